@@ -1,0 +1,94 @@
+"""Entry point of the CSMS process: `python csms_server.py` (also `pipelet csms`, and part of `pipelet run`).
+
+Listens on ws://0.0.0.0:CSMS_PORT/ocpp/{charge_point_id} (wss:// when a certificate is configured),
+brings the database schema to head first (unless --no-migrate), and on SIGTERM / SIGINT closes every
+charger socket and marks this node's chargers offline before exiting, so no charger stays ghost-online.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import ssl
+import sys
+
+from pipelet_app.settings import get_settings
+
+
+def _ssl_context() -> ssl.SSLContext | None:
+    """TLS (security profile 2) when settings carry a certificate; None = plain ws:// (profiles 0/1)."""
+    settings = get_settings()
+    cert = getattr(settings, "csms_tls_cert", None)
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, getattr(settings, "csms_tls_key", None) or None)
+    return context
+
+
+async def run(host: str, port: int | None, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (or SIGTERM / SIGINT arrives)."""
+    from pipelet_app.ocpp.server import CsmsServer
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Not possible outside the main thread (e.g. when `pipelet run` hosts the CSMS in a thread).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    server = CsmsServer(
+        host, port, ssl_context=_ssl_context(), node_id=getattr(get_settings(), "csms_node_id", None)
+    )
+    await server.start()
+    # Everything imported and built so far lives as long as the process: keep the cyclic GC from
+    # walking it again and again once thousands of connections add their own objects.
+    gc.freeze()
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("pipelet.csms").info("shutting down")
+        await server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CSMS until SIGTERM / SIGINT; returns the exit status.
+
+    `argv` are this script's own options; None means "all defaults" (so `pipelet csms` / `pipelet run`
+    can call `main()` without their own command line being parsed here).
+    """
+    parser = argparse.ArgumentParser(prog="csms_server", description="Pipelet OCPP 1.6-J / 2.0.1 CSMS")
+    parser.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=None, help="port (default CSMS_PORT, 9000)")
+    parser.add_argument("--no-migrate", action="store_true", help="do not run `alembic upgrade head` first")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args([] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not args.no_migrate:
+        from pipelet_app.cli.db import upgrade_database
+
+        try:
+            upgrade_database()
+        except Exception as exc:  # BadInput and friends: one line, no traceback
+            print(f"csms: {exc}", file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(run(args.host, args.port))
+    except OSError as exc:
+        print(f"csms: cannot listen: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. REDIS_URL set but Redis unreachable: fail fast, say why
+        logging.getLogger("pipelet.csms").debug("start-up failed", exc_info=True)
+        print(f"csms: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

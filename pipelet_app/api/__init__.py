@@ -1,0 +1,27 @@
+"""The HTTP API under `/api/v1`, mounted into the Reflex app through `api_transformer`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from pipelet_app import __version__
+from pipelet_app.api import chargers, fleet, health, investors, me, reimbursement
+from pipelet_app.api.errors import install_error_handlers
+
+PREFIX = "/api/v1"
+
+
+def build_api() -> FastAPI:
+    api = FastAPI(
+        title="Pipelet API",
+        version=__version__,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    v1 = APIRouter(prefix=PREFIX)
+    for module in (health, me, chargers, fleet, reimbursement, investors):
+        v1.include_router(module.router)
+    api.include_router(v1)
+    install_error_handlers(api)
+    return api

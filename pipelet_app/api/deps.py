@@ -1,0 +1,46 @@
+"""Request dependencies: a database session per request and the caller behind the bearer key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from pipelet_app.api.ratelimit import check_rate
+from pipelet_app.auth import NotAuthenticated, Principal
+from pipelet_app.auth import sessions as auth_sessions
+from pipelet_app.auth.api_keys import principal_for_key
+from pipelet_app.db import session_scope
+
+
+def db_session() -> Iterator[Session]:
+    with session_scope() as db:
+        yield db
+
+
+DB = Annotated[Session, Depends(db_session)]
+
+
+def caller(request: Request, db: DB) -> Principal:
+    """The bearer key's user; without a key, the browser's signed-in session (for the portals' export links).
+
+    The session cookie is SameSite=strict, so another site cannot make a browser send it along.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() == "bearer" and key.strip():
+        principal = principal_for_key(db, key.strip())
+        check_rate(f"key:{key.strip().split('_')[1]}")
+        return principal
+    if header:
+        raise NotAuthenticated("Malformed Authorization header: send `Authorization: Bearer <key>`.")
+    if token := request.cookies.get(auth_sessions.SESSION_COOKIE):
+        principal = auth_sessions.resolve(db, token)
+        check_rate(f"user:{principal.user_id}")
+        return principal
+    raise NotAuthenticated("Missing API key: send `Authorization: Bearer <key>`.")
+
+
+Caller = Annotated[Principal, Depends(caller)]

@@ -1,0 +1,145 @@
+"""`/api/v1/fleet/reimbursement` and `/api/v1/fleet/imports`: rates, statements, public-session CSV."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.errors import KEYED, documented
+from pipelet_app.api.fleet import PG_INT_MAX
+from pipelet_app.auth import InvalidInput
+from pipelet_app.db.models import ReimbursementStatement, Tenant
+from pipelet_app.fleet import reimbursement
+from pipelet_app.fleet.public_import import run_import
+from pipelet_app.reports.reimbursement import statement_pdf
+
+router = APIRouter(prefix="/fleet", tags=["reimbursement"])
+ERRORS = {**KEYED, **documented(404, not_found="statement_id is not a statement of your fleet")}
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")]
+Source = Annotated[str, Path(pattern="^(ocpp-wallbox|pv-inverter|public)$")]
+
+
+class Rates(BaseModel):
+    rates: dict[str, Decimal | None] = Field(description="Currency per kWh by source; null = not reimbursed")
+
+
+class RateIn(BaseModel):
+    rate_per_kwh: Decimal | None = Field(ge=0, le=100)
+
+
+class Line(BaseModel):
+    source: str
+    sessions: int
+    energy_kwh: Decimal
+    rate_per_kwh: Decimal | None
+    amount: Decimal
+
+
+class StatementOut(BaseModel):
+    id: int
+    driver_id: int
+    month: str
+    status: str
+    lines: list[Line]
+    energy_kwh: Decimal
+    total: Decimal
+    currency: str
+    session_count: int
+
+
+def _out(s: ReimbursementStatement) -> StatementOut:
+    return StatementOut(
+        id=s.id or 0,
+        driver_id=s.driver_id,
+        month=s.month,
+        status=str(s.status),
+        lines=[Line(**x) for x in s.lines],
+        energy_kwh=s.energy_kwh,
+        total=s.total,
+        currency=s.currency,
+        session_count=s.session_count,
+    )
+
+
+@router.get("/reimbursement/rates", response_model=Rates, responses=ERRORS)
+def get_rates(principal: Caller, db: DB) -> Rates:
+    return Rates(rates=reimbursement.get_rates(db, principal))
+
+
+@router.put("/reimbursement/rates/{source}", response_model=Rates, responses={**ERRORS, **documented(400)})
+def put_rate(source: Source, body: RateIn, principal: Caller, db: DB) -> Rates:
+    reimbursement.set_rates(db, principal, {source: body.rate_per_kwh})
+    return Rates(rates=reimbursement.get_rates(db, principal))
+
+
+@router.post("/reimbursement/statements", response_model=list[StatementOut], responses=ERRORS)
+def compute_drafts(month: Month, principal: Caller, db: DB) -> list[StatementOut]:
+    """Recompute every driver's draft for the month; approved and exported statements are kept."""
+    return [_out(s) for s in reimbursement.draft_statements(db, principal, month)]
+
+
+@router.post(
+    "/reimbursement/statements/{statement_id}/approve", response_model=StatementOut, responses=ERRORS
+)
+def approve(
+    statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB
+) -> StatementOut:
+    return _out(reimbursement.approve(db, principal, statement_id))
+
+
+@router.get(
+    "/reimbursement/statements/{statement_id}.pdf",
+    responses={**ERRORS, 200: {"content": {"application/pdf": {}}}},
+)
+def pdf(statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB) -> Response:
+    view = reimbursement.statement_view(db, principal, statement_id)
+    fleet = db.exec(select(Tenant).where(Tenant.id == principal.tenant_id)).one()
+    body = statement_pdf(view["statement"], view["driver"], fleet.name)
+    name = f"reimbursement-{view['statement'].month}-{view['driver'].id}.pdf"
+    return Response(
+        body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
+    )
+
+
+@router.post(
+    "/reimbursement/export",
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "Approved statements; now exported"},
+    },
+)
+def export(month: Month, principal: Caller, db: DB) -> Response:
+    return Response(reimbursement.export_csv(db, principal, month), media_type="text/csv")
+
+
+class ImportResult(BaseModel):
+    imported: int
+    already_imported: int
+    errors: list[str] = Field(description="`line N, column: problem` for every row left out")
+
+
+@router.post(
+    "/imports/public-sessions",
+    response_model=ImportResult,
+    responses=ERRORS,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_public_sessions(request: Request, principal: Caller, db: DB) -> ImportResult:
+    """Body: the CSV file (columns documented in docs/public-sessions-csv.md). Good rows are imported."""
+    raw = await request.body()
+    if len(raw) > 20_000_000:
+        raise InvalidInput("body: larger than 20 MB; split the file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    plan = run_import(db, principal, text)
+    return ImportResult(
+        imported=len(plan.rows), already_imported=plan.already_imported, errors=[str(e) for e in plan.errors]
+    )

@@ -1,0 +1,50 @@
+"""Who owns what: tenants (operators and fleets), their sites and their drivers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
+
+
+class TenantKind(StrEnum):
+    OPERATOR = "operator"
+    FLEET = "fleet"
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    slug: str = Field(unique=True, index=True)
+    kind: TenantKind = Field(sa_type=str_enum(TenantKind))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Site(SQLModel, table=True):
+    __tablename__ = "sites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    name: str
+    timezone: str = "UTC"
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    has_pv_meter: bool = False
+
+
+class Driver(SQLModel, table=True):
+    """A person who charges; belongs to one fleet and may have a login (user_id)."""
+
+    __tablename__ = "drivers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fleet_id: int = Field(foreign_key="tenants.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", unique=True)
+    name: str
+    email: str = ""

@@ -1,0 +1,1 @@
+"""Demo data for `pipelet run` and `pipelet seed-demo`."""

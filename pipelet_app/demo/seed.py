@@ -1,0 +1,316 @@
+"""Idempotent demo data: every object is found by its natural key before it is created.
+
+Running it twice changes nothing; running it on a database with real data only adds the demo objects.
+Sessions are generated once, relative to the day of the first seeding, from a fixed random seed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, SQLModel, select
+
+from pipelet_app.auth.secrets import hash_password
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Connector,
+    Driver,
+    IdToken,
+    PartnerKind,
+    Role,
+    SessionSource,
+    Site,
+    Spv,
+    SpvPartner,
+    Tenant,
+    TenantKind,
+    User,
+)
+from pipelet_app.demo.seed_tax import seed_spv_books
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    role: Role
+    tenant: str | None
+    name: str
+
+
+LOGINS = [
+    DemoLogin("admin@pipelet.demo", "pipelet-admin", Role.ADMIN, None, "Ada Admin"),
+    DemoLogin(
+        "operator@sonnenstrom.demo", "pipelet-operator", Role.OPERATOR, "sonnenstrom", "Otto Betreiber"
+    ),
+    DemoLogin("operator@northwind.demo", "pipelet-operator", Role.OPERATOR, "northwind", "Nora North"),
+    DemoLogin("fleet@acme.demo", "pipelet-fleet", Role.FLEET_MANAGER, "acme", "Frida Fleet"),
+    DemoLogin("fleet@globex.demo", "pipelet-fleet", Role.FLEET_MANAGER, "globex", "Gus Globex"),
+    DemoLogin("driver@acme.demo", "pipelet-driver", Role.DRIVER, "acme", "Dana Driver"),
+    DemoLogin("driver@globex.demo", "pipelet-driver", Role.DRIVER, "globex", "Dirk Globex"),
+    DemoLogin("investor@pipelet.demo", "pipelet-investor", Role.INVESTOR, "sonnenstrom", "Ivy Investor"),
+    DemoLogin("investor2@pipelet.demo", "pipelet-investor", Role.INVESTOR, "sonnenstrom", "Hal Harbor"),
+]
+
+TENANTS = {
+    "sonnenstrom": ("Sonnenstrom Betrieb GmbH", TenantKind.OPERATOR),
+    "northwind": ("Northwind Charging Inc.", TenantKind.OPERATOR),
+    "acme": ("Acme Logistics", TenantKind.FLEET),
+    "globex": ("Globex Services", TenantKind.FLEET),
+}
+
+SITES = {
+    "sonnenstrom": [
+        ("Depot München", "Europe/Berlin", "Landsberger Str. 110, 80339 München", 48.1405, 11.5460, True),
+        ("Solarpark Freising", "Europe/Berlin", "Erdinger Str. 20, 85356 Freising", 48.4010, 11.7480, True),
+    ],
+    "northwind": [("Denver Hub", "America/Denver", "1701 Wynkoop St, Denver, CO", 39.7530, -105.0000, False)],
+}
+
+# (charge point id, site index, vendor, model)
+CHARGERS = {
+    "sonnenstrom": [
+        ("SON-CP-001", 0, "ABB", "Terra AC W22"),
+        ("SON-CP-002", 0, "ABB", "Terra AC W22"),
+        ("SON-CP-003", 1, "Alfen", "Eve Double Pro"),
+    ],
+    "northwind": [("NW-CP-001", 0, "Wallbox", "Commander 2"), ("NW-CP-002", 0, "Wallbox", "Commander 2")],
+}
+
+# fleet → (operator whose chargers its drivers use, driver names; the first logs in as driver@<fleet>.demo)
+FLEETS = {
+    "acme": ("sonnenstrom", ["Dana Driver", "Emil Ernst", "Lena Lang", "Tom Weber"]),
+    "globex": ("northwind", ["Dirk Globex", "Maya Moore", "Sam Ortiz"]),
+}
+
+SPV_NAME = "Pipelet Solar Fund I"
+SPV_PARTNERS = [
+    ("Sonnenstrom Betrieb GmbH", PartnerKind.GP, 1.0, None),
+    ("Evergreen Tax Equity LLC", PartnerKind.LP, 60.0, "investor@pipelet.demo"),
+    ("Harbor Renewables Fund LP", PartnerKind.LP, 39.0, "investor2@pipelet.demo"),
+]
+SPV_TAX_YEARS = [2025]
+
+
+def _get_or_create(db: Session, model: type[SQLModel], defaults: dict[str, Any] | None = None, **key: Any):
+    row = db.exec(select(model).filter_by(**key)).first()
+    if row is None:
+        row = model(**key, **(defaults or {}))
+        db.add(row)
+        db.flush()
+    return row
+
+
+def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Create whatever demo object is missing and return the `seed-demo --json` document."""
+    now = now or datetime.now(UTC)
+    tenants = {
+        slug: _get_or_create(db, Tenant, {"name": name, "kind": kind}, slug=slug)
+        for slug, (name, kind) in TENANTS.items()
+    }
+    users: dict[str, User] = {}
+    hashes = {password: hash_password(password) for password in {lg.password for lg in LOGINS}}
+    for login in LOGINS:
+        tenant_id = tenants[login.tenant].id if login.tenant else None
+        users[login.email] = _get_or_create(
+            db,
+            User,
+            {
+                "name": login.name,
+                "role": login.role,
+                "tenant_id": tenant_id,
+                "password_hash": hashes[login.password],
+            },
+            email=login.email,
+        )
+
+    chargers: dict[str, list[Charger]] = {}
+    for slug, site_specs in SITES.items():
+        sites = [
+            _get_or_create(
+                db,
+                Site,
+                {"timezone": tz, "address": address, "latitude": lat, "longitude": lon, "has_pv_meter": pv},
+                tenant_id=tenants[slug].id,
+                name=name,
+            )
+            for name, tz, address, lat, lon, pv in site_specs
+        ]
+        chargers[slug] = []
+        for cp_id, site_index, vendor, model in CHARGERS[slug]:
+            charger = _get_or_create(
+                db,
+                Charger,
+                {
+                    "tenant_id": tenants[slug].id,
+                    "site_id": sites[site_index].id,
+                    "vendor": vendor,
+                    "model": model,
+                    "ocpp_version": "1.6",
+                    "status": "Available",
+                },
+                charge_point_id=cp_id,
+            )
+            for connector_id in (1, 2):
+                _get_or_create(
+                    db, Connector, {"status": "Available"}, charger_id=charger.id, connector_id=connector_id
+                )
+            chargers[slug].append(charger)
+
+    id_tokens: list[str] = []
+    drivers: list[tuple[Driver, str, IdToken]] = []
+    for fleet_slug, (operator_slug, names) in FLEETS.items():
+        for index, name in enumerate(names):
+            user = users[f"driver@{fleet_slug}.demo"] if index == 0 else None
+            driver = _get_or_create(
+                db,
+                Driver,
+                {"user_id": user.id if user else None, "email": user.email if user else ""},
+                fleet_id=tenants[fleet_slug].id,
+                name=name,
+            )
+            token_value = f"{fleet_slug.upper()}{index + 1:04d}"
+            token = _get_or_create(
+                db, IdToken, {"driver_id": driver.id}, tenant_id=tenants[operator_slug].id, token=token_value
+            )
+            id_tokens.append(token_value)
+            drivers.append((driver, operator_slug, token))
+
+    spv = _get_or_create(
+        db, Spv, {"formed_year": 2025}, sponsor_tenant_id=tenants["sonnenstrom"].id, name=SPV_NAME
+    )
+    for name, kind, pct, email in SPV_PARTNERS:
+        _get_or_create(
+            db,
+            SpvPartner,
+            {"kind": kind, "ownership_pct": pct, "user_id": users[email].id if email else None},
+            spv_id=spv.id,
+            name=name,
+        )
+    seed_spv_books(db, spv)
+
+    if (
+        db.exec(select(ChargingSession).where(ChargingSession.transaction_id.startswith("demo-"))).first()
+        is None
+    ):
+        _seed_sessions(db, drivers, chargers, now)
+    db.commit()
+
+    return {
+        "users": [
+            {
+                "email": lg.email,
+                "password": lg.password,
+                "role": lg.role.value,
+                "tenant": TENANTS[lg.tenant][0] if lg.tenant else None,
+            }
+            for lg in LOGINS
+        ],
+        "id_tokens": id_tokens,
+        "charge_points": [c.charge_point_id for group in chargers.values() for c in group],
+        "spvs": [{"id": spv.id, "name": spv.name, "tax_years": SPV_TAX_YEARS}],
+    }
+
+
+def _seed_sessions(
+    db: Session, drivers: list[tuple[Driver, str, IdToken]], chargers: dict[str, list[Charger]], now: datetime
+) -> None:
+    """Four weeks per driver: workplace OCPP sessions, home PV-wallbox sessions and some public charging."""
+    rng = random.Random(20250101)
+    start_day = (now - timedelta(days=28)).replace(hour=0, minute=0, second=0, microsecond=0)
+    for driver, operator_slug, token in drivers:
+        serial = f"IQEVC-{driver.id:06d}"
+        for day in range(28):
+            date = start_day + timedelta(days=day)
+            weekday = date.weekday() < 5
+            if weekday and rng.random() < 0.6:
+                charger = rng.choice(chargers[operator_slug])
+                begin = date + timedelta(hours=7 + rng.random() * 2)
+                energy = rng.uniform(6_000, 22_000)
+                _add_session(
+                    db,
+                    f"demo-{driver.id}-{day}-w",
+                    charger.charge_point_id,
+                    token.token,
+                    "EVDisconnected",
+                    SessionSource.OCPP_WALLBOX,
+                    driver,
+                    begin,
+                    energy,
+                    11_000,
+                    solar=energy * rng.uniform(0.2, 0.5),
+                    charger=charger,
+                )
+            if rng.random() < 0.45:
+                begin = date + timedelta(hours=10 + rng.random() * 4)
+                energy = rng.uniform(4_000, 18_000)
+                _add_session(
+                    db,
+                    f"demo-{driver.id}-{day}-pv",
+                    serial,
+                    "pv-enphase",
+                    "pv-native",
+                    SessionSource.PV_INVERTER,
+                    driver,
+                    begin,
+                    energy,
+                    7_400,
+                    solar=energy * rng.uniform(0.55, 0.95),
+                )
+            if rng.random() < 0.12:
+                begin = date + timedelta(hours=12 + rng.random() * 8)
+                energy = rng.uniform(15_000, 45_000)
+                _add_session(
+                    db,
+                    f"demo-{driver.id}-{day}-pub",
+                    f"DE*ION*E{rng.randint(1000, 9999)}",
+                    token.token,
+                    "Local",
+                    SessionSource.PUBLIC,
+                    driver,
+                    begin,
+                    energy,
+                    150_000,
+                    cost=round(energy / 1000 * 0.59, 2),
+                )
+    db.flush()
+
+
+def _add_session(
+    db: Session,
+    transaction_id: str,
+    station_id: str,
+    id_tag: str,
+    reason: str,
+    source: SessionSource,
+    driver: Driver,
+    begin: datetime,
+    energy_wh: float,
+    power_w: float,
+    *,
+    solar: float | None = None,
+    cost: float | None = None,
+    charger: Charger | None = None,
+) -> None:
+    energy_wh = round(energy_wh)
+    db.add(
+        ChargingSession(
+            transaction_id=transaction_id,
+            station_id=station_id,
+            id_tag=id_tag,
+            reason=reason,
+            source=source,
+            driver_id=driver.id,
+            charger_id=charger.id if charger else None,
+            connector_id=1 if charger else None,
+            start_utc=begin,
+            end_utc=begin + timedelta(hours=energy_wh / power_w + 0.25),
+            energy_wh=energy_wh,
+            solar_wh=round(solar) if solar is not None else None,
+            cost=cost if cost is not None else round(energy_wh / 1000 * 0.32, 2),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Fleet reporting queries shared by the Fleet API and the fleet dashboard."""

@@ -1,0 +1,242 @@
+"""Huawei FusionSolar Northbound API (``/thirdData``): Huawei Smart Charger via real-time device KPIs.
+
+Auth: ``POST /login {userName, systemCode}`` answers an ``xsrf-token`` header valid 30 minutes. Huawei
+allows one session per account (a second login kills the first) and 5 logins per 10 minutes, so this module:
+
+* reuses the token: kept per account in-process and in ``credentials`` (``xsrf_token``, ``token_at``) so the
+  next poll, in any process, reuses it instead of logging in;
+* serializes every call per account with a lock, so two polls of one account never race two logins;
+* renews the token five minutes before its 30 minutes are up, and re-logs in once on ``failCode 305``
+  (session killed elsewhere);
+* never logs in a sixth time in 10 minutes: it raises Throttled instead (the quota ledger of
+  ``pipelet_app.domain.quota`` is kept per account in memory).
+
+Every answer is HTTP 200 with ``{"success", "failCode", "message", "data"}``: 305 = log in again, 407 = too
+frequent (real-time KPIs are allowed once per device type per 5 minutes).
+
+Assumptions in one place (unofficial, from the FusionSolar web API): charger device type ``60080``
+(connector ``60081``); KPI signals ``10008`` total energy charged (kWh), ``10035`` session energy (kWh),
+``10013`` power (kW), ``10004`` working status. Name aliases are accepted too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pipelet_app.domain import quota
+from pipelet_app.inverters.base import (
+    MAX_LIST_PAGES,
+    CounterSnapshot,
+    CredentialField,
+    InvalidCredentials,
+    InverterAdapter,
+    System,
+    Throttled,
+    Wallbox,
+    accumulate_session_counter,
+    kwh_to_wh,
+    optional_float,
+)
+
+PREFIX = "/thirdData"
+TOKEN_VALID_S = 30 * 60
+TOKEN_RENEW_S = 25 * 60
+FAIL_RELOGIN = 305
+FAIL_TOO_FREQUENT = 407
+CHARGER_TYPES = frozenset({60080})
+LIFETIME_KEYS = ("10008", "total_energy_charged", "total_charge_energy")
+SESSION_KEYS = ("10035", "session_energy", "charge_energy")
+POWER_KEYS = ("10013", "charge_power", "active_power")
+STATUS_KEYS = ("10004", "work_status", "charger_status")
+REALTIME_RETRY_S = 300.0
+LOGIN_RETRY_S = 600.0
+
+
+@dataclass
+class _Account:
+    token: str | None = None
+    token_at: float = 0.0
+    logins: quota.Ledger = field(default_factory=dict)
+    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+    def lock(self) -> asyncio.Lock:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self.locks:
+            self.locks[loop] = asyncio.Lock()
+        return self.locks[loop]
+
+
+# Keyed by the whole credential, not only the user name: a cached session must never vouch for a wrong
+# system code (the connect form's test call would otherwise accept any code for a known user).
+_ACCOUNTS: dict[tuple[str, str, str], _Account] = {}
+_LOGIN_QUOTA = quota.quota_for("huawei")
+
+
+def reset_sessions() -> None:
+    """Forget every cached session and login ledger (tests; a process restart does the same)."""
+    _ACCOUNTS.clear()
+
+
+def _first(mapping: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((mapping[k] for k in keys if mapping.get(k) not in (None, "", "N/A")), None)
+
+
+class HuaweiAdapter(InverterAdapter):
+    brand = "huawei"
+    display_name = "Huawei FusionSolar"
+    auth_kind = "password"
+    credential_fields = (
+        CredentialField(
+            "userName", "Northbound API user", help="FusionSolar → System → Company Management → Northbound"
+        ),
+        CredentialField("systemCode", "System code (password)", secret=True),
+    )
+    secret_keys: ClassVar[frozenset[str]] = frozenset({"systemCode", "xsrf_token"})
+
+    @property
+    def _account(self) -> _Account:
+        code = hashlib.sha256(str(self.credentials.get("systemCode", "")).encode()).hexdigest()
+        key = (self.base_url, str(self.credentials.get("userName", "")), code)
+        account = _ACCOUNTS.setdefault(key, _Account())
+        stored_at = optional_float(self.credentials.get("token_at")) or 0.0
+        if self.credentials.get("xsrf_token") and stored_at > account.token_at:
+            account.token, account.token_at = self.credentials["xsrf_token"], stored_at
+        return account
+
+    def _token_fresh(self, account: _Account) -> bool:
+        return account.token is not None and self.clock().timestamp() - account.token_at < TOKEN_RENEW_S
+
+    async def _login(self, account: _Account) -> None:
+        now = self.clock()
+        if not quota.can_spend(account.logins, _LOGIN_QUOTA, now, quota.LOGIN):
+            wait = (
+                quota.next_allowed(account.logins, _LOGIN_QUOTA, now, {quota.LOGIN: 1}) - now
+            ).total_seconds()
+            raise Throttled(self.brand, "FusionSolar allows 5 logins per 10 minutes; polling pauses", wait)
+        account.logins = quota.spend(account.logins, _LOGIN_QUOTA, now, quota.LOGIN)
+        response = await self._send(
+            "POST",
+            f"{PREFIX}/login",
+            json={
+                "userName": self.credentials.get("userName", ""),
+                "systemCode": self.credentials.get("systemCode", ""),
+            },
+        )
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise self._fail("FusionSolar sent an unreadable login answer; will retry later")
+        if body.get("failCode") == FAIL_TOO_FREQUENT:
+            raise Throttled(
+                self.brand, "FusionSolar refuses logins this often; polling pauses", LOGIN_RETRY_S
+            )
+        if not body.get("success"):
+            raise InvalidCredentials(
+                self.brand,
+                "FusionSolar refused the Northbound user or system code; check both under "
+                "System → Company Management → Northbound Management",
+            )
+        token = response.headers.get("xsrf-token") or response.cookies.get("XSRF-TOKEN")
+        if not token:
+            raise self._fail("FusionSolar's login answer has no xsrf-token; will retry later")
+        account.token, account.token_at = token, now.timestamp()
+        self.credentials.update(xsrf_token=token, token_at=account.token_at)
+        self.credentials_changed = True
+
+    async def _call(self, name: str, payload: dict[str, Any], *, realtime: bool = False) -> Any:
+        account = self._account
+        async with account.lock():
+            for attempt in (1, 2):
+                if not self._token_fresh(account):
+                    await self._login(account)
+                response = await self._send(
+                    "POST", f"{PREFIX}/{name}", json=payload, headers={"XSRF-TOKEN": account.token or ""}
+                )
+                body = self._json(response)
+                if not isinstance(body, dict) or ("failCode" not in body and "success" not in body):
+                    raise self._fail("FusionSolar's answer lacks 'success'/'failCode'; will retry later")
+                code = body.get("failCode")
+                if code == FAIL_RELOGIN or response.status_code == 401:
+                    account.token = None
+                    if attempt == 1:
+                        continue
+                    raise self._fail(
+                        "FusionSolar keeps ending the session (another login?); will retry later"
+                    )
+                if code == FAIL_TOO_FREQUENT:
+                    wait = REALTIME_RETRY_S if realtime else 60.0
+                    raise Throttled(self.brand, "FusionSolar says the data was requested too often", wait)
+                if not body.get("success"):
+                    raise self._fail(f"FusionSolar answered failCode {code}; will retry later")
+                return body.get("data")
+        raise AssertionError("unreachable")
+
+    async def test_credentials(self) -> None:
+        account = self._account
+        async with account.lock():
+            if not self._token_fresh(account):
+                await self._login(account)
+
+    async def list_systems(self) -> list[System]:
+        systems: list[System] = []
+        page = 1
+        for _ in range(MAX_LIST_PAGES):  # a cloud ignoring the page parameter must not loop us forever
+            data = await self._call("stations", {"pageNo": page})
+            items = self._require(data, "list")
+            for item in items:
+                code = item.get("plantCode") or item.get("stationCode")
+                if not code:
+                    raise self._fail("a FusionSolar plant has no plantCode; will retry later")
+                systems.append(System(str(code), str(item.get("plantName") or item.get("stationName") or "")))
+            pages = optional_float(data.get("pageCount")) or 1
+            if not items or page >= pages:
+                return systems
+            page += 1
+        return systems
+
+    async def list_wallboxes(self, system: System) -> list[Wallbox]:
+        data = await self._call("getDevList", {"stationCodes": system.system_id})
+        boxes = []
+        for device in data or []:
+            if optional_float(device.get("devTypeId")) not in CHARGER_TYPES:
+                continue
+            device_id = str(device.get("id") or "")
+            serial = str(device.get("esnCode") or device.get("devDn") or device_id)
+            if device_id:
+                boxes.append(
+                    Wallbox(system.system_id, serial, device_id, str(device.get("devName") or ""), "60080")
+                )
+        return boxes
+
+    async def fetch_snapshot(self, system: System, wallbox: Wallbox) -> CounterSnapshot:
+        data = await self._call(
+            "getDevRealKpi", {"devIds": wallbox.device_id, "devTypeId": 60080}, realtime=True
+        )
+        entry = next((d for d in data or [] if str(d.get("devId")) == wallbox.device_id), None)
+        items = self._require(entry, "dataItemMap")
+        lifetime_kwh = optional_float(_first(items, LIFETIME_KEYS))
+        if lifetime_kwh is not None:
+            lifetime = kwh_to_wh(lifetime_kwh)
+        else:
+            session_kwh = optional_float(_first(items, SESSION_KEYS))
+            if session_kwh is None:
+                raise self._fail("FusionSolar reports no charged-energy signal for this charger; will retry")
+            lifetime = accumulate_session_counter(
+                self.state, f"session:{wallbox.device_id}", kwh_to_wh(session_kwh)
+            )
+        power_kw = optional_float(_first(items, POWER_KEYS))
+        status = _first(items, STATUS_KEYS)
+        collect = optional_float((entry or {}).get("collectTime"))
+        when = datetime.fromtimestamp(collect / 1000, UTC) if collect else self.clock()
+        return CounterSnapshot(
+            time_utc=when,
+            lifetime_wh=lifetime,
+            power_w=None if power_kw is None else power_kw * 1000.0,
+            status=None if status is None else str(status),
+        )
+
+
+__all__ = ["HuaweiAdapter", "reset_sessions"]

@@ -1,0 +1,223 @@
+"""Sungrow iSolarCloud OpenAPI: iEnergyCharger through the plant's device list and real-time points.
+
+Auth: every request is a JSON POST carrying ``appkey`` in the body and ``x-access-key`` in a header (the
+developer app's pair, from the credential dict or settings ``SUNGROW_APPKEY``/``SUNGROW_ACCESS_KEY``),
+plus the ``token`` from ``/openapi/login`` with the owner's account and password. The token is kept in
+``credentials`` and renewed once when the cloud says it is invalid.
+
+Every answer is HTTP 200 with ``result_code``: ``"1"`` success; ``E901`` too frequent, ``E998`` monthly cap,
+``E999`` hourly cap (all become Throttled with a matching wait).
+
+Assumptions in one place (the charger device type and its points are not documented; tolerant, to verify
+with a real account): a charger is a device whose ``type_name``/``device_name`` mentions a charger; its
+real-time points ``LIFETIME_POINTS`` (kWh), ``SESSION_POINTS`` (kWh since plug-in, accumulated when there
+is no lifetime point), ``POWER_POINTS`` (W) and ``STATUS_POINTS``; token-invalid codes are
+``TOKEN_INVALID``; app-key refusals are ``APP_REFUSED``; ``device_time`` (``YYYYMMDDhhmmss``) is in the
+plant's zone (else UTC).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pipelet_app.inverters.base import (
+    MAX_LIST_PAGES,
+    BrandUnavailable,
+    CounterSnapshot,
+    CredentialField,
+    InvalidCredentials,
+    InverterAdapter,
+    System,
+    Throttled,
+    Wallbox,
+    accumulate_session_counter,
+    kwh_to_wh,
+    optional_float,
+    parse_time,
+    seconds_until_next_month,
+)
+
+PAGE = 100
+THROTTLE = {"E901": "too_frequent", "E998": "month", "E999": "hour"}
+TOKEN_INVALID = frozenset({"E00003", "E00004", "E912"})
+APP_REFUSED = frozenset({"E900", "E911", "E00001"})
+LIFETIME_POINTS = ("p_total_charge_energy", "total_charging_energy")
+SESSION_POINTS = ("p_session_charge_energy", "charging_energy")
+POWER_POINTS = ("p_charge_power", "charging_power")
+STATUS_POINTS = ("p_charge_status", "charging_status")
+_CHARGER_WORDS = ("charger", "ienergycharger", "evse", "wallbox")
+
+
+def _settings_value(name: str) -> str:
+    from pipelet_app.settings import get_settings
+
+    return getattr(get_settings(), name, None) or ""
+
+
+class SungrowAdapter(InverterAdapter):
+    brand = "sungrow"
+    display_name = "Sungrow iSolarCloud"
+    auth_kind = "password"
+    credential_fields = (
+        CredentialField("user_account", "iSolarCloud account (e-mail)"),
+        CredentialField("user_password", "iSolarCloud password", secret=True),
+    )
+    secret_keys: ClassVar[frozenset[str]] = frozenset({"user_password", "access_key", "appkey", "token"})
+
+    def _app(self, name: str) -> str:
+        return str(self.credentials.get(name) or _settings_value(f"sungrow_{name}"))
+
+    async def _post(self, path: str, payload: dict[str, Any], *, with_token: bool = True) -> tuple[str, Any]:
+        body = {"appkey": self._app("appkey"), "lang": "_en_US", **payload}
+        if with_token:
+            body["token"] = self.credentials.get("token", "")
+        response = await self._send(
+            "POST",
+            f"/openapi/{path}",
+            json=body,
+            headers={"x-access-key": self._app("access_key"), "sys_code": "901"},
+        )
+        if response.status_code in (401, 403):
+            raise InvalidCredentials(
+                self.brand, "iSolarCloud refused this installation's app key (SUNGROW_APPKEY)"
+            )
+        if 400 <= response.status_code < 500:
+            raise BrandUnavailable(
+                self.brand, f"iSolarCloud answered {response.status_code}; will retry later"
+            )
+        answer = self._json(response)
+        if not isinstance(answer, dict) or "result_code" not in answer:
+            raise self._fail("iSolarCloud's answer lacks 'result_code'; will retry later")
+        code = str(answer["result_code"])
+        if code in THROTTLE:
+            raise Throttled(
+                self.brand, "iSolarCloud's request limit is reached; polling pauses", self._wait(code)
+            )
+        if code in APP_REFUSED:
+            raise InvalidCredentials(
+                self.brand, "iSolarCloud refused this installation's app key (SUNGROW_APPKEY)"
+            )
+        return code, answer.get("result_data")
+
+    def _wait(self, code: str) -> float:
+        now = self.clock()
+        if THROTTLE[code] == "month":
+            return seconds_until_next_month(now)
+        if THROTTLE[code] == "hour":
+            return 3600.0 - (now.minute * 60 + now.second)
+        return 60.0
+
+    async def _login(self) -> None:
+        code, data = await self._post(
+            "login",
+            {
+                "user_account": self.credentials.get("user_account", ""),
+                "user_password": self.credentials.get("user_password", ""),
+            },
+            with_token=False,
+        )
+        token = data.get("token") if isinstance(data, dict) else None
+        if code != "1" or str(data.get("login_state", "1")) != "1" or not token:
+            raise InvalidCredentials(self.brand, "iSolarCloud refused the account or password")
+        self.credentials.update(token=token, user_id=data.get("user_id"))
+        self.credentials_changed = True
+
+    async def _call(self, path: str, payload: dict[str, Any]) -> Any:
+        if not self.credentials.get("token"):
+            await self._login()
+        for attempt in (1, 2):
+            code, data = await self._post(path, payload)
+            if code in TOKEN_INVALID and attempt == 1:
+                await self._login()
+                continue
+            if code != "1":
+                raise self._fail(f"iSolarCloud answered result code {code}; will retry later")
+            return data
+        raise AssertionError("unreachable")
+
+    async def test_credentials(self) -> None:
+        await self._login()
+
+    async def list_systems(self) -> list[System]:
+        systems: list[System] = []
+        page = 1
+        for _ in range(MAX_LIST_PAGES):  # a cloud ignoring the page parameter must not loop us forever
+            data = await self._call("getPowerStationList", {"curPage": page, "size": PAGE})
+            rows = self._require(data, "pageList")
+            systems.extend(
+                System(
+                    str(self._require(r, "ps_id")),
+                    str(r.get("ps_name") or ""),
+                    r.get("timezone") or r.get("time_zone"),
+                )
+                for r in rows
+            )
+            total = optional_float(data.get("rowCount"))
+            if not rows or total is None or len(systems) >= total:
+                return systems
+            page += 1
+        return systems
+
+    async def list_wallboxes(self, system: System) -> list[Wallbox]:
+        data = await self._call("getDeviceList", {"ps_id": system.system_id, "curPage": 1, "size": PAGE})
+        boxes = []
+        for device in self._require(data, "pageList"):
+            label = f"{device.get('type_name', '')} {device.get('device_name', '')}".lower()
+            if not any(w in label for w in _CHARGER_WORDS):
+                continue
+            ps_key = str(device.get("ps_key") or "")
+            serial = str(device.get("device_sn") or ps_key)
+            if ps_key:
+                boxes.append(
+                    Wallbox(
+                        system.system_id,
+                        serial,
+                        ps_key,
+                        str(device.get("device_name") or ""),
+                        str(device.get("device_type")),
+                        extra={"device_type": device.get("device_type")},
+                    )
+                )
+        return boxes
+
+    async def fetch_snapshot(self, system: System, wallbox: Wallbox) -> CounterSnapshot:
+        data = await self._call(
+            "getDeviceRealTimeData",
+            {
+                "ps_key_list": [wallbox.device_id],
+                "point_id_list": [
+                    *LIFETIME_POINTS[:1],
+                    *SESSION_POINTS[:1],
+                    *POWER_POINTS[:1],
+                    *STATUS_POINTS[:1],
+                ],
+                "device_type": wallbox.extra.get("device_type"),
+            },
+        )
+        points = next(
+            (
+                entry.get("device_point") or {}
+                for entry in self._require(data, "device_point_list")
+                if str((entry.get("device_point") or {}).get("ps_key")) == wallbox.device_id
+            ),
+            None,
+        )
+        if points is None:
+            raise self._fail("iSolarCloud sent no real-time data for this charger; will retry later")
+        lifetime_kwh = optional_float(next((points[p] for p in LIFETIME_POINTS if p in points), None))
+        if lifetime_kwh is not None:
+            lifetime = kwh_to_wh(lifetime_kwh)
+        else:
+            session_kwh = optional_float(next((points[p] for p in SESSION_POINTS if p in points), None))
+            if session_kwh is None:
+                raise self._fail("iSolarCloud reports no charged-energy point for this charger; will retry")
+            lifetime = accumulate_session_counter(
+                self.state, f"session:{wallbox.device_id}", kwh_to_wh(session_kwh)
+            )
+        power = optional_float(next((points[p] for p in POWER_POINTS if p in points), None))
+        status = next((points[p] for p in STATUS_POINTS if p in points), None)
+        try:
+            when = parse_time(points["device_time"], system.timezone)
+        except (KeyError, ValueError):
+            when = self.clock()
+        return CounterSnapshot(when, lifetime, power, None if status is None else str(status))

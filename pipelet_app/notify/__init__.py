@@ -1,0 +1,1 @@
+"""Outgoing messages (e-mail through SMTP_URL)."""

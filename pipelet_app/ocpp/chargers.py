@@ -1,0 +1,267 @@
+"""Charger bookkeeping shared by both OCPP versions: registration, online state, boots, connector status.
+
+Every function takes an open `Session` and leaves committing to the caller, so a handler can apply a
+message's whole effect (and its message-log row) in one transaction before answering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete
+from sqlmodel import Session, col, select
+
+from pipelet_app.db.models import (
+    Charger,
+    ChargerConnectionPeriod,
+    Connector,
+    ConnectorStatusPeriod,
+    OcppMessage,
+    SecurityEvent,
+)
+from pipelet_app.db.types import utcnow
+
+
+def find_charger(db: Session, charge_point_id: str) -> Charger | None:
+    return db.exec(select(Charger).where(Charger.charge_point_id == charge_point_id)).first()
+
+
+def register_charger(db: Session, charge_point_id: str) -> Charger:
+    """Create an unclaimed charger (tenant_id NULL) for CSMS_AUTO_REGISTER; idempotent under races."""
+    charger = find_charger(db, charge_point_id)
+    if charger is None:
+        charger = Charger(charge_point_id=charge_point_id)
+        db.add(charger)
+        db.flush()
+    return charger
+
+
+# Built once: connect and disconnect run this for every socket, reconnect storms thousands of times.
+_OPEN_PERIODS = select(ChargerConnectionPeriod).where(
+    ChargerConnectionPeriod.charger_id == bindparam("charger_id"),
+    col(ChargerConnectionPeriod.disconnected_at).is_(None),
+)
+
+
+def _close_open_periods(db: Session, charger_id: int, at: datetime, reason: str) -> None:
+    periods = db.execute(_OPEN_PERIODS, {"charger_id": charger_id}).scalars().all()
+    for period in periods:
+        end = max(at, period.connected_at)
+        period.disconnected_at = end
+        period.duration_s = (end - period.connected_at).total_seconds()
+        period.close_reason = reason
+        db.add(period)
+
+
+def mark_connected(db: Session, charger_id: int, node: str, ocpp_version: str) -> None:
+    """Online from now on, held by `node`; a period left open by a crashed node is closed first."""
+    charger = db.get(Charger, charger_id)
+    if charger is None:
+        return
+    now = utcnow()
+    _close_open_periods(db, charger_id, charger.last_seen_at or now, "superseded")
+    charger.is_online = True
+    charger.last_seen_at = now
+    charger.csms_node = node
+    charger.ocpp_version = ocpp_version
+    db.add(charger)
+    db.add(
+        ChargerConnectionPeriod(
+            charger_id=charger_id, csms_node=node, ocpp_version=ocpp_version, connected_at=now
+        )
+    )
+
+
+def mark_disconnected(db: Session, charger_id: int, node: str, reason: str) -> None:
+    """Offline, unless another node (or a newer socket on this node) has taken the charger over."""
+    charger = db.get(Charger, charger_id)
+    if charger is None or charger.csms_node != node:
+        return
+    charger.is_online = False
+    db.add(charger)
+    _close_open_periods(db, charger_id, utcnow(), reason)
+
+
+def mark_node_offline(db: Session, node: str, reason: str) -> int:
+    """Every charger `node` claims goes offline: at shutdown, and at start-up after a crash."""
+    chargers = db.exec(select(Charger).where(Charger.csms_node == node, Charger.is_online)).all()
+    for charger in chargers:
+        charger.is_online = False
+        db.add(charger)
+        assert charger.id is not None
+        _close_open_periods(db, charger.id, utcnow(), reason)
+    return len(chargers)
+
+
+def sweep_stale(db: Session, stale_after_s: float, keep: set[str]) -> int:
+    """Offline for chargers marked online whose last sign of life is older than `stale_after_s`.
+
+    Every node refreshes `last_seen_at` of its sockets every few seconds, so only chargers of a node
+    that died without restarting (or lost its database) go stale. `keep` = ids connected to this node.
+    """
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    rows = db.exec(select(Charger).where(Charger.is_online, col(Charger.last_seen_at) < cutoff)).all()
+    swept = 0
+    for charger in rows:
+        if charger.charge_point_id in keep:
+            continue
+        charger.is_online = False
+        db.add(charger)
+        assert charger.id is not None
+        _close_open_periods(db, charger.id, charger.last_seen_at or utcnow(), "stale: no liveness")
+        swept += 1
+    return swept
+
+
+def prune_message_log(db: Session, days: int) -> int:
+    result = db.execute(
+        delete(OcppMessage).where(col(OcppMessage.created_at) < utcnow() - timedelta(days=days))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def touch(db: Session, charger_id: int, at: datetime | None = None) -> None:
+    charger = db.get(Charger, charger_id)
+    if charger is not None:
+        charger.last_seen_at = at or utcnow()
+        charger.is_online = True
+        db.add(charger)
+
+
+def record_boot(
+    db: Session,
+    charger_id: int,
+    *,
+    vendor: str,
+    model: str,
+    serial_number: str | None,
+    firmware_version: str | None,
+    ocpp_version: str,
+) -> Charger:
+    charger = db.get(Charger, charger_id)
+    if charger is None:
+        raise LookupError(charger_id)
+    now = utcnow()
+    charger.vendor = vendor
+    charger.model = model
+    if serial_number is not None:
+        charger.serial_number = serial_number
+    if firmware_version is not None:
+        charger.firmware_version = firmware_version
+    charger.ocpp_version = ocpp_version
+    charger.last_boot_at = now
+    charger.last_seen_at = now
+    charger.is_online = True
+    db.add(charger)
+    return charger
+
+
+def record_status(
+    db: Session,
+    charger_id: int,
+    connector_id: int,
+    status: str,
+    at: datetime,
+    *,
+    error_code: str = "NoError",
+    info: str | None = None,
+    vendor_error_code: str | None = None,
+    evse_id: int | None = None,
+) -> None:
+    """Current status on `connectors` (connector 0 = the charger itself) plus one history period.
+
+    A notification older than the open period (queued while offline, delivered late) is inserted as a
+    closed period in its place in time instead of overwriting the newer current status.
+    """
+    # 2.0.1 statuses are per EVSE connector; the `connectors` row is per EVSE (what 1.6 calls a connector).
+    key = connector_id if evse_id is None else evse_id
+    open_period = db.exec(
+        select(ConnectorStatusPeriod)
+        .where(
+            ConnectorStatusPeriod.charger_id == charger_id,
+            ConnectorStatusPeriod.connector_id == connector_id,
+            ConnectorStatusPeriod.evse_id == evse_id
+            if evse_id is not None
+            else ConnectorStatusPeriod.evse_id.is_(None),  # type: ignore[union-attr]
+            ConnectorStatusPeriod.ended_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(ConnectorStatusPeriod.started_at.desc())  # type: ignore[attr-defined]
+    ).first()
+    period = ConnectorStatusPeriod(
+        charger_id=charger_id,
+        connector_id=connector_id,
+        evse_id=evse_id,
+        status=status,
+        error_code=error_code or "NoError",
+        info=info,
+        vendor_error_code=vendor_error_code,
+        started_at=at,
+    )
+    if open_period is not None and at < open_period.started_at:
+        period.ended_at = open_period.started_at
+        period.duration_s = (open_period.started_at - at).total_seconds()
+        db.add(period)
+        return
+    if open_period is not None:
+        if (open_period.status, open_period.error_code) == (status, period.error_code):
+            return  # a repeated notification is not a new period
+        open_period.ended_at = at
+        open_period.duration_s = (at - open_period.started_at).total_seconds()
+        db.add(open_period)
+    db.add(period)
+
+    connector = db.exec(
+        select(Connector).where(Connector.charger_id == charger_id, Connector.connector_id == key)
+    ).first()
+    if connector is None:
+        connector = Connector(charger_id=charger_id, connector_id=key)
+    connector.status = status
+    connector.error_code = period.error_code
+    connector.updated_at = at
+    db.add(connector)
+    if connector_id == 0 and evse_id in (None, 0):
+        charger = db.get(Charger, charger_id)
+        if charger is not None:
+            charger.status = status
+            db.add(charger)
+
+
+def set_basic_auth_password(db: Session, charger_id: int, password: str) -> None:
+    """Store a new Basic-auth password (hashed; the clear text is never logged or stored)."""
+    from pipelet_app.auth.secrets import hash_password
+
+    charger = db.get(Charger, charger_id)
+    if charger is None:
+        return
+    charger.basic_auth_hash = hash_password(password)
+    db.add(charger)
+    record_security_event(
+        db,
+        charger.charge_point_id,
+        "BasicAuthPasswordChanged",
+        utcnow(),
+        charger_id=charger_id,
+        source="csms",
+    )
+
+
+def record_security_event(
+    db: Session,
+    charge_point_id: str,
+    event_type: str,
+    at: datetime,
+    *,
+    charger_id: int | None = None,
+    tech_info: str | None = None,
+    source: str = "charger",
+) -> None:
+    db.add(
+        SecurityEvent(
+            charge_point_id=charge_point_id,
+            charger_id=charger_id,
+            event_type=event_type,
+            tech_info=tech_info,
+            source=source,
+            timestamp=at,
+        )
+    )

@@ -1,0 +1,244 @@
+"""The command bus: how the web app and the API reach a charger.
+
+    from pipelet_app.ocpp.commands import send_command
+    answer = await send_command("CP-1", "reset", {"type": "Soft"}, timeout=30)
+
+`send_command` returns the charger's own CallResult payload (camelCase dict) or raises a subclass of
+`CommandError` (`pipelet_app.ocpp.errors`), each carrying its HTTP status:
+`ChargerOffline` 409, `CommandTimeout` 504, `UnknownCommand` 404, `InvalidCommandPayload` 422,
+`CommandCallError` 502 (the charger answered with a CallError).
+
+Transport, picked from configuration and invisible to callers:
+1. the CSMS runs in this process and holds the socket → direct call;
+2. `REDIS_URL` set → Redis, routed to whichever CSMS node holds the socket (`redis_bus`);
+3. otherwise → loopback WebSocket to the local CSMS (`ws://127.0.0.1:CSMS_PORT/internal/commands`,
+   authenticated by a token derived from PIPELET_SECRET_KEY).
+
+Names are the API's (`remote-start`, `reset`, ...; see `COMMANDS`) or raw OCPP action names
+(`ClearCache`). The payload is the OCPP payload of the charger's version, with a few conveniences so
+the API can stay version-agnostic: `remote-start` accepts `{"idTag", "connectorId"}` for both versions,
+`remote-stop` accepts a session's `transaction_id` (e.g. `ocpp16:CP-1:17`), and `send-local-list` with
+`{"fromDatabase": true}` sends the charger's tenant's tokens as a full list with the next version, and
+`set-charging-limit` takes `{"connectorId", "limit", "unit"}` (see `smart_charging`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from pipelet_app.ocpp.errors import (
+    ChargerOffline,
+    CommandCallError,
+    CommandError,
+    CommandTimeout,
+    InvalidCommandPayload,
+    UnknownCommand,
+)
+from pipelet_app.ocpp.smart_charging import set_limit_request
+from pipelet_app.ocpp.validation import schema_exists
+from pipelet_app.settings import get_settings
+
+if TYPE_CHECKING:
+    from pipelet_app.ocpp.server import CsmsServer
+
+LOGGER = logging.getLogger("pipelet.csms.commands")
+
+COMMANDS: dict[str, dict[str, str]] = {
+    "remote-start": {"1.6": "RemoteStartTransaction", "2.0.1": "RequestStartTransaction"},
+    "remote-stop": {"1.6": "RemoteStopTransaction", "2.0.1": "RequestStopTransaction"},
+    "reset": {"1.6": "Reset", "2.0.1": "Reset"},
+    "unlock": {"1.6": "UnlockConnector", "2.0.1": "UnlockConnector"},
+    "set-charging-profile": {"1.6": "SetChargingProfile", "2.0.1": "SetChargingProfile"},
+    "set-charging-limit": {"1.6": "SetChargingProfile", "2.0.1": "SetChargingProfile"},
+    "clear-charging-profile": {"1.6": "ClearChargingProfile", "2.0.1": "ClearChargingProfile"},
+    "get-composite-schedule": {"1.6": "GetCompositeSchedule", "2.0.1": "GetCompositeSchedule"},
+    "get-configuration": {"1.6": "GetConfiguration", "2.0.1": "GetVariables"},
+    "change-configuration": {"1.6": "ChangeConfiguration", "2.0.1": "SetVariables"},
+    "trigger-message": {"1.6": "TriggerMessage", "2.0.1": "TriggerMessage"},
+    "change-availability": {"1.6": "ChangeAvailability", "2.0.1": "ChangeAvailability"},
+    "clear-cache": {"1.6": "ClearCache", "2.0.1": "ClearCache"},
+    "data-transfer": {"1.6": "DataTransfer", "2.0.1": "DataTransfer"},
+    "get-local-list-version": {"1.6": "GetLocalListVersion", "2.0.1": "GetLocalListVersion"},
+    "send-local-list": {"1.6": "SendLocalList", "2.0.1": "SendLocalList"},
+    "reserve-now": {"1.6": "ReserveNow", "2.0.1": "ReserveNow"},
+    "cancel-reservation": {"1.6": "CancelReservation", "2.0.1": "CancelReservation"},
+    "update-firmware": {"1.6": "UpdateFirmware", "2.0.1": "UpdateFirmware"},
+    "get-diagnostics": {"1.6": "GetDiagnostics", "2.0.1": "GetLog"},
+    "get-base-report": {"2.0.1": "GetBaseReport"},
+}
+
+_ERRORS: dict[str, type[CommandError]] = {
+    "offline": ChargerOffline,
+    "timeout": CommandTimeout,
+    "unknown": UnknownCommand,
+    "invalid": InvalidCommandPayload,
+}
+
+_local_server: CsmsServer | None = None
+
+
+class CsmsUnavailable(ChargerOffline):
+    """No CSMS process answers on the loopback endpoint: no charger can be online (→ 409)."""
+
+
+def resolve_action(name: str, version: str) -> str:
+    """The OCPP action behind an API command name (or a raw action name) for `version`."""
+    if name in COMMANDS:
+        action = COMMANDS[name].get(version)
+        if action is None:
+            raise UnknownCommand(f"{name} does not exist in OCPP {version}")
+        return action
+    if name[:1].isupper() and schema_exists(version, name):
+        return name
+    raise UnknownCommand(f"unknown command {name!r}")
+
+
+def adapt_payload(action: str, version: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Version-agnostic conveniences (see module docstring); anything else passes through unchanged."""
+    payload = dict(payload)
+    if action == "RequestStartTransaction":
+        if "idTag" in payload and "idToken" not in payload:
+            payload["idToken"] = {"idToken": str(payload.pop("idTag")), "type": "Central"}
+        if "connectorId" in payload and "evseId" not in payload:
+            payload["evseId"] = payload.pop("connectorId")
+        payload.setdefault("remoteStartId", random.randint(1, 2**31 - 1))
+    elif action in ("RemoteStopTransaction", "RequestStopTransaction") and "transactionId" in payload:
+        tx = str(payload["transactionId"])
+        if tx.startswith(("ocpp16:", "ocpp201:")):
+            tx = tx.split(":", 2)[2]
+        if action == "RemoteStopTransaction":
+            try:
+                payload["transactionId"] = int(tx)
+            except ValueError as exc:
+                raise InvalidCommandPayload(f"transactionId {tx!r} is not an OCPP 1.6 transaction") from exc
+        else:
+            payload["transactionId"] = tx
+    return payload
+
+
+async def execute_request(server: CsmsServer, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one command on this node; the answer is a JSON-safe envelope (used by every transport)."""
+    try:
+        charge_point_id = str(request["charge_point_id"])
+        name = str(request["name"])
+        payload = request.get("payload") or {}
+        timeout = float(request.get("timeout") or server.command_timeout_s)
+        if not isinstance(payload, dict):
+            raise InvalidCommandPayload("payload must be a JSON object")
+        cp = server.connections.get(charge_point_id)
+        if cp is None or cp.closed:
+            raise ChargerOffline(f"{charge_point_id} is not connected")
+        action = resolve_action(name, cp.ocpp_version)
+        if name == "set-charging-limit":
+            payload = set_limit_request(cp.ocpp_version, payload)
+        if action == "SendLocalList" and payload.get("fromDatabase"):
+            payload = await asyncio.to_thread(_local_list, cp.charger_id, cp.ocpp_version)
+        payload = adapt_payload(action, cp.ocpp_version, payload)
+        answer = await cp.send_call(action, payload, timeout)
+        try:
+            await cp.after_command(action, payload, answer)
+        except Exception:
+            LOGGER.exception("%s: storing the effect of %s failed", charge_point_id, action)
+        return {"ok": True, "payload": answer}
+    except CommandCallError as exc:
+        return {
+            "ok": False,
+            "error": "call_error",
+            "code": exc.code,
+            "description": exc.description,
+            "details": exc.details if isinstance(exc.details, dict) else {},
+        }
+    except CommandError as exc:
+        kind = next((k for k, cls in _ERRORS.items() if isinstance(exc, cls)), "offline")
+        return {"ok": False, "error": kind, "description": str(exc)}
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"ok": False, "error": "invalid", "description": f"bad command request: {exc}"}
+
+
+def _local_list(charger_id: int, ocpp_version: str) -> dict[str, Any]:
+    from pipelet_app.db import session_scope
+    from pipelet_app.ocpp.authorization import local_list_payload
+
+    with session_scope() as db:
+        return local_list_payload(db, charger_id, ocpp_version)
+
+
+def raise_for_envelope(reply: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a successful envelope, or the matching exception."""
+    if reply.get("ok"):
+        return reply.get("payload") or {}
+    if reply.get("error") == "call_error":
+        raise CommandCallError(
+            str(reply.get("code")), str(reply.get("description", "")), reply.get("details")
+        )
+    raise _ERRORS.get(str(reply.get("error")), CommandError)(str(reply.get("description", "")))
+
+
+async def send_command(
+    charge_point_id: str, name: str, payload: dict[str, Any] | None = None, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Send command `name` to a charger and return its answer payload (see the module docstring)."""
+    request = {
+        "id": str(uuid.uuid4()),
+        "charge_point_id": charge_point_id,
+        "name": name,
+        "payload": payload or {},
+        "timeout": timeout,
+    }
+    server = _local_server
+    if server is not None and charge_point_id in server.connections:
+        return raise_for_envelope(await execute_request(server, request))
+    settings = get_settings()
+    if settings.redis_url:
+        from pipelet_app.ocpp.redis_bus import request_via_redis
+
+        return raise_for_envelope(await request_via_redis(settings.redis_url, request, timeout))
+    if server is not None:
+        raise ChargerOffline(f"{charge_point_id} is not connected")
+    return raise_for_envelope(await _request_via_loopback(request, timeout, settings.csms_port))
+
+
+async def _request_via_loopback(request: dict[str, Any], timeout: float, port: int) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, WebSocketException
+
+    from pipelet_app.ocpp.server import INTERNAL_PATH, internal_token
+
+    url = f"ws://127.0.0.1:{port}{INTERNAL_PATH}"
+    try:
+        async with asyncio.timeout(timeout + 5):
+            async with connect(
+                url, additional_headers={"X-Pipelet-Token": internal_token()}, open_timeout=5
+            ) as ws:
+                await ws.send(json.dumps(request))
+                return json.loads(await ws.recv())
+    except TimeoutError as exc:
+        raise CommandTimeout(f"no answer from the CSMS within {timeout + 5:g} s") from exc
+    except (OSError, InvalidHandshake, WebSocketException) as exc:
+        raise CsmsUnavailable(f"CSMS not reachable on {url}: {exc}") from exc
+
+
+async def attach_server(server: CsmsServer) -> None:
+    """Called by `CsmsServer.start`: commands for its chargers go direct; scale-out joins Redis."""
+    global _local_server
+    _local_server = server
+    redis_url = get_settings().redis_url
+    if redis_url:
+        from pipelet_app.ocpp.redis_bus import RedisNodeBus
+
+        server.bus = RedisNodeBus(server, redis_url)
+        await server.bus.start()
+
+
+async def detach_server(server: CsmsServer) -> None:
+    global _local_server
+    if server.bus is not None:
+        await server.bus.stop()
+        server.bus = None
+    if _local_server is server:
+        _local_server = None

@@ -1,0 +1,151 @@
+"""What we know about a charger's configuration: 1.6 configuration keys, the 2.0.1 device model,
+charging profiles sent and the local authorization list version."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from pipelet_app.db.models import Charger, ChargingProfileRecord, DeviceVariable
+from pipelet_app.db.types import utcnow
+
+V16_COMPONENT = "OCPP16"
+
+
+def upsert_variable(
+    db: Session,
+    charger_id: int,
+    *,
+    component: str,
+    variable: str,
+    value: str | None,
+    component_instance: str = "",
+    evse_id: int = 0,
+    connector_id: int = 0,
+    variable_instance: str = "",
+    attribute_type: str = "Actual",
+    mutability: str | None = None,
+    data_type: str | None = None,
+) -> None:
+    row = db.exec(
+        select(DeviceVariable).where(
+            DeviceVariable.charger_id == charger_id,
+            DeviceVariable.component == component,
+            DeviceVariable.component_instance == component_instance,
+            DeviceVariable.evse_id == evse_id,
+            DeviceVariable.connector_id == connector_id,
+            DeviceVariable.variable == variable,
+            DeviceVariable.variable_instance == variable_instance,
+            DeviceVariable.attribute_type == attribute_type,
+        )
+    ).first()
+    if row is None:
+        row = DeviceVariable(
+            charger_id=charger_id,
+            component=component,
+            component_instance=component_instance,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            variable=variable,
+            variable_instance=variable_instance,
+            attribute_type=attribute_type,
+        )
+    row.value = value
+    if mutability is not None:
+        row.mutability = mutability
+    if data_type is not None:
+        row.data_type = data_type
+    row.updated_at = utcnow()
+    db.add(row)
+    db.flush()
+
+
+def store_configuration(
+    db: Session, charger_id: int, keys: list[dict[str, Any]], component: str = V16_COMPONENT
+) -> None:
+    """1.6 `configurationKey` entries ({key, readonly, value}) as device variables."""
+    for entry in keys:
+        upsert_variable(
+            db,
+            charger_id,
+            component=component,
+            variable=str(entry.get("key", ""))[:128],
+            value=None if entry.get("value") is None else str(entry["value"]),
+            mutability="ReadOnly" if entry.get("readonly") else "ReadWrite",
+        )
+
+
+def store_report(db: Session, charger_id: int, report_data: list[dict[str, Any]]) -> None:
+    """2.0.1 NotifyReport `reportData` (camelCase) into the device model."""
+    for item in report_data:
+        component = item.get("component", {})
+        variable = item.get("variable", {})
+        evse = component.get("evse") or {}
+        characteristics = item.get("variableCharacteristics") or {}
+        for attribute in item.get("variableAttribute", []):
+            upsert_variable(
+                db,
+                charger_id,
+                component=component.get("name", ""),
+                component_instance=component.get("instance", "") or "",
+                evse_id=int(evse.get("id", 0) or 0),
+                connector_id=int(evse.get("connectorId", 0) or 0),
+                variable=variable.get("name", ""),
+                variable_instance=variable.get("instance", "") or "",
+                attribute_type=attribute.get("type", "Actual"),
+                value=attribute.get("value"),
+                mutability=attribute.get("mutability"),
+                data_type=characteristics.get("dataType"),
+            )
+
+
+def store_profile(db: Session, charger_id: int, evse_id: int, profile: dict[str, Any], status: str) -> None:
+    db.add(
+        ChargingProfileRecord(
+            charger_id=charger_id,
+            evse_id=int(evse_id or 0),
+            profile_id=int(profile.get("chargingProfileId", profile.get("id", 0))),
+            stack_level=int(profile.get("stackLevel", 0)),
+            purpose=str(profile.get("chargingProfilePurpose", "")),
+            profile=json.dumps(profile, default=str),
+            status=status,
+        )
+    )
+
+
+def mark_profiles_cleared(db: Session, charger_id: int, criteria: dict[str, Any]) -> int:
+    """Rows matching a ClearChargingProfile request (1.6 or 2.0.1 shape) get `cleared_at`."""
+    rows = db.exec(
+        select(ChargingProfileRecord).where(
+            ChargingProfileRecord.charger_id == charger_id,
+            ChargingProfileRecord.cleared_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    profile_id = criteria.get("id", criteria.get("chargingProfileId"))
+    nested = criteria.get("chargingProfileCriteria") or {}
+    purpose = criteria.get("chargingProfilePurpose", nested.get("chargingProfilePurpose"))
+    stack = criteria.get("stackLevel", nested.get("stackLevel"))
+    evse = criteria.get("connectorId", nested.get("evseId"))
+    count = 0
+    for row in rows:
+        if profile_id is not None and row.profile_id != profile_id:
+            continue
+        if purpose is not None and row.purpose != purpose:
+            continue
+        if stack is not None and row.stack_level != stack:
+            continue
+        if evse is not None and row.evse_id != evse:
+            continue
+        row.cleared_at = utcnow()
+        db.add(row)
+        count += 1
+    return count
+
+
+def store_local_list_version(db: Session, charger_id: int, version: int) -> None:
+    charger = db.get(Charger, charger_id)
+    if charger is not None:
+        charger.local_list_version = version
+        db.add(charger)

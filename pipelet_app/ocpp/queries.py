@@ -1,0 +1,152 @@
+"""Read side of the CSMS for the operator pages and the API: plain dicts, no ORM objects leak out.
+
+Tenant scoping is the caller's job (pass the principal's tenant id, or None for a platform admin);
+every function here filters by it so a page cannot forget.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Connector,
+    ConnectorStatusPeriod,
+    DeviceVariable,
+    OcppMessage,
+)
+from pipelet_app.db.types import utcnow
+
+FAULT_STATUSES = ("Faulted", "Unavailable")
+
+
+def _scoped(statement: Any, tenant_id: int | None) -> Any:
+    return statement if tenant_id is None else statement.where(Charger.tenant_id == tenant_id)
+
+
+def recent_messages(db: Session, charge_point_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    rows = db.exec(
+        select(OcppMessage)
+        .where(OcppMessage.charge_point_id == charge_point_id)
+        .order_by(col(OcppMessage.id).desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "at": m.created_at,
+            "direction": m.direction,
+            "action": m.action,
+            "unique_id": m.unique_id,
+            "payload": m.payload,
+            "response": m.response,
+            "error_code": m.error_code,
+        }
+        for m in rows
+    ]
+
+
+def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> dict[str, Any] | None:
+    """Everything the charger detail page shows; None when the charger is not the tenant's."""
+    charger = db.exec(
+        _scoped(select(Charger).where(Charger.charge_point_id == charge_point_id), tenant_id)
+    ).first()
+    if charger is None:
+        return None
+    connectors = db.exec(
+        select(Connector).where(Connector.charger_id == charger.id).order_by(col(Connector.connector_id))
+    ).all()
+    sessions = db.exec(
+        select(ChargingSession)
+        .where(ChargingSession.charger_id == charger.id)
+        .order_by(col(ChargingSession.start_utc).desc())
+        .limit(20)
+    ).all()
+    variables = db.exec(
+        select(DeviceVariable)
+        .where(DeviceVariable.charger_id == charger.id)
+        .order_by(col(DeviceVariable.component), col(DeviceVariable.variable))
+    ).all()
+    return {
+        "charge_point_id": charger.charge_point_id,
+        "vendor": charger.vendor,
+        "model": charger.model,
+        "serial_number": charger.serial_number,
+        "firmware_version": charger.firmware_version,
+        "ocpp_version": charger.ocpp_version,
+        "is_online": charger.is_online,
+        "last_seen_at": charger.last_seen_at,
+        "last_boot_at": charger.last_boot_at,
+        "status": charger.status,
+        "connectors": [
+            {
+                "connector_id": c.connector_id,
+                "status": c.status,
+                "error_code": c.error_code,
+                "since": c.updated_at,
+            }
+            for c in connectors
+        ],
+        "sessions": [
+            {
+                "transaction_id": s.transaction_id,
+                "id_tag": s.id_tag,
+                "connector_id": s.connector_id,
+                "start_utc": s.start_utc,
+                "end_utc": s.end_utc,
+                "energy_wh": s.energy_wh,
+                "reason": s.reason,
+            }
+            for s in sessions
+        ],
+        "configuration": [
+            {
+                "component": v.component,
+                "evse_id": v.evse_id,
+                "variable": v.variable,
+                "instance": v.variable_instance,
+                "attribute": v.attribute_type,
+                "value": v.value,
+                "mutability": v.mutability,
+            }
+            for v in variables
+        ],
+        "messages": recent_messages(db, charger.charge_point_id),
+    }
+
+
+def faults(db: Session, tenant_id: int | None, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Fault periods (Faulted / Unavailable or an error code), newest first; open ones last until now."""
+    now = utcnow()
+    statement = (
+        select(ConnectorStatusPeriod, Charger.charge_point_id)
+        .join(Charger, Charger.id == ConnectorStatusPeriod.charger_id)  # type: ignore[arg-type]
+        .where(
+            (col(ConnectorStatusPeriod.status).in_(FAULT_STATUSES))
+            | (ConnectorStatusPeriod.error_code != "NoError")
+        )
+        .order_by(col(ConnectorStatusPeriod.started_at).desc())
+    )
+    if since is not None:
+        statement = statement.where(
+            (col(ConnectorStatusPeriod.ended_at).is_(None)) | (col(ConnectorStatusPeriod.ended_at) >= since)
+        )
+    rows = db.exec(_scoped(statement, tenant_id)).all()
+    return [
+        {
+            "charge_point_id": cp_id,
+            "connector_id": p.connector_id if p.evse_id is None else p.evse_id,
+            "status": p.status,
+            "error_code": p.error_code,
+            "info": p.info,
+            "vendor_error_code": p.vendor_error_code,
+            "started_at": p.started_at,
+            "ended_at": p.ended_at,
+            "duration_s": p.duration_s if p.ended_at else (now - p.started_at).total_seconds(),
+            "open": p.ended_at is None,
+        }
+        for p, cp_id in rows
+    ]

@@ -1,0 +1,497 @@
+"""The WebSocket server: admission at the upgrade, the connection registry and liveness.
+
+Admission happens in `process_request`, before the 101: the path must be `/ocpp/{charge_point_id}`, the
+client must offer `ocpp1.6` or `ocpp2.0.1`, the id must be known (or CSMS_AUTO_REGISTER=1), and a
+charger with a password must present it by HTTP Basic (security profiles 1 and 2). Refusals are plain
+HTTP answers (400/401/404), so a misconfigured charger never gets a socket it would then lose.
+
+Liveness is our own ping loop rather than websockets' keepalive, so the registry knows the last pong;
+a charger that misses one pong for a whole interval is cut off, and is therefore marked offline within
+two ping intervals. A second socket with the same id replaces the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import http
+import json
+import logging
+import os
+import random
+import re
+import socket
+import ssl
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, NegotiationError
+from websockets.http11 import Request, Response
+
+from pipelet_app.auth.secrets import verify_password
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import chargers
+from pipelet_app.ocpp.base import CsmsConnection
+from pipelet_app.ocpp.writer import BatchWriter
+from pipelet_app.settings import get_settings
+
+LOGGER = logging.getLogger("pipelet.csms")
+
+SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
+SUPPORTED = frozenset(SUBPROTOCOLS)
+INTERNAL_PATH = "/internal/commands"
+_PATH = re.compile(r"/ocpp/([^/]+)/?")
+_CP_ID = re.compile(r"[\x21-\x7e]{1,48}")  # printable ASCII, no spaces; 48 = 2.0.1 identity limit
+# websockets closes the socket above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
+MAX_FRAME_BYTES = 1 << 20
+FLUSH_EVERY_S = 10.0
+ADMISSION_TTL_S = 30.0
+MESSAGE_LOG_DAYS = 30  # the operator's "recent message log"; retries are only matched within 24 h
+
+
+def internal_token() -> str:
+    """Shared secret of the loopback command endpoint, derived from PIPELET_SECRET_KEY."""
+    key = get_settings().pipelet_secret_key.encode() or b"pipelet-no-secret"
+    return hmac.new(key, b"pipelet-csms-internal-commands", hashlib.sha256).hexdigest()
+
+
+def offered_subprotocols(headers: Headers) -> list[str]:
+    offered: list[str] = []
+    for value in headers.get_all("Sec-WebSocket-Protocol"):
+        offered.extend(part.strip() for part in value.split(",") if part.strip())
+    return offered
+
+
+def _basic_credentials(headers: Headers) -> tuple[str, str] | None:
+    value = headers.get("Authorization", "")
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return (user, password) if sep else None
+
+
+def default_node_id(port: int) -> str:
+    return f"{socket.gethostname()}:{port}"
+
+
+class CsmsServer:
+    """One CSMS node. `await start()`, then `await stop()`; `connections` is the live registry."""
+
+    def __init__(
+        self,
+        host: str = "0.0.0.0",
+        port: int | None = None,
+        *,
+        node_id: str | None = None,
+        auto_register: bool | None = None,
+        ping_interval_s: float | None = None,
+        command_timeout_s: float | None = None,
+        heartbeat_interval_s: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        settings = get_settings()
+        self.host = host
+        self.requested_port = settings.csms_port if port is None else port
+        self.auto_register = settings.csms_auto_register if auto_register is None else auto_register
+        self.ping_interval_s = settings.csms_ping_interval_s if ping_interval_s is None else ping_interval_s
+        # Not (yet) in Settings: read when present, so adding CSMS_HEARTBEAT_INTERVAL_S /
+        # CSMS_COMMAND_TIMEOUT_S there is all it takes to make them configurable.
+        self.command_timeout_s = (
+            float(getattr(settings, "csms_command_timeout_s", 30.0))
+            if command_timeout_s is None
+            else command_timeout_s
+        )
+        self.heartbeat_interval_s = (
+            int(getattr(settings, "csms_heartbeat_interval_s", 300))
+            if heartbeat_interval_s is None
+            else heartbeat_interval_s
+        )
+        self.ssl_context = ssl_context
+        self._node_id = node_id
+        self.connections: dict[str, CsmsConnection] = {}
+        self._server: Server | None = None
+        self._port = 0
+        self._background: set[asyncio.Task[Any]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._last_flush = time.time()
+        self.bus: Any = None  # set by commands.attach_server (Redis subscriber in scale-out)
+        self.writer = BatchWriter(writers=1 if settings.is_sqlite else 4)
+        self._state_locks: dict[str, asyncio.Lock] = {}
+        self._admitted: dict[str, tuple[float, int, bytes | None]] = {}
+        self._stopping = False
+        self._digest_key = os.urandom(32)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        """The bound port (differs from the requested one when that was 0)."""
+        return self._port or self.requested_port
+
+    @property
+    def node_id(self) -> str:
+        return self._node_id or default_node_id(self.port)
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.requested_port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            ping_interval=None,  # our own loop, see _ping_loop
+            max_size=MAX_FRAME_BYTES,
+            compression=None,  # chargers rarely negotiate it; it costs memory per socket
+            ssl=self.ssl_context,
+            close_timeout=5,
+            # Handshakes queue up behind admission lookups in a reconnect storm; 10 s (the default)
+            # dropped thousands of them on a loaded machine. Chargers on cellular links are slow too.
+            open_timeout=30,
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        self.writer.start()
+        stale = await asyncio.to_thread(self._mark_node_offline, "csms restarted")
+        if stale:
+            LOGGER.info("marked %d chargers offline that this node held before a restart", stale)
+        self._flusher = asyncio.create_task(self._flush_liveness_loop())
+        from pipelet_app.ocpp import commands
+
+        await commands.attach_server(self)
+        LOGGER.info("CSMS node %s listening on %s:%d", self.node_id, self.host, self.port)
+
+    async def stop(self) -> None:
+        """Close every socket (1001 going away), then mark this node's chargers offline."""
+        from pipelet_app.ocpp import commands
+
+        self._stopping = True
+        await commands.detach_server(self)
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), timeout=10)
+            except TimeoutError:
+                LOGGER.warning("some connections did not close in time")
+        for task in list(self._background):
+            task.cancel()
+        await self.writer.stop()
+        await asyncio.to_thread(self._mark_node_offline, "csms stopped")
+
+    def _mark_node_offline(self, reason: str) -> int:
+        with session_scope() as db:
+            return chargers.mark_node_offline(db, self.node_id, reason)
+
+    # ------------------------------------------------------------------ admission
+    def _select_subprotocol(self, connection: ServerConnection, subprotocols: Any) -> Any:
+        if getattr(connection, "pipelet", {}).get("kind") == "internal":
+            return None
+        for offered in subprotocols:  # the charger's order is its preference
+            if offered in SUPPORTED:
+                return offered
+        raise NegotiationError("no supported OCPP subprotocol")
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == INTERNAL_PATH:
+            return self._admit_internal(connection, request)
+        match = _PATH.fullmatch(path)
+        charge_point_id = unquote(match.group(1)) if match else ""
+        if not _CP_ID.fullmatch(charge_point_id):
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "expected /ocpp/{charge_point_id}\n")
+        if not any(p in SUPPORTED for p in offered_subprotocols(request.headers)):
+            LOGGER.info("%s: refused, no supported subprotocol offered", charge_point_id)
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, "offer subprotocol ocpp1.6 or ocpp2.0.1\n")
+        credentials = _basic_credentials(request.headers)
+        verdict, charger_id = self._admit_cached(charge_point_id, credentials)
+        if verdict is None:
+            verdict, charger_id = await asyncio.to_thread(self._admit, charge_point_id, credentials)
+        if verdict == "unknown":
+            LOGGER.info("%s: refused, unknown charge point", charge_point_id)
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "unknown charge point\n")
+        if verdict == "unauthorized":
+            LOGGER.warning("%s: refused, bad or missing Basic credentials", charge_point_id)
+            response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="pipelet-csms"'
+            return response
+        connection.pipelet = {"kind": "charger", "charge_point_id": charge_point_id, "charger_id": charger_id}  # type: ignore[attr-defined]
+        return None
+
+    def _admit(self, charge_point_id: str, credentials: tuple[str, str] | None) -> tuple[str, int | None]:
+        with session_scope() as db:
+            charger = chargers.find_charger(db, charge_point_id)
+            if charger is None:
+                if not self.auto_register:
+                    return "unknown", None
+                charger = chargers.register_charger(db, charge_point_id)
+                LOGGER.info("%s: auto-registered (unclaimed)", charge_point_id)
+            if charger.basic_auth_hash:
+                user, password = credentials or ("", "")
+                if user != charge_point_id or not verify_password(charger.basic_auth_hash, password):
+                    chargers.record_security_event(
+                        db,
+                        charge_point_id,
+                        "InvalidChargePointCredentials",
+                        utcnow(),
+                        charger_id=charger.id,
+                        tech_info="missing Basic credentials" if credentials is None else f"user {user!r}",
+                        source="csms",
+                    )
+                    return "unauthorized", None
+            assert charger.id is not None
+            self._admitted[charge_point_id] = (
+                time.monotonic() + ADMISSION_TTL_S,
+                charger.id,
+                self._credential_digest(credentials) if charger.basic_auth_hash else None,
+            )
+            return "ok", charger.id
+
+    def _credential_digest(self, credentials: tuple[str, str] | None) -> bytes:
+        user, password = credentials or ("", "")
+        return hmac.new(self._digest_key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
+
+    def _admit_cached(
+        self, charge_point_id: str, credentials: tuple[str, str] | None
+    ) -> tuple[str | None, int | None]:
+        """A recent admission of the same charger with the same credentials, without the database.
+
+        Reconnect storms otherwise queue thousands of lookups (and argon2 verifications, ~50 ms of CPU
+        each) behind each other until handshakes time out. Only successes are cached, keyed by an HMAC
+        of the credentials under a per-process key; a password change here drops the entry at once,
+        one made elsewhere applies within ADMISSION_TTL_S.
+        """
+        entry = self._admitted.get(charge_point_id)
+        if entry is None or entry[0] < time.monotonic():
+            self._admitted.pop(charge_point_id, None)
+            return None, None
+        _, charger_id, digest = entry
+        if digest is not None and not hmac.compare_digest(digest, self._credential_digest(credentials)):
+            return None, None
+        return "ok", charger_id
+
+    def forget_admission(self, charge_point_id: str) -> None:
+        self._admitted.pop(charge_point_id, None)
+
+    def _admit_internal(self, connection: ServerConnection, request: Request) -> Response | None:
+        host = connection.remote_address[0] if connection.remote_address else ""
+        token = request.headers.get("X-Pipelet-Token", "")
+        if host not in ("127.0.0.1", "::1", "::ffff:127.0.0.1") or not hmac.compare_digest(
+            token, internal_token()
+        ):
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "forbidden\n")
+        connection.pipelet = {"kind": "internal"}  # type: ignore[attr-defined]
+        return None
+
+    # ------------------------------------------------------------------ connections
+    async def _handle(self, connection: ServerConnection) -> None:
+        info = getattr(connection, "pipelet", {})
+        if info.get("kind") == "internal":
+            await self._serve_internal(connection)
+            return
+        from pipelet_app.ocpp.v16 import ChargePoint16
+        from pipelet_app.ocpp.v201 import ChargePoint201
+
+        cls = ChargePoint16 if connection.subprotocol == "ocpp1.6" else ChargePoint201
+        charge_point_id = info["charge_point_id"]
+        cp = cls(charge_point_id, connection, info["charger_id"], self)
+        previous = self.connections.get(charge_point_id)
+        self.connections[charge_point_id] = cp
+        if previous is not None:
+            LOGGER.info("%s: new connection replaces the previous one", charge_point_id)
+            self._spawn(previous._connection.close(1000, "replaced by a new connection"))
+        try:
+            async with self._state_lock(charge_point_id):
+                await self.writer.run(
+                    lambda db: chargers.mark_connected(db, cp.charger_id, self.node_id, cp.ocpp_version),
+                    key=cp.charger_id,
+                )
+        except Exception:
+            # Without its online state recorded the charger must not look connected: refuse, it retries.
+            LOGGER.exception("%s: could not record the connection; closing it", charge_point_id)
+            if self.connections.get(charge_point_id) is cp:
+                del self.connections[charge_point_id]
+            await connection.close(1011, "CSMS database unavailable")
+            return
+        if self.bus is not None:
+            await self._bus_call(self.bus.claim, charge_point_id)
+        pinger = asyncio.create_task(self._ping_loop(cp, connection))
+        LOGGER.info("%s: connected (%s)", charge_point_id, cls.ocpp_version)
+        try:
+            await cp.start()
+        finally:
+            pinger.cancel()
+            await cp.cancel_tasks()
+            # Under the per-charger lock, so a reconnect's "online" can never be overwritten by the old
+            # socket's late "offline" (both run on worker threads).
+            async with self._state_lock(charge_point_id):
+                if self.connections.get(charge_point_id) is cp and self._stopping:
+                    # Shutting down: `stop()` marks all of this node's chargers offline in one statement.
+                    del self.connections[charge_point_id]
+                elif self.connections.get(charge_point_id) is cp:
+                    del self.connections[charge_point_id]
+                    reason = (
+                        f"closed ({connection.close_code})" if connection.close_code else "connection lost"
+                    )
+                    try:
+                        await self.writer.run(
+                            lambda db: chargers.mark_disconnected(db, cp.charger_id, self.node_id, reason),
+                            key=cp.charger_id,
+                        )
+                    except Exception as exc:  # the stale sweep marks it offline later
+                        LOGGER.warning("%s: could not record the disconnect: %s", charge_point_id, exc)
+                    if self.bus is not None:
+                        await self._bus_call(self.bus.release, charge_point_id)
+            if charge_point_id not in self.connections:
+                self._state_locks.pop(charge_point_id, None)
+            LOGGER.info("%s: disconnected", charge_point_id)
+
+    async def _bus_call(self, method: Any, charge_point_id: str) -> None:
+        """Redis trouble costs scale-out routing for this charger, never the charger's connection."""
+        try:
+            await method(charge_point_id)
+        except Exception as exc:
+            LOGGER.error(
+                "%s: Redis command bus unavailable (%s); commands via other nodes will fail",
+                charge_point_id,
+                exc,
+            )
+
+    def _state_lock(self, charge_point_id: str) -> asyncio.Lock:
+        return self._state_locks.setdefault(charge_point_id, asyncio.Lock())
+
+    async def _ping_loop(self, cp: CsmsConnection, connection: ServerConnection) -> None:
+        interval = self.ping_interval_s
+        if not interval or interval <= 0:
+            return
+        # Chargers connect in bursts (a reboot, a storm); unjittered, their pings would stay in phase and
+        # arrive as one burst every interval, a latency spike for everybody.
+        await asyncio.sleep(random.uniform(0, interval))
+        while True:
+            try:
+                waiter = await connection.ping()
+                await asyncio.wait_for(waiter, interval)
+            except TimeoutError:
+                LOGGER.warning("%s: no pong within %.0f s, dropping the socket", cp.charge_point_id, interval)
+                connection.transport.abort()
+                return
+            except ConnectionClosed:
+                return
+            cp.last_pong_at = time.time()
+            await asyncio.sleep(interval)
+
+    async def _flush_liveness_loop(self) -> None:
+        """Housekeeping every few seconds: batch `last_seen_at` for every charger heard from (message or
+        pong) since the last flush; sweep chargers that claim to be online but nobody has touched (their
+        node died without a restart); hourly, prune the message log."""
+        last_prune = 0.0
+        while True:
+            await asyncio.sleep(min(FLUSH_EVERY_S, self.ping_interval_s or FLUSH_EVERY_S))
+            since, self._last_flush = self._last_flush, time.time()
+            ids = [
+                cp.charger_id
+                for cp in self.connections.values()
+                if max(cp.last_message_at, cp.last_pong_at) >= since
+            ]
+            try:
+                if ids:
+                    await asyncio.to_thread(self._touch_many, ids)
+                stale_after = 3 * max(self.ping_interval_s or 0, FLUSH_EVERY_S) + FLUSH_EVERY_S
+                await asyncio.to_thread(self._sweep, stale_after)
+                if time.time() - last_prune > 3600:
+                    last_prune = time.time()
+                    await asyncio.to_thread(self._prune)
+            except Exception:
+                LOGGER.exception("liveness housekeeping failed")
+
+    def _sweep(self, stale_after_s: float) -> None:
+        with session_scope() as db:
+            swept = chargers.sweep_stale(db, stale_after_s, keep=set(self.connections))
+        if swept:
+            LOGGER.warning(
+                "marked %d chargers offline: online in the database but silent for %.0f s",
+                swept,
+                stale_after_s,
+            )
+
+    def _prune(self) -> None:
+        with session_scope() as db:
+            removed = chargers.prune_message_log(db, MESSAGE_LOG_DAYS)
+        if removed:
+            LOGGER.info("pruned %d message log rows older than %d days", removed, MESSAGE_LOG_DAYS)
+
+    def _touch_many(self, ids: list[int]) -> None:
+        """One short transaction per chunk, rows in id order: message handlers update the same rows, and
+        long multi-row updates in arbitrary order deadlock with them on PostgreSQL. A chunk that still
+        loses a deadlock is simply skipped; the next flush, seconds later, writes it."""
+        now = utcnow()
+        ordered = sorted(set(ids))
+        for start in range(0, len(ordered), 200):
+            chunk = ordered[start : start + 200]
+            try:
+                with session_scope() as db:
+                    db.exec(update(Charger).where(Charger.id.in_(chunk)).values(last_seen_at=now))  # type: ignore[union-attr,call-overload]
+            except OperationalError as exc:
+                LOGGER.info(
+                    "liveness flush of %d chargers deferred: %s", len(chunk), str(exc).splitlines()[0]
+                )
+
+    # ------------------------------------------------------------------ commands
+    async def send_local(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> dict[str, Any]:
+        """Send a Call to a charger connected to this node (raises ChargerOffline if it is not)."""
+        from pipelet_app.ocpp.errors import ChargerOffline
+
+        cp = self.connections.get(charge_point_id)
+        if cp is None or cp.closed:
+            raise ChargerOffline(f"{charge_point_id} is not connected")
+        return await cp.send_call(action, payload, timeout)
+
+    async def _serve_internal(self, connection: ServerConnection) -> None:
+        """Loopback command endpoint: one JSON request per message, answers may interleave."""
+        from pipelet_app.ocpp import commands
+
+        async def answer(request: dict[str, Any]) -> None:
+            reply = await commands.execute_request(self, request)
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(json.dumps(reply))
+
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            async for raw in connection:
+                try:
+                    request = json.loads(raw)
+                    if not isinstance(request, dict):
+                        raise ValueError
+                except ValueError:
+                    await connection.send(
+                        json.dumps({"ok": False, "error": "invalid", "description": "bad JSON"})
+                    )
+                    continue
+                task = asyncio.create_task(answer(request))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,87 @@
+"""Version-neutral charging limits: one simple request becomes a 1.6 or 2.0.1 SetChargingProfile.
+
+The PV-surplus loop and the API think in "connector 1 may draw 10 A (or 4.2 kW) from now on"; the
+charger's OCPP version decides the shape. Profiles are Absolute with a single period starting now, on
+stack level 0 by default (some chargers reject stackLevel > 0 when no lower profile exists), and their
+id is derived from purpose and connector, so each new limit replaces the previous one instead of
+piling up profiles on the charger.
+
+    await send_command("CP-1", "set-charging-limit", {"connectorId": 1, "limit": 10, "unit": "A"})
+
+Optional: `purpose` (TxDefaultProfile default, TxProfile needs `transactionId`, ChargePointMaxProfile /
+ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberPhases`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelet_app.ocpp.errors import InvalidCommandPayload
+from pipelet_app.ocpp.timefmt import format_utc
+
+_PURPOSE_INDEX = {
+    "ChargePointMaxProfile": 1,
+    "ChargingStationMaxProfile": 1,
+    "TxDefaultProfile": 2,
+    "TxProfile": 3,
+}
+_MAX_PURPOSE = {"1.6": "ChargePointMaxProfile", "2.0.1": "ChargingStationMaxProfile"}
+
+
+def profile_id(purpose: str, connector_id: int) -> int:
+    """Stable id per (purpose, connector): the same limit slot is overwritten, never duplicated."""
+    return 1000 * _PURPOSE_INDEX[purpose] + connector_id
+
+
+def set_limit_request(version: str, request: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The SetChargingProfile payload for `request` in OCPP `version`."""
+    try:
+        connector_id = int(request.get("connectorId", request.get("evseId", 0)))
+        limit = round(float(request["limit"]), 1)
+        unit = str(request.get("unit", "A")).upper()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidCommandPayload("set-charging-limit needs a numeric `limit` (and `unit` A or W)") from exc
+    if unit not in ("A", "W") or limit < 0:
+        raise InvalidCommandPayload("`unit` must be A or W and `limit` must not be negative")
+    purpose = str(request.get("purpose", "TxDefaultProfile"))
+    if purpose in ("ChargePointMaxProfile", "ChargingStationMaxProfile"):
+        purpose = _MAX_PURPOSE[version]
+    if purpose not in _PURPOSE_INDEX:
+        raise InvalidCommandPayload(f"unknown purpose {purpose!r}")
+    if purpose == "TxProfile" and "transactionId" not in request:
+        raise InvalidCommandPayload("a TxProfile needs the `transactionId` it applies to")
+    period: dict[str, Any] = {"startPeriod": 0, "limit": limit}
+    if "numberPhases" in request:
+        period["numberPhases"] = int(request["numberPhases"])
+    start = format_utc(now or datetime.now(UTC))
+    stack_level = int(request.get("stackLevel", 0))
+    if version == "1.6":
+        profile: dict[str, Any] = {
+            "chargingProfileId": profile_id(purpose, connector_id),
+            "stackLevel": stack_level,
+            "chargingProfilePurpose": purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "startSchedule": start,
+                "chargingRateUnit": unit,
+                "chargingSchedulePeriod": [period],
+            },
+        }
+        if purpose == "TxProfile":
+            tx = str(request["transactionId"]).rsplit(":", 1)[-1]
+            profile["transactionId"] = int(tx)
+        return {"connectorId": connector_id, "csChargingProfiles": profile}
+    profile = {
+        "id": profile_id(purpose, connector_id),
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": [
+            {"id": 1, "startSchedule": start, "chargingRateUnit": unit, "chargingSchedulePeriod": [period]}
+        ],
+    }
+    if purpose == "TxProfile":
+        tx = str(request["transactionId"])
+        profile["transactionId"] = tx.split(":", 2)[2] if tx.startswith("ocpp201:") else tx
+    return {"evseId": connector_id, "chargingProfile": profile}

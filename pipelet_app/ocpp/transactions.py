@@ -1,0 +1,343 @@
+"""Session bookkeeping shared by OCPP 1.6 and 2.0.1: every transaction is one `op_charging_sessions` row.
+
+Transaction ids: 1.6 needs an integer from the CSMS, so the row's primary key is the 1.6 transactionId
+and the row's `transaction_id` is `ocpp16:{charge point}:{pk}`; 2.0.1 chargers name their own
+transactions, stored as `ocpp201:{charge point}:{id}`. Both are unique across all session sources.
+
+Energy is meter stop - meter start, with the two traps other systems fell into handled here once:
+- a start register of 0 reported by a charger that was offline (2.0.1 `offline` flag; 1.6 a start
+  delivered more than `OFFLINE_LAG_S` late) would bill the meter's whole lifetime; then the start is
+  taken from the previous session's stop register on the same connector, or the first register sample
+  of the transaction; with neither, energy is the spread of the samples (0 if none), never stop - 0;
+- a stop register below the start (meter swapped) gives 0, not a negative session.
+
+A charger that reboots with transactions open has lost them: they are closed at its BootNotification
+with reason `STALE_REASON`, ending at their last meter sample. A StopTransaction / Ended event that
+arrives later (queued during the outage) overwrites that provisional close, so the session is still
+counted once and with the charger's own numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp.writer import defer_insert, flush_deferred
+
+LOGGER = logging.getLogger("pipelet.csms.transactions")
+
+STALE_REASON = "StaleClosedOnReboot"
+SUPERSEDED_REASON = "StaleSupersededByNewTransaction"
+PROVISIONAL_REASONS = frozenset({STALE_REASON, SUPERSEDED_REASON})
+REGISTER = "Energy.Active.Import.Register"
+OFFLINE_LAG_S = 120.0
+
+_TO_BASE_UNIT = {"kwh": ("Wh", 1000.0), "wh": ("Wh", 1.0), "kw": ("W", 1000.0), "w": ("W", 1.0)}
+_KVARH = {"kvarh": ("varh", 1000.0), "kvar": ("var", 1000.0)}
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled value, version-neutral."""
+
+    measurand: str
+    value: object
+    unit: str | None = None
+    phase: str | None = None
+    context: str | None = None
+    signed: bool = False
+    multiplier: int = 0  # 2.0.1 unitOfMeasure.multiplier (power of ten)
+
+    def normalised(self) -> tuple[float, str] | None:
+        """(value, unit) in Wh / W / varh / var; None when the value is not a number."""
+        if self.signed:
+            return None
+        try:
+            number = float(self.value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        number *= 10.0 ** max(-9, min(9, self.multiplier))
+        unit = self.unit or ("Wh" if self.measurand.startswith("Energy") else "")
+        base, factor = _TO_BASE_UNIT.get(unit.lower()) or _KVARH.get(unit.lower()) or (unit, 1.0)
+        return number * factor, base
+
+
+def tx_key(version: str, charge_point_id: str, transaction_id: str | int) -> str:
+    prefix = "ocpp16" if version == "1.6" else "ocpp201"
+    return f"{prefix}:{charge_point_id}:{transaction_id}"
+
+
+def find_v16_transaction(db: Session, charger_id: int, transaction_id: int) -> ChargingSession | None:
+    session = db.get(ChargingSession, transaction_id)
+    if session is None or session.charger_id != charger_id:
+        return None
+    return session
+
+
+def find_by_key(db: Session, key: str) -> ChargingSession | None:
+    return db.exec(select(ChargingSession).where(ChargingSession.transaction_id == key)).first()
+
+
+_OPEN_ON_CONNECTOR = (
+    select(ChargingSession)
+    .where(
+        ChargingSession.charger_id == bindparam("charger_id"),
+        ChargingSession.connector_id == bindparam("connector_id"),
+        col(ChargingSession.end_utc).is_(None),
+    )
+    .order_by(col(ChargingSession.start_utc).desc())
+    .limit(1)
+)
+
+
+def open_session_on(db: Session, charger_id: int, connector_id: int) -> ChargingSession | None:
+    params = {"charger_id": charger_id, "connector_id": connector_id}
+    return db.execute(_OPEN_ON_CONNECTOR, params).scalars().first()
+
+
+def start_transaction(
+    db: Session,
+    charger_id: int,
+    charge_point_id: str,
+    *,
+    connector_id: int,
+    id_tag: str,
+    meter_start_wh: float | None,
+    started_at: datetime,
+    driver_id: int | None,
+    key: str | None,
+    version: str,
+    offline: bool = False,
+) -> ChargingSession:
+    """The session for this start; the same start delivered twice yields the same row."""
+    if key is not None:
+        existing = find_by_key(db, key)
+        if existing is not None:
+            return existing
+    else:
+        existing = db.exec(
+            select(ChargingSession).where(
+                ChargingSession.charger_id == charger_id,
+                ChargingSession.connector_id == connector_id,
+                ChargingSession.start_utc == started_at,
+                ChargingSession.id_tag == id_tag,
+                ChargingSession.meter_start_wh == meter_start_wh,
+            )
+        ).first()
+        if existing is not None:
+            return existing
+    previous = open_session_on(db, charger_id, connector_id)
+    if previous is not None and previous.start_utc <= started_at:
+        # The charger started anew on a connector we still think busy: the old stop was lost.
+        LOGGER.warning(
+            "%s: closing session %s left open on connector %s",
+            charge_point_id,
+            previous.transaction_id,
+            connector_id,
+        )
+        close_provisionally(db, previous, SUPERSEDED_REASON, fallback_end=started_at)
+    session = ChargingSession(
+        transaction_id=key or f"pending:{uuid.uuid4()}",
+        station_id=charge_point_id,
+        id_tag=id_tag,
+        source=SessionSource.OCPP_WALLBOX,
+        driver_id=driver_id,
+        charger_id=charger_id,
+        connector_id=connector_id,
+        start_utc=started_at,
+        meter_start_wh=meter_start_wh,
+        started_offline=offline,
+    )
+    db.add(session)
+    db.flush()
+    if key is None:
+        session.transaction_id = tx_key(version, charge_point_id, session.id)  # type: ignore[arg-type]
+        db.add(session)
+        db.flush()
+    return session
+
+
+def add_meter_values(
+    db: Session,
+    charger_id: int,
+    connector_id: int,
+    session: ChargingSession | None,
+    at: datetime,
+    samples: list[Sample],
+) -> int:
+    """Store numeric samples linked to `session`; keeps an open session's energy up to date."""
+    stored = 0
+    latest_register: float | None = None
+    for sample in samples:
+        normal = sample.normalised()
+        if normal is None:
+            continue
+        value, unit = normal
+        defer_insert(
+            db,
+            MeterValue.__table__,  # type: ignore[arg-type]
+            {
+                "charger_id": charger_id,
+                "connector_id": connector_id,
+                "session_id": session.id if session else None,
+                "transaction_id": session.transaction_id if session else None,
+                "timestamp": at,
+                "measurand": sample.measurand,
+                "value": value,
+                "unit": unit,
+                "phase": sample.phase,
+                "context": sample.context,
+            },
+        )
+        stored += 1
+        if sample.measurand == REGISTER and sample.phase is None:
+            latest_register = value
+    if session is not None and session.end_utc is None and latest_register is not None:
+        session.energy_wh = _energy(db, session, latest_register)
+        session.updated_at = utcnow()
+        db.add(session)
+    return stored
+
+
+def stop_transaction(
+    db: Session,
+    session: ChargingSession,
+    *,
+    meter_stop_wh: float | None,
+    stopped_at: datetime,
+    reason: str,
+) -> bool:
+    """Close the session; False when it was already closed by the charger (a duplicate stop)."""
+    if session.end_utc is not None and session.reason not in PROVISIONAL_REASONS:
+        return False
+    db.flush()
+    if meter_stop_wh is None:
+        meter_stop_wh = _last_register(db, session)
+    session.end_utc = max(stopped_at, session.start_utc)
+    session.meter_stop_wh = meter_stop_wh
+    session.reason = reason
+    session.energy_wh = (
+        _energy(db, session, meter_stop_wh) if meter_stop_wh is not None else _spread(db, session)
+    )
+    session.updated_at = utcnow()
+    db.add(session)
+    return True
+
+
+def close_provisionally(
+    db: Session, session: ChargingSession, reason: str, fallback_end: datetime | None = None
+) -> None:
+    """Close a session the charger lost, at its last meter sample (a later real stop overrides this)."""
+    flush_deferred(db)
+    db.flush()
+    last = db.exec(
+        select(MeterValue)
+        .where(MeterValue.session_id == session.id)
+        .order_by(col(MeterValue.timestamp).desc())
+    ).first()
+    end = last.timestamp if last is not None else (fallback_end or utcnow())
+    register = _last_register(db, session)
+    session.end_utc = max(end, session.start_utc)
+    session.meter_stop_wh = register
+    session.reason = reason
+    session.energy_wh = _energy(db, session, register) if register is not None else _spread(db, session)
+    session.updated_at = utcnow()
+    db.add(session)
+
+
+_OPEN_ON_CHARGER = select(ChargingSession).where(
+    ChargingSession.charger_id == bindparam("charger_id"),
+    col(ChargingSession.end_utc).is_(None),
+    ChargingSession.source == SessionSource.OCPP_WALLBOX,
+)
+
+
+def close_stale_on_boot(db: Session, charger_id: int, boot_at: datetime) -> int:
+    sessions = db.execute(_OPEN_ON_CHARGER, {"charger_id": charger_id}).scalars().all()
+    for session in sessions:
+        close_provisionally(db, session, STALE_REASON, fallback_end=boot_at)
+    return len(sessions)
+
+
+def reopen(db: Session, session: ChargingSession) -> None:
+    """A 2.0.1 charger resumed a transaction we closed provisionally at its reboot."""
+    if session.end_utc is not None and session.reason in PROVISIONAL_REASONS:
+        session.end_utc = None
+        session.reason = ""
+        session.meter_stop_wh = None
+        db.add(session)
+
+
+# ---------------------------------------------------------------------- energy
+def _registers(db: Session, session: ChargingSession) -> list[MeterValue]:
+    flush_deferred(db)
+    return list(
+        db.exec(
+            select(MeterValue)
+            .where(
+                MeterValue.session_id == session.id,
+                MeterValue.measurand == REGISTER,
+                col(MeterValue.phase).is_(None),
+            )
+            .order_by(col(MeterValue.timestamp), col(MeterValue.id))
+        ).all()
+    )
+
+
+def _last_register(db: Session, session: ChargingSession) -> float | None:
+    rows = _registers(db, session)
+    return rows[-1].value if rows else None
+
+
+def _spread(db: Session, session: ChargingSession) -> float:
+    # A register of 0 inside a session is the unread meter of an offline start, not a reading.
+    rows = [r for r in _registers(db, session) if r.value > 0]
+    if len(rows) < 2:
+        return 0.0
+    return max(0.0, max(r.value for r in rows) - min(r.value for r in rows))
+
+
+def effective_start(db: Session, session: ChargingSession) -> float | None:
+    """The start register, repaired when the charger reported 0 (see module docstring)."""
+    start = session.meter_start_wh
+    if start or not session.started_offline:
+        return start
+    previous = db.exec(
+        select(ChargingSession)
+        .where(
+            ChargingSession.charger_id == session.charger_id,
+            ChargingSession.connector_id == session.connector_id,
+            ChargingSession.id != session.id,
+            ChargingSession.start_utc < session.start_utc,
+            col(ChargingSession.meter_stop_wh).is_not(None),
+        )
+        .order_by(col(ChargingSession.start_utc).desc())
+    ).first()
+    if previous is not None and previous.meter_stop_wh:
+        return previous.meter_stop_wh
+    rows = [r for r in _registers(db, session) if r.context != "Transaction.End" and r.value > 0]
+    return rows[0].value if rows else None
+
+
+def _energy(db: Session, session: ChargingSession, stop_wh: float) -> float:
+    start = effective_start(db, session)
+    if start is None:
+        # Offline start reported as 0 and nothing to repair it with: trusting it would bill the
+        # meter's lifetime, so only what the samples show is counted.
+        return _spread(db, session)
+    energy = stop_wh - start
+    if energy < 0:
+        LOGGER.warning(
+            "session %s: stop register %.0f below start %.0f", session.transaction_id, stop_wh, start
+        )
+        return 0.0
+    return energy

@@ -1,0 +1,299 @@
+"""OCPP 1.6-J handlers: only translation lives here; bookkeeping is in chargers/transactions/authorization.
+
+Handlers run in a worker thread inside the message's database transaction (see `base`), so they take
+the session as their first argument and must not touch the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibraryChargePoint16
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+from sqlmodel import Session
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import authorization, chargers, transactions
+from pipelet_app.ocpp.base import CsmsConnection
+from pipelet_app.ocpp.chargers import set_basic_auth_password
+from pipelet_app.ocpp.device_model import (
+    mark_profiles_cleared,
+    store_configuration,
+    store_local_list_version,
+    store_profile,
+)
+from pipelet_app.ocpp.timefmt import now_utc, parse_utc
+
+LOGGER = logging.getLogger("pipelet.csms.v16")
+PASSWORD_KEY = "AuthorizationKey"  # security whitepaper: the Basic-auth password of the charger
+CHANGED = ("Accepted", "RebootRequired")
+
+
+def _id_tag_info(result: authorization.AuthResult) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": result.status}
+    if result.expiry is not None:
+        info["expiryDate"] = result.expiry
+    if result.parent_id_tag:
+        info["parentIdTag"] = result.parent_id_tag
+    return info
+
+
+class ChargePoint16(CsmsConnection, LibraryChargePoint16):
+    ocpp_version = "1.6"
+    known_actions = frozenset(action.value for action in Action)
+
+    # ------------------------------------------------------------------ Core
+    @on(Action.boot_notification)
+    def on_boot_notification(
+        self,
+        db: Session,
+        charge_point_vendor: str,
+        charge_point_model: str,
+        charge_point_serial_number: str | None = None,
+        charge_box_serial_number: str | None = None,
+        firmware_version: str | None = None,
+        **_: Any,
+    ) -> call_result.BootNotification:
+        chargers.record_boot(
+            db,
+            self.charger_id,
+            vendor=charge_point_vendor,
+            model=charge_point_model,
+            serial_number=charge_point_serial_number or charge_box_serial_number,
+            firmware_version=firmware_version,
+            ocpp_version=self.ocpp_version,
+        )
+        transactions.close_stale_on_boot(db, self.charger_id, utcnow())
+        return call_result.BootNotification(
+            current_time=now_utc(), interval=self.server.heartbeat_interval_s, status="Accepted"
+        )
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, db: Session, **_: Any) -> call_result.Heartbeat:
+        chargers.touch(db, self.charger_id)
+        return call_result.Heartbeat(current_time=now_utc())
+
+    @on(Action.status_notification)
+    def on_status_notification(
+        self,
+        db: Session,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        timestamp: str | None = None,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
+        **_: Any,
+    ) -> call_result.StatusNotification:
+        at = parse_utc(timestamp) if timestamp else utcnow()
+        chargers.record_status(
+            db,
+            self.charger_id,
+            connector_id,
+            status,
+            at,
+            error_code=error_code,
+            info=info,
+            vendor_error_code=vendor_error_code,
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, db: Session, id_tag: str, **_: Any) -> dict[str, Any]:
+        result = authorization.authorize(db, self.charger_id, id_tag)
+        return {"idTagInfo": _id_tag_info(result)}
+
+    @on(Action.start_transaction)
+    def on_start_transaction(
+        self,
+        db: Session,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        auth = authorization.authorize(db, self.charger_id, id_tag)
+        started_at = parse_utc(timestamp)
+        session = transactions.start_transaction(
+            db,
+            self.charger_id,
+            self.charge_point_id,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start_wh=float(meter_start),
+            started_at=started_at,
+            driver_id=auth.driver_id,
+            key=None,
+            version=self.ocpp_version,
+            offline=(utcnow() - started_at).total_seconds() > transactions.OFFLINE_LAG_S,
+        )
+        # The transaction is recorded even when the token is refused: the charger may have started it
+        # offline, and the energy it delivers must be accounted for (the charger stops it on our answer).
+        return {"transactionId": session.id, "idTagInfo": _id_tag_info(auth)}
+
+    @on(Action.stop_transaction)
+    def on_stop_transaction(
+        self,
+        db: Session,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        id_tag: str | None = None,
+        reason: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        stopped_at = parse_utc(timestamp)
+        session = transactions.find_v16_transaction(db, self.charger_id, transaction_id)
+        if session is None:
+            LOGGER.warning(
+                "%s: StopTransaction for unknown transaction %s", self.charge_point_id, transaction_id
+            )
+        else:
+            for meter_value in transaction_data or []:
+                self._store_meter_value(db, session.connector_id or 0, session, meter_value)
+            transactions.stop_transaction(
+                db,
+                session,
+                meter_stop_wh=float(meter_stop),
+                stopped_at=stopped_at,
+                reason=reason or "Local",
+            )
+        answer: dict[str, Any] = {}
+        if id_tag:
+            answer["idTagInfo"] = _id_tag_info(authorization.authorize(db, self.charger_id, id_tag))
+        return answer
+
+    @on(Action.meter_values)
+    def on_meter_values(
+        self,
+        db: Session,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+        **_: Any,
+    ) -> call_result.MeterValues:
+        session = None
+        if transaction_id is not None:
+            session = transactions.find_v16_transaction(db, self.charger_id, transaction_id)
+        if session is None and connector_id > 0:
+            session = transactions.open_session_on(db, self.charger_id, connector_id)
+        for value in meter_value:
+            self._store_meter_value(db, connector_id, session, value)
+        return call_result.MeterValues()
+
+    def _store_meter_value(
+        self, db: Session, connector_id: int, session: Any, meter_value: dict[str, Any]
+    ) -> None:
+        at = parse_utc(meter_value["timestamp"])
+        samples = [
+            transactions.Sample(
+                measurand=s.get("measurand") or "Energy.Active.Import.Register",
+                value=s.get("value", ""),
+                unit=s.get("unit"),
+                phase=s.get("phase"),
+                context=s.get("context"),
+                signed=s.get("format") == "SignedData",
+            )
+            for s in meter_value.get("sampled_value", [])
+        ]
+        transactions.add_meter_values(db, self.charger_id, connector_id, session, at, samples)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, db: Session, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        # No vendor extensions are known: the spec answer for an unknown vendor is UnknownVendorId.
+        LOGGER.info("%s: DataTransfer from vendor %s", self.charge_point_id, vendor_id)
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    # ------------------------------------------------------------------ Firmware / diagnostics / security
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(
+        self, db: Session, status: str, **_: Any
+    ) -> call_result.FirmwareStatusNotification:
+        if status in ("InstallationFailed", "DownloadFailed"):
+            # A failed update leaves the charger on unknown firmware: worth a line in the security log.
+            chargers.record_security_event(
+                db, self.charge_point_id, f"FirmwareStatus:{status}", utcnow(), charger_id=self.charger_id
+            )
+        _store_status_variable(db, self.charger_id, "FirmwareStatus", status)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(
+        self, db: Session, status: str, **_: Any
+    ) -> call_result.DiagnosticsStatusNotification:
+        _store_status_variable(db, self.charger_id, "DiagnosticsStatus", status)
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event(
+        self, db: Session, type: str, timestamp: str, tech_info: str | None = None, **_: Any
+    ) -> call_result.SecurityEventNotification:
+        self.record_reported_security_event(db, type, timestamp, tech_info)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    def on_signed_firmware_status(
+        self, db: Session, status: str, **_: Any
+    ) -> call_result.SignedFirmwareStatusNotification:
+        _store_status_variable(db, self.charger_id, "FirmwareStatus", status)
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, db: Session, status: str, **_: Any) -> call_result.LogStatusNotification:
+        _store_status_variable(db, self.charger_id, "LogStatus", status)
+        return call_result.LogStatusNotification()
+
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, db: Session, csr: str, **_: Any) -> dict[str, Any]:
+        return self.reject_certificate_signing(db)
+
+    # ------------------------------------------------------------------ command side effects
+    async def after_command(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Remember what a successful command changed on the charger (runs after the answer)."""
+
+        def write() -> None:
+            with session_scope() as db:
+                if action == "GetConfiguration":
+                    store_configuration(db, self.charger_id, answer.get("configurationKey", []))
+                elif action == "ChangeConfiguration" and answer.get("status") in CHANGED:
+                    if payload["key"] == PASSWORD_KEY:
+                        # TC_073: the charger uses the new password from its next connection on.
+                        set_basic_auth_password(db, self.charger_id, payload["value"])
+                    else:
+                        store_configuration(
+                            db,
+                            self.charger_id,
+                            [{"key": payload["key"], "value": payload["value"], "readonly": False}],
+                        )
+                elif action == "SetChargingProfile":
+                    store_profile(
+                        db,
+                        self.charger_id,
+                        payload.get("connectorId", 0),
+                        payload["csChargingProfiles"],
+                        answer.get("status", ""),
+                    )
+                elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
+                    mark_profiles_cleared(db, self.charger_id, payload)
+                elif action == "SendLocalList" and answer.get("status") == "Accepted":
+                    store_local_list_version(db, self.charger_id, int(payload["listVersion"]))
+                elif action == "GetLocalListVersion":
+                    store_local_list_version(db, self.charger_id, int(answer.get("listVersion", 0)))
+
+        await asyncio.to_thread(write)
+        if action in ("ChangeConfiguration", "SetVariables"):
+            self.server.forget_admission(self.charge_point_id)  # the password may have changed
+
+
+def _store_status_variable(db: Session, charger_id: int, name: str, status: str) -> None:
+    store_configuration(
+        db, charger_id, [{"key": name, "value": status, "readonly": True}], component="CSMS.Status"
+    )

@@ -1,0 +1,417 @@
+"""OCPP 2.0.1 handlers: only translation lives here; bookkeeping is in chargers/transactions/authorization.
+
+Handlers run in a worker thread inside the message's database transaction (see `base`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint as LibraryChargePoint201
+from ocpp.v201 import call_result
+from ocpp.v201.enums import Action
+from sqlmodel import Session
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import EvChargingNeeds
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import authorization, chargers, transactions
+from pipelet_app.ocpp.base import CsmsConnection
+from pipelet_app.ocpp.chargers import set_basic_auth_password
+from pipelet_app.ocpp.device_model import (
+    mark_profiles_cleared,
+    store_local_list_version,
+    store_profile,
+    store_report,
+    upsert_variable,
+)
+from pipelet_app.ocpp.timefmt import now_utc, parse_utc
+
+LOGGER = logging.getLogger("pipelet.csms.v201")
+
+# 2.0.1 stoppedReason values; a transaction ended without one was stopped locally.
+DEFAULT_STOP_REASON = "Local"
+
+
+def _id_token_info(result: authorization.AuthResult) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": result.status}
+    if result.expiry is not None:
+        info["cacheExpiryDateTime"] = result.expiry
+    if result.parent_id_tag:
+        info["groupIdToken"] = {"idToken": result.parent_id_tag, "type": "Central"}
+    return info
+
+
+def _samples(meter_value: dict[str, Any]) -> list[transactions.Sample]:
+    samples = []
+    for s in meter_value.get("sampled_value", []):
+        unit = s.get("unit_of_measure") or {}
+        samples.append(
+            transactions.Sample(
+                measurand=s.get("measurand") or transactions.REGISTER,
+                value=s.get("value"),
+                unit=unit.get("unit"),
+                multiplier=int(unit.get("multiplier", 0) or 0),
+                phase=s.get("phase"),
+                context=s.get("context"),
+            )
+        )
+    return samples
+
+
+def _register_in(meter_values: list[dict[str, Any]], contexts: tuple[str, ...]) -> float | None:
+    """The energy register of the meter values in one of `contexts` (Transaction.Begin / .End)."""
+    for meter_value in meter_values:
+        for sample in _samples(meter_value):
+            if (
+                sample.measurand == transactions.REGISTER
+                and sample.phase is None
+                and sample.context in contexts
+            ):
+                normal = sample.normalised()
+                if normal is not None:
+                    return normal[0]
+    return None
+
+
+class ChargePoint201(CsmsConnection, LibraryChargePoint201):
+    ocpp_version = "2.0.1"
+    known_actions = frozenset(action.value for action in Action)
+
+    @on(Action.boot_notification)
+    def on_boot_notification(
+        self, db: Session, charging_station: dict[str, Any], reason: str, **_: Any
+    ) -> call_result.BootNotification:
+        chargers.record_boot(
+            db,
+            self.charger_id,
+            vendor=charging_station.get("vendor_name", ""),
+            model=charging_station.get("model", ""),
+            serial_number=charging_station.get("serial_number"),
+            firmware_version=charging_station.get("firmware_version"),
+            ocpp_version=self.ocpp_version,
+        )
+        transactions.close_stale_on_boot(db, self.charger_id, utcnow())
+        return call_result.BootNotification(
+            current_time=now_utc(), interval=self.server.heartbeat_interval_s, status="Accepted"
+        )
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, db: Session, **_: Any) -> call_result.Heartbeat:
+        chargers.touch(db, self.charger_id)
+        return call_result.Heartbeat(current_time=now_utc())
+
+    @on(Action.status_notification)
+    def on_status_notification(
+        self, db: Session, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
+    ) -> call_result.StatusNotification:
+        chargers.record_status(
+            db, self.charger_id, connector_id, connector_status, parse_utc(timestamp), evse_id=evse_id
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, db: Session, id_token: dict[str, Any], **_: Any) -> dict[str, Any]:
+        result = authorization.authorize(db, self.charger_id, id_token["id_token"])
+        return {"idTokenInfo": _id_token_info(result)}
+
+    @on(Action.transaction_event)
+    def on_transaction_event(
+        self,
+        db: Session,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        offline: bool = False,
+        id_token: dict[str, Any] | None = None,
+        evse: dict[str, Any] | None = None,
+        meter_value: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        at = parse_utc(timestamp)
+        meter_values = meter_value or []
+        key = transactions.tx_key(self.ocpp_version, self.charge_point_id, transaction_info["transaction_id"])
+        auth = authorization.authorize(db, self.charger_id, id_token["id_token"]) if id_token else None
+        session = transactions.find_by_key(db, key)
+        evse_id = int((evse or {}).get("id", 0) or 0)
+        if session is None:
+            # Started, or an Updated/Ended whose Started we never saw (lost while offline): open it here.
+            session = transactions.start_transaction(
+                db,
+                self.charger_id,
+                self.charge_point_id,
+                connector_id=evse_id,
+                id_tag=id_token["id_token"] if id_token else "",
+                meter_start_wh=_register_in(meter_values, ("Transaction.Begin",))
+                if event_type == "Started"
+                else None,
+                started_at=at,
+                driver_id=auth.driver_id if auth else None,
+                key=key,
+                version=self.ocpp_version,
+                offline=offline,
+            )
+        else:
+            if event_type != "Ended":
+                transactions.reopen(db, session)
+            if id_token and id_token["id_token"] != session.id_tag:
+                # The token that authorised the transaction changed (e.g. after an offline start).
+                session.id_tag = id_token["id_token"]
+                if auth and auth.driver_id is not None:
+                    session.driver_id = auth.driver_id
+                db.add(session)
+            if session.meter_start_wh is None and event_type == "Started":
+                session.meter_start_wh = _register_in(meter_values, ("Transaction.Begin",))
+        for value in meter_values:
+            transactions.add_meter_values(
+                db,
+                self.charger_id,
+                evse_id or session.connector_id or 0,
+                session,
+                parse_utc(value["timestamp"]),
+                _samples(value),
+            )
+        if session.meter_start_wh is None:
+            begin = _register_in(
+                meter_values, ("Transaction.Begin", "Sample.Periodic", "Sample.Clock", "Trigger")
+            )
+            if begin is not None and event_type == "Started":
+                session.meter_start_wh = begin
+        if event_type == "Ended":
+            transactions.stop_transaction(
+                db,
+                session,
+                meter_stop_wh=_register_in(meter_values, ("Transaction.End",)),
+                stopped_at=at,
+                reason=transaction_info.get("stopped_reason") or DEFAULT_STOP_REASON,
+            )
+        answer: dict[str, Any] = {}
+        if auth is not None:
+            answer["idTokenInfo"] = _id_token_info(auth)
+        return answer
+
+    @on(Action.meter_values)
+    def on_meter_values(
+        self, db: Session, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
+    ) -> call_result.MeterValues:
+        session = transactions.open_session_on(db, self.charger_id, evse_id) if evse_id > 0 else None
+        for value in meter_value:
+            transactions.add_meter_values(
+                db, self.charger_id, evse_id, session, parse_utc(value["timestamp"]), _samples(value)
+            )
+        return call_result.MeterValues()
+
+    @on(Action.notify_report)
+    def on_notify_report(
+        self,
+        db: Session,
+        request_id: int,
+        seq_no: int,
+        report_data: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> call_result.NotifyReport:
+        store_report(db, self.charger_id, snake_to_camel_case(report_data or []))
+        return call_result.NotifyReport()
+
+    @on(Action.notify_ev_charging_needs)
+    def on_notify_ev_charging_needs(
+        self,
+        db: Session,
+        charging_needs: dict[str, Any],
+        evse_id: int,
+        max_schedule_tuples: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        ac = charging_needs.get("ac_charging_parameters") or {}
+        dc = charging_needs.get("dc_charging_parameters") or {}
+        departure = charging_needs.get("departure_time")
+        session = transactions.open_session_on(db, self.charger_id, evse_id)
+        db.add(
+            EvChargingNeeds(
+                charger_id=self.charger_id,
+                evse_id=evse_id,
+                session_id=session.id if session else None,
+                requested_energy_transfer=charging_needs.get("requested_energy_transfer", ""),
+                departure_time=parse_utc(departure, "departureTime") if departure else None,
+                energy_amount_wh=ac.get("energy_amount", dc.get("energy_amount")),
+                ev_min_current_a=ac.get("ev_min_current"),
+                ev_max_current_a=ac.get("ev_max_current", dc.get("ev_max_current")),
+                ev_max_voltage_v=ac.get("ev_max_voltage", dc.get("ev_max_voltage")),
+                max_schedule_tuples=max_schedule_tuples,
+            )
+        )
+        # Accepted: the smart-charging loop will send a TxProfile built from these needs.
+        return {"status": "Accepted"}
+
+    @on(Action.security_event_notification)
+    def on_security_event(
+        self, db: Session, type: str, timestamp: str, tech_info: str | None = None, **_: Any
+    ) -> call_result.SecurityEventNotification:
+        self.record_reported_security_event(db, type, timestamp, tech_info)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, db: Session, vendor_id: str, **_: Any) -> dict[str, Any]:
+        LOGGER.info("%s: DataTransfer from vendor %s", self.charge_point_id, vendor_id)
+        return {"status": "UnknownVendorId"}
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(
+        self, db: Session, status: str, **_: Any
+    ) -> call_result.FirmwareStatusNotification:
+        upsert_variable(db, self.charger_id, component="CSMS.Status", variable="FirmwareStatus", value=status)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, db: Session, status: str, **_: Any) -> call_result.LogStatusNotification:
+        upsert_variable(db, self.charger_id, component="CSMS.Status", variable="LogStatus", value=status)
+        return call_result.LogStatusNotification()
+
+    @on(Action.notify_event)
+    def on_notify_event(self, db: Session, event_data: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
+        """Monitoring events: the reported actual value becomes the variable's current value."""
+        for item in event_data:
+            component = item.get("component", {})
+            evse = component.get("evse") or {}
+            upsert_variable(
+                db,
+                self.charger_id,
+                component=component.get("name", ""),
+                component_instance=component.get("instance", "") or "",
+                evse_id=int(evse.get("id", 0) or 0),
+                connector_id=int(evse.get("connector_id", 0) or 0),
+                variable=item.get("variable", {}).get("name", ""),
+                variable_instance=item.get("variable", {}).get("instance", "") or "",
+                value=item.get("actual_value"),
+            )
+            if (
+                item.get("trigger") == "Alerting"
+                or item.get("event_notification_type") == "HardWiredNotification"
+            ):
+                chargers.record_security_event(
+                    db,
+                    self.charge_point_id,
+                    f"NotifyEvent:{component.get('name', '')}.{item.get('variable', {}).get('name', '')}",
+                    parse_utc(item["timestamp"]),
+                    charger_id=self.charger_id,
+                    tech_info=str(item.get("tech_info") or item.get("actual_value"))[:255],
+                )
+        return {}
+
+    @on(Action.reservation_status_update)
+    def on_reservation_status_update(
+        self, db: Session, reservation_id: int, reservation_update_status: str, **_: Any
+    ) -> dict[str, Any]:
+        upsert_variable(
+            db,
+            self.charger_id,
+            component="CSMS.Reservation",
+            variable="Status",
+            variable_instance=str(reservation_id),
+            value=reservation_update_status,
+        )
+        return {}
+
+    @on(Action.notify_charging_limit)
+    def on_notify_charging_limit(
+        self, db: Session, charging_limit: dict[str, Any], evse_id: int | None = None, **_: Any
+    ) -> dict[str, Any]:
+        # An external limit (e.g. the grid operator) now caps this EVSE: the smart-charging loop reads it.
+        upsert_variable(
+            db,
+            self.charger_id,
+            component="CSMS.ChargingLimit",
+            evse_id=evse_id or 0,
+            variable="Source",
+            value=charging_limit.get("charging_limit_source"),
+        )
+        return {}
+
+    @on(Action.cleared_charging_limit)
+    def on_cleared_charging_limit(
+        self, db: Session, charging_limit_source: str, evse_id: int | None = None, **_: Any
+    ) -> dict[str, Any]:
+        upsert_variable(
+            db,
+            self.charger_id,
+            component="CSMS.ChargingLimit",
+            evse_id=evse_id or 0,
+            variable="Source",
+            value=None,
+        )
+        return {}
+
+    @on(Action.report_charging_profiles)
+    def on_report_charging_profiles(self, db: Session, **_: Any) -> dict[str, Any]:
+        return {}  # answers to GetChargingProfiles; the command bus caller reads the charger's own reply
+
+    @on(Action.notify_monitoring_report)
+    def on_notify_monitoring_report(self, db: Session, **_: Any) -> dict[str, Any]:
+        return {}
+
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, db: Session, csr: str, **_: Any) -> dict[str, Any]:
+        return self.reject_certificate_signing(db)
+
+    async def after_command(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Remember what a successful command changed on the charger (runs after the answer)."""
+
+        def write() -> None:
+            with session_scope() as db:
+                if action == "SetChargingProfile":
+                    store_profile(
+                        db,
+                        self.charger_id,
+                        payload.get("evseId", 0),
+                        payload["chargingProfile"],
+                        answer.get("status", ""),
+                    )
+                elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
+                    mark_profiles_cleared(db, self.charger_id, payload)
+                elif action == "SendLocalList" and answer.get("status") == "Accepted":
+                    store_local_list_version(db, self.charger_id, int(payload["versionNumber"]))
+                elif action == "GetLocalListVersion":
+                    store_local_list_version(db, self.charger_id, int(answer.get("versionNumber", 0)))
+                elif action in ("GetVariables", "SetVariables"):
+                    key = "getVariableResult" if action == "GetVariables" else "setVariableResult"
+                    for item in answer.get(key, []):
+                        if item.get("attributeStatus") != "Accepted":
+                            continue
+                        value = item.get("attributeValue")
+                        if action == "SetVariables":
+                            value = next(
+                                (
+                                    d.get("attributeValue")
+                                    for d in payload.get("setVariableData", [])
+                                    if d.get("component") == item.get("component")
+                                    and d.get("variable") == item.get("variable")
+                                ),
+                                None,
+                            )
+                        component = item.get("component", {})
+                        if item.get("variable", {}).get("name") == "BasicAuthPassword" and value is not None:
+                            set_basic_auth_password(db, self.charger_id, str(value))
+                            continue
+                        evse = component.get("evse") or {}
+                        upsert_variable(
+                            db,
+                            self.charger_id,
+                            component=component.get("name", ""),
+                            component_instance=component.get("instance", "") or "",
+                            evse_id=int(evse.get("id", 0) or 0),
+                            connector_id=int(evse.get("connectorId", 0) or 0),
+                            variable=item.get("variable", {}).get("name", ""),
+                            variable_instance=item.get("variable", {}).get("instance", "") or "",
+                            attribute_type=item.get("attributeType", "Actual"),
+                            value=value,
+                        )
+
+        await asyncio.to_thread(write)
+        if action in ("ChangeConfiguration", "SetVariables"):
+            self.server.forget_admission(self.charge_point_id)  # the password may have changed

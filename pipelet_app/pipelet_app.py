@@ -1,0 +1,76 @@
+"""The Reflex app: pages, the `/api/v1` API and the lifespan tasks. Thin by design."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.api import build_api
+from pipelet_app.portals.account.pages import api_keys_page
+from pipelet_app.portals.account.state import ApiKeysState
+from pipelet_app.portals.admin.pages import admin_page
+from pipelet_app.portals.admin.state import AdminState
+from pipelet_app.portals.driver.pages import driver_page
+from pipelet_app.portals.driver.pv_pages import pv_callback_page, pv_page
+from pipelet_app.portals.driver.pv_state import PvState
+from pipelet_app.portals.driver.state import DriverState
+from pipelet_app.portals.fleet.pages import fleet_driver_page, fleet_page
+from pipelet_app.portals.fleet.reimbursement_pages import import_page, reimbursement_page
+from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
+from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
+from pipelet_app.portals.investor.pages import investor_page
+from pipelet_app.portals.investor.state import InvestorState
+from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
+from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.pages import operator_page
+from pipelet_app.portals.operator.state import OperatorState
+from pipelet_app.portals.public.pages import invite_page, login_page
+from pipelet_app.portals.public.state import InviteState
+from pipelet_app.portals.session_state import SessionState
+from pipelet_app.portals.spv.pages import spv_console_page
+from pipelet_app.portals.spv.state import SpvConsoleState
+from pipelet_app.runtime.jobs import alert_mailer, pv_scheduler
+
+
+def index() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), height="100vh")
+
+
+app = rx.App(
+    api_transformer=build_api(),
+    theme=rx.theme(accent_color="teal", radius="medium"),
+)
+app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
+app.add_page(login_page, route="/login", title="Sign in · Pipelet")
+app.add_page(
+    invite_page, route="/invite/[invite_token]", title="Invitation · Pipelet", on_load=InviteState.load
+)
+app.add_page(driver_page, route="/driver", title="My charging · Pipelet", on_load=DriverState.load)
+app.add_page(pv_page, route="/driver/pv", title="PV inverters · Pipelet", on_load=PvState.load)
+app.add_page(pv_callback_page, route="/driver/pv/callback", title="Connecting", on_load=PvState.finish_oauth)
+app.register_lifespan_task(
+    alert_mailer
+)  # compliance alert e-mails (embedded); with REDIS_URL the worker's cron
+app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with REDIS_URL it stands aside
+app.add_page(fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=FleetState.load)
+app.add_page(
+    fleet_driver_page,
+    route="/fleet/drivers/[driver_id]",
+    title="Driver · Pipelet",
+    on_load=FleetDriverState.load_driver,
+)
+app.add_page(
+    reimbursement_page,
+    route="/fleet/reimbursement",
+    title="Reimbursement · Pipelet",
+    on_load=ReimbursementState.load,
+)
+app.add_page(import_page, route="/fleet/import", title="Import · Pipelet", on_load=ImportState.load)
+app.add_page(operator_page, route="/operator", title="Operations · Pipelet", on_load=OperatorState.load)
+app.add_page(
+    charger_page, route="/operator/chargers/[cp_id]", title="Charger · Pipelet", on_load=ChargerState.load
+)
+app.add_page(faults_page, route="/operator/faults", title="Faults · Pipelet", on_load=FaultsState.load)
+app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
+app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)
+app.add_page(admin_page, route="/admin", title="Admin · Pipelet", on_load=AdminState.load)
+app.add_page(api_keys_page, route="/account/api-keys", title="API keys · Pipelet", on_load=ApiKeysState.load)

@@ -1,0 +1,68 @@
+"""The API keys page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.components.layout import card, shell
+from pipelet_app.portals.account.state import ApiKeysState
+
+T = ApiKeysState.tr
+
+
+def _key_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.code(row["key_id"])),
+        rx.table.cell(row["name"]),
+        rx.table.cell(row["created"]),
+        rx.table.cell(row["last_used"]),
+        rx.table.cell(
+            rx.button(
+                T["keys.revoke"],
+                size="1",
+                color_scheme="red",
+                variant="soft",
+                on_click=ApiKeysState.revoke(row["key_id"]),
+            )
+        ),
+    )
+
+
+def api_keys_page() -> rx.Component:
+    return shell(
+        T["keys.title"],
+        card(
+            T["keys.create"],
+            rx.form(
+                rx.hstack(
+                    rx.input(placeholder=T["keys.name"], name="name", id="key-name"),
+                    rx.button(T["keys.create"], type="submit", id="key-create"),
+                ),
+                on_submit=ApiKeysState.create,
+                reset_on_submit=True,
+            ),
+            rx.cond(
+                ApiKeysState.new_key != "",
+                rx.callout(
+                    rx.vstack(rx.text(T["keys.shown_once"]), rx.code(ApiKeysState.new_key, id="new-key")),
+                    color_scheme="green",
+                ),
+            ),
+        ),
+        card(
+            T["keys.title"],
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("ID", T["col.name"], T["col.created"], T["col.last_used"], "")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(ApiKeysState.keys, _key_row)),
+                width="100%",
+                id="api-keys",
+            ),
+        ),
+    )

@@ -1,0 +1,235 @@
+"""Driver portal, PV inverter connections: the state behind ``/driver/pv`` and its OAuth callback.
+
+Thin over ``pv_data`` (database, ownership, OAuth state) and ``inverters.service`` (the live test call).
+Every handler goes through ``_guarded`` and the data functions check role and ownership themselves, so a
+forged event cannot list, couple or disconnect another driver's account. Secrets typed into the form are
+never kept in a state var (state vars travel to the browser and into the state store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from pipelet_app.auth.errors import InvalidInput
+from pipelet_app.i18n import MESSAGES
+from pipelet_app.inverters.base import InvalidCredentials, InverterError
+from pipelet_app.inverters.registry import adapter_class
+from pipelet_app.inverters.service import ConnectResult, connect
+from pipelet_app.portals.driver import pv_data
+from pipelet_app.portals.session_state import SessionState
+from pipelet_app.runtime.jobs import request_pv_poll
+from pipelet_app.settings import get_settings
+
+WATCH_EVERY_S = 2.0
+WATCH_FOR_S = 300.0
+BUSY_STATUSES = ("pending", "syncing")
+
+
+class PvState(SessionState):
+    connections: list[dict[str, str]] = []
+    #: recent sessions of every connection, flattened; ``account`` says whose
+    connection_sessions: list[dict[str, str]] = []
+    brand_options: list[dict[str, str]] = []
+    selected_brand: str = ""
+    selected_name: str = ""
+    fields: list[dict[str, str]] = []
+    form_error: str = ""
+    notice: str = ""
+    notice_error: bool = False
+    working: bool = False
+    _watching: bool = False
+
+    def _t(self, key: str) -> str:
+        return MESSAGES.get(self.locale, MESSAGES["en"])[key]
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.notice, self.notice_error = text, error
+
+    def _refresh(self) -> Any:
+        """Reload the caller's connections. Returns the guard's redirect (not signed in) or None."""
+        result = self._guarded(pv_data.list_connections)
+        rows: list[dict[str, Any]] = result.value or []
+        self.connections = [{k: v for k, v in row.items() if k != "sessions"} for row in rows]
+        self.connection_sessions = [{**s, "account": row["id"]} for row in rows for s in row["sessions"]]
+        return result.redirect
+
+    def _busy(self) -> bool:
+        return any(c["status"] in BUSY_STATUSES for c in self.connections)
+
+    @rx.event
+    def load(self):
+        redirect = self._refresh()
+        if redirect is not None or self.denied:
+            return redirect
+        self.brand_options = [
+            {"brand": b["brand"], "name": b["name"], "auth_kind": b["auth_kind"]}
+            for b in pv_data.brand_choices()
+        ]
+        return PvState.watch if self._busy() else None
+
+    @rx.event(background=True)
+    async def watch(self):
+        """While a connection is pending or importing, refresh every few seconds so progress shows."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            for _ in range(int(WATCH_FOR_S / WATCH_EVERY_S)):
+                await asyncio.sleep(WATCH_EVERY_S)
+                async with self:
+                    if self._refresh() is not None or not self._busy():
+                        return
+        finally:
+            async with self:
+                self._watching = False
+
+    # ---------------------------------------------------------------------------------- brand choice
+
+    @rx.event
+    def choose_brand(self, brand: str):
+        """Enphase: off to its consent page. Others: show the brand's credential form."""
+        self.form_error = ""
+        try:
+            cls = adapter_class(brand)
+        except KeyError:
+            return None
+        if cls.auth_kind == "oauth2":
+            return PvState.start_oauth(brand)
+        choice = next(b for b in pv_data.brand_choices() if b["brand"] == brand)
+        self.selected_brand, self.selected_name = brand, choice["name"]
+        self.fields = [
+            {
+                "name": f["name"],
+                "label": f["label"],
+                "type": "password" if f["secret"] else "text",
+                "required": "1" if f["required"] else "",
+                "help": f["help"],
+            }
+            for f in choice["fields"]
+        ]
+        return None
+
+    @rx.event
+    def cancel_form(self):
+        self.selected_brand = self.selected_name = self.form_error = ""
+        self.fields = []
+
+    # ------------------------------------------------------------------------------------ OAuth (Enphase)
+
+    @rx.event
+    def start_oauth(self, brand: str):
+        token = self.session_token
+        result = self._guarded(lambda db, p: pv_data.make_oauth_state(db, p, token, brand))
+        if result.redirect is not None or result.value is None:
+            return result.redirect
+        if not getattr(get_settings(), f"{brand}_client_id", ""):  # the installation has no app at the brand
+            self._say(self._t("pv.not_configured"), error=True)
+            return None
+        cls = adapter_class(brand)
+        url = cls.authorize_url(redirect_uri=pv_data.redirect_uri(), state=result.value)  # type: ignore[attr-defined]
+        return rx.redirect(url)
+
+    @rx.event
+    async def finish_oauth(self):
+        """``/driver/pv/callback``: check the state nonce, exchange the code, test, save, poll now."""
+        params = dict(self.router.url.query_parameters)
+        token, state = self.session_token, params.get("state", "")
+
+        def check(db: Any, principal: Any) -> str:
+            try:
+                return pv_data.check_oauth_state(db, principal, token, state)
+            except InvalidInput:
+                return ""
+
+        checked = self._guarded(check)
+        if checked.redirect is not None or self.denied:
+            return checked.redirect
+        brand = checked.value or ""
+        if not brand:
+            self._say(self._t("pv.oauth_state"), error=True)
+            return rx.redirect("/driver/pv")
+        if params.get("error") or not params.get("code"):
+            self._say(self._t("pv.oauth_failed"), error=True)
+            return rx.redirect("/driver/pv")
+        try:
+            cls = adapter_class(brand)
+            credentials = await cls.exchange_code(params["code"], redirect_uri=pv_data.redirect_uri())  # type: ignore[attr-defined]
+            result = await connect(brand, credentials)
+        except InvalidCredentials as error:
+            self._say(f"{self._t('pv.oauth_failed')} {error}", error=True)
+            return rx.redirect("/driver/pv")
+        except InverterError as error:
+            self._say(f"{self._t('pv.try_later')} {error}", error=True)
+            return rx.redirect("/driver/pv")
+        return await self._saved(brand, result)
+
+    # ------------------------------------------------------------------------------ credential form
+
+    @rx.event
+    async def submit_credentials(self, form: dict[str, Any]):
+        brand = self.selected_brand
+        self.form_error = ""
+
+        def prepare(db: Any, principal: Any) -> dict[str, str] | str:
+            pv_data.my_driver(db, principal)  # role check before anything is sent to a cloud
+            try:
+                return pv_data.clean_credentials(brand, form)
+            except InvalidInput as missing:
+                return f"{self._t('pv.missing_field')} {missing.message}"
+            except KeyError:
+                return self._t("pv.try_later")
+
+        prepared = self._guarded(prepare)
+        if prepared.redirect is not None or self.denied:
+            yield prepared.redirect
+            return
+        if isinstance(prepared.value, str):
+            self.form_error = prepared.value
+            return
+        self.working = True
+        yield  # show the spinner while the brand answers the live test call
+        try:
+            result = await connect(brand, prepared.value)
+        except InvalidCredentials as error:
+            self.form_error = f"{self._t('pv.wrong_credentials')} {error}"
+            return
+        except InverterError as error:
+            self.form_error = f"{self._t('pv.try_later')} {error}"
+            return
+        finally:
+            self.working = False
+        self.cancel_form()
+        yield await self._saved(brand, result)
+
+    async def _saved(self, brand: str, result: ConnectResult) -> Any:
+        saved = self._guarded(lambda db, p: pv_data.save_connection(db, p, brand, result))
+        if saved.redirect is not None or saved.value is None:
+            return saved.redirect
+        await request_pv_poll(saved.value)
+        self._say(self._t("pv.connected_notice"))
+        self._refresh()
+        return rx.redirect("/driver/pv")
+
+    # -------------------------------------------------------------------------------------- disconnect
+
+    @rx.event
+    def disconnect(self, account_id: str):
+        try:
+            wanted = int(account_id)
+        except (TypeError, ValueError):
+            return None
+        result = self._guarded(lambda db, p: pv_data.disconnect(db, p, wanted))
+        if result.redirect is not None:
+            return result.redirect
+        if result.value is not None:
+            self._say(self._t("pv.disconnected_notice"))
+        self._refresh()
+        return None
+
+    @rx.event
+    def dismiss(self):
+        self.notice = ""

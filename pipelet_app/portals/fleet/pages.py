@@ -1,0 +1,208 @@
+"""Fleet dashboard and the per-driver drill-down."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.components.layout import card, shell, source_badge
+from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
+
+T = FleetState.tr
+SOURCE_COLORS = {"ocpp": "#0d9488", "pv": "#f59e0b", "public": "#8b5cf6"}
+
+
+def _stat(label: rx.Var | str, value: rx.Var, stat_id: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(label, size="2", color_scheme="gray"),
+            rx.heading(value, size="6", id=stat_id),
+            spacing="1",
+        ),
+        min_width="10em",
+    )
+
+
+def _period_form(state: type[FleetState]) -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(
+                type="date", name="start", default_value=state.start, id="period-start", key=state.start
+            ),
+            rx.text("to"),
+            rx.input(type="date", name="end", default_value=state.end, id="period-end", key=state.end),
+            rx.button(T["fleet.apply"], type="submit", id="period-apply", variant="soft"),
+            align="center",
+            spacing="2",
+        ),
+        on_submit=state.set_period,
+    )
+
+
+def _sort_header(label: rx.Var | str, key: str) -> rx.Component:
+    return rx.table.column_header_cell(
+        rx.link(label, on_click=FleetState.sort(key), cursor="pointer", id=f"sort-{key}", underline="none")
+    )
+
+
+def _driver_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row["name"], href=f"/fleet/drivers/{row['id']}")),
+        rx.table.cell(row["ocpp_kwh"]),
+        rx.table.cell(row["pv_kwh"]),
+        rx.table.cell(row["public_kwh"]),
+        rx.table.cell(row["total_kwh"]),
+        rx.table.cell(row["solar_share"]),
+    )
+
+
+def _chart() -> rx.Component:
+    return rx.recharts.bar_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.x_axis(data_key="month"),
+        rx.recharts.y_axis(unit=" kWh", width=95),
+        rx.recharts.tooltip(),
+        rx.recharts.legend(),
+        rx.recharts.bar(
+            data_key="ocpp", name=T["source.ocpp-wallbox"], stack_id="kwh", fill=SOURCE_COLORS["ocpp"]
+        ),
+        rx.recharts.bar(
+            data_key="pv", name=T["source.pv-inverter"], stack_id="kwh", fill=SOURCE_COLORS["pv"]
+        ),
+        rx.recharts.bar(
+            data_key="public", name=T["source.public"], stack_id="kwh", fill=SOURCE_COLORS["public"]
+        ),
+        data=FleetState.months,
+        width="100%",
+        height=280,
+    )
+
+
+def fleet_page() -> rx.Component:
+    return shell(
+        T["fleet.title"],
+        rx.hstack(
+            _period_form(FleetState),
+            rx.spacer(),
+            rx.link(
+                rx.button(T["fleet.export_csv"], variant="outline", id="export-csv", white_space="nowrap"),
+                href=FleetState.export_url,
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            FleetState.period_error != "",
+            rx.callout(FleetState.period_error, color_scheme="red", id="period-error"),
+        ),
+        rx.hstack(
+            _stat(T["source.ocpp-wallbox"], FleetState.totals["ocpp_kwh"] + " kWh", "total-ocpp"),
+            _stat(T["source.pv-inverter"], FleetState.totals["pv_kwh"] + " kWh", "total-pv"),
+            _stat(T["source.public"], FleetState.totals["public_kwh"] + " kWh", "total-public"),
+            _stat(T["fleet.total"], FleetState.totals["total_kwh"] + " kWh", "total-all"),
+            _stat(T["col.solar_share"], FleetState.totals["solar_share"], "total-solar-share"),
+            spacing="4",
+            wrap="wrap",
+        ),
+        card(T["fleet.by_month"], _chart()),
+        card(
+            T["fleet.drivers"],
+            rx.input(
+                placeholder=T["fleet.search"],
+                value=FleetState.search,
+                on_change=FleetState.set_search,
+                id="driver-search",
+                width="20em",
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        _sort_header(T["col.driver"], "name"),
+                        rx.table.column_header_cell(T["source.ocpp-wallbox"]),
+                        rx.table.column_header_cell(T["source.pv-inverter"]),
+                        rx.table.column_header_cell(T["source.public"]),
+                        _sort_header(T["col.total"], "total"),
+                        _sort_header(T["col.solar_share"], "solar"),
+                    )
+                ),
+                rx.table.body(rx.foreach(FleetState.visible_drivers, _driver_row)),
+                width="100%",
+                variant="surface",
+                id="fleet-drivers",
+            ),
+            rx.cond(
+                FleetState.matching_drivers > FleetState.visible_drivers.length(),
+                rx.button(
+                    T["fleet.show_more"],
+                    " (",
+                    FleetState.visible_drivers.length().to_string(),
+                    " / ",
+                    FleetState.matching_drivers.to_string(),
+                    ")",
+                    on_click=FleetState.show_more,
+                    variant="soft",
+                    id="show-more-drivers",
+                ),
+            ),
+            rx.text(T["fleet.method"], size="1", color_scheme="gray"),
+        ),
+    )
+
+
+def _session_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["start"]),
+        rx.table.cell(row["station"]),
+        rx.table.cell(
+            rx.hstack(
+                source_badge(row["source"]),
+                rx.cond(row["brand"] != "", rx.badge(row["brand"], variant="outline")),
+            )
+        ),
+        rx.table.cell(row["energy_kwh"]),
+        rx.table.cell(row["solar_kwh"]),
+        rx.table.cell(row["reason"]),
+    )
+
+
+def fleet_driver_page() -> rx.Component:
+    t = FleetDriverState.tr
+    return shell(
+        FleetDriverState.driver_name,
+        rx.hstack(
+            rx.link("← ", t["fleet.title"], href="/fleet"),
+            rx.spacer(),
+            _period_form(FleetDriverState),
+            width="100%",
+            align="center",
+        ),
+        card(
+            t["driver.recent"],
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(t[k])
+                            for k in (
+                                "col.when",
+                                "col.station",
+                                "col.source",
+                                "col.energy",
+                                "fleet.solar_kwh",
+                                "fleet.reason",
+                            )
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(FleetDriverState.driver_sessions, _session_row)),
+                width="100%",
+                variant="surface",
+                id="driver-sessions",
+            ),
+            rx.cond(
+                FleetDriverState.next_cursor != "",
+                rx.button(
+                    t["fleet.load_more"], on_click=FleetDriverState.load_more, variant="soft", id="load-more"
+                ),
+            ),
+        ),
+    )

@@ -1,0 +1,117 @@
+"""State of the reimbursement and import pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from pipelet_app.portals.fleet import reimbursement_data as data
+from pipelet_app.portals.session_state import SessionState
+
+
+class ReimbursementState(SessionState):
+    rates: dict[str, str] = {}
+    month: str = ""
+    statements: list[dict[str, str]] = []
+    message: str = ""
+    error: str = ""
+
+    def _run(self, action):
+        self.error = self.message = ""
+        result = self._guarded(action)
+        self.error = result.error
+        return result
+
+    @rx.event
+    def load(self):
+        if not self.month:
+            self.month = datetime.now(UTC).strftime("%Y-%m")
+        result = self._run(lambda db, p: (data.rates_view(db, p), data.statements_view(db, p, self.month)))
+        if result.value:
+            self.rates, self.statements = result.value
+        return result.redirect
+
+    @rx.event
+    def save_rates(self, form: dict):
+        result = self._run(lambda db, p: data.save_rates(db, p, form))
+        if result.value is not None:
+            self.rates = result.value
+            self.message = "saved"
+            return ReimbursementState.compute
+        return result.redirect
+
+    @rx.event
+    def choose_month(self, form: dict):
+        self.month = form.get("month", "")
+        return ReimbursementState.compute
+
+    @rx.event
+    def compute(self):
+        result = self._run(lambda db, p: data.statements_view(db, p, self.month))
+        if result.value is not None:
+            self.statements = result.value
+        return result.redirect
+
+    @rx.event
+    def approve(self, statement_id: str):
+        result = self._run(lambda db, p: data.approve(db, p, statement_id, self.month))
+        if result.value is not None:
+            self.statements = result.value
+        return result.redirect
+
+    @rx.event
+    def export(self):
+        result = self._run(lambda db, p: data.export(db, p, self.month))
+        if result.value is None:
+            return result.redirect
+        self.compute()
+        return rx.download(data=result.value, filename=f"reimbursement-{self.month}.csv")
+
+
+class ImportState(SessionState):
+    _csv_text: str = ""
+    file_name: str = ""
+    new_rows: list[dict[str, str]] = []
+    new_count: int = 0
+    already: int = 0
+    errors: list[str] = []
+    error_count: int = 0
+    result: str = ""
+
+    @rx.event
+    def load(self):
+        self._csv_text = self.file_name = self.result = ""
+        self.new_rows, self.errors, self.new_count, self.already, self.error_count = [], [], 0, 0, 0
+        return self._guarded(lambda db, p: data.preview_import(db, p, "")).redirect
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        if not files:
+            return None
+        raw = await files[0].read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        result = self._guarded(lambda db, p: data.preview_import(db, p, text))
+        if result.value is None:
+            return result.redirect
+        self._csv_text, self.file_name, self.result = text, files[0].filename or "upload.csv", ""
+        for key, value in result.value.items():
+            setattr(self, key, value)
+        return None
+
+    @rx.event
+    def apply(self):
+        if not self._csv_text:
+            return None
+        result = self._guarded(lambda db, p: data.apply_import(db, p, self._csv_text))
+        if result.value is None:
+            return result.redirect
+        done = result.value
+        self.result = (
+            f"{done['imported']} imported, {done['already']} already there, {done['errors']} left out"
+        )
+        self._csv_text, self.new_rows, self.new_count = "", [], 0
+        return None

@@ -1,0 +1,131 @@
+"""Fleet dashboard state: period, search and sort live here; numbers come from the data functions."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from pipelet_app.portals.fleet.data import default_period, driver_sessions, fleet_overview, period_filter
+from pipelet_app.portals.session_state import SessionState
+
+PAGE = 100
+SORT_KEYS = {"name": "name", "total": "total_wh", "solar": "solar_share_value"}
+
+
+class FleetState(SessionState):
+    start: str = ""
+    end: str = ""
+    totals: dict[str, str] = {}
+    estimated: bool = False
+    # All rows stay on the server; the browser gets one sorted, filtered page of them (large fleets).
+    _drivers: list[dict] = []
+    shown: int = PAGE
+    months: list[dict] = []
+    search: str = ""
+    sort_by: str = "name"
+    sort_desc: bool = False
+    period_error: str = ""
+    export_url: str = ""
+
+    def _matching(self) -> list[dict]:
+        needle = self.search.strip().lower()
+        return [d for d in self._drivers if needle in str(d["name"]).lower()]
+
+    @rx.var
+    def visible_drivers(self) -> list[dict]:
+        key = SORT_KEYS.get(self.sort_by, "name")
+        rows = sorted(self._matching(), key=lambda d: (d[key], d["name"]), reverse=self.sort_desc)
+        return rows[: self.shown]
+
+    @rx.var
+    def matching_drivers(self) -> int:
+        return len(self._matching())
+
+    @rx.event
+    def show_more(self):
+        self.shown += PAGE
+
+    def _reload(self):
+        result = self._guarded(lambda db, principal: fleet_overview(db, principal, self.start, self.end))
+        self.period_error = result.error
+        if result.error:
+            return None
+        data = result.value or {}
+        self.start, self.end = data.get("start", self.start), data.get("end", self.end)
+        self.totals = data.get("totals", {})
+        self.estimated = data.get("estimated", False)
+        self._drivers = data.get("drivers", [])
+        self.shown = PAGE
+        self.months = data.get("months", [])
+        if result.value:
+            flt = period_filter(self.start, self.end)
+            assert flt.start and flt.end
+            query = urlencode({"from": flt.start.isoformat(), "to": flt.end.isoformat()})
+            self.export_url = f"/api/v1/fleet/sessions.csv?{query}"
+        return result.redirect
+
+    @rx.event
+    def load(self):
+        if not self.start:
+            self.start, self.end = default_period()
+        return self._reload()
+
+    @rx.event
+    def set_period(self, form: dict):
+        previous = self.start, self.end
+        self.start, self.end = form.get("start", ""), form.get("end", "")
+        redirect = self._reload()
+        if self.period_error:  # keep showing the last valid period's figures, export link included
+            self.start, self.end = previous
+        return redirect
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search = value
+
+    @rx.event
+    def sort(self, key: str):
+        if key not in SORT_KEYS:
+            return
+        self.sort_desc = not self.sort_desc if self.sort_by == key else key != "name"
+        self.sort_by = key
+
+
+class FleetDriverState(FleetState):
+    driver_name: str = ""
+    driver_sessions: list[dict[str, str]] = []
+    next_cursor: str = ""
+
+    def _driver_id(self) -> int:
+        raw = str(self.router.page.params.get("driver_id", ""))
+        return int(raw) if raw.isdigit() else 0
+
+    def _page(self, cursor: str | None):
+        if not self.start:
+            self.start, self.end = default_period()
+        return self._guarded(
+            lambda db, principal: driver_sessions(
+                db, principal, self._driver_id(), self.start, self.end, cursor
+            )
+        )
+
+    @rx.event
+    def load_driver(self):
+        self.driver_sessions, self.driver_name, self.next_cursor = [], "", ""
+        result = self._page(None)
+        data = result.value or {}
+        self.driver_name = data.get("driver", "")
+        self.driver_sessions = data.get("sessions", [])
+        self.next_cursor = data.get("next_cursor", "")
+        return result.redirect
+
+    @rx.event
+    def load_more(self):
+        if not self.next_cursor:
+            return None
+        result = self._page(self.next_cursor)
+        data = result.value or {}
+        self.driver_sessions = self.driver_sessions + data.get("sessions", [])
+        self.next_cursor = data.get("next_cursor", "")
+        return result.redirect

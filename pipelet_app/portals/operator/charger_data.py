@@ -1,0 +1,122 @@
+"""What the charger detail and fault pages show, formatted; scoping lives in pipelet_app.operations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session
+
+from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.operations import chargers as operations
+from pipelet_app.portals.formatting import kwh, when
+
+# Buttons on the detail page: (label key, command, payload) — OCPP 1.6 and 2.0.1 payloads differ.
+QUICK_COMMANDS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "1.6": [
+        ("cmd.soft_reset", "reset", {"type": "Soft"}),
+        ("cmd.hard_reset", "reset", {"type": "Hard"}),
+        ("cmd.unlock", "unlock", {"connectorId": 1}),
+        ("cmd.get_config", "get-configuration", {}),
+        ("cmd.trigger_status", "trigger-message", {"requestedMessage": "StatusNotification"}),
+        ("cmd.inoperative", "change-availability", {"connectorId": 0, "type": "Inoperative"}),
+        ("cmd.operative", "change-availability", {"connectorId": 0, "type": "Operative"}),
+    ],
+    "2.0.1": [
+        ("cmd.soft_reset", "reset", {"type": "OnIdle"}),
+        ("cmd.hard_reset", "reset", {"type": "Immediate"}),
+        ("cmd.unlock", "unlock", {"evseId": 1, "connectorId": 1}),
+        ("cmd.trigger_status", "trigger-message", {"requestedMessage": "StatusNotification"}),
+        ("cmd.inoperative", "change-availability", {"operationalStatus": "Inoperative"}),
+        ("cmd.operative", "change-availability", {"operationalStatus": "Operative"}),
+    ],
+}
+
+
+def _short(value: Any, limit: int = 140) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
+    d = operations.charger_detail(db, principal, charge_point_id)
+    version = "2.0.1" if str(d["ocpp_version"]).startswith("2") else "1.6"
+    return {
+        "summary": {
+            "id": d["charge_point_id"],
+            "model": f"{d['vendor']} {d['model']}".strip() or "—",
+            "serial": d["serial_number"] or "—",
+            "firmware": d["firmware_version"] or "—",
+            "ocpp": d["ocpp_version"] or "—",
+            "online": "online" if d["is_online"] else "offline",
+            "last_seen": when(d["last_seen_at"]),
+            "status": d["status"],
+        },
+        "quick": [
+            {"label": key, "name": name, "payload": json.dumps(payload)}
+            for key, name, payload in QUICK_COMMANDS[version]
+        ],
+        "connectors": [
+            {
+                "id": str(c["connector_id"]),
+                "status": c["status"],
+                "error": c["error_code"],
+                "since": when(c["since"]),
+            }
+            for c in d["connectors"]
+        ],
+        "sessions": [
+            {
+                "start": when(s["start_utc"]),
+                "end": when(s["end_utc"]),
+                "id_tag": s["id_tag"],
+                "energy_kwh": kwh(s["energy_wh"]),
+                "reason": s["reason"] or "—",
+            }
+            for s in d["sessions"]
+        ],
+        "messages": [
+            {
+                "at": when(m["at"]),
+                "direction": m["direction"],
+                "action": m["action"] or "—",
+                "payload": _short(m["payload"]),
+                "answer": _short(m["error_code"] or m["response"] or ""),
+            }
+            for m in d["messages"]
+        ],
+        "configuration": [
+            {
+                "name": "/".join(filter(None, [c["component"], c["variable"], c["instance"]])),
+                "value": _short(c["value"]),
+                "mutability": c["mutability"] or "",
+            }
+            for c in d["configuration"]
+        ],
+    }
+
+
+def parse_payload(text: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"payload: not JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(payload, dict):
+        raise InvalidInput("payload: must be a JSON object")
+    return payload
+
+
+def faults_view(db: Session, principal: Principal) -> list[dict[str, str]]:
+    return [
+        {
+            "charger": f["charge_point_id"],
+            "connector": str(f["connector_id"]),
+            "status": f["status"],
+            "error": f["error_code"] + (f" ({f['vendor_error_code']})" if f["vendor_error_code"] else ""),
+            "info": f["info"] or "",
+            "since": when(f["started_at"]),
+            "until": "open" if f["open"] else when(f["ended_at"]),
+            "duration": f"{f['duration_s'] / 3600:.1f} h",
+        }
+        for f in operations.faults(db, principal)
+    ]

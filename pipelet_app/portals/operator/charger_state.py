@@ -1,0 +1,81 @@
+"""Charger detail (with commands and the charger's answers) and the fault list."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from pipelet_app.ocpp.errors import CommandError
+from pipelet_app.operations import chargers as operations
+from pipelet_app.portals.operator.charger_data import charger_view, faults_view, parse_payload
+from pipelet_app.portals.session_state import SessionState
+
+
+class ChargerState(SessionState):
+    summary: dict[str, str] = {}
+    quick: list[dict[str, str]] = []
+    connectors: list[dict[str, str]] = []
+    sessions: list[dict[str, str]] = []
+    messages: list[dict[str, str]] = []
+    configuration: list[dict[str, str]] = []
+    answer: str = ""
+    answer_error: str = ""
+    sending: bool = False
+
+    def _cp_id(self) -> str:
+        return str(self.router.page.params.get("cp_id", ""))
+
+    def _refresh(self):
+        result = self._guarded(lambda db, p: charger_view(db, p, self._cp_id()))
+        data = result.value or {}
+        for key in ("summary", "quick", "connectors", "sessions", "messages", "configuration"):
+            setattr(self, key, data.get(key, {} if key == "summary" else []))
+        return result
+
+    @rx.event
+    def load(self):
+        self.answer = self.answer_error = ""
+        return self._refresh().redirect
+
+    async def _send(self, name: str, payload_text: str):
+        """Check role and tenant, send, and show the charger's own answer (or why there is none)."""
+        self.answer = self.answer_error = ""
+        allowed = self._guarded(
+            lambda db, p: (operations.own_charger(db, p, self._cp_id()), parse_payload(payload_text))
+        )
+        if allowed.value is None:
+            self.answer_error = allowed.error or allowed.denied
+            if allowed.redirect:
+                yield allowed.redirect
+            return
+        self.sending = True
+        yield
+        try:
+            response = await operations.command(self._cp_id(), name, allowed.value[1])
+            self.answer = f"{name}: {json.dumps(response)}"
+        except CommandError as exc:
+            self.answer_error = f"{name}: {exc} ({type(exc).__name__}, HTTP {exc.http_status})"
+        finally:
+            self.sending = False
+        self._refresh()
+
+    @rx.event
+    async def send(self, name: str, payload_text: str):
+        async for update in self._send(name, payload_text):
+            yield update
+
+    @rx.event
+    async def send_custom(self, form: dict):
+        async for update in self._send(form.get("name", "").strip(), form.get("payload", "")):
+            yield update
+
+
+class FaultsState(SessionState):
+    faults: list[dict[str, str]] = []
+
+    @rx.event
+    def load(self):
+        result = self._guarded(faults_view)
+        self.faults = result.value or []
+        return result.redirect

@@ -1,0 +1,48 @@
+"""What the operator console shows: the operator tenant's own sites, chargers and sessions."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from pipelet_app.auth import Principal, require
+from pipelet_app.db.models import Charger, ChargingSession, Role, Site
+from pipelet_app.portals.formatting import kwh, when
+
+
+def operator_overview(db: Session, principal: Principal) -> dict:
+    require(principal, Role.OPERATOR)
+    tenant = principal.tenant_id
+    sites = db.exec(select(Site).where(Site.tenant_id == tenant).order_by(Site.name)).all()
+    site_names = {site.id: site.name for site in sites}
+    chargers = db.exec(
+        select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
+    ).all()
+    sessions = db.exec(
+        select(ChargingSession)
+        .join(Charger, Charger.id == ChargingSession.charger_id)
+        .where(Charger.tenant_id == tenant)
+        .order_by(ChargingSession.start_utc.desc())
+        .limit(15)
+    ).all()
+    return {
+        "sites": [{"name": site.name, "timezone": site.timezone, "address": site.address} for site in sites],
+        "chargers": [
+            {
+                "id": c.charge_point_id,
+                "site": site_names.get(c.site_id, "—"),
+                "model": f"{c.vendor} {c.model}".strip() or "—",
+                "status": c.status,
+                "online": "●" if c.is_online else "○",
+            }
+            for c in chargers
+        ],
+        "sessions": [
+            {
+                "start": when(s.start_utc),
+                "station": s.station_id,
+                "id_tag": s.id_tag,
+                "energy_kwh": kwh(s.energy_wh),
+            }
+            for s in sessions
+        ],
+    }

@@ -1,0 +1,64 @@
+"""Operator console landing page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.components.layout import card, data_table, shell
+from pipelet_app.portals.operator.state import OperatorState
+
+T = OperatorState.tr
+
+
+def _charger_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["online"]),
+        rx.table.cell(rx.link(row["id"], href="/operator/chargers/" + row["id"])),
+        rx.table.cell(row["site"]),
+        rx.table.cell(row["model"]),
+        rx.table.cell(row["status"]),
+    )
+
+
+def operator_page() -> rx.Component:
+    return shell(
+        T["operator.title"],
+        card(
+            T["operator.chargers"],
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in (T["col.online"], "ID", T["col.site"], T["col.model"], T["col.status"])
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(OperatorState.chargers, _charger_row)),
+                width="100%",
+                variant="surface",
+                id="operator-chargers",
+            ),
+        ),
+        card(
+            T["operator.sites"],
+            data_table(
+                [(T["col.site"], "name"), (T["col.timezone"], "timezone"), ("", "address")],
+                OperatorState.sites,
+                "operator-sites",
+            ),
+        ),
+        card(
+            T["operator.recent"],
+            data_table(
+                [
+                    (T["col.when"], "start"),
+                    (T["col.station"], "station"),
+                    (T["col.token"], "id_tag"),
+                    (T["col.energy"], "energy_kwh"),
+                ],
+                OperatorState.sessions,
+                "operator-sessions",
+            ),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Operator console for the SPVs a tenant sponsors: lifecycle, compliance alerts, returns and audit."""

@@ -1,0 +1,197 @@
+"""Which scheduler runs the background jobs: the web app's event loop (embedded) or arq on Redis (scale-out).
+
+The job functions (``pollers/``) are the same in both. This module only decides who calls them:
+
+* **embedded** (``REDIS_URL`` unset): :func:`pv_scheduler` is registered as a Reflex lifespan task and
+  calls ``pollers.pv.poll_due`` every ``PV_SCHEDULER_TICK_S`` seconds in the web process;
+  :func:`request_pv_poll` (the connect flow's "poll now") starts the poll as a task on the same loop.
+* **scale-out** (``REDIS_URL`` set): the lifespan task does nothing; ``pipelet worker`` runs an arq worker
+  (:class:`WorkerSettings`) whose cron job enqueues one ``poll_pv_account`` job per due account, and any
+  worker runs them. Accounts are leased in the database, so a job enqueued twice polls once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pipelet_app.settings import get_settings
+
+log = logging.getLogger("pipelet.runtime")
+
+QUEUE_NAME = "pipelet:jobs"
+_tasks: set[asyncio.Task[Any]] = set()  # strong references: a bare create_task may be collected mid-run
+_wake: asyncio.Event | None = None
+
+
+def uses_redis() -> bool:
+    return bool(get_settings().redis_url)
+
+
+# ------------------------------------------------------------------------------------------- embedded
+
+
+async def pv_scheduler() -> None:
+    """Lifespan task of the web app: poll due inverter accounts until the app stops (embedded only)."""
+    global _wake
+    if uses_redis():
+        log.info("REDIS_URL is set: inverter polling runs in `pipelet worker` processes")
+        return
+    from pollers.pv import poll_due
+
+    _wake = asyncio.Event()
+    tick = max(1.0, get_settings().pv_scheduler_tick_s)
+    while True:
+        try:
+            await poll_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database was busy or gone: try again next tick
+            log.error("inverter scheduler tick failed: %s", type(exc).__name__)
+        _wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_wake.wait(), timeout=tick)
+
+
+ALERT_MAIL_INTERVAL_S = 6 * 3600
+
+
+async def alert_mailer() -> None:
+    """Lifespan task of the web app: mail new compliance alerts every few hours (embedded only)."""
+    if uses_redis():
+        return
+    from pollers.alerts import mail_compliance_alerts
+
+    while True:
+        try:
+            await asyncio.to_thread(mail_compliance_alerts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # SMTP or database trouble: the alerts stay unsent and go out next time
+            log.error("compliance alert mail failed: %s", type(exc).__name__)
+        await asyncio.sleep(ALERT_MAIL_INTERVAL_S)
+
+
+async def arq_mail_compliance_alerts(ctx: dict[str, Any]) -> int:
+    from pollers.alerts import mail_compliance_alerts
+
+    return await asyncio.to_thread(mail_compliance_alerts)
+
+
+async def request_pv_poll(account_id: int) -> None:
+    """Poll this account now (a fresh coupling should not wait for the next tick)."""
+    if uses_redis():
+        pool = await _redis_pool()
+        try:
+            await pool.enqueue_job("poll_pv_account", account_id, _queue_name=QUEUE_NAME)
+        finally:
+            await pool.aclose()
+        return
+    from pollers.pv import poll_pv_account
+
+    task = asyncio.create_task(poll_pv_account(account_id), name=f"pv-poll-{account_id}")
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+# ------------------------------------------------------------------------------------------ scale-out
+
+
+async def _redis_pool() -> Any:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    return await create_pool(RedisSettings.from_dsn(get_settings().redis_url or ""))
+
+
+async def arq_poll_pv_account(ctx: dict[str, Any], account_id: int) -> dict[str, Any] | None:
+    """arq job: one account poll (``pollers.pv.poll_pv_account``)."""
+    from pollers.pv import poll_pv_account
+
+    report = await poll_pv_account(account_id)
+    if report is None:
+        return None
+    return {"account_id": report.account_id, "status": report.status, "sessions": report.sessions_written}
+
+
+async def arq_schedule_due_pv(ctx: dict[str, Any]) -> int:
+    """arq cron job: enqueue a poll for every due account; the job id makes one per account and due time."""
+    from pollers.pv import _due
+
+    due: list[tuple[int, datetime]] = await asyncio.to_thread(_due, _now(), 200)
+    redis = ctx["redis"]
+    for account_id, when in due:
+        await redis.enqueue_job(
+            "poll_pv_account",
+            account_id,
+            _job_id=f"pv-poll:{account_id}:{int(when.timestamp())}",
+            _queue_name=ctx.get("queue_name", QUEUE_NAME),
+        )
+    return len(due)
+
+
+def _now() -> datetime:
+    from pipelet_app.db.types import utcnow
+
+    return utcnow()
+
+
+def worker_functions() -> list[Any]:
+    from arq import func
+
+    return [func(arq_poll_pv_account, name="poll_pv_account", keep_result=60)]
+
+
+def worker_cron_jobs() -> list[Any]:
+    from arq import cron
+
+    tick = max(1, int(get_settings().pv_scheduler_tick_s))
+    seconds = set(range(0, 60, tick)) if tick < 60 else {0}
+    return [
+        cron(arq_schedule_due_pv, name="schedule_due_pv", second=seconds, unique=True, run_at_startup=True),
+        cron(
+            arq_mail_compliance_alerts, name="mail_compliance_alerts", hour={6, 12, 18}, minute=0, unique=True
+        ),
+    ]
+
+
+class WorkerSettings:
+    """arq settings for ``pipelet worker``: the job functions, the cron job, the queue."""
+
+    queue_name = QUEUE_NAME
+    functions: ClassVar[list[Any]] = []
+    cron_jobs: ClassVar[list[Any]] = []
+    max_jobs = 10
+    job_timeout = 300
+
+    @classmethod
+    def build(cls, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments for ``arq.Worker`` from the current settings."""
+        from arq.connections import RedisSettings
+
+        queue_name = overrides.get("queue_name", cls.queue_name)
+
+        async def on_startup(ctx: dict[str, Any]) -> None:
+            ctx["queue_name"] = queue_name  # the cron job enqueues where this worker listens
+
+        return {
+            "on_startup": on_startup,
+            "functions": worker_functions(),
+            "cron_jobs": worker_cron_jobs(),
+            "redis_settings": RedisSettings.from_dsn(get_settings().redis_url or ""),
+            "queue_name": cls.queue_name,
+            "max_jobs": cls.max_jobs,
+            "job_timeout": cls.job_timeout,
+            **overrides,
+        }
+
+
+def run_worker(**overrides: Any) -> None:
+    """Run an arq worker until interrupted (``pipelet worker``)."""
+    from arq.worker import Worker
+
+    worker = Worker(**WorkerSettings.build(**overrides))
+    worker.run()

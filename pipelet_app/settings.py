@@ -1,0 +1,127 @@
+"""Every environment variable Pipelet reads, in one place.
+
+Settings come from the process environment first, then from `.env` in the working directory. The only
+value generated on the fly is ``PIPELET_SECRET_KEY``: a fresh install must encrypt credentials from the
+first run on, so a missing key is created once and written to ``.env`` (which git ignores).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = Path(".env")
+INVERTER_BRANDS = (
+    "enphase",
+    "solarwatt",
+    "solaredge",
+    "fronius",
+    "sma",
+    "victron",
+    "huawei",
+    "sungrow",
+    "ecoflow",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+
+    database_url: str = "sqlite:///pipelet.db"
+    redis_url: str | None = None
+    pipelet_secret_key: str = ""
+    #: comma-separated older keys that still decrypt stored credentials (rotation; see inverters.credentials)
+    pipelet_secret_key_previous: str = ""
+    csms_port: int = 9000
+    web_port: int = 3000
+    csms_auto_register: bool = False
+    csms_ping_interval_s: float = 30.0
+    csms_heartbeat_interval_s: int = 300
+    csms_command_timeout_s: float = 30.0
+    csms_node_id: str | None = None
+    csms_tls_cert: str | None = None
+    csms_tls_key: str | None = None
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Pipelet <pipelet@localhost>"
+    session_ttl_hours: float = 12.0
+    invitation_ttl_hours: float = 72.0
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+    api_rate_limit_per_minute: int = 600
+    public_url: str = Field(default="", description="Base URL used in invitation links")
+
+    enphase_api_base: str = "https://api.enphaseenergy.com"
+    solarwatt_api_base: str = "https://api.solarwatt.com"
+    solaredge_api_base: str = "https://monitoringapi.solaredge.com"
+    fronius_api_base: str = "https://api.solarweb.com"
+    sma_api_base: str = "https://monitoring.smaapis.de"
+    victron_api_base: str = "https://vrmapi.victronenergy.com"
+    huawei_api_base: str = "https://eu5.fusionsolar.huawei.com"
+    sungrow_api_base: str = "https://gateway.isolarcloud.eu"
+    ecoflow_api_base: str = "https://api-e.ecoflow.com"
+    # This installation's registered apps at the brands that need one (the driver only authorises them).
+    enphase_api_key: str = ""
+    enphase_client_id: str = ""
+    enphase_client_secret: str = ""
+    sungrow_appkey: str = ""
+    sungrow_access_key: str = ""
+    # Inverter polling: how often the embedded scheduler looks for due accounts, how many it polls at once,
+    # and how long a claimed account stays leased to one worker before another may take it over.
+    pv_scheduler_tick_s: float = 15.0
+    pv_poll_concurrency: int = 4
+    pv_poll_lease_s: float = 600.0
+    #: the normal poll interval, and per-brand overrides ("sma=900,solaredge=3600") for paid API tiers;
+    #: the brand's quota still caps how dense polling gets
+    pv_poll_interval_s: float = 1800.0
+    pv_poll_intervals: str = ""
+    #: let a typed inverter address (Solarwatt manager) be private or loopback (on-premises installs)
+    pv_allow_private_urls: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if "://" not in value or not scheme.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must look like sqlite:///path.db or postgresql://user@host/db")
+        if scheme in ("postgres", "postgresql"):
+            value = "postgresql+psycopg" + value[len(scheme) :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def web_url(self) -> str:
+        return self.public_url or f"http://localhost:{self.web_port}"
+
+    def api_base(self, brand: str) -> str:
+        return getattr(self, f"{brand}_api_base")
+
+
+def ensure_secret_key(env_file: Path = ENV_FILE) -> None:
+    """Write a new PIPELET_SECRET_KEY into `.env` when neither the environment nor the file has one."""
+    if os.environ.get("PIPELET_SECRET_KEY"):
+        return
+    existing = env_file.read_text() if env_file.exists() else ""
+    if any(line.startswith("PIPELET_SECRET_KEY=") for line in existing.splitlines()):
+        return
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    prefix = existing if existing.endswith("\n") or not existing else existing + "\n"
+    env_file.write_text(f"{prefix}PIPELET_SECRET_KEY={key}\n")
+    env_file.chmod(0o600)
+    get_settings.cache_clear()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,164 @@
+"""Shared fixtures: a migrated database per backend, and a clean environment per test.
+
+Integration tests take the `database` fixture, which runs them once on SQLite (the embedded default) and
+once on the machine's PostgreSQL. PostgreSQL tests skip with a reason when the server is not reachable;
+CI has it, so there they run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from pipelet_app.db import get_engine, reset_engine
+from pipelet_app.settings import get_settings
+
+PG_ADMIN_URL = os.environ.get("PIPELET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def _pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql)
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        _pg_admin("SELECT 1")
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+    return None
+
+
+def migrate(url: str) -> None:
+    """Run the migrations on `url`, leaving DATABASE_URL as it was."""
+    from pipelet_app.cli.db import upgrade_database
+
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    reset_engine()
+    try:
+        upgrade_database()
+    finally:
+        reset_engine()
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's .env or DATABASE_URL; each starts from the defaults."""
+    for name in list(os.environ):
+        if name in ("DATABASE_URL", "REDIS_URL", "CSMS_AUTO_REGISTER") or name.endswith("_API_BASE"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIPELET_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    reset_engine()
+    yield
+    reset_engine()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating per test would dominate the run time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    name = f"pipelet_test_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    migrate(url)
+    yield url
+    reset_engine()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_all() -> None:
+    from sqlmodel import SQLModel
+
+    import pipelet_app.db.models  # noqa: F401
+
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """An empty, migrated database of each backend, set as DATABASE_URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_engine()
+    else:
+        url = request.getfixturevalue("postgres_database")
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_engine()
+        _truncate_all()
+    return url
+
+
+@pytest.fixture
+def demo(database: str) -> dict:
+    """The demo data set, seeded into `database`."""
+    from pipelet_app.db import session_scope
+    from pipelet_app.demo.seed import seed_demo
+
+    with session_scope() as db:
+        return seed_demo(db)
+
+
+class Inbox:
+    """What an SMTP server on loopback (aiosmtpd) received: (recipients, raw message) pairs."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
+        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    yield handler
+    controller.stop()

@@ -1,0 +1,131 @@
+"""An operator commands a live charger from its detail page and reads the charger's own answer.
+
+The charger is the raw-JSON test charge point of the CSMS suite, connected to the `pipelet run` under
+test; the command travels web app → command bus → CSMS process → charger and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pipelet_app.portals.operator.charger_state import ChargerState
+from tests.e2e.conftest import screenshot, sign_in
+from tests.integration.ocpp.rawcp import RawChargePoint
+
+
+class LiveChargePoint:
+    """A RawChargePoint on its own event loop thread, so the synchronous browser test can keep it online."""
+
+    def __init__(self, csms_port: int, charge_point_id: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.received: list[tuple[str, dict]] = []
+        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", charge_point_id)
+
+        def answer(action: str, reply: dict):
+            def respond(payload: dict) -> dict:
+                self.received.append((action, payload))
+                return reply
+
+            return respond
+
+        self.cp.responders["Reset"] = answer("Reset", {"status": "Accepted"})
+        self.cp.responders["TriggerMessage"] = answer("TriggerMessage", {"status": "Rejected"})
+        self.run(self._start())
+
+    async def _start(self) -> None:
+        await self.cp.connect()
+        await self.cp.boot16(vendor="ABB", model="Terra AC W22")
+
+    def run(self, coro) -> object:
+        future: Future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout=20)
+
+    def close(self) -> None:
+        self.run(self.cp.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def charger(server: dict) -> Iterator[LiveChargePoint]:
+    live = LiveChargePoint(server["csms_port"], "SON-CP-002")
+    yield live
+    live.close()
+
+
+def test_operator_resets_a_live_charger_and_sees_its_answer(
+    page: Page, server: dict, charger: LiveChargePoint
+) -> None:
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-002", timeout=20_000)
+    page.get_by_role("link", name="SON-CP-002").click()
+    expect(page).to_have_url(re.compile("/operator/chargers/SON-CP-002$"), timeout=20_000)
+    expect(page.locator("#charger-online")).to_have_text("online", timeout=20_000)
+
+    page.get_by_role("button", name="Soft reset").click()
+    expect(page.locator("#command-answer")).to_have_text('reset: {"status": "Accepted"}', timeout=30_000)
+    assert charger.received[-1] == ("Reset", {"type": "Soft"})
+    expect(page.locator("#charger-messages")).to_contain_text("Reset", timeout=20_000)
+
+    page.fill("#command-name", "trigger-message")
+    page.fill("#command-payload", "{not json")
+    page.click("#command-send")
+    expect(page.locator("#command-error")).to_contain_text("payload: not JSON", timeout=20_000)
+    page.fill("#command-payload", json.dumps({"requestedMessage": "Heartbeat"}))
+    page.click("#command-send")
+    expect(page.locator("#command-answer")).to_have_text(
+        'trigger-message: {"status": "Rejected"}', timeout=30_000
+    )
+    screenshot(page, "operator-charger")
+
+
+def test_another_operator_cannot_see_it(page: Page, server: dict, charger: LiveChargePoint) -> None:
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-chargers")).to_contain_text("NW-CP-001", timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/SON-CP-002")
+    expect(page.locator("#denied")).to_be_visible(timeout=20_000)
+    expect(page.locator("body")).not_to_contain_text("Terra AC W22")
+
+
+@pytest.mark.parametrize(
+    ("email", "reaches"), [("operator@northwind.demo", False), ("operator@sonnenstrom.demo", True)]
+)
+def test_forged_command_event_reaches_the_charger_only_for_its_operator(
+    page: Page, server: dict, charger: LiveChargePoint, email: str, reaches: bool
+) -> None:
+    """The send handler checks the tenant itself; the owner's identical frame is the control."""
+    sockets: dict = {}
+
+    def route(ws) -> None:
+        upstream = ws.connect_to_server()
+        sockets["up"] = upstream
+        ws.on_message(upstream.send)
+        upstream.on_message(ws.send)
+
+    page.route_web_socket(re.compile("/_event"), route)
+    sign_in(page, server, email)
+    expect(page.locator("#operator-chargers")).to_be_visible(timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/SON-CP-002")
+    expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(500)
+    before = len(charger.received)
+    path = "/operator/chargers/SON-CP-002"
+    event = {
+        "name": f"{ChargerState.get_full_name()}.send",
+        "payload": {"name": "reset", "payload_text": '{"type": "Hard"}'},
+        "router_data": {"pathname": path, "query": {"cp_id": "SON-CP-002"}, "asPath": path},
+    }
+    sockets["up"].send("42/_event," + json.dumps(["event", event]))
+    page.wait_for_timeout(3_000)
+    sent = charger.received[before:]
+    assert sent == ([("Reset", {"type": "Hard"})] if reaches else [])

@@ -1,0 +1,1 @@
+"""Local fake servers for the outside systems Pipelet talks to."""

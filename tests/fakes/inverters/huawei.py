@@ -1,0 +1,139 @@
+"""Fake FusionSolar Northbound API: xsrf-token login, one session per account, failCodes 305/407."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from pipelet_app.inverters.huawei import reset_sessions
+from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
+
+USER = "pipelet_nb_user"
+SYSTEM_CODE = "Huawei-System-Code-123"
+PLANT = "NE=33554433"
+EMPTY_PLANT = "NE=33554999"
+CHARGER_ID = 1_000_000_033_554_501
+SERIAL = "HWSC2207001234"
+
+
+def ok(data: object) -> FakeResponse:
+    return FakeResponse(200, {"success": True, "failCode": 0, "message": None, "data": data})
+
+
+def fail(code: int, message: str) -> FakeResponse:
+    return FakeResponse(200, {"success": False, "failCode": code, "message": message, "data": None})
+
+
+class HuaweiFake(FakeCloud):
+    brand = "huawei"
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start)
+        self.wallbox = SimWallbox(SERIAL, self.clock)
+        self.token: str | None = None  # one session per account: a new login replaces it
+        self.token_at = 0.0
+        self.logins: list[float] = []
+        self.kpi_at: dict[int, float] = {}
+        self.kpi_interval_s = 300.0
+        self.report_lifetime = True
+
+    def throttle_response(self, request: FakeRequest) -> FakeResponse:
+        return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
+
+    def expire_tokens(self) -> None:
+        self.token = None
+
+    def setup_routes(self) -> None:
+        self.route("POST", "/thirdData/login", self.login)
+        self.route("POST", "/thirdData/stations", self.stations)
+        self.route("POST", "/thirdData/getDevList", self.devices)
+        self.route("POST", "/thirdData/getDevRealKpi", self.kpi)
+
+    def login(self, req: FakeRequest) -> FakeResponse:
+        now = self.clock.now().timestamp()
+        self.logins.append(now)
+        if sum(1 for t in self.logins if t > now - 600) > 5:
+            return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
+        body = req.json()
+        if body.get("userName") != USER or body.get("systemCode") != SYSTEM_CODE:
+            return fail(20001, "USERNAME_OR_PASSWORD_ERROR")
+        self.token, self.token_at = secrets.token_hex(12), now
+        answer = ok(None)
+        answer.headers = {"xsrf-token": self.token, "Set-Cookie": f"XSRF-TOKEN={self.token}; Path=/"}
+        return answer
+
+    def _session_ok(self, req: FakeRequest) -> bool:
+        fresh = self.clock.now().timestamp() - self.token_at < 1800
+        return self.token is not None and fresh and req.header("XSRF-TOKEN") == self.token
+
+    def stations(self, req: FakeRequest) -> FakeResponse:
+        if not self._session_ok(req):
+            return fail(305, "USER_MUST_RELOGIN")
+        plants = [
+            {"plantCode": PLANT, "plantName": "Home", "capacity": 9.9},
+            {"plantCode": EMPTY_PLANT, "plantName": "Garage", "capacity": 4.0},
+        ]
+        return ok({"list": plants, "pageCount": 1, "pageNo": req.json().get("pageNo", 1), "total": 2})
+
+    def devices(self, req: FakeRequest) -> FakeResponse:
+        if not self._session_ok(req):
+            return fail(305, "USER_MUST_RELOGIN")
+        code = req.json().get("stationCodes")
+        devices = [
+            {
+                "id": 1_000_000_033_554_433,
+                "devName": "SUN2000",
+                "devTypeId": 1,
+                "esnCode": "INV1",
+                "stationCode": code,
+            }
+        ]
+        if code == PLANT:
+            devices.append(
+                {
+                    "id": CHARGER_ID,
+                    "devName": "Smart Charger",
+                    "devTypeId": 60080,
+                    "esnCode": SERIAL,
+                    "stationCode": code,
+                }
+            )
+        return ok(devices)
+
+    def kpi(self, req: FakeRequest) -> FakeResponse:
+        if not self._session_ok(req):
+            return fail(305, "USER_MUST_RELOGIN")
+        body = req.json()
+        now = self.clock.now().timestamp()
+        dev_type = int(body.get("devTypeId", 0))
+        if now - self.kpi_at.get(dev_type, -1e12) < self.kpi_interval_s:
+            return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
+        self.kpi_at[dev_type] = now
+        if str(CHARGER_ID) not in str(body.get("devIds", "")).split(","):
+            return ok([])
+        status = "Charging" if self.wallbox.charging else "Standby"
+        items = {
+            "10035": round(self.wallbox.session_wh / 1000, 3),
+            "10013": round(self.wallbox.power_w / 1000, 3),
+            "10004": status,
+        }
+        if self.report_lifetime:
+            items["10008"] = round(self.wallbox.lifetime_wh / 1000, 3)
+        return ok([{"devId": CHARGER_ID, "collectTime": int(now * 1000), "dataItemMap": items}])
+
+
+def _make() -> HuaweiFake:
+    reset_sessions()
+    return HuaweiFake()
+
+
+HARNESS = BrandHarness(
+    brand="huawei",
+    make_fake=_make,
+    good_credentials=lambda fake: {"userName": USER, "systemCode": SYSTEM_CODE},
+    bad_credentials=lambda fake: {"userName": USER, "systemCode": "wrong-code-123"},
+    snapshot_match="getDevRealKpi",
+    energy_tolerance_wh=1.0,
+    expire_session=lambda fake: fake.expire_tokens(),  # type: ignore[attr-defined]
+)

@@ -1,0 +1,117 @@
+"""Fake SolarEdge monitoring API v1: ``?api_key=``, sites paging, inventory with an EV charger, meters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
+
+API_KEY = "SE0123456789ABCDEFGHIJKLMNOPQRSTU"
+SITE_ID = 1_234_567
+EMPTY_SITE_ID = 7_654_321
+SERIAL = "EVK1234-56"
+TZ = "Europe/Amsterdam"
+FMT = "%Y-%m-%d %H:%M:%S"
+
+
+class SolarEdgeFake(FakeCloud):
+    brand = "solaredge"
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start)
+        self.wallbox = SimWallbox(SERIAL, self.clock)
+        self.meter_unit = "Wh"  # or "kWh"
+
+    def throttle_response(self, request: FakeRequest) -> FakeResponse:
+        return FakeResponse(429, "Too many requests", content_type="text/plain")
+
+    def setup_routes(self) -> None:
+        self.route("GET", "/sites/list", self.sites)
+        self.route("GET", r"/site/(?P<sid>\d+)/inventory", self.inventory)
+        self.route("GET", r"/site/(?P<sid>\d+)/meters", self.meters)
+
+    def _denied(self, req: FakeRequest) -> FakeResponse | None:
+        if req.query.get("api_key") != API_KEY:
+            return FakeResponse(403, "<html><body>Invalid token</body></html>", content_type="text/html")
+        return None
+
+    def sites(self, req: FakeRequest) -> FakeResponse:
+        if (denied := self._denied(req)) is not None:
+            return denied
+        all_sites = [
+            {"id": SITE_ID, "name": "Home", "status": "Active", "location": {"timeZone": TZ}},
+            {"id": EMPTY_SITE_ID, "name": "Cabin", "status": "Active", "location": {"timeZone": TZ}},
+        ]
+        start, size = int(req.query.get("startIndex", 0)), int(req.query.get("size", 100))
+        return FakeResponse(
+            200, {"sites": {"count": len(all_sites), "site": all_sites[start : start + size]}}
+        )
+
+    def inventory(self, req: FakeRequest, sid: str) -> FakeResponse:
+        if (denied := self._denied(req)) is not None:
+            return denied
+        inventory: dict[str, Any] = {
+            "meters": [],
+            "sensors": [],
+            "gateways": [],
+            "batteries": [],
+            "inverters": [{"name": "Inverter 1", "SN": "7E1234-AB", "model": "SE5000H"}],
+        }
+        if int(sid) == SITE_ID:
+            inventory["evChargers"] = [{"name": "EV Charger", "SN": SERIAL, "model": "SE-EVK-22"}]
+        return FakeResponse(200, {"Inventory": inventory})
+
+    def meters(self, req: FakeRequest, sid: str) -> FakeResponse:
+        if (denied := self._denied(req)) is not None:
+            return denied
+        if req.query.get("timeUnit") != "QUARTER_OF_AN_HOUR":
+            return FakeResponse(400, {"message": "timeUnit"})
+        tz = ZoneInfo(TZ)
+        start = datetime.strptime(req.query["startTime"], FMT).replace(tzinfo=tz)
+        end = datetime.strptime(req.query["endTime"], FMT).replace(tzinfo=tz)
+        quarter = start.replace(minute=start.minute // 15 * 15, second=0)
+        values = []
+        while quarter <= end:
+            wh = self.wallbox.lifetime_at(quarter)
+            value = round(wh / 1000.0, 4) if self.meter_unit == "kWh" else round(wh, 1)
+            values.append({"date": quarter.strftime(FMT), "value": value})
+            quarter += timedelta(minutes=15)
+        meters = [
+            {
+                "meterSerialNumber": "M1",
+                "meterType": "Production",
+                "values": [{"date": v["date"], "value": 1.0} for v in values],
+            },
+            {
+                "meterSerialNumber": "M2",
+                "connectedSolaredgeDeviceSN": SERIAL,
+                "model": "EV meter",
+                "meterType": "Consumption",
+                "values": values,
+            },
+        ]
+        if int(sid) != SITE_ID:
+            meters = meters[:1]
+        return FakeResponse(
+            200,
+            {
+                "meterEnergyDetails": {
+                    "timeUnit": "QUARTER_OF_AN_HOUR",
+                    "unit": self.meter_unit,
+                    "meters": meters,
+                }
+            },
+        )
+
+
+HARNESS = BrandHarness(
+    brand="solaredge",
+    make_fake=SolarEdgeFake,
+    good_credentials=lambda fake: {"api_key": API_KEY},
+    bad_credentials=lambda fake: {"api_key": "SE-WRONG-KEY-000000"},
+    snapshot_match="/meters",
+    energy_tolerance_wh=0.2,
+)

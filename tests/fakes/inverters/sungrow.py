@@ -1,0 +1,137 @@
+"""Fake iSolarCloud OpenAPI: appkey + x-access-key, login token, result codes E901/E998/E999."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
+
+APPKEY = "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6"
+ACCESS_KEY = "sungrow-access-key-0123456789"
+ACCOUNT = "driver@example.com"
+PASSWORD = "sungrow-password-1"
+PS_ID = 1_122_334
+EMPTY_PS_ID = 1_122_335
+PS_KEY = f"{PS_ID}_37_1_1"
+SERIAL = "A2390123456"
+
+
+def result(data: object, code: str = "1", msg: str = "success") -> FakeResponse:
+    return FakeResponse(
+        200,
+        {"req_serial_num": secrets.token_hex(6), "result_code": code, "result_msg": msg, "result_data": data},
+    )
+
+
+class SungrowFake(FakeCloud):
+    brand = "sungrow"
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start)
+        self.wallbox = SimWallbox(SERIAL, self.clock)
+        self.tokens: set[str] = set()
+        self.throttle_code = "E901"
+
+    def throttle_response(self, request: FakeRequest) -> FakeResponse:
+        return result(
+            None, self.throttle_code, "too frequent" if self.throttle_code == "E901" else "limit reached"
+        )
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    def setup_routes(self) -> None:
+        self.route("POST", "/openapi/login", self.login)
+        self.route("POST", "/openapi/getPowerStationList", self.stations)
+        self.route("POST", "/openapi/getDeviceList", self.devices)
+        self.route("POST", "/openapi/getDeviceRealTimeData", self.realtime)
+
+    def _app_ok(self, req: FakeRequest) -> bool:
+        return req.json().get("appkey") == APPKEY and req.header("x-access-key") == ACCESS_KEY
+
+    def _check(self, req: FakeRequest) -> FakeResponse | None:
+        if not self._app_ok(req):
+            return result(None, "E911", "The appkey is not authorized")
+        if req.json().get("token") not in self.tokens:
+            return result(None, "E00003", "The token is invalid")
+        return None
+
+    def login(self, req: FakeRequest) -> FakeResponse:
+        if not self._app_ok(req):
+            return result(None, "E911", "The appkey is not authorized")
+        body = req.json()
+        if body.get("user_account") != ACCOUNT or body.get("user_password") != PASSWORD:
+            return result({"login_state": "0", "msg": "account or password error"})
+        token = f"{secrets.token_hex(6)}_{secrets.token_hex(10)}"
+        self.tokens.add(token)
+        return result({"token": token, "user_id": "77", "login_state": "1", "user_account": ACCOUNT})
+
+    def stations(self, req: FakeRequest) -> FakeResponse:
+        if (bad := self._check(req)) is not None:
+            return bad
+        rows = [{"ps_id": PS_ID, "ps_name": "Home"}, {"ps_id": EMPTY_PS_ID, "ps_name": "Shed"}]
+        return result({"rowCount": len(rows), "pageList": rows})
+
+    def devices(self, req: FakeRequest) -> FakeResponse:
+        if (bad := self._check(req)) is not None:
+            return bad
+        ps_id = int(req.json().get("ps_id"))
+        rows = [
+            {
+                "device_type": 1,
+                "type_name": "Inverter",
+                "device_name": "SH10RT",
+                "device_sn": "INV1",
+                "ps_key": f"{ps_id}_1_1_1",
+            }
+        ]
+        if ps_id == PS_ID:
+            rows.append(
+                {
+                    "device_type": 37,
+                    "type_name": "Charger",
+                    "device_name": "iEnergyCharger",
+                    "device_sn": SERIAL,
+                    "ps_key": PS_KEY,
+                }
+            )
+        return result({"rowCount": len(rows), "pageList": rows})
+
+    def realtime(self, req: FakeRequest) -> FakeResponse:
+        if (bad := self._check(req)) is not None:
+            return bad
+        if req.json().get("ps_key_list") != [PS_KEY]:
+            return result({"device_point_list": []})
+        point = {
+            "ps_key": PS_KEY,
+            "device_sn": SERIAL,
+            "device_time": self.clock.now().strftime("%Y%m%d%H%M%S"),
+            "p_total_charge_energy": f"{self.wallbox.lifetime_wh / 1000:.3f}",
+            "p_session_charge_energy": f"{self.wallbox.session_wh / 1000:.3f}",
+            "p_charge_power": str(self.wallbox.power_w),
+            "p_charge_status": "charging" if self.wallbox.charging else "idle",
+        }
+        return result({"device_point_list": [{"device_point": point}]})
+
+
+HARNESS = BrandHarness(
+    brand="sungrow",
+    make_fake=SungrowFake,
+    good_credentials=lambda fake: {
+        "appkey": APPKEY,
+        "access_key": ACCESS_KEY,
+        "user_account": ACCOUNT,
+        "user_password": PASSWORD,
+    },
+    bad_credentials=lambda fake: {
+        "appkey": APPKEY,
+        "access_key": ACCESS_KEY,
+        "user_account": ACCOUNT,
+        "user_password": "wrong-pw-1",
+    },
+    snapshot_match="getDeviceRealTimeData",
+    energy_tolerance_wh=1.0,
+    expire_session=lambda fake: fake.expire_tokens(),  # type: ignore[attr-defined]
+)

@@ -1,0 +1,69 @@
+"""Password login, lock-out, session expiry and logout, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.auth import NotAuthenticated
+from pipelet_app.auth import sessions as auth
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import AuthSession, Role, User
+from pipelet_app.db.types import utcnow
+
+
+def test_login_resolves_to_the_user(demo: dict) -> None:
+    with session_scope() as db:
+        token = auth.login(db, "Driver@Acme.demo ", "pipelet-driver")
+        principal = auth.resolve(db, token)
+    assert principal.email == "driver@acme.demo"
+    assert principal.role == Role.DRIVER
+    with session_scope() as db:
+        stored = db.exec(select(AuthSession)).all()
+    assert len(stored) == 1 and stored[0].token_hash != token, "only the hash is stored"
+
+
+@pytest.mark.parametrize(
+    "email,password", [("driver@acme.demo", "wrong-password"), ("nobody@x.y", "pipelet-driver")]
+)
+def test_wrong_credentials_say_the_same_thing(demo: dict, email: str, password: str) -> None:
+    with session_scope() as db, pytest.raises(auth.LoginFailed, match="Wrong e-mail or password"):
+        auth.login(db, email, password)
+
+
+def test_lockout_after_repeated_failures(demo: dict) -> None:
+    for _ in range(5):
+        with session_scope() as db, pytest.raises(auth.LoginFailed, match="Wrong"):
+            auth.login(db, "driver@acme.demo", "nope-nope-nope")
+    with session_scope() as db, pytest.raises(auth.LoginFailed, match="Too many failed attempts"):
+        auth.login(db, "driver@acme.demo", "pipelet-driver")  # even the right password waits
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.email == "driver@acme.demo")).one()
+        user.locked_until = utcnow() - timedelta(seconds=1)
+        db.add(user)
+    with session_scope() as db:
+        assert auth.login(db, "driver@acme.demo", "pipelet-driver")
+
+
+def test_expired_and_revoked_sessions_are_refused(demo: dict) -> None:
+    with session_scope() as db:
+        token = auth.login(db, "fleet@acme.demo", "pipelet-fleet")
+        row = db.exec(select(AuthSession)).one()
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        db.add(row)
+    with session_scope() as db, pytest.raises(NotAuthenticated, match="expired"):
+        auth.resolve(db, token)
+
+    with session_scope() as db:
+        token = auth.login(db, "fleet@acme.demo", "pipelet-fleet")
+        auth.logout(db, token)
+    with session_scope() as db, pytest.raises(NotAuthenticated):
+        auth.resolve(db, token)
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_missing_or_forged_token(demo: dict, token: str | None) -> None:
+    with session_scope() as db, pytest.raises(NotAuthenticated):
+        auth.resolve(db, token)

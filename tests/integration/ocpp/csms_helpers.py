@@ -1,0 +1,50 @@
+"""Database setup helpers shared by the CSMS integration tests."""
+
+from __future__ import annotations
+
+from pipelet_app.auth.secrets import hash_password
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Tenant, TenantKind
+from pipelet_app.ocpp.server import CsmsServer
+
+
+def url_of(server: CsmsServer) -> str:
+    return f"ws://127.0.0.1:{server.port}"
+
+
+def add_charger(charge_point_id: str, password: str | None = None, tenant_id: int | None = None) -> int:
+    with session_scope() as s:
+        charger = Charger(
+            charge_point_id=charge_point_id,
+            tenant_id=tenant_id,
+            basic_auth_hash=hash_password(password) if password else None,
+        )
+        s.add(charger)
+        s.flush()
+        assert charger.id is not None
+        return charger.id
+
+
+def add_tenant(slug: str, kind: TenantKind = TenantKind.OPERATOR) -> int:
+    with session_scope() as s:
+        tenant = Tenant(name=slug, slug=slug, kind=kind)
+        s.add(tenant)
+        s.flush()
+        assert tenant.id is not None
+        return tenant.id
+
+
+def add_token(
+    tenant_id: int, token: str, status: IdTokenStatus = IdTokenStatus.ACCEPTED, **kw: object
+) -> None:
+    with session_scope() as s:
+        s.add(IdToken(tenant_id=tenant_id, token=token, status=status, **kw))
+
+
+def charger_row(charge_point_id: str) -> Charger:
+    with session_scope() as s:
+        from pipelet_app.ocpp.chargers import find_charger
+
+        row = find_charger(s, charge_point_id)
+        assert row is not None
+        return row

@@ -1,0 +1,115 @@
+"""The sponsor's SPV console: scoped to the sponsoring tenant, actions through the release rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Spv, SpvLifecycleStep, SpvPartner, User
+from pipelet_app.portals.spv.data import advance_phase, change_status, spv_console
+
+TODAY = date(2026, 9, 2)  # 13 days before the extended 2025 due date (15 Sep 2026)
+
+
+def _principal(email: str) -> Principal:
+    with session_scope() as db:
+        return Principal.of(db.exec(select(User).where(User.email == email)).one())
+
+
+def _spv_id() -> int:
+    with session_scope() as db:
+        return db.exec(select(Spv)).one().id
+
+
+def test_console_shows_the_sponsors_spv_with_alerts_and_audit(demo: dict) -> None:
+    with session_scope() as db:
+        mine = spv_console(db, _principal("operator@sonnenstrom.demo"), TODAY)
+        other = spv_console(db, _principal("operator@northwind.demo"), TODAY)
+    assert [s["name"] for s in mine["spvs"]] == ["Pipelet Solar Fund I"]
+    assert mine["spvs"][0]["phase"] == "Operations"
+    assert [(y["year"], y["status"], y["violations"]) for y in mine["years"]] == [("2025", "released", "—")]
+    alerts = {(a["severity"], a["title"]) for a in mine["alerts"]}
+    assert ("warning", "Form 1065 and K-1s for 2025") in alerts
+    assert ("warning", "2025 Form 1065 filed (extended)") in alerts
+    assert mine["audit"][0]["actor"] == "demo seed"
+    assert other == {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
+    with session_scope() as db, pytest.raises(Forbidden):
+        spv_console(db, _principal("investor@pipelet.demo"), TODAY)
+
+
+def test_actions_follow_the_release_rules_and_tenancy(demo: dict) -> None:
+    spv_id, otto = _spv_id(), _principal("operator@sonnenstrom.demo")
+    with session_scope() as db, pytest.raises(NotFound):
+        change_status(db, _principal("operator@northwind.demo"), spv_id, 2025, "draft")
+    with session_scope() as db:
+        assert change_status(db, otto, spv_id, 2025, "draft") == "released → draft"
+        partner = db.exec(select(SpvPartner).where(SpvPartner.name == "Evergreen Tax Equity LLC")).one()
+        partner.tin_encrypted = None
+        db.add(partner)
+    with session_scope() as db, pytest.raises(InvalidInput) as refused:
+        change_status(db, otto, spv_id, 2025, "released")
+    assert "RELEASE-BLOCKED" in refused.value.message and "K1-TIN" in refused.value.message
+    with session_scope() as db:
+        audit = spv_console(db, otto, TODAY)["audit"]
+    assert [(a["change"], a["actor"]) for a in audit] == [
+        ("released → draft", "operator@sonnenstrom.demo"),
+        ("draft → released", "demo seed"),
+    ]
+
+
+def test_phase_advances_only_when_its_steps_are_done(demo: dict) -> None:
+    spv_id, otto = _spv_id(), _principal("operator@sonnenstrom.demo")
+    with session_scope() as db, pytest.raises(InvalidInput) as refused:
+        advance_phase(db, otto, spv_id)
+    assert "2025 Form 1065 filed (extended)" in refused.value.message
+    with session_scope() as db:
+        for step in db.exec(select(SpvLifecycleStep).where(SpvLifecycleStep.done_on.is_(None))).all():
+            step.done_on = TODAY
+            db.add(step)
+    with session_scope() as db:
+        assert advance_phase(db, otto, spv_id) == "Exit"
+
+
+def test_unknown_and_foreign_spvs_answer_alike(demo: dict) -> None:
+    nora = _principal("operator@northwind.demo")
+    answers = []
+    for spv_id in (_spv_id(), 99999):
+        with session_scope() as db, pytest.raises(NotFound) as refused:
+            change_status(db, nora, spv_id, 2025, "draft")
+        answers.append(refused.value.message)
+        with session_scope() as db, pytest.raises(NotFound) as refused:
+            advance_phase(db, nora, spv_id)
+        answers.append(refused.value.message)
+    assert set(answers) == {"Not found."}
+
+
+def test_cli_status_changes_are_audited_and_refused_with_the_rule(demo: dict) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelet_app.cli.main", "tax", "status", "--spv", str(_spv_id()),
+             "--year", "2025", *args],
+            capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+        )  # fmt: skip
+
+    foreign = run("--to", "draft", "--as", "operator@northwind.demo")
+    assert foreign.returncode == 2
+    assert foreign.stderr.strip() == f"error: spv: no SPV {_spv_id()} that operator@northwind.demo may manage"
+    back = run("--to", "draft", "--as", "operator@sonnenstrom.demo", "--note", "fix Harbor TIN")
+    assert back.returncode == 0, back.stderr
+    assert '"from": "released", "to": "draft", "actor": "operator@sonnenstrom.demo"' in back.stdout
+    with session_scope() as db:
+        harbor = db.exec(select(SpvPartner).where(SpvPartner.name == "Harbor Renewables Fund LP")).one()
+        harbor.tin_encrypted = None
+        db.add(harbor)
+    blocked = run("--to", "released", "--as", "admin@pipelet.demo")
+    assert blocked.returncode == 2 and blocked.stderr.startswith("error: status: [RELEASE-BLOCKED]")
+    assert "K1-TIN" in blocked.stderr and len(blocked.stderr.strip().splitlines()) == 1
+    assert run("--to", "shipped", "--as", "admin@pipelet.demo").stderr.startswith("error: status:")

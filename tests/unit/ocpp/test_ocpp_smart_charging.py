@@ -1,0 +1,69 @@
+"""Version-neutral charging limits become schema-valid SetChargingProfile payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipelet_app.ocpp.errors import InvalidCommandPayload
+from pipelet_app.ocpp.smart_charging import profile_id, set_limit_request
+from pipelet_app.ocpp.validation import validate
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"connectorId": 1, "limit": 10, "unit": "A"},
+        {"connectorId": 1, "limit": 4140.55, "unit": "W", "numberPhases": 3},
+        {"connectorId": 0, "limit": 32, "purpose": "ChargePointMaxProfile"},
+        {"connectorId": 2, "limit": 6, "purpose": "TxProfile", "transactionId": "ocpp16:CP:17"},
+    ],
+)
+def test_payloads_pass_the_official_schema(version: str, request_: dict) -> None:
+    payload = set_limit_request(version, request_, NOW)
+    if version == "2.0.1" and request_.get("purpose") == "TxProfile":
+        request_ = {**request_, "transactionId": "ocpp201:CP:tx-9"}
+        payload = set_limit_request(version, request_, NOW)
+    validate(version, "SetChargingProfile", payload)
+
+
+def test_shapes() -> None:
+    v16 = set_limit_request("1.6", {"connectorId": 1, "limit": 10.04, "unit": "a"}, NOW)
+    profile = v16["csChargingProfiles"]
+    assert profile["chargingProfileId"] == profile_id("TxDefaultProfile", 1) and profile["stackLevel"] == 0
+    assert profile["chargingSchedule"] == {
+        "startSchedule": "2026-06-01T12:00:00.000Z",
+        "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}],
+    }
+    v201 = set_limit_request(
+        "2.0.1", {"connectorId": 0, "limit": 11000, "unit": "W", "purpose": "ChargePointMaxProfile"}, NOW
+    )
+    assert (
+        v201["evseId"] == 0
+        and v201["chargingProfile"]["chargingProfilePurpose"] == "ChargingStationMaxProfile"
+    )
+    tx = set_limit_request(
+        "1.6", {"connectorId": 1, "limit": 8, "purpose": "TxProfile", "transactionId": "ocpp16:CP:17"}, NOW
+    )
+    assert tx["csChargingProfiles"]["transactionId"] == 17
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"limit": "lots"},
+        {"limit": -1},
+        {"limit": 5, "unit": "kW"},
+        {"limit": 5, "purpose": "Whatever"},
+        {"limit": 5, "purpose": "TxProfile"},
+    ],
+)
+def test_bad_requests(bad: dict) -> None:
+    with pytest.raises(InvalidCommandPayload):
+        set_limit_request("1.6", bad, NOW)
