@@ -1,0 +1,427 @@
+"""What every charger connection does regardless of OCPP version.
+
+`CsmsConnection` replaces the `ocpp` library's receive loop and dispatcher while keeping its
+`ChargePoint` classes, `@on` route map, dataclasses and JSON schemas:
+
+- frames are parsed by `framing` (the library drops unparsable frames silently and swaps
+  NotImplemented / NotSupported);
+- a Call's handler runs on the group-commit writer (`writer`) inside a database transaction together
+  with the message-log row, and the answer is sent only after that transaction committed;
+- a Call retried with the same unique id, action and payload gets the stored answer again instead of
+  being applied twice (for the actions in `IDEMPOTENT_ACTIONS`);
+- outgoing calls are matched to their answers by unique id; an answer nobody waits for is logged and
+  dropped; only one outgoing call is in flight at a time, as OCPP-J requires.
+
+Handlers are plain synchronous methods: ``def on_x(self, db, **snake_case_payload) -> call_result``.
+Follow-up calls belong in ``@after`` handlers, which run as tasks after the answer went out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import is_dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+from websockets.exceptions import ConnectionClosed
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import OcppMessage
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import chargers, framing
+from pipelet_app.ocpp.errors import (
+    CallRejected,
+    ChargerOffline,
+    CommandCallError,
+    CommandTimeout,
+    InvalidCommandPayload,
+)
+from pipelet_app.ocpp.timefmt import parse_utc
+from pipelet_app.ocpp.validation import validate
+from pipelet_app.ocpp.writer import defer_insert
+
+if TYPE_CHECKING:
+    from pipelet_app.ocpp.server import CsmsServer
+
+LOGGER = logging.getLogger("pipelet.csms")
+
+MAX_MESSAGE_BYTES = 65536  # OCPP limit we enforce with a CallError (Open e-Mobility uses 64 KB)
+RETRY_WINDOW_S = 24 * 3600
+LOGGED_PAYLOAD_CHARS = 4096  # refused frames can be huge; the log keeps their beginning
+RECENT_ANSWERS = 64  # answers kept per connection to replay retries without a database lookup
+DB_RETRY_CHECKS = 32  # first state-changing messages of a connection also checked against the log
+
+IDEMPOTENT_ACTIONS = frozenset(
+    {
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "StatusNotification",
+        "TransactionEvent",
+        "DataTransfer",
+        "SecurityEventNotification",
+        "NotifyReport",
+        "NotifyEVChargingNeeds",
+        "FirmwareStatusNotification",
+        "DiagnosticsStatusNotification",
+    }
+)
+
+
+# Built once: this lookup runs for every state-changing message, and building the statement each
+# time cost more than executing it.
+_STORED_ANSWER = (
+    select(OcppMessage.response)  # type: ignore[call-overload]
+    .where(
+        OcppMessage.charge_point_id == bindparam("cp"),
+        OcppMessage.unique_id == bindparam("uid"),
+        OcppMessage.direction == "in",
+        OcppMessage.payload_hash == bindparam("hash"),
+        OcppMessage.created_at >= bindparam("since"),
+    )
+    .order_by(OcppMessage.id.desc())  # type: ignore[union-attr]
+    .limit(1)
+)
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def redact(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as it may be logged: Basic-auth passwords replaced by `***`."""
+    if action == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey":
+        return {**payload, "value": "***"}
+    if action == "SetVariables":
+        items = []
+        for item in payload.get("setVariableData", []):
+            if item.get("variable", {}).get("name") == "BasicAuthPassword":
+                item = {**item, "attributeValue": "***"}
+            items.append(item)
+        return {**payload, "setVariableData": items}
+    return payload
+
+
+def _to_payload(result: Any) -> dict[str, Any]:
+    """A handler's return value (library dataclass or camelCase dict) as a camelCase JSON object."""
+    if is_dataclass(result) and not isinstance(result, type):
+        return snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+    if isinstance(result, dict):
+        return result
+    raise TypeError(f"handler returned {type(result).__name__}")
+
+
+class CsmsConnection:
+    """Mixin placed before `ocpp.v16.ChargePoint` / `ocpp.v201.ChargePoint` in the MRO."""
+
+    ocpp_version: str = ""
+    known_actions: frozenset[str] = frozenset()
+
+    def __init__(self, charge_point_id: str, connection: Any, charger_id: int, server: CsmsServer) -> None:
+        super().__init__(charge_point_id, connection, response_timeout=server.command_timeout_s)  # type: ignore[call-arg]
+        self.charge_point_id = charge_point_id
+        self.charger_id = charger_id
+        self.server = server
+        self._pending: dict[str, asyncio.Future[framing.ResultFrame | framing.ErrorFrame]] = {}
+        self._out_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._recent: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._db_retry_checks = DB_RETRY_CHECKS
+        self.connected_at = time.time()
+        self.last_message_at = time.time()
+        self.last_pong_at = time.time()
+        self.closed = False
+
+    # ------------------------------------------------------------------ receive side
+    async def start(self) -> None:
+        """Receive loop; returns when the socket closes."""
+        try:
+            async for raw in self._connection:
+                self.last_message_at = time.time()
+                await self.route_message(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ChargerOffline(f"{self.charge_point_id} disconnected"))
+            self._pending.clear()
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        frame = framing.parse_frame(raw_msg, MAX_MESSAGE_BYTES)
+        if isinstance(frame, framing.CallFrame):
+            await self._dispatch_call(frame)
+        elif isinstance(frame, framing.ResultFrame | framing.ErrorFrame):
+            future = self._pending.pop(frame.unique_id, None)
+            if future is None or future.done():
+                LOGGER.warning(
+                    "%s: dropped answer to unknown call id %r", self.charge_point_id, frame.unique_id
+                )
+            else:
+                future.set_result(frame)
+        elif isinstance(frame, framing.RejectFrame):
+            LOGGER.info("%s: rejected frame (%s: %s)", self.charge_point_id, frame.code, frame.description)
+            raw = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
+            await self._send_error(frame.unique_id, frame.code, frame.description, payload=raw)
+        else:
+            LOGGER.warning("%s: dropped frame: %s", self.charge_point_id, frame.reason)
+
+    async def _send_error(
+        self, unique_id: str, code: str, description: str, action: str = "", payload: str = ""
+    ) -> None:
+        code = framing.error_code(self.ocpp_version, code)
+        await self._send(framing.call_error(unique_id, code, description))
+        # Refused messages belong in the operator's message log too: they are what needs debugging.
+        row = {
+            "charge_point_id": self.charge_point_id,
+            "direction": "in",
+            "unique_id": unique_id[:64],
+            "action": action[:64],
+            "payload": payload[:LOGGED_PAYLOAD_CHARS],
+            "payload_hash": "",
+            "response": _dumps({"error": code, "description": description}),
+            "error_code": code,
+            "created_at": utcnow(),
+        }
+        table = OcppMessage.__table__
+        self.spawn(self.server.writer.run(lambda db: defer_insert(db, table, row), key=self.charger_id))  # type: ignore[arg-type]
+
+    async def _dispatch_call(self, frame: framing.CallFrame) -> None:
+        handlers = self.route_map.get(frame.action, {})  # type: ignore[attr-defined]
+        handler = handlers.get("_on_action")
+        if handler is None:
+            # OCPP-J: an action the receiver does not know is NotImplemented; a known one it does not
+            # support is NotSupported (the `ocpp` library has these the other way round).
+            if frame.action in self.known_actions:
+                await self._send_error(
+                    frame.unique_id, "NotSupported", f"{frame.action} is not supported", frame.action
+                )
+            else:
+                await self._send_error(
+                    frame.unique_id, "NotImplemented", f"unknown action {frame.action}", frame.action
+                )
+            return
+        payload_json = _dumps(frame.payload)
+        payload_hash = hashlib.sha256(f"{frame.action}\n{payload_json}".encode()).hexdigest()
+        retry_key = (frame.unique_id, payload_hash)
+        idempotent = frame.action in IDEMPOTENT_ACTIONS
+        if idempotent and retry_key in self._recent:
+            LOGGER.info(
+                "%s: replayed answer to retried %s %s", self.charge_point_id, frame.action, frame.unique_id
+            )
+            await self._send(framing.call_result(frame.unique_id, self._recent[retry_key]))
+            return
+        # A retry on the same socket is caught by `_recent`; one sent after a reconnect comes first in
+        # the new connection, so only the first messages of a connection also look in the database.
+        check_db = idempotent and self._db_retry_checks > 0
+        if check_db:
+            self._db_retry_checks -= 1
+        try:
+            validate(self.ocpp_version, frame.action, frame.payload)
+            answer = await self.server.writer.run(
+                lambda db: self._apply_call(db, frame, handler, payload_json, payload_hash, check_db),
+                key=self.charger_id,
+            )
+        except CallRejected as exc:
+            await self._send_error(frame.unique_id, exc.code, exc.description, frame.action, payload_json)
+            return
+        except Exception:
+            LOGGER.exception("%s: handler for %s failed", self.charge_point_id, frame.action)
+            await self._send_error(
+                frame.unique_id,
+                "InternalError",
+                f"{frame.action} could not be processed",
+                frame.action,
+                payload_json,
+            )
+            return
+        if idempotent:
+            self._recent[retry_key] = answer
+            while len(self._recent) > RECENT_ANSWERS:
+                self._recent.popitem(last=False)
+        await self._send(framing.call_result(frame.unique_id, answer))
+        after = handlers.get("_after_action")
+        if after is not None:
+            self.spawn(after(**camel_to_snake_case(frame.payload)))
+
+    def _apply_call(
+        self,
+        db: Session,
+        frame: framing.CallFrame,
+        handler: Callable[..., Any],
+        payload_json: str,
+        payload_hash: str,
+        check_db: bool,
+    ) -> dict[str, Any]:
+        """Runs on the writer thread inside a transaction: the effect and its log row, or neither."""
+        if check_db:
+            replay = self._stored_answer(db, frame.unique_id, payload_hash)
+            if replay is not None:
+                LOGGER.info(
+                    "%s: replayed answer to retried %s %s",
+                    self.charge_point_id,
+                    frame.action,
+                    frame.unique_id,
+                )
+                return replay
+        result = handler(db, **camel_to_snake_case(frame.payload))
+        answer = _to_payload(result)
+        validate(self.ocpp_version, frame.action, answer, response=True)
+        defer_insert(
+            db,
+            OcppMessage.__table__,  # type: ignore[arg-type]
+            {
+                "charge_point_id": self.charge_point_id,
+                "direction": "in",
+                "unique_id": frame.unique_id,
+                "action": frame.action,
+                "payload": payload_json,
+                "payload_hash": payload_hash,
+                "response": _dumps(answer),
+                "error_code": None,
+                "created_at": utcnow(),
+            },
+        )
+        return answer
+
+    def _stored_answer(self, db: Session, unique_id: str, payload_hash: str) -> dict[str, Any] | None:
+        params = {
+            "cp": self.charge_point_id,
+            "uid": unique_id,
+            "hash": payload_hash,
+            "since": utcnow() - timedelta(seconds=RETRY_WINDOW_S),
+        }
+        row = db.execute(_STORED_ANSWER, params).first()
+        if row is None or row[0] is None:
+            return None
+        return json.loads(row[0])
+
+    # ------------------------------------------------------------------ send side
+    async def send_call(
+        self, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send one Call and return the charger's CallResult payload (camelCase).
+
+        Raises InvalidCommandPayload before sending, ChargerOffline, CommandTimeout or CommandCallError.
+        """
+        try:
+            validate(self.ocpp_version, action, payload)
+        except CallRejected as exc:
+            raise InvalidCommandPayload(f"{action}: {exc.description}") from exc
+        if self.closed:
+            raise ChargerOffline(f"{self.charge_point_id} is not connected")
+        timeout = self.server.command_timeout_s if timeout is None else timeout
+        unique_id = str(uuid.uuid4())
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._out_lock:
+                    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                    self._pending[unique_id] = future
+                    try:
+                        await self._send(framing.call(unique_id, action, payload))
+                    except ConnectionClosed as exc:
+                        raise ChargerOffline(f"{self.charge_point_id} disconnected") from exc
+                    answer = await future
+        except TimeoutError as exc:
+            self._pending.pop(unique_id, None)
+            await self._log_outgoing(unique_id, action, payload, None, "Timeout")
+            raise CommandTimeout(
+                f"{self.charge_point_id} did not answer {action} within {timeout:g} s"
+            ) from exc
+        finally:
+            self._pending.pop(unique_id, None)
+        if isinstance(answer, framing.ErrorFrame):
+            await self._log_outgoing(unique_id, action, payload, answer.details, answer.code)
+            raise CommandCallError(answer.code, answer.description, answer.details)
+        if not isinstance(answer.payload, dict):
+            raise CommandCallError("FormatViolation", "charger answered with a non-object payload")
+        try:
+            validate(self.ocpp_version, action, answer.payload, response=True)
+        except CallRejected as exc:
+            LOGGER.warning("%s: answer to %s fails the schema: %s", self.charge_point_id, action, exc)
+        # Logged before the answer is returned: whoever shows the answer then finds it in the log.
+        await self._log_outgoing(unique_id, action, payload, answer.payload, None)
+        return answer.payload
+
+    async def _log_outgoing(
+        self, unique_id: str, action: str, payload: dict[str, Any], answer: Any, error: str | None
+    ) -> None:
+        def write() -> None:
+            with session_scope() as db:
+                db.add(
+                    OcppMessage(
+                        charge_point_id=self.charge_point_id,
+                        direction="out",
+                        unique_id=unique_id,
+                        action=action,
+                        payload=_dumps(redact(action, payload)),
+                        response=None if answer is None else _dumps(answer),
+                        error_code=error,
+                    )
+                )
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception:
+            LOGGER.exception("%s: could not log outgoing %s", self.charge_point_id, action)
+
+    async def _send(self, message: str) -> None:
+        await self._connection.send(message)
+
+    # ------------------------------------------------------------------ helpers
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """A background task that is kept referenced and cancelled when the connection ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            LOGGER.error("%s: background task failed", self.charge_point_id, exc_info=task.exception())
+
+    async def cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def record_reported_security_event(
+        self, db: Session, event_type: str, timestamp: str, tech_info: str | None
+    ) -> None:
+        """SecurityEventNotification has the same fields in 1.6 and 2.0.1; both handlers store it here."""
+        chargers.record_security_event(
+            db,
+            self.charge_point_id,
+            event_type,
+            parse_utc(timestamp),
+            charger_id=self.charger_id,
+            tech_info=tech_info,
+        )
+
+    def reject_certificate_signing(self, db: Session) -> dict[str, Any]:
+        """No certificate authority is configured: refuse explicitly (not NotSupported), and keep a trace.
+
+        Both versions' SignCertificate handlers answer this way."""
+        chargers.record_security_event(
+            db,
+            self.charge_point_id,
+            "SignCertificateRejected",
+            utcnow(),
+            charger_id=self.charger_id,
+            tech_info="no CSMS certificate authority configured",
+            source="csms",
+        )
+        return {"status": "Rejected"}
