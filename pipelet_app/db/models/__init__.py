@@ -17,8 +17,11 @@ from pipelet_app.db.models.ocpp import (
     ConnectorStatusPeriod,
     DeviceVariable,
     EvChargingNeeds,
+    LocalListEntry,
     OcppMessage,
+    Reservation,
     SecurityEvent,
+    TransactionSeqNos,
 )
 from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox
 from pipelet_app.db.models.tax import (
@@ -53,6 +56,7 @@ __all__ = [
     "IdToken",
     "IdTokenStatus",
     "Invitation",
+    "LocalListEntry",
     "MeterValue",
     "OcppMessage",
     "PartnerKind",
@@ -62,6 +66,7 @@ __all__ = [
     "PvWallbox",
     "ReimbursementRate",
     "ReimbursementStatement",
+    "Reservation",
     "ReturnStatusDb",
     "Role",
     "SecurityEvent",
@@ -81,5 +86,6 @@ __all__ = [
     "StatementStatus",
     "Tenant",
     "TenantKind",
+    "TransactionSeqNos",
     "User",
 ]

@@ -156,3 +156,61 @@ class ChargingProfileRecord(SQLModel, table=True):
     status: str = ""
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     cleared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LocalListEntry(SQLModel, table=True):
+    """One id token as the charger's local authorization list holds it, after the last accepted update.
+
+    This is what a Differential SendLocalList is computed against, so it is written only when the
+    charger answered Accepted: replaced by a Full update, patched by a Differential one.
+    """
+
+    __tablename__ = "local_list_entries"
+    __table_args__ = (UniqueConstraint("charger_id", "id_token", name="uq_local_list_entry"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    id_token: str
+    status: str
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    parent_id_tag: str | None = None  # 1.6 parentIdTag / 2.0.1 groupIdToken.idToken
+
+
+class Reservation(SQLModel, table=True):
+    """A ReserveNow the CSMS sent, with the charger's answer and what became of it.
+
+    `status` is stored as the charger answered (Accepted is stored as Active) and moves on to Used,
+    Cancelled, Expired or Removed; an Active row past `expires_at` reads as Expired
+    (`reservations.effective_status`) without anyone having to write it.
+    """
+
+    __tablename__ = "reservations"
+    __table_args__ = (UniqueConstraint("charger_id", "reservation_id", name="uq_reservation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    connector_id: int = 0  # 1.6 connectorId / 2.0.1 evseId; 0 = any connector of the charger
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str | None = None
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    status: str
+    session_id: int | None = Field(default=None, foreign_key="op_charging_sessions.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TransactionSeqNos(SQLModel, table=True):
+    """Which 2.0.1 TransactionEvent seqNos of a transaction arrived, so missing messages show.
+
+    `seen` is the set of received seqNos as compact ranges (`0-3,5,7-9`); `missing` is how many numbers
+    between 0 and `last_seq_no` never arrived (0 = complete so far). A late message fills its gap.
+    """
+
+    __tablename__ = "ocpp_transaction_seq_nos"
+
+    session_id: int = Field(foreign_key="op_charging_sessions.id", primary_key=True)
+    last_seq_no: int
+    seen: str = Field(sa_column=Column(Text, nullable=False))
+    missing: int = Field(default=0, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
