@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 
 from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Tenant, TenantKind
 from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import local_list
+from pipelet_app.ocpp.local_list import ListEntry
 from pipelet_app.ocpp.timefmt import format_utc
 
 
@@ -71,35 +73,26 @@ def _result_for(row: IdToken) -> AuthResult:
     )
 
 
-def local_list_payload(db: Session, charger_id: int, ocpp_version: str) -> dict[str, Any]:
-    """A full SendLocalList for the charger's own tenant's tokens, numbered one above the last version
-    the charger accepted (1.6 and 2.0.1 shapes). Unclaimed chargers get an empty list."""
+def tenant_list(db: Session, charger: Charger) -> dict[str, ListEntry]:
+    """What the charger's local list should hold: its own tenant's tokens with their status now
+    (an Accepted token past its expiry is sent as Expired). Unclaimed chargers get nothing."""
+    if charger.tenant_id is None:
+        return {}
+    tokens = db.exec(select(IdToken).where(IdToken.tenant_id == charger.tenant_id)).all()
+    entries = {}
+    for token in tokens:
+        result = _result_for(token)
+        entries[token.token] = ListEntry(token.token, result.status, result.expiry, result.parent_id_tag)
+    return entries
+
+
+def local_list_payload(
+    db: Session, charger_id: int, ocpp_version: str, update_type: str = local_list.FULL
+) -> dict[str, Any]:
+    """A SendLocalList for the charger's own tenant's tokens (1.6 and 2.0.1 shapes), numbered one above
+    the last version the charger accepted: Full is the whole list; Differential only what changed
+    since the list the charger last accepted (see `local_list`)."""
     charger = db.get(Charger, charger_id)
     if charger is None:
         raise LookupError(charger_id)
-    tokens = (
-        db.exec(select(IdToken).where(IdToken.tenant_id == charger.tenant_id).order_by(IdToken.token)).all()
-        if charger.tenant_id is not None
-        else []
-    )
-    version = charger.local_list_version + 1
-    entries = []
-    for token in tokens:
-        result = _result_for(token)
-        if ocpp_version == "1.6":
-            info: dict[str, Any] = {"status": result.status}
-            if result.expiry:
-                info["expiryDate"] = result.expiry
-            if result.parent_id_tag:
-                info["parentIdTag"] = result.parent_id_tag
-            entries.append({"idTag": token.token, "idTagInfo": info})
-        else:
-            info = {"status": result.status}
-            if result.expiry:
-                info["cacheExpiryDateTime"] = result.expiry
-            if result.parent_id_tag:
-                info["groupIdToken"] = {"idToken": result.parent_id_tag, "type": "Central"}
-            entries.append({"idToken": {"idToken": token.token, "type": "Central"}, "idTokenInfo": info})
-    if ocpp_version == "1.6":
-        return {"listVersion": version, "updateType": "Full", "localAuthorizationList": entries}
-    return {"versionNumber": version, "updateType": "Full", "localAuthorizationList": entries}
+    return local_list.build_request(db, charger_id, ocpp_version, update_type, tenant_list(db, charger))

@@ -17,9 +17,11 @@ Transport, picked from configuration and invisible to callers:
 Names are the API's (`remote-start`, `reset`, ...; see `COMMANDS`) or raw OCPP action names
 (`ClearCache`). The payload is the OCPP payload of the charger's version, with a few conveniences so
 the API can stay version-agnostic: `remote-start` accepts `{"idTag", "connectorId"}` for both versions,
-`remote-stop` accepts a session's `transaction_id` (e.g. `ocpp16:CP-1:17`), and `send-local-list` with
-`{"fromDatabase": true}` sends the charger's tenant's tokens as a full list with the next version, and
-`set-charging-limit` takes `{"connectorId", "limit", "unit"}` (see `smart_charging`).
+`remote-stop` accepts a session's `transaction_id` (e.g. `ocpp16:CP-1:17`), `send-local-list` with
+`{"fromDatabase": true}` sends the charger's tenant's tokens as a full list with the next version (with
+`"updateType": "Differential"` only what changed since the list the charger last accepted, see
+`local_list`), `reserve-now` without a reservation id gets the charger's next free one (see
+`reservations`), and `set-charging-limit` takes `{"connectorId", "limit", "unit"}` (see `smart_charging`).
 """
 
 from __future__ import annotations
@@ -137,7 +139,12 @@ async def execute_request(server: CsmsServer, request: dict[str, Any]) -> dict[s
         if name == "set-charging-limit":
             payload = set_limit_request(cp.ocpp_version, payload)
         if action == "SendLocalList" and payload.get("fromDatabase"):
-            payload = await asyncio.to_thread(_local_list, cp.charger_id, cp.ocpp_version)
+            update_type = str(payload.get("updateType", "Full"))
+            if update_type not in ("Full", "Differential"):
+                raise InvalidCommandPayload(f"updateType must be Full or Differential, not {update_type!r}")
+            payload = await asyncio.to_thread(_local_list, cp.charger_id, cp.ocpp_version, update_type)
+        if action == "ReserveNow":
+            payload = await asyncio.to_thread(_with_reservation_id, cp.charger_id, cp.ocpp_version, payload)
         payload = adapt_payload(action, cp.ocpp_version, payload)
         answer = await cp.send_call(action, payload, timeout)
         try:
@@ -160,12 +167,24 @@ async def execute_request(server: CsmsServer, request: dict[str, Any]) -> dict[s
         return {"ok": False, "error": "invalid", "description": f"bad command request: {exc}"}
 
 
-def _local_list(charger_id: int, ocpp_version: str) -> dict[str, Any]:
+def _local_list(charger_id: int, ocpp_version: str, update_type: str) -> dict[str, Any]:
     from pipelet_app.db import session_scope
     from pipelet_app.ocpp.authorization import local_list_payload
 
     with session_scope() as db:
-        return local_list_payload(db, charger_id, ocpp_version)
+        return local_list_payload(db, charger_id, ocpp_version, update_type)
+
+
+def _with_reservation_id(charger_id: int, ocpp_version: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """ReserveNow without an id gets the charger's next free one, so callers need not track ids."""
+    key = "reservationId" if ocpp_version == "1.6" else "id"
+    if key in payload:
+        return payload
+    from pipelet_app.db import session_scope
+    from pipelet_app.ocpp.reservations import next_free_id
+
+    with session_scope() as db:
+        return {**payload, key: next_free_id(db, charger_id)}
 
 
 def raise_for_envelope(reply: dict[str, Any]) -> dict[str, Any]:

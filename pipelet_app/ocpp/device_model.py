@@ -1,5 +1,5 @@
-"""What we know about a charger's configuration: 1.6 configuration keys, the 2.0.1 device model,
-charging profiles sent and the local authorization list version."""
+"""What we know about a charger's configuration: 1.6 configuration keys, the 2.0.1 device model and
+the charging profiles sent (the local authorization list lives in `local_list`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from pipelet_app.db.models import Charger, ChargingProfileRecord, DeviceVariable
+from pipelet_app.db.models import ChargingProfileRecord, DeviceVariable
 from pipelet_app.db.types import utcnow
 
 V16_COMPONENT = "OCPP16"
@@ -142,10 +142,3 @@ def mark_profiles_cleared(db: Session, charger_id: int, criteria: dict[str, Any]
         db.add(row)
         count += 1
     return count
-
-
-def store_local_list_version(db: Session, charger_id: int, version: int) -> None:
-    charger = db.get(Charger, charger_id)
-    if charger is not None:
-        charger.local_list_version = version
-        db.add(charger)

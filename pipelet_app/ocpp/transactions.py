@@ -27,8 +27,9 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource
+from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource, TransactionSeqNos
 from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp import seqno
 from pipelet_app.ocpp.writer import defer_insert, flush_deferred
 
 LOGGER = logging.getLogger("pipelet.csms.transactions")
@@ -275,6 +276,46 @@ def reopen(db: Session, session: ChargingSession) -> None:
         session.reason = ""
         session.meter_stop_wh = None
         db.add(session)
+
+
+def record_seq_no(db: Session, session: ChargingSession, seq_no: int) -> seqno.SeqUpdate | None:
+    """Note a 2.0.1 TransactionEvent's seqNo for the session (see `seqno`); None for a negative one.
+
+    A jump is logged as a warning and stays visible in `ocpp_transaction_seq_nos.missing` until the late
+    messages arrive; the event itself is applied by the caller either way.
+    """
+    if seq_no < 0:
+        LOGGER.warning("%s: TransactionEvent with negative seqNo %s", session.transaction_id, seq_no)
+        return None
+    row = db.get(TransactionSeqNos, session.id)
+    state = seqno.parse(row.seen) if row is not None else seqno.SeqState()
+    update = seqno.add(state, seq_no)
+    if update.duplicate:
+        return update
+    if update.skipped:
+        LOGGER.warning(
+            "%s: TransactionEvent seqNo %s after %s: %s message(s) missing %s",
+            session.transaction_id,
+            seq_no,
+            state.last,
+            update.state.missing,
+            update.state.missing_numbers(10),
+        )
+    elif update.late:
+        LOGGER.info(
+            "%s: late TransactionEvent seqNo %s (%s still missing)",
+            session.transaction_id,
+            seq_no,
+            update.state.missing,
+        )
+    if row is None:
+        row = TransactionSeqNos(session_id=session.id, last_seq_no=seq_no, seen="")  # type: ignore[arg-type]
+    row.seen = seqno.format_state(update.state)
+    row.last_seq_no = update.state.last  # type: ignore[assignment]
+    row.missing = update.state.missing
+    row.updated_at = utcnow()
+    db.add(row)
+    return update
 
 
 # ---------------------------------------------------------------------- energy

@@ -18,13 +18,12 @@ from sqlmodel import Session
 
 from pipelet_app.db import session_scope
 from pipelet_app.db.types import utcnow
-from pipelet_app.ocpp import authorization, chargers, transactions
+from pipelet_app.ocpp import authorization, chargers, local_list, reservations, transactions
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
     mark_profiles_cleared,
     store_configuration,
-    store_local_list_version,
     store_profile,
 )
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
@@ -136,6 +135,9 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         )
         # The transaction is recorded even when the token is refused: the charger may have started it
         # offline, and the energy it delivers must be accounted for (the charger stops it on our answer).
+        if reservation_id is not None:
+            # The charger ended the reservation by starting on it (1.6 §3.11), whatever our answer.
+            reservations.transition(db, self.charger_id, reservation_id, "used", session.id)
         return {"transactionId": session.id, "idTagInfo": _id_tag_info(auth)}
 
     @on(Action.stop_transaction)
@@ -284,9 +286,13 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
                 elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
                     mark_profiles_cleared(db, self.charger_id, payload)
                 elif action == "SendLocalList" and answer.get("status") == "Accepted":
-                    store_local_list_version(db, self.charger_id, int(payload["listVersion"]))
+                    local_list.store_accepted(db, self.charger_id, self.ocpp_version, payload)
                 elif action == "GetLocalListVersion":
-                    store_local_list_version(db, self.charger_id, int(answer.get("listVersion", 0)))
+                    local_list.store_reported_version(db, self.charger_id, int(answer.get("listVersion", 0)))
+                elif action == "ReserveNow" and "status" in answer:
+                    reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
+                elif action == "CancelReservation" and answer.get("status") == "Accepted":
+                    reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
 
         await asyncio.to_thread(write)
         if action in ("ChangeConfiguration", "SetVariables"):

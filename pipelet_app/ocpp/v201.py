@@ -19,12 +19,11 @@ from sqlmodel import Session
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import EvChargingNeeds
 from pipelet_app.db.types import utcnow
-from pipelet_app.ocpp import authorization, chargers, transactions
+from pipelet_app.ocpp import authorization, chargers, local_list, reservations, transactions
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
     mark_profiles_cleared,
-    store_local_list_version,
     store_profile,
     store_report,
     upsert_variable,
@@ -132,6 +131,7 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         id_token: dict[str, Any] | None = None,
         evse: dict[str, Any] | None = None,
         meter_value: list[dict[str, Any]] | None = None,
+        reservation_id: int | None = None,
         **_: Any,
     ) -> dict[str, Any]:
         at = parse_utc(timestamp)
@@ -168,6 +168,10 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 db.add(session)
             if session.meter_start_wh is None and event_type == "Started":
                 session.meter_start_wh = _register_in(meter_values, ("Transaction.Begin",))
+        # Events are applied whatever their order; the seqNo only tells us whether some are missing.
+        transactions.record_seq_no(db, session, seq_no)
+        if reservation_id is not None:
+            reservations.transition(db, self.charger_id, reservation_id, "used", session.id)
         for value in meter_values:
             transactions.add_meter_values(
                 db,
@@ -308,6 +312,9 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
     def on_reservation_status_update(
         self, db: Session, reservation_id: int, reservation_update_status: str, **_: Any
     ) -> dict[str, Any]:
+        # The reservations table is the record; the device variable keeps the charger's last word even
+        # for reservations made outside the command bus (no row to update then).
+        reservations.transition(db, self.charger_id, reservation_id, reservation_update_status)
         upsert_variable(
             db,
             self.charger_id,
@@ -375,9 +382,15 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
                     mark_profiles_cleared(db, self.charger_id, payload)
                 elif action == "SendLocalList" and answer.get("status") == "Accepted":
-                    store_local_list_version(db, self.charger_id, int(payload["versionNumber"]))
+                    local_list.store_accepted(db, self.charger_id, self.ocpp_version, payload)
                 elif action == "GetLocalListVersion":
-                    store_local_list_version(db, self.charger_id, int(answer.get("versionNumber", 0)))
+                    local_list.store_reported_version(
+                        db, self.charger_id, int(answer.get("versionNumber", 0))
+                    )
+                elif action == "ReserveNow" and "status" in answer:
+                    reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
+                elif action == "CancelReservation" and answer.get("status") == "Accepted":
+                    reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
                 elif action in ("GetVariables", "SetVariables"):
                     key = "getVariableResult" if action == "GetVariables" else "setVariableResult"
                     for item in answer.get(key, []):
