@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import ssl
@@ -42,12 +41,13 @@ async def run(host: str, port: int | None, stop: asyncio.Event | None = None) ->
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     server = CsmsServer(
-        host, port, ssl_context=_ssl_context(), node_id=getattr(get_settings(), "csms_node_id", None)
+        host,
+        port,
+        ssl_context=_ssl_context(),
+        node_id=getattr(get_settings(), "csms_node_id", None),
+        freeze_heap=True,
     )
     await server.start()
-    # Everything imported and built so far lives as long as the process: keep the cyclic GC from
-    # walking it again and again once thousands of connections add their own objects.
-    gc.freeze()
     try:
         await stop.wait()
     finally:

@@ -43,6 +43,7 @@ from pipelet_app.db.models import Charger
 from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import chargers
 from pipelet_app.ocpp.base import CsmsConnection
+from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -103,7 +104,10 @@ class CsmsServer:
         command_timeout_s: float | None = None,
         heartbeat_interval_s: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        freeze_heap: bool = False,
     ) -> None:
+        """`freeze_heap`: manage the process's cyclic GC (see `heap`); for the CSMS's own process, not
+        for a test or another program that merely hosts a server."""
         settings = get_settings()
         self.host = host
         self.requested_port = settings.csms_port if port is None else port
@@ -135,6 +139,7 @@ class CsmsServer:
         self._admitted: dict[str, tuple[float, int, bytes | None]] = {}
         self._stopping = False
         self._digest_key = os.urandom(32)
+        self.heap = FrozenHeap() if freeze_heap else None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -357,6 +362,8 @@ class CsmsServer:
                         await self._bus_call(self.bus.release, charge_point_id)
             if charge_point_id not in self.connections:
                 self._state_locks.pop(charge_point_id, None)
+            if self.heap is not None:
+                self.heap.connection_closed()
             LOGGER.info("%s: disconnected", charge_point_id)
 
     async def _bus_call(self, method: Any, charge_point_id: str) -> None:
@@ -400,6 +407,8 @@ class CsmsServer:
         last_prune = 0.0
         while True:
             await asyncio.sleep(min(FLUSH_EVERY_S, self.ping_interval_s or FLUSH_EVERY_S))
+            if self.heap is not None:
+                self.heap.tick(len(self.connections))
             since, self._last_flush = self._last_flush, time.time()
             ids = [
                 cp.charger_id
