@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
+PACED_LEAD_S = 1.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -215,29 +218,41 @@ async def load(
 ) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors = 0
-    started = time.perf_counter()
+    # Paced sends are scheduled on a clock that starts a second from now: creating 10,000 tasks takes
+    # a while, and chargers scheduled before the generator is done would all send at once, bunched.
+    started = time.perf_counter() + (PACED_LEAD_S if mode == "paced" else 0.0)
     deadline = started + duration
+    slow: list[tuple[float, float]] = []  # (second of the run, latency) of calls over 100 ms
+
+    def record(latency: float) -> None:
+        latencies.append(latency)
+        if latency > 0.1:
+            slow.append((time.perf_counter() - started - latency, latency))
+            if os.environ.get("CSMS_BENCH_SLOW") == "2":
+                print(f"SLOW wall {time.time() - latency:.2f} lat {latency * 1000:.0f}", file=sys.stderr)
 
     async def saturate(c: Charger) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             try:
-                latencies.append(await c.call("MeterValues", c.meter_values()))
+                record(await c.call("MeterValues", c.meter_values()))
             except Exception:
                 errors += 1
                 return
 
     async def paced(c: Charger, offset: float) -> None:
         nonlocal errors
-        await asyncio.sleep(offset)
-        next_at = time.perf_counter()
+        next_at = started + offset  # the schedule, not when the sleep happened to end
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
         while next_at < deadline:
             try:
-                latencies.append(await c.call("MeterValues", c.meter_values()))
+                record(await c.call("MeterValues", c.meter_values()))
             except Exception:
                 errors += 1
                 return
             next_at += interval
+            if next_at >= deadline:
+                return  # not sleeping past the deadline: that time would count against calls/s
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
     if mode == "saturation":
@@ -245,6 +260,15 @@ async def load(
     else:
         spread = interval / max(1, len(chargers))
         await asyncio.gather(*(paced(c, i * spread) for i, c in enumerate(chargers)))
+    if slow and os.environ.get("CSMS_BENCH_SLOW"):
+        by_second: dict[int, list[float]] = {}
+        for at, latency in slow:
+            by_second.setdefault(int(at), []).append(latency)
+        for second, values in sorted(by_second.items()):
+            print(
+                f"  slow at {second:4d} s: {len(values):5d} calls, max {max(values) * 1000:.0f} ms",
+                file=sys.stderr,
+            )
     return latencies, errors, time.perf_counter() - started
 
 
@@ -358,6 +382,9 @@ async def main() -> None:
         "--smoke", action="store_true", help="20 chargers, 3 s, SQLite: checks that it all runs"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.add_argument(
+        "--servers", default="bare,csms", help="which servers to measure, comma-separated (default both)"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.chargers, args.duration = 20, 3.0
@@ -366,9 +393,10 @@ async def main() -> None:
     tmp = tempfile.mkdtemp(prefix="csms-bench-")
     args.database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
     prepare_database(args.database_url, args.chargers)
-    results = [] if args.storm_only else [await measure("bare", args), await measure("csms", args)]
+    kinds = [k for k in ("bare", "csms") if k in args.servers.split(",")]
+    results = [] if args.storm_only else [await measure(kind, args) for kind in kinds]
     report: dict = {"results": [asdict(r) for r in results]}
-    if results and results[0].calls_per_s:
+    if len(results) == 2 and results[0].calls_per_s:
         report["csms_vs_bare_calls_per_s"] = round(results[1].calls_per_s / results[0].calls_per_s, 3)
     if args.storm:
         report["storm"] = await storm(args)
