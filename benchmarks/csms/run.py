@@ -308,10 +308,13 @@ async def measure(kind: str, args: argparse.Namespace) -> Result:
         proc.wait(timeout=30)
 
 
-async def storm(args: argparse.Namespace) -> dict:
-    """Every charger reconnects within the window; count who is back and look for duplicate rows."""
+async def storm(kind: str, args: argparse.Namespace) -> dict:
+    """Every charger reconnects within the window; count who is back and look for duplicate rows.
+
+    `back_p99_s`: from a charger's own reconnect moment to its answered Boot (99th percentile).
+    """
     port = free_port()
-    proc = start_server("csms", port, args.database_url, {"CSMS_AUTO_REGISTER": "1"})
+    proc = start_server(kind, port, args.database_url, {"CSMS_AUTO_REGISTER": "1"})
     try:
         chargers = await connect_all(port, args.chargers)
         await asyncio.gather(*(c.ws.close() for c in chargers if c.ws), return_exceptions=True)
@@ -319,11 +322,12 @@ async def storm(args: argparse.Namespace) -> dict:
         spread = args.storm_window / max(1, len(chargers))
 
         retries = 0
+        back_after: list[float] = []
 
         async def back(c: Charger, offset: float) -> bool | Exception:
             """Like a real charger: up to three attempts, backing off 2 s and 4 s."""
             nonlocal retries
-            await asyncio.sleep(offset)
+            await asyncio.sleep(max(0.0, started + offset - time.perf_counter()))
             failure: Exception | None = None
             for attempt in range(3):
                 if attempt:
@@ -334,6 +338,7 @@ async def storm(args: argparse.Namespace) -> dict:
                     await c.call(
                         "BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "Raw"}
                     )
+                    back_after.append(time.perf_counter() - started - offset)
                     return True
                 except Exception as exc:
                     failure = exc
@@ -344,20 +349,25 @@ async def storm(args: argparse.Namespace) -> dict:
         if failures:
             print(f"{len(failures)} reconnects failed, e.g. {failures[0]!r}", file=sys.stderr)
         elapsed = time.perf_counter() - started
-        await asyncio.sleep(2)
-        code = STORM_CHECK
-        env = {**os.environ, "DATABASE_URL": args.database_url, "PIPELET_SECRET_KEY": "bench"}
-        online, dup = subprocess.run(
-            [PYTHON, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.split()
+        online: str | None = None
+        dup: str | None = None
+        if kind == "csms":
+            await asyncio.sleep(2)
+            env = {**os.environ, "DATABASE_URL": args.database_url, "PIPELET_SECRET_KEY": "bench"}
+            online, dup = subprocess.run(
+                [PYTHON, "-c", STORM_CHECK], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.split()
         await asyncio.gather(*(c.ws.close() for c in chargers if c.ws), return_exceptions=True)
         return {
+            "server": kind,
             "storm_chargers": len(chargers),
             "reconnected": sum(r is True for r in results),
             "retries": retries,
             "storm_seconds": round(elapsed, 2),
-            "online_in_db": int(online),
-            "duplicate_rows": int(dup),
+            "back_p50_s": round(percentile(back_after, 0.50) / 1000, 2),
+            "back_p99_s": round(percentile(back_after, 0.99) / 1000, 2),
+            "online_in_db": None if online is None else int(online),
+            "duplicate_rows": None if dup is None else int(dup),
         }
     finally:
         proc.terminate()
@@ -399,7 +409,7 @@ async def main() -> None:
     if len(results) == 2 and results[0].calls_per_s:
         report["csms_vs_bare_calls_per_s"] = round(results[1].calls_per_s / results[0].calls_per_s, 3)
     if args.storm:
-        report["storm"] = await storm(args)
+        report["storm"] = [await storm(kind, args) for kind in kinds]
     report["database"] = args.database_url.split("@")[-1]
     if args.json:
         print(json.dumps(report, indent=2))
@@ -421,8 +431,8 @@ async def main() -> None:
         print("  ".join(f"{row[c]!s:>12}" for c in columns))
     if "csms_vs_bare_calls_per_s" in report:
         print(f"csms / bare calls/s: {report['csms_vs_bare_calls_per_s']:.0%}")
-    if "storm" in report:
-        print("reconnect storm:", report["storm"])
+    for row in report.get("storm", []):
+        print("reconnect storm:", row)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from pipelet_app.db.models import (
@@ -20,6 +20,7 @@ from pipelet_app.db.models import (
     SecurityEvent,
 )
 from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp.writer import defer_insert, flush_deferred
 
 
 def find_charger(db: Session, charge_point_id: str) -> Charger | None:
@@ -36,50 +37,95 @@ def register_charger(db: Session, charge_point_id: str) -> Charger:
     return charger
 
 
-# Built once: connect and disconnect run this for every socket, reconnect storms thousands of times.
-_OPEN_PERIODS = select(ChargerConnectionPeriod).where(
-    ChargerConnectionPeriod.charger_id == bindparam("charger_id"),
-    col(ChargerConnectionPeriod.disconnected_at).is_(None),
+# Built once: connect and disconnect run these for every socket, reconnect storms thousands of times.
+_PERIODS = ChargerConnectionPeriod.__table__
+_OPEN_PERIODS = select(_PERIODS.c.id, _PERIODS.c.connected_at).where(  # type: ignore[attr-defined]
+    _PERIODS.c.charger_id == bindparam("charger_id"),  # type: ignore[attr-defined]
+    _PERIODS.c.disconnected_at.is_(None),  # type: ignore[attr-defined]
+)
+_CLOSE_PERIOD = (
+    update(_PERIODS)  # type: ignore[arg-type]
+    .where(_PERIODS.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
+    .values(
+        disconnected_at=bindparam("b_end"),
+        duration_s=bindparam("b_duration"),
+        close_reason=bindparam("b_reason"),
+    )
 )
 
 
 def _close_open_periods(db: Session, charger_id: int, at: datetime, reason: str) -> None:
-    periods = db.execute(_OPEN_PERIODS, {"charger_id": charger_id}).scalars().all()
-    for period in periods:
-        end = max(at, period.connected_at)
-        period.disconnected_at = end
-        period.duration_s = (end - period.connected_at).total_seconds()
-        period.close_reason = reason
-        db.add(period)
+    flush_deferred(db)  # a period opened earlier in this transaction may still be queued
+    periods = db.connection().execute(_OPEN_PERIODS, {"charger_id": charger_id}).all()
+    closes = []
+    for period_id, connected_at in periods:
+        end = max(at, connected_at)
+        closes.append(
+            {
+                "b_id": period_id,
+                "b_end": end,
+                "b_duration": (end - connected_at).total_seconds(),
+                "b_reason": reason,
+            }
+        )
+    if closes:
+        db.connection().execute(_CLOSE_PERIOD, closes)
+
+
+# Connect and Boot run once per socket, thousands of times in a reconnect storm: plain statements,
+# one round trip each, no ORM object loaded just to set four columns.
+_CHARGERS = Charger.__table__
+_GO_ONLINE = (
+    update(_CHARGERS)  # type: ignore[arg-type]
+    .where(_CHARGERS.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
+    .values(
+        is_online=True,
+        last_seen_at=bindparam("b_now"),
+        csms_node=bindparam("b_node"),
+        ocpp_version=bindparam("b_version"),
+    )
+)
+_LAST_SEEN = select(_CHARGERS.c.last_seen_at).where(_CHARGERS.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
 
 
 def mark_connected(db: Session, charger_id: int, node: str, ocpp_version: str) -> None:
     """Online from now on, held by `node`; a period left open by a crashed node is closed first."""
-    charger = db.get(Charger, charger_id)
-    if charger is None:
-        return
     now = utcnow()
-    _close_open_periods(db, charger_id, charger.last_seen_at or now, "superseded")
-    charger.is_online = True
-    charger.last_seen_at = now
-    charger.csms_node = node
-    charger.ocpp_version = ocpp_version
-    db.add(charger)
-    db.add(
-        ChargerConnectionPeriod(
-            charger_id=charger_id, csms_node=node, ocpp_version=ocpp_version, connected_at=now
-        )
+    sql = db.connection()  # core statements: no ORM bookkeeping for rows nobody loads
+    if sql.execute(_OPEN_PERIODS, {"charger_id": charger_id}).first() is not None:
+        last_seen = sql.execute(_LAST_SEEN, {"b_id": charger_id}).scalar()
+        _close_open_periods(db, charger_id, last_seen or now, "superseded")
+    result = sql.execute(
+        _GO_ONLINE, {"b_id": charger_id, "b_now": now, "b_node": node, "b_version": ocpp_version}
     )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return
+    defer_insert(
+        db,
+        ChargerConnectionPeriod.__table__,  # type: ignore[arg-type]
+        {
+            "charger_id": charger_id,
+            "csms_node": node,
+            "ocpp_version": ocpp_version,
+            "connected_at": now,
+            "disconnected_at": None,
+            "duration_s": None,
+            "close_reason": None,
+        },
+    )
+
+
+_GO_OFFLINE = (
+    update(_CHARGERS)  # type: ignore[arg-type]
+    .where(_CHARGERS.c.id == bindparam("b_id"), _CHARGERS.c.csms_node == bindparam("b_node"))  # type: ignore[attr-defined]
+    .values(is_online=False)
+)
 
 
 def mark_disconnected(db: Session, charger_id: int, node: str, reason: str) -> None:
     """Offline, unless another node (or a newer socket on this node) has taken the charger over."""
-    charger = db.get(Charger, charger_id)
-    if charger is None or charger.csms_node != node:
-        return
-    charger.is_online = False
-    db.add(charger)
-    _close_open_periods(db, charger_id, utcnow(), reason)
+    if db.connection().execute(_GO_OFFLINE, {"b_id": charger_id, "b_node": node}).rowcount:  # type: ignore[attr-defined]
+        _close_open_periods(db, charger_id, utcnow(), reason)
 
 
 def mark_node_offline(db: Session, node: str, reason: str) -> int:
@@ -137,23 +183,24 @@ def record_boot(
     serial_number: str | None,
     firmware_version: str | None,
     ocpp_version: str,
-) -> Charger:
-    charger = db.get(Charger, charger_id)
-    if charger is None:
-        raise LookupError(charger_id)
+) -> None:
     now = utcnow()
-    charger.vendor = vendor
-    charger.model = model
+    values: dict[str, object] = {
+        "vendor": vendor,
+        "model": model,
+        "ocpp_version": ocpp_version,
+        "last_boot_at": now,
+        "last_seen_at": now,
+        "is_online": True,
+    }
     if serial_number is not None:
-        charger.serial_number = serial_number
+        values["serial_number"] = serial_number
     if firmware_version is not None:
-        charger.firmware_version = firmware_version
-    charger.ocpp_version = ocpp_version
-    charger.last_boot_at = now
-    charger.last_seen_at = now
-    charger.is_online = True
-    db.add(charger)
-    return charger
+        values["firmware_version"] = firmware_version
+    statement = update(_CHARGERS).where(_CHARGERS.c.id == charger_id).values(**values)  # type: ignore[arg-type,attr-defined]
+    result = db.connection().execute(statement)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise LookupError(charger_id)
 
 
 def record_status(

@@ -21,7 +21,6 @@ import hmac
 import http
 import json
 import logging
-import os
 import random
 import re
 import socket
@@ -37,11 +36,11 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.http11 import Request, Response
 
-from pipelet_app.auth.secrets import verify_password
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
 from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import chargers
+from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.writer import BatchWriter
@@ -57,7 +56,6 @@ _CP_ID = re.compile(r"[\x21-\x7e]{1,48}")  # printable ASCII, no spaces; 48 = 2.
 # websockets closes the socket above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
 MAX_FRAME_BYTES = 1 << 20
 FLUSH_EVERY_S = 10.0
-ADMISSION_TTL_S = 30.0
 MESSAGE_LOG_DAYS = 30  # the operator's "recent message log"; retries are only matched within 24 h
 
 
@@ -136,9 +134,8 @@ class CsmsServer:
         self.bus: Any = None  # set by commands.attach_server (Redis subscriber in scale-out)
         self.writer = BatchWriter(writers=1 if settings.is_sqlite else 4)
         self._state_locks: dict[str, asyncio.Lock] = {}
-        self._admitted: dict[str, tuple[float, int, bytes | None]] = {}
+        self.admission = Admission(self.auto_register)
         self._stopping = False
-        self._digest_key = os.urandom(32)
         self.heap = FrozenHeap() if freeze_heap else None
 
     # ------------------------------------------------------------------ lifecycle
@@ -149,9 +146,12 @@ class CsmsServer:
 
     @property
     def node_id(self) -> str:
+        if self._node_id is None and self._port:
+            self._node_id = default_node_id(self._port)  # asked for on every connect: resolve once
         return self._node_id or default_node_id(self.port)
 
     async def start(self) -> None:
+        await asyncio.to_thread(self.admission.refresh)
         self._server = await serve(
             self._handle,
             self.host,
@@ -222,9 +222,10 @@ class CsmsServer:
             LOGGER.info("%s: refused, no supported subprotocol offered", charge_point_id)
             return connection.respond(http.HTTPStatus.BAD_REQUEST, "offer subprotocol ocpp1.6 or ocpp2.0.1\n")
         credentials = _basic_credentials(request.headers)
-        verdict, charger_id = self._admit_cached(charge_point_id, credentials)
-        if verdict is None:
-            verdict, charger_id = await asyncio.to_thread(self._admit, charge_point_id, credentials)
+        decided = self.admission.decide_fast(charge_point_id, credentials)
+        if decided is None:
+            decided = await asyncio.to_thread(self.admission.decide, charge_point_id, credentials)
+        verdict, charger_id = decided
         if verdict == "unknown":
             LOGGER.info("%s: refused, unknown charge point", charge_point_id)
             return connection.respond(http.HTTPStatus.NOT_FOUND, "unknown charge point\n")
@@ -236,60 +237,8 @@ class CsmsServer:
         connection.pipelet = {"kind": "charger", "charge_point_id": charge_point_id, "charger_id": charger_id}  # type: ignore[attr-defined]
         return None
 
-    def _admit(self, charge_point_id: str, credentials: tuple[str, str] | None) -> tuple[str, int | None]:
-        with session_scope() as db:
-            charger = chargers.find_charger(db, charge_point_id)
-            if charger is None:
-                if not self.auto_register:
-                    return "unknown", None
-                charger = chargers.register_charger(db, charge_point_id)
-                LOGGER.info("%s: auto-registered (unclaimed)", charge_point_id)
-            if charger.basic_auth_hash:
-                user, password = credentials or ("", "")
-                if user != charge_point_id or not verify_password(charger.basic_auth_hash, password):
-                    chargers.record_security_event(
-                        db,
-                        charge_point_id,
-                        "InvalidChargePointCredentials",
-                        utcnow(),
-                        charger_id=charger.id,
-                        tech_info="missing Basic credentials" if credentials is None else f"user {user!r}",
-                        source="csms",
-                    )
-                    return "unauthorized", None
-            assert charger.id is not None
-            self._admitted[charge_point_id] = (
-                time.monotonic() + ADMISSION_TTL_S,
-                charger.id,
-                self._credential_digest(credentials) if charger.basic_auth_hash else None,
-            )
-            return "ok", charger.id
-
-    def _credential_digest(self, credentials: tuple[str, str] | None) -> bytes:
-        user, password = credentials or ("", "")
-        return hmac.new(self._digest_key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
-
-    def _admit_cached(
-        self, charge_point_id: str, credentials: tuple[str, str] | None
-    ) -> tuple[str | None, int | None]:
-        """A recent admission of the same charger with the same credentials, without the database.
-
-        Reconnect storms otherwise queue thousands of lookups (and argon2 verifications, ~50 ms of CPU
-        each) behind each other until handshakes time out. Only successes are cached, keyed by an HMAC
-        of the credentials under a per-process key; a password change here drops the entry at once,
-        one made elsewhere applies within ADMISSION_TTL_S.
-        """
-        entry = self._admitted.get(charge_point_id)
-        if entry is None or entry[0] < time.monotonic():
-            self._admitted.pop(charge_point_id, None)
-            return None, None
-        _, charger_id, digest = entry
-        if digest is not None and not hmac.compare_digest(digest, self._credential_digest(credentials)):
-            return None, None
-        return "ok", charger_id
-
     def forget_admission(self, charge_point_id: str) -> None:
-        self._admitted.pop(charge_point_id, None)
+        self.admission.forget(charge_point_id)
 
     def _admit_internal(self, connection: ServerConnection, request: Request) -> Response | None:
         host = connection.remote_address[0] if connection.remote_address else ""
@@ -409,6 +358,11 @@ class CsmsServer:
             await asyncio.sleep(min(FLUSH_EVERY_S, self.ping_interval_s or FLUSH_EVERY_S))
             if self.heap is not None:
                 self.heap.tick(len(self.connections))
+            if self.admission.due():
+                try:
+                    await asyncio.to_thread(self.admission.refresh)
+                except Exception:
+                    LOGGER.exception("could not reload the admission directory")
             since, self._last_flush = self._last_flush, time.time()
             ids = [
                 cp.charger_id
