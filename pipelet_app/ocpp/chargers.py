@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
 from pipelet_app.db.models import (
@@ -174,6 +174,23 @@ def touch(db: Session, charger_id: int, at: datetime | None = None) -> None:
         db.add(charger)
 
 
+_BOOTED = (
+    update(_CHARGERS)  # type: ignore[arg-type]
+    .where(_CHARGERS.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
+    .values(
+        vendor=bindparam("b_vendor"),
+        model=bindparam("b_model"),
+        # A Boot without serial or firmware keeps what an earlier one reported.
+        serial_number=func.coalesce(bindparam("b_serial"), _CHARGERS.c.serial_number),  # type: ignore[attr-defined]
+        firmware_version=func.coalesce(bindparam("b_firmware"), _CHARGERS.c.firmware_version),  # type: ignore[attr-defined]
+        ocpp_version=bindparam("b_version"),
+        last_boot_at=bindparam("b_now"),
+        last_seen_at=bindparam("b_now"),
+        is_online=True,
+    )
+)
+
+
 def record_boot(
     db: Session,
     charger_id: int,
@@ -184,22 +201,16 @@ def record_boot(
     firmware_version: str | None,
     ocpp_version: str,
 ) -> None:
-    now = utcnow()
-    values: dict[str, object] = {
-        "vendor": vendor,
-        "model": model,
-        "ocpp_version": ocpp_version,
-        "last_boot_at": now,
-        "last_seen_at": now,
-        "is_online": True,
+    params = {
+        "b_id": charger_id,
+        "b_vendor": vendor,
+        "b_model": model,
+        "b_serial": serial_number,
+        "b_firmware": firmware_version,
+        "b_version": ocpp_version,
+        "b_now": utcnow(),
     }
-    if serial_number is not None:
-        values["serial_number"] = serial_number
-    if firmware_version is not None:
-        values["firmware_version"] = firmware_version
-    statement = update(_CHARGERS).where(_CHARGERS.c.id == charger_id).values(**values)  # type: ignore[arg-type,attr-defined]
-    result = db.connection().execute(statement)
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not db.connection().execute(_BOOTED, params).rowcount:  # type: ignore[attr-defined]
         raise LookupError(charger_id)
 
 

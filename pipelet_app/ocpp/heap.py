@@ -10,7 +10,9 @@ The price: a connection's objects form reference cycles (websockets' connection,
 transport point at each other; the `ocpp` ChargePoint's route map holds bound methods of itself), so
 a frozen connection that closes is not reclaimed until the permanent generation is collected. That
 happens once enough connections have closed since the last time, counted against how many are open,
-so the leak stays bounded and the one full pause is paid in proportion to churn, not to time.
+so the leak stays bounded and the one full pause is paid in proportion to churn, not to time. While
+connections are still closing (a reconnect storm) the collection waits for the churn to settle,
+unless four times the threshold has piled up: the pause would otherwise land in the middle of it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class FrozenHeap:
         self.min_closed = min_closed
         self.closed_fraction = closed_fraction
         self.closed_since_collect = 0
+        self._closed_at_last_tick = 0
         self.last_pause_s = 0.0
         self.collections = 0
 
@@ -41,7 +44,10 @@ class FrozenHeap:
 
     def due(self, open_connections: int) -> bool:
         threshold = max(self.min_closed, int(self.closed_fraction * open_connections))
-        return self.closed_since_collect >= threshold
+        if self.closed_since_collect < threshold:
+            return False
+        churning = self.closed_since_collect > self._closed_at_last_tick
+        return not churning or self.closed_since_collect >= 4 * threshold
 
     def tick(self, open_connections: int) -> None:
         """Called from the CSMS housekeeping loop: collect if due, then freeze what survived."""
@@ -58,4 +64,5 @@ class FrozenHeap:
                 self.last_pause_s * 1000,
             )
             self.closed_since_collect = 0
+        self._closed_at_last_tick = self.closed_since_collect
         gc.freeze()

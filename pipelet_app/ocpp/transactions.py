@@ -262,7 +262,17 @@ _OPEN_ON_CHARGER = select(ChargingSession).where(
 )
 
 
+_ANY_OPEN_ON_CHARGER = select(ChargingSession.__table__.c.id).where(  # type: ignore[attr-defined]
+    ChargingSession.__table__.c.charger_id == bindparam("charger_id"),  # type: ignore[attr-defined]
+    ChargingSession.__table__.c.end_utc.is_(None),  # type: ignore[attr-defined]
+    ChargingSession.__table__.c.source == SessionSource.OCPP_WALLBOX,  # type: ignore[attr-defined]
+)
+
+
 def close_stale_on_boot(db: Session, charger_id: int, boot_at: datetime) -> int:
+    # Most boots find nothing open: ask with a plain statement before loading any session object.
+    if db.connection().execute(_ANY_OPEN_ON_CHARGER, {"charger_id": charger_id}).first() is None:
+        return 0
     sessions = db.execute(_OPEN_ON_CHARGER, {"charger_id": charger_id}).scalars().all()
     for session in sessions:
         close_provisionally(db, session, STALE_REASON, fallback_end=boot_at)

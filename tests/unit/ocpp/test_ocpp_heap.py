@@ -24,17 +24,32 @@ def thawed() -> Iterator[None]:
     gc.unfreeze()  # leave the test process as it was
 
 
+def close(heap: FrozenHeap, n: int) -> None:
+    for _ in range(n):
+        heap.connection_closed()
+
+
 def test_collection_is_due_by_closed_connections_relative_to_open_ones() -> None:
     heap = FrozenHeap(min_closed=10, closed_fraction=0.25)
-    for _ in range(9):
-        heap.connection_closed()
+    close(heap, 9)
+    heap.tick(open_connections=0)
     assert not heap.due(open_connections=0)
-    heap.connection_closed()
-    assert heap.due(open_connections=0)
+    close(heap, 1)
+    heap.tick(open_connections=0)  # still churning at this tick: waits
+    assert heap.due(open_connections=0)  # calm since the last tick
     assert not heap.due(open_connections=100)  # 25 % of 100 = 25 > 10 closed
-    for _ in range(15):
-        heap.connection_closed()
+    close(heap, 15)
+    assert not heap.due(open_connections=100)  # enough, but still closing
+    heap.tick(open_connections=100)
     assert heap.due(open_connections=100)
+
+
+def test_a_storm_waits_for_calm_unless_four_times_the_threshold_piled_up() -> None:
+    heap = FrozenHeap(min_closed=10, closed_fraction=0.0)
+    close(heap, 39)
+    assert not heap.due(open_connections=0)
+    close(heap, 1)
+    assert heap.due(open_connections=0)
 
 
 def test_a_frozen_cycle_survives_until_the_collection_is_due_then_is_reclaimed() -> None:
@@ -47,13 +62,12 @@ def test_a_frozen_cycle_survives_until_the_collection_is_due_then_is_reclaimed()
     gc.collect()
     assert alive() is not None, "a frozen cycle is not walked by the collector"
 
-    heap.connection_closed()
-    heap.tick(open_connections=0)  # one closed connection: not due
+    close(heap, 2)
+    heap.tick(open_connections=0)  # enough closed, but they are still closing: not yet
     assert alive() is not None
     assert heap.collections == 0
 
-    heap.connection_closed()
-    heap.tick(open_connections=0)  # due: thaw, collect, freeze again
+    heap.tick(open_connections=0)  # calm: thaw, collect, freeze again
     assert alive() is None
     assert heap.collections == 1
     assert heap.closed_since_collect == 0
