@@ -31,6 +31,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.routing import create_route_map
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
@@ -121,6 +122,17 @@ def _to_payload(result: Any) -> dict[str, Any]:
     raise TypeError(f"handler returned {type(result).__name__}")
 
 
+_ROUTES: dict[type, dict[str, dict[str, Any]]] = {}
+
+
+def _class_routes(cls: type) -> dict[str, dict[str, Any]]:
+    """The `ocpp` library's route map for a class: action -> its (unbound) @on / @after functions."""
+    routes = _ROUTES.get(cls)
+    if routes is None:
+        routes = _ROUTES[cls] = create_route_map(cls)
+    return routes
+
+
 class CsmsConnection:
     """Mixin placed before `ocpp.v16.ChargePoint` / `ocpp.v201.ChargePoint` in the MRO."""
 
@@ -128,7 +140,13 @@ class CsmsConnection:
     known_actions: frozenset[str] = frozenset()
 
     def __init__(self, charge_point_id: str, connection: Any, charger_id: int, server: CsmsServer) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=server.command_timeout_s)  # type: ignore[call-arg]
+        # Not the library's __init__: it walks every attribute to build a map of bound methods for each
+        # connection (6 % of the CPU of a reconnect storm, and a reference cycle per socket). The map
+        # is built once per class and its functions are bound when a message is dispatched. Everything
+        # else the library's __init__ sets up serves its own send/receive loop, which is replaced here.
+        self.id = charge_point_id
+        self._connection = connection
+        self.route_map = _class_routes(type(self))
         self.charge_point_id = charge_point_id
         self.charger_id = charger_id
         self.server = server
@@ -198,8 +216,10 @@ class CsmsConnection:
         self.spawn(self.server.writer.run(lambda db: defer_insert(db, table, row), key=self.charger_id))  # type: ignore[arg-type]
 
     async def _dispatch_call(self, frame: framing.CallFrame) -> None:
-        handlers = self.route_map.get(frame.action, {})  # type: ignore[attr-defined]
+        handlers = self.route_map.get(frame.action, {})
         handler = handlers.get("_on_action")
+        if handler is not None:
+            handler = handler.__get__(self)
         if handler is None:
             # OCPP-J: an action the receiver does not know is NotImplemented; a known one it does not
             # support is NotSupported (the `ocpp` library has these the other way round).
@@ -253,7 +273,7 @@ class CsmsConnection:
         await self._send(framing.call_result(frame.unique_id, answer))
         after = handlers.get("_after_action")
         if after is not None:
-            self.spawn(after(**camel_to_snake_case(frame.payload)))
+            self.spawn(after(self, **camel_to_snake_case(frame.payload)))
 
     def _apply_call(
         self,

@@ -11,8 +11,8 @@ transport point at each other; the `ocpp` ChargePoint's route map holds bound me
 a frozen connection that closes is not reclaimed until the permanent generation is collected. That
 happens once enough connections have closed since the last time, counted against how many are open,
 so the leak stays bounded and the one full pause is paid in proportion to churn, not to time. While
-connections are still closing (a reconnect storm) the collection waits for the churn to settle,
-unless four times the threshold has piled up: the pause would otherwise land in the middle of it.
+chargers are still connecting or disconnecting in numbers (a reconnect storm) the collection waits
+for calm, unless eight times the threshold has piled up: the pause would otherwise land in the storm.
 """
 
 from __future__ import annotations
@@ -25,32 +25,40 @@ LOGGER = logging.getLogger("pipelet.csms.heap")
 
 
 class FrozenHeap:
-    """Freeze on every `tick()`; collect the frozen heap when `closed` connections warrant it.
+    """Freeze on every `tick()`; collect the frozen heap when closed connections warrant it.
 
-    `min_closed` and `closed_fraction`: a full collection runs once at least
-    max(min_closed, closed_fraction x open connections) frozen connections have closed.
+    Due once at least max(min_closed, closed_fraction x the most connections open since the last
+    collection) have closed, and the last tick interval was calm (few connects and disconnects).
     """
 
     def __init__(self, min_closed: int = 1000, closed_fraction: float = 0.25) -> None:
         self.min_closed = min_closed
         self.closed_fraction = closed_fraction
         self.closed_since_collect = 0
-        self._closed_at_last_tick = 0
+        self.peak_open = 0
+        self._churn = 0  # connects + disconnects since the last tick
+        self._last_churn = 0  # ... in the interval before the last tick
         self.last_pause_s = 0.0
         self.collections = 0
 
+    def connection_opened(self) -> None:
+        self._churn += 1
+
     def connection_closed(self) -> None:
         self.closed_since_collect += 1
+        self._churn += 1
 
     def due(self, open_connections: int) -> bool:
-        threshold = max(self.min_closed, int(self.closed_fraction * open_connections))
+        self.peak_open = max(self.peak_open, open_connections)
+        threshold = max(self.min_closed, int(self.closed_fraction * self.peak_open))
         if self.closed_since_collect < threshold:
             return False
-        churning = self.closed_since_collect > self._closed_at_last_tick
-        return not churning or self.closed_since_collect >= 4 * threshold
+        calm = self._last_churn <= max(10, open_connections // 200)
+        return calm or self.closed_since_collect >= 8 * threshold
 
     def tick(self, open_connections: int) -> None:
         """Called from the CSMS housekeeping loop: collect if due, then freeze what survived."""
+        self._last_churn, self._churn = self._churn, 0
         if self.due(open_connections):
             started = time.perf_counter()
             gc.unfreeze()
@@ -64,5 +72,5 @@ class FrozenHeap:
                 self.last_pause_s * 1000,
             )
             self.closed_since_collect = 0
-        self._closed_at_last_tick = self.closed_since_collect
+            self.peak_open = open_connections
         gc.freeze()

@@ -282,6 +282,8 @@ class CsmsServer:
             return
         if self.bus is not None:
             await self._bus_call(self.bus.claim, charge_point_id)
+        if self.heap is not None:
+            self.heap.connection_opened()
         pinger = asyncio.create_task(self._ping_loop(cp, connection))
         LOGGER.info("%s: connected (%s)", charge_point_id, cls.ocpp_version)
         try:

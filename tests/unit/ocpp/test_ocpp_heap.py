@@ -29,27 +29,36 @@ def close(heap: FrozenHeap, n: int) -> None:
         heap.connection_closed()
 
 
-def test_collection_is_due_by_closed_connections_relative_to_open_ones() -> None:
+def test_collection_is_due_by_closed_connections_relative_to_the_peak_open() -> None:
     heap = FrozenHeap(min_closed=10, closed_fraction=0.25)
     close(heap, 9)
     heap.tick(open_connections=0)
-    assert not heap.due(open_connections=0)
+    heap.tick(open_connections=0)
+    assert heap.collections == 0  # 9 < 10
     close(heap, 1)
-    heap.tick(open_connections=0)  # still churning at this tick: waits
-    assert heap.due(open_connections=0)  # calm since the last tick
-    assert not heap.due(open_connections=100)  # 25 % of 100 = 25 > 10 closed
+    assert heap.due(open_connections=0)  # 10 closed, the last interval was calm
+    assert not heap.due(open_connections=100)  # 25 % of a peak of 100 = 25 > 10 closed
+    assert not heap.due(open_connections=0)  # the peak is remembered
     close(heap, 15)
-    assert not heap.due(open_connections=100)  # enough, but still closing
-    heap.tick(open_connections=100)
-    assert heap.due(open_connections=100)
+    heap.tick(open_connections=0)
+    assert heap.collections == 0  # 25 closed, but 16 of them in the last interval: not calm
+    heap.tick(open_connections=0)
+    assert heap.collections == 1
+    assert heap.closed_since_collect == 0
 
 
-def test_a_storm_waits_for_calm_unless_four_times_the_threshold_piled_up() -> None:
+def test_a_storm_waits_for_calm_unless_eight_times_the_threshold_piled_up() -> None:
     heap = FrozenHeap(min_closed=10, closed_fraction=0.0)
-    close(heap, 39)
+    close(heap, 50)
+    heap.tick(open_connections=0)  # 50 disconnects in the last interval: a storm
     assert not heap.due(open_connections=0)
+    close(heap, 29)
+    heap.tick(open_connections=0)
+    assert not heap.due(open_connections=0)  # 79 < 8 x 10, still churning
     close(heap, 1)
-    assert heap.due(open_connections=0)
+    assert heap.due(open_connections=0)  # 80: collect even mid-storm
+    heap.tick(open_connections=0)
+    assert heap.collections == 1
 
 
 def test_a_frozen_cycle_survives_until_the_collection_is_due_then_is_reclaimed() -> None:
@@ -62,12 +71,13 @@ def test_a_frozen_cycle_survives_until_the_collection_is_due_then_is_reclaimed()
     gc.collect()
     assert alive() is not None, "a frozen cycle is not walked by the collector"
 
-    close(heap, 2)
-    heap.tick(open_connections=0)  # enough closed, but they are still closing: not yet
+    heap.connection_closed()
+    heap.tick(open_connections=0)  # one closed: not due
     assert alive() is not None
     assert heap.collections == 0
 
-    heap.tick(open_connections=0)  # calm: thaw, collect, freeze again
+    heap.connection_closed()
+    heap.tick(open_connections=0)  # two closed, calm: thaw, collect, freeze again
     assert alive() is None
     assert heap.collections == 1
     assert heap.closed_since_collect == 0
