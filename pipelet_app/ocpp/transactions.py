@@ -88,21 +88,27 @@ def find_by_key(db: Session, key: str) -> ChargingSession | None:
     return db.exec(select(ChargingSession).where(ChargingSession.transaction_id == key)).first()
 
 
-_OPEN_ON_CONNECTOR = (
-    select(ChargingSession)
+_SESSIONS = ChargingSession.__table__
+_OPEN_ID_ON_CONNECTOR = (
+    select(_SESSIONS.c.id)  # type: ignore[attr-defined]
     .where(
-        ChargingSession.charger_id == bindparam("charger_id"),
-        ChargingSession.connector_id == bindparam("connector_id"),
-        col(ChargingSession.end_utc).is_(None),
+        _SESSIONS.c.charger_id == bindparam("charger_id"),  # type: ignore[attr-defined]
+        _SESSIONS.c.connector_id == bindparam("connector_id"),  # type: ignore[attr-defined]
+        _SESSIONS.c.end_utc.is_(None),  # type: ignore[attr-defined]
     )
-    .order_by(col(ChargingSession.start_utc).desc())
+    .order_by(_SESSIONS.c.start_utc.desc())  # type: ignore[attr-defined]
     .limit(1)
 )
 
 
 def open_session_on(db: Session, charger_id: int, connector_id: int) -> ChargingSession | None:
+    """The open session on a connector. Asked for every MeterValues without a transaction id: a plain
+    statement finds the id (usually none), the ORM loads the session only when there is one."""
+    if db.new or db.dirty:
+        db.flush()  # a session started or stopped earlier in this transaction must count
     params = {"charger_id": charger_id, "connector_id": connector_id}
-    return db.execute(_OPEN_ON_CONNECTOR, params).scalars().first()
+    session_id = db.connection().execute(_OPEN_ID_ON_CONNECTOR, params).scalar()
+    return None if session_id is None else db.get(ChargingSession, session_id)
 
 
 def start_transaction(

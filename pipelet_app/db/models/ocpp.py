@@ -23,10 +23,15 @@ class OcppMessage(SQLModel, table=True):
     """
 
     __tablename__ = "ocpp_messages"
-    __table_args__ = (Index("ix_ocpp_messages_cp_unique", "charge_point_id", "unique_id"),)
+    # (charger, id): a charger's newest messages by a backward range scan, for the operator's log and
+    # for the retry check at the start of a connection (benchmarks/csms).
+    __table_args__ = (
+        Index("ix_ocpp_messages_cp_unique", "charge_point_id", "unique_id"),
+        Index("ix_ocpp_messages_cp_id", "charge_point_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    charge_point_id: str = Field(index=True)
+    charge_point_id: str
     direction: str = Field(max_length=3)  # "in" = charger → CSMS, "out" = CSMS → charger
     unique_id: str
     action: str
