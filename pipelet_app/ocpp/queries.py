@@ -18,6 +18,7 @@ from pipelet_app.db.models import (
     ConnectorStatusPeriod,
     DeviceVariable,
     OcppMessage,
+    TransactionSeqNos,
 )
 from pipelet_app.db.types import utcnow
 
@@ -49,6 +50,35 @@ def recent_messages(db: Session, charge_point_id: str, limit: int = 50) -> list[
     ]
 
 
+def charger_sessions(db: Session, charger_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The charger's latest sessions, newest first, each with how many 2.0.1 TransactionEvents are missing.
+
+    `missing_messages` comes from `ocpp_transaction_seq_nos` (0 when complete, and for 1.6 or imported
+    sessions, which have no seqNos): an operator should know a session's energy or end may still change
+    when the charger delivers the messages it queued offline.
+    """
+    rows = db.exec(
+        select(ChargingSession, TransactionSeqNos.missing)
+        .outerjoin(TransactionSeqNos, TransactionSeqNos.session_id == ChargingSession.id)  # type: ignore[arg-type]
+        .where(ChargingSession.charger_id == charger_id)
+        .order_by(col(ChargingSession.start_utc).desc(), col(ChargingSession.id).desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "transaction_id": s.transaction_id,
+            "id_tag": s.id_tag,
+            "connector_id": s.connector_id,
+            "start_utc": s.start_utc,
+            "end_utc": s.end_utc,
+            "energy_wh": s.energy_wh,
+            "reason": s.reason,
+            "missing_messages": missing or 0,
+        }
+        for s, missing in rows
+    ]
+
+
 def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> dict[str, Any] | None:
     """Everything the charger detail page shows; None when the charger is not the tenant's."""
     charger = db.exec(
@@ -58,12 +88,6 @@ def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> 
         return None
     connectors = db.exec(
         select(Connector).where(Connector.charger_id == charger.id).order_by(col(Connector.connector_id))
-    ).all()
-    sessions = db.exec(
-        select(ChargingSession)
-        .where(ChargingSession.charger_id == charger.id)
-        .order_by(col(ChargingSession.start_utc).desc())
-        .limit(20)
     ).all()
     variables = db.exec(
         select(DeviceVariable)
@@ -90,18 +114,7 @@ def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> 
             }
             for c in connectors
         ],
-        "sessions": [
-            {
-                "transaction_id": s.transaction_id,
-                "id_tag": s.id_tag,
-                "connector_id": s.connector_id,
-                "start_utc": s.start_utc,
-                "end_utc": s.end_utc,
-                "energy_wh": s.energy_wh,
-                "reason": s.reason,
-            }
-            for s in sessions
-        ],
+        "sessions": charger_sessions(db, charger.id),  # type: ignore[arg-type]
         "configuration": [
             {
                 "component": v.component,

@@ -154,14 +154,22 @@ def transition(
     return row
 
 
-def list_for(db: Session, charger_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The charger's reservations, newest first, with the status as it reads now (see module docstring)."""
+def list_for(
+    db: Session, charger_id: int, now: datetime | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The charger's reservations, newest first, with the status as it reads now (see module docstring).
+
+    `limit` keeps the operator page and the API to the recent ones; a busy charger collects thousands.
+    """
     now = now or utcnow()
-    rows = db.exec(
+    statement = (
         select(Reservation)
         .where(Reservation.charger_id == charger_id)
         .order_by(col(Reservation.created_at).desc(), col(Reservation.id).desc())
-    ).all()
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = db.exec(statement).all()
     return [
         {
             "reservation_id": row.reservation_id,

@@ -1,4 +1,4 @@
-"""The operator's own chargers, their detail and faults, and commands to them.
+"""The operator's own chargers: detail, sessions, reservations, monthly uptime, faults, and commands.
 
 Every function checks the operator role and the tenant itself; another tenant's charger is reported
 exactly like a missing one.
@@ -6,15 +6,22 @@ exactly like a missing one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pipelet_app.auth import NotFound, Principal, require, require_tenant
-from pipelet_app.db.models import Charger, Role
+from pipelet_app.db.models import Charger, ChargingSession, Role
+from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import queries
+from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
+from pipelet_app.ocpp.uptime import Uptime, month_window, monthly_uptime
 from pipelet_app.settings import get_settings
+
+RECENT = 20  # rows of reservations and sessions the detail page shows, and the API's default page
 
 
 def own_charger(db: Session, principal: Principal, charge_point_id: str) -> Charger:
@@ -31,6 +38,83 @@ def charger_detail(db: Session, principal: Principal, charge_point_id: str) -> d
     detail = queries.charger_detail(db, charge_point_id, principal.tenant_id)
     assert detail is not None  # own_charger just checked it
     return detail
+
+
+def sessions(
+    db: Session, principal: Principal, charge_point_id: str, limit: int = RECENT
+) -> list[dict[str, Any]]:
+    """The charger's latest sessions, each with `missing_messages` (2.0.1 TransactionEvents not received)."""
+    charger = own_charger(db, principal, charge_point_id)
+    return queries.charger_sessions(db, charger.id, limit)  # type: ignore[arg-type]
+
+
+def reservations(
+    db: Session, principal: Principal, charge_point_id: str, limit: int = RECENT
+) -> list[dict[str, Any]]:
+    """The charger's latest reservations with the status as it reads now (an Active one past its expiry
+    reads Expired), and the transaction id of the session that used it: operators know sessions by that
+    id, not by our row id."""
+    charger = own_charger(db, principal, charge_point_id)
+    rows = reservation_store.list_for(db, charger.id, limit=limit)  # type: ignore[arg-type]
+    session_ids = {r["session_id"] for r in rows if r["session_id"] is not None}
+    transaction_of: dict[int, str] = {}
+    if session_ids:
+        found = db.exec(
+            select(ChargingSession.id, ChargingSession.transaction_id).where(
+                col(ChargingSession.id).in_(sorted(session_ids))
+            )
+        ).all()
+        transaction_of = {session_id: transaction_id for session_id, transaction_id in found}
+    return [{**r, "transaction_id": transaction_of.get(r["session_id"])} for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthUptime:
+    """One calendar month (UTC) of a charger's uptime; the window ends now for the running month."""
+
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    uptime: Uptime
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def share(self, seconds: float) -> float | None:
+        """`seconds` as a fraction of the window; None for a month that has not begun (empty window)."""
+        total = (self.end - self.start).total_seconds()
+        return seconds / total if total > 0 else None
+
+
+def uptime(
+    db: Session,
+    principal: Principal,
+    charge_point_id: str,
+    year: int,
+    month: int,
+    now: datetime | None = None,
+) -> MonthUptime:
+    """Online / degraded / offline seconds of the charger in that month, computed from the histories now
+    (nothing stores them, so a late disconnect record is reflected the next time it is read)."""
+    charger = own_charger(db, principal, charge_point_id)
+    now = now or utcnow()
+    start, end = month_window(year, month, now)
+    return MonthUptime(year, month, start, end, monthly_uptime(db, charger.id, year, month, now))  # type: ignore[arg-type]
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def recent_uptime(
+    db: Session, principal: Principal, charge_point_id: str, now: datetime | None = None
+) -> list[MonthUptime]:
+    """The running month and the one before, the two an operator compares on the detail page."""
+    now = now or utcnow()
+    months = [(now.year, now.month), previous_month(now.year, now.month)]
+    return [uptime(db, principal, charge_point_id, y, m, now) for y, m in months]
 
 
 def faults(db: Session, principal: Principal) -> list[dict[str, Any]]:
