@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
@@ -14,6 +14,7 @@ from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.auth import AuthError, require
 from pipelet_app.db.models import Charger, Connector, Role
+from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations.chargers import own_charger
@@ -80,6 +81,117 @@ def get_charger(charge_point_id: str, principal: Caller, db: DB) -> ChargerOut:
     charger = own_charger(db, principal, charge_point_id)
     connectors = db.exec(select(Connector).where(Connector.charger_id == charger.id)).all()
     return _out(charger, list(connectors))
+
+
+# 1970..2999: a month before any charger could have reported, or so far ahead that the calendar
+# arithmetic runs out, is a typo rather than a question.
+MONTH_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+Limit = Annotated[int, Query(ge=1, le=100, description="How many of the newest rows to return")]
+
+
+class SessionOut(BaseModel):
+    transaction_id: str
+    connector_id: int | None
+    id_tag: str
+    start_utc: datetime
+    end_utc: datetime | None
+    energy_wh: float
+    reason: str
+    missing_messages: int = Field(
+        description="2.0.1 TransactionEvents of this transaction not (yet) received, by seqNo; "
+        "0 when complete and for 1.6 sessions. While > 0 the session may still change."
+    )
+
+
+class ReservationOut(BaseModel):
+    reservation_id: int
+    connector_id: int = Field(description="0 = any connector (1.6 connectorId / 2.0.1 evseId)")
+    id_tag: str
+    expires_at_utc: datetime
+    status: str = Field(
+        description="Active, Used, Cancelled, Expired, Removed, or the charger's refusal "
+        "(Rejected, Occupied, Faulted, Unavailable); an Active one past its expiry reads Expired"
+    )
+    session_transaction_id: str | None = Field(description="The session that used the reservation")
+
+
+class UptimeOut(BaseModel):
+    charge_point_id: str
+    month: str = Field(description="YYYY-MM, UTC")
+    from_utc: datetime
+    to_utc: datetime = Field(description="End of the month, or now for the running month")
+    online_s: float = Field(description="Connected and no fault")
+    degraded_s: float = Field(description="Connected while the charger or a connector was faulted")
+    offline_s: float
+    online_percent: float | None = Field(description="Of the window; null for a month not yet begun")
+    degraded_percent: float | None
+    offline_percent: float | None
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 2)
+
+
+@router.get(
+    "/{charge_point_id}/sessions", response_model=list[SessionOut], responses={**KEYED, **documented(404)}
+)
+def charger_sessions(charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20) -> list[SessionOut]:
+    """The charger's newest sessions, with how many 2.0.1 transaction messages are still missing."""
+    return [SessionOut(**s) for s in operations.sessions(db, principal, charge_point_id, limit)]
+
+
+@router.get(
+    "/{charge_point_id}/reservations",
+    response_model=list[ReservationOut],
+    responses={**KEYED, **documented(404)},
+)
+def charger_reservations(
+    charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20
+) -> list[ReservationOut]:
+    """The charger's newest reservations (by when they were made), with the status as it reads now."""
+    return [
+        ReservationOut(
+            reservation_id=r["reservation_id"],
+            connector_id=r["connector_id"],
+            id_tag=r["id_tag"],
+            expires_at_utc=r["expires_at"],
+            status=r["status"],
+            session_transaction_id=r["transaction_id"],
+        )
+        for r in operations.reservations(db, principal, charge_point_id, limit)
+    ]
+
+
+@router.get("/{charge_point_id}/uptime", response_model=UptimeOut, responses={**KEYED, **documented(404)})
+def charger_uptime(
+    charge_point_id: str,
+    principal: Caller,
+    db: DB,
+    month: Annotated[
+        str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (UTC); the running month when omitted")
+    ] = None,
+) -> UptimeOut:
+    """Online, degraded and offline time of the charger in one month, computed from its connection and
+    status histories when asked."""
+    now = utcnow()
+    if month:
+        year, number = (int(part) for part in month.split("-"))
+    else:
+        year, number = now.year, now.month
+    result = operations.uptime(db, principal, charge_point_id, year, number, now)
+    u = result.uptime
+    return UptimeOut(
+        charge_point_id=charge_point_id,
+        month=result.label,
+        from_utc=result.start,
+        to_utc=result.end,
+        online_s=u.online_s,
+        degraded_s=u.degraded_s,
+        offline_s=u.offline_s,
+        online_percent=_percent(result.share(u.online_s)),
+        degraded_percent=_percent(result.share(u.degraded_s)),
+        offline_percent=_percent(result.share(u.offline_s)),
+    )
 
 
 class CommandOut(BaseModel):
