@@ -38,6 +38,22 @@ def _short(value: Any, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def hours_and_share(seconds: float, share: float | None) -> str:
+    """`312.4 h (98.2 %)`: hours read better than seconds, the share says how much of the month it was."""
+    hours = f"{seconds / 3600:,.1f} h"
+    return hours if share is None else f"{hours} ({share * 100:.1f} %)"
+
+
+def _uptime_row(m: operations.MonthUptime) -> dict[str, str]:
+    u = m.uptime
+    return {
+        "month": m.label,
+        "online": hours_and_share(u.online_s, m.share(u.online_s)),
+        "degraded": hours_and_share(u.degraded_s, m.share(u.degraded_s)),
+        "offline": hours_and_share(u.offline_s, m.share(u.offline_s)),
+    }
+
+
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
     d = operations.charger_detail(db, principal, charge_point_id)
     version = "2.0.1" if str(d["ocpp_version"]).startswith("2") else "1.6"
@@ -72,9 +88,22 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "id_tag": s["id_tag"],
                 "energy_kwh": kwh(s["energy_wh"]),
                 "reason": s["reason"] or "—",
+                "missing": str(s["missing_messages"]),  # the page words it ("3 messages missing")
             }
             for s in d["sessions"]
         ],
+        "reservations": [
+            {
+                "id": str(r["reservation_id"]),
+                "connector": str(r["connector_id"]),
+                "id_tag": r["id_tag"],
+                "expires": when(r["expires_at"]),
+                "status": r["status"],
+                "session": r["transaction_id"] or "—",
+            }
+            for r in operations.reservations(db, principal, charge_point_id)
+        ],
+        "uptime": [_uptime_row(m) for m in operations.recent_uptime(db, principal, charge_point_id)],
         "messages": [
             {
                 "at": when(m["at"]),

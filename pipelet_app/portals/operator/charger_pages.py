@@ -1,5 +1,6 @@
-"""Charger detail (connectors, commands with the charger's answers, sessions, message log, configuration)
-and the fault list of the operator console."""
+"""Charger detail (connectors, commands with the charger's answers, sessions with missing 2.0.1 messages
+flagged, reservations, monthly uptime, message log, configuration) and the fault list of the operator
+console."""
 
 from __future__ import annotations
 
@@ -24,6 +25,56 @@ def _quick_button(cmd: rx.Var) -> rx.Component:
         variant="soft",
         disabled=ChargerState.sending,
         on_click=ChargerState.send(cmd["name"], cmd["payload"]),
+    )
+
+
+SESSION_COLUMNS = [
+    (T["col.when"], "start"),
+    (T["pv.end"], "end"),
+    (T["col.token"], "id_tag"),
+    (T["col.energy"], "energy_kwh"),
+    (T["fleet.reason"], "reason"),
+]
+
+
+def _missing_badge(count: rx.Var) -> rx.Component:
+    """Flag a 2.0.1 transaction with seqNo gaps ("3 messages missing"); nothing when it is complete."""
+    return rx.cond(
+        count != "0",
+        rx.badge(
+            count,
+            " ",
+            rx.cond(count == "1", T["charger.missing_one"], T["charger.missing_many"]),
+            color_scheme="orange",
+            class_name="missing-messages",
+        ),
+    )
+
+
+def _session_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        *[rx.table.cell(row[key]) for _, key in SESSION_COLUMNS],
+        rx.table.cell(_missing_badge(row["missing"])),
+    )
+
+
+def _sessions_table() -> rx.Component:
+    """Like `data_table`, plus a cell that flags sessions whose transaction is missing messages."""
+    return rx.cond(
+        ChargerState.sessions.length() > 0,
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[rx.table.column_header_cell(label) for label, _ in SESSION_COLUMNS],
+                    rx.table.column_header_cell(T["charger.messages_col"]),
+                )
+            ),
+            rx.table.body(rx.foreach(ChargerState.sessions, _session_row)),
+            width="100%",
+            variant="surface",
+            id="charger-sessions",
+        ),
+        rx.text(T["common.no_data"], color_scheme="gray"),
     )
 
 
@@ -93,18 +144,33 @@ def charger_page() -> rx.Component:
                 rx.callout(ChargerState.answer_error, color_scheme="red", id="command-error"),
             ),
         ),
+        card(T["driver.recent"], _sessions_table()),
         card(
-            T["driver.recent"],
+            T["charger.reservations"],
             data_table(
                 [
-                    (T["col.when"], "start"),
-                    (T["pv.end"], "end"),
+                    ("#", "id"),
+                    (T["charger.connector"], "connector"),
                     (T["col.token"], "id_tag"),
-                    (T["col.energy"], "energy_kwh"),
-                    (T["fleet.reason"], "reason"),
+                    (T["col.expires"], "expires"),
+                    (T["col.status"], "status"),
+                    (T["charger.session"], "session"),
                 ],
-                ChargerState.sessions,
-                "charger-sessions",
+                ChargerState.reservations,
+                "charger-reservations",
+            ),
+        ),
+        card(
+            T["charger.uptime"],
+            data_table(
+                [
+                    (T["charger.month"], "month"),
+                    (T["col.online"], "online"),
+                    (T["charger.degraded"], "degraded"),
+                    (T["charger.offline"], "offline"),
+                ],
+                ChargerState.uptime,
+                "charger-uptime",
             ),
         ),
         card(

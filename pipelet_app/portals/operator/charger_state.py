@@ -11,12 +11,27 @@ from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.operator.charger_data import charger_view, faults_view, parse_payload
 from pipelet_app.portals.session_state import SessionState
 
+# What `charger_view` returns, one var each; a refusal empties them all, so nothing of the last charger
+# stays on screen.
+VIEW_KEYS = (
+    "summary",
+    "quick",
+    "connectors",
+    "sessions",
+    "reservations",
+    "uptime",
+    "messages",
+    "configuration",
+)
+
 
 class ChargerState(SessionState):
     summary: dict[str, str] = {}
     quick: list[dict[str, str]] = []
     connectors: list[dict[str, str]] = []
     sessions: list[dict[str, str]] = []
+    reservations: list[dict[str, str]] = []
+    uptime: list[dict[str, str]] = []
     messages: list[dict[str, str]] = []
     configuration: list[dict[str, str]] = []
     answer: str = ""
@@ -29,7 +44,7 @@ class ChargerState(SessionState):
     def _refresh(self):
         result = self._guarded(lambda db, p: charger_view(db, p, self._cp_id()))
         data = result.value or {}
-        for key in ("summary", "quick", "connectors", "sessions", "messages", "configuration"):
+        for key in VIEW_KEYS:
             setattr(self, key, data.get(key, {} if key == "summary" else []))
         return result
 

@@ -1,0 +1,50 @@
+"""The operator charger page's data: reservations, missing 2.0.1 messages and monthly uptime, shown to the
+charger's own operator only (the state handler runs `charger_view` under `_guarded`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelet_app.auth import Forbidden, NotFound
+from pipelet_app.db import session_scope
+from pipelet_app.portals.operator.charger_data import charger_view, hours_and_share
+from tests.integration.api.charger_facts import CHARGER, GAP_TX, Facts, add_charger_facts, principal
+
+
+@pytest.fixture
+def facts(demo: dict) -> Facts:
+    return add_charger_facts()
+
+
+def test_charger_page_shows_reservations_gaps_and_uptime(facts: Facts) -> None:
+    with session_scope() as db:
+        view = charger_view(db, principal("operator@sonnenstrom.demo"), CHARGER)
+    assert [(r["id"], r["connector"], r["status"], r["session"]) for r in view["reservations"]] == [
+        ("3", "2", "Active", "—"),
+        ("2", "0", "Used", GAP_TX),
+        ("1", "1", "Expired", "—"),
+    ]
+    assert view["reservations"][0]["id_tag"] == "ACME0003"
+    assert view["sessions"][0]["missing"] == "3"
+    assert {s["missing"] for s in view["sessions"][1:]} == {"0"}
+    year, month = facts.now.year, facts.now.month
+    last = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    assert [u["month"] for u in view["uptime"]] == [f"{year}-{month:02d}", last]
+    # no connection history in these months: all offline
+    assert view["uptime"][1]["online"] == "0.0 h (0.0 %)"
+    assert view["uptime"][1]["offline"].endswith("(100.0 %)")
+
+
+def test_hours_and_share() -> None:
+    assert hours_and_share(216 * 3600, 216 / 744) == "216.0 h (29.0 %)"
+    assert hours_and_share(90, 0.5) == "0.0 h (50.0 %)"
+    assert hours_and_share(1_000 * 3600, None) == "1,000.0 h"
+
+
+@pytest.mark.parametrize(
+    ("email", "error"),
+    [("operator@northwind.demo", NotFound), ("fleet@acme.demo", Forbidden), ("driver@acme.demo", Forbidden)],
+)
+def test_nobody_else_gets_the_charger_page(facts: Facts, email: str, error: type[Exception]) -> None:
+    with session_scope() as db, pytest.raises(error):
+        charger_view(db, principal(email), CHARGER)
