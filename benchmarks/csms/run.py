@@ -88,8 +88,28 @@ with session_scope() as s:
 """
 
 
+def create_postgres_database(url: str) -> None:
+    """CREATE DATABASE when a PostgreSQL URL names one that does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    target = make_url(url)
+    try:
+        create_engine(target).connect().close()
+        return
+    except OperationalError:
+        pass
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
 def prepare_database(url: str, chargers: int) -> None:
     """Migrate, and register BENCH-0..N-1 (bulk insert: registration is not what is measured)."""
+    if url.startswith("postgresql"):
+        create_postgres_database(url)
     env = {**os.environ, "DATABASE_URL": url, "PIPELET_SECRET_KEY": "bench"}
     code = f"""
 import sys
