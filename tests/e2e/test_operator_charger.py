@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -40,6 +41,7 @@ class LiveChargePoint:
 
         self.cp.responders["Reset"] = answer("Reset", {"status": "Accepted"})
         self.cp.responders["TriggerMessage"] = answer("TriggerMessage", {"status": "Rejected"})
+        self.cp.responders["ReserveNow"] = answer("ReserveNow", {"status": "Accepted"})
         self.run(self._start())
 
     async def _start(self) -> None:
@@ -86,6 +88,18 @@ def test_operator_resets_a_live_charger_and_sees_its_answer(
     expect(page.locator("#command-answer")).to_have_text(
         'trigger-message: {"status": "Rejected"}', timeout=30_000
     )
+
+    # A reservation the charger accepted shows in the reservations table; uptime shows this month.
+    expiry = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    page.fill("#command-name", "reserve-now")
+    page.fill("#command-payload", json.dumps({"connectorId": 1, "idTag": "ACME0001", "expiryDate": expiry}))
+    page.click("#command-send")
+    expect(page.locator("#command-answer")).to_have_text(
+        'reserve-now: {"status": "Accepted"}', timeout=30_000
+    )
+    expect(page.locator("#charger-reservations")).to_contain_text("ACME0001", timeout=20_000)
+    expect(page.locator("#charger-reservations")).to_contain_text("Active")
+    expect(page.locator("#charger-uptime")).to_contain_text(datetime.now(UTC).strftime("%Y-%m"))
     screenshot(page, "operator-charger")
 
 
