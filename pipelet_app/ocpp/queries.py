@@ -18,6 +18,7 @@ from pipelet_app.db.models import (
     ConnectorStatusPeriod,
     DeviceVariable,
     OcppMessage,
+    Site,
     TransactionSeqNos,
 )
 from pipelet_app.db.types import utcnow
@@ -94,8 +95,11 @@ def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> 
         .where(DeviceVariable.charger_id == charger.id)
         .order_by(col(DeviceVariable.component), col(DeviceVariable.variable))
     ).all()
+    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
     return {
         "charge_point_id": charger.charge_point_id,
+        # Times on the charger's page are the site's local times: what the people on site see.
+        "timezone": site.timezone if site is not None else "UTC",
         "vendor": charger.vendor,
         "model": charger.model,
         "serial_number": charger.serial_number,
@@ -135,8 +139,9 @@ def faults(db: Session, tenant_id: int | None, since: datetime | None = None) ->
     """Fault periods (Faulted / Unavailable or an error code), newest first; open ones last until now."""
     now = utcnow()
     statement = (
-        select(ConnectorStatusPeriod, Charger.charge_point_id)
+        select(ConnectorStatusPeriod, Charger.charge_point_id, Site.timezone)
         .join(Charger, Charger.id == ConnectorStatusPeriod.charger_id)  # type: ignore[arg-type]
+        .outerjoin(Site, Site.id == Charger.site_id)  # type: ignore[arg-type]
         .where(
             (col(ConnectorStatusPeriod.status).in_(FAULT_STATUSES))
             | (ConnectorStatusPeriod.error_code != "NoError")
@@ -160,6 +165,7 @@ def faults(db: Session, tenant_id: int | None, since: datetime | None = None) ->
             "ended_at": p.ended_at,
             "duration_s": p.duration_s if p.ended_at else (now - p.started_at).total_seconds(),
             "open": p.ended_at is None,
+            "timezone": tz or "UTC",
         }
-        for p, cp_id in rows
+        for p, cp_id, tz in rows
     ]

@@ -57,6 +57,7 @@ def _uptime_row(m: operations.MonthUptime) -> dict[str, str]:
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
     d = operations.charger_detail(db, principal, charge_point_id)
     version = "2.0.1" if str(d["ocpp_version"]).startswith("2") else "1.6"
+    tz = d["timezone"]
     return {
         "summary": {
             "id": d["charge_point_id"],
@@ -65,7 +66,8 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
             "firmware": d["firmware_version"] or "—",
             "ocpp": d["ocpp_version"] or "—",
             "online": "online" if d["is_online"] else "offline",
-            "last_seen": when(d["last_seen_at"]),
+            "last_seen": when(d["last_seen_at"], tz),
+            "timezone": tz,
             "status": d["status"],
         },
         "quick": [
@@ -77,14 +79,14 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "id": str(c["connector_id"]),
                 "status": c["status"],
                 "error": c["error_code"],
-                "since": when(c["since"]),
+                "since": when(c["since"], tz),
             }
             for c in d["connectors"]
         ],
         "sessions": [
             {
-                "start": when(s["start_utc"]),
-                "end": when(s["end_utc"]),
+                "start": when(s["start_utc"], tz),
+                "end": when(s["end_utc"], tz),
                 "id_tag": s["id_tag"],
                 "energy_kwh": kwh(s["energy_wh"]),
                 "reason": s["reason"] or "—",
@@ -97,7 +99,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "id": str(r["reservation_id"]),
                 "connector": str(r["connector_id"]),
                 "id_tag": r["id_tag"],
-                "expires": when(r["expires_at"]),
+                "expires": when(r["expires_at"], tz),
                 "status": r["status"],
                 "session": r["transaction_id"] or "—",
             }
@@ -106,7 +108,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
         "uptime": [_uptime_row(m) for m in operations.recent_uptime(db, principal, charge_point_id)],
         "messages": [
             {
-                "at": when(m["at"]),
+                "at": when(m["at"], tz),
                 "direction": m["direction"],
                 "action": m["action"] or "—",
                 "payload": _short(m["payload"]),
@@ -143,8 +145,8 @@ def faults_view(db: Session, principal: Principal) -> list[dict[str, str]]:
             "status": f["status"],
             "error": f["error_code"] + (f" ({f['vendor_error_code']})" if f["vendor_error_code"] else ""),
             "info": f["info"] or "",
-            "since": when(f["started_at"]),
-            "until": "open" if f["open"] else when(f["ended_at"]),
+            "since": when(f["started_at"], f["timezone"]),
+            "until": "open" if f["open"] else when(f["ended_at"], f["timezone"]),
             "duration": f"{f['duration_s'] / 3600:.1f} h",
         }
         for f in operations.faults(db, principal)

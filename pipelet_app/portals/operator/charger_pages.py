@@ -101,6 +101,7 @@ def charger_page() -> rx.Component:
                 _fact("OCPP", s["ocpp"]),
                 _fact(T["col.status"], s["status"]),
                 _fact(T["charger.last_seen"], s["last_seen"]),
+                _fact(T["charger.timezone"], s["timezone"]),
                 spacing="6",
                 wrap="wrap",
             ),

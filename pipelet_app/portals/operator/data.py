@@ -17,8 +17,9 @@ def operator_overview(db: Session, principal: Principal) -> dict:
     chargers = db.exec(
         select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
     ).all()
+    site_zones = {site.id: site.timezone for site in sites}
     sessions = db.exec(
-        select(ChargingSession)
+        select(ChargingSession, Charger.site_id)
         .join(Charger, Charger.id == ChargingSession.charger_id)
         .where(Charger.tenant_id == tenant)
         .order_by(ChargingSession.start_utc.desc())
@@ -38,11 +39,12 @@ def operator_overview(db: Session, principal: Principal) -> dict:
         ],
         "sessions": [
             {
-                "start": when(s.start_utc),
+                # The site's local time: when the driver was actually there.
+                "start": when(s.start_utc, site_zones.get(site_id, "UTC")),
                 "station": s.station_id,
                 "id_tag": s.id_tag,
                 "energy_kwh": kwh(s.energy_wh),
             }
-            for s in sessions
+            for s, site_id in sessions
         ],
     }

@@ -48,3 +48,37 @@ def test_hours_and_share() -> None:
 def test_nobody_else_gets_the_charger_page(facts: Facts, email: str, error: type[Exception]) -> None:
     with session_scope() as db, pytest.raises(error):
         charger_view(db, principal(email), CHARGER)
+
+
+def test_times_on_the_operator_pages_are_the_sites_local_times(demo: dict) -> None:
+    """SON-CP-001 stands at a Europe/Berlin site: 12:00 UTC in July is 14:00 there, in January 13:00."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from pipelet_app.db.models import Charger, ChargingSession, SessionSource, Site
+    from pipelet_app.portals.operator.charger_data import faults_view
+    from pipelet_app.portals.operator.data import operator_overview
+
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == CHARGER)).one()
+        assert db.get(Site, charger.site_id).timezone == "Europe/Berlin"
+        for month in (7, 1):
+            db.add(
+                ChargingSession(
+                    transaction_id=f"tz-{month}",
+                    station_id=CHARGER,
+                    source=SessionSource.OCPP_WALLBOX,
+                    charger_id=charger.id,
+                    start_utc=datetime(2031, month, 15, 12, 0, tzinfo=UTC),
+                )
+            )
+    with session_scope() as db:
+        operator = principal("operator@sonnenstrom.demo")
+        view = charger_view(db, operator, CHARGER)
+        overview = operator_overview(db, operator)
+        faults_view(db, operator)  # renders with each fault's own site zone
+    assert view["summary"]["timezone"] == "Europe/Berlin"
+    starts = [s["start"] for s in view["sessions"]]
+    assert "2031-07-15 14:00" in starts and "2031-01-15 13:00" in starts
+    assert overview["sessions"][0]["start"] == "2031-07-15 14:00"
