@@ -81,3 +81,30 @@ def test_a_frozen_cycle_survives_until_the_collection_is_due_then_is_reclaimed()
     assert alive() is None
     assert heap.collections == 1
     assert heap.closed_since_collect == 0
+
+
+def test_a_calm_hour_makes_a_collection_due_without_any_disconnects() -> None:
+    now = [0.0]
+    heap = FrozenHeap(min_closed=1000, max_interval_s=3600, clock=lambda: now[0])
+    heap.tick(open_connections=20)
+    now[0] = 3599.0
+    heap.tick(open_connections=20)
+    assert heap.collections == 0
+    now[0] = 3600.0
+    heap.tick(open_connections=20)
+    assert heap.collections == 1
+    now[0] = 3700.0
+    heap.tick(open_connections=20)
+    assert heap.collections == 1  # the hour starts again
+
+
+def test_the_hourly_collection_waits_for_calm_too() -> None:
+    now = [0.0]
+    heap = FrozenHeap(min_closed=1000, max_interval_s=3600, clock=lambda: now[0])
+    now[0] = 3600.0
+    for _ in range(50):
+        heap.connection_opened()
+    heap.tick(open_connections=20)  # 50 connects in the last interval: not calm
+    assert heap.collections == 0
+    heap.tick(open_connections=20)
+    assert heap.collections == 1
