@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def kwh(wh: float | None) -> str:
@@ -11,9 +11,14 @@ def kwh(wh: float | None) -> str:
 
 
 def when(moment: datetime | None, tz: str = "UTC") -> str:
+    """Minutes in zone `tz`; a zone name nobody knows (an inverter cloud's, say) falls back to UTC."""
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def percent(share: float | None) -> str:

@@ -11,6 +11,7 @@ from pipelet_app.auth import Principal, require
 from pipelet_app.db.models import ChargingSession, Driver, IdToken, Role
 from pipelet_app.db.types import utcnow
 from pipelet_app.portals.formatting import kwh, when
+from pipelet_app.portals.zones import session_zones
 
 
 def driver_overview(db: Session, principal: Principal) -> dict:
@@ -32,10 +33,11 @@ def driver_overview(db: Session, principal: Principal) -> dict:
         .order_by(ChargingSession.source)
     ).all()
     tokens = db.exec(select(IdToken).where(IdToken.driver_id == driver.id).order_by(IdToken.token)).all()
+    zones = session_zones(db, (s.id for s in sessions))
     return {
         "sessions": [
             {
-                "start": when(s.start_utc),
+                "start": when(s.start_utc, zones.get(s.id, "UTC")),
                 "station": s.station_id,
                 "source": str(s.source),
                 "energy_kwh": kwh(s.energy_wh),

@@ -41,6 +41,7 @@ from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
 from pipelet_app.inverters.service import ConnectResult
 from pipelet_app.portals.formatting import kwh, when
+from pipelet_app.portals.zones import session_zones
 from pipelet_app.settings import get_settings
 
 CALLBACK_PATH = "/driver/pv/callback"
@@ -211,10 +212,11 @@ def _recent_sessions(
         .order_by(ChargingSession.start_utc.desc())  # type: ignore[attr-defined]
         .limit(RECENT_SESSIONS)
     ).all()
+    zones = session_zones(db, (s.id for s in rows))
     return [
         {
-            "start": when(s.start_utc),
-            "end": when(s.end_utc),
+            "start": when(s.start_utc, zones.get(s.id, "UTC")),
+            "end": when(s.end_utc, zones.get(s.id, "UTC")),
             "station": s.station_id,
             "energy_kwh": kwh(s.energy_wh),
             "reason": s.reason,

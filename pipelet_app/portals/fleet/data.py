@@ -15,6 +15,7 @@ from pipelet_app.fleet.queries import (
     solar_share_by_driver,
 )
 from pipelet_app.portals.formatting import kwh, percent, when
+from pipelet_app.portals.zones import session_zones
 
 SOURCES = ("ocpp_wallbox_wh", "pv_wallbox_wh", "public_wh")
 
@@ -94,12 +95,13 @@ def driver_sessions(
 ) -> dict:
     driver = fleet_driver(db, principal, driver_id)
     page, next_cursor = list_sessions(db, principal, period_filter(start, end, driver_id), cursor, limit=50)
+    zones = session_zones(db, (s["id"] for s in page))
     return {
         "driver": driver.name,
         "next_cursor": next_cursor or "",
         "sessions": [
             {
-                "start": when(s["start_utc"]),
+                "start": when(s["start_utc"], zones.get(s["id"], "UTC")),
                 "station": s["station_id"],
                 "source": s["source"],
                 "brand": brand_of(s["id_tag"]),
