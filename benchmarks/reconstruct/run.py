@@ -49,6 +49,9 @@ from pipelet_app.domain.reconstruct import ReconstructConfig, reconstruct  # noq
 from pipelet_app.domain.snapshots import Snapshot  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sessions" / "trondheim_residential_sessions.csv"
+# The first six users' rows of the same file (CC BY, Sørensen et al. 2021), so `--smoke` runs in a
+# clone that has no ../shared beside it, as CI's may not.
+SMOKE_DATA = Path(__file__).with_name("smoke_sessions.csv")
 LOCAL = ZoneInfo("Europe/Oslo")
 POWERS_KW = (3.7, 7.4, 11.0)
 STANDBY_W = 2.0
@@ -489,12 +492,17 @@ def main(argv: list[str] | None = None) -> int:
         "--power-kw", type=float, default=None, help="one charge power for all (default mixed)"
     )
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--data", type=Path, default=None, help=f"sessions CSV (default {DATA}; --smoke: {SMOKE_DATA.name})"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write results JSON here")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
-    users = load_users(args.data)
+    data = args.data or (SMOKE_DATA if args.smoke else DATA)
+    if not data.exists():
+        parser.error(f"--data: {data} not found (the Trondheim sessions CSV of ../shared/data)")
+    users = load_users(data)
     limit = 4 if args.smoke else args.users
     if limit:
         users = {user: users[user] for user in sorted(users)[:limit]}
