@@ -54,9 +54,13 @@ _CLOSE_PERIOD = (
 )
 
 
-def _close_open_periods(db: Session, charger_id: int, at: datetime, reason: str) -> None:
+def _close_open_periods(db: Session, charger_id: int, at: datetime | None, reason: str) -> None:
+    """Close the charger's open connection periods at `at`; None = at its last sign of life (a period
+    a crashed node left open), read only when there is such a period."""
     flush_deferred(db)  # a period opened earlier in this transaction may still be queued
     periods = db.connection().execute(_OPEN_PERIODS, {"charger_id": charger_id}).all()
+    if periods and at is None:
+        at = db.connection().execute(_LAST_SEEN, {"b_id": charger_id}).scalar() or utcnow()
     closes = []
     for period_id, connected_at in periods:
         end = max(at, connected_at)
@@ -91,11 +95,9 @@ _LAST_SEEN = select(_CHARGERS.c.last_seen_at).where(_CHARGERS.c.id == bindparam(
 def mark_connected(db: Session, charger_id: int, node: str, ocpp_version: str) -> None:
     """Online from now on, held by `node`; a period left open by a crashed node is closed first."""
     now = utcnow()
-    sql = db.connection()  # core statements: no ORM bookkeeping for rows nobody loads
-    if sql.execute(_OPEN_PERIODS, {"charger_id": charger_id}).first() is not None:
-        last_seen = sql.execute(_LAST_SEEN, {"b_id": charger_id}).scalar()
-        _close_open_periods(db, charger_id, last_seen or now, "superseded")
-    result = sql.execute(
+    _close_open_periods(db, charger_id, None, "superseded")
+    # Core statements: no ORM bookkeeping for rows nobody loads.
+    result = db.connection().execute(
         _GO_ONLINE, {"b_id": charger_id, "b_now": now, "b_node": node, "b_version": ocpp_version}
     )
     if not result.rowcount:  # type: ignore[attr-defined]

@@ -268,10 +268,10 @@ _OPEN_ON_CHARGER = select(ChargingSession).where(
 )
 
 
-_ANY_OPEN_ON_CHARGER = select(ChargingSession.__table__.c.id).where(  # type: ignore[attr-defined]
-    ChargingSession.__table__.c.charger_id == bindparam("charger_id"),  # type: ignore[attr-defined]
-    ChargingSession.__table__.c.end_utc.is_(None),  # type: ignore[attr-defined]
-    ChargingSession.__table__.c.source == SessionSource.OCPP_WALLBOX,  # type: ignore[attr-defined]
+_ANY_OPEN_ON_CHARGER = select(_SESSIONS.c.id).where(  # type: ignore[attr-defined]
+    _SESSIONS.c.charger_id == bindparam("charger_id"),  # type: ignore[attr-defined]
+    _SESSIONS.c.end_utc.is_(None),  # type: ignore[attr-defined]
+    _SESSIONS.c.source == SessionSource.OCPP_WALLBOX,  # type: ignore[attr-defined]
 )
 
 
