@@ -58,10 +58,13 @@ def test_statement_lifecycle(client: TestClient) -> None:
     assert len(drafts) == 4 and all(s["status"] == "draft" for s in drafts)
     dana = next(s for s in drafts if s["session_count"] > 0)
     start = datetime.strptime(MONTH, "%Y-%m").replace(tzinfo=UTC)
+    end = (start + timedelta(days=32)).replace(day=1)
     with session_scope() as db:
         sessions = db.exec(
             select(ChargingSession).where(
-                ChargingSession.driver_id == dana["driver_id"], ChargingSession.start_utc >= start
+                ChargingSession.driver_id == dana["driver_id"],
+                ChargingSession.start_utc >= start,
+                ChargingSession.start_utc < end,
             )
         ).all()
     expected = compute_statement(
