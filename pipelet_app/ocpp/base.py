@@ -58,7 +58,9 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("pipelet.csms")
 
-MAX_MESSAGE_BYTES = 65536  # OCPP limit we enforce with a CallError (Open e-Mobility uses 64 KB)
+# Largest frame handled (docs/ocpp-energy-rules.md): a ten-hour StopTransaction with its transactionData is
+# ~160 KB and a full 2.0.1 NotifyReport more; larger ones get a FormatViolation CallError (socket kept).
+MAX_MESSAGE_BYTES = 4 << 20
 RETRY_WINDOW_S = 24 * 3600
 LOGGED_PAYLOAD_CHARS = 4096  # refused frames can be huge; the log keeps their beginning
 RECENT_ANSWERS = 64  # answers kept per connection to replay retries without a database lookup

@@ -279,11 +279,31 @@ def record_status(
     connector.error_code = period.error_code
     connector.updated_at = at
     db.add(connector)
-    if connector_id == 0 and evse_id in (None, 0):
-        charger = db.get(Charger, charger_id)
-        if charger is not None:
+    charger = db.get(Charger, charger_id)
+    if charger is not None:
+        if key == 0:
             charger.status = status
-            db.add(charger)
+        else:
+            db.flush()
+            statuses = dict(
+                db.exec(
+                    select(Connector.connector_id, Connector.status).where(Connector.charger_id == charger_id)
+                ).all()
+            )
+            if 0 not in statuses:  # the charger never reported itself: its connectors speak for it
+                charger.status = summary_status(list(statuses.values()), status)
+        db.add(charger)
+
+
+def summary_status(connector_statuses: list[str], latest: str) -> str:
+    """A charger's status from its connectors' when it reports none of its own (1.6 connector 0; 2.0.1
+    has no station-wide status): Available when any connector is, the common status when they agree,
+    else the latest one reported. Without it a charger reporting only connector 1 stayed Unknown."""
+    if "Available" in connector_statuses:
+        return "Available"
+    if len(set(connector_statuses)) == 1:
+        return connector_statuses[0]
+    return latest
 
 
 def set_basic_auth_password(db: Session, charger_id: int, password: str) -> None:

@@ -53,8 +53,8 @@ SUPPORTED = frozenset(SUBPROTOCOLS)
 INTERNAL_PATH = "/internal/commands"
 _PATH = re.compile(r"/ocpp/([^/]+)/?")
 _CP_ID = re.compile(r"[\x21-\x7e]{1,48}")  # printable ASCII, no spaces; 48 = 2.0.1 identity limit
-# websockets closes the socket above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
-MAX_FRAME_BYTES = 1 << 20
+# websockets closes the socket (1009) above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
+MAX_FRAME_BYTES = 16 << 20
 FLUSH_EVERY_S = 10.0
 MESSAGE_LOG_DAYS = 30  # the operator's "recent message log"; retries are only matched within 24 h
 
