@@ -3,7 +3,8 @@
 Ownership: a token belongs to one tenant. At a charger owned by tenant T, T's own tokens are looked up
 first; a token of a *fleet* tenant is honoured anywhere (fleet drivers charge at operators' chargers
 and at home wallboxes); a token that only another *operator* owns is Invalid there. An unclaimed charger
-(tenant NULL) accepts any token that exactly one tenant owns.
+(tenant NULL) accepts any token that exactly one tenant owns. Tokens are compared case-insensitively
+(OCPP 1.6 CiString20Type, 2.0.1 IdTokenType: `acme0001` is `ACME0001`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Tenant, TenantKind
@@ -37,10 +39,12 @@ def _owned_token(db: Session, charger: Charger | None, token: str) -> IdToken | 
     rows = db.exec(
         select(IdToken, Tenant.kind)
         .join(Tenant, Tenant.id == IdToken.tenant_id)
-        .where(IdToken.token == token)  # type: ignore[arg-type]
+        .where(func.upper(IdToken.token) == func.upper(token))  # OCPP id tokens are case-insensitive
     ).all()
     if not rows:
         return None
+    # An exact spelling wins over another case of the same token (tokens stored before this rule).
+    rows = sorted(rows, key=lambda row: row[0].token != token)
     tenant_id = charger.tenant_id if charger is not None else None
     own = [t for t, _ in rows if tenant_id is not None and t.tenant_id == tenant_id]
     if own:

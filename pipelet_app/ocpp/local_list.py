@@ -10,8 +10,8 @@ expiry or parent changed.
 Expiries are compared as the text sent to the charger (`format_utc`, millisecond UTC), so a database
 value with microseconds is not "changed" against the same value read back from the snapshot.
 
-Tokens are keyed by their string alone: everything the CSMS sends is 2.0.1 type `Central`, and a
-charger's list cannot hold one token string twice in 1.6 anyway.
+Tokens are keyed by their string alone, compared case-insensitively (`token_key`): everything the CSMS
+sends is 2.0.1 type `Central`, and a charger's list cannot hold one token twice in 1.6 anyway.
 
 The top half of this module is pure (`diff`, `apply`, `to_payload`, `from_payload`); the bottom half
 reads and writes the snapshot.
@@ -51,15 +51,29 @@ Change = tuple[str, ListEntry | None]
 
 
 # ---------------------------------------------------------------------- pure
+def token_key(token: str) -> str:
+    """The identity of an id token: OCPP compares them case-insensitively (1.6 CiString20Type, 2.0.1
+    IdTokenType), so `acme0001` and `ACME0001` are one token everywhere in the CSMS."""
+    return token.upper()
+
+
+def _same(a: ListEntry, b: ListEntry) -> bool:
+    """Equal authorization (a token's or its parent's spelling alone is no change)."""
+    parents = (token_key(a.parent) if a.parent else None, token_key(b.parent) if b.parent else None)
+    return (a.status, a.expiry) == (b.status, b.expiry) and parents[0] == parents[1]
+
+
 def diff(held: Mapping[str, ListEntry], wanted: Mapping[str, ListEntry]) -> list[Change]:
-    """The Differential update that turns `held` into `wanted`, sorted by token."""
+    """The Differential update that turns `held` into `wanted`, sorted by token (case-insensitively)."""
+    held_by_key = {token_key(token): (token, entry) for token, entry in held.items()}
+    wanted_by_key = {token_key(token): (token, entry) for token, entry in wanted.items()}
     changes: list[Change] = []
-    for token in sorted(held.keys() | wanted.keys()):
-        now = wanted.get(token)
+    for key in sorted(held_by_key.keys() | wanted_by_key.keys()):
+        now = wanted_by_key.get(key)
         if now is None:
-            changes.append((token, None))
-        elif held.get(token) != now:
-            changes.append((token, now))
+            changes.append((held_by_key[key][0], None))
+        elif key not in held_by_key or not _same(held_by_key[key][1], now[1]):
+            changes.append(now)
     return changes
 
 
@@ -70,11 +84,17 @@ def apply(held: Mapping[str, ListEntry], update_type: str, changes: Iterable[Cha
     a Full list); a Differential one adds/replaces entries with info and removes those without.
     """
     result: dict[str, ListEntry] = {} if update_type == FULL else dict(held)
+    spelled = {token_key(token): token for token in result}  # tokens match case-insensitively
     for token, entry in changes:
+        key = token_key(token)
+        existing = spelled.pop(key, None)
+        if existing is not None and (entry is not None or update_type == DIFFERENTIAL):
+            del result[existing]
+        elif existing is not None:
+            spelled[key] = existing
         if entry is not None:
             result[token] = entry
-        elif update_type == DIFFERENTIAL:
-            result.pop(token, None)
+            spelled[key] = token
     return result
 
 
@@ -163,14 +183,19 @@ def snapshot(db: Session, charger_id: int) -> dict[str, ListEntry]:
 def replace_snapshot(db: Session, charger_id: int, entries: Mapping[str, ListEntry]) -> None:
     """Write `entries` as the charger's list (rows of tokens no longer held are deleted)."""
     rows = {
-        row.id_token: row
+        token_key(row.id_token): row
         for row in db.exec(select(LocalListEntry).where(LocalListEntry.charger_id == charger_id)).all()
     }
-    for token, row in rows.items():
-        if token not in entries:
+    wanted = {token_key(token) for token in entries}
+    for key, row in rows.items():
+        if key not in wanted:
             db.delete(row)
+    db.flush()
     for token, entry in entries.items():
-        row = rows.get(token) or LocalListEntry(charger_id=charger_id, id_token=token, status=entry.status)
+        row = rows.get(token_key(token)) or LocalListEntry(
+            charger_id=charger_id, id_token=token, status=entry.status
+        )
+        row.id_token = token
         row.status = entry.status
         row.expires_at = _parse_or_none(entry.expiry)
         row.parent_id_tag = entry.parent

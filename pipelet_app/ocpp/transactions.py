@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource, TransactionSeqNos
@@ -136,7 +136,7 @@ def start_transaction(
                 ChargingSession.charger_id == charger_id,
                 ChargingSession.connector_id == connector_id,
                 ChargingSession.start_utc == started_at,
-                ChargingSession.id_tag == id_tag,
+                func.upper(ChargingSession.id_tag) == func.upper(id_tag),
                 ChargingSession.meter_start_wh == meter_start_wh,
             )
         ).first()

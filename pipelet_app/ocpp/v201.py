@@ -28,6 +28,7 @@ from pipelet_app.ocpp.device_model import (
     store_report,
     upsert_variable,
 )
+from pipelet_app.ocpp.local_list import token_key
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
@@ -160,7 +161,7 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         else:
             if event_type != "Ended":
                 transactions.reopen(db, session)
-            if id_token and id_token["id_token"] != session.id_tag:
+            if id_token and token_key(id_token["id_token"]) != token_key(session.id_tag):
                 # The token that authorised the transaction changed (e.g. after an offline start).
                 session.id_tag = id_token["id_token"]
                 if auth and auth.driver_id is not None:

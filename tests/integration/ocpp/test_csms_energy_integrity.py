@@ -18,8 +18,9 @@ from rawcp import RawChargePoint
 from sqlmodel import col, select
 
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, ChargingSession, OcppMessage
+from pipelet_app.db.models import Charger, ChargingSession, Driver, IdToken, OcppMessage, TenantKind
 from pipelet_app.ocpp.base import MAX_MESSAGE_BYTES
+from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.server import CsmsServer
 
 V16 = ("ocpp1.6",)
@@ -175,3 +176,113 @@ async def test_auto_registered_2_0_1_station_takes_its_connectors_status(csms_au
         assert charger("CS-AUTO").status == "Available"
         await status(2, "Faulted")
         assert charger("CS-AUTO").status == "Faulted"  # the latest, as the connectors disagree
+
+
+# ---------------------------------------------------------------------- id tokens are case-insensitive
+def fleet_token(token: str, fleet_slug: str = "acme") -> int:
+    """A fleet tenant owning `token` for one of its drivers; returns the driver's id."""
+    fleet = add_tenant(fleet_slug, TenantKind.FLEET)
+    with session_scope() as s:
+        driver = Driver(fleet_id=fleet, name="Dana")
+        s.add(driver)
+        s.flush()
+        s.add(IdToken(tenant_id=fleet, token=token, driver_id=driver.id))
+        assert driver.id is not None
+        return driver.id
+
+
+@pytest.mark.parametrize("spelling", ["acme0001", "Acme0001", "ACME0001"])
+async def test_1_6_tokens_match_in_any_case_and_link_the_driver(csms_any: CsmsServer, spelling: str) -> None:
+    operator_charger("CP-CASE")
+    driver_id = fleet_token("ACME0001")
+    async with RawChargePoint(url_of(csms_any), "CP-CASE") as cp:
+        await cp.boot16()
+        assert (await cp.ok("Authorize", {"idTag": spelling}))["idTagInfo"]["status"] == "Accepted"
+        start = {"connectorId": 1, "idTag": spelling, "meterStart": 100, "timestamp": iso(datetime.now(UTC))}
+        answer = await cp.ok("StartTransaction", start)
+        assert answer["idTagInfo"]["status"] == "Accepted"
+        stop = {"transactionId": answer["transactionId"], "meterStop": 900, "timestamp": start["timestamp"]}
+        assert (await cp.ok("StopTransaction", {**stop, "idTag": spelling.swapcase()}))["idTagInfo"][
+            "status"
+        ] == "Accepted"
+        assert (await cp.ok("Authorize", {"idTag": "ACME0002"}))["idTagInfo"]["status"] == "Invalid"
+    [row] = sessions()
+    assert row.driver_id == driver_id and row.id_tag == spelling and row.energy_wh == 800
+
+
+async def test_2_0_1_tokens_match_in_any_case_and_a_respelling_is_no_token_change(
+    csms_any: CsmsServer,
+) -> None:
+    operator_charger("CS-CASE")
+    driver_id = fleet_token("acme0001")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    async with RawChargePoint(url_of(csms_any), "CS-CASE", subprotocols=V201) as cp:
+        await cp.boot201()
+        auth = await cp.ok("Authorize", {"idToken": {"idToken": "ACME0001", "type": "ISO14443"}})
+        assert auth["idTokenInfo"]["status"] == "Accepted"
+        started = tx_event("Started", "tx-case", 0, t0, token="ACME0001", meter=[reg(1000, t0)])
+        assert (await cp.ok("TransactionEvent", started))["idTokenInfo"]["status"] == "Accepted"
+        later = t0 + timedelta(minutes=1)
+        updated = tx_event("Updated", "tx-case", 1, later, token="Acme0001", meter=[reg(1500, later)])
+        await cp.ok("TransactionEvent", updated)
+    [row] = sessions()
+    assert row.driver_id == driver_id and row.id_tag == "ACME0001"
+
+
+async def test_local_list_differential_ignores_a_respelt_token(csms: CsmsServer) -> None:
+    tenant = operator_charger("CP-LL")
+    with session_scope() as s:
+        s.add(IdToken(tenant_id=tenant, token="ACME0001"))
+    async with RawChargePoint(url_of(csms), "CP-LL") as cp:
+        await cp.boot16()
+        received: list[dict[str, Any]] = []
+        cp.responders["SendLocalList"] = lambda p: received.append(p) or {"status": "Accepted"}
+        # The list the charger holds spells the token in lower case (sent by hand, by another system).
+        full = {
+            "listVersion": 1,
+            "updateType": "Full",
+            "localAuthorizationList": [{"idTag": "acme0001", "idTagInfo": {"status": "Accepted"}}],
+        }
+        await send_command("CP-LL", "send-local-list", full)
+        await send_command("CP-LL", "send-local-list", {"fromDatabase": True, "updateType": "Differential"})
+    assert received[-1] == {"listVersion": 2, "updateType": "Differential"}  # nothing to change
+
+
+# ---------------------------------------------------------------------- 2.0.1 helpers
+def reg(wh: float, at: datetime, context: str | None = None) -> dict[str, Any]:
+    """A 2.0.1 meterValue with one energy register sample (no context: it defaults to Sample.Periodic)."""
+    sample: dict[str, Any] = {"value": wh, "measurand": "Energy.Active.Import.Register"}
+    if context:
+        sample["context"] = context
+    return {"timestamp": iso(at), "sampledValue": [sample]}
+
+
+def tx_event(
+    kind: str,
+    tx: str,
+    seq: int,
+    at: datetime,
+    *,
+    token: str | None = None,
+    meter: list[dict[str, Any]] | None = None,
+    evse: int = 1,
+    **extra: Any,
+) -> dict[str, Any]:
+    trigger = {"Started": "Authorized", "Updated": "MeterValuePeriodic", "Ended": "StopAuthorized"}[kind]
+    info: dict[str, Any] = {"transactionId": tx}
+    if kind == "Ended":
+        info["stoppedReason"] = "Local"
+    payload: dict[str, Any] = {
+        "eventType": kind,
+        "timestamp": iso(at),
+        "triggerReason": trigger,
+        "seqNo": seq,
+        "transactionInfo": info,
+        "evse": {"id": evse, "connectorId": 1},
+        **extra,
+    }
+    if token:
+        payload["idToken"] = {"idToken": token, "type": "ISO14443"}
+    if meter:
+        payload["meterValue"] = meter
+    return payload

@@ -82,3 +82,15 @@ def test_expiry_from_a_hand_written_payload_is_normalised() -> None:
         ],
     }
     assert from_payload("1.6", payload)[2] == [("C", C)]
+
+
+def test_tokens_are_compared_case_insensitively() -> None:
+    lower = {"acme0001": ListEntry("acme0001", "Accepted", parent="grp")}
+    upper = {"ACME0001": ListEntry("ACME0001", "Accepted", parent="GRP")}
+    assert diff(lower, upper) == []  # a respelling is no change
+    assert diff(lower, {}) == [("acme0001", None)]  # removal names the token as the charger holds it
+    blocked = {"ACME0001": ListEntry("ACME0001", "Blocked")}
+    assert diff(lower, blocked) == [("ACME0001", blocked["ACME0001"])]
+    assert apply(lower, DIFFERENTIAL, [("ACME0001", None)]) == {}
+    assert apply(lower, DIFFERENTIAL, diff(lower, blocked)) == blocked  # one entry, not two spellings
+    assert apply(lower, FULL, [("ACME0001", None)]) == {}
