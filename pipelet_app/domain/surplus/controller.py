@@ -1,0 +1,450 @@
+"""The PV-surplus controller: `decide(snapshot, site, memory)` -> a limit per charger and why.
+
+One call per control cycle (10-30 s). What happens, in order:
+
+1. Surplus for the cars: what the cars draw now plus what goes to the grid, minus battery discharge
+   (a home battery is never drained into a car), minus what the home battery charges while it has
+   priority (below `battery_priority_soc`), minus a small export margin.
+2. Memory: a car that left resets its charger's session memory (the phase lockout stays with the
+   charger); what each car really draws updates its draw cap (`tracking`); the PV sample feeds the
+   forecast (`forecast`).
+3. Per car: mode (session preference over the site's), energy still needed, and a grid-backed floor:
+   none in PV-only; the minimum plus whatever the departure plan needs in PV-priority; the departure
+   plan over the price series in Eco-plus (`plan`).
+4. Phases for chargers that can switch (`phases`), from the power the car could have now.
+5. Who charges (`share.pick`) with hysteresis: a car the surplus can carry starts after
+   `enable_delay_s`; a charging car the surplus no longer carries keeps its minimum for at most
+   `disable_delay_s` and only while the grid energy spent so bridging stays within
+   `bridge_grid_share` of its session energy (plus `bridge_allowance_wh`); then it pauses.
+6. How much (`share.distribute`), rounded down to 0.1 A, a deadband of `min_change_a` against the last
+   limit, and last the site and circuit caps (`limits`), which may only lower limits or pause.
+
+Invariants (property-tested): no charging limit below a charger's minimum; the limits plus the house
+load fit the site's connection and every circuit on every phase; two phase switches of one charger are
+at least `phase_lockout_s` apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from pipelet_app.domain.surplus.forecast import PvForecast, forecast, remember
+from pipelet_app.domain.surplus.limits import Load, enforce
+from pipelet_app.domain.surplus.model import (
+    ChargerDecision,
+    ChargerInput,
+    ChargerMemory,
+    ControllerMemory,
+    ControllerSettings,
+    Mode,
+    SiteConfig,
+    SiteDecision,
+    SiteSnapshot,
+)
+from pipelet_app.domain.surplus.phases import choose_phases
+from pipelet_app.domain.surplus.plan import plan_departure
+from pipelet_app.domain.surplus.share import Slot, distribute, pick
+from pipelet_app.domain.surplus.tracking import NOT_DRAWING_A, track_draw
+
+DEFAULT_SETTINGS = ControllerSettings()
+NOT_DRAWING_GRACE_S = 60.0
+MAX_DT_S = 60.0
+
+
+@dataclass
+class _Car:
+    """Working state for one connected charger during a cycle."""
+
+    charger: ChargerInput
+    memory: ChargerMemory
+    mode: Mode
+    need_wh: float  # math.inf when unknown
+    phases: int
+    max_a: float
+    floor_w: float = 0.0
+    floor_reason: str = ""
+    phase_reason: str | None = None
+    idle: bool = False
+    on: bool = False
+    bridging: bool = False
+    waiting_s: float | None = None
+    power_w: float = 0.0
+
+    def min_w(self, voltage_v: float, phases: int | None = None) -> float:
+        return self.charger.min_a * voltage_v * (phases or self.phases)
+
+    def max_w(self, voltage_v: float, phases: int | None = None) -> float:
+        return self.max_a * voltage_v * (phases or self.phases)
+
+
+def _floor_to(value: float, step: float) -> float:
+    return round(math.floor(value / step + 1e-9) * step, 6)
+
+
+def _rank(car: _Car, now_s: float, voltage_v: float) -> tuple:
+    """Priority first, then least slack before departure, then most energy still needed."""
+    prefs = car.charger.prefs
+    slack = math.inf
+    if prefs.departure_utc is not None and math.isfinite(car.need_wh):
+        full_power_w = car.max_a * voltage_v * (3 if car.charger.can_switch_phases else car.phases)
+        slack = prefs.departure_utc.timestamp() - now_s - car.need_wh * 3600.0 / max(full_power_w, 1.0)
+    return (prefs.priority, slack, -min(car.need_wh, 1e12), car.charger.charger_id)
+
+
+def available_for_cars(snapshot: SiteSnapshot, site: SiteConfig, settings: ControllerSettings) -> float:
+    """Surplus the cars may use now (see step 1 of the module docstring)."""
+    ev_w = sum(max(0.0, charger.measured_w) for charger in snapshot.chargers if charger.connected)
+    discharge = max(0.0, snapshot.battery_w)
+    charge = max(0.0, -snapshot.battery_w)
+    soc = snapshot.battery_soc
+    battery_first = site.battery_priority and (soc is None or soc < site.battery_priority_soc)
+    return ev_w - snapshot.grid_w - discharge + (0.0 if battery_first else charge) - settings.margin_w
+
+
+def house_currents(snapshot: SiteSnapshot, site: SiteConfig) -> tuple[float, float, float]:
+    """Per-phase house current without cars and without PV (the site cap must hold if PV drops)."""
+    voltage = site.voltage_v
+    pv_w = max(0.0, snapshot.pv_w or 0.0)
+    ev_a = [0.0, 0.0, 0.0]
+    ev_w = 0.0
+    for charger in snapshot.chargers:
+        if not charger.connected or charger.measured_w <= 0:
+            continue
+        ev_w += charger.measured_w
+        phases = (0, 1, 2) if charger.phases >= 2 else ((charger.phase - 1) % 3,)
+        for phase in phases:
+            ev_a[phase] += charger.measured_w / (voltage * len(phases))
+    spread = 3 if site.phases >= 2 else 1
+    if snapshot.grid_a is not None:
+        return tuple(  # type: ignore[return-value]
+            max(0.0, snapshot.grid_a[p] - ev_a[p] + pv_w / (voltage * spread)) for p in range(3)
+        )
+    house_w = max(0.0, snapshot.grid_w - ev_w + pv_w + max(0.0, snapshot.battery_w))
+    return (house_w / (voltage * spread),) * 3 if spread == 3 else (house_w / voltage, 0.0, 0.0)
+
+
+def _need_wh(charger: ChargerInput) -> float:
+    wanted = charger.prefs.energy_wh
+    return math.inf if wanted is None else max(0.0, wanted - charger.delivered_wh)
+
+
+def _expected_solar_share(car: _Car, cars: Sequence[_Car], fc: PvForecast | None, now_s: float) -> float:
+    departure = car.charger.prefs.departure_utc
+    if fc is None or departure is None:
+        return 0.0
+    total_need = sum(other.need_wh for other in cars if math.isfinite(other.need_wh))
+    share = car.need_wh / total_need if total_need > 0 and math.isfinite(car.need_wh) else 0.0
+    return fc.surplus_energy_wh(now_s, departure.timestamp()) * share
+
+
+def _set_floor(
+    car: _Car,
+    cars: Sequence[_Car],
+    fc: PvForecast | None,
+    snapshot: SiteSnapshot,
+    site: SiteConfig,
+    settings: ControllerSettings,
+    now_s: float,
+) -> None:
+    if car.mode is Mode.PV_ONLY or car.idle:
+        return
+    voltage = site.voltage_v
+    top_phases = 3 if car.charger.can_switch_phases else car.phases
+    departure = car.charger.prefs.departure_utc
+    plan = plan_departure(
+        now_s,
+        None if departure is None else departure.timestamp(),
+        car.need_wh if math.isfinite(car.need_wh) else 0.0,
+        car.max_w(voltage, top_phases),
+        _expected_solar_share(car, cars, fc, now_s),
+        settings.forecast_safety,
+        snapshot.prices if car.mode is Mode.ECO_PLUS else None,
+    )
+    if car.mode is Mode.PV_PRIORITY:
+        car.floor_w = max(car.min_w(voltage), plan.power_w)
+        car.floor_reason = plan.reason if plan.power_w > 0 else "pv-priority: grid keeps the minimum"
+    elif plan.power_w > 0:
+        car.floor_w = max(car.min_w(voltage), plan.power_w)
+        car.floor_reason = plan.reason
+
+
+def _slot(car: _Car, voltage: float, rank: tuple, phases: int | None = None) -> Slot:
+    if car.idle:
+        return Slot(car.charger.charger_id, 0.0, 0.0, 0.0, car.memory.charging, rank)
+    return Slot(
+        car.charger.charger_id,
+        car.min_w(voltage, phases),
+        car.max_w(voltage, phases),
+        car.floor_w,
+        car.memory.charging,
+        rank,
+    )
+
+
+def _choose_phases(
+    cars: list[_Car],
+    ranks: dict[str, tuple],
+    available: float,
+    fc: PvForecast | None,
+    site: SiteConfig,
+    settings: ControllerSettings,
+    now: datetime,
+) -> None:
+    voltage = site.voltage_v
+    switchable = [car for car in cars if car.charger.can_switch_phases and not car.idle]
+    if not switchable:
+        return
+    flexible = {car.charger.charger_id for car in switchable}
+    slots = []
+    for car in cars:
+        cid = car.charger.charger_id
+        if cid in flexible:
+            slots.append(
+                Slot(cid, car.min_w(voltage, 1), car.max_w(voltage, 3), car.floor_w, True, ranks[cid])
+            )
+        else:
+            slots.append(_slot(car, voltage, ranks[cid]))
+    chosen = pick(slots, available)
+    power = distribute([slot for slot in slots if slot.charger_id in chosen], available)
+    others_w = sum(watts for cid, watts in power.items() if cid not in flexible)
+    for car in switchable:
+        cid = car.charger.charger_id
+        mine = max(power.get(cid, 0.0), available - others_w if len(switchable) == 1 else 0.0, car.floor_w)
+        outlook = None
+        if fc is not None:
+            now_s = now.timestamp()
+            outlook = (
+                fc.mean_surplus_w(now_s, now_s + settings.phase_lockout_s) - settings.margin_w - others_w
+            )
+            outlook = max(outlook, car.floor_w)
+        if not car.memory.charging and mine < car.min_w(voltage, 1) and car.floor_w <= 0:
+            continue  # off and staying off: no reason to move the contactors
+        phases, memory, why = choose_phases(
+            car.memory, car.phases, mine, outlook, car.charger.min_a, voltage, now, settings
+        )
+        car.phases, car.memory, car.phase_reason = phases, memory, why
+
+
+def _hysteresis(
+    car: _Car, picked: bool, now: datetime, settings: ControllerSettings, voltage: float, available: float
+) -> None:
+    memory = car.memory
+    if car.idle:
+        car.on = memory.charging
+        return
+    if car.floor_w > 0:
+        car.on = True
+        car.memory = replace(memory, above_since=None, below_since=None)
+        return
+    if picked:
+        if memory.charging or car.phase_reason:
+            car.on = True
+            car.memory = replace(memory, below_since=None, above_since=None)
+            return
+        since = memory.above_since or now
+        waited = (now - since).total_seconds()
+        strong = available >= car.min_w(voltage) + settings.enable_threshold_w
+        car.memory = replace(memory, above_since=since if strong else None)
+        if strong and waited >= settings.enable_delay_s:
+            car.on = True
+            car.memory = replace(car.memory, above_since=None)
+        else:
+            car.waiting_s = max(0.0, settings.enable_delay_s - waited)
+        return
+    memory = replace(memory, above_since=None)
+    if memory.charging:
+        since = memory.below_since or now
+        budget = settings.bridge_allowance_wh + settings.bridge_grid_share * car.charger.delivered_wh
+        within = (now - since).total_seconds() < settings.disable_delay_s and memory.bridged_wh < budget
+        if within:
+            car.on, car.bridging = True, True
+            car.memory = replace(memory, below_since=since)
+            return
+        memory = replace(memory, below_since=None)
+    car.memory = memory
+    car.on = False
+
+
+def _reason(car: _Car, amps: float, capped_by: str | None, available: float, voltage: float) -> str:
+    if capped_by and amps <= 0:
+        return f"paused: {capped_by} reached"
+    if car.idle:
+        return "car not drawing (full or suspended): offering the minimum, its share goes to others"
+    if not car.on:
+        min_kw = car.min_w(voltage) / 1000
+        if car.waiting_s is not None:
+            return f"surplus {available / 1000:.1f} kW covers the minimum; starting in {car.waiting_s:.0f} s"
+        return (
+            f"paused: surplus {max(available, 0) / 1000:.1f} kW below the {min_kw:.1f} kW minimum "
+            f"on {car.phases} phase{'s' if car.phases > 1 else ''}"
+        )
+    parts = [f"{car.mode.value}: {amps:.1f} A on {car.phases} phase{'s' if car.phases > 1 else ''}"]
+    if car.phase_reason:
+        parts.append(car.phase_reason)
+    if car.bridging:
+        parts.append("bridging a dip at the minimum (limited grid use)")
+    elif car.floor_w > 0:
+        parts.append(car.floor_reason)
+    else:
+        parts.append(f"surplus {available / 1000:.1f} kW")
+    if car.memory.draw_cap_a is not None and car.memory.draw_cap_a < car.charger.max_a:
+        parts.append(f"car takes only ~{car.memory.draw_cap_a:.1f} A, the rest goes to others")
+    if capped_by:
+        parts.append(f"lowered by the {capped_by}")
+    return "; ".join(parts)
+
+
+def _session_memory(previous: ChargerMemory | None, charger: ChargerInput) -> ChargerMemory:
+    if previous is None:
+        return ChargerMemory(phases=charger.phases if charger.can_switch_phases else None)
+    if not charger.connected:
+        return ChargerMemory(
+            last_phase_switch=previous.last_phase_switch,
+            phases=previous.phases,
+            charging=previous.charging,
+            limit_a=previous.limit_a,
+        )
+    return previous
+
+
+def decide(
+    snapshot: SiteSnapshot,
+    site: SiteConfig,
+    memory: ControllerMemory | None = None,
+    settings: ControllerSettings = DEFAULT_SETTINGS,
+) -> SiteDecision:
+    """One control cycle; pass the returned `memory` to the next call (see the module docstring)."""
+    memory = memory or ControllerMemory()
+    now = snapshot.time_utc
+    now_s = now.timestamp()
+    voltage = site.voltage_v
+    dt_s = (
+        0.0 if memory.time_utc is None else min(MAX_DT_S, max(0.0, (now - memory.time_utc).total_seconds()))
+    )
+    available = available_for_cars(snapshot, site, settings)
+
+    history = memory.pv_history
+    fc: PvForecast | None = None
+    if snapshot.pv_w is not None:
+        ev_w = sum(max(0.0, charger.measured_w) for charger in snapshot.chargers if charger.connected)
+        house_w = snapshot.pv_w + snapshot.grid_w + snapshot.battery_w - ev_w
+        history = remember(history, now_s, max(0.0, snapshot.pv_w), max(0.0, house_w), settings.history_s)
+        fc = forecast(history, now_s, site.latitude, site.longitude)
+
+    memories: dict[str, ChargerMemory] = {}
+    cars: list[_Car] = []
+    decisions: dict[str, ChargerDecision] = {}
+    for charger in snapshot.chargers:
+        cid = charger.charger_id
+        previous = memory.chargers.get(cid)
+        mem = _session_memory(previous, charger)
+        mem = track_draw(mem, charger, now, voltage, settings) if charger.connected else mem
+        phases = (mem.phases or charger.phases) if charger.can_switch_phases else charger.phases
+        need = _need_wh(charger)
+        if not charger.connected or need <= 0:
+            reason = "no car connected" if not charger.connected else "energy wanted reached"
+            decisions[cid] = ChargerDecision(cid, 0.0, phases, 0.0, False, mem.charging, reason)
+            memories[cid] = replace(
+                mem, charging=False, limit_a=0.0, limit_since=now if mem.charging else mem.limit_since
+            )
+            continue
+        max_a = (
+            charger.max_a
+            if mem.draw_cap_a is None
+            else max(charger.min_a, min(charger.max_a, mem.draw_cap_a))
+        )
+        idle_since = mem.not_drawing_since
+        idle = idle_since is not None and (now - idle_since).total_seconds() >= NOT_DRAWING_GRACE_S
+        car = _Car(charger, mem, charger.prefs.mode or site.mode, need, phases, max_a, idle=idle)
+        cars.append(car)
+
+    for car in cars:
+        _set_floor(car, cars, fc, snapshot, site, settings, now_s)
+    ranks = {car.charger.charger_id: _rank(car, now_s, voltage) for car in cars}
+    _choose_phases(cars, ranks, available, fc, site, settings, now)
+
+    slots = [_slot(car, voltage, ranks[car.charger.charger_id]) for car in cars]
+    picked = pick(slots, available)
+    for car in cars:
+        _hysteresis(car, car.charger.charger_id in picked, now, settings, voltage, available)
+
+    on_cars = [car for car in cars if car.on]
+    on_slots = [_slot(car, voltage, ranks[car.charger.charger_id]) for car in on_cars if not car.idle]
+    power = distribute(on_slots, available)
+    shortfall = max(0.0, sum(power.values()) - max(available, 0.0))
+    bridging = [car for car in on_cars if car.bridging]
+    for car in bridging:
+        extra = shortfall / len(bridging) * dt_s / 3600.0
+        car.memory = replace(car.memory, bridged_wh=car.memory.bridged_wh + extra)
+
+    wanted: dict[str, float] = {}
+    for car in on_cars:
+        cid = car.charger.charger_id
+        if car.idle:
+            wanted[cid] = car.charger.min_a
+            continue
+        amps = _floor_to(power[cid] / (voltage * car.phases), settings.resolution_a)
+        amps = min(max(amps, car.charger.min_a), car.max_a)
+        previous = car.memory
+        same_shape = previous.charging and previous.phases in (None, car.phases) and not car.phase_reason
+        if (
+            same_shape
+            and abs(amps - previous.limit_a) < settings.min_change_a
+            and previous.limit_a <= car.max_a
+        ):
+            amps = max(previous.limit_a, car.charger.min_a)
+        wanted[cid] = amps
+
+    ordered = sorted(on_cars, key=lambda car: ranks[car.charger.charger_id])
+    loads = [
+        Load(
+            car.charger.charger_id,
+            wanted[car.charger.charger_id],
+            car.phases,
+            car.charger.phase,
+            car.charger.min_a,
+            car.charger.circuit_id,
+        )
+        for car in ordered
+    ]
+    headroom = tuple(site.grid_limit_a - amps for amps in house_currents(snapshot, site))
+    capped, why = enforce(loads, headroom, site.circuits)
+
+    for car in cars:
+        cid = car.charger.charger_id
+        amps = capped.get(cid, 0.0)
+        if amps > 0:
+            amps = _floor_to(amps, settings.resolution_a)
+            if amps < car.charger.min_a:
+                amps = 0.0
+        charging = amps > 0
+        car.on = charging
+        previous = car.memory
+        phase_changed = previous.phases is not None and previous.phases != car.phases and charging
+        changed = (charging != previous.charging) or (
+            charging and (abs(amps - previous.limit_a) > 1e-9 or phase_changed)
+        )
+        limit_w = amps * voltage * car.phases
+        reason = _reason(car, amps, why.get(cid), available, voltage)
+        decisions[cid] = ChargerDecision(cid, amps, car.phases, limit_w, charging, changed, reason)
+        new_memory = replace(
+            previous,
+            charging=charging,
+            limit_a=amps,
+            phases=car.phases if (charging or car.charger.can_switch_phases) else previous.phases,
+            limit_since=now if changed else previous.limit_since,
+        )
+        if not charging:
+            new_memory = replace(new_memory, not_drawing_since=None, draw_cap_a=previous.draw_cap_a)
+        memories[cid] = new_memory
+
+    ordered_decisions = tuple(decisions[charger.charger_id] for charger in snapshot.chargers)
+    outlook = None if fc is None else fc.surplus_w(now_s + 600.0)
+    new_memory = ControllerMemory(time_utc=now, chargers=memories, pv_history=history)
+    return SiteDecision(now, ordered_decisions, available, outlook, new_memory)
+
+
+__all__ = ["DEFAULT_SETTINGS", "NOT_DRAWING_A", "decide"]

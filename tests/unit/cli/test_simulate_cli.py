@@ -1,0 +1,179 @@
+"""`pipelet simulate-surplus` end to end through typer on the shared broken-cloud day (copied into
+tests/fixtures/surplus: NREL MIDC via pvlib-python tests, BSD-3): keys, energy balance, modes, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelet_app.cli import app
+
+runner = CliRunner()
+GHI = Path(__file__).parents[2] / "fixtures" / "surplus" / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"
+CARS = [
+    {
+        "arrive_utc": "2018-10-14T15:00:00Z",
+        "depart_utc": "2018-10-14T23:30:00Z",
+        "energy_wh": 30000,
+        "max_a": 16,
+        "phases": 3,
+        "switch_phases": True,
+    },
+    {
+        "arrive_utc": "2018-10-14T16:00:00Z",
+        "depart_utc": "2018-10-14T22:00:00Z",
+        "energy_wh": 8000,
+        "max_a": 16,
+        "phases": 1,
+        "car_max_a": 10,
+    },
+]
+KEYS = {
+    "ev_energy_wh",
+    "ev_solar_wh",
+    "ev_grid_wh",
+    "solar_share",
+    "profiles_sent",
+    "start_stop_cycles",
+    "phase_switches",
+    "unmet_energy_wh",
+}
+
+
+def invoke(tmp_path: Path, *args: str, cars: object = CARS) -> tuple[int, str, str]:
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps(cars))
+    base = ["simulate-surplus", "--pv", str(GHI), "--ev", str(ev)]
+    result = runner.invoke(app, [*base, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_mode(tmp_path: Path, mode: str) -> dict:
+    code, out, err = invoke(
+        tmp_path,
+        "--kwp",
+        "12",
+        "--load-w",
+        "500",
+        "--mode",
+        mode,
+        "--latitude",
+        "39.74",
+        "--longitude",
+        "-105.18",
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_pv_only_summary_has_the_promised_keys_and_balances(tmp_path: Path) -> None:
+    body = run_mode(tmp_path, "pv-only")
+    assert set(body) >= KEYS
+    assert body["ev_solar_wh"] + body["ev_grid_wh"] == pytest.approx(body["ev_energy_wh"], abs=0.2)
+    assert body["ev_energy_wh"] > 10000
+    assert body["ev_grid_wh"] <= 0.02 * body["ev_energy_wh"]
+    assert body["profiles_sent"] > 0 and body["start_stop_cycles"] >= 2
+    assert body["phase_switches"] <= 10
+    slow = next(car for car in body["cars"] if car["car_id"] == "car-2")
+    assert slow["energy_wh"] > 0
+    assert body["unmet_energy_wh"] == pytest.approx(
+        sum(car["wanted_wh"] - car["energy_wh"] for car in body["cars"]), abs=1.0
+    )
+    assert body["site_cap_exceeded_s"] == 0
+
+
+def test_pv_priority_meets_the_departures_that_pv_only_cannot(tmp_path: Path) -> None:
+    pv_only = run_mode(tmp_path, "pv-only")
+    priority = run_mode(tmp_path, "pv-priority")
+    assert pv_only["unmet_energy_wh"] > 1000
+    assert priority["unmet_energy_wh"] < 0.02 * 38000
+    assert priority["ev_grid_wh"] > pv_only["ev_grid_wh"]
+
+
+def test_pv_watts_column_and_load_csv(tmp_path: Path) -> None:
+    pv = tmp_path / "pv.csv"
+    pv.write_text("time_utc,pv_w\n2018-10-14T15:00:00Z,5000\n2018-10-14T23:30:00Z,5000\n")
+    load = tmp_path / "load.csv"
+    load.write_text("time_utc,load_w\n2018-10-14T15:00:00Z,1000\n")
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps(CARS[:1]))
+    result = runner.invoke(
+        app,
+        [
+            "simulate-surplus",
+            "--pv",
+            str(pv),
+            "--load",
+            str(load),
+            "--ev",
+            str(ev),
+            "--mode",
+            "pv-only",
+            "--step-s",
+            "10",
+            "--control-s",
+            "30",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    # 4 kW of surplus all day: the car charges on one phase or three, all from the sun
+    assert body["ev_solar_wh"] >= 0.98 * body["ev_energy_wh"] > 20000
+
+
+@pytest.mark.parametrize(
+    ("args", "cars", "field"),
+    [
+        (["--mode", "solar"], CARS, "--mode"),
+        (["--mode", "pv-only", "--load-w", "500"], CARS, "--kwp"),
+        (["--mode", "pv-only", "--kwp", "10"], CARS, "--load/--load-w"),
+        (["--mode", "pv-only", "--kwp", "10", "--load-w", "5", "--control-s", "5"], CARS, "--control-s"),
+        (
+            ["--mode", "pv-only", "--kwp", "10", "--load-w", "5"],
+            [{**CARS[0], "energy_wh": None}],
+            "EV.json[0].energy_wh",
+        ),
+        (
+            ["--mode", "pv-only", "--kwp", "10", "--load-w", "5"],
+            [{**CARS[0], "phases": 2}],
+            "EV.json[0].phases",
+        ),
+        (
+            ["--mode", "pv-only", "--kwp", "10", "--load-w", "5"],
+            [{**CARS[0], "depart_utc": "soon"}],
+            "EV.json[0].depart_utc",
+        ),
+        (
+            ["--mode", "pv-only", "--kwp", "10", "--load-w", "5"],
+            [{**CARS[0], "max_a": 3}],
+            "EV.json[0].max_a",
+        ),
+        (
+            ["--mode", "pv-only", "--kwp", "10", "--load-w", "5"],
+            [{**CARS[0], "charger_id": "x"}, {**CARS[1], "charger_id": "x"}],
+            "charger_id x",
+        ),
+        (["--mode", "pv-only", "--kwp", "10", "--load-w", "5"], {"cars": []}, "EV.json"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(
+    tmp_path: Path, args: list[str], cars: object, field: str
+) -> None:
+    code, out, err = invoke(tmp_path, *args, cars=cars)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and field in err and "Traceback" not in err
+
+
+def test_bad_csv_row_names_row_and_column(tmp_path: Path) -> None:
+    pv = tmp_path / "pv.csv"
+    pv.write_text("time_utc,pv_w\n2018-10-14T15:00:00Z,5000\n2018-10-14T15:01:00Z,lots\n")
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps(CARS))
+    result = runner.invoke(
+        app, ["simulate-surplus", "--pv", str(pv), "--load-w", "0", "--ev", str(ev), "--mode", "pv-only"]
+    )
+    assert result.exit_code == 2
+    assert "PV.csv row 3, pv_w: not a number" in result.stderr

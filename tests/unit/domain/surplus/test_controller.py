@@ -1,0 +1,265 @@
+"""The controller, one behaviour per test, driven through `decide` as the actuation loop will call it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from pipelet_app.domain.surplus import (
+    ChargerInput,
+    Circuit,
+    ControllerMemory,
+    ControllerSettings,
+    Mode,
+    PricePoint,
+    PriceSeries,
+    SessionPrefs,
+    SiteConfig,
+    decide,
+)
+from tests.unit.domain.surplus.helpers import at, follow, run, snapshot
+
+SITE = SiteConfig(grid_limit_a=63, mode=Mode.PV_ONLY)
+
+
+def one_phase(cid: str = "cp1", **kw) -> ChargerInput:
+    return ChargerInput(cid, connected=True, phases=1, max_a=16, **kw)
+
+
+def test_pv_only_waits_the_enable_delay_then_charges_the_whole_surplus() -> None:
+    decisions = run(SITE, [3000.0] * 3, (one_phase(),))
+
+    first, second, third = (d.chargers[0] for d in decisions)
+    assert not first.charging and "starting in 30 s" in first.reason
+    assert second.charging and second.changed
+    # 3000 W - 60 W margin on one phase, rounded down to 0.1 A
+    assert second.limit_a == 12.7 and second.limit_w == 12.7 * 230
+    assert not third.changed and third.limit_a == 12.7
+
+
+def test_pv_only_pauses_below_the_minimum_after_bridging_a_short_dip() -> None:
+    surplus = [3000.0] * 3 + [800.0] * 12
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(delivered_wh=20000),))]
+
+    bridging = decisions[3]
+    assert bridging.charging and bridging.limit_a == 6.0 and "bridging" in bridging.reason
+    paused = [d for d in decisions[3:] if not d.charging]
+    assert paused, "a long dip must pause the car"
+    assert "below the 1.4 kW minimum" in paused[0].reason
+    # 240 s disable delay at 30 s steps: bridged for at most 8 cycles
+    assert decisions.index(paused[0]) - 3 <= 8
+
+
+def test_bridging_stops_early_when_the_grid_budget_is_spent() -> None:
+    # a fresh session (0 Wh delivered) only has the 15 Wh allowance: 6 A from 0 W of sun costs 1380 W
+    surplus = [3000.0] * 3 + [0.0] * 6
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),))]
+    on_in_dip = sum(d.charging for d in decisions[3:])
+    assert 1 <= on_in_dip <= 2
+
+
+def test_never_charges_below_six_amps() -> None:
+    decisions = run(SITE, [1500.0, 1500.0, 1200.0, 1300.0], (one_phase(),))
+    for decision in decisions:
+        d = decision.chargers[0]
+        assert (not d.charging and d.limit_a == 0) or d.limit_a >= 6.0
+
+
+def test_pv_priority_keeps_the_minimum_from_the_grid_without_sun() -> None:
+    site = replace(SITE, mode=Mode.PV_PRIORITY)
+    (decision,) = run(site, [0.0], (one_phase(),))
+    d = decision.chargers[0]
+    assert d.charging and d.limit_a == 6.0 and "pv-priority" in d.reason
+
+
+def test_session_mode_overrides_the_site_mode() -> None:
+    charger = one_phase(prefs=SessionPrefs(mode=Mode.PV_PRIORITY))
+    (decision,) = run(SITE, [0.0], (charger,))
+    assert decision.chargers[0].charging
+
+
+def test_pv_priority_tops_up_to_meet_the_departure() -> None:
+    site = replace(SITE, mode=Mode.PV_PRIORITY)
+    # 10.5 kWh (+10 % planning margin) in 3 h on 16 A single phase (3.68 kW): full power from now on
+    prefs = SessionPrefs(departure_utc=at(3 * 3600), energy_wh=10500)
+    (decision,) = run(site, [0.0], (one_phase(prefs=prefs),))
+    d = decision.chargers[0]
+    assert d.limit_a == 16.0 and "departure" in d.reason
+
+
+def test_eco_plus_charges_in_the_cheapest_window_only() -> None:
+    site = replace(SITE, mode=Mode.ECO_PLUS)
+    prices = PriceSeries(
+        (
+            PricePoint(at(0), 0.40),
+            PricePoint(at(3600), 0.10),
+            PricePoint(at(7200), 0.40),
+        ),
+        slot_s=3600,
+    )
+    prefs = SessionPrefs(departure_utc=at(3 * 3600), energy_wh=3000)
+    charger = one_phase(prefs=prefs)
+    expensive = decide(snapshot(0, 0.0, charger, prices=prices), site, ControllerMemory())
+    assert not expensive.chargers[0].charging
+    cheap = decide(snapshot(3700, 0.0, charger, prices=prices), site, expensive.memory)
+    d = cheap.chargers[0]
+    # 3.3 kWh (with the planning margin) spread over the 58 min left of the cheap hour: 14.7 A
+    assert d.charging and d.limit_a == 14.7 and "0.100/kWh" in d.reason
+
+
+def test_a_car_that_takes_less_than_offered_leaves_the_rest_to_another() -> None:
+    site = SITE
+    slow = one_phase("slow", prefs=SessionPrefs(priority=0))
+    other = one_phase("other", prefs=SessionPrefs(priority=5))
+    memory = ControllerMemory()
+    chargers = (slow, other)
+    surplus = 4500.0
+    history = []
+    for step in range(12):
+        ev_w = sum(c.measured_w for c in chargers)
+        result = decide(snapshot(step * 30, ev_w - surplus, *chargers), site, memory)
+        memory = result.memory
+        history.append(result)
+        chargers = follow(chargers, result)
+        # the slow car draws at most 8 A whatever it is offered
+        slow_now = chargers[0]
+        if slow_now.measured_a and slow_now.measured_a > 8:
+            chargers = (replace(slow_now, measured_a=8.0, measured_w=8 * 230.0), chargers[1])
+    last = {d.charger_id: d for d in history[-1].chargers}
+    assert last["slow"].limit_a <= 9.0 + 1e-9 and "takes only" in last["slow"].reason
+    assert last["other"].charging and last["other"].limit_a >= 9.5
+
+
+def test_earlier_departure_gets_the_surplus_first() -> None:
+    soon = one_phase("soon", prefs=SessionPrefs(departure_utc=at(2 * 3600), energy_wh=5000))
+    late = one_phase("late", prefs=SessionPrefs(departure_utc=at(9 * 3600), energy_wh=5000))
+    decisions = run(SITE, [5000.0] * 3, (late, soon))
+    last = {d.charger_id: d for d in decisions[-1].chargers}
+    # the late car runs at its minimum, the one leaving soon gets all the rest
+    assert last["late"].charging and last["late"].limit_a == 6.0
+    assert last["soon"].limit_a == 15.4
+
+
+def test_two_minimums_fit_where_one_maximum_would_leave_the_rest_unused() -> None:
+    # 5 kW: 16 A on one car (3.68 kW) would leave 1.3 kW, below the second car's minimum
+    decisions = run(SITE, [5000.0] * 3, (one_phase("a"), one_phase("b")))
+    last = decisions[-1].chargers
+    assert all(d.charging for d in last)
+    assert sum(d.limit_w for d in last) > 4800
+
+
+def test_home_battery_is_never_drained_into_the_car() -> None:
+    charger = one_phase()
+    # grid 0, battery discharging 2 kW to cover the house: no surplus for the car
+    snap = snapshot(0, 0.0, charger, battery_w=2000.0, pv_w=0.0)
+    result = decide(snap, SITE, ControllerMemory())
+    result = decide(replace(snap, time_utc=at(60)), SITE, result.memory)
+    assert not result.chargers[0].charging
+
+
+def test_battery_priority_until_its_soc_then_the_car_gets_the_battery_charge_power() -> None:
+    charger = one_phase()
+    site = replace(SITE, battery_priority=True, battery_priority_soc=80)
+    charging_battery = snapshot(0, 0.0, charger, battery_w=-3000.0, battery_soc=50)
+    memory = ControllerMemory()
+    for step in range(3):
+        result = decide(replace(charging_battery, time_utc=at(step * 30)), site, memory)
+        memory = result.memory
+    assert not result.chargers[0].charging
+    full_enough = replace(charging_battery, battery_soc=90)
+    memory = ControllerMemory()
+    for step in range(3):
+        result = decide(replace(full_enough, time_utc=at(step * 30)), site, memory)
+        memory = result.memory
+    assert result.chargers[0].charging and result.chargers[0].limit_a >= 12
+
+
+def test_site_cap_lowers_limits_counting_the_house_without_pv() -> None:
+    site = replace(SITE, grid_limit_a=20)
+    three = ChargerInput("cp1", connected=True, phases=3, max_a=32)
+    # PV 30 kW, house 4.6 kW (6.7 A per phase): the car may have 13.3 A per phase, not 32
+    snap = snapshot(0, -25400.0, three, pv_w=30000.0)
+    memory = ControllerMemory()
+    for step in range(3):
+        result = decide(replace(snap, time_utc=at(step * 30)), site, memory)
+        memory = result.memory
+    d = result.chargers[0]
+    assert d.charging and d.limit_a <= 20 - 4600 / (230 * 3) + 1e-9
+    assert "site limit" in d.reason
+
+
+def test_circuit_limit_pauses_the_lower_ranked_charger() -> None:
+    circuit = Circuit("garage", max_a=16)
+    site = replace(SITE, circuits=(circuit,))
+    a = one_phase("a", circuit_id="garage", prefs=SessionPrefs(priority=1))
+    b = one_phase("b", circuit_id="garage", prefs=SessionPrefs(priority=2))
+    decisions = run(site, [8000.0] * 3, (a, b))
+    last = {d.charger_id: d for d in decisions[-1].chargers}
+    assert last["a"].limit_a + last["b"].limit_a <= 16 + 1e-9
+    assert last["a"].limit_a >= 10
+
+
+def test_phase_switch_down_then_lockout_holds_it() -> None:
+    car = ChargerInput("home", connected=True, phases=3, max_a=16, can_switch_phases=True)
+    surplus = [8000.0] * 4 + [2500.0] * 10 + [8000.0] * 20
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (car,))]
+    phases = [d.phases for d in decisions]
+    assert phases[3] == 3
+    assert 1 in phases[4:14], "2.5 kW is below the 3-phase minimum: switch to one phase"
+    switched_down = phases.index(1)
+    # up again only after the 15-minute lockout (30 cycles of 30 s)
+    assert all(p == 1 for p in phases[switched_down : switched_down + 20])
+    assert any("switching to 1 phase" in d.reason for d in decisions)
+
+
+def test_no_switch_where_the_charger_cannot() -> None:
+    car = ChargerInput("home", connected=True, phases=3, max_a=16)
+    decisions = [d.chargers[0] for d in run(SITE, [2500.0] * 12, (car,))]
+    assert all(d.phases == 3 for d in decisions)
+    assert not any(d.charging for d in decisions)
+
+
+def test_disconnect_pauses_and_reports_a_change_once() -> None:
+    decisions = run(SITE, [3000.0] * 3, (one_phase(),))
+    gone = ChargerInput("cp1", connected=False, phases=1)
+    result = decide(snapshot(90, 0.0, gone), SITE, decisions[-1].memory)
+    assert result.chargers[0].changed and not result.chargers[0].charging
+    again = decide(snapshot(120, 0.0, gone), SITE, result.memory)
+    assert not again.chargers[0].changed and again.changed() == ()
+
+
+def test_small_changes_send_no_profile() -> None:
+    decisions = run(SITE, [3000.0, 3000.0, 3000.0, 3040.0, 2980.0], (one_phase(),))
+    assert [d.chargers[0].changed for d in decisions[2:]] == [False, False, False]
+
+
+def test_energy_reached_stops_the_car() -> None:
+    charger = one_phase(delivered_wh=5000, prefs=SessionPrefs(energy_wh=5000))
+    (decision,) = run(SITE, [3000.0], (charger,))
+    assert not decision.chargers[0].charging and "reached" in decision.chargers[0].reason
+
+
+def test_car_not_drawing_keeps_an_offer_and_its_share_goes_elsewhere() -> None:
+    settings = ControllerSettings()
+    full = one_phase("full", prefs=SessionPrefs(priority=0))
+    other = one_phase("other")
+    memory = ControllerMemory()
+    chargers = (full, other)
+    result = None
+    for step in range(10):
+        ev_w = sum(c.measured_w for c in chargers)
+        result = decide(snapshot(step * 30, ev_w - 3000.0, *chargers), SITE, memory, settings)
+        memory = result.memory
+        chargers = follow(chargers, result)
+        chargers = (replace(chargers[0], measured_a=0.0, measured_w=0.0), chargers[1])
+    last = {d.charger_id: d for d in result.chargers}
+    assert last["full"].charging and last["full"].limit_a == 6.0 and "not drawing" in last["full"].reason
+    assert last["other"].limit_a >= 12
+
+
+def test_memory_is_not_mutated() -> None:
+    first = decide(snapshot(0, -3000.0, one_phase()), SITE, ControllerMemory())
+    before = dict(first.memory.chargers)
+    decide(snapshot(30, -3000.0, one_phase()), SITE, first.memory)
+    assert first.memory.chargers == before
+    assert first.time_utc + timedelta(seconds=30) == at(30)
