@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 
+from pipelet_app import clock
 from pipelet_app.db import session_scope
 from pipelet_app.notify.mail import MailNotConfigured
 from pipelet_app.tax.alerts import email_new_alerts
@@ -16,7 +17,7 @@ def mail_compliance_alerts(today: date | None = None) -> int:
     """Returns the number of mails sent; without SMTP_URL it sends nothing and says so once per run."""
     try:
         with session_scope() as db:
-            return email_new_alerts(db, today or datetime.now(UTC).date())
+            return email_new_alerts(db, today or clock.today())
     except MailNotConfigured as exc:
         log.info("compliance alerts not mailed: %s", exc)
         return 0

@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     ChargingSession,
@@ -48,7 +49,6 @@ from pipelet_app.db.models import (
     PvWallbox,
     SessionSource,
 )
-from pipelet_app.db.types import utcnow
 from pipelet_app.domain import quota as q
 from pipelet_app.domain.quota import DEFAULT_POLICY, PollPolicy
 from pipelet_app.domain.reconstruct import ReconstructConfig, reconstruct, transaction_id

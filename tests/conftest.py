@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database per backend, and a clean environment per test.
+"""Shared fixtures: a migrated database per backend, a clean environment per test, and the date pass.
 
 Integration tests take the `database` fixture, which runs them once on SQLite (the embedded default) and
 once on the machine's PostgreSQL. PostgreSQL tests skip with a reason when the server is not reachable;
@@ -12,6 +12,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from pipelet_app.settings import get_settings
 
 PG_ADMIN_URL = os.environ.get("PIPELET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-key-not-for-production"
+TEST_NOW = os.environ.get("PIPELET_TEST_NOW", "")
 
 
 def _pg_url(database: str) -> str:
@@ -73,6 +75,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     reset_engine()
     yield
     reset_engine()
+
+
+@pytest.fixture(autouse=True)
+def _test_now() -> Iterator[None]:
+    """With PIPELET_TEST_NOW=<ISO 8601 instant with offset> every test starts at that instant.
+
+    The clock ticks on from there (time-machine `tick=True`), so timeouts, asyncio and "a second later"
+    still work; CI's date pass (scripts/test.sh) runs the `dates` tests at tests/awkward_instants.py.
+    Only this process travels: a test that starts a subprocess passes it the instant it needs.
+    """
+    if not TEST_NOW:
+        yield
+        return
+    import time_machine
+
+    start = datetime.fromisoformat(TEST_NOW)
+    if start.tzinfo is None:
+        raise pytest.UsageError(f"PIPELET_TEST_NOW needs an offset: {TEST_NOW!r}")
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")

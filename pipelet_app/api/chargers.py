@@ -13,8 +13,8 @@ from sqlmodel import select
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.auth import AuthError, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, Connector, Role
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations.chargers import own_charger

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from pipelet_app.auth.errors import NotAuthenticated, NotFound
 from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_token, same_hash
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ApiKey, User
-from pipelet_app.db.types import utcnow
 
 PREFIX = "pk"
 

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from pipelet_app.auth.errors import Forbidden, InvalidInput
 from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_password, hash_token, new_token, password_problem
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Driver, Invitation, Role, Spv, SpvPartner, Tenant, TenantKind, User
-from pipelet_app.db.types import utcnow
 from pipelet_app.notify.mail import MailNotConfigured, send_mail
 from pipelet_app.settings import get_settings
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from pipelet_app.auth.errors import NotAuthenticated
 from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_token, new_token, verify_password
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import AuthSession, User
-from pipelet_app.db.types import utcnow
 from pipelet_app.settings import get_settings
 
 WRONG_CREDENTIALS = "Wrong e-mail or password."

@@ -8,9 +8,7 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from pipelet_app.clock import utcnow  # noqa: F401  (its old home, for code written before clock.py)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

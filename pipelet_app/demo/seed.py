@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, SQLModel, select
 
 from pipelet_app.auth.secrets import hash_password
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
@@ -107,7 +108,7 @@ def _get_or_create(db: Session, model: type[SQLModel], defaults: dict[str, Any] 
 
 def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
     """Create whatever demo object is missing and return the `seed-demo --json` document."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     tenants = {
         slug: _get_or_create(db, Tenant, {"name": name, "kind": kind}, slug=slug)
         for slug, (name, kind) in TENANTS.items()

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     ChargingSession,
     Driver,
@@ -24,7 +25,6 @@ from pipelet_app.db.models import (
     Role,
     StatementStatus,
 )
-from pipelet_app.db.types import utcnow
 from pipelet_app.domain.reimbursement import SOURCES, SessionEnergy, compute_statement
 
 

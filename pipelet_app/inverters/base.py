@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from pipelet_app.clock import utcnow
+
 Clock = Callable[[], datetime]
 
 # httpx logs every request URL at INFO, and several brands carry the key in the query (``?key=``,
@@ -43,8 +45,7 @@ MAX_LIST_PAGES = 50
 ProgressCallback = Callable[[int, int | None], Awaitable[None] | None]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+utc_now = utcnow  # the adapters' name for the application clock
 
 
 # --------------------------------------------------------------------------------------------- errors

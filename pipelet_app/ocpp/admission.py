@@ -22,9 +22,9 @@ import time
 from sqlmodel import select
 
 from pipelet_app.auth.secrets import verify_password
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import chargers
 
 LOGGER = logging.getLogger("pipelet.csms")

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Tenant, TenantKind
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import local_list
 from pipelet_app.ocpp.local_list import ListEntry
 from pipelet_app.ocpp.timefmt import format_utc

@@ -38,9 +38,9 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import OcppMessage
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import chargers, framing
 from pipelet_app.ocpp.errors import (
     CallRejected,

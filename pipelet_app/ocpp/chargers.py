@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
     ChargerConnectionPeriod,
@@ -19,7 +20,6 @@ from pipelet_app.db.models import (
     OcppMessage,
     SecurityEvent,
 )
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.writer import defer_insert, flush_deferred
 
 

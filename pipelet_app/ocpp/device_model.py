@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargingProfileRecord, DeviceVariable
-from pipelet_app.db.types import utcnow
 
 V16_COMPONENT = "OCPP16"
 

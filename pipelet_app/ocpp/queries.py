@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
@@ -21,7 +22,6 @@ from pipelet_app.db.models import (
     Site,
     TransactionSeqNos,
 )
-from pipelet_app.db.types import utcnow
 
 FAULT_STATUSES = ("Faulted", "Unavailable")
 

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Reservation
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.timefmt import parse_utc
 
 LOGGER = logging.getLogger("pipelet.csms.reservations")

@@ -36,9 +36,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.http11 import Request, Response
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import chargers
 from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.base import CsmsConnection

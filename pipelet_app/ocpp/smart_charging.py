@@ -14,9 +14,10 @@ ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberP
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from pipelet_app.clock import utcnow
 from pipelet_app.ocpp.errors import InvalidCommandPayload
 from pipelet_app.ocpp.timefmt import format_utc
 
@@ -54,7 +55,7 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
     period: dict[str, Any] = {"startPeriod": 0, "limit": limit}
     if "numberPhases" in request:
         period["numberPhases"] = int(request["numberPhases"])
-    start = format_utc(now or datetime.now(UTC))
+    start = format_utc(now or utcnow())
     stack_level = int(request.get("stackLevel", 0))
     if version == "1.6":
         profile: dict[str, Any] = {

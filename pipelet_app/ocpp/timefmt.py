@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pipelet_app.clock import utcnow
 from pipelet_app.ocpp.errors import CallRejected
 
 
@@ -15,7 +16,7 @@ def format_utc(moment: datetime) -> str:
 
 
 def now_utc() -> str:
-    return format_utc(datetime.now(UTC))
+    return format_utc(utcnow())
 
 
 def parse_utc(value: str, field: str = "timestamp") -> datetime:

@@ -27,8 +27,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource, TransactionSeqNos
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import seqno
 from pipelet_app.ocpp.writer import defer_insert, flush_deferred
 

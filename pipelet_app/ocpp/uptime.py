@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, or_, select
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargerConnectionPeriod, ConnectorStatusPeriod
-from pipelet_app.db.types import utcnow
 
 Interval = tuple[datetime, datetime]
 DEGRADED_STATUSES = ("Faulted", "Unavailable")

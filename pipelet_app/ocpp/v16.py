@@ -16,8 +16,8 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 from sqlmodel import Session
 
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import authorization, chargers, local_list, reservations, transactions
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password

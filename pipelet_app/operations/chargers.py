@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from pipelet_app.auth import NotFound, Principal, require, require_tenant
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargingSession, Role
-from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp import queries
 from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command

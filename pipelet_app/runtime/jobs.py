@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from typing import Any, ClassVar
 
+from pipelet_app.clock import utcnow
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.runtime")
@@ -121,7 +122,7 @@ async def arq_schedule_due_pv(ctx: dict[str, Any]) -> int:
     """arq cron job: enqueue a poll for every due account; the job id makes one per account and due time."""
     from pollers.pv import _due
 
-    due: list[tuple[int, datetime]] = await asyncio.to_thread(_due, _now(), 200)
+    due: list[tuple[int, datetime]] = await asyncio.to_thread(_due, utcnow(), 200)
     redis = ctx["redis"]
     for account_id, when in due:
         await redis.enqueue_job(
@@ -131,12 +132,6 @@ async def arq_schedule_due_pv(ctx: dict[str, Any]) -> int:
             _queue_name=ctx.get("queue_name", QUEUE_NAME),
         )
     return len(due)
-
-
-def _now() -> datetime:
-    from pipelet_app.db.types import utcnow
-
-    return utcnow()
 
 
 def worker_functions() -> list[Any]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     ReturnStatusDb,
     Role,
@@ -124,7 +125,7 @@ def transition_return(
     Release records the input fingerprint; going back to draft supersedes the stored PDFs, so a
     corrected K-1 replaces them at the next release.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     loaded = load_books(db, spv_id)
     row = _year_row(loaded, year)
     current = ReturnStatus(str(row.status))

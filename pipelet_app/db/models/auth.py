@@ -12,7 +12,8 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
+from pipelet_app.clock import utcnow
+from pipelet_app.db.types import UTCDateTime, str_enum
 
 
 class Role(StrEnum):

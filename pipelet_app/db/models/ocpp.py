@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from pipelet_app.db.types import UTCDateTime, utcnow
+from pipelet_app.clock import utcnow
+from pipelet_app.db.types import UTCDateTime
 
 
 class OcppMessage(SQLModel, table=True):

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from pipelet_app.db.types import UTCDateTime, utcnow
+from pipelet_app.clock import utcnow
+from pipelet_app.db.types import UTCDateTime
 
 
 class PvStatus(StrEnum):

@@ -21,7 +21,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Date, ForeignKey, Integer, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
+from pipelet_app.clock import utcnow
+from pipelet_app.db.types import UTCDateTime, str_enum
 
 
 class PartnerKind(StrEnum):

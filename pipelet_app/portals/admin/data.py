@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, Principal, require
 from pipelet_app.auth.invitations import create_invitation, invitation_link, mail_invitation
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Invitation, Role, Spv, SpvPartner, Tenant
-from pipelet_app.db.types import utcnow
 from pipelet_app.portals.formatting import when
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from pipelet_app.auth import Principal, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargingSession, Driver, IdToken, Role
-from pipelet_app.db.types import utcnow
 from pipelet_app.portals.formatting import kwh, when
 from pipelet_app.portals.zones import session_zones
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from pipelet_app.auth import Principal, require
 from pipelet_app.auth.errors import InvalidInput, NotFound
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     ChargingSession,
     Driver,
@@ -36,7 +37,6 @@ from pipelet_app.db.models import (
     Role,
     SessionSource,
 )
-from pipelet_app.db.types import utcnow
 from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
 from pipelet_app.inverters.service import ConnectResult

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
+from pipelet_app import clock
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.fleet.queries import (
     SessionFilter,
@@ -37,7 +38,7 @@ def period_filter(start: str, end: str, driver_id: int | None = None) -> Session
 
 
 def default_period(today: date | None = None) -> tuple[str, str]:
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     return (today - timedelta(days=29)).isoformat(), today.isoformat()
 
 

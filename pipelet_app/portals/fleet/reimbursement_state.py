@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import reflex as rx
 
+from pipelet_app.clock import utcnow
 from pipelet_app.portals.fleet import reimbursement_data as data
 from pipelet_app.portals.session_state import SessionState
 
@@ -26,7 +25,7 @@ class ReimbursementState(SessionState):
     @rx.event
     def load(self):
         if not self.month:
-            self.month = datetime.now(UTC).strftime("%Y-%m")
+            self.month = utcnow().strftime("%Y-%m")
         result = self._run(lambda db, p: (data.rates_view(db, p), data.statements_view(db, p, self.month)))
         if result.value:
             self.rates, self.statements = result.value

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session, select
 
+from pipelet_app import clock
 from pipelet_app.auth import NotFound, Principal, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
@@ -132,7 +134,7 @@ def capital_statement(db: Session, principal: Principal, partner_id: int, today:
     key = partner_key(partner.id)
     book, tax = _statements(result, key)
     content = capital_statement_pdf(
-        loaded.books.partnership, loaded.books.partners[key], book, tax, today or datetime.now(UTC).date()
+        loaded.books.partnership, loaded.books.partners[key], book, tax, today or clock.today()
     )
     return Pdf(content, f"capital-statement-{partner.id}.pdf", ReturnStatus.DRAFT, "")
 
@@ -255,7 +257,7 @@ SECTIONS = ("pnl", "balance", "depreciation", "distributions", "analytics", "uti
 
 def investor_overview(db: Session, principal: Principal, now: datetime | None = None) -> dict:
     """Everything on /investor for the caller's partnerships (figures from one computation per SPV)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     mine = _mine(db, principal)
     out: dict = {key: [] for key in SECTIONS}
     out["partnerships"] = [

@@ -8,10 +8,11 @@ blocks the console: nothing is released with a violation open.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlmodel import Session, select
 
+from pipelet_app import clock
 from pipelet_app.auth import InvalidInput, Principal, require
 from pipelet_app.db.models import (
     Role,
@@ -53,7 +54,7 @@ def spv_console(
     db: Session, principal: Principal, today: date | None = None
 ) -> dict[str, list[dict[str, str]]]:
     """Everything on /operator/spvs, as display rows."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     out: dict[str, list[dict[str, str]]] = {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
     for spv in _spvs(db, principal):
         phase = _phase(spv)

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from pipelet_app.api import build_api
 from pipelet_app.auth.api_keys import create_api_key
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import User
-from pipelet_app.db.types import utcnow
 from tests.integration.api.charger_facts import (
     CHARGER,
     DEGRADED_H,

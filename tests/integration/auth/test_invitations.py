@@ -10,9 +10,9 @@ from sqlmodel import func, select
 from pipelet_app.auth import Forbidden, Principal
 from pipelet_app.auth import sessions as auth
 from pipelet_app.auth.invitations import InvitationError, accept_invitation, create_invitation
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Driver, Invitation, Role, Tenant, User
-from pipelet_app.db.types import utcnow
 
 
 def _principal(email: str) -> Principal:

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from pipelet_app.auth import NotAuthenticated
 from pipelet_app.auth import sessions as auth
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuthSession, Role, User
-from pipelet_app.db.types import utcnow
 
 
 def test_login_resolves_to_the_user(demo: dict) -> None:

@@ -16,12 +16,18 @@ from sqlmodel import select
 from pipelet_app.api import build_api
 from pipelet_app.api.ratelimit import limiter_for
 from pipelet_app.auth.api_keys import create_api_key
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import ChargingSession, Driver, SessionSource, User
 from pipelet_app.domain.reimbursement import SessionEnergy, compute_statement
 
-# The demo seeds the last 28 days: the month of 14 days ago always holds at least 14 of them.
-MONTH = (datetime.now(UTC) - timedelta(days=14)).strftime("%Y-%m")
+pytestmark = pytest.mark.dates
+
+
+@pytest.fixture
+def month() -> str:
+    """The demo seeds the last 28 days: the month of 14 days ago always holds at least 14 of them."""
+    return (utcnow() - timedelta(days=14)).strftime("%Y-%m")
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ def auth(email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {create_api_key(db, user)[1]}"}
 
 
-def test_statement_lifecycle(client: TestClient) -> None:
+def test_statement_lifecycle(client: TestClient, month: str) -> None:
     acme = auth("fleet@acme.demo")
     assert client.get("/api/v1/fleet/reimbursement/rates", headers=acme).json()["rates"] == {
         "ocpp-wallbox": None,
@@ -53,11 +59,11 @@ def test_statement_lifecycle(client: TestClient) -> None:
     assert bad.status_code == 422 and "rate_per_kwh" in bad.json()["error"]["message"]
 
     drafts = client.post(
-        "/api/v1/fleet/reimbursement/statements", params={"month": MONTH}, headers=acme
+        "/api/v1/fleet/reimbursement/statements", params={"month": month}, headers=acme
     ).json()
     assert len(drafts) == 4 and all(s["status"] == "draft" for s in drafts)
     dana = next(s for s in drafts if s["session_count"] > 0)
-    start = datetime.strptime(MONTH, "%Y-%m").replace(tzinfo=UTC)
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     end = (start + timedelta(days=32)).replace(day=1)
     with session_scope() as db:
         sessions = db.exec(
@@ -88,23 +94,23 @@ def test_statement_lifecycle(client: TestClient) -> None:
         name = db.get(Driver, dana["driver_id"]).name
     assert name in text and f"{Decimal(dana['total']):.2f}" in text and "APPROVED" in text.upper()
 
-    exported = client.post("/api/v1/fleet/reimbursement/export", params={"month": MONTH}, headers=acme)
+    exported = client.post("/api/v1/fleet/reimbursement/export", params={"month": month}, headers=acme)
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert {r["statement_id"] for r in rows} == {str(dana["id"])} and len(rows) == 3
     assert sum(Decimal(r["amount"]) for r in rows) == Decimal(dana["total"])
 
     client.put("/api/v1/fleet/reimbursement/rates/public", json={"rate_per_kwh": "0.50"}, headers=acme)
     redone = client.post(
-        "/api/v1/fleet/reimbursement/statements", params={"month": MONTH}, headers=acme
+        "/api/v1/fleet/reimbursement/statements", params={"month": month}, headers=acme
     ).json()
     kept = next(s for s in redone if s["id"] == dana["id"])
     assert kept["status"] == "exported" and kept["total"] == dana["total"], "exported figures never change"
 
 
-def test_other_fleets_statements_look_missing(client: TestClient) -> None:
+def test_other_fleets_statements_look_missing(client: TestClient, month: str) -> None:
     acme = auth("fleet@acme.demo")
     statement = client.post(
-        "/api/v1/fleet/reimbursement/statements", params={"month": MONTH}, headers=acme
+        "/api/v1/fleet/reimbursement/statements", params={"month": month}, headers=acme
     ).json()[0]
     globex = auth("fleet@globex.demo")
     for call in (

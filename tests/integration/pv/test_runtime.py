@@ -15,6 +15,7 @@ import pytest
 
 from pipelet_app.db import reset_engine
 from pipelet_app.runtime import jobs
+from tests.at_test_now import travel_env
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._server import FakeCloud
 from tests.fakes.inverters.solaredge import API_KEY
@@ -127,11 +128,12 @@ async def test_pipelet_worker_process_polls_and_logs_no_key(
         "REDIS_URL": url,
         "SOLAREDGE_API_BASE": live_fake.base_url,
         "PV_SCHEDULER_TICK_S": "1",
+        **travel_env(),
     }
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipelet_app.cli.main", "worker"],
+            [sys.executable, "-m", "tests.at_test_now", "pipelet_app.cli.main", "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
