@@ -28,7 +28,7 @@ from pipelet_app.portals.public.state import InviteState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
-from pipelet_app.runtime.jobs import alert_mailer, pv_scheduler
+from pipelet_app.runtime.jobs import alert_mailer, pv_scheduler, site_energy_consumer, site_energy_loop
 
 
 def index() -> rx.Component:
@@ -51,6 +51,8 @@ app.register_lifespan_task(
     alert_mailer
 )  # compliance alert e-mails (embedded); with REDIS_URL the worker's cron
 app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with REDIS_URL it stands aside
+app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded); with REDIS_URL: workers
+app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.add_page(fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=FleetState.load)
 app.add_page(
     fleet_driver_page,

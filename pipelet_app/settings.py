@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     login_lockout_minutes: float = 15.0
     api_rate_limit_per_minute: int = 600
     public_url: str = Field(default="", description="Base URL used in invitation links")
+    #: the broker site energy comes from (Pleevi-shaped messages, docs/site-energy.md)
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    #: scale-out: consumers in several workers share the topics as this MQTT shared-subscription group
+    mqtt_shared_group: str | None = None
+    #: how often the embedded worker feeds OCPP meter values into site series and settles solar shares
+    site_energy_tick_s: float = 15.0
 
     enphase_api_base: str = "https://api.enphaseenergy.com"
     solarwatt_api_base: str = "https://api.solarwatt.com"

@@ -5,6 +5,10 @@ The job functions (``pollers/``) are the same in both. This module only decides 
 * **embedded** (``REDIS_URL`` unset): :func:`pv_scheduler` is registered as a Reflex lifespan task and
   calls ``pollers.pv.poll_due`` every ``PV_SCHEDULER_TICK_S`` seconds in the web process;
   :func:`request_pv_poll` (the connect flow's "poll now") starts the poll as a task on the same loop.
+* site energy: :func:`site_energy_consumer` (the MQTT consumer, ``site_energy.consumer``) and
+  :func:`site_energy_loop` (OCPP meter values into site series, measured solar share) are lifespan tasks
+  too; in scale-out every ``pipelet worker`` runs a consumer in an MQTT shared subscription and the two
+  jobs run from cron.
 * **scale-out** (``REDIS_URL`` set): the lifespan task does nothing; ``pipelet worker`` runs an arq worker
   (:class:`WorkerSettings`) whose cron job enqueues one ``poll_pv_account`` job per due account, and any
   worker runs them. Accounts are leased in the database, so a job enqueued twice polls once.
@@ -82,6 +86,48 @@ async def arq_mail_compliance_alerts(ctx: dict[str, Any]) -> int:
     return await asyncio.to_thread(mail_compliance_alerts)
 
 
+def _consumer() -> Any:
+    from pipelet_app.site_energy.consumer import Consumer
+
+    settings = get_settings()
+    group = settings.mqtt_shared_group or ("pipelet" if uses_redis() else None)
+    return Consumer(settings.mqtt_url, shared_group=group)
+
+
+async def site_energy_consumer() -> None:
+    """Lifespan task of the web app: the MQTT consumer of site energy data (embedded only)."""
+    if uses_redis():
+        log.info("REDIS_URL is set: the MQTT consumer runs in `pipelet worker` processes")
+        return
+    await _consumer().run()
+
+
+def run_site_energy_jobs() -> tuple[int, int]:
+    """One round of the site-energy jobs: feed OCPP meter values, then settle solar shares."""
+    from pollers.site_energy import feed_ocpp_meter_values, settle_session_solar
+
+    return feed_ocpp_meter_values(), settle_session_solar()
+
+
+async def site_energy_loop() -> None:
+    """Lifespan task of the web app: the site-energy jobs every SITE_ENERGY_TICK_S (embedded only)."""
+    if uses_redis():
+        return
+    tick = max(1.0, get_settings().site_energy_tick_s)
+    while True:
+        try:
+            await asyncio.to_thread(run_site_energy_jobs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database was busy or gone: try again next tick
+            log.error("site energy jobs failed: %s", type(exc).__name__)
+        await asyncio.sleep(tick)
+
+
+async def arq_site_energy(ctx: dict[str, Any]) -> list[int]:
+    return list(await asyncio.to_thread(run_site_energy_jobs))
+
+
 async def request_pv_poll(account_id: int) -> None:
     """Poll this account now (a fresh coupling should not wait for the next tick)."""
     if uses_redis():
@@ -147,6 +193,7 @@ def worker_cron_jobs() -> list[Any]:
     seconds = set(range(0, 60, tick)) if tick < 60 else {0}
     return [
         cron(arq_schedule_due_pv, name="schedule_due_pv", second=seconds, unique=True, run_at_startup=True),
+        cron(arq_site_energy, name="site_energy", second={0, 15, 30, 45}, unique=True),
         cron(
             arq_mail_compliance_alerts, name="mail_compliance_alerts", hour={6, 12, 18}, minute=0, unique=True
         ),
@@ -171,9 +218,19 @@ class WorkerSettings:
 
         async def on_startup(ctx: dict[str, Any]) -> None:
             ctx["queue_name"] = queue_name  # the cron job enqueues where this worker listens
+            # Each worker consumes its share of the site-energy MQTT topics for as long as it runs.
+            ctx["mqtt_consumer"] = asyncio.create_task(_consumer().run(), name="site-energy-mqtt")
+
+        async def on_shutdown(ctx: dict[str, Any]) -> None:
+            task = ctx.get("mqtt_consumer")
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
         return {
             "on_startup": on_startup,
+            "on_shutdown": on_shutdown,
             "functions": worker_functions(),
             "cron_jobs": worker_cron_jobs(),
             "redis_settings": RedisSettings.from_dsn(get_settings().redis_url or ""),

@@ -24,6 +24,15 @@ from pipelet_app.db.models.ocpp import (
     TransactionSeqNos,
 )
 from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox
+from pipelet_app.db.models.sites import (
+    DeviceKind,
+    SiteDevice,
+    SiteEnergyDirty,
+    SiteEnergyMinute,
+    SiteEvTransaction,
+    SiteFeedCursor,
+    SiteSample,
+)
 from pipelet_app.db.models.tax import (
     PartnerKind,
     ReturnStatusDb,
@@ -50,6 +59,7 @@ __all__ = [
     "ChargingSession",
     "Connector",
     "ConnectorStatusPeriod",
+    "DeviceKind",
     "DeviceVariable",
     "Driver",
     "EvChargingNeeds",
@@ -72,6 +82,12 @@ __all__ = [
     "SecurityEvent",
     "SessionSource",
     "Site",
+    "SiteDevice",
+    "SiteEnergyDirty",
+    "SiteEnergyMinute",
+    "SiteEvTransaction",
+    "SiteFeedCursor",
+    "SiteSample",
     "Spv",
     "SpvAlertSent",
     "SpvAsset",

@@ -109,6 +109,8 @@ class ChargingSession(SQLModel, table=True):
     started_offline: bool = False
     energy_wh: float = 0.0
     solar_wh: float | None = None
+    #: solar_wh was computed with minutes of site data missing (OCPP sessions at PV sites)
+    solar_estimated: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     cost: float | None = None
     currency: str = "EUR"
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

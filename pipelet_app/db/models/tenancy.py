@@ -27,6 +27,12 @@ class Tenant(SQLModel, table=True):
 
 
 class Site(SQLModel, table=True):
+    """A place with chargers, and maybe PV, a grid meter and a battery (its devices: `site_devices`).
+
+    `has_pv_meter` is kept equal to "one of its devices is a PV meter" by the sites service; the fleet
+    pages read it without a join. New site-level settings are new nullable columns here.
+    """
+
     __tablename__ = "sites"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,6 +43,9 @@ class Site(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     has_pv_meter: bool = False
+    #: the grid connection's limit per phase, A; None = not known (the surplus controller then needs one)
+    grid_limit_a: float | None = None
+    phases: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
 
 
 class Driver(SQLModel, table=True):

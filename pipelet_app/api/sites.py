@@ -1,0 +1,133 @@
+"""`/api/v1/sites`: an operator's sites, their devices, MQTT topics and energy series. Thin over
+`services.sites`, which checks role and tenant (another tenant's site answers 404)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.errors import KEYED, documented
+from pipelet_app.services import sites as service
+
+router = APIRouter(prefix="/sites", tags=["sites"])
+NOT_FOUND = {**KEYED, **documented(404, not_found="No such site in your tenant")}
+
+Kind = Literal["pv", "grid", "battery", "charger", "load"]
+
+
+class Device(BaseModel):
+    asset_id: str = Field(min_length=1, max_length=100, description="The assetId its MQTT messages carry")
+    kind: Kind
+    charge_point_id: str | None = Field(
+        default=None, max_length=100, description="An OCPP charger at this site (chargers only)"
+    )
+    connector_id: int | None = Field(default=None, ge=1, le=100, description="Required with charge_point_id")
+    pin_to_phase_mapping: dict[str, Literal["L1", "L2", "L3"]] | None = Field(
+        default=None, description='Charger pin to site phase, e.g. {"1": "L2", "2": "L3", "3": "L1"}'
+    )
+
+
+class Mqtt(BaseModel):
+    measurements_topic: str
+    transactions_topic: str
+
+
+class SiteIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    grid_limit_a: float | None = Field(default=None, gt=0, le=10_000, description="Grid connection, A/phase")
+    phases: Literal[1, 3] = 3
+    devices: list[Device] = Field(default_factory=list, max_length=500)
+
+
+class SitePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    grid_limit_a: float | None = Field(default=None, gt=0, le=10_000)
+    phases: Literal[1, 3] | None = None
+    devices: list[Device] | None = Field(default=None, max_length=500, description="Replaces the list")
+
+
+class SiteOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    latitude: float | None
+    longitude: float | None
+    grid_limit_a: float | None
+    phases: int
+    devices: list[Device]
+    mqtt: Mqtt
+
+
+class EnergyPoint(BaseModel):
+    time_utc: datetime = Field(description="Start of the step")
+    pv_w: float | None = Field(description="Mean PV production over the minutes with data")
+    grid_w: float | None = Field(description="> 0 import, < 0 export")
+    battery_w: float | None = Field(description="> 0 discharge, < 0 charge")
+    battery_soc: float | None = Field(description="Percent")
+    load_w: float | None = Field(description="House load without the cars (measured or from the balance)")
+    ev_w: float | None
+
+
+class EnergyTotals(BaseModel):
+    pv_wh: float
+    grid_import_wh: float
+    grid_export_wh: float
+    ev_wh: float
+    ev_solar_wh: float = Field(description="The cars' solar energy by docs/solar-share.md")
+
+
+class EnergyOut(BaseModel):
+    series: list[EnergyPoint]
+    totals: EnergyTotals
+
+
+def _devices(devices: list[Device] | None) -> list[service.DeviceIn] | None:
+    if devices is None:
+        return None
+    return [service.DeviceIn(**d.model_dump()) for d in devices]
+
+
+@router.get("", response_model=list[SiteOut], responses=KEYED)
+def list_sites(principal: Caller, db: DB) -> list[dict]:
+    return service.list_sites(db, principal)
+
+
+@router.post("", response_model=SiteOut, status_code=201, responses=KEYED)
+def create_site(body: SiteIn, principal: Caller, db: DB, response: Response) -> dict:
+    site = service.create_site(db, principal, body.model_dump(exclude={"devices"}), _devices(body.devices))
+    response.headers["Location"] = f"/api/v1/sites/{site['id']}"
+    return site
+
+
+@router.get("/{site_id}", response_model=SiteOut, responses=NOT_FOUND)
+def get_site(site_id: int, principal: Caller, db: DB) -> dict:
+    return service.get_site(db, principal, site_id)
+
+
+@router.patch("/{site_id}", response_model=SiteOut, responses=NOT_FOUND)
+def update_site(site_id: int, body: SitePatch, principal: Caller, db: DB) -> dict:
+    values = body.model_dump(exclude={"devices"}, exclude_unset=True)
+    return service.update_site(db, principal, site_id, values, _devices(body.devices))
+
+
+@router.get("/{site_id}/energy", response_model=EnergyOut, responses=NOT_FOUND)
+def site_energy(
+    site_id: int,
+    principal: Caller,
+    db: DB,
+    from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset")] = None,
+    to: Annotated[datetime | None, Query(description="ISO 8601 with offset; default now")] = None,
+    step: Annotated[str, Query(max_length=6, description="1m, 15m, 1h, 1d ...")] = "1m",
+) -> dict:
+    """Mean powers per step and energy totals from the site's 1-minute series (default: the last 24 h)."""
+    return service.energy(db, principal, site_id, from_, to, step)

@@ -1,0 +1,151 @@
+"""A site's devices and its energy data: raw samples per asset, the 1-minute series, EV transactions.
+
+Shape for 10,000 sites on PostgreSQL (benchmarks/site_energy):
+- `site_samples` holds every accepted sample once, keyed (site_id, minute, device_id, ts): a repeated
+  message is the same row (idempotent UPSERT), and the minutes a batch touched are re-aggregated by one
+  index range read per minute. It is the working set for late data (24 h) and may be pruned after that.
+- `site_energy_minutes` is the narrow series the API, the solar-share rule and the surplus loop read:
+  one row per site and minute, one column per kind, keyed (site_id, minute) so a site's day is one
+  index range. It is rewritten from `site_samples` whenever a minute changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
+
+
+class DeviceKind(StrEnum):
+    PV = "pv"
+    GRID = "grid"
+    BATTERY = "battery"
+    CHARGER = "charger"
+    LOAD = "load"
+
+
+class SiteDevice(SQLModel, table=True):
+    """One metered asset of a site; `asset_id` is what its MQTT messages carry (unique within the site).
+
+    A charger device names the OCPP charger (and connector, None = the whole charger) whose meter values
+    count for it; without `charge_point_id` it is an MQTT-only charger.
+    """
+
+    __tablename__ = "site_devices"
+    __table_args__ = (UniqueConstraint("site_id", "asset_id", name="uq_site_device_asset"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    asset_id: str
+    kind: DeviceKind = Field(sa_type=str_enum(DeviceKind))
+    charge_point_id: str | None = Field(default=None, index=True)
+    connector_id: int | None = None
+    #: charger pin → grid phase ("1" → "L2"): which site phase each of its phases loads
+    pin_to_phase_mapping: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class SiteSample(SQLModel, table=True):
+    """One accepted measurement of one asset (MQTT, OCPP meter values or an inverter cloud)."""
+
+    __tablename__ = "site_samples"
+
+    site_id: int = Field(primary_key=True)
+    minute: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    device_id: int = Field(primary_key=True)
+    ts: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    kind: str = Field(max_length=16)
+    power_w: float
+    energy_wh: float | None = None
+    soc: float | None = None
+    source: str = Field(default="mqtt", max_length=8)
+
+
+class SiteEnergyMinute(SQLModel, table=True):
+    """A site's mean powers in one UTC minute (W; energy of the minute = W / 60 Wh); None = no data.
+
+    `grid_w` > 0 imports, `battery_w` > 0 discharges; `load_w` is the house without the cars (measured,
+    or derived from the balance when a grid meter reports); `ev_solar_w` is the part of the cars' power
+    that counts as solar by docs/solar-share.md.
+    """
+
+    __tablename__ = "site_energy_minutes"
+
+    site_id: int = Field(primary_key=True)
+    minute: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    pv_w: float | None = None
+    grid_w: float | None = None
+    battery_w: float | None = None
+    battery_soc: float | None = None
+    load_w: float | None = None
+    ev_w: float | None = None
+    ev_solar_w: float | None = None
+    samples: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SiteEvTransaction(SQLModel, table=True):
+    """A charging transaction an MQTT charger reported (Pleevi transaction), with defaults filled in.
+
+    Rows are keyed by (site, transactionId); an older message never overwrites a newer one.
+    """
+
+    __tablename__ = "site_ev_transactions"
+    __table_args__ = (UniqueConstraint("site_id", "transaction_id", name="uq_site_ev_transaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    device_id: int
+    transaction_id: str
+    state: str = Field(max_length=16)
+    message_ts: datetime = Field(sa_type=UTCDateTime)
+    start_utc: datetime = Field(sa_type=UTCDateTime)
+    stop_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    current_type: str | None = None
+    phases: int | None = None
+    used_pins: str | None = None
+    max_power_w: float | None = None
+    requested_min_wh: float | None = None
+    requested_max_wh: float | None = None
+    departure_utc: datetime = Field(sa_type=UTCDateTime)
+    priority: int = 5
+    profile_id: str | None = None
+    #: True where the message left the value out and a default profile filled it
+    departure_defaulted: bool = False
+    energy_defaulted: bool = False
+    energy_wh: float | None = None
+    power_w: float | None = None
+
+
+class SiteEnergyDirty(SQLModel, table=True):
+    """Minutes of a site that changed since the sessions' solar share was last computed over them."""
+
+    __tablename__ = "site_energy_dirty"
+
+    site_id: int = Field(primary_key=True)
+    from_minute: datetime = Field(sa_type=UTCDateTime)
+    to_minute: datetime = Field(sa_type=UTCDateTime)
+
+
+class SiteFeedCursor(SQLModel, table=True):
+    """How far a feed (OCPP meter values → site samples) has read its source table."""
+
+    __tablename__ = "site_feed_cursors"
+
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+__all__ = [
+    "DeviceKind",
+    "SiteDevice",
+    "SiteEnergyDirty",
+    "SiteEnergyMinute",
+    "SiteEvTransaction",
+    "SiteFeedCursor",
+    "SiteSample",
+]

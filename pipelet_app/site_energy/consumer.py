@@ -1,0 +1,221 @@
+"""The MQTT consumer: subscribes to every site's topics, checks each message, stores them in batches.
+
+It never dies on input: a bad message is refused with a logged and counted reason (`stats`), a database
+error drops that batch after logging it, and a lost broker connection is retried with backoff until it
+comes back. Messages are stored in batches (`BATCH` messages or `FLUSH_S` seconds, whichever first), the
+batch written in a thread so receiving goes on meanwhile.
+
+Several consumers (scale-out: one per `pipelet worker`) share the load through an MQTT shared subscription
+(`$share/<group>/...`) when `MQTT_SHARED_GROUP` is set; every message then reaches one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.types import utcnow
+from pipelet_app.domain.site_energy import MAX_EARLY, MAX_LATE
+from pipelet_app.site_energy import payloads
+from pipelet_app.site_energy.directory import SiteDirectory
+from pipelet_app.site_energy.payloads import Refused, Transaction
+from pipelet_app.site_energy.store import SampleIn, write_batch, write_transactions
+
+log = logging.getLogger("pipelet.site_energy.mqtt")
+
+TOPICS = ("pipelet/sites/+/measurements", "pipelet/sites/+/transactions")
+BATCH = 5000
+FLUSH_S = 0.5
+BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
+
+
+def broker_address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise ValueError(f"MQTT_URL: {url!r} is not mqtt://host[:port]")
+    return parts.hostname, parts.port or 1883
+
+
+class Consumer:
+    def __init__(
+        self,
+        url: str,
+        *,
+        shared_group: str | None = None,
+        batch: int = BATCH,
+        flush_s: float = FLUSH_S,
+        clock: Callable[[], datetime] = utcnow,
+        session_factory: Callable[[], object] = session_scope,
+    ) -> None:
+        self.host, self.port = broker_address(url)
+        self.shared_group = shared_group
+        self.batch = batch
+        self.flush_s = flush_s
+        self.clock = clock
+        self.session_factory = session_factory
+        self.directory = SiteDirectory(lambda: Session(_engine()))
+        self.stats: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+        self._samples: list[SampleIn] = []
+        self._transactions: list[tuple[int, int, Transaction]] = []
+        self._pending = 0
+
+    # ----------------------------------------------------------------------------------- checking
+
+    def refuse(self, reason: str, message: str, topic: str) -> None:
+        self.stats["refused"] += 1
+        self.stats[f"refused:{reason}"] += 1
+        log.warning("MQTT message refused (%s) on %s: %s", reason, topic, message)
+
+    def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> bool:
+        """Check one message and queue it for the next batch; False (and counted) when refused."""
+        try:
+            self._accept(topic, payload, now or self.clock())
+        except Refused as refused:
+            self.refuse(refused.reason, refused.message, topic)
+            return False
+        self.stats["accepted"] += 1
+        return True
+
+    def _accept(self, topic: str, payload: bytes, now: datetime) -> None:
+        site_id, kind = payloads.parse_topic(topic)
+        if not self.directory.has_site(site_id):
+            raise Refused("unknown-site", f"site {site_id}: no such site with devices")
+        asset = self.directory.lookup(site_id, payloads.asset_of(payload))
+        if asset is None:
+            raise Refused("unknown-asset", f"assetId: not a device of site {site_id}")
+        if kind == "measurements":
+            m = payloads.measurement(payload, asset.kind)
+            _check_time(m.ts, now)
+            self._samples.append(
+                SampleIn(site_id, asset.device_id, asset.kind, m.ts, m.power_w, m.energy_wh, m.soc, "mqtt")
+            )
+        else:
+            if asset.kind != "charger":
+                raise Refused("wrong-asset", f"assetId: a {asset.kind} asset has no transactions")
+            tx = payloads.transaction(payload)
+            _check_time(tx.ts, now)
+            self._transactions.append((site_id, asset.device_id, tx))
+        self._pending += 1
+
+    # ----------------------------------------------------------------------------------- storing
+
+    def take(self) -> tuple[list[SampleIn], list[tuple[int, int, Transaction]]]:
+        samples, transactions = self._samples, self._transactions
+        self._samples, self._transactions, self._pending = [], [], 0
+        return samples, transactions
+
+    def store(self, samples: list[SampleIn], transactions: list[tuple[int, int, Transaction]]) -> None:
+        """Write one batch (blocking; the loop calls it in a thread). A failed batch is logged, not fatal."""
+        if not samples and not transactions:
+            return
+        try:
+            with self.session_factory() as db:  # type: ignore[attr-defined]
+                write_batch(db, samples, self.clock())
+                write_transactions(db, transactions)
+        except Exception:
+            self.stats["batches_failed"] += 1
+            self.stats["lost"] += len(samples) + len(transactions)
+            log.exception("site energy batch of %d messages not stored", len(samples) + len(transactions))
+            return
+        self.stats["stored"] += len(samples) + len(transactions)
+        self.stats["batches"] += 1
+
+    async def flush(self) -> None:
+        samples, transactions = self.take()
+        await asyncio.to_thread(self.store, samples, transactions)
+
+    # ----------------------------------------------------------------------------------- the loop
+
+    def _topics(self) -> list[str]:
+        if self.shared_group:
+            return [f"$share/{self.shared_group}/{t}" for t in TOPICS]
+        return list(TOPICS)
+
+    async def run(self) -> None:
+        """Consume until cancelled; reconnects by itself."""
+        import aiomqtt
+
+        await asyncio.to_thread(self.directory.reload)
+        attempt = 0
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.host,
+                    self.port,
+                    identifier=f"pipelet-site-energy-{uuid.uuid4().hex[:8]}",
+                    max_queued_incoming_messages=100_000,
+                ) as client:
+                    for topic in self._topics():
+                        await client.subscribe(topic, qos=1)
+                    attempt = 0
+                    self.stats["connects"] += 1
+                    self.connected.set()
+                    log.info("MQTT consumer connected to %s:%s", self.host, self.port)
+                    await self._receive(client)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await self.flush()
+                raise
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                attempt += 1
+                self.stats["disconnects"] += 1
+                log.warning("MQTT broker %s:%s: %s; retrying in %ss", self.host, self.port, exc, delay)
+                await self.flush()
+                await asyncio.sleep(delay)
+            except Exception:  # a bug must not stop the data: log it and start over
+                self.connected.clear()
+                self.stats["errors"] += 1
+                log.exception("MQTT consumer error; restarting the connection")
+                await asyncio.sleep(1)
+
+    async def _receive(self, client) -> None:
+        messages = aiter(client.messages)
+        writer: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        first_at: float | None = None
+        while True:
+            timeout = None if first_at is None else max(0.0, first_at + self.flush_s - loop.time())
+            try:
+                message = await asyncio.wait_for(anext(messages), timeout)
+            except TimeoutError:
+                message = None
+            if message is not None:
+                payload = (
+                    message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                )
+                if self.accept(str(message.topic), payload) and first_at is None:
+                    first_at = loop.time()
+            due = first_at is not None and (
+                self._pending >= self.batch or loop.time() >= first_at + self.flush_s
+            )
+            if due:
+                if writer is not None:
+                    await writer  # one batch in flight: the next waits, so order and memory stay bounded
+                samples, transactions = self.take()
+                writer = asyncio.create_task(asyncio.to_thread(self.store, samples, transactions))
+                first_at = None
+
+
+def _check_time(ts: datetime, now: datetime) -> None:
+    if ts > now + MAX_EARLY:
+        raise Refused("future-timestamp", f"timestamp: {ts.isoformat()} is more than 5 minutes ahead")
+    if ts < now - MAX_LATE:
+        raise Refused("too-late", f"timestamp: {ts.isoformat()} is more than 24 hours old")
+
+
+def _engine():
+    from pipelet_app.db import get_engine
+
+    return get_engine()

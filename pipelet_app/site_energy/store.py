@@ -1,0 +1,237 @@
+"""The one writer behind every site-energy source: samples in, minutes re-aggregated, late data marked.
+
+`write_batch` is idempotent: a sample is keyed (site, minute, device, timestamp), so a message delivered
+twice (MQTT QoS 1, a feed re-reading its source) is the same row; the minutes it touches are rewritten
+from all their samples, never incremented. Samples older than `SETTLE` mark their site's minutes dirty so
+`pollers.site_energy.settle_session_solar` recomputes the sessions over them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, case, func, select
+from sqlmodel import Session
+
+from pipelet_app.db.models import (
+    SiteEnergyDirty,
+    SiteEnergyMinute,
+    SiteEvTransaction,
+    SiteSample,
+)
+from pipelet_app.db.types import utcnow
+from pipelet_app.domain.site_energy import (
+    default_departure,
+    default_energy_wh,
+    floor_minute,
+    site_minute,
+)
+from pipelet_app.site_energy.payloads import Transaction
+
+#: data for minutes older than this is "late": sessions over them may already have their solar share
+SETTLE = timedelta(minutes=2)
+CHUNK = 2000  # rows per multi-VALUES statement (PostgreSQL allows 65,535 parameters)
+
+SAMPLES: Table = SiteSample.__table__  # type: ignore[assignment]
+MINUTES: Table = SiteEnergyMinute.__table__  # type: ignore[assignment]
+DIRTY: Table = SiteEnergyDirty.__table__  # type: ignore[assignment]
+TRANSACTIONS: Table = SiteEvTransaction.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleIn:
+    site_id: int
+    device_id: int
+    kind: str
+    ts: datetime
+    power_w: float
+    energy_wh: float | None = None
+    soc: float | None = None
+    source: str = "mqtt"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    samples: int
+    minutes: int
+    late_sites: int
+
+
+def _insert(db: Session, table: Table) -> Any:
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
+def upsert(db: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, as multi-row statements."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in keys]
+    for chunk in _chunks(rows):
+        stmt = _insert(db, table).values(list(chunk))
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns})
+            if columns
+            else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        )
+        db.execute(stmt)
+
+
+def write_batch(db: Session, samples: Sequence[SampleIn], now: datetime | None = None) -> BatchResult:
+    """Store samples, rewrite the minutes they touch, mark late ones dirty. The caller commits."""
+    now = now or utcnow()
+    rows: dict[tuple[int, int, datetime], dict[str, Any]] = {}
+    for s in samples:
+        rows[(s.site_id, s.device_id, s.ts)] = {
+            "site_id": s.site_id,
+            "minute": floor_minute(s.ts),
+            "device_id": s.device_id,
+            "ts": s.ts,
+            "kind": s.kind,
+            "power_w": s.power_w,
+            "energy_wh": s.energy_wh,
+            "soc": s.soc,
+            "source": s.source,
+        }
+    upsert(db, SAMPLES, list(rows.values()), ("site_id", "minute", "device_id", "ts"))
+    touched: dict[datetime, set[int]] = defaultdict(set)
+    for row in rows.values():
+        touched[row["minute"]].add(row["site_id"])
+    minutes = sum(recompute_minutes(db, minute, sorted(sites), now) for minute, sites in touched.items())
+    late = _mark_late(db, touched, now)
+    return BatchResult(len(rows), minutes, late)
+
+
+def recompute_minutes(db: Session, minute: datetime, site_ids: Sequence[int], now: datetime) -> int:
+    """Rewrite these sites' row for `minute` from their samples: each device's mean power, summed by kind."""
+    per_device = db.execute(
+        select(
+            SAMPLES.c.site_id,
+            SAMPLES.c.kind,
+            func.avg(SAMPLES.c.power_w),
+            func.avg(SAMPLES.c.soc),
+            func.count(),
+        )
+        .where(SAMPLES.c.minute == minute, SAMPLES.c.site_id.in_(site_ids))
+        .group_by(SAMPLES.c.site_id, SAMPLES.c.device_id, SAMPLES.c.kind)
+    ).all()
+    sums: dict[int, dict[str, float]] = defaultdict(dict)
+    socs: dict[int, list[float]] = defaultdict(list)
+    counts: dict[int, int] = defaultdict(int)
+    for site_id, kind, power, soc, count in per_device:
+        sums[site_id][kind] = sums[site_id].get(kind, 0.0) + float(power)
+        if kind == "battery" and soc is not None:
+            socs[site_id].append(float(soc))
+        counts[site_id] += int(count)
+    out = []
+    for site_id, by_kind in sums.items():
+        soc = math.fsum(socs[site_id]) / len(socs[site_id]) if socs[site_id] else None
+        m = site_minute(by_kind, soc)
+        out.append(
+            {
+                "site_id": site_id,
+                "minute": minute,
+                "pv_w": m.pv_w,
+                "grid_w": m.grid_w,
+                "battery_w": m.battery_w,
+                "battery_soc": m.battery_soc,
+                "load_w": m.load_w,
+                "ev_w": m.ev_w,
+                "ev_solar_w": m.ev_solar_w,
+                "samples": counts[site_id],
+                "updated_at": now,
+            }
+        )
+    upsert(db, MINUTES, out, ("site_id", "minute"))
+    return len(out)
+
+
+def _mark_late(db: Session, touched: dict[datetime, set[int]], now: datetime) -> int:
+    horizon = floor_minute(now - SETTLE)
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for minute, sites in touched.items():
+        if minute > horizon:
+            continue
+        for site_id in sites:
+            lo, hi = spans.get(site_id, (minute, minute))
+            spans[site_id] = (min(lo, minute), max(hi, minute))
+    if not spans:
+        return 0
+    rows = [{"site_id": s, "from_minute": lo, "to_minute": hi} for s, (lo, hi) in spans.items()]
+    for chunk in _chunks(rows):
+        stmt = _insert(db, DIRTY).values(list(chunk))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site_id"],
+            set_={
+                "from_minute": case(
+                    (stmt.excluded.from_minute < DIRTY.c.from_minute, stmt.excluded.from_minute),
+                    else_=DIRTY.c.from_minute,
+                ),
+                "to_minute": case(
+                    (stmt.excluded.to_minute > DIRTY.c.to_minute, stmt.excluded.to_minute),
+                    else_=DIRTY.c.to_minute,
+                ),
+            },
+        )
+        db.execute(stmt)
+    return len(spans)
+
+
+def write_transactions(db: Session, items: Sequence[tuple[int, int, Transaction]]) -> int:
+    """UPSERT Pleevi transactions (site, device, message); a message older than the stored one loses.
+
+    Missing departure and energy are filled from the default profile of the charger's current type
+    (`domain.site_energy`), and the row says which values are defaults.
+    """
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for site_id, device_id, tx in items:
+        energy = tx.requested_max_wh if tx.requested_max_wh is not None else tx.requested_min_wh
+        row = {
+            "site_id": site_id,
+            "device_id": device_id,
+            "transaction_id": tx.transaction_id,
+            "state": tx.state,
+            "message_ts": tx.ts,
+            "start_utc": tx.start,
+            "stop_utc": tx.stop,
+            "current_type": tx.current_type,
+            "phases": tx.phases,
+            "used_pins": tx.used_pins,
+            "max_power_w": tx.max_power_w,
+            "requested_min_wh": tx.requested_min_wh,
+            "requested_max_wh": energy if energy is not None else default_energy_wh(tx.current_type),
+            "departure_utc": tx.departure or default_departure(tx.start, tx.current_type),
+            "priority": 5 if tx.priority is None else tx.priority,
+            "profile_id": tx.profile_id,
+            "departure_defaulted": tx.departure is None,
+            "energy_defaulted": energy is None,
+        }
+        key = (site_id, tx.transaction_id)
+        if key not in rows or rows[key]["message_ts"] <= tx.ts:
+            rows[key] = row
+    if not rows:
+        return 0
+    values = list(rows.values())
+    columns = [c for c in values[0] if c not in ("site_id", "transaction_id")]
+    for chunk in _chunks(values):
+        stmt = _insert(db, TRANSACTIONS).values(list(chunk))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site_id", "transaction_id"],
+            set_={c: stmt.excluded[c] for c in columns},
+            where=TRANSACTIONS.c.message_ts <= stmt.excluded.message_ts,
+        )
+        db.execute(stmt)
+    return len(rows)
