@@ -19,6 +19,7 @@ from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.db import session_scope
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.portals.account.data import set_my_locale
+from pipelet_app.runtime import offload
 
 T = TypeVar("T")
 YEAR_S = 365 * 24 * 3600
@@ -50,6 +51,35 @@ class GuardResult:
     error: str = ""
 
 
+@dataclass
+class _Outcome:
+    """What a guarded call produced, as plain data: it may be computed on a worker thread."""
+
+    kind: str = "ok"  # ok, unauthenticated, forbidden, invalid, denied
+    value: Any = None
+    message: str = ""
+    who: tuple[str, str, str] | None = None  # display name, e-mail, role of the resolved caller
+
+
+def _run_guarded(token: str, action: Callable[[Session, Principal], Any]) -> _Outcome:
+    """Resolve the session token and run `action` in one transaction; touches no state (thread-safe)."""
+    who = None
+    try:
+        with session_scope() as db:
+            principal = auth_sessions.resolve(db, token)
+            who = (principal.name or principal.email, principal.email, principal.role.value)
+            value = action(db, principal)
+        return _Outcome(value=value, who=who)
+    except NotAuthenticated:
+        return _Outcome("unauthenticated")
+    except Forbidden:
+        return _Outcome("forbidden", who=who)
+    except InvalidInput as exc:
+        return _Outcome("invalid", message=exc.message, who=who)
+    except AuthError as exc:
+        return _Outcome("denied", message=exc.message, who=who)
+
+
 class SessionState(rx.State):
     session_token: str = rx.Cookie("", name=auth_sessions.SESSION_COOKIE, same_site="strict")
     locale: str = rx.Cookie("en", name="pipelet_locale", max_age=YEAR_S, same_site="lax")
@@ -74,26 +104,35 @@ class SessionState(rx.State):
 
         Not signed in (or expired) → redirect to /login; wrong role or another tenant's object → a refusal
         shown instead of the page; invalid input → `error`, for the form that sent it.
+        On the event loop: only for actions that are a query or two; anything more uses `_guarded_off_loop`.
         """
+        return self._settle(_run_guarded(self.session_token, action))
+
+    async def _guarded_off_loop(
+        self, action: Callable[[Session, Principal], T], *, heavy: bool = False
+    ) -> GuardResult:
+        """`_guarded` on a worker thread, so this user's queries (or, with `heavy`, a return or a PDF)
+        never hold up another user's page. `action` runs on that thread: give it values, not `self`."""
+        lane = offload.heavy if heavy else offload.blocking
+        return self._settle(await lane(_run_guarded, self.session_token, action))
+
+    def _settle(self, outcome: _Outcome) -> GuardResult:
+        """Apply a guarded call's outcome to the state (on the event loop, where state may change)."""
         self.denied = ""
-        try:
-            with session_scope() as db:
-                principal = auth_sessions.resolve(db, self.session_token)
-                self.user_name = principal.name or principal.email
-                self.user_email = principal.email
-                self.user_role = principal.role.value
-                return GuardResult(value=action(db, principal))
-        except NotAuthenticated:
+        if outcome.who is not None:
+            self.user_name, self.user_email, self.user_role = outcome.who
+        if outcome.kind == "ok":
+            return GuardResult(value=outcome.value)
+        if outcome.kind == "unauthenticated":
             self.user_role = ""
             return GuardResult(redirect=rx.redirect("/login"))
-        except Forbidden:
+        if outcome.kind == "forbidden":
             self.denied = MESSAGES.get(self.locale, MESSAGES["en"])["common.denied"]
             return GuardResult(denied=self.denied)
-        except InvalidInput as exc:
-            return GuardResult(error=exc.message)
-        except AuthError as exc:
-            self.denied = exc.message
-            return GuardResult(denied=exc.message)
+        if outcome.kind == "invalid":
+            return GuardResult(error=outcome.message)
+        self.denied = outcome.message
+        return GuardResult(denied=outcome.message)
 
     @rx.event
     def choose_locale(self, locale: str):

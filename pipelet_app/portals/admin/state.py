@@ -16,8 +16,8 @@ class AdminState(SessionState):
     invite_error: str = ""
 
     @rx.event
-    def load(self):
-        result = self._guarded(admin_overview)
+    async def load(self):
+        result = await self._guarded_off_loop(admin_overview)
         data = result.value or {}
         self.tenants = data.get("tenants", [])
         self.partners = data.get("partners", [])

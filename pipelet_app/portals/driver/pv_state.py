@@ -48,9 +48,9 @@ class PvState(SessionState):
     def _say(self, text: str, *, error: bool = False) -> None:
         self.notice, self.notice_error = text, error
 
-    def _refresh(self) -> Any:
+    async def _refresh(self) -> Any:
         """Reload the caller's connections. Returns the guard's redirect (not signed in) or None."""
-        result = self._guarded(pv_data.list_connections)
+        result = await self._guarded_off_loop(pv_data.list_connections)
         rows: list[dict[str, Any]] = result.value or []
         self.connections = [{k: v for k, v in row.items() if k != "sessions"} for row in rows]
         self.connection_sessions = [{**s, "account": row["id"]} for row in rows for s in row["sessions"]]
@@ -60,8 +60,8 @@ class PvState(SessionState):
         return any(c["status"] in BUSY_STATUSES for c in self.connections)
 
     @rx.event
-    def load(self):
-        redirect = self._refresh()
+    async def load(self):
+        redirect = await self._refresh()
         if redirect is not None or self.denied:
             return redirect
         self.brand_options = [
@@ -81,7 +81,7 @@ class PvState(SessionState):
             for _ in range(int(WATCH_FOR_S / WATCH_EVERY_S)):
                 await asyncio.sleep(WATCH_EVERY_S)
                 async with self:
-                    if self._refresh() is not None or not self._busy():
+                    if await self._refresh() is not None or not self._busy():
                         return
         finally:
             async with self:
@@ -121,9 +121,9 @@ class PvState(SessionState):
     # ------------------------------------------------------------------------------------ OAuth (Enphase)
 
     @rx.event
-    def start_oauth(self, brand: str):
+    async def start_oauth(self, brand: str):
         token = self.session_token
-        result = self._guarded(lambda db, p: pv_data.make_oauth_state(db, p, token, brand))
+        result = await self._guarded_off_loop(lambda db, p: pv_data.make_oauth_state(db, p, token, brand))
         if result.redirect is not None or result.value is None:
             return result.redirect
         if not getattr(get_settings(), f"{brand}_client_id", ""):  # the installation has no app at the brand
@@ -145,7 +145,7 @@ class PvState(SessionState):
             except InvalidInput:
                 return ""
 
-        checked = self._guarded(check)
+        checked = await self._guarded_off_loop(check)
         if checked.redirect is not None or self.denied:
             return checked.redirect
         brand = checked.value or ""
@@ -173,17 +173,18 @@ class PvState(SessionState):
     async def submit_credentials(self, form: dict[str, Any]):
         brand = self.selected_brand
         self.form_error = ""
+        missing_field, try_later = self._t("pv.missing_field"), self._t("pv.try_later")
 
         def prepare(db: Any, principal: Any) -> dict[str, str] | str:
             pv_data.my_driver(db, principal)  # role check before anything is sent to a cloud
             try:
                 return pv_data.clean_credentials(brand, form)
             except InvalidInput as missing:
-                return f"{self._t('pv.missing_field')} {missing.message}"
+                return f"{missing_field} {missing.message}"
             except KeyError:
-                return self._t("pv.try_later")
+                return try_later
 
-        prepared = self._guarded(prepare)
+        prepared = await self._guarded_off_loop(prepare)
         if prepared.redirect is not None or self.denied:
             yield prepared.redirect
             return
@@ -206,28 +207,28 @@ class PvState(SessionState):
         yield await self._saved(brand, result)
 
     async def _saved(self, brand: str, result: ConnectResult) -> Any:
-        saved = self._guarded(lambda db, p: pv_data.save_connection(db, p, brand, result))
+        saved = await self._guarded_off_loop(lambda db, p: pv_data.save_connection(db, p, brand, result))
         if saved.redirect is not None or saved.value is None:
             return saved.redirect
         await request_pv_poll(saved.value)
         self._say(self._t("pv.connected_notice"))
-        self._refresh()
+        await self._refresh()
         return rx.redirect("/driver/pv")
 
     # -------------------------------------------------------------------------------------- disconnect
 
     @rx.event
-    def disconnect(self, account_id: str):
+    async def disconnect(self, account_id: str):
         try:
             wanted = int(account_id)
         except (TypeError, ValueError):
             return None
-        result = self._guarded(lambda db, p: pv_data.disconnect(db, p, wanted))
+        result = await self._guarded_off_loop(lambda db, p: pv_data.disconnect(db, p, wanted))
         if result.redirect is not None:
             return result.redirect
         if result.value is not None:
             self._say(self._t("pv.disconnected_notice"))
-        self._refresh()
+        await self._refresh()
         return None
 
     @rx.event

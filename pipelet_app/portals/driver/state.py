@@ -14,8 +14,8 @@ class DriverState(SessionState):
     tokens: list[dict[str, str]] = []
 
     @rx.event
-    def load(self):
-        result = self._guarded(driver_overview)
+    async def load(self):
+        result = await self._guarded_off_loop(driver_overview)
         data = result.value or {}
         self.sessions = data.get("sessions", [])
         self.totals = data.get("totals", [])

@@ -1,4 +1,8 @@
-"""State of the reimbursement and import pages."""
+"""State of the reimbursement and import pages.
+
+Statements are computed over a month of sessions and an import parses up to 20 MB, so every handler
+works off the event loop (the import on the heavy lane).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,15 @@ import reflex as rx
 from pipelet_app.clock import utcnow
 from pipelet_app.portals.fleet import reimbursement_data as data
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.runtime import offload
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8, or Latin-1 for the spreadsheets that still write it (every byte sequence decodes)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 class ReimbursementState(SessionState):
@@ -16,24 +29,25 @@ class ReimbursementState(SessionState):
     message: str = ""
     error: str = ""
 
-    def _run(self, action):
+    async def _run(self, action):
         self.error = self.message = ""
-        result = self._guarded(action)
+        result = await self._guarded_off_loop(action)
         self.error = result.error
         return result
 
     @rx.event
-    def load(self):
+    async def load(self):
         if not self.month:
             self.month = utcnow().strftime("%Y-%m")
-        result = self._run(lambda db, p: (data.rates_view(db, p), data.statements_view(db, p, self.month)))
+        month = self.month
+        result = await self._run(lambda db, p: (data.rates_view(db, p), data.statements_view(db, p, month)))
         if result.value:
             self.rates, self.statements = result.value
         return result.redirect
 
     @rx.event
-    def save_rates(self, form: dict):
-        result = self._run(lambda db, p: data.save_rates(db, p, form))
+    async def save_rates(self, form: dict):
+        result = await self._run(lambda db, p: data.save_rates(db, p, form))
         if result.value is not None:
             self.rates = result.value
             self.message = "saved"
@@ -46,25 +60,28 @@ class ReimbursementState(SessionState):
         return ReimbursementState.compute
 
     @rx.event
-    def compute(self):
-        result = self._run(lambda db, p: data.statements_view(db, p, self.month))
+    async def compute(self):
+        month = self.month
+        result = await self._run(lambda db, p: data.statements_view(db, p, month))
         if result.value is not None:
             self.statements = result.value
         return result.redirect
 
     @rx.event
-    def approve(self, statement_id: str):
-        result = self._run(lambda db, p: data.approve(db, p, statement_id, self.month))
+    async def approve(self, statement_id: str):
+        month = self.month
+        result = await self._run(lambda db, p: data.approve(db, p, statement_id, month))
         if result.value is not None:
             self.statements = result.value
         return result.redirect
 
     @rx.event
-    def export(self):
-        result = self._run(lambda db, p: data.export(db, p, self.month))
+    async def export(self):
+        month = self.month
+        result = await self._run(lambda db, p: data.export(db, p, month))
         if result.value is None:
             return result.redirect
-        self.compute()
+        await self.compute()
         return rx.download(data=result.value, filename=f"reimbursement-{self.month}.csv")
 
 
@@ -79,21 +96,18 @@ class ImportState(SessionState):
     result: str = ""
 
     @rx.event
-    def load(self):
+    async def load(self):
         self._csv_text = self.file_name = self.result = ""
         self.new_rows, self.errors, self.new_count, self.already, self.error_count = [], [], 0, 0, 0
-        return self._guarded(lambda db, p: data.preview_import(db, p, "")).redirect
+        return (await self._guarded_off_loop(lambda db, p: data.preview_import(db, p, ""))).redirect
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         if not files:
             return None
         raw = await files[0].read()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        result = self._guarded(lambda db, p: data.preview_import(db, p, text))
+        text = await offload.heavy(_decode, raw)
+        result = await self._guarded_off_loop(lambda db, p: data.preview_import(db, p, text), heavy=True)
         if result.value is None:
             return result.redirect
         self._csv_text, self.file_name, self.result = text, files[0].filename or "upload.csv", ""
@@ -102,10 +116,11 @@ class ImportState(SessionState):
         return None
 
     @rx.event
-    def apply(self):
+    async def apply(self):
         if not self._csv_text:
             return None
-        result = self._guarded(lambda db, p: data.apply_import(db, p, self._csv_text))
+        text = self._csv_text
+        result = await self._guarded_off_loop(lambda db, p: data.apply_import(db, p, text), heavy=True)
         if result.value is None:
             return result.redirect
         done = result.value

@@ -1,4 +1,7 @@
-"""Fleet dashboard state: period, search and sort live here; numbers come from the data functions."""
+"""Fleet dashboard state: period, search and sort live here; numbers come from the data functions.
+
+The figures are aggregates over every session of the fleet, so they are computed off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -46,8 +49,9 @@ class FleetState(SessionState):
     def show_more(self):
         self.shown += PAGE
 
-    def _reload(self):
-        result = self._guarded(lambda db, principal: fleet_overview(db, principal, self.start, self.end))
+    async def _reload(self):
+        start, end = self.start, self.end
+        result = await self._guarded_off_loop(lambda db, principal: fleet_overview(db, principal, start, end))
         self.period_error = result.error
         if result.error:
             return None
@@ -66,16 +70,16 @@ class FleetState(SessionState):
         return result.redirect
 
     @rx.event
-    def load(self):
+    async def load(self):
         if not self.start:
             self.start, self.end = default_period()
-        return self._reload()
+        return await self._reload()
 
     @rx.event
-    def set_period(self, form: dict):
+    async def set_period(self, form: dict):
         previous = self.start, self.end
         self.start, self.end = form.get("start", ""), form.get("end", "")
-        redirect = self._reload()
+        redirect = await self._reload()
         if self.period_error:  # keep showing the last valid period's figures, export link included
             self.start, self.end = previous
         return redirect
@@ -101,19 +105,18 @@ class FleetDriverState(FleetState):
         raw = str(self.router.page.params.get("driver_id", ""))
         return int(raw) if raw.isdigit() else 0
 
-    def _page(self, cursor: str | None):
+    async def _page(self, cursor: str | None):
         if not self.start:
             self.start, self.end = default_period()
-        return self._guarded(
-            lambda db, principal: driver_sessions(
-                db, principal, self._driver_id(), self.start, self.end, cursor
-            )
+        driver_id, start, end = self._driver_id(), self.start, self.end
+        return await self._guarded_off_loop(
+            lambda db, principal: driver_sessions(db, principal, driver_id, start, end, cursor)
         )
 
     @rx.event
-    def load_driver(self):
+    async def load_driver(self):
         self.driver_sessions, self.driver_name, self.next_cursor = [], "", ""
-        result = self._page(None)
+        result = await self._page(None)
         data = result.value or {}
         self.driver_name = data.get("driver", "")
         self.driver_sessions = data.get("sessions", [])
@@ -121,10 +124,10 @@ class FleetDriverState(FleetState):
         return result.redirect
 
     @rx.event
-    def load_more(self):
+    async def load_more(self):
         if not self.next_cursor:
             return None
-        result = self._page(self.next_cursor)
+        result = await self._page(self.next_cursor)
         data = result.value or {}
         self.driver_sessions = self.driver_sessions + data.get("sessions", [])
         self.next_cursor = data.get("next_cursor", "")

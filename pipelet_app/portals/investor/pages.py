@@ -44,6 +44,7 @@ def _k1_row(row: rx.Var) -> rx.Component:
             rx.button(
                 T["investor.download"],
                 on_click=InvestorState.download_k1(row["partner_id"], row["tax_year"]),
+                loading=InvestorState.k1_busy == row["partner_id"] + "-" + row["tax_year"],
                 size="1",
                 variant="soft",
                 id="k1-download-" + row["partner_id"] + "-" + row["tax_year"],

@@ -3,6 +3,9 @@
 `download_k1` takes ids from the client, so it proves ownership on the server (the data function
 raises NotFound for another investor's partner id) before a byte leaves; the refusal is a message,
 never the document.
+
+Both handlers compute the partnership's return (and `download_k1` may render a PDF), so they run on the
+heavy lane off the event loop; `k1_busy` names the K-1 being prepared so its button shows a spinner.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ class InvestorState(SessionState):
     utilisation: list[dict[str, str]] = []
     notes: list[str] = []
     k1_error: str = ""
+    k1_busy: str = ""  # "<partner id>-<year>" while that K-1 is computed or rendered
 
     @rx.event
-    def load(self):
-        result = self._guarded(investor_overview)
+    async def load(self):
+        result = await self._guarded_off_loop(investor_overview, heavy=True)
         value = result.value or {}
         self.partnerships = value.get("partnerships", [])
         self.k1s = value.get("k1s", [])
@@ -39,21 +43,29 @@ class InvestorState(SessionState):
         return result.redirect
 
     @rx.event
-    def download_k1(self, partner_id: int, year: int):
+    async def download_k1(self, partner_id: int, year: int):
         """Send the caller's own K-1 as a download; anything else gets "not available" and no data."""
         self.k1_error = ""
         try:
             pid, tax_year = int(partner_id), int(year)
         except (TypeError, ValueError):
             pid, tax_year = 0, 0
-        result = self._guarded(lambda db, principal: k1_pdf(db, principal, pid, tax_year))
+        self.k1_busy = f"{pid}-{tax_year}"
+        yield  # the spinner shows while the K-1 is computed and rendered
+        try:
+            result = await self._guarded_off_loop(
+                lambda db, principal: k1_pdf(db, principal, pid, tax_year), heavy=True
+            )
+        finally:
+            self.k1_busy = ""
         if result.redirect is not None:
-            return result.redirect
+            yield result.redirect
+            return
         if result.value is None:
             # Not the caller's (or not ready): a message on the K-1 card, not a page-wide refusal.
             self.denied = ""
             self.k1_error = MESSAGES.get(self.locale, MESSAGES["en"])["investor.not_available"]
-            return None
-        return rx.download(
+            return
+        yield rx.download(
             data=result.value.content, filename=result.value.filename, mime_type="application/pdf"
         )

@@ -41,23 +41,25 @@ class ChargerState(SessionState):
     def _cp_id(self) -> str:
         return str(self.router.page.params.get("cp_id", ""))
 
-    def _refresh(self):
-        result = self._guarded(lambda db, p: charger_view(db, p, self._cp_id()))
+    async def _refresh(self):
+        cp_id = self._cp_id()
+        result = await self._guarded_off_loop(lambda db, p: charger_view(db, p, cp_id))
         data = result.value or {}
         for key in VIEW_KEYS:
             setattr(self, key, data.get(key, {} if key == "summary" else []))
         return result
 
     @rx.event
-    def load(self):
+    async def load(self):
         self.answer = self.answer_error = ""
-        return self._refresh().redirect
+        return (await self._refresh()).redirect
 
     async def _send(self, name: str, payload_text: str):
         """Check role and tenant, send, and show the charger's own answer (or why there is none)."""
         self.answer = self.answer_error = ""
-        allowed = self._guarded(
-            lambda db, p: (operations.own_charger(db, p, self._cp_id()), parse_payload(payload_text))
+        cp_id = self._cp_id()
+        allowed = await self._guarded_off_loop(
+            lambda db, p: (operations.own_charger(db, p, cp_id), parse_payload(payload_text))
         )
         if allowed.value is None:
             self.answer_error = allowed.error or allowed.denied
@@ -67,13 +69,13 @@ class ChargerState(SessionState):
         self.sending = True
         yield
         try:
-            response = await operations.command(self._cp_id(), name, allowed.value[1])
+            response = await operations.command(cp_id, name, allowed.value[1])
             self.answer = f"{name}: {json.dumps(response)}"
         except CommandError as exc:
             self.answer_error = f"{name}: {exc} ({type(exc).__name__}, HTTP {exc.http_status})"
         finally:
             self.sending = False
-        self._refresh()
+        await self._refresh()
 
     @rx.event
     async def send(self, name: str, payload_text: str):
@@ -90,7 +92,7 @@ class FaultsState(SessionState):
     faults: list[dict[str, str]] = []
 
     @rx.event
-    def load(self):
-        result = self._guarded(faults_view)
+    async def load(self):
+        result = await self._guarded_off_loop(faults_view)
         self.faults = result.value or []
         return result.redirect

@@ -14,8 +14,8 @@ class OperatorState(SessionState):
     sessions: list[dict[str, str]] = []
 
     @rx.event
-    def load(self):
-        result = self._guarded(operator_overview)
+    async def load(self):
+        result = await self._guarded_off_loop(operator_overview)
         data = result.value or {}
         self.sites = data.get("sites", [])
         self.chargers = data.get("chargers", [])

@@ -26,13 +26,8 @@ from pipelet_app.domain.tax.compliance import (
 )
 from pipelet_app.domain.tax.errors import TaxValidationError
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
-from pipelet_app.tax.returns import (
-    BooksChanged,
-    open_violations,
-    released_matches,
-    require_sponsor,
-    set_status,
-)
+from pipelet_app.tax.books import load_books
+from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, set_status
 
 
 def _spvs(db: Session, principal: Principal) -> list[Spv]:
@@ -82,13 +77,11 @@ def spv_console(
         years = db.exec(
             select(SpvTaxYear).where(SpvTaxYear.spv_id == spv.id).order_by(SpvTaxYear.tax_year)
         ).all()
+        loaded = load_books(db, spv.id or 0)  # once per SPV and load: every year below reads these books
         for row in years:
-            violations = [str(v) for v in open_violations(db, spv.id or 0, row.tax_year)]
-            if (
-                not violations
-                and str(row.status) != "draft"
-                and not released_matches(db, spv.id or 0, row.tax_year)
-            ):
+            check = check_year(loaded, row.tax_year)  # one computation per year and load
+            violations = [str(v) for v in check.violations]
+            if not violations and str(row.status) != "draft" and not check.released_matches:
                 violations.append("the books changed since release: pull back to draft and release again")
             out["years"].append(
                 {

@@ -1,4 +1,8 @@
-"""SPV console state: thin over `portals.spv.data`; each action re-checks role and sponsorship."""
+"""SPV console state: thin over `portals.spv.data`; each action re-checks role and sponsorship.
+
+Every handler runs its work on the heavy lane (`runtime.offload`): the console computes each year's
+return, which for a large partnership takes long enough to stall everyone else's pages if done on the loop.
+"""
 
 from __future__ import annotations
 
@@ -25,33 +29,37 @@ class SpvConsoleState(SessionState):
     message: str = ""
     error: str = ""
 
-    def _fill(self) -> None:
-        result = self._guarded(spv_console)
+    async def _fill(self) -> None:
+        result = await self._guarded_off_loop(spv_console, heavy=True)
         for name, rows in (result.value or {}).items():
             setattr(self, name, rows)
 
     @rx.event
-    def load(self):
+    async def load(self):
         self.message = self.error = ""
-        result = self._guarded(spv_console)
+        result = await self._guarded_off_loop(spv_console, heavy=True)
         for name, rows in (result.value or {}).items():
             setattr(self, name, rows)
         return result.redirect  # `_fill` for actions: the load's redirect matters only on page entry
 
     @rx.event
-    def set_status(self, spv_id: str, year: str, target: str):
-        result = self._guarded(lambda db, p: change_status(db, p, _int(spv_id), _int(year), str(target)))
+    async def set_status(self, spv_id: str, year: str, target: str):
+        spv, tax_year, wanted = _int(spv_id), _int(year), str(target)
+        result = await self._guarded_off_loop(
+            lambda db, p: change_status(db, p, spv, tax_year, wanted), heavy=True
+        )
         if result.redirect is not None or result.denied:
             return result.redirect  # not signed in, or not this sponsor's SPV: the refusal, nothing else
         self.error, self.message = result.error, result.value or ""
-        self._fill()
+        await self._fill()
         return None
 
     @rx.event
-    def advance(self, spv_id: str):
-        result = self._guarded(lambda db, p: advance_phase(db, p, _int(spv_id)))
+    async def advance(self, spv_id: str):
+        spv = _int(spv_id)
+        result = await self._guarded_off_loop(lambda db, p: advance_phase(db, p, spv), heavy=True)
         if result.redirect is not None or result.denied:
             return result.redirect  # not signed in, or not this sponsor's SPV: the refusal, nothing else
         self.error, self.message = result.error, result.value or ""
-        self._fill()
+        await self._fill()
         return None

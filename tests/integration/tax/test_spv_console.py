@@ -113,3 +113,38 @@ def test_cli_status_changes_are_audited_and_refused_with_the_rule(demo: dict) ->
     assert blocked.returncode == 2 and blocked.stderr.startswith("error: status: [RELEASE-BLOCKED]")
     assert "K1-TIN" in blocked.stderr and len(blocked.stderr.strip().splitlines()) == 1
     assert run("--to", "shipped", "--as", "admin@pipelet.demo").stderr.startswith("error: status:")
+
+
+def test_a_console_load_computes_each_year_once_and_unchanged_books_not_again(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console used to compute every year's return twice per load (violations, then release match).
+    Now once per year, and a second load over unchanged books reuses it; changed books compute anew."""
+    from pipelet_app.tax import returns
+
+    calls: list[int] = []
+    real_prepare = returns.prepare
+
+    def counting_prepare(books):  # the real computation, counted
+        calls.append(len(books.years))
+        return real_prepare(books)
+
+    monkeypatch.setattr(returns, "prepare", counting_prepare)
+    monkeypatch.setattr(returns, "_prepared", type(returns._prepared)())
+    otto = _principal("operator@sonnenstrom.demo")
+    with session_scope() as db:
+        first = spv_console(db, otto, TODAY)
+    assert len(calls) == len(first["years"]) == 1
+    with session_scope() as db:
+        assert spv_console(db, otto, TODAY) == first
+    assert len(calls) == 1  # same books, same fingerprint: no second computation
+
+    with session_scope() as db:  # a partner moved: part of the K-1, so part of the books' fingerprint
+        partner = db.exec(select(SpvPartner).where(SpvPartner.name == "Harbor Renewables Fund LP")).one()
+        partner.address = "1 Pier Road\nSan Diego, CA 92101"
+        db.add(partner)
+    with session_scope() as db:
+        changed = spv_console(db, otto, TODAY)
+    assert len(calls) == 2
+    # The released return no longer matches the books: the console says so, from the fresh computation.
+    assert "books changed since release" in changed["years"][0]["violations"]
