@@ -165,9 +165,14 @@ def compute_session_solar(db: Session, session: ChargingSession, site_id: int) -
             MV.c.session_id == session.id, MV.c.measurand == REGISTER, MV.c.phase.is_(None)
         )
     ).all()
-    per_minute = spread_energy(
-        session.start_utc, session.end_utc, session.energy_wh, [(t, float(v)) for t, v in registers]
-    )
+    points = [(t, float(v)) for t, v in registers]
+    # The start and stop registers bound the first and last interval (not an offline start's 0: the
+    # CSMS's rule in ocpp.transactions.effective_start).
+    if session.meter_start_wh is not None and (session.meter_start_wh or not session.started_offline):
+        points.append((session.start_utc, session.meter_start_wh))
+    if session.meter_stop_wh is not None:
+        points.append((session.end_utc, session.meter_stop_wh))
+    per_minute = spread_energy(session.start_utc, session.end_utc, session.energy_wh, points)
     site_rows = db.exec(
         select(SiteEnergyMinute).where(
             SiteEnergyMinute.site_id == site_id,
@@ -191,7 +196,7 @@ def compute_session_solar(db: Session, session: ChargingSession, site_id: int) -
 def settle_session_solar(now: datetime | None = None, limit: int = 500) -> int:
     """Solar share for newly ended OCPP sessions at PV sites, and again for those under late data."""
     now = now or utcnow()
-    done = 0
+    done: set[int] = set()
     with session_scope() as db:
         chargers = _chargers_of(db, _pv_sites(db))
         if not chargers:
@@ -212,7 +217,7 @@ def settle_session_solar(now: datetime | None = None, limit: int = 500) -> int:
         ).all()
         for session in fresh:
             compute_session_solar(db, session, chargers[session.charger_id])  # type: ignore[index]
-            done += 1
+            done.add(session.id)  # type: ignore[arg-type]
         for dirty in db.exec(select(SiteEnergyDirty)).all():
             site_chargers = [c for c, s in chargers.items() if s == dirty.site_id]
             if site_chargers:
@@ -227,8 +232,9 @@ def settle_session_solar(now: datetime | None = None, limit: int = 500) -> int:
                     )
                 ).all()
                 for session in touched:
-                    compute_session_solar(db, session, dirty.site_id)
-                    done += 1
+                    if session.id not in done:
+                        compute_session_solar(db, session, dirty.site_id)
+                        done.add(session.id)  # type: ignore[arg-type]
             # Only the marks read here go: a batch that widened them meanwhile leaves them for next time.
             db.execute(
                 delete(SiteEnergyDirty).where(
@@ -240,5 +246,5 @@ def settle_session_solar(now: datetime | None = None, limit: int = 500) -> int:
                 )
             )
     if done:
-        log.info("solar share written for %d sessions", done)
-    return done
+        log.info("solar share written for %d sessions", len(done))
+    return len(done)

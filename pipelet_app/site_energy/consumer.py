@@ -16,7 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -55,9 +55,11 @@ class Consumer:
         flush_s: float = FLUSH_S,
         clock: Callable[[], datetime] = utcnow,
         session_factory: Callable[[], object] = session_scope,
+        topics: Sequence[str] = TOPICS,
     ) -> None:
         self.host, self.port = broker_address(url)
         self.shared_group = shared_group
+        self.topics = tuple(topics)
         self.batch = batch
         self.flush_s = flush_s
         self.clock = clock
@@ -138,8 +140,8 @@ class Consumer:
 
     def _topics(self) -> list[str]:
         if self.shared_group:
-            return [f"$share/{self.shared_group}/{t}" for t in TOPICS]
-        return list(TOPICS)
+            return [f"$share/{self.shared_group}/{t}" for t in self.topics]
+        return list(self.topics)
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects by itself."""
