@@ -4,12 +4,17 @@ Transaction ids: 1.6 needs an integer from the CSMS, so the row's primary key is
 and the row's `transaction_id` is `ocpp16:{charge point}:{pk}`; 2.0.1 chargers name their own
 transactions, stored as `ocpp201:{charge point}:{id}`. Both are unique across all session sources.
 
-Energy is meter stop - meter start, with the two traps other systems fell into handled here once:
-- a start register of 0 reported by a charger that was offline (2.0.1 `offline` flag; 1.6 a start
-  delivered more than `OFFLINE_LAG_S` late) would bill the meter's whole lifetime; then the start is
-  taken from the previous session's stop register on the same connector, or the first register sample
-  of the transaction; with neither, energy is the spread of the samples (0 if none), never stop - 0;
-- a stop register below the start (meter swapped) gives 0, not a negative session.
+Energy is stop register - start register, where both may need evidence (domain.meter_energy, rules and
+reasons in docs/ocpp-energy-rules.md):
+- a start register of 0 delivered late (1.6: more than `OFFLINE_LAG_S` after its timestamp; 2.0.1: the
+  `offline` flag) is a reset meter or an unread one: decided from the connector's previous register and
+  the session's own readings; when both remain possible the charger's 0 is kept and the session flagged;
+- without a start register (a 2.0.1 Started without one, or not yet received) the transaction's first
+  energy register is the start, whatever its context;
+- 2.0.1 stop: the Transaction.End register, else the last register, derived again whenever a late
+  message of an ended transaction arrives, so delivery order does not change the result.
+A closed session is checked for impossible energy (`meter_energy.check`): flags that need review hold
+it out of reimbursement and solar share until an operator confirms or corrects it.
 
 A charger that reboots with transactions open has lost them: they are closed at its BootNotification
 with reason `STALE_REASON`, ending at their last meter sample. A StopTransaction / Ended event that
@@ -28,7 +33,15 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import ChargingSession, MeterValue, SessionSource, TransactionSeqNos
+from pipelet_app.db.models import (
+    ChargingSession,
+    Connector,
+    MeterValue,
+    SessionSource,
+    TransactionSeqNos,
+)
+from pipelet_app.domain import meter_energy
+from pipelet_app.domain.meter_energy import Reading
 from pipelet_app.ocpp import seqno
 from pipelet_app.ocpp.writer import defer_insert, flush_deferred
 
@@ -55,6 +68,7 @@ class Sample:
     context: str | None = None
     signed: bool = False
     multiplier: int = 0  # 2.0.1 unitOfMeasure.multiplier (power of ten)
+    location: str | None = None
 
     def normalised(self) -> tuple[float, str] | None:
         """(value, unit) in Wh / W / varh / var; None when the value is not a number."""
@@ -203,13 +217,15 @@ def add_meter_values(
                 "unit": unit,
                 "phase": sample.phase,
                 "context": sample.context,
+                "location": sample.location,
             },
+            skip_duplicates=session is not None,  # a retried message stores its readings once
         )
         stored += 1
         if sample.measurand == REGISTER and sample.phase is None:
             latest_register = value
     if session is not None and session.end_utc is None and latest_register is not None:
-        session.energy_wh = _energy(db, session, latest_register)
+        _set_energy(session, _open_energy(db, session, latest_register))
         session.updated_at = utcnow()
         db.add(session)
     return stored
@@ -227,17 +243,19 @@ def stop_transaction(
     if session.end_utc is not None and session.reason not in PROVISIONAL_REASONS:
         return False
     db.flush()
-    if meter_stop_wh is None:
-        meter_stop_wh = _last_register(db, session)
     session.end_utc = max(stopped_at, session.start_utc)
-    session.meter_stop_wh = meter_stop_wh
     session.reason = reason
-    session.energy_wh = (
-        _energy(db, session, meter_stop_wh) if meter_stop_wh is not None else _spread(db, session)
-    )
-    session.updated_at = utcnow()
-    db.add(session)
+    session.meter_stop_wh = meter_stop_wh
+    _settle(db, session, derive_stop=meter_stop_wh is None)
     return True
+
+
+def refresh_closed(db: Session, session: ChargingSession) -> None:
+    """A late 2.0.1 message of an ended transaction: settle it again from everything received, so the
+    session ends where in-order delivery would have left it."""
+    if session.end_utc is not None:
+        db.flush()
+        _settle(db, session, derive_stop=True)
 
 
 def close_provisionally(
@@ -252,13 +270,10 @@ def close_provisionally(
         .order_by(col(MeterValue.timestamp).desc())
     ).first()
     end = last.timestamp if last is not None else (fallback_end or utcnow())
-    register = _last_register(db, session)
     session.end_utc = max(end, session.start_utc)
-    session.meter_stop_wh = register
     session.reason = reason
-    session.energy_wh = _energy(db, session, register) if register is not None else _spread(db, session)
-    session.updated_at = utcnow()
-    db.add(session)
+    session.meter_stop_wh = None
+    _settle(db, session, derive_stop=True)
 
 
 _OPEN_ON_CHARGER = select(ChargingSession).where(
@@ -350,24 +365,18 @@ def _registers(db: Session, session: ChargingSession) -> list[MeterValue]:
     )
 
 
-def _last_register(db: Session, session: ChargingSession) -> float | None:
-    rows = _registers(db, session)
-    return rows[-1].value if rows else None
+def _max_power_w(db: Session, session: ChargingSession) -> float:
+    power = db.exec(
+        select(Connector.max_power_w).where(
+            Connector.charger_id == session.charger_id, Connector.connector_id == session.connector_id
+        )
+    ).first()
+    return power or meter_energy.DEFAULT_MAX_POWER_W
 
 
-def _spread(db: Session, session: ChargingSession) -> float:
-    # A register of 0 inside a session is the unread meter of an offline start, not a reading.
-    rows = [r for r in _registers(db, session) if r.value > 0]
-    if len(rows) < 2:
-        return 0.0
-    return max(0.0, max(r.value for r in rows) - min(r.value for r in rows))
-
-
-def effective_start(db: Session, session: ChargingSession) -> float | None:
-    """The start register, repaired when the charger reported 0 (see module docstring)."""
-    start = session.meter_start_wh
-    if start or not session.started_offline:
-        return start
+def _previous_register(db: Session, session: ChargingSession) -> float | None:
+    """The connector's last register before this session: the previous session's stop (or its last
+    reading when it has none). Asked only for a late start of 0."""
     previous = db.exec(
         select(ChargingSession)
         .where(
@@ -375,26 +384,98 @@ def effective_start(db: Session, session: ChargingSession) -> float | None:
             ChargingSession.connector_id == session.connector_id,
             ChargingSession.id != session.id,
             ChargingSession.start_utc < session.start_utc,
-            col(ChargingSession.meter_stop_wh).is_not(None),
         )
         .order_by(col(ChargingSession.start_utc).desc())
     ).first()
-    if previous is not None and previous.meter_stop_wh:
+    if previous is None:
+        return None
+    if previous.meter_stop_wh is not None:
         return previous.meter_stop_wh
-    rows = [r for r in _registers(db, session) if r.context != "Transaction.End" and r.value > 0]
-    return rows[0].value if rows else None
+    rows = _registers(db, previous)
+    return rows[-1].value if rows else None
 
 
-def _energy(db: Session, session: ChargingSession, stop_wh: float) -> float:
-    start = effective_start(db, session)
-    if start is None:
-        # Offline start reported as 0 and nothing to repair it with: trusting it would bill the
-        # meter's lifetime, so only what the samples show is counted.
-        return _spread(db, session)
-    energy = stop_wh - start
-    if energy < 0:
-        LOGGER.warning(
-            "session %s: stop register %.0f below start %.0f", session.transaction_id, stop_wh, start
-        )
-        return 0.0
-    return energy
+def _decide_start(
+    db: Session, session: ChargingSession, readings: list[Reading], max_power_w: float
+) -> meter_energy.StartDecision:
+    reported = session.meter_start_wh
+    late_zero = reported == 0 and session.started_offline
+    return meter_energy.decide_start(
+        reported,
+        late=session.started_offline,
+        started_at=session.start_utc,
+        previous_wh=_previous_register(db, session) if late_zero else None,
+        readings=readings,
+        max_power_w=max_power_w,
+    )
+
+
+def _open_energy(db: Session, session: ChargingSession, latest_wh: float) -> float:
+    """Energy so far of an open session: one subtraction unless the start needs evidence."""
+    start = session.meter_start_wh
+    if start is None or (start == 0 and session.started_offline):
+        rows = _registers(db, session)
+        readings = [Reading(r.timestamp, r.value) for r in rows]
+        start = _decide_start(db, session, readings, _max_power_w(db, session)).start_wh
+    return max(0.0, latest_wh - start) if start is not None else 0.0
+
+
+def _stop_reading(rows: list[MeterValue]) -> float | None:
+    """2.0.1 (and a lost 1.6 stop): the Transaction.End register, else the last register."""
+    ends = [r for r in rows if r.context == "Transaction.End"]
+    if ends:
+        return ends[-1].value
+    return rows[-1].value if rows else None
+
+
+def _settle(db: Session, session: ChargingSession, *, derive_stop: bool) -> None:
+    """Energy and flags of a closed session from its start, stop and readings (see module docstring)."""
+    assert session.end_utc is not None
+    rows = _registers(db, session)
+    if derive_stop:
+        session.meter_stop_wh = _stop_reading(rows)
+    stop = session.meter_stop_wh
+    readings = [Reading(r.timestamp, r.value) for r in rows]
+    if stop is not None:
+        readings.append(Reading(session.end_utc, stop))
+    max_power = _max_power_w(db, session)
+    decision = _decide_start(db, session, readings, max_power)
+    start = decision.start_wh
+    if start is None or stop is None:
+        energy = 0.0
+    else:
+        energy = stop - start
+        if energy < 0:
+            LOGGER.warning(
+                "session %s: stop register %.0f below start %.0f", session.transaction_id, stop, start
+            )
+    flags = decision.flags | meter_energy.check(
+        started_at=session.start_utc,
+        ended_at=session.end_utc,
+        start_wh=start,
+        energy_wh=energy,
+        readings=readings,
+        max_power_w=max_power,
+    )
+    _set_energy(session, max(energy, 0.0))
+    _set_flags(session, flags)
+    session.updated_at = utcnow()
+    db.add(session)
+
+
+def _set_energy(session: ChargingSession, energy_wh: float) -> None:
+    """After an operator's correction the readings' figure goes to `energy_reported_wh` only."""
+    if session.energy_reported_wh is not None:
+        session.energy_reported_wh = energy_wh
+    else:
+        session.energy_wh = energy_wh
+
+
+def _set_flags(session: ChargingSession, flags: frozenset[str]) -> None:
+    """New flags need a new review; the same flags keep an operator's earlier decision."""
+    text = meter_energy.format_flags(flags)
+    if text != session.flags:
+        if text:
+            LOGGER.warning("session %s: flagged %s", session.transaction_id, text)
+        session.flags = text
+        session.review_pending = meter_energy.needs_review(flags)

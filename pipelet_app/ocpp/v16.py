@@ -202,6 +202,7 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
                 unit=s.get("unit"),
                 phase=s.get("phase"),
                 context=s.get("context"),
+                location=s.get("location"),
                 signed=s.get("format") == "SignedData",
             )
             for s in meter_value.get("sampled_value", [])

@@ -58,24 +58,25 @@ def _samples(meter_value: dict[str, Any]) -> list[transactions.Sample]:
                 multiplier=int(unit.get("multiplier", 0) or 0),
                 phase=s.get("phase"),
                 context=s.get("context"),
+                location=s.get("location"),
             )
         )
     return samples
 
 
-def _register_in(meter_values: list[dict[str, Any]], contexts: tuple[str, ...]) -> float | None:
-    """The energy register of the meter values in one of `contexts` (Transaction.Begin / .End)."""
+def _start_register(meter_values: list[dict[str, Any]]) -> float | None:
+    """The start reading a Started event carries: its Transaction.Begin register, else its first energy
+    register whatever the context (a sample without one defaults to Sample.Periodic, and is still the
+    start)."""
+    registers: list[tuple[bool, str, float]] = []
     for meter_value in meter_values:
         for sample in _samples(meter_value):
-            if (
-                sample.measurand == transactions.REGISTER
-                and sample.phase is None
-                and sample.context in contexts
-            ):
+            if sample.measurand == transactions.REGISTER and sample.phase is None:
                 normal = sample.normalised()
                 if normal is not None:
-                    return normal[0]
-    return None
+                    begin = sample.context == "Transaction.Begin"
+                    registers.append((not begin, str(meter_value.get("timestamp", "")), normal[0]))
+    return min(registers)[2] if registers else None
 
 
 class ChargePoint201(CsmsConnection, LibraryChargePoint201):
@@ -141,22 +142,21 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         auth = authorization.authorize(db, self.charger_id, id_token["id_token"]) if id_token else None
         session = transactions.find_by_key(db, key)
         evse_id = int((evse or {}).get("id", 0) or 0)
+        started = event_type == "Started"
         if session is None:
-            # Started, or an Updated/Ended whose Started we never saw (lost while offline): open it here.
+            # Started, or an Updated/Ended whose Started is late or lost: open it here.
             session = transactions.start_transaction(
                 db,
                 self.charger_id,
                 self.charge_point_id,
                 connector_id=evse_id,
                 id_tag=id_token["id_token"] if id_token else "",
-                meter_start_wh=_register_in(meter_values, ("Transaction.Begin",))
-                if event_type == "Started"
-                else None,
+                meter_start_wh=_start_register(meter_values) if started else None,
                 started_at=at,
                 driver_id=auth.driver_id if auth else None,
                 key=key,
                 version=self.ocpp_version,
-                offline=offline,
+                offline=offline and started,
             )
         else:
             if event_type != "Ended":
@@ -166,9 +166,17 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 session.id_tag = id_token["id_token"]
                 if auth and auth.driver_id is not None:
                     session.driver_id = auth.driver_id
-                db.add(session)
-            if session.meter_start_wh is None and event_type == "Started":
-                session.meter_start_wh = _register_in(meter_values, ("Transaction.Begin",))
+            # Messages may arrive in any order (an offline queue): the start is the earliest event,
+            # and a late Started brings the start reading and the offline flag.
+            session.start_utc = min(session.start_utc, at)
+            if not session.connector_id and evse_id:
+                session.connector_id = evse_id
+            if started:
+                begin = _start_register(meter_values)
+                if begin is not None:
+                    session.meter_start_wh = begin
+                session.started_offline = session.started_offline or offline
+            db.add(session)
         # Events are applied whatever their order; the seqNo only tells us whether some are missing.
         transactions.record_seq_no(db, session, seq_no)
         if reservation_id is not None:
@@ -182,20 +190,18 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 parse_utc(value["timestamp"]),
                 _samples(value),
             )
-        if session.meter_start_wh is None:
-            begin = _register_in(
-                meter_values, ("Transaction.Begin", "Sample.Periodic", "Sample.Clock", "Trigger")
-            )
-            if begin is not None and event_type == "Started":
-                session.meter_start_wh = begin
         if event_type == "Ended":
-            transactions.stop_transaction(
+            stopped = transactions.stop_transaction(
                 db,
                 session,
-                meter_stop_wh=_register_in(meter_values, ("Transaction.End",)),
+                meter_stop_wh=None,  # the Transaction.End register, else the last one (transactions)
                 stopped_at=at,
                 reason=transaction_info.get("stopped_reason") or DEFAULT_STOP_REASON,
             )
+            if not stopped:  # the same Ended again (a retry under a new message id)
+                transactions.refresh_closed(db, session)
+        elif session.end_utc is not None:
+            transactions.refresh_closed(db, session)
         answer: dict[str, Any] = {}
         if auth is not None:
             answer["idTokenInfo"] = _id_token_info(auth)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -31,19 +33,28 @@ T = TypeVar("T")
 Work = tuple[Callable[[Session], Any], asyncio.Future[Any]]
 
 
-def defer_insert(db: Session, table: Table, row: dict[str, Any]) -> None:
+def defer_insert(db: Session, table: Table, row: dict[str, Any], *, skip_duplicates: bool = False) -> None:
     """Queue a row for one multi-row INSERT at commit (append-only logs: no ORM object per row).
 
     Queued rows are written by the `before_commit` hook below, or earlier by `flush_deferred` when a
-    query in the same transaction must see them.
+    query in the same transaction must see them. `skip_duplicates`: a row that violates a unique index
+    is not inserted (ON CONFLICT DO NOTHING), which makes re-delivered readings idempotent.
     """
-    db.info.setdefault("pipelet_deferred", {}).setdefault(table, []).append(row)
+    db.info.setdefault("pipelet_deferred", {}).setdefault((table, skip_duplicates), []).append(row)
+
+
+def _insert(db: OrmSession, table: Table, skip_duplicates: bool) -> Any:
+    if not skip_duplicates:
+        return insert(table)
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def flush_deferred(db: OrmSession) -> None:
-    pending: dict[Table, list[dict[str, Any]]] = db.info.pop("pipelet_deferred", {})
-    for table, rows in pending.items():
-        db.execute(insert(table), rows)
+    pending: dict[tuple[Table, bool], list[dict[str, Any]]] = db.info.pop("pipelet_deferred", {})
+    for (table, skip_duplicates), rows in pending.items():
+        db.execute(_insert(db, table, skip_duplicates), rows)
 
 
 @event.listens_for(OrmSession, "before_commit")

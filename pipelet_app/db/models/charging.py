@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -61,6 +61,9 @@ class Connector(SQLModel, table=True):
     status: str = "Unknown"
     error_code: str = "NoError"
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The most this connector (1.6) / EVSE (2.0.1) can deliver; session plausibility checks use it, and
+    # domain.meter_energy.DEFAULT_MAX_POWER_W when it is not known.
+    max_power_w: float | None = None
 
 
 class IdToken(SQLModel, table=True):
@@ -88,7 +91,7 @@ class ChargingSession(SQLModel, table=True):
             "driver_id",
             "start_utc",
             "id",
-            postgresql_include=["source", "energy_wh", "solar_wh"],
+            postgresql_include=["source", "energy_wh", "solar_wh", "review_pending"],
         ),
     )
 
@@ -108,6 +111,16 @@ class ChargingSession(SQLModel, table=True):
     # OCPP: the start was delivered late / flagged offline, so a start register of 0 is not trusted.
     started_offline: bool = False
     energy_wh: float = 0.0
+    # What was unusual about the session's readings (domain.meter_energy flags, comma-separated). While
+    # `review_pending`, the session is left out of reimbursement and solar share until an operator
+    # confirms or corrects it (operations.sessions.review).
+    flags: str = ""
+    review_pending: bool = False
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: int | None = Field(default=None, foreign_key="users.id")
+    # Set when an operator corrected the energy: what the charger's readings gave (energy_wh is then the
+    # operator's figure, and later messages update this one, not energy_wh).
+    energy_reported_wh: float | None = None
     solar_wh: float | None = None
     #: solar_wh was computed with minutes of site data missing (OCPP sessions at PV sites)
     solar_estimated: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
@@ -122,7 +135,7 @@ class MeterValue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     charger_id: int = Field(foreign_key="chargers.id", index=True)
     connector_id: int = 0
-    session_id: int | None = Field(default=None, foreign_key="op_charging_sessions.id", index=True)
+    session_id: int | None = Field(default=None, foreign_key="op_charging_sessions.id")
     transaction_id: str | None = None
     timestamp: datetime = Field(sa_type=UTCDateTime)
     measurand: str = "Energy.Active.Import.Register"
@@ -130,3 +143,22 @@ class MeterValue(SQLModel, table=True):
     unit: str = "Wh"
     phase: str | None = None
     context: str | None = None
+    location: str | None = None
+
+
+_METER = MeterValue.__table__  # type: ignore[attr-defined]
+# One reading per (session, timestamp, measurand, phase, context, location): a message retried under a
+# new message id stores nothing twice (inserts are ON CONFLICT DO NOTHING, ocpp.transactions). Readings
+# outside a session are not covered. Also serves every "readings of a session" query (leading column).
+Index(
+    "uq_meter_values_reading",
+    _METER.c.session_id,
+    _METER.c.timestamp,
+    _METER.c.measurand,
+    func.coalesce(_METER.c.phase, text("''")),
+    func.coalesce(_METER.c.context, text("''")),
+    func.coalesce(_METER.c.location, text("''")),
+    unique=True,
+    sqlite_where=_METER.c.session_id.isnot(None),
+    postgresql_where=_METER.c.session_id.isnot(None),
+)

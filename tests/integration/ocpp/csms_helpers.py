@@ -48,3 +48,12 @@ def charger_row(charge_point_id: str) -> Charger:
         row = find_charger(s, charge_point_id)
         assert row is not None
         return row
+
+
+def set_max_power(charge_point_id: str, connector_id: int, watts: float) -> None:
+    """The connector's maximum power, which the session plausibility checks use."""
+    from pipelet_app.db.models import Connector
+
+    charger_id = charger_row(charge_point_id).id
+    with session_scope() as s:
+        s.add(Connector(charger_id=charger_id, connector_id=connector_id, max_power_w=watts))

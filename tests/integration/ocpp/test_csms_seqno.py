@@ -4,11 +4,12 @@ logged, a late message is still applied and fills its gap without lowering the l
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from csms_helpers import add_charger, add_tenant, add_token, url_of
-from rawcp import RawChargePoint, utc_now
+from rawcp import RawChargePoint
 from sqlmodel import select
 
 from pipelet_app.db import session_scope
@@ -18,15 +19,20 @@ from pipelet_app.ocpp.server import CsmsServer
 TOKEN = {"idToken": "RFID-1", "type": "ISO14443"}
 
 
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+
+
 def event(kind: str, seq: int, trigger: str, wh: float, context: str, **extra: Any) -> dict[str, Any]:
+    """Event `seq` happened `seq` minutes after the start: a late or retried one keeps its timestamp."""
     sample = {"value": wh, "context": context, "measurand": "Energy.Active.Import.Register"}
+    at = (T0 + timedelta(minutes=seq)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "eventType": kind,
-        "timestamp": utc_now(),
+        "timestamp": at,
         "triggerReason": trigger,
         "seqNo": seq,
         "transactionInfo": {"transactionId": "tx-seq", **extra.pop("info", {})},
-        "meterValue": [{"timestamp": utc_now(), "sampledValue": [sample]}],
+        "meterValue": [{"timestamp": at, "sampledValue": [sample]}],
         **extra,
     }
 
@@ -71,12 +77,12 @@ async def test_seq_no_gap_is_recorded_and_a_late_message_fills_it(
         # last seqNo stays 3.
         await cp.ok("TransactionEvent", event("Updated", 1, "MeterValuePeriodic", 2000, "Sample.Periodic"))
         assert seq_row() == (3, "0-3", 0)
-        # A retransmission under a new message id is applied but counts nothing twice.
+        # A retransmission under a new message id is applied but stores and counts nothing twice.
         await cp.ok("TransactionEvent", event("Updated", 1, "MeterValuePeriodic", 2000, "Sample.Periodic"))
         assert seq_row() == (3, "0-3", 0)
     with session_scope() as s:
         session = s.exec(select(ChargingSession)).one()
         values = sorted(s.exec(select(MeterValue.value).where(MeterValue.session_id == session.id)).all())
     assert (session.end_utc is not None, session.reason, session.energy_wh) == (True, "EVDisconnected", 3000)
-    assert values == [1000, 2000, 2000, 3000, 4000]
+    assert values == [1000, 2000, 3000, 4000]
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1

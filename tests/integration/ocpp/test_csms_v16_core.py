@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from csms_helpers import add_charger, add_tenant, add_token
+from csms_helpers import add_charger, add_tenant, add_token, set_max_power
 from rawcp import RawChargePoint, utc_now
 from sqlmodel import col, select
 
@@ -203,6 +203,7 @@ async def test_tc_032_1_power_failure_boot_then_queued_stop(csms_any: CsmsServer
 
 async def test_offline_start_with_zero_meter_does_not_bill_lifetime(csms: CsmsServer) -> None:
     setup_operator()
+    set_max_power("CP-1", 1, 22_000)  # 56 kWh in an hour is impossible here: the meter was not reset
     t0 = datetime.now(UTC) - timedelta(hours=3)
     async with RawChargePoint(url(csms), "CP-1") as cp:
         await cp.boot16()
@@ -230,6 +231,8 @@ async def test_offline_start_with_zero_meter_does_not_bill_lifetime(csms: CsmsSe
         )
     rows = sessions()
     assert rows[1].started_offline and rows[1].energy_wh == 6000  # not 56 000
+    assert rows[1].meter_start_wh == 0  # the charger's reading is kept; the start was decided from it
+    assert rows[1].flags == "start_from_previous_register" and not rows[1].review_pending
 
 
 async def test_new_start_on_busy_connector_closes_the_lost_session(csms: CsmsServer) -> None:

@@ -179,10 +179,10 @@ def test_energy_is_never_negative_and_is_stop_minus_start_when_ordered(
         meter_start_wh=start_wh or 1.0,
     )
 
-    class NoDb:  # effective_start only queries when the start is 0 and offline; it is neither here
+    class NoDb:  # the start needs evidence (a query) only when it is 0 and late; it is neither here
         pass
 
-    energy = transactions._energy(NoDb(), session, stop_wh)  # type: ignore[arg-type]
+    energy = transactions._open_energy(NoDb(), session, stop_wh)  # type: ignore[arg-type]
     assert energy >= 0
     if stop_wh >= (start_wh or 1.0):
         assert energy == pytest.approx(stop_wh - (start_wh or 1.0))
