@@ -1,23 +1,25 @@
 """`pipelet run` and `pipelet csms`: the embedded deployment on one machine.
 
-`run` migrates, seeds the demo, then supervises two children — the Reflex app (web + API, production
-build, one port) and the CSMS — and stops both when either exits or on Ctrl-C.
+`run` migrates, seeds the demo, then supervises the Reflex app (web + API, production build, one port)
+and the CSMS with `runtime.supervisor`: each in its own process group, restarted with back-off when it
+dies, so a crashed web worker leaves chargers connected and a crashed CSMS comes back by itself.
+Ctrl-C stops all.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import typer
 
 from pipelet_app.cli._errors import friendly_errors
-from pipelet_app.settings import ensure_secret_key, get_settings
+from pipelet_app.runtime.supervisor import Program, Supervisor
+from pipelet_app.settings import Settings, ensure_secret_key, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,16 +42,50 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
+def csms_program(demo: bool) -> Program:
+    extra = {"CSMS_AUTO_REGISTER": "1"} if demo else {}
+    return Program(
+        "csms",
+        [sys.executable, str(ROOT / "csms_server.py"), "--no-migrate"],
+        env=_child_env(**extra),
+        cwd=ROOT,
+    )
+
+
+def web_program(settings: Settings) -> Program:
+    port = str(settings.web_port)
+    announced: list[bool] = []
+
+    def announce(_program: Program) -> None:
+        if announced:
+            return  # a restart: the supervisor's log line says it is back
+        announced.append(True)
+        typer.echo(f"Web app:  {settings.web_url}   (API: {settings.web_url}/api/v1/openapi.json)")
+        typer.echo(f"CSMS:     ws://localhost:{settings.csms_port}/ocpp/<charge_point_id>")
+        typer.echo("Ready. Ctrl-C stops everything.")
+
+    return Program(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "reflex",
+            "run",
+            "--env",
+            "prod",
+            "--single-port",
+            "--frontend-port",
+            port,
+            "--backend-port",
+            port,
+            "--loglevel",
+            "warning",
+        ],
+        env=_child_env(),
+        cwd=ROOT,
+        ready=lambda: _answers(f"http://127.0.0.1:{port}/login"),
+        on_ready=announce,
+    )
 
 
 @friendly_errors
@@ -58,10 +94,12 @@ def run(
     web: bool = typer.Option(True, help="Start the web app"),
     csms: bool = typer.Option(True, help="Start the CSMS"),
 ) -> None:
-    """Migrate, seed the demo, start web app + CSMS; Ctrl-C stops all."""
+    """Migrate, seed the demo, start web app + CSMS (restarted if they die); Ctrl-C stops all."""
     from pipelet_app.cli.db import upgrade_database
     from pipelet_app.cli.seed import print_logins, seed_and_report
 
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     os.chdir(ROOT)
     ensure_secret_key()
     settings = get_settings()
@@ -69,64 +107,17 @@ def run(
     if demo:
         print_logins(seed_and_report())
 
-    children: list[subprocess.Popen] = []
+    supervisor = Supervisor()
     if csms:
-        extra = {"CSMS_AUTO_REGISTER": "1"} if demo else {}
-        children.append(
-            subprocess.Popen(
-                [sys.executable, str(ROOT / "csms_server.py"), "--no-migrate"],
-                env=_child_env(**extra),
-                start_new_session=True,
-            )
-        )
+        supervisor.add(csms_program(demo))
     if web:
-        port = str(settings.web_port)
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "reflex",
-                    "run",
-                    "--env",
-                    "prod",
-                    "--single-port",
-                    "--frontend-port",
-                    port,
-                    "--backend-port",
-                    port,
-                    "--loglevel",
-                    "warning",
-                ],
-                env=_child_env(),
-                cwd=ROOT,
-                start_new_session=True,
-            )
-        )
+        supervisor.add(web_program(settings))
     typer.echo("Starting (the first start builds the web front end, which takes a minute)...")
 
-    stopping = False
-
-    def _on_signal(_signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    announced = not web
-    try:
-        while not stopping and all(child.poll() is None for child in children):
-            if not announced and _answers(f"http://127.0.0.1:{settings.web_port}/login"):
-                announced = True
-                typer.echo(f"Web app:  {settings.web_url}   (API: {settings.web_url}/api/v1/openapi.json)")
-                typer.echo(f"CSMS:     ws://localhost:{settings.csms_port}/ocpp/<charge_point_id>")
-                typer.echo("Ready. Ctrl-C stops everything.")
-            time.sleep(0.5)
-    finally:
-        _stop(children)
-    failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-    if failed and not stopping:
-        raise SystemExit(1)
+    stopping: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+    supervisor.run(lambda: bool(stopping))
 
 
 @friendly_errors
