@@ -12,6 +12,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 ldconfig -p | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+# The MQTT broker `pipelet run` starts when none listens on MQTT_URL (site energy data).
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]}"
   $SUDO apt-get update -qq

@@ -47,7 +47,9 @@ class SessionOut(BaseModel):
     end_utc: datetime | None
     energy_wh: float = Field(description="Energy charged, Wh")
     solar_wh: float = Field(description="Part of energy_wh counted as solar, Wh (see solar_estimated)")
-    solar_estimated: bool = Field(description="True when a PV session had no PV/grid split")
+    solar_estimated: bool = Field(
+        description="True when a PV session had no PV/grid split, or an OCPP session's site data had gaps"
+    )
     cost: float | None = Field(description="Cost in `currency`")
     currency: str
 

@@ -1,8 +1,9 @@
 """`pipelet run` and `pipelet csms`: the embedded deployment on one machine.
 
-`run` migrates, seeds the demo, then supervises the Reflex app (web + API, production build, one port)
-and the CSMS with `runtime.supervisor`: each in its own process group, restarted with back-off when it
-dies, so a crashed web worker leaves chargers connected and a crashed CSMS comes back by itself.
+`run` migrates, seeds the demo, then supervises the Reflex app (web + API, production build, one port),
+the CSMS, and an MQTT broker where none listens on MQTT_URL (`cli.broker`) with `runtime.supervisor`:
+each in its own process group, restarted with back-off when it dies, so a crashed web worker leaves
+chargers connected and a crashed CSMS comes back by itself.
 Ctrl-C stops all.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import typer
 
 from pipelet_app.cli._errors import friendly_errors
+from pipelet_app.cli.broker import broker_program
 from pipelet_app.runtime.supervisor import Program, Supervisor
 from pipelet_app.settings import Settings, ensure_secret_key, get_settings
 
@@ -108,6 +110,10 @@ def run(
         print_logins(seed_and_report())
 
     supervisor = Supervisor()
+    broker, broker_line = broker_program(settings.mqtt_url, _child_env())
+    typer.echo(broker_line)
+    if broker is not None:
+        supervisor.add(broker)
     if csms:
         supervisor.add(csms_program(demo))
     if web:

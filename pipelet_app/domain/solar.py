@@ -3,7 +3,8 @@
 The rule (docs/solar-share.md):
 - PV-wallbox sessions count their measured PV part when the brand splits PV and grid; otherwise the
   whole session counts as PV-wallbox energy and the figure is flagged *estimated*.
-- OCPP-wallbox sessions count the solar part measured at a site with PV metering, else nothing.
+- OCPP-wallbox sessions count the solar part measured at a site with PV metering (domain.site_energy),
+  flagged *estimated* when site data was missing; else nothing.
 - Public charging never counts as solar.
 The same rule is written once more as SQL in `pipelet_app/fleet/queries.py` so large fleets aggregate in
 the database; a test checks the two agree.
@@ -22,14 +23,17 @@ class SolarPart:
     estimated: bool
 
 
-def session_solar(source: str, energy_wh: float, measured_solar_wh: float | None) -> SolarPart:
+def session_solar(
+    source: str, energy_wh: float, measured_solar_wh: float | None, measured_estimated: bool = False
+) -> SolarPart:
+    """`measured_estimated`: an OCPP session's site data had gaps (docs/solar-share.md)."""
     energy_wh = max(energy_wh, 0.0)
     if source == "pv-inverter":
         if measured_solar_wh is None:
             return SolarPart(energy_wh, estimated=True)
         return SolarPart(min(max(measured_solar_wh, 0.0), energy_wh), estimated=False)
     if source == "ocpp-wallbox" and measured_solar_wh is not None:
-        return SolarPart(min(max(measured_solar_wh, 0.0), energy_wh), estimated=False)
+        return SolarPart(min(max(measured_solar_wh, 0.0), energy_wh), estimated=measured_estimated)
     return SolarPart(0.0, estimated=False)
 
 

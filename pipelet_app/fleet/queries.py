@@ -72,6 +72,14 @@ def _estimated_sql():
             ),
             1,
         ),
+        (
+            and_(
+                ChargingSession.source == SessionSource.OCPP_WALLBOX.value,
+                ChargingSession.solar_wh.is_not(None),
+                ChargingSession.solar_estimated,
+            ),
+            1,
+        ),
         else_=0,
     )
 

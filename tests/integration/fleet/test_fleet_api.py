@@ -164,15 +164,14 @@ def test_solar_share_matches_the_sessions_and_the_domain_rule(client: TestClient
     for driver in body["drivers"]:
         mine = [s for s in sessions if s.driver_id == driver["driver_id"]]
         by = {src: sum(s.energy_wh for s in mine if s.source == src) for src in SessionSource}
-        solar = sum(session_solar(str(s.source), s.energy_wh, s.solar_wh).solar_wh for s in mine)
+        parts = [session_solar(str(s.source), s.energy_wh, s.solar_wh, s.solar_estimated) for s in mine]
+        solar = sum(p.solar_wh for p in parts)
         assert driver["ocpp_wallbox_wh"] == pytest.approx(by[SessionSource.OCPP_WALLBOX])
         assert driver["pv_wallbox_wh"] == pytest.approx(by[SessionSource.PV_INVERTER])
         assert driver["public_wh"] == pytest.approx(by[SessionSource.PUBLIC])
         assert driver["solar_wh"] == pytest.approx(solar)
         assert driver["solar_share"] == pytest.approx(solar / sum(by.values()))
-        assert driver["solar_estimated"] == any(
-            s.source == "pv-inverter" and s.solar_wh is None for s in mine
-        )
+        assert driver["solar_estimated"] == any(p.estimated for p in parts)
 
 
 def test_rate_limit_answers_429_with_retry_after(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,8 @@ def test_rules_by_source() -> None:
     assert session_solar("pv-inverter", 10_000, 6_000).solar_wh == 6_000
     assert session_solar("ocpp-wallbox", 10_000, None).solar_wh == 0
     assert session_solar("ocpp-wallbox", 10_000, 2_500).solar_wh == 2_500
+    assert session_solar("ocpp-wallbox", 10_000, 2_500, measured_estimated=True).estimated
+    assert not session_solar("ocpp-wallbox", 10_000, None, measured_estimated=True).estimated
     assert session_solar("public", 10_000, 9_000).solar_wh == 0
 
 
