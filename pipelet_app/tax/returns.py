@@ -17,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
@@ -191,7 +193,7 @@ def transition_return(
                 SpvDocument.superseded_at.is_(None),
             )
         ).all():
-            doc.superseded_at = now
+            doc.superseded_at, doc.current_key = now, None  # frees the key for the corrected document
             db.add(doc)
     row.status = ReturnStatusDb(target.value)
     row.updated_at = now
@@ -245,26 +247,31 @@ class Pdf:
     sha256: str
 
 
-def _stored(db: Session, spv_id: int, year: int, kind: str, partner_id: int | None) -> SpvDocument | None:
-    query = select(SpvDocument).where(
-        SpvDocument.spv_id == spv_id,
-        SpvDocument.tax_year == year,
-        SpvDocument.kind == kind,
-        SpvDocument.superseded_at.is_(None),
-    )
-    query = query.where(
-        SpvDocument.partner_id == partner_id if partner_id is not None else SpvDocument.partner_id.is_(None)
-    )
-    return db.exec(query.order_by(SpvDocument.id.desc())).first()  # type: ignore[union-attr]
+def current_key(spv_id: int, year: int, kind: str, partner_id: int | None) -> str:
+    """The unique key of the current document of its kind (see `SpvDocument.current_key`)."""
+    return f"{spv_id}/{year}/{kind}/{partner_id if partner_id is not None else '-'}"
+
+
+def _stored(db: Session, key: str) -> SpvDocument | None:
+    return db.exec(select(SpvDocument).where(SpvDocument.current_key == key)).first()
+
+
+def _store_once(db: Session, values: dict) -> None:
+    """Insert the document unless one with its key exists: a concurrent first download that stored
+    the same document a moment earlier wins, and no error or duplicate results (PostgreSQL waits for
+    the other transaction and then does nothing; SQLite serialises the two writers)."""
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    db.exec(insert(SpvDocument).values(**values).on_conflict_do_nothing(index_elements=["current_key"]))
 
 
 def _pdf(
     db: Session, spv_id: int, year: int, kind: str, partner: SpvPartner | None, created_by: int | None
 ) -> Pdf:
+    key = current_key(spv_id, year, kind, partner.id if partner else None)
     row = db.exec(select(SpvTaxYear).where(SpvTaxYear.spv_id == spv_id, SpvTaxYear.tax_year == year)).first()
     if row is not None and str(row.status) != ReturnStatus.DRAFT.value:
         # Released bytes are served without recomputing (a 1,000-partner return takes 0.3 s to compute).
-        doc = _stored(db, spv_id, year, kind, partner.id if partner else None)
+        doc = _stored(db, key)
         if doc is not None:
             return Pdf(doc.content, doc.filename, ReturnStatus(str(row.status)), doc.sha256)
     computed = compute_year(db, spv_id, year)
@@ -278,24 +285,28 @@ def _pdf(
         content, filename = k1_pdf(k1, report, truncate_partner_tin=True), k1_filename(k1)
     else:
         content, filename = form1065_pdf(computed.form, report), form1065_filename(computed.form)
-    digest = hashlib.sha256(content).hexdigest()
-    if status is not ReturnStatus.DRAFT:
-        db.add(
-            SpvDocument(
-                spv_id=spv_id,
-                tax_year=year,
-                partner_id=partner.id if partner else None,
-                kind=kind,
-                status=ReturnStatusDb(status.value),
-                filename=filename,
-                sha256=digest,
-                size_bytes=len(content),
-                content=content,
-                created_by=created_by,
-            )
-        )
-        db.flush()
-    return Pdf(content, filename, status, digest)
+    if status is ReturnStatus.DRAFT:
+        return Pdf(content, filename, status, hashlib.sha256(content).hexdigest())
+    _store_once(
+        db,
+        {
+            "spv_id": spv_id,
+            "tax_year": year,
+            "partner_id": partner.id if partner else None,
+            "kind": kind,
+            "status": ReturnStatusDb(status.value),
+            "filename": filename,
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "size_bytes": len(content),
+            "content": content,
+            "created_by": created_by,
+            "created_at": utcnow(),
+            "current_key": key,
+        },
+    )
+    stored = _stored(db, key)  # ours, or the one a concurrent download stored first: the same for all
+    assert stored is not None
+    return Pdf(stored.content, stored.filename, status, stored.sha256)
 
 
 def k1_document(db: Session, partner: SpvPartner, year: int, created_by: int | None = None) -> Pdf:

@@ -211,6 +211,8 @@ class SpvDocument(SQLModel, table=True):
     Why in the database rather than a directory: the document and the status change that produced it
     commit together, and every web worker of a scale-out deployment reads the same bytes.
     `superseded_at` is set when the return goes back to draft (a corrected K-1 replaces it).
+    `current_key` ("spv/year/kind/partner", NULL once superseded) is unique, so two first downloads
+    at the same instant store one document, not two (the second finds the first's and serves it).
     """
 
     __tablename__ = "spv_documents"
@@ -228,6 +230,7 @@ class SpvDocument(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    current_key: str | None = Field(default=None, max_length=80, unique=True, index=True)
 
 
 class SpvReturnEvent(SQLModel, table=True):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -290,3 +292,39 @@ def test_released_bytes_stay_and_changed_books_are_not_handed_out(demo: dict) ->
             investor_data.k1_pdf(db, hal, harbor.id, YEAR)
         (year_row,) = spv_console(db, _principal("operator@sonnenstrom.demo"))["years"]
     assert "changed since release" in year_row["violations"]
+
+
+def test_concurrent_first_downloads_store_one_document_and_serve_its_bytes(demo: dict) -> None:
+    """Two investors' sessions (here: two threads) ask for the same released K-1 before it is stored:
+    both render, one document is stored, and both receive that document's bytes."""
+    evergreen = _partner("Evergreen Tax Equity LLC")
+    ivy = _principal("investor@pipelet.demo")
+    start = threading.Barrier(2)
+
+    def download() -> bytes:
+        start.wait()
+        with session_scope() as db:
+            return investor_data.k1_pdf(db, ivy, evergreen.id, YEAR).content
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: download(), range(2))
+    with session_scope() as db:
+        docs = db.exec(select(SpvDocument).where(SpvDocument.partner_id == evergreen.id)).all()
+    assert len(docs) == 1
+    assert first == second == docs[0].content
+    assert docs[0].current_key == f"{evergreen.spv_id}/{YEAR}/k1/{evergreen.id}"
+
+
+def test_going_back_to_draft_frees_the_key_for_the_corrected_document(demo: dict) -> None:
+    evergreen, ivy = _partner("Evergreen Tax Equity LLC"), _principal("investor@pipelet.demo")
+    with session_scope() as db:
+        investor_data.k1_pdf(db, ivy, evergreen.id, YEAR)
+    with session_scope() as db:
+        transition_return(db, evergreen.spv_id, YEAR, ReturnStatus.DRAFT, actor="test")
+    with session_scope() as db:
+        transition_return(db, evergreen.spv_id, YEAR, ReturnStatus.RELEASED, actor="test")
+    with session_scope() as db:
+        investor_data.k1_pdf(db, ivy, evergreen.id, YEAR)
+    with session_scope() as db:
+        docs = db.exec(select(SpvDocument).order_by(SpvDocument.id)).all()
+    assert [(d.superseded_at is None, d.current_key is None) for d in docs] == [(False, True), (True, False)]
