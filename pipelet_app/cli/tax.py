@@ -15,7 +15,7 @@ from pipelet_app.domain.tax.macrs import macrs_percentages, macrs_table_name
 from pipelet_app.domain.tax.rules import PUB_946, Convention
 from pipelet_app.domain.tax.sample import sample_return
 from pipelet_app.domain.tax.serialize import input_from_dict, input_to_dict
-from pipelet_app.reports.batch import render_return
+from pipelet_app.reports.batch import MANIFEST, render_return
 from pipelet_app.reports.tax_forms import ReportStatus
 
 app = typer.Typer(help="Tax equity: MACRS, 1065 and K-1s.", no_args_is_help=True)
@@ -63,7 +63,8 @@ def k1(
         False, "--partner-copies", help="Truncate partners' TINs (copies furnished to partners)"
     ),
 ) -> None:
-    """Render every partner's K-1 and the 1065 as PDF into OUT."""
+    """Render every partner's K-1 and the 1065 as PDF into OUT; OUT/manifest.json, written last, lists
+    them with their SHA-256 (a directory without it is an unfinished batch)."""
     report_status: ReportStatus | None = None
     if status is not None:
         try:
@@ -145,6 +146,7 @@ def _render(
                 "tax_year": form.tax_year.year,
                 "status": report_status.value,
                 "files": [f.path.name for f in result.files],
+                "manifest": str(out / MANIFEST),
                 "seconds": round(result.wall_seconds, 2),
             }
         )

@@ -5,11 +5,19 @@ threads would serialise on the GIL; worker processes each render whole documents
 the HTML (milliseconds per K-1) and sends strings, so workers need no domain objects and the result
 does not depend on how dataclasses pickle. Workers are spawned, not forked, so a parent that already
 used Pango/fontconfig (tests, the web app) never hands a half-initialised library to a child.
+
+Why write-then-rename and a manifest: a batch that is interrupted (Ctrl-C, a crash, a full disk) must
+not leave a directory that looks like a finished filing set. Each PDF is written to `NAME.part`, flushed
+and renamed, so a `.pdf` is always whole; `manifest.json` (every file with its SHA-256) is written the
+same way after the last PDF and removed when a batch starts, so a directory without it is unfinished.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,12 +36,16 @@ from pipelet_app.reports.tax_forms import (
 Progress = Callable[[int, int, str], None]
 """Called after each PDF with (done, total, file name)."""
 
+MANIFEST = "manifest.json"
+PARTIAL = ".part"
+
 
 @dataclass(frozen=True, slots=True)
 class RenderedFile:
     path: Path
     seconds: float
     pages_bytes: int
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +86,22 @@ def jobs_for(
     return jobs
 
 
-def _render_job(job: tuple[str, str]) -> tuple[str, float, int]:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the target, flush it to disk, then rename: the file is whole or absent, never cut."""
+    partial = path.with_name(path.name + PARTIAL)
+    with open(partial, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+
+
+def _render_job(job: tuple[str, str]) -> tuple[str, float, int, str]:
     path, document = job
     start = time.perf_counter()
     pdf = render_pdf(document)
-    Path(path).write_bytes(pdf)
-    return path, time.perf_counter() - start, len(pdf)
+    write_atomically(Path(path), pdf)
+    return path, time.perf_counter() - start, len(pdf), hashlib.sha256(pdf).hexdigest()
 
 
 # Spawning a worker (interpreter, imports, fonts) costs 1-3 s on this box, about ten K-1s' worth, so a
@@ -87,7 +109,7 @@ def _render_job(job: tuple[str, str]) -> tuple[str, float, int]:
 MIN_JOBS_FOR_POOL = 16
 
 
-def _run(jobs: list[tuple[str, str]], processes: int) -> Iterator[tuple[str, float, int]]:
+def _run(jobs: list[tuple[str, str]], processes: int) -> Iterator[tuple[str, float, int, str]]:
     if processes <= 1 or len(jobs) < MIN_JOBS_FOR_POOL:
         yield from map(_render_job, jobs)
         return
@@ -111,12 +133,41 @@ def render_return(
     `truncate_partner_tin` for the partners' copies (portal downloads); the filing set keeps full TINs.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    _start_unfinished(out_dir)
     jobs = jobs_for(form, out_dir, status, limit, truncate_partner_tin=truncate_partner_tin)
     start = time.perf_counter()
     done: list[RenderedFile] = []
-    for path, seconds, size in _run(jobs, processes):
-        done.append(RenderedFile(Path(path), seconds, size))
+    for path, seconds, size, digest in _run(jobs, processes):
+        done.append(RenderedFile(Path(path), seconds, size, digest))
         if progress is not None:
             progress(len(done), len(jobs), Path(path).name)
     used = max(processes, 1) if len(jobs) >= MIN_JOBS_FOR_POOL else 1
-    return BatchResult(tuple(sorted(done, key=lambda f: f.path)), time.perf_counter() - start, used)
+    files = tuple(sorted(done, key=lambda f: f.path))
+    _write_manifest(out_dir, form, status, files)
+    return BatchResult(files, time.perf_counter() - start, used)
+
+
+def _start_unfinished(out_dir: Path) -> None:
+    """Mark the directory unfinished before the first PDF: drop the last batch's manifest and partials."""
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    for partial in out_dir.glob(f"*{PARTIAL}"):
+        partial.unlink(missing_ok=True)
+
+
+def _write_manifest(
+    out_dir: Path, form: Form1065, status: ReportStatus, files: tuple[RenderedFile, ...]
+) -> None:
+    manifest = {
+        "complete": True,
+        "partnership": form.partnership.name,
+        "tax_year": form.tax_year.year,
+        "status": status.value,
+        "count": len(files),
+        "files": [{"name": f.path.name, "sha256": f.sha256, "bytes": f.pages_bytes} for f in files],
+    }
+    write_atomically(out_dir / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    directory = os.open(out_dir, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the renames themselves survive a power cut
+    finally:
+        os.close(directory)

@@ -103,3 +103,47 @@ def test_k1_year_mismatch_and_bad_json(tmp_path: Path) -> None:
     source.write_text("{not json")
     result = runner.invoke(tax_app, ["k1", "--input", str(source), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and result.stderr.startswith("error: input: not valid JSON")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_an_interrupted_batch_leaves_no_set_that_looks_complete(tmp_path: Path) -> None:
+    """kill -9 of `pipelet tax k1` mid-batch, over the manifest of an earlier complete run: no manifest
+    remains, every `.pdf` present is whole; the re-run completes the set and writes the manifest last."""
+    import hashlib
+    import os
+    import signal
+    import sys
+    import time
+
+    raw = input_to_dict(sample_return(13))  # 13 K-1s + the 1065, rendered one by one in-process
+    total = len(raw["partners"]) + 1
+    source = tmp_path / "return.json"
+    source.write_text(json.dumps(raw))
+    out = tmp_path / "out"
+    cli = [sys.executable, "-m", "pipelet_app.cli.main", "tax", "k1"]
+    argv = [*cli, "--input", str(source), "--out", str(out), "--processes", "1"]
+    out.mkdir()
+    (out / "manifest.json").write_text('{"complete": true, "files": []}')  # an earlier batch's
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*.pdf"))) < 3:
+        assert proc.poll() is None and time.monotonic() < deadline, "the batch ended before it could be cut"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+    assert not (out / "manifest.json").exists()
+    pdfs = list(out.glob("*.pdf"))
+    assert 3 <= len(pdfs) < total
+    for pdf in pdfs:
+        content = pdf.read_bytes()
+        assert content.startswith(b"%PDF") and content.rstrip().endswith(b"%%EOF"), f"{pdf.name} is cut"
+
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["count"] == total == len(list(out.glob("*.pdf")))
+    assert not list(out.glob("*.part"))
+    for entry in manifest["files"]:
+        assert hashlib.sha256((out / entry["name"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert os.path.getmtime(out / "manifest.json") >= max(os.path.getmtime(p) for p in out.glob("*.pdf"))

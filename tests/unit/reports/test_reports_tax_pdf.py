@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -98,7 +100,13 @@ def test_batch_renders_every_partner_with_progress(form: Form1065, tmp_path: Pat
     assert result.count == 4
     assert seen[-1] == (4, 4)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["Form1065-2025.pdf", "K1-2025-INV0001.pdf", "K1-2025-INV0002.pdf", "K1-2025-SPONSOR.pdf"]
+    pdfs = ["Form1065-2025.pdf", "K1-2025-INV0001.pdf", "K1-2025-INV0002.pdf", "K1-2025-SPONSOR.pdf"]
+    assert names == [*pdfs, "manifest.json"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["count"] == 4 and manifest["tax_year"] == 2025
+    assert [f["name"] for f in manifest["files"]] == pdfs
+    for entry in manifest["files"]:
+        assert entry["sha256"] == hashlib.sha256((tmp_path / entry["name"]).read_bytes()).hexdigest()
     text = subprocess.run(
         ["pdftotext", str(tmp_path / "K1-2025-SPONSOR.pdf"), "-"], check=True, capture_output=True, text=True
     ).stdout
