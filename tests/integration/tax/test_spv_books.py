@@ -211,6 +211,7 @@ def test_cli_renders_the_years_k1s_from_the_database(demo: dict, tmp_path: Path)
             ["Sonnenstrom Betrieb GmbH", "Evergreen Tax Equity LLC", "Harbor Renewables Fund LP"],
             key=lambda n: _partner(n).id,
         )),
+        "manifest.json",
     ]  # fmt: skip
     assert "Rendering 4 PDFs" in result.stderr
     filing_copy = _pdftotext((out / f"K1-2025-P{_partner('Harbor Renewables Fund LP').id}.pdf").read_bytes())
