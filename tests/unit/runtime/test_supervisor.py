@@ -166,3 +166,25 @@ def test_exit_descriptions() -> None:
     assert describe_exit(-9) == "killed by SIGKILL"
     assert describe_exit(0) == "exited with status 0"
     assert describe_exit(2) == "exited with status 2"
+
+
+def test_children_go_when_the_supervisor_itself_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `pipelet run` cannot stop its children politely; PR_SET_PDEATHSIG does (Linux)."""
+    pidfile = tmp_path / "child.pid"
+    child_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    script = (
+        "import sys, time\n"
+        "from pipelet_app.runtime.supervisor import Program, Supervisor\n"
+        f"sup = Supervisor(); sup.add(Program('x', [sys.executable, '-c', {child_code!r}])); sup.start()\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ})
+    try:
+        _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+        child = int(pidfile.read_text())
+        proc.kill()
+        proc.wait(10)
+        _until(lambda: not _alive(child))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
