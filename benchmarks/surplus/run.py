@@ -1,0 +1,160 @@
+"""Benchmark: Pipelet's PV-surplus controller against an evcc-default controller and the LP optimum.
+
+    .venv/bin/python benchmarks/surplus/run.py --smoke                 # broken-cloud day, committed sample
+    .venv/bin/python benchmarks/surplus/run.py --out benchmarks/surplus/results.json   # both days
+
+See README.md beside this file for the scenarios, the metrics and the recorded results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+from evcc import evcc_default  # noqa: E402
+from optimum import solar_optimum_wh  # noqa: E402
+from scenarios import Scenario, build  # noqa: E402
+
+from pipelet_app.domain.surplus import Mode  # noqa: E402
+from pipelet_app.domain.surplus.simulation import SimulationSettings, simulate, surplus_controller  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+DAYS = {
+    "broken": "pv/ghi_1min_golden_co_2018-10-14_broken_clouds.csv",
+    "clear": "pv/ghi_1min_golden_co_2018-10-18_clear.csv",
+}
+SESSIONS = "sessions/acn_caltech_2019-05_2019-08.csv"
+SMOKE = HERE / "smoke"  # the broken-cloud day and the workplace day's ACN sessions, so CI needs no ../shared
+GOALS = {
+    "workplace": {"of_optimum": 0.97},
+    "home": {"of_optimum": 0.85, "phase_switches": 20, "start_stop_cycles": 15},
+}
+GRID_SHARE_GOAL = 0.02
+
+
+def run_controller(
+    scenario: Scenario, name: str, control_s: float, mode: Mode = Mode.PV_ONLY
+) -> dict[str, Any]:
+    site = scenario.site.__class__(**{**scenario.site.__dict__, "mode": mode})
+    controller = surplus_controller(site) if name == "pipelet" else evcc_default
+    began = time.perf_counter()
+    result = simulate(
+        scenario.pv,
+        scenario.load,
+        scenario.cars,
+        site,
+        scenario.start_s,
+        scenario.end_s,
+        controller=controller,
+        sim=SimulationSettings(step_s=10.0, control_s=control_s),
+    )
+    summary = result.summary()
+    summary.pop("cars")
+    summary["seconds"] = round(time.perf_counter() - began, 1)
+    summary["control_s"] = control_s
+    summary["mode"] = mode.value
+    return summary
+
+
+def evaluate(scenario: Scenario, control_s: float) -> dict[str, Any]:
+    optimum = solar_optimum_wh(
+        scenario.pv, scenario.load, scenario.cars, scenario.start_s, scenario.end_s, 10.0
+    )
+    wanted = sum(car.energy_wh for car in scenario.cars)
+    runs = {
+        "pipelet": run_controller(scenario, "pipelet", control_s),
+        "evcc-default": run_controller(scenario, "evcc-default", 30.0),
+    }
+    for summary in runs.values():
+        summary["of_optimum"] = round(summary["ev_solar_wh"] / optimum, 4) if optimum > 0 else None
+        energy = summary["ev_energy_wh"]
+        summary["grid_share"] = round(summary["ev_grid_wh"] / energy, 4) if energy > 0 else 0.0
+    return {
+        "scenario": scenario.name,
+        "day": scenario.day,
+        "cars": len(scenario.cars),
+        "wanted_wh": round(wanted, 1),
+        "optimum_solar_wh": round(optimum, 1),
+        "pv_wh": runs["pipelet"]["pv_wh"],
+        "load_wh": runs["pipelet"]["load_wh"],
+        "runs": runs,
+    }
+
+
+def goals(entry: dict[str, Any]) -> dict[str, bool]:
+    ours, base = entry["runs"]["pipelet"], entry["runs"]["evcc-default"]
+    checks = {"grid_share<=0.02": ours["grid_share"] <= GRID_SHARE_GOAL}
+    for key, bound in GOALS[entry["scenario"]].items():
+        checks[f"{key}{'>=' if key == 'of_optimum' else '<='}{bound}"] = (
+            ours[key] >= bound if key == "of_optimum" else ours[key] <= bound
+        )
+    checks["beats evcc: of_optimum"] = ours["of_optimum"] >= base["of_optimum"]
+    for key in ("grid_share", "start_stop_cycles", "phase_switches", "profiles_sent"):
+        checks[f"beats evcc: {key}"] = ours[key] <= base[key]
+    return checks
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'scenario':<10} {'day':<7} {'controller':<13} {'of opt':>7} {'solar kWh':>9} {'grid %':>7} "
+        f"{'starts':>6} {'phase sw':>8} {'profiles':>8} {'unmet kWh':>9}"
+    )
+    lines = [head, "-" * len(head)]
+    for entry in results:
+        for name, run in entry["runs"].items():
+            lines.append(
+                f"{entry['scenario']:<10} {entry['day']:<7} {name:<13} {run['of_optimum']:>7.3f} "
+                f"{run['ev_solar_wh'] / 1000:>9.1f} {run['grid_share'] * 100:>7.2f} "
+                f"{run['start_stop_cycles']:>6} {run['phase_switches']:>8} {run['profiles_sent']:>8} "
+                f"{run['unmet_energy_wh'] / 1000:>9.1f}"
+            )
+        lines.append(f"{'':<10} {'':<7} {'optimum':<13} {1.0:>7.3f} {entry['optimum_solar_wh'] / 1000:>9.1f}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="broken-cloud day from the committed sample")
+    parser.add_argument("--days", default="broken,clear", help="broken, clear or both")
+    parser.add_argument("--scenarios", default="workplace,home")
+    parser.add_argument("--control-s", type=float, default=30.0, help="Pipelet's control interval")
+    parser.add_argument("--out", type=Path, help="write results JSON here")
+    args = parser.parse_args()
+    if args.smoke:
+        days = {"broken": SMOKE / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"}
+        sessions = SMOKE / "acn_caltech_2019-05-07.csv"
+    else:
+        days = {day: SHARED / DAYS[day] for day in args.days.split(",")}
+        sessions = SHARED / SESSIONS
+    for path in [*days.values(), sessions]:
+        if not path.exists():
+            parser.error(f"data file {path} not found (../shared/data beside the repo, or use --smoke)")
+    results = []
+    for day, ghi in days.items():
+        for kind in args.scenarios.split(","):
+            entry = evaluate(build(kind, ghi, sessions, day), args.control_s)
+            entry["goals"] = goals(entry)
+            results.append(entry)
+            print(
+                f"{kind} {day}: "
+                + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in entry["goals"].items()),
+                flush=True,
+            )
+    print(table(results))
+    if args.out:
+        args.out.write_text(json.dumps({"results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The benchmark's two sites, built from the shared data (or the committed smoke sample).
+
+- PV: one day of 1-minute GHI at Golden, Colorado (NREL MIDC via pvlib-python tests, BSD-3), turned
+  into AC power as kWp x GHI/1000 x 0.85 (performance ratio). Day = 07:00 UTC to 07:00 UTC (local
+  01:00-01:00, America/Denver, UTC-6 in October).
+- Workplace: ten chargers, 60 kWp, office load = BDEW 2025 commercial profile G25 (demandlib) scaled to
+  25 MWh/yr, taken on a Tuesday (2018-10-16) because the broken-cloud day is a Sunday. Cars: the
+  sessions of 2019-05-07 (a Tuesday) at the ten busiest stations of that day in the Caltech ACN data
+  (CC BY 4.0), clock times kept and moved to the PV day in Denver time, energy = delivered energy,
+  departures after midnight clipped to the end of the day. The ACN data has no car specifics, so by
+  order of arrival: three of every five cars are 3-phase 16 A, one 1-phase 32 A, one 1-phase 16 A that
+  takes only 10 A (the car that draws less than offered). No phase switching at the workplace.
+- Home: 10 kWp, one 3-phase 16 A car that can switch phases, plugged in 07:00-20:00 local, wanting
+  30 kWh; house load = BDEW 2025 household profile H25 (demandlib) scaled to 4,500 kWh/yr on the day.
+Every car follows a new limit 10 s after it is sent; a phase switch pauses charging for 30 s.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipelet_app.domain.surplus import SiteConfig
+from pipelet_app.domain.surplus.simulation import Series, VirtualCar
+
+DENVER = ZoneInfo("America/Denver")
+LAT, LON = 39.742, -105.18
+PERFORMANCE_RATIO = 0.85
+WORKPLACE_DAY = "2019-05-07"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    day: str
+    pv: Series
+    load: Series
+    cars: list[VirtualCar]
+    site: SiteConfig
+    start_s: float
+    end_s: float
+
+
+def read_ghi(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    times, values = [], []
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            times.append(datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00")).timestamp())
+            values.append(max(0.0, float(row["ghi_w_m2"])))
+    return tuple(times), tuple(values)
+
+
+@lru_cache(maxsize=8)
+def _year_profile(kind: str, year: int):
+    import pandas as pd
+    from demandlib.bdew import G25, H25
+
+    index = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="15min", inclusive="left")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile = (H25 if kind == "h25" else G25)(index)
+    return profile
+
+
+def standard_load(kind: str, annual_kwh: float, profile_day: str, target_day_local: datetime) -> Series:
+    """A BDEW 2025 profile's day (demandlib), scaled to `annual_kwh`, on `target_day_local`'s clock."""
+    day = datetime.fromisoformat(profile_day)
+    profile = _year_profile(kind, day.year)
+    scale = annual_kwh / (float(profile.sum()) / 4.0)  # kWh per profile unit (15-min power values)
+    times, values = [], []
+    for quarter in range(-1, 24 * 4 + 2):
+        local_profile = day + timedelta(minutes=15 * max(0, min(quarter, 95)))
+        watts = float(profile.loc[local_profile.strftime("%Y-%m-%d %H:%M")]) * scale * 1000.0
+        moment = target_day_local + timedelta(minutes=15 * quarter + 7.5)  # value is the quarter's mean
+        times.append(moment.astimezone(UTC).timestamp())
+        values.append(watts)
+    return Series(tuple(times), tuple(values))
+
+
+def acn_cars(path: Path, day_local: datetime, end_s: float) -> list[VirtualCar]:
+    with path.open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row["arrival"][:10] == WORKPLACE_DAY]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["station_id"]] = counts.get(row["station_id"], 0) + 1
+    stations = sorted(counts, key=lambda s: (-counts[s], s))[:10]
+    chosen = sorted((r for r in rows if r["station_id"] in stations), key=lambda r: r["arrival"])
+    origin = datetime.fromisoformat(f"{WORKPLACE_DAY}T00:00:00-07:00")
+    cars = []
+    for index, row in enumerate(chosen):
+        arrive = datetime.fromisoformat(row["arrival"]) - origin
+        depart = datetime.fromisoformat(row["departure"]) - origin
+        arrive_s = (day_local + arrive).astimezone(UTC).timestamp()
+        depart_s = min(end_s, (day_local + depart).astimezone(UTC).timestamp())
+        kind = index % 5
+        phases, max_a, car_max = (
+            (3, 16.0, None) if kind < 3 else ((1, 32.0, None) if kind == 3 else (1, 16.0, 10.0))
+        )
+        cars.append(
+            VirtualCar(
+                car_id=f"acn-{index + 1:02d}",
+                charger_id=row["station_id"],
+                arrive_s=arrive_s,
+                depart_s=depart_s,
+                energy_wh=float(row["delivered_energy (kWh)"]) * 1000.0,
+                max_a=max_a,
+                phases=phases,
+                car_max_a=car_max,
+                response_delay_s=10.0,
+            )
+        )
+    return cars
+
+
+def build(kind: str, ghi_path: Path, sessions_path: Path, day_name: str) -> Scenario:
+    times, ghi = read_ghi(ghi_path)
+    start_s, end_s = times[0], times[0] + 86400.0
+    first = datetime.fromtimestamp(start_s, UTC).astimezone(DENVER)
+    day_local = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind == "workplace":
+        kwp = 60.0
+        load = standard_load("g25", 25000.0, "2018-10-16", day_local)
+        cars = acn_cars(sessions_path, day_local, end_s)
+        site = SiteConfig(grid_limit_a=160.0, latitude=LAT, longitude=LON)
+    else:
+        kwp = 10.0
+        load = standard_load("h25", 4500.0, day_local.strftime("%Y-%m-%d"), day_local)
+        arrive = (day_local + timedelta(hours=7)).astimezone(UTC).timestamp()
+        depart = (day_local + timedelta(hours=20)).astimezone(UTC).timestamp()
+        cars = [
+            VirtualCar(
+                "home-car",
+                "home",
+                arrive,
+                depart,
+                30000.0,
+                max_a=16.0,
+                phases=3,
+                switch_phases=True,
+                response_delay_s=10.0,
+            )
+        ]
+        site = SiteConfig(grid_limit_a=35.0, latitude=LAT, longitude=LON)
+    pv = Series(times, tuple(value * kwp * PERFORMANCE_RATIO for value in ghi))
+    return Scenario(kind, day_name, pv, load, cars, site, start_s, end_s)
