@@ -23,12 +23,30 @@ def car_max_w(car: VirtualCar) -> float:
     return amps * VOLT * (3 if car.phases == 3 else 1)
 
 
+def car_min_w(car: VirtualCar) -> float:
+    return car.min_a * VOLT * (3 if car.phases == 3 and not car.switch_phases else 1)
+
+
 def solar_optimum_wh(
-    pv: Series, load: Series, cars: list[VirtualCar], start_s: float, end_s: float, step_s: float
+    pv: Series,
+    load: Series,
+    cars: list[VirtualCar],
+    start_s: float,
+    end_s: float,
+    step_s: float,
+    min_current: bool = False,
 ) -> float:
+    """The optimum; with `min_current`, steps whose surplus is below every present car's minimum power
+    count no surplus: roughly what a PV-only controller that never bridges from the grid could reach
+    at most (an approximation: per-car minimums are not modelled beyond that)."""
     steps = round((end_s - start_s) / step_s)
     mids = start_s + (np.arange(steps) + 0.5) * step_s
     surplus = np.array([max(0.0, max(0.0, pv.at(t)) - max(0.0, load.at(t))) for t in mids])
+    if min_current:
+        for index, t in enumerate(mids):
+            present = [car_min_w(car) for car in cars if car.arrive_s <= t < car.depart_s]
+            if present and surplus[index] < min(present):
+                surplus[index] = 0.0
     hours = step_s / 3600.0
     columns: list[tuple[int, int, float]] = []  # (car, step, upper bound W)
     for c, car in enumerate(cars):

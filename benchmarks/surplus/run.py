@@ -65,9 +65,9 @@ def run_controller(
 
 
 def evaluate(scenario: Scenario, control_s: float) -> dict[str, Any]:
-    optimum = solar_optimum_wh(
-        scenario.pv, scenario.load, scenario.cars, scenario.start_s, scenario.end_s, 10.0
-    )
+    args = (scenario.pv, scenario.load, scenario.cars, scenario.start_s, scenario.end_s, 10.0)
+    optimum = solar_optimum_wh(*args)
+    bound = solar_optimum_wh(*args, min_current=True)
     wanted = sum(car.energy_wh for car in scenario.cars)
     runs = {
         "pipelet": run_controller(scenario, "pipelet", control_s),
@@ -83,6 +83,7 @@ def evaluate(scenario: Scenario, control_s: float) -> dict[str, Any]:
         "cars": len(scenario.cars),
         "wanted_wh": round(wanted, 1),
         "optimum_solar_wh": round(optimum, 1),
+        "min_current_bound": round(bound / optimum, 4) if optimum > 0 else None,
         "pv_wh": runs["pipelet"]["pv_wh"],
         "load_wh": runs["pipelet"]["load_wh"],
         "runs": runs,
@@ -117,6 +118,7 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{run['unmet_energy_wh'] / 1000:>9.1f}"
             )
         lines.append(f"{'':<10} {'':<7} {'optimum':<13} {1.0:>7.3f} {entry['optimum_solar_wh'] / 1000:>9.1f}")
+        lines.append(f"{'':<10} {'':<7} {'6 A bound':<13} {entry['min_current_bound']:>7.3f}")
     return "\n".join(lines)
 
 
@@ -129,13 +131,14 @@ def main() -> int:
     parser.add_argument("--scenarios", default="workplace,home")
     parser.add_argument("--control-s", type=float, default=30.0, help="Pipelet's control interval")
     parser.add_argument("--out", type=Path, help="write results JSON here")
+    parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
     args = parser.parse_args()
     if args.smoke:
         days = {"broken": SMOKE / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"}
         sessions = SMOKE / "acn_caltech_2019-05-07.csv"
     else:
-        days = {day: SHARED / DAYS[day] for day in args.days.split(",")}
-        sessions = SHARED / SESSIONS
+        days = {day: args.data / DAYS[day] for day in args.days.split(",")}
+        sessions = args.data / SESSIONS
     for path in [*days.values(), sessions]:
         if not path.exists():
             parser.error(f"data file {path} not found (../shared/data beside the repo, or use --smoke)")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pipelet_app.domain.surplus.forecast import PvForecast, forecast, remember
-from pipelet_app.domain.surplus.limits import Load, enforce
+from pipelet_app.domain.surplus.limits import Load, enforce, hold_increases
 from pipelet_app.domain.surplus.model import (
     ChargerDecision,
     ChargerInput,
@@ -52,6 +52,7 @@ from pipelet_app.domain.surplus.tracking import NOT_DRAWING_A, track_draw
 DEFAULT_SETTINGS = ControllerSettings()
 NOT_DRAWING_GRACE_S = 60.0
 MAX_DT_S = 60.0
+RANK_STICKINESS_S = 3600.0
 
 
 @dataclass
@@ -85,13 +86,23 @@ def _floor_to(value: float, step: float) -> float:
 
 
 def _rank(car: _Car, now_s: float, voltage_v: float) -> tuple:
-    """Priority first, then least slack before departure, then most energy still needed."""
+    """Priority first, then least laxity, then earliest departure.
+
+    Laxity = time left before departure minus the time the car needs at its own full power. A slow car
+    (single phase, or one that takes less than offered) needs many hours, so it is served first while
+    few cars compete; fast cars keep room to soak up the midday peak later. Cars without a departure
+    or energy wish come last. The benchmark compared this with earliest-departure-first.
+    """
     prefs = car.charger.prefs
-    slack = math.inf
-    if prefs.departure_utc is not None and math.isfinite(car.need_wh):
-        full_power_w = car.max_a * voltage_v * (3 if car.charger.can_switch_phases else car.phases)
-        slack = prefs.departure_utc.timestamp() - now_s - car.need_wh * 3600.0 / max(full_power_w, 1.0)
-    return (prefs.priority, slack, -min(car.need_wh, 1e12), car.charger.charger_id)
+    departure = math.inf if prefs.departure_utc is None else prefs.departure_utc.timestamp()
+    laxity = math.inf
+    if math.isfinite(departure) and math.isfinite(car.need_wh):
+        phases = 3 if car.charger.can_switch_phases else car.phases
+        full_power_w = max(car.max_a * voltage_v * phases, 1.0)
+        laxity = departure - now_s - car.need_wh * 3600.0 / full_power_w
+        if car.memory.charging:
+            laxity -= RANK_STICKINESS_S  # no trading places among cars of similar laxity
+    return (prefs.priority, laxity, departure, car.charger.charger_id)
 
 
 def available_for_cars(snapshot: SiteSnapshot, site: SiteConfig, settings: ControllerSettings) -> float:
@@ -124,6 +135,22 @@ def house_currents(snapshot: SiteSnapshot, site: SiteConfig) -> tuple[float, flo
         )
     house_w = max(0.0, snapshot.grid_w - ev_w + pv_w + max(0.0, snapshot.battery_w))
     return (house_w / (voltage * spread),) * 3 if spread == 3 else (house_w / voltage, 0.0, 0.0)
+
+
+def _ramp_w(history: Sequence[tuple[float, float, float]], settings: ControllerSettings) -> float:
+    """Where PV is heading by the time the cars follow: its latest slope times `ramp_lead_s`.
+
+    A feedback loop alone trails a passing cloud's edge by a control period plus the car's response
+    time; projecting the latest slope that far ahead removes most of that lag. A rise is trusted up to
+    `ramp_max_w`, a fall fully (better a little export than import).
+    """
+    if len(history) < 2 or settings.ramp_lead_s <= 0:
+        return 0.0
+    (t0, pv0, _), (t1, pv1, _) = history[-2], history[-1]
+    if not 0 < t1 - t0 <= 120:
+        return 0.0
+    projected = (pv1 - pv0) / (t1 - t0) * settings.ramp_lead_s
+    return min(projected, settings.ramp_max_w)
 
 
 def _need_wh(charger: ChargerInput) -> float:
@@ -174,6 +201,7 @@ def _set_floor(
 def _slot(car: _Car, voltage: float, rank: tuple, phases: int | None = None) -> Slot:
     if car.idle:
         return Slot(car.charger.charger_id, 0.0, 0.0, 0.0, car.memory.charging, rank)
+    spare_a = max(0.0, car.charger.max_a - car.max_a)
     return Slot(
         car.charger.charger_id,
         car.min_w(voltage, phases),
@@ -181,6 +209,7 @@ def _slot(car: _Car, voltage: float, rank: tuple, phases: int | None = None) -> 
         car.floor_w,
         car.memory.charging,
         rank,
+        spare_a * voltage * (phases or car.phases),
     )
 
 
@@ -333,6 +362,7 @@ def decide(
         house_w = snapshot.pv_w + snapshot.grid_w + snapshot.battery_w - ev_w
         history = remember(history, now_s, max(0.0, snapshot.pv_w), max(0.0, house_w), settings.history_s)
         fc = forecast(history, now_s, site.latitude, site.longitude)
+        available += _ramp_w(history, settings)
 
     memories: dict[str, ChargerMemory] = {}
     cars: list[_Car] = []
@@ -387,13 +417,13 @@ def decide(
             wanted[cid] = car.charger.min_a
             continue
         amps = _floor_to(power[cid] / (voltage * car.phases), settings.resolution_a)
-        amps = min(max(amps, car.charger.min_a), car.max_a)
+        amps = min(max(amps, car.charger.min_a), car.charger.max_a)
         previous = car.memory
         same_shape = previous.charging and previous.phases in (None, car.phases) and not car.phase_reason
         if (
             same_shape
             and abs(amps - previous.limit_a) < settings.min_change_a
-            and previous.limit_a <= car.max_a
+            and previous.limit_a <= car.charger.max_a
         ):
             amps = max(previous.limit_a, car.charger.min_a)
         wanted[cid] = amps
@@ -412,6 +442,11 @@ def decide(
     ]
     headroom = tuple(site.grid_limit_a - amps for amps in house_currents(snapshot, site))
     capped, why = enforce(loads, headroom, site.circuits)
+    previous_a = {car.charger.charger_id: car.memory.limit_a for car in cars if car.memory.charging}
+    capped_loads = [replace(load, amps=capped[load.charger_id]) for load in loads]
+    capped, held = hold_increases(capped_loads, previous_a, headroom, site.circuits)
+    for cid in held:
+        why.setdefault(cid, "site or circuit limit (waiting for other cars to turn down first)")
 
     for car in cars:
         cid = car.charger.charger_id

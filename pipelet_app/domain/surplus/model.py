@@ -136,11 +136,13 @@ class ControllerSettings:
     phase_up_margin_w: float = 400.0  # 3-phase minimum plus this before switching up
     draw_tolerance_a: float = 1.0  # a car drawing this much below the offer takes less than offered
     draw_settle_s: float = 20.0  # a new limit must stand this long before the draw is judged
-    draw_probe_s: float = 300.0  # how often a capped car is offered more again
+    draw_probe_s: float = 1800.0  # a capped car is offered more when surplus is spare, or this often
     min_change_a: float = 0.3  # smaller changes are not worth a new profile
     resolution_a: float = 0.1  # OCPP limits are sent in tenths of an ampere
     forecast_safety: float = 0.7  # share of forecast solar counted on when planning a departure
     history_s: float = 1800.0  # how much PV history the forecast keeps
+    ramp_lead_s: float = 20.0  # PV slope projected this far ahead (response time of the cars)
+    ramp_max_w: float = 3000.0  # a projected rise counts at most this much
 
 
 @dataclass(frozen=True)

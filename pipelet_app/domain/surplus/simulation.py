@@ -230,8 +230,8 @@ def simulate(
     step = sim.step_s
     control_every = max(1, round(sim.control_s / step))
     queue = sorted(cars, key=lambda car: car.arrive_s)
-    grid_w = 0.0
-    pv_now = pv.at(start_s)
+    pv_now = max(0.0, pv.at(start_s))
+    grid_w = max(0.0, load.at(start_s)) - pv_now  # the meters' first reading: house and PV, no car yet
     steps = max(0, math.ceil((end_s - start_s) / step))
     for index in range(steps):
         now_s = start_s + index * step

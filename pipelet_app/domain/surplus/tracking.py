@@ -3,8 +3,10 @@
 evcc uses min(highest phase current + 2 A, offered). Here a car whose highest phase current stays more
 than `draw_tolerance_a` below a limit that has stood for `draw_settle_s` gets a draw cap of its current
 plus the tolerance: the controller offers it no more than that and gives the rest of the surplus to
-other cars or leaves it unused, instead of planning with power that never flows. Every `draw_probe_s`
-the cap is lifted once, so a car that can take more again (battery warmed up, taper over) gets it.
+other cars or leaves it unused, instead of planning with power that never flows. Surplus that no
+other car takes is still offered to it (see `share.distribute`); when it then draws up to its cap the
+cap is lifted, and every `draw_probe_s` it is lifted anyway, so a car that can take more again
+(battery warmed up, taper over) gets it.
 A car that draws nothing at all is marked; its offer counts as zero power when sharing.
 """
 

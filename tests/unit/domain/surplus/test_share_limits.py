@@ -11,10 +11,17 @@ def slot(cid: str, rank: int, on: bool = False, floor: float = 0.0) -> Slot:
     return Slot(cid, 1380.0, 3680.0, floor, on, (rank,))
 
 
-def test_pick_prefers_running_chargers_then_rank() -> None:
+def test_pick_takes_as_many_as_the_surplus_needs_in_rank_order() -> None:
     slots = [slot("a", 0), slot("b", 1, on=True), slot("c", 2)]
-    assert pick(slots, 2900.0) == {"a", "b"}
-    assert pick(slots, 2000.0) == {"b"}
+    assert pick(slots, 2000.0) == {"a"}  # a alone takes it all, whoever ran before
+    assert pick(slots, 5000.0) == {"a", "b"}  # a at most 3.68 kW: b takes the rest at >= its minimum
+    assert pick(slots, 9000.0) == {"a", "b", "c"}
+    assert pick(slots, 1000.0) == set()
+
+
+def test_pick_skips_a_minimum_that_does_not_fit_for_a_smaller_one_that_does() -> None:
+    three = Slot("three", 4140.0, 11040.0, rank=(0,))
+    assert pick([three, slot("one", 1)], 3000.0) == {"one"}
 
 
 def test_floors_are_always_in_and_use_the_sun_first() -> None:
@@ -26,6 +33,14 @@ def test_floors_are_always_in_and_use_the_sun_first() -> None:
 def test_distribute_fills_in_rank_order() -> None:
     power = distribute([slot("a", 0), slot("b", 1)], 6000.0)
     assert power == {"a": 3680.0, "b": 2320.0}
+
+
+def test_spare_surplus_goes_to_cars_that_took_less_than_offered() -> None:
+    capped = Slot("capped", 1380.0, 2530.0, rank=(0,), spare_w=1150.0)
+    power = distribute([capped, slot("b", 1)], 5000.0)
+    assert power == {"capped": 2530.0, "b": 2470.0}
+    power = distribute([capped, slot("b", 1)], 7000.0)
+    assert power == {"capped": 3320.0, "b": 3680.0}
 
 
 def test_enforce_turns_down_the_lowest_rank_first_and_pauses_below_the_minimum() -> None:
