@@ -22,6 +22,8 @@ from pipelet_app.portals.investor.state import InvestorState
 from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 from pipelet_app.portals.operator.pages import operator_page
+from pipelet_app.portals.operator.site_pages import site_page
+from pipelet_app.portals.operator.site_state import SiteState
 from pipelet_app.portals.operator.state import OperatorState
 from pipelet_app.portals.public.pages import invite_page, login_page
 from pipelet_app.portals.public.state import InviteState
@@ -71,6 +73,7 @@ app.add_page(operator_page, route="/operator", title="Operations · Pipelet", on
 app.add_page(
     charger_page, route="/operator/chargers/[cp_id]", title="Charger · Pipelet", on_load=ChargerState.load
 )
+app.add_page(site_page, route="/operator/sites/[site_id]", title="Site · Pipelet", on_load=SiteState.load)
 app.add_page(faults_page, route="/operator/faults", title="Faults · Pipelet", on_load=FaultsState.load)
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)

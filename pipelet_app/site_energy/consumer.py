@@ -56,10 +56,16 @@ class Consumer:
         clock: Callable[[], datetime] = utcnow,
         session_factory: Callable[[], object] = session_scope,
         topics: Sequence[str] = TOPICS,
+        identifier: str | None = None,
+        persistent: bool = False,
     ) -> None:
         self.host, self.port = broker_address(url)
         self.shared_group = shared_group
         self.topics = tuple(topics)
+        # A fixed identifier with a persistent session lets the broker keep QoS 1 messages while the
+        # consumer restarts (mosquitto keeps up to its max_queued_messages per session).
+        self.identifier = identifier or f"pipelet-site-energy-{uuid.uuid4().hex[:8]}"
+        self.persistent = persistent
         self.batch = batch
         self.flush_s = flush_s
         self.clock = clock
@@ -154,7 +160,8 @@ class Consumer:
                 async with aiomqtt.Client(
                     self.host,
                     self.port,
-                    identifier=f"pipelet-site-energy-{uuid.uuid4().hex[:8]}",
+                    identifier=self.identifier,
+                    clean_session=not self.persistent,
                     max_queued_incoming_messages=100_000,
                 ) as client:
                     for topic in self._topics():
@@ -183,31 +190,35 @@ class Consumer:
                 await asyncio.sleep(1)
 
     async def _receive(self, client) -> None:
-        messages = aiter(client.messages)
-        writer: asyncio.Task[None] | None = None
+        """Read messages until the connection drops; a separate task writes the batches.
+
+        The read loop is never cancelled mid-message: aiomqtt's iterator loses a message taken from its
+        queue when its `__anext__` is cancelled at the wrong moment, so the timer lives in the writer.
+        """
+        writer = asyncio.create_task(self._write_batches(), name="site-energy-writer")
+        try:
+            async for message in client.messages:
+                payload = message.payload
+                if not isinstance(payload, bytes | bytearray):
+                    payload = str(payload).encode()
+                self.accept(str(message.topic), bytes(payload))
+                if writer.done():  # it never ends by itself; if it died, say why and restart it
+                    writer.result()
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _write_batches(self) -> None:
         loop = asyncio.get_running_loop()
-        first_at: float | None = None
         while True:
-            timeout = None if first_at is None else max(0.0, first_at + self.flush_s - loop.time())
-            try:
-                message = await asyncio.wait_for(anext(messages), timeout)
-            except TimeoutError:
-                message = None
-            if message is not None:
-                payload = (
-                    message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
-                )
-                if self.accept(str(message.topic), payload) and first_at is None:
-                    first_at = loop.time()
-            due = first_at is not None and (
-                self._pending >= self.batch or loop.time() >= first_at + self.flush_s
-            )
-            if due:
-                if writer is not None:
-                    await writer  # one batch in flight: the next waits, so order and memory stay bounded
-                samples, transactions = self.take()
-                writer = asyncio.create_task(asyncio.to_thread(self.store, samples, transactions))
-                first_at = None
+            while self._pending == 0:
+                await asyncio.sleep(min(self.flush_s, 0.05))
+            deadline = loop.time() + self.flush_s
+            while self._pending < self.batch and loop.time() < deadline:
+                await asyncio.sleep(min(0.01, self.flush_s))
+            samples, transactions = self.take()
+            await asyncio.to_thread(self.store, samples, transactions)
 
 
 def _check_time(ts: datetime, now: datetime) -> None:

@@ -26,7 +26,10 @@ def operator_overview(db: Session, principal: Principal) -> dict:
         .limit(15)
     ).all()
     return {
-        "sites": [{"name": site.name, "timezone": site.timezone, "address": site.address} for site in sites],
+        "sites": [
+            {"id": str(site.id), "name": site.name, "timezone": site.timezone, "address": site.address}
+            for site in sites
+        ],
         "chargers": [
             {
                 "id": c.charge_point_id,

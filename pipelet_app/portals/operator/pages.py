@@ -20,6 +20,14 @@ def _charger_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _site_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row["name"], href="/operator/sites/" + row["id"])),
+        rx.table.cell(row["timezone"]),
+        rx.table.cell(row["address"]),
+    )
+
+
 def operator_page() -> rx.Component:
     return shell(
         T["operator.title"],
@@ -42,11 +50,18 @@ def operator_page() -> rx.Component:
         ),
         card(
             T["operator.sites"],
-            data_table(
-                [(T["col.site"], "name"), (T["col.timezone"], "timezone"), ("", "address")],
-                OperatorState.sites,
-                "operator-sites",
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[rx.table.column_header_cell(h) for h in (T["col.site"], T["col.timezone"], "")]
+                    )
+                ),
+                rx.table.body(rx.foreach(OperatorState.sites, _site_row)),
+                width="100%",
+                variant="surface",
+                id="operator-sites",
             ),
+            rx.link(T["operator.new_site"], href="/operator/sites/new", id="new-site"),
         ),
         card(
             T["operator.recent"],

@@ -1,0 +1,106 @@
+"""What the site pages show and send, as plain strings for the form fields; the rules are the sites
+service's (role, tenant, validation), this module only converts between form text and its values."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.db.types import utcnow
+from pipelet_app.services import sites as service
+
+FORM_FIELDS = ("name", "timezone", "latitude", "longitude", "grid_limit_a", "phases")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(form: dict[str, Any], name: str, integer: bool = False) -> float | int | None:
+    raw = str(form.get(name, "") or "").strip().replace(",", ".")
+    if not raw:
+        return None
+    try:
+        return int(raw) if integer else float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not a number") from None
+
+
+def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, Any]:
+    now = utcnow()
+    totals = service.energy(db, principal, site["id"], now - timedelta(days=1), now, "1h")["totals"]
+    return {
+        "id": str(site["id"]),
+        "form": {name: _text(site[name]) for name in FORM_FIELDS},
+        "devices": [
+            {
+                "asset_id": d["asset_id"],
+                "kind": d["kind"],
+                "charge_point_id": d["charge_point_id"] or "",
+                "connector_id": _text(d["connector_id"]),
+            }
+            for d in site["devices"]
+        ],
+        "topics": site["mqtt"],
+        "totals": {name: f"{value / 1000:.2f}" for name, value in totals.items()},
+    }
+
+
+def site_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
+    return _view(service.get_site(db, principal, site_id), db, principal)
+
+
+def _values(form: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": str(form.get("name", "")).strip(),
+        "timezone": str(form.get("timezone", "") or "UTC").strip(),
+        "latitude": _number(form, "latitude"),
+        "longitude": _number(form, "longitude"),
+        "grid_limit_a": _number(form, "grid_limit_a"),
+    }
+    phases = _number(form, "phases", integer=True)
+    values["phases"] = 3 if phases is None else phases
+    return values
+
+
+def save_site(db: Session, principal: Principal, site_id: int | None, form: dict[str, Any]) -> int:
+    """Create (site_id None) or update the site's own fields; returns its id."""
+    if site_id is None:
+        return int(service.create_site(db, principal, _values(form))["id"])
+    service.update_site(db, principal, site_id, _values(form))
+    return site_id
+
+
+def _device_in(d: dict[str, Any]) -> service.DeviceIn:
+    return service.DeviceIn(
+        asset_id=d["asset_id"],
+        kind=d["kind"],
+        charge_point_id=d.get("charge_point_id") or None,
+        connector_id=int(d["connector_id"]) if d.get("connector_id") not in (None, "") else None,
+        pin_to_phase_mapping=d.get("pin_to_phase_mapping"),
+    )
+
+
+def add_device(db: Session, principal: Principal, site_id: int, form: dict[str, Any]) -> None:
+    site = service.get_site(db, principal, site_id)
+    new = {
+        "asset_id": str(form.get("asset_id", "")).strip(),
+        "kind": str(form.get("kind", "")).strip(),
+        "charge_point_id": str(form.get("charge_point_id", "")).strip() or None,
+        "connector_id": _number(form, "connector_id", integer=True),
+    }
+    devices = [_device_in(d) for d in site["devices"]] + [_device_in(new)]
+    service.update_site(db, principal, site_id, {}, devices)
+
+
+def remove_device(db: Session, principal: Principal, site_id: int, asset_id: str) -> None:
+    site = service.get_site(db, principal, site_id)
+    devices = [_device_in(d) for d in site["devices"] if d["asset_id"] != asset_id]
+    service.update_site(db, principal, site_id, {}, devices)

@@ -1,0 +1,137 @@
+"""The site editor: the site's fields, its devices (PV, grid, battery, chargers, loads), its MQTT topics
+and the last 24 hours' energy. Thin over `SiteState`."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.components.layout import card, shell
+from pipelet_app.portals.operator.site_state import SiteState
+
+T = SiteState.tr
+KINDS = ["pv", "grid", "battery", "charger", "load"]
+
+
+def _field(label_key: str, name: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(T[label_key], size="2", weight="medium"),
+        rx.input(name=name, default_value=SiteState.form[name], id=f"site-{name}", **props),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _site_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            _field("site.name", "name", required=True),
+            _field("site.timezone", "timezone", placeholder="Europe/Berlin"),
+            rx.hstack(
+                _field("site.latitude", "latitude", placeholder="48.14"),
+                _field("site.longitude", "longitude", placeholder="11.55"),
+                width="100%",
+            ),
+            rx.hstack(
+                _field("site.grid_limit", "grid_limit_a", placeholder="63"),
+                _field("site.phases", "phases", placeholder="3"),
+                width="100%",
+            ),
+            rx.hstack(
+                rx.button(T["site.save"], type="submit", id="site-save"),
+                rx.cond(SiteState.saved, rx.text(T["site.saved"], color_scheme="green", id="site-saved")),
+                align="center",
+            ),
+            width="100%",
+        ),
+        on_submit=SiteState.save,
+        key=SiteState.site_id,  # a fresh form (default values) whenever another site is shown
+        width="100%",
+    )
+
+
+def _device_row(device: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(device["asset_id"]),
+        rx.table.cell(device["kind"]),
+        rx.table.cell(device["charge_point_id"]),
+        rx.table.cell(device["connector_id"]),
+        rx.table.cell(
+            rx.button(
+                T["site.remove"],
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=SiteState.remove_device(device["asset_id"]),
+            )
+        ),
+    )
+
+
+def _devices() -> rx.Component:
+    return card(
+        T["site.devices"],
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(T[key])
+                        for key in ("site.asset_id", "site.kind", "site.charge_point", "site.connector")
+                    ],
+                    rx.table.column_header_cell(""),
+                )
+            ),
+            rx.table.body(rx.foreach(SiteState.devices, _device_row)),
+            width="100%",
+            variant="surface",
+            id="site-devices",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.input(name="asset_id", placeholder=T["site.asset_id"], required=True, id="device-asset"),
+                rx.select(KINDS, name="kind", default_value="pv", id="device-kind"),
+                rx.input(name="charge_point_id", placeholder=T["site.charge_point"], id="device-cp"),
+                rx.input(
+                    name="connector_id", placeholder=T["site.connector"], width="7em", id="device-connector"
+                ),
+                rx.button(T["site.add_device"], type="submit", id="device-add"),
+                width="100%",
+            ),
+            on_submit=SiteState.add_device,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        rx.text(T["site.devices_hint"], size="1", color_scheme="gray"),
+    )
+
+
+def _energy() -> rx.Component:
+    rows = [
+        ("site.pv_kwh", "pv_wh"),
+        ("site.import_kwh", "grid_import_wh"),
+        ("site.export_kwh", "grid_export_wh"),
+        ("site.ev_kwh", "ev_wh"),
+        ("site.ev_solar_kwh", "ev_solar_wh"),
+    ]
+    return card(
+        T["site.energy_today"],
+        rx.hstack(
+            *[
+                rx.vstack(rx.text(T[label], size="1", color_scheme="gray"), rx.text(SiteState.totals[key]))
+                for label, key in rows
+            ],
+            spacing="6",
+            id="site-energy",
+        ),
+        rx.text(T["site.mqtt"], size="2", weight="medium"),
+        rx.code(SiteState.topics["measurements_topic"], id="site-topic-measurements"),
+        rx.code(SiteState.topics["transactions_topic"], id="site-topic-transactions"),
+    )
+
+
+def site_page() -> rx.Component:
+    return shell(
+        rx.cond(SiteState.site_id != "", SiteState.form["name"], T["site.new"]),
+        rx.cond(SiteState.error != "", rx.callout(SiteState.error, color_scheme="red", id="site-error")),
+        card(T["site.facts"], _site_form()),
+        rx.cond(SiteState.site_id != "", rx.fragment(_devices(), _energy())),
+    )

@@ -1,0 +1,89 @@
+"""Create and edit a site and its devices (`/operator/sites/new`, `/operator/sites/[site_id]`)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.portals.operator import site_data
+from pipelet_app.portals.session_state import SessionState
+
+EMPTY_FORM = {
+    "name": "",
+    "timezone": "UTC",
+    "latitude": "",
+    "longitude": "",
+    "grid_limit_a": "",
+    "phases": "3",
+}
+
+
+class SiteState(SessionState):
+    site_id: str = ""
+    form: dict[str, str] = dict(EMPTY_FORM)
+    devices: list[dict[str, str]] = []
+    topics: dict[str, str] = {}
+    totals: dict[str, str] = {}
+    error: str = ""
+    saved: bool = False
+
+    def _param(self) -> int | None:
+        raw = str(self.router.page.params.get("site_id", ""))
+        return int(raw) if raw.isdigit() else None
+
+    def _show(self, data: dict) -> None:
+        self.site_id = data.get("id", "")
+        self.form = data.get("form", dict(EMPTY_FORM))
+        self.devices = data.get("devices", [])
+        self.topics = data.get("topics", {})
+        self.totals = data.get("totals", {})
+
+    async def _reload(self, site_id: int):
+        result = await self._guarded_off_loop(lambda db, p: site_data.site_view(db, p, site_id))
+        self._show(result.value or {})
+        return result
+
+    @rx.event
+    async def load(self):
+        self.error, self.saved = "", False
+        site_id = self._param()
+        if site_id is None:  # /operator/sites/new: only the role is checked (nothing to read yet)
+            self._show({})
+            result = await self._guarded_off_loop(lambda db, p: site_data.service.list_sites(db, p))
+            return result.redirect
+        return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def save(self, form: dict):
+        self.error, self.saved = "", False
+        site_id = self._param()
+        result = await self._guarded_off_loop(lambda db, p: site_data.save_site(db, p, site_id, form))
+        if result.value is None:
+            self.error = result.error
+            return result.redirect
+        if site_id is None:
+            return rx.redirect(f"/operator/sites/{result.value}")
+        self.saved = True
+        return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def add_device(self, form: dict):
+        self.error, self.saved = "", False
+        site_id = self._param()
+        if site_id is None:
+            return None
+        result = await self._guarded_off_loop(lambda db, p: site_data.add_device(db, p, site_id, form))
+        if result.error:
+            self.error = result.error
+            return result.redirect
+        return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def remove_device(self, asset_id: str):
+        self.error, self.saved = "", False
+        site_id = self._param()
+        if site_id is None:
+            return None
+        result = await self._guarded_off_loop(lambda db, p: site_data.remove_device(db, p, site_id, asset_id))
+        if result.error:
+            self.error = result.error
+        return (await self._reload(site_id)).redirect

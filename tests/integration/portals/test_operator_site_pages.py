@@ -1,0 +1,98 @@
+"""The site editor's data layer on both databases: operators create and edit their own sites and devices;
+another tenant's site is not found, other roles are refused, bad form text names the field."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, User
+from pipelet_app.portals.operator import site_data
+
+
+def _principal(email: str) -> Principal:
+    with session_scope() as db:
+        return Principal.of(db.exec(select(User).where(User.email == email)).one())
+
+
+def test_create_edit_and_devices(demo: dict) -> None:
+    son = _principal("operator@sonnenstrom.demo")
+    form = {
+        "name": "Hof",
+        "timezone": "Europe/Berlin",
+        "latitude": "48,1",
+        "grid_limit_a": "35",
+        "phases": "1",
+    }
+    with session_scope() as db:
+        site_id = site_data.save_site(db, son, None, form)
+        site_data.add_device(db, son, site_id, {"asset_id": "pv-1", "kind": "pv"})
+        site_data.add_device(db, son, site_id, {"asset_id": "meter", "kind": "grid", "connector_id": ""})
+        view = site_data.site_view(db, son, site_id)
+    assert view["form"] == {
+        "name": "Hof",
+        "timezone": "Europe/Berlin",
+        "latitude": "48.1",
+        "longitude": "",
+        "grid_limit_a": "35",
+        "phases": "1",
+    }
+    assert [(d["asset_id"], d["kind"]) for d in view["devices"]] == [("pv-1", "pv"), ("meter", "grid")]
+    assert view["topics"]["measurements_topic"] == f"pipelet/sites/{site_id}/measurements"
+    assert view["totals"]["pv_wh"] == "0.00"
+    with session_scope() as db:
+        site_data.remove_device(db, son, site_id, "pv-1")
+        site_data.save_site(db, son, site_id, {**form, "name": "Hof Süd"})
+        view = site_data.site_view(db, son, site_id)
+    assert [d["asset_id"] for d in view["devices"]] == ["meter"] and view["form"]["name"] == "Hof Süd"
+
+
+def test_ocpp_charger_device_from_the_form(demo: dict) -> None:
+    son = _principal("operator@sonnenstrom.demo")
+    with session_scope() as db:
+        site_id = db.exec(select(Charger.site_id).where(Charger.charge_point_id == "SON-CP-001")).one()
+        form = {"asset_id": "cp1", "kind": "charger", "charge_point_id": "SON-CP-001", "connector_id": "2"}
+        site_data.add_device(db, son, site_id, form)
+        [device] = site_data.site_view(db, son, site_id)["devices"]
+    assert device == {
+        "asset_id": "cp1",
+        "kind": "charger",
+        "charge_point_id": "SON-CP-001",
+        "connector_id": "2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"name": "x", "latitude": "north"}, "latitude"),
+        ({"name": "x", "phases": "three"}, "phases"),
+        ({"name": "", "timezone": "UTC"}, "name"),
+        ({"name": "x", "timezone": "Nowhere/Land"}, "timezone"),
+    ],
+)
+def test_bad_form_text_names_the_field(demo: dict, form: dict, field: str) -> None:
+    son = _principal("operator@sonnenstrom.demo")
+    with session_scope() as db, pytest.raises(InvalidInput, match=f"^{field}:"):
+        site_data.save_site(db, son, None, form)
+
+
+def test_other_tenants_and_roles(demo: dict) -> None:
+    son, nw = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    with session_scope() as db:
+        site_id = db.exec(select(Charger.site_id).where(Charger.charge_point_id == "SON-CP-001")).one()
+    calls = [
+        lambda db, p: site_data.site_view(db, p, site_id),
+        lambda db, p: site_data.save_site(db, p, site_id, {"name": "taken"}),
+        lambda db, p: site_data.add_device(db, p, site_id, {"asset_id": "x", "kind": "pv"}),
+        lambda db, p: site_data.remove_device(db, p, site_id, "x"),
+    ]
+    for call in calls:
+        with session_scope() as db, pytest.raises(NotFound):
+            call(db, nw)
+        with session_scope() as db, pytest.raises(Forbidden):
+            call(db, _principal("driver@acme.demo"))
+    with session_scope() as db:
+        assert site_data.site_view(db, son, site_id)["form"]["name"] != "taken"
