@@ -21,6 +21,7 @@ from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import SessionSource
+from pipelet_app.domain import csv_cells
 from pipelet_app.fleet.queries import (
     MAX_PAGE,
     SessionFilter,
@@ -146,7 +147,7 @@ def sessions_csv(principal: Caller, db: DB, flt: Filter) -> StreamingResponse:
         writer.writeheader()
         with session_scope() as stream_db:  # the request's session may close before the stream ends
             for row in iter_sessions(stream_db, principal, flt):
-                writer.writerow(_csv_row(row))
+                writer.writerow(csv_cells.record(_csv_row(row)))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)

@@ -25,6 +25,7 @@ from pipelet_app.db.models import (
     Role,
     StatementStatus,
 )
+from pipelet_app.domain import csv_cells
 from pipelet_app.domain.reimbursement import SOURCES, SessionEnergy, compute_statement
 
 
@@ -201,20 +202,22 @@ def export_csv(db: Session, principal: Principal, month: str) -> str:
     for statement, driver in rows:
         for line in statement.lines:
             writer.writerow(
-                [
-                    month,
-                    driver.id,
-                    driver.name,
-                    driver.email,
-                    line["source"],
-                    line["sessions"],
-                    line["energy_kwh"],
-                    line["rate_per_kwh"] or "",
-                    line["amount"],
-                    statement.currency,
-                    statement.id,
-                    StatementStatus.EXPORTED.value,
-                ]
+                csv_cells.row(
+                    [
+                        month,
+                        driver.id,
+                        driver.name,
+                        driver.email,
+                        line["source"],
+                        line["sessions"],
+                        line["energy_kwh"],
+                        line["rate_per_kwh"] or "",
+                        line["amount"],
+                        statement.currency,
+                        statement.id,
+                        StatementStatus.EXPORTED.value,
+                    ]
+                )
             )
         if statement.status == StatementStatus.APPROVED:
             statement.status = StatementStatus.EXPORTED
