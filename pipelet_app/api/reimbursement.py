@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.models import ReimbursementStatement, Tenant
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import ImportPlan, run_import
+from pipelet_app.fleet.voids import void_session
 from pipelet_app.reports.reimbursement import statement_pdf
 from pipelet_app.runtime import offload
 
@@ -155,3 +157,32 @@ def _import(db: Session, principal: Principal, raw: bytes) -> ImportPlan:
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     return run_import(db, principal, text)
+
+
+class VoidIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why the session is void (audited)")
+
+
+class VoidOut(BaseModel):
+    transaction_id: str
+    voided_at: datetime
+    reason: str
+
+
+@router.post(
+    "/sessions/{transaction_id}/void",
+    response_model=VoidOut,
+    responses={**KEYED, **documented(404, not_found="transaction_id is not a session of your fleet")},
+)
+def void_imported_session(
+    transaction_id: Annotated[str, Path(min_length=1, max_length=200)],
+    body: VoidIn,
+    principal: Caller,
+    db: DB,
+) -> VoidOut:
+    """Take a wrong imported (public) session out of every list, export and draft reimbursement.
+
+    The void is recorded with who, when, why and the session as it was; importing the row again skips it.
+    """
+    record = void_session(db, principal, transaction_id, body.reason)
+    return VoidOut(transaction_id=record.transaction_id, voided_at=record.voided_at, reason=record.reason)

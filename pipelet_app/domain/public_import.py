@@ -4,9 +4,9 @@ Columns (header required, any order, extra columns ignored):
   driver_email  required  the driver, by the e-mail the fleet knows them by
   start_utc     required  ISO 8601 with `Z` or an offset
   end_utc       optional  ISO 8601, not before start_utc
-  energy_kwh    required  decimal point or decimal comma, >= 0
+  energy_kwh    required  decimal point or decimal comma, 0 to MAX_ENERGY_KWH
   station_id    required  the EVSE id, e.g. DE*ION*E1234
-  cost          optional  decimal, >= 0
+  cost          optional  decimal, 0 to MAX_COST
   currency      optional  three letters, default EUR
   provider      optional  free text (shown as the session's id tag)
 
@@ -19,12 +19,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 REQUIRED = ("driver_email", "start_utc", "energy_kwh", "station_id")
 OPTIONAL = ("end_utc", "cost", "currency", "provider")
 MAX_ROWS = 50_000
+# No public charge fills more than a truck's battery; a bigger figure is a typo or a unit mix-up (Wh as kWh)
+# and would swamp the month's reimbursement. Money likewise.
+MAX_ENERGY_KWH = 1_000.0
+MAX_COST = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,15 @@ def _time(raw: str, column: str) -> datetime:
     return value
 
 
-def _number(raw: str, column: str) -> float:
+def _number(raw: str, column: str, maximum: float) -> float:
     try:
         value = float(raw.strip().replace(",", "."))
     except ValueError:
         raise _Bad(column, f"{raw!r} is not a number") from None
-    if value != value or value < 0:
-        raise _Bad(column, "must be a number >= 0")
+    if not math.isfinite(value):
+        raise _Bad(column, f"{raw!r} is not a finite number")
+    if value < 0 or value > maximum:
+        raise _Bad(column, f"{raw!r} is outside 0 to {maximum:,.0f}")
     return value
 
 
@@ -104,9 +111,9 @@ def _row(line: int, record: dict[str, str]) -> PublicRow:
         driver_email=get["driver_email"].lower(),
         start_utc=start,
         end_utc=end,
-        energy_wh=round(_number(get["energy_kwh"], "energy_kwh") * 1000, 1),
+        energy_wh=round(_number(get["energy_kwh"], "energy_kwh", MAX_ENERGY_KWH) * 1000, 1),
         station_id=get["station_id"],
-        cost=_number(get["cost"], "cost") if get["cost"] else None,
+        cost=_number(get["cost"], "cost", MAX_COST) if get["cost"] else None,
         currency=currency,
         provider=get["provider"] or "public",
     )

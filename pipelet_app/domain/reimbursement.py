@@ -3,16 +3,27 @@
 Money is Decimal and rounded to the cent once per line, half up, as on a printed statement; the total is
 the sum of the printed lines, so the statement always adds up. PV-wallbox energy can be reimbursed at
 its own rate, and a source without a rate is listed but pays nothing.
+
+A session whose energy is not a finite number between 0 and MAX_SESSION_WH (1 MWh: no car takes more in
+one session) is left out and counted in `excluded`, so one bad row (a typo'd import, a broken meter)
+cannot stop a whole fleet's month; the fleet manager voids it and the draft is recomputed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 SOURCES = ("ocpp-wallbox", "pv-inverter", "public")
+MAX_SESSION_WH = 1_000_000.0
+
+
+def plausible_energy_wh(energy_wh: float) -> bool:
+    finite = isinstance(energy_wh, int | float) and math.isfinite(energy_wh)
+    return finite and 0 <= energy_wh <= MAX_SESSION_WH
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class Statement:
     lines: tuple[StatementLine, ...]
     total: Decimal
     currency: str
+    excluded: int = 0  # sessions left out as implausible (see the module docstring)
 
     @property
     def energy_kwh(self) -> Decimal:
@@ -51,11 +63,13 @@ def compute_statement(
 ) -> Statement:
     counts = dict.fromkeys(SOURCES, 0)
     energy = dict.fromkeys(SOURCES, Decimal(0))
+    excluded = 0
     for session in sessions:
         if session.source not in counts:
             raise ValueError(f"source: unknown source {session.source!r}")
-        if session.energy_wh < 0:
-            raise ValueError("energy_wh: negative session energy")
+        if not plausible_energy_wh(session.energy_wh):
+            excluded += 1
+            continue
         counts[session.source] += 1
         energy[session.source] += kwh_of(session.energy_wh)
     lines = []
@@ -69,4 +83,5 @@ def compute_statement(
             else Decimal("0.00")
         )
         lines.append(StatementLine(source, counts[source], energy[source], rate, amount))
-    return Statement(tuple(lines), sum((line.amount for line in lines), Decimal("0.00")), currency)
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    return Statement(tuple(lines), total, currency, excluded)

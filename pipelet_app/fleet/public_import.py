@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from pipelet_app.auth import InvalidInput, Principal, require
 from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource
 from pipelet_app.domain.public_import import PublicRow, RowError, parse_public_csv
+from pipelet_app.fleet.voids import voided_ids
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ def plan_import(db: Session, principal: Principal, text: str) -> ImportPlan:
                 )
             ).all()
         )
-    fresh = [c for c in candidates if c[2] not in existing]
-    return ImportPlan(fresh, sorted(errors, key=lambda e: e.line), len(candidates) - len(fresh))
+    voided = voided_ids(db, ids)
+    for row, _driver, transaction_id in candidates:
+        if transaction_id in voided:
+            errors.append(RowError(row.line, "row", "this session was voided by a fleet manager"))
+    fresh = [c for c in candidates if c[2] not in existing and c[2] not in voided]
+    already = len([c for c in candidates if c[2] in existing])
+    return ImportPlan(fresh, sorted(errors, key=lambda e: e.line), already)
 
 
 def run_import(db: Session, principal: Principal, text: str) -> ImportPlan:

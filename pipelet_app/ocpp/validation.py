@@ -6,12 +6,18 @@ violations to CallError codes ourselves: the library reports a missing required 
 ProtocolError and an out-of-range value as FormatViolation in both versions, whereas 2.0.1 has
 OccurrenceConstraintViolation / PropertyConstraintViolation for them. Action names are checked before
 they become file names.
+
+The schemas bound few numbers, and JSON allows 1e306 (or, in Python's parser, NaN and Infinity). After
+the schema, `check_numbers` refuses any number that is not finite or beyond ±MAX_ABS_NUMBER, and the same
+for 1.6's numeric strings (`sampledValue.value`), with PropertyConstraintViolation naming the field: an
+absurd meter value gets a proper CallError, never an InternalError or an infinite session downstream.
 """
 
 from __future__ import annotations
 
 import decimal
 import json
+import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -31,6 +37,8 @@ _ACTION_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
 # 1.6 schemas of these messages carry `multipleOf: 0.1`, which binary floats fail (21.4 → 21.3999…).
 _DECIMAL_ACTIONS_16 = {"SetChargingProfile", "RemoteStartTransaction", "GetCompositeSchedule"}
+
+MAX_ABS_NUMBER = 1e12  # 1 TWh in Wh: no meter, limit or id of a charger comes near it
 
 _PROPERTY_VALIDATORS = {
     "enum",
@@ -97,8 +105,51 @@ def schema_exists(version: str, action: str) -> bool:
     return True
 
 
+def _bad_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > MAX_ABS_NUMBER
+    if isinstance(value, float | decimal.Decimal):
+        return not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER
+    return False
+
+
+def _bad_numeric_string(value: Any) -> bool:
+    """A numeric string beyond the bound ('1e306', 'inf'); other text is the handler's business."""
+    if not isinstance(value, str):
+        return False
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return not math.isnan(number) and abs(number) > MAX_ABS_NUMBER
+
+
+def check_numbers(payload: Any, path: str = "") -> None:
+    """Raise PropertyConstraintViolation for the first number out of bounds, naming its path."""
+    stack: list[tuple[str, Any, str]] = [(path, payload, "")]
+    while stack:
+        where, value, key = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{where}/{k}" if where else k, v, k) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}/{i}", v, key) for i, v in enumerate(value))
+        elif _bad_number(value) or (key == "value" and _bad_numeric_string(value)):
+            raise CallRejected(
+                "PropertyConstraintViolation",
+                f"{where or 'payload'}: {str(value)[:40]} is not a finite number within ±{MAX_ABS_NUMBER:g}",
+            )
+
+
 def validate(version: str, action: str, payload: dict[str, Any], *, response: bool = False) -> None:
-    """Raise `CallRejected` when `payload` does not match the schema of `action` (request or response)."""
+    """Raise `CallRejected` when `payload` does not match the schema of `action` (request or response),
+    or carries a number out of bounds (`check_numbers`)."""
+    _validate_schema(version, action, payload, response=response)
+    check_numbers(payload)
+
+
+def _validate_schema(version: str, action: str, payload: dict[str, Any], *, response: bool) -> None:
     use_decimal = version == "1.6" and action in _DECIMAL_ACTIONS_16
     if not use_decimal:  # multipleOf 0.1 needs Decimal arithmetic, which only the jsonschema path does
         try:

@@ -10,7 +10,12 @@ from pipelet_app.db.models.charging import (
     MeterValue,
     SessionSource,
 )
-from pipelet_app.db.models.fleet import ReimbursementRate, ReimbursementStatement, StatementStatus
+from pipelet_app.db.models.fleet import (
+    ReimbursementRate,
+    ReimbursementStatement,
+    StatementStatus,
+    VoidedSession,
+)
 from pipelet_app.db.models.ocpp import (
     ChargerConnectionPeriod,
     ChargingProfileRecord,
@@ -104,4 +109,5 @@ __all__ = [
     "TenantKind",
     "TransactionSeqNos",
     "User",
+    "VoidedSession",
 ]

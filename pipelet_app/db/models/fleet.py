@@ -53,3 +53,22 @@ class ReimbursementStatement(SQLModel, table=True):
     approved_by: int | None = Field(default=None, foreign_key="users.id")
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     exported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class VoidedSession(SQLModel, table=True):
+    """A session a fleet manager took out as wrong (an imported typo): who, when, why, and the row as it was.
+
+    The session row itself is deleted, so no list, export or reimbursement can count it; this record keeps
+    the audit trail, and its transaction id keeps a re-import of the same row from bringing it back.
+    """
+
+    __tablename__ = "fleet_voided_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: str = Field(unique=True, index=True)
+    fleet_id: int = Field(foreign_key="tenants.id", index=True)
+    driver_id: int | None = Field(default=None, foreign_key="drivers.id")
+    voided_by: int = Field(foreign_key="users.id")
+    voided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reason: str = Field(max_length=500)
+    session: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -109,6 +109,7 @@ def driver_sessions(
                 "energy_kwh": kwh(s["energy_wh"]),
                 "solar_kwh": kwh(s["solar_wh"]) + (" *" if s["solar_estimated"] else ""),
                 "reason": s["reason"],
+                "transaction_id": s["transaction_id"],
             }
             for s in page
         ],

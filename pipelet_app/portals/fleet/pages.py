@@ -161,6 +161,31 @@ def _session_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["energy_kwh"]),
         rx.table.cell(row["solar_kwh"]),
         rx.table.cell(row["reason"]),
+        rx.table.cell(rx.cond(row["source"] == "public", _void_control(row), rx.fragment())),
+    )
+
+
+def _void_control(row: rx.Var) -> rx.Component:
+    """A wrong imported session: the fleet manager says why, and it is voided (audited)."""
+    t = FleetDriverState.tr
+    return rx.popover.root(
+        rx.popover.trigger(rx.button(t["fleet.void"], size="1", variant="soft", color_scheme="red")),
+        rx.popover.content(
+            rx.form(
+                rx.vstack(
+                    rx.el.input(type="hidden", name="transaction_id", value=row["transaction_id"]),
+                    rx.input(
+                        name="reason", placeholder=t["fleet.void_reason"], required=True, id="void-reason"
+                    ),
+                    rx.popover.close(
+                        rx.button(
+                            t["fleet.void_confirm"], type="submit", color_scheme="red", id="void-confirm"
+                        )
+                    ),
+                ),
+                on_submit=FleetDriverState.void,
+            ),
+        ),
     )
 
 
@@ -177,6 +202,10 @@ def fleet_driver_page() -> rx.Component:
         ),
         card(
             t["driver.recent"],
+            rx.cond(
+                FleetDriverState.void_message != "",
+                rx.callout(FleetDriverState.void_message, id="void-message"),
+            ),
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
@@ -190,7 +219,8 @@ def fleet_driver_page() -> rx.Component:
                                 "fleet.solar_kwh",
                                 "fleet.reason",
                             )
-                        ]
+                        ],
+                        rx.table.column_header_cell(""),
                     )
                 ),
                 rx.table.body(rx.foreach(FleetDriverState.driver_sessions, _session_row)),

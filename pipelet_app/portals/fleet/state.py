@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from pipelet_app.fleet.voids import void_session
+from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.fleet.data import default_period, driver_sessions, fleet_overview, period_filter
 from pipelet_app.portals.session_state import SessionState
 
@@ -97,6 +99,7 @@ class FleetState(SessionState):
 
 
 class FleetDriverState(FleetState):
+    void_message: str = ""
     driver_name: str = ""
     driver_sessions: list[dict[str, str]] = []
     next_cursor: str = ""
@@ -115,13 +118,32 @@ class FleetDriverState(FleetState):
 
     @rx.event
     async def load_driver(self):
-        self.driver_sessions, self.driver_name, self.next_cursor = [], "", ""
+        return await self._load_driver()
+
+    async def _load_driver(self):
+        self.driver_sessions, self.driver_name, self.next_cursor, self.void_message = [], "", "", ""
         result = await self._page(None)
         data = result.value or {}
         self.driver_name = data.get("driver", "")
         self.driver_sessions = data.get("sessions", [])
         self.next_cursor = data.get("next_cursor", "")
         return result.redirect
+
+    @rx.event
+    async def void(self, form: dict):
+        """Void one of this driver's imported sessions (service checks role, fleet and source)."""
+        transaction_id, reason = str(form.get("transaction_id", "")), str(form.get("reason", ""))
+        result = await self._guarded_off_loop(
+            lambda db, principal: void_session(db, principal, transaction_id, reason)
+        )
+        if result.redirect is not None:
+            return result.redirect
+        if result.error:
+            self.void_message = result.error
+            return None
+        redirect = await self._load_driver()
+        self.void_message = MESSAGES.get(self.locale, MESSAGES["en"])["fleet.voided"]
+        return redirect
 
     @rx.event
     async def load_more(self):

@@ -50,10 +50,26 @@ def test_worked_example() -> None:
     "items,rate_map,message",
     [
         ([SessionEnergy("solar-car", 1)], {}, "source"),
-        ([SessionEnergy("public", -1)], {}, "energy_wh"),
         ([], {"public": Decimal("-0.1")}, "rate"),
     ],
 )
 def test_bad_input_names_the_field(items: list, rate_map: dict, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}"):
         compute_statement(items, rate_map)
+
+
+@given(
+    sessions,
+    st.lists(
+        st.sampled_from([float("inf"), float("-inf"), float("nan"), -1.0, 1e306, 99_999_999_000.0]),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_implausible_sessions_are_left_out_and_counted(items: list[SessionEnergy], bad: list[float]) -> None:
+    """A non-finite, negative or absurd session never breaks the month: it is excluded and counted."""
+    rate_map = dict.fromkeys(SOURCES, Decimal("0.30"))
+    clean = compute_statement(items, rate_map)
+    mixed = compute_statement([*items, *(SessionEnergy("public", wh) for wh in bad)], rate_map)
+    assert mixed.excluded == len(bad) and clean.excluded == 0
+    assert mixed.lines == clean.lines and mixed.total == clean.total

@@ -1,0 +1,70 @@
+"""Voiding a wrong imported session: a fleet manager takes it out of every figure, on the record.
+
+Only public (imported) sessions can be voided: OCPP and PV sessions come from meters and are corrected at
+their source. The session row is deleted in the same transaction that writes the `VoidedSession` audit
+record (who, when, why, and the row as it was), so lists, CSV exports and draft reimbursements stop
+counting it at once; approved statements keep their frozen figures. Another fleet's session is NotFound.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from pipelet_app.auth import InvalidInput, NotFound, Principal, require
+from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource, VoidedSession
+
+MAX_REASON = 500
+
+
+def _snapshot(session: ChargingSession) -> dict:
+    row = session.model_dump()
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def void_session(db: Session, principal: Principal, transaction_id: str, reason: str) -> VoidedSession:
+    require(principal, Role.FLEET_MANAGER)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why the session is void (it is kept in the audit record)")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"reason: at most {MAX_REASON} characters")
+    found = db.exec(
+        select(ChargingSession, Driver)
+        .join(Driver, Driver.id == ChargingSession.driver_id)
+        .where(ChargingSession.transaction_id == transaction_id, Driver.fleet_id == principal.tenant_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"transaction_id: no session {transaction_id} in your fleet")
+    session, driver = found
+    if session.source != SessionSource.PUBLIC:
+        raise InvalidInput(
+            f"transaction_id: only imported public sessions can be voided (this one is {session.source})"
+        )
+    record = VoidedSession(
+        transaction_id=session.transaction_id,
+        fleet_id=principal.tenant_id or 0,
+        driver_id=driver.id,
+        voided_by=principal.user_id,
+        reason=reason,
+        session=_snapshot(session),
+    )
+    db.add(record)
+    db.delete(session)
+    db.commit()
+    db.refresh(record)
+    return record
+
+
+def voided_ids(db: Session, transaction_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in range(0, len(transaction_ids), 500):
+        found.update(
+            db.exec(
+                select(VoidedSession.transaction_id).where(
+                    VoidedSession.transaction_id.in_(transaction_ids[chunk : chunk + 500])  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
+    return found
