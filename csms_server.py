@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-migrate", action="store_true", help="do not run `alembic upgrade head` first")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args([] if argv is None else argv)
+    from pipelet_app.runtime.files import harden
+
+    harden()  # the database it writes is for this user only
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -1,4 +1,9 @@
-"""Reflex configuration. Ports and the database come from pipelet_app.settings, like everything else."""
+"""Reflex configuration. Ports and the database come from pipelet_app.settings, like everything else.
+
+State lives in memory (embedded) or in Redis (scale-out, `REDIS_URL`), never in pickles on disk: a tab's
+state is only what its page shows, but the request headers Reflex keeps with it include the cookie.
+CORS answers only the origins of `CORS_ALLOW_ORIGINS` (none by default).
+"""
 
 import reflex as rx
 
@@ -14,4 +19,7 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[rx.plugins.SitemapPlugin],
+    state_manager_mode="redis" if _settings.redis_url else "memory",
+    redis_url=_settings.redis_url,
+    cors_allowed_origins=_settings.cors_origins,
 )

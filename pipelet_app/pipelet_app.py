@@ -26,11 +26,17 @@ from pipelet_app.portals.operator.site_pages import site_page
 from pipelet_app.portals.operator.site_state import SiteState
 from pipelet_app.portals.operator.state import OperatorState
 from pipelet_app.portals.public.pages import invite_page, login_page
-from pipelet_app.portals.public.state import InviteState
+from pipelet_app.portals.public.state import InviteState, LoginState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
+from pipelet_app.runtime import log_redaction
+from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import alert_mailer, pv_scheduler, site_energy_consumer, site_energy_loop
+from pipelet_app.runtime.web_guard import web_guard
+
+harden()  # also when started as plain `reflex run`: files for this user only
+log_redaction.install()  # no event payloads (a password) in the logs
 
 
 def index() -> rx.Component:
@@ -38,11 +44,12 @@ def index() -> rx.Component:
 
 
 app = rx.App(
-    api_transformer=build_api(),
+    # The API mounts the Reflex app; the guard (headers, same-origin writes and sockets) wraps both.
+    api_transformer=[build_api(), web_guard],
     theme=rx.theme(accent_color="teal", radius="medium"),
 )
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
-app.add_page(login_page, route="/login", title="Sign in · Pipelet")
+app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)
 app.add_page(
     invite_page, route="/invite/[invite_token]", title="Invitation · Pipelet", on_load=InviteState.load
 )

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     mqtt_shared_group: str | None = None
     #: how often the embedded worker feeds OCPP meter values into site series and settles solar shares
     site_energy_tick_s: float = 15.0
+    #: origins (scheme://host[:port], comma-separated) whose pages may call the API with an API key
+    #: (CORS); none by default. Cookie-authenticated writes are same-origin only, whatever this says.
+    cors_allow_origins: str = ""
+    #: sign-in budgets: attempts per client address and minute, all attempts per minute, and how many
+    #: password checks may wait for the small hashing pool before further attempts are turned away
+    login_per_ip_per_minute: int = 20
+    login_global_per_minute: int = 300
+    login_hash_workers: int = 1
+    login_hash_queue: int = 8
 
     enphase_api_base: str = "https://api.enphaseenergy.com"
     solarwatt_api_base: str = "https://api.solarwatt.com"
@@ -105,6 +114,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    @property
+    def https(self) -> bool:
+        """Served behind HTTPS (PUBLIC_URL says so): cookies get Secure, responses get HSTS."""
+        return self.public_url.lower().startswith("https://")
 
     @property
     def web_url(self) -> str:

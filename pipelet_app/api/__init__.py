@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from pipelet_app import __version__
-from pipelet_app.api import chargers, fleet, health, investors, me, reimbursement, sites
+from pipelet_app.api import browser_auth, chargers, fleet, health, investors, me, reimbursement, sites
 from pipelet_app.api.errors import install_error_handlers
 
 PREFIX = "/api/v1"
@@ -23,5 +23,6 @@ def build_api() -> FastAPI:
     for module in (health, me, chargers, sites, fleet, reimbursement, investors):
         v1.include_router(module.router)
     api.include_router(v1)
+    api.include_router(browser_auth.router)  # /auth/login, /auth/logout: the browser's cookie
     install_error_handlers(api)
     return api

@@ -27,8 +27,14 @@ class RateLimited(AuthError):
 
 
 class Limiter(Protocol):
-    def hit(self, key: str, limit: int) -> int | None:
+    def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> int | None:
         """Count one request; return seconds to wait when over `limit`, else None."""
+
+    def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
+        """(hits so far in the current window, seconds until it ends), without counting one."""
+
+    def clear(self, key: str, window_s: int = WINDOW_S) -> None:
+        """Forget the current window's hits (a successful sign-in clears its failures)."""
 
 
 class MemoryLimiter:
@@ -36,20 +42,32 @@ class MemoryLimiter:
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}
 
-    def hit(self, key: str, limit: int) -> int | None:
+    def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> int | None:
         now = time.time()
-        window = int(now // WINDOW_S)
+        window = int(now // window_s)
+        name = f"{key}:{window_s}"
         with self._lock:
-            current, count = self._windows.get(key, (window, 0))
+            current, count = self._windows.get(name, (window, 0))
             if current != window:
                 count = 0
             count += 1
-            self._windows[key] = (window, count)
-            if len(self._windows) > 100_000:  # forget old windows; keys are bounded by live API keys anyway
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+            self._windows[name] = (window, count)
+            if len(self._windows) > 100_000:  # forget old windows (sign-in keys come from anyone)
+                self._windows = {k: v for k, v in self._windows.items() if v[0] >= window - 1}
         if count > limit:
-            return max(1, math.ceil((window + 1) * WINDOW_S - now))
+            return max(1, math.ceil((window + 1) * window_s - now))
         return None
+
+    def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
+        now = time.time()
+        window = int(now // window_s)
+        with self._lock:
+            current, count = self._windows.get(f"{key}:{window_s}", (window, 0))
+        return (count if current == window else 0), max(1, math.ceil((window + 1) * window_s - now))
+
+    def clear(self, key: str, window_s: int = WINDOW_S) -> None:
+        with self._lock:
+            self._windows.pop(f"{key}:{window_s}", None)
 
 
 class RedisLimiter:
@@ -58,17 +76,29 @@ class RedisLimiter:
 
         self._redis = redis.Redis.from_url(url)
 
-    def hit(self, key: str, limit: int) -> int | None:
+    def _name(self, key: str, window_s: int, now: float) -> tuple[str, int]:
+        window = int(now // window_s)
+        suffix = "" if window_s == WINDOW_S else f":{window_s}"
+        return f"pipelet:ratelimit:{key}{suffix}:{window}", window
+
+    def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> int | None:
         now = time.time()
-        window = int(now // WINDOW_S)
-        name = f"pipelet:ratelimit:{key}:{window}"
+        name, window = self._name(key, window_s, now)
         pipe = self._redis.pipeline()
         pipe.incr(name)
-        pipe.expire(name, WINDOW_S * 2)
+        pipe.expire(name, window_s * 2)
         count, _ = pipe.execute()
         if int(count) > limit:
-            return max(1, math.ceil((window + 1) * WINDOW_S - now))
+            return max(1, math.ceil((window + 1) * window_s - now))
         return None
+
+    def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
+        now = time.time()
+        name, window = self._name(key, window_s, now)
+        return int(self._redis.get(name) or 0), max(1, math.ceil((window + 1) * window_s - now))
+
+    def clear(self, key: str, window_s: int = WINDOW_S) -> None:
+        self._redis.delete(self._name(key, window_s, time.time())[0])
 
 
 @lru_cache

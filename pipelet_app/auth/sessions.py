@@ -1,4 +1,4 @@
-"""Password login with lock-out, and server-side sessions with expiry.
+"""Password login and server-side sessions with expiry.
 
 The browser holds only a random token; the row behind it says who it is and until when. Logging out or
 expiry revokes the row, so a copied token stops working at once.
@@ -6,7 +6,7 @@ expiry revokes the row, so a copied token stops working at once.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -26,38 +26,46 @@ class LoginFailed(NotAuthenticated):
     pass
 
 
-def login(db: Session, email: str, password: str) -> str:
-    """Check the password and open a session; returns the session token for the browser."""
-    settings = get_settings()
-    now = utcnow()
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a password check needs to know of an e-mail: the hash to check (None = unknown or inactive)."""
+
+    user_id: int | None
+    password_hash: str | None
+
+
+def login_candidate(db: Session, email: str) -> LoginCandidate:
     user = db.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is None:
-        verify_password(None, password)  # same cost as a real check
-        raise LoginFailed(WRONG_CREDENTIALS)
-    if user.locked_until and user.locked_until > now:
-        minutes = math.ceil((user.locked_until - now).total_seconds() / 60)
-        raise LoginFailed(f"Too many failed attempts. Try again in {minutes} minute(s).")
-    if not user.is_active or not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-        db.add(user)
-        db.commit()
-        raise LoginFailed(WRONG_CREDENTIALS)
-    user.failed_logins = 0
-    user.locked_until = None
+    if user is None or not user.is_active:
+        return LoginCandidate(None, None)
+    return LoginCandidate(user.id, user.password_hash)
+
+
+def open_session(db: Session, user_id: int) -> str:
+    """A new session for a user whose password was just checked; returns the token for the cookie."""
     token = new_token()
-    db.add(user)
     db.add(
         AuthSession(
             token_hash=hash_token(token),
-            user_id=user.id,
-            expires_at=now + timedelta(hours=settings.session_ttl_hours),
+            user_id=user_id,
+            expires_at=utcnow() + timedelta(hours=get_settings().session_ttl_hours),
         )
     )
     db.commit()
     return token
+
+
+def login(db: Session, email: str, password: str) -> str:
+    """Check the password and open a session; returns the session token for the browser.
+
+    An unknown e-mail is checked against a dummy hash, so it costs the same and answers the same. Attempt
+    budgets and lock-out live in front of this, in the sign-in route (`api/browser_auth.py`), keyed by
+    e-mail *and* address, so nobody can lock another person out and no answer tells known e-mails apart.
+    """
+    candidate = login_candidate(db, email)
+    if not verify_password(candidate.password_hash, password) or candidate.user_id is None:
+        raise LoginFailed(WRONG_CREDENTIALS)
+    return open_session(db, candidate.user_id)
 
 
 def resolve(db: Session, token: str | None) -> Principal:

@@ -99,10 +99,12 @@ def run(
     """Migrate, seed the demo, start web app + CSMS (restarted if they die); Ctrl-C stops all."""
     from pipelet_app.cli.db import upgrade_database
     from pipelet_app.cli.seed import print_logins, seed_and_report
+    from pipelet_app.runtime.files import harden
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     os.chdir(ROOT)
+    harden(ROOT)  # umask 077 for us and the children; db, WAL, .env 0600; stale state pickles gone
     ensure_secret_key()
     settings = get_settings()
     upgrade_database()

@@ -1,14 +1,17 @@
 """The browser's sign-in session, language, and the guarded-load helper every portal state uses.
 
-The browser keeps only a random session token (a cookie). Every handler resolves it against the database
-again and checks the role itself: the vars below are for display, never for authorisation, because the
-client can send any event to any state.
+The browser keeps only a random session token, in an HttpOnly cookie that only `/auth/login` sets. Every
+handler reads it from the event socket's handshake headers and resolves it against the database again,
+and checks the role itself: the vars below are for display, never for authorisation, because the client
+can send any event to any state. The token is never a state var: state may be serialised (Redis), and
+nothing secret belongs in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import reflex as rx
@@ -22,6 +25,7 @@ from pipelet_app.portals.account.data import set_my_locale
 from pipelet_app.runtime import offload
 
 T = TypeVar("T")
+LOGOUT_SCRIPT = "fetch('/auth/logout', {method: 'POST', credentials: 'same-origin'})"
 YEAR_S = 365 * 24 * 3600
 
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
@@ -81,7 +85,6 @@ def _run_guarded(token: str, action: Callable[[Session, Principal], Any]) -> _Ou
 
 
 class SessionState(rx.State):
-    session_token: str = rx.Cookie("", name=auth_sessions.SESSION_COOKIE, same_site="strict")
     locale: str = rx.Cookie("en", name="pipelet_locale", max_age=YEAR_S, same_site="lax")
     user_name: str = ""
     user_email: str = ""
@@ -99,6 +102,16 @@ class SessionState(rx.State):
         extra = [("nav.api_keys", "/account/api-keys")] if self.user_role else []
         return [{"label": labels[key], "href": href} for key, href in items + extra]
 
+    def _session_token(self) -> str:
+        """The session cookie the browser sent with this socket's handshake ("" when none)."""
+        cookie = SimpleCookie()
+        try:
+            cookie.load(self.router.headers.cookie or "")
+        except CookieError:
+            return ""
+        morsel = cookie.get(auth_sessions.SESSION_COOKIE)
+        return morsel.value if morsel else ""
+
     def _guarded(self, action: Callable[[Session, Principal], T]) -> GuardResult:
         """Run `action` with the caller's principal; it must call `require(...)` itself.
 
@@ -106,7 +119,7 @@ class SessionState(rx.State):
         shown instead of the page; invalid input → `error`, for the form that sent it.
         On the event loop: only for actions that are a query or two; anything more uses `_guarded_off_loop`.
         """
-        return self._settle(_run_guarded(self.session_token, action))
+        return self._settle(_run_guarded(self._session_token(), action))
 
     async def _guarded_off_loop(
         self, action: Callable[[Session, Principal], T], *, heavy: bool = False
@@ -114,7 +127,7 @@ class SessionState(rx.State):
         """`_guarded` on a worker thread, so this user's queries (or, with `heavy`, a return or a PDF)
         never hold up another user's page. `action` runs on that thread: give it values, not `self`."""
         lane = offload.heavy if heavy else offload.blocking
-        return self._settle(await lane(_run_guarded, self.session_token, action))
+        return self._settle(await lane(_run_guarded, self._session_token(), action))
 
     def _settle(self, outcome: _Outcome) -> GuardResult:
         """Apply a guarded call's outcome to the state (on the event loop, where state may change)."""
@@ -139,7 +152,7 @@ class SessionState(rx.State):
         if locale not in LOCALES:
             return
         self.locale = locale
-        if self.session_token:
+        if self._session_token():
             self._guarded(lambda db, principal: set_my_locale(db, principal, locale))
 
     @rx.event
@@ -150,8 +163,10 @@ class SessionState(rx.State):
 
     @rx.event
     def logout(self):
+        """Revoke the session now; `/auth/logout` clears the HttpOnly cookie (scripts cannot). This socket
+        keeps the revoked cookie in its handshake headers until the next sign-in reloads the page, so
+        every later event of it is refused like any other revoked session's."""
         with session_scope() as db:
-            auth_sessions.logout(db, self.session_token)
-        self.session_token = ""
+            auth_sessions.logout(db, self._session_token())
         self.user_role = self.user_name = self.user_email = ""
-        return rx.redirect("/login")
+        return [rx.call_script(LOGOUT_SCRIPT), rx.redirect("/login")]

@@ -41,12 +41,14 @@ def api_keys_page() -> rx.Component:
                 on_submit=ApiKeysState.create,
                 reset_on_submit=True,
             ),
-            rx.cond(
-                ApiKeysState.new_key != "",
+            # Filled by the create event's one-off script, never from state (see ApiKeysState).
+            rx.box(
                 rx.callout(
-                    rx.vstack(rx.text(T["keys.shown_once"]), rx.code(ApiKeysState.new_key, id="new-key")),
+                    rx.vstack(rx.text(T["keys.shown_once"]), rx.el.code("", id="new-key")),
                     color_scheme="green",
                 ),
+                id="new-key-box",
+                display="none",
             ),
         ),
         card(

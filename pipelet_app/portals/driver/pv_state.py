@@ -122,7 +122,7 @@ class PvState(SessionState):
 
     @rx.event
     async def start_oauth(self, brand: str):
-        token = self.session_token
+        token = self._session_token()
         result = await self._guarded_off_loop(lambda db, p: pv_data.make_oauth_state(db, p, token, brand))
         if result.redirect is not None or result.value is None:
             return result.redirect
@@ -137,7 +137,7 @@ class PvState(SessionState):
     async def finish_oauth(self):
         """``/driver/pv/callback``: check the state nonce, exchange the code, test, save, poll now."""
         params = dict(self.router.url.query_parameters)
-        token, state = self.session_token, params.get("state", "")
+        token, state = self._session_token(), params.get("state", "")
 
         def check(db: Any, principal: Any) -> str:
             try:

@@ -26,7 +26,9 @@ def login_page() -> rx.Component:
     return _centered(
         rx.heading(T["login.title"], size="6"),
         rx.text(T["app.tagline"], color_scheme="gray", size="2"),
-        rx.form(
+        # A plain form post to the route that sets the HttpOnly cookie. Reflex forms always prevent the
+        # default submit, so a browser-side script submits natively: the password never enters an event.
+        rx.el.form(
             rx.vstack(
                 rx.input(
                     placeholder=T["login.email"],
@@ -47,7 +49,10 @@ def login_page() -> rx.Component:
                 rx.button(T["login.submit"], type="submit", width="100%", id="login-submit"),
                 spacing="3",
             ),
-            on_submit=LoginState.submit,
+            action="/auth/login",
+            method="post",
+            id="login-form",
+            on_submit=rx.call_script("document.getElementById('login-form').submit()"),
             width="100%",
         ),
         rx.cond(

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import math
+
 import reflex as rx
 
-from pipelet_app.auth import AuthError, home_path
-from pipelet_app.auth import sessions as auth_sessions
+from pipelet_app.auth import AuthError
 from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
 from pipelet_app.db import session_scope
+from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.session_state import SessionState
 
 
 class LoginState(SessionState):
+    """The sign-in page. The form posts to `/auth/login` (which sets the cookie); an error comes back as a
+    code in the query string and is shown in the user's language. The password never passes an event."""
+
     error: str = ""
 
     @rx.event
-    def submit(self, form: dict):
-        self.error = ""
+    def load(self):
+        query = dict(self.router.url.query_parameters)
+        code = str(query.get("error", ""))
         try:
-            with session_scope() as db:
-                token = auth_sessions.login(db, form.get("email", ""), form.get("password", ""))
-                principal = auth_sessions.resolve(db, token)
-        except AuthError as exc:
-            self.error = exc.message
-            return None
-        self.session_token = token
-        self.locale = principal.locale
-        self.user_role = principal.role.value
-        self.user_name = principal.name or principal.email
-        return rx.redirect(home_path(principal.role))
+            wait_s = max(1, min(24 * 3600, int(str(query.get("wait", "1")))))
+        except ValueError:
+            wait_s = 1
+        labels = MESSAGES.get(self.locale, MESSAGES["en"])
+        self.error = {
+            "wrong": labels["login.wrong"],
+            "locked": labels["login.locked"].format(minutes=math.ceil(wait_s / 60)),
+            "busy": labels["login.busy"].format(seconds=wait_s),
+        }.get(code, "")
 
 
 class InviteState(SessionState):

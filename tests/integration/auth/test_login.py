@@ -1,4 +1,4 @@
-"""Password login, lock-out, session expiry and logout, on both backends."""
+"""Password login, session expiry and logout, on both backends (lock-out: tests/integration/security)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pipelet_app.auth import NotAuthenticated
 from pipelet_app.auth import sessions as auth
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import AuthSession, Role, User
+from pipelet_app.db.models import AuthSession, Role
 
 
 def test_login_resolves_to_the_user(demo: dict) -> None:
@@ -31,20 +31,6 @@ def test_login_resolves_to_the_user(demo: dict) -> None:
 def test_wrong_credentials_say_the_same_thing(demo: dict, email: str, password: str) -> None:
     with session_scope() as db, pytest.raises(auth.LoginFailed, match="Wrong e-mail or password"):
         auth.login(db, email, password)
-
-
-def test_lockout_after_repeated_failures(demo: dict) -> None:
-    for _ in range(5):
-        with session_scope() as db, pytest.raises(auth.LoginFailed, match="Wrong"):
-            auth.login(db, "driver@acme.demo", "nope-nope-nope")
-    with session_scope() as db, pytest.raises(auth.LoginFailed, match="Too many failed attempts"):
-        auth.login(db, "driver@acme.demo", "pipelet-driver")  # even the right password waits
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == "driver@acme.demo")).one()
-        user.locked_until = utcnow() - timedelta(seconds=1)
-        db.add(user)
-    with session_scope() as db:
-        assert auth.login(db, "driver@acme.demo", "pipelet-driver")
 
 
 def test_expired_and_revoked_sessions_are_refused(demo: dict) -> None:

@@ -1,0 +1,134 @@
+"""`POST /auth/login` and `POST /auth/logout`: the browser's session cookie is set and cleared here only.
+
+The cookie is HttpOnly (page scripts never see the token), Secure when `PUBLIC_URL` is https, and
+SameSite=Strict. The sign-in page is a plain HTML form posting here; the answer redirects (303) to the
+user's portal, or back to `/login?error=wrong|locked|busy&wait=S`, so the page reloads and its event socket
+reconnects with the new cookie (Reflex reads cookies from the socket's handshake). A JSON body gets a
+JSON answer instead (`{"home"}` or the usual error body), for scripts and tests.
+
+The route is async: the budgets (`login_throttle`) are checked on the loop for the price of a counter,
+the user look-up runs on the thread pool, and argon2 on its own small bounded pool (`password_pool`), so
+a flood of sign-ins never blocks the event loop or the threads other routes use. These are browser
+routes, not part of the keyed `/api/v1` API, so they stay out of its OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from pipelet_app.api import login_throttle
+from pipelet_app.api.errors import error_body
+from pipelet_app.auth import home_path
+from pipelet_app.auth import sessions as auth_sessions
+from pipelet_app.auth.password_pool import Busy, password_pool
+from pipelet_app.db import session_scope
+from pipelet_app.settings import get_settings
+
+router = APIRouter(include_in_schema=False)
+MAX_FIELD = 1024  # longer input is no password of ours; refusing it bounds the hashing cost too
+
+
+def _set_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        auth_sessions.SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_ttl_hours * 3600),
+        path="/",
+        httponly=True,
+        secure=settings.https,
+        samesite="strict",
+    )
+
+
+def _clear_cookie(response: Response) -> None:
+    settings = get_settings()
+    response.delete_cookie(
+        auth_sessions.SESSION_COOKIE, path="/", httponly=True, secure=settings.https, samesite="strict"
+    )
+
+
+async def _fields(request: Request) -> tuple[dict[str, str], bool]:
+    """(email/password, wants_json) from a form post or a JSON body."""
+    raw = (await request.body())[: 4 * MAX_FIELD]
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        return {k: str(data.get(k) or "") for k in ("email", "password")}, True
+    form = parse_qs(raw.decode("utf-8", "replace"))
+    return {k: (form.get(k) or [""])[0] for k in ("email", "password")}, False
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _answer(wants_json: bool, status: int, code: str, message: str, wait_s: int = 0) -> Response:
+    if wants_json:
+        headers = {"Retry-After": str(wait_s)} if wait_s else {}
+        return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+    query = {"error": code, **({"wait": str(wait_s)} if wait_s else {})}
+    return RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
+
+
+@router.post("/auth/login")
+async def login(request: Request) -> Response:
+    fields, wants_json = await _fields(request)
+    email, password = fields["email"].strip().lower()[:MAX_FIELD], fields["password"]
+    address = _address(request)
+    if refusal := login_throttle.admit(email, address):
+        code = "locked" if refusal.message.startswith("Too many failed") else "busy"
+        return _answer(wants_json, 429, code, refusal.message, refusal.retry_after_s)
+    if not email or not password or len(password) > MAX_FIELD:
+        login_throttle.failed(email, address)
+        return _answer(wants_json, 401, "wrong", auth_sessions.WRONG_CREDENTIALS)
+
+    def look_up() -> auth_sessions.LoginCandidate:
+        with session_scope() as db:
+            return auth_sessions.login_candidate(db, email)
+
+    candidate = await run_in_threadpool(look_up)
+    try:
+        ok = await password_pool().verify(candidate.password_hash, password)
+    except Busy as busy:
+        return _answer(wants_json, 429, "busy", busy.message, busy.retry_after_s)
+    if not ok or candidate.user_id is None:
+        login_throttle.failed(email, address)
+        return _answer(wants_json, 401, "wrong", auth_sessions.WRONG_CREDENTIALS)
+    login_throttle.succeeded(email, address)
+    user_id = candidate.user_id
+
+    def start() -> tuple[str, str]:
+        with session_scope() as db:
+            token = auth_sessions.open_session(db, user_id)
+            return token, home_path(auth_sessions.resolve(db, token).role)
+
+    token, home = await run_in_threadpool(start)
+    response: Response = (
+        JSONResponse({"home": home}) if wants_json else RedirectResponse(home, status_code=303)
+    )
+    _set_cookie(response, token)
+    return response
+
+
+@router.post("/auth/logout")
+def logout(request: Request) -> Response:
+    """Revoke the session behind the cookie and clear it; the page then goes to /login."""
+    with session_scope() as db:
+        auth_sessions.logout(db, request.cookies.get(auth_sessions.SESSION_COOKIE))
+    wants_json = "json" in request.headers.get("accept", "") or "json" in request.headers.get(
+        "content-type", ""
+    )
+    response: Response = (
+        JSONResponse({"home": "/login"}) if wants_json else RedirectResponse("/login", status_code=303)
+    )
+    _clear_cookie(response)
+    return response

@@ -1,0 +1,64 @@
+"""Password checks for sign-in on a small, bounded thread pool, never on the event loop.
+
+An argon2 check costs tens of milliseconds of CPU. Run on the web process's event loop, a flood of sign-ins
+stalls every page and API call; run on an unbounded pool, it takes every core. So checks run on
+`LOGIN_HASH_WORKERS` threads (argon2 releases the GIL), at most `LOGIN_HASH_QUEUE` more may wait, and an
+attempt beyond that is turned away at once (`Busy`) instead of queueing without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from pipelet_app.auth.errors import AuthError
+from pipelet_app.auth.secrets import verify_password
+
+
+class Busy(AuthError):
+    status = 429
+
+    def __init__(self, retry_after_s: int = 2) -> None:
+        super().__init__("Too many sign-in attempts right now; try again in a few seconds.")
+        self.retry_after_s = retry_after_s
+
+
+class PasswordPool:
+    def __init__(self, workers: int, queue: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="login-argon2")
+        self._capacity = max(1, workers) + max(0, queue)
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """`verify_password` off the loop; raises Busy when the pool and its queue are full."""
+        with self._lock:
+            if self._pending >= self._capacity:
+                raise Busy()
+            self._pending += 1
+        try:
+            future = self._executor.submit(verify_password, password_hash, password)
+            return await asyncio.wrap_future(future)
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+
+_pool: PasswordPool | None = None
+_pool_lock = threading.Lock()
+
+
+def password_pool() -> PasswordPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from pipelet_app.settings import get_settings
+
+            settings = get_settings()
+            _pool = PasswordPool(settings.login_hash_workers, settings.login_hash_queue)
+        return _pool
