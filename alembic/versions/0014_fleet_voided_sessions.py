@@ -2,8 +2,8 @@
 
 Sessions a fleet manager voided (a wrong import): the audit record, and the id a re-import must skip.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 03:42:18.703406
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0013'
-down_revision: str | None = '0012'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
