@@ -106,7 +106,7 @@ def goals(entry: dict[str, Any]) -> dict[str, bool]:
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<10} {'day':<7} {'controller':<13} {'of opt':>7} {'solar kWh':>9} {'grid %':>7} "
-        f"{'starts':>6} {'phase sw':>8} {'profiles':>8} {'unmet kWh':>9}"
+        f"{'starts':>6} {'cycles':>6} {'phase sw':>8} {'profiles':>8} {'unmet kWh':>9}"
     )
     lines = [head, "-" * len(head)]
     for entry in results:
@@ -114,7 +114,8 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"{entry['scenario']:<10} {entry['day']:<7} {name:<13} {run['of_optimum']:>7.3f} "
                 f"{run['ev_solar_wh'] / 1000:>9.1f} {run['grid_share'] * 100:>7.2f} "
-                f"{run['start_stop_cycles']:>6} {run['phase_switches']:>8} {run['profiles_sent']:>8} "
+                f"{run['starts']:>6} {run['start_stop_cycles']:>6} {run['phase_switches']:>8} "
+                f"{run['profiles_sent']:>8} "
                 f"{run['unmet_energy_wh'] / 1000:>9.1f}"
             )
         lines.append(f"{'':<10} {'':<7} {'optimum':<13} {1.0:>7.3f} {entry['optimum_solar_wh'] / 1000:>9.1f}")

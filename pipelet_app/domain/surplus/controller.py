@@ -12,12 +12,15 @@ One call per control cycle (10-30 s). What happens, in order:
    none in PV-only; the minimum plus whatever the departure plan needs in PV-priority; the departure
    plan over the price series in Eco-plus (`plan`).
 4. Phases for chargers that can switch (`phases`), from the power the car could have now.
-5. Who charges (`share.pick`) with hysteresis: a car the surplus can carry starts after
-   `enable_delay_s`; a charging car the surplus no longer carries keeps its minimum for at most
-   `disable_delay_s` and only while the grid energy spent so bridging stays within
+5. Who charges (`share.pick`, cars ranked by priority, then least laxity) with hysteresis: a car the
+   surplus can carry starts after `enable_delay_s`; a charging car others can replace keeps its
+   minimum for `handover_s`; a single car whose minimum the surplus no longer covers bridges the dip
+   for at most `disable_delay_s` and only while the grid energy spent so stays within
    `bridge_grid_share` of its session energy (plus `bridge_allowance_wh`); then it pauses.
-6. How much (`share.distribute`), rounded down to 0.1 A, a deadband of `min_change_a` against the last
-   limit, and last the site and circuit caps (`limits`), which may only lower limits or pause.
+6. How much (`share.distribute`), plus the PV's latest slope projected `ramp_lead_s` ahead, rounded
+   down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up), and last
+   the site and circuit caps (`limits`), which may only lower limits or pause, holding raises back a
+   cycle where a cut elsewhere has yet to take effect.
 
 Invariants (property-tested): no charging limit below a charger's minimum; the limits plus the house
 load fit the site's connection and every circuit on every phase; two phase switches of one charger are
@@ -71,6 +74,7 @@ class _Car:
     idle: bool = False
     on: bool = False
     bridging: bool = False
+    handing_over: bool = False
     waiting_s: float | None = None
     power_w: float = 0.0
 
@@ -257,44 +261,70 @@ def _choose_phases(
         car.phases, car.memory, car.phase_reason = phases, memory, why
 
 
-def _hysteresis(
+def _start_or_stay(
     car: _Car, picked: bool, now: datetime, settings: ControllerSettings, voltage: float, available: float
-) -> None:
+) -> bool:
+    """Hysteresis for cars the sharing picked (or with a floor); False if the car was not picked."""
     memory = car.memory
     if car.idle:
         car.on = memory.charging
-        return
+        return True
     if car.floor_w > 0:
         car.on = True
         car.memory = replace(memory, above_since=None, below_since=None)
-        return
-    if picked:
-        if memory.charging or car.phase_reason:
-            car.on = True
-            car.memory = replace(memory, below_since=None, above_since=None)
-            return
-        since = memory.above_since or now
-        waited = (now - since).total_seconds()
-        strong = available >= car.min_w(voltage) + settings.enable_threshold_w
-        car.memory = replace(memory, above_since=since if strong else None)
-        if strong and waited >= settings.enable_delay_s:
-            car.on = True
-            car.memory = replace(car.memory, above_since=None)
-        else:
-            car.waiting_s = max(0.0, settings.enable_delay_s - waited)
-        return
-    memory = replace(memory, above_since=None)
-    if memory.charging:
-        since = memory.below_since or now
-        budget = settings.bridge_allowance_wh + settings.bridge_grid_share * car.charger.delivered_wh
-        within = (now - since).total_seconds() < settings.disable_delay_s and memory.bridged_wh < budget
-        if within:
-            car.on, car.bridging = True, True
-            car.memory = replace(memory, below_since=since)
-            return
-        memory = replace(memory, below_since=None)
-    car.memory = memory
+        return True
+    if not picked:
+        car.memory = replace(memory, above_since=None)
+        return False
+    if memory.charging or car.phase_reason:
+        car.on = True
+        car.memory = replace(memory, below_since=None, above_since=None)
+        return True
+    since = memory.above_since or now
+    waited = (now - since).total_seconds()
+    strong = available >= car.min_w(voltage) + settings.enable_threshold_w
+    car.memory = replace(memory, above_since=since if strong else None)
+    if strong and waited >= settings.enable_delay_s:
+        car.on = True
+        car.memory = replace(car.memory, above_since=None)
+    else:
+        car.waiting_s = max(0.0, settings.enable_delay_s - waited)
+    return True
+
+
+def _keep_or_pause(
+    car: _Car,
+    committed_w: float,
+    others_on: bool,
+    now: datetime,
+    settings: ControllerSettings,
+    voltage: float,
+    available: float,
+) -> None:
+    """A charging car the sharing did not pick: hand over, bridge a dip, or pause.
+
+    Handing over (others take the surplus, this car stays at its minimum without any grid energy) lasts
+    at most `handover_s`. Bridging a dip below every minimum from the grid is only done for a single
+    car, for at most `disable_delay_s` and within the grid budget; with several cars on, the sharing
+    already keeps the solar in use without the grid, so the lowest-ranked pause instead.
+    """
+    memory = car.memory
     car.on = False
+    if not memory.charging:
+        return
+    since = memory.below_since or now
+    waited = (now - since).total_seconds()
+    min_w = car.min_w(voltage)
+    if committed_w + min_w <= available and waited < settings.handover_s:
+        car.on, car.handing_over = True, True
+        car.memory = replace(memory, below_since=since)
+        return
+    budget = settings.bridge_allowance_wh + settings.bridge_grid_share * car.charger.delivered_wh
+    if not others_on and waited < settings.disable_delay_s and memory.bridged_wh < budget:
+        car.on, car.bridging = True, True
+        car.memory = replace(memory, below_since=since)
+        return
+    car.memory = replace(memory, below_since=None)
 
 
 def _reason(car: _Car, amps: float, capped_by: str | None, available: float, voltage: float) -> str:
@@ -306,6 +336,8 @@ def _reason(car: _Car, amps: float, capped_by: str | None, available: float, vol
         min_kw = car.min_w(voltage) / 1000
         if car.waiting_s is not None:
             return f"surplus {available / 1000:.1f} kW covers the minimum; starting in {car.waiting_s:.0f} s"
+        if available >= car.min_w(voltage):
+            return f"paused: the {available / 1000:.1f} kW surplus goes to cars ranked higher"
         return (
             f"paused: surplus {max(available, 0) / 1000:.1f} kW below the {min_kw:.1f} kW minimum "
             f"on {car.phases} phase{'s' if car.phases > 1 else ''}"
@@ -315,6 +347,8 @@ def _reason(car: _Car, amps: float, capped_by: str | None, available: float, vol
         parts.append(car.phase_reason)
     if car.bridging:
         parts.append("bridging a dip at the minimum (limited grid use)")
+    elif car.handing_over:
+        parts.append("at the minimum, handing the surplus over to cars ranked higher")
     elif car.floor_w > 0:
         parts.append(car.floor_reason)
     else:
@@ -398,8 +432,17 @@ def decide(
 
     slots = [_slot(car, voltage, ranks[car.charger.charger_id]) for car in cars]
     picked = pick(slots, available)
-    for car in cars:
-        _hysteresis(car, car.charger.charger_id in picked, now, settings, voltage, available)
+    unpicked = [
+        car
+        for car in sorted(cars, key=lambda car: ranks[car.charger.charger_id])
+        if not _start_or_stay(car, car.charger.charger_id in picked, now, settings, voltage, available)
+    ]
+    committed = sum(max(car.floor_w, car.min_w(voltage)) for car in cars if car.on and not car.idle)
+    for car in unpicked:
+        others_on = any(other.on and not other.idle for other in cars if other is not car)
+        _keep_or_pause(car, committed, others_on, now, settings, voltage, available)
+        if car.on:
+            committed += car.min_w(voltage)
 
     on_cars = [car for car in cars if car.on]
     on_slots = [_slot(car, voltage, ranks[car.charger.charger_id]) for car in on_cars if not car.idle]
@@ -422,7 +465,7 @@ def decide(
         same_shape = previous.charging and previous.phases in (None, car.phases) and not car.phase_reason
         if (
             same_shape
-            and abs(amps - previous.limit_a) < settings.min_change_a
+            and -settings.min_change_a < amps - previous.limit_a < settings.min_raise_a
             and previous.limit_a <= car.charger.max_a
         ):
             amps = max(previous.limit_a, car.charger.min_a)

@@ -127,9 +127,10 @@ class ControllerSettings:
     margin_w: float = 60.0  # export kept in reserve so that small load steps do not import
     enable_delay_s: float = 30.0  # surplus above the minimum this long before a start ...
     enable_threshold_w: float = 0.0  # ... by at least this much
-    disable_delay_s: float = 240.0  # bridge a dip below the minimum at most this long ...
-    bridge_grid_share: float = 0.012  # ... and only while the grid energy spent bridging stays within
+    disable_delay_s: float = 1200.0  # a single car bridges a dip below its minimum at most this long ...
+    bridge_grid_share: float = 0.015  # ... and only while the grid energy spent bridging stays within
     bridge_allowance_wh: float = 15.0  # this share of the session's energy plus this allowance
+    handover_s: float = 120.0  # a car others can replace stays at its minimum this long before pausing
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0
     phase_lockout_s: float = 900.0  # minimum time between two phase switches of one charger
@@ -137,7 +138,8 @@ class ControllerSettings:
     draw_tolerance_a: float = 1.0  # a car drawing this much below the offer takes less than offered
     draw_settle_s: float = 20.0  # a new limit must stand this long before the draw is judged
     draw_probe_s: float = 1800.0  # a capped car is offered more when surplus is spare, or this often
-    min_change_a: float = 0.3  # smaller changes are not worth a new profile
+    min_change_a: float = 0.3  # smaller cuts are not worth a new profile ...
+    min_raise_a: float = 0.3  # ... nor smaller raises
     resolution_a: float = 0.1  # OCPP limits are sent in tenths of an ampere
     forecast_safety: float = 0.7  # share of forecast solar counted on when planning a departure
     history_s: float = 1800.0  # how much PV history the forecast keeps

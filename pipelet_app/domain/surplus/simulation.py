@@ -15,9 +15,11 @@ The virtual world, stepped every `step_s`:
   A car with `car_max_a` below what it is offered is the car that "takes less than offered".
 - Grid = house + cars - PV (no home battery in the simulator). Solar into cars follows the solar-share
   rule: PV serves the house first, the rest goes to the cars pro rata to their power.
-Counted: starts (a charger told to charge after it was paused or idle, the first start of each
-session included), phase switches (the phases a car charges on changing), profiles, energy not
-delivered by departure, and seconds in which the limits exceeded the site connection.
+Counted: `starts` (a charger told to charge after it was paused or idle, the first start of each
+session included) and `start_stop_cycles` (starts after the first in a session: each one follows a
+stop while the car was still plugged in), phase switches (the phases a car charges on changing),
+profiles (decisions differing from the last one sent to that charger), energy not delivered by
+departure, and seconds in which the cars' draw plus the house exceeded the site connection.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ class SimulationResult:
             "ev_grid_wh": round(self.ev_grid_wh, 1),
             "solar_share": round(share, 4),
             "profiles_sent": self.profiles_sent,
-            "start_stop_cycles": sum(car.starts for car in self.cars),
+            "start_stop_cycles": sum(max(0, car.starts - 1) for car in self.cars),
+            "starts": sum(car.starts for car in self.cars),
             "phase_switches": sum(car.phase_switches for car in self.cars),
             "unmet_energy_wh": round(sum(car.unmet_wh for car in self.cars), 1),
             "pv_wh": round(self.pv_wh, 1),
@@ -158,7 +161,7 @@ class SimulationResult:
                     "energy_wh": round(car.energy_wh, 1),
                     "solar_wh": round(car.solar_wh, 1),
                     "unmet_wh": round(car.unmet_wh, 1),
-                    "start_stop_cycles": car.starts,
+                    "start_stop_cycles": max(0, car.starts - 1),
                     "phase_switches": car.phase_switches,
                 }
                 for car in self.cars

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pipelet_app.domain.surplus import (
     ChargerInput,
     ControllerMemory,
+    ControllerSettings,
     SiteConfig,
     SiteDecision,
     SiteSnapshot,
@@ -40,13 +41,24 @@ def follow(
     return tuple(followed)
 
 
-def run(site: SiteConfig, surplus_w: list[float], chargers: tuple[ChargerInput, ...], step_s: float = 30.0):
+def run(
+    site: SiteConfig,
+    surplus_w: list[float],
+    chargers: tuple[ChargerInput, ...],
+    step_s: float = 30.0,
+    settings: ControllerSettings | None = None,
+):
     """Feed a sequence of house surplus values (PV minus house) through the controller in closed loop."""
     memory = ControllerMemory()
     decisions = []
     for index, surplus in enumerate(surplus_w):
         ev_w = sum(c.measured_w for c in chargers if c.connected)
-        result = decide(snapshot(index * step_s, ev_w - surplus, *chargers), site, memory)
+        result = decide(
+            snapshot(index * step_s, ev_w - surplus, *chargers),
+            site,
+            memory,
+            settings or ControllerSettings(),
+        )
         decisions.append(result)
         memory = result.memory
         chargers = follow(chargers, result, site.voltage_v)

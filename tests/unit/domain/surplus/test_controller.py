@@ -39,7 +39,10 @@ def test_pv_only_waits_the_enable_delay_then_charges_the_whole_surplus() -> None
 
 def test_pv_only_pauses_below_the_minimum_after_bridging_a_short_dip() -> None:
     surplus = [3000.0] * 3 + [800.0] * 12
-    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(delivered_wh=20000),))]
+    settings = ControllerSettings(disable_delay_s=240)
+    decisions = [
+        d.chargers[0] for d in run(SITE, surplus, (one_phase(delivered_wh=20000),), settings=settings)
+    ]
 
     bridging = decisions[3]
     assert bridging.charging and bridging.limit_a == 6.0 and "bridging" in bridging.reason
@@ -48,6 +51,19 @@ def test_pv_only_pauses_below_the_minimum_after_bridging_a_short_dip() -> None:
     assert "below the 1.4 kW minimum" in paused[0].reason
     # 240 s disable delay at 30 s steps: bridged for at most 8 cycles
     assert decisions.index(paused[0]) - 3 <= 8
+
+
+def test_with_several_cars_the_lowest_ranked_pauses_instead_of_bridging() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1))
+    b = one_phase("b", prefs=SessionPrefs(priority=2))
+    surplus = [4000.0] * 3 + [2000.0] * 8
+    decisions = run(SITE, surplus, (a, b))
+    assert all(d.charging for d in decisions[2].chargers)
+    dip = {d.charger_id: d for d in decisions[-1].chargers}
+    # 2 kW: "a" alone takes it all without grid; "b" handed over for 120 s, then paused
+    assert dip["a"].charging and dip["a"].limit_a >= 8.0
+    assert not dip["b"].charging
+    assert not any("bridging" in d.reason for decision in decisions for d in decision.chargers)
 
 
 def test_bridging_stops_early_when_the_grid_budget_is_spent() -> None:
