@@ -3,7 +3,6 @@ charging test cases), in-process and over the loopback endpoint the web process 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -232,7 +231,7 @@ async def test_tc_073_password_rotation(csms: CsmsServer, cp: RawChargePoint) ->
         assert (await again.boot16())["status"] == "Accepted"
     with pytest.raises(InvalidStatus):
         await RawChargePoint(url_of(csms), "CP-1", password="first-password").connect()
-    await asyncio.sleep(0.1)  # the outgoing message log is written after the answer
+    # logged before send_command returns (base.py `_log_outgoing`), so no waiting
     with session_scope() as s:
         logged = s.exec(select(OcppMessage).where(OcppMessage.action == "ChangeConfiguration")).all()
     assert logged and all(new_password not in (m.payload + (m.response or "")) for m in logged)

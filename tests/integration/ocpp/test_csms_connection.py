@@ -11,16 +11,9 @@ from rawcp import RawChargePoint
 from websockets.exceptions import InvalidStatus
 
 from pipelet_app.ocpp.server import CsmsServer
+from tests.waiting import wait_for
 
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_tc_001_cold_boot_stores_charger_and_answers_accepted(csms_any: CsmsServer) -> None:

@@ -14,6 +14,7 @@ from fuzzframes import frames
 from rawcp import RawChargePoint
 
 from pipelet_app.ocpp.server import CsmsServer
+from tests.waiting import wait_for
 
 FRAMES = int(os.environ.get("PIPELET_FUZZ_FRAMES", "3000"))
 
@@ -45,9 +46,8 @@ async def test_fuzzed_frames_never_crash_leak_or_disconnect(csms: CsmsServer) ->
         assert not internal, internal[:5]
         assert all(a[0] in (3, 4) for a in answers)
         assert len(answers) > FRAMES // 3  # most broken frames are answered, not silently dropped
-    await asyncio.sleep(0.2)
-    assert len(asyncio.all_tasks()) <= tasks_before
-    assert not csms.connections
+    await wait_for(lambda: not csms.connections, what="the connection closed")
+    await wait_for(lambda: len(asyncio.all_tasks()) <= tasks_before, what="its tasks ended")
 
 
 async def _wait_for_answer(answers: list[list], unique_id: str, timeout: float = 60) -> None:

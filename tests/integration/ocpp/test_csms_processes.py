@@ -21,6 +21,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import ChargingSession
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.server import CsmsServer
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -86,14 +87,6 @@ def sessions() -> list[ChargingSession]:
         return list(s.exec(select(ChargingSession)).all())
 
 
-async def wait_until(predicate, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_sigterm_marks_offline_and_exits_zero(database: str, processes: list[CsmsProcess]) -> None:
     add_charger("CP-TERM")
     csms = CsmsProcess(free_port())
@@ -141,7 +134,7 @@ async def test_restart_after_sigkill_mid_session_counts_the_session_once(
     second = CsmsProcess(port)
     processes.append(second)
     await second.start()
-    await wait_until(lambda: not charger_row("CP-KILL").is_online)  # ...until the node restarts
+    await wait_for(lambda: not charger_row("CP-KILL").is_online)  # ...until the node restarts
     # The charger reconnects (no reboot: its transaction is still running) and stops, retrying the
     # StopTransaction it may have sent into the dead socket.
     async with RawChargePoint(f"ws://127.0.0.1:{port}", "CP-KILL") as again:
@@ -207,9 +200,20 @@ async def test_scale_out_command_reaches_the_node_holding_the_socket(
         assert await send_command("CP-B", "reset", {"type": "Soft"}) == {"status": "Accepted"}
         assert await send_command("CP-B", "reset", {"type": "Hard"}) == {"status": "Rejected"}
         assert charger_row("CP-B").csms_node.endswith(f":{node_b.port}")
-    from pipelet_app.ocpp.errors import ChargerOffline
+    import redis.asyncio as aioredis
 
-    await asyncio.sleep(0.3)  # node B releases its claim when the socket closes
+    from pipelet_app.ocpp.errors import ChargerOffline
+    from pipelet_app.ocpp.redis_bus import owner_key
+
+    bus = aioredis.from_url(redis_url)
+
+    async def released() -> bool:  # node B releases its claim when the socket closes
+        return not await bus.exists(owner_key("CP-B"))
+
+    try:
+        await wait_for(released, what="node B's claim released")
+    finally:
+        await bus.aclose()
     with pytest.raises(ChargerOffline):
         await send_command("CP-B", "reset", {"type": "Soft"})
 
@@ -228,7 +232,7 @@ async def test_reconnect_to_another_node_closes_the_stale_socket(
         await on_b.boot16()
         assert on_a.ws is not None
         await asyncio.wait_for(on_a.ws.wait_closed(), 5)
-        await wait_until(lambda: "CP-MOVE" not in node_a.connections)
+        await wait_for(lambda: "CP-MOVE" not in node_a.connections)
         row = charger_row("CP-MOVE")
         assert row.is_online and row.csms_node.endswith(f":{node_b.port}")
         on_b.responders["ClearCache"] = lambda payload: {"status": "Accepted"}

@@ -17,14 +17,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import SecurityEvent
 from pipelet_app.ocpp.base import MAX_MESSAGE_BYTES
 from pipelet_app.ocpp.server import CsmsServer
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize(
@@ -145,9 +138,9 @@ async def test_second_connection_replaces_the_first(csms: CsmsServer) -> None:
         await asyncio.wait_for(first.ws.wait_closed(), 5)
         assert first.ws.close_code == 1000
         assert (await second.call("Heartbeat", {}))[0] == 3
-        await asyncio.sleep(0.2)
-        row = charger_row("CP-DUP")
-        assert row.is_online and row.ocpp_version == "2.0.1"  # reconnect with another version handled
+        # reconnect with another version handled
+        await wait_for(lambda: charger_row("CP-DUP").ocpp_version == "2.0.1", what="2.0.1 stored")
+        assert charger_row("CP-DUP").is_online
         assert list(csms.connections) == ["CP-DUP"]
         assert csms.connections["CP-DUP"].ocpp_version == "2.0.1"
     await first.close()
@@ -204,9 +197,13 @@ async def test_refused_messages_are_in_the_message_log(csms: CsmsServer) -> None
         await cp.next_response()
         await cp.call("BootNotification", {"chargePointVendor": "x"})
         await cp.ok("Heartbeat", {})
-        await asyncio.sleep(0.2)
-    with session_scope() as s:
-        rows = {(m.action, m.error_code, m.payload[:7]) for m in s.exec(select(OcppMessage)).all()}
+
+    def logged() -> set[tuple]:
+        with session_scope() as s:
+            return {(m.action, m.error_code, m.payload[:7]) for m in s.exec(select(OcppMessage)).all()}
+
+    await wait_for(lambda: ("Heartbeat", None, "{}") in logged(), what="the Heartbeat logged")
+    rows = logged()
     assert ("", "FormationViolation", "{broken") in rows
     assert ("BootNotification", "ProtocolError", '{"charg') in rows
     assert ("Heartbeat", None, "{}") in rows
