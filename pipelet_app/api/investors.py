@@ -1,7 +1,8 @@
 """`/api/v1/investors/me`: the caller's own K-1s (list and PDF) and capital account statement.
 
 Ownership is checked in `portals.investor.data` (the same functions the portal uses): another
-investor's partner id answers 404 exactly like an id that does not exist.
+investor's partner id answers 404 exactly like an id that does not exist. The PDFs are computed and
+rendered on the heavy lane (`runtime.offload`), so many downloads at once cannot starve other requests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.portals.investor import data
+from pipelet_app.runtime import offload
 from pipelet_app.tax.returns import Pdf
 
 router = APIRouter(prefix="/investors/me", tags=["investors"])
@@ -53,17 +55,17 @@ def list_k1s(
 
 
 @router.get("/k1/{partner_id}/{year}.pdf", responses={**ERRORS, **PDF})
-def k1_pdf(
+async def k1_pdf(
     partner_id: Annotated[int, Path(ge=1)],
     year: Annotated[int, Path(ge=2000, le=2100)],
     principal: Caller,
     db: DB,
 ) -> Response:
     """One K-1 as PDF: the released bytes once final, a watermarked draft before."""
-    return _pdf(data.k1_pdf(db, principal, partner_id, year))
+    return _pdf(await offload.heavy(data.k1_pdf, db, principal, partner_id, year))
 
 
 @router.get("/capital-statement/{partner_id}.pdf", responses={**ERRORS, **PDF})
-def capital_statement(partner_id: Annotated[int, Path(ge=1)], principal: Caller, db: DB) -> Response:
+async def capital_statement(partner_id: Annotated[int, Path(ge=1)], principal: Caller, db: DB) -> Response:
     """The partner's capital account statement (§704(b) and tax basis) as PDF."""
-    return _pdf(data.capital_statement(db, principal, partner_id))
+    return _pdf(await offload.heavy(data.capital_statement, db, principal, partner_id))

@@ -101,14 +101,18 @@ def approve(
     "/reimbursement/statements/{statement_id}.pdf",
     responses={**ERRORS, 200: {"content": {"application/pdf": {}}}},
 )
-def pdf(statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB) -> Response:
-    view = reimbursement.statement_view(db, principal, statement_id)
-    fleet = db.exec(select(Tenant).where(Tenant.id == principal.tenant_id)).one()
-    body = statement_pdf(view["statement"], view["driver"], fleet.name)
-    name = f"reimbursement-{view['statement'].month}-{view['driver'].id}.pdf"
+async def pdf(statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB) -> Response:
+    name, body = await offload.heavy(_statement_pdf, db, principal, statement_id)  # a WeasyPrint render
     return Response(
         body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
     )
+
+
+def _statement_pdf(db: Session, principal: Principal, statement_id: int) -> tuple[str, bytes]:
+    view = reimbursement.statement_view(db, principal, statement_id)
+    fleet = db.exec(select(Tenant).where(Tenant.id == principal.tenant_id)).one()
+    body = statement_pdf(view["statement"], view["driver"], fleet.name)
+    return f"reimbursement-{view['statement'].month}-{view['driver'].id}.pdf", body
 
 
 @router.post(
