@@ -32,7 +32,13 @@ from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
 from pipelet_app.runtime import log_redaction
 from pipelet_app.runtime.files import harden
-from pipelet_app.runtime.jobs import alert_mailer, pv_scheduler, site_energy_consumer, site_energy_loop
+from pipelet_app.runtime.jobs import (
+    alert_mailer,
+    pv_scheduler,
+    site_energy_consumer,
+    site_energy_loop,
+    surplus_loop,
+)
 from pipelet_app.runtime.web_guard import web_guard
 
 harden()  # also when started as plain `reflex run`: files for this user only
@@ -62,6 +68,7 @@ app.register_lifespan_task(
 app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with REDIS_URL it stands aside
 app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded); with REDIS_URL: workers
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
+app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
 app.add_page(fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=FleetState.load)
 app.add_page(
     fleet_driver_page,

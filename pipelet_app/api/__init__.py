@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from pipelet_app import __version__
-from pipelet_app.api import browser_auth, chargers, fleet, health, investors, me, reimbursement, sites
+from pipelet_app.api import browser_auth, chargers, fleet, health, investors, me, reimbursement, sessions, sites
 from pipelet_app.api.errors import install_error_handlers
 
 PREFIX = "/api/v1"
@@ -20,7 +20,7 @@ def build_api() -> FastAPI:
         redoc_url=None,
     )
     v1 = APIRouter(prefix=PREFIX)
-    for module in (health, me, chargers, sites, fleet, reimbursement, investors):
+    for module in (health, me, chargers, sites, sessions, fleet, reimbursement, investors):
         v1.include_router(module.router)
     api.include_router(v1)
     api.include_router(browser_auth.router)  # /auth/login, /auth/logout: the browser's cookie

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.services import sites as service
+from pipelet_app.services import surplus as surplus_service
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 NOT_FOUND = {**KEYED, **documented(404, not_found="No such site in your tenant")}
@@ -131,3 +132,71 @@ def site_energy(
 ) -> dict:
     """Mean powers per step and energy totals from the site's 1-minute series (default: the last 24 h)."""
     return service.energy(db, principal, site_id, from_, to, step)
+
+
+# ------------------------------------------------------------------------------------ surplus
+
+
+SurplusMode = Literal["pv-only", "pv-priority", "eco-plus"]
+
+
+class SurplusIn(BaseModel):
+    """Only the fields given change."""
+
+    enabled: bool | None = Field(default=None, description="Turn the PV-surplus controller (beta) on or off")
+    mode: SurplusMode | None = None
+    min_soc: float | None = Field(
+        default=None, ge=0, le=100, description="Below this home-battery charge (%) the battery goes first"
+    )
+    battery_priority: bool | None = None
+    interval_s: int | None = Field(default=None, ge=10, le=30, description="Control cycle, seconds")
+
+
+class SurplusOut(BaseModel):
+    site_id: int
+    enabled: bool
+    mode: SurplusMode
+    min_soc: float | None
+    battery_priority: bool
+    interval_s: int
+
+
+class ChargerDecisionOut(BaseModel):
+    charger: str = Field(description="charge point id and connector, e.g. CP-1/1")
+    limit_a: float
+    phases: int
+    charging: bool
+    reason: str
+    sent: str = Field(description="Accepted, Rejected, fallback:<purpose>, offline, unchanged, ...")
+    purpose: str | None = None
+    unit: str | None = None
+
+
+class DecisionOut(BaseModel):
+    time_utc: datetime
+    mode: str
+    stale: bool = Field(description="No site measurement for 2 minutes: a safe limit per mode was used")
+    available_w: float
+    grid_w: float | None
+    pv_w: float | None
+    reason: str
+    chargers: list[ChargerDecisionOut]
+
+
+@router.get("/{site_id}/surplus", response_model=SurplusOut, responses=NOT_FOUND)
+def get_surplus(site_id: int, principal: Caller, db: DB) -> dict:
+    return surplus_service.get_surplus(db, principal, site_id)
+
+
+@router.put("/{site_id}/surplus", response_model=SurplusOut, responses=NOT_FOUND)
+def put_surplus(site_id: int, body: SurplusIn, principal: Caller, db: DB) -> dict:
+    values = body.model_dump(exclude_unset=True)
+    return surplus_service.put_surplus(db, principal, site_id, values)
+
+
+@router.get("/{site_id}/surplus/decisions", response_model=list[DecisionOut], responses=NOT_FOUND)
+def surplus_decisions(
+    site_id: int, principal: Caller, db: DB, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> list[dict]:
+    """What the controller decided in its latest cycles, and why (newest first)."""
+    return surplus_service.decisions(db, principal, site_id, limit)

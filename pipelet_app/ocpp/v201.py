@@ -29,6 +29,7 @@ from pipelet_app.ocpp.device_model import (
     upsert_variable,
 )
 from pipelet_app.ocpp.local_list import token_key
+from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
@@ -257,8 +258,9 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 max_schedule_tuples=max_schedule_tuples,
             )
         )
-        # Accepted: the smart-charging loop will send a TxProfile built from these needs.
-        return {"status": "Accepted"}
+        # `Accepted` would promise a schedule now. Where the site's surplus controller steers this charger,
+        # its next cycle sends a TxProfile built from these needs (`Processing`); elsewhere nothing will.
+        return {"status": "Processing" if surplus_steers(db, self.charge_point_id, evse_id) else "Rejected"}
 
     @on(Action.security_event_notification)
     def on_security_event(

@@ -9,6 +9,8 @@ The job functions (``pollers/``) are the same in both. This module only decides 
   :func:`site_energy_loop` (OCPP meter values into site series, measured solar share) are lifespan tasks
   too; in scale-out every ``pipelet worker`` runs a consumer in an MQTT shared subscription and the two
   jobs run from cron.
+* surplus charging: :func:`surplus_loop` runs the actuation loop (``actuation.loop.Runner``) as a
+  lifespan task; in scale-out every ``pipelet worker`` runs one, and site leases split the sites.
 * **scale-out** (``REDIS_URL`` set): the lifespan task does nothing; ``pipelet worker`` runs an arq worker
   (:class:`WorkerSettings`) whose cron job enqueues one ``poll_pv_account`` job per due account, and any
   worker runs them. Accounts are leased in the database, so a job enqueued twice polls once.
@@ -128,6 +130,16 @@ async def arq_site_energy(ctx: dict[str, Any]) -> list[int]:
     return list(await asyncio.to_thread(run_site_energy_jobs))
 
 
+async def surplus_loop() -> None:
+    """Lifespan task of the web app: the PV-surplus actuation loop (embedded only)."""
+    if uses_redis():
+        log.info("REDIS_URL is set: the surplus loop runs in `pipelet worker` processes")
+        return
+    from pipelet_app.actuation.loop import Runner
+
+    await Runner().run_forever()
+
+
 async def request_pv_poll(account_id: int) -> None:
     """Poll this account now (a fresh coupling should not wait for the next tick)."""
     if uses_redis():
@@ -220,13 +232,18 @@ class WorkerSettings:
             ctx["queue_name"] = queue_name  # the cron job enqueues where this worker listens
             # Each worker consumes its share of the site-energy MQTT topics for as long as it runs.
             ctx["mqtt_consumer"] = asyncio.create_task(_consumer().run(), name="site-energy-mqtt")
+            # ... and runs the surplus loop of the sites it can lease (one owner per site).
+            from pipelet_app.actuation.loop import Runner
+
+            ctx["surplus_loop"] = asyncio.create_task(Runner().run_forever(), name="surplus-loop")
 
         async def on_shutdown(ctx: dict[str, Any]) -> None:
-            task = ctx.get("mqtt_consumer")
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            for name in ("mqtt_consumer", "surplus_loop"):
+                task = ctx.get(name)
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
         return {
             "on_startup": on_startup,

@@ -38,6 +38,7 @@ from pipelet_app.db.models.sites import (
     SiteFeedCursor,
     SiteSample,
 )
+from pipelet_app.db.models.surplus import SessionPreference, SiteSurplus, SurplusDecision
 from pipelet_app.db.models.tax import (
     PartnerKind,
     ReturnStatusDb,
@@ -85,6 +86,7 @@ __all__ = [
     "ReturnStatusDb",
     "Role",
     "SecurityEvent",
+    "SessionPreference",
     "SessionSource",
     "Site",
     "SiteDevice",
@@ -93,6 +95,7 @@ __all__ = [
     "SiteEvTransaction",
     "SiteFeedCursor",
     "SiteSample",
+    "SiteSurplus",
     "Spv",
     "SpvAlertSent",
     "SpvAsset",
@@ -105,6 +108,7 @@ __all__ = [
     "SpvReturnEvent",
     "SpvTaxYear",
     "StatementStatus",
+    "SurplusDecision",
     "Tenant",
     "TenantKind",
     "TransactionSeqNos",

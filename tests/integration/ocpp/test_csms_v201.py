@@ -266,7 +266,7 @@ async def test_notify_report_and_charging_needs(csms: CsmsServer) -> None:
                 },
             },
         )
-        assert answer == {"status": "Accepted"}
+        assert answer == {"status": "Rejected"}  # no site controller steers this charger
     with session_scope() as s:
         variables = {
             (v.component, v.evse_id, v.variable, v.attribute_type): (v.value, v.data_type)

@@ -1,0 +1,1 @@
+"""Actuation of the PV-surplus controller: site state in, charging profiles out (see `loop`)."""

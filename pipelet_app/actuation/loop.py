@@ -1,0 +1,304 @@
+"""The surplus loop: per enabled site, every `interval_s` (10-30 s), read the site (`snapshot`), ask the
+controller (`domain.surplus.decide`), send the changed limits as SetChargingProfile through the CSMS
+command bus, and store the cycle (`surplus_decisions`) for the operator.
+
+One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE
+(like the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves
+a lease that runs out, and another worker takes the site over (starting with fresh controller memory).
+The controller's memory and what each charger last answered live in this process, with the lease.
+
+Runs embedded as a lifespan task of the web app (`runtime.jobs.surplus_loop`), or in every `pipelet
+worker` with REDIS_URL set; the leases split the sites between the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import col, select
+
+from pipelet_app.actuation.snapshot import SiteView, Target, load_site
+from pipelet_app.clock import utcnow
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteSurplus, SurplusDecision
+from pipelet_app.domain.surplus import MIN_CURRENT_A, ChargerDecision, ControllerMemory, Mode, decide
+from pipelet_app.domain.surplus.actuation import (
+    Sent,
+    attempts_for,
+    needs_sending,
+    outcome,
+    profile_value,
+    safe_limit_a,
+)
+from pipelet_app.ocpp.commands import send_command
+from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
+
+log = logging.getLogger("pipelet.surplus")
+
+LEASE_INTERVALS = 3
+KEEP_DECISIONS = timedelta(days=7)
+SEND_TIMEOUT_S = 10.0
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class SiteLoop:
+    """What one site's loop carries between cycles (in the owning process only)."""
+
+    memory: ControllerMemory = field(default_factory=ControllerMemory)
+    sent: dict[tuple[str, int, str], Sent] = field(default_factory=dict)
+    last_cycle: datetime | None = None
+    cycles: int = 0
+
+
+def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
+    """Lease the site's loop to `owner` unless another owner holds a live lease. Atomic on both backends."""
+    with session_scope() as db:
+        result = db.execute(
+            update(SiteSurplus)
+            .where(
+                col(SiteSurplus.site_id) == site_id,
+                col(SiteSurplus.enabled).is_(True),
+                or_(
+                    col(SiteSurplus.owner).is_(None),
+                    col(SiteSurplus.owner) == owner,
+                    col(SiteSurplus.lease_until_utc).is_(None),
+                    col(SiteSurplus.lease_until_utc) < now,
+                ),
+            )
+            .values(owner=owner, lease_until_utc=now + timedelta(seconds=lease_s))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def enabled_sites() -> list[tuple[int, int]]:
+    """(site id, interval s) of the sites whose controller is on."""
+    with session_scope() as db:
+        rows = db.exec(
+            select(SiteSurplus.site_id, SiteSurplus.interval_s).where(col(SiteSurplus.enabled).is_(True))
+        ).all()
+        return [(int(s), int(i)) for s, i in rows]
+
+
+async def _send(
+    target: Target, kind: str, connector_id: int, value: float, unit: str, transaction_id: str | None
+) -> str:
+    """Send one limit, falling back through the purposes of `kind`; the operator-facing outcome."""
+    last = "Rejected"
+    for attempt, (purpose, level) in enumerate(attempts_for(kind)):
+        request: dict[str, Any] = {
+            "connectorId": connector_id,
+            "limit": value,
+            "unit": unit,
+            "purpose": purpose,
+            "stackLevel": level,
+        }
+        if purpose == "TxProfile":
+            request["transactionId"] = transaction_id
+        try:
+            answer = await send_command(target.charge_point_id, "set-charging-limit", request, SEND_TIMEOUT_S)
+        except ChargerOffline:
+            return "offline"
+        except CommandTimeout:
+            return "timeout"
+        except CommandCallError as exc:
+            last = f"CallError:{exc.code}"
+            continue
+        except CommandError as exc:
+            return f"error:{type(exc).__name__}"
+        status = str(answer.get("status", ""))
+        if status == "Accepted":
+            return outcome(kind, attempt, status)
+        last = status or "Rejected"
+    return last
+
+
+async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    voltage = view.config.voltage_v
+    for decision in decisions:
+        target = view.targets[decision.charger_id]
+        kind = "tx" if target.transaction_id else "idle"
+        # An idle charger's default is the minimum: a car that locks its current at the start begins
+        # there, and the first TxProfile of its session moves it.
+        limit_a = decision.limit_a if kind == "tx" else MIN_CURRENT_A
+        value = profile_value(limit_a, decision.phases, target.unit, voltage)
+        slot = (target.charge_point_id, target.connector_id, "tx/idle")
+        row = {
+            "charger": decision.charger_id,
+            "limit_a": limit_a,
+            "phases": decision.phases,
+            "charging": decision.charging,
+            "reason": decision.reason,
+            "purpose": "TxProfile" if kind == "tx" else "TxDefaultProfile",
+            "unit": target.unit,
+            "sent": "unchanged",
+        }
+        if needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
+            status = await _send(target, kind, target.connector_id, value, target.unit, target.transaction_id)
+            row["sent"] = status
+            if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
+                state.sent[slot] = Sent(value, target.unit, target.transaction_id, status)
+            if status.startswith("fallback:"):
+                row["purpose"] = status.split(":", 1)[1].split("@")[0]
+        else:
+            row["sent"] = f"unchanged ({state.sent[slot].status})"
+        out.append(row)
+    return out
+
+
+async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
+    """The site's grid limit as each charger's ChargePointMaxProfile: the cap holds even if the loop dies."""
+    out = []
+    for charge_point_id in view.charge_points:
+        target = next(t for t in view.targets.values() if t.charge_point_id == charge_point_id)
+        value = profile_value(
+            view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v
+        )
+        slot = (charge_point_id, 0, "max")
+        if not needs_sending(state.sent.get(slot), value, target.unit, None):
+            continue
+        status = await _send(target, "max", 0, value, target.unit, None)
+        if status not in ("offline", "timeout"):
+            state.sent[slot] = Sent(value, target.unit, None, status)
+        out.append(
+            {
+                "charger": f"{charge_point_id}/0",
+                "limit_a": view.config.grid_limit_a,
+                "phases": view.config.phases,
+                "charging": False,
+                "reason": "site cap (grid connection limit)",
+                "purpose": "ChargePointMaxProfile",
+                "unit": target.unit,
+                "sent": status,
+            }
+        )
+    return out
+
+
+def _stale_decisions(view: SiteView) -> list[ChargerDecision]:
+    mode = view.config.mode
+    since = view.newest_utc.isoformat() if view.newest_utc else "never"
+    out = []
+    for charger in view.snapshot.chargers:
+        car_mode = charger.prefs.mode or mode
+        limit = safe_limit_a(Mode(car_mode), charger.min_a) if charger.connected else charger.min_a
+        out.append(
+            ChargerDecision(
+                charger_id=charger.charger_id,
+                limit_a=limit,
+                phases=charger.phases,
+                limit_w=limit * charger.phases * view.config.voltage_v,
+                charging=limit > 0 and charger.connected,
+                changed=True,
+                reason=f"stale site data (last grid measurement: {since}): safe limit for {car_mode}",
+            )
+        )
+    return out
+
+
+def _persist(
+    view: SiteView, now: datetime, available_w: float, reason: str, rows: list[dict], prune: bool
+) -> None:
+    with session_scope() as db:
+        db.add(
+            SurplusDecision(
+                site_id=view.site_id,
+                time_utc=now,
+                mode=str(view.config.mode),
+                stale=view.stale,
+                available_w=round(available_w, 1),
+                grid_w=None if view.stale else view.snapshot.grid_w,
+                pv_w=view.snapshot.pv_w,
+                reason=reason,
+                chargers=rows,
+            )
+        )
+        if prune:
+            db.execute(
+                delete(SurplusDecision).where(
+                    col(SurplusDecision.site_id) == view.site_id,
+                    col(SurplusDecision.time_utc) < now - KEEP_DECISIONS,
+                )
+            )
+
+
+def _load(site_id: int, now: datetime) -> SiteView | None:
+    with session_scope() as db:
+        return load_site(db, site_id, now)
+
+
+async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) -> dict[str, Any] | None:
+    """One control cycle of one site (the caller holds its lease). None when the site is not enabled."""
+    now = now or utcnow()
+    view = await asyncio.to_thread(_load, site_id, now)
+    if view is None:
+        return None
+    if view.stale:
+        decisions = _stale_decisions(view)
+        available = 0.0
+        reason = "stale: no grid measurement for 2 minutes; safe limit per mode"
+    else:
+        result = decide(view.snapshot, view.config, state.memory)
+        state.memory = result.memory
+        decisions = list(result.chargers)
+        available = result.available_w
+        reason = f"{available:.0f} W available for the cars"
+    rows = await _site_cap(view, state)
+    rows += await _actuate(view, state, decisions)
+    state.last_cycle = now
+    state.cycles += 1
+    await asyncio.to_thread(_persist, view, now, available, reason, rows, state.cycles % 360 == 1)
+    return {"site_id": site_id, "stale": view.stale, "chargers": rows}
+
+
+class Runner:
+    """Runs the due cycles of every enabled site this process can lease."""
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or default_owner()
+        self.sites: dict[int, SiteLoop] = {}
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Run every site whose interval has passed and whose lease this runner holds; returns cycles run."""
+        now = now or utcnow()
+        ran = 0
+        sites = await asyncio.to_thread(enabled_sites)
+        for site_id in set(self.sites) - {s for s, _ in sites}:
+            del self.sites[site_id]
+        for site_id, interval in sites:
+            state = self.sites.get(site_id)
+            if state and state.last_cycle and (now - state.last_cycle).total_seconds() < interval - 0.5:
+                continue
+            if not await asyncio.to_thread(claim, site_id, self.owner, now, interval * LEASE_INTERVALS):
+                self.sites.pop(site_id, None)  # another owner: our memory would be stale when we get it back
+                continue
+            state = self.sites.setdefault(site_id, SiteLoop())
+            try:
+                await run_cycle(site_id, state, now)
+                ran += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("surplus cycle of site %s failed", site_id)
+        return ran
+
+    async def run_forever(self, tick_s: float = 2.0) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database was busy or gone: next tick
+                log.error("surplus loop tick failed: %s", type(exc).__name__)
+            await asyncio.sleep(tick_s)

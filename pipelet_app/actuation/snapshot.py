@@ -1,0 +1,220 @@
+"""The site as the surplus loop sees it now: its settings, the latest measurement of each device, and
+each OCPP charger with its open session and what the driver, the car and the MQTT transaction asked for.
+
+One read per cycle, from the raw samples (`site_samples`, newest per device within `STALE_AFTER`), so a
+10-30 s loop does not wait for the 1-minute series. Wishes merge in this order: the driver's session
+preferences, then the car's 2.0.1 NotifyEVChargingNeeds, then the site's MQTT transaction for that
+charger device, then the site's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    DeviceKind,
+    DeviceVariable,
+    EvChargingNeeds,
+    SessionPreference,
+    Site,
+    SiteDevice,
+    SiteEvTransaction,
+    SiteSample,
+    SiteSurplus,
+)
+from pipelet_app.domain.site_energy import floor_minute
+from pipelet_app.domain.surplus import ChargerInput, Mode, SessionPrefs, SiteConfig, SiteSnapshot
+from pipelet_app.domain.surplus.actuation import STALE_AFTER, rate_unit
+
+DEFAULT_MAX_A = 16.0
+RATE_UNIT_VARIABLES = (
+    ("OCPP16", "ChargingScheduleAllowedChargingRateUnit"),
+    ("SmartChargingCtrlr", "RateUnit"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a charger's decision goes: the OCPP charger, connector and running transaction."""
+
+    charger_key: str  # "CP-1/1", the controller's charger_id
+    charge_point_id: str
+    connector_id: int
+    transaction_id: str | None
+    unit: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class SiteView:
+    site_id: int
+    config: SiteConfig
+    settings: SiteSurplus
+    snapshot: SiteSnapshot
+    stale: bool
+    newest_utc: datetime | None
+    targets: dict[str, Target]
+    charge_points: tuple[str, ...]
+
+
+def _latest_samples(db: Session, site_id: int, now: datetime) -> dict[int, SiteSample]:
+    since = now - STALE_AFTER
+    rows = db.exec(
+        select(SiteSample).where(
+            SiteSample.site_id == site_id,
+            SiteSample.minute >= floor_minute(since),
+            SiteSample.ts >= since,
+            SiteSample.ts <= now,
+        )
+    ).all()
+    latest: dict[int, SiteSample] = {}
+    for row in rows:
+        if row.device_id not in latest or row.ts > latest[row.device_id].ts:
+            latest[row.device_id] = row
+    return latest
+
+
+def _rate_unit(db: Session, charger_id: int) -> str:
+    rows = db.exec(
+        select(DeviceVariable.component, DeviceVariable.variable, DeviceVariable.value).where(
+            DeviceVariable.charger_id == charger_id,
+            col(DeviceVariable.variable).in_([v for _, v in RATE_UNIT_VARIABLES]),
+        )
+    ).all()
+    for component, variable, value in rows:
+        if (component, variable) in RATE_UNIT_VARIABLES:
+            return rate_unit(value)
+    return "A"
+
+
+def _prefs(
+    db: Session, session: ChargingSession, tx: SiteEvTransaction | None
+) -> tuple[SessionPrefs, float | None, int | None]:
+    """The merged wishes, the car's maximum current (A) and its phases where it told us."""
+    pref = db.get(SessionPreference, session.id)
+    needs = db.exec(
+        select(EvChargingNeeds)
+        .where(EvChargingNeeds.session_id == session.id)
+        .order_by(col(EvChargingNeeds.id).desc())
+        .limit(1)
+    ).first()
+    mode = Mode(pref.mode) if pref and pref.mode else None
+    departure = (pref.departure_utc if pref else None) or (needs.departure_time if needs else None)
+    energy = (pref.energy_wh if pref else None) or (needs.energy_amount_wh if needs else None)
+    priority = 5
+    if tx is not None:
+        departure = departure or (None if tx.departure_defaulted else tx.departure_utc)
+        energy = energy or (None if tx.energy_defaulted else tx.requested_min_wh)
+        priority = tx.priority
+    max_a = needs.ev_max_current_a if needs and needs.ev_max_current_a else None
+    phases = None
+    if needs and needs.requested_energy_transfer:
+        phases = 1 if needs.requested_energy_transfer == "AC_single_phase" else 3
+    elif tx is not None and tx.phases in (1, 3):
+        phases = tx.phases
+    return (
+        SessionPrefs(mode=mode, departure_utc=departure, energy_wh=energy, priority=priority),
+        max_a,
+        phases,
+    )
+
+
+def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
+    """The site's view for one cycle; None when the site is gone, disabled or has no grid limit."""
+    site = db.get(Site, site_id)
+    settings = db.get(SiteSurplus, site_id)
+    if site is None or settings is None or not settings.enabled or site.grid_limit_a is None:
+        return None
+    devices = list(db.exec(select(SiteDevice).where(SiteDevice.site_id == site_id)).all())
+    latest = _latest_samples(db, site_id, now)
+    by_kind: dict[str, list[SiteSample]] = {}
+    for device in devices:
+        sample = latest.get(device.id)  # type: ignore[arg-type]
+        if sample is not None:
+            by_kind.setdefault(str(device.kind), []).append(sample)
+    grid = by_kind.get(DeviceKind.GRID.value, [])
+    pv = by_kind.get(DeviceKind.PV.value, [])
+    battery = by_kind.get(DeviceKind.BATTERY.value, [])
+    newest = max((s.ts for s in grid), default=None)
+    stale = not grid
+    config = SiteConfig(
+        grid_limit_a=float(site.grid_limit_a),
+        phases=site.phases,
+        mode=Mode(settings.mode),
+        latitude=site.latitude,
+        longitude=site.longitude,
+        battery_priority=settings.battery_priority,
+        battery_priority_soc=settings.min_soc if settings.min_soc is not None else 100.0,
+    )
+    inputs: list[ChargerInput] = []
+    targets: dict[str, Target] = {}
+    charge_points: list[str] = []
+    for device in devices:
+        if device.kind != DeviceKind.CHARGER or not device.charge_point_id or device.connector_id is None:
+            continue
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == device.charge_point_id)).first()
+        if charger is None or charger.site_id != site_id:
+            continue
+        if device.charge_point_id not in charge_points:
+            charge_points.append(device.charge_point_id)
+        key = f"{device.charge_point_id}/{device.connector_id}"
+        session = db.exec(
+            select(ChargingSession)
+            .where(
+                ChargingSession.charger_id == charger.id,
+                ChargingSession.connector_id == device.connector_id,
+                col(ChargingSession.end_utc).is_(None),
+            )
+            .order_by(col(ChargingSession.start_utc).desc())
+            .limit(1)
+        ).first()
+        tx = db.exec(
+            select(SiteEvTransaction)
+            .where(
+                SiteEvTransaction.site_id == site_id,
+                SiteEvTransaction.device_id == device.id,
+                col(SiteEvTransaction.stop_utc).is_(None),
+                SiteEvTransaction.state != "Ended",
+            )
+            .order_by(col(SiteEvTransaction.message_ts).desc())
+            .limit(1)
+        ).first()
+        sample = latest.get(device.id)  # type: ignore[arg-type]
+        prefs, car_max_a, phases = (SessionPrefs(), None, None)
+        if session is not None:
+            prefs, car_max_a, phases = _prefs(db, session, tx)
+        phases = phases or site.phases
+        max_a = min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a))
+        inputs.append(
+            ChargerInput(
+                charger_id=key,
+                connected=session is not None,
+                max_a=max(max_a, 6.0),
+                phases=phases,
+                measured_w=max(sample.power_w, 0.0) if sample else 0.0,
+                delivered_wh=session.energy_wh if session else 0.0,
+                prefs=prefs,
+            )
+        )
+        targets[key] = Target(
+            key,
+            device.charge_point_id,
+            device.connector_id,
+            session.transaction_id if session else None,
+            _rate_unit(db, charger.id),  # type: ignore[arg-type]
+            charger.is_online,
+        )
+    snapshot = SiteSnapshot(
+        time_utc=now,
+        grid_w=sum(s.power_w for s in grid),
+        chargers=tuple(inputs),
+        pv_w=sum(s.power_w for s in pv) if pv else None,
+        battery_w=sum(s.power_w for s in battery),
+        battery_soc=next((s.soc for s in battery if s.soc is not None), None),
+    )
+    return SiteView(site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points))

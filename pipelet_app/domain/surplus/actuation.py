@@ -1,0 +1,89 @@
+"""From the controller's decisions to charging profiles: unit, purpose and fallback order, the safe limit
+when site data is stale, and whether a profile needs sending at all. Pure; the loop does the I/O.
+
+Rules (docs/surplus-actuation.md):
+- Unit: amperes where the charger allows A (1.6 `ChargingScheduleAllowedChargingRateUnit` "Current",
+  2.0.1 `SmartChargingCtrlr.RateUnit` "A"), watts where it allows only W; A when unknown.
+- Purpose: a TxProfile during a transaction; a charger that rejects it gets the same limit as a
+  TxDefaultProfile, first on stack level 0 and then 1. Idle chargers get a TxDefaultProfile at the
+  minimum current, so a car that locks its current when the session starts begins at what the surplus
+  most likely carries, never at full power. The site cap goes out once as a ChargePointMaxProfile.
+- Stale data (no grid measurement for `STALE_AFTER`): PV-only pauses (no measurement = no proof of
+  surplus); PV-priority and Eco-plus keep the minimum current (the grid tops up anyway). Never more.
+- A profile goes out only when the value, unit or purpose differs from what the charger last answered
+  for that slot (a rejected one too: it is not retried until the limit changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pipelet_app.domain.surplus.model import MIN_CURRENT_A, Mode
+
+STALE_AFTER = timedelta(minutes=2)
+TX_ATTEMPTS: tuple[tuple[str, int], ...] = (
+    ("TxProfile", 0),
+    ("TxDefaultProfile", 0),
+    ("TxDefaultProfile", 1),
+)
+IDLE_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
+MAX_ATTEMPTS: tuple[tuple[str, int], ...] = (("ChargePointMaxProfile", 0),)
+
+
+def rate_unit(allowed: str | None) -> str:
+    """`A` or `W` from the charger's configured allowed units ("Current,Power", "A,W", "W", ...)."""
+    if not allowed:
+        return "A"
+    words = {w.strip().lower() for w in allowed.replace(";", ",").split(",") if w.strip()}
+    if words & {"current", "a"}:
+        return "A"
+    if words & {"power", "w"}:
+        return "W"
+    return "A"
+
+
+def safe_limit_a(mode: Mode, min_a: float = MIN_CURRENT_A) -> float:
+    """The per-phase limit while the site's data is stale: pause in PV-only, the minimum otherwise."""
+    return 0.0 if mode == Mode.PV_ONLY else min_a
+
+
+def profile_value(limit_a: float, phases: int, unit: str, voltage_v: float) -> float:
+    """The number the schedule carries: tenths of an ampere per phase, or whole watts over all phases."""
+    if unit == "W":
+        return float(round(limit_a * phases * voltage_v))
+    return round(limit_a, 1)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a profile slot (charger, connector, kind) last carried and how the charger answered."""
+
+    value: float
+    unit: str
+    transaction_id: str | None
+    status: str
+
+
+def needs_sending(last: Sent | None, value: float, unit: str, transaction_id: str | None) -> bool:
+    """True unless the slot already carries this value (accepted or rejected) for this transaction."""
+    if last is None:
+        return True
+    return not (
+        last.unit == unit and last.transaction_id == transaction_id and abs(last.value - value) < 0.05
+    )
+
+
+def attempts_for(kind: str) -> tuple[tuple[str, int], ...]:
+    """Purpose and stack level to try in order for a `tx`, `idle` or `max` slot."""
+    return {"tx": TX_ATTEMPTS, "idle": IDLE_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
+
+
+def outcome(kind: str, attempt: int, status: str) -> str:
+    """How the operator sees a send: Accepted, Rejected, or `fallback:Purpose@level` when a later try took."""
+    if status != "Accepted":
+        return status
+    if attempt == 0:
+        return "Accepted"
+    purpose, level = attempts_for(kind)[attempt]
+    return f"fallback:{purpose}@{level}"

@@ -1,0 +1,410 @@
+"""The surplus loop end to end: MQTT measurements on the real Mosquitto broker (127.0.0.1:1883) →
+site samples → controller → SetChargingProfile received by a raw-JSON charger over a real WebSocket to
+the CSMS; a charger that rejects every profile; stale data; no duplicate sends; the site lease; the 2.0.1
+charging needs answered `Processing` and fed into the TxProfile. SQLite and PostgreSQL.
+
+Cycles run with explicit times (`run_cycle(..., now=...)`) so the controller's delays pass without
+sleeping; measurements carry the real time, so the stale rule sees them as fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+from sqlmodel import select
+
+from pipelet_app.actuation.loop import Runner, SiteLoop, claim, run_cycle
+from pipelet_app.actuation.snapshot import load_site
+from pipelet_app.auth.secrets import hash_password
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import (
+    Charger,
+    DeviceVariable,
+    IdToken,
+    Site,
+    SiteDevice,
+    SiteSample,
+    SiteSurplus,
+    SurplusDecision,
+    Tenant,
+    TenantKind,
+)
+from pipelet_app.db.types import utcnow
+from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.site_energy.consumer import Consumer
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
+from rawcp import RawChargePoint
+
+PASSWORD = "sun-charger-secret-1"
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+class SunSite:
+    def __init__(self) -> None:
+        self.id = random.randint(10_000_000, 99_999_999)
+        tag = uuid.uuid4().hex[:8]
+        self.pv, self.grid, self.cp = f"pv-{tag}", f"grid-{tag}", f"CP-{tag}"
+        self.topic = f"pipelet/sites/{self.id}"
+
+
+def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
+    s = SunSite()
+    with session_scope() as db:
+        tenant = Tenant(name="Sun", slug=f"sun-{s.id}", kind=TenantKind.OPERATOR)
+        db.add(tenant)
+        db.flush()
+        db.add(Site(id=s.id, tenant_id=tenant.id, name="Roof", has_pv_meter=True, grid_limit_a=32, phases=3))
+        db.flush()
+        charger = Charger(
+            charge_point_id=s.cp, tenant_id=tenant.id, site_id=s.id, basic_auth_hash=hash_password(PASSWORD)
+        )
+        db.add(charger)
+        db.add(IdToken(tenant_id=tenant.id, token="TAG-SUN"))
+        db.add(SiteDevice(site_id=s.id, asset_id=s.pv, kind="pv"))
+        db.add(SiteDevice(site_id=s.id, asset_id=s.grid, kind="grid"))
+        db.add(
+            SiteDevice(
+                site_id=s.id, asset_id=f"ocpp-{s.cp}", kind="charger", charge_point_id=s.cp, connector_id=1
+            )
+        )
+        db.add(SiteSurplus(site_id=s.id, enabled=True, mode=mode, interval_s=10))
+        db.flush()
+        if unit is not None:
+            db.add(
+                DeviceVariable(
+                    charger_id=charger.id,
+                    component="OCPP16",
+                    variable="ChargingScheduleAllowedChargingRateUnit",
+                    value=unit,
+                )
+            )
+    return s
+
+
+@pytest.fixture
+async def csms(database: str) -> AsyncIterator[CsmsServer]:
+    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def consuming(site: SunSite) -> AsyncIterator[Consumer]:
+    consumer = Consumer("mqtt://127.0.0.1:1883", flush_s=0.1, topics=[f"{site.topic}/+"])
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.connected.wait(), 10)
+    try:
+        yield consumer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def sunshine(site: SunSite, at: datetime, pv_w: float, grid_w: float) -> None:
+    """PV production and grid import (< 0: export) at `at`, through the broker and the consumer."""
+    async with consuming(site) as consumer:
+        async with aiomqtt.Client("127.0.0.1", 1883) as client:
+            for asset, power in ((site.pv, pv_w), (site.grid, grid_w)):
+                body = {"assetId": asset, "timestamp": iso(at), "energyValue": 0.0, "powerValue": power}
+                await client.publish(f"{site.topic}/measurements", json.dumps(body).encode(), qos=1)
+        await until(lambda: consumer.stats["stored"] >= 2)
+
+
+class Profiles:
+    """Records every SetChargingProfile the charger gets and answers it as `answer(payload)` says."""
+
+    def __init__(self, answer=lambda payload: "Accepted") -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answer = answer
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.received.append(payload)
+        return {"status": self.answer(payload)}
+
+    def purposes(self) -> list[tuple[str, int, float]]:
+        out = []
+        for p in self.received:
+            profile = p.get("csChargingProfiles") or p["chargingProfile"]
+            schedule = profile["chargingSchedule"]
+            schedule = schedule[0] if isinstance(schedule, list) else schedule
+            out.append(
+                (
+                    profile["chargingProfilePurpose"],
+                    profile["stackLevel"],
+                    schedule["chargingSchedulePeriod"][0]["limit"],
+                )
+            )
+        return out
+
+
+async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> RawChargePoint:
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=PASSWORD)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    await cp.boot16()
+    await cp.ok(
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
+    )
+    return cp
+
+
+def decisions(site: SunSite) -> list[SurplusDecision]:
+    with session_scope() as db:
+        return list(
+            db.exec(
+                select(SurplusDecision).where(SurplusDecision.site_id == site.id).order_by(SurplusDecision.id)
+            ).all()
+        )
+
+
+async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_twice(
+    csms: CsmsServer,
+) -> None:
+    site = make_site()
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)  # 8 kW exported, the car draws nothing yet
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        # The site cap on connector 0, and the session held at 0 A until the surplus has lasted 30 s.
+        assert profiles.purposes() == [("ChargePointMaxProfile", 0, 32.0), ("TxProfile", 0, 0.0)]
+        cap = profiles.received[0]
+        assert cap["connectorId"] == 0
+        tx = profiles.received[1]["csChargingProfiles"]
+        assert isinstance(tx["transactionId"], int)
+        assert tx["chargingSchedule"]["chargingRateUnit"] == "A"
+
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
+        purpose, level, limit = profiles.purposes()[-1]
+        assert (purpose, level) == ("TxProfile", 0)
+        # 8 kW minus the 60 W margin over three phases at 230 V, rounded down to 0.1 A.
+        assert limit == pytest.approx(11.4, abs=0.1)
+        assert 6.0 <= limit <= 16.0
+
+        sent = len(profiles.received)
+        for seconds in (45, 55, 65):  # same measurements, same decision: no profile goes out again
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+        assert len(profiles.received) == sent
+        rows = decisions(site)
+        assert len(rows) == 5
+        assert all(not r.stale for r in rows)
+        assert rows[-1].chargers[0]["sent"].startswith("unchanged")
+        assert rows[1].chargers[0]["sent"] == "Accepted" and rows[1].chargers[0]["limit_a"] == limit
+        assert rows[1].reason.endswith("W available for the cars")
+    finally:
+        await cp.close()
+
+
+async def test_watts_where_the_charger_only_takes_power(csms: CsmsServer) -> None:
+    site = make_site(unit="Power")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
+        schedules = [p["csChargingProfiles"]["chargingSchedule"] for p in profiles.received]
+        assert {s["chargingRateUnit"] for s in schedules} == {"W"}
+        assert schedules[0]["chargingSchedulePeriod"][0]["limit"] == 32 * 3 * 230  # the site cap in W
+        assert 6 * 3 * 230 <= schedules[-1]["chargingSchedulePeriod"][0]["limit"] <= 8000
+    finally:
+        await cp.close()
+
+
+async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
+    site = make_site()
+    profiles = Profiles(lambda payload: "Rejected")
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        # Cap once; the session's limit as TxProfile, then TxDefaultProfile on stack levels 0 and 1.
+        assert [(p, lvl) for p, lvl, _ in profiles.purposes()] == [
+            ("ChargePointMaxProfile", 0),
+            ("TxProfile", 0),
+            ("TxDefaultProfile", 0),
+            ("TxDefaultProfile", 1),
+        ]
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))  # same limit: not retried
+        assert len(profiles.received) == 4
+        rows = decisions(site)
+        assert rows[0].chargers[0]["sent"] == "Rejected"
+        assert rows[0].chargers[1]["sent"] == "Rejected"
+        assert rows[1].chargers[0]["sent"] == "unchanged (Rejected)"
+    finally:
+        await cp.close()
+
+
+async def test_a_rejected_tx_profile_falls_back_to_the_default_profile(csms: CsmsServer) -> None:
+    site = make_site()
+    profiles = Profiles(
+        lambda p: (
+            "Rejected" if p["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile" else "Accepted"
+        )
+    )
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
+        row = decisions(site)[0].chargers[1]
+        assert row["sent"] == "fallback:TxDefaultProfile@0"
+        assert row["purpose"] == "TxDefaultProfile"
+    finally:
+        await cp.close()
+
+
+@pytest.mark.parametrize(("mode", "safe"), [("pv-only", 0.0), ("pv-priority", 6.0)])
+async def test_stale_site_data_falls_back_to_a_safe_limit(csms: CsmsServer, mode: str, safe: float) -> None:
+    site = make_site(mode=mode)
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
+        assert profiles.purposes()[-1][2] > 6.0
+        # The meter freezes: three minutes later the last grid measurement is too old.
+        await run_cycle(site.id, state, now=t0 + timedelta(minutes=3))
+        assert profiles.purposes()[-1] == ("TxProfile", 0, safe)
+        row = decisions(site)[-1]
+        assert row.stale
+        assert "stale site data" in row.chargers[0]["reason"]
+        assert row.chargers[0]["limit_a"] == safe
+    finally:
+        await cp.close()
+
+
+async def test_one_owner_per_site(database: str) -> None:
+    site = make_site()
+    now = utcnow()
+    assert claim(site.id, "worker-a", now, 30)
+    assert not claim(site.id, "worker-b", now + timedelta(seconds=10), 30)
+    assert claim(site.id, "worker-a", now + timedelta(seconds=10), 30)  # the owner renews
+    assert claim(site.id, "worker-b", now + timedelta(seconds=41), 30)  # the lease ran out
+    with session_scope() as db:
+        db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+    assert not claim(site.id, "worker-b", now + timedelta(seconds=42), 30)
+
+
+async def test_the_runner_runs_due_sites_it_owns(csms: CsmsServer) -> None:
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        a, b = Runner("worker-a"), Runner("worker-b")
+        assert await a.tick(t0 + timedelta(seconds=1)) == 1
+        assert await b.tick(t0 + timedelta(seconds=2)) == 0  # a holds the lease
+        assert await a.tick(t0 + timedelta(seconds=5)) == 0  # not due before interval_s
+        assert await a.tick(t0 + timedelta(seconds=12)) == 1
+        # PV-priority keeps the car at its minimum from the grid when the surplus is short.
+        assert profiles.purposes()[1] == ("TxProfile", 0, 6.0)
+        assert len(decisions(site)) == 2
+    finally:
+        await cp.close()
+
+
+async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile(csms: CsmsServer) -> None:
+    site = make_site(mode="pv-priority")
+    with session_scope() as db:
+        db.add(SiteDevice(site_id=site.id, asset_id="other", kind="charger"))
+    profiles = Profiles()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=PASSWORD)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    try:
+        await cp.boot201()
+        now = utcnow()
+        event = {
+            "eventType": "Started",
+            "timestamp": iso(now),
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "tx-sun"},
+            "idToken": {"idToken": "TAG-SUN", "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1},
+        }
+        await cp.ok("TransactionEvent", event)
+        departure = now + timedelta(hours=2)
+        needs = {
+            "evseId": 1,
+            "chargingNeeds": {
+                "requestedEnergyTransfer": "AC_single_phase",
+                "departureTime": iso(departure),
+                "acChargingParameters": {
+                    "energyAmount": 9000,
+                    "evMinCurrent": 6,
+                    "evMaxCurrent": 20,
+                    "evMaxVoltage": 230,
+                },
+            },
+        }
+        assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Processing"}
+        with session_scope() as db:
+            view = load_site(db, site.id, now)
+        assert view is not None
+        car = view.snapshot.chargers[0]
+        assert car.prefs.energy_wh == 9000
+        assert car.prefs.departure_utc is not None
+        assert abs((car.prefs.departure_utc - departure).total_seconds()) < 0.001
+        assert (car.phases, car.max_a) == (1, 20.0)
+
+        await sunshine(site, now, pv_w=500.0, grid_w=300.0)  # no surplus: the departure needs the grid
+        await run_cycle(site.id, SiteLoop(), now=now + timedelta(seconds=1))
+        purpose, _, limit = profiles.purposes()[-1]
+        assert purpose == "TxProfile"
+        tx = profiles.received[-1]["chargingProfile"]
+        assert tx["transactionId"] == "tx-sun"
+        # 9 kWh in 2 h on one phase needs ~19.6 A; the car takes at most 20 A.
+        assert limit >= 6.0
+
+        with session_scope() as db:
+            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Rejected"}
+    finally:
+        await cp.close()
+
+
+async def test_samples_of_other_sites_do_not_count(database: str) -> None:
+    """The stale rule reads only this site's grid meter."""
+    site, other = make_site(), make_site()
+    await sunshine(other, utcnow(), pv_w=9000.0, grid_w=-8000.0)
+    with session_scope() as db:
+        assert db.exec(select(SiteSample).where(SiteSample.site_id == other.id)).all()
+        view = load_site(db, site.id, utcnow())
+    assert view is not None and view.stale

@@ -1,0 +1,73 @@
+"""The actuation rules: unit, safe limits, profile values, when to send, fallback outcomes."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelet_app.domain.surplus import Mode
+from pipelet_app.domain.surplus.actuation import (
+    Sent,
+    attempts_for,
+    needs_sending,
+    outcome,
+    profile_value,
+    rate_unit,
+    safe_limit_a,
+)
+
+
+def test_rate_unit_prefers_amperes_and_reads_both_versions() -> None:
+    assert rate_unit("Current,Power") == "A"
+    assert rate_unit("Power") == "W"
+    assert rate_unit("W") == "W"
+    assert rate_unit("A,W") == "A"
+    assert rate_unit(" power ; ") == "W"
+    assert rate_unit(None) == "A"
+    assert rate_unit("") == "A"
+    assert rate_unit("Volts") == "A"
+
+
+def test_safe_limit_pauses_pv_only_and_keeps_the_minimum_otherwise() -> None:
+    assert safe_limit_a(Mode.PV_ONLY) == 0.0
+    assert safe_limit_a(Mode.PV_PRIORITY) == 6.0
+    assert safe_limit_a(Mode.ECO_PLUS, 8.0) == 8.0
+
+
+@given(st.floats(0, 80), st.sampled_from([1, 3]))
+def test_safe_limit_is_never_above_the_minimum(min_a: float, phases: int) -> None:
+    for mode in Mode:
+        assert safe_limit_a(mode, min_a) <= min_a
+
+
+def test_profile_values() -> None:
+    assert profile_value(10.04, 3, "A", 230) == 10.0
+    assert profile_value(10, 3, "W", 230) == 6900
+    assert profile_value(16, 1, "W", 230) == 3680
+
+
+def test_sending_only_when_something_changed() -> None:
+    last = Sent(10.0, "A", "tx-1", "Accepted")
+    assert needs_sending(None, 10.0, "A", "tx-1")
+    assert not needs_sending(last, 10.0, "A", "tx-1")
+    assert not needs_sending(last, 10.04, "A", "tx-1")
+    assert needs_sending(last, 10.1, "A", "tx-1")
+    assert needs_sending(last, 10.0, "W", "tx-1")
+    assert needs_sending(last, 10.0, "A", "tx-2")
+    assert not needs_sending(Sent(10.0, "A", "tx-1", "Rejected"), 10.0, "A", "tx-1")
+
+
+@given(st.floats(0, 100, allow_nan=False), st.floats(0, 100, allow_nan=False))
+def test_the_same_value_is_never_sent_twice(first: float, second: float) -> None:
+    value = round(first, 1)
+    last = Sent(value, "A", None, "Accepted")
+    assert needs_sending(last, round(second, 1), "A", None) == (round(second, 1) != value)
+
+
+def test_fallback_order_and_outcomes() -> None:
+    assert attempts_for("tx") == (("TxProfile", 0), ("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
+    assert attempts_for("max") == (("ChargePointMaxProfile", 0),)
+    assert outcome("tx", 0, "Accepted") == "Accepted"
+    assert outcome("tx", 1, "Accepted") == "fallback:TxDefaultProfile@0"
+    assert outcome("tx", 2, "Accepted") == "fallback:TxDefaultProfile@1"
+    assert outcome("tx", 2, "Rejected") == "Rejected"
