@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from pipelet_app import __version__
-from pipelet_app.api import browser_auth, chargers, fleet, health, investors, me, reimbursement, sessions, sites
+from pipelet_app.api import (
+    browser_auth,
+    chargers,
+    fleet,
+    health,
+    investors,
+    me,
+    reimbursement,
+    sessions,
+    sites,
+)
 from pipelet_app.api.errors import install_error_handlers
 
 PREFIX = "/api/v1"
