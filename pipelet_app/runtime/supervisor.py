@@ -113,16 +113,24 @@ class Supervisor:
 
     def _spawn(self, child: _Child) -> None:
         program = child.program
-        child.proc = subprocess.Popen(
-            list(program.argv),
-            env=program.env,
-            cwd=program.cwd,
-            start_new_session=True,  # its own process group: stopped and cleaned up as a whole
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
         child.started_at = self.clock()
         child.restart_at = None
         child.is_ready = False
+        try:
+            child.proc = subprocess.Popen(
+                list(program.argv),
+                env=program.env,
+                cwd=program.cwd,
+                start_new_session=True,  # its own process group: stopped and cleaned up as a whole
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        except OSError as exc:  # not there, not executable: try again with back-off, as if it had died
+            child.restarts += 1
+            child.history.append(127)
+            delay = self.backoff_s(child.restarts)
+            child.restart_at = child.started_at + delay
+            log.error("%s could not start (%s); trying again in %.1f s", program.name, exc, delay)
+            return
         log.info("%s started (pid %s)", program.name, child.proc.pid)
 
     def backoff_s(self, restarts: int) -> float:
@@ -167,8 +175,8 @@ class Supervisor:
 
     def run(self, should_stop: Callable[[], bool], tick_s: float = 0.5) -> None:
         """Start everything and supervise until `should_stop()`; then stop everything."""
-        self.start()
         try:
+            self.start()
             while not should_stop():
                 self.poll()
                 time.sleep(tick_s)

@@ -188,3 +188,18 @@ def test_children_go_when_the_supervisor_itself_is_killed(tmp_path: Path) -> Non
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_program_that_cannot_start_is_retried_and_does_not_stop_the_others(
+    supervisor: Supervisor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "pipelet.supervisor")
+    missing = tmp_path / "not-yet-installed"
+    supervisor.add(Program("broker", [str(missing)]))
+    supervisor.add(Program("csms", SLEEPER))
+    supervisor.start()
+    assert supervisor.pid("broker") is None and supervisor.pid("csms") is not None
+    assert "broker could not start" in caplog.text
+    missing.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import time; time.sleep(600)'\n")
+    missing.chmod(0o755)
+    _until(lambda: supervisor.pid("broker") is not None, supervisor=supervisor)
