@@ -415,10 +415,11 @@ def decide(
                 mem, charging=False, limit_a=0.0, limit_since=now if mem.charging else mem.limit_since
             )
             continue
+        # a capped car is planned with what it draws (cap minus the tolerance) and offered the cap
         max_a = (
             charger.max_a
             if mem.draw_cap_a is None
-            else max(charger.min_a, min(charger.max_a, mem.draw_cap_a))
+            else max(charger.min_a, min(charger.max_a, mem.draw_cap_a - settings.draw_tolerance_a))
         )
         idle_since = mem.not_drawing_since
         idle = idle_since is not None and (now - idle_since).total_seconds() >= NOT_DRAWING_GRACE_S
@@ -460,6 +461,8 @@ def decide(
             wanted[cid] = car.charger.min_a
             continue
         amps = _floor_to(power[cid] / (voltage * car.phases), settings.resolution_a)
+        if car.memory.draw_cap_a is not None and amps >= car.max_a - settings.resolution_a:
+            amps = max(amps, min(car.memory.draw_cap_a, car.charger.max_a))
         amps = min(max(amps, car.charger.min_a), car.charger.max_a)
         previous = car.memory
         same_shape = previous.charging and previous.phases in (None, car.phases) and not car.phase_reason

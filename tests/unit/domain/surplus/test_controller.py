@@ -26,8 +26,14 @@ def one_phase(cid: str = "cp1", **kw) -> ChargerInput:
     return ChargerInput(cid, connected=True, phases=1, max_a=16, **kw)
 
 
+def test_pv_only_starts_at_once_by_default() -> None:
+    (decision,) = run(SITE, [3000.0], (one_phase(),))
+    assert decision.chargers[0].charging and decision.chargers[0].limit_a == 12.7
+
+
 def test_pv_only_waits_the_enable_delay_then_charges_the_whole_surplus() -> None:
-    decisions = run(SITE, [3000.0] * 3, (one_phase(),))
+    settings = ControllerSettings(enable_delay_s=30)
+    decisions = run(SITE, [3000.0] * 3, (one_phase(),), settings=settings)
 
     first, second, third = (d.chargers[0] for d in decisions)
     assert not first.charging and "starting in 30 s" in first.reason
