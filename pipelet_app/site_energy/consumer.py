@@ -117,9 +117,12 @@ class Consumer:
 
     # ----------------------------------------------------------------------------------- storing
 
-    def take(self) -> tuple[list[SampleIn], list[tuple[int, int, Transaction]]]:
-        samples, transactions = self._samples, self._transactions
-        self._samples, self._transactions, self._pending = [], [], 0
+    def take(self, limit: int | None = None) -> tuple[list[SampleIn], list[tuple[int, int, Transaction]]]:
+        """The oldest queued messages, at most `limit` of each kind (a backlog is written in batches)."""
+        limit = limit or max(len(self._samples), len(self._transactions), 1)
+        samples, self._samples = self._samples[:limit], self._samples[limit:]
+        transactions, self._transactions = self._transactions[:limit], self._transactions[limit:]
+        self._pending = len(self._samples) + len(self._transactions)
         return samples, transactions
 
     def store(self, samples: list[SampleIn], transactions: list[tuple[int, int, Transaction]]) -> None:
@@ -217,7 +220,7 @@ class Consumer:
             deadline = loop.time() + self.flush_s
             while self._pending < self.batch and loop.time() < deadline:
                 await asyncio.sleep(min(0.01, self.flush_s))
-            samples, transactions = self.take()
+            samples, transactions = self.take(self.batch)
             await asyncio.to_thread(self.store, samples, transactions)
 
 

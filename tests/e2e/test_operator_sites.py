@@ -1,0 +1,83 @@
+"""An operator creates a site in the browser, adds its devices, and sees the energy a PV meter reports
+over MQTT (real Mosquitto on 127.0.0.1:1883 → the consumer inside `pipelet run` → the page); another
+operator is refused the page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import aiomqtt
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot, sign_in
+
+
+def _publish(topic: str, bodies: list[dict]) -> None:
+    async def main() -> None:
+        async with aiomqtt.Client("127.0.0.1", 1883) as client:
+            for body in bodies:
+                await client.publish(topic, json.dumps(body).encode(), qos=1)
+
+    asyncio.run(main())
+
+
+def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, server: dict) -> None:
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-sites")).to_contain_text("Depot München", timeout=20_000)
+    page.click("#new-site")
+    expect(page).to_have_url(re.compile("/operator/sites/new$"), timeout=20_000)
+    page.fill("#site-name", "Hof Sonnenberg")
+    page.fill("#site-timezone", "Europe/Berlin")
+    page.fill("#site-latitude", "north")
+    page.click("#site-save")
+    expect(page.locator("#site-error")).to_contain_text("latitude:", timeout=20_000)
+    page.fill("#site-latitude", "48.1")
+    page.fill("#site-grid_limit_a", "63")
+    page.click("#site-save")
+    expect(page).to_have_url(re.compile(r"/operator/sites/\d+$"), timeout=20_000)
+    site_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("#page-title")).to_have_text("Hof Sonnenberg", timeout=20_000)
+    expect(page.locator("#site-topic-measurements")).to_have_text(f"pipelet/sites/{site_id}/measurements")
+
+    pv = f"pv-{uuid.uuid4().hex[:8]}"
+    page.fill("#device-asset", pv)
+    page.click("#device-add")
+    expect(page.locator("#site-devices")).to_contain_text(pv, timeout=20_000)
+    page.fill("#device-asset", "cp")
+    page.fill("#device-cp", "SON-CP-001")
+    page.fill("#device-connector", "1")
+    page.click("#device-add")
+    expect(page.locator("#site-error")).to_contain_text("devices[1].", timeout=20_000)
+
+    # Ten minutes of 6 kW from the roof = 1 kWh, through the broker and the embedded consumer.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    bodies = [
+        {
+            "assetId": pv,
+            "timestamp": (now - timedelta(minutes=11 - m)).isoformat(),
+            "energyValue": 100.0 * m,
+            "powerValue": 6000.0,
+        }
+        for m in range(10)
+    ]
+    _publish(f"pipelet/sites/{site_id}/measurements", bodies)
+    for _ in range(20):
+        page.reload()
+        energy = page.locator("#site-energy")
+        expect(energy).to_be_visible(timeout=20_000)
+        if "1.00" in energy.inner_text():
+            break
+        page.wait_for_timeout(1000)
+    expect(page.locator("#site-energy")).to_contain_text("1.00")
+    screenshot(page, "operator-site")
+
+    page.click("#logout")
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-sites")).to_contain_text("Denver Hub", timeout=20_000)
+    page.goto(f"{server['base']}/operator/sites/{site_id}")
+    expect(page.locator("#denied")).to_be_visible(timeout=20_000)
+    expect(page.locator("body")).not_to_contain_text("Hof Sonnenberg")
