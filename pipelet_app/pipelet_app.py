@@ -25,6 +25,8 @@ from pipelet_app.portals.operator.pages import operator_page
 from pipelet_app.portals.operator.site_pages import site_page
 from pipelet_app.portals.operator.site_state import SiteState
 from pipelet_app.portals.operator.state import OperatorState
+from pipelet_app.portals.operator.surplus_pages import surplus_page
+from pipelet_app.portals.operator.surplus_state import SurplusState
 from pipelet_app.portals.public.pages import invite_page, login_page
 from pipelet_app.portals.public.state import InviteState, LoginState
 from pipelet_app.portals.session_state import SessionState
@@ -88,6 +90,12 @@ app.add_page(
     charger_page, route="/operator/chargers/[cp_id]", title="Charger · Pipelet", on_load=ChargerState.load
 )
 app.add_page(site_page, route="/operator/sites/[site_id]", title="Site · Pipelet", on_load=SiteState.load)
+app.add_page(
+    surplus_page,
+    route="/operator/sites/[site_id]/surplus",
+    title="Solar charging · Pipelet",
+    on_load=SurplusState.load,
+)
 app.add_page(faults_page, route="/operator/faults", title="Faults · Pipelet", on_load=FaultsState.load)
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)

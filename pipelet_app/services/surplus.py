@@ -235,5 +235,10 @@ def running_sessions_of_driver(db: Session, principal: Principal) -> list[dict[s
         .limit(5)
     ).all()
     return [
-        {**preferences_out(s, db.get(SessionPreference, s.id)), "station_id": s.station_id} for s in sessions
+        {
+            **preferences_out(s, db.get(SessionPreference, s.id)),
+            "station_id": s.station_id,
+            "session_id": s.id,
+        }
+        for s in sessions
     ]

@@ -133,5 +133,16 @@ def site_page() -> rx.Component:
         rx.cond(SiteState.site_id != "", SiteState.form["name"], T["site.new"]),
         rx.cond(SiteState.error != "", rx.callout(SiteState.error, color_scheme="red", id="site-error")),
         card(T["site.facts"], _site_form()),
-        rx.cond(SiteState.site_id != "", rx.fragment(_devices(), _energy())),
+        rx.cond(
+            SiteState.site_id != "",
+            rx.fragment(
+                rx.link(
+                    T["surplus.link"],
+                    href="/operator/sites/" + SiteState.site_id + "/surplus",
+                    id="site-surplus",
+                ),
+                _devices(),
+                _energy(),
+            ),
+        ),
     )

@@ -1,0 +1,70 @@
+"""The driver's running sessions and their solar-charging wishes (mode, departure, energy), as form text.
+
+Times are shown and entered in the zone of the session's site (where the driver is); the rules (own
+session only, running, valid values) are `services.surplus`'s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.portals.zones import session_zones
+from pipelet_app.services import surplus as service
+
+SITE_DEFAULT = "site"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def running_sessions(db: Session, principal: Principal) -> list[dict[str, str]]:
+    rows = service.running_sessions_of_driver(db, principal)
+    zones = session_zones(db, (r["session_id"] for r in rows))
+    out = []
+    for r in rows:
+        zone = zones.get(r["session_id"], "UTC")
+        departure = r["departure_utc"]
+        out.append(
+            {
+                "transaction_id": r["transaction_id"],
+                "station": r["station_id"],
+                "zone": zone,
+                "mode": r["mode"] or SITE_DEFAULT,
+                "departure": departure.astimezone(_zone(zone)).strftime("%Y-%m-%dT%H:%M")
+                if departure
+                else "",
+                "energy_kwh": "" if r["energy_wh"] is None else f"{r['energy_wh'] / 1000:g}",
+            }
+        )
+    return out
+
+
+def save_preferences(db: Session, principal: Principal, form: dict[str, Any]) -> None:
+    transaction_id = str(form.get("transaction_id") or "")
+    mode = str(form.get("mode") or SITE_DEFAULT)
+    values: dict[str, Any] = {"mode": None if mode == SITE_DEFAULT else mode}
+    zones = {r["transaction_id"]: r["zone"] for r in running_sessions(db, principal)}
+    departure = str(form.get("departure") or "").strip()
+    if departure:
+        try:
+            local = datetime.fromisoformat(departure)
+        except ValueError:
+            raise InvalidInput(f"departure_utc: {departure!r} is not a date and time") from None
+        values["departure_utc"] = local.replace(tzinfo=_zone(zones.get(transaction_id, "UTC")))
+    else:
+        values["departure_utc"] = None
+    energy = str(form.get("energy_kwh") or "").strip().replace(",", ".")
+    try:
+        values["energy_wh"] = float(energy) * 1000 if energy else None
+    except ValueError:
+        raise InvalidInput(f"energy_wh: {energy!r} is not a number of kWh") from None
+    service.set_preferences(db, principal, transaction_id, values)

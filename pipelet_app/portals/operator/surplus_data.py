@@ -1,0 +1,123 @@
+"""What the solar-charging page shows (`/operator/sites/[site_id]/surplus`): the controller's settings,
+the site's energy flows now (PV, house, battery, cars, grid), today's chart and the controller's latest
+decisions with their reasons. Role and tenant are checked by the services it calls."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.db.models import Site, SiteEnergyMinute
+from pipelet_app.db.types import utcnow
+from pipelet_app.portals.formatting import when
+from pipelet_app.services import sites as sites_service
+from pipelet_app.services import surplus as service
+
+LIVE_WINDOW = timedelta(minutes=5)  # flows older than this show as "—"
+
+
+def _kw(watts: float | None) -> str:
+    return "—" if watts is None else f"{watts / 1000:.1f}"
+
+
+def _flows(db: Session, site_id: int, now: datetime) -> dict[str, str]:
+    row = db.exec(
+        select(SiteEnergyMinute)
+        .where(SiteEnergyMinute.site_id == site_id, SiteEnergyMinute.minute >= now - LIVE_WINDOW)
+        .order_by(col(SiteEnergyMinute.minute).desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return {k: "—" for k in ("pv", "house", "battery", "cars", "grid", "grid_dir", "battery_dir")}
+    grid, battery = row.grid_w, row.battery_w
+    return {
+        "pv": _kw(row.pv_w),
+        "house": _kw(row.load_w),
+        "battery": _kw(None if battery is None else abs(battery)),
+        "battery_dir": "" if not battery else ("discharge" if battery > 0 else "charge"),
+        "cars": _kw(row.ev_w),
+        "grid": _kw(None if grid is None else abs(grid)),
+        "grid_dir": "" if not grid else ("import" if grid > 0 else "export"),
+    }
+
+
+def _chart(db: Session, principal: Principal, site: Site, now: datetime) -> list[dict[str, Any]]:
+    zone = ZoneInfo(site.timezone or "UTC")
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    data = sites_service.energy(db, principal, site.id, midnight, now, "15m")  # type: ignore[arg-type]
+    out = []
+    for point in data["series"]:
+
+        def kw(name: str, point: dict = point) -> float:
+            return round((point.get(name) or 0.0) / 1000, 2)
+
+        out.append(
+            {
+                "time": point["time_utc"].astimezone(zone).strftime("%H:%M"),
+                "pv": kw("pv_w"),
+                "house": kw("load_w"),
+                "cars": kw("ev_w"),
+                "grid": kw("grid_w"),
+            }
+        )
+    return out
+
+
+def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, str]]:
+    rows = []
+    for d in decisions:
+        for c in d["chargers"] or [{}]:
+            rows.append(
+                {
+                    "time": when(d["time_utc"], tz),
+                    "site": ("stale · " if d["stale"] else "") + d["reason"],
+                    "charger": str(c.get("charger", "—")),
+                    "limit": "—" if "limit_a" not in c else f"{c['limit_a']:.1f} A, {c.get('phases', 3)}p",
+                    "reason": str(c.get("reason", "")),
+                    "sent": str(c.get("sent", "")),
+                }
+            )
+    return rows
+
+
+def surplus_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
+    settings = service.get_surplus(db, principal, site_id)  # operator of this site's tenant, else 404
+    site = db.get(Site, site_id)
+    assert site is not None
+    now = utcnow()
+    return {
+        "site_id": str(site_id),
+        "site_name": site.name,
+        "settings": {
+            "enabled": "on" if settings["enabled"] else "off",
+            "mode": settings["mode"],
+            "interval_s": str(settings["interval_s"]),
+            "min_soc": "" if settings["min_soc"] is None else f"{settings['min_soc']:g}",
+        },
+        "flows": _flows(db, site_id, now),
+        "chart": _chart(db, principal, site, now),
+        "decisions": _decision_rows(service.decisions(db, principal, site_id, 10), site.timezone),
+    }
+
+
+def save_settings(db: Session, principal: Principal, site_id: int, form: dict[str, Any]) -> None:
+    """The form's text into the service's values (which validates and checks role and tenant)."""
+    values: dict[str, Any] = {
+        "enabled": form.get("enabled") in ("on", "true", True),
+        "mode": str(form.get("mode") or "pv-only"),
+    }
+    interval = str(form.get("interval_s") or "").strip()
+    if interval:
+        if not interval.isdigit():
+            raise InvalidInput(f"interval_s: {interval!r} is not a whole number of seconds")
+        values["interval_s"] = int(interval)
+    soc = str(form.get("min_soc") or "").strip().replace(",", ".")
+    try:
+        values["min_soc"] = float(soc) if soc else None
+    except ValueError:
+        raise InvalidInput(f"min_soc: {soc!r} is not a number") from None
+    service.put_surplus(db, principal, site_id, values)

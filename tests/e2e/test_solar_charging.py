@@ -1,0 +1,179 @@
+"""Solar charging in the browser: the operator turns the controller on for a site and sees the energy
+flows, today's chart and what the controller decided and why; a driver chooses how their running session
+charges. Against the `pipelet run` under test; the site's measurements and a decision are written into
+its database first (as the MQTT consumer and the loop would)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from pipelet_app.db import reset_engine, session_scope
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Driver,
+    SessionPreference,
+    SessionSource,
+    Site,
+    SiteEnergyMinute,
+    SiteSurplus,
+    SurplusDecision,
+    User,
+)
+from pipelet_app.portals.zones import session_zones
+from tests.e2e.conftest import screenshot, sign_in
+
+
+@pytest.fixture
+def db(server: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", server["env"]["DATABASE_URL"])
+    reset_engine()
+    yield
+    reset_engine()
+
+
+def _sonnenstrom_site() -> int:
+    with session_scope() as s:
+        tenant_id = s.exec(select(User.tenant_id).where(User.email == "operator@sonnenstrom.demo")).one()
+        site = s.exec(select(Site).where(Site.tenant_id == tenant_id).order_by(Site.id)).first()
+        assert site is not None
+        site.grid_limit_a = 63
+        site.timezone = "UTC"
+        return site.id  # type: ignore[return-value]
+
+
+def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
+    page: Page, server: dict, db: None
+) -> None:
+    site_id = _sonnenstrom_site()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with session_scope() as s:
+        for minutes in range(0, 31, 5):
+            s.merge(
+                SiteEnergyMinute(
+                    site_id=site_id,
+                    minute=now - timedelta(minutes=minutes),
+                    pv_w=5200.0,
+                    grid_w=-1300.0,
+                    battery_w=-400.0,
+                    load_w=800.0,
+                    ev_w=2700.0,
+                    samples=3,
+                )
+            )
+        s.add(
+            SurplusDecision(
+                site_id=site_id,
+                time_utc=now,
+                mode="pv-only",
+                available_w=4000.0,
+                grid_w=-1300.0,
+                pv_w=5200.0,
+                reason="4000 W available for the cars",
+                chargers=[
+                    {
+                        "charger": "SON-CP-001/1",
+                        "limit_a": 5.8,
+                        "phases": 1,
+                        "charging": True,
+                        "reason": "surplus shared by departure",
+                        "purpose": "TxProfile",
+                        "unit": "A",
+                        "sent": "fallback:TxDefaultProfile@0",
+                    }
+                ],
+            )
+        )
+
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-sites")).to_be_visible(timeout=20_000)
+    page.goto(f"{server['base']}/operator/sites/{site_id}")
+    page.locator("#site-surplus").click()
+    expect(page).to_have_url(re.compile(f"/operator/sites/{site_id}/surplus$"), timeout=20_000)
+    expect(page.locator("#flow-pv")).to_have_text("5.2 kW", timeout=20_000)
+    expect(page.locator("#flow-house")).to_have_text("0.8 kW")
+    expect(page.locator("#flow-cars")).to_have_text("2.7 kW")
+    expect(page.locator("#flow-grid")).to_have_text("1.3 kW")
+    expect(page.locator("#energy-flows")).to_contain_text("exporting")
+    expect(page.locator("#energy-flows")).to_contain_text("charging")  # the home battery
+    expect(page.locator("#surplus-chart .recharts-line")).to_have_count(4)  # PV, house, cars, grid
+    decisions = page.locator("#surplus-decisions")
+    expect(decisions).to_contain_text("SON-CP-001/1")
+    expect(decisions).to_contain_text("surplus shared by departure")
+    expect(decisions).to_contain_text("fallback:TxDefaultProfile@0")
+
+    page.locator("#surplus-enabled").click()
+    page.get_by_role("option", name="on", exact=True).click()
+    page.locator("#surplus-mode").click()
+    page.get_by_role("option", name="pv-priority").click()
+    page.fill("#surplus-interval", "5")
+    page.click("#surplus-save")
+    expect(page.locator("#surplus-error")).to_contain_text("interval_s:", timeout=20_000)
+    page.fill("#surplus-interval", "15")
+    page.click("#surplus-save")
+    expect(page.locator("#surplus-saved")).to_be_visible(timeout=20_000)
+    with session_scope() as s:
+        row = s.get(SiteSurplus, site_id)
+        assert row is not None and (row.enabled, row.mode, row.interval_s) == (True, "pv-priority", 15)
+    screenshot(page, "operator-solar-charging")
+
+    # Another operator's site is not there for them.
+    page.context.clear_cookies()
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-sites")).to_be_visible(timeout=20_000)
+    page.goto(f"{server['base']}/operator/sites/{site_id}/surplus")
+    expect(page.locator("#denied")).to_be_visible(timeout=20_000)
+    expect(page.locator("body")).not_to_contain_text("surplus shared by departure")
+
+
+def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict, db: None) -> None:
+    with session_scope() as s:
+        user = s.exec(select(User).where(User.email == "driver@acme.demo")).one()
+        driver = s.exec(select(Driver).where(Driver.user_id == user.id)).one()
+        charger = s.exec(select(Charger).order_by(Charger.id)).first()
+        assert charger is not None
+        session = ChargingSession(
+            transaction_id="ocpp16:E2E-SUN:1",
+            station_id=charger.charge_point_id,
+            source=SessionSource.OCPP_WALLBOX,
+            driver_id=driver.id,
+            charger_id=charger.id,
+            connector_id=1,
+            start_utc=datetime.now(UTC) - timedelta(minutes=10),
+        )
+        s.add(session)
+        s.flush()
+        session_id = session.id
+
+    sign_in(page, server, "driver@acme.demo")
+    form = page.locator("form").filter(has=page.locator("#prefs-save"))
+    expect(form).to_contain_text(charger.charge_point_id, timeout=20_000)
+    page.locator("#prefs-mode").click()
+    page.get_by_role("option", name="Solar first, grid tops up").click()
+    departure = (datetime.now(UTC) + timedelta(days=1)).replace(hour=7, minute=30)
+    page.fill("#prefs-departure", departure.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#prefs-energy", "12.5")
+    page.click("#prefs-save")
+    expect(page.locator("#prefs-saved")).to_be_visible(timeout=20_000)
+    with session_scope() as s:
+        row = s.get(SessionPreference, session_id)
+        assert row is not None
+        assert (row.mode, row.energy_wh) == ("pv-priority", 12500.0)
+        assert row.departure_utc is not None
+        zone = ZoneInfo(session_zones(s, [session_id]).get(session_id, "UTC"))  # the site's: where they are
+        assert row.departure_utc.astimezone(zone).strftime("%Y-%m-%dT%H:%M") == departure.strftime(
+            "%Y-%m-%dT%H:%M"
+        )
+    expect(page.locator("#prefs-energy")).to_have_value("12.5")
+
+    page.fill("#prefs-energy", "-3")
+    page.click("#prefs-save")
+    expect(page.locator("#prefs-error")).to_contain_text("energy_wh:", timeout=20_000)
+    screenshot(page, "driver-solar-preferences")
