@@ -124,16 +124,16 @@ class SiteSnapshot:
 class ControllerSettings:
     """Thresholds and delays. Defaults are the ones benchmarks/surplus measured (see its README)."""
 
-    margin_w: float = 60.0  # export kept in reserve so that small load steps do not import
+    margin_w: float = 20.0  # export kept in reserve so that small load steps do not import
     enable_delay_s: float = 0.0  # surplus above the minimum this long before a start ...
     enable_threshold_w: float = 0.0  # ... by at least this much
     disable_delay_s: float = 1200.0  # a single car bridges a dip below its minimum at most this long ...
-    bridge_grid_share: float = 0.015  # ... and only while the grid energy spent bridging stays within
+    bridge_grid_share: float = 0.01  # ... and only while the grid energy spent bridging stays within
     bridge_allowance_wh: float = 15.0  # this share of the session's energy plus this allowance
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0
-    phase_lockout_s: float = 900.0  # minimum time between two phase switches of one charger
+    phase_lockout_s: float = 600.0  # minimum time between two phase switches of one charger
     phase_up_margin_w: float = 400.0  # 3-phase minimum plus this before switching up
     draw_tolerance_a: float = 1.0  # a car drawing this much below the offer takes less than offered
     draw_settle_s: float = 20.0  # a new limit must stand this long before the draw is judged

@@ -4,8 +4,8 @@ A three-phase car needs 6 A x 3 x 230 V = 4.1 kW to charge at all, a single-phas
 at most 16 A x 230 V = 3.7 kW. So: switch down when the power this charger can have stays below the
 three-phase minimum for `phase_down_delay_s`; switch up when it stays above the three-phase minimum plus
 `phase_up_margin_w` for `phase_up_delay_s` and the forecast for the next lockout period agrees. After a
-switch the charger may not switch again for `phase_lockout_s` (15 min by default), which bounds switches
-to four an hour whatever the clouds do: the "no flapping" invariant the property tests check. Between
+switch the charger may not switch again for `phase_lockout_s` (10 min by default), which bounds switches
+to six an hour whatever the clouds do: the "no flapping" invariant the property tests check. Between
 the thresholds nothing changes (hysteresis). A charger that is off does not switch unless it is about to
 start on the other phase count.
 """

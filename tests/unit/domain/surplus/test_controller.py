@@ -28,7 +28,7 @@ def one_phase(cid: str = "cp1", **kw) -> ChargerInput:
 
 def test_pv_only_starts_at_once_by_default() -> None:
     (decision,) = run(SITE, [3000.0], (one_phase(),))
-    assert decision.chargers[0].charging and decision.chargers[0].limit_a == 12.7
+    assert decision.chargers[0].charging and decision.chargers[0].limit_a == 12.9
 
 
 def test_pv_only_waits_the_enable_delay_then_charges_the_whole_surplus() -> None:
@@ -38,9 +38,9 @@ def test_pv_only_waits_the_enable_delay_then_charges_the_whole_surplus() -> None
     first, second, third = (d.chargers[0] for d in decisions)
     assert not first.charging and "starting in 30 s" in first.reason
     assert second.charging and second.changed
-    # 3000 W - 60 W margin on one phase, rounded down to 0.1 A
-    assert second.limit_a == 12.7 and second.limit_w == 12.7 * 230
-    assert not third.changed and third.limit_a == 12.7
+    # 3000 W - 20 W margin on one phase, rounded down to 0.1 A
+    assert second.limit_a == 12.9 and second.limit_w == 12.9 * 230
+    assert not third.changed and third.limit_a == 12.9
 
 
 def test_pv_only_pauses_below_the_minimum_after_bridging_a_short_dip() -> None:
@@ -159,7 +159,7 @@ def test_earlier_departure_gets_the_surplus_first() -> None:
     last = {d.charger_id: d for d in decisions[-1].chargers}
     # the late car runs at its minimum, the one leaving soon gets all the rest
     assert last["late"].charging and last["late"].limit_a == 6.0
-    assert last["soon"].limit_a == 15.4
+    assert last["soon"].limit_a == 15.6
 
 
 def test_two_minimums_fit_where_one_maximum_would_leave_the_rest_unused() -> None:
