@@ -101,6 +101,26 @@ class SessionOut(BaseModel):
         description="2.0.1 TransactionEvents of this transaction not (yet) received, by seqNo; "
         "0 when complete and for 1.6 sessions. While > 0 the session may still change."
     )
+    flags: list[str] = Field(
+        description="What was unusual about the readings (docs/ocpp-energy-rules.md): "
+        "energy_exceeds_max_power, negative_register, register_backwards, register_jump, "
+        "start_zero_ambiguous need review; start_from_previous_register, start_from_first_sample, "
+        "start_zero_meter_reset say how the start reading was decided"
+    )
+    review_pending: bool = Field(
+        description="Held out of reimbursement and solar share until confirmed or corrected (POST .../review)"
+    )
+    energy_reported_wh: float | None = Field(
+        description="After an operator's correction: the energy the charger's readings gave"
+    )
+
+
+class ReviewIn(BaseModel):
+    energy_wh: float | None = Field(
+        default=None,
+        ge=0,
+        description="The corrected energy in Wh; omit it to confirm the charger's figure as it is",
+    )
 
 
 class ReservationOut(BaseModel):
@@ -138,6 +158,24 @@ def _percent(share: float | None) -> float | None:
 def charger_sessions(charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20) -> list[SessionOut]:
     """The charger's newest sessions, with how many 2.0.1 transaction messages are still missing."""
     return [SessionOut(**s) for s in operations.sessions(db, principal, charge_point_id, limit)]
+
+
+@router.post(
+    "/{charge_point_id}/sessions/{transaction_id}/review",
+    response_model=SessionOut,
+    responses={**KEYED, **documented(400, 404)},
+)
+def review_session(
+    charge_point_id: str,
+    transaction_id: str,
+    principal: Caller,
+    db: DB,
+    review: Annotated[ReviewIn | None, Body()] = None,
+) -> SessionOut:
+    """Confirm a flagged session's energy, or correct it (`energy_wh`): either way it counts again in
+    reimbursement and solar share. The charger's own figure stays in `energy_reported_wh`."""
+    energy = review.energy_wh if review is not None else None
+    return SessionOut(**operations.review_session(db, principal, charge_point_id, transaction_id, energy))
 
 
 @router.get(

@@ -53,6 +53,12 @@ class SessionOut(BaseModel):
     )
     cost: float | None = Field(description="Cost in `currency`")
     currency: str
+    flags: list[str] = Field(
+        description="What was unusual about an OCPP session's readings (docs/ocpp-energy-rules.md)"
+    )
+    review_pending: bool = Field(
+        description="Held out of solar share and reimbursement until the charger's operator reviews it"
+    )
 
 
 class SessionPage(BaseModel):
@@ -167,6 +173,7 @@ def _csv_row(row: dict) -> dict:
         "start_utc": row["start_utc"].isoformat(),
         "end_utc": row["end_utc"].isoformat() if row["end_utc"] else "",
         "energy_wh": f"{row['energy_wh']:.0f}",
+        "flags": ";".join(row["flags"]),
         "solar_wh": f"{row['solar_wh']:.0f}",
     }
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource
+from pipelet_app.domain.meter_energy import parse_flags
 from pipelet_app.domain.solar import solar_share
 from pipelet_app.fleet.cursor import decode_cursor, encode_cursor
 
@@ -84,6 +85,12 @@ def _estimated_sql():
     )
 
 
+def _counted():
+    """Sessions that count in solar share and reimbursement: not held for an operator's review (a session
+    with impossible energy or an undecidable start reading, docs/ocpp-energy-rules.md)."""
+    return ChargingSession.review_pending.is_(False)
+
+
 def _period(flt: SessionFilter) -> list:
     conditions = []
     if flt.start:
@@ -151,6 +158,8 @@ def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimate
         "solar_estimated": bool(estimated),
         "cost": s.cost,
         "currency": s.currency,
+        "flags": sorted(parse_flags(s.flags)),
+        "review_pending": s.review_pending,
     }
 
 
@@ -164,7 +173,7 @@ def solar_share_by_driver(db: Session, principal: Principal, flt: SessionFilter)
     """Per driver of the fleet: energy by source, solar energy and share, aggregated in one SQL query."""
     require(principal, Role.FLEET_MANAGER)
     flt.check()
-    join_on = and_(ChargingSession.driver_id == Driver.id, *_period(flt))
+    join_on = and_(ChargingSession.driver_id == Driver.id, _counted(), *_period(flt))
     query = (
         select(
             Driver.id,
@@ -224,7 +233,7 @@ def monthly_by_source(db: Session, principal: Principal, flt: SessionFilter) -> 
             func.coalesce(func.sum(_solar_wh_sql()), 0.0),
         )
         .join(Driver, Driver.id == ChargingSession.driver_id)
-        .where(Driver.fleet_id == principal.tenant_id, *_period(flt))
+        .where(Driver.fleet_id == principal.tenant_id, _counted(), *_period(flt))
         .group_by(month)
         .order_by(month)
     )

@@ -105,6 +105,8 @@ def draft_statements(db: Session, principal: Principal, month: str) -> list[Reim
             Driver.fleet_id == principal.tenant_id,
             ChargingSession.start_utc >= start,
             ChargingSession.start_utc < end,
+            # Held for the charger operator's review (docs/ocpp-energy-rules.md): paid once confirmed.
+            ChargingSession.review_pending.is_(False),
         )
     ).all():
         energies[driver_id].append(SessionEnergy(str(source), energy_wh))

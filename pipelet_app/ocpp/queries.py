@@ -22,6 +22,7 @@ from pipelet_app.db.models import (
     Site,
     TransactionSeqNos,
 )
+from pipelet_app.domain.meter_energy import parse_flags
 
 FAULT_STATUSES = ("Faulted", "Unavailable")
 
@@ -56,15 +57,31 @@ def charger_sessions(db: Session, charger_id: int, limit: int = 20) -> list[dict
 
     `missing_messages` comes from `ocpp_transaction_seq_nos` (0 when complete, and for 1.6 or imported
     sessions, which have no seqNos): an operator should know a session's energy or end may still change
-    when the charger delivers the messages it queued offline.
+    when the charger delivers the messages it queued offline. `flags` say what was unusual about its
+    readings (docs/ocpp-energy-rules.md); `review_pending` ones wait for the operator.
     """
-    rows = db.exec(
+    return _session_rows(
+        db,
         select(ChargingSession, TransactionSeqNos.missing)
         .outerjoin(TransactionSeqNos, TransactionSeqNos.session_id == ChargingSession.id)  # type: ignore[arg-type]
         .where(ChargingSession.charger_id == charger_id)
         .order_by(col(ChargingSession.start_utc).desc(), col(ChargingSession.id).desc())
-        .limit(limit)
-    ).all()
+        .limit(limit),
+    )
+
+
+def charger_session(db: Session, charger_id: int, transaction_id: str) -> dict[str, Any] | None:
+    """One session of the charger, in the shape of `charger_sessions`."""
+    rows = _session_rows(
+        db,
+        select(ChargingSession, TransactionSeqNos.missing)
+        .outerjoin(TransactionSeqNos, TransactionSeqNos.session_id == ChargingSession.id)  # type: ignore[arg-type]
+        .where(ChargingSession.charger_id == charger_id, ChargingSession.transaction_id == transaction_id),
+    )
+    return rows[0] if rows else None
+
+
+def _session_rows(db: Session, statement: Any) -> list[dict[str, Any]]:
     return [
         {
             "transaction_id": s.transaction_id,
@@ -75,8 +92,11 @@ def charger_sessions(db: Session, charger_id: int, limit: int = 20) -> list[dict
             "energy_wh": s.energy_wh,
             "reason": s.reason,
             "missing_messages": missing or 0,
+            "flags": sorted(parse_flags(s.flags)),
+            "review_pending": s.review_pending,
+            "energy_reported_wh": s.energy_reported_wh,
         }
-        for s, missing in rows
+        for s, missing in db.exec(statement).all()
     ]
 
 

@@ -6,13 +6,14 @@ exactly like a missing one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from pipelet_app.auth import NotFound, Principal, require, require_tenant
+from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargingSession, Role
 from pipelet_app.ocpp import queries
@@ -46,6 +47,44 @@ def sessions(
     """The charger's latest sessions, each with `missing_messages` (2.0.1 TransactionEvents not received)."""
     charger = own_charger(db, principal, charge_point_id)
     return queries.charger_sessions(db, charger.id, limit)  # type: ignore[arg-type]
+
+
+def review_session(
+    db: Session,
+    principal: Principal,
+    charge_point_id: str,
+    transaction_id: str,
+    corrected_energy_wh: float | None = None,
+) -> dict[str, Any]:
+    """An operator's decision on a session: confirm the charger's figure, or correct its energy.
+
+    Either way the session counts again in reimbursement and solar share (it was held while
+    `review_pending`). A correction keeps what the readings gave in `energy_reported_wh`, and later
+    messages of the transaction update only that (ocpp.transactions). Another tenant's session is
+    reported like a missing one.
+    """
+    charger = own_charger(db, principal, charge_point_id)
+    session = db.exec(
+        select(ChargingSession).where(
+            ChargingSession.charger_id == charger.id, ChargingSession.transaction_id == transaction_id
+        )
+    ).first()
+    if session is None:
+        raise NotFound("Not found.")
+    if corrected_energy_wh is not None:
+        if not math.isfinite(corrected_energy_wh) or corrected_energy_wh < 0:
+            raise InvalidInput("energy_wh: must be a finite number of Wh, 0 or more")
+        if session.energy_reported_wh is None:
+            session.energy_reported_wh = session.energy_wh
+        session.energy_wh = corrected_energy_wh
+    session.review_pending = False
+    session.reviewed_at = utcnow()
+    session.reviewed_by = principal.user_id
+    db.add(session)
+    db.commit()
+    row = queries.charger_session(db, charger.id, transaction_id)  # type: ignore[arg-type]
+    assert row is not None  # just written
+    return row
 
 
 def reservations(

@@ -143,3 +143,69 @@ def test_forged_command_event_reaches_the_charger_only_for_its_operator(
     page.wait_for_timeout(3_000)
     sent = charger.received[before:]
     assert sent == ([("Reset", {"type": "Hard"})] if reaches else [])
+
+
+def _held_session(server: dict, charger: LiveChargePoint) -> str:
+    """A 40-second session of 299,763 Wh, sent by the live charger: the CSMS holds it for review."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    begin = {"connectorId": 1, "idTag": "ACME0001", "meterStart": 1_000, "timestamp": start.strftime(iso)}
+    tx = charger.run(charger.cp.ok("StartTransaction", begin))["transactionId"]  # type: ignore[index]
+    end = (start + timedelta(seconds=40)).strftime(iso)
+    charger.run(
+        charger.cp.ok("StopTransaction", {"transactionId": tx, "meterStop": 300_763, "timestamp": end})
+    )
+    return f"ocpp16:SON-CP-002:{tx}"
+
+
+def _review_event(handler: str, payload: dict) -> dict:
+    """A ChargerState.<handler> event for the charger page, as a tampered client would send it."""
+    path = "/operator/chargers/SON-CP-002"
+    return {
+        "name": f"{ChargerState.get_full_name()}.{handler}",
+        "payload": payload,
+        "router_data": {"pathname": path, "query": {"cp_id": "SON-CP-002"}, "asPath": path},
+    }
+
+
+def test_operator_sees_a_held_session_and_confirms_it_only_for_own_charger(
+    page: Page, server: dict, charger: LiveChargePoint
+) -> None:
+    tx = _held_session(server, charger)
+    sockets: dict = {}
+
+    def route(ws) -> None:
+        upstream = ws.connect_to_server()
+        sockets["up"] = upstream
+        ws.on_message(upstream.send)
+        upstream.on_message(ws.send)
+
+    # Another operator forges the confirm event for this session: nothing changes.
+    page.route_web_socket(re.compile("/_event"), route)
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-chargers")).to_be_visible(timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/SON-CP-002")
+    expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(500)
+    forged = _review_event("confirm_session", {"transaction_id": tx})
+    sockets["up"].send("42/_event," + json.dumps(["event", forged]))
+    page.wait_for_timeout(3_000)
+    page.context.clear_cookies()
+
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-002", timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/SON-CP-002")
+    held = page.locator("#charger-sessions .session-row.held")
+    expect(held).to_have_count(1, timeout=20_000)  # the forged confirm did not release it
+    expect(held).to_contain_text("energy_exceeds_max_power")
+    expect(held).to_contain_text("299.8")
+    screenshot(page, "operator-charger-held-session")
+
+    # A correction in kWh that is not a number is refused, naming the field.
+    held.locator(".session-correct-kwh input, input.session-correct-kwh").first.fill("lots")
+    held.get_by_role("button", name="Correct").click()
+    expect(page.locator("#command-error")).to_contain_text("energy_kwh", timeout=20_000)
+
+    held.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#charger-sessions .session-row.held")).to_have_count(0, timeout=20_000)
+    expect(page.locator("#charger-sessions")).to_contain_text("energy_exceeds_max_power")

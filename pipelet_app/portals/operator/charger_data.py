@@ -91,6 +91,10 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "energy_kwh": kwh(s["energy_wh"]),
                 "reason": s["reason"] or "—",
                 "missing": str(s["missing_messages"]),  # the page words it ("3 messages missing")
+                "tx": s["transaction_id"],
+                "flags": ", ".join(s["flags"]),
+                "held": "1" if s["review_pending"] else "",
+                "reported_kwh": kwh(s["energy_reported_wh"]) if s["energy_reported_wh"] is not None else "",
             }
             for s in d["sessions"]
         ],

@@ -1,6 +1,6 @@
 """Charger detail (connectors, commands with the charger's answers, sessions with missing 2.0.1 messages
-flagged, reservations, monthly uptime, message log, configuration) and the fault list of the operator
-console."""
+and unusual readings flagged, held sessions confirmed or corrected, reservations, monthly uptime, message
+log, configuration) and the fault list of the operator console."""
 
 from __future__ import annotations
 
@@ -51,10 +51,56 @@ def _missing_badge(count: rx.Var) -> rx.Component:
     )
 
 
+def _review_cell(row: rx.Var) -> rx.Component:
+    """What was unusual about the readings; a held session gets Confirm and a kWh correction."""
+    return rx.vstack(
+        rx.cond(row["flags"] != "", rx.text(row["flags"], size="1", class_name="session-flags")),
+        rx.cond(
+            row["reported_kwh"] != "",
+            rx.text(T["charger.reported"], ": ", row["reported_kwh"], " kWh", size="1", color_scheme="gray"),
+        ),
+        rx.cond(
+            row["held"] == "1",
+            rx.hstack(
+                rx.badge(T["charger.held"], color_scheme="red", class_name="session-held"),
+                rx.button(
+                    T["charger.confirm"],
+                    size="1",
+                    variant="soft",
+                    on_click=ChargerState.confirm_session(row["tx"]),
+                    class_name="session-confirm",
+                ),
+                rx.form(
+                    rx.hstack(
+                        rx.input(type="hidden", name="transaction_id", value=row["tx"]),
+                        rx.input(
+                            name="energy_kwh",
+                            placeholder=T["charger.corrected_kwh"],
+                            size="1",
+                            width="6em",
+                            class_name="session-correct-kwh",
+                        ),
+                        rx.button(T["charger.correct"], size="1", variant="outline", type="submit"),
+                        spacing="1",
+                    ),
+                    on_submit=ChargerState.correct_session,
+                    reset_on_submit=True,
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+        ),
+        spacing="1",
+    )
+
+
 def _session_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[key]) for _, key in SESSION_COLUMNS],
         rx.table.cell(_missing_badge(row["missing"])),
+        rx.table.cell(_review_cell(row)),
+        class_name=rx.cond(row["held"] == "1", "session-row held", "session-row"),
     )
 
 
@@ -67,6 +113,7 @@ def _sessions_table() -> rx.Component:
                 rx.table.row(
                     *[rx.table.column_header_cell(label) for label, _ in SESSION_COLUMNS],
                     rx.table.column_header_cell(T["charger.messages_col"]),
+                    rx.table.column_header_cell(T["charger.flags_col"]),
                 )
             ),
             rx.table.body(rx.foreach(ChargerState.sessions, _session_row)),

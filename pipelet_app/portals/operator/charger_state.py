@@ -87,6 +87,33 @@ class ChargerState(SessionState):
         async for update in self._send(form.get("name", "").strip(), form.get("payload", "")):
             yield update
 
+    async def _review(self, transaction_id: str, energy_wh: float | None):
+        """Confirm or correct a flagged session (role and tenant checked in `review_session`)."""
+        self.answer = self.answer_error = ""
+        cp_id = self._cp_id()
+        result = await self._guarded_off_loop(
+            lambda db, p: operations.review_session(db, p, cp_id, transaction_id, energy_wh)
+        )
+        if result.value is None:
+            self.answer_error = result.error or result.denied
+            return result.redirect
+        await self._refresh()
+        return None
+
+    @rx.event
+    async def confirm_session(self, transaction_id: str):
+        return await self._review(transaction_id, None)
+
+    @rx.event
+    async def correct_session(self, form: dict):
+        text = str(form.get("energy_kwh", "")).strip().replace(",", ".")
+        try:
+            energy_wh = float(text) * 1000
+        except ValueError:
+            self.answer_error = "energy_kwh: enter the corrected energy in kWh, e.g. 12.5"
+            return None
+        return await self._review(str(form.get("transaction_id", "")), energy_wh)
+
 
 class FaultsState(SessionState):
     faults: list[dict[str, str]] = []
