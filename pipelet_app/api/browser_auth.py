@@ -2,9 +2,9 @@
 
 The cookie is HttpOnly (page scripts never see the token), Secure when `PUBLIC_URL` is https, and
 SameSite=Strict. The sign-in page is a plain HTML form posting here; the answer redirects (303) to the
-user's portal, or back to `/login?error=wrong|locked|busy&wait=S`, so the page reloads and its event socket
-reconnects with the new cookie (Reflex reads cookies from the socket's handshake). A JSON body gets a
-JSON answer instead (`{"home"}` or the usual error body), for scripts and tests.
+user's portal (via "/"), or back to `/login?error=wrong|locked|busy&wait=S`, so the page reloads and its
+event socket reconnects with the new cookie (Reflex reads cookies from the socket's handshake). A JSON
+body gets a JSON answer instead (`{"home"}` or the usual error body), for scripts and tests.
 
 The route is async: the budgets (`login_throttle`) are checked on the loop for the price of a counter,
 the user look-up runs on the thread pool, and argon2 on its own small bounded pool (`password_pool`), so
@@ -112,8 +112,10 @@ async def login(request: Request) -> Response:
             return token, home_path(auth_sessions.resolve(db, token).role)
 
     token, home = await run_in_threadpool(start)
+    # The form goes to "/", whose page sends the user on to their portal inside the app (a direct 303 to
+    # "/fleet" would come back as "/fleet/" from the static front end's own redirect).
     response: Response = (
-        JSONResponse({"home": home}) if wants_json else RedirectResponse(home, status_code=303)
+        JSONResponse({"home": home}) if wants_json else RedirectResponse("/", status_code=303)
     )
     _set_cookie(response, token)
     return response

@@ -157,9 +157,15 @@ class SessionState(rx.State):
 
     @rx.event
     def go_home(self):
-        """`/`: to the signed-in user's portal, or to the login page."""
-        result = self._guarded(lambda _db, principal: home_path(principal.role))
-        return result.redirect or rx.redirect(result.value or "/login")
+        """`/`: to the signed-in user's portal (in the account's language), or to the login page.
+        Sign-in lands here (`/auth/login` redirects to "/"), so this is where the language is taken over."""
+        result = self._guarded(lambda _db, principal: (home_path(principal.role), principal.locale))
+        if result.redirect or not result.value:
+            return result.redirect or rx.redirect("/login")
+        home, locale = result.value
+        if locale in LOCALES:
+            self.locale = locale
+        return rx.redirect(home)
 
     @rx.event
     def logout(self):

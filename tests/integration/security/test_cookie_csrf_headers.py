@@ -37,7 +37,7 @@ def sign_in(client: TestClient, email: str = "fleet@acme.demo", password: str = 
 
 def test_login_sets_an_httponly_strict_cookie_and_redirects_home(client: TestClient) -> None:
     response = sign_in(client)
-    assert response.status_code == 303 and response.headers["location"] == "/fleet"
+    assert response.status_code == 303 and response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("pipelet_session=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie

@@ -1,0 +1,145 @@
+"""Security in the browser, against a real `pipelet run`: no secret on disk after a sign-in and a new API
+key; the cookie is HttpOnly; a page of another origin (another port of the same host, so "same-site")
+can neither read the API with the user's cookie, nor write through it, nor open the event socket; the
+security headers are on the pages."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ROOT, sign_in
+
+
+def _files_under(*roots: Path) -> Iterator[Path]:
+    for root in roots:
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            yield from (p for p in root.rglob("*") if p.is_file())
+
+
+def _holding(secret: str, *roots: Path) -> list[str]:
+    needle = secret.encode()
+    return [str(p) for p in _files_under(*roots) if needle in p.read_bytes()]
+
+
+def test_no_session_token_or_new_api_key_on_disk(page: Page, server: dict) -> None:
+    sign_in(page, server, "fleet@acme.demo")
+    expect(page).to_have_url(re.compile("/fleet$"), timeout=20_000)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pipelet_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert "pipelet_session" not in page.evaluate("document.cookie"), "page scripts never see the token"
+
+    page.goto(f"{server['base']}/account/api-keys")
+    page.fill("#key-name", "disk scan")
+    page.click("#key-create")
+    expect(page.locator("#new-key")).to_contain_text("pk_", timeout=20_000)
+    key = page.locator("#new-key").inner_text().strip()
+    page.goto(f"{server['base']}/fleet")
+    expect(page.locator("#fleet-drivers")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(1_000)  # let a state manager write whatever it would write
+
+    workdir = Path(server["env"]["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    roots = (ROOT / ".states", ROOT / ".web" / "backend", workdir)
+    assert not (ROOT / ".states").exists() or not any((ROOT / ".states").iterdir()), "no pickled tab states"
+    assert _holding(cookie["value"], *roots) == [], "the session token is on disk"
+    assert _holding(key, *roots) == [], "the new API key is on disk"
+    for path in workdir.glob("pipelet.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path.name} is readable by others"
+
+    page.goto(f"{server['base']}/account/api-keys")
+    expect(page.locator("#key-name")).to_be_visible(timeout=20_000)
+    assert "pk_" not in page.locator("#new-key").inner_text(), "shown once, not kept"
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>elsewhere</title><p>another origin</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def foreign_origin() -> Iterator[str]:
+    """A page on another port of the same host: same-site for the browser, another origin for us."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def _imported(server: dict, station: str) -> int:
+    path = server["env"]["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT count(*) FROM op_charging_sessions WHERE station_id = ?", (station,)
+        ).fetchone()[0]
+
+
+def test_a_page_of_another_origin_gets_nothing_through_the_users_cookie(
+    page: Page, server: dict, foreign_origin: str
+) -> None:
+    base = server["base"]
+    sign_in(page, server, "fleet@acme.demo")
+    expect(page).to_have_url(re.compile("/fleet$"), timeout=20_000)
+    page.goto(foreign_origin)
+
+    read = page.evaluate(
+        """async (url) => {
+            try { const r = await fetch(url, {credentials: 'include'}); return 'read ' + r.status; }
+            catch (e) { return 'blocked'; }
+        }""",
+        f"{base}/api/v1/fleet/sessions.csv",
+    )
+    assert read == "blocked", "CORS must not let another origin read the CSV with the user's cookie"
+
+    csv = "driver_email,start_utc,energy_kwh,station_id\ndriver@acme.demo,2025-03-01T10:00:00Z,1,FOREIGN-X\n"
+    page.evaluate(
+        """async ([url, body]) => {
+            try { await fetch(url, {method: 'POST', mode: 'no-cors', credentials: 'include',
+                                    headers: {'Content-Type': 'text/plain'}, body}); } catch (e) {}
+        }""",
+        [f"{base}/api/v1/fleet/imports/public-sessions", csv],
+    )
+    assert _imported(server, "FOREIGN-X") == 0, "a simple cross-origin POST must not import with the cookie"
+
+    socket = page.evaluate(
+        """(url) => new Promise((resolve) => {
+            const ws = new WebSocket(url);
+            ws.onopen = () => { ws.close(); resolve('open'); };
+            ws.onerror = () => resolve('refused');
+            setTimeout(() => resolve('timeout'), 10000);
+        })""",
+        base.replace("http", "ws") + "/_event/?EIO=4&transport=websocket",
+    )
+    assert socket == "refused", "the event socket authenticates by cookie: other origins may not open it"
+
+    request = urllib.request.Request(f"{base}/api/v1/health", headers={"Origin": foreign_origin})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers.get("access-control-allow-origin") is None
+
+
+def test_pages_carry_the_security_headers(server: dict) -> None:
+    with urllib.request.urlopen(f"{server['base']}/login", timeout=10) as response:
+        headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"

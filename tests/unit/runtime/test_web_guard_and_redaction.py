@@ -1,0 +1,49 @@
+"""The same-origin rule of the web guard, and the log redaction of event payloads and passwords."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from pipelet_app.runtime.log_redaction import RedactSecrets, redact
+from pipelet_app.runtime.web_guard import same_origin
+
+
+def scope(**headers: str) -> dict:
+    return {"headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]}
+
+
+@pytest.mark.parametrize(
+    "headers,public_url,ok",
+    [
+        ({"host": "app:3000", "origin": "http://app:3000"}, "", True),
+        ({"host": "app:3000", "origin": "https://app:3000"}, "", True),  # TLS ends at a proxy
+        ({"host": "app:3000", "origin": "http://app:3001"}, "", False),  # another port: same-site only
+        ({"host": "app:3000", "origin": "http://evil.example"}, "", False),
+        ({"host": "app:3000", "origin": "null"}, "", False),
+        ({"host": "internal:3000", "origin": "https://pipelet.example"}, "https://pipelet.example/", True),
+        ({"host": "app:3000", "sec_fetch_site": "same-origin"}, "", True),
+        ({"host": "app:3000", "sec_fetch_site": "none"}, "", True),  # typed into the address bar
+        ({"host": "app:3000", "sec_fetch_site": "same-site"}, "", False),
+        ({"host": "app:3000", "sec_fetch_site": "cross-site"}, "", False),
+        ({"host": "app:3000"}, "", True),  # a program, not a browser: no ambient cookie to abuse
+    ],
+)
+def test_same_origin(headers: dict, public_url: str, ok: bool) -> None:
+    assert same_origin(scope(**headers), public_url) is ok
+
+
+def test_event_payloads_and_passwords_are_cut_from_log_records() -> None:
+    record = logging.LogRecord(
+        "reflex.app",
+        logging.WARNING,
+        __file__,
+        1,
+        "Received event from session %s with no associated token. Event data: %s",
+        ("sid1", {"payload": {"form": {"password": "hunter2-secret"}}}),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    assert "hunter2" not in record.getMessage() and record.getMessage().endswith("Event data: <redacted>")
+    assert "hunter2" not in redact("{'email': 'a@b', 'password': 'hunter2'} new_password=hunter2&x=1")
