@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     csms_port: int = 9000
     web_port: int = 3000
     csms_auto_register: bool = False
+    #: new charge point ids one source address may auto-register per minute (0 = no limit, for load tests)
+    csms_auto_register_per_minute: int = 60
     csms_ping_interval_s: float = 30.0
     csms_heartbeat_interval_s: int = 300
     csms_command_timeout_s: float = 30.0

@@ -27,6 +27,8 @@ from pipelet_app.auth import home_path
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.auth.password_pool import Busy, password_pool
 from pipelet_app.db import session_scope
+from pipelet_app.demo.exposure import REFUSED as DEMO_REFUSED
+from pipelet_app.demo.exposure import demo_login_refused
 from pipelet_app.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +86,8 @@ async def login(request: Request) -> Response:
     fields, wants_json = await _fields(request)
     email, password = fields["email"].strip().lower()[:MAX_FIELD], fields["password"]
     address = _address(request)
+    if demo_login_refused(email):
+        return _answer(wants_json, 403, "demo", DEMO_REFUSED)
     if refusal := login_throttle.admit(email, address):
         code = "locked" if refusal.message.startswith("Too many failed") else "busy"
         return _answer(wants_json, 429, code, refusal.message, refusal.retry_after_s)

@@ -17,6 +17,7 @@ from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, Connector, Role
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
+from pipelet_app.operations import identity
 from pipelet_app.operations.chargers import own_charger
 
 router = APIRouter(prefix="/chargers", tags=["chargers"])
@@ -44,6 +45,9 @@ class ChargerOut(BaseModel):
     status: str
     online: bool
     last_seen_utc: datetime | None
+    auth_mode: str = Field(
+        description='"basic" (HTTP Basic password) or "none" (admitted without credentials)'
+    )
     connectors: list[ConnectorOut]
 
 
@@ -56,6 +60,7 @@ def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
         status=charger.status,
         online=charger.is_online,
         last_seen_utc=charger.last_seen_at,
+        auth_mode=str(charger.auth_mode),
         connectors=[
             ConnectorOut(connector_id=c.connector_id, status=c.status, error_code=c.error_code)
             for c in sorted(connectors, key=lambda c: c.connector_id)
@@ -263,3 +268,64 @@ async def command(
     except CommandError as exc:
         raise CommandFailed(exc.http_status, str(exc) or type(exc).__name__) from exc
     return CommandOut(charge_point_id=charge_point_id, command=name, response=response)
+
+
+class ClaimIn(BaseModel):
+    site_id: int = Field(description="One of your sites")
+
+
+class ClaimOut(BaseModel):
+    id: str
+    site_id: int
+    password: str = Field(description="The charger's new Basic-auth password, shown once; stored only hashed")
+
+
+class PasswordOut(BaseModel):
+    id: str
+    password: str = Field(description="The charger's new Basic-auth password, shown once; stored only hashed")
+
+
+class AuthModeIn(BaseModel):
+    auth_mode: str = Field(description='"basic" or "none" (admitted without credentials: not recommended)')
+
+
+class AuthModeOut(BaseModel):
+    id: str
+    auth_mode: str
+
+
+@router.post(
+    "/{charge_point_id}/claim",
+    response_model=ClaimOut,
+    responses={
+        **KEYED,
+        **documented(404, not_found="No such unclaimed charger, or no such site in your tenant"),
+        409: {"model": ErrorBody, "description": "Your tenant already holds this charger"},
+    },
+)
+def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
+    """Take an auto-registered charger into one of your sites. Answers its new Basic-auth password once:
+    the charger must connect with it (user = its id) from now on."""
+    claimed = identity.claim_charger(db, principal, charge_point_id, body.site_id)
+    assert claimed.site_id is not None
+    return ClaimOut(id=claimed.charge_point_id, site_id=claimed.site_id, password=claimed.password)
+
+
+@router.post(
+    "/{charge_point_id}/password", response_model=PasswordOut, responses={**KEYED, **documented(404)}
+)
+def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> PasswordOut:
+    """Replace the charger's Basic-auth password with a generated one, answered once. A socket opened with
+    the old password is closed within 30 s; configure the charger with the new one."""
+    password = identity.rotate_password(db, principal, charge_point_id)
+    return PasswordOut(id=charge_point_id, password=password)
+
+
+@router.put(
+    "/{charge_point_id}/auth-mode", response_model=AuthModeOut, responses={**KEYED, **documented(404, 422)}
+)
+def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
+    """Choose how the charger authenticates: "basic" (default) or "none" (anyone who knows its id can
+    connect as it; only for chargers that cannot do Basic auth, on a network you trust)."""
+    mode = identity.set_auth_mode(db, principal, charge_point_id, body.auth_mode)
+    return AuthModeOut(id=charge_point_id, auth_mode=mode.value)

@@ -16,6 +16,8 @@ from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_token, new_token, verify_password
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import AuthSession, User
+from pipelet_app.demo.exposure import REFUSED as DEMO_REFUSED
+from pipelet_app.demo.exposure import demo_login_refused
 from pipelet_app.settings import get_settings
 
 WRONG_CREDENTIALS = "Wrong e-mail or password."
@@ -35,6 +37,9 @@ class LoginCandidate:
 
 
 def login_candidate(db: Session, email: str) -> LoginCandidate:
+    """Raises LoginFailed for a demo account while PUBLIC_URL is a public address (`demo.exposure`)."""
+    if demo_login_refused(email):
+        raise LoginFailed(DEMO_REFUSED)
     user = db.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None or not user.is_active:
         return LoginCandidate(None, None)

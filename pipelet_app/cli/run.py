@@ -44,8 +44,9 @@ def _answers(url: str) -> bool:
         return False
 
 
-def csms_program(demo: bool) -> Program:
-    extra = {"CSMS_AUTO_REGISTER": "1"} if demo else {}
+def csms_program(auto_register: bool) -> Program:
+    """The CSMS child; auto-registration only when asked for (`--auto-register` or CSMS_AUTO_REGISTER=1)."""
+    extra = {"CSMS_AUTO_REGISTER": "1"} if auto_register else {}
     return Program(
         "csms",
         [sys.executable, str(ROOT / "csms_server.py"), "--no-migrate"],
@@ -92,7 +93,13 @@ def web_program(settings: Settings) -> Program:
 
 @friendly_errors
 def run(
-    demo: bool = typer.Option(True, help="Seed demo data and turn on CSMS auto-registration"),
+    demo: bool = typer.Option(True, help="Seed demo data (refused logins when PUBLIC_URL is public)"),
+    auto_register: bool = typer.Option(
+        False,
+        "--auto-register",
+        help="Let unknown charge point ids register themselves, unclaimed and trusted with no id token "
+        "(at most CSMS_AUTO_REGISTER_PER_MINUTE per source address); same as CSMS_AUTO_REGISTER=1",
+    ),
     web: bool = typer.Option(True, help="Start the web app"),
     csms: bool = typer.Option(True, help="Start the CSMS"),
 ) -> None:
@@ -117,7 +124,7 @@ def run(
     if broker is not None:
         supervisor.add(broker)
     if csms:
-        supervisor.add(csms_program(demo))
+        supervisor.add(csms_program(auto_register))
     if web:
         supervisor.add(web_program(settings))
     typer.echo("Starting (the first start builds the web front end, which takes a minute)...")

@@ -17,10 +17,20 @@ def seed_and_report() -> dict:
         return seed_demo(db)
 
 
+DEMO_WARNING = (
+    "THIS IS A DEMO: the logins below are public (they are in the README). Demo logins are refused "
+    "when PUBLIC_URL is a non-local address; never put demo data on a reachable server."
+)
+
+
 def print_logins(report: dict) -> None:
+    typer.echo(DEMO_WARNING)
     typer.echo("Demo logins:")
     for user in report["users"]:
         typer.echo(f"  {user['role']:<14} {user['email']:<28} {user['password']:<18} {user['tenant'] or ''}")
+    typer.echo("Demo chargers (HTTP Basic: user = charge point id):")
+    for cp in report["charge_points"]:
+        typer.echo(f"  {cp['id']:<14} {cp['password'] or '(rotated by an operator; not shown)'}")
 
 
 @friendly_errors

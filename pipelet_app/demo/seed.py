@@ -6,6 +6,9 @@ Sessions are generated once, relative to the day of the first seeding, from a fi
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,10 +16,11 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, select
 
-from pipelet_app.auth.secrets import hash_password
+from pipelet_app.auth.secrets import hash_password, verify_password
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
+    ChargerAuthMode,
     ChargingSession,
     Connector,
     Driver,
@@ -32,6 +36,7 @@ from pipelet_app.db.models import (
     User,
 )
 from pipelet_app.demo.seed_tax import seed_spv_books
+from pipelet_app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,31 @@ SPV_PARTNERS = [
     ("Harbor Renewables Fund LP", PartnerKind.LP, 39.0, "investor2@pipelet.demo"),
 ]
 SPV_TAX_YEARS = [2025]
+
+
+def demo_charger_password(charge_point_id: str) -> str:
+    """The demo charger's Basic password: derived from PIPELET_SECRET_KEY, so `seed-demo --json` can print
+    it on every run without the clear text being stored anywhere. It is as secret as that key (which
+    decrypts every stored credential anyway), and differs between installations."""
+    key = get_settings().pipelet_secret_key
+    if not key:
+        raise RuntimeError("PIPELET_SECRET_KEY is not set: demo charger passwords derive from it")
+    digest = hmac.new(key.encode(), b"pipelet-demo-charger\0" + charge_point_id.encode(), hashlib.sha256)
+    return base64.b32encode(digest.digest()).decode().rstrip("=").lower()[:24]
+
+
+def _demo_charge_points(db: Session, chargers: dict[str, list[Charger]]) -> list[dict[str, Any]]:
+    """Give each demo charger its derived password unless it has one; list the ones still using it.
+    A password an operator rotated since is not known here: listed as null."""
+    listed = []
+    for charger in (c for group in chargers.values() for c in group):
+        password = demo_charger_password(charger.charge_point_id)
+        if charger.basic_auth_hash is None and charger.auth_mode == ChargerAuthMode.BASIC:
+            charger.basic_auth_hash = hash_password(password)
+            db.add(charger)
+        current = verify_password(charger.basic_auth_hash, password) if charger.basic_auth_hash else False
+        listed.append({"id": charger.charge_point_id, "password": password if current else None})
+    return listed
 
 
 def _get_or_create(db: Session, model: type[SQLModel], defaults: dict[str, Any] | None = None, **key: Any):
@@ -199,6 +229,7 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
         is None
     ):
         _seed_sessions(db, drivers, chargers, now)
+    charge_points = _demo_charge_points(db, chargers)
     db.commit()
 
     return {
@@ -212,7 +243,7 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
             for lg in LOGINS
         ],
         "id_tokens": id_tokens,
-        "charge_points": [c.charge_point_id for group in chargers.values() for c in group],
+        "charge_points": charge_points,
         "spvs": [{"id": spv.id, "name": spv.name, "tax_years": SPV_TAX_YEARS}],
     }
 

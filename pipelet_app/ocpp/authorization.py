@@ -3,8 +3,9 @@
 Ownership: a token belongs to one tenant. At a charger owned by tenant T, T's own tokens are looked up
 first; a token of a *fleet* tenant is honoured anywhere (fleet drivers charge at operators' chargers
 and at home wallboxes); a token that only another *operator* owns is Invalid there. An unclaimed charger
-(tenant NULL) accepts any token that exactly one tenant owns. Tokens are compared case-insensitively
-(OCPP 1.6 CiString20Type, 2.0.1 IdTokenType: `acme0001` is `ACME0001`).
+(tenant NULL, auto-registered by anybody who knew an unused id) accepts no token at all: it is Invalid
+there, so no session it reports is booked to a driver, until an operator claims it. Tokens are compared
+case-insensitively (OCPP 1.6 CiString20Type, 2.0.1 IdTokenType: `acme0001` is `ACME0001`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class AuthResult:
 
 
 def _owned_token(db: Session, charger: Charger | None, token: str) -> IdToken | None:
+    if charger is None or charger.tenant_id is None:
+        return None
     rows = db.exec(
         select(IdToken, Tenant.kind)
         .join(Tenant, Tenant.id == IdToken.tenant_id)
@@ -45,12 +48,9 @@ def _owned_token(db: Session, charger: Charger | None, token: str) -> IdToken | 
         return None
     # An exact spelling wins over another case of the same token (tokens stored before this rule).
     rows = sorted(rows, key=lambda row: row[0].token != token)
-    tenant_id = charger.tenant_id if charger is not None else None
-    own = [t for t, _ in rows if tenant_id is not None and t.tenant_id == tenant_id]
+    own = [t for t, _ in rows if t.tenant_id == charger.tenant_id]
     if own:
         return own[0]
-    if tenant_id is None and len(rows) == 1:
-        return rows[0][0]
     fleet = [t for t, kind in rows if kind == TenantKind.FLEET]
     return fleet[0] if len(fleet) == 1 else None
 

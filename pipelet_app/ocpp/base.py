@@ -181,6 +181,9 @@ class CsmsConnection:
         self.last_message_at = time.time()
         self.last_pong_at = time.time()
         self.closed = False
+        # How the socket was admitted (set by the server): with verified credentials, and against which hash.
+        self.authenticated = False
+        self.admitted_hash: str | None = None
 
     # ------------------------------------------------------------------ receive side
     async def start(self) -> None:

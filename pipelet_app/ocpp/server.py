@@ -1,13 +1,17 @@
 """The WebSocket server: admission at the upgrade, the connection registry and liveness.
 
-Admission happens in `process_request`, before the 101: the path must be `/ocpp/{charge_point_id}`, the
-client must offer `ocpp1.6` or `ocpp2.0.1`, the id must be known (or CSMS_AUTO_REGISTER=1), and a
-charger with a password must present it by HTTP Basic (security profiles 1 and 2). Refusals are plain
-HTTP answers (400/401/404), so a misconfigured charger never gets a socket it would then lose.
+Admission happens in `process_request`, before the 101: the path must be `/ocpp/{charge_point_id}` with
+an id from the safe charset (`identity`), the client must offer `ocpp1.6` or `ocpp2.0.1`, the id must be
+known (or CSMS_AUTO_REGISTER=1), and the charger must present its password by HTTP Basic (security
+profiles 1 and 2) unless `admission` lets it in without. Refusals are plain HTTP answers (400, 401, 404,
+409, 429/503 with Retry-After), so a misconfigured charger never gets a socket it would then lose.
 
 Liveness is our own ping loop rather than websockets' keepalive, so the registry knows the last pong;
 a charger that misses one pong for a whole interval is cut off, and is therefore marked offline within
-two ping intervals. A second socket with the same id replaces the first.
+two ping intervals. A second socket with the same id replaces the first when it authenticated (the
+charger proved itself; its old connection is most likely half-open after a network drop). One without
+credentials never replaces an authenticated socket, nor an unauthenticated one that still answers a
+ping (409); see docs/charger-identity.md.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hmac
 import http
 import json
 import logging
+import math
 import random
 import re
 import socket
@@ -43,6 +48,7 @@ from pipelet_app.ocpp import chargers
 from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.heap import FrozenHeap
+from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -52,7 +58,7 @@ SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
 SUPPORTED = frozenset(SUBPROTOCOLS)
 INTERNAL_PATH = "/internal/commands"
 _PATH = re.compile(r"/ocpp/([^/]+)/?")
-_CP_ID = re.compile(r"[\x21-\x7e]{1,48}")  # printable ASCII, no spaces; 48 = 2.0.1 identity limit
+REPLACE_PROBE_S = 3.0  # how long an existing unauthenticated socket has to answer a ping
 # websockets closes the socket (1009) above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
 MAX_FRAME_BYTES = 16 << 20
 FLUSH_EVERY_S = 10.0
@@ -98,6 +104,7 @@ class CsmsServer:
         *,
         node_id: str | None = None,
         auto_register: bool | None = None,
+        auto_register_per_minute: int | None = None,
         ping_interval_s: float | None = None,
         command_timeout_s: float | None = None,
         heartbeat_interval_s: int | None = None,
@@ -134,7 +141,12 @@ class CsmsServer:
         self.bus: Any = None  # set by commands.attach_server (Redis subscriber in scale-out)
         self.writer = BatchWriter(writers=1 if settings.is_sqlite else 4)
         self._state_locks: dict[str, asyncio.Lock] = {}
-        self.admission = Admission(self.auto_register)
+        self.admission = Admission(
+            self.auto_register,
+            settings.csms_auto_register_per_minute
+            if auto_register_per_minute is None
+            else auto_register_per_minute,
+        )
         self._stopping = False
         self.heap = FrozenHeap() if freeze_heap else None
 
@@ -195,6 +207,7 @@ class CsmsServer:
         for task in list(self._background):
             task.cancel()
         await self.writer.stop()
+        self.admission.close()
         await asyncio.to_thread(self._mark_node_offline, "csms stopped")
 
     def _mark_node_offline(self, reason: str) -> int:
@@ -216,29 +229,85 @@ class CsmsServer:
             return self._admit_internal(connection, request)
         match = _PATH.fullmatch(path)
         charge_point_id = unquote(match.group(1)) if match else ""
-        if not _CP_ID.fullmatch(charge_point_id):
+        if not match:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "expected /ocpp/{charge_point_id}\n")
+        if not valid_charge_point_id(charge_point_id):
+            LOGGER.info("refused a charge point id outside the safe charset")
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"charge point id: {ID_RULE}\n")
         if not any(p in SUPPORTED for p in offered_subprotocols(request.headers)):
             LOGGER.info("%s: refused, no supported subprotocol offered", charge_point_id)
             return connection.respond(http.HTTPStatus.BAD_REQUEST, "offer subprotocol ocpp1.6 or ocpp2.0.1\n")
         credentials = _basic_credentials(request.headers)
-        decided = self.admission.decide_fast(charge_point_id, credentials)
-        if decided is None:
-            decided = await asyncio.to_thread(self.admission.decide, charge_point_id, credentials)
-        verdict, charger_id = decided
-        if verdict == "unknown":
+        source = connection.remote_address[0] if connection.remote_address else ""
+        verdict = await self.admission.admit(charge_point_id, credentials, source)
+        if verdict.kind == "unknown":
             LOGGER.info("%s: refused, unknown charge point", charge_point_id)
             return connection.respond(http.HTTPStatus.NOT_FOUND, "unknown charge point\n")
-        if verdict == "unauthorized":
-            LOGGER.warning("%s: refused, bad or missing Basic credentials", charge_point_id)
+        if verdict.kind == "unauthorized":
+            LOGGER.warning("%s: refused from %s: %s", charge_point_id, source, verdict.reason)
             response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="pipelet-csms"'
             return response
-        connection.pipelet = {"kind": "charger", "charge_point_id": charge_point_id, "charger_id": charger_id}  # type: ignore[attr-defined]
+        if verdict.kind in ("throttled", "busy"):
+            LOGGER.info("%s: refused from %s: %s", charge_point_id, source, verdict.reason)
+            status = (
+                http.HTTPStatus.TOO_MANY_REQUESTS
+                if verdict.kind == "throttled"
+                else http.HTTPStatus.SERVICE_UNAVAILABLE
+            )
+            response = connection.respond(status, f"{verdict.reason}, retry later\n")
+            response.headers["Retry-After"] = str(max(1, math.ceil(verdict.retry_after_s)))
+            return response
+        previous = self.connections.get(charge_point_id)
+        if previous is not None and not verdict.authenticated and await self._keeps_socket(previous):
+            LOGGER.warning("%s: refused a second, unauthenticated socket from %s", charge_point_id, source)
+            return connection.respond(http.HTTPStatus.CONFLICT, "charge point already connected\n")
+        connection.pipelet = {  # type: ignore[attr-defined]
+            "kind": "charger",
+            "charge_point_id": charge_point_id,
+            "charger_id": verdict.charger_id,
+            "authenticated": verdict.authenticated,
+            "password_hash": verdict.password_hash,
+        }
         return None
 
+    async def _keeps_socket(self, previous: CsmsConnection) -> bool:
+        """Whether an existing socket stands against a newcomer without credentials: always when it
+        authenticated; otherwise while it still answers a ping (a charger whose old TCP connection went
+        half-open must be able to come back; an impostor must not push a live charger off)."""
+        if previous.closed:
+            return False
+        if previous.authenticated:
+            return True
+        try:
+            waiter = await previous._connection.ping()
+            await asyncio.wait_for(waiter, REPLACE_PROBE_S)
+        except (TimeoutError, ConnectionClosed):
+            return False
+        return not previous.closed
+
     def forget_admission(self, charge_point_id: str) -> None:
+        """Called after the charger on this node accepted a new password: look it up afresh, and keep
+        its socket (it proved itself by accepting the password over it, TC_073)."""
         self.admission.forget(charge_point_id)
+        cp = self.connections.get(charge_point_id)
+        if cp is not None and cp.authenticated:
+            self._spawn(self._adopt_new_password(cp))
+
+    async def _adopt_new_password(self, cp: CsmsConnection) -> None:
+        entry = await asyncio.to_thread(self.admission.lookup, cp.charge_point_id)
+        if entry is not None:
+            cp.admitted_hash = entry.password_hash
+
+    def _drop_unadmissible(self) -> None:
+        """After a refresh: close sockets admitted on grounds that no longer hold (the charger was
+        claimed or got a password while an unauthenticated socket held it, its password was rotated
+        elsewhere, or it was removed). The charger reconnects with its credentials."""
+        for cp_id, cp in list(self.connections.items()):
+            if cp.closed or self.admission.still_admits(cp_id, cp.authenticated, cp.admitted_hash):
+                continue
+            LOGGER.warning("%s: closing a socket whose admission no longer holds", cp_id)
+            self._spawn(cp._connection.close(1008, "credentials required"))
 
     def _admit_internal(self, connection: ServerConnection, request: Request) -> Response | None:
         host = connection.remote_address[0] if connection.remote_address else ""
@@ -262,6 +331,8 @@ class CsmsServer:
         cls = ChargePoint16 if connection.subprotocol == "ocpp1.6" else ChargePoint201
         charge_point_id = info["charge_point_id"]
         cp = cls(charge_point_id, connection, info["charger_id"], self)
+        cp.authenticated = info["authenticated"]
+        cp.admitted_hash = info["password_hash"]
         previous = self.connections.get(charge_point_id)
         self.connections[charge_point_id] = cp
         if previous is not None:
@@ -363,6 +434,7 @@ class CsmsServer:
             if self.admission.due():
                 try:
                     await asyncio.to_thread(self.admission.refresh)
+                    self._drop_unadmissible()
                 except Exception:
                     LOGGER.exception("could not reload the admission directory")
             since, self._last_flush = self._last_flush, time.time()

@@ -3,6 +3,7 @@
 from pipelet_app.db.models.auth import ApiKey, AuthSession, Invitation, Role, User
 from pipelet_app.db.models.charging import (
     Charger,
+    ChargerAuthMode,
     ChargingSession,
     Connector,
     IdToken,
@@ -60,6 +61,7 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Charger",
+    "ChargerAuthMode",
     "ChargerConnectionPeriod",
     "ChargingProfileRecord",
     "ChargingSession",

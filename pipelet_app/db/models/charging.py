@@ -18,6 +18,13 @@ class SessionSource(StrEnum):
     PUBLIC = "public"
 
 
+class ChargerAuthMode(StrEnum):
+    """How a charger proves who it is at the WebSocket upgrade (see docs/charger-identity.md)."""
+
+    BASIC = "basic"  # security profile 1/2: HTTP Basic with the charger's password (the default)
+    NONE = "none"  # an operator explicitly chose no authentication; the charger page warns about it
+
+
 class IdTokenStatus(StrEnum):
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
@@ -44,6 +51,13 @@ class Charger(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_boot_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     basic_auth_hash: str | None = None
+    # "basic" unless an operator chose "none"; a basic charger without a password is refused until its
+    # password is rotated or it is claimed (an unclaimed one is let in but trusted with no token).
+    auth_mode: ChargerAuthMode = Field(
+        default=ChargerAuthMode.BASIC,
+        sa_type=str_enum(ChargerAuthMode),
+        sa_column_kwargs={"server_default": "basic"},
+    )
     # Which CSMS node holds the socket (scale-out routing, and a restarted node clears only its own chargers).
     csms_node: str | None = None
     # Version of the local authorization list last accepted by the charger (SendLocalList).

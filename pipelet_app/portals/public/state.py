@@ -32,6 +32,7 @@ class LoginState(SessionState):
             "wrong": labels["login.wrong"],
             "locked": labels["login.locked"].format(minutes=math.ceil(wait_s / 60)),
             "busy": labels["login.busy"].format(seconds=wait_s),
+            "demo": labels["login.demo_refused"],
         }.get(code, "")
 
 

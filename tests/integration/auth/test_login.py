@@ -53,3 +53,22 @@ def test_expired_and_revoked_sessions_are_refused(demo: dict) -> None:
 def test_missing_or_forged_token(demo: dict, token: str | None) -> None:
     with session_scope() as db, pytest.raises(NotAuthenticated):
         auth.resolve(db, token)
+
+
+def test_demo_logins_are_refused_when_public_url_is_public(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelet_app.settings import get_settings
+
+    monkeypatch.setenv("PUBLIC_URL", "https://charging.example.com")
+    get_settings.cache_clear()
+    try:
+        with session_scope() as db, pytest.raises(auth.LoginFailed, match="Demo logins are turned off"):
+            auth.login(db, "admin@pipelet.demo", "pipelet-admin")
+        with session_scope() as db:
+            assert not db.exec(select(AuthSession)).all()
+    finally:
+        monkeypatch.delenv("PUBLIC_URL")
+        get_settings.cache_clear()
+    with session_scope() as db:
+        assert auth.login(db, "admin@pipelet.demo", "pipelet-admin")  # local again: the demo works

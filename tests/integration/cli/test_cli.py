@@ -49,9 +49,32 @@ def test_seed_demo_json_is_complete_and_idempotent(database: str) -> None:
     roles = {u["role"] for u in first["users"]}
     assert roles == {"driver", "fleet_manager", "operator", "investor", "admin"}
     assert {"email", "password", "role", "tenant"} <= set(first["users"][0])
-    assert "SON-CP-001" in first["charge_points"] and "NW-CP-002" in first["charge_points"]
+    passwords = {cp["id"]: cp["password"] for cp in first["charge_points"]}
+    assert {"SON-CP-001", "NW-CP-002"} <= set(passwords)
+    assert all(isinstance(p, str) and len(p) >= 16 for p in passwords.values())
+    assert len(set(passwords.values())) == len(passwords)
     assert "ACME0001" in first["id_tokens"]
     assert first["spvs"][0]["name"] == "Pipelet Solar Fund I" and first["spvs"][0]["tax_years"] == [2025]
+
+
+def test_demo_chargers_are_admitted_with_their_listed_password_only(database: str) -> None:
+    import asyncio
+
+    from pipelet_app.ocpp.admission import Admission
+
+    listed = json.loads(pipelet("seed-demo", "--json").stdout)["charge_points"]
+    admission = Admission(auto_register=False)
+    admission.refresh()
+
+    async def verdicts() -> list[str]:
+        out = []
+        for cp in listed[:2]:
+            out.append((await admission.admit(cp["id"], (cp["id"], cp["password"]), "t")).kind)
+            out.append((await admission.admit(cp["id"], None, "t")).kind)
+            out.append((await admission.admit(cp["id"], (cp["id"], "pipelet-operator"), "t")).kind)
+        return out
+
+    assert asyncio.run(verdicts()) == ["ok", "unauthorized", "unauthorized"] * 2
 
 
 def test_api_key_create_and_revoke(database: str) -> None:

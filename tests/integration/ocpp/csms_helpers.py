@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pipelet_app.auth.secrets import hash_password
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Tenant, TenantKind
+from pipelet_app.db.models import Charger, ChargerAuthMode, IdToken, IdTokenStatus, Tenant, TenantKind
+from pipelet_app.ocpp.identity import new_password
 from pipelet_app.ocpp.server import CsmsServer
 
 
@@ -12,17 +13,35 @@ def url_of(server: CsmsServer) -> str:
     return f"ws://127.0.0.1:{server.port}"
 
 
-def add_charger(charge_point_id: str, password: str | None = None, tenant_id: int | None = None) -> int:
+def add_charger(
+    charge_point_id: str,
+    password: str | None = None,
+    tenant_id: int | None = None,
+    auth_mode: ChargerAuthMode | None = None,
+) -> int:
+    """A charger row. Without a password it is explicitly set to auth mode "none" (what the operator
+    chooses for a charger that cannot do Basic auth), unless `auth_mode` says otherwise: tests about
+    something other than identity connect without credentials. Identity tests use
+    `add_charger_with_password`."""
+    if auth_mode is None:
+        auth_mode = ChargerAuthMode.BASIC if password else ChargerAuthMode.NONE
     with session_scope() as s:
         charger = Charger(
             charge_point_id=charge_point_id,
             tenant_id=tenant_id,
             basic_auth_hash=hash_password(password) if password else None,
+            auth_mode=auth_mode,
         )
         s.add(charger)
         s.flush()
         assert charger.id is not None
         return charger.id
+
+
+def add_charger_with_password(charge_point_id: str, tenant_id: int | None = None) -> tuple[int, str]:
+    """A charger as an operator creates it: auth mode "basic" with a generated password (returned)."""
+    password = new_password()
+    return add_charger(charge_point_id, password, tenant_id), password
 
 
 def add_tenant(slug: str, kind: TenantKind = TenantKind.OPERATOR) -> int:

@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from csms_helpers import add_charger, charger_row, url_of
+from csms_helpers import add_charger, add_charger_with_password, charger_row, url_of
 from rawcp import RawChargePoint, utc_now
 from sqlmodel import select
 from websockets.exceptions import InvalidStatus
@@ -128,12 +128,16 @@ async def test_tc_085_basic_auth_and_failed_attempts_are_security_events(csms: C
         assert not any("s3cret" in (e.tech_info or "") for e in events)
 
 
-async def test_second_connection_replaces_the_first(csms: CsmsServer) -> None:
-    add_charger("CP-DUP")
-    first = RawChargePoint(url_of(csms), "CP-DUP")
+async def test_second_authenticated_connection_replaces_the_first(csms: CsmsServer) -> None:
+    """The charger proved itself again: its old socket is most likely half-open, the new one wins
+    (docs/charger-identity.md; the impostor cases are in test_csms_identity)."""
+    _, password = add_charger_with_password("CP-DUP")
+    first = RawChargePoint(url_of(csms), "CP-DUP", password=password)
     await first.connect()
     await first.boot16()
-    async with RawChargePoint(url_of(csms), "CP-DUP", subprotocols=("ocpp2.0.1",)) as second:
+    async with RawChargePoint(
+        url_of(csms), "CP-DUP", subprotocols=("ocpp2.0.1",), password=password
+    ) as second:
         assert first.ws is not None
         await asyncio.wait_for(first.ws.wait_closed(), 5)
         assert first.ws.close_code == 1000

@@ -1,0 +1,32 @@
+"""charger auth mode
+
+Every charger authenticates with HTTP Basic unless an operator explicitly chose "none" for it. Existing
+rows become "basic": a charger that had no password is refused until an operator rotates its password
+(or claims it), which is the point of the change.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-05 03:45:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chargers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("auth_mode", sa.String(length=32), nullable=False, server_default="basic")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("chargers", schema=None) as batch_op:
+        batch_op.drop_column("auth_mode")
