@@ -9,6 +9,11 @@ MeterValues. Two load shapes:
 Memory per connection = (server RSS with N sockets - RSS before) / N.
 `--storm` adds a reconnect storm: every charger drops and reconnects within `--storm-window` seconds;
 all must be back and no charger row may be duplicated.
+`--auth none` (default): the BENCH chargers are set to auth mode "none", so both servers do the same
+work per connection (the bare loop has no authentication) and the comparison stays fair. `--auth basic`
+gives every BENCH charger a password (one hash shared by all rows, user = its id) and the load
+generator sends it: it measures what Basic auth costs the CSMS (one argon2 check per charger per node,
+after which the node remembers the credentials); the bare loop ignores the header.
 
     .venv/bin/python benchmarks/csms/run.py --smoke
     .venv/bin/python benchmarks/csms/run.py --chargers 1000 --duration 20
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import resource
@@ -33,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -106,8 +113,12 @@ def create_postgres_database(url: str) -> None:
     admin.dispose()
 
 
-def prepare_database(url: str, chargers: int) -> None:
-    """Migrate, and register BENCH-0..N-1 (bulk insert: registration is not what is measured)."""
+BENCH_PASSWORD = "bench-password-0123456789"
+
+
+def prepare_database(url: str, chargers: int, auth: str) -> None:
+    """Migrate, and register BENCH-0..N-1 (bulk insert: registration is not what is measured) with the
+    chosen auth mode; existing BENCH rows are switched to it."""
     if url.startswith("postgresql"):
         create_postgres_database(url)
     env = {**os.environ, "DATABASE_URL": url, "PIPELET_SECRET_KEY": "bench"}
@@ -118,16 +129,22 @@ from sqlalchemy import insert, text
 from pipelet_app.cli.db import upgrade_database
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
+from pipelet_app.ocpp.identity import hash_password
 upgrade_database()
+auth = {auth!r}
+password_hash = hash_password({BENCH_PASSWORD!r}) if auth == "basic" else None
 with session_scope() as s:
     s.execute(text("DELETE FROM ocpp_messages"))
     s.execute(text("DELETE FROM meter_values"))
     existing = {{r[0] for r in s.execute(text("SELECT charge_point_id FROM chargers"))}}
     rows = [dict(charge_point_id=f"BENCH-{{i}}", vendor="", model="", serial_number="", firmware_version="",
-                 ocpp_version="", status="Unknown", is_online=False, local_list_version=0)
+                 ocpp_version="", status="Unknown", is_online=False, local_list_version=0,
+                 auth_mode=auth, basic_auth_hash=password_hash)
             for i in range({chargers}) if f"BENCH-{{i}}" not in existing]
     if rows:
         s.execute(insert(Charger), rows)
+    s.execute(text("UPDATE chargers SET auth_mode = :m, basic_auth_hash = :h"
+                   " WHERE charge_point_id LIKE 'BENCH-%'"), {{"m": auth, "h": password_hash}})
 """
     subprocess.run([PYTHON, "-c", code], env=env, check=True, cwd=ROOT)
 
@@ -168,21 +185,36 @@ def start_server(
 
 
 class Charger:
+    basic_auth = False  # set by main() for --auth basic
+
     def __init__(self, port: int, index: int) -> None:
         self.url = f"ws://127.0.0.1:{port}/ocpp/BENCH-{index}"
         self.index = index
+        token = base64.b64encode(f"BENCH-{index}:{BENCH_PASSWORD}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}"} if self.basic_auth else {}
         self.ws: ClientConnection | None = None
         self.seq = 0
 
     async def connect(self) -> None:
-        self.ws = await connect(
-            self.url,
-            subprotocols=["ocpp1.6"],
-            ping_interval=None,
-            open_timeout=60,
-            compression=None,
-            close_timeout=2,
-        )
+        """Like a real charger, come back when told to (429/503 with Retry-After: with `--auth basic` a cold
+        node checks at most a few passwords at a time)."""
+        for _ in range(100):
+            try:
+                self.ws = await connect(
+                    self.url,
+                    subprotocols=["ocpp1.6"],
+                    additional_headers=self.headers,
+                    ping_interval=None,
+                    open_timeout=60,
+                    compression=None,
+                    close_timeout=2,
+                )
+                return
+            except InvalidStatus as exc:
+                if exc.response.status_code not in (429, 503):
+                    raise
+                await asyncio.sleep(min(5.0, float(exc.response.headers.get("Retry-After", "1"))))
+        raise RuntimeError("still refused after 100 attempts")
 
     async def call(self, action: str, payload: dict) -> float:
         """Round trip in seconds; raises on a CallError."""
@@ -334,7 +366,9 @@ async def storm(kind: str, args: argparse.Namespace) -> dict:
     `back_p99_s`: from a charger's own reconnect moment to its answered Boot (99th percentile).
     """
     port = free_port()
-    proc = start_server(kind, port, args.database_url, {"CSMS_AUTO_REGISTER": "1"})
+    proc = start_server(
+        kind, port, args.database_url, {"CSMS_AUTO_REGISTER": "1", "CSMS_AUTO_REGISTER_PER_MINUTE": "0"}
+    )
     try:
         chargers = await connect_all(port, args.chargers)
         await asyncio.gather(*(c.ws.close() for c in chargers if c.ws), return_exceptions=True)
@@ -413,6 +447,12 @@ async def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.add_argument(
+        "--auth",
+        choices=["none", "basic"],
+        default="none",
+        help="none: admitted without credentials (fair against the bare loop); basic: with passwords",
+    )
+    parser.add_argument(
         "--servers", default="bare,csms", help="which servers to measure, comma-separated (default both)"
     )
     args = parser.parse_args()
@@ -422,7 +462,8 @@ async def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.chargers * 2 + 100)), hard))
     tmp = tempfile.mkdtemp(prefix="csms-bench-")
     args.database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    prepare_database(args.database_url, args.chargers)
+    prepare_database(args.database_url, args.chargers, args.auth)
+    Charger.basic_auth = args.auth == "basic"
     kinds = [k for k in ("bare", "csms") if k in args.servers.split(",")]
     results = [] if args.storm_only else [await measure(kind, args) for kind in kinds]
     report: dict = {"results": [asdict(r) for r in results]}
@@ -431,10 +472,11 @@ async def main() -> None:
     if args.storm:
         report["storm"] = [await storm(kind, args) for kind in kinds]
     report["database"] = args.database_url.split("@")[-1]
+    report["auth"] = args.auth
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"database: {report['database']}  mode: {args.mode}  chargers: {args.chargers}")
+    print(f"database: {report['database']}  mode: {args.mode}  chargers: {args.chargers}  auth: {args.auth}")
     columns = (
         "server",
         "connected",

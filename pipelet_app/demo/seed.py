@@ -36,6 +36,7 @@ from pipelet_app.db.models import (
     User,
 )
 from pipelet_app.demo.seed_tax import seed_spv_books
+from pipelet_app.ocpp.identity import hash_password as hash_charger_password
 from pipelet_app.settings import get_settings
 
 
@@ -120,7 +121,7 @@ def _demo_charge_points(db: Session, chargers: dict[str, list[Charger]]) -> list
     for charger in (c for group in chargers.values() for c in group):
         password = demo_charger_password(charger.charge_point_id)
         if charger.basic_auth_hash is None and charger.auth_mode == ChargerAuthMode.BASIC:
-            charger.basic_auth_hash = hash_password(password)
+            charger.basic_auth_hash = hash_charger_password(password)
             db.add(charger)
         current = verify_password(charger.basic_auth_hash, password) if charger.basic_auth_hash else False
         listed.append({"id": charger.charge_point_id, "password": password if current else None})

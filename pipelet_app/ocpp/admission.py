@@ -49,7 +49,8 @@ LOGGER = logging.getLogger("pipelet.csms")
 REFRESH_S = 30.0
 PASSWORD_CHECKERS = 1  # threads for argon2: one core's worth at most, the other stays with the chargers
 MAX_PENDING_CHECKS = 16  # beyond this an upgrade is told to come back (503), not queued in memory
-MAX_CHECKS_PER_SOURCE = 2
+# Chargers of one site behind one router (or all of them behind a TCP load balancer) share an address.
+MAX_CHECKS_PER_SOURCE = 8
 
 Credentials = tuple[str, str] | None
 

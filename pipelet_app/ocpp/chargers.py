@@ -308,7 +308,7 @@ def summary_status(connector_statuses: list[str], latest: str) -> str:
 
 def set_basic_auth_password(db: Session, charger_id: int, password: str) -> None:
     """Store a new Basic-auth password (hashed; the clear text is never logged or stored)."""
-    from pipelet_app.auth.secrets import hash_password
+    from pipelet_app.ocpp.identity import hash_password
 
     charger = db.get(Charger, charger_id)
     if charger is None:

@@ -15,9 +15,17 @@ import re
 import secrets
 import string
 
+from argon2 import PasswordHasher
+
 MAX_ID_LENGTH = 48
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,47}")
 ID_RULE = "1-48 characters: letters, digits, '.', '_', '-', ':', starting with a letter or digit"
+
+# argon2id at OWASP's minimum (19 MiB, 2 passes, one lane): ~20 ms of one core per check. The library
+# default (64 MiB, 3 passes, four lanes) took ~180 ms of CPU spread over every core, so a flood of guesses
+# starved the chargers however small the pool running the checks. Generated passwords carry ~143 bits,
+# so the slow hash only matters for passwords set by hand (ChangeConfiguration / SetVariables).
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 # 24 characters of 62 symbols: ~143 bits, inside both versions' 16-40 character password range.
 PASSWORD_LENGTH = 24
@@ -38,3 +46,8 @@ def id_problem(value: str) -> str | None:
 def new_password() -> str:
     """A generated Basic-auth password; shown once, stored only as an argon2 hash."""
     return "".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a charger's Basic password (verified by `auth.secrets.verify_password`)."""
+    return _HASHER.hash(password)

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from pipelet_app.auth import AuthError, InvalidInput, NotFound, Principal, require, require_tenant
-from pipelet_app.auth.secrets import hash_password
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargerAuthMode, Role, Site
 from pipelet_app.ocpp import chargers as charger_store
-from pipelet_app.ocpp.identity import new_password
+from pipelet_app.ocpp.identity import hash_password, new_password
 
 
 class AlreadyClaimed(AuthError):

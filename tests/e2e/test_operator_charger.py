@@ -25,12 +25,12 @@ from tests.integration.ocpp.rawcp import RawChargePoint
 class LiveChargePoint:
     """A RawChargePoint on its own event loop thread, so the synchronous browser test can keep it online."""
 
-    def __init__(self, csms_port: int, charge_point_id: str) -> None:
+    def __init__(self, csms_port: int, charge_point_id: str, password: str | None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.received: list[tuple[str, dict]] = []
-        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", charge_point_id)
+        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", charge_point_id, password=password)
 
         def answer(action: str, reply: dict):
             def respond(payload: dict) -> dict:
@@ -60,7 +60,8 @@ class LiveChargePoint:
 
 @pytest.fixture
 def charger(server: dict) -> Iterator[LiveChargePoint]:
-    live = LiveChargePoint(server["csms_port"], "SON-CP-002")
+    passwords = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}
+    live = LiveChargePoint(server["csms_port"], "SON-CP-002", passwords["SON-CP-002"])
     yield live
     live.close()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pipelet_app.auth.secrets import hash_password
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargerAuthMode, IdToken, IdTokenStatus, Tenant, TenantKind
-from pipelet_app.ocpp.identity import new_password
+from pipelet_app.ocpp.identity import hash_password, new_password
 from pipelet_app.ocpp.server import CsmsServer
 
 
