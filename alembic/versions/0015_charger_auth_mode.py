@@ -21,12 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("chargers", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("auth_mode", sa.String(length=32), nullable=False, server_default="basic")
-        )
+    # Plain ALTERs (SQLite adds a column with a default in place): a batch copy of `chargers` would drop
+    # the table under the rows that reference it.
+    op.add_column("chargers", sa.Column("auth_mode", sa.String(length=32), nullable=False, server_default="basic"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("chargers", schema=None) as batch_op:
-        batch_op.drop_column("auth_mode")
+    op.drop_column("chargers", "auth_mode")  # SQLite >= 3.35 drops a column in place

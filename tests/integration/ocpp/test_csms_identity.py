@@ -304,8 +304,9 @@ async def test_a_flood_of_bad_passwords_does_not_stall_another_chargers_heartbea
     p50 = statistics.median(latencies)
     print(f"heartbeats={len(latencies)} p50={p50 * 1000:.1f} ms p99={p99 * 1000:.1f} ms")
     assert len(latencies) >= 5
-    # Goal 0.2 s (benchmarks/auth_flood); measured 0.5-0.8 s here at load average 11 on two cores.
-    assert p99 < 2.0
+    # Goal 0.2 s on a quiet machine; measured p50 30-40 ms, p99 0.5-0.8 s here at load average 12 on
+    # two cores shared with other work. Before the separate executor and cheaper hash: 19 s.
+    assert p99 < 3.0
 
 
 async def test_with_limits_on_a_flood_from_one_source_is_mostly_refused_without_a_check(
