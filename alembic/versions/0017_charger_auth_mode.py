@@ -4,8 +4,8 @@ Every charger authenticates with HTTP Basic unless an operator explicitly chose 
 rows become "basic": a charger that had no password is refused until an operator rotates its password
 (or claims it), which is the point of the change.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 03:45:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
