@@ -26,7 +26,8 @@ DB = Annotated[Session, Depends(db_session)]
 def caller(request: Request, db: DB) -> Principal:
     """The bearer key's user; without a key, the browser's signed-in session (for the portals' export links).
 
-    The session cookie is SameSite=strict, so another site cannot make a browser send it along.
+    The session cookie is SameSite=strict, and the web guard (runtime/web_guard.py) refuses cookie-borne
+    writes from other origins, so another page cannot act through a signed-in browser.
     """
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,8 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.domain import csv_cells
 from pipelet_app.domain.reimbursement import SOURCES, SessionEnergy, compute_statement
+
+log = logging.getLogger(__name__)
 
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -125,6 +128,15 @@ def draft_statements(db: Session, principal: Principal, month: str) -> list[Reim
         )
         if statement.status == StatementStatus.DRAFT:
             computed = compute_statement(energies.get(driver.id, []), rates)
+            if computed.excluded:
+                log.warning(
+                    "reimbursement %s, fleet %s, driver %s: %d session(s) with implausible energy left out; "
+                    "void or correct them",
+                    month,
+                    principal.tenant_id,
+                    driver.id,
+                    computed.excluded,
+                )
             statement.lines = [
                 {
                     "source": line.source,

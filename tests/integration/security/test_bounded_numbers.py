@@ -73,7 +73,9 @@ def test_import_refuses_non_finite_and_absurd_numbers_naming_row_and_field(clien
 
 
 @pytest.mark.parametrize("energy_wh", [float("inf"), 1e306, 99_999_999_000.0])  # NaN: SQLite stores NULL
-def test_a_bad_session_already_stored_never_fails_the_month(client: TestClient, energy_wh: float) -> None:
+def test_a_bad_session_already_stored_never_fails_the_month(
+    client: TestClient, energy_wh: float, caplog: pytest.LogCaptureFixture
+) -> None:
     """Rows from before the import checked (or from any writer): the draft leaves them out, no 500."""
     key = bearer("fleet@acme.demo")
     with session_scope() as db:
@@ -93,6 +95,7 @@ def test_a_bad_session_already_stored_never_fails_the_month(client: TestClient, 
     assert drafts.status_code == 200, drafts.text
     for statement in drafts.json():
         assert float(statement["total"]) < 1e6
+    assert "1 session(s) with implausible energy left out" in caplog.text
 
 
 def test_fleet_manager_voids_a_wrong_import_on_the_record(client: TestClient) -> None:
