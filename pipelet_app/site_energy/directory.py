@@ -53,4 +53,6 @@ class SiteDirectory:
 
     def has_site(self, site_id: int) -> bool:
         self._fresh()
+        if site_id not in self._sites and self._clock() - self._loaded_at > MISS_RELOAD_S:
+            self.reload()
         return site_id in self._sites
