@@ -1,6 +1,7 @@
 """The surplus loop: per enabled site, every `interval_s` (10-30 s), read the site (`snapshot`), ask the
 controller (`domain.surplus.decide`), send the changed limits as SetChargingProfile through the CSMS
-command bus, and store the cycle (`surplus_decisions`) for the operator.
+command bus, and store the cycle (`surplus_decisions`) for the operator: every cycle that sent
+something or whose data went stale or fresh again, and a quiet cycle at most once a minute.
 
 One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE
 (like the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves
@@ -44,6 +45,9 @@ log = logging.getLogger("pipelet.surplus")
 
 LEASE_INTERVALS = 3
 KEEP_DECISIONS = timedelta(days=7)
+#: a quiet cycle (nothing sent, same data state) is stored at most this often: at 10 s and 10,000 sites
+#: every cycle would be 86 M rows a day
+STORE_QUIET_EVERY = timedelta(minutes=1)
 SEND_TIMEOUT_S = 10.0
 
 
@@ -59,6 +63,8 @@ class SiteLoop:
     sent: dict[tuple[str, int, str], Sent] = field(default_factory=dict)
     last_cycle: datetime | None = None
     cycles: int = 0
+    last_stored: datetime | None = None
+    last_stale: bool | None = None
 
 
 def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
@@ -258,7 +264,12 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     rows += await _actuate(view, state, decisions)
     state.last_cycle = now
     state.cycles += 1
-    await asyncio.to_thread(_persist, view, now, available, reason, rows, state.cycles % 360 == 1)
+    acted = any(not str(row["sent"]).startswith("unchanged") for row in rows)
+    quiet_due = state.last_stored is None or now - state.last_stored >= STORE_QUIET_EVERY
+    if acted or quiet_due or state.last_stale != view.stale:
+        await asyncio.to_thread(_persist, view, now, available, reason, rows, state.cycles % 360 == 1)
+        state.last_stored = now
+    state.last_stale = view.stale
     return {"site_id": site_id, "stale": view.stale, "chargers": rows}
 
 
