@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +23,10 @@ def _publish(topic: str, bodies: list[dict]) -> None:
             for body in bodies:
                 await client.publish(topic, json.dumps(body).encode(), qos=1)
 
-    asyncio.run(main())
+    # Playwright's sync API runs an event loop on this thread: publish from another one.
+    worker = threading.Thread(target=asyncio.run, args=(main(),))
+    worker.start()
+    worker.join(30)
 
 
 def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, server: dict) -> None:
