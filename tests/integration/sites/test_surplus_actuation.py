@@ -26,7 +26,6 @@ from sqlmodel import select
 
 from pipelet_app.actuation.loop import Runner, SiteLoop, claim, run_cycle
 from pipelet_app.actuation.snapshot import load_site
-from pipelet_app.auth.secrets import hash_password
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
@@ -45,9 +44,8 @@ from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.site_energy.consumer import Consumer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
+from csms_helpers import add_charger_with_password
 from rawcp import RawChargePoint
-
-PASSWORD = "sun-charger-secret-1"
 
 
 def iso(at: datetime) -> str:
@@ -60,6 +58,7 @@ class SunSite:
         tag = uuid.uuid4().hex[:8]
         self.pv, self.grid, self.cp = f"pv-{tag}", f"grid-{tag}", f"CP-{tag}"
         self.topic = f"pipelet/sites/{self.id}"
+        self.password = ""
 
 
 def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
@@ -68,13 +67,14 @@ def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
         tenant = Tenant(name="Sun", slug=f"sun-{s.id}", kind=TenantKind.OPERATOR)
         db.add(tenant)
         db.flush()
-        db.add(Site(id=s.id, tenant_id=tenant.id, name="Roof", has_pv_meter=True, grid_limit_a=32, phases=3))
-        db.flush()
-        charger = Charger(
-            charge_point_id=s.cp, tenant_id=tenant.id, site_id=s.id, basic_auth_hash=hash_password(PASSWORD)
-        )
-        db.add(charger)
-        db.add(IdToken(tenant_id=tenant.id, token="TAG-SUN"))
+        tenant_id = tenant.id
+        db.add(Site(id=s.id, tenant_id=tenant_id, name="Roof", has_pv_meter=True, grid_limit_a=32, phases=3))
+    charger_id, s.password = add_charger_with_password(s.cp, tenant_id)  # as an operator creates one
+    with session_scope() as db:
+        charger = db.get(Charger, charger_id)
+        assert charger is not None
+        charger.site_id = s.id
+        db.add(IdToken(tenant_id=tenant_id, token="TAG-SUN"))
         db.add(SiteDevice(site_id=s.id, asset_id=s.pv, kind="pv"))
         db.add(SiteDevice(site_id=s.id, asset_id=s.grid, kind="grid"))
         db.add(
@@ -83,11 +83,10 @@ def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
             )
         )
         db.add(SiteSurplus(site_id=s.id, enabled=True, mode=mode, interval_s=10))
-        db.flush()
         if unit is not None:
             db.add(
                 DeviceVariable(
-                    charger_id=charger.id,
+                    charger_id=charger_id,
                     component="OCPP16",
                     variable="ChargingScheduleAllowedChargingRateUnit",
                     value=unit,
@@ -162,7 +161,7 @@ class Profiles:
 
 
 async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> RawChargePoint:
-    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=PASSWORD)
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
     await cp.connect()
     cp.responders["SetChargingProfile"] = profiles
     await cp.boot16()
@@ -350,7 +349,7 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
     with session_scope() as db:
         db.add(SiteDevice(site_id=site.id, asset_id="other", kind="charger"))
     profiles = Profiles()
-    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=PASSWORD)
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=site.password)
     await cp.connect()
     cp.responders["SetChargingProfile"] = profiles
     try:
