@@ -104,11 +104,11 @@ async def site_energy_consumer() -> None:
     await _consumer().run()
 
 
-def run_site_energy_jobs() -> tuple[int, int]:
-    """One round of the site-energy jobs: feed OCPP meter values, then settle solar shares."""
-    from pollers.site_energy import feed_ocpp_meter_values, settle_session_solar
+def run_site_energy_jobs() -> tuple[int, int, int]:
+    """One round of the site-energy jobs: feed OCPP meter values, settle solar shares, prune old samples."""
+    from pollers.site_energy import feed_ocpp_meter_values, prune_samples, settle_session_solar
 
-    return feed_ocpp_meter_values(), settle_session_solar()
+    return feed_ocpp_meter_values(), settle_session_solar(), prune_samples()
 
 
 async def site_energy_loop() -> None:
