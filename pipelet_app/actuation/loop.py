@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import SiteSurplus, SurplusDecision
+from pipelet_app.db.models import Charger, SiteSurplus, SurplusDecision
 from pipelet_app.domain.surplus import MIN_CURRENT_A, ChargerDecision, ControllerMemory, Mode, decide
 from pipelet_app.domain.surplus.actuation import (
     Sent,
@@ -40,6 +40,7 @@ from pipelet_app.domain.surplus.actuation import (
 )
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
+from pipelet_app.ocpp.smart_charging import profile_id
 
 log = logging.getLogger("pipelet.surplus")
 
@@ -273,6 +274,41 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     return {"site_id": site_id, "stale": view.stale, "chargers": rows}
 
 
+def _version_of(charge_point_id: str) -> str:
+    with session_scope() as db:
+        version = db.exec(
+            select(Charger.ocpp_version).where(Charger.charge_point_id == charge_point_id)
+        ).first()
+        return version or "1.6"
+
+
+async def release(state: SiteLoop) -> int:
+    """The controller was turned off: clear the profiles this loop set, so no car stays paused or capped.
+
+    Every purpose a slot may have used (fallbacks included) is cleared by its stable id; a charger that
+    never had one answers Unknown. Returns the profiles the chargers reported cleared.
+    """
+    cleared = 0
+    for charge_point_id, connector_id, kind in sorted(state.sent):
+        purposes = ("ChargePointMaxProfile",) if kind == "max" else ("TxProfile", "TxDefaultProfile")
+        version = await asyncio.to_thread(_version_of, charge_point_id)
+        for purpose in purposes:
+            number = profile_id(purpose, connector_id)
+            payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
+            try:
+                answer = await send_command(
+                    charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S
+                )
+            except CommandError as exc:
+                log.warning(
+                    "clearing profile %s on %s failed: %s", number, charge_point_id, type(exc).__name__
+                )
+                continue
+            cleared += answer.get("status") == "Accepted"
+    state.sent.clear()
+    return cleared
+
+
 class Runner:
     """Runs the due cycles of every enabled site this process can lease."""
 
@@ -285,8 +321,8 @@ class Runner:
         now = now or utcnow()
         ran = 0
         sites = await asyncio.to_thread(enabled_sites)
-        for site_id in set(self.sites) - {s for s, _ in sites}:
-            del self.sites[site_id]
+        for site_id in set(self.sites) - {s for s, _ in sites}:  # turned off (or gone) while we owned it
+            await release(self.sites.pop(site_id))
         for site_id, interval in sites:
             state = self.sites.get(site_id)
             if state and state.last_cycle and (now - state.last_cycle).total_seconds() < interval - 0.5:

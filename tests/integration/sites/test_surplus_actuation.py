@@ -340,6 +340,18 @@ async def test_the_runner_runs_due_sites_it_owns(csms: CsmsServer) -> None:
         # PV-priority keeps the car at its minimum from the grid when the surplus is short.
         assert profiles.purposes()[1] == ("TxProfile", 0, 6.0)
         assert len(decisions(site)) == 1  # the second cycle sent nothing, a minute had not passed
+
+        # The operator turns the controller off: the owner clears what it set, so the car is not left capped.
+        cleared: list[dict] = []
+        cp.responders["ClearChargingProfile"] = lambda payload: (
+            cleared.append(payload) or {"status": "Accepted"}
+        )
+        with session_scope() as db:
+            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        assert await a.tick(t0 + timedelta(seconds=25)) == 0
+        assert sorted(p["id"] for p in cleared) == [1000, 2001, 3001]  # site cap, default, session profile
+        assert await a.tick(t0 + timedelta(seconds=40)) == 0
+        assert len(cleared) == 3  # once
     finally:
         await cp.close()
 
@@ -391,6 +403,8 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
 
         await sunshine(site, now, pv_w=500.0, grid_w=300.0)  # no surplus: the departure needs the grid
         await run_cycle(site.id, SiteLoop(), now=now + timedelta(seconds=1))
+        assert profiles.purposes()[0] == ("ChargingStationMaxProfile", 0, 32.0)  # 2.0.1's site cap
+        assert profiles.received[0]["evseId"] == 0
         purpose, _, limit = profiles.purposes()[-1]
         assert purpose == "TxProfile"
         tx = profiles.received[-1]["chargingProfile"]
@@ -413,3 +427,35 @@ async def test_samples_of_other_sites_do_not_count(database: str) -> None:
         assert db.exec(select(SiteSample).where(SiteSample.site_id == other.id)).all()
         view = load_site(db, site.id, utcnow())
     assert view is not None and view.stale
+
+
+async def test_mqtt_transaction_wishes_reach_the_controller(csms: CsmsServer) -> None:
+    """A Pleevi transaction for the OCPP charger's device carries departure, energy and priority."""
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        now = utcnow()
+        departure = (now + timedelta(hours=3)).replace(microsecond=0)
+        message = {
+            "assetId": f"ocpp-{site.cp}",
+            "transactionId": "pleevi-1",
+            "timestamp": iso(now),
+            "transactionState": "Started",
+            "startTime": iso(now - timedelta(minutes=1)),
+            "noChargingPhases": "3Phase",
+            "requestedMinEnergy": 15000,
+            "estimatedDepartureTime": iso(departure),
+            "priority": 2,
+        }
+        async with consuming(site) as consumer:
+            async with aiomqtt.Client("127.0.0.1", 1883) as client:
+                await client.publish(f"{site.topic}/transactions", json.dumps(message).encode(), qos=1)
+            await until(lambda: consumer.stats["stored"] >= 1)
+        with session_scope() as db:
+            view = load_site(db, site.id, now)
+        assert view is not None
+        prefs = view.snapshot.chargers[0].prefs
+        assert (prefs.energy_wh, prefs.departure_utc, prefs.priority) == (15000, departure, 2)
+    finally:
+        await cp.close()
