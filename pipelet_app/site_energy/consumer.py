@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ TOPICS = ("pipelet/sites/+/measurements", "pipelet/sites/+/transactions")
 BATCH = 5000
 FLUSH_S = 0.5
 BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
+LOG_EVERY_S = 60.0
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -76,13 +78,20 @@ class Consumer:
         self._samples: list[SampleIn] = []
         self._transactions: list[tuple[int, int, Transaction]] = []
         self._pending = 0
+        self._logged_at: dict[str, float] = {}
 
     # ----------------------------------------------------------------------------------- checking
 
     def refuse(self, reason: str, message: str, topic: str) -> None:
+        """Count the refusal; log it, but one line per reason and minute at most (a sender stuck on a bad
+        payload must not flood the log), with how many of that reason so far."""
         self.stats["refused"] += 1
         self.stats[f"refused:{reason}"] += 1
-        log.warning("MQTT message refused (%s) on %s: %s", reason, topic, message)
+        now = time.monotonic()
+        if now - self._logged_at.get(reason, float("-inf")) >= LOG_EVERY_S:
+            self._logged_at[reason] = now
+            count = self.stats[f"refused:{reason}"]
+            log.warning("MQTT message refused (%s, %d so far) on %s: %s", reason, count, topic, message)
 
     def accept(self, topic: str, payload: bytes, now: datetime | None = None) -> bool:
         """Check one message and queue it for the next batch; False (and counted) when refused."""

@@ -24,6 +24,7 @@ from sqlmodel import select
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
+    ChargerAuthMode,
     ChargingSession,
     IdToken,
     Site,
@@ -68,7 +69,11 @@ def site(database: str) -> Site_:
         db.flush()
         db.add(Site(id=s.id, tenant_id=tenant.id, name="Roof", has_pv_meter=True))
         db.flush()
-        db.add(Charger(charge_point_id=s.cp, tenant_id=tenant.id, site_id=s.id))
+        # Auth mode "none" (an operator's choice for chargers without Basic auth): identity is not
+        # what this file tests.
+        db.add(
+            Charger(charge_point_id=s.cp, tenant_id=tenant.id, site_id=s.id, auth_mode=ChargerAuthMode.NONE)
+        )
         db.add(IdToken(tenant_id=tenant.id, token="TAG-SUN"))
         db.add(SiteDevice(site_id=s.id, asset_id=s.pv, kind="pv"))
         db.add(SiteDevice(site_id=s.id, asset_id=s.grid, kind="grid"))
@@ -299,3 +304,15 @@ async def test_the_consumer_reconnects_by_itself(site: Site_) -> None:
         assert consumer.stats["disconnects"] >= 1
     finally:
         await proxy.stop()
+
+
+def test_refusals_are_logged_once_per_reason_and_minute(
+    site: Site_, caplog: pytest.LogCaptureFixture
+) -> None:
+    consumer = Consumer("mqtt://127.0.0.1:1883", topics=[f"{site.topic}/+"])
+    for _ in range(50):
+        assert not consumer.accept(f"{site.topic}/measurements", b"{not json")
+    consumer.accept(f"{site.topic}/measurements", json.dumps({"assetId": "nobody"}).encode())
+    assert consumer.stats["refused:invalid-json"] == 50 and consumer.stats["refused:unknown-asset"] == 1
+    lines = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(lines) == 2 and "invalid-json, 1 so far" in lines[0] and "unknown-asset" in lines[1]
