@@ -64,7 +64,7 @@ def run_controller(
     return summary
 
 
-def evaluate(scenario: Scenario, control_s: float) -> dict[str, Any]:
+def evaluate(scenario: Scenario, control_s: float, also_control_s: float | None) -> dict[str, Any]:
     args = (scenario.pv, scenario.load, scenario.cars, scenario.start_s, scenario.end_s, 10.0)
     optimum = solar_optimum_wh(*args)
     bound = solar_optimum_wh(*args, min_current=True)
@@ -73,6 +73,8 @@ def evaluate(scenario: Scenario, control_s: float) -> dict[str, Any]:
         "pipelet": run_controller(scenario, "pipelet", control_s),
         "evcc-default": run_controller(scenario, "evcc-default", 30.0),
     }
+    if also_control_s:  # the same controller on a faster loop (not counted against the goals)
+        runs[f"pipelet@{also_control_s:g}s"] = run_controller(scenario, "pipelet", also_control_s)
     for summary in runs.values():
         summary["of_optimum"] = round(summary["ev_solar_wh"] / optimum, 4) if optimum > 0 else None
         energy = summary["ev_energy_wh"]
@@ -131,6 +133,9 @@ def main() -> int:
     parser.add_argument("--days", default="broken,clear", help="broken, clear or both")
     parser.add_argument("--scenarios", default="workplace,home")
     parser.add_argument("--control-s", type=float, default=30.0, help="Pipelet's control interval")
+    parser.add_argument(
+        "--also-control-s", type=float, default=10.0, help="also run Pipelet at this period (0 = no)"
+    )
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
     args = parser.parse_args()
@@ -146,7 +151,7 @@ def main() -> int:
     results = []
     for day, ghi in days.items():
         for kind in args.scenarios.split(","):
-            entry = evaluate(build(kind, ghi, sessions, day), args.control_s)
+            entry = evaluate(build(kind, ghi, sessions, day), args.control_s, args.also_control_s)
             entry["goals"] = goals(entry)
             results.append(entry)
             print(
