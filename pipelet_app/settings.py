@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     mqtt_shared_group: str | None = None
     #: how often the embedded worker feeds OCPP meter values into site series and settles solar shares
     site_energy_tick_s: float = 15.0
+    #: how many sites' surplus loops one process owns at most; the rest are left for other workers
+    surplus_max_sites: int = 500
     #: origins (scheme://host[:port], comma-separated) whose pages may call the API with an API key
     #: (CORS); none by default. Cookie-authenticated writes are same-origin only, whatever this says.
     cors_allow_origins: str = ""

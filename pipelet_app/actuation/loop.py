@@ -41,6 +41,7 @@ from pipelet_app.domain.surplus.actuation import (
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
 from pipelet_app.ocpp.smart_charging import profile_id
+from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.surplus")
 
@@ -312,8 +313,9 @@ async def release(state: SiteLoop) -> int:
 class Runner:
     """Runs the due cycles of every enabled site this process can lease."""
 
-    def __init__(self, owner: str | None = None) -> None:
+    def __init__(self, owner: str | None = None, max_sites: int | None = None) -> None:
         self.owner = owner or default_owner()
+        self.max_sites = max_sites if max_sites is not None else get_settings().surplus_max_sites
         self.sites: dict[int, SiteLoop] = {}
 
     async def tick(self, now: datetime | None = None) -> int:
@@ -327,6 +329,8 @@ class Runner:
             state = self.sites.get(site_id)
             if state and state.last_cycle and (now - state.last_cycle).total_seconds() < interval - 0.5:
                 continue
+            if state is None and len(self.sites) >= self.max_sites:
+                continue  # full: another worker takes this site
             if not await asyncio.to_thread(claim, site_id, self.owner, now, interval * LEASE_INTERVALS):
                 self.sites.pop(site_id, None)  # another owner: our memory would be stale when we get it back
                 continue

@@ -76,3 +76,19 @@ async def test_worker_runs_the_loop_while_it_runs(database: str, monkeypatch: py
     finally:
         await settings["on_shutdown"](ctx)
     assert task.done()
+
+
+async def test_a_full_runner_leaves_sites_to_other_workers(database: str) -> None:
+    from datetime import timedelta
+
+    from pipelet_app.actuation.loop import Runner
+    from pipelet_app.db.types import utcnow
+
+    first, second = _enabled_site(), _enabled_site()
+    a, b = Runner("worker-a", max_sites=1), Runner("worker-b", max_sites=1)
+    now = utcnow()
+    assert await a.tick(now) == 1
+    assert await b.tick(now + timedelta(seconds=1)) == 1
+    assert len(a.sites) == len(b.sites) == 1 and set(a.sites) | set(b.sites) == {first, second}
+    assert await a.tick(now + timedelta(seconds=11)) == 1  # its own site again, not the other one
+    assert set(a.sites).isdisjoint(b.sites)
