@@ -99,9 +99,11 @@ async def login(request: Request) -> Response:
         with session_scope() as db:
             return auth_sessions.login_candidate(db, email)
 
-    candidate = await run_in_threadpool(look_up)
+    pool = password_pool()
     try:
-        ok = await password_pool().verify(candidate.password_hash, password)
+        with pool.slot():  # before the look-up: a refused attempt costs no query
+            candidate = await run_in_threadpool(look_up)
+            ok = await pool.check(candidate.password_hash, password)
     except Busy as busy:
         return _answer(wants_json, 429, "busy", busy.message, busy.retry_after_s)
     if not ok or candidate.user_id is None:

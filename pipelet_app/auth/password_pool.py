@@ -9,7 +9,9 @@ attempt beyond that is turned away at once (`Busy`) instead of queueing without 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from pipelet_app.auth.errors import AuthError
@@ -35,18 +37,30 @@ class PasswordPool:
     def pending(self) -> int:
         return self._pending
 
-    async def verify(self, password_hash: str | None, password: str) -> bool:
-        """`verify_password` off the loop; raises Busy when the pool and its queue are full."""
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the pool's places (running or waiting); Busy at once when none is left.
+
+        Taken before anything else is done for an attempt (the user look-up too), so a flood costs the
+        web process one counter check per refused attempt, not a database query."""
         with self._lock:
             if self._pending >= self._capacity:
                 raise Busy()
             self._pending += 1
         try:
-            future = self._executor.submit(verify_password, password_hash, password)
-            return await asyncio.wrap_future(future)
+            yield
         finally:
             with self._lock:
                 self._pending -= 1
+
+    async def check(self, password_hash: str | None, password: str) -> bool:
+        """`verify_password` on the pool's threads; call it inside `slot()`."""
+        return await asyncio.wrap_future(self._executor.submit(verify_password, password_hash, password))
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """`check` in a slot of its own; raises Busy when the pool and its queue are full."""
+        with self.slot():
+            return await self.check(password_hash, password)
 
 
 _pool: PasswordPool | None = None
