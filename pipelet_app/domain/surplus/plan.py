@@ -29,7 +29,8 @@ class Plan:
     slot_price: float | None = None
 
 
-def _price_at(prices: PriceSeries | None, epoch_s: float) -> float:
+def price_at(prices: PriceSeries | None, epoch_s: float) -> float:
+    """The price in force at a moment (0 without prices; infinite after the last published slot)."""
     if prices is None or not prices.points:
         return 0.0
     starts = [point.start_utc.timestamp() for point in prices.points]
@@ -65,7 +66,7 @@ def plan_departure(
     while start < departure_s:
         boundary = (math.floor(start / slot_s) + 1) * slot_s
         end = min(boundary, departure_s)
-        slots.append((_price_at(prices, start), start, end - start))
+        slots.append((price_at(prices, start), start, end - start))
         start = end
     capacity_wh = max_w * (departure_s - now_s) / 3600.0
     if capacity_wh <= deficit_wh:

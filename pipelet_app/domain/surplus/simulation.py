@@ -43,6 +43,7 @@ from pipelet_app.domain.surplus.model import (
     SiteConfig,
     SiteSnapshot,
 )
+from pipelet_app.domain.surplus.plan import price_at
 
 Controller = Callable[[SiteSnapshot, Any], tuple[Sequence[ChargerDecision], Any]]
 
@@ -128,6 +129,7 @@ class SimulationResult:
     control_cycles: int = 0
     cap_exceeded_s: float = 0.0
     below_minimum_decisions: int = 0
+    ev_grid_cost: float | None = None  # grid energy into the cars at the price series' prices
     cars: list[CarResult] = field(default_factory=list)
     ev_w_trace: list[float] = field(default_factory=list)
 
@@ -153,6 +155,7 @@ class SimulationResult:
             "grid_export_wh": round(self.grid_export_wh, 1),
             "control_cycles": self.control_cycles,
             "site_cap_exceeded_s": round(self.cap_exceeded_s, 1),
+            "ev_grid_cost": None if self.ev_grid_cost is None else round(self.ev_grid_cost, 4),
             "cars": [
                 {
                     "car_id": car.car_id,
@@ -228,7 +231,7 @@ def simulate(
     chargers: dict[str, _Charger] = {}
     for car in sorted(cars, key=lambda car: car.arrive_s):
         chargers.setdefault(car.charger_id, _Charger(car.charger_id))
-    result = SimulationResult()
+    result = SimulationResult(ev_grid_cost=0.0 if prices is not None else None)
     memory: Any = None
     step = sim.step_s
     control_every = max(1, round(sim.control_s / step))
@@ -306,6 +309,10 @@ def simulate(
         result.load_wh += load_w * hours
         result.ev_wh += ev_w * hours
         result.ev_solar_wh += solar_for_cars * hours
+        if result.ev_grid_cost is not None and ev_w > solar_for_cars:
+            price = price_at(prices, middle)
+            if math.isfinite(price):
+                result.ev_grid_cost += (ev_w - solar_for_cars) * hours / 1000.0 * price
         result.grid_import_wh += max(0.0, grid_w) * hours
         result.grid_export_wh += max(0.0, -grid_w) * hours
         result.ev_w_trace.append(ev_w)

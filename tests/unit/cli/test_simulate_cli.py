@@ -179,3 +179,37 @@ def test_bad_csv_row_names_row_and_column(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "PV.csv row 3, pv_w: not a number" in result.stderr
+
+
+def test_eco_plus_buys_the_missing_energy_in_the_cheapest_hours(tmp_path: Path) -> None:
+    # A car plugged in overnight, no sun at all: eco-plus must meet the departure from the grid,
+    # and it should do so in the two cheap hours, not at the expensive start of the night.
+    pv = tmp_path / "pv.csv"
+    pv.write_text("time_utc,pv_w\n2024-01-01T18:00:00Z,0\n2024-01-02T06:00:00Z,0\n")
+    prices = tmp_path / "prices.csv"
+    hours = [0.40, 0.40, 0.35, 0.30, 0.10, 0.10, 0.30, 0.30, 0.35, 0.40, 0.40, 0.40]
+    prices.write_text(
+        "time_utc,price_per_kwh\n"
+        + "".join(
+            f"2024-01-{1 + (18 + h) // 24:02d}T{(18 + h) % 24:02d}:00:00Z,{p}\n" for h, p in enumerate(hours)
+        )
+    )
+    ev = tmp_path / "ev.json"
+    car = {
+        "arrive_utc": "2024-01-01T18:00:00Z",
+        "depart_utc": "2024-01-02T06:00:00Z",
+        "energy_wh": 10000,
+        "max_a": 16,
+        "phases": 3,
+    }
+    ev.write_text(json.dumps([car]))
+    args = ["simulate-surplus", "--pv", str(pv), "--load-w", "300", "--ev", str(ev), "--prices", str(prices)]
+    eco = runner.invoke(app, [*args, "--mode", "eco-plus"])
+    assert eco.exit_code == 0, eco.stderr
+    body = json.loads(eco.stdout)
+    assert body["unmet_energy_wh"] == 0 and body["ev_grid_wh"] == pytest.approx(10000, abs=1)
+    # 11 kWh planned (10 % margin) at 11 kW fits the cheap hours 22:00-24:00: one start, at 0.10/kWh
+    assert body["starts"] == 1
+    assert body["ev_grid_cost"] == pytest.approx(10 * 0.10, abs=0.01)
+    pv_only = json.loads(runner.invoke(app, [*args, "--mode", "pv-only"]).stdout)
+    assert pv_only["ev_energy_wh"] == 0 and pv_only["unmet_energy_wh"] == 10000
