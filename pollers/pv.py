@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ from pipelet_app.domain.quota import DEFAULT_POLICY, PollPolicy
 from pipelet_app.domain.reconstruct import ReconstructConfig, reconstruct, transaction_id
 from pipelet_app.inverters.base import (
     Clock,
+    IntegrationError,
     InvalidCredentials,
     InverterError,
     NativeSession,
@@ -217,8 +219,9 @@ async def poll_pv_account(
     """Poll one account once (claim → poll → store). None when another worker holds it or it is gone.
 
     ``clock``/``base_url`` exist for tests against the fakes' simulated time; production passes neither.
-    Never raises for anything the brand does; a bug below is logged (scrubbed) and becomes an ERROR status
-    with back-off, so one broken account cannot stop the scheduler.
+    Never raises for anything the brand does; a bug below is logged with its traceback (scrubbed) and becomes
+    an INTEGRATION_ERROR status with back-off, so one broken account cannot stop the scheduler and the
+    driver sees it is Pipelet's fault, not the vendor's.
     """
     now_fn = clock or utcnow
     lease = lease_s if lease_s is not None else get_settings().pv_poll_lease_s
@@ -250,7 +253,8 @@ async def poll_pv_account(
         )
     except Exception as exc:  # a bug, not a brand answer: keep the scheduler alive, back off, say so
         text = scrub(f"{type(exc).__name__}: {exc}", job.credentials)
-        log.error("pv account %s (%s): poll crashed: %s", account_id, job.brand, text)
+        trace = scrub(traceback.format_exc(), job.credentials)
+        log.error("pv account %s (%s): poll crashed: %s\n%s", account_id, job.brand, text, trace)
         return await asyncio.to_thread(_release_after_crash, job, now_fn())
     report = await asyncio.to_thread(_store, job, outcome, now_fn())
     log.info(
@@ -357,6 +361,8 @@ def _failed(job: _Job, error: InverterError, now: datetime) -> PollOutcome:
         )
     wait = max(job.policy.base_interval_s, q.backoff_s(failures, jitter_key=str(job.account_id)))
     status = ConnectionStatus.ERROR
+    if isinstance(error, IntegrationError):
+        status = ConnectionStatus.INTEGRATION_ERROR
     if isinstance(error, Throttled):
         status, wait = ConnectionStatus.THROTTLED, max(wait, error.retry_after_s)
     return PollOutcome(
@@ -406,13 +412,16 @@ def _release_after_crash(job: _Job, now: datetime) -> PollReport:
     with session_scope() as db:
         account = db.get(PvAccount, job.account_id)
         if account is None:
-            return PollReport(job.account_id, job.brand, PvStatus.ERROR.value, discarded=True)
-        account.status = PvStatus.ERROR.value
-        account.message = "Pipelet could not read this account's answer; it will try again later"
+            return PollReport(job.account_id, job.brand, PvStatus.INTEGRATION_ERROR.value, discarded=True)
+        account.status = PvStatus.INTEGRATION_ERROR.value
+        account.message = (
+            "Pipelet hit an internal fault while reading this account (logged for Pipelet's team); "
+            "it will try again later"
+        )
         account.failures, account.next_poll_utc, account.lease_until_utc = failures, next_poll, None
         account.last_poll_utc = account.updated_at = now
     return PollReport(
-        job.account_id, job.brand, PvStatus.ERROR.value, account.message, next_poll_utc=next_poll
+        job.account_id, job.brand, PvStatus.INTEGRATION_ERROR.value, account.message, next_poll_utc=next_poll
     )
 
 

@@ -11,8 +11,12 @@ Lifecycle of an adapter (what the poll job and the connect UI do):
   re-encrypted and saved) and may advance ``state`` (running counters, cursors: save it, it is not secret);
 * ``await adapter.aclose()`` (or ``async with``).
 
-Errors are the four subclasses of :class:`InverterError`. Their ``str()`` is written for a driver ("what
+Errors are the subclasses of :class:`InverterError`. Their ``str()`` is written for a driver ("what
 happened, what to do") and never contains a secret or a raw cloud answer: the poll job may log and show it.
+Four are the cloud's doing (refused credentials, re-auth, throttling, unavailable: retry later); the fifth,
+:class:`IntegrationError`, is ours: the cloud answered and our code could not read it (an answer of a shape
+the adapter does not know, or a plain bug). It is logged with its traceback and shown as such, never
+disguised as vendor flakiness (docs/inverter-errors.md).
 """
 
 from __future__ import annotations
@@ -80,7 +84,17 @@ class Throttled(InverterError):
 
 
 class BrandUnavailable(InverterError):
-    """The cloud answered something unusable (5xx, HTML, missing field, unreachable): retry the poll later."""
+    """The cloud is not answering usefully right now (5xx, timeout, unreachable, maintenance page, a value it
+    does not have yet): retry the poll later."""
+
+
+class IntegrationError(InverterError):
+    """The cloud answered, and our adapter could not read the answer: a bug or a format we do not know.
+
+    Retrying hot does not help; a developer must look. The account shows "integration error" (a state of its
+    own, not "retry later"), the traceback is in the log (``pipelet.inverters`` logger), polling goes on at
+    the failure back-off so the account recovers by itself once the adapter is fixed.
+    """
 
 
 # ---------------------------------------------------------------------------------------- data shapes
@@ -267,22 +281,35 @@ _PROTOCOL_METHODS = (
 )
 
 
-def _format_safety_net(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Turn a parsing crash on an answer of unexpected shape into BrandUnavailable.
+log = logging.getLogger("pipelet.inverters")
 
-    Why: clouds change formats without notice (and unofficial shapes are guesses). A KeyError deep in a
-    brand module must not crash the poll job; it is "the brand answered something unusable, retry later".
-    The original exception is not chained: its text could quote the answer.
+
+def _format_safety_net(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Turn a crash in a brand module (KeyError, TypeError... on an unknown shape) into IntegrationError.
+
+    Why: such a crash is our bug (or a vendor format we do not know), not the vendor being down. It must not
+    kill the poll job, and it must not look like "retry later" either: it is logged here with its traceback
+    (for the developers; the log is not driver-facing) and raised as IntegrationError, whose text names the
+    method and exception type only. The original is not chained onto it: its text could quote the answer.
+    Adapter errors (the InverterError family) pass through unchanged.
     """
 
     @functools.wraps(method)
     async def wrapper(self: InverterAdapter, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method(self, *args, **kwargs)
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-            raise BrandUnavailable(
+        except InverterError:
+            raise
+        except Exception as exc:
+            where = f"{type(self).__name__}.{method.__name__}"
+            log.error(
+                "integration error in %s (brand %s): %s", where, self.brand, type(exc).__name__, exc_info=True
+            )
+            raise IntegrationError(
                 self.brand,
-                f"the cloud's answer has an unexpected format ({type(exc).__name__}); will retry later",
+                f"Pipelet could not read the cloud's answer ({method.__name__}: {type(exc).__name__}). "
+                "This is a fault in Pipelet's integration, not in your account; it has been logged for "
+                "Pipelet's team",
             ) from None
 
     wrapper._safety_net = True  # type: ignore[attr-defined]
@@ -411,17 +438,31 @@ class InverterAdapter(ABC):
         except ValueError:
             raise self._fail("the cloud sent an unreadable answer; the poll will be retried later") from None
 
+    def _unknown_shape(self, what: str) -> IntegrationError:
+        """An answer whose structure the adapter does not know: logged with the stack, returned to raise.
+
+        ``what`` names the field or structure (never a value): it goes into the log and the driver's text.
+        """
+        log.error("integration error (%s): %s", self.brand, what, stack_info=True)
+        return IntegrationError(
+            self.brand,
+            f"Pipelet could not read the cloud's answer ({what}). This is a fault in Pipelet's integration, "
+            "not in your account; it has been logged for Pipelet's team",
+        )
+
     def _require(self, data: Any, *path: str | int) -> Any:
-        """``data[path[0]][path[1]]…`` or BrandUnavailable naming the missing field."""
+        """``data[path[0]][path[1]]…`` or IntegrationError naming the missing field.
+
+        A 2xx JSON answer without a field the adapter needs is an answer of a shape we do not know, not an
+        outage: it surfaces as an integration error, logged with the stack.
+        """
         current = data
         for step in path:
             try:
                 current = current[step]
             except (KeyError, IndexError, TypeError):
                 name = ".".join(str(p) for p in path)
-                raise self._fail(
-                    f"the cloud's answer lacks the field '{name}' (its format may have changed); will retry"
-                ) from None
+                raise self._unknown_shape(f"no field '{name}'") from None
         return current
 
     @staticmethod

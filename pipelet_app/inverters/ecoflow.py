@@ -102,25 +102,27 @@ class EcoFlowAdapter(InverterAdapter):
         if 400 <= response.status_code < 500:
             raise BrandUnavailable(self.brand, f"EcoFlow answered {response.status_code}; will retry later")
         body = self._json(response)
-        code = str(body.get("code")) if isinstance(body, dict) else None
+        if not isinstance(body, dict) or "code" not in body:
+            raise self._unknown_shape("EcoFlow's answer lacks 'code'")
+        code = str(body.get("code"))
         if code in AUTH_CODES:
             raise InvalidCredentials(self.brand, "EcoFlow refused the access key or secret key (check both)")
         if code != "0":
             raise self._fail(f"EcoFlow answered code {code}; will retry later")
         if "data" not in body:
-            raise self._fail("EcoFlow's answer lacks 'data'; will retry later")
+            raise self._unknown_shape("EcoFlow's answer lacks 'data'")
         return body["data"]
 
     async def _devices(self) -> list[dict[str, Any]]:
         data = await self._get("/iot-open/sign/device/list")
         if not isinstance(data, list):
-            raise self._fail("EcoFlow's device list is not a list; will retry later")
+            raise self._unknown_shape("EcoFlow's device list is not a list")
         return [d for d in data if isinstance(d, dict) and d.get("sn")]
 
     async def _quota(self, sn: str) -> dict[str, Any]:
         data = await self._get("/iot-open/sign/device/quota/all", {"sn": sn})
         if not isinstance(data, dict):
-            raise self._fail("EcoFlow's device data is not an object; will retry later")
+            raise self._unknown_shape("EcoFlow's device data is not an object")
         return flatten(data) if any(isinstance(v, Mapping) for v in data.values()) else data
 
     async def test_credentials(self) -> None:

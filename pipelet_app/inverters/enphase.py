@@ -9,14 +9,22 @@ minutes before expiry (access 1 day, refresh 1 month), and a failed refresh rais
 Every request carries ``?key=<api key>`` and ``Authorization: Bearer``. Free plan: 10/min, 1,000/month;
 a 429 body says which (``period``), there are no headers, so retry-after is computed from it.
 
-Assumptions in one place (documented v4 schema vs. its own example):
+Shapes (recorded examples in ``tests/fixtures/vendors/enphase/``, sources in its SOURCE.md): chargers are
+nested under ``devices.ev_chargers`` in ``…/ev_charger/devices``; telemetry intervals are the list
+``consumption: [{end_at, consumption}]`` (Wh per 15 min) in ``…/telemetry``; sessions are ``sessions[]`` with
+epoch ``start_time``/``end_time`` and no session id; the sessions answer has ``count`` (no ``total``).
+
+Assumptions in one place (documented v4 schema vs. its own example, and what no public example shows):
 
 * ``energy_added`` is "Wh" in the schema but the example shows 14.83. We decide per session by plausibility:
   read as kWh, the implied mean power over ``charge_time`` (else ``duration``) must not exceed
   ``MAX_PLAUSIBLE_KW``; if it does, the number can only be Wh. Without a time, values below
   ``KWH_IF_BELOW`` are kWh (no home session adds 200 kWh; a 200 Wh session is noise). A credential key
   ``energy_unit`` = ``"wh"``/``"kwh"`` overrides the guess when an account is known.
-* session times may be epoch seconds or ISO text; naive text is the site's local time (system ``timezone``).
+* session times are epoch seconds in the docs; ISO text is also read (naive text: the site's local time).
+* sessions carry no id in the docs: the id is the start time's epoch seconds (one charger cannot start two
+  sessions in the same second).
+* the systems list (``/systems``) shape comes from the v4 docs' schema; ``total`` pages the list.
 * session order is not documented: newest-first lets an incremental import stop early; oldest-first resumes
   from the offset reached last time (kept in ``state``).
 * the counter snapshot integrates ``…/telemetry`` 15-minute Wh intervals into a running total kept in
@@ -47,6 +55,7 @@ from pipelet_app.inverters.base import (
     System,
     Throttled,
     Wallbox,
+    as_float,
     integrate_intervals,
     optional_float,
     parse_time,
@@ -271,24 +280,30 @@ class EnphaseAdapter(InverterAdapter):
         return systems
 
     async def list_wallboxes(self, system: System) -> list[Wallbox]:
+        """``GET …/ev_charger/devices`` → ``devices.ev_chargers[]`` (documented v4 shape; 404: no charger)."""
         body = await self._get(f"/systems/{system.system_id}/ev_charger/devices")
         if body is None:
             return []
-        devices = body.get("devices") if isinstance(body, dict) else None
-        if devices is None:
-            devices = self._require(body, "devices")
+        chargers = self._require(body, "devices", "ev_chargers")
+        if not isinstance(chargers, list):
+            raise self._unknown_shape("'devices.ev_chargers' is not a list")
         boxes = []
-        for device in devices:
-            serial = str(device.get("serial_number") or device.get("serial_num") or "")
-            if serial:
-                boxes.append(
-                    Wallbox(
-                        system.system_id, serial, serial, str(device.get("name") or ""), device.get("model")
-                    )
+        for device in chargers:
+            serial = str(self._require(device, "serial_number"))
+            boxes.append(
+                Wallbox(
+                    system.system_id,
+                    serial,
+                    serial,
+                    str(device.get("name") or ""),
+                    device.get("model"),
+                    extra={k: device[k] for k in ("sku", "firmware", "status", "active") if k in device},
                 )
+            )
         return boxes
 
     async def fetch_snapshot(self, system: System, wallbox: Wallbox) -> CounterSnapshot:
+        """``GET …/telemetry`` → ``consumption[]: {end_at, consumption (Wh)}`` integrated into a counter."""
         key = f"telemetry:{system.system_id}:{wallbox.serial}"
         entry = self.state.get(key) or {}
         now = self.clock()
@@ -301,14 +316,13 @@ class EnphaseAdapter(InverterAdapter):
         )
         if body is None:
             raise BrandUnavailable(self.brand, "Enphase has no telemetry for this charger yet; will retry")
+        rows = self._require(body, "consumption")
+        if not isinstance(rows, list):
+            raise self._unknown_shape("'consumption' is not a list of intervals")
         intervals = []
-        for item in self._require(body, "intervals"):
+        for item in rows:
             end = parse_time(self._require(item, "end_at"))
-            wh = optional_float(item.get("consumption"))
-            if wh is None:
-                wh = optional_float(item.get("enwh"))
-            if wh is None:
-                raise BrandUnavailable(self.brand, "Enphase telemetry lacks 'consumption'; will retry later")
+            wh = as_float(self.brand, self._require(item, "consumption"), "telemetry consumption")
             if end.timestamp() <= now.timestamp():  # an interval still running is not complete
                 intervals.append((end, wh))
         total, newest = integrate_intervals(self.state, key, intervals)
@@ -362,7 +376,7 @@ class EnphaseAdapter(InverterAdapter):
                 if cutoff is None or (session.end_utc or session.start_utc) >= cutoff:
                     found[session.session_id] = session
             offset += len(items)
-            total = optional_float(body.get("total")) if isinstance(body, dict) else None
+            total = None  # the documented answer has only `count` (of this page): no total to show
             if len(page) >= 2:
                 ascending = page[0].start_utc <= page[-1].start_utc
             if on_progress is not None:
@@ -396,9 +410,7 @@ class EnphaseAdapter(InverterAdapter):
                 item.get("energy_added"), item.get("charge_time"), item.get("duration"), unit
             )
         except (KeyError, ValueError, TypeError):
-            raise BrandUnavailable(
-                self.brand, "an Enphase session lacks start_time/end_time/energy_added; will retry later"
-            ) from None
+            raise self._unknown_shape("an Enphase session without start_time/end_time/energy_added") from None
         session_id = str(item.get("session_id") or item.get("id") or int(start.timestamp()))
         return NativeSession(
             session_id=session_id,

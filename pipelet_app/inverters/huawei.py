@@ -157,7 +157,7 @@ class HuaweiAdapter(InverterAdapter):
                 )
                 body = self._json(response)
                 if not isinstance(body, dict) or ("failCode" not in body and "success" not in body):
-                    raise self._fail("FusionSolar's answer lacks 'success'/'failCode'; will retry later")
+                    raise self._unknown_shape("FusionSolar's answer lacks 'success'/'failCode'")
                 code = body.get("failCode")
                 if code == FAIL_RELOGIN or response.status_code == 401:
                     account.token = None

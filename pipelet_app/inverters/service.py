@@ -25,6 +25,7 @@ from pipelet_app.inverters.base import (
     BrandUnavailable,
     Clock,
     CounterSnapshot,
+    IntegrationError,
     InvalidCredentials,
     InverterAdapter,
     NativeSession,
@@ -52,7 +53,8 @@ class ConnectionStatus(StrEnum):
     CONNECTED = "connected"
     SYNCING = "syncing"  # a history import is under way: ``PollOutcome.progress`` says how far
     THROTTLED = "throttled"
-    ERROR = "error"
+    ERROR = "error"  # the vendor is unavailable: retried later
+    INTEGRATION_ERROR = "integration-error"  # our adapter could not read the answer: a bug, logged
     REAUTH_NEEDED = "reauth-needed"
 
 
@@ -109,7 +111,8 @@ async def connect(
     """Test the credentials live and discover wallboxes. Save nothing unless this returns.
 
     Raises InvalidCredentials (the form says "wrong key or password" with the error's text), Throttled or
-    BrandUnavailable (the form says "try again later" with the error's text).
+    BrandUnavailable (the form says "try again later" with the error's text), IntegrationError (the form
+    says it is Pipelet's fault; the traceback is logged).
     """
     adapter = adapter_class(brand)(dict(credentials), base_url=base_url, clock=clock, timeout_s=timeout_s)
     async with adapter:
@@ -194,6 +197,9 @@ async def poll_account(
         )
     except BrandUnavailable as error:
         outcome.status, outcome.message, outcome.failures = ConnectionStatus.ERROR, str(error), failures + 1
+    except IntegrationError as error:  # traceback already logged where it was raised
+        outcome.status, outcome.message = ConnectionStatus.INTEGRATION_ERROR, str(error)
+        outcome.failures = failures + 1
     finally:
         await http.aclose()
     if adapter.credentials_changed:

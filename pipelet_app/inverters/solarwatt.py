@@ -138,7 +138,7 @@ class SolarwattAdapter(InverterAdapter):
                 )
             items = self._require(self._json(response), "result", "items")
             if not isinstance(items, list):
-                raise self._fail("the Energy Manager's device list is not a list; will retry later")
+                raise self._unknown_shape("the Energy Manager's device list is not a list")
             return [i for i in items if isinstance(i, dict)]
         raise AssertionError("unreachable")
 

@@ -87,7 +87,7 @@ class SungrowAdapter(InverterAdapter):
             )
         answer = self._json(response)
         if not isinstance(answer, dict) or "result_code" not in answer:
-            raise self._fail("iSolarCloud's answer lacks 'result_code'; will retry later")
+            raise self._unknown_shape("iSolarCloud's answer lacks 'result_code'")
         code = str(answer["result_code"])
         if code in THROTTLE:
             raise Throttled(

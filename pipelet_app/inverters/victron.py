@@ -104,7 +104,9 @@ class VictronAdapter(InverterAdapter):
             if 400 <= response.status_code < 500:
                 raise BrandUnavailable(self.brand, f"VRM answered {response.status_code}; will retry later")
             body = self._json(response)
-            if not isinstance(body, dict) or body.get("success") is not True:
+            if not isinstance(body, dict) or "success" not in body:
+                raise self._unknown_shape("VRM's answer lacks 'success'")
+            if body.get("success") is not True:
                 raise BrandUnavailable(self.brand, "VRM's answer is not marked successful; will retry later")
             return body
         raise AssertionError("unreachable")
@@ -167,7 +169,7 @@ class VictronAdapter(InverterAdapter):
         intervals = []
         for row in rows:
             if not isinstance(row, list | tuple) or len(row) < 2:
-                raise BrandUnavailable(self.brand, "VRM sent a malformed evE row; will retry later")
+                raise self._unknown_shape("VRM sent a malformed evE row")
             start_ms, kwh = optional_float(row[0]), optional_float(row[1])
             if start_ms is None or kwh is None:
                 continue

@@ -36,6 +36,7 @@ class PvStatus(StrEnum):
     SYNCING = "syncing"
     THROTTLED = "throttled"
     ERROR = "error"
+    INTEGRATION_ERROR = "integration-error"
     REAUTH_NEEDED = "reauth-needed"
 
 

@@ -15,6 +15,7 @@ STATUS_COLORS = {
     "pending": "gray",
     "throttled": "amber",
     "error": "red",
+    "integration-error": "red",
     "reauth-needed": "orange",
 }
 

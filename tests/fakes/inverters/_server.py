@@ -199,6 +199,8 @@ class FakeCloud:
         self.clock = SimClock(start or datetime(2026, 6, 1, 6, 0, tzinfo=UTC))
         self.lock = threading.RLock()
         self.requests: list[FakeRequest] = []
+        #: (path, status, JSON body) of every answer a route handler gave (the shape check reads these)
+        self.answers: list[tuple[str, int, Any]] = []
         self._faults: deque[Fault] = deque()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
@@ -250,7 +252,9 @@ class FakeCloud:
             for method, pattern, handler in self._routes:
                 m = pattern.match(request.path)
                 if m and method == request.method:
-                    return handler(request, **m.groupdict())
+                    response = handler(request, **m.groupdict())
+                    self.answers.append((request.path, response.status, response.body))
+                    return response
             return FakeResponse(404, {"error": "not found", "path": request.path})
 
     def paths(self) -> list[str]:

@@ -1,4 +1,8 @@
-"""Fake Enphase v4 cloud: OAuth2 code flow, ``?key=`` + Bearer, 429 bodies, sessions paging, telemetry."""
+"""Fake Enphase v4 cloud: OAuth2 code flow, ``?key=`` + Bearer, 429 bodies, sessions paging, telemetry.
+
+Every answer body is built from the recorded v4 examples in ``tests/fixtures/vendors/enphase/`` (same keys,
+simulated values), and the contract tests check each served answer against them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 API_KEY = "enph-app-key-0123456789"
@@ -75,19 +79,7 @@ class EnphaseFake(FakeCloud):
     # ---- protocol answers --------------------------------------------------------------------------
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
-        minute_end = (int(self.clock.now().timestamp()) // 60 + 1) * 60
-        return FakeResponse(
-            429,
-            {
-                "message": "Too Many Requests",
-                "details": "Usage limit exceeded for plan Watt",
-                "code": 429,
-                "period": "minute",
-                "period_start": minute_end - 60,
-                "period_end": minute_end,
-                "limit": 10,
-            },
-        )
+        return FakeResponse(429, recorded("enphase", "throttled_429"))
 
     def setup_routes(self) -> None:
         self.route("GET", "/oauth/authorize", self.authorize)
@@ -144,90 +136,82 @@ class EnphaseFake(FakeCloud):
     def systems(self, req: FakeRequest) -> FakeResponse:
         if (denied := self._auth(req)) is not None:
             return denied
+        body = recorded("enphase", "systems")
+        template = body["systems"][0]
         items = [
-            {"system_id": SYSTEM_ID, "name": "Home", "timezone": TZ, "status": "normal"},
-            {"system_id": EMPTY_SYSTEM_ID, "name": "Barn", "timezone": TZ, "status": "normal"},
+            {**template, "system_id": SYSTEM_ID, "name": "Home", "timezone": TZ, "status": "normal"},
+            {**template, "system_id": EMPTY_SYSTEM_ID, "name": "Barn", "timezone": TZ, "status": "normal"},
         ]
         page, size = int(req.query.get("page", 1)), int(req.query.get("size", 10))
         chunk = items[(page - 1) * size : page * size]
-        return FakeResponse(
-            200,
-            {"total": len(items), "current_page": page, "size": size, "count": len(chunk), "systems": chunk},
-        )
+        body.update(total=len(items), current_page=page, size=size, count=len(chunk), systems=chunk)
+        return FakeResponse(200, body)
 
     def devices(self, req: FakeRequest, sid: str) -> FakeResponse:
         if (denied := self._auth(req)) is not None:
             return denied
         if int(sid) != SYSTEM_ID:
             return FakeResponse(404, {"message": "Not Found", "details": "No EV chargers", "code": 404})
-        return FakeResponse(
-            200,
-            {
-                "system_id": SYSTEM_ID,
-                "total_devices": 1,
-                "items": "devices",
-                "devices": [
-                    {
-                        "name": "IQ EV Charger",
-                        "serial_number": SERIAL,
-                        "model": "IQ-EVSE-EU-3032",
-                        "active": True,
-                    }
-                ],
-            },
+        body = recorded("enphase", "ev_charger_devices")
+        charger = body["devices"]["ev_chargers"][0]
+        charger.update(
+            id=f"{SERIAL}:{SYSTEM_ID}",
+            serial_number=SERIAL,
+            name="IQ EV Charger",
+            model="IQ-EVSE-EU-3032",
+            last_report_at=int(self.clock.now().timestamp()),
         )
-
-    def _local(self, moment: datetime) -> str:
-        return moment.astimezone(ZoneInfo(TZ)).replace(tzinfo=None).isoformat(timespec="seconds")
+        body.update(system_id=SYSTEM_ID, total_devices=1)
+        return FakeResponse(200, body)
 
     def sessions(self, req: FakeRequest, sid: str, sn: str) -> FakeResponse:
         if (denied := self._auth(req)) is not None:
             return denied
         offset, limit = int(req.query.get("offset", 0)), int(req.query.get("limit", 20))
         if limit > 100:
-            return FakeResponse(400, {"message": "limit must be <= 100", "code": 400})
+            body = {"message": "Bad request", "code": "400", "details": ["Invalid offset/limit"]}
+            return FakeResponse(400, body)
         done = [s for s in self.wallbox.sessions if s.end is not None]
         if self.newest_first:
             done = list(reversed(done))
+        body = recorded("enphase", "ev_charger_sessions")
+        template = body["sessions"][0]
         rows = []
         for s in done[offset : offset + limit]:
-            seconds = (s.end - s.start).total_seconds()
+            seconds = int((s.end - s.start).total_seconds())
             energy = round(s.energy_wh / 1000.0, 2) if self.energy_unit == "kwh" else round(s.energy_wh)
             rows.append(
                 {
-                    "start_time": self._local(s.start),
-                    "end_time": self._local(s.end),
-                    "duration": int(seconds),
+                    **template,
+                    "start_time": int(s.start.timestamp()),
+                    "end_time": int(s.end.timestamp()),
+                    "duration": seconds,
                     "energy_added": energy,
-                    "charge_time": int(seconds),
+                    "charge_time": seconds,
                     "miles_added": round(s.energy_wh / 1000.0 * 3.5, 1),
                     "cost": round(s.energy_wh / 1000.0 * 0.3, 2),
                 }
             )
-        return FakeResponse(
-            200,
-            {"system_id": int(sid), "offset": offset, "limit": limit, "total": len(done), "sessions": rows},
-        )
+        body.update(count=len(rows), system_id=int(sid), sessions=rows)
+        return FakeResponse(200, body)
 
     def telemetry(self, req: FakeRequest, sid: str, sn: str) -> FakeResponse:
         if (denied := self._auth(req)) is not None:
             return denied
         start = datetime.fromtimestamp(int(req.query.get("start_at", 0)), UTC)
         intervals = [
-            {"end_at": int(end.timestamp()), "consumption": round(wh)}
+            {"consumption": round(wh), "end_at": int(end.timestamp())}
             for end, wh in self.wallbox.complete_intervals(since=start)
         ][:96]
-        return FakeResponse(
-            200,
-            {
-                "system_id": int(sid),
-                "serial_number": sn,
-                "granularity": req.query.get("granularity", "day"),
-                "start_at": int(start.timestamp()),
-                "items": "intervals",
-                "intervals": intervals,
-            },
+        body = recorded("enphase", "ev_charger_telemetry")
+        body.update(
+            granularity=req.query.get("granularity", "day"),
+            consumption=intervals,
+            system_id=int(sid),
+            start_at=int(start.timestamp()),
+            end_at=intervals[-1]["end_at"] if intervals else int(start.timestamp()),
         )
+        return FakeResponse(200, body)
 
 
 def _bad(fake: FakeCloud) -> dict[str, Any]:

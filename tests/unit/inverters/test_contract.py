@@ -11,6 +11,7 @@ import pytest
 from pipelet_app.inverters.base import (
     BrandUnavailable,
     CounterSnapshot,
+    IntegrationError,
     InvalidCredentials,
     InverterAdapter,
     InverterError,
@@ -153,7 +154,7 @@ async def test_throttle_answer_raises_throttled_with_retry_after(
     assert_no_secret(caught.value, credentials)
 
 
-@pytest.mark.parametrize("fault", ["500", "html", "empty"])
+@pytest.mark.parametrize("fault", ["500", "html"])
 async def test_broken_answers_raise_brand_unavailable(
     harness: BrandHarness, fake: FakeCloud, fault: str
 ) -> None:
@@ -180,15 +181,31 @@ ODD_BODIES = [
 ]
 
 
-async def test_answers_of_unexpected_shape_are_brand_unavailable(
-    harness: BrandHarness, fake: FakeCloud
+async def test_answers_of_unexpected_shape_are_integration_errors(
+    harness: BrandHarness, fake: FakeCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A 2xx answer whose structure the adapter does not know is our problem, not the vendor being down:
+    IntegrationError (never BrandUnavailable "retry later"), logged with a stack, and the next normal
+    answer is read again. A shape whose *value* is merely absent (null counter) may stay BrandUnavailable."""
     async with make(harness, fake) as adapter:
         system, box = (await adapter.discover())[0]
-        for body in ODD_BODIES:
+        for body in [{}, *ODD_BODIES]:
+            caplog.clear()
             fake.inject("body", match=harness.snapshot_match, body=body)
-            with pytest.raises(BrandUnavailable):
+            with pytest.raises(InverterError) as caught:
                 await adapter.fetch_snapshot(system, box)
+            assert not isinstance(caught.value, Throttled | InvalidCredentials)
+            if isinstance(caught.value, IntegrationError):
+                assert any(r.levelname == "ERROR" and (r.exc_info or r.stack_info) for r in caplog.records)
+            else:  # only a value-level gap may be "retry later", never a missing structure
+                assert isinstance(caught.value, BrandUnavailable)
+                assert "lacks the field" not in str(caught.value) and "format" not in str(caught.value)
+        with caplog.at_level("ERROR"):
+            fake.inject("body", match=harness.snapshot_match, body={})
+            with pytest.raises(IntegrationError) as empty:
+                await adapter.fetch_snapshot(system, box)
+        assert "Pipelet" in str(empty.value)
+        assert (await adapter.fetch_snapshot(system, box)).lifetime_wh >= 0
 
 
 async def test_expired_session_is_renewed_without_the_driver(harness: BrandHarness, fake: FakeCloud) -> None:

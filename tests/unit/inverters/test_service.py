@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from pipelet_app.inverters.base import InvalidCredentials
-from pipelet_app.inverters.service import ConnectionStatus, connect, poll_account
+from pipelet_app.inverters.base import IntegrationError, InvalidCredentials
+from pipelet_app.inverters.enphase import EnphaseAdapter
+from pipelet_app.inverters.service import ConnectionStatus, PollOutcome, connect, poll_account
 from tests.fakes.inverters.enphase import EnphaseFake
 from tests.fakes.inverters.huawei import SYSTEM_CODE, USER, HuaweiFake
 from tests.fakes.inverters.solaredge import API_KEY, SERIAL, SolarEdgeFake
@@ -101,7 +103,7 @@ async def test_enphase_native_import_full_then_incremental(enphase: EnphaseFake)
         "enphase", creds, found, on_progress=lambda n, t: progress.append((n, t)), **kwargs
     )
     [(box, sessions)] = first.native_sessions
-    assert len(sessions) == 120 and first.requests == 2 and progress[-1] == (120, 120)
+    assert len(sessions) == 120 and first.requests == 2 and progress[-1] == (120, None)
     assert first.snapshots == []
 
     enphase.wallbox.charge(minutes=30, power_w=7_400)
@@ -144,7 +146,7 @@ async def test_a_long_enphase_history_is_syncing_with_progress_until_done(enphas
     found = (await connect("enphase", creds, **kwargs)).found
     first = await poll_account("enphase", creds, found, **kwargs)
     assert first.status is ConnectionStatus.SYNCING
-    assert first.progress == (800, 950) and "800 of 950" in first.message
+    assert first.progress == (800, None) and "importing the charging history: 800" in (first.message or "")
     assert first.requests == 8
     assert first.next_poll_utc >= enphase.clock.now() + timedelta(seconds=60)
     enphase.clock.set(first.next_poll_utc)
@@ -154,3 +156,49 @@ async def test_a_long_enphase_history_is_syncing_with_progress_until_done(enphas
     )
     assert second.status is ConnectionStatus.CONNECTED and second.progress is None
     assert len(second.native_sessions[0][1]) == 150
+
+
+async def test_an_adapter_crash_is_an_integration_error_and_vendor_faults_stay_retryable(
+    enphase: EnphaseFake, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two paths, told apart: the vendor failing (5xx, 429) is "retry later"; our code failing to read a
+    2xx answer is INTEGRATION_ERROR, logged with its traceback, and still polled again with back-off."""
+    creds = enphase.credentials()
+    kwargs = dict(base_url=enphase.base_url, clock=enphase.clock.now)
+    found = (await connect("enphase", creds, **kwargs)).found
+    enphase.wallbox.advance(3_600)
+
+    # poll the telemetry counter (the snapshot path) rather than the native sessions: its parser is tested
+    monkeypatch.setattr(EnphaseAdapter, "supports_native_sessions", False)
+
+    async def snapshot_poll(**extra: Any) -> PollOutcome:
+        return await poll_account("enphase", creds, found, **kwargs, **extra)
+
+    enphase.inject("500", match="/telemetry")
+    down = await snapshot_poll(failures=1)
+    assert down.status is ConnectionStatus.ERROR and down.failures == 2 and "retr" in (down.message or "")
+
+    enphase.inject("throttle", match="/telemetry")
+    throttled = await snapshot_poll()
+    assert throttled.status is ConnectionStatus.THROTTLED and throttled.retry_after_s is not None
+
+    caplog.clear()
+    # a parse crash deep in the adapter (ValueError in parse_time), on an answer the vendor sent with 200
+    enphase.inject("body", match="/telemetry", body={"consumption": [{"end_at": "soon", "consumption": 5}]})
+    with caplog.at_level("ERROR", logger="pipelet.inverters"):
+        broken = await snapshot_poll(failures=0)
+    assert broken.status is ConnectionStatus.INTEGRATION_ERROR
+    assert broken.status.value == "integration-error"
+    assert "Pipelet" in (broken.message or "") and "retr" not in (broken.message or "")
+    assert broken.failures == 1 and broken.next_poll_utc is not None, "polled again once fixed"
+    [record] = [r for r in caplog.records if r.name == "pipelet.inverters"]
+    assert record.exc_info is not None and record.exc_info[0] is ValueError, "the traceback is logged"
+    assert creds["access_token"] not in caplog.text
+
+    # the shape the adapter used to expect (flat `devices` list) is now an integration error too
+    enphase.inject("body", match="/ev_charger/devices", body={"devices": [{"serial_number": "1"}]})
+    with caplog.at_level("ERROR", logger="pipelet.inverters"), pytest.raises(IntegrationError):
+        await connect("enphase", creds, **kwargs)
+
+    healthy = await snapshot_poll(failures=1)
+    assert healthy.status is ConnectionStatus.CONNECTED and healthy.failures == 0
