@@ -14,6 +14,10 @@ echo "== ruff"
 echo "== unit + integration"
 .venv/bin/pytest -p no:playwright tests/unit tests/integration -q "$@" || status=1
 
+echo "== dates: the \`dates\` tests again at each awkward instant, on SQLite (docs/time.md)"
+PIPELET_TEST_NOW=awkward .venv/bin/pytest -p no:playwright tests/unit tests/integration -m "dates and not postgres" -q "$@" \
+  || status=1
+
 echo "== browser (Playwright on Debian's Chromium)"
 .venv/bin/pytest tests/e2e -q "$@" || status=1
 

@@ -25,6 +25,7 @@ from pipelet_app.settings import get_settings
 PG_ADMIN_URL = os.environ.get("PIPELET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-key-not-for-production"
 TEST_NOW = os.environ.get("PIPELET_TEST_NOW", "")
+AWKWARD_YEAR = 2027
 
 
 def _pg_url(database: str) -> str:
@@ -77,22 +78,33 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     reset_engine()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """PIPELET_TEST_NOW=awkward runs each `dates` test once per instant of tests/awkward_instants.py."""
+    if TEST_NOW == "awkward" and metafunc.definition.get_closest_marker("dates"):
+        from tests.awkward_instants import awkward_instants
+
+        instants = [moment.isoformat() for moment in awkward_instants(AWKWARD_YEAR)]
+        metafunc.parametrize("_test_now", instants, indirect=True, ids=instants)
+
+
 @pytest.fixture(autouse=True)
-def _test_now() -> Iterator[None]:
+def _test_now(request: pytest.FixtureRequest) -> Iterator[None]:
     """With PIPELET_TEST_NOW=<ISO 8601 instant with offset> every test starts at that instant.
 
     The clock ticks on from there (time-machine `tick=True`), so timeouts, asyncio and "a second later"
-    still work; CI's date pass (scripts/test.sh) runs the `dates` tests at tests/awkward_instants.py.
-    Only this process travels: a test that starts a subprocess passes it the instant it needs.
+    still work. With PIPELET_TEST_NOW=awkward the `dates` tests run at each awkward instant (CI's date
+    pass, scripts/test.sh) and the others at the real time. Only this process travels: a test that starts
+    a subprocess runs it through tests/at_test_now.py.
     """
-    if not TEST_NOW:
+    now = getattr(request, "param", "" if TEST_NOW == "awkward" else TEST_NOW)
+    if not now:
         yield
         return
     import time_machine
 
-    start = datetime.fromisoformat(TEST_NOW)
+    start = datetime.fromisoformat(now)
     if start.tzinfo is None:
-        raise pytest.UsageError(f"PIPELET_TEST_NOW needs an offset: {TEST_NOW!r}")
+        raise pytest.UsageError(f"PIPELET_TEST_NOW needs an offset: {now!r}")
     with time_machine.travel(start, tick=True):
         yield
 

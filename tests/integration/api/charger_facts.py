@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from pipelet_app.auth import Principal
+from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
@@ -44,7 +45,7 @@ def principal(email: str) -> Principal:
 
 
 def add_charger_facts() -> Facts:
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     with session_scope() as db:
         charger = db.exec(select(Charger).where(Charger.charge_point_id == CHARGER)).one()
         assert charger.id is not None

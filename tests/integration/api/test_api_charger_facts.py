@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from pipelet_app.api import build_api
 from pipelet_app.auth.api_keys import create_api_key
-from pipelet_app.clock import utcnow
+from pipelet_app.clock import frozen, utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import User
 from tests.integration.api.charger_facts import (
@@ -62,6 +62,7 @@ def test_sessions_say_how_many_messages_are_missing(client: TestClient, operator
     assert [s["transaction_id"] for s in one.json()] == [GAP_TX]
 
 
+@pytest.mark.dates
 def test_reservations_newest_first_with_expiry_and_session(
     client: TestClient, operator: dict[str, str], facts: Facts
 ) -> None:
@@ -95,10 +96,12 @@ def test_uptime_of_a_past_month(client: TestClient, operator: dict[str, str]) ->
     assert body["degraded_percent"] + body["online_percent"] + body["offline_percent"] == pytest.approx(100)
 
 
+@pytest.mark.dates
 def test_uptime_defaults_to_the_running_month(client: TestClient, operator: dict[str, str]) -> None:
-    before = utcnow().strftime("%Y-%m")
-    body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", headers=operator).json()
-    assert body["month"] in {before, utcnow().strftime("%Y-%m")}
+    now = utcnow()
+    with frozen(now):  # the API's "now" is the test's: no month can begin in between
+        body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", headers=operator).json()
+    assert body["month"] == now.strftime("%Y-%m")
     assert body["online_s"] == 0 and body["offline_percent"] == 100  # no connection this month
 
 

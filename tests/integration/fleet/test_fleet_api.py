@@ -50,6 +50,7 @@ def all_pages(client: TestClient, headers: dict, limit: int, **params: str) -> l
             return rows
 
 
+@pytest.mark.dates
 def test_pages_cover_the_fleet_exactly_once_in_order(client: TestClient) -> None:
     headers = auth("fleet@acme.demo")
     rows = all_pages(client, headers, limit=7)
@@ -75,6 +76,7 @@ def test_other_fleet_sees_none_of_it(client: TestClient) -> None:
     assert {r["driver_id"] for r in globex} <= fleet_driver_ids("globex")
 
 
+@pytest.mark.dates
 def test_filters(client: TestClient) -> None:
     headers = auth("fleet@acme.demo")
     driver = min(fleet_driver_ids("acme"))

@@ -21,8 +21,6 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import ChargingSession, Driver, SessionSource, User
 from pipelet_app.domain.reimbursement import SessionEnergy, compute_statement
 
-pytestmark = pytest.mark.dates
-
 
 @pytest.fixture
 def month() -> str:
@@ -43,6 +41,7 @@ def auth(email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {create_api_key(db, user)[1]}"}
 
 
+@pytest.mark.dates
 def test_statement_lifecycle(client: TestClient, month: str) -> None:
     acme = auth("fleet@acme.demo")
     assert client.get("/api/v1/fleet/reimbursement/rates", headers=acme).json()["rates"] == {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from csms_helpers import add_charger, add_tenant, add_token, charger_row, url_of
 from rawcp import RawChargePoint, utc_now
 from sqlmodel import col, select
@@ -22,7 +23,9 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-IN_AN_HOUR = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+
+def in_an_hour() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
 
 
 def rows() -> dict[int, tuple[str, int, str, int | None]]:
@@ -51,13 +54,14 @@ def answering(cp: RawChargePoint, action: str, status: str) -> list[dict[str, An
     return received
 
 
+@pytest.mark.dates
 async def test_reservation_life_cycle_16(csms_any: CsmsServer) -> None:
     tenant = add_tenant("op")
     add_charger("CP-R", tenant_id=tenant)
     add_token(tenant, "GOOD")
     async with RawChargePoint(url_of(csms_any), "CP-R") as cp:
         await cp.boot16()
-        reserve = {"connectorId": 1, "expiryDate": iso(IN_AN_HOUR), "idTag": "GOOD"}
+        reserve = {"connectorId": 1, "expiryDate": iso(in_an_hour()), "idTag": "GOOD"}
 
         # TC_046: accepted; no reservationId given, so the CSMS allocates the charger's first free one.
         sent = answering(cp, "ReserveNow", "Accepted")
@@ -130,6 +134,7 @@ async def test_reservation_life_cycle_16(csms_any: CsmsServer) -> None:
         assert sent[-1]["reservationId"] == 1
 
 
+@pytest.mark.dates
 async def test_reservation_life_cycle_201(csms_any: CsmsServer) -> None:
     tenant = add_tenant("op201")
     add_charger("CS-R", tenant_id=tenant)
@@ -140,7 +145,7 @@ async def test_reservation_life_cycle_201(csms_any: CsmsServer) -> None:
         sent = answering(cp, "ReserveNow", "Accepted")
         for evse in (1, 2, 1):
             await send_command(
-                "CS-R", "reserve-now", {"expiryDateTime": iso(IN_AN_HOUR), "idToken": token, "evseId": evse}
+                "CS-R", "reserve-now", {"expiryDateTime": iso(in_an_hour()), "idToken": token, "evseId": evse}
             )
         assert [p["id"] for p in sent] == [1, 2, 3]
         assert rows() == {

@@ -16,6 +16,7 @@ def facts(demo: dict) -> Facts:
     return add_charger_facts()
 
 
+@pytest.mark.dates
 def test_charger_page_shows_reservations_gaps_and_uptime(facts: Facts) -> None:
     with session_scope() as db:
         view = charger_view(db, principal("operator@sonnenstrom.demo"), CHARGER)

@@ -47,6 +47,7 @@ def test_only_the_pages_role_may_load_it(demo: dict, caller: Role, page: Role) -
                 LOADERS[page](db, principal)
 
 
+@pytest.mark.dates
 def test_driver_sees_own_sessions_only(demo: dict) -> None:
     with session_scope() as db:
         acme = driver_overview(db, _principal("driver@acme.demo"))
@@ -80,6 +81,7 @@ def test_investor_sees_only_own_partnerships(demo: dict) -> None:
     assert [p["partner"] for p in other["partnerships"]] == ["Harbor Renewables Fund LP"]
 
 
+@pytest.mark.dates
 def test_fleet_totals_add_up(demo: dict) -> None:
     with session_scope() as db:
         drivers = fleet_overview(db, _principal("fleet@acme.demo"))["drivers"]
