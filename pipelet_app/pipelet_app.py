@@ -32,7 +32,7 @@ from pipelet_app.portals.public.state import InviteState, LoginState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
-from pipelet_app.runtime import log_redaction
+from pipelet_app.runtime import log_redaction, state_pickles
 from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import (
     alert_mailer,
@@ -45,6 +45,7 @@ from pipelet_app.runtime.web_guard import web_guard
 
 harden()  # also when started as plain `reflex run`: files for this user only
 log_redaction.install()  # no event payloads (a password) in the logs
+state_pickles.install()  # no cookie in state pickled into Redis
 
 
 def index() -> rx.Component:
