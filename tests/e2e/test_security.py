@@ -1,16 +1,20 @@
 """Security in the browser, against a real `pipelet run`: no secret on disk after a sign-in and a new API
 key; the cookie is HttpOnly; a page of another origin (another port of the same host, so "same-site")
 can neither read the API with the user's cookie, nor write through it, nor open the event socket; the
-security headers are on the pages."""
+security headers are on the pages; a fleet manager voids a wrong import from the driver's page."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -143,3 +147,42 @@ def test_pages_carry_the_security_headers(server: dict) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "same-origin"
+
+
+def test_fleet_manager_voids_a_wrong_import_from_the_drivers_page(page: Page, server: dict) -> None:
+    key = subprocess.run(
+        [sys.executable, "-m", "pipelet_app.cli.main", "api-key", "create", "--email", "fleet@acme.demo"],
+        cwd=ROOT,
+        env=server["env"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    when = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
+    body = f"driver_email,start_utc,energy_kwh,station_id\ndriver@acme.demo,{when},950,VOID-ME\n".encode()
+    request = urllib.request.Request(
+        f"{server['base']}/api/v1/fleet/imports/public-sessions",
+        data=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.loads(response.read())["imported"] == 1
+    path = server["env"]["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        (driver_id,) = db.execute("SELECT id FROM drivers WHERE email = 'driver@acme.demo'").fetchone()
+
+    sign_in(page, server, "fleet@acme.demo")
+    expect(page).to_have_url(re.compile("/fleet$"), timeout=20_000)
+    page.goto(f"{server['base']}/fleet/drivers/{driver_id}")
+    row = page.locator("#driver-sessions tr", has_text="VOID-ME")
+    expect(row).to_be_visible(timeout=20_000)
+    row.get_by_role("button").click()
+    page.fill("#void-reason", "950 kWh is a typo for 9.5")
+    page.click("#void-confirm")
+    expect(page.locator("#void-message")).to_be_visible(timeout=20_000)
+    expect(page.locator("#driver-sessions")).not_to_contain_text("VOID-ME", timeout=20_000)
+    assert _imported(server, "VOID-ME") == 0
+    with sqlite3.connect(path) as db:
+        (reason,) = db.execute("SELECT reason FROM fleet_voided_sessions").fetchone()
+    assert reason == "950 kWh is a typo for 9.5"
