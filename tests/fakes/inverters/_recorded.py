@@ -45,7 +45,7 @@ def _kind(value: Any) -> str:
 def assert_same_shape(served: Any, recorded_body: Any, where: str = "$") -> None:
     """Served and recorded have the same keys at every level and compatible value kinds.
 
-    Lists: every served element has the shape of the recorded first element (an empty list matches any).
+    Lists: every served element has the shape of one of the recorded elements (an empty list matches any).
     A null on either side matches any scalar (vendors send null for a value they lack).
     """
     kind_s, kind_r = _kind(served), _kind(recorded_body)
@@ -60,4 +60,12 @@ def assert_same_shape(served: Any, recorded_body: Any, where: str = "$") -> None
             assert_same_shape(served[key], recorded_body[key], f"{where}.{key}")
     elif kind_r == "list" and recorded_body:
         for index, item in enumerate(served):
-            assert_same_shape(item, recorded_body[0], f"{where}[{index}]")
+            failures = []
+            for example in recorded_body:
+                try:
+                    assert_same_shape(item, example, f"{where}[{index}]")
+                    break
+                except AssertionError as mismatch:
+                    failures.append(str(mismatch))
+            else:
+                raise AssertionError(failures[0])

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 KEY_ID = "FKIA0123456789"
@@ -41,37 +42,42 @@ class FroniusFake(FakeCloud):
     def systems(self, req: FakeRequest) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
+        body = recorded("fronius", "pvsystems")
+        template = body["pvSystems"][0]
         items = [
-            {"pvSystemId": SYSTEM_ID, "name": "Home", "timeZone": "Europe/Vienna"},
-            {"pvSystemId": EMPTY_SYSTEM_ID, "name": "Office", "timeZone": "Europe/Vienna"},
+            {**template, "pvSystemId": SYSTEM_ID, "name": "Home", "timeZone": "Europe/Vienna"},
+            {**template, "pvSystemId": EMPTY_SYSTEM_ID, "name": "Office", "timeZone": "Europe/Vienna"},
         ]
         offset, limit = int(req.query.get("offset", 0)), int(req.query.get("limit", 50))
-        page = items[offset : offset + limit]
         more = offset + limit < len(items)
-        links = {"self": "…", "next": "…next" if more else None, "totalItemsCount": len(items)}
-        return FakeResponse(200, {"pvSystems": page, "links": links})
+        body["links"].update(next="…next" if more else None, totalItemsCount=len(items))
+        body["pvSystems"] = items[offset : offset + limit]
+        return FakeResponse(200, body)
 
     def devices(self, req: FakeRequest, sid: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
-        devices: list[dict[str, Any]] = [
-            {
-                "deviceId": "inv-1",
-                "deviceType": "Inverter",
-                "deviceName": "Symo GEN24",
-                "serialNumber": "3100",
-            }
-        ]
-        if sid == SYSTEM_ID:
+        body = recorded("fronius", "devices")
+        inverter = body["devices"][0]
+        devices: list[dict[str, Any]] = [{**inverter, "deviceId": "inv-1", "serialNumber": "3100"}]
+        if sid == SYSTEM_ID:  # the Wattpilot's deviceType is our assumption (no public example)
             devices.append(
                 {
+                    **inverter,
                     "deviceId": DEVICE_ID,
                     "deviceType": "EVCharger",
                     "deviceName": "Wattpilot",
+                    "deviceManufacturer": "Fronius",
                     "serialNumber": SERIAL,
+                    "numberMPPTrackers": None,
+                    "peakPowerDc1": None,
+                    "peakPowerDc2": None,
+                    "nominalAcPower": 22000.0,
                 }
             )
-        return FakeResponse(200, {"devices": devices, "links": {"totalItemsCount": len(devices)}})
+        body["devices"] = devices
+        body["links"]["totalItemsCount"] = len(devices)
+        return FakeResponse(200, body)
 
     def aggr(self, req: FakeRequest, sid: str, did: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
@@ -98,26 +104,17 @@ class FroniusFake(FakeCloud):
         if (denied := self._denied(req)) is not None:
             return denied
         state = "Charging" if self.wallbox.charging else ("Connected" if self.wallbox.plugged else "Idle")
-        return FakeResponse(
-            200,
-            {
-                "pvSystemId": sid,
-                "deviceId": did,
-                "status": {"isOnline": True},
-                "data": {
-                    "logDateTime": self.clock.now().isoformat().replace("+00:00", "Z"),
-                    "channels": [
-                        {
-                            "channelName": "PowerCharging",
-                            "channelType": "Power",
-                            "unit": "W",
-                            "value": self.wallbox.power_w,
-                        },
-                        {"channelName": "ChargingState", "channelType": "State", "unit": "", "value": state},
-                    ],
-                },
-            },
+        body = recorded("fronius", "flowdata_device")
+        channel = body["data"]["channels"][0]
+        body.update(pvSystemId=sid, deviceId=did)
+        body["data"].update(
+            logDateTime=self.clock.now().isoformat().replace("+00:00", "Z"),
+            channels=[  # channel names are our assumption (no public Wattpilot example)
+                {**channel, "channelName": "PowerCharging", "value": self.wallbox.power_w},
+                {"channelName": "ChargingState", "channelType": "State", "unit": "", "value": state},
+            ],
         )
+        return FakeResponse(200, body)
 
 
 HARNESS = BrandHarness(

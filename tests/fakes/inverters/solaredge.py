@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 API_KEY = "SE0123456789ABCDEFGHIJKLMNOPQRSTU"
@@ -41,14 +42,15 @@ class SolarEdgeFake(FakeCloud):
     def sites(self, req: FakeRequest) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
+        body = recorded("solaredge", "sites_list")
+        template = body["sites"]["site"][0]
         all_sites = [
-            {"id": SITE_ID, "name": "Home", "status": "Active", "location": {"timeZone": TZ}},
-            {"id": EMPTY_SITE_ID, "name": "Cabin", "status": "Active", "location": {"timeZone": TZ}},
+            {**template, "id": sid, "name": name, "location": {**template["location"], "timeZone": TZ}}
+            for sid, name in ((SITE_ID, "Home"), (EMPTY_SITE_ID, "Cabin"))
         ]
         start, size = int(req.query.get("startIndex", 0)), int(req.query.get("size", 100))
-        return FakeResponse(
-            200, {"sites": {"count": len(all_sites), "site": all_sites[start : start + size]}}
-        )
+        body["sites"].update(count=len(all_sites), site=all_sites[start : start + size])
+        return FakeResponse(200, body)
 
     def inventory(self, req: FakeRequest, sid: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
@@ -79,13 +81,12 @@ class SolarEdgeFake(FakeCloud):
             value = round(wh / 1000.0, 4) if self.meter_unit == "kWh" else round(wh, 1)
             values.append({"date": quarter.strftime(FMT), "value": value})
             quarter += timedelta(minutes=15)
+        body = recorded("solaredge", "meters")
+        production = body["meterEnergyDetails"]["meters"][0]
         meters = [
+            {**production, "values": [{"date": v["date"], "value": 1.0} for v in values]},
             {
-                "meterSerialNumber": "M1",
-                "meterType": "Production",
-                "values": [{"date": v["date"], "value": 1.0} for v in values],
-            },
-            {
+                **production,
                 "meterSerialNumber": "M2",
                 "connectedSolaredgeDeviceSN": SERIAL,
                 "model": "EV meter",
@@ -95,16 +96,8 @@ class SolarEdgeFake(FakeCloud):
         ]
         if int(sid) != SITE_ID:
             meters = meters[:1]
-        return FakeResponse(
-            200,
-            {
-                "meterEnergyDetails": {
-                    "timeUnit": "QUARTER_OF_AN_HOUR",
-                    "unit": self.meter_unit,
-                    "meters": meters,
-                }
-            },
-        )
+        body["meterEnergyDetails"].update(unit=self.meter_unit, meters=meters)
+        return FakeResponse(200, body)
 
 
 HARNESS = BrandHarness(

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from pipelet_app.inverters.base import System, Throttled, Wallbox
+from pipelet_app.inverters.base import InverterAdapter, System, Throttled, Wallbox
 from pipelet_app.inverters.registry import create_adapter
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
@@ -31,7 +32,18 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
         (r"/api/v4/systems/\d+/ev_charger/\w+/sessions", "ev_charger_sessions"),
         (r"/api/v4/systems/\d+/ev_charger/\w+/telemetry", "ev_charger_telemetry"),
     ],
+    "solaredge": [(r"/sites/list", "sites_list"), (r"/site/\d+/meters", "meters")],
+    "fronius": [
+        (r"/swqapi/pvsystems", "pvsystems"),
+        (r"/swqapi/pvsystems/[\w-]+/devices", "devices"),
+        (r"/swqapi/pvsystems/[\w-]+/devices/[\w-]+/flowdata", "flowdata_device"),
+    ],
 }
+
+
+def _adapter(brand: str, fake: FakeCloud, credentials: dict[str, Any]) -> InverterAdapter:
+    extra = HARNESSES[brand].adapter_kwargs(fake)
+    return create_adapter(brand, credentials, base_url=fake.base_url, clock=fake.clock.now, **extra)
 
 
 def _check_served(brand: str, fake: FakeCloud) -> set[str]:
@@ -126,3 +138,46 @@ async def test_enphase_recorded_throttle_answer_pauses_polling(enphase: EnphaseF
             await adapter.list_systems()
     assert caught.value.retry_after_s == 60.0
     assert recorded("enphase", "throttled_429")["details"].startswith("Usage limit exceeded")
+
+
+# ----------------------------------------------------------------------------------------- SolarEdge
+
+
+async def test_solaredge_recorded_payloads() -> None:
+    from tests.fakes.inverters.solaredge import API_KEY, SolarEdgeFake
+
+    with SolarEdgeFake(start=datetime(2019, 11, 1, 10, 30, tzinfo=UTC)) as fake:
+        async with _adapter("solaredge", fake, {"api_key": API_KEY}) as adapter:
+            fake.inject("body", match="/sites/list", body=recorded("solaredge", "sites_list"))
+            [site] = await adapter.list_systems()
+            assert (site.system_id, site.name, site.timezone) == ("62137", "René Kwee", "Europe/Amsterdam")
+
+            # the recorded meters are production meters (no public example meters a charger): the one
+            # connected to device 670041DC-84 stands in for a charger's meter to test the parsing
+            fake.inject("body", match="/meters", body=recorded("solaredge", "meters"))
+            system = System("62137", "Home", "America/Los_Angeles")
+            snapshot = await adapter.fetch_snapshot(system, Wallbox("62137", "670041DC-84", "670041DC-84"))
+    assert snapshot.lifetime_wh == 15_682_206.0
+    assert snapshot.time_utc == datetime(2019, 11, 1, 18, 19, 15, tzinfo=UTC), "site-local time → UTC"
+
+
+# ------------------------------------------------------------------------------------------- Fronius
+
+
+async def test_fronius_documented_structures() -> None:
+    """Documented structures with our example values (no public Wattpilot example: see SOURCE.md)."""
+    from tests.fakes.inverters.fronius import KEY_ID, KEY_VALUE, FroniusFake
+
+    credentials = {"access_key_id": KEY_ID, "access_key_value": KEY_VALUE}
+    with FroniusFake() as fake:
+        async with _adapter("fronius", fake, credentials) as adapter:
+            fake.inject("body", match="/pvsystems", body=recorded("fronius", "pvsystems"))
+            [system] = await adapter.list_systems()
+            fake.inject("body", match="/devices", body=recorded("fronius", "devices"))
+            boxes = await adapter.list_wallboxes(system)
+    assert (system.system_id, system.name, system.timezone) == (
+        "20bb600e-019b-4e03-9df3-a0a900cda689",
+        "Home",
+        "Europe/Vienna",
+    )
+    assert boxes == [], "an inverter is not a charger"
