@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import INTERVAL_S, FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 ACCESS_TOKEN = "vrm-access-token-1234567890abcdef"
@@ -66,11 +67,14 @@ class VictronFake(FakeCloud):
     def installations(self, req: FakeRequest, uid: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
+        body = recorded("victron", "installations")
+        template = {**body["records"][0], "idUser": USER_ID, "timezone": "Europe/Amsterdam"}
         records = [
-            {"idSite": SITE, "name": "Home", "identifier": "c0619ab1", "timezone": "Europe/Amsterdam"},
-            {"idSite": EMPTY_SITE, "name": "Boat", "identifier": "c0619ab2", "timezone": "Europe/Amsterdam"},
+            {**template, "idSite": SITE, "name": "Home", "identifier": "c0619ab1"},
+            {**template, "idSite": EMPTY_SITE, "name": "Boat", "identifier": "c0619ab2"},
         ]
-        return FakeResponse(200, {"success": True, "records": records if int(uid) == USER_ID else []})
+        body["records"] = records if int(uid) == USER_ID else []
+        return FakeResponse(200, body)
 
     def overview(self, req: FakeRequest, site: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
@@ -95,9 +99,8 @@ class VictronFake(FakeCloud):
             bucket += INTERVAL_S
         if int(site) != SITE:
             rows = []
-        return FakeResponse(
-            200, {"success": True, "records": {"evE": rows}, "totals": {"evE": sum(r[1] for r in rows)}}
-        )
+        # the envelope and the [ms, value] rows are the recorded stats answer's; the key `evE` is not in it
+        return FakeResponse(200, {"records": {"evE": rows}, "success": True})
 
 
 HARNESS = BrandHarness(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pipelet_app.inverters.base import InverterAdapter, System, Throttled, Wallbox
+from pipelet_app.inverters.base import BrandUnavailable, InverterAdapter, System, Throttled, Wallbox
 from pipelet_app.inverters.registry import create_adapter
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
@@ -38,6 +38,7 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
         (r"/swqapi/pvsystems/[\w-]+/devices", "devices"),
         (r"/swqapi/pvsystems/[\w-]+/devices/[\w-]+/flowdata", "flowdata_device"),
     ],
+    "victron": [(r"/v2/users/\d+/installations", "installations")],
 }
 
 
@@ -181,3 +182,22 @@ async def test_fronius_documented_structures() -> None:
         "Europe/Vienna",
     )
     assert boxes == [], "an inverter is not a charger"
+
+
+# ------------------------------------------------------------------------------------------- Victron
+
+
+async def test_victron_recorded_payloads() -> None:
+    from tests.fakes.inverters.victron import VictronFake
+
+    with VictronFake() as fake:
+        credentials = HARNESSES["victron"].good_credentials(fake)
+        async with _adapter("victron", fake, credentials) as adapter:
+            fake.inject("body", match="/installations", body=recorded("victron", "installations"))
+            [system] = await adapter.list_systems()
+            assert (system.system_id, system.name, system.timezone) == ("4470", "Mukuyu HC", "Africa/Kigali")
+            # a recorded stats answer of an installation without an EVCS: the envelope and [ms, kWh] rows are
+            # read, and no `evE` series means "no charger data yet", a vendor-side gap (retry later)
+            fake.inject("body", match="/stats", body=recorded("victron", "stats_consumption"))
+            with pytest.raises(BrandUnavailable, match="evE"):
+                await adapter.fetch_snapshot(system, Wallbox("4470", "4470-40", "40"))
