@@ -152,7 +152,9 @@ async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecis
             "unit": target.unit,
             "sent": "unchanged",
         }
-        if needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
+        if not target.online:
+            row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
+        elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
             status = await _send(target, kind, target.connector_id, value, target.unit, target.transaction_id)
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
@@ -174,7 +176,7 @@ async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
             view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v
         )
         slot = (charge_point_id, 0, "max")
-        if not needs_sending(state.sent.get(slot), value, target.unit, None):
+        if not target.online or not needs_sending(state.sent.get(slot), value, target.unit, None):
             continue
         status = await _send(target, "max", 0, value, target.unit, None)
         if status not in ("offline", "timeout"):
@@ -266,7 +268,7 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     rows += await _actuate(view, state, decisions)
     state.last_cycle = now
     state.cycles += 1
-    acted = any(not str(row["sent"]).startswith("unchanged") for row in rows)
+    acted = any(not str(row["sent"]).startswith(("unchanged", "skipped")) for row in rows)
     quiet_due = state.last_stored is None or now - state.last_stored >= STORE_QUIET_EVERY
     if acted or quiet_due or state.last_stale != view.stale:
         await asyncio.to_thread(_persist, view, now, available, reason, rows, state.cycles % 360 == 1)

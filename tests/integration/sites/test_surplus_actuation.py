@@ -459,3 +459,16 @@ async def test_mqtt_transaction_wishes_reach_the_controller(csms: CsmsServer) ->
         assert (prefs.energy_wh, prefs.departure_utc, prefs.priority) == (15000, departure, 2)
     finally:
         await cp.close()
+
+
+async def test_an_offline_charger_is_skipped_and_shown(csms: CsmsServer) -> None:
+    site = make_site(mode="pv-priority")
+    t0 = utcnow()
+    await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    state = SiteLoop()
+    await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+    await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
+    rows = decisions(site)
+    assert len(rows) == 1  # the second cycle had nothing new to say
+    assert [c["sent"] for c in rows[0].chargers] == ["skipped: charger offline"]
+    assert state.sent == {}  # nothing recorded: sent once the charger is back
