@@ -8,10 +8,14 @@ request parameters flattened (``a.b`` for objects, ``a[0]`` for lists), sorted b
 Assumptions in one place (unverified; tolerant):
 
 * systems are the PowerOcean devices of the account (every device when none is called so);
-* a PowerOcean has a charger when its ``quota/all`` holds ``ems_ev.*`` keys; the charger's serial is
-  ``ems_ev.evSn`` when present, else the PowerPulse listed on the account, else ``<PowerOcean sn>-ev``;
-* ``ems_ev.evChargingEnergy`` is Wh and may be per session or cumulative (EcoFlow does not say): it goes
-  through :func:`accumulate_session_counter`, which is right for both;
+* a PowerOcean has a charger when its ``quota/all`` holds ``ems_ev.*`` keys (our reading; no public example)
+  or a ``<model>_EVCHARGING_REPORT`` object (as in the one recorded PowerOcean Plus answer,
+  ``tests/fixtures/vendors/ecoflow/`` — recorded from EcoFlow's *app* API ``device/detail``; that the open
+  API's ``quota/all`` carries the same report is unverified); the charger's serial is its ``evSn`` when
+  present, else the PowerPulse listed on the account, else ``<PowerOcean sn>-ev``;
+* ``evChargingEnergy`` is Wh (the recorded 21786.0 reads as Wh; EcoFlow does not document the unit) and
+  may be per session or cumulative (not documented): it goes through :func:`accumulate_session_counter`,
+  which is right for both;
 * ``quota/all`` may answer flat (``"ems_ev.x": v``) or nested (``"ems_ev": {"x": v}``) keys;
 * codes ``AUTH_CODES`` mean the keys or signature were refused; throttling is HTTP 429 (limits unpublished).
 """
@@ -40,10 +44,27 @@ from pipelet_app.inverters.base import (
 
 AUTH_CODES = frozenset({"8513", "8514", "8515", "8521", "8524"})
 EV_PREFIX = "ems_ev."
-ENERGY_KEYS = ("ems_ev.evChargingEnergy",)
-STATUS_KEYS = ("ems_ev.chargingStatus", "ems_ev.evChargingStatus")
-POWER_KEYS = ("ems_ev.evChargingPower", "ems_ev.chargingPower", "ems_ev.evPwr")
-SERIAL_KEYS = ("ems_ev.evSn", "ems_ev.sn")
+#: the report a recorded PowerOcean answer carries the charger in (``<model>_EVCHARGING_REPORT.<field>``)
+EV_REPORT = "EVCHARGING_REPORT."
+ENERGY_KEYS = ("evChargingEnergy",)
+STATUS_KEYS = ("chargingStatus", "evChargingStatus")
+POWER_KEYS = ("evChargingPower", "chargingPower", "evPwr")
+SERIAL_KEYS = ("evSn", "sn")
+
+
+def _ev_field(quota: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    """The first of ``names`` under ``ems_ev.`` or, as recorded, under a ``…_EVCHARGING_REPORT.`` key."""
+    for name in names:
+        if f"{EV_PREFIX}{name}" in quota:
+            return quota[f"{EV_PREFIX}{name}"]
+        for key, value in quota.items():
+            if key.endswith(f"{EV_REPORT}{name}") and key.count(".") == 1:
+                return value
+    return None
+
+
+def _has_charger(quota: Mapping[str, Any]) -> bool:
+    return any(k.startswith(EV_PREFIX) or (EV_REPORT in k and k.count(".") == 1) for k in quota)
 
 
 def flatten(params: Any, prefix: str = "") -> dict[str, str]:
@@ -142,9 +163,10 @@ class EcoFlowAdapter(InverterAdapter):
 
     async def list_wallboxes(self, system: System) -> list[Wallbox]:
         quota = await self._quota(system.system_id)
-        if not any(str(k).startswith(EV_PREFIX) for k in quota):
+        if not _has_charger(quota):
             return []
-        serial = next((str(quota[k]) for k in SERIAL_KEYS if quota.get(k)), None)
+        found = _ev_field(quota, SERIAL_KEYS)
+        serial = str(found) if found else None
         if serial is None:
             pulses = [
                 d
@@ -156,14 +178,14 @@ class EcoFlowAdapter(InverterAdapter):
 
     async def fetch_snapshot(self, system: System, wallbox: Wallbox) -> CounterSnapshot:
         quota = await self._quota(wallbox.device_id)
-        energy = optional_float(next((quota[k] for k in ENERGY_KEYS if k in quota), None))
+        energy = optional_float(_ev_field(quota, ENERGY_KEYS))
         if energy is None:
-            raise self._fail("EcoFlow's data lacks 'ems_ev.evChargingEnergy'; will retry later")
+            raise self._fail("EcoFlow's data lacks the charger's 'evChargingEnergy'; will retry later")
         lifetime = accumulate_session_counter(self.state, f"session:{wallbox.device_id}", energy)
-        status = next((quota[k] for k in STATUS_KEYS if k in quota), None)
+        status = _ev_field(quota, STATUS_KEYS)
         return CounterSnapshot(
             time_utc=self.clock(),
             lifetime_wh=lifetime,
-            power_w=optional_float(next((quota[k] for k in POWER_KEYS if k in quota), None)),
+            power_w=optional_float(_ev_field(quota, POWER_KEYS)),
             status=None if status is None else str(status),
         )

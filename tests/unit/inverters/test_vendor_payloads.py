@@ -201,3 +201,26 @@ async def test_victron_recorded_payloads() -> None:
             fake.inject("body", match="/stats", body=recorded("victron", "stats_consumption"))
             with pytest.raises(BrandUnavailable, match="evE"):
                 await adapter.fetch_snapshot(system, Wallbox("4470", "4470-40", "40"))
+
+
+# ------------------------------------------------------------------------------------------- EcoFlow
+
+
+async def test_ecoflow_recorded_ev_report_is_read() -> None:
+    """The recorded PowerOcean charger report, served in the open platform's envelope (see SOURCE.md)."""
+    from tests.fakes.inverters.ecoflow import EcoFlowFake
+
+    recorded_answer = recorded("ecoflow", "device_detail_ev_report")
+    answer = {"code": recorded_answer["code"], "message": recorded_answer["message"]}
+    answer["data"] = recorded_answer["data"]["quota"]
+    with EcoFlowFake() as fake:
+        credentials = HARNESSES["ecoflow"].good_credentials(fake)
+        async with _adapter("ecoflow", fake, credentials) as adapter:
+            system = System("R331ZEB4ZEA0012", "PowerOcean")
+            fake.inject("body", match="/quota/all", body=answer)
+            [box] = await adapter.list_wallboxes(system)
+            fake.inject("body", match="/quota/all", body=answer)
+            snapshot = await adapter.fetch_snapshot(system, box)
+    assert box.serial == "SN_EV_CHARGER_01"
+    assert snapshot.lifetime_wh == 21_786.0
+    assert snapshot.status == "EV_CHG_STS_AVAILABLE" and snapshot.power_w == 0.0
