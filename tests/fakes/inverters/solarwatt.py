@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 USERNAME = "installer"
@@ -16,8 +17,19 @@ EV_GUID = "urn:kiwigrid:evstation:0b1f"
 SERIAL = "SW-EVS-220045"
 
 
-def tags(**values: Any) -> dict[str, dict[str, Any]]:
-    return {name: {"tagName": name, "value": value} for name, value in values.items()}
+def _by_class(items: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """The recorded Energy Manager, EV station and inverter items, in that order."""
+
+    def find(suffix: str) -> dict[str, Any]:
+        return next(i for i in items if any(m["deviceClass"].endswith(suffix) for m in i["deviceModel"]))
+
+    return find("EnergyManager"), find("evstation.EVStation"), find("SunSpecInverter")
+
+
+def _retag(item: dict[str, Any], guid: str) -> None:
+    item["guid"] = guid
+    for tag in item["tagValues"].values():
+        tag["guid"] = guid
 
 
 class SolarwattFake(FakeCloud):
@@ -53,33 +65,22 @@ class SolarwattFake(FakeCloud):
         if req.cookie("kiwisessionid") not in self.sessions:
             return FakeResponse(302, "", {"Location": "/auth/login?url=/"}, content_type="text/plain")
         wb = self.wallbox
-        items = [
-            {
-                "guid": MANAGER_GUID,
-                "deviceModel": [{"deviceClass": "com.kiwigrid.devices.em.EnergyManager"}],
-                "tagValues": tags(IdName="EnergyManager pro"),
-            },
-            {
-                "guid": "urn:kiwigrid:inverter:1",
-                "deviceModel": [{"deviceClass": "com.kiwigrid.devices.inverter.Inverter"}],
-                "tagValues": tags(PowerACOut=3200.0, WorkACOut=9_876_543.0),
-            },
-            {
-                "guid": EV_GUID,
-                "deviceModel": [
-                    {"deviceClass": "com.kiwigrid.lib.device.Device"},
-                    {"deviceClass": "com.kiwigrid.devices.evstation.EVStation"},
-                ],
-                "tagValues": tags(
-                    IdName="Garage",
-                    IdSerialNumber=SERIAL,
-                    WorkACIn=round(wb.lifetime_wh, 1),
-                    WorkACInSession=round(wb.session_wh, 1),
-                    PowerACIn=wb.power_w,
-                    ModeStation="CHARGING" if wb.charging else "READY",
-                ),
-            },
-        ]
+        body = recorded("solarwatt", "wizard_devices")
+        manager, station, inverter = _by_class(body["result"]["items"])
+        _retag(manager, MANAGER_GUID)
+        manager["tagValues"]["IdName"]["value"] = "EnergyManager pro"
+        _retag(station, EV_GUID)
+        for name, value in (
+            ("IdName", "Garage"),
+            ("IdSerialNumber", SERIAL),
+            ("WorkACIn", round(wb.lifetime_wh, 1)),
+            ("WorkACInSession", round(wb.session_wh, 1)),
+            ("PowerACIn", wb.power_w),
+            # "STANDBY" is the recorded idle mode; the charging mode's name is our assumption
+            ("ModeStation", "CHARGING" if wb.charging else "STANDBY"),
+        ):
+            station["tagValues"][name]["value"] = value
+        items = [manager, inverter, station]
         return FakeResponse(200, {"result": {"items": items}})
 
 

@@ -39,6 +39,7 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
         (r"/swqapi/pvsystems/[\w-]+/devices/[\w-]+/flowdata", "flowdata_device"),
     ],
     "victron": [(r"/v2/users/\d+/installations", "installations")],
+    "solarwatt": [(r"/rest/kiwigrid/wizard/devices", "wizard_devices")],
 }
 
 
@@ -224,3 +225,30 @@ async def test_ecoflow_recorded_ev_report_is_read() -> None:
     assert box.serial == "SN_EV_CHARGER_01"
     assert snapshot.lifetime_wh == 21_786.0
     assert snapshot.status == "EV_CHG_STS_AVAILABLE" and snapshot.power_w == 0.0
+
+
+# ----------------------------------------------------------------------------------------- Solarwatt
+
+
+async def test_solarwatt_recorded_manager_answer() -> None:
+    """A real Energy Manager's device list with a KEBA EV station (recorded by awaescher/kiwi)."""
+    from tests.fakes.inverters.solarwatt import SolarwattFake
+
+    with SolarwattFake() as fake:
+        credentials = HARNESSES["solarwatt"].good_credentials(fake)
+        async with _adapter("solarwatt", fake, credentials) as adapter:
+            await adapter.test_credentials()  # log in first: the injected answers below skip the login
+            fake.inject("body", match="/wizard/devices", body=recorded("solarwatt", "wizard_devices"))
+            [system] = await adapter.list_systems()
+            fake.inject("body", match="/wizard/devices", body=recorded("solarwatt", "wizard_devices"))
+            [box] = await adapter.list_wallboxes(system)
+            fake.inject("body", match="/wizard/devices", body=recorded("solarwatt", "wizard_devices"))
+            snapshot = await adapter.fetch_snapshot(system, box)
+    assert system.system_id == "redacted-redacted-redacted"
+    assert (box.serial, box.device_id, box.name) == (
+        "226XX433",
+        "urn:keba:evstation:226XX433",
+        "Keba KC-P30 c-series 226XX433",
+    )
+    assert snapshot.lifetime_wh == 3_354_706.8, "WorkACIn, Wh"
+    assert snapshot.power_w == 0 and snapshot.status == "STANDBY"
