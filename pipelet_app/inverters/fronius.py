@@ -11,6 +11,9 @@ Assumptions in one place (channel names of EV chargers are not documented; toler
   ``eto``, Wh); when only a per-plug-in channel exists (Wattpilot ``wh``), it is accumulated into a running
   counter; each channel carries its ``unit`` (Wh or kWh);
 * ``aggrdata``'s ``data`` is a list of periods for some accounts and a single object for others.
+
+Documented structures and what no public example shows (Wattpilot channels, device ``aggrdata``):
+``tests/fixtures/vendors/fronius/SOURCE.md``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ frequent (real-time KPIs are allowed once per device type per 5 minutes).
 Assumptions in one place (unofficial, from the FusionSolar web API): charger device type ``60080``
 (connector ``60081``); KPI signals ``10008`` total energy charged (kWh), ``10035`` session energy (kWh),
 ``10013`` power (kW), ``10004`` working status. Name aliases are accepted too.
+
+No public recorded answer supports the charger type and signal ids; a well-used client's device-type table
+has no charger type: see ``tests/fixtures/vendors/huawei/SOURCE.md``.
 """
 
 from __future__ import annotations

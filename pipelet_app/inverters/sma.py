@@ -14,6 +14,8 @@ Assumptions in one place (charger measurement names are the device's local names
 chargers are devices whose ``type``/``product`` mentions "EV Charger"; the recent measurement set
 ``EnergyAndPowerEvCharger`` holds ``LIFETIME_KEYS`` (Wh), ``SESSION_KEYS`` (Wh since plug-in, accumulated
 when no lifetime value is present) and ``POWER_KEYS`` (W).
+
+No public recorded answer of the SMA cloud API was found: see ``tests/fixtures/vendors/sma/SOURCE.md``.
 """
 
 from __future__ import annotations

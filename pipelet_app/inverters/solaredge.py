@@ -14,6 +14,8 @@ The public API has no EV-charger endpoint. Assumptions in one place (unofficial,
 * reading times are site-local ``YYYY-MM-DD hh:mm:ss`` in the site's ``location.timeZone``.
 
 No power or status in v1. One request per snapshot keeps a site under 300/day at a 5-minute pace.
+
+Recorded answers (sites list, meters) and what no public example shows: ``tests/fixtures/vendors/solaredge/``.
 """
 
 from __future__ import annotations

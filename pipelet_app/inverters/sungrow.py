@@ -14,6 +14,10 @@ real-time points ``LIFETIME_POINTS`` (kWh), ``SESSION_POINTS`` (kWh since plug-i
 is no lifetime point), ``POWER_POINTS`` (W) and ``STATUS_POINTS``; token-invalid codes are
 ``TOKEN_INVALID``; app-key refusals are ``APP_REFUSED``; ``device_time`` (``YYYYMMDDhhmmss``) is in the
 plant's zone (else UTC).
+
+No public recorded answer supports these names; the well-used client ``pysolarcloud`` uses the newer
+``/openapi/platform/...`` paths and numeric point ids (``p<id>``): see
+``tests/fixtures/vendors/sungrow/SOURCE.md``.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ snapshot reads ``/installations/{id}/stats?type=evcs`` (``records.evE``: ``[time
 Assumptions in one place: chargers are devices of ``/system-overview`` whose name or product mentions
 "EV Charging Station"/"EVCS"; the stats are per installation (one EVCS per installation); limits are not
 published (429 with ``Retry-After`` is honoured; 15 min otherwise).
+
+Recorded answers (installations, a stats envelope) and what no public example shows (``evE``,
+``system-overview``): ``tests/fixtures/vendors/victron/SOURCE.md``.
 """
 
 from __future__ import annotations

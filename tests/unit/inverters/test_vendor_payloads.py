@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from pipelet_app.inverters.base import BrandUnavailable, InverterAdapter, System, Throttled, Wallbox
-from pipelet_app.inverters.registry import create_adapter
+from pipelet_app.inverters.registry import brands, create_adapter
 from tests.fakes.inverters import HARNESSES
-from tests.fakes.inverters._recorded import assert_same_shape, recorded
+from tests.fakes.inverters._recorded import FIXTURES, assert_same_shape, recorded
 from tests.fakes.inverters._server import FakeCloud
 from tests.fakes.inverters.enphase import EnphaseFake
 
@@ -58,6 +58,17 @@ def _check_served(brand: str, fake: FakeCloud) -> set[str]:
                 assert_same_shape(body, recorded(brand, name), f"{brand} {path}")
                 matched.add(name)
     return matched
+
+
+@pytest.mark.parametrize("brand", brands())
+def test_every_brand_says_where_its_payloads_come_from(brand: str) -> None:
+    """Each brand has a SOURCE note, and it names every recorded payload of the brand."""
+    folder = FIXTURES / brand
+    note = (folder / "SOURCE.md").read_text(encoding="utf-8")
+    for payload in sorted(folder.glob("*.json")):
+        assert f"`{payload.name}`" in note, f"{brand}/SOURCE.md does not name {payload.name}"
+    for _, name in RECORDED_ROUTES.get(brand, []):
+        assert (folder / f"{name}.json").exists()
 
 
 @pytest.mark.parametrize("brand", sorted(RECORDED_ROUTES))
