@@ -20,6 +20,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "charger.error": "Error code",
         "charger.since": "Since",
         "charger.commands": "Commands",
+        "charger.security": "Identity",
+        "charger.auth_mode": "Authentication",
+        "charger.auth_basic": "HTTP Basic password",
+        "charger.auth_none": "None",
+        "charger.rotate_password": "New password",
+        "charger.require_password": "Require a password",
+        "charger.allow_no_auth": "Allow without authentication",
+        "charger.auth_none_warning": "No authentication: anyone who knows this charger's id can connect as "
+        "it, receive its commands and report sessions on your drivers' cards. Require a password as soon "
+        "as the charger supports it.",
+        "charger.password_missing": "No password set: the charger is refused until you create one "
+        "(New password) and configure it on the charger (user name = its id).",
+        "charger.password_shown_once": "The charger's new password (user name = its id). Shown once: "
+        "configure it on the charger now. Until then the charger is refused.",
         "charger.send": "Send",
         "charger.waiting": "Waiting for the charger's answer...",
         "charger.messages": "Recent OCPP messages",
@@ -390,6 +404,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "charger.error": "Fehlercode",
         "charger.since": "Seit",
         "charger.commands": "Befehle",
+        "charger.security": "Identität",
+        "charger.auth_mode": "Authentifizierung",
+        "charger.auth_basic": "HTTP-Basic-Passwort",
+        "charger.auth_none": "Keine",
+        "charger.rotate_password": "Neues Passwort",
+        "charger.require_password": "Passwort verlangen",
+        "charger.allow_no_auth": "Ohne Authentifizierung zulassen",
+        "charger.auth_none_warning": "Keine Authentifizierung: Wer die Kennung dieses Ladepunkts kennt, kann "
+        "sich als er verbinden, seine Befehle empfangen und Ladevorgänge auf die Karten Ihrer Fahrer melden. "
+        "Verlangen Sie ein Passwort, sobald der Ladepunkt es unterstützt.",
+        "charger.password_missing": "Kein Passwort gesetzt: Der Ladepunkt wird abgewiesen, bis Sie eines "
+        "erzeugen (Neues Passwort) und am Ladepunkt einstellen (Benutzername = seine Kennung).",
+        "charger.password_shown_once": "Das neue Passwort des Ladepunkts (Benutzername = seine Kennung). Nur "
+        "jetzt sichtbar: Stellen Sie es sofort am Ladepunkt ein. Bis dahin wird er abgewiesen.",
         "charger.send": "Senden",
         "charger.waiting": "Warte auf die Antwort des Ladepunkts...",
         "charger.messages": "Letzte OCPP-Nachrichten",

@@ -167,7 +167,7 @@ class Admission:
         if entry.open_door:
             return Verdict("ok", entry.charger_id)
         if entry.password_hash is None:
-            return Verdict("unauthorized", reason="no password set: an operator must rotate it")
+            return Verdict("unauthorized", reason="no password set: an operator must create one")
         verified = self._verified.get(charge_point_id)
         if (
             verified is not None
@@ -178,37 +178,55 @@ class Admission:
         return None
 
     async def admit(self, charge_point_id: str, credentials: Credentials, source: str) -> Verdict:
-        """The whole decision for one upgrade from `source` (the peer's address)."""
-        verdict = self.decide_fast(charge_point_id, credentials)
-        if verdict is not None:
-            return verdict
+        """The whole decision for one upgrade from `source` (the peer's address).
+
+        Admissions come from the directory; a refusal is confirmed against the database first, so a
+        claim, a new password or an auth mode set by the web app applies at once rather than within a
+        refresh. Refusals count towards the failure limits, which are checked before any work."""
         entry = self._directory.get(charge_point_id)
+        fresh = entry is None
         if entry is None:
             entry = await asyncio.to_thread(self.lookup, charge_point_id)
             if entry is None:
-                if not self.auto_register:
-                    return Verdict("unknown")
-                wait = self.registrations.retry_after_s(source, time.monotonic())
-                if wait > 0:
-                    return Verdict(
-                        "throttled", retry_after_s=wait, reason="too many new ids from this source"
-                    )
-                self.registrations.add(source, time.monotonic())
-                entry = await asyncio.to_thread(self.register, charge_point_id)
-            verdict = self._from_entry(charge_point_id, entry, credentials)
-            if verdict is not None:
-                return verdict
-        return await self._check_password(charge_point_id, entry, credentials, source)
-
-    async def _check_password(
-        self, charge_point_id: str, entry: Entry, credentials: Credentials, source: str
-    ) -> Verdict:
+                return await self._unknown(charge_point_id, source)
+        verdict = self._from_entry(charge_point_id, entry, credentials)
+        if verdict is not None and verdict.kind == "ok":
+            return verdict
         now = time.monotonic()
         wait = max(
             self.failures_by_id.wait_s(charge_point_id, now), self.failures_by_source.wait_s(source, now)
         )
         if wait > 0:
-            return Verdict("throttled", retry_after_s=wait, reason="too many failed password checks")
+            return Verdict("throttled", retry_after_s=wait, reason="too many failed attempts")
+        if verdict is None:
+            verdict = await self._check_password(charge_point_id, entry, credentials, source)
+        if verdict.kind == "unauthorized" and not fresh:
+            newer = await asyncio.to_thread(self.lookup, charge_point_id)
+            if newer is None:
+                return Verdict("unknown")
+            if newer != entry:
+                entry = newer
+                verdict = self._from_entry(charge_point_id, entry, credentials) or await self._check_password(
+                    charge_point_id, entry, credentials, source
+                )
+        if verdict.kind == "unauthorized":
+            await self._refused(charge_point_id, entry, credentials, source)
+        return verdict
+
+    async def _unknown(self, charge_point_id: str, source: str) -> Verdict:
+        if not self.auto_register:
+            return Verdict("unknown")
+        wait = self.registrations.retry_after_s(source, time.monotonic())
+        if wait > 0:
+            return Verdict("throttled", retry_after_s=wait, reason="too many new ids from this source")
+        self.registrations.add(source, time.monotonic())
+        entry = await asyncio.to_thread(self.register, charge_point_id)
+        return self._from_entry(charge_point_id, entry, None) or Verdict("unauthorized")
+
+    async def _check_password(
+        self, charge_point_id: str, entry: Entry, credentials: Credentials, source: str
+    ) -> Verdict:
+        """argon2 on the small executor, within the in-flight bounds (busy beyond them)."""
         if (
             self._pending >= MAX_PENDING_CHECKS
             or charge_point_id in self._checking_ids
@@ -233,21 +251,28 @@ class Admission:
             self._checking_sources[source] -= 1
             if self._checking_sources[source] <= 0:
                 del self._checking_sources[source]
-        if good:
-            self.failures_by_id.succeeded(charge_point_id)
-            self._verified[charge_point_id] = (entry.password_hash, self._digest(credentials))
-            return Verdict("ok", entry.charger_id, authenticated=True, password_hash=entry.password_hash)
+        if not good:
+            return Verdict("unauthorized", reason="bad or missing Basic credentials")
+        self.failures_by_id.succeeded(charge_point_id)
+        self._verified[charge_point_id] = (entry.password_hash, self._digest(credentials))
+        return Verdict("ok", entry.charger_id, authenticated=True, password_hash=entry.password_hash)
+
+    async def _refused(
+        self, charge_point_id: str, entry: Entry, credentials: Credentials, source: str
+    ) -> None:
+        """Count the failure (back-off per id and per source) and record it for the operator."""
         now = time.monotonic()
         self.failures_by_id.failed(charge_point_id, now)
         self.failures_by_source.failed(source, now)
         info = "missing Basic credentials" if credentials is None else f"user {credentials[0][:64]!r}"
+        if entry.password_hash is None:
+            info += " (no password set)"
         try:
             await asyncio.to_thread(
                 _record_failure, charge_point_id, entry.charger_id, f"{info} from {source}"
             )
         except Exception:  # the refusal stands whether or not it could be recorded
             LOGGER.exception("%s: could not record the failed login", charge_point_id)
-        return Verdict("unauthorized", reason="bad or missing Basic credentials")
 
     def still_admits(self, charge_point_id: str, authenticated: bool, password_hash: str | None) -> bool:
         """Would a socket admitted on these grounds be admitted now? (after a refresh)"""

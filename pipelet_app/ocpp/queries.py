@@ -129,6 +129,8 @@ def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> 
         "last_seen_at": charger.last_seen_at,
         "last_boot_at": charger.last_boot_at,
         "status": charger.status,
+        "auth_mode": str(charger.auth_mode),
+        "has_password": charger.basic_auth_hash is not None,
         "connectors": [
             {
                 "connector_id": c.connector_id,

@@ -210,3 +210,50 @@ def test_operator_sees_a_held_session_and_confirms_it_only_for_own_charger(
     held.get_by_role("button", name="Confirm").click()
     expect(page.locator("#charger-sessions .session-row.held")).to_have_count(0, timeout=20_000)
     expect(page.locator("#charger-sessions")).to_contain_text("energy_exceeds_max_power")
+
+
+def _admitted(server: dict, charge_point_id: str, password: str | None) -> int:
+    """101 when the CSMS of the `pipelet run` under test lets this password in, else its HTTP status."""
+    from websockets.exceptions import InvalidStatus
+
+    async def attempt() -> int:
+        cp = RawChargePoint(f"ws://127.0.0.1:{server['csms_port']}", charge_point_id, password=password)
+        try:
+            await cp.connect()
+        except InvalidStatus as exc:
+            return exc.response.status_code
+        await cp.close()
+        return 101
+
+    return asyncio.run(attempt())
+
+
+def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
+    page: Page, server: dict
+) -> None:
+    demo_password = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}["SON-CP-003"]
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-003", timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/SON-CP-003")
+    expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
+    expect(page.locator("body")).to_contain_text("HTTP Basic password", timeout=20_000)
+    expect(page.locator("#charger-auth-warning")).to_have_count(0)
+    expect(page.locator("#new-password-box")).to_be_hidden()
+
+    page.click("#charger-rotate-password")
+    expect(page.locator("#new-password-box")).to_be_visible(timeout=20_000)
+    new_password = page.locator("#new-password").inner_text()
+    assert len(new_password) >= 16 and new_password != demo_password
+    assert _admitted(server, "SON-CP-003", new_password) == 101
+    assert _admitted(server, "SON-CP-003", demo_password) == 401
+    page.reload()
+    expect(page.locator("body")).to_contain_text("HTTP Basic password", timeout=20_000)
+    assert new_password not in page.content()  # shown once: not in any state the page reloads
+
+    page.click("#charger-allow-no-auth")
+    expect(page.locator("#charger-auth-warning")).to_contain_text("No authentication", timeout=20_000)
+    screenshot(page, "operator-charger-no-auth")
+    assert _admitted(server, "SON-CP-003", None) == 101
+    page.click("#charger-require-password")
+    expect(page.locator("#charger-auth-warning")).to_have_count(0, timeout=20_000)
+    assert _admitted(server, "SON-CP-003", None) == 401

@@ -69,6 +69,9 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
             "last_seen": when(d["last_seen_at"], tz),
             "timezone": tz,
             "status": d["status"],
+            # "none": admitted without credentials (the page warns); "basic" without a password: refused.
+            "auth_mode": d["auth_mode"],
+            "password": "set" if d["has_password"] else "missing",
         },
         "quick": [
             {"label": key, "name": name, "payload": json.dumps(payload)}

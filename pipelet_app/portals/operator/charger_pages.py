@@ -125,6 +125,74 @@ def _sessions_table() -> rx.Component:
     )
 
 
+def _security_card(s: rx.Var) -> rx.Component:
+    """How the charger authenticates, a warning when it does not, and a new password shown once."""
+    return card(
+        T["charger.security"],
+        rx.hstack(
+            _fact(
+                T["charger.auth_mode"],
+                rx.cond(s["auth_mode"] == "none", T["charger.auth_none"], T["charger.auth_basic"]),
+            ),
+            rx.button(
+                T["charger.rotate_password"],
+                size="2",
+                variant="soft",
+                on_click=ChargerState.rotate_password,
+                id="charger-rotate-password",
+            ),
+            rx.cond(
+                s["auth_mode"] == "none",
+                rx.button(
+                    T["charger.require_password"],
+                    size="2",
+                    variant="outline",
+                    on_click=ChargerState.set_auth_mode("basic"),
+                    id="charger-require-password",
+                ),
+                rx.button(
+                    T["charger.allow_no_auth"],
+                    size="2",
+                    variant="outline",
+                    color_scheme="red",
+                    on_click=ChargerState.set_auth_mode("none"),
+                    id="charger-allow-no-auth",
+                ),
+            ),
+            spacing="4",
+            align="end",
+            wrap="wrap",
+        ),
+        rx.cond(
+            s["auth_mode"] == "none",
+            rx.callout(
+                T["charger.auth_none_warning"],
+                color_scheme="red",
+                icon="shield-alert",
+                id="charger-auth-warning",
+            ),
+            rx.cond(
+                s["password"] == "missing",
+                rx.callout(
+                    T["charger.password_missing"],
+                    color_scheme="orange",
+                    icon="key-round",
+                    id="charger-auth-warning",
+                ),
+            ),
+        ),
+        # Filled by rotate_password's one-off script, never from state (see ChargerState).
+        rx.box(
+            rx.callout(
+                rx.vstack(rx.text(T["charger.password_shown_once"]), rx.el.code("", id="new-password")),
+                color_scheme="green",
+            ),
+            id="new-password-box",
+            display="none",
+        ),
+    )
+
+
 def charger_page() -> rx.Component:
     s = ChargerState.summary
     return shell(
@@ -163,6 +231,7 @@ def charger_page() -> rx.Component:
                 "charger-connectors",
             ),
         ),
+        _security_card(s),
         card(
             T["charger.commands"],
             rx.hstack(rx.foreach(ChargerState.quick, _quick_button), wrap="wrap", spacing="2"),

@@ -8,6 +8,7 @@ import reflex as rx
 
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
+from pipelet_app.operations import identity
 from pipelet_app.portals.operator.charger_data import charger_view, faults_view, parse_payload
 from pipelet_app.portals.session_state import SessionState
 
@@ -113,6 +114,38 @@ class ChargerState(SessionState):
             self.answer_error = "energy_kwh: enter the corrected energy in kWh, e.g. 12.5"
             return None
         return await self._review(str(form.get("transaction_id", "")), energy_wh)
+
+    @rx.event
+    async def rotate_password(self):
+        """A new Basic password, shown once: handed to the page in a one-off script, never kept in a
+        state var (state may be serialised), gone on reload. Role and tenant checked in `identity`."""
+        self.answer = self.answer_error = ""
+        cp_id = self._cp_id()
+        result = await self._guarded_off_loop(lambda db, p: identity.rotate_password(db, p, cp_id))
+        if result.value is None:
+            self.answer_error = result.error or result.denied
+            return result.redirect
+        await self._refresh()
+        return rx.call_script(show_password_script(result.value))
+
+    @rx.event
+    async def set_auth_mode(self, mode: str):
+        self.answer = self.answer_error = ""
+        cp_id = self._cp_id()
+        result = await self._guarded_off_loop(lambda db, p: identity.set_auth_mode(db, p, cp_id, mode))
+        if result.value is None:
+            self.answer_error = result.error or result.denied
+            return result.redirect
+        await self._refresh()
+        return None
+
+
+def show_password_script(password: str) -> str:
+    """JS that puts the new password into #new-password and reveals its box (textContent: no markup)."""
+    return (
+        f"document.getElementById('new-password').textContent = {json.dumps(password)};"
+        "document.getElementById('new-password-box').style.display = 'block';"
+    )
 
 
 class FaultsState(SessionState):

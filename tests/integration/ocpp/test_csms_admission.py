@@ -71,14 +71,16 @@ async def test_verified_credentials_skip_argon2_until_the_password_changes() -> 
     assert _ok(admission.decide_fast("ADM-PW", good), charger_id, authenticated=True)
     assert admission.decide_fast("ADM-PW", ("ADM-PW", "wrong")) is None
 
-    # Changed by another process: the old password works until the directory is reloaded, not after.
+    # Changed by another process: the old password works until the directory is reloaded, not after;
+    # the new one works at once (a refusal is confirmed against the database).
     with session_scope() as db:
         chargers.set_basic_auth_password(db, charger_id, "n3w-password-n3w")
     assert _ok(admission.decide_fast("ADM-PW", good), charger_id, authenticated=True)
+    new = ("ADM-PW", "n3w-password-n3w")
+    assert _ok(await admission.admit("ADM-PW", new, "10.0.0.1"), charger_id, authenticated=True)
     admission.refresh()
     assert admission.decide_fast("ADM-PW", good) is None
     assert (await admission.admit("ADM-PW", good, "10.0.0.1")).kind == "unauthorized"
-    new = ("ADM-PW", "n3w-password-n3w")
     assert _ok(await admission.admit("ADM-PW", new, "10.0.0.1"), charger_id, authenticated=True)
 
 
@@ -94,7 +96,7 @@ async def test_failures_back_off_per_id_but_known_credentials_still_get_in() -> 
     assert _ok(await admission.admit("ADM-BO", good, "10.0.0.1"), charger_id, authenticated=True)
 
 
-def test_forget_applies_a_password_change_made_through_this_node_at_once() -> None:
+async def test_forget_applies_a_password_change_made_through_this_node_at_once() -> None:
     charger_id = add_charger("ADM-FG", auth_mode=ChargerAuthMode.BASIC)
     admission = Admission(auto_register=False)
     admission.refresh()
@@ -102,6 +104,7 @@ def test_forget_applies_a_password_change_made_through_this_node_at_once() -> No
     with session_scope() as db:
         chargers.set_basic_auth_password(db, charger_id, "fresh-password-1")
     assert admission.decide_fast("ADM-FG", None).kind == "ok"  # stale until told
+    assert (await admission.admit("ADM-FG", None, "10.0.0.1")).kind == "ok"  # admissions come from memory
     admission.forget("ADM-FG")
     assert admission.decide_fast("ADM-FG", None) is None
     admission.refresh()
