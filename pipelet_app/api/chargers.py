@@ -15,6 +15,7 @@ from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.auth import AuthError, require
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, Connector, Role
+from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations import identity
@@ -303,10 +304,11 @@ class AuthModeOut(BaseModel):
         409: {"model": ErrorBody, "description": "Your tenant already holds this charger"},
     },
 )
-def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
+async def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
     """Take an auto-registered charger into one of your sites. Answers its new Basic-auth password once:
     the charger must connect with it (user = its id) from now on."""
-    claimed = identity.claim_charger(db, principal, charge_point_id, body.site_id)
+    claimed = await run_in_threadpool(identity.claim_charger, db, principal, charge_point_id, body.site_id)
+    await notify_identity_changed(charge_point_id)
     assert claimed.site_id is not None
     return ClaimOut(id=claimed.charge_point_id, site_id=claimed.site_id, password=claimed.password)
 
@@ -314,18 +316,20 @@ def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> Cla
 @router.post(
     "/{charge_point_id}/password", response_model=PasswordOut, responses={**KEYED, **documented(404)}
 )
-def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> PasswordOut:
+async def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> PasswordOut:
     """Replace the charger's Basic-auth password with a generated one, answered once. A socket opened with
-    the old password is closed within 30 s; configure the charger with the new one."""
-    password = identity.rotate_password(db, principal, charge_point_id)
+    the old password is closed; configure the charger with the new one."""
+    password = await run_in_threadpool(identity.rotate_password, db, principal, charge_point_id)
+    await notify_identity_changed(charge_point_id)
     return PasswordOut(id=charge_point_id, password=password)
 
 
 @router.put(
     "/{charge_point_id}/auth-mode", response_model=AuthModeOut, responses={**KEYED, **documented(404, 422)}
 )
-def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
+async def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
     """Choose how the charger authenticates: "basic" (default) or "none" (anyone who knows its id can
     connect as it; only for chargers that cannot do Basic auth, on a network you trust)."""
-    mode = identity.set_auth_mode(db, principal, charge_point_id, body.auth_mode)
+    mode = await run_in_threadpool(identity.set_auth_mode, db, principal, charge_point_id, body.auth_mode)
+    await notify_identity_changed(charge_point_id)
     return AuthModeOut(id=charge_point_id, auth_mode=mode.value)

@@ -128,6 +128,9 @@ async def execute_request(server: CsmsServer, request: dict[str, Any]) -> dict[s
     try:
         charge_point_id = str(request["charge_point_id"])
         name = str(request["name"])
+        if name == IDENTITY_CHANGED:
+            await server.identity_changed(charge_point_id)
+            return {"ok": True, "payload": {}}
         payload = request.get("payload") or {}
         timeout = float(request.get("timeout") or server.command_timeout_s)
         if not isinstance(payload, dict):
@@ -220,6 +223,32 @@ async def send_command(
     if server is not None:
         raise ChargerOffline(f"{charge_point_id} is not connected")
     return raise_for_envelope(await _request_via_loopback(request, timeout, settings.csms_port))
+
+
+IDENTITY_CHANGED = "identity-changed"  # not a charger command: tells the CSMS to re-read its admission
+
+
+async def notify_identity_changed(charge_point_id: str) -> None:
+    """Tell the CSMS that a charger's password, auth mode or tenant changed, so admission applies it at
+    once and a socket admitted on the old grounds is closed. Best effort: without it the CSMS applies
+    the change within its directory refresh (30 s). In scale-out it reaches the node holding the
+    charger's socket; the other nodes refresh."""
+    request = {"id": str(uuid.uuid4()), "charge_point_id": charge_point_id, "name": IDENTITY_CHANGED}
+    try:
+        if _local_server is not None:
+            await execute_request(_local_server, request)
+            return
+        settings = get_settings()
+        if settings.redis_url:
+            from pipelet_app.ocpp.redis_bus import request_via_redis
+
+            await request_via_redis(settings.redis_url, request, 5.0)
+        else:
+            await _request_via_loopback(request, 5.0, settings.csms_port)
+    except Exception as exc:  # the refresh applies it anyway
+        LOGGER.info(
+            "%s: CSMS not told of the identity change (%s); applies within 30 s", charge_point_id, exc
+        )
 
 
 async def _request_via_loopback(request: dict[str, Any], timeout: float, port: int) -> dict[str, Any]:

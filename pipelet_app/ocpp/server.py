@@ -294,6 +294,20 @@ class CsmsServer:
         if cp is not None and cp.authenticated:
             self._spawn(self._adopt_new_password(cp))
 
+    async def identity_changed(self, charge_point_id: str) -> None:
+        """The web app changed the charger's password, auth mode or tenant: decide afresh from now on,
+        and close its socket if the grounds it was admitted on no longer hold."""
+        self.admission.forget(charge_point_id)
+        await asyncio.to_thread(self.admission.lookup, charge_point_id)
+        cp = self.connections.get(charge_point_id)
+        if (
+            cp is not None
+            and not cp.closed
+            and not self.admission.still_admits(charge_point_id, cp.authenticated, cp.admitted_hash)
+        ):
+            LOGGER.warning("%s: closing a socket whose admission no longer holds", charge_point_id)
+            self._spawn(cp._connection.close(1008, "credentials required"))
+
     async def _adopt_new_password(self, cp: CsmsConnection) -> None:
         entry = await asyncio.to_thread(self.admission.lookup, cp.charge_point_id)
         if entry is not None:

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -225,7 +225,9 @@ def _admitted(server: dict, charge_point_id: str, password: str | None) -> int:
         await cp.close()
         return 101
 
-    return asyncio.run(attempt())
+    # Playwright's sync API owns this thread's event loop: run the attempt on a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, attempt()).result(timeout=30)
 
 
 def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(

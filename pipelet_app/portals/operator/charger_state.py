@@ -6,6 +6,7 @@ import json
 
 import reflex as rx
 
+from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations import identity
@@ -125,6 +126,7 @@ class ChargerState(SessionState):
         if result.value is None:
             self.answer_error = result.error or result.denied
             return result.redirect
+        await notify_identity_changed(cp_id)
         await self._refresh()
         return rx.call_script(show_password_script(result.value))
 
@@ -136,6 +138,7 @@ class ChargerState(SessionState):
         if result.value is None:
             self.answer_error = result.error or result.denied
             return result.redirect
+        await notify_identity_changed(cp_id)
         await self._refresh()
         return None
 

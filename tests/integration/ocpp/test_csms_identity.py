@@ -33,6 +33,7 @@ from websockets.exceptions import InvalidStatus
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import ChargerAuthMode, ChargingSession, SecurityEvent, TenantKind
 from pipelet_app.ocpp import server as server_module
+from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.server import CsmsServer
 
 
@@ -238,14 +239,49 @@ async def test_claiming_closes_an_unauthenticated_socket_so_the_charger_must_use
 
         with session_scope() as s:
             password = claim_charger_row(s, charger_id, tenant_id=add_tenant("id-claim"), site_id=None)
-        await asyncio.to_thread(csms.admission.refresh)
-        csms._drop_unadmissible()
+        await notify_identity_changed("ID-CLAIM")  # what the claim API and page do after committing
         assert squatter.ws is not None
         await asyncio.wait_for(squatter.ws.wait_closed(), 5)
         assert squatter.ws.close_code == 1008
     assert await refused(url_of(csms), "ID-CLAIM") == 401
     async with RawChargePoint(url_of(csms), "ID-CLAIM", password=password) as real:
         assert (await real.boot16())["status"] == "Accepted"
+
+
+async def test_a_rotated_password_closes_the_socket_opened_with_the_old_one(csms: CsmsServer) -> None:
+    """Without a notice (another process, a missed message) the directory refresh does the same."""
+    charger_id, old = add_charger_with_password("ID-ROT", tenant_id=add_tenant("id-rot"))
+    async with RawChargePoint(url_of(csms), "ID-ROT", password=old) as cp:
+        await cp.boot16()
+        with session_scope() as s:
+            from pipelet_app.ocpp.chargers import set_basic_auth_password
+
+            set_basic_auth_password(s, charger_id, "brand-new-password-1")
+        await asyncio.to_thread(csms.admission.refresh)
+        csms._drop_unadmissible()
+        assert cp.ws is not None
+        await asyncio.wait_for(cp.ws.wait_closed(), 5)
+        assert cp.ws.close_code == 1008
+    assert await refused(url_of(csms), "ID-ROT", password=old) == 401
+    async with RawChargePoint(url_of(csms), "ID-ROT", password="brand-new-password-1") as cp:
+        assert (await cp.boot16())["status"] == "Accepted"
+
+
+async def test_requiring_a_password_again_applies_at_once(csms: CsmsServer) -> None:
+    charger_id = add_charger("ID-MODE", tenant_id=add_tenant("id-mode"), auth_mode=ChargerAuthMode.NONE)
+    async with RawChargePoint(url_of(csms), "ID-MODE") as cp:
+        await cp.boot16()
+        with session_scope() as s:
+            from pipelet_app.db.models import Charger
+
+            row = s.get(Charger, charger_id)
+            assert row is not None
+            row.auth_mode = ChargerAuthMode.BASIC
+            s.add(row)
+        await notify_identity_changed("ID-MODE")
+        assert cp.ws is not None
+        await asyncio.wait_for(cp.ws.wait_closed(), 5)
+    assert await refused(url_of(csms), "ID-MODE") == 401
 
 
 async def _bad_login(url: str, cp_id: str, password: str) -> int:

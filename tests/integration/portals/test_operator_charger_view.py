@@ -80,6 +80,8 @@ def test_times_on_the_operator_pages_are_the_sites_local_times(demo: dict) -> No
         overview = operator_overview(db, operator)
         faults_view(db, operator)  # renders with each fault's own site zone
     assert view["summary"]["timezone"] == "Europe/Berlin"
+    # The demo charger has a password and authenticates with it: no warning on its page.
+    assert (view["summary"]["auth_mode"], view["summary"]["password"]) == ("basic", "set")
     starts = [s["start"] for s in view["sessions"]]
     assert "2031-07-15 14:00" in starts and "2031-01-15 13:00" in starts
     assert overview["sessions"][0]["start"] == "2031-07-15 14:00"
