@@ -49,12 +49,12 @@ def test_behind_https_the_cookie_is_secure_and_hsts_is_sent(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "strict-transport-security" not in client.get("/api/v1/health").headers
-    monkeypatch.setenv("PUBLIC_URL", "https://pipelet.example")
+    monkeypatch.setenv("PUBLIC_URL", "https://pipelet.localhost")  # local: demo logins still allowed
     get_settings.cache_clear()
     response = client.post(
         "/auth/login",
         data={"email": "fleet@acme.demo", "password": "pipelet-fleet"},
-        headers={"Origin": "https://pipelet.example"},
+        headers={"Origin": "https://pipelet.localhost"},
         follow_redirects=False,
     )
     assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
