@@ -95,9 +95,13 @@ def _pg_copy_upsert(db: Session, table: Table, rows: Sequence[dict[str, Any]], k
     try:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {twin} (LIKE {table.name}) ON COMMIT DELETE ROWS")
         cursor.execute(f"TRUNCATE {twin}")
+        stamps = [i for i, c in enumerate(columns) if isinstance(rows[0][c], datetime)]
         with cursor.copy(f"COPY {twin} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_naive(row[c]) for c in columns])
+                values = [row[c] for c in columns]
+                for i in stamps:
+                    values[i] = _naive(values[i])
+                copy.write_row(values)
         cursor.execute(
             f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {twin} "
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
