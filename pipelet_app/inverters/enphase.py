@@ -362,7 +362,6 @@ class EnphaseAdapter(InverterAdapter):
             cutoff = since - SINCE_OVERLAP
             offset = max(0, int(cursor.get("end_offset", 0)) - PAGE_LIMIT) if ascending else 0
         found: dict[str, NativeSession] = {}
-        total: float | None = None
         finished = False
         for _ in range(max(1, max_pages)):
             body = await self._get(
@@ -376,14 +375,13 @@ class EnphaseAdapter(InverterAdapter):
                 if cutoff is None or (session.end_utc or session.start_utc) >= cutoff:
                     found[session.session_id] = session
             offset += len(items)
-            total = None  # the documented answer has only `count` (of this page): no total to show
             if len(page) >= 2:
                 ascending = page[0].start_utc <= page[-1].start_utc
             if on_progress is not None:
-                result = on_progress(offset, int(total) if total is not None else None)
+                result = on_progress(offset, None)  # the documented answer has no total, only `count`
                 if result is not None:
                     await result
-            done = len(items) < PAGE_LIMIT or (total is not None and offset >= total)
+            done = len(items) < PAGE_LIMIT
             reached_known = (
                 cutoff is not None and ascending is False and bool(page) and page[-1].start_utc < cutoff
             )
@@ -398,7 +396,7 @@ class EnphaseAdapter(InverterAdapter):
             self.sync_progress = None
         else:  # more pages than one call may read: continue as an import next time
             cursor.update(complete=False, import_offset=offset)
-            self.sync_progress = (offset, int(total) if total is not None else None)
+            self.sync_progress = (offset, None)
         self.state[key] = cursor
         return sorted(found.values(), key=lambda s: s.start_utc)
 
