@@ -147,9 +147,7 @@ class SolarEdgeAdapter(InverterAdapter):
         try:
             when = parse_time(newest["date"], system.timezone)
         except (KeyError, ValueError):
-            raise BrandUnavailable(
-                self.brand, "SolarEdge sent a meter reading without a date; will retry"
-            ) from None
+            raise self._unknown_shape("a SolarEdge meter reading without a readable date") from None
         return CounterSnapshot(time_utc=when, lifetime_wh=float(newest["value"]) * factor)
 
 

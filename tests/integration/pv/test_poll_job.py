@@ -301,6 +301,44 @@ async def test_a_long_enphase_history_shows_progress_then_completes_without_dupl
         assert len(sessions) == 950 == len({s.transaction_id for s in sessions})
 
 
+async def test_an_adapter_crash_marks_the_account_integration_error_and_vendor_faults_stay_retryable(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stored status tells the two apart: the vendor's 5xx is "error" (retry later); our adapter failing
+    to read a 200 answer is "integration-error", logged with its traceback, still polled with back-off."""
+    harness = HARNESSES["solaredge"]
+    with harness.make_fake() as fake:
+        principal = make_driver()
+        account_id = await couple(harness, fake, principal)
+        assert (await poll(account_id, fake)).status == "connected"
+
+        fake.clock.advance(HALF_HOUR)
+        fake.inject("500", match=harness.snapshot_match)
+        report = await poll(account_id, fake)
+        stored = account(account_id)
+        assert report.status == stored.status == PvStatus.ERROR.value and stored.failures == 1
+
+        fake.clock.set(stored.next_poll_utc)
+        caplog.clear()
+        # meters as bare strings: the adapter's `m.get(...)` raises AttributeError, a crash in our code
+        crash = {"meterEnergyDetails": {"unit": "Wh", "meters": ["M1"]}}
+        fake.inject("body", match=harness.snapshot_match, body=crash)
+        with caplog.at_level("ERROR", logger="pipelet.inverters"):
+            report = await poll(account_id, fake)
+        stored = account(account_id)
+        assert report.status == stored.status == PvStatus.INTEGRATION_ERROR.value == "integration-error"
+        assert stored.failures == 2 and stored.next_poll_utc is not None
+        assert "Pipelet" in (stored.message or "")
+        assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records), "traceback"
+        with session_scope() as db:
+            [row] = list_connections(db, principal)
+        assert row["status"] == "integration-error"
+
+        fake.clock.set(stored.next_poll_utc)
+        report = await poll(account_id, fake)
+        assert report.status == "connected" and account(account_id).failures == 0
+
+
 async def test_an_account_without_a_charger_is_rediscovered_or_reports_why_not(database: str) -> None:
     harness = HARNESSES["solaredge"]
     with harness.make_fake() as fake:
