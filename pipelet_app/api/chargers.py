@@ -271,6 +271,13 @@ async def command(
     return CommandOut(charge_point_id=charge_point_id, command=name, response=response)
 
 
+class ChargerIn(BaseModel):
+    charge_point_id: str = Field(
+        description="1-48 letters, digits, '.', '_', '-', ':', starting with a letter or digit"
+    )
+    site_id: int = Field(description="One of your sites")
+
+
 class ClaimIn(BaseModel):
     site_id: int = Field(description="One of your sites")
 
@@ -296,11 +303,32 @@ class AuthModeOut(BaseModel):
 
 
 @router.post(
+    "",
+    response_model=ClaimOut,
+    status_code=201,
+    responses={
+        **KEYED,
+        **documented(400, 404, 422, not_found="No such site in your tenant"),
+        409: {"model": ErrorBody, "description": "A charger with this id exists"},
+    },
+)
+async def create_charger(body: ChargerIn, principal: Caller, db: DB) -> ClaimOut:
+    """Register a charger in one of your sites. Answers its Basic-auth password once (user = its id);
+    it is stored only hashed."""
+    created = await run_in_threadpool(
+        identity.create_charger, db, principal, body.charge_point_id, body.site_id
+    )
+    await notify_identity_changed(created.charge_point_id)
+    assert created.site_id is not None
+    return ClaimOut(id=created.charge_point_id, site_id=created.site_id, password=created.password)
+
+
+@router.post(
     "/{charge_point_id}/claim",
     response_model=ClaimOut,
     responses={
         **KEYED,
-        **documented(404, not_found="No such unclaimed charger, or no such site in your tenant"),
+        **documented(400, 404, 422, not_found="No such unclaimed charger, or no such site in your tenant"),
         409: {"model": ErrorBody, "description": "Your tenant already holds this charger"},
     },
 )
@@ -325,7 +353,9 @@ async def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> Pa
 
 
 @router.put(
-    "/{charge_point_id}/auth-mode", response_model=AuthModeOut, responses={**KEYED, **documented(404, 422)}
+    "/{charge_point_id}/auth-mode",
+    response_model=AuthModeOut,
+    responses={**KEYED, **documented(400, 404, 422)},
 )
 async def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
     """Choose how the charger authenticates: "basic" (default) or "none" (anyone who knows its id can

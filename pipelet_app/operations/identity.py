@@ -1,5 +1,5 @@
-"""A charger's identity as its operator manages it: claim an auto-registered charger, rotate its Basic
-password, choose its auth mode. Each call checks the operator role and the tenant itself.
+"""A charger's identity as its operator manages it: create a charger, claim an auto-registered one, rotate
+its Basic password, choose its auth mode. Each call checks the operator role and the tenant itself.
 
 A generated password is returned exactly once (the caller shows it) and stored only as an argon2 hash.
 Every change is audited as a CSMS security event on the charger (`ocpp_security_events`, source
@@ -26,7 +26,7 @@ from pipelet_app.auth import AuthError, InvalidInput, NotFound, Principal, requi
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargerAuthMode, Role, Site
 from pipelet_app.ocpp import chargers as charger_store
-from pipelet_app.ocpp.identity import hash_password, new_password
+from pipelet_app.ocpp.identity import hash_password, id_problem, new_password
 
 
 class AlreadyClaimed(AuthError):
@@ -60,6 +60,31 @@ def _set_password(db: Session, charger: Charger) -> str:
     charger.basic_auth_hash = hash_password(password)
     db.add(charger)
     return password
+
+
+def create_charger(db: Session, principal: Principal, charge_point_id: str, site_id: int) -> Claimed:
+    """A new charger in one of the caller's sites, auth mode "basic" with a generated password (returned
+    once). The id must be in the safe charset (`ocpp.identity`); an id that exists anywhere is a conflict
+    (409), without saying whose it is."""
+    require(principal, Role.OPERATOR)
+    if problem := id_problem(charge_point_id):
+        raise InvalidInput(problem)
+    site = db.get(Site, site_id)
+    if site is None or site.tenant_id != principal.tenant_id:
+        raise NotFound("site_id: no such site in your tenant")
+    if db.exec(select(Charger.id).where(Charger.charge_point_id == charge_point_id)).first() is not None:
+        raise AlreadyClaimed("charge_point_id: already registered")
+    charger = Charger(
+        charge_point_id=charge_point_id,
+        tenant_id=principal.tenant_id,
+        site_id=site.id,
+        auth_mode=ChargerAuthMode.BASIC,
+    )
+    password = _set_password(db, charger)
+    db.flush()
+    _audit(db, charger, "ChargerCreated", principal, f"site {site.id}")
+    db.commit()
+    return Claimed(charge_point_id, site.id, password)
 
 
 def claim_charger_row(db: Session, charger_id: int, tenant_id: int, site_id: int | None) -> str:

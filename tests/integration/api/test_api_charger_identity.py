@@ -143,3 +143,29 @@ def test_auth_mode_none_is_an_explicit_audited_choice(client: TestClient) -> Non
     assert foreign.status_code == 404
     client.put("/api/v1/chargers/SON-CP-003/auth-mode", json={"auth_mode": "basic"}, headers=operator)
     assert admitted("SON-CP-003", None) == "unauthorized"
+
+
+def test_an_operator_creates_a_charger_with_a_password_shown_once(client: TestClient) -> None:
+    operator = key_of("operator@sonnenstrom.demo")
+    site_id = site_of("operator@sonnenstrom.demo")
+    body = {"charge_point_id": "SON-NEW-1", "site_id": site_id}
+    created = client.post("/api/v1/chargers", json=body, headers=operator)
+    assert created.status_code == 201, created.text
+    password = created.json()["password"]
+    assert created.json()["id"] == "SON-NEW-1" and created.json()["site_id"] == site_id
+    row = charger("SON-NEW-1")
+    assert row.auth_mode == "basic" and verify_password(row.basic_auth_hash, password)
+    assert admitted("SON-NEW-1", None) == "unauthorized"
+    assert admitted("SON-NEW-1", password) == "ok"
+    assert "ChargerCreated" in [e for e, _ in events("SON-NEW-1")]
+    assert client.post("/api/v1/chargers", json=body, headers=operator).status_code == 409
+    other = key_of("operator@northwind.demo")
+    taken = {"charge_point_id": "SON-NEW-1", "site_id": site_of("operator@northwind.demo")}
+    assert client.post("/api/v1/chargers", json=taken, headers=other).status_code == 409
+    foreign_site = {"charge_point_id": "SON-NEW-2", "site_id": site_of("operator@northwind.demo")}
+    assert client.post("/api/v1/chargers", json=foreign_site, headers=operator).status_code == 404
+    formula = {"charge_point_id": '=HYPERLINK("x")', "site_id": site_id}
+    refused = client.post("/api/v1/chargers", json=formula, headers=operator)
+    assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("charge_point_id")
+    fleet = key_of("fleet@acme.demo")
+    assert client.post("/api/v1/chargers", json=foreign_site, headers=fleet).status_code == 403
