@@ -75,7 +75,7 @@ def test_public_csv_upload_preview_and_import(page: Page, server: dict, tmp_path
     page.locator("#public-csv input[type=file]").set_input_files(str(csv_file))
     expect(page.locator("#import-new")).to_have_text("1 new sessions", timeout=20_000)
     expect(page.locator("#import-errors")).to_have_text("2 rows with errors")
-    expect(page.locator("body")).to_contain_text("line 3, energy_kwh: must be a number >= 0")
+    expect(page.locator("body")).to_contain_text("line 3, energy_kwh: '-1' is outside 0 to 1,000")
     expect(page.locator("body")).to_contain_text(
         "line 4, driver_email: no driver driver@acme.demo in your fleet"
     )
