@@ -15,7 +15,9 @@ import signal
 import ssl
 import sys
 
-from pipelet_app.settings import get_settings
+from pydantic import ValidationError
+
+from pipelet_app.settings import get_settings, settings_error_message
 
 
 def _ssl_context() -> ssl.SSLContext | None:
@@ -67,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-migrate", action="store_true", help="do not run `alembic upgrade head` first")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args([] if argv is None else argv)
+    try:
+        get_settings()
+    except ValidationError as exc:  # CSMS_PORT=70000, CSMS_TLS_CERT=/missing.pem: one line naming it
+        print(f"csms: {settings_error_message(exc)}", file=sys.stderr)
+        return 2
     from pipelet_app.runtime.files import harden
 
     harden()  # the database it writes is for this user only

@@ -19,6 +19,8 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # The theme lives here: `App(theme=...)` is deprecated since Reflex 0.9 and warned on every start.
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal", radius="medium"))],
     state_manager_mode="redis" if _settings.redis_url else "memory",
     redis_url=_settings.redis_url,
     cors_allowed_origins=_settings.cors_origins,

@@ -55,7 +55,6 @@ def index() -> rx.Component:
 app = rx.App(
     # The API mounts the Reflex app; the guard (headers, same-origin writes and sockets) wraps both.
     api_transformer=[build_api(), web_guard],
-    theme=rx.theme(accent_color="teal", radius="medium"),
 )
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)

@@ -1,8 +1,14 @@
 """Every environment variable Pipelet reads, in one place.
 
-Settings come from the process environment first, then from `.env` in the working directory. The only
+Settings come from the process environment first, then from `.env` in the project directory. The only
 value generated on the fly is ``PIPELET_SECRET_KEY``: a fresh install must encrypt credentials from the
 first run on, so a missing key is created once and written to ``.env`` (which git ignores).
+
+The project directory is the source checkout (the directory with ``pyproject.toml`` next to
+``pipelet_app/``) when running from one, else the working directory (an installed package, e.g. the
+Docker image's ``/app``). `.env` and a relative SQLite path (``sqlite:///pipelet.db``) resolve against it,
+so a command run from another directory uses the same database and key instead of silently creating an
+empty ``pipelet.db`` and a new key where it was run.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ENV_FILE = Path(".env")
+_CHECKOUT = Path(__file__).resolve().parents[1]
+PROJECT_DIR = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+ENV_FILE = PROJECT_DIR / ".env"
+_SQLITE_PREFIX = "sqlite:///"
 INVERTER_BRANDS = (
     "enphase",
     "solarwatt",
@@ -113,6 +122,32 @@ class Settings(BaseSettings):
             raise ValueError("must look like sqlite:///path.db or postgresql://user@host/db")
         if scheme in ("postgres", "postgresql"):
             value = "postgresql+psycopg" + value[len(scheme) :]
+        if value.startswith(_SQLITE_PREFIX):
+            path = value[len(_SQLITE_PREFIX) :]
+            if path and not path.startswith(("/", ":memory:")):
+                value = _SQLITE_PREFIX + str(PROJECT_DIR / path)
+        return value
+
+    @field_validator("csms_port", "web_port")
+    @classmethod
+    def _tcp_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError(f"{value} is not a TCP port (1-65535)")
+        return value
+
+    @field_validator("csms_tls_cert", "csms_tls_key")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        """Checked here so a wrong path is named with its variable, not as a bare ENOENT at listen time."""
+        if not value:
+            return None
+        path = Path(value)
+        if not path.is_file():
+            raise ValueError(f"{value} is not a file" if path.exists() else f"{value} does not exist")
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror}") from None
         return value
 
     @property
@@ -148,6 +183,13 @@ def ensure_secret_key(env_file: Path = ENV_FILE) -> None:
     env_file.write_text(f"{prefix}PIPELET_SECRET_KEY={key}\n")
     env_file.chmod(0o600)
     get_settings.cache_clear()
+
+
+def settings_error_message(error: ValidationError) -> str:
+    """The first problem as one line naming the environment variable: 'CSMS_PORT: 70000 is not ...'."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]).upper()
+    return f"{field}: {first['msg'].removeprefix('Value error, ')}"
 
 
 @lru_cache

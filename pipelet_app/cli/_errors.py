@@ -9,6 +9,8 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
+from pipelet_app.settings import settings_error_message
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -22,10 +24,6 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def settings_error_message(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]).upper()
-    return f"{field}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:

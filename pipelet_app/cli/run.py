@@ -138,6 +138,7 @@ def run(
 @friendly_errors
 def csms() -> None:
     """Run the CSMS alone (same as `python csms_server.py`)."""
+    get_settings()  # a bad CSMS_PORT / CSMS_TLS_CERT is named before anything starts
     sys.path.insert(0, str(ROOT))
     import csms_server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def k1(
     """Render every partner's K-1 and the 1065 as PDF into OUT; OUT/manifest.json, written last, lists
     them with their SHA-256 (a directory without it is an unfinished batch)."""
     report_status: ReportStatus | None = None
+    _check_out(out)
     if status is not None:
         try:
             report_status = ReportStatus(status.strip().lower())
@@ -98,6 +100,18 @@ def k1(
         more = f" (and {len(exc.violations) - 1} more)" if len(exc.violations) > 1 else ""
         fail(f"{first.field}: [{first.rule}] {first.message}{more}")
     _render(form, out, report_status, processes, partner_copies)
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an unusable --out before any work, with one line instead of a traceback from the renderer."""
+    if out.exists() and not out.is_dir():
+        fail(f"out: {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"out: cannot create directory {out}: {exc.strerror or exc}")
+    if not os.access(out, os.W_OK | os.X_OK):
+        fail(f"out: directory {out} is not writable")
 
 
 def _form_from_database(spv: int, year: int) -> tuple[Form1065, ReportStatus]:

@@ -14,9 +14,39 @@ def worker() -> None:
             "REDIS_URL: not set; `pipelet worker` is for the scale-out deployment "
             "(the embedded default runs jobs inside the web app)"
         )
+    _check_redis(get_settings().redis_url or "")
     import logging
 
     from pipelet_app.runtime.jobs import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker()
+
+
+def _check_redis(url: str) -> None:
+    """One quick ping, so an unreachable Redis is one line naming REDIS_URL, not arq's minute of retries."""
+    import redis
+
+    shown = _without_password(url)
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except ValueError as exc:
+        fail(f"REDIS_URL: {shown} is not a Redis URL ({exc})")
+    except redis.RedisError as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        fail(f"REDIS_URL: cannot reach {shown}: {reason}")
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()

@@ -42,3 +42,30 @@ def test_every_brand_has_an_api_base() -> None:
 
     settings = Settings()
     assert all(settings.api_base(brand).startswith("https://") for brand in INVERTER_BRANDS)
+
+
+def test_relative_sqlite_paths_resolve_against_the_project_directory() -> None:
+    from pipelet_app.settings import PROJECT_DIR
+
+    relative = Settings(database_url="sqlite:///data/p.db").database_url
+    assert relative == f"sqlite:///{PROJECT_DIR / 'data/p.db'}"
+    assert Settings(database_url="sqlite:////var/p.db").database_url == "sqlite:////var/p.db"
+    assert Settings(database_url="sqlite://").database_url == "sqlite://"
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 70000])
+def test_ports_outside_tcp_range_are_refused(port: int) -> None:
+    with pytest.raises(ValidationError, match="not a TCP port"):
+        Settings(csms_port=port)
+    with pytest.raises(ValidationError, match="not a TCP port"):
+        Settings(web_port=port)
+
+
+def test_tls_files_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="does not exist"):
+        Settings(csms_tls_cert=str(tmp_path / "missing.pem"))
+    with pytest.raises(ValidationError, match="is not a file"):
+        Settings(csms_tls_key=str(tmp_path))
+    cert = tmp_path / "cert.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert Settings(csms_tls_cert=str(cert)).csms_tls_cert == str(cert)

@@ -1,0 +1,108 @@
+"""Misconfiguration a new user meets (issue 12): each is one stderr line naming the problem, exit 2, fast."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def pipelet(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelet_app.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def assert_one_line(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith(message), result.stderr
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def k1_input(tmp_path: Path) -> Path:
+    sample = pipelet("tax", "sample-input")
+    assert sample.returncode == 0, sample.stderr
+    path = tmp_path / "return.json"
+    path.write_text(sample.stdout)
+    return path
+
+
+def test_k1_out_naming_an_existing_file(k1_input: Path, tmp_path: Path) -> None:
+    existing = tmp_path / "already-here.pdf"
+    existing.write_text("keep me")
+    result = pipelet("tax", "k1", "--input", str(k1_input), "--out", str(existing))
+    assert_one_line(result, f"error: out: {existing} exists and is not a directory")
+    assert existing.read_text() == "keep me"
+
+
+def test_k1_out_that_cannot_be_created(k1_input: Path) -> None:
+    result = pipelet("tax", "k1", "--input", str(k1_input), "--out", "/proc/nope")
+    assert_one_line(result, "error: out: cannot create directory /proc/nope:")
+
+
+def test_worker_with_unreachable_redis_fails_at_once() -> None:
+    url = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
+    started = time.monotonic()
+    result = pipelet("worker", env={"REDIS_URL": url})
+    assert_one_line(result, "error: REDIS_URL: cannot reach redis://:***@127.0.0.1:")
+    assert "hunter2" not in result.stderr
+    assert time.monotonic() - started < 30, "no minute of retries"
+
+
+@pytest.mark.parametrize("variable", ["CSMS_PORT", "WEB_PORT"])
+@pytest.mark.parametrize("value", ["70000", "0"])
+def test_ports_out_of_range_are_named(variable: str, value: str) -> None:
+    result = pipelet("csms", env={variable: value})
+    assert_one_line(result, f"error: {variable}: {value} is not a TCP port (1-65535)")
+
+
+@pytest.mark.parametrize("variable", ["CSMS_TLS_CERT", "CSMS_TLS_KEY"])
+def test_missing_tls_file_is_named(tmp_path: Path, variable: str) -> None:
+    missing = tmp_path / "nonexistent.pem"
+    result = pipelet("csms", env={variable: str(missing)})
+    assert_one_line(result, f"error: {variable}: {missing} does not exist")
+
+
+def test_csms_script_names_a_bad_setting_too() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "csms_server.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CSMS_TLS_CERT": "/nonexistent.pem"},
+        cwd=ROOT,
+    )
+    assert_one_line(result, "csms: CSMS_TLS_CERT: /nonexistent.pem does not exist")
+
+
+def test_a_relative_sqlite_path_does_not_follow_the_working_directory(tmp_path: Path) -> None:
+    """Run elsewhere, the default database is the project's, not a new empty file where it was run."""
+    code = "from pipelet_app.settings import get_settings; print(get_settings().database_url)"
+    env = {**os.environ, "DATABASE_URL": "sqlite:///pipelet.db", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"sqlite:///{ROOT / 'pipelet.db'}"
+    assert not (tmp_path / "pipelet.db").exists()
