@@ -36,5 +36,19 @@ def is_demo_email(email: str) -> bool:
     return email.strip().lower().endswith(DEMO_DOMAIN_SUFFIX)
 
 
+def demo_installation() -> bool:
+    """Whether the demo accounts exist here (the sign-in page then says plainly that this is a demo)."""
+    from sqlmodel import col, select
+
+    from pipelet_app.db import session_scope
+    from pipelet_app.db.models import User
+
+    with session_scope() as db:
+        return (
+            db.exec(select(User.id).where(col(User.email).endswith(DEMO_DOMAIN_SUFFIX)).limit(1)).first()
+            is not None
+        )
+
+
 def demo_login_refused(email: str) -> bool:
     return is_demo_email(email) and not is_local_url(get_settings().public_url)

@@ -104,6 +104,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "login.wrong": "Wrong e-mail or password.",
         "login.locked": "Too many failed attempts. Try again in {minutes} minute(s).",
         "login.busy": "Too many sign-in attempts right now. Try again in {seconds} s.",
+        "login.demo_notice": "This is a demo installation: its accounts and passwords are public (README). "
+        "Do not use it for real chargers or data.",
         "login.demo_refused": "Demo logins are turned off because this installation has a public address "
         "(PUBLIC_URL). Ask for a real account.",
         "invite.title": "Set up your account",
@@ -488,6 +490,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "login.wrong": "E-Mail oder Passwort falsch.",
         "login.locked": "Zu viele Fehlversuche. Bitte in {minutes} Minute(n) erneut versuchen.",
         "login.busy": "Gerade zu viele Anmeldeversuche. Bitte in {seconds} s erneut versuchen.",
+        "login.demo_notice": "Dies ist eine Demo-Installation: ihre Konten und Passwörter sind öffentlich "
+        "(README). Nicht für echte Ladepunkte oder Daten verwenden.",
         "login.demo_refused": "Demo-Anmeldungen sind abgeschaltet, weil diese Installation eine öffentliche "
         "Adresse hat (PUBLIC_URL). Bitte ein echtes Konto anfordern.",
         "invite.title": "Konto einrichten",

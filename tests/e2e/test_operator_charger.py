@@ -234,6 +234,8 @@ def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
     page: Page, server: dict
 ) -> None:
     demo_password = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}["SON-CP-003"]
+    page.goto(f"{server['base']}/login")
+    expect(page.locator("#login-demo-notice")).to_contain_text("demo installation", timeout=20_000)
     sign_in(page, server, "operator@sonnenstrom.demo")
     expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-003", timeout=20_000)
     page.goto(f"{server['base']}/operator/chargers/SON-CP-003")

@@ -26,6 +26,10 @@ def login_page() -> rx.Component:
     return _centered(
         rx.heading(T["login.title"], size="6"),
         rx.text(T["app.tagline"], color_scheme="gray", size="2"),
+        rx.cond(
+            LoginState.demo,
+            rx.callout(T["login.demo_notice"], color_scheme="amber", icon="info", id="login-demo-notice"),
+        ),
         # A plain form post to the route that sets the HttpOnly cookie. Reflex forms always prevent the
         # default submit, so a browser-side script submits natively: the password never enters an event.
         rx.el.form(

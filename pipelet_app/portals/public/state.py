@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import reflex as rx
@@ -9,6 +10,7 @@ import reflex as rx
 from pipelet_app.auth import AuthError
 from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
 from pipelet_app.db import session_scope
+from pipelet_app.demo.exposure import demo_installation
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.session_state import SessionState
 
@@ -18,9 +20,11 @@ class LoginState(SessionState):
     code in the query string and is shown in the user's language. The password never passes an event."""
 
     error: str = ""
+    demo: bool = False
 
     @rx.event
-    def load(self):
+    async def load(self):
+        self.demo = await asyncio.to_thread(demo_installation)
         query = dict(self.router.url.query_parameters)
         code = str(query.get("error", ""))
         try:

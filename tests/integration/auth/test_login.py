@@ -72,3 +72,16 @@ def test_demo_logins_are_refused_when_public_url_is_public(
         get_settings.cache_clear()
     with session_scope() as db:
         assert auth.login(db, "admin@pipelet.demo", "pipelet-admin")  # local again: the demo works
+
+
+def test_the_sign_in_page_knows_a_demo_installation(database: str) -> None:
+    from pipelet_app.db.models import Role, User
+    from pipelet_app.demo.exposure import demo_installation
+
+    assert not demo_installation()
+    with session_scope() as db:
+        db.add(User(email="ops@sonnenstrom.de", name="Ops", role=Role.OPERATOR, password_hash="x"))
+    assert not demo_installation()
+    with session_scope() as db:
+        db.add(User(email="admin@pipelet.demo", name="Ada", role=Role.ADMIN, password_hash="x"))
+    assert demo_installation()

@@ -23,7 +23,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-
 def in_an_hour() -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
 
