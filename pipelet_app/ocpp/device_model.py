@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import ChargingProfileRecord, DeviceVariable
+from pipelet_app.db.models import ChargingProfileRecord, Connector, DeviceVariable
 
 V16_COMPONENT = "OCPP16"
 
@@ -99,6 +99,24 @@ def store_report(db: Session, charger_id: int, report_data: list[dict[str, Any]]
                 mutability=attribute.get("mutability"),
                 data_type=characteristics.get("dataType"),
             )
+        if component.get("name") == "EVSE" and variable.get("name") == "Power" and evse.get("id"):
+            _store_max_power(db, charger_id, int(evse["id"]), characteristics.get("maxLimit"))
+
+
+def _store_max_power(db: Session, charger_id: int, evse_id: int, max_limit: Any) -> None:
+    """2.0.1 `EVSE.Power` maxLimit is the most the EVSE can deliver (W): the plausibility checks of its
+    sessions use it (docs/ocpp-energy-rules.md) instead of the 350 kW default."""
+    try:
+        watts = float(max_limit)
+    except (TypeError, ValueError):
+        return
+    if not 0 < watts < 10_000_000:  # nothing real delivers 10 MW; such a report is not believed
+        return
+    connector = db.exec(
+        select(Connector).where(Connector.charger_id == charger_id, Connector.connector_id == evse_id)
+    ).first() or Connector(charger_id=charger_id, connector_id=evse_id)
+    connector.max_power_w = watts
+    db.add(connector)
 
 
 def store_profile(db: Session, charger_id: int, evse_id: int, profile: dict[str, Any], status: str) -> None:

@@ -623,3 +623,43 @@ async def test_2_0_1_bad_registers_are_flagged(csms: CsmsServer, values: list[in
     [row] = sessions()
     assert flag in row.flags.split(",") and row.review_pending
     assert row.energy_wh == values[-1] - 1_000
+
+
+@pytest.mark.parametrize(("max_limit", "flagged"), [(11_000, True), (22_000, False), ("lots", False)])
+async def test_2_0_1_evse_power_from_the_device_model_bounds_the_energy(
+    csms: CsmsServer, max_limit: object, flagged: bool
+) -> None:
+    """15 kWh in one hour: impossible on an 11 kW EVSE (its NotifyReport says so), fine on 22 kW, and a
+    report that is not a number leaves the 350 kW default."""
+    operator_charger("CS-POWER")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    power = {
+        "component": {"name": "EVSE", "evse": {"id": 1}},
+        "variable": {"name": "Power"},
+        "variableAttribute": [{"type": "Actual", "value": "0"}],
+        "variableCharacteristics": {
+            "unit": "W",
+            "dataType": "decimal",
+            "maxLimit": max_limit,
+            "supportsMonitoring": False,
+        },
+    }
+    report = {"requestId": 7, "generatedAt": iso(t0), "seqNo": 0, "reportData": [power]}
+    async with RawChargePoint(url_of(csms), "CS-POWER", subprotocols=V201) as cp:
+        await cp.boot201()
+        answer = await cp.call("NotifyReport", report)
+        if isinstance(max_limit, str):
+            assert answer[0] == 4  # maxLimit must be a number: refused by the schema, nothing stored
+        else:
+            assert answer[0] == 3
+        await cp.ok(
+            "TransactionEvent",
+            tx_event("Started", "tx-p", 0, t0, meter=[reg(5_000, t0, "Transaction.Begin")]),
+        )
+        end = t0 + timedelta(hours=1)
+        await cp.ok(
+            "TransactionEvent", tx_event("Ended", "tx-p", 1, end, meter=[reg(20_000, end, "Transaction.End")])
+        )
+    [row] = sessions()
+    assert row.energy_wh == 15_000
+    assert ("energy_exceeds_max_power" in row.flags.split(",")) is flagged and row.review_pending is flagged
