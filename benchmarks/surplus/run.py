@@ -132,9 +132,11 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="broken-cloud day from the committed sample")
     parser.add_argument("--days", default="broken,clear", help="broken, clear or both")
     parser.add_argument("--scenarios", default="workplace,home")
-    parser.add_argument("--control-s", type=float, default=30.0, help="Pipelet's control interval")
     parser.add_argument(
-        "--also-control-s", type=float, default=10.0, help="also run Pipelet at this period (0 = no)"
+        "--control-s", type=float, default=10.0, help="Pipelet's control interval (the site default)"
+    )
+    parser.add_argument(
+        "--also-control-s", type=float, default=30.0, help="also run Pipelet at this period (0 = no)"
     )
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")

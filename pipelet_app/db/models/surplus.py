@@ -26,7 +26,7 @@ class SiteSurplus(SQLModel, table=True):
     #: below this home-battery state of charge (%) the battery charges before the cars
     min_soc: float | None = None
     battery_priority: bool = True
-    interval_s: int = 30
+    interval_s: int = 10  # the fast end of 10-30 s: benchmarks/surplus measured 0.972 vs 0.965 of optimum
     owner: str | None = Field(default=None, max_length=64)
     lease_until_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

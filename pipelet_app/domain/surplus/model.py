@@ -130,6 +130,7 @@ class ControllerSettings:
     disable_delay_s: float = 1200.0  # a single car bridges a dip below its minimum at most this long ...
     bridge_grid_share: float = 0.01  # ... and only while the grid energy spent bridging stays within
     bridge_allowance_wh: float = 15.0  # this share of the session's energy plus this allowance
+    bridge_shared_s: float = 240.0  # with other cars on, a car bridges a dip at most this long (same budget)
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0

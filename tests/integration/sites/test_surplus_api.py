@@ -80,7 +80,7 @@ def test_operator_reads_and_sets_the_surplus_settings(client: TestClient) -> Non
         "mode": "pv-only",
         "min_soc": None,
         "battery_priority": True,
-        "interval_s": 30,
+        "interval_s": 10,
     }
     with session_scope() as db:
         db.get(Site, site).grid_limit_a = None  # type: ignore[union-attr]

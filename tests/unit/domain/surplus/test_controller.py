@@ -59,17 +59,30 @@ def test_pv_only_pauses_below_the_minimum_after_bridging_a_short_dip() -> None:
     assert decisions.index(paused[0]) - 3 <= 8
 
 
-def test_with_several_cars_the_lowest_ranked_pauses_instead_of_bridging() -> None:
-    a = one_phase("a", prefs=SessionPrefs(priority=1))
-    b = one_phase("b", prefs=SessionPrefs(priority=2))
-    surplus = [4000.0] * 3 + [2000.0] * 8
-    decisions = run(SITE, surplus, (a, b))
+def test_with_several_cars_the_lowest_ranked_bridges_briefly_then_pauses() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1), delivered_wh=20000)
+    b = one_phase("b", prefs=SessionPrefs(priority=2), delivered_wh=20000)
+    surplus = [4000.0] * 3 + [2000.0] * 14
+    settings = ControllerSettings(bridge_shared_s=120)
+    decisions = run(SITE, surplus, (a, b), settings=settings)
     assert all(d.charging for d in decisions[2].chargers)
     dip = {d.charger_id: d for d in decisions[-1].chargers}
-    # 2 kW: "a" alone takes it all without grid; "b" handed over for 120 s, then paused
+    # 2 kW: "a" takes it all without grid; "b" bridges at most 120 s (4 cycles of 30 s), then pauses
     assert dip["a"].charging and dip["a"].limit_a >= 8.0
     assert not dip["b"].charging
+    b_on = [d for decision in decisions for d in decision.chargers if d.charger_id == "b" and d.charging]
+    assert all("bridging" in d.reason for d in b_on[3:])
+    assert 1 <= len(b_on) - 3 <= 4
+    assert not any(d.charger_id == "a" and "bridging" in d.reason for x in decisions for d in x.chargers)
+
+
+def test_with_several_cars_no_shared_bridging_pauses_at_once() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1), delivered_wh=20000)
+    b = one_phase("b", prefs=SessionPrefs(priority=2), delivered_wh=20000)
+    surplus = [4000.0] * 3 + [2000.0] * 4
+    decisions = run(SITE, surplus, (a, b), settings=ControllerSettings(bridge_shared_s=0))
     assert not any("bridging" in d.reason for decision in decisions for d in decision.chargers)
+    assert not {d.charger_id: d for d in decisions[3].chargers}["b"].charging
 
 
 def test_bridging_stops_early_when_the_grid_budget_is_spent() -> None:
