@@ -249,6 +249,7 @@ COMMAND_ERRORS = {
     **documented(404, not_found="No such charger in your tenant, or a command this charger's version lacks"),
     409: {"model": ErrorBody, "description": "The charger is offline"},
     502: {"model": ErrorBody, "description": "The charger answered with a CallError"},
+    503: {"model": ErrorBody, "description": "The CSMS itself is not reachable (not the charger's fault)"},
     504: {"model": ErrorBody, "description": "The charger did not answer in time"},
 }
 
@@ -262,7 +263,8 @@ async def command(
     payload: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> CommandOut:
     """Send a command (`remote-start`, `remote-stop`, `reset`, `unlock`, `set-charging-profile`, ...) and
-    answer with the charger's own response; 409 when it is offline, 504 when it does not answer."""
+    answer with the charger's own response; 409 when it is offline, 504 when it does not answer, 503 when
+    the CSMS itself does not answer."""
     await run_in_threadpool(own_charger, db, principal, charge_point_id)
     try:
         response = await operations.command(charge_point_id, name, payload)

@@ -6,13 +6,16 @@
 `send_command` returns the charger's own CallResult payload (camelCase dict) or raises a subclass of
 `CommandError` (`pipelet_app.ocpp.errors`), each carrying its HTTP status:
 `ChargerOffline` 409, `CommandTimeout` 504, `UnknownCommand` 404, `InvalidCommandPayload` 422,
-`CommandCallError` 502 (the charger answered with a CallError).
+`CommandCallError` 502 (the charger answered with a CallError), `CsmsUnavailable` 503 (no CSMS answers
+this process at all: said apart from "charger offline" because the operator must fix the platform).
 
 Transport, picked from configuration and invisible to callers:
 1. the CSMS runs in this process and holds the socket → direct call;
 2. `REDIS_URL` set → Redis, routed to whichever CSMS node holds the socket (`redis_bus`);
 3. otherwise → loopback WebSocket to the local CSMS (`ws://127.0.0.1:CSMS_PORT/internal/commands`,
-   authenticated by a token derived from PIPELET_SECRET_KEY).
+   authenticated by a token derived from PIPELET_SECRET_KEY and refused from any non-loopback peer).
+   With `CSMS_TLS_CERT` set that port speaks only TLS, so the dial is `wss://` trusting exactly that
+   certificate file (see `loopback_tls_context`).
 
 Names are the API's (`remote-start`, `reset`, ...; see `COMMANDS`) or raw OCPP action names
 (`ClearCache`). The payload is the OCPP payload of the charger's version, with a few conveniences so
@@ -30,6 +33,7 @@ import asyncio
 import json
 import logging
 import random
+import ssl
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +42,7 @@ from pipelet_app.ocpp.errors import (
     CommandCallError,
     CommandError,
     CommandTimeout,
+    CsmsUnavailable,
     InvalidCommandPayload,
     UnknownCommand,
 )
@@ -79,13 +84,10 @@ _ERRORS: dict[str, type[CommandError]] = {
     "timeout": CommandTimeout,
     "unknown": UnknownCommand,
     "invalid": InvalidCommandPayload,
+    "unavailable": CsmsUnavailable,
 }
 
 _local_server: CsmsServer | None = None
-
-
-class CsmsUnavailable(ChargerOffline):
-    """No CSMS process answers on the loopback endpoint: no charger can be online (→ 409)."""
 
 
 def resolve_action(name: str, version: str) -> str:
@@ -222,7 +224,7 @@ async def send_command(
         return raise_for_envelope(await request_via_redis(settings.redis_url, request, timeout))
     if server is not None:
         raise ChargerOffline(f"{charge_point_id} is not connected")
-    return raise_for_envelope(await _request_via_loopback(request, timeout, settings.csms_port))
+    return raise_for_envelope(await _request_via_loopback(request, timeout))
 
 
 IDENTITY_CHANGED = "identity-changed"  # not a charger command: tells the CSMS to re-read its admission
@@ -244,31 +246,49 @@ async def notify_identity_changed(charge_point_id: str) -> None:
 
             await request_via_redis(settings.redis_url, request, 5.0)
         else:
-            await _request_via_loopback(request, 5.0, settings.csms_port)
+            await _request_via_loopback(request, 5.0)
     except Exception as exc:  # the refresh applies it anyway
         LOGGER.info(
             "%s: CSMS not told of the identity change (%s); applies within 30 s", charge_point_id, exc
         )
 
 
-async def _request_via_loopback(request: dict[str, Any], timeout: float, port: int) -> dict[str, Any]:
+def loopback_tls_context(cert_file: str) -> ssl.SSLContext:
+    """Client TLS for the loopback dial: trusts the CSMS's own certificate file and nothing else.
+
+    The certificate names the public host, not 127.0.0.1, so the hostname is not checked; pinning the
+    exact file the CSMS serves is the stronger check anyway. PARTIAL_CHAIN lets a CA-issued leaf (a
+    `fullchain.pem`) be its own trust anchor, so it works for self-signed and public certificates alike.
+    """
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cert_file)
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
+async def _request_via_loopback(request: dict[str, Any], timeout: float) -> dict[str, Any]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidHandshake, WebSocketException
 
     from pipelet_app.ocpp.server import INTERNAL_PATH, internal_token
 
-    url = f"ws://127.0.0.1:{port}{INTERNAL_PATH}"
+    settings = get_settings()
+    tls = loopback_tls_context(settings.csms_tls_cert) if settings.csms_tls_cert else None
+    url = f"{'wss' if tls else 'ws'}://127.0.0.1:{settings.csms_port}{INTERNAL_PATH}"
     try:
         async with asyncio.timeout(timeout + 5):
             async with connect(
-                url, additional_headers={"X-Pipelet-Token": internal_token()}, open_timeout=5
+                url, additional_headers={"X-Pipelet-Token": internal_token()}, open_timeout=5, ssl=tls
             ) as ws:
                 await ws.send(json.dumps(request))
                 return json.loads(await ws.recv())
     except TimeoutError as exc:
         raise CommandTimeout(f"no answer from the CSMS within {timeout + 5:g} s") from exc
-    except (OSError, InvalidHandshake, WebSocketException) as exc:
-        raise CsmsUnavailable(f"CSMS not reachable on {url}: {exc}") from exc
+    except (OSError, InvalidHandshake, WebSocketException) as exc:  # ssl.SSLError is an OSError
+        raise CsmsUnavailable(
+            f"the CSMS does not answer commands on {url} ({type(exc).__name__}: {exc}); "
+            "is it running, with the same CSMS_PORT, CSMS_TLS_CERT and PIPELET_SECRET_KEY?"
+        ) from exc
 
 
 async def attach_server(server: CsmsServer) -> None:

@@ -28,6 +28,13 @@ class ChargerOffline(CommandError):
     http_status = 409
 
 
+class CsmsUnavailable(CommandError):
+    """No CSMS process answers this process's commands (not running, or the command path is misconfigured):
+    a fault of the platform, not of the charger, so it is not reported as "charger offline" (→ 503)."""
+
+    http_status = 503
+
+
 class CommandTimeout(CommandError):
     """The charger did not answer in time (→ 504)."""
 

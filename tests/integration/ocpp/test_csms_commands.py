@@ -21,6 +21,7 @@ from pipelet_app.ocpp.errors import (
     ChargerOffline,
     CommandCallError,
     CommandTimeout,
+    CsmsUnavailable,
     InvalidCommandPayload,
     UnknownCommand,
 )
@@ -333,12 +334,16 @@ async def test_loopback_endpoint_requires_the_token(
     assert refused.value.response.status_code == 403
 
 
-async def test_csms_not_running_means_offline(monkeypatch: pytest.MonkeyPatch, db: str) -> None:
+async def test_csms_not_running_is_not_charger_offline(monkeypatch: pytest.MonkeyPatch, db: str) -> None:
+    """A dead CSMS is the platform's fault: 503 naming the endpoint, never the charger's 409."""
     monkeypatch.setattr(commands, "_local_server", None)
     monkeypatch.setenv("CSMS_PORT", "1")  # nothing listens there
     get_settings.cache_clear()
-    with pytest.raises(ChargerOffline):
+    with pytest.raises(CsmsUnavailable) as down:
         await send_command("CP-1", "reset", {"type": "Hard"})
+    assert not isinstance(down.value, ChargerOffline)
+    assert down.value.http_status == 503
+    assert "ws://127.0.0.1:1/internal/commands" in str(down.value)
 
 
 def test_envelope_round_trip() -> None:

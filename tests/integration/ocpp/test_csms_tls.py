@@ -1,4 +1,5 @@
-"""Security profile 2: TLS + HTTP Basic on the same CSMS code path (self-signed certificate)."""
+"""Security profile 2: TLS + HTTP Basic on the same CSMS code path (self-signed certificate), and operator
+commands reaching chargers through a CSMS that speaks only TLS (the `pipelet run` layout)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,22 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from csms_helpers import add_charger, charger_row
+from csms_helpers import add_charger, add_tenant, charger_row
 from rawcp import RawChargePoint
+from test_csms_api_commands import operator_key
+from test_csms_processes import CsmsProcess, free_port
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
+from pipelet_app.api import build_api
+from pipelet_app.ocpp import commands
 from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.settings import get_settings
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -68,3 +75,58 @@ async def test_security_profile_2_tls_with_basic_auth(db: str, tmp_path: Path) -
             ).connect()
     finally:
         await server.stop()
+
+
+async def test_api_command_reaches_a_charger_through_a_tls_only_csms(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web process and `python csms_server.py` share CSMS_PORT / CSMS_TLS_CERT as under `pipelet run`:
+    the loopback command path dials wss:// trusting that certificate; a web process that does not trust
+    it gets a 503 naming the CSMS, never the charger's 409."""
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    env = {"CSMS_PORT": str(port), "CSMS_TLS_CERT": str(cert), "CSMS_TLS_KEY": str(key)}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert commands._local_server is None, "the command must leave this process"
+    tenant = add_tenant("op")
+    add_charger("CP-WSS", tenant_id=tenant, password="wss-password-1")
+    headers = operator_key(tenant, "ops@op.test")
+    csms = CsmsProcess(port, env)
+    await csms.start()
+    try:
+        transport = httpx.ASGITransport(app=build_api())
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api,
+            RawChargePoint(
+                f"wss://127.0.0.1:{port}",
+                "CP-WSS",
+                password="wss-password-1",
+                ssl_context=ssl.create_default_context(cafile=str(cert)),
+            ) as cp,
+        ):
+            assert (await cp.boot16())["status"] == "Accepted"
+            received: list[dict] = []
+            cp.responders["Reset"] = lambda payload: received.append(payload) or {"status": "Rejected"}
+            url = "/api/v1/chargers/CP-WSS/commands/reset"
+            answer = await api.post(url, json={"type": "Hard"}, headers=headers)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["response"] == {"status": "Rejected"}
+            assert received == [{"type": "Hard"}]
+
+            (tmp_path / "other").mkdir()
+            other_cert, _ = self_signed(tmp_path / "other")
+            for untrusting in (None, str(other_cert)):  # plain ws:// to the TLS port; a foreign cert
+                if untrusting is None:
+                    monkeypatch.delenv("CSMS_TLS_CERT")
+                    monkeypatch.delenv("CSMS_TLS_KEY")
+                else:
+                    monkeypatch.setenv("CSMS_TLS_CERT", untrusting)
+                get_settings.cache_clear()
+                refused = await api.post(url, json={"type": "Hard"}, headers=headers)
+                assert refused.status_code == 503, refused.text
+                assert f"127.0.0.1:{port}/internal/commands" in refused.text
+            assert received == [{"type": "Hard"}], "nothing reached the charger over an untrusted path"
+    finally:
+        csms.stop()
