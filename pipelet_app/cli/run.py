@@ -64,7 +64,8 @@ def web_program(settings: Settings) -> Program:
             return  # a restart: the supervisor's log line says it is back
         announced.append(True)
         typer.echo(f"Web app:  {settings.web_url}   (API: {settings.web_url}/api/v1/openapi.json)")
-        typer.echo(f"CSMS:     ws://localhost:{settings.csms_port}/ocpp/<charge_point_id>")
+        scheme = "wss" if settings.csms_tls_cert else "ws"
+        typer.echo(f"CSMS:     {scheme}://localhost:{settings.csms_port}/ocpp/<charge_point_id>")
         typer.echo("Ready. Ctrl-C stops everything.")
 
     return Program(
