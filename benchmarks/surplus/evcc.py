@@ -7,7 +7,10 @@ surplus has covered the minimum for 1 min (threshold 0 W), disable after it has 
 stays at the minimum meanwhile). 1p/3p: down when the 3-phase target stays below the minimum for the
 disable delay, up when the 1-phase target exceeds the maximum and the 3-phase target reaches the
 minimum for the enable delay; 60 s grace after enabling or switching. Several loadpoints: one is
-updated per 30 s cycle, round-robin, as the reference describes. Disable = limit 0.
+updated per 30 s cycle, round-robin, as the reference describes. Disable = limit 0. A session's energy
+wish is evcc's session energy limit: once delivered, the loadpoint is disabled at its next update
+(Pipelet stops on the same input; without this, evcc kept re-enabling cars that were already full,
+which counted as restarts and profiles against it).
 
 It speaks the simulator's controller protocol, so it runs in the very same virtual site.
 """
@@ -52,6 +55,9 @@ def _update(lp: Loadpoint, charger, site_power_w: float, now: datetime) -> Loadp
     phases = (lp.phases or charger.phases) if charger.can_switch_phases else charger.phases
     if not charger.connected:
         return Loadpoint(phases=lp.phases)
+    wanted = charger.prefs.energy_wh
+    if wanted is not None and charger.delivered_wh >= wanted:  # evcc's session energy limit reached
+        return Loadpoint(phases=phases)
     in_grace = lp.grace_until is not None and now < lp.grace_until
     measured = charger.measured_a or 0.0
     effective = min(measured + 2.0, lp.limit_a) if lp.enabled else 0.0
