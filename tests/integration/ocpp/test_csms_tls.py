@@ -3,6 +3,7 @@ commands reaching chargers through a CSMS that speaks only TLS (the `pipelet run
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import ssl
@@ -130,3 +131,58 @@ async def test_api_command_reaches_a_charger_through_a_tls_only_csms(
             assert received == [{"type": "Hard"}], "nothing reached the charger over an untrusted path"
     finally:
         csms.stop()
+
+
+async def test_loopback_trusts_a_ca_issued_certificate_by_its_own_file(tmp_path: Path) -> None:
+    """A real deployment's certificate is CA-issued and names the public host, not 127.0.0.1: the
+    loopback dial still trusts it, through the very file the CSMS serves (leaf alone, or leaf + key)."""
+    from pipelet_app.ocpp.commands import loopback_tls_context
+
+    def issue(
+        subject: str,
+        issuer: str,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+            .not_valid_after(dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("csms.example.com")]), False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    root_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    leaf = issue("csms.example.com", "Test Root", leaf_key, root_key, ca=False)
+    leaf_pem = leaf.public_bytes(serialization.Encoding.PEM)
+    key_pem = leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "leaf.pem").write_bytes(leaf_pem)
+    (tmp_path / "key.pem").write_bytes(key_pem)
+    (tmp_path / "combined.pem").write_bytes(leaf_pem + key_pem)
+    (tmp_path / "other").mkdir()
+    foreign, _ = self_signed(tmp_path / "other")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "key.pem")
+    server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        for trusted in ("leaf.pem", "combined.pem"):
+            _, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=loopback_tls_context(str(tmp_path / trusted))
+            )
+            writer.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await asyncio.open_connection("127.0.0.1", port, ssl=loopback_tls_context(str(foreign)))
+    finally:
+        server.close()
