@@ -39,6 +39,8 @@ def get_preferences(transaction_id: str, principal: Caller, db: DB) -> dict:
     return service.get_preferences(db, principal, transaction_id)
 
 
-@router.put("/{transaction_id}/preferences", response_model=PreferencesOut, responses=NOT_FOUND)
+@router.put(
+    "/{transaction_id}/preferences", response_model=PreferencesOut, responses={**NOT_FOUND, **documented(400)}
+)
 def put_preferences(transaction_id: str, body: PreferencesIn, principal: Caller, db: DB) -> dict:
     return service.set_preferences(db, principal, transaction_id, body.model_dump(exclude_unset=True))

@@ -16,6 +16,8 @@ from pipelet_app.services import surplus as surplus_service
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 NOT_FOUND = {**KEYED, **documented(404, not_found="No such site in your tenant")}
+#: routes that read a JSON body also answer 400 when it cannot be parsed
+WITH_BODY = {**NOT_FOUND, **documented(400)}
 
 Kind = Literal["pv", "grid", "battery", "charger", "load"]
 
@@ -103,7 +105,7 @@ def list_sites(principal: Caller, db: DB) -> list[dict]:
     return service.list_sites(db, principal)
 
 
-@router.post("", response_model=SiteOut, status_code=201, responses=KEYED)
+@router.post("", response_model=SiteOut, status_code=201, responses={**KEYED, **documented(400)})
 def create_site(body: SiteIn, principal: Caller, db: DB, response: Response) -> dict:
     site = service.create_site(db, principal, body.model_dump(exclude={"devices"}), _devices(body.devices))
     response.headers["Location"] = f"/api/v1/sites/{site['id']}"
@@ -115,7 +117,7 @@ def get_site(site_id: int, principal: Caller, db: DB) -> dict:
     return service.get_site(db, principal, site_id)
 
 
-@router.patch("/{site_id}", response_model=SiteOut, responses=NOT_FOUND)
+@router.patch("/{site_id}", response_model=SiteOut, responses=WITH_BODY)
 def update_site(site_id: int, body: SitePatch, principal: Caller, db: DB) -> dict:
     values = body.model_dump(exclude={"devices"}, exclude_unset=True)
     return service.update_site(db, principal, site_id, values, _devices(body.devices))
@@ -188,7 +190,7 @@ def get_surplus(site_id: int, principal: Caller, db: DB) -> dict:
     return surplus_service.get_surplus(db, principal, site_id)
 
 
-@router.put("/{site_id}/surplus", response_model=SurplusOut, responses=NOT_FOUND)
+@router.put("/{site_id}/surplus", response_model=SurplusOut, responses=WITH_BODY)
 def put_surplus(site_id: int, body: SurplusIn, principal: Caller, db: DB) -> dict:
     values = body.model_dump(exclude_unset=True)
     return surplus_service.put_surplus(db, principal, site_id, values)
