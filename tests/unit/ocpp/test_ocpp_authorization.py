@@ -43,5 +43,6 @@ def test_statuses_and_ownership(db: str) -> None:
         assert authorize(s, mine.id, "B-ONLY").status == "Invalid"  # another operator's card
         assert authorize(s, mine.id, "SHARED").status == "Blocked"  # own tenant's entry wins
         assert authorize(s, mine.id, "FLEET").status == "Accepted"  # fleet cards roam
-        assert authorize(s, unclaimed.id, "B-ONLY").status == "Accepted"
-        assert authorize(s, unclaimed.id, "SHARED").status == "Invalid"  # ambiguous owner
+        # an unclaimed charger accepts no token at all until an operator claims it (authorization.py)
+        assert authorize(s, unclaimed.id, "B-ONLY").status == "Invalid"
+        assert authorize(s, unclaimed.id, "FLEET").status == "Invalid"
