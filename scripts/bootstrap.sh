@@ -56,6 +56,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $PYTHON"
   step "create the virtualenv" "$PYTHON" -m venv .venv
 fi
+# Reflex wants Node >= 22; with an older one it falls back to bun's runtime and warns on every start.
+# Debian's nodejs is older, so a Node 22 from the npm registry goes into .venv/node (`pipelet run` puts it
+# first on its children's PATH); the system's Node is left alone.
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+if [ "${node_major:-0}" -lt 22 ] && [ ! -x .venv/node/node_modules/.bin/node ]; then
+  echo "bootstrap: Node ${node_major:-none} is older than Reflex's minimum 22; installing Node 22 into .venv/node"
+  step "npm install node@22 into .venv/node" npm install --prefix .venv/node --no-save --no-audit --no-fund node@22
+fi
+
 stamp=.venv/.pipelet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   echo "bootstrap: installing Python dependencies (versions from requirements.lock)"

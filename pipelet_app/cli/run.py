@@ -32,6 +32,10 @@ def _child_env(**extra: str) -> dict[str, str]:
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    # bootstrap.sh puts a Node >= 22 here when the system's is older (Reflex warns on every start otherwise)
+    node_dir = ROOT / ".venv" / "node" / "node_modules" / ".bin"
+    if (node_dir / "node").exists():
+        env["PATH"] = str(node_dir) + os.pathsep + env["PATH"]
     env.update(extra)
     return env
 
