@@ -17,7 +17,8 @@ step() {
   if ! "$@" >"$log" 2>&1; then
     echo "bootstrap: FAILED: $what" >&2
     echo "  command: $*" >&2
-    tail -25 "$log" | sed 's/^/  | /' >&2
+    # (pip's notes about index locations it skips are left out: they bury the error)
+    grep -v '^WARNING: Location' "$log" | tail -25 | sed 's/^/  | /' >&2
     exit 1
   fi
 }
@@ -70,7 +71,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   echo "bootstrap: installing Python dependencies (versions from requirements.lock)"
   # PIP_CONSTRAINT also reaches pip's isolated build of this package (setuptools as locked).
   export PIP_CONSTRAINT="$PWD/requirements.lock"
-  step "pip install pip (locked version)" .venv/bin/pip install -q --upgrade pip
-  step "pip install -e '.[test]'" .venv/bin/pip install -q -e '.[test]'
+  step "pip install pip (locked version)" .venv/bin/pip install --upgrade pip
+  step "pip install -e '.[test]'" .venv/bin/pip install -e '.[test]'
   touch "$stamp"
 fi
