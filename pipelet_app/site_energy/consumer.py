@@ -107,11 +107,12 @@ class Consumer:
         site_id, kind = payloads.parse_topic(topic)
         if not self.directory.has_site(site_id):
             raise Refused("unknown-site", f"site {site_id}: no such site with devices")
-        asset = self.directory.lookup(site_id, payloads.asset_of(payload))
+        doc = payloads.document(payload)
+        asset = self.directory.lookup(site_id, payloads.asset_of(doc))
         if asset is None:
             raise Refused("unknown-asset", f"assetId: not a device of site {site_id}")
         if kind == "measurements":
-            m = payloads.measurement(payload, asset.kind)
+            m = payloads.measurement(doc, asset.kind)
             _check_time(m.ts, now)
             self._samples.append(
                 SampleIn(site_id, asset.device_id, asset.kind, m.ts, m.power_w, m.energy_wh, m.soc, "mqtt")
@@ -119,7 +120,7 @@ class Consumer:
         else:
             if asset.kind != "charger":
                 raise Refused("wrong-asset", f"assetId: a {asset.kind} asset has no transactions")
-            tx = payloads.transaction(payload)
+            tx = payloads.transaction(doc)
             _check_time(tx.ts, now)
             self._transactions.append((site_id, asset.device_id, tx))
         self._pending += 1
