@@ -96,11 +96,15 @@ def _pg_copy_upsert(db: Session, table: Table, rows: Sequence[dict[str, Any]], k
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {twin} (LIKE {table.name}) ON COMMIT DELETE ROWS")
         cursor.execute(f"TRUNCATE {twin}")
         stamps = [i for i, c in enumerate(columns) if isinstance(rows[0][c], datetime)]
+        naive: dict[datetime, datetime] = {}  # a batch holds few distinct times: convert each once
         with cursor.copy(f"COPY {twin} ({names}) FROM STDIN") as copy:
             for row in rows:
                 values = [row[c] for c in columns]
                 for i in stamps:
-                    values[i] = _naive(values[i])
+                    value = values[i]
+                    if (converted := naive.get(value)) is None:
+                        converted = naive[value] = _naive(value)
+                    values[i] = converted
                 copy.write_row(values)
         cursor.execute(
             f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {twin} "
@@ -137,10 +141,13 @@ def write_batch(db: Session, samples: Sequence[SampleIn], now: datetime | None =
     """Store samples, rewrite the minutes they touch, mark late ones dirty. The caller commits."""
     now = now or utcnow()
     rows: dict[tuple[int, int, datetime], dict[str, Any]] = {}
+    minute_of: dict[datetime, datetime] = {}  # few distinct timestamps per batch: floor each once
     for s in samples:
+        if (minute := minute_of.get(s.ts)) is None:
+            minute = minute_of[s.ts] = floor_minute(s.ts)
         rows[(s.site_id, s.device_id, s.ts)] = {
             "site_id": s.site_id,
-            "minute": floor_minute(s.ts),
+            "minute": minute,
             "device_id": s.device_id,
             "ts": s.ts,
             "kind": s.kind,
@@ -156,7 +163,8 @@ def write_batch(db: Session, samples: Sequence[SampleIn], now: datetime | None =
     if rows and _is_postgres(db):
         # The batch's keys are still in the COPY twin: one grouped read for every minute touched.
         per_device = db.execute(text(_PG_TOUCHED)).all()
-        minutes = _rewrite_minutes(db, [(r[0], r[1].replace(tzinfo=UTC), *r[2:]) for r in per_device], now)
+        aware = {m: m.replace(tzinfo=UTC) for m in {r[1] for r in per_device}}
+        minutes = _rewrite_minutes(db, [(r[0], aware[r[1]], *r[2:]) for r in per_device], now)
     else:
         minutes = sum(recompute_minutes(db, minute, sorted(sites), now) for minute, sites in touched.items())
     late = _mark_late(db, touched, now)
