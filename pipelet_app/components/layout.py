@@ -113,3 +113,22 @@ def source_badge(source: rx.Var) -> rx.Component:
         ("public", rx.badge(SessionState.tr["source.public"], color_scheme="violet")),
         rx.badge(SessionState.tr["source.ocpp-wallbox"], color_scheme="teal"),
     )
+
+
+def charger_status_badge(status: rx.Var, **props) -> rx.Component:
+    """A charger's summary status in words (EN/DE) and colour; an unrecognised OCPP value as it is."""
+    key = "charger_status." + status.to(str)
+    tr = SessionState.tr
+    return rx.badge(
+        rx.cond(tr.contains(key), tr[key], status),
+        color_scheme=rx.match(
+            status,
+            ("Offline", "gray"),
+            ("Faulted", "red"),
+            ("Unavailable", "orange"),
+            ("Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Preparing", "blue"),
+            ("Available", "green"),
+            "amber",
+        ),
+        **props,
+    )

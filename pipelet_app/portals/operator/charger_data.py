@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.domain.charger_status import summary_status
 from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.formatting import kwh, when
 
@@ -68,7 +69,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
             "online": "online" if d["is_online"] else "offline",
             "last_seen": when(d["last_seen_at"], tz),
             "timezone": tz,
-            "status": d["status"],
+            "status": summary_status(d["is_online"], [d["status"], *(c["status"] for c in d["connectors"])]),
             # "none": admitted without credentials (the page warns); "basic" without a password: refused.
             "auth_mode": d["auth_mode"],
             "password": "set" if d["has_password"] else "missing",

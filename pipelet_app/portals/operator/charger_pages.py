@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
+from pipelet_app.components.layout import card, charger_status_badge, data_table, shell
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 
 T = ChargerState.tr
@@ -214,7 +214,11 @@ def charger_page() -> rx.Component:
                 _fact("Serial", s["serial"]),
                 _fact("Firmware", s["firmware"]),
                 _fact("OCPP", s["ocpp"]),
-                _fact(T["col.status"], s["status"]),
+                rx.vstack(
+                    rx.text(T["col.status"], size="1", color_scheme="gray"),
+                    charger_status_badge(s["status"], id="charger-status"),
+                    spacing="1",
+                ),
                 _fact(T["charger.last_seen"], s["last_seen"]),
                 _fact(T["charger.timezone"], s["timezone"]),
                 spacing="6",

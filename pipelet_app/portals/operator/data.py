@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from pipelet_app.auth import Principal, require
-from pipelet_app.db.models import Charger, ChargingSession, Role, Site
+from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
+from pipelet_app.domain.charger_status import summary_status
 from pipelet_app.portals.formatting import kwh, when
 
 
@@ -18,6 +19,13 @@ def operator_overview(db: Session, principal: Principal) -> dict:
         select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
     ).all()
     site_zones = {site.id: site.timezone for site in sites}
+    reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
+    for charger_id, status in db.exec(
+        select(Connector.charger_id, Connector.status).where(
+            Connector.charger_id.in_(list(reported))  # type: ignore[union-attr]
+        )
+    ).all():
+        reported[charger_id].append(status)
     sessions = db.exec(
         select(ChargingSession, Charger.site_id)
         .join(Charger, Charger.id == ChargingSession.charger_id)
@@ -35,7 +43,8 @@ def operator_overview(db: Session, principal: Principal) -> dict:
                 "id": c.charge_point_id,
                 "site": site_names.get(c.site_id, "—"),
                 "model": f"{c.vendor} {c.model}".strip() or "—",
-                "status": c.status,
+                # One summary (offline, else the most urgent connector state): the page words it.
+                "status": summary_status(c.is_online, reported[c.id]),
                 "online": "●" if c.is_online else "○",
             }
             for c in chargers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
+from pipelet_app.components.layout import card, charger_status_badge, data_table, shell
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr
@@ -16,7 +16,7 @@ def _charger_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.link(row["id"], href="/operator/chargers/" + row["id"])),
         rx.table.cell(row["site"]),
         rx.table.cell(row["model"]),
-        rx.table.cell(row["status"]),
+        rx.table.cell(charger_status_badge(row["status"], id="status-" + row["id"])),
     )
 
 
