@@ -83,9 +83,13 @@ def fleet_page() -> rx.Component:
         rx.hstack(
             _period_form(FleetState),
             rx.spacer(),
-            rx.link(
+            # A plain document download: a router link would navigate client-side to a page that
+            # does not exist (the 404 the export used to show).
+            rx.el.a(
                 rx.button(T["fleet.export_csv"], variant="outline", id="export-csv", white_space="nowrap"),
                 href=FleetState.export_url,
+                download="fleet-sessions.csv",
+                reload_document=True,
             ),
             width="100%",
             align="center",
