@@ -101,6 +101,7 @@ def reimbursement_page() -> rx.Component:
                             default_value=ReimbursementState.month,
                             key=ReimbursementState.month,
                             id="reimb-month",
+                            on_change=ReimbursementState.pick_month,
                         ),
                         rx.button(T["reimb.compute"], type="submit", variant="soft", id="reimb-compute"),
                     ),

@@ -6,12 +6,16 @@ works off the event loop (the import on the heavy lane).
 
 from __future__ import annotations
 
+import re
+
 import reflex as rx
 
 from pipelet_app.clock import utcnow
 from pipelet_app.portals.fleet import reimbursement_data as data
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.runtime import offload
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _decode(raw: bytes) -> str:
@@ -57,6 +61,14 @@ class ReimbursementState(SessionState):
     @rx.event
     def choose_month(self, form: dict):
         self.month = form.get("month", "")
+        return ReimbursementState.compute
+
+    @rx.event
+    def pick_month(self, value: str):
+        """Load the month as soon as the picker holds a whole one (YYYY-MM), without a second click."""
+        if not _MONTH.fullmatch(value or "") or value == self.month:
+            return None
+        self.month = value
         return ReimbursementState.compute
 
     @rx.event
