@@ -42,6 +42,7 @@ class Mqtt(BaseModel):
 class SiteIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin")
+    currency: str = Field(default="EUR", max_length=3, description="ISO 4217; the site's prices are in it")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     grid_limit_a: float | None = Field(default=None, gt=0, le=10_000, description="Grid connection, A/phase")
@@ -52,6 +53,7 @@ class SiteIn(BaseModel):
 class SitePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, max_length=3)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     grid_limit_a: float | None = Field(default=None, gt=0, le=10_000)
@@ -63,6 +65,7 @@ class SiteOut(BaseModel):
     id: int
     name: str
     timezone: str
+    currency: str
     latitude: float | None
     longitude: float | None
     grid_limit_a: float | None

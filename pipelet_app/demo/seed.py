@@ -12,6 +12,7 @@ import hmac
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, SQLModel, select
@@ -25,7 +26,9 @@ from pipelet_app.db.models import (
     Connector,
     Driver,
     IdToken,
+    MeterValue,
     PartnerKind,
+    PricingPlan,
     Role,
     SessionSource,
     Site,
@@ -37,6 +40,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.demo.seed_tax import seed_spv_books
 from pipelet_app.ocpp.identity import hash_password as hash_charger_password
+from pipelet_app.services import pricing
 from pipelet_app.settings import get_settings
 
 
@@ -86,6 +90,42 @@ CHARGERS = {
         ("SON-CP-003", 1, "Alfen", "Eve Double Pro"),
     ],
     "northwind": [("NW-CP-001", 0, "Wallbox", "Commander 2"), ("NW-CP-002", 0, "Wallbox", "Commander 2")],
+}
+
+# operator → (its demo pricing plan, the sites' currency, charge point ids at a premium multiplier 1.1)
+PLANS = {
+    "sonnenstrom": (
+        {
+            "base": {"per_kwh": "0.39"},
+            "session_fee": "0.50",
+            "idle_fee_per_minute": "0.10",
+            "idle_grace_minutes": 30,
+            "windows": [
+                {
+                    "label": "peak",
+                    "rate": {"per_kwh": "0.55"},
+                    "start": "17:00",
+                    "end": "21:00",
+                    "weekdays": [0, 1, 2, 3, 4],
+                    "priority": 2,
+                },
+                {
+                    "label": "night",
+                    "rate": {"per_kwh": "0.29"},
+                    "start": "22:00",
+                    "end": "06:00",
+                    "priority": 1,
+                },
+            ],
+        },
+        "EUR",
+        {"SON-CP-003"},
+    ),
+    "northwind": (
+        {"base": {"per_kwh": "0.45"}, "idle_fee_per_minute": "0.40", "idle_grace_minutes": 10},
+        "USD",
+        set(),
+    ),
 }
 
 # fleet → (operator whose chargers its drivers use, driver names; the first logs in as driver@<fleet>.demo)
@@ -166,13 +206,28 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
             _get_or_create(
                 db,
                 Site,
-                {"timezone": tz, "address": address, "latitude": lat, "longitude": lon, "has_pv_meter": pv},
+                {
+                    "timezone": tz,
+                    "address": address,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "has_pv_meter": pv,
+                    "currency": PLANS[slug][1],
+                },
                 tenant_id=tenants[slug].id,
                 name=name,
             )
             for name, tz, address, lat, lon, pv in site_specs
         ]
         chargers[slug] = []
+        definition, _, premium = PLANS[slug]
+        plan = _get_or_create(
+            db,
+            PricingPlan,
+            {"definition": pricing.definition_of(pricing.plan_from_definition(definition))},
+            tenant_id=tenants[slug].id,
+            name="Demo standard",
+        )
         for cp_id, site_index, vendor, model in CHARGERS[slug]:
             charger = _get_or_create(
                 db,
@@ -187,6 +242,10 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
                 },
                 charge_point_id=cp_id,
             )
+            if charger.pricing_plan_id is None:
+                charger.pricing_plan_id = plan.id
+                charger.price_multiplier = Decimal("1.1") if cp_id in premium else Decimal(1)
+                db.add(charger)
             for connector_id in (1, 2):
                 _get_or_create(
                     db, Connector, {"status": "Available"}, charger_id=charger.id, connector_id=connector_id
@@ -330,20 +389,40 @@ def _add_session(
     charger: Charger | None = None,
 ) -> None:
     energy_wh = round(energy_wh)
-    db.add(
-        ChargingSession(
-            transaction_id=transaction_id,
-            station_id=station_id,
-            id_tag=id_tag,
-            reason=reason,
-            source=source,
-            driver_id=driver.id,
-            charger_id=charger.id if charger else None,
-            connector_id=1 if charger else None,
-            start_utc=begin,
-            end_utc=begin + timedelta(hours=energy_wh / power_w + 0.25),
-            energy_wh=energy_wh,
-            solar_wh=round(solar) if solar is not None else None,
-            cost=cost if cost is not None else round(energy_wh / 1000 * 0.32, 2),
-        )
+    charging = timedelta(hours=energy_wh / power_w)
+    session = ChargingSession(
+        transaction_id=transaction_id,
+        station_id=station_id,
+        id_tag=id_tag,
+        reason=reason,
+        source=source,
+        driver_id=driver.id,
+        charger_id=charger.id if charger else None,
+        connector_id=1 if charger else None,
+        start_utc=begin,
+        end_utc=begin + charging + timedelta(minutes=15),
+        energy_wh=energy_wh,
+        solar_wh=round(solar) if solar is not None else None,
+        cost=cost if cost is not None else round(energy_wh / 1000 * 0.32, 2),
     )
+    db.add(session)
+    if charger is None:
+        return
+    # An OCPP session as the CSMS stores it: a register from 0, a reading every 15 minutes while
+    # charging, a quarter of an hour plugged in after; priced by the charger's plan as a real stop is.
+    db.flush()
+    readings = [(begin + t, energy_wh * (t / charging)) for t in _quarters(charging)]
+    for at, value in readings:
+        db.add(
+            MeterValue(
+                charger_id=charger.id, connector_id=1, session_id=session.id, timestamp=at, value=value
+            )
+        )
+    session.meter_start_wh, session.meter_stop_wh = 0.0, float(energy_wh)
+    pricing.record_cost(db, session, 0.0, readings, float(energy_wh))
+
+
+def _quarters(span: timedelta) -> list[timedelta]:
+    """0, 15, 30 ... minutes, and `span` itself as the last."""
+    out = [timedelta(minutes=15 * i) for i in range(int(span / timedelta(minutes=15)) + 1)]
+    return out if out[-1] == span else [*out, span]

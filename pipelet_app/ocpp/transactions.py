@@ -44,6 +44,7 @@ from pipelet_app.domain import meter_energy
 from pipelet_app.domain.meter_energy import Reading
 from pipelet_app.ocpp import seqno
 from pipelet_app.ocpp.writer import defer_insert, flush_deferred
+from pipelet_app.services import pricing
 
 LOGGER = logging.getLogger("pipelet.csms.transactions")
 
@@ -459,6 +460,7 @@ def _settle(db: Session, session: ChargingSession, *, derive_stop: bool) -> None
     )
     _set_energy(session, max(energy, 0.0))
     _set_flags(session, flags)
+    pricing.record_cost(db, session, start, ((r.timestamp, r.value) for r in rows), stop)
     session.updated_at = utcnow()
     db.add(session)
 

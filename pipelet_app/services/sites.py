@@ -24,7 +24,8 @@ from pipelet_app.db.models import Charger, DeviceKind, Role, Site, SiteDevice
 from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import queries
 
-SITE_FIELDS = ("name", "timezone", "latitude", "longitude", "grid_limit_a", "phases")
+SITE_FIELDS = ("name", "timezone", "currency", "latitude", "longitude", "grid_limit_a", "phases")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 ASSET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 PHASE_NAMES = ("L1", "L2", "L3")
 MAX_POINTS = 10_000
@@ -70,6 +71,7 @@ def _out(site: Site, devices: list[SiteDevice]) -> dict[str, Any]:
         "id": site.id,
         "name": site.name,
         "timezone": site.timezone,
+        "currency": site.currency,
         "latitude": site.latitude,
         "longitude": site.longitude,
         "grid_limit_a": site.grid_limit_a,
@@ -120,6 +122,8 @@ def _check_site_fields(values: Mapping[str, Any]) -> None:
             ZoneInfo(str(values["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(f"timezone: {values['timezone']!r} is not an IANA time zone") from None
+    if "currency" in values and not CURRENCY.match(str(values["currency"])):
+        raise InvalidInput(f"currency: an ISO 4217 code like EUR, got {values['currency']!r}")
     for name, bound in (("latitude", 90.0), ("longitude", 180.0)):
         value = values.get(name)
         if value is not None and not -bound <= float(value) <= bound:
@@ -194,7 +198,11 @@ def create_site(
         raise NotFound("Not found.")
     if "name" not in values:
         raise InvalidInput("name: required")
-    values = {k: v for k, v in values.items() if k in SITE_FIELDS and (v is not None or k != "phases")}
+    values = {
+        k: v
+        for k, v in values.items()
+        if k in SITE_FIELDS and (v is not None or k not in ("phases", "currency"))
+    }
     _check_site_fields(values)
     devices = devices or []
     _check_devices(db, principal, None, devices)
@@ -215,7 +223,7 @@ def update_site(
     """Change the given fields; `devices`, when given, replaces the device list."""
     site = _own_site(db, principal, site_id)
     values = {k: v for k, v in values.items() if k in SITE_FIELDS}
-    for required in ("name", "timezone", "phases"):
+    for required in ("name", "timezone", "currency", "phases"):
         if required in values and values[required] is None:
             raise InvalidInput(f"{required}: cannot be empty")
     _check_site_fields(values)

@@ -29,6 +29,7 @@ from pipelet_app.db.models.ocpp import (
     SecurityEvent,
     TransactionSeqNos,
 )
+from pipelet_app.db.models.pricing import PricingPlan
 from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox
 from pipelet_app.db.models.sites import (
     DeviceKind,
@@ -78,6 +79,7 @@ __all__ = [
     "MeterValue",
     "OcppMessage",
     "PartnerKind",
+    "PricingPlan",
     "PvAccount",
     "PvSnapshot",
     "PvStatus",

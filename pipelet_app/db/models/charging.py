@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, func, text
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -62,6 +63,12 @@ class Charger(SQLModel, table=True):
     csms_node: str | None = None
     # Version of the local authorization list last accepted by the charger (SendLocalList).
     local_list_version: int = 0
+    # The operator's pricing plan for this charger and its multiplier (e.g. 1.1 at a premium location);
+    # no plan = sessions here carry no cost.
+    pricing_plan_id: int | None = Field(default=None, foreign_key="pricing_plans.id")
+    price_multiplier: Decimal = Field(
+        default=Decimal(1), sa_column=Column(Numeric(6, 3), nullable=False, server_default="1")
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -46,6 +46,8 @@ class Site(SQLModel, table=True):
     #: the grid connection's limit per phase, A; None = not known (the surplus controller then needs one)
     grid_limit_a: float | None = None
     phases: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    #: ISO 4217: what the amounts of the plans priced here mean (docs/pricing.md)
+    currency: str = Field(default="EUR", max_length=3, sa_column_kwargs={"server_default": "EUR"})
 
 
 class Driver(SQLModel, table=True):
