@@ -24,8 +24,6 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-
-
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn the errors bad input causes into exit 2 with a single line."""
 

@@ -95,6 +95,8 @@ def _session_rows(db: Session, statement: Any) -> list[dict[str, Any]]:
             "flags": sorted(parse_flags(s.flags)),
             "review_pending": s.review_pending,
             "energy_reported_wh": s.energy_reported_wh,
+            "cost": s.cost,
+            "currency": s.currency,
         }
         for s, missing in db.exec(statement).all()
     ]

@@ -11,6 +11,7 @@ from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_status
 from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.formatting import kwh, when
+from pipelet_app.services import pricing
 
 # Buttons on the detail page: (label key, command, payload) — OCPP 1.6 and 2.0.1 payloads differ.
 QUICK_COMMANDS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
@@ -53,6 +54,14 @@ def _uptime_row(m: operations.MonthUptime) -> dict[str, str]:
         "degraded": hours_and_share(u.degraded_s, m.share(u.degraded_s)),
         "offline": hours_and_share(u.offline_s, m.share(u.offline_s)),
     }
+
+
+def _cost(db: Session, principal: Principal, s: dict[str, Any]) -> str:
+    """A finished session's stored cost; a running one's price up to now ("…" marks it as running)."""
+    if s["end_utc"] is None:
+        running = pricing.session_cost(db, principal, s["transaction_id"])
+        return f"{running['total']} {running['currency']} …" if running["total"] is not None else "—"
+    return f"{s['cost']:.2f} {s['currency']}" if s["cost"] is not None else "—"
 
 
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
@@ -99,6 +108,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "flags": ", ".join(s["flags"]),
                 "held": "1" if s["review_pending"] else "",
                 "reported_kwh": kwh(s["energy_reported_wh"]) if s["energy_reported_wh"] is not None else "",
+                "cost": _cost(db, principal, s),
             }
             for s in d["sessions"]
         ],

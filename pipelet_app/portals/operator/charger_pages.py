@@ -33,6 +33,7 @@ SESSION_COLUMNS = [
     (T["pv.end"], "end"),
     (T["col.token"], "id_tag"),
     (T["col.energy"], "energy_kwh"),
+    (T["col.cost"], "cost"),
     (T["fleet.reason"], "reason"),
 ]
 
