@@ -151,3 +151,19 @@ def test_a_site_has_a_currency(client: TestClient, son: dict) -> None:
     for bad in ("chf", "EU", None):
         answer = client.patch(f"/api/v1/sites/{site['id']}", json={"currency": bad}, headers=son)
         assert answer.status_code == 422 and answer.json()["error"]["message"].startswith("currency:"), bad
+
+
+def test_the_operator_console_shows_session_costs(client: TestClient) -> None:
+    from pipelet_app.auth import Principal
+    from pipelet_app.portals.operator.charger_data import charger_view
+
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.email == "operator@sonnenstrom.demo")).one()
+        view = charger_view(db, Principal.of(user), "SON-CP-001")
+        stored = {
+            s.transaction_id: s.cost
+            for s in db.exec(select(ChargingSession).where(ChargingSession.station_id == "SON-CP-001")).all()
+        }
+    assert view["sessions"]
+    for row in view["sessions"]:
+        assert row["cost"] == f"{stored[row['tx']]:.2f} EUR"
