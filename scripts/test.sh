@@ -10,6 +10,7 @@ mkdir -p out
 
 echo "== ruff"
 .venv/bin/ruff check . || status=1
+.venv/bin/lint-imports || status=1
 
 echo "== unit + integration"
 .venv/bin/pytest -p no:playwright tests/unit tests/integration -q "$@" || status=1

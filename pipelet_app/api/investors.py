@@ -1,6 +1,6 @@
 """`/api/v1/investors/me`: the caller's own K-1s (list and PDF) and capital account statement.
 
-Ownership is checked in `portals.investor.data` (the same functions the portal uses): another
+Ownership is checked in `services.investors` (the same functions the portal uses): another
 investor's partner id answers 404 exactly like an id that does not exist. The PDFs are computed and
 rendered on the heavy lane (`runtime.offload`), so many downloads at once cannot starve other requests.
 """
@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
-from pipelet_app.portals.investor import data
 from pipelet_app.runtime import offload
+from pipelet_app.services import investors as data
 from pipelet_app.tax.returns import Pdf
 
 router = APIRouter(prefix="/investors/me", tags=["investors"])

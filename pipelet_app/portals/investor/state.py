@@ -1,4 +1,4 @@
-"""Investor portal state: thin over `portals.investor.data`, every handler through `_guarded`.
+"""Investor portal state: thin over `services.investors`, every handler through `_guarded`.
 
 `download_k1` takes ids from the client, so it proves ownership on the server (the data function
 raises NotFound for another investor's partner id) before a byte leaves; the refusal is a message,
@@ -13,8 +13,8 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.i18n import MESSAGES
-from pipelet_app.portals.investor.data import SECTIONS, investor_overview, k1_pdf
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.investors import SECTIONS, investor_overview, k1_pdf
 
 
 class InvestorState(SessionState):

@@ -96,7 +96,7 @@ def _partner(name: str):
 
 
 def test_investor_invitation_links_the_login_to_its_partner(demo: dict) -> None:
-    from pipelet_app.portals.investor.data import investor_overview
+    from pipelet_app.services.investors import investor_overview
 
     gp = _partner("Sonnenstrom Betrieb GmbH")
     operator = _principal("operator@sonnenstrom.demo")

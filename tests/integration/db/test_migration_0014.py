@@ -11,7 +11,7 @@ from pipelet_app.auth import Principal
 from pipelet_app.cli.db import alembic_config
 from pipelet_app.db import get_engine, session_scope
 from pipelet_app.db.models import SpvDocument, SpvPartner, User
-from pipelet_app.portals.investor import data as investor_data
+from pipelet_app.services import investors as investor_data
 
 COLUMNS = "spv_id, tax_year, partner_id, kind, status, filename, sha256, size_bytes, content, created_at"
 

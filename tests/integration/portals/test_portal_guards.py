@@ -11,8 +11,8 @@ from pipelet_app.db.models import Role, User
 from pipelet_app.portals.admin.data import admin_overview
 from pipelet_app.portals.driver.data import driver_overview
 from pipelet_app.portals.fleet.data import fleet_overview
-from pipelet_app.portals.investor.data import investor_overview
 from pipelet_app.portals.operator.data import operator_overview
+from pipelet_app.services.investors import investor_overview
 
 LOADERS = {
     Role.DRIVER: driver_overview,

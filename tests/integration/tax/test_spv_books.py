@@ -26,7 +26,7 @@ from pipelet_app.db.models import Spv, SpvDocument, SpvPartner, SpvTaxYear, User
 from pipelet_app.domain.tax.errors import TaxValidationError
 from pipelet_app.domain.tax.k1 import LINES
 from pipelet_app.domain.tax.release import ReturnStatus
-from pipelet_app.portals.investor import data as investor_data
+from pipelet_app.services import investors as investor_data
 from pipelet_app.tax.returns import audit_trail, compute_year, open_violations, transition_return
 
 YEAR = 2025

@@ -1,4 +1,5 @@
-"""What the investor portal and `/api/v1/investors/me` show: only the caller's own partnerships.
+"""The investor service: what the investor portal and `/api/v1/investors/me` both show: only the caller's
+own partnerships.
 
 Every function takes (db, principal), calls `require(principal, Role.INVESTOR)` first, and reaches an
 SPV only through an `spv_partners` row linked to the caller's user. A partner id that is not the
