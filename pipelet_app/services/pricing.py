@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargingSession, MeterValue, PricingPlan, Role, Site
-from pipelet_app.domain.pricing import Plan, Price, Rate, Schedule, Tariff, Window
+from pipelet_app.domain.pricing import Plan, Price, Rate, Schedule, Tariff, Window, quantum
 
 REGISTER = "Energy.Active.Import.Register"
 MAX_WINDOWS = 50
@@ -215,6 +215,17 @@ def session_cost(db: Session, principal: Principal, transaction_id: str) -> dict
         price = price_of(
             db, charger, session, session.meter_start_wh, readings, stop, session.end_utc or utcnow()
         )
+    if final and session.cost is not None and (price is None or float(price.total) != session.cost):
+        # The charger's plan or multiplier changed since the session was priced: the stored price is
+        # what was billed; its breakdown is not kept, so it is shown as one line.
+        amount = str(Decimal(repr(session.cost)).quantize(quantum(session.currency)))
+        label = "Total (priced when the session ended)"
+        return {
+            "total": amount,
+            "currency": session.currency,
+            "final": True,
+            "lines": [{"label": label, "amount": amount}],
+        }
     if price is None:
         return {"total": None, "currency": session.currency, "final": final, "lines": []}
     return {

@@ -96,3 +96,12 @@ async def test_a_stopped_session_gets_its_cost_and_currency(csms_any: CsmsServer
             {"label": "Idle fee", "amount": "4.95"},
         ],
     }
+    # a new plan for the charger later does not reprice a finished session
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "CP-P")).one()
+        charger.price_multiplier = Decimal(2)
+        db.add(charger)
+    later = api.get(f"/api/v1/sessions/{transaction_id}/cost", headers=auth).json()
+    assert later["total"] == "9.90" and sum(Decimal(line["amount"]) for line in later["lines"]) == Decimal(
+        "9.90"
+    )
