@@ -89,14 +89,33 @@ def card(title: rx.Var | str, *content: rx.Component) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, size="4"), *content, width="100%", spacing="3"), width="100%")
 
 
-def data_table(columns: list[tuple[rx.Var | str, str]], rows: rx.Var, table_id: str) -> rx.Component:
-    """A table over a list-of-dicts var; `columns` pairs a header label with the dict key."""
+def coded_text(group: str, code: rx.Var) -> rx.Var:
+    """An internal code (OCPP reason, error code, role) in the reader's words from the catalogue entry
+    `group.code`, in the page's current language; a code without an entry is shown as it is."""
+    key = group + "." + code.to(str)
+    tr = SessionState.tr
+    return rx.cond(tr.contains(key), tr[key], code)
+
+
+def data_table(
+    columns: list[tuple[rx.Var | str, str]],
+    rows: rx.Var,
+    table_id: str,
+    coded: dict[str, str] | None = None,
+) -> rx.Component:
+    """A table over a list-of-dicts var; `columns` pairs a header label with the dict key. `coded` maps a
+    key whose values are internal codes to its catalogue group (see `coded_text`)."""
+    coded = coded or {}
+
+    def cell(row: rx.Var, key: str) -> rx.Component:
+        return rx.table.cell(coded_text(coded[key], row[key]) if key in coded else row[key])
+
     return rx.cond(
         rows.length() > 0,
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(label) for label, _ in columns])),
             rx.table.body(
-                rx.foreach(rows, lambda row: rx.table.row(*[rx.table.cell(row[key]) for _, key in columns]))
+                rx.foreach(rows, lambda row: rx.table.row(*[cell(row, key) for _, key in columns]))
             ),
             width="100%",
             variant="surface",
@@ -117,10 +136,8 @@ def source_badge(source: rx.Var) -> rx.Component:
 
 def charger_status_badge(status: rx.Var, **props) -> rx.Component:
     """A charger's summary status in words (EN/DE) and colour; an unrecognised OCPP value as it is."""
-    key = "charger_status." + status.to(str)
-    tr = SessionState.tr
     return rx.badge(
-        rx.cond(tr.contains(key), tr[key], status),
+        coded_text("charger_status", status),
         color_scheme=rx.match(
             status,
             ("Offline", "gray"),

@@ -21,6 +21,7 @@ from pipelet_app.auth import AuthError, Forbidden, InvalidInput, NotAuthenticate
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.db import session_scope
 from pipelet_app.i18n import LOCALES, MESSAGES
+from pipelet_app.i18n.words import error_text
 from pipelet_app.portals.account.data import set_my_locale
 from pipelet_app.runtime import offload
 
@@ -143,7 +144,7 @@ class SessionState(rx.State):
             self.denied = MESSAGES.get(self.locale, MESSAGES["en"])["common.denied"]
             return GuardResult(denied=self.denied)
         if outcome.kind == "invalid":
-            return GuardResult(error=outcome.message)
+            return GuardResult(error=error_text(outcome.message, self.locale))
         self.denied = outcome.message
         return GuardResult(denied=outcome.message)
 

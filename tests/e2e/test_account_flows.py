@@ -29,7 +29,7 @@ def test_admin_invites_a_driver_who_sets_a_password_and_signs_in(
     page.fill("#invite-email", email)
     page.fill("#invite-name", "Nia New")
     page.click("#invite-role")
-    page.get_by_role("option", name="driver", exact=True).click()
+    page.get_by_role("option", name="Driver", exact=True).click()
     page.click("#invite-tenant")
     page.get_by_role("option", name="Acme Logistics (fleet)").click()
     page.click("#invite-submit")

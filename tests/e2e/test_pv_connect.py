@@ -43,7 +43,7 @@ def test_driver_couples_enphase_by_oauth_and_sees_its_sessions(
     expect(connection).to_have_attribute("data-status", "connected", timeout=SYNC_TIMEOUT_MS)
     expect(connection).to_contain_text(serial)  # detected from the device list, never typed in
     expect(connection.locator("tbody tr")).to_have_count(5, timeout=SYNC_TIMEOUT_MS)
-    expect(connection.locator("tbody")).to_contain_text("pv-native")
+    expect(connection.locator("tbody")).to_contain_text("Reported by the solar system")
     screenshot(page, "pv-enphase-connected")
 
     page.goto(f"{server['base']}/driver")

@@ -19,8 +19,10 @@ def admin_page() -> rx.Component:
             ),
             rx.input(placeholder=T["col.name"], name="name", id="invite-name", width="24em"),
             rx.hstack(
-                rx.select(
-                    [r.value for r in Role], name="role", placeholder=T["admin.role"], id="invite-role"
+                rx.select.root(
+                    rx.select.trigger(placeholder=T["admin.role"], id="invite-role"),
+                    rx.select.content(*[rx.select.item(T[f"role.{r.value}"], value=r.value) for r in Role]),
+                    name="role",
                 ),
                 rx.select.root(
                     rx.select.trigger(placeholder=T["admin.tenant"], id="invite-tenant"),
@@ -73,6 +75,7 @@ def admin_page() -> rx.Component:
                 ],
                 AdminState.invitations,
                 "admin-invitations",
+                coded={"role": "role"},
             ),
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, shell
+from pipelet_app.components.layout import card, coded_text, shell
 from pipelet_app.portals.driver.pv_state import PvState
 
 T = PvState.tr
@@ -86,7 +86,7 @@ def _session_row(row: rx.Var, account_id: rx.Var) -> rx.Component:
             rx.table.cell(row["end"]),
             rx.table.cell(row["station"]),
             rx.table.cell(row["energy_kwh"]),
-            rx.table.cell(row["reason"]),
+            rx.table.cell(coded_text("reason", row["reason"])),
         ),
     )
 

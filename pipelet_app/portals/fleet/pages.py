@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, shell, source_badge
+from pipelet_app.components.layout import card, coded_text, shell, source_badge
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
 
 T = FleetState.tr
@@ -164,7 +164,7 @@ def _session_row(row: rx.Var) -> rx.Component:
         ),
         rx.table.cell(row["energy_kwh"]),
         rx.table.cell(row["solar_kwh"]),
-        rx.table.cell(row["reason"]),
+        rx.table.cell(coded_text("reason", row["reason"])),
         rx.table.cell(rx.cond(row["source"] == "public", _void_control(row), rx.fragment())),
     )
 

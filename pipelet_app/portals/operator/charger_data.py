@@ -161,8 +161,8 @@ def faults_view(db: Session, principal: Principal) -> list[dict[str, str]]:
             "charger": f["charge_point_id"],
             "connector": str(f["connector_id"]),
             "status": f["status"],
-            "error": f["error_code"] + (f" ({f['vendor_error_code']})" if f["vendor_error_code"] else ""),
-            "info": f["info"] or "",
+            "error": f["error_code"],  # a code the page words through the catalogue
+            "info": " · ".join(x for x in (f["vendor_error_code"], f["info"]) if x),
             "since": when(f["started_at"], f["timezone"]),
             "until": "open" if f["open"] else when(f["ended_at"], f["timezone"]),
             "duration": f"{f['duration_s'] / 3600:.1f} h",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, charger_status_badge, data_table, shell
+from pipelet_app.components.layout import card, charger_status_badge, coded_text, data_table, shell
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 
 T = ChargerState.tr
@@ -98,7 +98,10 @@ def _review_cell(row: rx.Var) -> rx.Component:
 
 def _session_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        *[rx.table.cell(row[key]) for _, key in SESSION_COLUMNS],
+        *[
+            rx.table.cell(coded_text("reason", row[key]) if key == "reason" else row[key])
+            for _, key in SESSION_COLUMNS
+        ],
         rx.table.cell(_missing_badge(row["missing"])),
         rx.table.cell(_review_cell(row)),
         class_name=rx.cond(row["held"] == "1", "session-row held", "session-row"),
@@ -234,6 +237,7 @@ def charger_page() -> rx.Component:
                 ],
                 ChargerState.connectors,
                 "charger-connectors",
+                coded={"status": "charger_status", "error": "error_code"},
             ),
         ),
         _security_card(s),
@@ -339,6 +343,7 @@ def faults_page() -> rx.Component:
                 ],
                 FaultsState.faults,
                 "faults",
+                coded={"status": "charger_status", "error": "error_code"},
             ),
         ),
     )

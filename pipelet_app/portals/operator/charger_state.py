@@ -6,6 +6,7 @@ import json
 
 import reflex as rx
 
+from pipelet_app.i18n.words import command_error_text
 from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
@@ -74,7 +75,7 @@ class ChargerState(SessionState):
             response = await operations.command(cp_id, name, allowed.value[1])
             self.answer = f"{name}: {json.dumps(response)}"
         except CommandError as exc:
-            self.answer_error = f"{name}: {exc} ({type(exc).__name__}, HTTP {exc.http_status})"
+            self.answer_error = command_error_text(name, type(exc).__name__, str(exc), self.locale)
         finally:
             self.sending = False
         await self._refresh()

@@ -1,4 +1,5 @@
-"""Fleet portal controls that used to do nothing visible: the CSV export link and the month picker."""
+"""Portal defects people met (issue 13): the CSV export link, the month picker, charger status and internal
+codes on pages."""
 
 from __future__ import annotations
 
@@ -45,3 +46,30 @@ def test_picking_a_month_loads_its_statements_without_another_click(page: Page, 
     page.fill("#reimb-month", MONTH)  # the demo's sessions cover the last four weeks
     expect(sessions).not_to_have_text("0", timeout=20_000)
     expect(page.locator("#reimb-month")).to_have_value(MONTH)
+
+
+def test_operator_list_words_each_chargers_status(page: Page, server: dict) -> None:
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    chargers = page.locator("#operator-chargers")
+    expect(chargers).to_contain_text("SON-CP-001", timeout=20_000)
+    # The demo's chargers are not connected: the summary says so in words, whatever they last reported.
+    expect(page.locator("#status-SON-CP-001")).to_have_text("Offline")
+    expect(chargers).not_to_contain_text("Available")
+
+
+def test_admin_sees_roles_and_a_refused_invitation_in_words(page: Page, server: dict) -> None:
+    sign_in(page, server, "admin@pipelet.demo")
+    expect(page.locator("#invite-email")).to_be_visible(timeout=20_000)
+    page.fill("#invite-email", "wrong-tenant@acme.demo")
+    page.click("#invite-role")
+    expect(page.get_by_role("option", name="Fleet manager", exact=True)).to_be_visible()
+    expect(page.get_by_role("option", name="fleet_manager")).to_have_count(0)
+    page.get_by_role("option", name="Charger operator", exact=True).click()
+    page.click("#invite-tenant")
+    page.get_by_role("option", name="Acme Logistics (fleet)").click()
+    page.click("#invite-submit")
+    error = page.locator("#invite-error")
+    expect(error).to_contain_text(
+        "the role Charger operator can only be invited into a charger operator organisation", timeout=20_000
+    )
+    expect(error).not_to_contain_text("a operator")

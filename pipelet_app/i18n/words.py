@@ -1,0 +1,47 @@
+"""Internal codes and developer error texts in people's words, through the one catalogue.
+
+Services speak in codes (OCPP reasons and error codes, role values, exception messages naming a field);
+pages call these right before showing them. A code without a catalogue entry is shown as it is, so a new
+value is visible rather than blank.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipelet_app.i18n.catalogue import MESSAGES
+
+
+def _lookup(key: str, locale: str) -> str | None:
+    return MESSAGES.get(locale, MESSAGES["en"]).get(key) or MESSAGES["en"].get(key)
+
+
+def label(group: str, code: str, locale: str) -> str:
+    """`group.code` from the catalogue (e.g. `reason.pv-native`), else the code itself."""
+    return _lookup(f"{group}.{code}", locale) or code
+
+
+_MISSING = re.compile(r"[\w/]+: data must contain \[(?P<fields>[^\]]*)\](?: properties)?$")
+_ROLE_TENANT = re.compile(r"^tenant: an? (?P<role>\w+) needs an? (?P<kind>\w+) tenant$")
+
+
+def error_text(message: str, locale: str) -> str:
+    """A service's error message as people read it; messages already in plain words pass unchanged."""
+    if found := _MISSING.search(message):
+        names = re.findall(r"'([^']+)'", found["fields"])
+        fields = ", ".join(label("field", name, locale) for name in names)
+        return (_lookup("error.missing_fields", locale) or "").format(fields=fields)
+    if found := _ROLE_TENANT.match(message):
+        return (_lookup("error.role_tenant", locale) or "").format(
+            role=label("role", found["role"], locale), kind=label("tenant_kind", found["kind"], locale)
+        )
+    return message
+
+
+def command_error_text(command: str, kind: str, detail: str, locale: str) -> str:
+    """Why a charger command failed, e.g. `reset` + ChargerOffline: the reason in words, no class or HTTP
+    status; the charger's or the schema's own detail only where it helps (a refused payload)."""
+    reason = _lookup(f"command_error.{kind}", locale) or detail
+    if kind == "InvalidCommandPayload":
+        reason = f"{reason} {error_text(detail, locale)}"
+    return f"{label('command', command, locale)}: {reason}"
