@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if not args.no_migrate:
-        from pipelet_app.cli.db import upgrade_database
+        from pipelet_app.db.migrate import upgrade_database
 
         try:
             upgrade_database()

@@ -9,14 +9,12 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
+from pipelet_app.errors import BadInput
 from pipelet_app.settings import settings_error_message
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class BadInput(Exception):
-    """Raise with a message that names the field: 'row 3, lifetime_wh: not a number'."""
+__all__ = ["BadInput", "fail", "friendly_errors"]  # BadInput lives in pipelet_app.errors
 
 
 def fail(message: str) -> NoReturn:

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
-from alembic.config import Config
-from sqlalchemy.exc import OperationalError
 
-from alembic import command
-from pipelet_app.cli._errors import BadInput, friendly_errors
+from pipelet_app.cli._errors import friendly_errors
+from pipelet_app.db.migrate import alembic_config, upgrade_database
 from pipelet_app.settings import get_settings
 
+__all__ = ["alembic_config", "app", "upgrade_database"]  # both live in pipelet_app.db.migrate
+
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def alembic_config() -> Config:
-    return Config(str(ROOT / "alembic.ini"))
-
-
-def upgrade_database() -> None:
-    """Bring DATABASE_URL to the newest schema (alembic upgrade head)."""
-    get_settings()  # a malformed DATABASE_URL fails here, before alembic starts
-    try:
-        command.upgrade(alembic_config(), "head")
-    except OperationalError as exc:
-        raise BadInput(f"DATABASE_URL: cannot reach the database ({exc.orig})") from exc
 
 
 @app.command("upgrade")

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from pipelet_app.cli._errors import BadInput
+from pipelet_app.errors import BadInput
 from pipelet_app.settings import get_settings
 
 _PURPOSE = b"pipelet/partner-tin/v1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, shell
 from pipelet_app.portals.account.state import ApiKeysState
+from pipelet_app.portals.layout import card, shell
 
 T = ApiKeysState.tr
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
 from pipelet_app.db.models import Role
 from pipelet_app.portals.admin.state import AdminState
+from pipelet_app.portals.layout import card, data_table, shell
 
 T = AdminState.tr
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell, source_badge
 from pipelet_app.portals.driver.pv_pages import data_source_tiles
 from pipelet_app.portals.driver.state import DriverState
+from pipelet_app.portals.layout import card, data_table, shell, source_badge
 
 T = DriverState.tr
 

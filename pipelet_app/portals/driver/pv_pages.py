@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, coded_text, shell
 from pipelet_app.portals.driver.pv_state import PvState
+from pipelet_app.portals.layout import card, coded_text, shell
 
 T = PvState.tr
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, coded_text, shell, source_badge
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
+from pipelet_app.portals.layout import card, coded_text, shell, source_badge
 
 T = FleetState.tr
 SOURCE_COLORS = {"ocpp": "#0d9488", "pv": "#f59e0b", "public": "#8b5cf6"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
 from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
+from pipelet_app.portals.layout import card, data_table, shell
 
 T = ReimbursementState.tr
 SOURCES = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
 from pipelet_app.portals.investor.state import InvestorState
+from pipelet_app.portals.layout import card, data_table, shell
 
 T = InvestorState.tr
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, charger_status_badge, coded_text, data_table, shell
+from pipelet_app.portals.layout import card, charger_status_badge, coded_text, data_table, shell
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 
 T = ChargerState.tr

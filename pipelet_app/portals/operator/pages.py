@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, charger_status_badge, data_table, shell
+from pipelet_app.portals.layout import card, charger_status_badge, data_table, shell
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr

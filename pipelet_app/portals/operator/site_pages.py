@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, shell
+from pipelet_app.portals.layout import card, shell
 from pipelet_app.portals.operator.site_state import SiteState
 
 T = SiteState.tr

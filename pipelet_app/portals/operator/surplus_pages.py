@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, data_table, shell
 from pipelet_app.portals.operator.surplus_state import SurplusState
 
 T = SurplusState.tr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import header
+from pipelet_app.portals.layout import header
 from pipelet_app.portals.public.state import InviteState, LoginState
 
 T = LoginState.tr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.components.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, data_table, shell
 from pipelet_app.portals.spv.state import SpvConsoleState as S
 
 T = S.tr
