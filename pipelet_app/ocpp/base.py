@@ -54,7 +54,7 @@ from pipelet_app.ocpp.validation import validate
 from pipelet_app.ocpp.writer import defer_insert
 
 if TYPE_CHECKING:
-    from pipelet_app.ocpp.server import CsmsServer
+    from pipelet_app.ocpp.node import Node
 
 LOGGER = logging.getLogger("pipelet.csms")
 
@@ -160,7 +160,7 @@ class CsmsConnection:
     ocpp_version: str = ""
     known_actions: frozenset[str] = frozenset()
 
-    def __init__(self, charge_point_id: str, connection: Any, charger_id: int, server: CsmsServer) -> None:
+    def __init__(self, charge_point_id: str, connection: Any, charger_id: int, server: Node) -> None:
         # Not the library's __init__: it walks every attribute to build a map of bound methods for each
         # connection (6 % of the CPU of a reconnect storm, and a reference cycle per socket). The map
         # is built once per class and its functions are bound when a message is dispatched. Everything

@@ -35,7 +35,7 @@ import logging
 import random
 import ssl
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipelet_app.ocpp.errors import (
     ChargerOffline,
@@ -46,12 +46,11 @@ from pipelet_app.ocpp.errors import (
     InvalidCommandPayload,
     UnknownCommand,
 )
+from pipelet_app.ocpp.node import INTERNAL_PATH, Node, internal_token
+from pipelet_app.ocpp.redis_bus import RedisNodeBus, request_via_redis
 from pipelet_app.ocpp.smart_charging import set_limit_request
 from pipelet_app.ocpp.validation import schema_exists
 from pipelet_app.settings import get_settings
-
-if TYPE_CHECKING:
-    from pipelet_app.ocpp.server import CsmsServer
 
 LOGGER = logging.getLogger("pipelet.csms.commands")
 
@@ -87,7 +86,7 @@ _ERRORS: dict[str, type[CommandError]] = {
     "unavailable": CsmsUnavailable,
 }
 
-_local_server: CsmsServer | None = None
+_local_server: Node | None = None
 
 
 def resolve_action(name: str, version: str) -> str:
@@ -125,7 +124,7 @@ def adapt_payload(action: str, version: str, payload: dict[str, Any]) -> dict[st
     return payload
 
 
-async def execute_request(server: CsmsServer, request: dict[str, Any]) -> dict[str, Any]:
+async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, Any]:
     """Run one command on this node; the answer is a JSON-safe envelope (used by every transport)."""
     try:
         charge_point_id = str(request["charge_point_id"])
@@ -219,8 +218,6 @@ async def send_command(
         return raise_for_envelope(await execute_request(server, request))
     settings = get_settings()
     if settings.redis_url:
-        from pipelet_app.ocpp.redis_bus import request_via_redis
-
         return raise_for_envelope(await request_via_redis(settings.redis_url, request, timeout))
     if server is not None:
         raise ChargerOffline(f"{charge_point_id} is not connected")
@@ -242,8 +239,6 @@ async def notify_identity_changed(charge_point_id: str) -> None:
             return
         settings = get_settings()
         if settings.redis_url:
-            from pipelet_app.ocpp.redis_bus import request_via_redis
-
             await request_via_redis(settings.redis_url, request, 5.0)
         else:
             await _request_via_loopback(request, 5.0)
@@ -270,8 +265,6 @@ async def _request_via_loopback(request: dict[str, Any], timeout: float) -> dict
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidHandshake, WebSocketException
 
-    from pipelet_app.ocpp.server import INTERNAL_PATH, internal_token
-
     settings = get_settings()
     tls = loopback_tls_context(settings.csms_tls_cert) if settings.csms_tls_cert else None
     url = f"{'wss' if tls else 'ws'}://127.0.0.1:{settings.csms_port}{INTERNAL_PATH}"
@@ -291,19 +284,17 @@ async def _request_via_loopback(request: dict[str, Any], timeout: float) -> dict
         ) from exc
 
 
-async def attach_server(server: CsmsServer) -> None:
+async def attach_server(server: Node) -> None:
     """Called by `CsmsServer.start`: commands for its chargers go direct; scale-out joins Redis."""
     global _local_server
     _local_server = server
     redis_url = get_settings().redis_url
     if redis_url:
-        from pipelet_app.ocpp.redis_bus import RedisNodeBus
-
-        server.bus = RedisNodeBus(server, redis_url)
+        server.bus = RedisNodeBus(server, redis_url, execute_request)
         await server.bus.start()
 
 
-async def detach_server(server: CsmsServer) -> None:
+async def detach_server(server: Node) -> None:
     global _local_server
     if server.bus is not None:
         await server.bus.stop()

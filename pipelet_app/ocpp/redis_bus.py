@@ -17,16 +17,17 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from pipelet_app.ocpp.errors import ChargerOffline, CommandTimeout
-
-if TYPE_CHECKING:
-    from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.ocpp.node import Node
 
 LOGGER = logging.getLogger("pipelet.csms.redis")
+# Runs one command request on this node and returns the reply (`commands.execute_request`).
+Execute = Callable[[Node, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 PREFIX = "pipelet:csms:"
 ALIVE_TTL_S = 15
@@ -51,8 +52,9 @@ def alive_key(node: str) -> str:
 class RedisNodeBus:
     """The CSMS node's side: owns keys for its sockets and executes requests routed to it."""
 
-    def __init__(self, server: CsmsServer, url: str) -> None:
+    def __init__(self, server: Node, url: str, execute: Execute) -> None:
         self.server = server
+        self._execute = execute  # commands.execute_request, passed in: commands imports this module
         self.url = url
         self.redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True)
         self._pubsub: Any = None
@@ -120,9 +122,7 @@ class RedisNodeBus:
             self._keep(asyncio.create_task(self._answer(request)))
 
     async def _answer(self, request: dict[str, Any]) -> None:
-        from pipelet_app.ocpp.commands import execute_request
-
-        reply = await execute_request(self.server, request)
+        reply = await self._execute(self.server, request)
         reply_to = request.get("reply_to")
         if reply_to:
             await self.redis.publish(str(reply_to), json.dumps(reply))

@@ -20,7 +20,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import hashlib
 import hmac
 import http
 import json
@@ -44,11 +43,12 @@ from websockets.http11 import Request, Response
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
-from pipelet_app.ocpp import chargers
+from pipelet_app.ocpp import chargers, commands
 from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
+from pipelet_app.ocpp.node import INTERNAL_PATH, internal_token
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -56,19 +56,12 @@ LOGGER = logging.getLogger("pipelet.csms")
 
 SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
 SUPPORTED = frozenset(SUBPROTOCOLS)
-INTERNAL_PATH = "/internal/commands"
 _PATH = re.compile(r"/ocpp/([^/]+)/?")
 REPLACE_PROBE_S = 3.0  # how long an existing unauthenticated socket has to answer a ping
 # websockets closes the socket (1009) above this; between MAX_MESSAGE_BYTES and this we answer a CallError.
 MAX_FRAME_BYTES = 16 << 20
 FLUSH_EVERY_S = 10.0
 MESSAGE_LOG_DAYS = 30  # the operator's "recent message log"; retries are only matched within 24 h
-
-
-def internal_token() -> str:
-    """Shared secret of the loopback command endpoint, derived from PIPELET_SECRET_KEY."""
-    key = get_settings().pipelet_secret_key.encode() or b"pipelet-no-secret"
-    return hmac.new(key, b"pipelet-csms-internal-commands", hashlib.sha256).hexdigest()
 
 
 def offered_subprotocols(headers: Headers) -> list[str]:
@@ -185,15 +178,11 @@ class CsmsServer:
         if stale:
             LOGGER.info("marked %d chargers offline that this node held before a restart", stale)
         self._flusher = asyncio.create_task(self._flush_liveness_loop())
-        from pipelet_app.ocpp import commands
-
         await commands.attach_server(self)
         LOGGER.info("CSMS node %s listening on %s:%d", self.node_id, self.host, self.port)
 
     async def stop(self) -> None:
         """Close every socket (1001 going away), then mark this node's chargers offline."""
-        from pipelet_app.ocpp import commands
-
         self._stopping = True
         await commands.detach_server(self)
         if self._flusher is not None:
@@ -514,7 +503,6 @@ class CsmsServer:
 
     async def _serve_internal(self, connection: ServerConnection) -> None:
         """Loopback command endpoint: one JSON request per message, answers may interleave."""
-        from pipelet_app.ocpp import commands
 
         async def answer(request: dict[str, Any]) -> None:
             reply = await commands.execute_request(self, request)

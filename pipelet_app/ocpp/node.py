@@ -1,0 +1,39 @@
+"""What a CSMS node offers the modules it drives: the `Node` protocol and the loopback command endpoint.
+
+`server.CsmsServer` is the one implementation. `base`, `redis_bus` and `commands` type their server
+against `Node` instead of importing `server` (which imports them: the old server <-> commands <->
+redis_bus <-> base cycle), and the loopback endpoint's path and token live here because both the
+server (which checks them) and `commands` (which calls it from other processes) need them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any, Protocol
+
+from pipelet_app.settings import get_settings
+
+INTERNAL_PATH = "/internal/commands"
+
+
+def internal_token() -> str:
+    """Shared secret of the loopback command endpoint, derived from PIPELET_SECRET_KEY."""
+    key = get_settings().pipelet_secret_key.encode() or b"pipelet-no-secret"
+    return hmac.new(key, b"pipelet-csms-internal-commands", hashlib.sha256).hexdigest()
+
+
+class Node(Protocol):
+    """The parts of a running CSMS node that its connections, command path and Redis bus use."""
+
+    node_id: str
+    # `base.CsmsConnection` by charge point id (typed Any: `base` imports this module).
+    connections: dict[str, Any]
+    command_timeout_s: float
+    heartbeat_interval_s: int
+    writer: Any  # `writer.BatchWriter`
+    bus: Any  # the Redis bus in scale-out, else None
+
+    def forget_admission(self, charge_point_id: str) -> None: ...
+
+    async def identity_changed(self, charge_point_id: str) -> None: ...
