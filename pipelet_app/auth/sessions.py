@@ -11,13 +11,13 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from pipelet_app.auth.demo_exposure import REFUSED as DEMO_REFUSED
+from pipelet_app.auth.demo_exposure import demo_login_refused
 from pipelet_app.auth.errors import NotAuthenticated
 from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_token, new_token, verify_password
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import AuthSession, User
-from pipelet_app.demo.exposure import REFUSED as DEMO_REFUSED
-from pipelet_app.demo.exposure import demo_login_refused
 from pipelet_app.settings import get_settings
 
 WRONG_CREDENTIALS = "Wrong e-mail or password."
@@ -37,7 +37,7 @@ class LoginCandidate:
 
 
 def login_candidate(db: Session, email: str) -> LoginCandidate:
-    """Raises LoginFailed for a demo account while PUBLIC_URL is a public address (`demo.exposure`)."""
+    """Raises LoginFailed for a demo account while PUBLIC_URL is a public address (`auth.demo_exposure`)."""
     if demo_login_refused(email):
         raise LoginFailed(DEMO_REFUSED)
     user = db.exec(select(User).where(User.email == email.strip().lower())).first()

@@ -8,9 +8,9 @@ import math
 import reflex as rx
 
 from pipelet_app.auth import AuthError
+from pipelet_app.auth.demo_exposure import demo_installation
 from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
 from pipelet_app.db import session_scope
-from pipelet_app.demo.exposure import demo_installation
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.session_state import SessionState
 

@@ -75,8 +75,8 @@ def test_demo_logins_are_refused_when_public_url_is_public(
 
 
 def test_the_sign_in_page_knows_a_demo_installation(database: str) -> None:
+    from pipelet_app.auth.demo_exposure import demo_installation
     from pipelet_app.db.models import Role, User
-    from pipelet_app.demo.exposure import demo_installation
 
     assert not demo_installation()
     with session_scope() as db:

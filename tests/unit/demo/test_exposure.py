@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelet_app.demo.exposure import demo_login_refused, is_demo_email, is_local_url
+from pipelet_app.auth.demo_exposure import demo_login_refused, is_demo_email, is_local_url
 from pipelet_app.settings import get_settings
 
 
