@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelet_app.auth import AuthError
+from pipelet_app.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ def error_body(status: int, message: str, fields: list[dict] | None = None) -> d
 
 
 def install_error_handlers(api: FastAPI) -> None:
-    @api.exception_handler(AuthError)
-    async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
+    @api.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         if retry_after := getattr(exc, "retry_after_s", None):
             headers["Retry-After"] = str(retry_after)

@@ -1,16 +1,20 @@
-"""Errors the auth layer raises; the API maps each to an HTTP status and pages to a readable message."""
+"""Errors the auth layer raises; the API maps each to an HTTP status and pages to a readable message.
+
+`NotFound` and `InvalidInput` live in `pipelet_app.errors` (they are not auth failures) and are
+re-exported here because most callers import them with `require` from `pipelet_app.auth`.
+"""
 
 from __future__ import annotations
 
+from pipelet_app.errors import AppError, InvalidInput, NotFound
 
-class AuthError(Exception):
-    """Base class; `status` is the HTTP status the API answers with."""
+__all__ = ["AuthError", "Forbidden", "InvalidInput", "NotAuthenticated", "NotFound"]
+
+
+class AuthError(AppError):
+    """Not signed in (401) or not allowed (403)."""
 
     status = 401
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotAuthenticated(AuthError):
@@ -19,13 +23,3 @@ class NotAuthenticated(AuthError):
 
 class Forbidden(AuthError):
     status = 403
-
-
-class NotFound(AuthError):
-    """Another tenant's object looks exactly like a missing one, so existence never leaks."""
-
-    status = 404
-
-
-class InvalidInput(AuthError):
-    status = 422

@@ -194,9 +194,10 @@ def status_command(
     """Release, file or pull back a year's return as a user; refused while a validation error is open."""
     from sqlmodel import select
 
-    from pipelet_app.auth import AuthError, Principal
+    from pipelet_app.auth import Principal
     from pipelet_app.db import session_scope
     from pipelet_app.db.models import User
+    from pipelet_app.errors import AppError
     from pipelet_app.tax.returns import BooksChanged, set_status
 
     try:
@@ -213,7 +214,7 @@ def status_command(
                 "actor": event.actor,
                 "at": event.at.isoformat(),
             }
-    except AuthError as exc:
+    except AppError as exc:
         if exc.message == "Not found.":
             fail(f"spv: no SPV {spv} that {actor} may manage")
         named = exc.message.split(":", 1)[0] in ("spv", "year", "status")

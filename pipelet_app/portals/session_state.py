@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from pipelet_app.auth import AuthError, Forbidden, InvalidInput, NotAuthenticated, Principal, home_path
+from pipelet_app.auth import Forbidden, InvalidInput, NotAuthenticated, Principal, home_path
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.db import session_scope
+from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
 from pipelet_app.portals.account.data import set_my_locale
@@ -81,7 +82,7 @@ def _run_guarded(token: str, action: Callable[[Session, Principal], Any]) -> _Ou
         return _Outcome("forbidden", who=who)
     except InvalidInput as exc:
         return _Outcome("invalid", message=exc.message, who=who)
-    except AuthError as exc:
+    except AppError as exc:
         return _Outcome("denied", message=exc.message, who=who)
 
 

@@ -7,10 +7,10 @@ import math
 
 import reflex as rx
 
-from pipelet_app.auth import AuthError
 from pipelet_app.auth.demo_exposure import demo_installation
 from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
 from pipelet_app.db import session_scope
+from pipelet_app.errors import AppError
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.session_state import SessionState
 
@@ -55,7 +55,7 @@ class InviteState(SessionState):
         try:
             with session_scope() as db:
                 self.invite_email = find_open_invitation(db, self._invite_token()).email
-        except AuthError as exc:
+        except AppError as exc:
             self.invite_error = exc.message
 
     @rx.event
@@ -63,7 +63,7 @@ class InviteState(SessionState):
         try:
             with session_scope() as db:
                 accept_invitation(db, self._invite_token(), form.get("password", ""), form.get("name", ""))
-        except AuthError as exc:
+        except AppError as exc:
             self.invite_error = exc.message
             return
         self.invite_done = True
