@@ -78,7 +78,9 @@ def list_plans(principal: Caller, db: DB) -> list[dict]:
     return service.list_plans(db, principal)
 
 
-@router.post("/pricing/plans", response_model=PlanOut, status_code=201, responses=KEYED)
+@router.post(
+    "/pricing/plans", response_model=PlanOut, status_code=201, responses={**KEYED, **documented(400)}
+)
 def create_plan(body: PlanIn, principal: Caller, db: DB, response: Response) -> dict:
     plan = service.create_plan(db, principal, body.name, body.model_dump(exclude={"name"}))
     response.headers["Location"] = f"/api/v1/pricing/plans/{plan['id']}"
@@ -88,7 +90,7 @@ def create_plan(body: PlanIn, principal: Caller, db: DB, response: Response) -> 
 @router.put(
     "/chargers/{charge_point_id}/pricing",
     response_model=ChargerPricingOut,
-    responses={**KEYED, **documented(404, not_found="No such charger in your tenant")},
+    responses={**KEYED, **documented(400, 404, not_found="No such charger in your tenant")},
 )
 def set_charger_pricing(charge_point_id: str, body: ChargerPricingIn, principal: Caller, db: DB) -> dict:
     return service.set_charger_pricing(db, principal, charge_point_id, body.plan_id, body.multiplier)
