@@ -62,6 +62,34 @@ def upsert_variable(
     db.flush()
 
 
+def upsert_reported(
+    db: Session,
+    charger_id: int,
+    component: dict[str, Any],
+    variable: dict[str, Any],
+    value: str | None,
+    attribute_type: str = "Actual",
+) -> None:
+    """One 2.0.1 ComponentVariable in its wire shape (camelCase: `evse.connectorId`) -> `upsert_variable`.
+
+    The one reading of that shape for NotifyEvent and Get/SetVariables answers alike; handlers that
+    receive the library's snake_case kwargs convert with `snake_to_camel_case` first.
+    """
+    evse = component.get("evse") or {}
+    upsert_variable(
+        db,
+        charger_id,
+        component=component.get("name", ""),
+        component_instance=component.get("instance", "") or "",
+        evse_id=int(evse.get("id", 0) or 0),
+        connector_id=int(evse.get("connectorId", 0) or 0),
+        variable=variable.get("name", ""),
+        variable_instance=variable.get("instance", "") or "",
+        attribute_type=attribute_type,
+        value=value,
+    )
+
+
 def store_configuration(
     db: Session, charger_id: int, keys: list[dict[str, Any]], component: str = V16_COMPONENT
 ) -> None:

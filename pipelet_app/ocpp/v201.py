@@ -26,6 +26,7 @@ from pipelet_app.ocpp.device_model import (
     mark_profiles_cleared,
     store_profile,
     store_report,
+    upsert_reported,
     upsert_variable,
 )
 from pipelet_app.ocpp.local_list import token_key
@@ -291,17 +292,13 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         """Monitoring events: the reported actual value becomes the variable's current value."""
         for item in event_data:
             component = item.get("component", {})
-            evse = component.get("evse") or {}
-            upsert_variable(
+            wire = snake_to_camel_case(item)
+            upsert_reported(
                 db,
                 self.charger_id,
-                component=component.get("name", ""),
-                component_instance=component.get("instance", "") or "",
-                evse_id=int(evse.get("id", 0) or 0),
-                connector_id=int(evse.get("connector_id", 0) or 0),
-                variable=item.get("variable", {}).get("name", ""),
-                variable_instance=item.get("variable", {}).get("instance", "") or "",
-                value=item.get("actual_value"),
+                wire.get("component", {}),
+                wire.get("variable", {}),
+                wire.get("actualValue"),
             )
             if (
                 item.get("trigger") == "Alerting"
@@ -420,18 +417,13 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                         if item.get("variable", {}).get("name") == "BasicAuthPassword" and value is not None:
                             set_basic_auth_password(db, self.charger_id, str(value))
                             continue
-                        evse = component.get("evse") or {}
-                        upsert_variable(
+                        upsert_reported(
                             db,
                             self.charger_id,
-                            component=component.get("name", ""),
-                            component_instance=component.get("instance", "") or "",
-                            evse_id=int(evse.get("id", 0) or 0),
-                            connector_id=int(evse.get("connectorId", 0) or 0),
-                            variable=item.get("variable", {}).get("name", ""),
-                            variable_instance=item.get("variable", {}).get("instance", "") or "",
+                            component,
+                            item.get("variable", {}),
+                            value,
                             attribute_type=item.get("attributeType", "Actual"),
-                            value=value,
                         )
 
         await asyncio.to_thread(write)

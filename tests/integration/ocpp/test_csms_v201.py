@@ -372,7 +372,7 @@ async def test_notify_event_reservation_and_charging_limits(csms: CsmsServer) ->
                         "trigger": "Alerting",
                         "actualValue": "85",
                         "eventNotificationType": "CustomMonitor",
-                        "component": {"name": "EVSE", "evse": {"id": 1}},
+                        "component": {"name": "EVSE", "evse": {"id": 1, "connectorId": 2}},
                         "variable": {"name": "Temperature"},
                     }
                 ],
@@ -388,7 +388,9 @@ async def test_notify_event_reservation_and_charging_limits(csms: CsmsServer) ->
             for v in s.exec(select(DeviceVariable)).all()
         }
         events = s.exec(select(SecurityEvent.event_type)).all()
+        where = s.exec(select(DeviceVariable).where(DeviceVariable.variable == "Temperature")).one()
     assert variables[("EVSE", "Temperature", "")] == "85"
+    assert (where.evse_id, where.connector_id) == (1, 2)  # the event's evse, connectorId read as on the wire
     assert variables[("CSMS.Reservation", "Status", "4")] == "Expired"
     assert variables[("CSMS.ChargingLimit", "Source", "")] == "SO"
     assert events == ["NotifyEvent:EVSE.Temperature"]
