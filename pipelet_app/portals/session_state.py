@@ -23,8 +23,8 @@ from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
-from pipelet_app.portals.account.data import set_my_locale
 from pipelet_app.runtime import offload
+from pipelet_app.services.account import set_my_locale
 
 T = TypeVar("T")
 LOGOUT_SCRIPT = "fetch('/auth/logout', {method: 'POST', credentials: 'same-origin'})"

@@ -1,13 +1,12 @@
-"""The signed-in user's own API keys and language."""
+"""The signed-in user's own API keys (the language: `services.account`)."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.auth import Principal
 from pipelet_app.auth.api_keys import create_api_key, revoke_api_key
 from pipelet_app.db.models import ApiKey, User
-from pipelet_app.i18n import LOCALES
 from pipelet_app.portals.formatting import when
 
 
@@ -38,12 +37,3 @@ def create_my_api_key(db: Session, principal: Principal, name: str) -> str:
 def revoke_my_api_key(db: Session, principal: Principal, key_id: str) -> None:
     revoke_api_key(db, key_id, owner=principal)
 
-
-def set_my_locale(db: Session, principal: Principal, locale: str) -> None:
-    if locale not in LOCALES:
-        raise InvalidInput(f"locale: one of {', '.join(LOCALES)}")
-    user = db.get(User, principal.user_id)
-    assert user is not None
-    user.locale = locale
-    db.add(user)
-    db.commit()
