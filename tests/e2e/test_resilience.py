@@ -91,6 +91,9 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "WEB_PORT": str(web_port),
         "CSMS_PORT": str(csms_port),
         "REFLEX_USE_SYSTEM_BUN": "1",
+        # its own front-end build: the suite's server serves the checkout's .web, and a build there
+        # bakes this instance's port into the pages the other tests load
+        "REFLEX_WEB_WORKDIR": str(workdir / ".web"),
     }
     log_path = workdir / "pipelet-run.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed below)
