@@ -2,8 +2,9 @@
 
 Kept here rather than in `cli/` or `auth/` so lower packages (`tax/`, `services/`) can raise them
 without importing those (which import them back: a cycle). `AppError` is the root of what a caller
-can act on; `auth.AuthError` (401/403) is one branch of it, and a validation or not-found error is
-not an auth error: `except AuthError` no longer swallows them.
+can act on; `auth.AuthError` (401/403) is one branch of it. Validation, not-found, conflict and
+"too busy, retry later" are branches of their own, not auth errors: `except AuthError` never swallows
+them, and the API maps each by its `status` (plus `Retry-After` from `retry_after_s`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,22 @@ class InvalidInput(AppError):
     """Bad input; the message starts with the field's name."""
 
     status = 422
+
+
+class Conflict(AppError):
+    """The request is valid but clashes with the current state (a charger another operator claimed)."""
+
+    status = 409
+
+
+class TooBusy(AppError):
+    """Refused for load, not for who is asking: the caller should retry after `retry_after_s`."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class BadInput(Exception):

@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
-from pipelet_app.auth import AuthError, require
+from pipelet_app.auth import require
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, Connector, Role
+from pipelet_app.errors import AppError
 from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
@@ -24,7 +25,7 @@ from pipelet_app.operations.chargers import own_charger
 router = APIRouter(prefix="/chargers", tags=["chargers"])
 
 
-class CommandFailed(AuthError):
+class CommandFailed(AppError):
     """A command the CSMS could not complete, answered with the status the command bus chose."""
 
     def __init__(self, status: int, message: str) -> None:

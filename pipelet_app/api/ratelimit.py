@@ -12,18 +12,15 @@ import time
 from functools import lru_cache
 from typing import Protocol
 
-from pipelet_app.auth import AuthError
+from pipelet_app.errors import TooBusy
 from pipelet_app.settings import get_settings
 
 WINDOW_S = 60
 
 
-class RateLimited(AuthError):
-    status = 429
-
+class RateLimited(TooBusy):
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"Rate limit exceeded; retry after {retry_after_s} s.")
-        self.retry_after_s = retry_after_s
+        super().__init__(f"Rate limit exceeded; retry after {retry_after_s} s.", retry_after_s)
 
 
 class Limiter(Protocol):

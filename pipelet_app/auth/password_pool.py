@@ -14,16 +14,13 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from pipelet_app.auth.errors import AuthError
 from pipelet_app.auth.secrets import verify_password
+from pipelet_app.errors import TooBusy
 
 
-class Busy(AuthError):
-    status = 429
-
+class Busy(TooBusy):
     def __init__(self, retry_after_s: int = 2) -> None:
-        super().__init__("Too many sign-in attempts right now; try again in a few seconds.")
-        self.retry_after_s = retry_after_s
+        super().__init__("Too many sign-in attempts right now; try again in a few seconds.", retry_after_s)
 
 
 class PasswordPool:

@@ -22,15 +22,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from pipelet_app.auth import AuthError, InvalidInput, NotFound, Principal, require, require_tenant
+from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargerAuthMode, Role, Site
+from pipelet_app.errors import Conflict
 from pipelet_app.ocpp import chargers as charger_store
 from pipelet_app.ocpp.identity import hash_password, id_problem, new_password
 
 
-class AlreadyClaimed(AuthError):
-    status = 409
+class AlreadyClaimed(Conflict):
+    """Another operator's charger already has this id."""
 
 
 @dataclass(frozen=True, slots=True)
