@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on SQLModel.metadata (alembic relies on it)."""
 
+from pipelet_app.db.models.audit import AuditEvent
 from pipelet_app.db.models.auth import ApiKey, AuthSession, Invitation, Role, User
 from pipelet_app.db.models.charging import (
     Charger,
@@ -60,6 +61,7 @@ from pipelet_app.db.models.tenancy import Driver, Site, Tenant, TenantKind
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "AuthSession",
     "Charger",
     "ChargerAuthMode",
