@@ -156,7 +156,7 @@ def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimate
         "energy_wh": s.energy_wh,
         "solar_wh": float(solar_wh),
         "solar_estimated": bool(estimated),
-        "cost": s.cost,
+        "cost": float(s.cost) if s.cost is not None else None,  # the API's number (exact in the DB)
         "currency": s.currency,
         "flags": sorted(parse_flags(s.flags)),
         "review_pending": s.review_pending,

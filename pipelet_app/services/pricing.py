@@ -215,10 +215,10 @@ def session_cost(db: Session, principal: Principal, transaction_id: str) -> dict
         price = price_of(
             db, charger, session, session.meter_start_wh, readings, stop, session.end_utc or utcnow()
         )
-    if final and session.cost is not None and (price is None or float(price.total) != session.cost):
+    if final and session.cost is not None and (price is None or price.total != session.cost):
         # The charger's plan or multiplier changed since the session was priced: the stored price is
         # what was billed; its breakdown is not kept, so it is shown as one line.
-        amount = str(Decimal(repr(session.cost)).quantize(quantum(session.currency)))
+        amount = str(Decimal(session.cost).quantize(quantum(session.currency)))
         label = "Total (priced when the session ended)"
         return {
             "total": amount,
@@ -297,6 +297,6 @@ def record_cost(
         return
     charger = db.get(Charger, session.charger_id)
     price = price_of(db, charger, session, start_wh, readings, stop_wh, session.end_utc) if charger else None
-    session.cost = float(price.total) if price is not None else None
+    session.cost = price.total if price is not None else None
     if price is not None:
         session.currency = price.currency

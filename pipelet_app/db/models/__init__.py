@@ -30,6 +30,7 @@ from pipelet_app.db.models.ocpp import (
     SecurityEvent,
     TransactionSeqNos,
 )
+from pipelet_app.db.models.payments import EntryKind, Payment, PaymentEntry, PaymentEvent, PaymentState
 from pipelet_app.db.models.pricing import PricingPlan
 from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox
 from pipelet_app.db.models.sites import (
@@ -73,6 +74,7 @@ __all__ = [
     "DeviceKind",
     "DeviceVariable",
     "Driver",
+    "EntryKind",
     "EvChargingNeeds",
     "IdToken",
     "IdTokenStatus",
@@ -81,6 +83,10 @@ __all__ = [
     "MeterValue",
     "OcppMessage",
     "PartnerKind",
+    "Payment",
+    "PaymentEntry",
+    "PaymentEvent",
+    "PaymentState",
     "PricingPlan",
     "PvAccount",
     "PvSnapshot",

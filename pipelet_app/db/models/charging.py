@@ -145,7 +145,8 @@ class ChargingSession(SQLModel, table=True):
     solar_wh: float | None = None
     #: solar_wh was computed with minutes of site data missing (OCPP sessions at PV sites)
     solar_estimated: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
-    cost: float | None = None
+    # The final price in `currency` (exact: NUMERIC, read back as Decimal; docs/pricing.md).
+    cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 3), nullable=True))
     currency: str = "EUR"
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

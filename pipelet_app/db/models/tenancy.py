@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -48,6 +50,11 @@ class Site(SQLModel, table=True):
     phases: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     #: ISO 4217: what the amounts of the plans priced here mean (docs/pricing.md)
     currency: str = Field(default="EUR", max_length=3, sa_column_kwargs={"server_default": "EUR"})
+    # What the pay page pre-authorises on a driver's card before a session starts (site's currency);
+    # the final price is captured up to this amount (docs/payments.md).
+    preauth_amount: Decimal = Field(
+        default=Decimal(50), sa_column=Column(Numeric(12, 3), nullable=False, server_default="50")
+    )
 
 
 class Driver(SQLModel, table=True):

@@ -138,7 +138,8 @@ def test_demo_sessions_carry_costs_with_lines_that_add_up(client: TestClient, so
     assert fleet.status_code == 200, fleet.text
     by_id = {tx: (cost, currency) for tx, cost, currency, _ in sessions}
     seen = [s for s in fleet.json()["sessions"] if s["source"] == "ocpp-wallbox"]
-    assert seen and all((s["cost"], s["currency"]) == by_id[s["transaction_id"]] for s in seen)
+    # the API's number is the exact stored Decimal
+    assert seen and all((Decimal(str(s["cost"])), s["currency"]) == by_id[s["transaction_id"]] for s in seen)
 
 
 def test_a_site_has_a_currency(client: TestClient, son: dict) -> None:

@@ -84,7 +84,7 @@ async def test_a_stopped_session_gets_its_cost_and_currency(csms_any: CsmsServer
     with session_scope() as db:
         session = db.exec(select(ChargingSession)).one()
         # idle: 60 minutes after the last energy, 15 free -> 45 x 0.10 x 1.1 = 4.95
-        assert (session.cost, session.currency) == (9.90, "CHF")
+        assert (session.cost, session.currency) == (Decimal("9.90"), "CHF")
     final = api.get(f"/api/v1/sessions/{transaction_id}/cost", headers=auth).json()
     assert final == {
         "total": "9.90",
