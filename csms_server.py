@@ -74,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:  # CSMS_PORT=70000, CSMS_TLS_CERT=/missing.pem: one line naming it
         print(f"csms: {settings_error_message(exc)}", file=sys.stderr)
         return 2
+    from pipelet_app.keys import MissingSecretKey, require_secret_key
+
+    try:
+        require_secret_key()  # the loopback command token derives from it; there is no fallback
+    except MissingSecretKey as exc:
+        print(f"csms: {exc}", file=sys.stderr)
+        return 2
     from pipelet_app.runtime.files import harden
 
     harden()  # the database it writes is for this user only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.api import build_api
+from pipelet_app.keys import require_secret_key
 from pipelet_app.portals.account.pages import api_keys_page
 from pipelet_app.portals.account.state import ApiKeysState
 from pipelet_app.portals.admin.pages import admin_page
@@ -64,6 +65,7 @@ app.add_page(
 app.add_page(driver_page, route="/driver", title="My charging · Pipelet", on_load=DriverState.load)
 app.add_page(pv_page, route="/driver/pv", title="PV inverters · Pipelet", on_load=PvState.load)
 app.add_page(pv_callback_page, route="/driver/pv/callback", title="Connecting", on_load=PvState.finish_oauth)
+app.register_lifespan_task(require_secret_key)  # first: no key, no start (one line naming the variable)
 app.register_lifespan_task(
     alert_mailer
 )  # compliance alert e-mails (embedded); with REDIS_URL the worker's cron

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipelet_app.cli._errors import fail, friendly_errors
+from pipelet_app.keys import require_secret_key
 from pipelet_app.settings import get_settings
 
 
@@ -14,6 +15,7 @@ def worker() -> None:
             "REDIS_URL: not set; `pipelet worker` is for the scale-out deployment "
             "(the embedded default runs jobs inside the web app)"
         )
+    require_secret_key()  # BadInput: one line naming PIPELET_SECRET_KEY
     _check_redis(get_settings().redis_url or "")
     import logging
 

@@ -7,8 +7,6 @@ Sessions are generated once, relative to the day of the first seeding, from a fi
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,9 +37,9 @@ from pipelet_app.db.models import (
     User,
 )
 from pipelet_app.demo.seed_tax import seed_spv_books
+from pipelet_app.keys import derive
 from pipelet_app.ocpp.identity import hash_password as hash_charger_password
 from pipelet_app.services import pricing
-from pipelet_app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -147,11 +145,8 @@ def demo_charger_password(charge_point_id: str) -> str:
     """The demo charger's Basic password: derived from PIPELET_SECRET_KEY, so `seed-demo --json` can print
     it on every run without the clear text being stored anywhere. It is as secret as that key (which
     decrypts every stored credential anyway), and differs between installations."""
-    key = get_settings().pipelet_secret_key
-    if not key:
-        raise RuntimeError("PIPELET_SECRET_KEY is not set: demo charger passwords derive from it")
-    digest = hmac.new(key.encode(), b"pipelet-demo-charger\0" + charge_point_id.encode(), hashlib.sha256)
-    return base64.b32encode(digest.digest()).decode().rstrip("=").lower()[:24]
+    digest = derive(b"pipelet/demo-charger/v1\0" + charge_point_id.encode(), length=15)
+    return base64.b32encode(digest).decode().lower()[:24]
 
 
 def _demo_charge_points(db: Session, chargers: dict[str, list[Charger]]) -> list[dict[str, Any]]:

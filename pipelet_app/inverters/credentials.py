@@ -5,8 +5,8 @@ key encrypts; every key in ``PIPELET_SECRET_KEY_PREVIOUS`` (comma-separated) sti
 rotates by moving the old key there, setting a new one, and letting :func:`rotate_credentials` (or simply the
 next save) re-encrypt rows over time.
 
-Why derive instead of using the key directly: ``PIPELET_SECRET_KEY`` is any string an operator chose, and it
-also signs other things; HKDF with a purpose label gives an independent 32-byte Fernet key per purpose.
+The key itself comes from ``pipelet_app.keys`` (HKDF with this module's purpose label), the one place that
+derives anything from ``PIPELET_SECRET_KEY``.
 
 Credentials are dicts (API key, tokens, passwords). They never go to logs: :func:`redact` masks them for
 diagnostics output, and :func:`scrub` removes their values from free text.
@@ -14,17 +14,14 @@ diagnostics output, and :func:`scrub` removes their values from free text.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
+
+from pipelet_app.keys import MissingSecretKey, fernet
 
 _PURPOSE = b"pipelet/inverter-credentials/v1"
 MASK = "***"
@@ -39,35 +36,11 @@ class CredentialKeyError(Exception):
     """Stored credentials cannot be decrypted with any configured key (key lost or rotated away)."""
 
 
-def _configured_keys() -> list[str]:
-    from pipelet_app.settings import get_settings
-
-    settings = get_settings()
-    current = settings.pipelet_secret_key
-    previous = getattr(settings, "pipelet_secret_key_previous", None)
-    if previous is None:
-        previous = os.environ.get("PIPELET_SECRET_KEY_PREVIOUS", "")
-    keys = [current, *(k.strip() for k in str(previous or "").split(","))]
-    keys = [k for k in keys if k]
-    if not keys or not current:
-        raise CredentialKeyError(
-            "PIPELET_SECRET_KEY is not set: credentials cannot be stored or read (run `pipelet run` once "
-            "to generate one, or set it in the environment)"
-        )
-    return keys
-
-
-@lru_cache(maxsize=16)
-def _fernet_for(secret: str) -> Fernet:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(raw))
-
-
 def _multi(keys: Sequence[str] | None) -> MultiFernet:
-    chosen = list(keys) if keys is not None else _configured_keys()
-    if not chosen or not chosen[0]:
-        raise CredentialKeyError("no secret key given to encrypt credentials")
-    return MultiFernet([_fernet_for(k) for k in chosen])
+    try:
+        return fernet(_PURPOSE, keys)
+    except MissingSecretKey as exc:
+        raise CredentialKeyError(f"{exc}; inverter credentials cannot be stored or read") from None
 
 
 def encrypt_credentials(credentials: Mapping[str, Any], *, keys: Sequence[str] | None = None) -> str:

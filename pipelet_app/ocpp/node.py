@@ -8,19 +8,17 @@ server (which checks them) and `commands` (which calls it from other processes) 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any, Protocol
 
-from pipelet_app.settings import get_settings
+from pipelet_app.keys import derive
 
 INTERNAL_PATH = "/internal/commands"
 
 
 def internal_token() -> str:
-    """Shared secret of the loopback command endpoint, derived from PIPELET_SECRET_KEY."""
-    key = get_settings().pipelet_secret_key.encode() or b"pipelet-no-secret"
-    return hmac.new(key, b"pipelet-csms-internal-commands", hashlib.sha256).hexdigest()
+    """Shared secret of the loopback command endpoint, derived from PIPELET_SECRET_KEY (MissingSecretKey
+    without one: there is no fallback, a constant would let any local process command chargers)."""
+    return derive(b"pipelet/csms-internal-commands/v1").hex()
 
 
 class Node(Protocol):

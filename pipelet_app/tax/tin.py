@@ -7,15 +7,10 @@ and keys in PIPELET_SECRET_KEY_PREVIOUS keep decrypting during a rotation.
 
 from __future__ import annotations
 
-import base64
-from functools import lru_cache
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
 
 from pipelet_app.errors import BadInput
-from pipelet_app.settings import get_settings
+from pipelet_app.keys import MissingSecretKey, fernet
 
 _PURPOSE = b"pipelet/partner-tin/v1"
 
@@ -27,22 +22,11 @@ class TinKeyError(BadInput):
     PIPELET_SECRET_KEY instead of a traceback."""
 
 
-@lru_cache(maxsize=16)
-def _fernet(secret: str) -> Fernet:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(raw))
-
-
 def _keys() -> MultiFernet:
-    settings = get_settings()
-    keys = [settings.pipelet_secret_key, *settings.pipelet_secret_key_previous.split(",")]
-    keys = [k.strip() for k in keys if k.strip()]
-    if not settings.pipelet_secret_key or not keys:
-        raise TinKeyError(
-            "PIPELET_SECRET_KEY: not set, so partners' TINs cannot be stored or read "
-            "(run `pipelet run` once to generate it, or set it in the environment)"
-        )
-    return MultiFernet([_fernet(k) for k in keys])
+    try:
+        return fernet(_PURPOSE)
+    except MissingSecretKey as exc:
+        raise TinKeyError(f"{exc}; partners' TINs cannot be stored or read") from None
 
 
 def encrypt_tin(tin: str) -> str:

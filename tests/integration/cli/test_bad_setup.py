@@ -106,3 +106,21 @@ def test_a_relative_sqlite_path_does_not_follow_the_working_directory(tmp_path: 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"sqlite:///{ROOT / 'pipelet.db'}"
     assert not (tmp_path / "pipelet.db").exists()
+
+
+def test_worker_without_secret_key_refuses_to_start() -> None:
+    result = pipelet("worker", env={"REDIS_URL": "redis://127.0.0.1:6379/0", "PIPELET_SECRET_KEY": ""})
+    assert_one_line(result, "error: PIPELET_SECRET_KEY: not set")
+
+
+def test_csms_without_secret_key_refuses_to_start() -> None:
+    """No key, no start: the loopback command token derives from it and there is no fallback constant."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "csms_server.py"), "--no-migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PIPELET_SECRET_KEY": ""},
+        cwd=ROOT,
+    )
+    assert_one_line(result, "csms: PIPELET_SECRET_KEY: not set")
