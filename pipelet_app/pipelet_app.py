@@ -73,7 +73,9 @@ app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with RE
 app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded); with REDIS_URL: workers
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
-app.add_page(fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=FleetState.load)
+app.add_page(
+    fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=[FleetState.load, FleetState.follow]
+)
 app.add_page(
     fleet_driver_page,
     route="/fleet/drivers/[driver_id]",
@@ -87,9 +89,17 @@ app.add_page(
     on_load=ReimbursementState.load,
 )
 app.add_page(import_page, route="/fleet/import", title="Import · Pipelet", on_load=ImportState.load)
-app.add_page(operator_page, route="/operator", title="Operations · Pipelet", on_load=OperatorState.load)
 app.add_page(
-    charger_page, route="/operator/chargers/[cp_id]", title="Charger · Pipelet", on_load=ChargerState.load
+    operator_page,
+    route="/operator",
+    title="Operations · Pipelet",
+    on_load=[OperatorState.load, OperatorState.follow],
+)
+app.add_page(
+    charger_page,
+    route="/operator/chargers/[cp_id]",
+    title="Charger · Pipelet",
+    on_load=[ChargerState.load, ChargerState.follow],
 )
 app.add_page(site_page, route="/operator/sites/[site_id]", title="Site · Pipelet", on_load=SiteState.load)
 app.add_page(
@@ -98,7 +108,12 @@ app.add_page(
     title="Solar charging · Pipelet",
     on_load=SurplusState.load,
 )
-app.add_page(faults_page, route="/operator/faults", title="Faults · Pipelet", on_load=FaultsState.load)
+app.add_page(
+    faults_page,
+    route="/operator/faults",
+    title="Faults · Pipelet",
+    on_load=[FaultsState.load, FaultsState.follow],
+)
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)
 app.add_page(admin_page, route="/admin", title="Admin · Pipelet", on_load=AdminState.load)

@@ -24,7 +24,10 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.domain.meter_energy import parse_flags
 
-FAULT_STATUSES = ("Faulted", "Unavailable")
+# A fault is what the charger reports as one: Faulted, or any error code. Unavailable without an error is
+# planned (a Reset's reboot, ChangeAvailability Inoperative: OCPP 1.6 §4.9 / 2.0.1 Unavailable) and counts
+# as degraded in uptime, but is not listed among faults (operators read that list as "what broke").
+FAULT_STATUS = "Faulted"
 
 
 def _scoped(statement: Any, tenant_id: int | None) -> Any:
@@ -160,15 +163,14 @@ def charger_detail(db: Session, charge_point_id: str, tenant_id: int | None) -> 
 
 
 def faults(db: Session, tenant_id: int | None, since: datetime | None = None) -> list[dict[str, Any]]:
-    """Fault periods (Faulted / Unavailable or an error code), newest first; open ones last until now."""
+    """Fault periods (Faulted or an error code; see FAULT_STATUS), newest first; open ones last until now."""
     now = utcnow()
     statement = (
         select(ConnectorStatusPeriod, Charger.charge_point_id, Site.timezone)
         .join(Charger, Charger.id == ConnectorStatusPeriod.charger_id)  # type: ignore[arg-type]
         .outerjoin(Site, Site.id == Charger.site_id)  # type: ignore[arg-type]
         .where(
-            (col(ConnectorStatusPeriod.status).in_(FAULT_STATUSES))
-            | (ConnectorStatusPeriod.error_code != "NoError")
+            (ConnectorStatusPeriod.status == FAULT_STATUS) | (ConnectorStatusPeriod.error_code != "NoError")
         )
         .order_by(col(ConnectorStatusPeriod.started_at).desc())
     )

@@ -9,7 +9,7 @@ nothing secret belongs in it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
+from pipelet_app.portals.live import HUB, Key
 from pipelet_app.runtime import offload
 from pipelet_app.services.account import set_my_locale
 
@@ -148,6 +149,25 @@ class SessionState(rx.State):
             return GuardResult(error=error_text(outcome.message, self.locale))
         self.denied = outcome.message
         return GuardResult(denied=outcome.message)
+
+    async def _follow(
+        self, owner: str, key_of: Callable[[Session, Principal], Key], refresh: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """The body of a live page's background `follow` event (see `portals.live`): find what the page
+        follows (`key_of` checks role and tenant), then reload the view through `refresh` (a guarded
+        loader: role and tenant checked again each time) whenever it changes, until the tab leaves."""
+        async with self:
+            token = self.router.session.client_token
+            found = await self._guarded_off_loop(key_of)
+        if found.value is None:
+            return
+        generation = HUB.claim(token, owner)
+        async for _ in HUB.changes(found.value, token, generation):
+            async with self:
+                await refresh()
+
+    def _unfollow(self, owner: str) -> None:
+        HUB.release(self.router.session.client_token, owner)
 
     @rx.event
     def choose_locale(self, locale: str):

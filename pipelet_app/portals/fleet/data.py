@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session
 
 from pipelet_app import clock
-from pipelet_app.auth import InvalidInput, Principal
+from pipelet_app.auth import InvalidInput, Principal, require
+from pipelet_app.db.models import Role
 from pipelet_app.fleet.queries import (
     SessionFilter,
     fleet_driver,
@@ -40,6 +41,13 @@ def period_filter(start: str, end: str, driver_id: int | None = None) -> Session
 def default_period(today: date | None = None) -> tuple[str, str]:
     today = today or clock.today()
     return (today - timedelta(days=29)).isoformat(), today.isoformat()
+
+
+def live_key(db: Session, principal: Principal) -> tuple[str, int]:
+    """What the dashboard follows: the caller's own fleet's sessions."""
+    require(principal, Role.FLEET_MANAGER)
+    assert principal.tenant_id is not None  # a fleet manager always has one (auth.invitations)
+    return ("fleet", principal.tenant_id)
 
 
 def fleet_overview(db: Session, principal: Principal, start: str = "", end: str = "") -> dict:

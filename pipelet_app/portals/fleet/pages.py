@@ -80,6 +80,7 @@ def _chart() -> rx.Component:
 def fleet_page() -> rx.Component:
     return shell(
         T["fleet.title"],
+        rx.box(on_unmount=FleetState.unfollow, display="none"),  # leaving the page ends its live follower
         rx.hstack(
             _period_form(FleetState),
             rx.spacer(),

@@ -11,7 +11,13 @@ import reflex as rx
 
 from pipelet_app.fleet.voids import void_session
 from pipelet_app.i18n import MESSAGES
-from pipelet_app.portals.fleet.data import default_period, driver_sessions, fleet_overview, period_filter
+from pipelet_app.portals.fleet.data import (
+    default_period,
+    driver_sessions,
+    fleet_overview,
+    live_key,
+    period_filter,
+)
 from pipelet_app.portals.session_state import SessionState
 
 PAGE = 100
@@ -76,6 +82,20 @@ class FleetState(SessionState):
         if not self.start:
             self.start, self.end = default_period()
         return await self._reload()
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: a session's energy (and a new session) moves the dashboard's figures without a reload."""
+        await self._follow("fleet", live_key, self._live_reload)
+
+    async def _live_reload(self):
+        shown = self.shown  # a live update keeps the rows the manager opened with "show more"
+        await self._reload()
+        self.shown = shown
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("fleet")
 
     @rx.event
     async def set_period(self, form: dict):

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_status
+from pipelet_app.domain.durations import duration_text
 from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.formatting import kwh, when
 from pipelet_app.services import pricing
@@ -62,6 +63,13 @@ def _cost(db: Session, principal: Principal, s: dict[str, Any]) -> str:
         running = pricing.session_cost(db, principal, s["transaction_id"])
         return f"{running['total']} {running['currency']} …" if running["total"] is not None else "—"
     return f"{s['cost']:.2f} {s['currency']}" if s["cost"] is not None else "—"
+
+
+def live_key(db: Session, principal: Principal, charge_point_id: str) -> tuple[str, int]:
+    """What the detail page follows: the charger, once role and tenant allow it."""
+    charger = operations.own_charger(db, principal, charge_point_id)
+    assert charger.id is not None
+    return ("charger", charger.id)
 
 
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
@@ -165,7 +173,7 @@ def faults_view(db: Session, principal: Principal) -> list[dict[str, str]]:
             "info": " · ".join(x for x in (f["vendor_error_code"], f["info"]) if x),
             "since": when(f["started_at"], f["timezone"]),
             "until": "open" if f["open"] else when(f["ended_at"], f["timezone"]),
-            "duration": f"{f['duration_s'] / 3600:.1f} h",
+            "duration": duration_text(f["duration_s"]),
         }
         for f in operations.faults(db, principal)
     ]

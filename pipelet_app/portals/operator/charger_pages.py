@@ -211,6 +211,7 @@ def charger_page() -> rx.Component:
             spacing="3",
         ),
         rx.link("← ", T["operator.title"], href="/operator"),
+        rx.box(on_unmount=ChargerState.unfollow, display="none"),  # leaving the page ends its live follower
         card(
             T["charger.facts"],
             rx.hstack(
@@ -328,6 +329,7 @@ def faults_page() -> rx.Component:
     t = FaultsState.tr
     return shell(
         t["faults.title"],
+        rx.box(on_unmount=FaultsState.unfollow, display="none"),  # leaving the page ends its live follower
         card(
             t["faults.title"],
             data_table(

@@ -11,7 +11,8 @@ from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations import identity
-from pipelet_app.portals.operator.charger_data import charger_view, faults_view, parse_payload
+from pipelet_app.portals.operator.charger_data import charger_view, faults_view, live_key, parse_payload
+from pipelet_app.portals.operator.data import live_key as tenant_live_key
 from pipelet_app.portals.session_state import SessionState
 
 # What `charger_view` returns, one var each; a refusal empties them all, so nothing of the last charger
@@ -56,6 +57,17 @@ class ChargerState(SessionState):
     async def load(self):
         self.answer = self.answer_error = ""
         return (await self._refresh()).redirect
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: status, connectors and sessions (energy) follow the charger without a reload."""
+        async with self:
+            cp_id = self._cp_id()
+        await self._follow("charger", lambda db, p: live_key(db, p, cp_id), self._refresh)
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("charger")
 
     async def _send(self, name: str, payload_text: str):
         """Check role and tenant, send, and show the charger's own answer (or why there is none)."""
@@ -155,8 +167,20 @@ def show_password_script(password: str) -> str:
 class FaultsState(SessionState):
     faults: list[dict[str, str]] = []
 
-    @rx.event
-    async def load(self):
+    async def _refresh(self):
         result = await self._guarded_off_loop(faults_view)
         self.faults = result.value or []
-        return result.redirect
+        return result
+
+    @rx.event
+    async def load(self):
+        return (await self._refresh()).redirect
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: a new or ended fault shows without a reload."""
+        await self._follow("faults", tenant_live_key, self._refresh)
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("faults")

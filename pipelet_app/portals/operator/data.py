@@ -10,6 +10,13 @@ from pipelet_app.domain.charger_status import summary_status
 from pipelet_app.portals.formatting import kwh, when
 
 
+def live_key(db: Session, principal: Principal) -> tuple[str, int]:
+    """What the charger list and the fault list follow: the caller's own operator tenant."""
+    require(principal, Role.OPERATOR)
+    assert principal.tenant_id is not None  # an operator always has one (auth.invitations)
+    return ("operator", principal.tenant_id)
+
+
 def operator_overview(db: Session, principal: Principal) -> dict:
     require(principal, Role.OPERATOR)
     tenant = principal.tenant_id

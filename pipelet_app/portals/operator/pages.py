@@ -31,6 +31,7 @@ def _site_row(row: rx.Var) -> rx.Component:
 def operator_page() -> rx.Component:
     return shell(
         T["operator.title"],
+        rx.box(on_unmount=OperatorState.unfollow, display="none"),  # leaving the page ends its live follower
         card(
             T["operator.chargers"],
             rx.table.root(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.operator.data import operator_overview
+from pipelet_app.portals.operator.data import live_key, operator_overview
 from pipelet_app.portals.session_state import SessionState
 
 
@@ -13,11 +13,23 @@ class OperatorState(SessionState):
     chargers: list[dict[str, str]] = []
     sessions: list[dict[str, str]] = []
 
-    @rx.event
-    async def load(self):
+    async def _refresh(self):
         result = await self._guarded_off_loop(operator_overview)
         data = result.value or {}
         self.sites = data.get("sites", [])
         self.chargers = data.get("chargers", [])
         self.sessions = data.get("sessions", [])
-        return result.redirect
+        return result
+
+    @rx.event
+    async def load(self):
+        return (await self._refresh()).redirect
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: the list follows the tenant's chargers (status, sessions) without a reload."""
+        await self._follow("operator", live_key, self._refresh)
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("operator")

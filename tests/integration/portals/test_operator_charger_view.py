@@ -85,3 +85,41 @@ def test_times_on_the_operator_pages_are_the_sites_local_times(demo: dict) -> No
     starts = [s["start"] for s in view["sessions"]]
     assert "2031-07-15 14:00" in starts and "2031-01-15 13:00" in starts
     assert overview["sessions"][0]["start"] == "2031-07-15 14:00"
+
+
+def test_fault_list_leaves_planned_unavailability_out_and_words_durations(demo: dict) -> None:
+    """A reset's reboot (Unavailable, NoError) is planned, not a fault; a 90-second fault reads "1 min"."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from pipelet_app.clock import utcnow
+    from pipelet_app.db.models import Charger, ConnectorStatusPeriod
+    from pipelet_app.portals.operator.charger_data import faults_view
+
+    start = utcnow() - timedelta(hours=1)
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "SON-CP-001")).one()
+        for connector, status, error, seconds in [
+            (1, "Unavailable", "NoError", 40),  # the reboot after a Soft reset
+            (2, "Faulted", "GroundFailure", 90),
+            (1, "Unavailable", "PowerSwitchFailure", 7_500),  # an error code is a fault whatever the status
+        ]:
+            db.add(
+                ConnectorStatusPeriod(
+                    charger_id=charger.id,
+                    connector_id=connector,
+                    status=status,
+                    error_code=error,
+                    started_at=start,
+                    ended_at=start + timedelta(seconds=seconds),
+                    duration_s=seconds,
+                )
+            )
+    with session_scope() as db:
+        rows = faults_view(db, principal("operator@sonnenstrom.demo"))
+        assert faults_view(db, principal("operator@northwind.demo")) == []
+    assert sorted((r["error"], r["duration"]) for r in rows) == [
+        ("GroundFailure", "1 min"),
+        ("PowerSwitchFailure", "2 h 05 min"),
+    ]

@@ -1,0 +1,131 @@
+"""Live pages: the fingerprints move exactly when what a page shows moves, and the hub wakes followers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.auth import Forbidden, NotFound, Principal
+from pipelet_app.clock import utcnow
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, ChargingSession, Connector, User
+from pipelet_app.portals import live
+from pipelet_app.portals.fleet.data import live_key as fleet_key
+from pipelet_app.portals.live_versions import read_versions
+from pipelet_app.portals.operator.charger_data import live_key as charger_key
+from pipelet_app.portals.operator.data import live_key as operator_key
+
+
+def _principal(email: str) -> Principal:
+    with session_scope() as db:
+        return Principal.of(db.exec(select(User).where(User.email == email)).one())
+
+
+def _charger(cp_id: str) -> Charger:
+    with session_scope() as db:
+        return db.exec(select(Charger).where(Charger.charge_point_id == cp_id)).one()
+
+
+def test_keys_check_role_and_tenant(demo: dict) -> None:
+    operator, other, fleet = (
+        _principal(e) for e in ("operator@sonnenstrom.demo", "operator@northwind.demo", "fleet@acme.demo")
+    )
+    with session_scope() as db:
+        assert operator_key(db, operator) == ("operator", operator.tenant_id)
+        assert charger_key(db, operator, "SON-CP-002") == ("charger", _charger("SON-CP-002").id)
+        assert fleet_key(db, fleet) == ("fleet", fleet.tenant_id)
+        with pytest.raises(NotFound):
+            charger_key(db, other, "SON-CP-002")
+        with pytest.raises(Forbidden):
+            operator_key(db, fleet)
+        with pytest.raises(Forbidden):
+            fleet_key(db, operator)
+
+
+def test_fingerprints_move_with_status_connectors_and_sessions_only(demo: dict) -> None:
+    operator, other = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    charger = _charger("SON-CP-002")
+    keys = [("charger", charger.id), ("operator", operator.tenant_id), ("operator", other.tenant_id)]
+    before = read_versions(keys)
+    assert read_versions(keys) == before  # nothing changed: nothing moves
+
+    with session_scope() as db:  # a heartbeat only: not shown live, so nothing moves
+        row = db.get(Charger, charger.id)
+        row.last_seen_at = utcnow()
+        db.add(row)
+    assert read_versions(keys) == before
+
+    with session_scope() as db:
+        row = db.get(Charger, charger.id)
+        row.is_online = not row.is_online
+        db.add(row)
+    online = read_versions(keys)
+    assert online[keys[0]] != before[keys[0]] and online[keys[1]] != before[keys[1]]
+    assert online[keys[2]] == before[keys[2]]  # another tenant's pages stay still
+
+    with session_scope() as db:
+        connector = db.exec(select(Connector).where(Connector.charger_id == charger.id)).first()
+        connector.status, connector.error_code = "Faulted", "GroundFailure"
+        connector.updated_at = utcnow() + timedelta(seconds=1)
+        db.add(connector)
+    faulted = read_versions(keys)
+    assert faulted[keys[0]] != online[keys[0]] and faulted[keys[1]] != online[keys[1]]
+
+    with session_scope() as db:
+        db.add(
+            ChargingSession(
+                transaction_id="live-1",
+                station_id="SON-CP-002",
+                source="ocpp-wallbox",
+                charger_id=charger.id,
+                start_utc=utcnow(),
+            )
+        )
+    started = read_versions(keys)
+    assert started[keys[0]] != faulted[keys[0]]
+    with session_scope() as db:
+        session = db.exec(select(ChargingSession).where(ChargingSession.transaction_id == "live-1")).one()
+        session.energy_wh, session.updated_at = 1234.0, utcnow() + timedelta(seconds=2)
+        db.add(session)
+    assert read_versions(keys)[keys[0]] != started[keys[0]]
+
+
+def test_hub_wakes_a_follower_on_change_and_ends_it_when_superseded(monkeypatch) -> None:
+    versions = {("charger", 1): "a"}
+    reads: list[list] = []
+
+    def read(keys):
+        reads.append(keys)
+        return {k: versions.get(k, "") for k in keys}
+
+    monkeypatch.setattr(live, "POLL_S", 0.01)
+
+    async def connected(_token: str) -> bool:
+        return True
+
+    monkeypatch.setattr(live, "connected", connected)
+
+    async def scenario() -> list[str]:
+        hub = live.Hub(read)
+        seen: list[str] = []
+        generation = hub.claim("tab", "charger")
+
+        async def follow() -> None:
+            async for _ in hub.changes(("charger", 1), "tab", generation):
+                seen.append(versions[("charger", 1)])
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.1)
+        versions[("charger", 1)] = "b"
+        await asyncio.sleep(0.1)
+        hub.claim("tab", "operator")  # the tab opened another live page
+        versions[("charger", 1)] = "c"
+        await asyncio.wait_for(task, 5)
+        assert not hub.watching  # the poller stops reading when nobody follows
+        return seen
+
+    assert asyncio.run(scenario()) == ["a", "b"]
+    assert all(keys == [("charger", 1)] for keys in reads)  # one grouped read per tick
