@@ -46,6 +46,16 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
     ocpp_version = "1.6"
     known_actions = frozenset(action.value for action in Action)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Connectors the database showed without an open session. An idle charger's periodic
+        # MeterValues (no transactionId) would otherwise ask the database for an open session every
+        # time: the largest per-message cost under load. Sound because in 1.6 only this charger's own
+        # StartTransaction opens a session on its connectors, and it arrives on this socket, which drops
+        # the connector from the set before anything else (a retry after a rolled-back batch too). A
+        # new socket starts with an empty set. Writer thread only (one queue per charger).
+        self._idle_connectors: set[int] = set()
+
     # ------------------------------------------------------------------ Core
     @on(Action.boot_notification)
     def on_boot_notification(
@@ -118,6 +128,7 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         reservation_id: int | None = None,
         **_: Any,
     ) -> dict[str, Any]:
+        self._idle_connectors.discard(connector_id)
         auth = authorization.authorize(db, self.charger_id, id_tag)
         started_at = parse_utc(timestamp)
         session = transactions.start_transaction(
@@ -185,8 +196,10 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         session = None
         if transaction_id is not None:
             session = transactions.find_v16_transaction(db, self.charger_id, transaction_id)
-        if session is None and connector_id > 0:
+        if session is None and connector_id > 0 and connector_id not in self._idle_connectors:
             session = transactions.open_session_on(db, self.charger_id, connector_id)
+            if session is None:
+                self._idle_connectors.add(connector_id)
         for value in meter_value:
             self._store_meter_value(db, connector_id, session, value)
         return call_result.MeterValues()

@@ -346,3 +346,39 @@ async def test_operator_queries_show_detail_messages_and_faults(csms: CsmsServer
     ]
     assert detail["sessions"][0]["connector_id"] == 2
     assert [(f["error_code"], f["open"]) for f in open_faults] == [("OverCurrentFailure", True)]
+
+
+async def test_meter_values_without_transaction_id_follow_the_connector(csms_any: CsmsServer) -> None:
+    """Idle readings stay unlinked, and the next session's readings without a transactionId still link
+    to it: the CSMS remembers idle connectors per socket (see ChargePoint16), and a start forgets them."""
+    setup_operator()
+
+    def linked() -> list[tuple[int | None, float]]:
+        with session_scope() as s:
+            rows = s.exec(select(MeterValue).where(MeterValue.measurand == "Energy.Active.Import.Register"))
+            return sorted(((v.session_id, v.value) for v in rows.all()), key=lambda r: (r[1], r[0] or 0))
+
+    async with RawChargePoint(url(csms_any), "CP-1") as cp:
+        await cp.boot16()
+        await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(100)]})
+        await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(100)]})
+        start = await cp.ok(
+            "StartTransaction", {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 100, "timestamp": utc_now()}
+        )
+        await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(600)]})
+        await cp.ok("MeterValues", {"connectorId": 2, "meterValue": [meter(50)]})  # the other connector idles
+        stop = {"transactionId": start["transactionId"], "meterStop": 900, "timestamp": utc_now()}
+        await cp.ok("StopTransaction", stop)
+        await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(900)]})
+    [session] = sessions()
+    assert session.energy_wh == 800
+    assert linked() == [(None, 50), (None, 100), (None, 100), (session.id, 600), (None, 900)]
+    # A new socket learns afresh: a session left open by the old one is found again.
+    async with RawChargePoint(url(csms_any), "CP-1") as cp:
+        await cp.boot16()
+        again = await cp.ok(
+            "StartTransaction", {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 900, "timestamp": utc_now()}
+        )
+    async with RawChargePoint(url(csms_any), "CP-1") as cp:
+        await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(1400)]})
+    assert (again["transactionId"], 1400) in linked()
