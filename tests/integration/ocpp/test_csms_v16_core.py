@@ -363,7 +363,8 @@ async def test_meter_values_without_transaction_id_follow_the_connector(csms_any
         await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(100)]})
         await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(100)]})
         start = await cp.ok(
-            "StartTransaction", {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 100, "timestamp": utc_now()}
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 100, "timestamp": utc_now()},
         )
         await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(600)]})
         await cp.ok("MeterValues", {"connectorId": 2, "meterValue": [meter(50)]})  # the other connector idles
@@ -377,7 +378,8 @@ async def test_meter_values_without_transaction_id_follow_the_connector(csms_any
     async with RawChargePoint(url(csms_any), "CP-1") as cp:
         await cp.boot16()
         again = await cp.ok(
-            "StartTransaction", {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 900, "timestamp": utc_now()}
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 900, "timestamp": utc_now()},
         )
     async with RawChargePoint(url(csms_any), "CP-1") as cp:
         await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [meter(1400)]})
