@@ -100,6 +100,12 @@ class IdToken(SQLModel, table=True):
     parent_id_tag: str | None = None
 
 
+# OCPP id tokens are case-insensitive: one spelling per tenant, and an index for the lookup by upper(token)
+# (migration 0021).
+Index("uq_id_tokens_tenant_token_ci", IdToken.tenant_id, func.upper(IdToken.token), unique=True)
+Index("ix_id_tokens_token_upper", func.upper(IdToken.token))
+
+
 class ChargingSession(SQLModel, table=True):
     """One charging session from any source; `transaction_id` is unique so every writer can UPSERT."""
 
