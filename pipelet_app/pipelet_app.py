@@ -37,6 +37,7 @@ from pipelet_app.runtime import log_redaction, state_pickles
 from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import (
     alert_mailer,
+    payments_sweep,
     pv_scheduler,
     site_energy_consumer,
     site_energy_loop,
@@ -73,6 +74,7 @@ app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with RE
 app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded); with REDIS_URL: workers
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
+app.register_lifespan_task(payments_sweep)  # capture / cancel finished paid sessions, receipts
 app.add_page(
     fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=[FleetState.load, FleetState.follow]
 )

@@ -140,6 +140,20 @@ async def surplus_loop() -> None:
     await Runner().run_forever()
 
 
+async def payments_sweep(interval_s: float = 15.0) -> None:
+    """Lifespan task of the web app: settle paid sessions (capture / cancel, receipts; payments/flow.py).
+    Safe in several workers at once: every Stripe call carries our idempotency key and the ledger only
+    moves forward."""
+    from pipelet_app.payments.flow import sweep_once
+
+    while True:
+        try:
+            await asyncio.to_thread(sweep_once)
+        except Exception:  # a bad row must not stop the money: logged, retried next round
+            log.exception("payments sweep failed")
+        await asyncio.sleep(interval_s)
+
+
 async def request_pv_poll(account_id: int) -> None:
     """Poll this account now (a fresh coupling should not wait for the next tick)."""
     if uses_redis():

@@ -198,6 +198,12 @@ def session_cost(db: Session, principal: Principal, transaction_id: str) -> dict
     if session is None or charger is None:
         raise NotFound("Not found.")
     require_tenant(principal, charger.tenant_id)
+    return cost_of(db, charger, session)
+
+
+def cost_of(db: Session, charger: Charger, session: ChargingSession) -> dict[str, Any]:
+    """The price of a session whose access the caller has already checked (the operator's tenant above;
+    the pay page and the receipt by the payment's own secret token)."""
     final = session.end_utc is not None
     price = None
     if charger.pricing_plan_id is not None:

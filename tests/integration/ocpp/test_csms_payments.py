@@ -1,0 +1,294 @@
+"""The pay flow end to end: a raw-JSON OCPP 1.6 charger on a real WebSocket to the CSMS, localstripe
+over HTTP (behind a recording proxy), an SMTP server on loopback, SQLite and PostgreSQL.
+
+pay (card pre-authorised, manual capture) -> remote start with a one-time tag -> StartTransaction
+authorised by that tag -> meter values -> stop -> sweep: capture the final price (capped at the hold,
+shortfall recorded) or cancel (under 2 kWh, declined, refused or never started) -> receipt e-mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from csms_helpers import add_charger, add_tenant, url_of
+from rawcp import RawChargePoint
+from sqlmodel import select
+from stripe_fake import RecordingProxy, localstripe  # noqa: F401  (the fixture)
+
+from pipelet_app.api import build_api
+from pipelet_app.auth import NotFound
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Payment, PaymentState, PricingPlan, Site
+from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.payments import flow, ledger
+from pipelet_app.payments.gateway import StripeGateway
+from pipelet_app.settings import get_settings
+
+PLAN = {"base": {"per_kwh": "0.40", "per_hour": "0"}, "session_fee": "0.50", "windows": []}
+SECRET = "whsec_test_payments"
+VISA = "4242424242424242"
+DECLINED = "4000000000000341"
+
+
+@pytest.fixture
+def stripe_env(localstripe: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingProxy]:  # noqa: F811
+    proxy = RecordingProxy(localstripe)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_pipelet")
+    monkeypatch.setenv("STRIPE_API_BASE", proxy.url)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+    get_settings.cache_clear()
+    yield proxy
+    proxy.close()
+    get_settings.cache_clear()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def setup_site(hold: str = "20") -> None:
+    tenant = add_tenant("op-pay")
+    add_charger("CP-PAY", tenant_id=tenant)
+    with session_scope() as db:
+        site = Site(tenant_id=tenant, name="Harbour", timezone="Europe/Berlin", currency="EUR")
+        site.preauth_amount = Decimal(hold)
+        plan = PricingPlan(tenant_id=tenant, name="Flat", definition=PLAN)
+        db.add(site)
+        db.add(plan)
+        db.flush()
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "CP-PAY")).one()
+        charger.site_id, charger.pricing_plan_id = site.id, plan.id
+        db.add(charger)
+
+
+def request(gateway: StripeGateway, key: str, card: str = VISA) -> flow.PayRequest:
+    method = gateway.card_method(card, 12, 2030, "123")
+    return flow.PayRequest("CP-PAY", 1, "driver@example.test", method, key)
+
+
+async def plugged_in(cp: RawChargePoint) -> list[dict]:
+    await cp.boot16()
+    await cp.ok("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+    starts: list[dict] = []
+    cp.responders["RemoteStartTransaction"] = lambda payload: starts.append(payload) or {"status": "Accepted"}
+    return starts
+
+
+async def charge(cp: RawChargePoint, tag: str, wh: int) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    start = await cp.ok(
+        "StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": iso(t0)}
+    )
+    assert start["idTagInfo"]["status"] == "Accepted"
+    tx = start["transactionId"]
+    await asyncio.to_thread(sweep)  # links the session while it runs
+    sampled = [{"value": str(wh), "unit": "Wh", "measurand": "Energy.Active.Import.Register"}]
+    await cp.ok(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx,
+            "meterValue": [{"timestamp": iso(t0 + timedelta(minutes=20)), "sampledValue": sampled}],
+        },
+    )
+    await cp.ok(
+        "StopTransaction",
+        {"transactionId": tx, "meterStop": wh, "timestamp": iso(t0 + timedelta(minutes=25))},
+    )
+
+
+def sweep() -> int:
+    with session_scope() as db:
+        return flow.settle_due(db, StripeGateway())
+
+
+def payment() -> Payment:
+    with session_scope() as db:
+        return db.exec(select(Payment)).one()
+
+
+def intent(intent_id: str) -> dict:
+    return StripeGateway().client.v1.payment_intents.retrieve(intent_id).to_dict()
+
+
+async def test_pay_start_charge_capture_receipt(
+    csms_any: CsmsServer, stripe_env: RecordingProxy, smtp_inbox
+) -> None:
+    setup_site()
+    gateway = StripeGateway()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        starts = await plugged_in(cp)
+        with session_scope() as db:
+            offer = flow.offer(db, "CP-PAY", 1)
+        assert offer["available"] and offer["preauth"] == "20.00" and offer["currency"] == "EUR"
+        assert offer["tariff"][0] == "0.40 EUR per kWh"
+        req = request(gateway, "press-0001")
+        shown = await flow.pay(req)
+        assert shown["state"] == "authorized" and shown["authorized"] == "20.000"
+        again = await flow.pay(req)  # the double-clicked button: same payment, no second hold, no 2nd start
+        assert again["token"] == shown["token"]
+        paid = payment()
+        assert starts == [{"connectorId": 1, "idTag": paid.id_tag}]
+        assert [p for p in stripe_env.seen if p[1] == "/v1/payment_intents"] == [
+            ("POST", "/v1/payment_intents", f"pipelet-pay-{paid.id}-authorize")
+        ]
+        await charge(cp, paid.id_tag, 10_000)
+    assert sweep() == 1
+    settled = payment()
+    # 0.50 fee + 10 kWh x 0.40 = 4.50, well under the 20.00 hold
+    assert (settled.state, settled.captured_amount, settled.shortfall) == (
+        PaymentState.CAPTURED,
+        Decimal("4.50"),
+        0,
+    )
+    assert settled.session_id is not None
+    captures = [p for p in stripe_env.seen if p[1].endswith("/capture")]
+    assert captures == [
+        ("POST", f"/v1/payment_intents/{settled.provider_ref}/capture", f"pipelet-pay-{settled.id}-capture")
+    ]
+    at_stripe = intent(settled.provider_ref)
+    assert at_stripe["status"] == "succeeded"
+    assert at_stripe["latest_charge"]["amount"] - at_stripe["latest_charge"]["amount_refunded"] == 450
+    with session_scope() as db:
+        kinds = [(str(e.kind), e.amount) for e in ledger.entries(db, settled.id)]
+        assert kinds == [("authorized", Decimal("20.000")), ("captured", Decimal("4.500"))]
+        tag = db.exec(select(IdToken).where(IdToken.token == settled.id_tag)).one()
+        assert tag.status == IdTokenStatus.BLOCKED  # the one-time tag starts nothing else
+        page = flow.status(db, settled.public_token)
+    assert page["state"] == "captured" and page["cost"]["total"] == "4.50" and page["energy_kwh"] == "10.00"
+    assert len(smtp_inbox.messages) == 1
+    to, raw = smtp_inbox.messages[0]
+    assert (
+        to == ["driver@example.test"]
+        and "Total: 4.50 EUR" in raw
+        and "Charged to your card: 4.500 EUR" in raw
+    )
+    assert sweep() == 0 and len(smtp_inbox.messages) == 1  # settled once, one receipt
+    with session_scope() as db, pytest.raises(NotFound):
+        flow.status(db, "not-the-token")
+
+
+async def test_under_2_kwh_is_free_and_the_hold_is_cancelled(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    setup_site()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        await flow.pay(request(StripeGateway(), "press-0002"))
+        await charge(cp, payment().id_tag, 1_500)
+    sweep()
+    paid = payment()
+    assert paid.state == PaymentState.CANCELLED and paid.captured_amount == 0 and "under 2 kWh" in paid.note
+    assert intent(paid.provider_ref)["status"] == "canceled"
+    assert (
+        "POST",
+        f"/v1/payment_intents/{paid.provider_ref}/cancel",
+        f"pipelet-pay-{paid.id}-cancel",
+    ) in stripe_env.seen
+
+
+async def test_a_price_above_the_hold_captures_the_hold_and_records_the_shortfall(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    setup_site(hold="5")
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        await flow.pay(request(StripeGateway(), "press-0003"))
+        await charge(cp, payment().id_tag, 30_000)  # 0.50 + 12.00 = 12.50
+    sweep()
+    paid = payment()
+    assert (paid.state, paid.captured_amount, paid.shortfall) == (
+        PaymentState.CAPTURED,
+        Decimal(5),
+        Decimal("7.50"),
+    )
+    with session_scope() as db:
+        assert [str(e.kind) for e in ledger.entries(db, paid.id)] == ["authorized", "captured", "shortfall"]
+
+
+async def test_declined_refused_and_never_started_start_nothing_unpaid(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    setup_site()
+    gateway = StripeGateway()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        starts = await plugged_in(cp)
+        declined = await flow.pay(request(gateway, "press-0004", card=DECLINED))
+        assert declined["state"] == "failed" and "declined" in declined["note"] and starts == []
+        with session_scope() as db:
+            assert db.exec(select(IdToken)).all() == []  # no tag: nothing can start on it
+        cp.responders["RemoteStartTransaction"] = lambda payload: {"status": "Rejected"}
+        refused = await flow.pay(request(gateway, "press-0005"))
+        assert refused["state"] == "cancelled" and "refused" in refused["note"]
+        cp.responders["RemoteStartTransaction"] = lambda payload: {"status": "Accepted"}
+        waiting = await flow.pay(request(gateway, "press-0006"))
+        assert waiting["state"] == "authorized"
+    with session_scope() as db:
+        assert flow.settle_due(db, gateway, now=datetime.now(UTC) + timedelta(minutes=5)) == 0
+        assert (
+            flow.settle_due(db, gateway, now=datetime.now(UTC) + flow.START_WINDOW + timedelta(minutes=1))
+            == 1
+        )
+        never = flow.status(db, waiting["token"])
+        tags = {t.status for t in db.exec(select(IdToken)).all()}
+    assert never["state"] == "cancelled" and "never started" in never["note"]
+    assert tags == {IdTokenStatus.BLOCKED}
+
+
+def signed(body: bytes, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={stamp},v1={mac}", "Content-Type": "application/json"}
+
+
+async def test_webhook_verifies_and_applies_each_event_once(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    setup_site()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        await flow.pay(request(StripeGateway(), "press-0007"))
+    paid = payment()
+    event = {
+        "id": "evt_cancel_1",
+        "object": "event",
+        "type": "payment_intent.canceled",
+        "data": {"object": {"id": paid.provider_ref, "object": "payment_intent", "amount": 2000}},
+    }
+    body = json.dumps(event).encode()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        hook = "/api/v1/payments/stripe/webhook"
+        forged = await api.post(hook, content=body, headers=signed(body, secret="whsec_wrong"))
+        stale = await api.post(hook, content=body, headers=signed(body, at=int(time.time()) - 3600))
+        unsigned = await api.post(hook, content=body, headers={"Content-Type": "application/json"})
+        huge = await api.post(hook, content=b" " * (70 * 1024), headers=signed(b" " * (70 * 1024)))
+        assert [forged.status_code, stale.status_code, unsigned.status_code, huge.status_code] == [
+            400,
+            400,
+            400,
+            413,
+        ]
+        assert payment().state == PaymentState.AUTHORIZED  # nothing above changed anything
+        first = await api.post(hook, content=body, headers=signed(body))
+        replay = await api.post(hook, content=body, headers=signed(body))  # same event, fresh signature
+    assert first.status_code == 200 and first.json()["result"] == "applied"
+    assert replay.status_code == 200 and replay.json()["result"] == "duplicate"
+    assert payment().state == PaymentState.CANCELLED
+
+
+def test_no_payable_connector_is_not_found(database: str) -> None:
+    setup_site()
+    with session_scope() as db:
+        for cp_id, connector in (("CP-PAY", 9), ("CP-NONE", 1)):
+            with pytest.raises(NotFound):
+                flow.offer(db, cp_id, connector)
