@@ -35,6 +35,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "charger.password_shown_once": "The charger's new password (user name = its id). Shown once: "
         "configure it on the charger now. Until then the charger is refused.",
         "charger.send": "Send",
+        "charger.power": "Power",
+        "charger.start": "Start",
+        "charger.stop": "Stop",
+        "charger.token": "ID token",
+        "charger.advanced": "Any other command",
+        "charger.advanced_hint": "The command's name and its OCPP payload as JSON, for what has no button "
+        "yet.",
+        "charger.command": "Command",
+        "charger.payload": "Payload (JSON)",
         "charger.waiting": "Waiting for the charger's answer...",
         "charger.messages": "Recent OCPP messages",
         "charger.answer": "Answer",
@@ -500,6 +509,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "charger.password_shown_once": "Das neue Passwort des Ladepunkts (Benutzername = seine Kennung). Nur "
         "jetzt sichtbar: Stellen Sie es sofort am Ladepunkt ein. Bis dahin wird er abgewiesen.",
         "charger.send": "Senden",
+        "charger.power": "Leistung",
+        "charger.start": "Starten",
+        "charger.stop": "Stoppen",
+        "charger.token": "ID-Token",
+        "charger.advanced": "Weitere Befehle",
+        "charger.advanced_hint": "Name des Befehls und seine OCPP-Nutzdaten als JSON, für alles ohne "
+        "eigenen Knopf.",
+        "charger.command": "Befehl",
+        "charger.payload": "Nutzdaten (JSON)",
         "charger.waiting": "Warte auf die Antwort des Ladepunkts...",
         "charger.messages": "Letzte OCPP-Nachrichten",
         "charger.answer": "Antwort",

@@ -11,11 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Charger, ChargingSession, Role
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Connector,
+    IdToken,
+    IdTokenStatus,
+    MeterValue,
+    Role,
+)
+from pipelet_app.domain import live_power
 from pipelet_app.ocpp import queries
 from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
@@ -159,6 +168,89 @@ def recent_uptime(
 def faults(db: Session, principal: Principal) -> list[dict[str, Any]]:
     require(principal, Role.OPERATOR)
     return queries.faults(db, principal.tenant_id)
+
+
+TOKEN_CHOICES = 500  # the picker lists at most this many of the tenant's tokens
+
+
+def id_tokens(db: Session, principal: Principal, charge_point_id: str) -> list[str]:
+    """The tokens an operator may start a session with at this charger: its tenant's accepted ones."""
+    charger = own_charger(db, principal, charge_point_id)
+    return list(
+        db.exec(
+            select(IdToken.token)
+            .where(IdToken.tenant_id == charger.tenant_id, IdToken.status == IdTokenStatus.ACCEPTED)
+            .order_by(col(IdToken.token))
+            .limit(TOKEN_CHOICES)
+        ).all()
+    )
+
+
+def start_payload(
+    db: Session, principal: Principal, charge_point_id: str, connector_id: str, id_tag: str
+) -> dict[str, Any]:
+    """`remote-start` for one of the charger's connectors with one of the tenant's tokens (the picker's
+    choices, checked again here: the client can send anything)."""
+    charger = own_charger(db, principal, charge_point_id)
+    if not connector_id.strip().isdigit():
+        raise InvalidInput("connector: choose one of the charger's connectors")
+    number = int(connector_id)
+    exists = db.exec(
+        select(Connector.id).where(Connector.charger_id == charger.id, Connector.connector_id == number)
+    ).first()
+    if exists is None or number == 0:
+        raise InvalidInput("connector: choose one of the charger's connectors")
+    token = db.exec(
+        select(IdToken.token).where(
+            IdToken.tenant_id == charger.tenant_id,
+            func.lower(IdToken.token) == id_tag.strip().lower(),
+            IdToken.status == IdTokenStatus.ACCEPTED,
+        )
+    ).first()
+    if token is None:
+        raise InvalidInput("id_tag: choose one of your accepted tokens")
+    return {"connectorId": number, "idTag": token}
+
+
+def stop_payload(
+    db: Session, principal: Principal, charge_point_id: str, transaction_id: str
+) -> dict[str, Any]:
+    """`remote-stop` for a session running at this charger (an ended or another charger's one: refused)."""
+    charger = own_charger(db, principal, charge_point_id)
+    running = db.exec(
+        select(ChargingSession.id).where(
+            ChargingSession.charger_id == charger.id,
+            ChargingSession.transaction_id == transaction_id,
+            col(ChargingSession.end_utc).is_(None),
+        )
+    ).first()
+    if running is None:
+        raise InvalidInput("transaction: this session is not running at this charger")
+    return {"transactionId": transaction_id}
+
+
+def running_power_w(db: Session, principal: Principal, charge_point_id: str) -> dict[str, float | None]:
+    """Each running session's power now (domain.live_power), by transaction id."""
+    charger = own_charger(db, principal, charge_point_id)
+    running = db.exec(
+        select(ChargingSession.id, ChargingSession.transaction_id).where(
+            ChargingSession.charger_id == charger.id, col(ChargingSession.end_utc).is_(None)
+        )
+    ).all()
+    out: dict[str, float | None] = {}
+    for session_id, transaction_id in running:
+        rows = db.exec(
+            select(MeterValue.timestamp, MeterValue.measurand, MeterValue.value, MeterValue.unit)
+            .where(
+                MeterValue.session_id == session_id,
+                col(MeterValue.phase).is_(None),
+                col(MeterValue.measurand).in_([live_power.POWER, live_power.REGISTER]),
+            )
+            .order_by(col(MeterValue.timestamp).desc())
+            .limit(6)
+        ).all()
+        out[transaction_id] = live_power.power_w([live_power.Reading(*row) for row in rows])
+    return out
 
 
 async def command(charge_point_id: str, name: str, payload: dict[str, Any] | None) -> dict[str, Any]:

@@ -72,8 +72,15 @@ def live_key(db: Session, principal: Principal, charge_point_id: str) -> tuple[s
     return ("charger", charger.id)
 
 
+def _watts(power_w: float | None) -> str:
+    return "—" if power_w is None else f"{power_w / 1000:,.1f} kW"
+
+
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
     d = operations.charger_detail(db, principal, charge_point_id)
+    power = operations.running_power_w(db, principal, charge_point_id)
+    # The running session on each connector: its Stop button sits next to the connector.
+    running_on = {str(s["connector_id"]): s["transaction_id"] for s in d["sessions"] if s["end_utc"] is None}
     version = "2.0.1" if str(d["ocpp_version"]).startswith("2") else "1.6"
     tz = d["timezone"]
     return {
@@ -101,9 +108,12 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "status": c["status"],
                 "error": c["error_code"],
                 "since": when(c["since"], tz),
+                "running_tx": running_on.get(str(c["connector_id"]), ""),
             }
             for c in d["connectors"]
+            if c["connector_id"] != 0  # connector 0 is the charger itself: its status is the summary's
         ],
+        "tokens": operations.id_tokens(db, principal, charge_point_id),
         "sessions": [
             {
                 "start": when(s["start_utc"], tz),
@@ -117,6 +127,8 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "held": "1" if s["review_pending"] else "",
                 "reported_kwh": kwh(s["energy_reported_wh"]) if s["energy_reported_wh"] is not None else "",
                 "cost": _cost(db, principal, s),
+                "running": "1" if s["end_utc"] is None else "",
+                "power": _watts(power.get(s["transaction_id"])) if s["end_utc"] is None else "",
             }
             for s in d["sessions"]
         ],

@@ -33,6 +33,7 @@ SESSION_COLUMNS = [
     (T["pv.end"], "end"),
     (T["col.token"], "id_tag"),
     (T["col.energy"], "energy_kwh"),
+    (T["charger.power"], "power"),
     (T["col.cost"], "cost"),
     (T["fleet.reason"], "reason"),
 ]
@@ -96,12 +97,27 @@ def _review_cell(row: rx.Var) -> rx.Component:
     )
 
 
+def _stop_button(tx: rx.Var, button_id: rx.Var | str) -> rx.Component:
+    return rx.button(
+        rx.icon("square", size=14),
+        T["charger.stop"],
+        size="2",
+        color_scheme="red",
+        variant="soft",
+        disabled=ChargerState.sending,
+        on_click=ChargerState.stop(tx),
+        id=button_id,
+        class_name="session-stop",
+    )
+
+
 def _session_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[
             rx.table.cell(coded_text("reason", row[key]) if key == "reason" else row[key])
             for _, key in SESSION_COLUMNS
         ],
+        rx.table.cell(rx.cond(row["running"] == "1", _stop_button(row["tx"], "stop-" + row["tx"]))),
         rx.table.cell(_missing_badge(row["missing"])),
         rx.table.cell(_review_cell(row)),
         class_name=rx.cond(row["held"] == "1", "session-row held", "session-row"),
@@ -116,6 +132,7 @@ def _sessions_table() -> rx.Component:
             rx.table.header(
                 rx.table.row(
                     *[rx.table.column_header_cell(label) for label, _ in SESSION_COLUMNS],
+                    rx.table.column_header_cell(""),
                     rx.table.column_header_cell(T["charger.messages_col"]),
                     rx.table.column_header_cell(T["charger.flags_col"]),
                 )
@@ -126,6 +143,70 @@ def _sessions_table() -> rx.Component:
             id="charger-sessions",
         ),
         rx.text(T["common.no_data"], color_scheme="gray"),
+    )
+
+
+def _start_form(row: rx.Var) -> rx.Component:
+    """Start on this connector with a token picked from the tenant's own (no typing, no JSON)."""
+    return rx.form(
+        rx.hstack(
+            rx.input(type="hidden", name="connector", value=row["id"]),
+            rx.el.select(
+                rx.foreach(ChargerState.tokens, lambda t: rx.el.option(t, value=t)),
+                name="id_tag",
+                id="start-token-" + row["id"],
+                aria_label=T["charger.token"],
+                style={"minHeight": "2.25em", "padding": "0 0.5em"},
+            ),
+            rx.button(
+                rx.icon("play", size=14),
+                T["charger.start"],
+                type="submit",
+                size="2",
+                variant="soft",
+                color_scheme="green",
+                disabled=ChargerState.sending,
+                id="start-" + row["id"],
+            ),
+            spacing="2",
+            align="center",
+        ),
+        on_submit=ChargerState.start,
+    )
+
+
+def _connector_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["id"]),
+        rx.table.cell(charger_status_badge(row["status"], id="connector-status-" + row["id"])),
+        rx.table.cell(coded_text("error_code", row["error"])),
+        rx.table.cell(row["since"]),
+        rx.table.cell(
+            rx.cond(
+                row["running_tx"] != "",
+                _stop_button(row["running_tx"], "stop-connector-" + row["id"]),
+                _start_form(row),
+            )
+        ),
+    )
+
+
+def _connectors_table() -> rx.Component:
+    """Each connector's status with its command next to it: Stop for the session running there, else
+    Start with a token picker."""
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(h)
+                    for h in ("#", T["col.status"], T["charger.error"], T["charger.since"], "")
+                ]
+            )
+        ),
+        rx.table.body(rx.foreach(ChargerState.connectors, _connector_row)),
+        width="100%",
+        variant="surface",
+        id="charger-connectors",
     )
 
 
@@ -229,35 +310,39 @@ def charger_page() -> rx.Component:
                 spacing="6",
                 wrap="wrap",
             ),
-            data_table(
-                [
-                    ("#", "id"),
-                    (T["col.status"], "status"),
-                    (T["charger.error"], "error"),
-                    (T["charger.since"], "since"),
-                ],
-                ChargerState.connectors,
-                "charger-connectors",
-                coded={"status": "charger_status", "error": "error_code"},
-            ),
+            _connectors_table(),
         ),
         _security_card(s),
         card(
             T["charger.commands"],
             rx.hstack(rx.foreach(ChargerState.quick, _quick_button), wrap="wrap", spacing="2"),
+            rx.heading(T["charger.advanced"], size="2", as_="h3", margin_top="0.5em"),
+            rx.text(T["charger.advanced_hint"], size="1", color_scheme="gray"),
             rx.form(
-                rx.hstack(
-                    rx.input(name="name", placeholder="remote-start", id="command-name", width="14em"),
-                    rx.input(
-                        name="payload",
-                        placeholder='{"idTag": "ACME0001", "connectorId": 1}',
-                        id="command-payload",
-                        width="28em",
+                rx.flex(
+                    rx.vstack(
+                        rx.el.label(T["charger.command"], html_for="command-name"),
+                        rx.input(name="name", placeholder="trigger-message", id="command-name", width="14em"),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.el.label(T["charger.payload"], html_for="command-payload"),
+                        rx.input(
+                            name="payload",
+                            placeholder='{"requestedMessage": "StatusNotification"}',
+                            id="command-payload",
+                            width="100%",
+                            min_width="16em",
+                        ),
+                        spacing="1",
+                        flex_grow="1",
                     ),
                     rx.button(
                         T["charger.send"], type="submit", disabled=ChargerState.sending, id="command-send"
                     ),
                     spacing="2",
+                    align="end",
+                    wrap="wrap",
                 ),
                 on_submit=ChargerState.send_custom,
             ),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
+from pipelet_app.auth import Principal
 from pipelet_app.i18n.words import command_error_text
 from pipelet_app.ocpp.commands import notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
@@ -26,6 +30,7 @@ VIEW_KEYS = (
     "uptime",
     "messages",
     "configuration",
+    "tokens",
 )
 
 
@@ -38,6 +43,7 @@ class ChargerState(SessionState):
     uptime: list[dict[str, str]] = []
     messages: list[dict[str, str]] = []
     configuration: list[dict[str, str]] = []
+    tokens: list[str] = []
     answer: str = ""
     answer_error: str = ""
     sending: bool = False
@@ -69,12 +75,13 @@ class ChargerState(SessionState):
     def unfollow(self):
         self._unfollow("charger")
 
-    async def _send(self, name: str, payload_text: str):
-        """Check role and tenant, send, and show the charger's own answer (or why there is none)."""
+    async def _send(self, name: str, build: Callable[[Session, Principal], dict[str, Any]]):
+        """Check role and tenant, build the payload (its own checks), send, and show the charger's own
+        answer (or why there is none)."""
         self.answer = self.answer_error = ""
         cp_id = self._cp_id()
         allowed = await self._guarded_off_loop(
-            lambda db, p: (operations.own_charger(db, p, cp_id), parse_payload(payload_text))
+            lambda db, p: (operations.own_charger(db, p, cp_id), build(db, p))[1]
         )
         if allowed.value is None:
             self.answer_error = allowed.error or allowed.denied
@@ -84,7 +91,7 @@ class ChargerState(SessionState):
         self.sending = True
         yield
         try:
-            response = await operations.command(cp_id, name, allowed.value[1])
+            response = await operations.command(cp_id, name, allowed.value)
             self.answer = f"{name}: {json.dumps(response)}"
         except CommandError as exc:
             self.answer_error = command_error_text(name, type(exc).__name__, str(exc), self.locale)
@@ -94,12 +101,33 @@ class ChargerState(SessionState):
 
     @rx.event
     async def send(self, name: str, payload_text: str):
-        async for update in self._send(name, payload_text):
+        async for update in self._send(name, lambda _db, _p: parse_payload(payload_text)):
             yield update
 
     @rx.event
     async def send_custom(self, form: dict):
-        async for update in self._send(form.get("name", "").strip(), form.get("payload", "")):
+        payload_text = str(form.get("payload", ""))
+        async for update in self._send(
+            str(form.get("name", "")).strip(), lambda _db, _p: parse_payload(payload_text)
+        ):
+            yield update
+
+    @rx.event
+    async def start(self, form: dict):
+        """Remote start on one connector with a token from the picker (both checked in start_payload)."""
+        cp_id, connector, id_tag = self._cp_id(), str(form.get("connector", "")), str(form.get("id_tag", ""))
+        async for update in self._send(
+            "remote-start", lambda db, p: operations.start_payload(db, p, cp_id, connector, id_tag)
+        ):
+            yield update
+
+    @rx.event
+    async def stop(self, transaction_id: str):
+        """Remote stop of a session running here (checked in stop_payload): no id copied from the log."""
+        cp_id = self._cp_id()
+        async for update in self._send(
+            "remote-stop", lambda db, p: operations.stop_payload(db, p, cp_id, str(transaction_id))
+        ):
             yield update
 
     async def _review(self, transaction_id: str, energy_wh: float | None):

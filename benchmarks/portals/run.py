@@ -1,0 +1,322 @@
+"""First render and time-to-live-update of the operator charger page and the fleet dashboard, in Chromium.
+
+Goals (issue 13): first render < 1 s p95; an event on the CSMS visible on the open page < 2 s p95.
+
+Starts `pipelet run` (web + CSMS, production build) on a fresh SQLite database with the demo data, and a
+raw-JSON OCPP 1.6 charger (SON-CP-001, Basic auth with the demo password) on its own thread. Measures:
+- first render: navigation to `/operator/chargers/SON-CP-001` until its status badge is on screen, and to
+  `/fleet` until the totals and the chart are; baseline in the same run: `/account/api-keys` (the same
+  shell and sign-in check, no data), so the difference is what the page's data costs;
+- live update: from the moment the CSMS answered the charger (it commits before it answers) until the
+  open page shows it, without reload — a StatusNotification (Faulted <-> Available) on the charger page,
+  a MeterValues of the fleet driver's running session on the fleet dashboard (its OCPP total moves);
+  baseline in the same run: the same kind of change seen by reloading the page (what people did before).
+
+    .venv/bin/python benchmarks/portals/run.py [--runs 20] [--out benchmarks/portals/results.json]
+    .venv/bin/python benchmarks/portals/run.py --smoke     # 2 runs of each, no file written
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.ocpp.rawcp import RawChargePoint  # noqa: E402  (after the path)
+
+CHARGER = "SON-CP-001"
+OPERATOR, FLEET = "operator@sonnenstrom.demo", "fleet@acme.demo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(url: str, proc: subprocess.Popen, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"pipelet run exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {
+        "p50": round(ordered[len(ordered) // 2], 3),
+        "p95": round(p95(values), 3),
+        "max": round(ordered[-1], 3),
+        "runs": len(values),
+    }
+
+
+class Charger:
+    """The raw 1.6 charger on its own event loop thread (the browser side is synchronous)."""
+
+    def __init__(self, csms_port: int, password: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", CHARGER, password=password)
+        self.run(self.cp.connect())
+        self.run(self.cp.boot16(vendor="ABB", model="Terra AC W22"))
+        self.meter = 1_000_000
+        self.transaction: int | None = None
+
+    def run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def status(self, status: str, error: str = "NoError") -> None:
+        payload = {"connectorId": 1, "status": status, "errorCode": error, "timestamp": now()}
+        self.run(self.cp.ok("StatusNotification", payload))
+
+    def start(self, id_tag: str) -> None:
+        answer = self.run(
+            self.cp.ok(
+                "StartTransaction",
+                {"connectorId": 2, "idTag": id_tag, "meterStart": self.meter, "timestamp": now()},
+            )
+        )
+        self.transaction = answer["transactionId"]
+
+    def meter_values(self, add_wh: int) -> None:
+        self.meter += add_wh
+        sample = {"value": str(self.meter), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+        self.run(
+            self.cp.ok(
+                "MeterValues",
+                {
+                    "connectorId": 2,
+                    "transactionId": self.transaction,
+                    "meterValue": [{"timestamp": now(), "sampledValue": [sample]}],
+                },
+            )
+        )
+
+    def close(self) -> None:
+        self.run(self.cp.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def text_of(page, selector: str) -> str:
+    return page.locator(selector).inner_text(timeout=30_000)
+
+
+# The text moved to something real: not the old one, not empty; a figure ("1,234.5 kWh", "1.234,5 kWh")
+# only counts when its digits grew (one decimal either way), so a half-rendered " kWh" never passes.
+MOVED = """([sel, old, numeric]) => {
+  const e = document.querySelector(sel);
+  if (!e) return false;
+  const text = e.textContent.trim();
+  if (!text || text === old.trim()) return false;
+  if (!numeric) return true;
+  const digits = (t) => Number(t.replace(/[^0-9]/g, "") || "NaN");
+  return digits(text) > digits(old);
+}"""
+
+
+def wait_text_change(page, selector: str, before: str, numeric: bool, timeout_ms: float = 30_000) -> None:
+    page.wait_for_function(MOVED, arg=[selector, before, numeric], polling=20, timeout=timeout_ms)
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.locator("#signed-in-user").wait_for(timeout=60_000)
+
+
+def first_render(page, base: str, path: str, ready: list[str]) -> float:
+    page.goto(f"{base}/login")  # leave the page so the next visit renders from scratch
+    started = time.perf_counter()
+    page.goto(f"{base}{path}")
+    for selector in ready:
+        page.locator(selector).first.wait_for(timeout=60_000)
+    return time.perf_counter() - started
+
+
+def live_change(page, selector: str, change, numeric: bool = False) -> float:
+    """Seconds from the CSMS's answer to the change being on the open page (no reload)."""
+    before = text_of(page, selector)
+    change()
+    answered = time.perf_counter()
+    wait_text_change(page, selector, before, numeric)
+    return time.perf_counter() - answered
+
+
+def reload_change(page, selector: str, change, numeric: bool = False) -> float:
+    """Baseline: the same kind of change, seen by reloading the page once the CSMS answered."""
+    before = text_of(page, selector)
+    change()
+    answered = time.perf_counter()
+    page.reload()
+    wait_text_change(page, selector, before, numeric)
+    return time.perf_counter() - answered
+
+
+def measure(base: str, demo: dict, csms_port: int, runs: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    passwords = {u["email"]: u["password"] for u in demo["users"]}
+    cp_password = next(cp["password"] for cp in demo["charge_points"] if cp["id"] == CHARGER)
+    out: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "charger_page_first_render_s",
+            "fleet_dashboard_first_render_s",
+            "baseline_api_keys_first_render_s",
+            "charger_page_live_update_s",
+            "charger_page_reload_baseline_s",
+            "fleet_dashboard_live_update_s",
+            "fleet_dashboard_reload_baseline_s",
+        )
+    }
+    charger = Charger(csms_port, cp_password)
+    try:
+        charger.status("Available")
+        charger.start("ACME0001")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            operator = browser.new_context(viewport={"width": 1366, "height": 850}).new_page()
+            sign_in(operator, base, OPERATOR, passwords[OPERATOR])
+            fleet = browser.new_context(viewport={"width": 1366, "height": 850}).new_page()
+            sign_in(fleet, base, FLEET, passwords[FLEET])
+            charger_path = f"/operator/chargers/{CHARGER}"
+            for _ in range(runs):
+                out["charger_page_first_render_s"].append(
+                    first_render(operator, base, charger_path, ["#charger-status", "#charger-connectors"])
+                )
+                out["baseline_api_keys_first_render_s"].append(
+                    first_render(operator, base, "/account/api-keys", ["#api-keys"])
+                )
+                out["fleet_dashboard_first_render_s"].append(
+                    first_render(fleet, base, "/fleet", ["#fleet-drivers", ".recharts-bar-rectangle"])
+                )
+            operator.goto(f"{base}{charger_path}")
+            operator.locator("#charger-status").wait_for(timeout=60_000)
+            fleet.goto(f"{base}/fleet")
+            fleet.locator("#total-ocpp").wait_for(timeout=60_000)
+            faulted = [False]
+
+            def flip() -> None:
+                faulted[0] = not faulted[0]
+                charger.status("Faulted", "GroundFailure") if faulted[0] else charger.status("Available")
+
+            for _ in range(runs):
+                out["charger_page_live_update_s"].append(live_change(operator, "#charger-status", flip))
+                out["fleet_dashboard_live_update_s"].append(
+                    live_change(fleet, "#total-ocpp", lambda: charger.meter_values(1_000), numeric=True)
+                )
+            for _ in range(runs):
+                out["charger_page_reload_baseline_s"].append(reload_change(operator, "#charger-status", flip))
+                out["fleet_dashboard_reload_baseline_s"].append(
+                    reload_change(fleet, "#total-ocpp", lambda: charger.meter_values(1_000), numeric=True)
+                )
+            browser.close()
+    finally:
+        charger.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--smoke", action="store_true", help="2 runs of each, nothing written")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    runs = 2 if args.smoke else args.runs
+    workdir = Path(tempfile.mkdtemp(prefix="bench-portals-"))
+    web_port, csms_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
+        "PIPELET_SECRET_KEY": "bench-portals",
+        "WEB_PORT": str(web_port),
+        "CSMS_PORT": str(csms_port),
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "LOGIN_PER_IP_PER_MINUTE": "10000",
+        "LOGIN_GLOBAL_PER_MINUTE": "10000",
+    }
+    log = open(workdir / "pipelet-run.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelet_app.cli.main", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://localhost:{web_port}"
+    try:
+        wait(f"{base}/api/v1/health", proc)
+        wait(f"{base}/login", proc)
+        demo = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        times = measure(base, demo, csms_port, runs)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+    summary: dict = {key: stats(values) for key, values in times.items()}
+    summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    summary["goal_first_render_p95_under_1s"] = all(
+        summary[k]["p95"] < 1.0 for k in ("charger_page_first_render_s", "fleet_dashboard_first_render_s")
+    )
+    summary["goal_live_update_p95_under_2s"] = all(
+        summary[k]["p95"] < 2.0 for k in ("charger_page_live_update_s", "fleet_dashboard_live_update_s")
+    )
+    print(json.dumps(summary, indent=2))
+    if args.out and not args.smoke:
+        args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
