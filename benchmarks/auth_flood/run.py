@@ -20,15 +20,10 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -36,29 +31,12 @@ import httpx
 import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.pipelet_process import running_pipelet  # noqa: E402
+
 PROBE_EVERY_S = 0.05
 ADDRESSES = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pipelet run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 def summary(latencies: list[float]) -> dict:
@@ -197,64 +175,21 @@ def main() -> int:
     logins, passwords, quiet_s = (20, 20, 3.0) if args.smoke else (args.logins, args.ocpp, 10.0)
 
     workdir = Path(tempfile.mkdtemp(prefix="auth-flood-"))
-    web_port, csms_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
-        "PIPELET_SECRET_KEY": "auth-flood-benchmark",
-        "WEB_PORT": str(web_port),
-        "CSMS_PORT": str(csms_port),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    log = open(workdir / "pipelet-run.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelet_app.cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base, csms = f"http://127.0.0.1:{web_port}", f"ws://127.0.0.1:{csms_port}"
-    try:
-        wait_for(f"{base}/api/v1/health", proc)
-        demo = json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        points = [p if isinstance(p, dict) else {"id": p, "password": None} for p in demo["charge_points"]]
-        healthy, target = points[0], points[1]
+    with running_pipelet(workdir) as instance:
+        base, csms = instance["base"].replace("localhost", "127.0.0.1"), instance["csms"]
+        healthy, target = instance["demo"]["charge_points"][:2]
         report = {
             "logins": logins,
             "ocpp_passwords": passwords,
             "healthy_charger": healthy["id"],
             "guessed_charger": target["id"],
-            "baseline": asyncio.run(
-                phase(base, csms, (healthy["id"], healthy.get("password")), None, quiet_s)
-            ),
+            "baseline": asyncio.run(phase(base, csms, (healthy["id"], healthy["password"]), None, quiet_s)),
             "flood": asyncio.run(
-                phase(
-                    base, csms, (healthy["id"], healthy.get("password")), (logins, passwords, target["id"]), 0
-                )
+                phase(base, csms, (healthy["id"], healthy["password"]), (logins, passwords, target["id"]), 0)
             ),
         }
         flood = report["flood"]
         report["goal_met"] = flood["health"]["p99_ms"] < 200 and flood["heartbeat"]["p99_ms"] < 200
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -4,43 +4,15 @@ driven by Playwright on Debian's Chromium."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.pipelet_process import ROOT, running_pipelet
+
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "out" / "screenshots"  # pytest-playwright empties test-results/ on start
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pipelet run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -93,60 +65,15 @@ def fake_inverters() -> Iterator[dict]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict) -> Iterator[dict]:
     """`pipelet run` as a user starts it; yields its base URL, CSMS port and the demo document."""
-    workdir = tmp_path_factory.mktemp("e2e")
-    web_port, csms_port = 3000 + _free_port() % 1000, _free_port()
     env = {
-        **os.environ,
         **fake_inverters["env"],
-        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
-        "PIPELET_SECRET_KEY": "e2e-secret",
-        "WEB_PORT": str(web_port),
-        "CSMS_PORT": str(csms_port),
-        "REFLEX_USE_SYSTEM_BUN": "1",
         # the whole browser suite signs in from 127.0.0.1, far above one person's budget; the budgets
         # themselves are tested in tests/integration/security
         "LOGIN_PER_IP_PER_MINUTE": "10000",
         "LOGIN_GLOBAL_PER_MINUTE": "10000",
     }
-    log = open(workdir / "pipelet-run.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelet_app.cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://localhost:{web_port}"
-    try:
-        _wait_for(f"{base}/api/v1/health", 600, proc)
-        _wait_for(f"{base}/login", 120, proc)
-        demo = json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        yield {
-            "base": base,
-            "csms_port": csms_port,
-            "demo": demo,
-            "env": env,
-            "proc": proc,
-            "log": workdir / "pipelet-run.log",
-        }
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with running_pipelet(tmp_path_factory.mktemp("e2e"), env) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

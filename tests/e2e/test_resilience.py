@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import os
 import signal
 import subprocess
@@ -28,8 +27,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.exceptions import InvalidHandshake
 
-from tests.e2e.conftest import ROOT, _free_port, _wait_for, sign_in
+from tests.e2e.conftest import sign_in
 from tests.integration.ocpp.rawcp import RawChargePoint
+from tests.pipelet_process import ROOT, running_pipelet
 
 HEALTH_BOUND_S = 1.0
 WEB_BACK_WITHIN_S = 600  # the restart rebuilds the front end: minutes on a busy 2-core machine
@@ -83,48 +83,10 @@ def _run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("resilience")
-    web_port, csms_port = 3000 + _free_port() % 1000, _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
-        "PIPELET_SECRET_KEY": "resilience-secret",
-        "WEB_PORT": str(web_port),
-        "CSMS_PORT": str(csms_port),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        # its own front-end build: the suite's server serves the checkout's .web, and a build there
-        # bakes this instance's port into the pages the other tests load
-        "REFLEX_WEB_WORKDIR": str(workdir / ".web"),
-    }
-    log_path = workdir / "pipelet-run.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelet_app.cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://localhost:{web_port}"
-    try:
-        _wait_for(f"{base}/api/v1/health", 600, proc)
-        _wait_for(f"{base}/login", 120, proc)
-        demo = json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
-                cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-            ).stdout
-        )  # fmt: skip
-        yield {"base": base, "csms": f"ws://127.0.0.1:{csms_port}", "demo": demo, "env": env,
-               "proc": proc, "log": log_path}  # fmt: skip
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    # its own front-end build: the suite's server serves the checkout's .web, and a build there bakes
+    # this instance's port into the pages the other tests load
+    with running_pipelet(workdir, {"REFLEX_WEB_WORKDIR": str(workdir / ".web")}) as instance:
+        yield instance
 
 
 def _charger(instance: dict) -> RawChargePoint:

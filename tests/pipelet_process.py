@@ -1,0 +1,102 @@
+"""`pipelet run` as a user starts it, for the browser suite, the resilience tests and the benchmarks
+that measure the embedded deployment: one launcher, so all of them start, wait for and stop it alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's choice)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:
+    """Until `url` answers 200; fails at once when the process died, naming its exit code."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"pipelet run exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 30) -> None:
+    """Ctrl-C to the whole process group (as a terminal would), then SIGKILL after `grace_s`."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def running_pipelet(workdir: Path, env: dict[str, str] | None = None) -> Iterator[dict]:
+    """`pipelet run` on a fresh SQLite database in `workdir`, demo seeded; yields where it listens.
+
+    Yields `base` (web + API), `csms` (ws:// URL), `csms_port`, `demo` (`seed-demo --json`: logins,
+    charge points with passwords), `env`, `proc` and `log` (its combined output). `env` adds to or
+    overrides the defaults (e.g. `REFLEX_WEB_WORKDIR` for a front end of its own).
+    """
+    web_port, csms_port = free_port(), free_port()
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
+        "PIPELET_SECRET_KEY": f"test-secret-{workdir.name}",
+        "WEB_PORT": str(web_port),
+        "CSMS_PORT": str(csms_port),
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        **(env or {}),
+    }
+    log_path = workdir / "pipelet-run.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelet_app.cli.main", "run"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://localhost:{web_port}"
+        try:
+            wait_for(f"{base}/api/v1/health", 900, proc)  # a first front-end build takes minutes
+            wait_for(f"{base}/login", 120, proc)
+            seeded = subprocess.run(
+                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
+                cwd=ROOT, env=full_env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            yield {
+                "base": base,
+                "csms": f"ws://127.0.0.1:{csms_port}",
+                "csms_port": csms_port,
+                "demo": json.loads(seeded.stdout),
+                "env": full_env,
+                "proc": proc,
+                "log": log_path,
+            }
+        finally:
+            stop(proc)
