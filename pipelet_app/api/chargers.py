@@ -37,6 +37,13 @@ class ConnectorOut(BaseModel):
     connector_id: int
     status: str
     error_code: str
+    max_power_w: float | None = Field(
+        None, description="The most it can deliver (W); unknown until the charger reports it or you set it"
+    )
+
+
+class ConnectorIn(BaseModel):
+    max_power_w: float = Field(description="The most this connector can deliver, in W (500 to 1,000,000)")
 
 
 class ChargerOut(BaseModel):
@@ -53,6 +60,12 @@ class ChargerOut(BaseModel):
     connectors: list[ConnectorOut]
 
 
+def _connector_out(c: Connector) -> ConnectorOut:
+    return ConnectorOut(
+        connector_id=c.connector_id, status=c.status, error_code=c.error_code, max_power_w=c.max_power_w
+    )
+
+
 def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
     return ChargerOut(
         id=charger.charge_point_id,
@@ -63,10 +76,7 @@ def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
         online=charger.is_online,
         last_seen_utc=charger.last_seen_at,
         auth_mode=str(charger.auth_mode),
-        connectors=[
-            ConnectorOut(connector_id=c.connector_id, status=c.status, error_code=c.error_code)
-            for c in sorted(connectors, key=lambda c: c.connector_id)
-        ],
+        connectors=[_connector_out(c) for c in sorted(connectors, key=lambda c: c.connector_id)],
     )
 
 
@@ -366,3 +376,23 @@ async def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Calle
     mode = await run_in_threadpool(identity.set_auth_mode, db, principal, charge_point_id, body.auth_mode)
     await notify_identity_changed(charge_point_id)
     return AuthModeOut(id=charge_point_id, auth_mode=mode.value)
+
+
+@router.put(
+    "/{charge_point_id}/connectors/{connector_id}",
+    response_model=ConnectorOut,
+    responses={**KEYED, **documented(400, 404, 422)},
+)
+async def set_connector(
+    charge_point_id: str,
+    connector_id: Annotated[int, Path(ge=1, le=100)],
+    body: ConnectorIn,
+    principal: Caller,
+    db: DB,
+) -> ConnectorOut:
+    """Set what a connector can deliver (from the charger's data sheet). Sessions whose energy exceeds
+    this power over their duration are flagged for review (docs/ocpp-energy-rules.md)."""
+    connector = await run_in_threadpool(
+        operations.set_connector_max_power, db, principal, charge_point_id, connector_id, body.max_power_w
+    )
+    return _connector_out(connector)

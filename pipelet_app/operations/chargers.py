@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
@@ -41,6 +42,46 @@ def own_charger(db: Session, principal: Principal, charge_point_id: str) -> Char
         raise NotFound("Not found.")  # the same words require_tenant uses for another tenant's charger
     require_tenant(principal, charger.tenant_id)
     return charger
+
+
+MAX_POWER_RANGE_W = (500.0, 1_000_000.0)  # a slow AC socket to the largest DC chargers sold
+
+
+def set_connector_max_power(
+    db: Session, principal: Principal, charge_point_id: str, connector_id: int, max_power_w: float
+) -> Connector:
+    """The most a connector can deliver, as the operator knows it from the charger's data sheet.
+
+    1.6 has no standard way for a charger to say it (2.0.1 reports it in its device model), and without
+    it the plausibility checks of docs/ocpp-energy-rules.md fall back to a DC charger's 350 kW, so an
+    impossible session on an 11 kW wallbox goes unflagged. Audited, like every change to a charger.
+    """
+    charger = own_charger(db, principal, charge_point_id)
+    low, high = MAX_POWER_RANGE_W
+    if not (math.isfinite(max_power_w) and low <= max_power_w <= high):
+        raise InvalidInput(f"max_power_w: must be between {low:,.0f} and {high:,.0f} W")
+    if not 1 <= connector_id <= 100:
+        raise InvalidInput("connector_id: must be between 1 and 100")
+    connector = db.exec(
+        select(Connector).where(Connector.charger_id == charger.id, Connector.connector_id == connector_id)
+    ).first()
+    if connector is None:
+        assert charger.id is not None
+        connector = Connector(charger_id=charger.id, connector_id=connector_id)
+    before = connector.max_power_w
+    connector.max_power_w = max_power_w
+    db.add(connector)
+    audit.record(
+        db,
+        principal,
+        "charger.connector_max_power",
+        "charger",
+        charge_point_id,
+        {"connector_id": connector_id, "max_power_w": [before, max_power_w]},
+    )
+    db.commit()
+    db.refresh(connector)
+    return connector
 
 
 def charger_detail(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
