@@ -16,7 +16,7 @@ from pipelet_app.auth import require
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, Connector, Role
 from pipelet_app.errors import AppError
-from pipelet_app.ocpp.commands import notify_identity_changed
+from pipelet_app.ocpp.commands import hand_over_password, notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations import identity
@@ -347,8 +347,12 @@ async def create_charger(body: ChargerIn, principal: Caller, db: DB) -> ClaimOut
 )
 async def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
     """Take an auto-registered charger into one of your sites. Answers its new Basic-auth password once:
-    the charger must connect with it (user = its id) from now on."""
+    the charger must connect with it (user = its id) from now on. A charger online at the time is sent
+    the password over its socket first; one that accepts it stays connected (a 2.0.1 station waiting
+    in Pending is then accepted)."""
     claimed = await run_in_threadpool(identity.claim_charger, db, principal, charge_point_id, body.site_id)
+    if claimed.online_version:
+        await hand_over_password(charge_point_id, claimed.online_version, claimed.password)
     await notify_identity_changed(charge_point_id)
     assert claimed.site_id is not None
     return ClaimOut(id=claimed.charge_point_id, site_id=claimed.site_id, password=claimed.password)

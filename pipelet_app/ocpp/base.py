@@ -49,6 +49,7 @@ from pipelet_app.ocpp.errors import (
     CommandTimeout,
     InvalidCommandPayload,
 )
+from pipelet_app.ocpp.registration import ACCEPTED, Registration
 from pipelet_app.ocpp.timefmt import parse_utc
 from pipelet_app.ocpp.validation import validate
 from pipelet_app.ocpp.writer import defer_insert
@@ -184,6 +185,8 @@ class CsmsConnection:
         # How the socket was admitted (set by the server): with verified credentials, and against which hash.
         self.authenticated = False
         self.admitted_hash: str | None = None
+        # Boot registration (`registration`); 1.6 connections stay Accepted, the server sets 2.0.1's.
+        self.registration = Registration(ACCEPTED)
 
     # ------------------------------------------------------------------ receive side
     async def start(self) -> None:
@@ -256,6 +259,14 @@ class CsmsConnection:
                 await self._send_error(
                     frame.unique_id, "NotImplemented", f"unknown action {frame.action}", frame.action
                 )
+            return
+        if not self.registration.accepted and not self.registration.admits(frame.action):
+            await self._send_error(
+                frame.unique_id,
+                "SecurityError",
+                f"{frame.action} before an accepted boot (registration {self.registration.status})",
+                frame.action,
+            )
             return
         payload_json = _dumps(frame.payload)
         payload_hash = hashlib.sha256(f"{frame.action}\n{payload_json}".encode()).hexdigest()

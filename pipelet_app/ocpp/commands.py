@@ -150,6 +150,8 @@ async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, An
         if action == "ReserveNow":
             payload = await asyncio.to_thread(_with_reservation_id, cp.charger_id, cp.ocpp_version, payload)
         payload = adapt_payload(action, cp.ocpp_version, payload)
+        if action == "TriggerMessage":  # set before sending: the triggered message may come first
+            cp.registration.expect(str(payload.get("requestedMessage", "")))
         answer = await cp.send_call(action, payload, timeout)
         try:
             await cp.after_command(action, payload, answer)
@@ -246,6 +248,29 @@ async def notify_identity_changed(charge_point_id: str) -> None:
         LOGGER.info(
             "%s: CSMS not told of the identity change (%s); applies within 30 s", charge_point_id, exc
         )
+
+
+def password_handover(ocpp_version: str, password: str) -> tuple[str, dict[str, Any]]:
+    """The command that hands a charger its Basic-auth password over its live socket (TC_073 / B05)."""
+    if ocpp_version == "1.6":
+        return "change-configuration", {"key": "AuthorizationKey", "value": password}
+    variable = {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}
+    return "change-configuration", {"setVariableData": [{**variable, "attributeValue": password}]}
+
+
+async def hand_over_password(charge_point_id: str, ocpp_version: str, password: str) -> bool:
+    """Best effort, right after a claim: send the charger its new password over the socket it holds
+    (admitted without credentials while unclaimed). Accepted: the CSMS stores it, keeps the socket as
+    authenticated and, for a 2.0.1 station waiting in Pending, has it boot again (Accepted now).
+    Anything else: False, and the socket is closed as before; the charger must be configured by hand."""
+    name, payload = password_handover(ocpp_version, password)
+    try:
+        answer = await send_command(charge_point_id, name, payload, timeout=10.0)
+    except CommandError as exc:
+        LOGGER.info("%s: password not handed over (%s)", charge_point_id, exc)
+        return False
+    results = answer.get("setVariableResult") or [answer]
+    return all(item.get("attributeStatus", item.get("status")) == "Accepted" for item in results)
 
 
 def loopback_tls_context(cert_file: str) -> ssl.SSLContext:

@@ -44,11 +44,12 @@ from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
 from pipelet_app.ocpp import chargers, commands
-from pipelet_app.ocpp.admission import Admission
+from pipelet_app.ocpp.admission import Admission, Entry
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
 from pipelet_app.ocpp.node import INTERNAL_PATH, internal_token
+from pipelet_app.ocpp.registration import ACCEPTED, PENDING, Registration, awaiting_operator
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -275,32 +276,52 @@ class CsmsServer:
             return False
         return not previous.closed
 
-    def forget_admission(self, charge_point_id: str) -> None:
+    async def forget_admission(self, charge_point_id: str) -> None:
         """Called after the charger on this node accepted a new password: look it up afresh, and keep
-        its socket (it proved itself by accepting the password over it, TC_073)."""
+        its socket (TC_073). The socket counts as authenticated from now on, even one admitted without
+        credentials (an unclaimed station being provisioned): whoever holds it was just handed the
+        password over it, so it holds what a Basic login would prove."""
         self.admission.forget(charge_point_id)
         cp = self.connections.get(charge_point_id)
-        if cp is not None and cp.authenticated:
-            self._spawn(self._adopt_new_password(cp))
+        if cp is not None:
+            await self._adopt_new_password(cp)
 
     async def identity_changed(self, charge_point_id: str) -> None:
         """The web app changed the charger's password, auth mode or tenant: decide afresh from now on,
         and close its socket if the grounds it was admitted on no longer hold."""
         self.admission.forget(charge_point_id)
-        await asyncio.to_thread(self.admission.lookup, charge_point_id)
+        entry = await asyncio.to_thread(self.admission.lookup, charge_point_id)
         cp = self.connections.get(charge_point_id)
-        if (
-            cp is not None
-            and not cp.closed
-            and not self.admission.still_admits(charge_point_id, cp.authenticated, cp.admitted_hash)
-        ):
+        if cp is None or cp.closed:
+            return
+        if not self.admission.still_admits(charge_point_id, cp.authenticated, cp.admitted_hash):
             LOGGER.warning("%s: closing a socket whose admission no longer holds", charge_point_id)
             self._spawn(cp._connection.close(1008, "credentials required"))
+        else:
+            self._finish_pending_boot(cp, entry)
 
     async def _adopt_new_password(self, cp: CsmsConnection) -> None:
         entry = await asyncio.to_thread(self.admission.lookup, cp.charge_point_id)
-        if entry is not None:
+        if entry is not None and entry.password_hash is not None:
             cp.admitted_hash = entry.password_hash
+            cp.authenticated = True
+        self._finish_pending_boot(cp, entry)
+
+    def _finish_pending_boot(self, cp: CsmsConnection, entry: Entry | None) -> None:
+        """A 2.0.1 station waiting in Pending that an operator now holds, on a socket that stays: have
+        it boot again now (TriggerMessage), instead of after its retry interval."""
+        if (
+            entry is not None
+            and not awaiting_operator(entry.claimed, entry.auth_mode, entry.password_hash is not None)
+            and cp.registration.status == PENDING
+            and not cp.registration.boot_asked
+            and not cp.closed
+            and self.admission.still_admits(cp.charge_point_id, cp.authenticated, cp.admitted_hash)
+        ):
+            finish = getattr(cp, "finish_pending_boot", None)
+            if finish is not None:
+                cp.registration.boot_asked = True
+                self._spawn(finish())
 
     def _drop_unadmissible(self) -> None:
         """After a refresh: close sockets admitted on grounds that no longer hold (the charger was
@@ -336,6 +357,12 @@ class CsmsServer:
         cp = cls(charge_point_id, connection, info["charger_id"], self)
         cp.authenticated = info["authenticated"]
         cp.admitted_hash = info["password_hash"]
+        if cls is ChargePoint201:
+            entry = self.admission.entry(charge_point_id)
+            waits = entry is None or awaiting_operator(
+                entry.claimed, entry.auth_mode, entry.password_hash is not None
+            )
+            cp.registration = Registration(PENDING if waits else ACCEPTED)
         previous = self.connections.get(charge_point_id)
         self.connections[charge_point_id] = cp
         if previous is not None:

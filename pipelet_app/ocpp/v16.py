@@ -309,8 +309,12 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
                     reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
 
         await asyncio.to_thread(write)
-        if action in ("ChangeConfiguration", "SetVariables"):
-            self.server.forget_admission(self.charge_point_id)  # the password may have changed
+        if (
+            action == "ChangeConfiguration"
+            and payload.get("key") == PASSWORD_KEY
+            and answer.get("status") in CHANGED
+        ):
+            await self.server.forget_admission(self.charge_point_id)  # it holds the new password now
 
 
 def _store_status_variable(db: Session, charger_id: int, name: str, status: str) -> None:

@@ -14,12 +14,12 @@ from ocpp.routing import on
 from ocpp.v201 import ChargePoint as LibraryChargePoint201
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import EvChargingNeeds
-from pipelet_app.ocpp import authorization, chargers, local_list, reservations, transactions
+from pipelet_app.db.models import Charger, EvChargingNeeds
+from pipelet_app.ocpp import authorization, chargers, local_list, registration, reservations, transactions
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
@@ -99,9 +99,24 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
             ocpp_version=self.ocpp_version,
         )
         transactions.close_stale_on_boot(db, self.charger_id, utcnow())
-        return call_result.BootNotification(
-            current_time=now_utc(), interval=self.server.heartbeat_interval_s, status="Accepted"
+        held = db.exec(
+            select(Charger.tenant_id, Charger.auth_mode, Charger.basic_auth_hash).where(
+                Charger.id == self.charger_id
+            )
+        ).first()
+        tenant_id, auth_mode, password_hash = held if held is not None else (None, "basic", None)
+        status = registration.boot_status(
+            tenant_id is not None, str(auth_mode), password_hash is not None, self.authenticated
         )
+        self.registration.booted(status)
+        if status != registration.ACCEPTED:
+            LOGGER.info("%s: boot answered %s (not accepted by an operator)", self.charge_point_id, status)
+        interval = (
+            self.server.heartbeat_interval_s
+            if status == registration.ACCEPTED
+            else registration.PENDING_RETRY_S
+        )
+        return call_result.BootNotification(current_time=now_utc(), interval=interval, status=status)
 
     @on(Action.heartbeat)
     def on_heartbeat(self, db: Session, **_: Any) -> call_result.Heartbeat:
@@ -372,10 +387,25 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
     def on_sign_certificate(self, db: Session, csr: str, **_: Any) -> dict[str, Any]:
         return self.reject_certificate_signing(db)
 
+    async def finish_pending_boot(self) -> None:
+        """An operator accepted this station while it waits in Pending: ask it to boot now (TC_B_31)
+        rather than after its retry interval."""
+        try:
+            answer = await self.send_call("TriggerMessage", {"requestedMessage": "BootNotification"})
+        except Exception as exc:  # it boots again after its interval anyway
+            LOGGER.info("%s: TriggerMessage(BootNotification) failed: %s", self.charge_point_id, exc)
+            return
+        LOGGER.info(
+            "%s: accepted while Pending; TriggerMessage(BootNotification) %s", self.charge_point_id, answer
+        )
+
     async def after_command(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
         """Remember what a successful command changed on the charger (runs after the answer)."""
 
+        password_changed = False
+
         def write() -> None:
+            nonlocal password_changed
             with session_scope() as db:
                 if action == "SetChargingProfile":
                     store_profile(
@@ -416,6 +446,7 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                         component = item.get("component", {})
                         if item.get("variable", {}).get("name") == "BasicAuthPassword" and value is not None:
                             set_basic_auth_password(db, self.charger_id, str(value))
+                            password_changed = True
                             continue
                         upsert_reported(
                             db,
@@ -427,5 +458,5 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                         )
 
         await asyncio.to_thread(write)
-        if action in ("ChangeConfiguration", "SetVariables"):
-            self.server.forget_admission(self.charge_point_id)  # the password may have changed
+        if password_changed:
+            await self.server.forget_admission(self.charge_point_id)  # it holds the new password now

@@ -39,6 +39,7 @@ class Claimed:
     charge_point_id: str
     site_id: int | None
     password: str
+    online_version: str = ""  # the OCPP version of its live socket, when the charger was online
 
 
 def _audit(
@@ -114,7 +115,8 @@ def claim_charger(db: Session, principal: Principal, charge_point_id: str, site_
     password = claim_charger_row(db, charger.id, principal.tenant_id, site.id)
     _audit(db, charger, "ChargerClaimed", principal, f"site {site.id}")
     db.commit()
-    return Claimed(charger.charge_point_id, site.id, password)
+    online = charger.ocpp_version if charger.is_online else ""
+    return Claimed(charger.charge_point_id, site.id, password, online)
 
 
 def rotate_password(db: Session, principal: Principal, charge_point_id: str) -> str:

@@ -142,6 +142,17 @@ async def test_too_big_frame_gets_a_call_error_and_the_socket_stays(
 
 
 # ---------------------------------------------------------------------- auto-registered status
+def claim_unauthenticated(charge_point_id: str) -> None:
+    """An operator takes the charger into a tenant and lets it in without credentials."""
+    from pipelet_app.db.models import ChargerAuthMode
+
+    tenant = add_tenant(f"claim-{charge_point_id.lower()}")
+    with session_scope() as s:
+        row = s.exec(select(Charger).where(Charger.charge_point_id == charge_point_id)).one()
+        row.tenant_id, row.auth_mode = tenant, ChargerAuthMode.NONE
+        s.add(row)
+
+
 @pytest.fixture
 async def csms_auto(db: str) -> AsyncIterator[CsmsServer]:
     server = CsmsServer("127.0.0.1", 0, node_id="auto-node", auto_register=True, ping_interval_s=30)
@@ -167,8 +178,12 @@ async def test_auto_registered_1_6_charger_takes_its_connectors_status(csms_auto
 
 
 async def test_auto_registered_2_0_1_station_takes_its_connectors_status(csms_auto: CsmsServer) -> None:
+    """Once claimed: an unclaimed 2.0.1 station waits in Pending and reports nothing (TC_B_30)."""
     async with RawChargePoint(url_of(csms_auto), "CS-AUTO", subprotocols=V201) as cp:
-        await cp.boot201()
+        assert (await cp.boot201())["status"] == "Pending"
+    claim_unauthenticated("CS-AUTO")
+    async with RawChargePoint(url_of(csms_auto), "CS-AUTO", subprotocols=V201) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
         now = iso(datetime.now(UTC))
 
         async def status(evse: int, value: str) -> None:

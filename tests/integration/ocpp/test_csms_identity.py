@@ -156,10 +156,11 @@ async def test_an_unclaimed_charger_accepts_no_token_and_books_nothing_to_a_driv
             )
             assert started["idTagInfo"]["status"] == "Invalid"
         async with RawChargePoint(url_of(server), "ID-NEW-201", subprotocols=("ocpp2.0.1",)) as cp:
-            await cp.boot201()
+            # 2.0.1: an unclaimed station waits in Pending, and nothing it reports is taken (TC_B_30).
+            assert (await cp.boot201())["status"] == "Pending"
             token = {"idToken": "FLEET-CARD-1", "type": "ISO14443"}
-            assert (await cp.ok("Authorize", {"idToken": token}))["idTokenInfo"]["status"] == "Invalid"
-            answer = await cp.ok(
+            assert (await cp.call("Authorize", {"idToken": token}))[2] == "SecurityError"
+            refused = await cp.call(
                 "TransactionEvent",
                 {
                     "eventType": "Started",
@@ -171,12 +172,12 @@ async def test_an_unclaimed_charger_accepts_no_token_and_books_nothing_to_a_driv
                     "evse": {"id": 1, "connectorId": 1},
                 },
             )
-            assert answer["idTokenInfo"]["status"] == "Invalid"
+            assert refused[0] == 4 and refused[2] == "SecurityError"
     finally:
         await server.stop()
     with session_scope() as s:
         rows = s.exec(select(ChargingSession).where(col(ChargingSession.station_id).like("ID-NEW-%"))).all()
-    assert len(rows) == 2  # recorded (the energy is real), but nobody's
+    assert [row.station_id for row in rows] == ["ID-NEW-16"]  # recorded (the energy is real), but nobody's
     assert all(row.driver_id is None for row in rows)
 
 
