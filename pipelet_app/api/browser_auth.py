@@ -15,12 +15,14 @@ routes, not part of the keyed `/api/v1` API, so they stay out of its OpenAPI doc
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from pipelet_app import audit
 from pipelet_app.api import login_throttle
 from pipelet_app.api.errors import error_body
 from pipelet_app.auth import home_path
@@ -32,6 +34,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("pipelet.auth")
 MAX_FIELD = 1024  # longer input is no password of ours; refusing it bounds the hashing cost too
 
 
@@ -73,6 +76,19 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _wrong(email: str, address: str) -> None:
+    """A failed sign-in: logged and audited (the e-mail as typed, never the password); the failure that
+    locks the pair is recorded as the lock-out."""
+    locked = login_throttle.failed(email, address)
+    log.warning("sign-in failed", extra={"email": email, "address": address, "locked": locked})
+    anonymous = audit.Named(f"anonymous from {address}")
+    audit.record_now(anonymous, "auth.login_failed", "user", email, {"address": [None, address]})
+    if locked:
+        minutes = get_settings().login_lockout_minutes
+        log.warning("sign-in locked", extra={"email": email, "address": address, "minutes": minutes})
+        audit.record_now(anonymous, "auth.lockout", "user", email, {"address": [None, address]})
+
+
 def _answer(wants_json: bool, status: int, code: str, message: str, wait_s: int = 0) -> Response:
     if wants_json:
         headers = {"Retry-After": str(wait_s)} if wait_s else {}
@@ -90,9 +106,10 @@ async def login(request: Request) -> Response:
         return _answer(wants_json, 403, "demo", DEMO_REFUSED)
     if refusal := login_throttle.admit(email, address):
         code = "locked" if refusal.message.startswith("Too many failed") else "busy"
+        log.info("sign-in refused (%s)", code, extra={"email": email, "address": address})
         return _answer(wants_json, 429, code, refusal.message, refusal.retry_after_s)
     if not email or not password or len(password) > MAX_FIELD:
-        login_throttle.failed(email, address)
+        _wrong(email, address)
         return _answer(wants_json, 401, "wrong", auth_sessions.WRONG_CREDENTIALS)
 
     def look_up() -> auth_sessions.LoginCandidate:
@@ -105,9 +122,10 @@ async def login(request: Request) -> Response:
             candidate = await run_in_threadpool(look_up)
             ok = await pool.check(candidate.password_hash, password)
     except Busy as busy:
+        log.warning("sign-in refused: password checks busy", extra={"address": address})
         return _answer(wants_json, 429, "busy", busy.message, busy.retry_after_s)
     if not ok or candidate.user_id is None:
-        login_throttle.failed(email, address)
+        _wrong(email, address)
         return _answer(wants_json, 401, "wrong", auth_sessions.WRONG_CREDENTIALS)
     login_throttle.succeeded(email, address)
     user_id = candidate.user_id
@@ -115,9 +133,12 @@ async def login(request: Request) -> Response:
     def start() -> tuple[str, str]:
         with session_scope() as db:
             token = auth_sessions.open_session(db, user_id)
-            return token, home_path(auth_sessions.resolve(db, token).role)
+            principal = auth_sessions.resolve(db, token)
+            audit.record(db, principal, "auth.login", "user", user_id, {"address": [None, address]})
+            return token, home_path(principal.role)
 
     token, home = await run_in_threadpool(start)
+    log.info("signed in", extra={"user_id": user_id, "address": address})
     # The form goes to "/", whose page sends the user on to their portal inside the app (a direct 303 to
     # "/fleet" would come back as "/fleet/" from the static front end's own redirect).
     response: Response = (
@@ -132,6 +153,7 @@ def logout(request: Request) -> Response:
     """Revoke the session behind the cookie and clear it; the page then goes to /login."""
     with session_scope() as db:
         auth_sessions.logout(db, request.cookies.get(auth_sessions.SESSION_COOKIE))
+    log.info("signed out", extra={"address": _address(request)})
     wants_json = "json" in request.headers.get("accept", "") or "json" in request.headers.get(
         "content-type", ""
     )

@@ -259,6 +259,7 @@ COMMAND_ERRORS = {
     **KEYED,
     **documented(404, not_found="No such charger in your tenant, or a command this charger's version lacks"),
     409: {"model": ErrorBody, "description": "The charger is offline"},
+    500: {"model": ErrorBody, "description": "The charger answered but saving its effect failed (logged)"},
     502: {"model": ErrorBody, "description": "The charger answered with a CallError"},
     503: {"model": ErrorBody, "description": "The CSMS itself is not reachable (not the charger's fault)"},
     504: {"model": ErrorBody, "description": "The charger did not answer in time"},
@@ -278,7 +279,7 @@ async def command(
     the CSMS itself does not answer."""
     await run_in_threadpool(own_charger, db, principal, charge_point_id)
     try:
-        response = await operations.command(charge_point_id, name, payload)
+        response = await operations.command(charge_point_id, name, payload, by=principal)
     except CommandError as exc:
         raise CommandFailed(exc.http_status, str(exc) or type(exc).__name__) from exc
     return CommandOut(charge_point_id=charge_point_id, command=name, response=response)

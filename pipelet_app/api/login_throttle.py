@@ -50,9 +50,13 @@ def admit(email: str, address: str) -> Refusal | None:
     return None
 
 
-def failed(email: str, address: str) -> None:
+def failed(email: str, address: str) -> bool:
+    """Count one wrong password; True when this one locks the pair (the lock-out starts now)."""
     settings = get_settings()
-    limiter_for(settings.redis_url).hit(_pair(email, address), 1_000_000, _lockout_window_s())
+    limiter = limiter_for(settings.redis_url)
+    limiter.hit(_pair(email, address), 1_000_000, _lockout_window_s())
+    failures, _left = limiter.count(_pair(email, address), _lockout_window_s())
+    return failures == settings.login_max_failures
 
 
 def succeeded(email: str, address: str) -> None:

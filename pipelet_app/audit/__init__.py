@@ -6,13 +6,17 @@ sign-ins here): the actor is anything with `user_id`, `email` and `tenant_id` (a
 or None for the system itself.
 
 `record` adds the row to the caller's transaction and does not commit: the action and its audit row are
-saved together or not at all. `changes` is `{field: [before, after]}`; `diff(before, after)` builds it
+saved together or not at all. `record_now` writes in a transaction of its own, for events that change
+nothing else (a failed sign-in, a lock-out, a command sent to a charger); `Named("cli")` is an actor
+that is not a user. `changes` is `{field: [before, after]}`; `diff(before, after)` builds it
 from two snapshots and leaves out what did not change.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -21,7 +25,10 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, select
 
 from pipelet_app.clock import utcnow
+from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuditEvent
+
+log = logging.getLogger("pipelet.audit")
 
 #: values that must never reach the trail, whatever a caller passes (a password is recorded as changed)
 SECRET_FIELDS = frozenset({"password", "basic_auth_hash", "secret", "api_key", "token_hash"})
@@ -35,6 +42,15 @@ class Actor(Protocol):
     def email(self) -> str: ...
     @property
     def tenant_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Named:
+    """An actor that is no signed-in user: "anonymous from 203.0.113.7", "cli", "charger:CP-1"."""
+
+    email: str
+    user_id: int | None = None
+    tenant_id: int | None = None
 
 
 def _plain(value: Any) -> Any:
@@ -91,6 +107,27 @@ def record(
     return event
 
 
+def record_now(
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    changes: Mapping[str, Any] | None = None,
+    *,
+    tenant_id: int | None = None,
+) -> bool:
+    """Record in a transaction of its own, for events with no change to ride on (a failed sign-in, a
+    lock-out, a command sent to a charger). Never raises: losing the row must not fail the action it
+    describes, so a failure is logged with its traceback and answered False."""
+    try:
+        with session_scope() as db:
+            record(db, actor, action, object_type, object_id, changes, tenant_id=tenant_id)
+    except Exception:
+        log.exception("audit row %s on %s %s could not be written", action, object_type, object_id)
+        return False
+    return True
+
+
 def history(
     db: Session, tenant_id: int | None, object_type: str, object_id: str | int, limit: int = 100
 ) -> list[dict[str, Any]]:
@@ -131,4 +168,4 @@ def _show(value: Any) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-__all__ = ["Actor", "describe", "diff", "history", "record"]
+__all__ = ["Actor", "Named", "describe", "diff", "history", "record", "record_now"]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from pipelet_app import audit
 from pipelet_app.auth.errors import Forbidden, InvalidInput
 from pipelet_app.auth.principal import Principal
 from pipelet_app.auth.secrets import hash_password, hash_token, new_token, password_problem
@@ -80,6 +81,15 @@ def create_invitation(
     if db.exec(select(User).where(User.email == email)).first():
         raise InvitationError("email: a user with this e-mail already exists")
     token = new_token()
+    audit.record(
+        db,
+        inviter,
+        "invitation.create",
+        "user",
+        email,
+        {"role": [None, role], "tenant_id": [None, tenant_id], "spv_partner_id": [None, spv_partner_id]},
+        tenant_id=tenant_id,
+    )
     db.add(
         Invitation(
             token_hash=hash_token(token),
@@ -140,6 +150,15 @@ def accept_invitation(db: Session, token: str, password: str, name: str = "") ->
         db.add(partner)
     invitation.used_at = utcnow()
     db.add(invitation)
+    audit.record(
+        db,
+        Principal.of(user),
+        "user.create",
+        "user",
+        user.id or "",
+        {"email": [None, user.email], "role": [None, user.role], "tenant_id": [None, user.tenant_id]},
+        tenant_id=user.tenant_id,
+    )
     db.commit()
     db.refresh(user)
     return user

@@ -6,6 +6,7 @@ expiry revokes the row, so a copied token stops working at once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from pipelet_app.settings import get_settings
 
 WRONG_CREDENTIALS = "Wrong e-mail or password."
 SESSION_COOKIE = "pipelet_session"  # the browser cookie holding the session token
+log = logging.getLogger("pipelet.auth")  # user ids and outcomes only: never a password or a token
 
 
 class LoginFailed(NotAuthenticated):
@@ -57,6 +59,7 @@ def open_session(db: Session, user_id: int) -> str:
         )
     )
     db.commit()
+    log.info("session opened", extra={"user_id": user_id})
     return token
 
 
@@ -98,3 +101,4 @@ def logout(db: Session, token: str | None) -> None:
         auth_session.revoked_at = utcnow()
         db.add(auth_session)
         db.commit()
+        log.info("session closed", extra={"user_id": auth_session.user_id})

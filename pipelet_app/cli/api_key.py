@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from sqlmodel import select
 
+from pipelet_app import audit
 from pipelet_app.auth.api_keys import create_api_key, revoke_api_key
 from pipelet_app.cli._errors import BadInput, friendly_errors
 from pipelet_app.db import session_scope
@@ -24,7 +25,7 @@ def create(
         user = db.exec(select(User).where(User.email == email.strip().lower())).first()
         if user is None:
             raise BadInput(f"email: no user {email!r}")
-        row, key = create_api_key(db, user, name)
+        row, key = create_api_key(db, user, name, actor=audit.Named("cli"))
     typer.echo(key)
     typer.echo(
         f"key id {row.key_id} for {user.email} ({user.role}); store it now, it is not shown again", err=True
@@ -39,7 +40,7 @@ def revoke(key_id: str = typer.Argument(..., help="The key id (the part after pk
 
     with session_scope() as db:
         try:
-            revoke_api_key(db, key_id)
+            revoke_api_key(db, key_id, actor=audit.Named("cli"))
         except NotFound as exc:
             raise BadInput(exc.message) from exc
     typer.echo(f"revoked {key_id}")

@@ -43,6 +43,7 @@ from pipelet_app.ocpp.errors import (
     CommandError,
     CommandTimeout,
     CsmsUnavailable,
+    EffectNotSaved,
     InvalidCommandPayload,
     UnknownCommand,
 )
@@ -84,6 +85,7 @@ _ERRORS: dict[str, type[CommandError]] = {
     "unknown": UnknownCommand,
     "invalid": InvalidCommandPayload,
     "unavailable": CsmsUnavailable,
+    "not_saved": EffectNotSaved,
 }
 
 _local_server: Node | None = None
@@ -155,8 +157,12 @@ async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, An
         answer = await cp.send_call(action, payload, timeout)
         try:
             await cp.after_command(action, payload, answer)
-        except Exception:
+        except Exception:  # the charger acted, our record of it did not land: say so, never "done"
             LOGGER.exception("%s: storing the effect of %s failed", charge_point_id, action)
+            raise EffectNotSaved(
+                f"{charge_point_id} answered {action}, but saving its effect failed (logged); "
+                "check the charger's state before repeating the command"
+            ) from None
         return {"ok": True, "payload": answer}
     except CommandCallError as exc:
         return {

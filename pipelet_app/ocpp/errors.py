@@ -53,6 +53,13 @@ class InvalidCommandPayload(CommandError):
     http_status = 422
 
 
+class EffectNotSaved(CommandError):
+    """The charger accepted the command but storing its effect failed (logged with its traceback), so
+    the caller must not be told it succeeded (→ 500)."""
+
+    http_status = 500
+
+
 class CommandCallError(CommandError):
     """The charger answered with a CallError (→ 502); `code` and `description` are the charger's."""
 

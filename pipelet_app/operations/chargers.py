@@ -6,7 +6,10 @@ exactly like a missing one.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +32,7 @@ from pipelet_app.domain import live_power
 from pipelet_app.ocpp import queries
 from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
+from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.ocpp.uptime import Uptime, month_window, monthly_uptime
 from pipelet_app.settings import get_settings
 
@@ -294,8 +298,44 @@ def running_power_w(db: Session, principal: Principal, charge_point_id: str) -> 
     return out
 
 
-async def command(charge_point_id: str, name: str, payload: dict[str, Any] | None) -> dict[str, Any]:
-    """Send after `own_charger` has allowed it; raises the command bus's errors (offline, timeout...)."""
-    return await send_command(
-        charge_point_id, name, payload or {}, timeout=get_settings().csms_command_timeout_s
-    )
+_SECRETISH = re.compile(r"pass|secret|key|token|cert|auth", re.IGNORECASE)
+
+
+def _auditable(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload for the audit trail; only its field names when anything in it (a key or a value, at
+    any depth) smells of a credential: a SetVariables of BasicAuthPassword, a ChangeConfiguration of
+    AuthorizationKey."""
+    payload = payload or {}
+    if _SECRETISH.search(json.dumps(payload, default=str)):
+        return {"fields": sorted(payload)}
+    return payload
+
+
+async def command(
+    charge_point_id: str, name: str, payload: dict[str, Any] | None, *, by: Principal | None = None
+) -> dict[str, Any]:
+    """Send after `own_charger` has allowed it; raises the command bus's errors (offline, timeout...).
+
+    Every send is audited (`charger.command`, with the outcome) as done by `by`; the row is written in a
+    transaction of its own after the answer, so it records what the charger was actually asked and said.
+    """
+    outcome = "error"
+    try:
+        answer = await send_command(
+            charge_point_id, name, payload or {}, timeout=get_settings().csms_command_timeout_s
+        )
+        outcome = "ok"
+        return answer
+    except CommandError as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        await asyncio.to_thread(
+            audit.record_now,
+            by,
+            "charger.command",
+            "charger",
+            charge_point_id,
+            {"command": [None, name], "payload": [None, _auditable(payload)], "outcome": [None, outcome]},
+            tenant_id=by.tenant_id if by else None,
+        )

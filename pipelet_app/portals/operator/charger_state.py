@@ -81,7 +81,7 @@ class ChargerState(SessionState):
         self.answer = self.answer_error = ""
         cp_id = self._cp_id()
         allowed = await self._guarded_off_loop(
-            lambda db, p: (operations.own_charger(db, p, cp_id), build(db, p))[1]
+            lambda db, p: (operations.own_charger(db, p, cp_id), build(db, p), p)[1:]
         )
         if allowed.value is None:
             self.answer_error = allowed.error or allowed.denied
@@ -91,7 +91,8 @@ class ChargerState(SessionState):
         self.sending = True
         yield
         try:
-            response = await operations.command(cp_id, name, allowed.value)
+            payload, principal = allowed.value
+            response = await operations.command(cp_id, name, payload, by=principal)
             self.answer = f"{name}: {json.dumps(response)}"
         except CommandError as exc:
             self.answer_error = command_error_text(name, type(exc).__name__, str(exc), self.locale)

@@ -52,3 +52,47 @@ def test_adapt_remote_start_and_stop() -> None:
     }
     with pytest.raises(InvalidCommandPayload):
         adapt_payload("RemoteStopTransaction", "1.6", {"transactionId": "ocpp201:CP:abc"})
+
+
+class _Socket:
+    """A connected charger that accepts every command; saving the effect fails when told to."""
+
+    ocpp_version = "1.6"
+    closed = False
+    charger_id = 1
+
+    def __init__(self, save_fails: bool) -> None:
+        self.save_fails = save_fails
+
+    async def send_call(self, action: str, payload: dict, timeout: float) -> dict:
+        return {"status": "Accepted"}
+
+    async def after_command(self, action: str, payload: dict, answer: dict) -> None:
+        if self.save_fails:
+            raise RuntimeError("database is locked")
+
+
+class _Node:
+    command_timeout_s = 5.0
+
+    def __init__(self, save_fails: bool) -> None:
+        self.connections = {"CP-1": _Socket(save_fails)}
+
+
+@pytest.mark.parametrize("save_fails", [False, True])
+async def test_a_command_whose_effect_was_not_saved_is_not_a_success(
+    save_fails: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pipelet_app.ocpp.commands import execute_request, raise_for_envelope
+    from pipelet_app.ocpp.errors import EffectNotSaved
+
+    request = {"charge_point_id": "CP-1", "name": "reset", "payload": {"type": "Soft"}}
+    envelope = await execute_request(_Node(save_fails), request)  # type: ignore[arg-type]
+    if not save_fails:
+        assert raise_for_envelope(envelope) == {"status": "Accepted"}
+        return
+    assert envelope["ok"] is False and envelope["error"] == "not_saved"
+    with pytest.raises(EffectNotSaved, match="saving its effect failed") as raised:
+        raise_for_envelope(envelope)
+    assert raised.value.http_status == 500
+    assert "database is locked" in caplog.text and "Traceback" in caplog.text
