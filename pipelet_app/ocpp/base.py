@@ -187,6 +187,7 @@ class CsmsConnection:
         self.admitted_hash: str | None = None
         # Boot registration (`registration`); 1.6 connections stay Accepted, the server sets 2.0.1's.
         self.registration = Registration(ACCEPTED)
+        self.limits_asked: set[str] = set()  # actions whose message limits were asked for (commands)
 
     # ------------------------------------------------------------------ receive side
     async def start(self) -> None:

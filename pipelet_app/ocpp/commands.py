@@ -37,6 +37,7 @@ import ssl
 import uuid
 from typing import Any
 
+from pipelet_app.ocpp import message_limits
 from pipelet_app.ocpp.errors import (
     ChargerOffline,
     CommandCallError,
@@ -154,15 +155,10 @@ async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, An
         payload = adapt_payload(action, cp.ocpp_version, payload)
         if action == "TriggerMessage":  # set before sending: the triggered message may come first
             cp.registration.expect(str(payload.get("requestedMessage", "")))
-        answer = await cp.send_call(action, payload, timeout)
-        try:
-            await cp.after_command(action, payload, answer)
-        except Exception:  # the charger acted, our record of it did not land: say so, never "done"
-            LOGGER.exception("%s: storing the effect of %s failed", charge_point_id, action)
-            raise EffectNotSaved(
-                f"{charge_point_id} answered {action}, but saving its effect failed (logged); "
-                "check the charger's state before repeating the command"
-            ) from None
+        if cp.ocpp_version == "2.0.1" and action in message_limits.LIMITED:
+            answer = await _send_within_limits(cp, action, payload, timeout)
+        else:
+            answer = await _send_and_store(cp, action, payload, timeout)
         return {"ok": True, "payload": answer}
     except CommandCallError as exc:
         return {
@@ -177,6 +173,46 @@ async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, An
         return {"ok": False, "error": kind, "description": str(exc)}
     except (KeyError, TypeError, ValueError) as exc:
         return {"ok": False, "error": "invalid", "description": f"bad command request: {exc}"}
+
+
+async def _send_and_store(cp: Any, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    answer: dict[str, Any] = await cp.send_call(action, payload, timeout)
+    try:
+        await cp.after_command(action, payload, answer)
+    except Exception:  # the charger acted, our record of it did not land: say so, never "done"
+        LOGGER.exception("%s: storing the effect of %s failed", cp.charge_point_id, action)
+        raise EffectNotSaved(
+            f"{cp.charge_point_id} answered {action}, but saving its effect failed (logged); "
+            "check the charger's state before repeating the command"
+        ) from None
+    return answer
+
+
+async def _send_within_limits(
+    cp: Any, action: str, payload: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """A 2.0.1 request with a list, split to the station's ItemsPerMessage / BytesPerMessage for it
+    (`message_limits`); limits it never reported are asked for once per connection first (TC_N_18)."""
+    if len(payload.get(message_limits.LIMITED[action].list_key) or []) <= 1:
+        return await _send_and_store(cp, action, payload, timeout)
+    items, max_bytes, known = await asyncio.to_thread(_known_limits, cp.charger_id, action)
+    if not known and action not in cp.limits_asked:
+        cp.limits_asked.add(action)
+        try:
+            await _send_and_store(cp, "GetVariables", message_limits.limit_query(action), timeout)
+        except CommandCallError as exc:  # a station without them: send as asked
+            LOGGER.info("%s: no message limits for %s (%s)", cp.charge_point_id, action, exc)
+        items, max_bytes, known = await asyncio.to_thread(_known_limits, cp.charger_id, action)
+    parts = message_limits.split(action, payload, items, max_bytes)
+    answers = [await _send_and_store(cp, action, part, timeout) for part in parts]
+    return message_limits.join(action, answers)
+
+
+def _known_limits(charger_id: int, action: str) -> tuple[int | None, int | None, bool]:
+    from pipelet_app.db import session_scope
+
+    with session_scope() as db:
+        return message_limits.known_limits(db, charger_id, action)
 
 
 def _local_list(charger_id: int, ocpp_version: str, update_type: str) -> dict[str, Any]:

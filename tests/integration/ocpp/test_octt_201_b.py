@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from csms_helpers import add_tenant, charger_row, url_of
+from csms_helpers import add_charger, add_tenant, charger_row, url_of
 from rawcp import RawChargePoint, utc_now
 from test_csms_api_commands import operator_key
 
@@ -207,3 +207,70 @@ async def test_triggered_message_is_taken_while_pending(csms_auto: CsmsServer) -
         )
         await cp.ok("StatusNotification", status_notification())
         assert (await cp.call("Heartbeat", {}))[2] == "SecurityError"  # only what was asked for
+
+
+async def test_TC_B_08_get_variables_limited_to_items_per_message(csms: CsmsServer) -> None:
+    from pipelet_app.ocpp.commands import send_command
+
+    tenant = add_tenant("op-b08")
+    add_charger("CS-B08", tenant_id=tenant)
+    wanted = [
+        ("DeviceDataCtrlr", "ItemsPerMessage", "GetReport"),
+        ("DeviceDataCtrlr", "ItemsPerMessage", "GetVariables"),
+        ("DeviceDataCtrlr", "BytesPerMessage", "GetReport"),
+        ("DeviceDataCtrlr", "BytesPerMessage", "GetVariables"),
+        ("AuthCtrlr", "AuthorizeRemoteStart", None),
+    ]
+    values = {"ItemsPerMessage": "4", "BytesPerMessage": "4096", "AuthorizeRemoteStart": "true"}
+    requests: list[list[dict]] = []
+
+    def get_variables(payload: dict) -> dict:
+        requests.append(payload["getVariableData"])
+        return {
+            "getVariableResult": [
+                {
+                    "attributeStatus": "Accepted",
+                    "attributeValue": values[item["variable"]["name"]],
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+                for item in payload["getVariableData"]
+            ]
+        }
+
+    async with RawChargePoint(url_of(csms), "CS-B08", subprotocols=V201) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+        await cp.ok("StatusNotification", status_notification())
+        # Configuration state: the station reports ItemsPerMessage[GetVariables] = 4.
+        await cp.ok(
+            "NotifyReport",
+            {
+                "requestId": 1,
+                "generatedAt": utc_now(),
+                "seqNo": 0,
+                "reportData": [
+                    {
+                        "component": {"name": "DeviceDataCtrlr"},
+                        "variable": {"name": "ItemsPerMessage", "instance": "GetVariables"},
+                        "variableAttribute": [{"value": "4", "mutability": "ReadOnly"}],
+                    }
+                ],
+            },
+        )
+        cp.responders["GetVariables"] = get_variables
+        request = [
+            {"component": {"name": c}, "variable": {"name": v, **({"instance": i} if i else {})}}
+            for c, v, i in wanted
+        ]
+        answer = await send_command("CS-B08", "get-configuration", {"getVariableData": request})
+    assert sorted(len(r) for r in requests) == [1, 4]
+    sent = [
+        (r["component"]["name"], r["variable"]["name"], r["variable"].get("instance"))
+        for b in requests
+        for r in b
+    ]
+    assert sent == wanted
+    results = answer["getVariableResult"]  # one answer for the operator, in the order asked
+    assert [(r["variable"]["name"], r["attributeValue"]) for r in results] == [
+        (v, values[v]) for _, v, _ in wanted
+    ]
