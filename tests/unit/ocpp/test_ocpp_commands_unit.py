@@ -60,6 +60,7 @@ class _Socket:
     ocpp_version = "1.6"
     closed = False
     charger_id = 1
+    charge_point_id = "CP-1"
 
     def __init__(self, save_fails: bool) -> None:
         self.save_fails = save_fails
