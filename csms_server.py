@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     from pipelet_app.runtime.files import harden
 
     harden()  # the database it writes is for this user only
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from pipelet_app import logs
+
+    logs.configure(args.log_level)  # JSON lines with the charger id of each connection (LOG_FORMAT)
     if not args.no_migrate:
         from pipelet_app.db.migrate import upgrade_database
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app import logs
 from pipelet_app.api import build_api
 from pipelet_app.keys import require_secret_key
 from pipelet_app.portals.account.pages import api_keys_page
@@ -43,9 +44,11 @@ from pipelet_app.runtime.jobs import (
     site_energy_loop,
     surplus_loop,
 )
+from pipelet_app.runtime.request_ids import request_ids
 from pipelet_app.runtime.web_guard import web_guard
 
 harden()  # also when started as plain `reflex run`: files for this user only
+logs.configure(replace=False)  # JSON lines with request ids (LOG_FORMAT), beside Reflex's own output
 log_redaction.install()  # no event payloads (a password) in the logs
 state_pickles.install()  # no cookie in state pickled into Redis
 
@@ -56,7 +59,7 @@ def index() -> rx.Component:
 
 app = rx.App(
     # The API mounts the Reflex app; the guard (headers, same-origin writes and sockets) wraps both.
-    api_transformer=[build_api(), web_guard],
+    api_transformer=[build_api(), web_guard, request_ids],
 )
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)

@@ -18,6 +18,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     pipelet_secret_key: str = ""
     #: comma-separated older keys that still decrypt stored credentials (rotation; see inverters.credentials)
     pipelet_secret_key_previous: str = ""
+    #: "json" (one object per line, with request / charger / job ids; the default) or "text"
+    log_format: Literal["json", "text"] = "json"
     csms_port: int = 9000
     web_port: int = 3000
     csms_auto_register: bool = False

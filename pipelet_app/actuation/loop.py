@@ -352,6 +352,6 @@ class Runner:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database was busy or gone: next tick
-                log.error("surplus loop tick failed: %s", type(exc).__name__)
+            except Exception:  # the database was busy or gone: next tick (traceback logged)
+                log.exception("surplus loop tick failed")
             await asyncio.sleep(tick_s)

@@ -9,7 +9,6 @@ Ctrl-C stops all.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -109,12 +108,12 @@ def run(
     csms: bool = typer.Option(True, help="Start the CSMS"),
 ) -> None:
     """Migrate, seed the demo, start web app + CSMS (restarted if they die); Ctrl-C stops all."""
+    from pipelet_app import logs
     from pipelet_app.cli.db import upgrade_database
     from pipelet_app.cli.seed import print_logins, seed_and_report
     from pipelet_app.runtime.files import harden
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logs.configure("INFO", replace=False)  # the supervisor's lines; LOG_FORMAT=text for a terminal
     os.chdir(ROOT)
     harden(ROOT)  # umask 077 for us and the children; db, WAL, .env 0600; stale state pickles gone
     ensure_secret_key()

@@ -17,11 +17,10 @@ def worker() -> None:
         )
     require_secret_key()  # BadInput: one line naming PIPELET_SECRET_KEY
     _check_redis(get_settings().redis_url or "")
-    import logging
-
+    from pipelet_app import logs
     from pipelet_app.runtime.jobs import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure("INFO")  # JSON lines with each job's id (LOG_FORMAT)
     run_worker()
 
 

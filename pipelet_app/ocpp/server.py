@@ -40,6 +40,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.http11 import Request, Response
 
+from pipelet_app import logs
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
@@ -354,6 +355,7 @@ class CsmsServer:
 
         cls = ChargePoint16 if connection.subprotocol == "ocpp1.6" else ChargePoint201
         charge_point_id = info["charge_point_id"]
+        logs.charger_id.set(charge_point_id)  # this socket's task: its lines and its tasks' carry the id
         cp = cls(charge_point_id, connection, info["charger_id"], self)
         cp.authenticated = info["authenticated"]
         cp.admitted_hash = info["password_hash"]

@@ -24,6 +24,7 @@ import logging
 from datetime import datetime
 from typing import Any, ClassVar
 
+from pipelet_app import logs
 from pipelet_app.clock import utcnow
 from pipelet_app.settings import get_settings
 
@@ -51,13 +52,14 @@ async def pv_scheduler() -> None:
 
     _wake = asyncio.Event()
     tick = max(1.0, get_settings().pv_scheduler_tick_s)
+    logs.job_id.set("pv-scheduler")  # this task's own context: every line it logs names the loop
     while True:
         try:
             await poll_due()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the database was busy or gone: try again next tick
-            log.error("inverter scheduler tick failed: %s", type(exc).__name__)
+        except Exception:  # the database was busy or gone: try again next tick (traceback logged)
+            log.exception("inverter scheduler tick failed")
         _wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_wake.wait(), timeout=tick)
@@ -72,17 +74,19 @@ async def alert_mailer() -> None:
         return
     from pollers.alerts import mail_compliance_alerts
 
+    logs.job_id.set("alert-mailer")
     while True:
         try:
             await asyncio.to_thread(mail_compliance_alerts)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # SMTP or database trouble: the alerts stay unsent and go out next time
-            log.error("compliance alert mail failed: %s", type(exc).__name__)
+        except Exception:  # SMTP or database trouble: the alerts stay unsent and go out next time
+            log.exception("compliance alert mail failed")
         await asyncio.sleep(ALERT_MAIL_INTERVAL_S)
 
 
 async def arq_mail_compliance_alerts(ctx: dict[str, Any]) -> int:
+    logs.job_id.set(str(ctx.get("job_id") or "alert-mailer"))
     from pollers.alerts import mail_compliance_alerts
 
     return await asyncio.to_thread(mail_compliance_alerts)
@@ -116,17 +120,19 @@ async def site_energy_loop() -> None:
     if uses_redis():
         return
     tick = max(1.0, get_settings().site_energy_tick_s)
+    logs.job_id.set("site-energy")
     while True:
         try:
             await asyncio.to_thread(run_site_energy_jobs)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the database was busy or gone: try again next tick
-            log.error("site energy jobs failed: %s", type(exc).__name__)
+        except Exception:  # the database was busy or gone: try again next tick (traceback logged)
+            log.exception("site energy jobs failed")
         await asyncio.sleep(tick)
 
 
 async def arq_site_energy(ctx: dict[str, Any]) -> list[int]:
+    logs.job_id.set(str(ctx.get("job_id") or "site-energy"))
     return list(await asyncio.to_thread(run_site_energy_jobs))
 
 
@@ -137,6 +143,7 @@ async def surplus_loop() -> None:
         return
     from pipelet_app.actuation.loop import Runner
 
+    logs.job_id.set("surplus-loop")
     await Runner().run_forever()
 
 
@@ -165,7 +172,8 @@ async def request_pv_poll(account_id: int) -> None:
         return
     from pollers.pv import poll_pv_account
 
-    task = asyncio.create_task(poll_pv_account(account_id), name=f"pv-poll-{account_id}")
+    with logs.bound(job_id=f"pv-poll:{account_id}"):  # the task copies the context as it is now
+        task = asyncio.create_task(poll_pv_account(account_id), name=f"pv-poll-{account_id}")
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
 
@@ -184,6 +192,7 @@ async def arq_poll_pv_account(ctx: dict[str, Any], account_id: int) -> dict[str,
     """arq job: one account poll (``pollers.pv.poll_pv_account``)."""
     from pollers.pv import poll_pv_account
 
+    logs.job_id.set(str(ctx.get("job_id") or f"pv-poll:{account_id}"))  # arq runs each job in its own task
     report = await poll_pv_account(account_id)
     if report is None:
         return None
