@@ -29,6 +29,8 @@ from pipelet_app.portals.operator.site_state import SiteState
 from pipelet_app.portals.operator.state import OperatorState
 from pipelet_app.portals.operator.surplus_pages import surplus_page
 from pipelet_app.portals.operator.surplus_state import SurplusState
+from pipelet_app.portals.pay.pages import pay_page
+from pipelet_app.portals.pay.state import PayState
 from pipelet_app.portals.public.pages import invite_page, login_page
 from pipelet_app.portals.public.state import InviteState, LoginState
 from pipelet_app.portals.session_state import SessionState
@@ -65,6 +67,9 @@ app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)
 app.add_page(
     invite_page, route="/invite/[invite_token]", title="Invitation · Pipelet", on_load=InviteState.load
+)
+app.add_page(
+    pay_page, route="/pay/[cp_id]/[connector]", title="Pay and charge · Pipelet", on_load=PayState.load
 )
 app.add_page(driver_page, route="/driver", title="My charging · Pipelet", on_load=DriverState.load)
 app.add_page(pv_page, route="/driver/pv", title="PV inverters · Pipelet", on_load=PvState.load)

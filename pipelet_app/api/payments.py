@@ -1,13 +1,22 @@
-"""`POST /api/v1/payments/stripe/webhook`: Stripe's events, signature-checked (payments/webhook.py).
-No API key: Stripe proves itself with the signature; the body is read at most MAX_BODY + 1 bytes."""
+"""Payments: Stripe's webhook (no API key: Stripe proves itself with the signature, payments/webhook.py;
+the body is read at most MAX_BODY + 1 bytes), a site's QR sheet, and the operator's revenue."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import csv
+import io
+from datetime import datetime
+from typing import Annotated
 
-from pipelet_app.api.deps import DB
-from pipelet_app.api.errors import documented
-from pipelet_app.payments import webhook
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.errors import KEYED, documented
+from pipelet_app.auth import InvalidInput
+from pipelet_app.domain import csv_cells
+from pipelet_app.payments import qr, webhook
+from pipelet_app.services import revenue as revenue_service
 
 router = APIRouter(tags=["payments"])
 
@@ -28,3 +37,63 @@ async def stripe_webhook(request: Request, db: DB) -> dict:
             raise webhook.WebhookTooLarge(f"body: larger than {webhook.MAX_BODY} bytes")
     event = webhook.verify(body, request.headers.get("stripe-signature"))
     return webhook.handle(db, event)
+
+
+@router.get(
+    "/sites/{site_id}/pay-qr",
+    response_class=HTMLResponse,
+    responses={**KEYED, **documented(404, not_found="No such site in your tenant")},
+)
+def pay_qr_sheet(site_id: int, principal: Caller, db: DB) -> HTMLResponse:
+    """A printable page of QR codes, one per connector of the site's priced chargers; each opens that
+    connector's public pay page."""
+    return HTMLResponse(qr.site_sheet(db, principal, site_id))
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name}: an ISO 8601 date-time such as 2026-12-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name}: give a zone (Z or an offset)")
+    return moment
+
+
+@router.get("/revenue", responses=KEYED)
+def revenue(
+    principal: Caller,
+    db: DB,
+    by: Annotated[str, Query(description="site, month or charger")] = "site",
+    from_: Annotated[str | None, Query(alias="from", description="Sessions ending at or after")] = None,
+    to: Annotated[str | None, Query(description="Sessions ending before")] = None,
+) -> dict:
+    """Revenue of the caller's chargers: per group and currency, sessions, kWh, `revenue` (final prices),
+    `collected` (captured from cards), `shortfall` (price above a card's hold); amounts as strings."""
+    totals = revenue_service.revenue(db, principal, by, _when(from_, "from"), _when(to, "to"))
+    return {"by": by, "rows": revenue_service.as_rows(totals, by)}
+
+
+@router.get("/revenue.csv", responses={**KEYED, 200: {"content": {"text/csv": {}}, "description": "As CSV"}})
+def revenue_csv(
+    principal: Caller,
+    db: DB,
+    by: Annotated[str, Query(description="site, month or charger")] = "site",
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: Annotated[str | None, Query()] = None,
+) -> Response:
+    totals = revenue_service.revenue(db, principal, by, _when(from_, "from"), _when(to, "to"))
+    rows = revenue_service.as_rows(totals, by)
+    buffer = io.StringIO()
+    columns = [by, "currency", "sessions", "energy_kwh", "revenue", "collected", "shortfall"]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(csv_cells.record(row))
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="pipelet-revenue.csv"'},
+    )

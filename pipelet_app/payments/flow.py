@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipelet_app.auth import InvalidInput, NotFound
@@ -115,7 +116,6 @@ def tariff_lines(definition: dict[str, Any], multiplier: Decimal, currency: str)
     if Decimal(definition.get("idle_fee_per_minute", "0")):
         grace = definition.get("idle_grace_minutes", 0)
         lines.append(f"{money(definition['idle_fee_per_minute'])} per minute idle after {grace} min")
-    lines.append("Sessions under 2 kWh are free")
     return lines
 
 
@@ -129,12 +129,13 @@ def _check(request: PayRequest) -> None:
         raise InvalidInput("payment_method: the card was not accepted; enter it again")
 
 
-def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> Payment:
-    """The payment for this button press: found again on a double click, else created and authorised."""
+def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple[Payment, bool]:
+    """The payment for this button press and whether this call created it: a double click (even two
+    at once) finds the first one, and only its creator starts the charger."""
     _check(request)
     existing = db.exec(select(Payment).where(Payment.request_key == request.request_key)).first()
     if existing is not None:
-        return existing
+        return existing, False
     charger, site, connector = _connector(db, request.charge_point_id, request.connector_id)
     if not (charger.is_online and connector.status in STARTABLE):
         raise InvalidInput(
@@ -152,7 +153,11 @@ def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> Payme
         email=request.email.strip(),
     )
     db.add(payment)
-    db.commit()  # the row (and its key) exists before Stripe is asked: a retry reuses both
+    try:
+        db.commit()  # the row (and its key) exists before Stripe is asked: a retry reuses both
+    except IntegrityError:  # the same press, a moment earlier, on another worker
+        db.rollback()
+        return db.exec(select(Payment).where(Payment.request_key == request.request_key)).one(), False
     metadata = {"payment_id": str(payment.id), "charge_point_id": charger.charge_point_id}
     try:
         intent = gateway.authorize(
@@ -166,7 +171,7 @@ def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> Payme
         ledger.move(payment, PaymentState.FAILED, f"declined: {exc}")
         db.add(payment)
         db.commit()
-        return payment
+        return payment, True
     payment.provider_ref = intent.id
     if intent.status != "requires_capture":
         ledger.move(payment, PaymentState.FAILED, f"card not authorised ({intent.status})")
@@ -183,7 +188,7 @@ def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> Payme
         )
     db.add(payment)
     db.commit()
-    return payment
+    return payment, True
 
 
 async def pay(request: PayRequest, gateway: StripeGateway | None = None) -> dict[str, Any]:
@@ -194,12 +199,8 @@ async def pay(request: PayRequest, gateway: StripeGateway | None = None) -> dict
 
     def _authorize() -> tuple[int, str, str, bool]:
         with session_scope() as db:
-            p = authorize(db, gateway, request)
-            fresh = (
-                p.state == PaymentState.AUTHORIZED
-                and p.session_id is None
-                and p.note.startswith("authorised")
-            )
+            p, created = authorize(db, gateway, request)
+            fresh = created and p.state == PaymentState.AUTHORIZED
             return p.id, p.public_token, p.id_tag, fresh  # type: ignore[return-value]
 
     payment_id, token, tag, fresh = await asyncio.to_thread(_authorize)
@@ -233,6 +234,11 @@ def _status_by_token(token: str) -> dict[str, Any]:
         return status(db, token)
 
 
+def _money(amount: Decimal | None, currency: str) -> str | None:
+    """An amount as the currency prints it (the NUMERIC column keeps 3 decimals for every currency)."""
+    return None if amount is None else str(Decimal(amount).quantize(quantum(currency)))
+
+
 def status(db: Session, public_token: str) -> dict[str, Any]:
     """The pay page's view of its own payment (found by its secret token only) and its session."""
     payment = (
@@ -245,9 +251,9 @@ def status(db: Session, public_token: str) -> dict[str, Any]:
         "state": str(payment.state.value if hasattr(payment.state, "value") else payment.state),
         "note": payment.note,
         "currency": payment.currency,
-        "authorized": str(payment.authorized_amount),
-        "captured": None if payment.captured_amount is None else str(payment.captured_amount),
-        "shortfall": None if payment.shortfall is None else str(payment.shortfall),
+        "authorized": _money(payment.authorized_amount, payment.currency),
+        "captured": _money(payment.captured_amount, payment.currency),
+        "shortfall": _money(payment.shortfall, payment.currency),
         "energy_kwh": None,
         "cost": None,
     }
@@ -360,12 +366,10 @@ def receipt_text(db: Session, payment: Payment) -> str:
         f"Energy: {view['energy_kwh']} kWh",
         *lines,
         f"Total: {cost['total']} {payment.currency}",
-        f"Charged to your card: {payment.captured_amount} {payment.currency}",
+        f"Charged to your card: {view['captured']} {payment.currency}",
     ]
     if payment.shortfall:
-        body.append(
-            f"(The price exceeded the {payment.authorized_amount} {payment.currency} held on your card.)"
-        )
+        body.append(f"(The price exceeded the {view['authorized']} {payment.currency} held on your card.)")
     return "\n".join(body) + "\n"
 
 

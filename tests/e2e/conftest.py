@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.stripe_fake import running_localstripe
 from tests.pipelet_process import ROOT, running_pipelet
 
 CHROMIUM = "/usr/bin/chromium"
@@ -63,10 +64,20 @@ def fake_inverters() -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict) -> Iterator[dict]:
+def localstripe() -> Iterator[str]:
+    with running_localstripe() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict, localstripe: str
+) -> Iterator[dict]:
     """`pipelet run` as a user starts it; yields its base URL, CSMS port and the demo document."""
     env = {
         **fake_inverters["env"],
+        "STRIPE_API_KEY": "sk_test_e2e",  # card payments against localstripe (tests/fakes/stripe_fake.py)
+        "STRIPE_API_BASE": localstripe,
         # the whole browser suite signs in from 127.0.0.1, far above one person's budget; the budgets
         # themselves are tested in tests/integration/security
         "LOGIN_PER_IP_PER_MINUTE": "10000",

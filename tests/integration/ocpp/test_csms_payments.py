@@ -22,7 +22,6 @@ import pytest
 from csms_helpers import add_charger, add_tenant, url_of
 from rawcp import RawChargePoint
 from sqlmodel import select
-from stripe_fake import RecordingProxy, localstripe  # noqa: F401  (the fixture)
 
 from pipelet_app.api import build_api
 from pipelet_app.auth import NotFound
@@ -32,6 +31,7 @@ from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.payments import flow, ledger
 from pipelet_app.payments.gateway import StripeGateway
 from pipelet_app.settings import get_settings
+from tests.fakes.stripe_fake import RecordingProxy, localstripe  # noqa: F401  (the fixture)
 
 PLAN = {"base": {"per_kwh": "0.40", "per_hour": "0"}, "session_fee": "0.50", "windows": []}
 SECRET = "whsec_test_payments"
@@ -133,7 +133,7 @@ async def test_pay_start_charge_capture_receipt(
         assert offer["tariff"][0] == "0.40 EUR per kWh"
         req = request(gateway, "press-0001")
         shown = await flow.pay(req)
-        assert shown["state"] == "authorized" and shown["authorized"] == "20.000"
+        assert shown["state"] == "authorized" and shown["authorized"] == "20.00"
         again = await flow.pay(req)  # the double-clicked button: same payment, no second hold, no 2nd start
         assert again["token"] == shown["token"]
         paid = payment()
@@ -168,9 +168,7 @@ async def test_pay_start_charge_capture_receipt(
     assert len(smtp_inbox.messages) == 1
     to, raw = smtp_inbox.messages[0]
     assert (
-        to == ["driver@example.test"]
-        and "Total: 4.50 EUR" in raw
-        and "Charged to your card: 4.500 EUR" in raw
+        to == ["driver@example.test"] and "Total: 4.50 EUR" in raw and "Charged to your card: 4.50 EUR" in raw
     )
     assert sweep() == 0 and len(smtp_inbox.messages) == 1  # settled once, one receipt
     with session_scope() as db, pytest.raises(NotFound):
@@ -213,6 +211,30 @@ async def test_a_price_above_the_hold_captures_the_hold_and_records_the_shortfal
     )
     with session_scope() as db:
         assert [str(e.kind) for e in ledger.entries(db, paid.id)] == ["authorized", "captured", "shortfall"]
+    keys = operator_keys()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        mine = await api.get("/api/v1/revenue?by=charger", headers=keys["mine"])
+        theirs = await api.get("/api/v1/revenue?by=site", headers=keys["other"])
+        csv_text = await api.get(
+            "/api/v1/revenue.csv?by=site&from=2020-01-01T00:00:00Z", headers=keys["mine"]
+        )
+        bad = await api.get("/api/v1/revenue?by=planet", headers=keys["mine"])
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["rows"] == [
+        {
+            "charger": "CP-PAY",
+            "currency": "EUR",
+            "sessions": 1,
+            "energy_kwh": "30",
+            "revenue": "12.500",
+            "collected": "5.000",
+            "shortfall": "7.500",
+        }
+    ]
+    assert theirs.json()["rows"] == []  # another operator sees none of it
+    assert csv_text.text.splitlines()[1] == "Harbour,EUR,1,30,12.500,5.000,7.500"
+    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("by:")
 
 
 async def test_declined_refused_and_never_started_start_nothing_unpaid(
@@ -292,3 +314,37 @@ def test_no_payable_connector_is_not_found(database: str) -> None:
         for cp_id, connector in (("CP-PAY", 9), ("CP-NONE", 1)):
             with pytest.raises(NotFound):
                 flow.offer(db, cp_id, connector)
+
+
+def operator_keys() -> dict[str, dict[str, str]]:
+    """API keys of an operator of CP-PAY's tenant ("mine") and of another operator tenant ("other")."""
+    from pipelet_app.auth.api_keys import create_api_key
+    from pipelet_app.db.models import Role, User
+
+    other = add_tenant("op-other")
+    keys = {}
+    with session_scope() as db:
+        mine = db.exec(select(Charger.tenant_id).where(Charger.charge_point_id == "CP-PAY")).one()
+        for name, tenant in (("mine", mine), ("other", other)):
+            user = User(email=f"{name}@pay.test", role=Role.OPERATOR, tenant_id=tenant)
+            db.add(user)
+            db.flush()
+            keys[name] = {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
+    return keys
+
+
+async def test_the_qr_sheet_is_the_operators_own(csms_any: CsmsServer) -> None:
+    setup_site()
+    keys = operator_keys()
+    with session_scope() as db:
+        site_id = db.exec(select(Site.id)).one()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)  # the connector row exists once the charger reported it
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        sheet = await api.get(f"/api/v1/sites/{site_id}/pay-qr", headers=keys["mine"])
+        foreign = await api.get(f"/api/v1/sites/{site_id}/pay-qr", headers=keys["other"])
+        anonymous = await api.get(f"/api/v1/sites/{site_id}/pay-qr")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/html")
+    assert sheet.text.count("<svg") == 1 and "/pay/CP-PAY/1" in sheet.text and "Harbour" in sheet.text
+    assert (foreign.status_code, anonymous.status_code) == (404, 401)

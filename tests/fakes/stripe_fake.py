@@ -3,7 +3,8 @@
 It serves Stripe's own request/response shapes for payment methods and PaymentIntents (manual capture,
 capture with amount_to_capture, cancel) and declines the documented test cards
 (4000000000000341: declined when charged). It does not implement idempotency keys itself; that our
-requests carry them is checked through a recording proxy in front of it (test_csms_payments.py).
+requests carry them is checked through a recording proxy in front of it
+(tests/integration/ocpp/test_csms_payments.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -28,6 +30,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
+    with running_localstripe() as url:
+        yield url
+
+
+@contextmanager
+def running_localstripe() -> Iterator[str]:
+    """localstripe on a free loopback port until the block ends; yields its base URL."""
     binary = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
     if not Path(binary).exists():
         pytest.skip("localstripe is not installed (pip install localstripe)")
@@ -46,9 +55,11 @@ def localstripe() -> Iterator[str]:
                 process.kill()
                 raise RuntimeError("localstripe did not start") from None
             time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 class RecordingProxy:

@@ -1,0 +1,90 @@
+"""A driver pays by card on the public pay page at phone size (390 px) and charges.
+
+`pipelet run` (production build) with localstripe as Stripe; the charger is the raw-JSON test charge
+point on its own thread. Card -> pre-authorisation -> remote start on that connector -> the charger's
+session with the one-time tag -> stop -> the web app's payments sweep captures -> the page shows the paid
+receipt. A double click on the button is one payment.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_operator_charger import LiveChargePoint
+
+CP = "SON-CP-003"
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def charger(server: dict) -> Iterator[LiveChargePoint]:
+    passwords = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}
+    live = LiveChargePoint(server["csms_port"], CP, passwords[CP])
+    live.starts: list[dict] = []  # type: ignore[misc]
+    live.cp.responders["RemoteStartTransaction"] = lambda p: live.starts.append(p) or {"status": "Accepted"}
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    live.run(live.cp.ok("StatusNotification", status))
+    yield live
+    live.close()
+
+
+def test_pay_on_a_phone_start_charge_and_see_the_paid_receipt(
+    page: Page, server: dict, charger: LiveChargePoint
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    started = time.monotonic()
+    page.goto(f"{server['base']}/pay/{CP}/1")
+    expect(page.locator("#pay-hold")).to_contain_text("50.00", timeout=30_000)
+    first_render_s = time.monotonic() - started
+    expect(page.locator("#pay-submit")).to_be_enabled(timeout=20_000)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # nothing wider than the phone
+    screenshot(page, "pay-page-390")
+
+    page.fill("#pay-email", "driver@example.test")
+    page.fill("#pay-card", "4242 4242 4242 4242")
+    page.fill("#pay-expiry", "12/30")
+    page.fill("#pay-cvc", "123")
+    page.locator("#pay-submit").dblclick()
+    expect(page.locator("#pay-state")).to_contain_text("Card authorised", timeout=40_000)
+    expect(page).to_have_url(re.compile(r"\?p=[\w-]+$"))
+    assert len(charger.starts) == 1 and charger.starts[0]["connectorId"] == 1  # one click's worth
+    tag = charger.starts[0]["idTag"]
+    screenshot(page, "pay-page-authorised-390")
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+    start = charger.run(
+        charger.cp.ok(
+            "StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": iso(t0)}
+        )
+    )
+    assert start["idTagInfo"]["status"] == "Accepted"
+    stop = {
+        "transactionId": start["transactionId"],
+        "meterStop": 8_000,
+        "timestamp": iso(t0 + timedelta(minutes=30)),
+    }
+    charger.run(charger.cp.ok("StopTransaction", stop))
+
+    deadline = time.monotonic() + 90  # the sweep runs every 15 s
+    while "Paid" not in (page.locator("#pay-state").text_content() or "") and time.monotonic() < deadline:
+        page.click("#pay-refresh")
+        page.wait_for_timeout(3000)
+    expect(page.locator("#pay-state")).to_contain_text("Paid")
+    expect(page.locator("#pay-energy")).to_have_text("8.00")
+    total = page.locator("#pay-total").text_content() or ""
+    expect(page.locator("#pay-captured")).to_contain_text(total.split()[0])
+    screenshot(page, "pay-page-paid-390")
+    print(f"pay page first render at 390 px: {first_render_s:.2f} s")
+
+    page.goto(f"{server['base']}/pay/NO-SUCH-CP/1")
+    expect(page.locator("#pay-not-found")).to_be_visible(timeout=20_000)
