@@ -1,6 +1,7 @@
 """Entry point of the CSMS process: `python csms_server.py` (also `pipelet csms`, and part of `pipelet run`).
 
-Listens on ws://0.0.0.0:CSMS_PORT/ocpp/{charge_point_id} (wss:// when a certificate is configured),
+Listens on ws://0.0.0.0:CSMS_PORT/ocpp/{charge_point_id} (wss:// when a certificate is configured, with
+client certificates verified when CSMS_TLS_CLIENT_CA is set: `pipelet_app/ocpp/tls.py`),
 brings the database schema to head first (unless --no-migrate), and on SIGTERM / SIGINT closes every
 charger socket and marks this node's chargers offline before exiting, so no charger stays ghost-online.
 """
@@ -12,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import ssl
 import sys
 
 from pydantic import ValidationError
@@ -20,21 +20,10 @@ from pydantic import ValidationError
 from pipelet_app.settings import get_settings, settings_error_message
 
 
-def _ssl_context() -> ssl.SSLContext | None:
-    """TLS (security profile 2) when settings carry a certificate; None = plain ws:// (profiles 0/1)."""
-    settings = get_settings()
-    cert = getattr(settings, "csms_tls_cert", None)
-    if not cert:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, getattr(settings, "csms_tls_key", None) or None)
-    return context
-
-
 async def run(host: str, port: int | None, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGTERM / SIGINT arrives)."""
     from pipelet_app.ocpp.server import CsmsServer
+    from pipelet_app.ocpp.tls import settings_context
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -45,7 +34,7 @@ async def run(host: str, port: int | None, stop: asyncio.Event | None = None) ->
     server = CsmsServer(
         host,
         port,
-        ssl_context=_ssl_context(),
+        ssl_context=settings_context(),
         node_id=getattr(get_settings(), "csms_node_id", None),
         freeze_heap=True,
     )

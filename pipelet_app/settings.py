@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     csms_node_id: str | None = None
     csms_tls_cert: str | None = None
     csms_tls_key: str | None = None
+    #: a second server certificate of the other key type (RSA beside ECDSA), so both cipher families serve
+    csms_tls_cert_2: str | None = None
+    csms_tls_key_2: str | None = None
+    #: CA bundle that issues charger certificates: client certificates requested and verified (profile 3)
+    csms_tls_client_ca: str | None = None
+    #: the CSMS's own CA that signs chargers' CSRs (SignCertificate -> CertificateSigned)
+    csms_ca_cert: str | None = None
+    csms_ca_key: str | None = None
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
@@ -138,7 +146,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a TCP port (1-65535)")
         return value
 
-    @field_validator("csms_tls_cert", "csms_tls_key")
+    @field_validator(
+        "csms_tls_cert",
+        "csms_tls_key",
+        "csms_tls_cert_2",
+        "csms_tls_key_2",
+        "csms_tls_client_ca",
+        "csms_ca_cert",
+        "csms_ca_key",
+    )
     @classmethod
     def _readable_file(cls, value: str | None) -> str | None:
         """Checked here so a wrong path is named with its variable, not as a bare ENOENT at listen time."""

@@ -213,6 +213,15 @@ class Admission:
             await self._refused(charge_point_id, entry, credentials, source)
         return verdict
 
+    async def admit_certificate(self, charge_point_id: str) -> Verdict:
+        """A socket whose verified client certificate names this charge point (security profile 3):
+        authenticated without a password; only a charger the CSMS knows (no auto-registration)."""
+        entry = self._directory.get(charge_point_id) or await asyncio.to_thread(self.lookup, charge_point_id)
+        if entry is None:
+            return Verdict("unknown")
+        self.failures_by_id.succeeded(charge_point_id)
+        return Verdict("ok", entry.charger_id, authenticated=True, password_hash=entry.password_hash)
+
     async def _unknown(self, charge_point_id: str, source: str) -> Verdict:
         if not self.auto_register:
             return Verdict("unknown")

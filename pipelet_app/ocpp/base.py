@@ -42,6 +42,7 @@ from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import OcppMessage
 from pipelet_app.ocpp import chargers, framing
+from pipelet_app.ocpp.csms_ca import CsrRejected
 from pipelet_app.ocpp.errors import (
     CallRejected,
     ChargerOffline,
@@ -475,17 +476,61 @@ class CsmsConnection:
             tech_info=tech_info,
         )
 
-    def reject_certificate_signing(self, db: Session) -> dict[str, Any]:
-        """No certificate authority is configured: refuse explicitly (not NotSupported), and keep a trace.
-
-        Both versions' SignCertificate handlers answer this way."""
+    def reject_certificate_signing(
+        self, db: Session, reason: str = "no CSMS certificate authority configured"
+    ) -> dict[str, Any]:
+        """Refuse explicitly (not NotSupported), and keep a trace for the operator."""
         chargers.record_security_event(
             db,
             self.charge_point_id,
             "SignCertificateRejected",
             utcnow(),
             charger_id=self.charger_id,
-            tech_info="no CSMS certificate authority configured",
+            tech_info=reason[:255],
             source="csms",
         )
         return {"status": "Rejected"}
+
+    def answer_sign_certificate(self, db: Session, csr: str, certificate_type: str) -> dict[str, Any]:
+        """SignCertificate (both versions): Accepted when the CSMS CA will sign this CSR (`csms_ca`);
+        the certificate follows in a CertificateSigned (`send_signed_certificate`, after the answer)."""
+        ca = self.server.ca
+        if ca is None:
+            return self.reject_certificate_signing(db)
+        try:
+            ca.check(csr, self.charge_point_id, certificate_type)
+        except CsrRejected as exc:
+            return self.reject_certificate_signing(db, f"CSR refused: {exc}")
+        return {"status": "Accepted"}
+
+    async def send_signed_certificate(self, csr: str, certificate_type: str) -> None:
+        ca = self.server.ca
+        if ca is None:
+            return
+        try:
+            request = ca.check(csr, self.charge_point_id, certificate_type)
+        except CsrRejected:
+            return  # answered Rejected
+        chain = await asyncio.to_thread(ca.sign, request)
+        payload: dict[str, Any] = {"certificateChain": chain}
+        if self.ocpp_version != "1.6":
+            payload["certificateType"] = certificate_type
+        try:
+            answer = await self.send_call("CertificateSigned", payload)
+        except Exception as exc:
+            LOGGER.warning("%s: CertificateSigned not delivered: %s", self.charge_point_id, exc)
+            return
+        if answer.get("status") != "Accepted":
+            await asyncio.to_thread(self._record_csms_event, "CertificateSignedRejected", str(answer)[:255])
+
+    def _record_csms_event(self, event_type: str, tech_info: str) -> None:
+        with session_scope() as db:
+            chargers.record_security_event(
+                db,
+                self.charge_point_id,
+                event_type,
+                utcnow(),
+                charger_id=self.charger_id,
+                tech_info=tech_info,
+                source="csms",
+            )

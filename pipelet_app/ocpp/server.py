@@ -47,10 +47,12 @@ from pipelet_app.db.models import Charger
 from pipelet_app.ocpp import chargers, commands
 from pipelet_app.ocpp.admission import Admission, Entry
 from pipelet_app.ocpp.base import CsmsConnection
+from pipelet_app.ocpp.csms_ca import CsmsCa, configured_ca
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
 from pipelet_app.ocpp.node import INTERNAL_PATH, internal_token
 from pipelet_app.ocpp.registration import ACCEPTED, PENDING, Registration, awaiting_operator
+from pipelet_app.ocpp.tls import certificate_identity, peer_certificate
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -104,6 +106,7 @@ class CsmsServer:
         command_timeout_s: float | None = None,
         heartbeat_interval_s: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        ca: CsmsCa | None = None,
         freeze_heap: bool = False,
     ) -> None:
         """`freeze_heap`: manage the process's cyclic GC (see `heap`); for the CSMS's own process, not
@@ -126,6 +129,7 @@ class CsmsServer:
             else heartbeat_interval_s
         )
         self.ssl_context = ssl_context
+        self.ca = configured_ca() if ca is None else ca  # signs chargers' CSRs (csms_ca)
         self._node_id = node_id
         self.connections: dict[str, CsmsConnection] = {}
         self._server: Server | None = None
@@ -230,7 +234,16 @@ class CsmsServer:
             return connection.respond(http.HTTPStatus.BAD_REQUEST, "offer subprotocol ocpp1.6 or ocpp2.0.1\n")
         credentials = _basic_credentials(request.headers)
         source = connection.remote_address[0] if connection.remote_address else ""
-        verdict = await self.admission.admit(charge_point_id, credentials, source)
+        certificate = peer_certificate(connection.transport)
+        if certificate is not None:  # verified against CSMS_TLS_CLIENT_CA in the handshake
+            if certificate_identity(certificate) != charge_point_id:
+                LOGGER.warning("%s: refused a client certificate issued to someone else", charge_point_id)
+                return connection.respond(
+                    http.HTTPStatus.FORBIDDEN, "client certificate is not for this id\n"
+                )
+            verdict = await self.admission.admit_certificate(charge_point_id)
+        else:
+            verdict = await self.admission.admit(charge_point_id, credentials, source)
         if verdict.kind == "unknown":
             LOGGER.info("%s: refused, unknown charge point", charge_point_id)
             return connection.respond(http.HTTPStatus.NOT_FOUND, "unknown charge point\n")

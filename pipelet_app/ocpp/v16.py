@@ -10,7 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as LibraryChargePoint16
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
@@ -269,7 +269,11 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
 
     @on(Action.sign_certificate)
     def on_sign_certificate(self, db: Session, csr: str, **_: Any) -> dict[str, Any]:
-        return self.reject_certificate_signing(db)
+        return self.answer_sign_certificate(db, csr, "ChargingStationCertificate")
+
+    @after(Action.sign_certificate)
+    async def after_sign_certificate(self, csr: str, **_: Any) -> None:
+        await self.send_signed_certificate(csr, "ChargingStationCertificate")
 
     # ------------------------------------------------------------------ command side effects
     async def after_command(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:

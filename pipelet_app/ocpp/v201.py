@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint as LibraryChargePoint201
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
@@ -384,8 +384,16 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         return {}
 
     @on(Action.sign_certificate)
-    def on_sign_certificate(self, db: Session, csr: str, **_: Any) -> dict[str, Any]:
-        return self.reject_certificate_signing(db)
+    def on_sign_certificate(
+        self, db: Session, csr: str, certificate_type: str = "ChargingStationCertificate", **_: Any
+    ) -> dict[str, Any]:
+        return self.answer_sign_certificate(db, csr, certificate_type)
+
+    @after(Action.sign_certificate)
+    async def after_sign_certificate(
+        self, csr: str, certificate_type: str = "ChargingStationCertificate", **_: Any
+    ) -> None:
+        await self.send_signed_certificate(csr, certificate_type)
 
     async def finish_pending_boot(self) -> None:
         """An operator accepted this station while it waits in Pending: ask it to boot now (TC_B_31)

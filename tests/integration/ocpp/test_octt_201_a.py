@@ -1,0 +1,217 @@
+"""OCPP 2.0.1 CSMS test cases of block A (security) by their OCTT ids, over raw sockets with a local PKI
+(`pki.py`): security profile 3 (client certificates requested and verified), RSA and ECDSA server
+certificates side by side, TLS 1.2 as the floor, and the CSMS CA signing chargers' CSRs."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from csms_helpers import add_charger, add_tenant
+from pki import Pki, build, csr_for, ec_key, key_pem
+from rawcp import RawChargePoint
+from sqlmodel import select
+from websockets.exceptions import InvalidMessage, InvalidStatus
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SecurityEvent
+from pipelet_app.ocpp.csms_ca import CsmsCa
+from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.ocpp.tls import server_context
+from tests.waiting import wait_for
+
+V201 = ("ocpp2.0.1",)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return build(tmp_path)
+
+
+@pytest.fixture
+async def csms_tls(db: str, pki: Pki) -> AsyncIterator[CsmsServer]:
+    context = server_context(
+        str(pki.rsa_cert),
+        str(pki.rsa_key),
+        cert_2=str(pki.ec_cert),
+        key_2=str(pki.ec_key),
+        client_ca=str(pki.charger_ca),
+    )
+    ca = CsmsCa.load(str(pki.charger_ca), str(pki.charger_ca_key))
+    server = CsmsServer("127.0.0.1", 0, node_id="octt-a", ssl_context=context, ca=ca, ping_interval_s=30)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def client(
+    pki: Pki, cert: Path | None = None, key: Path | None = None, **versions: ssl.TLSVersion
+) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(pki.server_root))
+    for attribute, version in versions.items():
+        setattr(context, attribute, version)
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def base(server: CsmsServer) -> str:
+    return f"wss://127.0.0.1:{server.port}"
+
+
+def station(charge_point_id: str = "CS-A", password: str | None = "station-password-1") -> str:
+    add_charger(charge_point_id, password=password, tenant_id=add_tenant(f"op-{charge_point_id.lower()}"))
+    return charge_point_id
+
+
+def events(charge_point_id: str) -> list[tuple[str, str | None]]:
+    with session_scope() as s:
+        rows = s.exec(select(SecurityEvent).where(SecurityEvent.charge_point_id == charge_point_id)).all()
+        return [(row.event_type, row.tech_info) for row in rows]
+
+
+async def test_TC_A_04_server_certificates_rsa_and_ecdsa_with_the_ocpp_ciphers(
+    csms_tls: CsmsServer, pki: Pki
+) -> None:
+    cp_id = station()
+    served = {}
+    for cipher in (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "AES128-GCM-SHA256",
+        "AES256-GCM-SHA384",
+    ):
+        context = client(pki, maximum_version=ssl.TLSVersion.TLSv1_2)
+        context.set_ciphers(cipher)
+        async with RawChargePoint(
+            base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=context
+        ) as cp:
+            assert (await cp.boot201())["status"] == "Accepted"
+            assert cp.ws is not None
+            ssl_object = cp.ws.transport.get_extra_info("ssl_object")
+            assert ssl_object.cipher()[0] == cipher
+            served[cipher] = x509.load_der_x509_certificate(ssl_object.getpeercert(binary_form=True))
+    key_types = {name: type(cert.public_key()).__name__ for name, cert in served.items()}
+    assert "ECDSA" not in key_types["ECDHE-RSA-AES128-GCM-SHA256"]  # the RSA certificate
+    assert isinstance(served["ECDHE-ECDSA-AES256-GCM-SHA384"].public_key(), ec.EllipticCurvePublicKey)
+
+
+async def test_TC_A_06_tls_below_1_2_is_refused(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    old = client(pki, maximum_version=ssl.TLSVersion.TLSv1_1)
+    old.set_ciphers("ALL:@SECLEVEL=0")
+    with pytest.raises((ssl.SSLError, OSError)):
+        await RawChargePoint(
+            base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=old
+        ).connect()
+    async with RawChargePoint(
+        base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=client(pki)
+    ) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+
+
+async def test_TC_A_07_client_certificate_admits_without_a_password(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    cert, key = pki.charger(cp_id)
+    async with RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, cert, key)) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+        assert csms_tls.connections[cp_id].authenticated
+
+
+async def test_TC_A_08_untrusted_client_certificate_is_refused(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    impostor = pki.charger(cp_id, self_signed=True)
+    with pytest.raises((ssl.SSLError, OSError, InvalidMessage, EOFError)):
+        cp = RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, *impostor))
+        await cp.connect()
+        await cp.boot201()  # TLS 1.3 reports a refused client certificate after the handshake
+    assert cp_id not in csms_tls.connections
+    # a certificate from the right CA but for another station opens no socket either
+    other = pki.charger("CS-OTHER")
+    with pytest.raises(InvalidStatus) as refused:
+        await RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, *other)).connect()
+    assert refused.value.response.status_code == 403
+    async with RawChargePoint(
+        base(csms_tls), cp_id, V201, ssl_context=client(pki, *pki.charger(cp_id))
+    ) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+
+
+async def test_TC_A_11_csms_ca_signs_the_stations_csr(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    new_key = ec_key()
+    async with RawChargePoint(
+        base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=client(pki)
+    ) as cp:
+        await cp.boot201()
+        signed: list[dict] = []
+        cp.responders["CertificateSigned"] = lambda p: signed.append(p) or {"status": "Accepted"}
+        answer = await cp.ok(
+            "SignCertificate",
+            {"csr": csr_for(cp_id, new_key), "certificateType": "ChargingStationCertificate"},
+        )
+        assert answer == {"status": "Accepted"}
+        await wait_for(lambda: bool(signed), what="CertificateSigned")
+    [message] = signed
+    assert message["certificateType"] == "ChargingStationCertificate"
+    chain = x509.load_pem_x509_certificates(message["certificateChain"].encode())
+    leaf, issuer = chain
+    assert issuer == pki.ca_pair[0] and leaf.issuer == issuer.subject
+    assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cp_id
+    assert (
+        ExtendedKeyUsageOID.CLIENT_AUTH
+        in leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    )
+    leaf.verify_directly_issued_by(issuer)
+    # step 2-3: the station reconnects with the new certificate and key, and is let in
+    (pki.dir / "new.pem").write_bytes(message["certificateChain"].encode())
+    (pki.dir / "new.key").write_bytes(key_pem(new_key))
+    context = client(pki, pki.dir / "new.pem", pki.dir / "new.key")
+    async with RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=context) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+
+
+async def test_TC_A_14_station_rejects_the_signed_certificate(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    async with RawChargePoint(
+        base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=client(pki)
+    ) as cp:
+        await cp.boot201()
+        cp.responders["CertificateSigned"] = lambda p: {"status": "Rejected"}
+        assert (await cp.ok("SignCertificate", {"csr": csr_for(cp_id, ec_key())}))["status"] == "Accepted"
+        await wait_for(lambda: any(e == "CertificateSignedRejected" for e, _ in events(cp_id)), what="event")
+        await cp.ok(
+            "SecurityEventNotification",
+            {"type": "InvalidChargingStationCertificate", "timestamp": "2026-01-01T00:00:00Z"},
+        )
+    assert ("InvalidChargingStationCertificate", None) in events(cp_id)
+
+
+async def test_csrs_the_ca_must_not_sign_are_rejected_with_a_reason(csms_tls: CsmsServer, pki: Pki) -> None:
+    cp_id = station()
+    async with RawChargePoint(
+        base(csms_tls), cp_id, V201, password="station-password-1", ssl_context=client(pki)
+    ) as cp:
+        await cp.boot201()
+        cp.responders["CertificateSigned"] = lambda p: pytest.fail("nothing may be signed")
+        for csr, kind in (
+            (csr_for("CS-SOMEONE-ELSE", ec_key()), "ChargingStationCertificate"),
+            (
+                "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
+                "ChargingStationCertificate",
+            ),
+            (csr_for(cp_id, ec_key()), "V2GCertificate"),
+        ):
+            assert (await cp.ok("SignCertificate", {"csr": csr, "certificateType": kind}))[
+                "status"
+            ] == "Rejected"
+        await asyncio.sleep(0.2)
+    reasons = [info or "" for event, info in events(cp_id) if event == "SignCertificateRejected"]
+    assert len(reasons) == 3
+    assert "is not the charge point id" in reasons[0] and "V2GCertificate" in reasons[2]
