@@ -23,14 +23,10 @@ import asyncio
 import json
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,28 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.ocpp.rawcp import RawChargePoint  # noqa: E402  (after the path)
+from tests.pipelet_process import running_pipelet  # noqa: E402
 
 CHARGER = "SON-CP-001"
 OPERATOR, FLEET = "operator@sonnenstrom.demo", "fleet@acme.demo"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(url: str, proc: subprocess.Popen, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pipelet run exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 def now() -> str:
@@ -262,48 +240,9 @@ def main() -> int:
     args = parser.parse_args()
     runs = 2 if args.smoke else args.runs
     workdir = Path(tempfile.mkdtemp(prefix="bench-portals-"))
-    web_port, csms_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
-        "PIPELET_SECRET_KEY": "bench-portals",
-        "WEB_PORT": str(web_port),
-        "CSMS_PORT": str(csms_port),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "LOGIN_PER_IP_PER_MINUTE": "10000",
-        "LOGIN_GLOBAL_PER_MINUTE": "10000",
-    }
-    log = open(workdir / "pipelet-run.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelet_app.cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://localhost:{web_port}"
-    try:
-        wait(f"{base}/api/v1/health", proc)
-        wait(f"{base}/login", proc)
-        demo = json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "pipelet_app.cli.main", "seed-demo", "--json"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        times = measure(base, demo, csms_port, runs)
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    budgets = {"LOGIN_PER_IP_PER_MINUTE": "10000", "LOGIN_GLOBAL_PER_MINUTE": "10000"}
+    with running_pipelet(workdir, budgets) as instance:
+        times = measure(instance["base"], instance["demo"], instance["csms_port"], runs)
     summary: dict = {key: stats(values) for key, values in times.items()}
     summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
     summary["goal_first_render_p95_under_1s"] = all(
