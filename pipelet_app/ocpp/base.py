@@ -31,6 +31,7 @@ from dataclasses import is_dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from ocpp.charge_point import camel_to_snake_case as _library_camel_to_snake
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.routing import create_route_map
@@ -119,7 +120,9 @@ def camel_to_snake_case(data: Any) -> Any:
 
 
 def _dumps(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
+    """Canonical JSON (sorted keys, compact) of a payload: what the message log stores and the retry
+    check hashes. orjson: the standard library's sorted dump was a tenth of the CSMS's CPU per message."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def redact(action: str, payload: dict[str, Any]) -> dict[str, Any]:
