@@ -10,12 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.auth import InvalidInput
 from pipelet_app.domain import csv_cells
-from pipelet_app.payments import qr, webhook
+from pipelet_app.payments import console, qr, webhook
 from pipelet_app.services import revenue as revenue_service
 
 router = APIRouter(tags=["payments"])
@@ -97,3 +98,22 @@ def revenue_csv(
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="pipelet-revenue.csv"'},
     )
+
+
+@router.get("/payments", responses=KEYED)
+def list_payments(principal: Caller, db: DB) -> list[dict]:
+    """The latest 200 card payments at the caller's chargers, each with its state and the next step."""
+    return console.list_payments(db, principal)
+
+
+class RefundIn(BaseModel):
+    amount: str | None = Field(default=None, description="Decimal string; absent = all that was captured")
+
+
+@router.post(
+    "/payments/{payment_id}/refund",
+    responses={**KEYED, **documented(404, not_found="No such payment at your chargers")},
+)
+def refund(payment_id: int, body: RefundIn, principal: Caller, db: DB) -> dict:
+    """Refund a captured payment (once; part or all)."""
+    return console.refund(db, principal, payment_id, body.amount)

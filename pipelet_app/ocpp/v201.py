@@ -222,6 +222,10 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         answer: dict[str, Any] = {}
         if auth is not None:
             answer["idTokenInfo"] = _id_token_info(auth)
+        if event_type == "Ended" and session.cost is not None:
+            # The final price (priced when the stop settled it), for the station's display; 2.0.1 sends
+            # totalCost only once charging has ended. A JSON number: the Decimal has at most 3 decimals.
+            answer["totalCost"] = float(session.cost)
         return answer
 
     @on(Action.meter_values)

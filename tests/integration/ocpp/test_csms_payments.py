@@ -348,3 +348,73 @@ async def test_the_qr_sheet_is_the_operators_own(csms_any: CsmsServer) -> None:
     assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/html")
     assert sheet.text.count("<svg") == 1 and "/pay/CP-PAY/1" in sheet.text and "Harbour" in sheet.text
     assert (foreign.status_code, anonymous.status_code) == (404, 401)
+
+
+async def test_a_201_station_is_told_the_final_price_when_the_transaction_ends(csms_any: CsmsServer) -> None:
+    from csms_helpers import add_token
+
+    setup_site()
+    with session_scope() as db:
+        add_token(db.exec(select(Charger.tenant_id)).one(), "RFID-201")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+
+    def event(kind: str, seq: int, wh: int, context: str, at: datetime, **extra: object) -> dict:
+        sampled = [{"value": wh, "measurand": "Energy.Active.Import.Register", "context": context}]
+        return {
+            "eventType": kind,
+            "timestamp": iso(at),
+            "triggerReason": "Authorized" if kind == "Started" else "EVCommunicationLost",
+            "seqNo": seq,
+            "transactionInfo": {"transactionId": "tx-cost"},
+            "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}],
+            **extra,
+        }
+
+    async with RawChargePoint(url_of(csms_any), "CP-PAY", subprotocols=("ocpp2.0.1",)) as cp:
+        await cp.boot201()
+        token = {"idToken": "RFID-201", "type": "ISO14443"}
+        started = await cp.ok(
+            "TransactionEvent",
+            event("Started", 0, 0, "Transaction.Begin", t0, idToken=token, evse={"id": 1, "connectorId": 1}),
+        )
+        assert "totalCost" not in started  # the price is final only at the end
+        ended = await cp.ok(
+            "TransactionEvent", event("Ended", 1, 5_000, "Transaction.End", t0 + timedelta(minutes=20))
+        )
+    assert ended["totalCost"] == 2.5  # 0.50 fee + 5 kWh x 0.40
+
+
+async def test_the_operator_sees_every_payment_and_refunds_once(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    setup_site()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        await flow.pay(request(StripeGateway(), "press-0010"))
+        await charge(cp, payment().id_tag, 10_000)  # 4.50
+    sweep()
+    paid = payment()
+    keys = operator_keys()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        listed = (await api.get("/api/v1/payments", headers=keys["mine"])).json()
+        foreign_list = (await api.get("/api/v1/payments", headers=keys["other"])).json()
+        foreign = await api.post(f"/api/v1/payments/{paid.id}/refund", json={}, headers=keys["other"])
+        too_much = await api.post(
+            f"/api/v1/payments/{paid.id}/refund", json={"amount": "9.99"}, headers=keys["mine"]
+        )
+        done = await api.post(
+            f"/api/v1/payments/{paid.id}/refund", json={"amount": "1.50"}, headers=keys["mine"]
+        )
+        again = await api.post(
+            f"/api/v1/payments/{paid.id}/refund", json={"amount": "1.00"}, headers=keys["mine"]
+        )
+    assert [(p["state"], p["captured"], p["next_step"]) for p in listed] == [
+        ("captured", "4.50", "done; a refund is possible")
+    ]
+    assert foreign_list == [] and foreign.status_code == 404
+    assert too_much.status_code == 422 and too_much.json()["error"]["message"].startswith("amount:")
+    assert done.status_code == 200, done.text
+    assert (done.json()["refunded"], done.json()["next_step"]) == ("1.50", "done; refunded")
+    assert again.status_code == 422  # one refund per payment
+    assert ("POST", "/v1/refunds", f"pipelet-pay-{paid.id}-refund") in stripe_env.seen
