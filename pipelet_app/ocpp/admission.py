@@ -63,6 +63,8 @@ class Entry:
     password_hash: str | None
     auth_mode: str
     claimed: bool
+    security_profile: int = 0  # the floor (`security_profile`)
+    profile_target: int | None = None
 
     @property
     def open_door(self) -> bool:
@@ -111,11 +113,13 @@ class Admission:
                     Charger.basic_auth_hash,
                     Charger.auth_mode,
                     Charger.tenant_id,
+                    Charger.security_profile,
+                    Charger.security_profile_target,
                 )
             ).all()
         directory = {
-            cp_id: Entry(int(charger_id), password_hash, str(mode), tenant_id is not None)
-            for cp_id, charger_id, password_hash, mode, tenant_id in rows
+            cp_id: Entry(int(charger_id), password_hash, str(mode), tenant_id is not None, floor or 0, target)
+            for cp_id, charger_id, password_hash, mode, tenant_id, floor, target in rows
         }
         self._directory = directory
         self.loaded_at = time.monotonic()
@@ -309,7 +313,14 @@ class Admission:
 
 def _entry_of(charger: Charger) -> Entry:
     assert charger.id is not None
-    return Entry(charger.id, charger.basic_auth_hash, str(charger.auth_mode), charger.tenant_id is not None)
+    return Entry(
+        charger.id,
+        charger.basic_auth_hash,
+        str(charger.auth_mode),
+        charger.tenant_id is not None,
+        charger.security_profile or 0,
+        charger.security_profile_target,
+    )
 
 
 def _record_failure(charge_point_id: str, charger_id: int, tech_info: str) -> None:

@@ -37,7 +37,7 @@ import ssl
 import uuid
 from typing import Any
 
-from pipelet_app.ocpp import message_limits
+from pipelet_app.ocpp import message_limits, security_profile
 from pipelet_app.ocpp.errors import (
     ChargerOffline,
     CommandCallError,
@@ -179,6 +179,10 @@ async def _send_and_store(cp: Any, action: str, payload: dict[str, Any], timeout
     answer: dict[str, Any] = await cp.send_call(action, payload, timeout)
     try:
         await cp.after_command(action, payload, answer)
+        profile = security_profile.announced_profile(action, payload, answer)
+        if profile is not None:  # its floor rises once it connects at that profile (no fallback)
+            await asyncio.to_thread(_record_profile_target, cp.charger_id, profile)
+            await cp.server.identity_changed(cp.charge_point_id)
     except Exception:  # the charger acted, our record of it did not land: say so, never "done"
         LOGGER.exception("%s: storing the effect of %s failed", cp.charge_point_id, action)
         raise EffectNotSaved(
@@ -206,6 +210,13 @@ async def _send_within_limits(
     parts = message_limits.split(action, payload, items, max_bytes)
     answers = [await _send_and_store(cp, action, part, timeout) for part in parts]
     return message_limits.join(action, answers)
+
+
+def _record_profile_target(charger_id: int, profile: int) -> None:
+    from pipelet_app.db import session_scope
+
+    with session_scope() as db:
+        security_profile.record_target(db, charger_id, profile)
 
 
 def _known_limits(charger_id: int, action: str) -> tuple[int | None, int | None, bool]:

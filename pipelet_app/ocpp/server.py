@@ -44,7 +44,7 @@ from pipelet_app import logs
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
-from pipelet_app.ocpp import chargers, commands
+from pipelet_app.ocpp import chargers, commands, security_profile
 from pipelet_app.ocpp.admission import Admission, Entry
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.csms_ca import CsmsCa, configured_ca
@@ -52,7 +52,8 @@ from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
 from pipelet_app.ocpp.node import INTERNAL_PATH, internal_token
 from pipelet_app.ocpp.registration import ACCEPTED, PENDING, Registration, awaiting_operator
-from pipelet_app.ocpp.tls import certificate_identity, peer_certificate
+from pipelet_app.ocpp.security_profile import refusal
+from pipelet_app.ocpp.tls import certificate_identity, connection_profile, peer_certificate
 from pipelet_app.ocpp.writer import BatchWriter
 from pipelet_app.settings import get_settings
 
@@ -262,6 +263,14 @@ class CsmsServer:
             response = connection.respond(status, f"{verdict.reason}, retry later\n")
             response.headers["Retry-After"] = str(max(1, math.ceil(verdict.retry_after_s)))
             return response
+        entry = self.admission.entry(charge_point_id)
+        if entry is not None and (entry.security_profile or entry.profile_target):
+            profile = connection_profile(self.ssl_context is not None, certificate, credentials is not None)
+            if why := refusal(profile, entry.security_profile):
+                LOGGER.warning("%s: refused from %s: %s", charge_point_id, source, why)
+                return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"{why}\n")
+            if entry.profile_target is not None and profile >= entry.profile_target:
+                await asyncio.to_thread(self._profile_reached, charge_point_id, entry.charger_id, profile)
         previous = self.connections.get(charge_point_id)
         if previous is not None and not verdict.authenticated and await self._keeps_socket(previous):
             LOGGER.warning("%s: refused a second, unauthenticated socket from %s", charge_point_id, source)
@@ -274,6 +283,21 @@ class CsmsServer:
             "password_hash": verdict.password_hash,
         }
         return None
+
+    def _profile_reached(self, charge_point_id: str, charger_id: int, profile: int) -> None:
+        """The charger came up on the profile it was told to use: no connection below it from now on."""
+        with session_scope() as db:
+            security_profile.reached(db, charger_id, profile)
+            chargers.record_security_event(
+                db,
+                charge_point_id,
+                "SecurityProfileRaised",
+                utcnow(),
+                charger_id=charger_id,
+                tech_info=f"connected with security profile {profile}; lower ones are refused from now on",
+                source="csms",
+            )
+        self.admission.lookup(charge_point_id)
 
     async def _keeps_socket(self, previous: CsmsConnection) -> bool:
         """Whether an existing socket stands against a newcomer without credentials: always when it

@@ -59,6 +59,10 @@ class Charger(SQLModel, table=True):
         sa_type=str_enum(ChargerAuthMode),
         sa_column_kwargs={"server_default": "basic"},
     )
+    # The lowest OCPP security profile this charger may connect with (0 = any); raised, never lowered, when
+    # it first connects at the profile an accepted SetNetworkProfile announced (`ocpp/security_profile.py`).
+    security_profile: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    security_profile_target: int | None = None
     # Which CSMS node holds the socket (scale-out routing, and a restarted node clears only its own chargers).
     csms_node: str | None = None
     # Version of the local authorization list last accepted by the charger (SendLocalList).

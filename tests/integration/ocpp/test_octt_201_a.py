@@ -215,3 +215,56 @@ async def test_csrs_the_ca_must_not_sign_are_rejected_with_a_reason(csms_tls: Cs
     reasons = [info or "" for event, info in events(cp_id) if event == "SignCertificateRejected"]
     assert len(reasons) == 3
     assert "is not the charge point id" in reasons[0] and "V2GCertificate" in reasons[2]
+
+
+async def test_TC_A_19_security_profile_upgrade_without_fallback(csms_tls: CsmsServer, pki: Pki) -> None:
+    from pipelet_app.ocpp.commands import send_command
+
+    cp_id = station()
+    cert = pki.charger(cp_id)
+    sp2 = {"password": "station-password-1", "ssl_context": client(pki)}
+    async with RawChargePoint(base(csms_tls), cp_id, V201, **sp2) as cp:  # type: ignore[arg-type]
+        await cp.boot201()
+        for action in ("SetNetworkProfile", "Reset"):
+            cp.responders[action] = lambda p: {"status": "Accepted"}
+        cp.responders["SetVariables"] = lambda p: {
+            "setVariableResult": [
+                {"attributeStatus": "Accepted", "component": i["component"], "variable": i["variable"]}
+                for i in p["setVariableData"]
+            ]
+        }
+        connection = {
+            "ocppVersion": "OCPP20",
+            "ocppTransport": "JSON",
+            "ocppCsmsUrl": base(csms_tls),
+            "messageTimeout": 30,
+            "securityProfile": 3,
+            "ocppInterface": "Wired0",
+        }
+        await send_command(cp_id, "SetNetworkProfile", {"configurationSlot": 2, "connectionData": connection})
+        await send_command(
+            cp_id,
+            "change-configuration",
+            {
+                "setVariableData": [
+                    {
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "NetworkConfigurationPriority"},
+                        "attributeValue": "2,1",
+                    }
+                ]
+            },
+        )
+        await send_command(cp_id, "reset", {"type": "Immediate"})
+    # Not yet seen on profile 3: falling back to the old slot still works (nothing locked out early).
+    async with RawChargePoint(base(csms_tls), cp_id, V201, **sp2) as cp:  # type: ignore[arg-type]
+        assert (await cp.boot201())["status"] == "Accepted"
+    async with RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, *cert)) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"  # steps 7-9
+    with pytest.raises(InvalidStatus) as refused:  # steps 10-11: profile 2 no more
+        await RawChargePoint(base(csms_tls), cp_id, V201, **sp2).connect()  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 401
+    assert b"security profile 3" in refused.value.response.body
+    async with RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, *cert)) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"  # steps 12-13
+    assert any(event == "SecurityProfileRaised" for event, _ in events(cp_id))
