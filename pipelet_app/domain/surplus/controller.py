@@ -19,7 +19,8 @@ One call per control cycle (10-30 s). What happens, in order:
    spent so stays within `bridge_grid_share` of its session energy (plus `bridge_allowance_wh`); then
    it pauses.
 6. How much (`share.distribute`), plus the PV's latest slope projected `ramp_lead_s` ahead, rounded
-   down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up), and last
+   down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up; small moves
+   are sent once their size x duration adds up to `deadband_as`, `_deadband`), and last
    the site and circuit caps (`limits`), which may only lower limits or pause, holding raises back a
    cycle where a cut elsewhere has yet to take effect.
 
@@ -35,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pipelet_app.domain.surplus.forecast import PvForecast, forecast, remember
+from pipelet_app.domain.surplus.forecast import PvForecast, forecast, remember, surplus_spread
 from pipelet_app.domain.surplus.limits import Load, enforce, hold_increases
 from pipelet_app.domain.surplus.model import (
     ChargerDecision,
@@ -226,6 +227,7 @@ def _choose_phases(
     site: SiteConfig,
     settings: ControllerSettings,
     now: datetime,
+    history: Sequence[tuple[float, float, float]] = (),
 ) -> None:
     voltage = site.voltage_v
     switchable = [car for car in cars if car.charger.can_switch_phases and not car.idle]
@@ -256,8 +258,26 @@ def _choose_phases(
             outlook = max(outlook, car.floor_w)
         if not car.memory.charging and mine < car.min_w(voltage, 1) and car.floor_w <= 0:
             continue  # off and staying off: no reason to move the contactors
+        spread = None
+        if history and settings.phase_spread_s > 0:
+            at_s = now.timestamp() + settings.phase_lockout_s / 2
+            spread = [
+                max(sample - settings.margin_w - others_w, car.floor_w)
+                for sample in surplus_spread(
+                    history, at_s, settings.phase_spread_s, site.latitude, site.longitude
+                )
+            ]
         phases, memory, why = choose_phases(
-            car.memory, car.phases, mine, outlook, car.charger.min_a, voltage, now, settings
+            car.memory,
+            car.phases,
+            mine,
+            outlook,
+            car.charger.min_a,
+            voltage,
+            now,
+            settings,
+            car.max_a,
+            spread,
         )
         car.phases, car.memory, car.phase_reason = phases, memory, why
 
@@ -328,6 +348,38 @@ def _keep_or_pause(
         car.memory = replace(memory, below_since=since)
         return
     car.memory = replace(memory, below_since=None)
+
+
+def _deadband(car: _Car, amps: float, dt_s: float, settings: ControllerSettings, same_shape: bool) -> float:
+    """Keep the last limit through small moves, unless they add up.
+
+    A move smaller than the deadband (`min_raise_a` up, `min_change_a` down) is not sent; its size
+    times the time it lasts is summed instead, and once that sum reaches `deadband_as` (ampere-seconds,
+    0 = off) the move is sent after all, if it is at least `min_step_a`. So PV flicker around a limit
+    sends nothing, while a small but lasting offset (sun lost to a limit too low, or grid drawn by one
+    too high) is corrected.
+    """
+    previous = car.memory
+    delta = amps - previous.limit_a
+    if (
+        not same_shape
+        or previous.limit_a > car.charger.max_a
+        or delta >= settings.min_raise_a
+        or delta <= -settings.min_change_a
+    ):
+        car.memory = replace(previous, deadband_as=0.0)
+        return amps
+    error = previous.deadband_as + delta * dt_s
+    if (
+        settings.deadband_as > 0
+        and abs(error) >= settings.deadband_as
+        and delta * error > 0
+        and abs(delta) >= settings.min_step_a
+    ):
+        car.memory = replace(previous, deadband_as=0.0)
+        return amps
+    car.memory = replace(previous, deadband_as=error)
+    return max(previous.limit_a, car.charger.min_a)
 
 
 def _reason(car: _Car, amps: float, capped_by: str | None, available: float, voltage: float) -> str:
@@ -432,7 +484,7 @@ def decide(
     for car in cars:
         _set_floor(car, cars, fc, snapshot, site, settings, now_s)
     ranks = {car.charger.charger_id: _rank(car, now_s, voltage) for car in cars}
-    _choose_phases(cars, ranks, available, fc, site, settings, now)
+    _choose_phases(cars, ranks, available, fc, site, settings, now, history)
 
     slots = [_slot(car, voltage, ranks[car.charger.charger_id]) for car in cars]
     picked = pick(slots, available)
@@ -469,13 +521,7 @@ def decide(
         amps = min(max(amps, car.charger.min_a), car.charger.max_a)
         previous = car.memory
         same_shape = previous.charging and previous.phases in (None, car.phases) and not car.phase_reason
-        if (
-            same_shape
-            and -settings.min_change_a < amps - previous.limit_a < settings.min_raise_a
-            and previous.limit_a <= car.charger.max_a
-        ):
-            amps = max(previous.limit_a, car.charger.min_a)
-        wanted[cid] = amps
+        wanted[cid] = _deadband(car, amps, dt_s, settings, same_shape)
 
     ordered = sorted(on_cars, key=lambda car: ranks[car.charger.charger_id])
     loads = [

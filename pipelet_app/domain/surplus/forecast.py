@@ -95,6 +95,36 @@ class PvForecast:
         return total * width / 3600.0
 
 
+def surplus_spread(
+    history: Sequence[tuple[float, float, float]],
+    at_s: float,
+    window_s: float,
+    latitude: float | None,
+    longitude: float | None,
+) -> tuple[float, ...]:
+    """Possible surpluses around `at_s`: each of the last `window_s` of measurements moved there.
+
+    A broken-cloud sky is not one number: the mean says 5 kW where the car really sees 3 kW half of the
+    time and 7 kW the other half. Each recent sample's PV-to-clear-sky ratio, times the clear-sky
+    irradiance at `at_s`, minus the recent house load, is one draw of what the coming minutes may bring
+    (so the afternoon's fall is in it). Without a location the recent surpluses are taken as they are.
+    """
+    if not history:
+        return ()
+    now_s = history[-1][0]
+    recent = [sample for sample in history if sample[0] >= now_s - window_s]
+    load_w = sum(sample[2] for sample in recent) / len(recent)
+    if latitude is None or longitude is None:
+        return tuple(pv_w - load_w for _, pv_w, _ in recent)
+    target = clear_sky_ghi(at_s, latitude, longitude)
+    spread = []
+    for epoch_s, pv_w, _load in recent:
+        shape = clear_sky_ghi(epoch_s, latitude, longitude)
+        if shape >= MIN_CLEAR_SKY_W_M2:
+            spread.append(pv_w / shape * target - load_w)
+    return tuple(spread)
+
+
 def remember(
     history: Sequence[tuple[float, float, float]], epoch_s: float, pv_w: float, load_w: float, keep_s: float
 ) -> tuple[tuple[float, float, float], ...]:

@@ -136,11 +136,17 @@ class ControllerSettings:
     phase_down_delay_s: float = 90.0
     phase_lockout_s: float = 600.0  # minimum time between two phase switches of one charger
     phase_up_margin_w: float = 400.0  # 3-phase minimum plus this before switching up
+    phase_spread_s: float = 600.0  # recent measurements that say what the coming lockout may bring (0 = off)
+    phase_spread_min_samples: int = 6  # ... used once there are this many, else the delays above decide
+    phase_gain_w: float = 100.0  # switch when the other phase count is expected to take this much more sun
+    phase_spread_delay_s: float = 30.0  # ... and keeps saying so this long
     draw_tolerance_a: float = 1.0  # a car drawing this much below the offer takes less than offered
     draw_settle_s: float = 20.0  # a new limit must stand this long before the draw is judged
     draw_probe_s: float = 1800.0  # a capped car is offered more when surplus is spare, or this often
-    min_change_a: float = 0.3  # smaller cuts are not worth a new profile ...
-    min_raise_a: float = 0.3  # ... nor smaller raises
+    min_change_a: float = 1.0  # smaller cuts are not worth a new profile ...
+    min_raise_a: float = 1.0  # ... nor smaller raises ...
+    min_step_a: float = 0.2  # ... never one smaller than this ...
+    deadband_as: float = 10.0  # ... and smaller ones once they add up to this many A x s (0 = off)
     resolution_a: float = 0.1  # OCPP limits are sent in tenths of an ampere
     forecast_safety: float = 0.7  # share of forecast solar counted on when planning a departure
     history_s: float = 1800.0  # how much PV history the forecast keeps
@@ -165,6 +171,7 @@ class ChargerMemory:
     draw_cap_a: float | None = None
     draw_cap_since: datetime | None = None
     not_drawing_since: datetime | None = None
+    deadband_as: float = 0.0  # small moves held back so far, summed over time (A x s)
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,28 @@ def test_small_changes_send_no_profile() -> None:
     assert [d.chargers[0].changed for d in decisions[2:]] == [False, False, False]
 
 
+def test_flicker_inside_the_deadband_sends_nothing() -> None:
+    surplus = [2990.0, 2990.0] + [3128.0, 2852.0] * 10  # 12.9 A +- 0.6 A, every 10 s
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),), step_s=10)]
+    assert decisions[0].changed and decisions[0].limit_a == 12.9
+    assert not any(d.changed for d in decisions[1:]), "flicker that averages out is not sent"
+    assert all(d.limit_a == 12.9 for d in decisions)
+
+
+def test_a_small_lasting_offset_is_sent_once_it_adds_up() -> None:
+    surplus = [2990.0, 2990.0] + [3128.0] * 6  # 12.9 A, then 0.6 A more sun that stays
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),), step_s=10)]
+    sent = [i for i, d in enumerate(decisions) if d.changed]
+    # 0.6 A x 10 s = 6 A s after the first cycle of the offset (held), 12 A s (>= 10) after the second
+    assert sent == [0, 3]
+    assert decisions[2].limit_a == 12.9 and decisions[3].limit_a == 13.5 and decisions[-1].limit_a == 13.5
+
+
+def test_a_large_move_is_sent_at_once() -> None:
+    decisions = [d.chargers[0] for d in run(SITE, [3000.0, 3000.0, 2600.0], (one_phase(),), step_s=10)]
+    assert decisions[2].changed and decisions[2].limit_a == 11.2  # 1.7 A down: beyond the 1 A deadband
+
+
 def test_energy_reached_stops_the_car() -> None:
     charger = one_phase(delivered_wh=5000, prefs=SessionPrefs(energy_wh=5000))
     (decision,) = run(SITE, [3000.0], (charger,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ from pipelet_app.domain.surplus import (
     decide,
 )
 from pipelet_app.domain.surplus.simulation import Series, SimulationSettings, VirtualCar, simulate
-from tests.unit.domain.surplus.helpers import T0, at
+from tests.unit.domain.surplus.helpers import T0, at, run
 
 VOLT = 230.0
 CIRCUITS = (Circuit("main", 40.0), Circuit("sub", 20.0, parent_id="main"))
@@ -200,3 +201,21 @@ def test_simulation_conserves_energy_and_keeps_the_rules(case) -> None:
     assert result.cap_exceeded_s == 0.0
     summary = result.summary()
     assert abs(summary["ev_solar_wh"] + summary["ev_grid_wh"] - summary["ev_energy_wh"]) <= 0.2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 8000), min_size=2, max_size=60))
+def test_no_profile_for_a_tiny_move_and_a_held_limit_stays_put(surplus_w) -> None:
+    """The deadband: a charging car's limit moves by at least `min_step_a` or not at all."""
+    config = ControllerSettings()
+    car = ChargerInput("cp1", connected=True, phases=1, max_a=32)
+    site = SiteConfig(grid_limit_a=100)
+    decisions = [d.chargers[0] for d in run(site, surplus_w, (car,), step_s=10, settings=config)]
+    for before, after in pairwise(decisions):
+        if not (before.charging and after.charging):
+            continue
+        move = abs(after.limit_a - before.limit_a)
+        if after.changed:
+            assert move >= config.min_step_a - 1e-9 or after.limit_a in (car.min_a, car.max_a)
+        else:
+            assert move == 0.0
