@@ -48,6 +48,7 @@ from pipelet_app.runtime.jobs import (
 )
 from pipelet_app.runtime.request_ids import request_ids
 from pipelet_app.runtime.web_guard import web_guard
+from pipelet_app.runtime.web_metrics import web_metrics
 
 harden()  # also when started as plain `reflex run`: files for this user only
 logs.configure(replace=False)  # JSON lines with request ids (LOG_FORMAT), beside Reflex's own output
@@ -61,7 +62,7 @@ def index() -> rx.Component:
 
 app = rx.App(
     # The API mounts the Reflex app; the guard (headers, same-origin writes and sockets) wraps both.
-    api_transformer=[build_api(), web_guard, request_ids],
+    api_transformer=[build_api(), web_guard, web_metrics, request_ids],
 )
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)

@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
+from pipelet_app import metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
@@ -255,8 +256,10 @@ async def poll_pv_account(
         text = scrub(f"{type(exc).__name__}: {exc}", job.credentials)
         trace = scrub(traceback.format_exc(), job.credentials)
         log.error("pv account %s (%s): poll crashed: %s\n%s", account_id, job.brand, text, trace)
+        metrics.POLL_ERRORS.labels(job.brand, "crash").inc()
         return await asyncio.to_thread(_release_after_crash, job, now_fn())
     report = await asyncio.to_thread(_store, job, outcome, now_fn())
+    _count(job, outcome, report, now_fn())
     log.info(
         "pv account %s (%s): %s; %d snapshots, %d sessions written; next poll %s",
         account_id,
@@ -267,6 +270,18 @@ async def poll_pv_account(
         report.next_poll_utc.isoformat() if report.next_poll_utc else "when reconnected",
     )
     return report
+
+
+_FAILED = frozenset({"error", "integration-error", "reauth-needed", "throttled"})
+
+
+def _count(job: _Job, outcome: Any, report: PollReport, now: datetime) -> None:
+    """Metrics of one poll: its status, a failure by kind, and the calls the account has left."""
+    metrics.POLLS.labels(job.brand, report.status).inc()
+    if report.status in _FAILED:
+        metrics.POLL_ERRORS.labels(job.brand, report.status).inc()
+    quota = job.quota_override or q.quota_for(job.brand)
+    metrics.quota_left(job.brand, job.account_id, q.remaining(outcome.ledger, quota, now))
 
 
 async def poll_due(

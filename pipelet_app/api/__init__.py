@@ -12,6 +12,7 @@ from pipelet_app.api import (
     health,
     investors,
     me,
+    metrics,
     payments,
     pricing,
     reimbursement,
@@ -32,7 +33,19 @@ def build_api() -> FastAPI:
         redoc_url=None,
     )
     v1 = APIRouter(prefix=PREFIX)
-    for module in (health, me, chargers, sites, sessions, pricing, payments, fleet, reimbursement, investors):
+    for module in (
+        health,
+        me,
+        metrics,
+        chargers,
+        sites,
+        sessions,
+        pricing,
+        payments,
+        fleet,
+        reimbursement,
+        investors,
+    ):
         v1.include_router(module.router)
     api.include_router(v1)
     api.include_router(browser_auth.router)  # /auth/login, /auth/logout: the browser's cookie

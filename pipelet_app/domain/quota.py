@@ -166,6 +166,14 @@ def next_allowed(
     return datetime.fromtimestamp(earliest, UTC)
 
 
+def remaining(ledger: Mapping[str, list[float]], quota: BrandQuota, now: datetime) -> int:
+    """The fewest calls left in any of the quota's windows at `now` (what runs out first)."""
+    t = _ts(now)
+    return min(
+        (max(0, w.limit - _used(ledger.get(w.kind, []), t, w.period_s)) for w in quota.windows), default=0
+    )
+
+
 def used_fraction(
     ledger: Mapping[str, list[float]], quota: BrandQuota, now: datetime, window: Window
 ) -> float:

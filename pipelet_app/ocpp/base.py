@@ -39,6 +39,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
+from pipelet_app import metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import OcppMessage
@@ -233,6 +234,8 @@ class CsmsConnection:
     ) -> None:
         code = framing.error_code(self.ocpp_version, code)
         await self._send(framing.call_error(unique_id, code, description))
+        known = action in self.known_actions or action in self.route_map
+        metrics.CSMS_ERRORS.labels(action if known else "other", code).inc()
         # Refused messages belong in the operator's message log too: they are what needs debugging.
         row = {
             "charge_point_id": self.charge_point_id,
@@ -249,6 +252,7 @@ class CsmsConnection:
         self.spawn(self.server.writer.run(lambda db: defer_insert(db, table, row), key=self.charger_id))  # type: ignore[arg-type]
 
     async def _dispatch_call(self, frame: framing.CallFrame) -> None:
+        started = time.perf_counter()
         handlers = self.route_map.get(frame.action, {})
         handler = handlers.get("_on_action")
         if handler is not None:
@@ -312,6 +316,7 @@ class CsmsConnection:
             while len(self._recent) > RECENT_ANSWERS:
                 self._recent.popitem(last=False)
         await self._send(framing.call_result(frame.unique_id, answer))
+        metrics.csms_call(frame.action, time.perf_counter() - started)  # a routed action: bounded labels
         after = handlers.get("_after_action")
         if after is not None:
             self.spawn(after(self, **camel_to_snake_case(frame.payload)))

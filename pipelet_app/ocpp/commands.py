@@ -37,6 +37,7 @@ import ssl
 import uuid
 from typing import Any
 
+from pipelet_app import metrics
 from pipelet_app.ocpp import message_limits, security_profile
 from pipelet_app.ocpp.errors import (
     ChargerOffline,
@@ -48,7 +49,7 @@ from pipelet_app.ocpp.errors import (
     InvalidCommandPayload,
     UnknownCommand,
 )
-from pipelet_app.ocpp.node import INTERNAL_PATH, Node, internal_token
+from pipelet_app.ocpp.node import INTERNAL_PATH, METRICS_PATH, Node, internal_token
 from pipelet_app.ocpp.redis_bus import RedisNodeBus, request_via_redis
 from pipelet_app.ocpp.smart_charging import set_limit_request
 from pipelet_app.ocpp.validation import schema_exists
@@ -129,6 +130,16 @@ def adapt_payload(action: str, version: str, payload: dict[str, Any]) -> dict[st
 
 async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, Any]:
     """Run one command on this node; the answer is a JSON-safe envelope (used by every transport)."""
+    reply = await _execute(server, request)
+    if request.get("name") != IDENTITY_CHANGED:
+        name = str(request.get("name", ""))
+        known = name in COMMANDS or schema_exists("2.0.1", name) or schema_exists("1.6", name)
+        outcome = "ok" if reply.get("ok") else str(reply.get("error"))
+        metrics.CSMS_COMMANDS.labels(name if known else "other", outcome).inc()
+    return reply
+
+
+async def _execute(server: Node, request: dict[str, Any]) -> dict[str, Any]:
     try:
         charge_point_id = str(request["charge_point_id"])
         name = str(request["name"])
@@ -337,6 +348,24 @@ def loopback_tls_context(cert_file: str) -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     return context
+
+
+async def local_node_metrics(timeout: float = 3.0) -> str | None:
+    """The Prometheus text of the CSMS on this host (its loopback metrics path), or None when none answers.
+
+    The embedded deployment's way to show the CSMS's own metrics in the web app's `/api/v1/metrics`."""
+    import httpx
+
+    settings = get_settings()
+    tls = loopback_tls_context(settings.csms_tls_cert) if settings.csms_tls_cert else None
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{settings.csms_port}{METRICS_PATH}"
+    try:
+        async with httpx.AsyncClient(verify=tls or True, timeout=timeout) as client:
+            answer = await client.get(url, headers={"X-Pipelet-Token": internal_token()})
+    except httpx.HTTPError as exc:
+        LOGGER.info("no CSMS metrics at %s: %s", url, exc)
+        return None
+    return answer.text if answer.status_code == 200 else None
 
 
 async def _request_via_loopback(request: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pipelet_app.keys import derive
 
 INTERNAL_PATH = "/internal/commands"
+METRICS_PATH = "/internal/metrics"  # GET: the node's Prometheus text (loopback + the same token)
 
 
 def internal_token() -> str:

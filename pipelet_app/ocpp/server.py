@@ -40,7 +40,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.http11 import Request, Response
 
-from pipelet_app import logs
+from pipelet_app import logs, metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger
@@ -50,7 +50,7 @@ from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.csms_ca import CsmsCa, configured_ca
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
-from pipelet_app.ocpp.node import INTERNAL_PATH, internal_token
+from pipelet_app.ocpp.node import INTERNAL_PATH, METRICS_PATH, internal_token
 from pipelet_app.ocpp.registration import ACCEPTED, PENDING, Registration, awaiting_operator
 from pipelet_app.ocpp.security_profile import refusal
 from pipelet_app.ocpp.tls import certificate_identity, connection_profile, peer_certificate
@@ -186,6 +186,14 @@ class CsmsServer:
             LOGGER.info("marked %d chargers offline that this node held before a restart", stale)
         self._flusher = asyncio.create_task(self._flush_liveness_loop())
         await commands.attach_server(self)
+        if redis_url := get_settings().redis_url:  # scale-out: the web app reads every node's metrics there
+            self._spawn(
+                metrics.publish_forever(
+                    redis_url,
+                    f"csms:{self.node_id}",
+                    lambda: metrics.CSMS_WRITE_QUEUE.set(self.writer.pending),
+                )
+            )
         LOGGER.info("CSMS node %s listening on %s:%d", self.node_id, self.host, self.port)
 
     async def stop(self) -> None:
@@ -223,6 +231,8 @@ class CsmsServer:
         path = urlsplit(request.path).path
         if path == INTERNAL_PATH:
             return self._admit_internal(connection, request)
+        if path == METRICS_PATH:
+            return self._serve_metrics(connection, request)
         match = _PATH.fullmatch(path)
         charge_point_id = unquote(match.group(1)) if match else ""
         if not match:
@@ -371,15 +381,29 @@ class CsmsServer:
             LOGGER.warning("%s: closing a socket whose admission no longer holds", cp_id)
             self._spawn(cp._connection.close(1008, "credentials required"))
 
-    def _admit_internal(self, connection: ServerConnection, request: Request) -> Response | None:
+    @staticmethod
+    def _internal_peer(connection: ServerConnection, request: Request) -> bool:
         host = connection.remote_address[0] if connection.remote_address else ""
         token = request.headers.get("X-Pipelet-Token", "")
-        if host not in ("127.0.0.1", "::1", "::ffff:127.0.0.1") or not hmac.compare_digest(
+        return host in ("127.0.0.1", "::1", "::ffff:127.0.0.1") and hmac.compare_digest(
             token, internal_token()
-        ):
+        )
+
+    def _admit_internal(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not self._internal_peer(connection, request):
             return connection.respond(http.HTTPStatus.FORBIDDEN, "forbidden\n")
         connection.pipelet = {"kind": "internal"}  # type: ignore[attr-defined]
         return None
+
+    def _serve_metrics(self, connection: ServerConnection, request: Request) -> Response:
+        """This node's Prometheus text, for the web app's `/api/v1/metrics` on the same host (loopback and
+        the internal token only, like the command endpoint: it names chargers' actions and counts)."""
+        if not self._internal_peer(connection, request):
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "forbidden\n")
+        metrics.CSMS_WRITE_QUEUE.set(self.writer.pending)
+        response = connection.respond(http.HTTPStatus.OK, metrics.render().decode())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
 
     # ------------------------------------------------------------------ connections
     async def _handle(self, connection: ServerConnection) -> None:
@@ -425,10 +449,13 @@ class CsmsServer:
         if self.heap is not None:
             self.heap.connection_opened()
         pinger = asyncio.create_task(self._ping_loop(cp, connection))
+        open_sockets = metrics.CSMS_CONNECTIONS.labels(cls.ocpp_version)
+        open_sockets.inc()
         LOGGER.info("%s: connected (%s)", charge_point_id, cls.ocpp_version)
         try:
             await cp.start()
         finally:
+            open_sockets.dec()
             pinger.cancel()
             await cp.cancel_tasks()
             # Under the per-charger lock, so a reconnect's "online" can never be overwritten by the old

@@ -78,6 +78,11 @@ class BatchWriter:
         self._queues: list[asyncio.Queue[Work]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def pending(self) -> int:
+        """Work queued and not yet picked up by a batch (a metric: the group commit falling behind)."""
+        return sum(queue.qsize() for queue in self._queues)
+
     def start(self) -> None:
         self._queues = [asyncio.Queue() for _ in range(self.writers)]
         self._tasks = [asyncio.create_task(self._run(queue)) for queue in self._queues]

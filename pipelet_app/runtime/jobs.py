@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -259,9 +261,16 @@ class WorkerSettings:
             from pipelet_app.actuation.loop import Runner
 
             ctx["surplus_loop"] = asyncio.create_task(Runner().run_forever(), name="surplus-loop")
+            # ... and shows its pollers' metrics to the web app's /api/v1/metrics through Redis.
+            from pipelet_app import metrics
+
+            process = f"worker:{socket.gethostname()}:{os.getpid()}"
+            ctx["metrics"] = asyncio.create_task(
+                metrics.publish_forever(get_settings().redis_url or "", process), name="metrics-snapshot"
+            )
 
         async def on_shutdown(ctx: dict[str, Any]) -> None:
-            for name in ("mqtt_consumer", "surplus_loop"):
+            for name in ("mqtt_consumer", "surplus_loop", "metrics"):
                 task = ctx.get(name)
                 if task is not None:
                     task.cancel()

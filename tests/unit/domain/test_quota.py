@@ -23,6 +23,7 @@ from pipelet_app.domain.quota import (
     next_poll_time,
     poll_cost,
     quota_for,
+    remaining,
     spend,
     spend_poll,
 )
@@ -228,3 +229,23 @@ def test_quota_module_stays_pure() -> None:
         "pipelet_app.inverters",
     )
     assert not [name for name in imported if name.startswith(forbidden)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(brand=st.sampled_from(sorted(QUOTAS)), spends=st.integers(0, 400))
+def test_remaining_is_zero_exactly_when_the_tightest_window_is_spent(brand: str, spends: int) -> None:
+    quota = quota_for(brand)
+    ledger: dict[str, list[float]] = {}
+    now = T0
+    for _ in range(spends):
+        if not can_spend(ledger, quota, now):
+            break
+        ledger = spend(ledger, quota, now)
+        now += timedelta(seconds=1)
+    left = remaining(ledger, quota, now)
+    assert left >= 0
+    if all(w.kind == REQUEST for w in quota.windows):
+        assert (left > 0) == can_spend(ledger, quota, now)
+    else:
+        assert left <= min(w.limit for w in quota.windows)
+    assert remaining({}, quota, now) == min(w.limit for w in quota.windows)
