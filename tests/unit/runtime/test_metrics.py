@@ -25,7 +25,7 @@ def text_of(value: float) -> str:
 
 def test_merge_labels_every_sample_with_its_process_and_keeps_one_family() -> None:
     merged = metrics.merge({"web": text_of(2), "csms:node-a": text_of(5)}).decode()
-    assert merged.count("# TYPE demo_things_total counter") == 1, "one family, or Prometheus refuses the scrape"
+    assert merged.count("# TYPE demo_things_total counter") == 1, "one family, or Prometheus refuses it"
     (family,) = [f for f in text_string_to_metric_families(merged) if f.name == "demo_things"]
     totals = {s.labels["process"]: s.value for s in family.samples if s.name == "demo_things_total"}
     assert totals == {"web": 2.0, "csms:node-a": 5.0}
