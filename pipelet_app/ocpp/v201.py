@@ -32,8 +32,12 @@ from pipelet_app.ocpp.device_model import (
 from pipelet_app.ocpp.local_list import token_key
 from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
+from pipelet_app.services import pricing
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
+# Running cost to the station (CostUpdated) at most this often per transaction: every meter value would
+# be a call per message for nothing a driver can read faster.
+COST_UPDATE_INTERVAL_S = 60.0
 
 # 2.0.1 stoppedReason values; a transaction ended without one was stopped locally.
 DEFAULT_STOP_REASON = "Local"
@@ -227,6 +231,39 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
             # totalCost only once charging has ended. A JSON number: the Decimal has at most 3 decimals.
             answer["totalCost"] = float(session.cost)
         return answer
+
+    @after(Action.transaction_event)
+    async def after_transaction_event(
+        self, event_type: str, transaction_info: dict[str, Any], **_: Any
+    ) -> None:
+        """While a priced transaction runs, tell the station its running cost (CostUpdated)."""
+        if event_type != "Updated":
+            return
+        tx = str(transaction_info["transaction_id"])
+        now = asyncio.get_running_loop().time()
+        sent: dict[str, float] = self.__dict__.setdefault("_cost_sent_at", {})  # per connection
+        if now - sent.get(tx, -COST_UPDATE_INTERVAL_S) < COST_UPDATE_INTERVAL_S:
+            return
+        if len(sent) > 100:  # a station runs a few transactions at a time
+            sent.clear()
+        sent[tx] = now
+        total = await asyncio.to_thread(self._running_cost, tx)
+        if total is None:
+            return
+        try:
+            await self.send_call("CostUpdated", {"totalCost": total, "transactionId": tx})
+        except Exception as exc:  # a display nicety: the final price still comes with Ended
+            LOGGER.info("%s: CostUpdated for %s failed: %s", self.charge_point_id, tx, exc)
+
+    def _running_cost(self, tx: str) -> float | None:
+        key = transactions.tx_key(self.ocpp_version, self.charge_point_id, tx)
+        with session_scope() as db:
+            session = transactions.find_by_key(db, key)
+            charger = db.get(Charger, self.charger_id)
+            if session is None or charger is None or session.end_utc is not None:
+                return None
+            total = pricing.cost_of(db, charger, session)["total"]
+        return None if total is None else float(total)
 
     @on(Action.meter_values)
     def on_meter_values(

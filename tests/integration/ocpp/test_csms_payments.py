@@ -378,8 +378,16 @@ async def test_a_201_station_is_told_the_final_price_when_the_transaction_ends(c
             event("Started", 0, 0, "Transaction.Begin", t0, idToken=token, evse={"id": 1, "connectorId": 1}),
         )
         assert "totalCost" not in started  # the price is final only at the end
+        update = event("Updated", 1, 3_000, "Sample.Periodic", t0 + timedelta(minutes=10))
+        await cp.ok("TransactionEvent", update)
+        frame = await cp.next_server_call()
+        assert frame[2:] == ["CostUpdated", {"totalCost": 1.7, "transactionId": "tx-cost"}]  # 0.50 + 3 x 0.40
+        await cp.answer(frame, {})
+        again = event("Updated", 2, 3_500, "Sample.Periodic", t0 + timedelta(minutes=12))
+        await cp.ok("TransactionEvent", again)
+        assert cp.server_calls.empty()  # at most one CostUpdated a minute per transaction
         ended = await cp.ok(
-            "TransactionEvent", event("Ended", 1, 5_000, "Transaction.End", t0 + timedelta(minutes=20))
+            "TransactionEvent", event("Ended", 3, 5_000, "Transaction.End", t0 + timedelta(minutes=20))
         )
     assert ended["totalCost"] == 2.5  # 0.50 fee + 5 kWh x 0.40
 
