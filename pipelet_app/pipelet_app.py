@@ -11,10 +11,10 @@ from pipelet_app.portals.account.pages import api_keys_page
 from pipelet_app.portals.account.state import ApiKeysState
 from pipelet_app.portals.admin.pages import admin_page
 from pipelet_app.portals.admin.state import AdminState
-from pipelet_app.portals.driver.pages import driver_page
+from pipelet_app.portals.driver.pages import driver_page, driver_session_page
 from pipelet_app.portals.driver.pv_pages import pv_callback_page, pv_page
 from pipelet_app.portals.driver.pv_state import PvState
-from pipelet_app.portals.driver.state import DriverState
+from pipelet_app.portals.driver.state import DriverSessionState, DriverState
 from pipelet_app.portals.fleet.pages import fleet_driver_page, fleet_page
 from pipelet_app.portals.fleet.reimbursement_pages import import_page, reimbursement_page
 from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
@@ -73,6 +73,12 @@ app.add_page(
     pay_page, route="/pay/[cp_id]/[connector]", title="Pay and charge · Pipelet", on_load=PayState.load
 )
 app.add_page(driver_page, route="/driver", title="My charging · Pipelet", on_load=DriverState.load)
+app.add_page(
+    driver_session_page,
+    route="/driver/sessions/[session_id]",
+    title="Session · Pipelet",
+    on_load=DriverSessionState.load,
+)
 app.add_page(pv_page, route="/driver/pv", title="PV inverters · Pipelet", on_load=PvState.load)
 app.add_page(pv_callback_page, route="/driver/pv/callback", title="Connecting", on_load=PvState.finish_oauth)
 app.register_lifespan_task(require_secret_key)  # first: no key, no start (one line naming the variable)

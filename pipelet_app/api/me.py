@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from pipelet_app.api.deps import Caller
+from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import documented
+from pipelet_app.services import driver_sessions
 
 router = APIRouter(tags=["account"])
 
@@ -25,4 +26,25 @@ def me(principal: Caller) -> Me:
         email=principal.email,
         role=principal.role.value,
         tenant_id=principal.tenant_id,
+    )
+
+
+@router.get(
+    "/me/sessions.csv",
+    responses={
+        **documented(401, 403, 422, 429),
+        200: {"content": {"text/csv": {}}, "description": "The driver's own sessions in the period"},
+    },
+)
+def my_sessions_csv(
+    principal: Caller,
+    db: DB,
+    start: str = Query("", alias="from", description="first day, YYYY-MM-DD (UTC)"),
+    end: str = Query("", alias="to", description="last day, YYYY-MM-DD (UTC), inclusive"),
+) -> Response:
+    """A driver's own sessions with solar share, for an expense claim (services.driver_sessions)."""
+    return Response(
+        driver_sessions.sessions_csv(db, principal, start, end),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="my-charging-sessions.csv"'},
     )

@@ -8,6 +8,7 @@ the same instant, a register that went backwards): None, shown as "—" rather t
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,3 +48,19 @@ def power_w(readings: list[Reading]) -> float | None:
     if hours <= 0 or rise < 0:
         return None
     return rise / hours
+
+
+def power_curve(registers: list[Reading]) -> list[tuple[datetime, float]]:
+    """A session's power over time from its energy register: the average power of each interval between
+    two readings, at the interval's end. Intervals of no time or with a falling register are left out
+    (a gap in the curve, not a made-up value)."""
+    ordered = sorted(
+        (r for r in registers if r.measurand == REGISTER and math.isfinite(r.value)), key=lambda r: r.at
+    )
+    curve = []
+    for before, after in itertools.pairwise(ordered):
+        hours = (after.at - before.at).total_seconds() / 3600
+        rise = _wh(after) - _wh(before)
+        if hours > 0 and rise >= 0:
+            curve.append((after.at, rise / hours))
+    return curve

@@ -233,6 +233,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "driver.title": "My charging",
         "driver.recent": "Recent sessions",
         "driver.last30": "Last 30 days",
+        "driver.period": "Period",
+        "driver.from": "From",
+        "driver.to": "To",
+        "driver.solar_by_month": "Solar share by month",
+        "driver.solar": "Solar",
+        "driver.grid": "Grid",
+        "driver.solar_kwh": "Solar (kWh)",
+        "driver.sessions_hint": "Open a session for its duration, power curve, solar and grid energy and "
+        "what it is reimbursed. * = solar part estimated.",
+        "driver.session": "Charging session",
+        "driver.duration": "Duration",
+        "driver.reimbursement": "Reimbursed",
+        "driver.rate": "Rate",
+        "driver.held": "Held for the operator's review: it counts no solar and is not reimbursed until "
+        "the operator confirms or corrects it.",
+        "driver.power_curve": "Power over time",
+        "driver.no_curve": "This source reports no readings during the session, so there is no curve.",
         "driver.tokens": "My charging cards",
         "fleet.title": "Fleet overview",
         "fleet.drivers": "Drivers",
@@ -346,6 +363,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "investor.depreciation": "Depreciation schedule (MACRS and bonus)",
         "investor.distributions": "Contributions, distributions and capital",
         "investor.analytics": "Analytics",
+        "investor.over_time": "Over time",
+        "investor.over_time_hint": "Cumulative contributions and distributions and your capital account at "
+        "each year's end (USD).",
         "investor.utilisation": "Charger utilisation, last 30 days",
         "investor.incomplete": "Figures are being prepared for:",
         "investor.col.year": "Tax year",
@@ -414,6 +434,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin.send": "Create invitation",
         "admin.pending": "Open invitations",
         "admin.link": "Invitation link (send it to the person; shown once)",
+        "admin.users": "Users",
+        "admin.since": "Since",
+        "admin.resend": "New link",
+        "admin.revoke": "Revoke",
+        "admin.no_invitations": "No open invitations. Invite someone above.",
+        "admin.no_public_url": "PUBLIC_URL is not set, so invitation links and their e-mails point at "
+        "localhost. Set PUBLIC_URL to the address people open (e.g. https://charge.example.com).",
         "keys.title": "API keys",
         "keys.name": "Key name",
         "keys.create": "Create key",
@@ -463,6 +490,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pv.tile.auto": "Automatic",
         "pv.connections": "Your connections",
         "pv.none": "No inverter connected yet.",
+        "pv.none_with_sessions": "No inverter connected here. Your PV-wallbox sessions so far came in "
+        "another way (imported for your fleet); connect your inverter below to have them kept up to date",
         "pv.add": "Connect an inverter",
         "pv.add_help": (
             "Choose your inverter's brand. Enphase asks you to sign in at Enphase; the others need an "
@@ -737,6 +766,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "driver.title": "Mein Laden",
         "driver.recent": "Letzte Ladevorgänge",
         "driver.last30": "Letzte 30 Tage",
+        "driver.period": "Zeitraum",
+        "driver.from": "Von",
+        "driver.to": "Bis",
+        "driver.solar_by_month": "Solaranteil je Monat",
+        "driver.solar": "Solar",
+        "driver.grid": "Netz",
+        "driver.solar_kwh": "Solar (kWh)",
+        "driver.sessions_hint": "Öffnen Sie einen Ladevorgang für Dauer, Leistungskurve, Solar- und "
+        "Netzstrom und Erstattung. * = Solaranteil geschätzt.",
+        "driver.session": "Ladevorgang",
+        "driver.duration": "Dauer",
+        "driver.reimbursement": "Erstattet",
+        "driver.rate": "Satz",
+        "driver.held": "Zur Prüfung durch den Betreiber zurückgehalten: zählt keinen Solarstrom und wird "
+        "erst erstattet, wenn der Betreiber ihn bestätigt oder korrigiert.",
+        "driver.power_curve": "Leistung im Verlauf",
+        "driver.no_curve": "Diese Quelle meldet während des Ladevorgangs keine Messwerte, daher keine Kurve.",
         "driver.tokens": "Meine Ladekarten",
         "fleet.title": "Flottenübersicht",
         "fleet.drivers": "Fahrer",
@@ -850,6 +896,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "investor.depreciation": "Abschreibungsplan (MACRS und Bonus)",
         "investor.distributions": "Einlagen, Ausschüttungen und Kapital",
         "investor.analytics": "Kennzahlen",
+        "investor.over_time": "Im Zeitverlauf",
+        "investor.over_time_hint": "Kumulierte Einlagen und Ausschüttungen und Ihr Kapitalkonto zum "
+        "Jahresende (USD).",
         "investor.utilisation": "Auslastung der Ladepunkte, letzte 30 Tage",
         "investor.incomplete": "Zahlen werden noch vorbereitet für:",
         "investor.col.year": "Steuerjahr",
@@ -918,6 +967,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin.send": "Einladung erstellen",
         "admin.pending": "Offene Einladungen",
         "admin.link": "Einladungslink (an die Person senden; wird nur einmal angezeigt)",
+        "admin.users": "Benutzer",
+        "admin.since": "Seit",
+        "admin.resend": "Neuer Link",
+        "admin.revoke": "Widerrufen",
+        "admin.no_invitations": "Keine offenen Einladungen. Laden Sie oben jemanden ein.",
+        "admin.no_public_url": "PUBLIC_URL ist nicht gesetzt, daher zeigen Einladungslinks und ihre "
+        "E-Mails auf localhost. Setzen Sie PUBLIC_URL auf die Adresse, die Nutzer öffnen (z. B. "
+        "https://laden.example.com).",
         "keys.title": "API-Schlüssel",
         "keys.name": "Name des Schlüssels",
         "keys.create": "Schlüssel erstellen",
@@ -967,6 +1024,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pv.tile.auto": "Automatisch",
         "pv.connections": "Ihre Verbindungen",
         "pv.none": "Noch kein Wechselrichter verbunden.",
+        "pv.none_with_sessions": "Hier ist kein Wechselrichter verbunden. Ihre bisherigen PV-Wallbox-"
+        "Ladevorgänge kamen auf anderem Weg (für Ihre Flotte importiert); verbinden Sie Ihren "
+        "Wechselrichter unten, damit sie laufend aktuell bleiben",
         "pv.add": "Wechselrichter verbinden",
         "pv.add_help": (
             "Wählen Sie den Hersteller. Bei Enphase melden Sie sich bei Enphase an; die anderen "

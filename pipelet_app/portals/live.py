@@ -81,13 +81,15 @@ class Hub:
                 cond.notify_all()
             await asyncio.sleep(POLL_S)
 
-    async def changes(self, key: Key, token: str, generation: int) -> AsyncIterator[None]:
-        """Yield once when the key's first fingerprint is read (the page may have missed a change while
-        it loaded), then whenever it moves; stop when the follower is superseded or its tab is gone."""
+    async def changes(
+        self, key: Key, token: str, generation: int, seen: str | None = None
+    ) -> AsyncIterator[None]:
+        """Yield whenever the key's fingerprint differs from `seen` (what the page shows: the fingerprint
+        its loader read right before its view; None: unknown, so the first reading counts as a change);
+        stop when the follower is superseded or its tab is gone."""
         cond = self._condition()
         self.watching[key] += 1
         self._ensure_polling()
-        seen: str | None = None
         started = asyncio.get_running_loop().time()
         try:
             while self.current(token, generation):

@@ -32,12 +32,14 @@ SESSION_WINDOW = timedelta(days=2)
 
 def read_versions(keys: Iterable[Key]) -> dict[Key, str]:
     """The current fingerprint of every key (an empty tenant or unknown charger has a fingerprint too)."""
-    keys = set(keys)
     with session_scope() as db:
-        return _versions(db, keys)
+        return versions_in(db, keys)
 
 
-def _versions(db: Session, keys: set[Key]) -> dict[Key, str]:
+def versions_in(db: Session, keys: Iterable[Key]) -> dict[Key, str]:
+    """`read_versions` in the caller's transaction (a page reads its key's fingerprint right before its
+    view, so its follower knows which state the page already shows)."""
+    keys = set(keys)
     tenants = sorted(i for kind, i in keys if kind == "operator")
     charger_ids = sorted(i for kind, i in keys if kind == "charger")
     fleets = sorted(i for kind, i in keys if kind == "fleet")

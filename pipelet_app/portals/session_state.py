@@ -24,6 +24,7 @@ from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
 from pipelet_app.portals.live import HUB, Key
+from pipelet_app.portals.live_versions import versions_in
 from pipelet_app.runtime import offload
 from pipelet_app.services.account import set_my_locale
 
@@ -150,6 +151,23 @@ class SessionState(rx.State):
         self.denied = outcome.message
         return GuardResult(denied=outcome.message)
 
+    # The fingerprint of what a live page shows (read by its loader right before the view): its follower
+    # reloads only when the data moved past it, not once more right after the page loaded.
+    _live_seen: str | None = None
+
+    @staticmethod
+    def _fingerprinted(
+        key_of: Callable[[Session, Principal], Key], view: Callable[[Session, Principal], T]
+    ) -> Callable[[Session, Principal], tuple[str, T]]:
+        """A guarded action giving (the key's fingerprint, the view), read in that order in one
+        transaction: a change after the fingerprint shows on the page at the follower's next poll."""
+
+        def action(db: Session, principal: Principal) -> tuple[str, T]:
+            key = key_of(db, principal)
+            return versions_in(db, [key]).get(key, ""), view(db, principal)
+
+        return action
+
     async def _follow(
         self, owner: str, key_of: Callable[[Session, Principal], Key], refresh: Callable[[], Awaitable[Any]]
     ) -> None:
@@ -159,10 +177,11 @@ class SessionState(rx.State):
         async with self:
             token = self.router.session.client_token
             found = await self._guarded_off_loop(key_of)
+            seen = self._live_seen
         if found.value is None:
             return
         generation = HUB.claim(token, owner)
-        async for _ in HUB.changes(found.value, token, generation):
+        async for _ in HUB.changes(found.value, token, generation, seen):
             async with self:
                 await refresh()
 

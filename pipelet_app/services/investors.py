@@ -152,7 +152,12 @@ def _utilisation(db: Session, spv_id: int, now: datetime) -> list[dict[str, str]
     by_site: dict[str, dict] = defaultdict(lambda: {"ports": 0, "sessions": 0, "kwh": 0.0, "hours": 0.0})
     for _asset, charger, site in rows:
         entry = by_site[site.name]
-        entry["ports"] += len(db.exec(select(Connector.id).where(Connector.charger_id == charger.id)).all())
+        # Ports are connectors 1..n: connector 0 is the charger itself (OCPP), not a port to count.
+        entry["ports"] += len(
+            db.exec(
+                select(Connector.id).where(Connector.charger_id == charger.id, Connector.connector_id > 0)
+            ).all()
+        )
         for session in db.exec(
             select(ChargingSession).where(
                 ChargingSession.charger_id == charger.id, ChargingSession.start_utc >= since
@@ -250,10 +255,42 @@ def _spv_view(
         }
     )
     view["utilisation"] = [{"spv": spv.name, **u} for u in _utilisation(db, spv.id or 0, now)]
+    # The first screen's answer: what went in, what came back, what the stake is worth on the books, and
+    # the return so far; then the same over time for the chart (numbers, not text).
+    last_year = result.flip.years[-1] if result.flip.years else None
+    view["summary"].append(
+        {
+            "spv": spv.name,
+            "contributed": usd(last.cumulative_contributed) if last else "—",
+            "distributed": usd(last.cumulative_distributed) if last else "—",
+            "capital": usd(last_year.capital[key].ending) if last_year else "—",
+            "irr": pct(last.cumulative_after_tax_irr) if last else "—",
+        }
+    )
+    for flip_year in result.flip.years:
+        h = history[flip_year.tax_year]
+        view["history"].append(
+            {
+                "spv": spv.name,
+                "year": str(flip_year.tax_year),
+                "contributed": float(h.cumulative_contributed),
+                "distributed": float(h.cumulative_distributed),
+                "capital": float(flip_year.capital[key].ending),
+            }
+        )
     return view
 
 
-SECTIONS = ("pnl", "balance", "depreciation", "distributions", "analytics", "utilisation")
+SECTIONS = (
+    "pnl",
+    "balance",
+    "depreciation",
+    "distributions",
+    "analytics",
+    "utilisation",
+    "summary",
+    "history",
+)
 
 
 def investor_overview(db: Session, principal: Principal, now: datetime | None = None) -> dict:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from pipelet_app.auth import InvalidInput, Principal, require
-from pipelet_app.auth.invitations import create_invitation, invitation_link, mail_invitation
+from pipelet_app import audit
+from pipelet_app.auth import InvalidInput, NotFound, Principal, require
+from pipelet_app.auth.invitations import (
+    TENANT_KIND_FOR_ROLE,
+    create_invitation,
+    invitation_link,
+    mail_invitation,
+)
+from pipelet_app.auth.secrets import hash_token, new_token
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Invitation, Role, Spv, SpvPartner, Tenant
+from pipelet_app.db.models import Invitation, Role, Spv, SpvPartner, Tenant, User
 from pipelet_app.portals.formatting import when
+from pipelet_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +39,25 @@ def admin_overview(db: Session, principal: Principal) -> dict:
         .where(SpvPartner.user_id.is_(None))
         .order_by(Spv.name, SpvPartner.name)
     ).all()
+    users = db.exec(select(User).order_by(User.role, User.email)).all()
     return {
-        "tenants": [{"id": str(t.id), "label": f"{t.name} ({t.kind})"} for t in tenants],
+        # `kind` lets the form offer only the tenants the chosen role can belong to
+        "tenants": [{"id": str(t.id), "name": t.name, "kind": str(t.kind)} for t in tenants],
+        "users": [
+            {
+                "email": u.email,
+                "name": u.name or "—",
+                "role": str(u.role),
+                "tenant": tenant_names.get(u.tenant_id, "—"),
+                "active": "1" if u.is_active else "",
+                "since": when(u.created_at),
+            }
+            for u in users
+        ],
         "partners": [{"id": str(p.id), "label": f"{spv.name}: {p.name}"} for p, spv in partners],
         "invitations": [
             {
+                "id": str(i.id),
                 "email": i.email,
                 "role": str(i.role),
                 "tenant": tenant_names.get(i.tenant_id, "—"),
@@ -72,3 +95,56 @@ def invite(
     except OSError as exc:  # the invitation stands; the admin passes the link on by hand
         log.warning("invitation mail to %s failed: %s", email, type(exc).__name__)
     return invitation_link(token)
+
+
+def tenant_kind_for(role: str) -> str:
+    """The tenant kind a role belongs to ("" for admins and unknown roles): the form's tenant filter."""
+    try:
+        kind = TENANT_KIND_FOR_ROLE[Role(role)]
+    except ValueError:
+        return ""
+    return "" if kind is None else str(kind)
+
+
+def _open_invitation(db: Session, invitation_id: str) -> Invitation:
+    invitation = db.get(Invitation, int(invitation_id)) if invitation_id.strip().isdigit() else None
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("This invitation is no longer open.")
+    return invitation
+
+
+def revoke_invitation(db: Session, principal: Principal, invitation_id: str) -> None:
+    """The link stops working now (it expires this instant); audited. Used ones cannot be revoked."""
+    require(principal, Role.ADMIN)
+    invitation = _open_invitation(db, invitation_id)
+    invitation.expires_at = utcnow()
+    db.add(invitation)
+    audit.record(
+        db, principal, "invitation.revoke", "invitation", invitation.id or 0, {"email": invitation.email}
+    )
+    db.commit()
+
+
+def resend_invitation(db: Session, principal: Principal, invitation_id: str) -> str:
+    """A new link for the same invitation (the old one stops working), valid for the full period again,
+    mailed when SMTP is set; returns the link to show once."""
+    require(principal, Role.ADMIN)
+    invitation = _open_invitation(db, invitation_id)
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    invitation.expires_at = utcnow() + timedelta(hours=get_settings().invitation_ttl_hours)
+    db.add(invitation)
+    audit.record(
+        db, principal, "invitation.resend", "invitation", invitation.id or 0, {"email": invitation.email}
+    )
+    db.commit()
+    try:
+        mail_invitation(invitation.email, token, principal.name or principal.email)
+    except OSError as exc:  # the new link stands; the admin passes it on by hand
+        log.warning("invitation mail to %s failed: %s", invitation.email, type(exc).__name__)
+    return invitation_link(token)
+
+
+def public_url_missing() -> bool:
+    """Invitation links (and their e-mails) are built from PUBLIC_URL; without it they name localhost."""
+    return not get_settings().public_url

@@ -6,7 +6,7 @@ import reflex as rx
 
 from pipelet_app.db.models import Role
 from pipelet_app.portals.admin.state import AdminState
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, coded_text, data_table, shell
 
 T = AdminState.tr
 
@@ -23,13 +23,20 @@ def admin_page() -> rx.Component:
                     rx.select.trigger(placeholder=T["admin.role"], id="invite-role"),
                     rx.select.content(*[rx.select.item(T[f"role.{r.value}"], value=r.value) for r in Role]),
                     name="role",
+                    on_change=AdminState.choose_role,
                 ),
-                rx.select.root(
-                    rx.select.trigger(placeholder=T["admin.tenant"], id="invite-tenant"),
-                    rx.select.content(
-                        rx.foreach(AdminState.tenants, lambda t: rx.select.item(t["label"], value=t["id"]))
+                rx.cond(
+                    AdminState.role_tenants.length() > 0,
+                    rx.select.root(
+                        rx.select.trigger(placeholder=T["admin.tenant"], id="invite-tenant"),
+                        rx.select.content(
+                            rx.foreach(
+                                AdminState.role_tenants,
+                                lambda t: rx.select.item(t["label"], value=t["id"]),
+                            )
+                        ),
+                        name="tenant",
                     ),
-                    name="tenant",
                 ),
                 rx.select.root(
                     rx.select.trigger(placeholder=T["admin.partner"], id="invite-partner"),
@@ -51,6 +58,12 @@ def admin_page() -> rx.Component:
         T["admin.title"],
         card(
             T["admin.invite"],
+            rx.cond(
+                AdminState.no_public_url,
+                rx.callout(
+                    T["admin.no_public_url"], color_scheme="orange", icon="link", id="admin-no-public-url"
+                ),
+            ),
             form,
             rx.cond(
                 AdminState.invite_error != "",
@@ -66,16 +79,73 @@ def admin_page() -> rx.Component:
         ),
         card(
             T["admin.pending"],
+            rx.cond(
+                AdminState.invitations.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    T["col.email"],
+                                    T["admin.role"],
+                                    T["admin.tenant"],
+                                    T["col.expires"],
+                                    "",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(AdminState.invitations, _invitation_row)),
+                    width="100%",
+                    variant="surface",
+                    id="admin-invitations",
+                ),
+                rx.text(T["admin.no_invitations"], color_scheme="gray"),
+            ),
+        ),
+        card(
+            T["admin.users"],
             data_table(
                 [
                     (T["col.email"], "email"),
+                    (T["col.name"], "name"),
                     (T["admin.role"], "role"),
                     (T["admin.tenant"], "tenant"),
-                    (T["col.expires"], "expires"),
+                    (T["admin.since"], "since"),
                 ],
-                AdminState.invitations,
-                "admin-invitations",
+                AdminState.users,
+                "admin-users",
                 coded={"role": "role"},
             ),
+        ),
+    )
+
+
+def _invitation_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["email"]),
+        rx.table.cell(coded_text("role", row["role"])),
+        rx.table.cell(row["tenant"]),
+        rx.table.cell(row["expires"]),
+        rx.table.cell(
+            rx.hstack(
+                rx.button(
+                    T["admin.resend"],
+                    size="2",
+                    variant="soft",
+                    on_click=AdminState.resend(row["id"]),
+                    id="resend-" + row["id"],
+                ),
+                rx.button(
+                    T["admin.revoke"],
+                    size="2",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=AdminState.revoke(row["id"]),
+                    id="revoke-" + row["id"],
+                ),
+                spacing="2",
+            )
         ),
     )

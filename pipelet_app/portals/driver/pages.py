@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.driver.pv_pages import data_source_tiles
-from pipelet_app.portals.driver.state import DriverState
+from pipelet_app.portals.driver.state import DriverSessionState, DriverState
 from pipelet_app.portals.layout import card, data_table, shell, source_badge
 
 T = DriverState.tr
@@ -17,12 +17,94 @@ def _total(row: rx.Var) -> rx.Component:
     )
 
 
+SOLAR_COLOR, GRID_COLOR = "#b45309", "#64748b"
+
+
 def _session_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["start"]),
+        rx.table.cell(rx.link(row["start"], href="/driver/sessions/" + row["id"], class_name="session-link")),
         rx.table.cell(row["station"]),
         rx.table.cell(source_badge(row["source"])),
         rx.table.cell(row["energy_kwh"]),
+        rx.table.cell(row["solar_share"]),
+    )
+
+
+def _period_form() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                rx.el.label(T["driver.from"], html_for="driver-start"),
+                rx.input(
+                    type="date",
+                    name="start",
+                    default_value=DriverState.start,
+                    id="driver-start",
+                    key=DriverState.start,
+                ),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.el.label(T["driver.to"], html_for="driver-end"),
+                rx.input(
+                    type="date",
+                    name="end",
+                    default_value=DriverState.end,
+                    id="driver-end",
+                    key=DriverState.end,
+                ),
+                spacing="1",
+            ),
+            rx.button(T["fleet.apply"], type="submit", variant="soft", id="driver-apply"),
+            # A plain document download (a router link would navigate client-side to a missing page).
+            rx.el.a(
+                rx.button(T["fleet.export_csv"], variant="outline", type="button"),
+                href=DriverState.export_url,
+                download="my-charging-sessions.csv",
+                reload_document=True,
+                id="driver-export",
+            ),
+            spacing="3",
+            align="end",
+            wrap="wrap",
+        ),
+        on_submit=DriverState.set_period,
+    )
+
+
+def _months_card() -> rx.Component:
+    """Solar and grid energy per month, and the solar share in words: the driver's first question."""
+    return card(
+        T["driver.solar_by_month"],
+        rx.cond(
+            DriverState.months.length() > 0,
+            rx.vstack(
+                rx.recharts.bar_chart(
+                    rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+                    rx.recharts.x_axis(data_key="month"),
+                    rx.recharts.y_axis(unit=" kWh", width=80),
+                    rx.recharts.tooltip(),
+                    rx.recharts.legend(),
+                    rx.recharts.bar(data_key="solar", name=T["driver.solar"], stack_id="e", fill=SOLAR_COLOR),
+                    rx.recharts.bar(data_key="grid", name=T["driver.grid"], stack_id="e", fill=GRID_COLOR),
+                    data=DriverState.months,
+                    width="100%",
+                    height=220,
+                ),
+                data_table(
+                    [
+                        (T["charger.month"], "month"),
+                        (T["col.energy"], "energy_kwh"),
+                        (T["driver.solar_kwh"], "solar_kwh"),
+                        (T["col.solar_share"], "solar_share"),
+                    ],
+                    DriverState.months,
+                    "driver-months",
+                ),
+                width="100%",
+            ),
+            rx.text(T["common.no_data"], color_scheme="gray"),
+        ),
     )
 
 
@@ -93,15 +175,31 @@ def driver_page() -> rx.Component:
         T["driver.title"],
         _running_card(),
         data_source_tiles(),
-        card(T["driver.last30"], rx.hstack(rx.foreach(DriverState.totals, _total), spacing="4", wrap="wrap")),
+        card(
+            T["driver.period"],
+            _period_form(),
+            rx.cond(
+                DriverState.period_error != "",
+                rx.callout(DriverState.period_error, color_scheme="red", id="driver-period-error"),
+            ),
+            rx.hstack(rx.foreach(DriverState.totals, _total), spacing="4", wrap="wrap"),
+        ),
+        _months_card(),
         card(
             T["driver.recent"],
+            rx.text(T["driver.sessions_hint"], size="1", color_scheme="gray"),
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
                         *[
                             rx.table.column_header_cell(T[k])
-                            for k in ("col.when", "col.station", "col.source", "col.energy")
+                            for k in (
+                                "col.when",
+                                "col.station",
+                                "col.source",
+                                "col.energy",
+                                "col.solar_share",
+                            )
                         ]
                     )
                 ),
@@ -115,6 +213,62 @@ def driver_page() -> rx.Component:
             T["driver.tokens"],
             data_table(
                 [(T["col.token"], "token"), (T["col.status"], "status")], DriverState.tokens, "driver-tokens"
+            ),
+        ),
+    )
+
+
+def _fact(label: rx.Var | str, value: rx.Var, fact_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, weight="medium", id=fact_id),
+        spacing="0",
+    )
+
+
+def driver_session_page() -> rx.Component:
+    """One session: when and how long, its power over time, solar versus grid, what it is worth."""
+    s = DriverSessionState.summary
+    t = DriverSessionState.tr
+    return shell(
+        t["driver.session"],
+        rx.link("← ", t["driver.title"], href="/driver"),
+        card(
+            s["station"],
+            rx.flex(
+                _fact(t["col.source"], source_badge(s["source"]), "session-source"),
+                _fact(
+                    t["col.when"], s["start"] + " \u2013 " + s["end"] + " (" + s["zone"] + ")", "session-when"
+                ),
+                _fact(t["driver.duration"], s["duration"], "session-duration"),
+                _fact(t["col.energy"], s["energy_kwh"] + " kWh", "session-energy"),
+                _fact(t["driver.solar"], s["solar_kwh"] + " kWh", "session-solar"),
+                _fact(t["driver.grid"], s["grid_kwh"] + " kWh", "session-grid"),
+                _fact(t["col.solar_share"], s["solar_share"], "session-solar-share"),
+                _fact(t["driver.reimbursement"], s["reimbursement"], "session-reimbursement"),
+                _fact(t["driver.rate"], s["rate"], "session-rate"),
+                spacing="6",
+                wrap="wrap",
+            ),
+            rx.cond(s["held"] == "1", rx.callout(t["driver.held"], color_scheme="orange", id="session-held")),
+        ),
+        card(
+            t["driver.power_curve"],
+            rx.cond(
+                DriverSessionState.curve.length() > 1,
+                rx.recharts.area_chart(
+                    rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+                    rx.recharts.x_axis(data_key="at"),
+                    rx.recharts.y_axis(unit=" kW", width=70),
+                    rx.recharts.tooltip(),
+                    rx.recharts.area(
+                        data_key="kw", name=t["charger.power"], stroke="#0f766e", fill="#99f6e4"
+                    ),
+                    data=DriverSessionState.curve,
+                    width="100%",
+                    height=240,
+                ),
+                rx.text(t["driver.no_curve"], color_scheme="gray", id="session-no-curve"),
             ),
         ),
     )

@@ -141,6 +141,17 @@ def _my_account(db: Session, principal: Principal, account_id: int) -> PvAccount
 # ------------------------------------------------------------------------------------------ reading
 
 
+def pv_session_count(db: Session, principal: Principal) -> int:
+    """The caller's PV-wallbox sessions from any way in (a connection here, or imported for the fleet):
+    with none connected here, the page must not read as if there were no PV data at all."""
+    driver = my_driver(db, principal)
+    return db.exec(
+        select(func.count())
+        .select_from(ChargingSession)
+        .where(ChargingSession.driver_id == driver.id, ChargingSession.source == SessionSource.PV_INVERTER)
+    ).one()
+
+
 def list_connections(db: Session, principal: Principal) -> list[dict[str, Any]]:
     """The caller's connections with what the page shows: status, progress, last sync, chargers, sessions."""
     driver = my_driver(db, principal)

@@ -233,7 +233,18 @@ def pv_page() -> rx.Component:
             rx.cond(
                 PvState.connections.length() > 0,
                 rx.vstack(rx.foreach(PvState.connections, _connection), spacing="3", width="100%"),
-                rx.text(T["pv.none"], color_scheme="gray", id="pv-none"),
+                rx.cond(
+                    PvState.pv_sessions > 0,
+                    rx.text(
+                        T["pv.none_with_sessions"],
+                        " (",
+                        PvState.pv_sessions,
+                        ")",
+                        color_scheme="gray",
+                        id="pv-none",
+                    ),
+                    rx.text(T["pv.none"], color_scheme="gray", id="pv-none"),
+                ),
             ),
         ),
         card(

@@ -39,6 +39,10 @@ class PvState(SessionState):
     form_error: str = ""
     notice: str = ""
     notice_error: bool = False
+    # A notice set on the way here (the OAuth callback redirects to this page) survives that one load;
+    # any later load, another brand's form or a cancel clears it (an old brand's error must not linger).
+    _notice_fresh: bool = False
+    pv_sessions: int = 0
     working: bool = False
     _watching: bool = False
 
@@ -47,11 +51,18 @@ class PvState(SessionState):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.notice, self.notice_error = text, error
+        self._notice_fresh = True
+
+    def _clear_notice(self) -> None:
+        self.notice, self.notice_error, self._notice_fresh = "", False, False
 
     async def _refresh(self) -> Any:
         """Reload the caller's connections. Returns the guard's redirect (not signed in) or None."""
-        result = await self._guarded_off_loop(pv_data.list_connections)
-        rows: list[dict[str, Any]] = result.value or []
+        result = await self._guarded_off_loop(
+            lambda db, p: (pv_data.list_connections(db, p), pv_data.pv_session_count(db, p))
+        )
+        rows: list[dict[str, Any]] = result.value[0] if result.value else []
+        self.pv_sessions = result.value[1] if result.value else 0
         self.connections = [{k: v for k, v in row.items() if k != "sessions"} for row in rows]
         self.connection_sessions = [{**s, "account": row["id"]} for row in rows for s in row["sessions"]]
         return result.redirect
@@ -61,6 +72,10 @@ class PvState(SessionState):
 
     @rx.event
     async def load(self):
+        if self._notice_fresh:
+            self._notice_fresh = False  # shown on this load, gone on the next
+        else:
+            self._clear_notice()
         redirect = await self._refresh()
         if redirect is not None or self.denied:
             return redirect
@@ -93,6 +108,7 @@ class PvState(SessionState):
     def choose_brand(self, brand: str):
         """Enphase: off to its consent page. Others: show the brand's credential form."""
         self.form_error = ""
+        self._clear_notice()
         try:
             cls = adapter_class(brand)
         except KeyError:
@@ -115,6 +131,7 @@ class PvState(SessionState):
 
     @rx.event
     def cancel_form(self):
+        self._clear_notice()
         self.selected_brand = self.selected_name = self.form_error = ""
         self.fields = []
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import reflex as rx
 
 from pipelet_app.portals.driver import surplus_data
-from pipelet_app.portals.driver.data import driver_overview
+from pipelet_app.portals.driver.data import default_period, driver_overview, session_detail
 from pipelet_app.portals.session_state import SessionState
 
 
@@ -17,13 +19,42 @@ class DriverState(SessionState):
     prefs_error: str = ""
     prefs_saved: bool = False
 
-    @rx.event
-    async def load(self):
-        result = await self._guarded_off_loop(driver_overview)
+    months: list[dict] = []
+    start: str = ""
+    end: str = ""
+    period_error: str = ""
+
+    @rx.var
+    def export_url(self) -> str:
+        return f"/api/v1/me/sessions.csv?{urlencode({'from': self.start, 'to': self.end})}"
+
+    async def _overview(self):
+        start, end = self.start, self.end
+        result = await self._guarded_off_loop(lambda db, p: driver_overview(db, p, start, end))
+        self.period_error = result.error
+        if result.error:
+            return result
         data = result.value or {}
         self.sessions = data.get("sessions", [])
         self.totals = data.get("totals", [])
         self.tokens = data.get("tokens", [])
+        self.months = data.get("months", [])
+        return result
+
+    @rx.event
+    async def set_period(self, form: dict):
+        previous = self.start, self.end
+        self.start, self.end = str(form.get("start", "")), str(form.get("end", ""))
+        result = await self._overview()
+        if result.error:  # keep the figures and the export of the last valid period
+            self.start, self.end = previous
+        return result.redirect
+
+    @rx.event
+    async def load(self):
+        if not self.start:
+            self.start, self.end = default_period()
+        result = await self._overview()
         if result.redirect is None and not self.denied:
             running = await self._guarded_off_loop(surplus_data.running_sessions)
             self.running = running.value or []
@@ -41,3 +72,21 @@ class DriverState(SessionState):
         self.running = running.value or []
         self.prefs_saved = not self.denied
         return result.redirect or running.redirect
+
+
+class DriverSessionState(SessionState):
+    """One of the driver's sessions in detail (`/driver/sessions/[session_id]`)."""
+
+    summary: dict[str, str] = {}
+    curve: list[dict] = []
+    split: list[dict] = []
+
+    @rx.event
+    async def load(self):
+        session_id = str(self.router.page.params.get("session_id", ""))
+        result = await self._guarded_off_loop(lambda db, p: session_detail(db, p, session_id))
+        data = result.value or {}
+        self.summary = data.get("summary", {})
+        self.curve = data.get("curve", [])
+        self.split = data.get("split", [])
+        return result.redirect

@@ -59,11 +59,13 @@ class FleetState(SessionState):
 
     async def _reload(self):
         start, end = self.start, self.end
-        result = await self._guarded_off_loop(lambda db, principal: fleet_overview(db, principal, start, end))
+        result = await self._guarded_off_loop(
+            self._fingerprinted(live_key, lambda db, principal: fleet_overview(db, principal, start, end))
+        )
         self.period_error = result.error
         if result.error:
             return None
-        data = result.value or {}
+        self._live_seen, data = result.value or (None, {})
         self.start, self.end = data.get("start", self.start), data.get("end", self.end)
         self.totals = data.get("totals", {})
         self.estimated = data.get("estimated", False)

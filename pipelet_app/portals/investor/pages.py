@@ -71,9 +71,63 @@ def _columns(*keys: str) -> list[tuple[rx.Var, str]]:
     return [(T["col.spv"], "spv"), *[(_col(k), k) for k in keys]]
 
 
+def _stat(label: rx.Var, value: rx.Var, stat_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", color_scheme="gray"),
+        rx.text(value, size="6", weight="bold", class_name=stat_id),
+        spacing="1",
+        min_width="10em",
+    )
+
+
+def _summary_strip(row: rx.Var) -> rx.Component:
+    """One partnership at a glance: money in, money out, the capital account now, the return so far."""
+    return rx.card(
+        rx.vstack(
+            rx.text(row["spv"], weight="medium"),
+            rx.flex(
+                _stat(_col("contributed"), row["contributed"], "summary-contributed"),
+                _stat(_col("distributed"), row["distributed"], "summary-distributed"),
+                _stat(_col("my_capital"), row["capital"], "summary-capital"),
+                _stat(_col("irr"), row["irr"], "summary-irr"),
+                spacing="6",
+                wrap="wrap",
+            ),
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def _history_chart() -> rx.Component:
+    """Cumulative contributions and distributions and the capital account, year by year."""
+    return rx.recharts.bar_chart(
+        rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+        rx.recharts.x_axis(data_key="year"),
+        rx.recharts.y_axis(width=90),
+        rx.recharts.tooltip(),
+        rx.recharts.legend(),
+        rx.recharts.bar(data_key="contributed", name=_col("contributed"), fill="#1d4ed8"),
+        rx.recharts.bar(data_key="distributed", name=_col("distributed"), fill="#047857"),
+        rx.recharts.bar(data_key="capital", name=_col("my_capital"), fill="#b45309"),
+        data=InvestorState.history,
+        width="100%",
+        height=260,
+    )
+
+
 def investor_page() -> rx.Component:
     return shell(
         T["investor.title"],
+        rx.vstack(rx.foreach(InvestorState.summary, _summary_strip), width="100%", id="investor-summary"),
+        rx.cond(
+            InvestorState.history.length() > 0,
+            card(
+                T["investor.over_time"],
+                _history_chart(),
+                rx.text(T["investor.over_time_hint"], size="1", color_scheme="gray"),
+            ),
+        ),
         card(
             T["investor.partnerships"],
             _table(

@@ -26,6 +26,8 @@ class InvestorState(SessionState):
     distributions: list[dict[str, str]] = []
     analytics: list[dict[str, str]] = []
     utilisation: list[dict[str, str]] = []
+    summary: list[dict[str, str]] = []
+    history: list[dict] = []  # per SPV and year, numbers for the chart
     notes: list[str] = []
     k1_error: str = ""
     k1_busy: str = ""  # "<partner id>-<year>" while that K-1 is computed or rendered

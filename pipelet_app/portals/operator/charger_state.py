@@ -53,8 +53,12 @@ class ChargerState(SessionState):
 
     async def _refresh(self):
         cp_id = self._cp_id()
-        result = await self._guarded_off_loop(lambda db, p: charger_view(db, p, cp_id))
-        data = result.value or {}
+        result = await self._guarded_off_loop(
+            self._fingerprinted(
+                lambda db, p: live_key(db, p, cp_id), lambda db, p: charger_view(db, p, cp_id)
+            )
+        )
+        self._live_seen, data = result.value or (None, {})
         for key in VIEW_KEYS:
             setattr(self, key, data.get(key, {} if key == "summary" else []))
         return result
@@ -197,8 +201,8 @@ class FaultsState(SessionState):
     faults: list[dict[str, str]] = []
 
     async def _refresh(self):
-        result = await self._guarded_off_loop(faults_view)
-        self.faults = result.value or []
+        result = await self._guarded_off_loop(self._fingerprinted(tenant_live_key, faults_view))
+        self._live_seen, self.faults = result.value or (None, [])
         return result
 
     @rx.event

@@ -14,8 +14,8 @@ class OperatorState(SessionState):
     sessions: list[dict[str, str]] = []
 
     async def _refresh(self):
-        result = await self._guarded_off_loop(operator_overview)
-        data = result.value or {}
+        result = await self._guarded_off_loop(self._fingerprinted(live_key, operator_overview))
+        self._live_seen, data = result.value or (None, {})
         self.sites = data.get("sites", [])
         self.chargers = data.get("chargers", [])
         self.sessions = data.get("sessions", [])

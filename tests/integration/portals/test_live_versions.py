@@ -129,3 +129,33 @@ def test_hub_wakes_a_follower_on_change_and_ends_it_when_superseded(monkeypatch)
 
     assert asyncio.run(scenario()) == ["a", "b"]
     assert all(keys == [("charger", 1)] for keys in reads)  # one grouped read per tick
+
+
+def test_a_follower_that_knows_what_the_page_shows_reloads_only_on_a_change(monkeypatch) -> None:
+    versions = {("charger", 1): "a"}
+    monkeypatch.setattr(live, "POLL_S", 0.01)
+
+    async def connected(_token: str) -> bool:
+        return True
+
+    monkeypatch.setattr(live, "connected", connected)
+
+    async def scenario() -> list[str]:
+        hub = live.Hub(lambda keys: {k: versions[k] for k in keys})
+        seen: list[str] = []
+        generation = hub.claim("tab", "charger")
+
+        async def follow() -> None:
+            async for _ in hub.changes(("charger", 1), "tab", generation, seen="a"):
+                seen.append(versions[("charger", 1)])
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.1)  # several polls of an unchanged "a": no reload
+        versions[("charger", 1)] = "b"
+        await asyncio.sleep(0.1)
+        hub.release("tab", "charger")  # the page was left
+        versions[("charger", 1)] = "c"
+        await asyncio.wait_for(task, 5)
+        return seen
+
+    assert asyncio.run(scenario()) == ["b"]

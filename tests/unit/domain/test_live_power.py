@@ -55,3 +55,17 @@ def test_constant_power_is_found_again_from_the_register(start_wh: float, watts:
     assert (
         got is not None and abs(got - watts) <= 1e-6 * max(1.0, watts) + abs(start_wh) * 1e-9 * 3600 / seconds
     )
+
+
+def test_power_curve_averages_each_interval_and_skips_impossible_ones() -> None:
+    from pipelet_app.domain.live_power import power_curve
+
+    readings = [
+        Reading(T0 + timedelta(minutes=10), REGISTER, 1_000, "Wh"),
+        Reading(T0, REGISTER, 0, "Wh"),
+        Reading(T0 + timedelta(minutes=20), REGISTER, 900, "Wh"),  # backwards: left out
+        Reading(T0 + timedelta(minutes=20), REGISTER, 900, "Wh"),  # no time: left out
+        Reading(T0 + timedelta(minutes=30), REGISTER, 1_900, "Wh"),
+        Reading(T0 + timedelta(minutes=30), POWER, 7, "kW"),  # not a register
+    ]
+    assert power_curve(readings) == [(T0 + timedelta(minutes=10), 6_000), (T0 + timedelta(minutes=30), 6_000)]
