@@ -7,6 +7,7 @@ the site loop runs against virtual chargers and cars, and prints the JSON summar
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipelet_app.cli._errors import BadInput, friendly_errors
 from pipelet_app.domain.surplus import Mode, SiteConfig
 from pipelet_app.domain.surplus.inputs import InputError, parse_ev_json, parse_prices_csv, parse_series_csv
 from pipelet_app.domain.surplus.simulation import Series, SimulationSettings, simulate
+from pipelet_app.tariffs.awattar import TariffError, fetch_prices
 
 
 def _read(path: Path, name: str) -> str:
@@ -57,6 +59,9 @@ def simulate_surplus(
     latitude: float | None = typer.Option(None, help="Site latitude, enables the clear-sky forecast"),
     longitude: float | None = typer.Option(None, help="Site longitude, enables the clear-sky forecast"),
     prices: Path | None = typer.Option(None, help="PRICES.csv: time_utc,price_per_kwh (eco-plus)"),
+    prices_awattar: str | None = typer.Option(
+        None, help="aWATTar API base URL (e.g. https://api.awattar.de): prices for the span (eco-plus)"
+    ),
 ) -> None:
     """Print a JSON summary of a simulated site charging from PV surplus."""
     try:
@@ -73,6 +78,7 @@ def simulate_surplus(
     _check(longitude is None or -180 <= longitude <= 180, "--longitude: must be between -180 and 180")
     _check((load is None) != (load_w is None), "--load/--load-w: give exactly one")
     _check(load_w is None or 0 <= load_w <= 1e7, "--load-w: must be >= 0")
+    _check(prices is None or prices_awattar is None, "--prices/--prices-awattar: give at most one")
     try:
         pv_series = _pv_series(pv, kwp, performance_ratio)
         if load is not None:
@@ -90,6 +96,13 @@ def simulate_surplus(
     start = min(pv_series.times[0], min(car.arrive_s for car in cars))
     end = max(pv_series.times[-1], max(car.depart_s for car in cars))
     _check(end - start <= 31 * 86400, "PV.csv/EV.json: the simulated span must be at most 31 days")
+    if prices_awattar is not None:
+        try:
+            price_series = fetch_prices(
+                datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), prices_awattar
+            )
+        except TariffError as exc:
+            raise BadInput(f"--prices-awattar: {exc}") from None
     site = SiteConfig(grid_limit_a=grid_limit_a, mode=site_mode, latitude=latitude, longitude=longitude)
     result = simulate(
         pv_series,

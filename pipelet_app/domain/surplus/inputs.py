@@ -79,6 +79,40 @@ def parse_prices_csv(text: str, name: str = "PRICES.csv") -> PriceSeries:
     return PriceSeries(points, slot_s=slot)
 
 
+AWATTAR_UNITS = {"eur/mwh": 1000.0, "eur/kwh": 1.0}  # divisor to EUR per kWh
+
+
+def parse_awattar_json(data: Any, name: str = "aWATTar") -> PriceSeries:
+    """aWATTar's `/v1/marketdata` answer (`{"object": "list", "data": [{"start_timestamp": ms,
+    "end_timestamp": ms, "marketprice": 42.09, "unit": "Eur/MWh"}, ...]}`) as a price series in EUR
+    per kWh. The slot length is the shortest slot (hourly, or 15 min since the market moved there);
+    prices may be negative. Tibber or another tariff only needs its own parser to the same series."""
+    if not isinstance(data, dict) or data.get("object") != "list":
+        raise InputError(f'{name}: object: expected "list"')
+    items = data.get("data")
+    if not isinstance(items, list) or not items:
+        raise InputError(f"{name}: data: no price slots")
+    points: dict[float, float] = {}
+    slot_s = math.inf
+    for index, item in enumerate(items):
+        where = f"{name}: data[{index}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: not an object")
+        start = _number(_field(item, "start_timestamp", where), f"{where}.start_timestamp") / 1000.0
+        end = _number(_field(item, "end_timestamp", where), f"{where}.end_timestamp") / 1000.0
+        if end <= start:
+            raise InputError(f"{where}.end_timestamp: not after start_timestamp")
+        unit = str(_field(item, "unit", where)).strip().lower()
+        if unit not in AWATTAR_UNITS:
+            raise InputError(f"{where}.unit: {item['unit']!r} is not Eur/MWh or Eur/kWh")
+        price = _number(_field(item, "marketprice", where), f"{where}.marketprice") / AWATTAR_UNITS[unit]
+        points[start] = price
+        slot_s = min(slot_s, end - start)
+    return PriceSeries(
+        tuple(PricePoint(datetime.fromtimestamp(t, UTC), points[t]) for t in sorted(points)), slot_s=slot_s
+    )
+
+
 def _field(item: dict[str, Any], key: str, where: str, required: bool = True) -> Any:
     if key not in item or item[key] is None:
         if required:

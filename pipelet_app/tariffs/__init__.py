@@ -1,0 +1,1 @@
+"""Dynamic electricity tariffs fetched from their providers, as `domain.surplus.PriceSeries`."""
