@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from pipelet_app import metrics
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import PvAccount, PvSnapshot, PvStatus, PvWallbox
 from pipelet_app.inverters.credentials import decrypt_credentials, encrypt_credentials
@@ -307,10 +308,19 @@ async def test_an_adapter_crash_marks_the_account_integration_error_and_vendor_f
     """The stored status tells the two apart: the vendor's 5xx is "error" (retry later); our adapter failing
     to read a 200 answer is "integration-error", logged with its traceback, still polled with back-off."""
     harness = HARNESSES["solaredge"]
+    counted = {
+        kind: metrics.POLL_ERRORS.labels("solaredge", kind)._value.get()
+        for kind in ("error", "integration-error")
+    }
+    polls = metrics.POLLS.labels("solaredge", "connected")._value.get()
     with harness.make_fake() as fake:
         principal = make_driver()
         account_id = await couple(harness, fake, principal)
         assert (await poll(account_id, fake)).status == "connected"
+        assert metrics.POLLS.labels("solaredge", "connected")._value.get() == polls + 1
+        assert (
+            0 < metrics.QUOTA_REMAINING.labels("solaredge")._value.get() < 300
+        )  # 300 calls a day, some spent
 
         fake.clock.advance(HALF_HOUR)
         fake.inject("500", match=harness.snapshot_match)
@@ -337,6 +347,8 @@ async def test_an_adapter_crash_marks_the_account_integration_error_and_vendor_f
         fake.clock.set(stored.next_poll_utc)
         report = await poll(account_id, fake)
         assert report.status == "connected" and account(account_id).failures == 0
+    for kind, before in counted.items():  # one vendor fault and one crash of ours, each by its kind
+        assert metrics.POLL_ERRORS.labels("solaredge", kind)._value.get() == before + 1, kind
 
 
 async def test_an_account_without_a_charger_is_rediscovered_or_reports_why_not(database: str) -> None:
