@@ -1,11 +1,14 @@
 """Solar charging in the browser: the operator turns the controller on for a site and sees the energy
 flows, today's chart and what the controller decided and why; a driver chooses how their running session
 charges. Against the `pipelet run` under test; the site's measurements and a decision are written into
-its database first (as the MQTT consumer and the loop would)."""
+its database first (as the MQTT consumer and the loop would), except in the live test, where a
+measurement goes through the real broker (Mosquitto on 127.0.0.1:1883) and the consumer inside `pipelet
+run` while the page stays open."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +25,7 @@ from pipelet_app.db.models import (
     SessionPreference,
     SessionSource,
     Site,
+    SiteDevice,
     SiteEnergyMinute,
     SiteSurplus,
     SurplusDecision,
@@ -29,6 +33,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.portals.zones import session_zones
 from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.test_operator_sites import _publish
 
 
 @pytest.fixture
@@ -177,3 +182,36 @@ def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict
     page.click("#prefs-save")
     expect(page.locator("#prefs-error")).to_contain_text("energy_wh:", timeout=20_000)
     screenshot(page, "driver-solar-preferences")
+
+
+def test_energy_flows_follow_a_new_mqtt_measurement_without_reload(
+    page: Page, server: dict, db: None
+) -> None:
+    site_id = _sonnenstrom_site()
+    asset = f"pv-live-{uuid.uuid4().hex[:8]}"
+    earlier = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    with session_scope() as s:
+        s.add(SiteDevice(site_id=site_id, asset_id=asset, kind="pv"))
+        s.merge(SiteEnergyMinute(site_id=site_id, minute=earlier, pv_w=5200.0, samples=1))
+
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    expect(page.locator("#operator-sites")).to_be_visible(timeout=20_000)
+    page.goto(f"{server['base']}/operator/sites/{site_id}/surplus")
+    expect(page.locator("#flow-pv")).to_have_text("5.2 kW", timeout=20_000)
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads or navigates
+    page.wait_for_timeout(6_000)  # the consumer's device map reloads on a miss at most every 5 s
+
+    _publish(
+        f"pipelet/sites/{site_id}/measurements",
+        [
+            {
+                "assetId": asset,
+                "timestamp": datetime.now(UTC).isoformat(),
+                "energyValue": 10.0,
+                "powerValue": 7300.0,
+            }
+        ],
+    )
+    expect(page.locator("#flow-pv")).to_have_text("7.3 kW", timeout=20_000)  # pushed every 5 s
+    assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
+    assert "/surplus" in page.url
