@@ -217,6 +217,77 @@ def charger_reservations(
     ]
 
 
+class CustomerInformationOut(BaseModel):
+    request_id: int
+    data: str = Field(description="What the charger holds about the customer, its parts joined in order")
+    parts: int
+    complete: bool = Field(description="The last part (tbc=false) has arrived")
+    generated_at_utc: datetime
+    received_at_utc: datetime
+
+
+@router.get(
+    "/{charge_point_id}/customer-information",
+    response_model=list[CustomerInformationOut],
+    responses={**KEYED, **documented(404)},
+)
+def charger_customer_information(
+    charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20
+) -> list[CustomerInformationOut]:
+    """What the charger reported about customers (OCPP 2.0.1 NotifyCustomerInformation) for the latest
+    `customer-information` requests, newest first: for data-subject requests."""
+    return [
+        CustomerInformationOut(
+            request_id=r["request_id"],
+            data=r["data"],
+            parts=r["parts"],
+            complete=r["complete"],
+            generated_at_utc=r["generated_at"],
+            received_at_utc=r["received_at"],
+        )
+        for r in operations.customer_information(db, principal, charge_point_id, limit)
+    ]
+
+
+class DisplayMessageOut(BaseModel):
+    id: int
+    priority: str
+    state: str | None
+    format: str
+    language: str | None
+    content: str
+    start_at_utc: datetime | None
+    end_at_utc: datetime | None
+    transaction_id: str | None
+    evse_id: int | None
+    source: str = Field(description="set (an accepted SetDisplayMessage) or reported (NotifyDisplayMessages)")
+
+
+@router.get(
+    "/{charge_point_id}/display-messages",
+    response_model=list[DisplayMessageOut],
+    responses={**KEYED, **documented(404)},
+)
+def charger_display_messages(charge_point_id: str, principal: Caller, db: DB) -> list[DisplayMessageOut]:
+    """The messages on the charger's screen as the CSMS last knew them (OCPP 2.0.1 display messages)."""
+    return [
+        DisplayMessageOut(
+            id=m.message_id,
+            priority=m.priority,
+            state=m.state,
+            format=m.message_format,
+            language=m.language,
+            content=m.content,
+            start_at_utc=m.start_at,
+            end_at_utc=m.end_at,
+            transaction_id=m.transaction_id,
+            evse_id=m.evse_id,
+            source=m.source,
+        )
+        for m in operations.display_messages(db, principal, charge_point_id)
+    ]
+
+
 @router.get("/{charge_point_id}/uptime", response_model=UptimeOut, responses={**KEYED, **documented(404)})
 def charger_uptime(
     charge_point_id: str,

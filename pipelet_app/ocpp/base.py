@@ -83,6 +83,9 @@ IDEMPOTENT_ACTIONS = frozenset(
         "NotifyEVChargingNeeds",
         "FirmwareStatusNotification",
         "DiagnosticsStatusNotification",
+        "PublishFirmwareStatusNotification",
+        "NotifyCustomerInformation",
+        "NotifyDisplayMessages",
     }
 )
 

@@ -38,7 +38,7 @@ import uuid
 from typing import Any
 
 from pipelet_app import metrics
-from pipelet_app.ocpp import message_limits, security_profile
+from pipelet_app.ocpp import customer_information, display_messages, message_limits, security_profile
 from pipelet_app.ocpp.errors import (
     ChargerOffline,
     CommandCallError,
@@ -79,6 +79,12 @@ COMMANDS: dict[str, dict[str, str]] = {
     "update-firmware": {"1.6": "UpdateFirmware", "2.0.1": "UpdateFirmware"},
     "get-diagnostics": {"1.6": "GetDiagnostics", "2.0.1": "GetLog"},
     "get-base-report": {"2.0.1": "GetBaseReport"},
+    "customer-information": {"2.0.1": "CustomerInformation"},
+    "set-display-message": {"2.0.1": "SetDisplayMessage"},
+    "get-display-messages": {"2.0.1": "GetDisplayMessages"},
+    "clear-display-message": {"2.0.1": "ClearDisplayMessage"},
+    "publish-firmware": {"2.0.1": "PublishFirmware"},
+    "unpublish-firmware": {"2.0.1": "UnpublishFirmware"},
 }
 
 _ERRORS: dict[str, type[CommandError]] = {
@@ -114,6 +120,10 @@ def adapt_payload(action: str, version: str, payload: dict[str, Any]) -> dict[st
         if "connectorId" in payload and "evseId" not in payload:
             payload["evseId"] = payload.pop("connectorId")
         payload.setdefault("remoteStartId", random.randint(1, 2**31 - 1))
+    elif action == "CustomerInformation":
+        payload = customer_information.prepare_request(payload)
+    elif action == "GetDisplayMessages":
+        payload = display_messages.with_request_id(payload)
     elif action in ("RemoteStopTransaction", "RequestStopTransaction") and "transactionId" in payload:
         tx = str(payload["transactionId"])
         if tx.startswith(("ocpp16:", "ocpp201:")):

@@ -19,7 +19,16 @@ from sqlmodel import Session, select
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, EvChargingNeeds
-from pipelet_app.ocpp import authorization, chargers, local_list, registration, reservations, transactions
+from pipelet_app.ocpp import (
+    authorization,
+    chargers,
+    customer_information,
+    display_messages,
+    local_list,
+    registration,
+    reservations,
+    transactions,
+)
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
@@ -338,6 +347,46 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         upsert_variable(db, self.charger_id, component="CSMS.Status", variable="FirmwareStatus", value=status)
         return call_result.FirmwareStatusNotification()
 
+    @on(Action.publish_firmware_status_notification)
+    def on_publish_firmware_status(
+        self, db: Session, status: str, location: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """L03: the station's local firmware server: its status, and where it publishes (Published)."""
+        upsert_variable(
+            db, self.charger_id, component="CSMS.Status", variable="PublishFirmwareStatus", value=status
+        )
+        if location:
+            upsert_variable(
+                db,
+                self.charger_id,
+                component="CSMS.Status",
+                variable="PublishFirmwareLocation",
+                value=" ".join(location)[:1000],
+            )
+        return {}
+
+    @on(Action.notify_customer_information)
+    def on_notify_customer_information(
+        self,
+        db: Session,
+        data: str,
+        seq_no: int,
+        generated_at: str,
+        request_id: int,
+        tbc: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
+        customer_information.store_part(db, self.charger_id, request_id, seq_no, data, generated_at, tbc)
+        return {}
+
+    @on(Action.notify_display_messages)
+    def on_notify_display_messages(
+        self, db: Session, request_id: int, message_info: list[dict[str, Any]] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        for info in snake_to_camel_case(message_info or []):
+            display_messages.store(db, self.charger_id, info, "reported")
+        return {}
+
     @on(Action.log_status_notification)
     def on_log_status(self, db: Session, status: str, **_: Any) -> call_result.LogStatusNotification:
         upsert_variable(db, self.charger_id, component="CSMS.Status", variable="LogStatus", value=status)
@@ -476,6 +525,8 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                     reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
                 elif action == "CancelReservation" and answer.get("status") == "Accepted":
                     reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
+                elif action in ("SetDisplayMessage", "ClearDisplayMessage", "GetDisplayMessages"):
+                    display_messages.after_command(db, self.charger_id, action, payload, answer)
                 elif action in ("GetVariables", "SetVariables"):
                     key = "getVariableResult" if action == "GetVariables" else "setVariableResult"
                     for item in answer.get(key, []):

@@ -23,12 +23,15 @@ from pipelet_app.db.models import (
     Charger,
     ChargingSession,
     Connector,
+    DisplayMessage,
     IdToken,
     IdTokenStatus,
     MeterValue,
     Role,
 )
 from pipelet_app.domain import live_power
+from pipelet_app.ocpp import customer_information as customer_information_store
+from pipelet_app.ocpp import display_messages as display_message_store
 from pipelet_app.ocpp import queries
 from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
@@ -139,6 +142,20 @@ def review_session(
     row = queries.charger_session(db, charger.id, transaction_id)  # type: ignore[arg-type]
     assert row is not None  # just written
     return row
+
+
+def customer_information(
+    db: Session, principal: Principal, charge_point_id: str, limit: int = RECENT
+) -> list[dict[str, Any]]:
+    """What the charger reported about customers (NotifyCustomerInformation), one entry per request."""
+    charger = own_charger(db, principal, charge_point_id)
+    return customer_information_store.reports(db, charger.id, limit)  # type: ignore[arg-type]
+
+
+def display_messages(db: Session, principal: Principal, charge_point_id: str) -> list[DisplayMessage]:
+    """The messages on the charger's screen as the CSMS last knew them."""
+    charger = own_charger(db, principal, charge_point_id)
+    return display_message_store.listed(db, charger.id)  # type: ignore[arg-type]
 
 
 def reservations(

@@ -220,3 +220,43 @@ class TransactionSeqNos(SQLModel, table=True):
     seen: str = Field(sa_column=Column(Text, nullable=False))
     missing: int = Field(default=0, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CustomerInformationReport(SQLModel, table=True):
+    """One NotifyCustomerInformation part: what a station holds about a customer (a data-subject request,
+    N09/N10). Parts of one request are joined by `seq_no`; a retried part replaces itself."""
+
+    __tablename__ = "customer_information_reports"
+    __table_args__ = (UniqueConstraint("charger_id", "request_id", "seq_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    request_id: int
+    seq_no: int
+    tbc: bool = False
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    generated_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DisplayMessage(SQLModel, table=True):
+    """A message on a station's screen as the CSMS last knew it (O01-O06): set by SetDisplayMessage
+    (accepted), reported by NotifyDisplayMessages, removed by ClearDisplayMessage (accepted)."""
+
+    __tablename__ = "display_messages"
+    __table_args__ = (UniqueConstraint("charger_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    message_id: int
+    priority: str
+    state: str | None = None
+    message_format: str
+    language: str | None = None
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transaction_id: str | None = None
+    evse_id: int | None = None
+    source: str = "set"  # "set" (accepted SetDisplayMessage) | "reported" (NotifyDisplayMessages)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
