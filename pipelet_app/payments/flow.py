@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from pipelet_app.auth import InvalidInput, NotFound
 from pipelet_app.clock import utcnow
@@ -51,6 +51,8 @@ from pipelet_app.services import pricing
 LOGGER = logging.getLogger(__name__)
 START_WINDOW = timedelta(minutes=10)  # the pay tag's life; a charger that has not started by then is given up
 STARTABLE = {"Available", "Preparing"}
+DECLINES_ALLOWED, DECLINE_WINDOW = 5, timedelta(minutes=15)
+PENDING_GIVE_UP = timedelta(minutes=10)  # Stripe never answered the authorisation
 _TAG_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -129,6 +131,25 @@ def _check(request: PayRequest) -> None:
         raise InvalidInput("payment_method: the card was not accepted; enter it again")
 
 
+def _throttle(db: Session, charger_id: int, connector_id: int) -> None:
+    """Card testing (trying stolen numbers on a public form) shows as a run of refusals at one connector:
+    after DECLINES_ALLOWED declined or unanswered attempts within DECLINE_WINDOW, the connector takes no
+    card until the window has passed."""
+    since = utcnow() - DECLINE_WINDOW
+    refused = db.exec(
+        select(func.count())
+        .select_from(Payment)
+        .where(
+            Payment.charger_id == charger_id,
+            Payment.connector_id == connector_id,
+            col(Payment.state).in_([PaymentState.FAILED, PaymentState.PENDING]),
+            Payment.created_at >= since,
+        )
+    ).one()
+    if refused >= DECLINES_ALLOWED:
+        raise InvalidInput("card: too many refused cards at this connector; try again in a few minutes")
+
+
 def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple[Payment, bool]:
     """The payment for this button press and whether this call created it: a double click (even two
     at once) finds the first one, and only its creator starts the charger."""
@@ -141,6 +162,7 @@ def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple
         raise InvalidInput(
             "connector: this connector cannot start now (offline or in use); nothing was charged"
         )
+    _throttle(db, charger.id, connector.connector_id)  # type: ignore[arg-type]
     payment = Payment(
         tenant_id=charger.tenant_id,  # type: ignore[arg-type]
         charger_id=charger.id,  # type: ignore[arg-type]
@@ -301,6 +323,17 @@ def settle_due(db: Session, gateway: StripeGateway, now: datetime | None = None)
         except GatewayUnavailable as exc:  # nothing known to have happened: the next sweep retries, same key
             LOGGER.warning("payment %s not settled yet: %s", payment.id, exc)
         db.commit()
+    for payment in db.exec(
+        select(Payment).where(
+            Payment.state == PaymentState.PENDING, Payment.created_at < now - PENDING_GIVE_UP
+        )
+    ).all():
+        # No answer from Stripe, so no tag was issued and nothing started. A hold Stripe may have placed
+        # regardless (same key, never seen by us) lapses on the card by itself within 7 days.
+        if ledger.move(payment, PaymentState.FAILED, "Stripe did not answer; nothing started or charged"):
+            db.add(payment)
+            done += 1
+    db.commit()
     for payment in db.exec(
         select(Payment).where(col(Payment.receipt_sent_at).is_(None), Payment.state == PaymentState.CAPTURED)
     ).all():

@@ -426,3 +426,35 @@ async def test_the_operator_sees_every_payment_and_refunds_once(
     assert (done.json()["refunded"], done.json()["next_step"]) == ("1.50", "done; refunded")
     assert again.status_code == 422  # one refund per payment
     assert ("POST", "/v1/refunds", f"pipelet-pay-{paid.id}-refund") in stripe_env.seen
+
+
+async def test_a_run_of_refused_cards_closes_the_connector_for_a_while(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    from pipelet_app.auth import InvalidInput
+
+    setup_site()
+    gateway = StripeGateway()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        starts = await plugged_in(cp)
+        for i in range(flow.DECLINES_ALLOWED):
+            assert (await flow.pay(request(gateway, f"press-1{i:03}", card=DECLINED)))["state"] == "failed"
+        with pytest.raises(InvalidInput, match=r"^card: too many refused cards"):
+            await flow.pay(request(gateway, "press-1999"))  # even a good card: the run looks like testing
+    assert starts == []
+    with session_scope() as db:
+        for p in db.exec(select(Payment)).all():
+            p.created_at -= flow.DECLINE_WINDOW  # a quarter of an hour later
+            db.add(p)
+        stuck = Payment(
+            tenant_id=p.tenant_id, charger_id=p.charger_id, connector_id=1, id_tag="PAYSTUCK",
+            request_key="press-stuck", public_token="stuck-token", authorized_amount=Decimal(20),
+            created_at=datetime.now(UTC) - flow.PENDING_GIVE_UP - timedelta(minutes=1),
+        )  # fmt: skip
+        db.add(stuck)
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        assert (await flow.pay(request(gateway, "press-2000")))["state"] == "authorized"
+    sweep()
+    with session_scope() as db:
+        assert flow.status(db, "stuck-token")["state"] == "failed"  # Stripe never answered: given up
