@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     #: the CSMS's own CA that signs chargers' CSRs (SignCertificate -> CertificateSigned)
     csms_ca_cert: str | None = None
     csms_ca_key: str | None = None
+    #: where Get15118EVCertificate requests are relayed (a mobility operator / contract-certificate source)
+    csms_contract_cert_url: str | None = None
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None

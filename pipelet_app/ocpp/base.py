@@ -168,6 +168,8 @@ class CsmsConnection:
 
     ocpp_version: str = ""
     known_actions: frozenset[str] = frozenset()
+    # Actions whose handler needs network I/O first (`prepare_call`): done before the transaction.
+    prepared_actions: frozenset[str] = frozenset()
 
     def __init__(self, charge_point_id: str, connection: Any, charger_id: int, server: Node) -> None:
         # Not the library's __init__: it walks every attribute to build a map of bound methods for each
@@ -297,8 +299,13 @@ class CsmsConnection:
             self._db_retry_checks -= 1
         try:
             validate(self.ocpp_version, frame.action, frame.payload)
+            extra = (
+                await self.prepare_call(frame.action, frame.payload)
+                if frame.action in self.prepared_actions
+                else None
+            )
             answer = await self.server.writer.run(
-                lambda db: self._apply_call(db, frame, handler, payload_json, payload_hash, check_db),
+                lambda db: self._apply_call(db, frame, handler, payload_json, payload_hash, check_db, extra),
                 key=self.charger_id,
             )
         except CallRejected as exc:
@@ -332,8 +339,10 @@ class CsmsConnection:
         payload_json: str,
         payload_hash: str,
         check_db: bool,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Runs on the writer thread inside a transaction: the effect and its log row, or neither."""
+        """Runs on the writer thread inside a transaction: the effect and its log row, or neither.
+        `extra`: what `prepare_call` found out, passed to the handler as keyword arguments."""
         if check_db:
             replay = self._stored_answer(db, frame.unique_id, payload_hash)
             if replay is not None:
@@ -344,7 +353,10 @@ class CsmsConnection:
                     frame.unique_id,
                 )
                 return replay
-        result = handler(db, **camel_to_snake_case(frame.payload))
+        kwargs = camel_to_snake_case(frame.payload)
+        if extra:
+            kwargs.update(extra)
+        result = handler(db, **kwargs)
         answer = _to_payload(result)
         validate(self.ocpp_version, frame.action, answer, response=True)
         defer_insert(
@@ -382,6 +394,11 @@ class CsmsConnection:
             self._stored = stored
         response = self._stored.get((unique_id, payload_hash))
         return None if response is None else json.loads(response)
+
+    async def prepare_call(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Network I/O a handler of `prepared_actions` needs (OCSP, a contract-certificate source), done
+        on the event loop before the message's transaction; the result reaches the handler as kwargs."""
+        return None
 
     # ------------------------------------------------------------------ send side
     async def send_call(

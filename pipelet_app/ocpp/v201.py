@@ -25,6 +25,7 @@ from pipelet_app.ocpp import (
     customer_information,
     display_messages,
     local_list,
+    plug_and_charge,
     registration,
     reservations,
     transactions,
@@ -42,6 +43,7 @@ from pipelet_app.ocpp.local_list import token_key
 from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 from pipelet_app.services import pricing
+from pipelet_app.settings import get_settings
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
 # Running cost to the station (CostUpdated) at most this often per transaction: every meter value would
@@ -145,10 +147,48 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         )
         return call_result.StatusNotification()
 
+    prepared_actions = frozenset({"Authorize", "GetCertificateStatus", "Get15118EVCertificate"})
+
+    async def prepare_call(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Plug & Charge's network checks, before the message's transaction (`plug_and_charge`)."""
+        if action == "Authorize":
+            hash_data = payload.get("iso15118CertificateHashData")
+            if not hash_data:
+                return None
+            return {"pnc_certificate_status": await plug_and_charge.contract_status(hash_data)}
+        if action == "GetCertificateStatus":
+            return {"pnc_answer": await plug_and_charge.certificate_status(payload["ocspRequestData"])}
+        if action == "Get15118EVCertificate":
+            answer = await plug_and_charge.ev_certificate(
+                get_settings().csms_contract_cert_url,
+                payload["iso15118SchemaVersion"],
+                payload["action"],
+                payload["exiRequest"],
+            )
+            return {"pnc_answer": answer}
+        return None
+
     @on(Action.authorize)
-    def on_authorize(self, db: Session, id_token: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def on_authorize(
+        self, db: Session, id_token: dict[str, Any], pnc_certificate_status: str | None = None, **_: Any
+    ) -> dict[str, Any]:
         result = authorization.authorize(db, self.charger_id, id_token["id_token"])
-        return {"idTokenInfo": _id_token_info(result)}
+        info = _id_token_info(result)
+        if pnc_certificate_status is None:
+            return {"idTokenInfo": info}
+        if pnc_certificate_status != "Accepted":  # C07.FR.16: a revoked contract is no authorization
+            info = {"status": "Invalid"}
+        return {"idTokenInfo": info, "certificateStatus": pnc_certificate_status}
+
+    @on(Action.get_certificate_status)
+    def on_get_certificate_status(self, db: Session, pnc_answer: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return pnc_answer
+
+    @on(Action.get_15118_ev_certificate)
+    def on_get_15118_ev_certificate(
+        self, db: Session, pnc_answer: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        return pnc_answer
 
     @on(Action.transaction_event)
     def on_transaction_event(

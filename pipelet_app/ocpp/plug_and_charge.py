@@ -1,0 +1,158 @@
+"""ISO 15118 Plug & Charge on the CSMS side (OCPP 2.0.1 C07, M01/M02, M06).
+
+- Authorize with `iso15118CertificateHashData` (the station validated the contract certificate chain
+  and sends its hashes, C07): the CSMS builds an RFC 6960 OCSP request from them, POSTs it to the
+  `responderURL` given and answers `certificateStatus` Accepted (good) or CertificateRevoked (revoked;
+  the token is then Invalid, C07.FR.16). An OCSP answer that cannot be had, fails to parse or does not
+  speak of the certificate asked about is CertChainError and the token Invalid: fail closed (TC_C_50/51).
+- GetCertificateStatus (M06): the same OCSP query for the station's own (V2G) certificates; the DER
+  OCSPResponse goes back base64 encoded (TC_M_24).
+- Get15118EVCertificate (M01 install / M02 update): relayed as JSON
+  `{"iso15118SchemaVersion", "action", "exiRequest"}` to the contract-certificate source at
+  `CSMS_CONTRACT_CERT_URL` (a mobility operator's or a contract-certificate pool's endpoint), whose
+  `{"status", "exiResponse"}` is the answer; without one configured, or when it fails: Failed
+  (TC_M_26/28).
+
+All of this is network I/O, so it runs before the message's database transaction (`base.prepare_call`),
+never on the writer thread.
+
+Known gap: OCSP response signatures are not verified against a configured V2G / mobility-operator root
+(there is no such setting yet); the responder URL comes from the station, which validated the chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+LOGGER = logging.getLogger("pipelet.csms.pnc")
+TIMEOUT_S = 5.0
+_ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
+    "SHA256": hashes.SHA256,
+    "SHA384": hashes.SHA384,
+    "SHA512": hashes.SHA512,
+}
+
+
+class OcspFailed(Exception):
+    """No usable OCSP answer (unreachable, malformed, not about the certificate asked)."""
+
+
+def ocsp_request(hash_data: dict[str, Any]) -> bytes:
+    """The DER OCSPRequest for one OCSPRequestDataType / CertificateHashDataType (camelCase)."""
+    try:
+        algorithm = _ALGORITHMS[str(hash_data["hashAlgorithm"])]()
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate_by_hash(
+                bytes.fromhex(str(hash_data["issuerNameHash"])),
+                bytes.fromhex(str(hash_data["issuerKeyHash"])),
+                int(str(hash_data["serialNumber"]), 16),
+                algorithm,
+            )
+            .build()
+        )
+    except (KeyError, ValueError) as exc:
+        raise OcspFailed(f"unusable certificate hash data ({exc})") from None
+    return request.public_bytes(serialization.Encoding.DER)
+
+
+async def query(hash_data: dict[str, Any]) -> tuple[str, bytes]:
+    """("good" | "revoked" | "unknown", the DER OCSPResponse) from the responder the hash data names."""
+    url = str(hash_data.get("responderURL") or "")
+    if not url.startswith(("http://", "https://")):
+        raise OcspFailed(f"responderURL {url[:100]!r} is not an http(s) URL")
+    body = ocsp_request(hash_data)
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+            answer = await client.post(
+                url, content=body, headers={"Content-Type": "application/ocsp-request"}
+            )
+    except httpx.HTTPError as exc:
+        raise OcspFailed(f"OCSP responder unreachable ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise OcspFailed(f"OCSP responder answered HTTP {answer.status_code}")
+    try:
+        response = ocsp.load_der_ocsp_response(answer.content)
+    except ValueError as exc:
+        raise OcspFailed(f"not an OCSP response ({exc})") from None
+    if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise OcspFailed(f"OCSP response status {response.response_status.name}")
+    if response.serial_number != int(str(hash_data["serialNumber"]), 16) or (
+        response.issuer_key_hash.hex() != str(hash_data["issuerKeyHash"]).lower()
+    ):
+        raise OcspFailed("the OCSP response is about another certificate")
+    status = {
+        ocsp.OCSPCertStatus.GOOD: "good",
+        ocsp.OCSPCertStatus.REVOKED: "revoked",
+    }.get(response.certificate_status, "unknown")
+    return status, answer.content
+
+
+async def contract_status(hash_data: list[dict[str, Any]]) -> str:
+    """AuthorizeCertificateStatusEnumType for the contract certificate chain the station sent (leaf
+    first): Accepted only when every entry is good."""
+    for entry in hash_data:
+        try:
+            status, _ = await query(entry)
+        except OcspFailed as exc:
+            LOGGER.info("contract certificate OCSP check failed: %s", exc)
+            return "CertChainError"
+        if status == "revoked":
+            return "CertificateRevoked"
+        if status != "good":
+            return "CertChainError"
+    return "Accepted"
+
+
+async def certificate_status(ocsp_request_data: dict[str, Any]) -> dict[str, Any]:
+    """The GetCertificateStatusResponse for one OCSPRequestDataType."""
+    try:
+        _, der = await query(ocsp_request_data)
+    except OcspFailed as exc:
+        LOGGER.info("GetCertificateStatus OCSP query failed: %s", exc)
+        return {
+            "status": "Failed",
+            "statusInfo": {"reasonCode": "OcspFailed", "additionalInfo": str(exc)[:512]},
+        }
+    return {"status": "Accepted", "ocspResult": base64.b64encode(der).decode()}
+
+
+async def ev_certificate(
+    source_url: str | None, schema_version: str, action: str, exi_request: str
+) -> dict[str, Any]:
+    """The Get15118EVCertificateResponse, relayed from the contract-certificate source."""
+    if not source_url:
+        return {"status": "Failed", "exiResponse": "", "statusInfo": {"reasonCode": "NoContractCertSource"}}
+    payload = {"iso15118SchemaVersion": schema_version, "action": action, "exiRequest": exi_request}
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+            answer = await client.post(source_url, json=payload)
+        answer.raise_for_status()
+        data = answer.json()
+        status, exi = str(data["status"]), str(data.get("exiResponse", ""))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        LOGGER.warning("contract certificate source failed: %s", exc)
+        return {
+            "status": "Failed",
+            "exiResponse": "",
+            "statusInfo": {"reasonCode": "ContractCertSourceFailed"},
+        }
+    return {"status": "Accepted" if status == "Accepted" else "Failed", "exiResponse": exi}
+
+
+def certificate_hash(certificate: x509.Certificate, issuer: x509.Certificate) -> dict[str, str]:
+    """The CertificateHashDataType of `certificate` (SHA256, RFC 6960 hashes), as a station computes it."""
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
+    return {
+        "hashAlgorithm": "SHA256",
+        "issuerNameHash": request.issuer_name_hash.hex(),
+        "issuerKeyHash": request.issuer_key_hash.hex(),
+        "serialNumber": format(certificate.serial_number, "x"),
+    }
