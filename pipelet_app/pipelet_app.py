@@ -31,7 +31,7 @@ from pipelet_app.portals.operator.surplus_pages import surplus_page
 from pipelet_app.portals.operator.surplus_state import SurplusState
 from pipelet_app.portals.pay.pages import pay_page
 from pipelet_app.portals.pay.state import PayState
-from pipelet_app.portals.public.pages import invite_page, login_page
+from pipelet_app.portals.public.pages import invite_page, login_page, not_found_page
 from pipelet_app.portals.public.state import InviteState, LoginState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
@@ -63,8 +63,12 @@ def index() -> rx.Component:
 app = rx.App(
     # The API mounts the Reflex app; the guard (headers, same-origin writes and sockets) wraps both.
     api_transformer=[build_api(), web_guard, web_metrics, request_ids],
+    stylesheets=["/pipelet.css"],  # the frame's responsive rules and colours (portals/layout.py)
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    html_lang="en",  # the static default; the header sets the reader's language once the page knows it
 )
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
+app.add_page(not_found_page, route="404", title="Not found · Pipelet", on_load=SessionState.identify)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)
 app.add_page(
     invite_page, route="/invite/[invite_token]", title="Invitation · Pipelet", on_load=InviteState.load

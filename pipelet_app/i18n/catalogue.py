@@ -230,6 +230,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "common.no_data": "Nothing here yet.",
         "common.language": "Language",
         "common.signed_in_as": "Signed in as",
+        "nav.menu": "Menu",
+        "keys.revoke_confirm": "Programs using this key stop working at once. This cannot be undone.",
+        "reimb.approve_confirm": "An approved statement is final and goes into the next payroll export.",
+        "reimb.export_confirm": "The export marks every approved statement as exported; none of them will be "
+        "exported again.",
+        "spv.advance_confirm": "The SPV moves to its next phase. This cannot be undone.",
+        "fleet.from": "From",
+        "fleet.to": "To",
+        "reimb.month": "Month",
+        "common.cancel": "Cancel",
+        "common.confirm_title": "Are you sure?",
+        "common.cannot_undo": "This cannot be undone.",
+        "common.online": "Online",
+        "common.offline": "Offline",
+        "notfound.title": "Page not found",
+        "notfound.text": "There is no page at this address. It may have moved, or the link is mistyped.",
+        "notfound.home": "Go to my start page",
         "driver.title": "My charging",
         "driver.recent": "Recent sessions",
         "driver.last30": "Last 30 days",
@@ -763,6 +780,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "common.no_data": "Noch keine Einträge.",
         "common.language": "Sprache",
         "common.signed_in_as": "Angemeldet als",
+        "nav.menu": "Menü",
+        "keys.revoke_confirm": (
+            "Programme, die diesen Schlüssel nutzen, funktionieren sofort nicht mehr. Das lässt sich "
+            "nicht rückgängig machen."
+        ),
+        "reimb.approve_confirm": "Eine freigegebene Abrechnung ist endgültig und geht in den nächsten "
+        "Lohnexport.",
+        "reimb.export_confirm": (
+            "Der Export markiert alle freigegebenen Abrechnungen als exportiert; keine davon wird "
+            "erneut exportiert."
+        ),
+        "spv.advance_confirm": (
+            "Die SPV wechselt in ihre nächste Phase. Das lässt sich nicht rückgängig machen."
+        ),
+        "fleet.from": "Von",
+        "fleet.to": "Bis",
+        "reimb.month": "Monat",
+        "common.cancel": "Abbrechen",
+        "common.confirm_title": "Sind Sie sicher?",
+        "common.cannot_undo": "Das lässt sich nicht rückgängig machen.",
+        "common.online": "Online",
+        "common.offline": "Offline",
+        "notfound.title": "Seite nicht gefunden",
+        "notfound.text": (
+            "Unter dieser Adresse gibt es keine Seite. Vielleicht wurde sie verschoben, oder der Link "
+            "ist falsch geschrieben."
+        ),
+        "notfound.home": "Zu meiner Startseite",
         "driver.title": "Mein Laden",
         "driver.recent": "Letzte Ladevorgänge",
         "driver.last30": "Letzte 30 Tage",

@@ -3,60 +3,122 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.utils.imports import ImportVar
+from reflex.vars import VarData
 
-from pipelet_app.i18n import LOCALES
 from pipelet_app.portals.session_state import SessionState
 
 BRAND_COLOR = "#0f766e"
+
+
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}  # each language in its own words, never a code
 
 
 def _nav_link(item: rx.Var) -> rx.Component:
     return rx.link(item["label"], href=item["href"], color="white", weight="medium", size="3")
 
 
+# Radix wraps every table in a scroll area; one that scrolls must be reachable by keyboard (WCAG 2.1.1).
+# An input a component renders itself (rx.upload's file input) takes its name from `data-input-label`.
+_FOCUSABLE_SCROLL_AREAS = """useEffect(() => {
+    const mark = () => {
+        document.querySelectorAll('.rt-ScrollAreaViewport:not([tabindex])')
+            .forEach((el) => el.setAttribute('tabindex', '0'));
+        document.querySelectorAll('[data-input-label] input:not([aria-label])')
+            .forEach((el) => el.setAttribute(
+                'aria-label', el.closest('[data-input-label]').dataset.inputLabel));
+    };
+    mark();
+    const watcher = new MutationObserver(mark);
+    watcher.observe(document.body, { childList: true, subtree: true });
+    return () => watcher.disconnect();
+}, [])"""
+
+
+class _FrameEffects(rx.Fragment):
+    """Keeps `<html lang>` on the reader's language (screen readers, hyphenation, the browser's own
+    number inputs): the static build says `en`, this corrects it as soon as the page knows the locale.
+    Also makes scrolling table areas focusable."""
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        locale = SessionState.locale
+        use_effect = VarData(imports={"react": [ImportVar(tag="useEffect")]})
+        return [
+            rx.Var(
+                f"useEffect(() => {{ document.documentElement.lang = {locale!s}; }}, [{locale!s}])",
+                _var_data=VarData.merge(locale._get_all_var_data(), use_effect),
+            ),
+            rx.Var(_FOCUSABLE_SCROLL_AREAS, _var_data=use_effect),
+        ]
+
+
+def language_select() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(id="locale-select", aria_label=SessionState.tr["common.language"]),
+        rx.select.content(*[rx.select.item(name, value=code) for code, name in LANGUAGE_NAMES.items()]),
+        value=SessionState.locale,
+        on_change=SessionState.choose_locale,
+        size="2",
+    )
+
+
 def header() -> rx.Component:
-    return rx.hstack(
-        rx.hstack(
-            rx.icon("sun", color="#fde047", size=22),
-            rx.link(rx.heading("Pipelet", size="5", color="white"), href="/", underline="none"),
-            spacing="2",
-            align="center",
+    """One header for every size: at phone widths the links and tools fold behind the menu button."""
+    tr = SessionState.tr
+    return rx.el.header(
+        _FrameEffects.create(),
+        rx.link(
+            rx.hstack(
+                rx.icon("sun", color="#fde047", size=22, aria_hidden="true"),
+                rx.text("Pipelet", size="5", weight="bold", color="white"),
+                spacing="2",
+                align="center",
+            ),
+            href="/",
+            underline="none",
+            aria_label="Pipelet",
         ),
-        rx.hstack(rx.foreach(SessionState.nav_items, _nav_link), spacing="5", align="center"),
-        rx.spacer(),
-        rx.hstack(
-            rx.cond(
-                SessionState.user_role != "",
-                rx.text(SessionState.user_name, color="#ccfbf1", size="2", id="signed-in-user"),
-            ),
-            rx.select(
-                list(LOCALES),
-                value=SessionState.locale,
-                on_change=SessionState.choose_locale,
-                size="1",
-                id="locale-select",
-            ),
-            rx.cond(
-                SessionState.user_role != "",
-                rx.button(
-                    SessionState.tr["nav.logout"],
-                    on_click=SessionState.logout,
-                    size="1",
-                    variant="surface",
-                    color_scheme="gray",
-                    high_contrast=True,
-                    id="logout",
+        rx.icon_button(
+            rx.icon(rx.cond(SessionState.menu_open, "x", "menu")),
+            on_click=SessionState.toggle_menu,
+            variant="ghost",
+            color_scheme="gray",
+            high_contrast=True,
+            size="3",
+            style={"color": "white"},
+            class_name="pl-menu-toggle",
+            aria_label=tr["nav.menu"],
+            aria_expanded=rx.cond(SessionState.menu_open, "true", "false"),
+            id="menu-toggle",
+        ),
+        rx.el.nav(
+            rx.box(rx.foreach(SessionState.nav_items, _nav_link), class_name="pl-nav-links"),
+            rx.box(
+                rx.cond(
+                    SessionState.user_role != "",
+                    rx.text(SessionState.user_name, color="#ccfbf1", size="2", id="signed-in-user"),
                 ),
+                language_select(),
+                rx.cond(
+                    SessionState.user_role != "",
+                    rx.button(
+                        tr["nav.logout"],
+                        on_click=SessionState.logout,
+                        size="2",
+                        variant="surface",
+                        color_scheme="gray",
+                        high_contrast=True,
+                        id="logout",
+                    ),
+                ),
+                class_name="pl-nav-tools",
             ),
-            spacing="3",
-            align="center",
+            class_name=rx.cond(SessionState.menu_open, "pl-nav pl-nav-open", "pl-nav"),
+            aria_label=tr["nav.menu"],
+            id="main-nav",
         ),
-        width="100%",
-        padding_x="2em",
-        padding_y="0.9em",
-        background=BRAND_COLOR,
-        align="center",
-        spacing="6",
+        class_name="pl-header",
+        style={"background": BRAND_COLOR, "padding": "0.9em 2em", "width": "100%"},
     )
 
 
@@ -65,28 +127,85 @@ def denied_notice() -> rx.Component:
 
 
 def shell(title: rx.Var | str, *content: rx.Component) -> rx.Component:
-    """A page: header, title, then either the content or the refusal when the role may not see it."""
+    """A page: header, its one `<h1>`, then either the content or the refusal when the role may not see
+    it. Everything below the title uses `card` (h2) or `section_heading`; numbers are never headings."""
     return rx.box(
         header(),
-        rx.container(
+        rx.el.main(
             rx.vstack(
-                rx.heading(title, size="7", margin_bottom="0.5em", id="page-title"),
+                rx.heading(title, as_="h1", size="7", margin_bottom="0.5em", id="page-title"),
                 rx.cond(
                     SessionState.denied != "", denied_notice(), rx.vstack(*content, width="100%", spacing="5")
                 ),
                 width="100%",
                 spacing="4",
             ),
-            size="4",
-            padding_y="2em",
+            class_name="pl-main",
+            style={"max_width": "1136px", "margin": "0 auto", "padding": "2em 1.5em"},
         ),
         min_height="100vh",
         background="#f8fafc",
     )
 
 
+def section_heading(text: rx.Var | str, **props) -> rx.Component:
+    """A heading inside a page (h2); the page's own title is the only h1."""
+    return rx.heading(text, **{"as_": "h2", "size": "4", **props})
+
+
+def field(label: rx.Var | str, control: rx.Component, **props) -> rx.Component:
+    """An input with its visible label: the label element wraps the control, so it names it for screen
+    readers and a tap on the words focuses it (a placeholder is no label)."""
+    return rx.el.label(
+        rx.vstack(rx.text(label, size="2", weight="medium"), control, spacing="1", width="100%"),
+        **props,
+    )
+
+
+def confirm_button(
+    trigger: rx.Component,
+    on_confirm: rx.EventHandler | rx.EventSpec,
+    message: rx.Var | str,
+    confirm_label: rx.Var | str,
+) -> rx.Component:
+    """An irreversible action asks once more: `trigger` (a button) opens a dialog saying what will happen;
+    only its red `#confirm-action` button sends `on_confirm`, Cancel (or Escape) sends nothing."""
+    tr = SessionState.tr
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(tr["common.confirm_title"]),
+            rx.alert_dialog.description(message),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(tr["common.cancel"], variant="soft", color_scheme="gray", id="confirm-cancel")
+                ),
+                rx.alert_dialog.action(
+                    rx.button(confirm_label, color_scheme="red", on_click=on_confirm, id="confirm-action")
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+                wrap="wrap",
+            ),
+            max_width="28em",
+        ),
+    )
+
+
+def empty_state(message: rx.Var | str, action: rx.Component | None = None) -> rx.Component:
+    """What a list shows when it has nothing yet: one sentence, and the next step where there is one."""
+    return rx.vstack(
+        rx.text(message, color_scheme="gray"),
+        *([action] if action is not None else []),
+        spacing="2",
+        padding_y="0.5em",
+        class_name="pl-empty",
+    )
+
+
 def card(title: rx.Var | str, *content: rx.Component) -> rx.Component:
-    return rx.card(rx.vstack(rx.heading(title, size="4"), *content, width="100%", spacing="3"), width="100%")
+    return rx.card(rx.vstack(section_heading(title), *content, width="100%", spacing="3"), width="100%")
 
 
 def coded_text(group: str, code: rx.Var) -> rx.Var:
@@ -121,7 +240,7 @@ def data_table(
             variant="surface",
             id=table_id,
         ),
-        rx.text(SessionState.tr["common.no_data"], color_scheme="gray"),
+        empty_state(SessionState.tr["common.no_data"]),
     )
 
 
@@ -131,6 +250,25 @@ def source_badge(source: rx.Var) -> rx.Component:
         ("pv-inverter", rx.badge(SessionState.tr["source.pv-inverter"], color_scheme="amber")),
         ("public", rx.badge(SessionState.tr["source.public"], color_scheme="violet")),
         rx.badge(SessionState.tr["source.ocpp-wallbox"], color_scheme="teal"),
+    )
+
+
+def online_badge(online: rx.Var, **props) -> rx.Component:
+    """A connection state ("online"/"offline") in words and colour, never a bare symbol."""
+    return rx.cond(
+        online == "online",
+        rx.badge(
+            rx.icon("wifi", size=14, aria_hidden="true"),
+            SessionState.tr["common.online"],
+            color_scheme="green",
+            **props,
+        ),
+        rx.badge(
+            rx.icon("wifi-off", size=14, aria_hidden="true"),
+            SessionState.tr["common.offline"],
+            color_scheme="gray",
+            **props,
+        ),
     )
 
 

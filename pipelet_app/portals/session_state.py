@@ -94,6 +94,11 @@ class SessionState(rx.State):
     user_email: str = ""
     user_role: str = ""
     denied: str = ""
+    menu_open: bool = False  # the header's menu at phone widths (display only)
+
+    @rx.event
+    def toggle_menu(self):
+        self.menu_open = not self.menu_open
 
     @rx.var
     def tr(self) -> dict[str, str]:
@@ -195,6 +200,11 @@ class SessionState(rx.State):
         self.locale = locale
         if self._session_token():
             self._guarded(lambda db, principal: set_my_locale(db, principal, locale))
+
+    @rx.event
+    def identify(self):
+        """For pages anyone may open (the 404 page): show who is signed in, if anyone; refuse nothing."""
+        self._guarded(lambda _db, _principal: None)
 
     @rx.event
     def go_home(self):

@@ -80,6 +80,7 @@ def test_api_key_page_creates_a_working_key_and_revokes_it(page: Page, server: d
     key_id = key.split("_")[1]
     row = page.locator("#api-keys tr", has_text=key_id)
     row.get_by_role("button").click()
+    page.click("#confirm-action")
     expect(page.locator("#api-keys")).not_to_contain_text(key_id, timeout=20_000)
     assert _api_status(server["base"], "/api/v1/chargers", key) == 401
 
@@ -88,7 +89,7 @@ def test_language_choice_is_remembered_across_sign_ins(page: Page, browser: Brow
     sign_in(page, server, "investor2@pipelet.demo")
     expect(page.locator("#page-title")).to_have_text("My investments", timeout=20_000)
     page.click("#locale-select")
-    page.get_by_role("option", name="de").click()
+    page.get_by_role("option", name="Deutsch").click()
     expect(page.locator("#page-title")).to_have_text("Meine Beteiligungen", timeout=20_000)
     screenshot(page, "investor-de")
 
@@ -96,5 +97,5 @@ def test_language_choice_is_remembered_across_sign_ins(page: Page, browser: Brow
     sign_in(fresh, server, "investor2@pipelet.demo")
     expect(fresh.locator("#page-title")).to_have_text("Meine Beteiligungen", timeout=20_000)
     fresh.click("#locale-select")
-    fresh.get_by_role("option", name="en").click()
+    fresh.get_by_role("option", name="English").click()
     expect(fresh.locator("#page-title")).to_have_text("My investments", timeout=20_000)

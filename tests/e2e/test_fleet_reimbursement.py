@@ -42,6 +42,8 @@ def test_rates_drafts_approval_pdf_and_export(page: Page, server: dict, tmp_path
     first = rows.filter(has_text="Dana Driver")
     expect(first).to_contain_text("Draft")
     first.get_by_role("button", name="Approve").click()
+    expect(first).to_contain_text("Draft")  # nothing happens before the confirmation
+    page.click("#confirm-action")
     expect(first).to_contain_text("Approved", timeout=20_000)
     screenshot(page, "fleet-reimbursement")
 
@@ -53,8 +55,13 @@ def test_rates_drafts_approval_pdf_and_export(page: Page, server: dict, tmp_path
     ).stdout.decode()
     assert "Dana Driver" in text and MONTH in text and "0.15" in text and "0.30" in text
 
+    page.click("#reimb-export")
+    page.click("#confirm-cancel")  # changing one's mind sends nothing
+    expect(page.locator("#confirm-action")).to_have_count(0)
+    expect(first).to_contain_text("Approved")
+    page.click("#reimb-export")
     with page.expect_download() as download:
-        page.click("#reimb-export")
+        page.click("#confirm-action")
     exported = Path(download.value.path()).read_text()
     assert exported.startswith("month,driver_id,driver_name")
     assert "Dana Driver" in exported and "Emil Ernst" not in exported

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.account.state import ApiKeysState
-from pipelet_app.portals.layout import card, shell
+from pipelet_app.portals.layout import card, confirm_button, shell
 
 T = ApiKeysState.tr
 
@@ -17,12 +17,11 @@ def _key_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["created"]),
         rx.table.cell(row["last_used"]),
         rx.table.cell(
-            rx.button(
+            confirm_button(
+                rx.button(T["keys.revoke"], size="1", color_scheme="red", variant="soft"),
+                ApiKeysState.revoke(row["key_id"]),
+                T["keys.revoke_confirm"],
                 T["keys.revoke"],
-                size="1",
-                color_scheme="red",
-                variant="soft",
-                on_click=ApiKeysState.revoke(row["key_id"]),
             )
         ),
     )
@@ -35,7 +34,9 @@ def api_keys_page() -> rx.Component:
             T["keys.create"],
             rx.form(
                 rx.hstack(
-                    rx.input(placeholder=T["keys.name"], name="name", id="key-name"),
+                    rx.input(
+                        placeholder=T["keys.name"], aria_label=T["keys.name"], name="name", id="key-name"
+                    ),
                     rx.button(T["keys.create"], type="submit", id="key-create"),
                 ),
                 on_submit=ApiKeysState.create,

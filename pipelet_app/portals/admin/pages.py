@@ -6,7 +6,7 @@ import reflex as rx
 
 from pipelet_app.db.models import Role
 from pipelet_app.portals.admin.state import AdminState
-from pipelet_app.portals.layout import card, coded_text, data_table, shell
+from pipelet_app.portals.layout import card, coded_text, data_table, field, shell
 
 T = AdminState.tr
 
@@ -14,13 +14,13 @@ T = AdminState.tr
 def admin_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            rx.input(
-                placeholder=T["col.email"], name="email", type="email", required=True, id="invite-email"
-            ),
-            rx.input(placeholder=T["col.name"], name="name", id="invite-name", width="24em"),
+            field(T["col.email"], rx.input(name="email", type="email", required=True, id="invite-email")),
+            field(T["col.name"], rx.input(name="name", id="invite-name", width="24em", max_width="100%")),
             rx.hstack(
                 rx.select.root(
-                    rx.select.trigger(placeholder=T["admin.role"], id="invite-role"),
+                    rx.select.trigger(
+                        placeholder=T["admin.role"], aria_label=T["admin.role"], id="invite-role"
+                    ),
                     rx.select.content(*[rx.select.item(T[f"role.{r.value}"], value=r.value) for r in Role]),
                     name="role",
                     on_change=AdminState.choose_role,
@@ -28,7 +28,9 @@ def admin_page() -> rx.Component:
                 rx.cond(
                     AdminState.role_tenants.length() > 0,
                     rx.select.root(
-                        rx.select.trigger(placeholder=T["admin.tenant"], id="invite-tenant"),
+                        rx.select.trigger(
+                            placeholder=T["admin.tenant"], aria_label=T["admin.tenant"], id="invite-tenant"
+                        ),
                         rx.select.content(
                             rx.foreach(
                                 AdminState.role_tenants,
@@ -39,13 +41,16 @@ def admin_page() -> rx.Component:
                     ),
                 ),
                 rx.select.root(
-                    rx.select.trigger(placeholder=T["admin.partner"], id="invite-partner"),
+                    rx.select.trigger(
+                        placeholder=T["admin.partner"], aria_label=T["admin.partner"], id="invite-partner"
+                    ),
                     rx.select.content(
                         rx.foreach(AdminState.partners, lambda p: rx.select.item(p["label"], value=p["id"]))
                     ),
                     name="spv_partner",
                 ),
                 spacing="3",
+                wrap="wrap",
             ),
             rx.button(T["admin.send"], type="submit", id="invite-submit"),
             spacing="3",

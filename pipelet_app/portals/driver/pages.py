@@ -13,7 +13,11 @@ T = DriverState.tr
 
 def _total(row: rx.Var) -> rx.Component:
     return rx.card(
-        rx.vstack(source_badge(row["source"]), rx.heading(row["energy_kwh"], " kWh", size="6"), spacing="2")
+        rx.vstack(
+            source_badge(row["source"]),
+            rx.text(row["energy_kwh"], " kWh", size="6", weight="bold"),
+            spacing="2",
+        )
     )
 
 

@@ -24,7 +24,9 @@ def _tile(title: str, text: str, icon: str, action: rx.Component, tile_id: str) 
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.icon(icon, size=22, color="#0f766e"), rx.heading(T[title], size="4"), align="center"
+                rx.icon(icon, size=22, color="#0f766e"),
+                rx.heading(T[title], as_="h3", size="4"),
+                align="center",
             ),
             rx.text(T[text], size="2", color_scheme="gray"),
             rx.spacer(),
@@ -96,7 +98,7 @@ def _connection(conn: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(conn["name"], size="4"),
+                rx.heading(conn["name"], as_="h3", size="4"),
                 _status_badge(conn["status"]),
                 rx.cond(conn["progress"] != "", rx.text(T["pv.progress"], ": ", conn["progress"], size="2")),
                 rx.spacer(),
@@ -190,7 +192,7 @@ def _credential_form() -> rx.Component:
         PvState.selected_brand != "",
         rx.form(
             rx.vstack(
-                rx.heading(T["pv.form_title"], " ", PvState.selected_name, size="3"),
+                rx.heading(T["pv.form_title"], " ", PvState.selected_name, as_="h3", size="3"),
                 rx.foreach(PvState.fields, _field),
                 rx.cond(
                     PvState.form_error != "",

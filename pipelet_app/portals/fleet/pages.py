@@ -5,17 +5,18 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
-from pipelet_app.portals.layout import card, coded_text, shell, source_badge
+from pipelet_app.portals.layout import card, coded_text, field, shell, source_badge
 
 T = FleetState.tr
-SOURCE_COLORS = {"ocpp": "#0d9488", "pv": "#f59e0b", "public": "#8b5cf6"}
+# The legend writes its labels in these colours: each at least 4.5:1 on white (WCAG AA).
+SOURCE_COLORS = {"ocpp": "#0f766e", "pv": "#b45309", "public": "#7c3aed"}
 
 
 def _stat(label: rx.Var | str, value: rx.Var, stat_id: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray"),
-            rx.heading(value, size="6", id=stat_id),
+            rx.text(value, size="6", weight="bold", id=stat_id),
             spacing="1",
         ),
         min_width="10em",
@@ -25,14 +26,20 @@ def _stat(label: rx.Var | str, value: rx.Var, stat_id: str) -> rx.Component:
 def _period_form(state: type[FleetState]) -> rx.Component:
     return rx.form(
         rx.hstack(
-            rx.input(
-                type="date", name="start", default_value=state.start, id="period-start", key=state.start
+            field(
+                T["fleet.from"],
+                rx.input(
+                    type="date", name="start", default_value=state.start, id="period-start", key=state.start
+                ),
             ),
-            rx.text("to"),
-            rx.input(type="date", name="end", default_value=state.end, id="period-end", key=state.end),
+            field(
+                T["fleet.to"],
+                rx.input(type="date", name="end", default_value=state.end, id="period-end", key=state.end),
+            ),
             rx.button(T["fleet.apply"], type="submit", id="period-apply", variant="soft"),
-            align="center",
+            align="end",
             spacing="2",
+            wrap="wrap",
         ),
         on_submit=state.set_period,
     )
@@ -93,7 +100,8 @@ def fleet_page() -> rx.Component:
                 reload_document=True,
             ),
             width="100%",
-            align="center",
+            align="end",
+            wrap="wrap",
         ),
         rx.cond(
             FleetState.period_error != "",
@@ -113,6 +121,8 @@ def fleet_page() -> rx.Component:
             T["fleet.drivers"],
             rx.input(
                 placeholder=T["fleet.search"],
+                aria_label=T["fleet.search"],
+                max_width="100%",
                 value=FleetState.search,
                 on_change=FleetState.set_search,
                 id="driver-search",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, confirm_button, data_table, shell
 
 T = ReimbursementState.tr
 SOURCES = (
@@ -50,11 +50,11 @@ def _statement_row(row: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.cond(
                     row["status"] == "draft",
-                    rx.button(
+                    confirm_button(
+                        rx.button(T["reimb.approve"], size="1", id="approve-" + row["id"]),
+                        ReimbursementState.approve(row["id"]),
+                        T["reimb.approve_confirm"],
                         T["reimb.approve"],
-                        size="1",
-                        on_click=ReimbursementState.approve(row["id"]),
-                        id="approve-" + row["id"],
                     ),
                 ),
                 rx.link(
@@ -101,6 +101,7 @@ def reimbursement_page() -> rx.Component:
                             default_value=ReimbursementState.month,
                             key=ReimbursementState.month,
                             id="reimb-month",
+                            aria_label=T["reimb.month"],
                             on_change=ReimbursementState.pick_month,
                         ),
                         rx.button(T["reimb.compute"], type="submit", variant="soft", id="reimb-compute"),
@@ -108,11 +109,11 @@ def reimbursement_page() -> rx.Component:
                     on_submit=ReimbursementState.choose_month,
                 ),
                 rx.spacer(),
-                rx.button(
+                confirm_button(
+                    rx.button(T["reimb.export"], variant="outline", id="reimb-export"),
+                    ReimbursementState.export,
+                    T["reimb.export_confirm"],
                     T["reimb.export"],
-                    on_click=ReimbursementState.export,
-                    variant="outline",
-                    id="reimb-export",
                 ),
                 width="100%",
             ),
@@ -151,6 +152,7 @@ def import_page() -> rx.Component:
             rx.upload(
                 rx.vstack(rx.icon("upload"), rx.text(t["import.drop"]), align="center"),
                 id="public-csv",
+                custom_attrs={"data-input-label": t["import.drop"]},
                 accept={"text/csv": [".csv"], "text/plain": [".txt"]},
                 max_files=1,
                 on_drop=ImportState.upload(rx.upload_files(upload_id="public-csv")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.investor.state import InvestorState
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, data_table, section_heading, shell
 
 T = InvestorState.tr
 
@@ -163,7 +163,7 @@ def investor_page() -> rx.Component:
                 InvestorState.analytics,
                 "investor-analytics",
             ),
-            rx.heading(T["investor.utilisation"], size="3"),
+            section_heading(T["investor.utilisation"], as_="h3", size="3"),
             data_table(
                 _columns("site", "ports", "sessions", "energy", "utilisation"),
                 InvestorState.utilisation,

@@ -52,7 +52,7 @@ def operator_overview(db: Session, principal: Principal) -> dict:
                 "model": f"{c.vendor} {c.model}".strip() or "—",
                 # One summary (offline, else the most urgent connector state): the page words it.
                 "status": summary_status(c.is_online, reported[c.id]),
-                "online": "●" if c.is_online else "○",
+                "online": "online" if c.is_online else "offline",
             }
             for c in chargers
         ],

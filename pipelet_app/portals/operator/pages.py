@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, charger_status_badge, data_table, shell
+from pipelet_app.portals.layout import card, charger_status_badge, data_table, online_badge, shell
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr
@@ -12,8 +12,8 @@ T = OperatorState.tr
 
 def _charger_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["online"]),
         rx.table.cell(rx.link(row["id"], href="/operator/chargers/" + row["id"])),
+        rx.table.cell(online_badge(row["online"])),
         rx.table.cell(row["site"]),
         rx.table.cell(row["model"]),
         rx.table.cell(charger_status_badge(row["status"], id="status-" + row["id"])),
@@ -39,7 +39,7 @@ def operator_page() -> rx.Component:
                     rx.table.row(
                         *[
                             rx.table.column_header_cell(h)
-                            for h in (T["col.online"], "ID", T["col.site"], T["col.model"], T["col.status"])
+                            for h in ("ID", T["col.online"], T["col.site"], T["col.model"], T["col.status"])
                         ]
                     )
                 ),

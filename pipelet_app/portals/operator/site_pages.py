@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, shell
+from pipelet_app.portals.layout import card, field, shell
 from pipelet_app.portals.operator.site_state import SiteState
 
 T = SiteState.tr
@@ -13,11 +13,8 @@ KINDS = ["pv", "grid", "battery", "charger", "load"]
 
 
 def _field(label_key: str, name: str, **props) -> rx.Component:
-    return rx.vstack(
-        rx.text(T[label_key], size="2", weight="medium"),
-        rx.input(name=name, default_value=SiteState.form[name], id=f"site-{name}", **props),
-        spacing="1",
-        width="100%",
+    return field(
+        T[label_key], rx.input(name=name, default_value=SiteState.form[name], id=f"site-{name}", **props)
     )
 
 
@@ -87,12 +84,10 @@ def _devices() -> rx.Component:
         ),
         rx.form(
             rx.hstack(
-                rx.input(name="asset_id", placeholder=T["site.asset_id"], required=True, id="device-asset"),
-                rx.select(KINDS, name="kind", default_value="pv", id="device-kind"),
-                rx.input(name="charge_point_id", placeholder=T["site.charge_point"], id="device-cp"),
-                rx.input(
-                    name="connector_id", placeholder=T["site.connector"], width="7em", id="device-connector"
-                ),
+                field(T["site.asset_id"], rx.input(name="asset_id", required=True, id="device-asset")),
+                field(T["site.kind"], rx.select(KINDS, name="kind", default_value="pv", id="device-kind")),
+                field(T["site.charge_point"], rx.input(name="charge_point_id", id="device-cp")),
+                field(T["site.connector"], rx.input(name="connector_id", width="7em", id="device-connector")),
                 rx.button(T["site.add_device"], type="submit", id="device-add"),
                 width="100%",
             ),

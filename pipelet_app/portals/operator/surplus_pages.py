@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, data_table, field, shell
 from pipelet_app.portals.operator.surplus_state import SurplusState
 
 T = SurplusState.tr
@@ -17,7 +17,7 @@ def _tile(label_key: str, key: str, note: rx.Var | str = "") -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(T[label_key], size="2", color_scheme="gray"),
-            rx.heading(SurplusState.flows[key], " kW", size="6", id=f"flow-{key}"),
+            rx.text(SurplusState.flows[key], " kW", size="6", weight="bold", id=f"flow-{key}"),
             rx.text(note, size="1", color_scheme="gray"),
             spacing="1",
         ),
@@ -91,8 +91,8 @@ def _settings() -> rx.Component:
         T["surplus.settings"],
         rx.form(
             rx.hstack(
-                rx.vstack(
-                    rx.text(T["surplus.enabled"], size="2", weight="medium"),
+                field(
+                    T["surplus.enabled"],
                     rx.select(
                         ["off", "on"],
                         name="enabled",
@@ -100,22 +100,22 @@ def _settings() -> rx.Component:
                         id="surplus-enabled",
                     ),
                 ),
-                rx.vstack(
-                    rx.text(T["surplus.mode"], size="2", weight="medium"),
+                field(
+                    T["surplus.mode"],
                     rx.select(
                         MODES, name="mode", default_value=SurplusState.settings["mode"], id="surplus-mode"
                     ),
                 ),
-                rx.vstack(
-                    rx.text(T["surplus.interval"], size="2", weight="medium"),
+                field(
+                    T["surplus.interval"],
                     rx.input(
                         name="interval_s",
                         default_value=SurplusState.settings["interval_s"],
                         id="surplus-interval",
                     ),
                 ),
-                rx.vstack(
-                    rx.text(T["surplus.min_soc"], size="2", weight="medium"),
+                field(
+                    T["surplus.min_soc"],
                     rx.input(
                         name="min_soc", default_value=SurplusState.settings["min_soc"], id="surplus-min-soc"
                     ),
@@ -156,7 +156,7 @@ def _decisions() -> rx.Component:
 def surplus_page() -> rx.Component:
     return shell(
         T["surplus.title"],
-        rx.heading(SurplusState.site_name, size="4", id="surplus-site"),
+        rx.heading(SurplusState.site_name, as_="h2", size="4", id="surplus-site"),
         rx.cond(
             SurplusState.error != "", rx.callout(SurplusState.error, color_scheme="red", id="surplus-error")
         ),

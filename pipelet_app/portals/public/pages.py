@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import header
+from pipelet_app.portals.layout import field, header, shell
 from pipelet_app.portals.public.state import InviteState, LoginState
 
 T = LoginState.tr
@@ -13,9 +13,13 @@ T = LoginState.tr
 def _centered(*children: rx.Component) -> rx.Component:
     return rx.box(
         header(),
-        rx.center(
-            rx.card(rx.vstack(*children, spacing="4", width="100%"), width="26em", size="4"),
-            padding_top="5em",
+        rx.el.main(
+            rx.card(
+                rx.vstack(*children, spacing="4", width="100%"), width="26em", max_width="100%", size="4"
+            ),
+            padding="5em 0.75em 0",
+            display="flex",
+            justify_content="center",
         ),
         min_height="100vh",
         background="#f8fafc",
@@ -24,7 +28,7 @@ def _centered(*children: rx.Component) -> rx.Component:
 
 def login_page() -> rx.Component:
     return _centered(
-        rx.heading(T["login.title"], size="6"),
+        rx.heading(T["login.title"], as_="h1", size="6"),
         rx.text(T["app.tagline"], color_scheme="gray", size="2"),
         rx.cond(
             LoginState.demo,
@@ -34,20 +38,14 @@ def login_page() -> rx.Component:
         # default submit, so a browser-side script submits natively: the password never enters an event.
         rx.el.form(
             rx.vstack(
-                rx.input(
-                    placeholder=T["login.email"],
-                    name="email",
-                    type="email",
-                    required=True,
-                    id="email",
+                field(
+                    T["login.email"],
+                    rx.input(name="email", type="email", required=True, id="email", width="100%"),
                     width="100%",
                 ),
-                rx.input(
-                    placeholder=T["login.password"],
-                    name="password",
-                    type="password",
-                    required=True,
-                    id="password",
+                field(
+                    T["login.password"],
+                    rx.input(name="password", type="password", required=True, id="password", width="100%"),
                     width="100%",
                 ),
                 rx.button(T["login.submit"], type="submit", width="100%", id="login-submit"),
@@ -69,7 +67,7 @@ def login_page() -> rx.Component:
 def invite_page() -> rx.Component:
     t = InviteState.tr
     return _centered(
-        rx.heading(t["invite.title"], size="6"),
+        rx.heading(t["invite.title"], as_="h1", size="6"),
         rx.cond(
             InviteState.invite_done,
             rx.vstack(
@@ -82,14 +80,16 @@ def invite_page() -> rx.Component:
                     InviteState.invite_email != "",
                     rx.form(
                         rx.vstack(
-                            rx.input(
-                                placeholder=t["invite.name"], name="name", id="invite-name", width="100%"
+                            field(
+                                t["invite.name"],
+                                rx.input(name="name", id="invite-name", width="100%"),
+                                width="100%",
                             ),
-                            rx.input(
-                                placeholder=t["invite.password"],
-                                name="password",
-                                type="password",
-                                id="invite-password",
+                            field(
+                                t["invite.password"],
+                                rx.input(
+                                    name="password", type="password", id="invite-password", width="100%"
+                                ),
                                 width="100%",
                             ),
                             rx.button(t["invite.submit"], type="submit", width="100%", id="invite-accept"),
@@ -106,4 +106,13 @@ def invite_page() -> rx.Component:
                 width="100%",
             ),
         ),
+    )
+
+
+def not_found_page() -> rx.Component:
+    """An address with no page: say so in the reader's language and offer the way back."""
+    return shell(
+        T["notfound.title"],
+        rx.text(T["notfound.text"], id="not-found"),
+        rx.link(T["notfound.home"], href="/", size="4", weight="medium", id="not-found-home"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, confirm_button, data_table, shell
 from pipelet_app.portals.spv.state import SpvConsoleState as S
 
 T = S.tr
@@ -17,7 +17,12 @@ def _spv_row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row["next"] != "",
-                rx.button(T["spv.advance"], " ", row["next"], on_click=S.advance(row["id"]), size="1"),
+                confirm_button(
+                    rx.button(T["spv.advance"], " ", row["next"], size="1", id="advance-" + row["id"]),
+                    S.advance(row["id"]),
+                    T["spv.advance_confirm"],
+                    rx.text(T["spv.advance"], " ", row["next"], as_="span"),
+                ),
             )
         ),
     )
