@@ -78,6 +78,7 @@ def _review_cell(row: rx.Var) -> rx.Component:
                         rx.input(
                             name="energy_kwh",
                             placeholder=T["charger.corrected_kwh"],
+                            aria_label=T["charger.corrected_kwh"],
                             size="1",
                             width="6em",
                             class_name="session-correct-kwh",

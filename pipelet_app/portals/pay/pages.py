@@ -16,7 +16,7 @@ def _offer() -> rx.Component:
         rx.text(
             T["pay.connector"], " ", PayState.connector, " · ", PayState.charge_point, color_scheme="gray"
         ),
-        rx.heading(T["pay.tariff"], size="3"),
+        rx.heading(T["pay.tariff"], as_="h2", size="3"),
         rx.foreach(PayState.tariff, lambda line: rx.text(line, size="2")),
         rx.hstack(
             rx.text(T["pay.hold"]),
@@ -35,6 +35,7 @@ def _form() -> rx.Component:
         return rx.input(
             name=name,
             placeholder=T[label_key],
+            aria_label=T[label_key],
             required=True,
             id=f"pay-{name}",
             width="100%",
@@ -74,7 +75,7 @@ def _form() -> rx.Component:
 
 def _status() -> rx.Component:
     return rx.vstack(
-        rx.heading(T["pay.status"], size="4"),
+        rx.heading(T["pay.status"], as_="h2", size="4"),
         rx.match(
             PayState.state,
             *[(s, rx.callout(T[f"pay.state.{s}"], id="pay-state", width="100%")) for s in STATES],
@@ -128,7 +129,7 @@ def _status() -> rx.Component:
 def pay_page() -> rx.Component:
     return rx.box(
         rx.vstack(
-            rx.heading(T["pay.title"], size="6"),
+            rx.heading(T["pay.title"], as_="h1", size="6"),
             rx.cond(
                 PayState.found,
                 rx.vstack(
