@@ -128,6 +128,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "command_error.UnknownCommand": "This charger does not know this command.",
         "command_error.InvalidCommandPayload": "Nothing was sent, the command is incomplete.",
         "command_error.CommandCallError": "The charger refused the command.",
+        "command_error.EffectNotSaved": (
+            "The charger carried out the command, but Pipelet could not record it (our fault). Check the "
+            "charger's state before sending it again."
+        ),
         "command.reset": "Restart",
         "command.unlock": "Unlock",
         "command.remote-start": "Start charging",
@@ -677,6 +681,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "command_error.UnknownCommand": "Diese Ladestation kennt diesen Befehl nicht.",
         "command_error.InvalidCommandPayload": "Es wurde nichts gesendet, der Befehl ist unvollständig.",
         "command_error.CommandCallError": "Die Ladestation hat den Befehl abgelehnt.",
+        "command_error.EffectNotSaved": (
+            "Die Ladestation hat den Befehl ausgeführt, aber Pipelet konnte ihn nicht speichern (unser "
+            "Fehler). Bitte den Zustand der Ladestation prüfen, bevor Sie ihn erneut senden."
+        ),
         "command.reset": "Neustart",
         "command.unlock": "Entriegeln",
         "command.remote-start": "Laden starten",
