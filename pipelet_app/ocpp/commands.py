@@ -180,6 +180,8 @@ async def _execute(server: Node, request: dict[str, Any]) -> dict[str, Any]:
             answer = await _send_within_limits(cp, action, payload, timeout)
         else:
             answer = await _send_and_store(cp, action, payload, timeout)
+        if action == "CustomerInformation":
+            cp.spawn(_resync_after_clear(cp, payload, answer, timeout))
         return {"ok": True, "payload": answer}
     except CommandCallError as exc:
         return {
@@ -231,6 +233,33 @@ async def _send_within_limits(
     parts = message_limits.split(action, payload, items, max_bytes)
     answers = [await _send_and_store(cp, action, part, timeout) for part in parts]
     return message_limits.join(action, answers)
+
+
+async def _resync_after_clear(
+    cp: Any, payload: dict[str, Any], answer: dict[str, Any], timeout: float
+) -> None:
+    """N10.FR.02 (TC_N_46): a station that cleared a customer's data dropped the token from its local
+    list too; when our snapshot had it, a Differential SendLocalList from the database puts the list
+    back in step (with the token again, if the tenant still has it) under the next version."""
+    token = (payload.get("idToken") or {}).get("idToken")
+    if not (token and payload.get("clear") and answer.get("status") == "Accepted"):
+        return
+    if not await asyncio.to_thread(_forget_local_token, cp.charger_id, str(token)):
+        return
+    request = await asyncio.to_thread(_local_list, cp.charger_id, cp.ocpp_version, "Differential")
+    if request.get("localAuthorizationList"):
+        try:
+            await _send_and_store(cp, "SendLocalList", request, timeout)
+        except CommandError as exc:
+            LOGGER.warning("%s: local list not resynchronised after a clear: %s", cp.charge_point_id, exc)
+
+
+def _forget_local_token(charger_id: int, token: str) -> bool:
+    from pipelet_app.db import session_scope
+    from pipelet_app.ocpp.local_list import forget_token
+
+    with session_scope() as db:
+        return forget_token(db, charger_id, token)
 
 
 def _record_profile_target(charger_id: int, profile: int) -> None:

@@ -222,6 +222,17 @@ def store_accepted(db: Session, charger_id: int, ocpp_version: str, payload: Map
         db.add(charger)
 
 
+def forget_token(db: Session, charger_id: int, token: str) -> bool:
+    """The charger dropped `token` by itself (its customer's data was cleared, N10): no longer held.
+    Returns whether the snapshot had it (then a Differential update puts it back, N10.FR.02)."""
+    held = snapshot(db, charger_id)
+    kept = {t: entry for t, entry in held.items() if token_key(t) != token_key(token)}
+    if len(kept) == len(held):
+        return False
+    replace_snapshot(db, charger_id, kept)
+    return True
+
+
 def store_reported_version(db: Session, charger_id: int, version: int) -> None:
     """GetLocalListVersion's answer. Version 0 means the list is empty (1.6 and 2.0.1), so the snapshot
     is cleared; -1 (1.6: no local list support) and other numbers leave the snapshot as it is."""

@@ -178,13 +178,15 @@ async def test_customer_information_needs_a_customer_and_something_to_do(
     """N09.FR.04 / N10.FR.08: refused before anything reaches the station, naming what is missing."""
     async with RawChargePoint(url_of(csms), station, subprotocols=V201) as cp:
         await booted(cp)
-        cp.responders["CustomerInformation"] = lambda p: pytest.fail("nothing may be sent")
+        sent: list[dict] = []
+        cp.responders["CustomerInformation"] = lambda p: sent.append(p) or {"status": "Accepted"}
         with pytest.raises(InvalidCommandPayload, match="idToken, customerCertificate, customerIdentifier"):
             await send_command(station, "customer-information", {"report": True, "clear": False})
         with pytest.raises(InvalidCommandPayload, match="report or clear"):
             await send_command(
                 station, "customer-information", {"report": False, "clear": False, "idToken": TOKEN}
             )
+    assert sent == []
 
 
 async def test_a_retried_part_is_stored_once(csms: CsmsServer, station: str) -> None:
@@ -195,3 +197,39 @@ async def test_a_retried_part_is_stored_once(csms: CsmsServer, station: str) -> 
         await cp.ok("NotifyCustomerInformation", notify, unique_id="nci-2")  # resent under a new id
     [report] = await reports_via_api(station)
     assert report["data"] == "x" and report["parts"] == 1
+
+
+async def test_TC_N_46_clear_customer_information_updates_the_local_list(csms: CsmsServer) -> None:
+    from csms_helpers import add_token
+
+    from tests.waiting import wait_for
+
+    tenant = add_tenant("op-n46")
+    add_charger("CS-N46", tenant_id=tenant)
+    add_token(tenant, TOKEN["idToken"])
+    add_token(tenant, "OTHER-CARD")
+    lists: list[dict] = []
+    async with RawChargePoint(url_of(csms), "CS-N46", subprotocols=V201) as cp:
+        await booted(cp)
+        cp.responders["SendLocalList"] = lambda p: lists.append(p) or {"status": "Accepted"}
+        await send_command("CS-N46", "send-local-list", {"fromDatabase": True})  # prerequisite
+        assert lists[0]["versionNumber"] == 1 and len(lists[0]["localAuthorizationList"]) == 2
+        await customer_information(cp, {"report": True, "clear": True, "idToken": TOKEN}, parts=("cleared",))
+        await wait_for(lambda: len(lists) == 2, what="SendLocalList after the clear")
+    update = lists[1]
+    assert update["updateType"] == "Differential" and update["versionNumber"] == 2
+    assert [e["idToken"]["idToken"] for e in update["localAuthorizationList"]] == [TOKEN["idToken"]]
+
+
+async def test_clearing_a_customer_not_in_the_local_list_sends_no_update(
+    csms: CsmsServer, station: str
+) -> None:
+    import asyncio
+
+    lists: list[dict] = []
+    async with RawChargePoint(url_of(csms), station, subprotocols=V201) as cp:
+        await booted(cp)
+        cp.responders["SendLocalList"] = lambda p: lists.append(p) or {"status": "Accepted"}
+        await customer_information(cp, {"report": False, "clear": True, "idToken": TOKEN}, parts=("x",))
+        await asyncio.sleep(0.5)
+    assert lists == []
