@@ -31,8 +31,14 @@ from pipelet_app.portals.operator.surplus_pages import surplus_page
 from pipelet_app.portals.operator.surplus_state import SurplusState
 from pipelet_app.portals.pay.pages import pay_page
 from pipelet_app.portals.pay.state import PayState
-from pipelet_app.portals.public.pages import invite_page, login_page, not_found_page
-from pipelet_app.portals.public.state import InviteState, LoginState
+from pipelet_app.portals.public.pages import (
+    forgot_password_page,
+    invite_page,
+    login_page,
+    not_found_page,
+    reset_password_page,
+)
+from pipelet_app.portals.public.state import InviteState, LoginState, ResetState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
@@ -70,6 +76,18 @@ app = rx.App(
 app.add_page(index, route="/", title="Pipelet", on_load=SessionState.go_home)
 app.add_page(not_found_page, route="404", title="Not found · Pipelet", on_load=SessionState.identify)
 app.add_page(login_page, route="/login", title="Sign in · Pipelet", on_load=LoginState.load)
+app.add_page(
+    forgot_password_page,
+    route="/forgot-password",
+    title="Reset password · Pipelet",
+    on_load=ResetState.load_ask,
+)
+app.add_page(
+    reset_password_page,
+    route="/reset-password/[reset_token]",
+    title="New password · Pipelet",
+    on_load=ResetState.load_reset,
+)
 app.add_page(
     invite_page, route="/invite/[invite_token]", title="Invitation · Pipelet", on_load=InviteState.load
 )

@@ -1,4 +1,6 @@
 """`POST /auth/login` and `POST /auth/logout`: the browser's session cookie is set and cleared here only.
+`POST /auth/password-reset` and `POST /auth/password-reset/{token}`: the forgotten-password link
+(`auth.password_reset`), plain form posts too, so no password ever passes a page event.
 
 The cookie is HttpOnly (page scripts never see the token), Secure when `PUBLIC_URL` is https, and
 SameSite=Strict. The sign-in page is a plain HTML form posting here; the answer redirects (303) to the
@@ -14,6 +16,7 @@ routes, not part of the keyed `/api/v1` API, so they stay out of its OpenAPI doc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from urllib.parse import parse_qs, urlencode
@@ -25,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from pipelet_app import audit
 from pipelet_app.api import login_throttle
 from pipelet_app.api.errors import error_body
-from pipelet_app.auth import home_path
+from pipelet_app.auth import InvalidInput, home_path, password_reset
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.auth.demo_exposure import REFUSED as DEMO_REFUSED
 from pipelet_app.auth.demo_exposure import demo_login_refused
@@ -58,8 +61,10 @@ def _clear_cookie(response: Response) -> None:
     )
 
 
-async def _fields(request: Request) -> tuple[dict[str, str], bool]:
-    """(email/password, wants_json) from a form post or a JSON body."""
+async def _fields(
+    request: Request, names: tuple[str, ...] = ("email", "password")
+) -> tuple[dict[str, str], bool]:
+    """(the named fields, wants_json) from a form post or a JSON body."""
     raw = (await request.body())[: 4 * MAX_FIELD]
     if "json" in request.headers.get("content-type", ""):
         try:
@@ -67,9 +72,9 @@ async def _fields(request: Request) -> tuple[dict[str, str], bool]:
         except ValueError:
             data = {}
         data = data if isinstance(data, dict) else {}
-        return {k: str(data.get(k) or "") for k in ("email", "password")}, True
+        return {k: str(data.get(k) or "") for k in names}, True
     form = parse_qs(raw.decode("utf-8", "replace"))
-    return {k: (form.get(k) or [""])[0] for k in ("email", "password")}, False
+    return {k: (form.get(k) or [""])[0] for k in names}, False
 
 
 def _address(request: Request) -> str:
@@ -162,3 +167,55 @@ def logout(request: Request) -> Response:
     )
     _clear_cookie(response)
     return response
+
+
+def _reset_answer(wants_json: bool, status: int, page: str, code: str, message: str = "") -> Response:
+    if wants_json:
+        body = {"ok": True} if status < 300 else error_body(status, message)
+        return JSONResponse(body, status_code=status)
+    return RedirectResponse(
+        f"{page}?{urlencode({'reset' if status < 300 else 'error': code})}", status_code=303
+    )
+
+
+@router.post("/auth/password-reset")
+async def ask_for_reset(request: Request) -> Response:
+    """Mail a reset link if the e-mail has an account; the answer is the same either way (202)."""
+    fields, wants_json = await _fields(request, ("email",))
+    email, address = fields["email"].strip().lower()[:MAX_FIELD], _address(request)
+    if refusal := login_throttle.admit(email, address):  # the sign-in budgets bound reset floods too
+        return _answer(wants_json, 429, "busy", refusal.message, refusal.retry_after_s)
+    if not password_reset.available():
+        return _reset_answer(
+            wants_json, 503, "/forgot-password", "unavailable", "password reset: not set up (SMTP_URL)"
+        )
+    if not email:
+        return _reset_answer(wants_json, 422, "/forgot-password", "email", "email: enter your e-mail address")
+
+    def prepare() -> tuple[str, str] | None:
+        with session_scope() as db:
+            return password_reset.prepare(db, email, address)
+
+    prepared = await run_in_threadpool(prepare)
+    if prepared is not None:  # sent in the background: the answer's timing says nothing about the e-mail
+        asyncio.get_running_loop().run_in_executor(None, password_reset.mail, *prepared)
+    return _reset_answer(wants_json, 202, "/login", "sent")
+
+
+@router.post("/auth/password-reset/{token}")
+async def reset_password(token: str, request: Request) -> Response:
+    """Set a new password through a mailed link; signs the account out everywhere."""
+    fields, wants_json = await _fields(request, ("password",))
+    page = f"/reset-password/{token[:MAX_FIELD]}"
+    if len(fields["password"]) > MAX_FIELD:
+        return _reset_answer(wants_json, 422, page, "password", "password: too long")
+
+    def complete() -> int:
+        with session_scope() as db:
+            return password_reset.complete(db, token[:MAX_FIELD], fields["password"], _address(request))
+
+    try:
+        await run_in_threadpool(complete)
+    except InvalidInput as exc:
+        return _reset_answer(wants_json, 422, page, exc.message.split(":", 1)[0], exc.message)
+    return _reset_answer(wants_json, 200, "/login", "done")

@@ -225,6 +225,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Do not use it for real chargers or data.",
         "login.demo_refused": "Demo logins are turned off because this installation has a public address "
         "(PUBLIC_URL). Ask for a real account.",
+        "reset.forgot": "Forgot your password?",
+        "reset.ask_title": "Reset your password",
+        "reset.ask_intro": "Enter the e-mail of your account. If it has one, a link to choose a new password "
+        "is on its way; it works once, for an hour.",
+        "reset.ask_submit": "Send the link",
+        "reset.sent": "If the e-mail has an account, a link to reset its password is on its way.",
+        "reset.done": "Your new password is set, and every other sign-in of your account was closed. "
+        "Please sign in.",
+        "reset.unavailable": "Password reset by e-mail is not set up on this installation; ask your "
+        "administrator.",
+        "reset.email_missing": "Enter your e-mail address.",
+        "reset.title": "Choose a new password",
+        "reset.password": "New password (at least 10 characters)",
+        "reset.submit": "Set the password",
+        "reset.invalid": "This link is invalid, used or expired. Ask for a new one.",
+        "reset.password_problem": "The password is too short: choose at least 10 characters.",
         "invite.title": "Set up your account",
         "invite.name": "Your name",
         "invite.password": "Choose a password (at least 10 characters)",
@@ -779,6 +795,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "(README). Nicht für echte Ladepunkte oder Daten verwenden.",
         "login.demo_refused": "Demo-Anmeldungen sind abgeschaltet, weil diese Installation eine öffentliche "
         "Adresse hat (PUBLIC_URL). Bitte ein echtes Konto anfordern.",
+        "reset.forgot": "Passwort vergessen?",
+        "reset.ask_title": "Passwort zurücksetzen",
+        "reset.ask_intro": "Geben Sie die E-Mail-Adresse Ihres Kontos ein. Gibt es dazu ein Konto, kommt ein "
+        "Link, mit dem Sie ein neues Passwort wählen; er gilt einmal und eine Stunde lang.",
+        "reset.ask_submit": "Link senden",
+        "reset.sent": "Gibt es zu dieser E-Mail-Adresse ein Konto, ist ein Link zum Zurücksetzen unterwegs.",
+        "reset.done": "Ihr neues Passwort gilt, und alle anderen Anmeldungen Ihres Kontos wurden beendet. "
+        "Bitte melden Sie sich an.",
+        "reset.unavailable": "Das Zurücksetzen per E-Mail ist in dieser Installation nicht eingerichtet; "
+        "wenden Sie sich an Ihre Administration.",
+        "reset.email_missing": "Bitte E-Mail-Adresse eingeben.",
+        "reset.title": "Neues Passwort wählen",
+        "reset.password": "Neues Passwort (mindestens 10 Zeichen)",
+        "reset.submit": "Passwort festlegen",
+        "reset.invalid": "Dieser Link ist ungültig, benutzt oder abgelaufen. Bitte einen neuen anfordern.",
+        "reset.password_problem": "Das Passwort ist zu kurz: mindestens 10 Zeichen wählen.",
         "invite.title": "Konto einrichten",
         "invite.name": "Ihr Name",
         "invite.password": "Passwort wählen (mindestens 10 Zeichen)",

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from email import message_from_string
+from email.policy import default
 
 import pytest
 
+from tests.conftest import Inbox
 from tests.fakes.stripe_fake import running_localstripe
-from tests.pipelet_process import ROOT, running_pipelet
+from tests.pipelet_process import ROOT, free_port, running_pipelet
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "out" / "screenshots"  # pytest-playwright empties test-results/ on start
@@ -23,6 +26,32 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "executable_path": CHROMIUM,
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     }
+
+
+class Mailbox(Inbox):
+    """The suite's SMTP server on loopback (aiosmtpd): what `pipelet run` mailed, and its SMTP_URL."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.url = f"smtp://127.0.0.1:{port}"
+
+    def bodies_to(self, address: str) -> list[str]:
+        mails = [message_from_string(raw, policy=default) for rcpt, raw in self.messages if address in rcpt]
+        return [str(mail.get_body().get_content()) for mail in mails]  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    inbox = Mailbox(port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +100,14 @@ def localstripe() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict, localstripe: str
+    tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict, localstripe: str, mailbox: Mailbox
 ) -> Iterator[dict]:
     """`pipelet run` as a user starts it; yields its base URL, CSMS port and the demo document."""
     env = {
         **fake_inverters["env"],
         "STRIPE_API_KEY": "sk_test_e2e",  # card payments against localstripe (tests/fakes/stripe_fake.py)
         "STRIPE_API_BASE": localstripe,
+        "SMTP_URL": mailbox.url,  # invitations, password resets, receipts: read back from `mailbox`
         # the whole browser suite signs in from 127.0.0.1, far above one person's budget; the budgets
         # themselves are tested in tests/integration/security
         "LOGIN_PER_IP_PER_MINUTE": "10000",

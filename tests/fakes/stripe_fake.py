@@ -9,14 +9,12 @@ requests carry them is checked through a recording proxy in front of it
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,15 +32,28 @@ def localstripe() -> Iterator[str]:
         yield url
 
 
+# localstripe keeps its store in /tmp/localstripe.pickle, one file for every instance on the machine, and
+# rewrites it on each change: two instances (parallel test runs) corrupt each other ("EOFError: Ran out
+# of input" at start) and a test could see another's objects. Ours keep their store in memory only.
+_IN_MEMORY = (
+    "import sys; import localstripe.resources as r; "
+    "r.Store.try_load_from_disk = lambda self: None; r.Store.dump_to_disk = lambda self: None; "
+    "from localstripe.server import start; sys.exit(start())"
+)
+
+
 @contextmanager
 def running_localstripe() -> Iterator[str]:
     """localstripe on a free loopback port until the block ends; yields its base URL."""
-    binary = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
-    if not Path(binary).exists():
+    try:
+        import localstripe  # noqa: F401
+    except ImportError:
         pytest.skip("localstripe is not installed (pip install localstripe)")
     port = _free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-c", _IN_MEMORY, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -1,7 +1,7 @@
 """All tables. Importing this package registers every model on SQLModel.metadata (alembic relies on it)."""
 
 from pipelet_app.db.models.audit import AuditEvent
-from pipelet_app.db.models.auth import ApiKey, AuthSession, Invitation, Role, User
+from pipelet_app.db.models.auth import ApiKey, AuthSession, Invitation, PasswordReset, Role, User
 from pipelet_app.db.models.charging import (
     Charger,
     ChargerAuthMode,
@@ -87,6 +87,7 @@ __all__ = [
     "MeterValue",
     "OcppMessage",
     "PartnerKind",
+    "PasswordReset",
     "Payment",
     "PaymentEntry",
     "PaymentEvent",

@@ -1,11 +1,11 @@
-"""The sign-in page and the invitation page."""
+"""The sign-in page, the password-reset pages and the invitation page."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from pipelet_app.portals.layout import field, header, shell
-from pipelet_app.portals.public.state import InviteState, LoginState
+from pipelet_app.portals.public.state import InviteState, LoginState, ResetState
 
 T = LoginState.tr
 
@@ -61,6 +61,77 @@ def login_page() -> rx.Component:
             LoginState.error != "",
             rx.callout(LoginState.error, color_scheme="red", icon="triangle-alert", id="login-error"),
         ),
+        rx.cond(
+            LoginState.notice != "",
+            rx.callout(LoginState.notice, color_scheme="green", icon="info", id="login-notice"),
+        ),
+        rx.link(T["reset.forgot"], href="/forgot-password", id="forgot-link", size="2"),
+    )
+
+
+def _post_form(form_id: str, action: rx.Var | str, *fields: rx.Component) -> rx.Component:
+    """A native form post (see the sign-in form): the route answers with a redirect."""
+    return rx.el.form(
+        rx.vstack(*fields, spacing="3", width="100%"),
+        action=action,
+        method="post",
+        id=form_id,
+        on_submit=rx.call_script(f"document.getElementById('{form_id}').submit()"),
+        width="100%",
+    )
+
+
+def forgot_password_page() -> rx.Component:
+    t = ResetState.tr
+    return _centered(
+        rx.heading(t["reset.ask_title"], size="6"),
+        rx.cond(
+            ResetState.available,
+            rx.vstack(
+                rx.text(t["reset.ask_intro"], size="2"),
+                _post_form(
+                    "reset-ask-form",
+                    "/auth/password-reset",
+                    rx.el.label(t["login.email"], html_for="reset-email"),
+                    rx.input(name="email", type="email", required=True, id="reset-email", width="100%"),
+                    rx.button(t["reset.ask_submit"], type="submit", width="100%", id="reset-ask-submit"),
+                ),
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            ResetState.error != "",
+            rx.callout(ResetState.error, color_scheme="red", icon="triangle-alert", id="reset-error"),
+        ),
+        rx.link(t["login.submit"], href="/login"),
+    )
+
+
+def reset_password_page() -> rx.Component:
+    t = ResetState.tr
+    return _centered(
+        rx.heading(t["reset.title"], size="6"),
+        rx.cond(
+            ResetState.link_ok,
+            rx.vstack(
+                rx.text(ResetState.reset_email, weight="bold", id="reset-for"),
+                _post_form(
+                    "reset-form",
+                    "/auth/password-reset/" + ResetState.router.page.params.get("reset_token", "").to(str),
+                    rx.el.label(t["reset.password"], html_for="reset-password"),
+                    rx.input(
+                        name="password", type="password", required=True, id="reset-password", width="100%"
+                    ),
+                    rx.button(t["reset.submit"], type="submit", width="100%", id="reset-submit"),
+                ),
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            ResetState.error != "",
+            rx.callout(ResetState.error, color_scheme="red", icon="triangle-alert", id="reset-error"),
+        ),
+        rx.link(t["reset.ask_title"], href="/forgot-password"),
     )
 
 

@@ -7,6 +7,7 @@ import math
 
 import reflex as rx
 
+from pipelet_app.auth import password_reset
 from pipelet_app.auth.demo_exposure import demo_installation
 from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
 from pipelet_app.db import session_scope
@@ -20,6 +21,7 @@ class LoginState(SessionState):
     code in the query string and is shown in the user's language. The password never passes an event."""
 
     error: str = ""
+    notice: str = ""
     demo: bool = False
 
     @rx.event
@@ -38,6 +40,49 @@ class LoginState(SessionState):
             "busy": labels["login.busy"].format(seconds=wait_s),
             "demo": labels["login.demo_refused"],
         }.get(code, "")
+        self.notice = {"sent": labels["reset.sent"], "done": labels["reset.done"]}.get(
+            str(query.get("reset", "")), ""
+        )
+
+
+class ResetState(SessionState):
+    """The two password-reset pages. Both are plain form posts to `/auth/password-reset...` (the password
+    never passes an event); an outcome comes back as a code in the query string."""
+
+    error: str = ""
+    reset_email: str = ""
+    link_ok: bool = False
+    available: bool = True
+
+    def _message(self, code: str) -> str:
+        labels = MESSAGES.get(self.locale, MESSAGES["en"])
+        return {
+            "unavailable": labels["reset.unavailable"],
+            "email": labels["reset.email_missing"],
+            "token": labels["reset.invalid"],
+            "password": labels["reset.password_problem"],
+        }.get(code, "")
+
+    @rx.event
+    async def load_ask(self):
+        self.available = await asyncio.to_thread(password_reset.available)
+        self.error = self._message(str(self.router.url.query_parameters.get("error", "")))
+
+    @rx.event
+    async def load_reset(self):
+        token = str(self.router.page.params.get("reset_token", ""))
+
+        def check() -> str:
+            with session_scope() as db:
+                return password_reset.check_link(db, token)
+
+        self.error = self._message(str(self.router.url.query_parameters.get("error", "")))
+        try:
+            self.reset_email = await asyncio.to_thread(check)
+            self.link_ok = True
+        except AppError:
+            self.reset_email, self.link_ok = "", False
+            self.error = self._message("token")
 
 
 class InviteState(SessionState):
