@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     csms_ca_key: str | None = None
     #: where Get15118EVCertificate requests are relayed (a mobility operator / contract-certificate source)
     csms_contract_cert_url: str | None = None
+    #: PEM bundle of V2G / mobility-operator roots for central contract certificate validation
+    csms_v2g_roots: str | None = None
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
@@ -156,6 +158,7 @@ class Settings(BaseSettings):
         "csms_tls_client_ca",
         "csms_ca_cert",
         "csms_ca_key",
+        "csms_v2g_roots",
     )
     @classmethod
     def _readable_file(cls, value: str | None) -> str | None:

@@ -5,6 +5,10 @@
   `responderURL` given and answers `certificateStatus` Accepted (good) or CertificateRevoked (revoked;
   the token is then Invalid, C07.FR.16). An OCSP answer that cannot be had, fails to parse or does not
   speak of the certificate asked about is CertChainError and the token Invalid: fail closed (TC_C_50/51).
+- Authorize with the contract `certificate` itself (central validation, TC_C_52): the chain's dates
+  and signatures are checked up to a root in `CSMS_V2G_ROOTS` (CertificateExpired, SignatureError,
+  CertChainError otherwise), then the leaf's own OCSP responder (its Authority Information Access) is
+  asked as above; without roots configured or without an OCSP URL: CertChainError.
 - GetCertificateStatus (M06): the same OCSP query for the station's own (V2G) certificates; the DER
   OCSPResponse goes back base64 encoded (TC_M_24).
 - Get15118EVCertificate (M01 install / M02 update): relayed as JSON
@@ -23,11 +27,14 @@ Known gap: OCSP response signatures are not verified against a configured V2G / 
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
+from datetime import datetime
 from typing import Any
 
 import httpx
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
@@ -145,6 +152,75 @@ async def ev_certificate(
             "statusInfo": {"reasonCode": "ContractCertSourceFailed"},
         }
     return {"status": "Accepted" if status == "Accepted" else "Failed", "exiResponse": exi}
+
+
+def _ocsp_url(certificate: x509.Certificate) -> str | None:
+    try:
+        access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return None
+    for description in access:
+        if description.access_method == x509.oid.AuthorityInformationAccessOID.OCSP:
+            return str(description.access_location.value)
+    return None
+
+
+def load_roots(path: str | None) -> list[x509.Certificate]:
+    """The V2G / mobility-operator roots contract certificates must chain to (`CSMS_V2G_ROOTS`)."""
+    if not path:
+        return []
+    with open(path, "rb") as handle:
+        return x509.load_pem_x509_certificates(handle.read())
+
+
+def _chain_error(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime) -> str | None:
+    """Why the chain (leaf first) is not good, as an AuthorizeCertificateStatusEnumType, else None."""
+    for certificate in chain:
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            return "CertificateExpired"
+    try:
+        for child, parent in itertools.pairwise(chain):
+            child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return "SignatureError"
+    top = chain[-1]
+    for root in roots:
+        if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
+            continue
+        if top == root:
+            return None
+        if top.issuer != root.subject:
+            continue
+        try:
+            top.verify_directly_issued_by(root)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return None
+    return "CertChainError"
+
+
+async def central_contract_status(certificate_pem: str, roots: list[x509.Certificate]) -> str:
+    """C07 central validation (TC_C_52): the station sent the contract certificate chain itself (PEM,
+    leaf first). The CSMS checks validity dates and signatures up to a configured root, then asks the
+    OCSP responder the leaf names (Authority Information Access) about the leaf."""
+    from pipelet_app.clock import utcnow
+
+    try:
+        chain = x509.load_pem_x509_certificates(certificate_pem.encode())
+    except ValueError:
+        return "CertChainError"
+    if not roots:
+        LOGGER.info("contract certificate sent for central validation, but CSMS_V2G_ROOTS is not set")
+        return "CertChainError"
+    error = _chain_error(chain, roots, utcnow())
+    if error is not None:
+        return error
+    leaf = chain[0]
+    issuer = chain[1] if len(chain) > 1 else next(r for r in roots if r.subject == leaf.issuer)
+    url = _ocsp_url(leaf)
+    if url is None:
+        return "CertChainError"  # revocation cannot be checked: fail closed
+    return await contract_status([{**certificate_hash(leaf, issuer), "responderURL": url}])
 
 
 def certificate_hash(certificate: x509.Certificate, issuer: x509.Certificate) -> dict[str, str]:

@@ -153,9 +153,13 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         """Plug & Charge's network checks, before the message's transaction (`plug_and_charge`)."""
         if action == "Authorize":
             hash_data = payload.get("iso15118CertificateHashData")
-            if not hash_data:
-                return None
-            return {"pnc_certificate_status": await plug_and_charge.contract_status(hash_data)}
+            if hash_data:
+                return {"pnc_certificate_status": await plug_and_charge.contract_status(hash_data)}
+            if payload.get("certificate"):
+                roots = plug_and_charge.load_roots(get_settings().csms_v2g_roots)
+                status = await plug_and_charge.central_contract_status(payload["certificate"], roots)
+                return {"pnc_certificate_status": status}
+            return None
         if action == "GetCertificateStatus":
             return {"pnc_answer": await plug_and_charge.certificate_status(payload["ocspRequestData"])}
         if action == "Get15118EVCertificate":

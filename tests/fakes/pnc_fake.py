@@ -19,27 +19,37 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 VALID = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
 
 
 def _issue(
-    cn: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Certificate, Any] | None, ca: bool
+    cn: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Certificate, Any] | None,
+    ca: bool,
+    ocsp_url: str | None = None,
+    valid: tuple[dt.datetime, dt.datetime] = VALID,
 ) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer_name, signer = (issuer[0].subject, issuer[1]) if issuer else (subject, key)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(VALID[0])
-        .not_valid_after(VALID[1])
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(signer, hashes.SHA256())
     )
+    if ocsp_url:
+        access = x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+        )
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+    return builder.sign(signer, hashes.SHA256())
 
 
 @dataclass
@@ -49,8 +59,11 @@ class V2gPki:
     mo_key: ec.EllipticCurvePrivateKey
     revoked: set[int] = field(default_factory=set)
 
-    def contract(self, emaid: str) -> x509.Certificate:
-        return _issue(emaid, ec.generate_private_key(ec.SECP256R1()), (self.mo_ca, self.mo_key), ca=False)
+    def contract(
+        self, emaid: str, ocsp_url: str | None = None, valid: tuple[dt.datetime, dt.datetime] = VALID
+    ) -> x509.Certificate:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return _issue(emaid, key, (self.mo_ca, self.mo_key), ca=False, ocsp_url=ocsp_url, valid=valid)
 
 
 def v2g_pki() -> V2gPki:

@@ -116,3 +116,54 @@ async def test_ev_certificate_without_a_source_fails(csms: CsmsServer, station: 
         }
         answer = await cp.ok("Get15118EVCertificate", request)
     assert answer["status"] == "Failed" and answer["exiResponse"] == ""
+
+
+def pem_chain(*certificates: object) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return "".join(c.public_bytes(Encoding.PEM).decode() for c in certificates)  # type: ignore[attr-defined]
+
+
+async def test_TC_C_52_central_contract_certificate_validation(
+    csms: CsmsServer, station: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pki, foreign = v2g_pki(), v2g_pki()
+    roots = Path(str(tmp_path)) / "v2g-roots.pem"
+    roots.write_bytes(pki.root.public_bytes(Encoding.PEM))
+    known: dict = {}
+    with running_ocsp(pki, known) as responder:
+        good = pki.contract(EMAID, ocsp_url=responder.url)
+        revoked = pki.contract(EMAID, ocsp_url=responder.url)
+        old = pki.contract(
+            EMAID,
+            ocsp_url=responder.url,
+            valid=(dt.datetime(2001, 1, 1, tzinfo=dt.UTC), dt.datetime(2002, 1, 1, tzinfo=dt.UTC)),
+        )
+        stranger = foreign.contract(EMAID, ocsp_url=responder.url)
+        for certificate in (good, revoked, old):
+            known[certificate.serial_number] = certificate
+        pki.revoked.add(revoked.serial_number)
+
+        async def status_of(chain: str) -> tuple[str, str]:
+            answer = await cp.ok(
+                "Authorize", {"idToken": {"idToken": EMAID, "type": "eMAID"}, "certificate": chain}
+            )
+            return answer["certificateStatus"], answer["idTokenInfo"]["status"]
+
+        async with RawChargePoint(url_of(csms), station, subprotocols=V201) as cp:
+            await cp.boot201()
+            # without configured roots nothing can be trusted
+            assert await status_of(pem_chain(good, pki.mo_ca)) == ("CertChainError", "Invalid")
+            monkeypatch.setenv("CSMS_V2G_ROOTS", str(roots))
+            get_settings.cache_clear()
+            assert await status_of(pem_chain(good, pki.mo_ca)) == ("Accepted", "Accepted")
+            assert await status_of(pem_chain(revoked, pki.mo_ca)) == ("CertificateRevoked", "Invalid")
+            assert await status_of(pem_chain(old, pki.mo_ca)) == ("CertificateExpired", "Invalid")
+            assert await status_of(pem_chain(stranger, foreign.mo_ca)) == ("CertChainError", "Invalid")
+            assert await status_of(pem_chain(good, foreign.mo_ca)) == ("SignatureError", "Invalid")
+    assert responder.requests == [good.serial_number, revoked.serial_number]  # asked only about sound chains
