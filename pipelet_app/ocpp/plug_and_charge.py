@@ -20,8 +20,11 @@
 All of this is network I/O, so it runs before the message's database transaction (`base.prepare_call`),
 never on the writer thread.
 
-Known gap: OCSP response signatures are not verified against a configured V2G / mobility-operator root
-(there is no such setting yet); the responder URL comes from the station, which validated the chain.
+OCSP answers must be signed by a certificate of `CSMS_V2G_ROOTS` (roots and the sub-CAs that answer
+OCSP), directly or through a delegated OCSP-signing certificate one of them issued. Without that
+setting they are taken unverified (logged once per process), which is only acceptable where the
+stations' responder URLs are trusted. Known gap: the responder URL comes from the station (it validated
+the chain) and is not restricted to public addresses.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
 LOGGER = logging.getLogger("pipelet.csms.pnc")
@@ -45,6 +49,9 @@ _ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
     "SHA384": hashes.SHA384,
     "SHA512": hashes.SHA512,
 }
+
+
+_WARNED: list[bool] = []  # the unverified-OCSP warning, once per process
 
 
 class OcspFailed(Exception):
@@ -70,8 +77,50 @@ def ocsp_request(hash_data: dict[str, Any]) -> bytes:
     return request.public_bytes(serialization.Encoding.DER)
 
 
-async def query(hash_data: dict[str, Any]) -> tuple[str, bytes]:
-    """("good" | "revoked" | "unknown", the DER OCSPResponse) from the responder the hash data names."""
+def _signed_by(response: ocsp.OCSPResponse, certificate: x509.Certificate) -> bool:
+    key = certificate.public_key()
+    algorithm = response.signature_hash_algorithm
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
+            key.verify(response.signature, response.tbs_response_bytes, ec.ECDSA(algorithm))
+        elif isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
+            key.verify(response.signature, response.tbs_response_bytes, padding.PKCS1v15(), algorithm)
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
+
+
+def trusted_signature(response: ocsp.OCSPResponse, trusted: list[x509.Certificate]) -> bool:
+    """Whether a certificate of `trusted` (CSMS_V2G_ROOTS: roots and the sub-CAs that answer OCSP)
+    signed the response, directly or through a delegated responder certificate it issued for OCSP
+    signing (RFC 6960 §4.2.2.2)."""
+    if any(_signed_by(response, certificate) for certificate in trusted):
+        return True
+    for delegate in response.certificates:
+        if not _signed_by(response, delegate):
+            continue
+        try:
+            usage = delegate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            continue
+        if x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING not in usage:
+            continue
+        for issuer in trusted:
+            try:
+                delegate.verify_directly_issued_by(issuer)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return True
+    return False
+
+
+async def query(
+    hash_data: dict[str, Any], trusted: list[x509.Certificate] | None = None
+) -> tuple[str, bytes]:
+    """("good" | "revoked" | "unknown", the DER OCSPResponse) from the responder the hash data names.
+    With `trusted` certificates the response must be signed by one of them (`trusted_signature`)."""
     url = str(hash_data.get("responderURL") or "")
     if not url.startswith(("http://", "https://")):
         raise OcspFailed(f"responderURL {url[:100]!r} is not an http(s) URL")
@@ -95,6 +144,12 @@ async def query(hash_data: dict[str, Any]) -> tuple[str, bytes]:
         response.issuer_key_hash.hex() != str(hash_data["issuerKeyHash"]).lower()
     ):
         raise OcspFailed("the OCSP response is about another certificate")
+    if trusted:
+        if not trusted_signature(response, trusted):
+            raise OcspFailed("the OCSP response is not signed by a trusted V2G certificate")
+    elif not _WARNED:
+        _WARNED.append(True)
+        LOGGER.warning("OCSP answers are taken unverified: set CSMS_V2G_ROOTS to check their signatures")
     status = {
         ocsp.OCSPCertStatus.GOOD: "good",
         ocsp.OCSPCertStatus.REVOKED: "revoked",
@@ -102,12 +157,14 @@ async def query(hash_data: dict[str, Any]) -> tuple[str, bytes]:
     return status, answer.content
 
 
-async def contract_status(hash_data: list[dict[str, Any]]) -> str:
+async def contract_status(
+    hash_data: list[dict[str, Any]], trusted: list[x509.Certificate] | None = None
+) -> str:
     """AuthorizeCertificateStatusEnumType for the contract certificate chain the station sent (leaf
     first): Accepted only when every entry is good."""
     for entry in hash_data:
         try:
-            status, _ = await query(entry)
+            status, _ = await query(entry, trusted)
         except OcspFailed as exc:
             LOGGER.info("contract certificate OCSP check failed: %s", exc)
             return "CertChainError"
@@ -118,10 +175,12 @@ async def contract_status(hash_data: list[dict[str, Any]]) -> str:
     return "Accepted"
 
 
-async def certificate_status(ocsp_request_data: dict[str, Any]) -> dict[str, Any]:
+async def certificate_status(
+    ocsp_request_data: dict[str, Any], trusted: list[x509.Certificate] | None = None
+) -> dict[str, Any]:
     """The GetCertificateStatusResponse for one OCSPRequestDataType."""
     try:
-        _, der = await query(ocsp_request_data)
+        _, der = await query(ocsp_request_data, trusted)
     except OcspFailed as exc:
         LOGGER.info("GetCertificateStatus OCSP query failed: %s", exc)
         return {
@@ -220,7 +279,10 @@ async def central_contract_status(certificate_pem: str, roots: list[x509.Certifi
     url = _ocsp_url(leaf)
     if url is None:
         return "CertChainError"  # revocation cannot be checked: fail closed
-    return await contract_status([{**certificate_hash(leaf, issuer), "responderURL": url}])
+    # The leaf's issuer (now known to chain to a root) may sign the OCSP answer itself (RFC 6960).
+    return await contract_status(
+        [{**certificate_hash(leaf, issuer), "responderURL": url}], [*roots, *chain[1:]]
+    )
 
 
 def certificate_hash(certificate: x509.Certificate, issuer: x509.Certificate) -> dict[str, str]:

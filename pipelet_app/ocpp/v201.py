@@ -153,15 +153,16 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         """Plug & Charge's network checks, before the message's transaction (`plug_and_charge`)."""
         if action == "Authorize":
             hash_data = payload.get("iso15118CertificateHashData")
+            roots = plug_and_charge.load_roots(get_settings().csms_v2g_roots)
             if hash_data:
-                return {"pnc_certificate_status": await plug_and_charge.contract_status(hash_data)}
+                return {"pnc_certificate_status": await plug_and_charge.contract_status(hash_data, roots)}
             if payload.get("certificate"):
-                roots = plug_and_charge.load_roots(get_settings().csms_v2g_roots)
                 status = await plug_and_charge.central_contract_status(payload["certificate"], roots)
                 return {"pnc_certificate_status": status}
             return None
         if action == "GetCertificateStatus":
-            return {"pnc_answer": await plug_and_charge.certificate_status(payload["ocspRequestData"])}
+            roots = plug_and_charge.load_roots(get_settings().csms_v2g_roots)
+            return {"pnc_answer": await plug_and_charge.certificate_status(payload["ocspRequestData"], roots)}
         if action == "Get15118EVCertificate":
             answer = await plug_and_charge.ev_certificate(
                 get_settings().csms_contract_cert_url,

@@ -167,3 +167,29 @@ async def test_TC_C_52_central_contract_certificate_validation(
             assert await status_of(pem_chain(stranger, foreign.mo_ca)) == ("CertChainError", "Invalid")
             assert await status_of(pem_chain(good, foreign.mo_ca)) == ("SignatureError", "Invalid")
     assert responder.requests == [good.serial_number, revoked.serial_number]  # asked only about sound chains
+
+
+async def test_ocsp_answers_must_be_signed_by_a_configured_v2g_certificate(
+    csms: CsmsServer, station: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pki, foreign = v2g_pki(), v2g_pki()
+    contract = pki.contract(EMAID)
+    bundles = {}
+    for name, certificates in (("ours", (pki.root, pki.mo_ca)), ("foreign", (foreign.root, foreign.mo_ca))):
+        bundles[name] = Path(str(tmp_path)) / f"{name}.pem"
+        bundles[name].write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in certificates))
+    with running_ocsp(pki, {contract.serial_number: contract}) as responder:
+        hash_data = {**certificate_hash(contract, pki.mo_ca), "responderURL": responder.url}
+        async with RawChargePoint(url_of(csms), station, subprotocols=V201) as cp:
+            await cp.boot201()
+            for bundle, expected in (("ours", "Accepted"), ("foreign", "CertChainError")):
+                monkeypatch.setenv("CSMS_V2G_ROOTS", str(bundles[bundle]))
+                get_settings.cache_clear()
+                answer = await cp.ok("Authorize", authorize(hash_data))
+                assert answer["certificateStatus"] == expected, bundle
+                status = await cp.ok("GetCertificateStatus", {"ocspRequestData": hash_data})
+                assert status["status"] == ("Accepted" if expected == "Accepted" else "Failed")
