@@ -34,28 +34,21 @@ def login_page() -> rx.Component:
             LoginState.demo,
             rx.callout(T["login.demo_notice"], color_scheme="amber", icon="info", id="login-demo-notice"),
         ),
-        # A plain form post to the route that sets the HttpOnly cookie. Reflex forms always prevent the
-        # default submit, so a browser-side script submits natively: the password never enters an event.
-        rx.el.form(
-            rx.vstack(
-                field(
-                    T["login.email"],
-                    rx.input(name="email", type="email", required=True, id="email", width="100%"),
-                    width="100%",
-                ),
-                field(
-                    T["login.password"],
-                    rx.input(name="password", type="password", required=True, id="password", width="100%"),
-                    width="100%",
-                ),
-                rx.button(T["login.submit"], type="submit", width="100%", id="login-submit"),
-                spacing="3",
+        # A plain form post to the route that sets the HttpOnly cookie: the password never enters an event.
+        _post_form(
+            "login-form",
+            "/auth/login",
+            field(
+                T["login.email"],
+                rx.input(name="email", type="email", required=True, id="email", width="100%"),
+                width="100%",
             ),
-            action="/auth/login",
-            method="post",
-            id="login-form",
-            on_submit=rx.call_script("document.getElementById('login-form').submit()"),
-            width="100%",
+            field(
+                T["login.password"],
+                rx.input(name="password", type="password", required=True, id="password", width="100%"),
+                width="100%",
+            ),
+            rx.button(T["login.submit"], type="submit", width="100%", id="login-submit"),
         ),
         rx.cond(
             LoginState.error != "",
@@ -70,7 +63,8 @@ def login_page() -> rx.Component:
 
 
 def _post_form(form_id: str, action: rx.Var | str, *fields: rx.Component) -> rx.Component:
-    """A native form post (see the sign-in form): the route answers with a redirect."""
+    """A native form post to one of the `/auth/...` routes, which answer with a redirect. Reflex forms always
+    prevent the default submit, so a browser-side script submits natively: nothing typed enters an event."""
     return rx.el.form(
         rx.vstack(*fields, spacing="3", width="100%"),
         action=action,
@@ -84,7 +78,7 @@ def _post_form(form_id: str, action: rx.Var | str, *fields: rx.Component) -> rx.
 def forgot_password_page() -> rx.Component:
     t = ResetState.tr
     return _centered(
-        rx.heading(t["reset.ask_title"], size="6"),
+        rx.heading(t["reset.ask_title"], as_="h1", size="6"),
         rx.cond(
             ResetState.available,
             rx.vstack(
@@ -92,8 +86,11 @@ def forgot_password_page() -> rx.Component:
                 _post_form(
                     "reset-ask-form",
                     "/auth/password-reset",
-                    rx.el.label(t["login.email"], html_for="reset-email"),
-                    rx.input(name="email", type="email", required=True, id="reset-email", width="100%"),
+                    field(
+                        t["login.email"],
+                        rx.input(name="email", type="email", required=True, id="reset-email", width="100%"),
+                        width="100%",
+                    ),
                     rx.button(t["reset.ask_submit"], type="submit", width="100%", id="reset-ask-submit"),
                 ),
                 width="100%",
@@ -110,7 +107,7 @@ def forgot_password_page() -> rx.Component:
 def reset_password_page() -> rx.Component:
     t = ResetState.tr
     return _centered(
-        rx.heading(t["reset.title"], size="6"),
+        rx.heading(t["reset.title"], as_="h1", size="6"),
         rx.cond(
             ResetState.link_ok,
             rx.vstack(
@@ -118,9 +115,12 @@ def reset_password_page() -> rx.Component:
                 _post_form(
                     "reset-form",
                     "/auth/password-reset/" + ResetState.router.page.params.get("reset_token", "").to(str),
-                    rx.el.label(t["reset.password"], html_for="reset-password"),
-                    rx.input(
-                        name="password", type="password", required=True, id="reset-password", width="100%"
+                    field(
+                        t["reset.password"],
+                        rx.input(
+                            name="password", type="password", required=True, id="reset-password", width="100%"
+                        ),
+                        width="100%",
                     ),
                     rx.button(t["reset.submit"], type="submit", width="100%", id="reset-submit"),
                 ),

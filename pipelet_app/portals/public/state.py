@@ -66,7 +66,8 @@ class ResetState(SessionState):
     @rx.event
     async def load_ask(self):
         self.available = await asyncio.to_thread(password_reset.available)
-        self.error = self._message(str(self.router.url.query_parameters.get("error", "")))
+        code = str(self.router.url.query_parameters.get("error", ""))
+        self.error = self._message(code if self.available else "unavailable")
 
     @rx.event
     async def load_reset(self):
