@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     #: the CSMS's own CA that signs chargers' CSRs (SignCertificate -> CertificateSigned)
     csms_ca_cert: str | None = None
     csms_ca_key: str | None = None
+    #: the CPO's V2G sub-CA (certificate, then the CAs above it) and key: signs V2GCertificate CSRs
+    csms_v2g_ca_cert: str | None = None
+    csms_v2g_ca_key: str | None = None
     #: where Get15118EVCertificate requests are relayed (a mobility operator / contract-certificate source)
     csms_contract_cert_url: str | None = None
     #: PEM bundle of V2G / mobility-operator roots for central contract certificate validation
@@ -159,6 +162,8 @@ class Settings(BaseSettings):
         "csms_ca_cert",
         "csms_ca_key",
         "csms_v2g_roots",
+        "csms_v2g_ca_cert",
+        "csms_v2g_ca_key",
     )
     @classmethod
     def _readable_file(cls, value: str | None) -> str | None:

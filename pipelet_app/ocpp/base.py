@@ -522,9 +522,11 @@ class CsmsConnection:
     def answer_sign_certificate(self, db: Session, csr: str, certificate_type: str) -> dict[str, Any]:
         """SignCertificate (both versions): Accepted when the CSMS CA will sign this CSR (`csms_ca`);
         the certificate follows in a CertificateSigned (`send_signed_certificate`, after the answer)."""
-        ca = self.server.ca
+        ca = self.server.v2g_ca if certificate_type == "V2GCertificate" else self.server.ca
         if ca is None:
-            return self.reject_certificate_signing(db)
+            return self.reject_certificate_signing(
+                db, f"no CSMS certificate authority for {certificate_type}"
+            )
         try:
             ca.check(csr, self.charge_point_id, certificate_type)
         except CsrRejected as exc:
@@ -532,7 +534,7 @@ class CsmsConnection:
         return {"status": "Accepted"}
 
     async def send_signed_certificate(self, csr: str, certificate_type: str) -> None:
-        ca = self.server.ca
+        ca = self.server.v2g_ca if certificate_type == "V2GCertificate" else self.server.ca
         if ca is None:
             return
         try:

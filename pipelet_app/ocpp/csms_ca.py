@@ -7,8 +7,10 @@ Rejected with a trace (`base.reject_certificate_signing`). The same CA is the on
 What is checked before signing (A02/A03, TC_A_11/14): the CSR parses and its signature is valid (the
 charger holds the key), its subject CN is the charge point id the charger connected as (the TLS side
 admits a client certificate only for that id), and its key is RSA >= 2048 bits or EC P-256/P-384.
-`ChargingStationCertificate` only: V2G and combined certificates belong to the ISO 15118 PKI, which
-this CA is not (they are Rejected).
+`V2GCertificate` CSRs (the station's ISO 15118 SECC certificate, TC_A_12) are signed by a second CA,
+the CPO's V2G sub-CA (`CSMS_V2G_CA_CERT` with the CAs above it, `CSMS_V2G_CA_KEY`): the CSR must be
+validly signed with an EC secp256r1 key; the chain sent is leaf, sub-CA and the CAs above it. Without
+it they are Rejected.
 
 The certificate issued: the CSR's subject, the CA as issuer, valid from one hour ago (clock skew) for
 `VALIDITY_DAYS`, not a CA, key usage digitalSignature + keyAgreement (+ keyEncipherment for RSA),
@@ -29,7 +31,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pipelet_app.clock import utcnow
 
 VALIDITY_DAYS = 365
-SIGNED_TYPES = frozenset({"ChargingStationCertificate"})
+STATION = "ChargingStationCertificate"
+V2G = "V2GCertificate"  # the station's ISO 15118 (SECC) certificate, from the CPO's V2G sub-CA
 _CURVES = (ec.SECP256R1, ec.SECP384R1)
 
 
@@ -41,21 +44,23 @@ class CsrRejected(ValueError):
 class CsmsCa:
     certificate: x509.Certificate
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    kind: str = STATION  # the one certificateType this CA issues
+    chain: tuple[x509.Certificate, ...] = ()  # CAs above it, sent after it in CertificateSigned
 
     @classmethod
-    def load(cls, cert_file: str, key_file: str) -> CsmsCa:
-        certificate = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
+    def load(cls, cert_file: str, key_file: str, kind: str = STATION) -> CsmsCa:
+        certificates = x509.load_pem_x509_certificates(Path(cert_file).read_bytes())
         key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise ValueError(f"{key_file}: an RSA or EC private key is needed")
-        return cls(certificate, key)
+        return cls(certificates[0], key, kind, tuple(certificates[1:]))
 
     def check(
         self, csr_pem: str, charge_point_id: str, certificate_type: str
     ) -> x509.CertificateSigningRequest:
         """The parsed CSR if it may be signed for this charger, else CsrRejected."""
-        if certificate_type not in SIGNED_TYPES:
-            raise CsrRejected(f"{certificate_type} is not issued by the CSMS CA")
+        if certificate_type != self.kind:
+            raise CsrRejected(f"{certificate_type} is not issued by this CA ({self.kind})")
         try:
             csr = x509.load_pem_x509_csr(csr_pem.encode())
         except ValueError as exc:
@@ -64,6 +69,11 @@ class CsmsCa:
             raise CsrRejected("the CSR's signature does not match its key")
         names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         common_name = str(names[0].value) if names else ""
+        if self.kind == V2G:  # ISO 15118-2: secp256r1 only; CN is the SECC id, not ours to check
+            key = csr.public_key()
+            if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)):
+                raise CsrRejected("a V2G certificate needs an EC secp256r1 key")
+            return csr
         if common_name != charge_point_id:
             raise CsrRejected(
                 f"subject CN {common_name[:64]!r} is not the charge point id {charge_point_id!r}"
@@ -83,7 +93,7 @@ class CsmsCa:
         """The PEM chain (issued certificate, then the CA's) for a CSR that passed `check`."""
         now = utcnow()
         rsa_key = isinstance(csr.public_key(), rsa.RSAPublicKey)
-        certificate = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(csr.subject)
             .issuer_name(self.certificate.subject)
@@ -106,11 +116,14 @@ class CsmsCa:
                 ),
                 critical=True,
             )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(self.key, hashes.SHA256())
         )
+        if self.kind == STATION:
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            )
+        certificate = builder.sign(self.key, hashes.SHA256())
         return b"".join(
-            c.public_bytes(serialization.Encoding.PEM) for c in (certificate, self.certificate)
+            c.public_bytes(serialization.Encoding.PEM) for c in (certificate, self.certificate, *self.chain)
         ).decode()
 
 
@@ -122,3 +135,13 @@ def configured_ca() -> CsmsCa | None:
     if not (settings.csms_ca_cert and settings.csms_ca_key):
         return None
     return CsmsCa.load(settings.csms_ca_cert, settings.csms_ca_key)
+
+
+def configured_v2g_ca() -> CsmsCa | None:
+    """The CPO's V2G sub-CA (CSMS_V2G_CA_CERT: its certificate, then the CAs above it; CSMS_V2G_CA_KEY)."""
+    from pipelet_app.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.csms_v2g_ca_cert and settings.csms_v2g_ca_key):
+        return None
+    return CsmsCa.load(settings.csms_v2g_ca_cert, settings.csms_v2g_ca_key, V2G)

@@ -32,6 +32,8 @@ class Node(Protocol):
     heartbeat_interval_s: int
     writer: Any  # `writer.BatchWriter`
     bus: Any  # the Redis bus in scale-out, else None
+    ca: Any  # `csms_ca.CsmsCa` signing station certificates, or None
+    v2g_ca: Any  # `csms_ca.CsmsCa` signing V2G certificates, or None
 
     async def forget_admission(self, charge_point_id: str) -> None: ...
 

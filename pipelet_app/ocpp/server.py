@@ -47,7 +47,7 @@ from pipelet_app.db.models import Charger
 from pipelet_app.ocpp import chargers, commands, security_profile
 from pipelet_app.ocpp.admission import Admission, Entry
 from pipelet_app.ocpp.base import CsmsConnection
-from pipelet_app.ocpp.csms_ca import CsmsCa, configured_ca
+from pipelet_app.ocpp.csms_ca import CsmsCa, configured_ca, configured_v2g_ca
 from pipelet_app.ocpp.heap import FrozenHeap
 from pipelet_app.ocpp.identity import ID_RULE, valid_charge_point_id
 from pipelet_app.ocpp.node import INTERNAL_PATH, METRICS_PATH, internal_token
@@ -108,6 +108,7 @@ class CsmsServer:
         heartbeat_interval_s: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         ca: CsmsCa | None = None,
+        v2g_ca: CsmsCa | None = None,
         freeze_heap: bool = False,
     ) -> None:
         """`freeze_heap`: manage the process's cyclic GC (see `heap`); for the CSMS's own process, not
@@ -131,6 +132,7 @@ class CsmsServer:
         )
         self.ssl_context = ssl_context
         self.ca = configured_ca() if ca is None else ca  # signs chargers' CSRs (csms_ca)
+        self.v2g_ca = configured_v2g_ca() if v2g_ca is None else v2g_ca  # signs their V2G CSRs
         self._node_id = node_id
         self.connections: dict[str, CsmsConnection] = {}
         self._server: Server | None = None

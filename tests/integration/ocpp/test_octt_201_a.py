@@ -270,3 +270,41 @@ async def test_TC_A_19_security_profile_upgrade_without_fallback(csms_tls: CsmsS
     async with RawChargePoint(base(csms_tls), cp_id, V201, ssl_context=client(pki, *cert)) as cp:
         assert (await cp.boot201())["status"] == "Accepted"  # steps 12-13
     assert any(event == "SecurityProfileRaised" for event, _ in events(cp_id))
+
+
+async def test_TC_A_12_v2g_certificate_signed_by_the_cpo_sub_ca(db: str, pki: Pki) -> None:
+    """The station's ISO 15118 (SECC) certificate: a V2GCertificate CSR signed by the CPO's V2G sub-CA,
+    the chain sent up to the V2G root; a non-P-256 key is refused, and the station CA never signs V2G."""
+    from pki import issue, pem
+
+    v2g_root_key, cpo_key = ec_key(), ec_key()
+    v2g_root = issue("V2G Root", v2g_root_key, None, ca=True)
+    cpo = issue("CPO Sub-CA", cpo_key, (v2g_root, v2g_root_key), ca=True)
+    (pki.dir / "cpo.pem").write_bytes(pem(cpo) + pem(v2g_root))
+    (pki.dir / "cpo.key").write_bytes(key_pem(cpo_key))
+    v2g_ca = CsmsCa.load(str(pki.dir / "cpo.pem"), str(pki.dir / "cpo.key"), "V2GCertificate")
+    station_ca = CsmsCa.load(str(pki.charger_ca), str(pki.charger_ca_key))
+    server = CsmsServer("127.0.0.1", 0, node_id="octt-a12", ca=station_ca, v2g_ca=v2g_ca, ping_interval_s=30)
+    await server.start()
+    try:
+        cp_id = station(password=None)
+        async with RawChargePoint(f"ws://127.0.0.1:{server.port}", cp_id, V201) as cp:
+            await cp.boot201()
+            signed: list[dict] = []
+            cp.responders["CertificateSigned"] = lambda p: signed.append(p) or {"status": "Accepted"}
+            secc = csr_for("SECC-DE-PIP-E1", ec_key())
+            answer = await cp.ok("SignCertificate", {"csr": secc, "certificateType": "V2GCertificate"})
+            assert answer == {"status": "Accepted"}
+            await wait_for(lambda: bool(signed), what="CertificateSigned")
+            p384 = csr_for("SECC-DE-PIP-E1", ec.generate_private_key(ec.SECP384R1()))
+            refused = await cp.ok("SignCertificate", {"csr": p384, "certificateType": "V2GCertificate"})
+            assert refused == {"status": "Rejected"}
+    finally:
+        await server.stop()
+    [message] = signed
+    assert message["certificateType"] == "V2GCertificate"
+    leaf, sub_ca, root = x509.load_pem_x509_certificates(message["certificateChain"].encode())
+    assert (sub_ca, root) == (cpo, v2g_root)
+    leaf.verify_directly_issued_by(cpo)
+    assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "SECC-DE-PIP-E1"
+    assert any("V2G certificate needs an EC secp256r1 key" in (info or "") for _, info in events(cp_id))
