@@ -10,6 +10,7 @@ value is shown rather than hidden behind Available.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 # Most urgent first. OCPP 1.6 ChargePointStatus and 2.0.1 ConnectorStatusEnumType values.
 SUMMARY_ORDER: tuple[str, ...] = (
@@ -38,3 +39,17 @@ def summary_status(is_online: bool, statuses: Iterable[str]) -> str:
     if not known:
         return "Unknown"
     return min(known, key=lambda s: _RANK.get(s, _UNRECOGNISED))
+
+
+def summary_since(
+    summary: str,
+    last_seen: datetime | None,
+    reported: Iterable[tuple[str, datetime | None]],
+) -> datetime | None:
+    """Since when the summary holds: for Offline the last time the charger was heard; otherwise the
+    earliest change into that status among the connectors now in it (two connectors charging since 10:00
+    and 11:00: charging since 10:00). None when no connector carries it (nothing to date it by)."""
+    if summary == "Offline":
+        return last_seen
+    times = [at for status, at in reported if status == summary and at is not None]
+    return min(times) if times else None

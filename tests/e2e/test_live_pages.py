@@ -6,6 +6,7 @@ that `pipelet seed-demo --json` prints), connected to the `pipelet run` under te
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from playwright.sync_api import Page, expect
@@ -83,6 +84,7 @@ def test_charger_page_turns_online_then_faulted_without_reload(page: Page, serve
         charger.run(charger.cp.ok("StatusNotification", _status(1, "Faulted", "GroundFailure")))
         expect(page.locator("#charger-status")).to_have_text("Fault", timeout=LIVE_MS)
         expect(page.locator("#charger-connectors")).to_contain_text("Ground fault", timeout=LIVE_MS)
+        expect(page.locator("#charger-since")).to_contain_text(re.compile(r"\d{1,2}:\d\d"))  # faulted since
         _assert_not_reloaded(page)
         screenshot(page, "live-charger-faulted")
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.domain.charger_status import summary_status
+from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.formatting import kwh, when
@@ -82,6 +82,8 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
     # The running session on each connector: its Stop button sits next to the connector.
     running_on = {str(s["connector_id"]): s["transaction_id"] for s in d["sessions"] if s["end_utc"] is None}
     version = "2.0.1" if str(d["ocpp_version"]).startswith("2") else "1.6"
+    status = summary_status(d["is_online"], [d["status"], *(c["status"] for c in d["connectors"])])
+    reported = [(c["status"], c["since"]) for c in d["connectors"]]
     tz = d["timezone"]
     return {
         "summary": {
@@ -93,7 +95,8 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
             "online": "online" if d["is_online"] else "offline",
             "last_seen": when(d["last_seen_at"], tz),
             "timezone": tz,
-            "status": summary_status(d["is_online"], [d["status"], *(c["status"] for c in d["connectors"])]),
+            "status": status,
+            "since": when(summary_since(status, d["last_seen_at"], reported), tz),
             # "none": admitted without credentials (the page warns); "basic" without a password: refused.
             "auth_mode": d["auth_mode"],
             "password": "set" if d["has_password"] else "missing",

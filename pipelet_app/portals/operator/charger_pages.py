@@ -304,6 +304,9 @@ def charger_page() -> rx.Component:
                 rx.vstack(
                     rx.text(T["col.status"], size="1", color_scheme="gray"),
                     charger_status_badge(s["status"], id="charger-status"),
+                    rx.text(
+                        T["charger.since"], " ", s["since"], size="1", color_scheme="gray", id="charger-since"
+                    ),
                     spacing="1",
                 ),
                 _fact(T["charger.last_seen"], s["last_seen"]),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from pipelet_app.auth import Principal, require
 from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
-from pipelet_app.domain.charger_status import summary_status
+from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.portals.formatting import kwh, when
 
 
@@ -27,12 +29,15 @@ def operator_overview(db: Session, principal: Principal) -> dict:
     ).all()
     site_zones = {site.id: site.timezone for site in sites}
     reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
-    for charger_id, status in db.exec(
-        select(Connector.charger_id, Connector.status).where(
+    changed: dict[int | None, list[tuple[str, datetime | None]]] = {c.id: [] for c in chargers}
+    for charger_id, status, updated_at in db.exec(
+        select(Connector.charger_id, Connector.status, Connector.updated_at).where(
             Connector.charger_id.in_(list(reported))  # type: ignore[union-attr]
         )
     ).all():
         reported[charger_id].append(status)
+        changed[charger_id].append((status, updated_at))
+    summaries = {c.id: summary_status(c.is_online, reported[c.id]) for c in chargers}
     sessions = db.exec(
         select(ChargingSession, Charger.site_id)
         .join(Charger, Charger.id == ChargingSession.charger_id)
@@ -51,7 +56,11 @@ def operator_overview(db: Session, principal: Principal) -> dict:
                 "site": site_names.get(c.site_id, "—"),
                 "model": f"{c.vendor} {c.model}".strip() or "—",
                 # One summary (offline, else the most urgent connector state): the page words it.
-                "status": summary_status(c.is_online, reported[c.id]),
+                "status": summaries[c.id],
+                "since": when(
+                    summary_since(summaries[c.id], c.last_seen_at, changed[c.id]),
+                    site_zones.get(c.site_id, "UTC"),
+                ),
                 "online": "online" if c.is_online else "offline",
             }
             for c in chargers

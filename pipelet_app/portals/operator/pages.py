@@ -17,6 +17,7 @@ def _charger_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["site"]),
         rx.table.cell(row["model"]),
         rx.table.cell(charger_status_badge(row["status"], id="status-" + row["id"])),
+        rx.table.cell(row["since"], id="since-" + row["id"]),
     )
 
 
@@ -39,7 +40,14 @@ def operator_page() -> rx.Component:
                     rx.table.row(
                         *[
                             rx.table.column_header_cell(h)
-                            for h in ("ID", T["col.online"], T["col.site"], T["col.model"], T["col.status"])
+                            for h in (
+                                "ID",
+                                T["col.online"],
+                                T["col.site"],
+                                T["col.model"],
+                                T["col.status"],
+                                T["charger.since"],
+                            )
                         ]
                     )
                 ),

@@ -34,3 +34,16 @@ def test_the_summary_is_the_most_urgent_status_and_order_does_not_matter(statuse
     assert result in statuses
     assert all(SUMMARY_ORDER.index(result) <= SUMMARY_ORDER.index(s) for s in statuses)
     assert summary_status(True, list(reversed(statuses))) == result
+
+
+def test_since_is_the_earliest_change_into_the_summary_or_the_last_contact() -> None:
+    from datetime import UTC, datetime
+
+    from pipelet_app.domain.charger_status import summary_since
+
+    ten, eleven, noon = (datetime(2026, 5, 1, h, tzinfo=UTC) for h in (10, 11, 12))
+    reported = [("Charging", eleven), ("Charging", ten), ("Available", noon)]
+    assert summary_since("Charging", noon, reported) == ten
+    assert summary_since("Offline", noon, reported) == noon
+    assert summary_since("Faulted", noon, reported) is None
+    assert summary_since("Available", None, [("Available", None)]) is None
