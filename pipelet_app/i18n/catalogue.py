@@ -475,6 +475,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin.since": "Since",
         "admin.resend": "New link",
         "admin.revoke": "Revoke",
+        "admin.revoke_confirm": "The invitation link stops working at once. To invite this person again, "
+        "create a new invitation.",
         "admin.no_invitations": "No open invitations. Invite someone above.",
         "admin.no_public_url": "PUBLIC_URL is not set, so invitation links and their e-mails point at "
         "localhost. Set PUBLIC_URL to the address people open (e.g. https://charge.example.com).",
@@ -1056,6 +1058,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "admin.since": "Seit",
         "admin.resend": "Neuer Link",
         "admin.revoke": "Widerrufen",
+        "admin.revoke_confirm": "Der Einladungslink funktioniert sofort nicht mehr. Um die Person erneut "
+        "einzuladen, erstellen Sie eine neue Einladung.",
         "admin.no_invitations": "Keine offenen Einladungen. Laden Sie oben jemanden ein.",
         "admin.no_public_url": "PUBLIC_URL ist nicht gesetzt, daher zeigen Einladungslinks und ihre "
         "E-Mails auf localhost. Setzen Sie PUBLIC_URL auf die Adresse, die Nutzer öffnen (z. B. "

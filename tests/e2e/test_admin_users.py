@@ -45,6 +45,7 @@ def test_admin_lists_users_resends_and_revokes(page: Page, browser: Browser, ser
     expect(other.locator("#invite-password")).to_be_visible(timeout=20_000)
 
     row.get_by_role("button", name="Revoke").click()
+    page.click("#confirm-action")  # irreversible: asked once more
     expect(page.locator("body")).not_to_contain_text(email, timeout=20_000)
     other.goto(f"{server['base']}{new}")
     expect(other.locator("body")).to_contain_text("expired", timeout=20_000)

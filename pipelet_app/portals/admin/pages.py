@@ -6,7 +6,7 @@ import reflex as rx
 
 from pipelet_app.db.models import Role
 from pipelet_app.portals.admin.state import AdminState
-from pipelet_app.portals.layout import card, coded_text, data_table, field, shell
+from pipelet_app.portals.layout import card, coded_text, confirm_button, data_table, field, shell
 
 T = AdminState.tr
 
@@ -142,13 +142,17 @@ def _invitation_row(row: rx.Var) -> rx.Component:
                     on_click=AdminState.resend(row["id"]),
                     id="resend-" + row["id"],
                 ),
-                rx.button(
+                confirm_button(
+                    rx.button(
+                        T["admin.revoke"],
+                        size="2",
+                        variant="soft",
+                        color_scheme="red",
+                        id="revoke-" + row["id"],
+                    ),
+                    AdminState.revoke(row["id"]),
+                    T["admin.revoke_confirm"],
                     T["admin.revoke"],
-                    size="2",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=AdminState.revoke(row["id"]),
-                    id="revoke-" + row["id"],
                 ),
                 spacing="2",
             )
