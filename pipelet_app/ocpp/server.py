@@ -423,7 +423,11 @@ class CsmsServer:
         cp.authenticated = info["authenticated"]
         cp.admitted_hash = info["password_hash"]
         if cls is ChargePoint201:
-            entry = self.admission.entry(charge_point_id)
+            # Looked up again when a refresh or a password change dropped it since the upgrade: a claimed
+            # station taken for an unclaimed one would get SecurityError for everything until it booted.
+            entry = self.admission.entry(charge_point_id) or await asyncio.to_thread(
+                self.admission.lookup, charge_point_id
+            )
             waits = entry is None or awaiting_operator(
                 entry.claimed, entry.auth_mode, entry.password_hash is not None
             )
