@@ -1,6 +1,7 @@
 """`POST /auth/login` and `POST /auth/logout`: the browser's session cookie is set and cleared here only.
 `POST /auth/password-reset` and `POST /auth/password-reset/{token}`: the forgotten-password link
-(`auth.password_reset`), plain form posts too, so no password ever passes a page event.
+(`auth.password_reset`); `POST /auth/invitations/{token}`: accepting an invitation. Plain form posts too,
+so no password ever passes a page event (Reflex would carry it over its socket and could log it).
 
 The cookie is HttpOnly (page scripts never see the token), Secure when `PUBLIC_URL` is https, and
 SameSite=Strict. The sign-in page is a plain HTML form posting here; the answer redirects (303) to the
@@ -28,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from pipelet_app import audit
 from pipelet_app.api import login_throttle
 from pipelet_app.api.errors import error_body
-from pipelet_app.auth import InvalidInput, home_path, password_reset
+from pipelet_app.auth import InvalidInput, home_path, invitations, password_reset
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.auth.demo_exposure import REFUSED as DEMO_REFUSED
 from pipelet_app.auth.demo_exposure import demo_login_refused
@@ -219,3 +220,30 @@ async def reset_password(token: str, request: Request) -> Response:
     except InvalidInput as exc:
         return _reset_answer(wants_json, 422, page, exc.message.split(":", 1)[0], exc.message)
     return _reset_answer(wants_json, 200, "/login", "done")
+
+
+# An invitation error comes back to the page as a code; the page words it (`InviteState`).
+_INVITE_ERROR_CODES = {"password": "password", "email": "email", "spv_partner": "partner"}
+
+
+@router.post("/auth/invitations/{token}")
+async def accept_invitation(token: str, request: Request) -> Response:
+    """Create the invited account with the chosen name and password (form or JSON `{name, password}`)."""
+    fields, wants_json = await _fields(request, ("name", "password"))
+    token = token[:MAX_FIELD]
+    page = f"/invite/{token}"
+    if len(fields["password"]) > MAX_FIELD or len(fields["name"]) > MAX_FIELD:
+        return _reset_answer(wants_json, 422, page, "password", "password: too long")
+
+    def accept() -> None:
+        with session_scope() as db:
+            invitations.accept_invitation(db, token, fields["password"], fields["name"])
+
+    try:
+        await run_in_threadpool(accept)
+    except InvalidInput as exc:
+        code = _INVITE_ERROR_CODES.get(exc.message.split(":", 1)[0], "invalid")
+        return _reset_answer(wants_json, 422, page, code, exc.message)
+    if wants_json:
+        return JSONResponse({"ok": True})
+    return RedirectResponse(f"{page}?done=1", status_code=303)

@@ -149,25 +149,20 @@ def invite_page() -> rx.Component:
                 rx.cond(InviteState.invite_email != "", rx.text(InviteState.invite_email, weight="bold")),
                 rx.cond(
                     InviteState.invite_email != "",
-                    rx.form(
-                        rx.vstack(
-                            field(
-                                t["invite.name"],
-                                rx.input(name="name", id="invite-name", width="100%"),
-                                width="100%",
-                            ),
-                            field(
-                                t["invite.password"],
-                                rx.input(
-                                    name="password", type="password", id="invite-password", width="100%"
-                                ),
-                                width="100%",
-                            ),
-                            rx.button(t["invite.submit"], type="submit", width="100%", id="invite-accept"),
-                            spacing="3",
+                    _post_form(
+                        "invite-form",
+                        "/auth/invitations/" + InviteState.router.page.params.get("invite_token", "").to(str),
+                        field(
+                            t["invite.name"],
+                            rx.input(name="name", id="invite-name", width="100%"),
+                            width="100%",
                         ),
-                        on_submit=InviteState.accept,
-                        width="100%",
+                        field(
+                            t["invite.password"],
+                            rx.input(name="password", type="password", id="invite-password", width="100%"),
+                            width="100%",
+                        ),
+                        rx.button(t["invite.submit"], type="submit", width="100%", id="invite-accept"),
                     ),
                 ),
                 rx.cond(

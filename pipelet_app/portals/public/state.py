@@ -9,7 +9,8 @@ import reflex as rx
 
 from pipelet_app.auth import password_reset
 from pipelet_app.auth.demo_exposure import demo_installation
-from pipelet_app.auth.invitations import accept_invitation, find_open_invitation
+from pipelet_app.auth.invitations import find_open_invitation
+from pipelet_app.auth.secrets import password_problem
 from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import MESSAGES
@@ -96,20 +97,21 @@ class InviteState(SessionState):
 
     @rx.event
     def load(self):
-        self.invite_done = False
+        """The form posts to `/auth/invitations/{token}`, which comes back here with `done=1` or an error
+        code (the password never passes an event)."""
+        query = self.router.url.query_parameters
         self.invite_error = self.invite_email = ""
+        self.invite_done = str(query.get("done", "")) == "1"
+        if self.invite_done:
+            return
         try:
             with session_scope() as db:
                 self.invite_email = find_open_invitation(db, self._invite_token()).email
         except AppError as exc:
             self.invite_error = exc.message
-
-    @rx.event
-    def accept(self, form: dict):
-        try:
-            with session_scope() as db:
-                accept_invitation(db, self._invite_token(), form.get("password", ""), form.get("name", ""))
-        except AppError as exc:
-            self.invite_error = exc.message
             return
-        self.invite_done = True
+        self.invite_error = {
+            "password": password_problem("") or "",
+            "email": "email: a user with this e-mail already exists",
+            "partner": "spv_partner: this partner already has a login; ask for a new invitation",
+        }.get(str(query.get("error", "")), "")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
+from pipelet_app.api import build_api
 from pipelet_app.auth import Forbidden, Principal
 from pipelet_app.auth import sessions as auth
 from pipelet_app.auth.invitations import InvitationError, accept_invitation, create_invitation
@@ -177,3 +179,27 @@ def test_invitation_stands_when_the_mail_server_is_down(demo: dict, monkeypatch:
         assert (
             db.exec(select(Invitation).where(Invitation.email == "unmailed@acme.demo")).one().used_at is None
         )
+
+
+def test_the_invitation_form_posts_to_the_route_and_the_password_never_passes_an_event(demo: dict) -> None:
+    """`POST /auth/invitations/{token}`: a short password comes back as a code, a good one creates the
+    account (303 back to the page with done=1), and the link is then used."""
+    with session_scope() as db:
+        admin = Principal.of(db.exec(select(User).where(User.email == "admin@pipelet.demo")).one())
+        acme = db.exec(select(Tenant).where(Tenant.slug.contains("acme"))).first()  # type: ignore[attr-defined]
+        assert acme is not None
+        token = create_invitation(db, admin, "route-invitee@acme.demo", Role.DRIVER, acme.id)
+    with TestClient(build_api(), raise_server_exceptions=False) as client:
+        short = client.post(f"/auth/invitations/{token}", data={"password": "short"}, follow_redirects=False)
+        assert short.status_code == 303 and short.headers["location"] == f"/invite/{token}?error=password"
+        done = client.post(
+            f"/auth/invitations/{token}", data={"name": "Rita Route", "password": "long-enough-secret"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert done.status_code == 303 and done.headers["location"] == f"/invite/{token}?done=1"
+        again = client.post(f"/auth/invitations/{token}", json={"password": "long-enough-secret"})
+        assert again.status_code == 422 and "already been used" in again.json()["error"]["message"]
+        signed_in = client.post(
+            "/auth/login", json={"email": "route-invitee@acme.demo", "password": "long-enough-secret"}
+        )
+        assert signed_in.status_code == 200 and signed_in.json() == {"home": "/driver"}
