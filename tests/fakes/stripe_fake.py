@@ -12,9 +12,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -50,27 +52,29 @@ def running_localstripe() -> Iterator[str]:
     except ImportError:
         pytest.skip("localstripe is not installed (pip install localstripe)")
     port = _free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-c", _IN_MEMORY, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-c", _IN_MEMORY, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 90  # an import under a loaded box's CPU can take long
     while True:
         try:
-            httpx.get(f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=1)
+            httpx.get(f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=2)
             break
         except httpx.HTTPError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("localstripe did not start") from None
+                log.seek(0)
+                raise RuntimeError(f"localstripe did not start: {log.read()[-2000:]}") from None
             time.sleep(0.2)
     try:
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 class RecordingProxy:
