@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     csms_contract_cert_url: str | None = None
     #: PEM bundle of V2G / mobility-operator roots for central contract certificate validation
     csms_v2g_roots: str | None = None
+    #: hosts a station may name for the CSMS to call (OCSP responders) although they are not public
+    csms_outbound_allowed_hosts: str | None = None
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None

@@ -23,8 +23,8 @@ never on the writer thread.
 OCSP answers must be signed by a certificate of `CSMS_V2G_ROOTS` (roots and the sub-CAs that answer
 OCSP), directly or through a delegated OCSP-signing certificate one of them issued. Without that
 setting they are taken unverified (logged once per process), which is only acceptable where the
-stations' responder URLs are trusted. Known gap: the responder URL comes from the station (it validated
-the chain) and is not restricted to public addresses.
+stations' responder URLs are trusted. The responder URL comes from the station: it must be a public
+address, or a host the operator allowed (`ocpp/outbound.py`, `CSMS_OUTBOUND_ALLOWED_HOSTS`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
+
+from pipelet_app.ocpp.outbound import AddressRefused, check_public_url
 
 LOGGER = logging.getLogger("pipelet.csms.pnc")
 TIMEOUT_S = 5.0
@@ -122,8 +124,10 @@ async def query(
     """("good" | "revoked" | "unknown", the DER OCSPResponse) from the responder the hash data names.
     With `trusted` certificates the response must be signed by one of them (`trusted_signature`)."""
     url = str(hash_data.get("responderURL") or "")
-    if not url.startswith(("http://", "https://")):
-        raise OcspFailed(f"responderURL {url[:100]!r} is not an http(s) URL")
+    try:
+        await check_public_url(url)  # the station names it: no internal addresses (see `outbound`)
+    except AddressRefused as exc:
+        raise OcspFailed(f"responderURL: {exc}") from None
     body = ocsp_request(hash_data)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:

@@ -19,6 +19,13 @@ V201 = ("ocpp2.0.1",)
 EMAID = "DEPNCC123456781"
 
 
+@pytest.fixture(autouse=True)
+def loopback_responders_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local OCSP responder listens on loopback, which a station may not name unless allowed."""
+    monkeypatch.setenv("CSMS_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def station() -> str:
     tenant = add_tenant("op-pnc")
@@ -193,3 +200,31 @@ async def test_ocsp_answers_must_be_signed_by_a_configured_v2g_certificate(
                 assert answer["certificateStatus"] == expected, bundle
                 status = await cp.ok("GetCertificateStatus", {"ocspRequestData": hash_data})
                 assert status["status"] == ("Accepted" if expected == "Accepted" else "Failed")
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        "http://localhost:{port}/",
+        "http://[::1]:{port}/",
+        "http://169.254.169.254/latest/meta-data/",
+        "ftp://x/",
+    ],
+)
+async def test_a_station_cannot_make_the_csms_call_an_internal_address(
+    csms: CsmsServer, station: str, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    """Server-side request forgery: the responder URL is the station's word. Loopback, link-local (cloud
+    metadata) and other schemes are refused without a request, and the Authorize fails closed."""
+    monkeypatch.setenv("CSMS_OUTBOUND_ALLOWED_HOSTS", "")
+    get_settings.cache_clear()
+    pki = v2g_pki()
+    contract = pki.contract(EMAID)
+    with running_ocsp(pki, {contract.serial_number: contract}) as responder:
+        port = responder.url.rsplit(":", 1)[1].strip("/")
+        hash_data = {**certificate_hash(contract, pki.mo_ca), "responderURL": named.format(port=port)}
+        async with RawChargePoint(url_of(csms), station, subprotocols=V201) as cp:
+            await cp.boot201()
+            answer = await cp.ok("Authorize", authorize(hash_data))
+    assert responder.requests == []
+    assert answer == {"idTokenInfo": {"status": "Invalid"}, "certificateStatus": "CertChainError"}
