@@ -1,25 +1,100 @@
-"""Turning rows into the plain values a page shows."""
+"""Turning rows into the plain values a page shows, in the reader's language: the one place where numbers,
+money, dates and times become text (babel's CLDR data: `1,490.8` in English, `1.490,8` in German).
+
+The language is the page's: `SessionState` runs every guarded action inside `in_locale(its locale)`, so
+the data functions call `kwh(...)` or `when(...)` without passing it through every signature. Outside a
+page (a CSV, an API answer, a PDF) nothing sets it and the output is the English form, as before.
+English dates stay ISO-like (`2026-12-05 07:52`): sortable, and what the exports say.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency, format_decimal
+
+_locale: ContextVar[str] = ContextVar("pipelet_display_locale", default="en")
+_DATETIME = {"en": "yyyy-MM-dd HH:mm", "de": "dd.MM.yyyy HH:mm"}
+_DATE = {"en": "yyyy-MM-dd", "de": "dd.MM.yyyy"}
+_MONTH = {"en": "MMMM yyyy", "de": "MMMM yyyy"}
+
+
+@contextmanager
+def in_locale(locale: str) -> Iterator[None]:
+    """Format everything inside in `locale` (a code of `LOCALES`; anything else falls back to English)."""
+    token = _locale.set(locale if locale in _DATETIME else "en")
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+def number(value: float | Decimal | None, digits: int = 1) -> str:
+    """A decimal with grouping and exactly `digits` places; `None` as a dash."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=current_locale())
 
 
 def kwh(wh: float | None) -> str:
-    return f"{(wh or 0) / 1000:,.1f}"
+    return number((wh or 0) / 1000, 1)
+
+
+def hours(seconds: float) -> str:
+    return f"{number(seconds / 3600, 1)} h"
+
+
+def money(amount: float | Decimal | None, currency: str, digits: int | None = None) -> str:
+    """An amount with its currency: `1,490.80 EUR` in English (the code: unambiguous across currencies),
+    `1.490,80 €` in German; `digits` for a rate finer than the currency's unit (`0,3012 €`)."""
+    if amount is None:
+        return "—"
+    fraction = "." + "0" * digits if digits else ".00"
+    pattern = "#,##0" + fraction + (" ¤¤" if current_locale() == "en" else " ¤")
+    return format_currency(
+        amount, currency, format=pattern, locale=current_locale(), currency_digits=digits is None
+    )
+
+
+def _zone(tz: str) -> ZoneInfo:
+    """A zone name nobody knows (an inverter cloud's, say) falls back to UTC."""
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def when(moment: datetime | None, tz: str = "UTC") -> str:
-    """Minutes in zone `tz`; a zone name nobody knows (an inverter cloud's, say) falls back to UTC."""
+    """Minutes in zone `tz`."""
     if moment is None:
         return "—"
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return format_datetime(moment.astimezone(_zone(tz)), _DATETIME[current_locale()], locale=current_locale())
+
+
+def clock_time(moment: datetime, tz: str = "UTC") -> str:
+    """Hours and minutes in zone `tz` (a chart axis)."""
+    return format_time(moment.astimezone(_zone(tz)), "HH:mm", locale=current_locale())
+
+
+def day(value: date | None) -> str:
+    return "—" if value is None else format_date(value, _DATE[current_locale()], locale=current_locale())
+
+
+def month(value: date) -> str:
+    """`December 2026` / `Dezember 2026`."""
+    return format_date(value, _MONTH[current_locale()], locale=current_locale())
 
 
 def percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f} %"
+    return "—" if share is None else f"{number(share * 100, 0)} %"

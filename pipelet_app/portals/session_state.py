@@ -23,6 +23,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
+from pipelet_app.portals.formatting import in_locale
 from pipelet_app.portals.live import HUB, Key
 from pipelet_app.portals.live_versions import versions_in
 from pipelet_app.runtime import offload
@@ -69,11 +70,12 @@ class _Outcome:
     who: tuple[str, str, str] | None = None  # display name, e-mail, role of the resolved caller
 
 
-def _run_guarded(token: str, action: Callable[[Session, Principal], Any]) -> _Outcome:
-    """Resolve the session token and run `action` in one transaction; touches no state (thread-safe)."""
+def _run_guarded(token: str, action: Callable[[Session, Principal], Any], locale: str = "en") -> _Outcome:
+    """Resolve the session token and run `action` in one transaction; touches no state (thread-safe).
+    Numbers and dates the action formats come out in the page's `locale` (portals/formatting.py)."""
     who = None
     try:
-        with session_scope() as db:
+        with in_locale(locale), session_scope() as db:
             principal = auth_sessions.resolve(db, token)
             who = (principal.name or principal.email, principal.email, principal.role.value)
             value = action(db, principal)
@@ -128,7 +130,7 @@ class SessionState(rx.State):
         shown instead of the page; invalid input → `error`, for the form that sent it.
         On the event loop: only for actions that are a query or two; anything more uses `_guarded_off_loop`.
         """
-        return self._settle(_run_guarded(self._session_token(), action))
+        return self._settle(_run_guarded(self._session_token(), action, self.locale))
 
     async def _guarded_off_loop(
         self, action: Callable[[Session, Principal], T], *, heavy: bool = False
@@ -136,7 +138,7 @@ class SessionState(rx.State):
         """`_guarded` on a worker thread, so this user's queries (or, with `heavy`, a return or a PDF)
         never hold up another user's page. `action` runs on that thread: give it values, not `self`."""
         lane = offload.heavy if heavy else offload.blocking
-        return self._settle(await lane(_run_guarded, self._session_token(), action))
+        return self._settle(await lane(_run_guarded, self._session_token(), action, self.locale))
 
     def _settle(self, outcome: _Outcome) -> GuardResult:
         """Apply a guarded call's outcome to the state (on the event loop, where state may change)."""
@@ -195,11 +197,14 @@ class SessionState(rx.State):
 
     @rx.event
     def choose_locale(self, locale: str):
-        if locale not in LOCALES:
+        """Labels switch at once; the page's numbers and dates were formatted on the server in the old
+        language, so the page loads again (after the cookie is set) to format them in the new one."""
+        if locale not in LOCALES or locale == self.locale:
             return
         self.locale = locale
         if self._session_token():
             self._guarded(lambda db, principal: set_my_locale(db, principal, locale))
+        return rx.call_script("window.location.reload()")
 
     @rx.event
     def identify(self):

@@ -5,6 +5,8 @@ irreversible actions; a real 404 page and a favicon."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
@@ -132,3 +134,25 @@ def test_favicon_is_served_and_linked(page: Page, server: dict) -> None:
     icon = page.request.get(f"{server['base']}{href}")
     assert icon.status == 200 and b"<svg" in icon.body()
     assert page.request.get(f"{server['base']}/favicon.ico").status == 200
+
+
+def test_german_pages_write_german_numbers_and_say_lang_de(browser: Browser, server: dict) -> None:
+    """The language choice reaches `<html lang>` and every number the server formats (babel)."""
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, server, "fleet@acme.demo")
+    _open(page, server, "/fleet")
+    expect(page.locator("#total-all")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})*\.\d kWh$"), timeout=20_000)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.click("#locale-select")
+    page.get_by_role("option", name="Deutsch").click()
+    expect(page.locator("#page-title")).to_have_text("Flottenübersicht", timeout=20_000)
+    expect(page.locator("html")).to_have_attribute("lang", "de", timeout=20_000)
+    # 1.472,8 kWh: the German thousands point and decimal comma, after the page reloaded its data
+    expect(page.locator("#total-all")).to_have_text(re.compile(r"^\d{1,3}(\.\d{3})*,\d kWh$"), timeout=20_000)
+    expect(page.locator("#fleet-drivers")).to_contain_text(re.compile(r"\d,\d"))
+    screenshot(page, "frame-fleet-de")
+    _open(page, server, "/fleet/reimbursement")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.click("#locale-select")
+    page.get_by_role("option", name="English").click()  # the account keeps the choice: set it back
+    expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)

@@ -10,7 +10,7 @@ from pipelet_app import clock
 from pipelet_app.auth import NotFound, Principal, require
 from pipelet_app.db.models import Driver, IdToken, Role
 from pipelet_app.domain.durations import duration_text
-from pipelet_app.portals.formatting import kwh, percent, when
+from pipelet_app.portals.formatting import clock_time, kwh, money, percent, when
 from pipelet_app.portals.zones import session_zones
 from pipelet_app.services import driver_sessions
 
@@ -100,10 +100,12 @@ def session_detail(db: Session, principal: Principal, session_id: str) -> dict:
             "grid_kwh": kwh(d["grid_wh"]) if d["grid_wh"] is not None else "—",
             "solar_share": "—" if d["held_for_review"] else _share(d["solar_share"], d["solar_estimated"]),
             "held": "1" if d["held_for_review"] else "",
-            "reimbursement": f"{value:.2f} {d['currency']}" if value is not None else "—",
-            "rate": f"{d['rate_per_kwh']:.4f} {d['currency']}/kWh" if d["rate_per_kwh"] is not None else "—",
+            "reimbursement": money(value, d["currency"]) if value is not None else "—",
+            "rate": f"{money(d['rate_per_kwh'], d['currency'], 4)}/kWh"
+            if d["rate_per_kwh"] is not None
+            else "—",
         },
-        "curve": [{"at": when(at, zone)[11:], "kw": round(w / 1000, 2)} for at, w in d["curve"]],
+        "curve": [{"at": clock_time(at, zone), "kw": round(w / 1000, 2)} for at, w in d["curve"]],
         "split": [
             {"name": "solar", "kwh": round(d["solar_wh"] / 1000, 2)},
             {"name": "grid", "kwh": round((d["grid_wh"] or 0) / 1000, 2)},

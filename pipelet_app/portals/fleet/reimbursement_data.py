@@ -8,6 +8,7 @@ from pipelet_app.auth import Principal
 from pipelet_app.db.models import Driver
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import plan_import, run_import
+from pipelet_app.portals.formatting import kwh, money, number
 
 
 def rates_view(db: Session, principal: Principal) -> dict[str, str]:
@@ -34,8 +35,8 @@ def statements_view(db: Session, principal: Principal, month: str) -> list[dict[
             "id": str(s.id),
             "driver": names.get(s.driver_id, "?"),
             "sessions": str(s.session_count),
-            "energy_kwh": f"{s.energy_kwh:,.1f}",
-            "total": f"{s.total:,.2f} {s.currency}",
+            "energy_kwh": number(s.energy_kwh, 1),
+            "total": money(s.total, s.currency),
             "status": str(s.status),
         }
         for s in statements
@@ -60,7 +61,7 @@ def preview_import(db: Session, principal: Principal, text: str) -> dict:
                 "driver": driver.name,
                 "start": f"{row.start_utc:%Y-%m-%d %H:%M}",
                 "station": row.station_id,
-                "energy_kwh": f"{row.energy_wh / 1000:,.1f}",
+                "energy_kwh": kwh(row.energy_wh),
                 "provider": row.provider,
             }
             for row, driver, _ in plan.rows[:200]

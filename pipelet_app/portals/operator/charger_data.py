@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -11,7 +12,7 @@ from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.operations import chargers as operations
-from pipelet_app.portals.formatting import kwh, when
+from pipelet_app.portals.formatting import hours, kwh, money, number, when
 from pipelet_app.services import pricing
 
 # Buttons on the detail page: (label key, command, payload) — OCPP 1.6 and 2.0.1 payloads differ.
@@ -43,8 +44,8 @@ def _short(value: Any, limit: int = 140) -> str:
 
 def hours_and_share(seconds: float, share: float | None) -> str:
     """`312.4 h (98.2 %)`: hours read better than seconds, the share says how much of the month it was."""
-    hours = f"{seconds / 3600:,.1f} h"
-    return hours if share is None else f"{hours} ({share * 100:.1f} %)"
+    text = hours(seconds)
+    return text if share is None else f"{text} ({number(share * 100, 1)} %)"
 
 
 def _uptime_row(m: operations.MonthUptime) -> dict[str, str]:
@@ -61,8 +62,9 @@ def _cost(db: Session, principal: Principal, s: dict[str, Any]) -> str:
     """A finished session's stored cost; a running one's price up to now ("…" marks it as running)."""
     if s["end_utc"] is None:
         running = pricing.session_cost(db, principal, s["transaction_id"])
-        return f"{running['total']} {running['currency']} …" if running["total"] is not None else "—"
-    return f"{s['cost']:.2f} {s['currency']}" if s["cost"] is not None else "—"
+        total = running["total"]
+        return f"{money(Decimal(str(total)), running['currency'])} …" if total is not None else "—"
+    return money(s["cost"], s["currency"]) if s["cost"] is not None else "—"
 
 
 def live_key(db: Session, principal: Principal, charge_point_id: str) -> tuple[str, int]:
@@ -73,7 +75,7 @@ def live_key(db: Session, principal: Principal, charge_point_id: str) -> tuple[s
 
 
 def _watts(power_w: float | None) -> str:
-    return "—" if power_w is None else f"{power_w / 1000:,.1f} kW"
+    return "—" if power_w is None else f"{number(power_w / 1000, 1)} kW"
 
 
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:

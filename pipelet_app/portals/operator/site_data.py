@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.types import utcnow
+from pipelet_app.portals.formatting import number
 from pipelet_app.services import sites as service
 
 FORM_FIELDS = ("name", "timezone", "latitude", "longitude", "grid_limit_a", "phases")
@@ -49,7 +50,7 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
             for d in site["devices"]
         ],
         "topics": site["mqtt"],
-        "totals": {name: f"{value / 1000:.2f}" for name, value in totals.items()},
+        "totals": {name: number(value / 1000, 2) for name, value in totals.items()},
     }
 
 

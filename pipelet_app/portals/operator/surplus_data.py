@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.models import Site, SiteEnergyMinute
 from pipelet_app.db.types import utcnow
-from pipelet_app.portals.formatting import when
+from pipelet_app.portals.formatting import clock_time, number, when
 from pipelet_app.services import sites as sites_service
 from pipelet_app.services import surplus as service
 
@@ -21,7 +21,7 @@ LIVE_WINDOW = timedelta(minutes=5)  # flows older than this show as "—"
 
 
 def _kw(watts: float | None) -> str:
-    return "—" if watts is None else f"{watts / 1000:.1f}"
+    return "—" if watts is None else number(watts / 1000, 1)
 
 
 def _flows(db: Session, site_id: int, now: datetime) -> dict[str, str]:
@@ -57,7 +57,7 @@ def _chart(db: Session, principal: Principal, site: Site, now: datetime) -> list
 
         out.append(
             {
-                "time": point["time_utc"].astimezone(zone).strftime("%H:%M"),
+                "time": clock_time(point["time_utc"], str(zone)),
                 "pv": kw("pv_w"),
                 "house": kw("load_w"),
                 "cars": kw("ev_w"),
