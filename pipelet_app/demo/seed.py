@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -141,6 +142,18 @@ SPV_PARTNERS = [
 SPV_TAX_YEARS = [2025]
 
 
+# password -> the hash this process made of it, per hasher. argon2 is slow on purpose (tens of ms each) and
+# a process that seeds repeatedly (the test suite: one fresh database per test) would hash the same demo
+# passwords again every time; any valid hash of a password serves.
+_HASHED: dict[tuple[str, str], str] = {}
+
+
+def _hash_once(kind: str, hasher: Callable[[str], str], password: str) -> str:
+    if (kind, password) not in _HASHED:
+        _HASHED[kind, password] = hasher(password)
+    return _HASHED[kind, password]
+
+
 def demo_charger_password(charge_point_id: str) -> str:
     """The demo charger's Basic password: derived from PIPELET_SECRET_KEY, so `seed-demo --json` can print
     it on every run without the clear text being stored anywhere. It is as secret as that key (which
@@ -156,9 +169,12 @@ def _demo_charge_points(db: Session, chargers: dict[str, list[Charger]]) -> list
     for charger in (c for group in chargers.values() for c in group):
         password = demo_charger_password(charger.charge_point_id)
         if charger.basic_auth_hash is None and charger.auth_mode == ChargerAuthMode.BASIC:
-            charger.basic_auth_hash = hash_charger_password(password)
+            charger.basic_auth_hash = _hash_once("charger", hash_charger_password, password)
             db.add(charger)
-        current = verify_password(charger.basic_auth_hash, password) if charger.basic_auth_hash else False
+        stored = charger.basic_auth_hash
+        current = stored is not None and (
+            stored == _HASHED.get(("charger", password)) or verify_password(stored, password)
+        )
         listed.append({"id": charger.charge_point_id, "password": password if current else None})
     return listed
 
@@ -180,7 +196,9 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
         for slug, (name, kind) in TENANTS.items()
     }
     users: dict[str, User] = {}
-    hashes = {password: hash_password(password) for password in {lg.password for lg in LOGINS}}
+    hashes = {
+        password: _hash_once("user", hash_password, password) for password in {lg.password for lg in LOGINS}
+    }
     for login in LOGINS:
         tenant_id = tenants[login.tenant].id if login.tenant else None
         users[login.email] = _get_or_create(
