@@ -2,7 +2,7 @@
 
 Reflex logs a whole event payload when a socket sends an event before it has a client token ("Event data:
 ..."); a sign-up form's password would land in the log in clear. This filter cuts such payloads off and
-masks any `password` value left in a message, on the loggers that log frames.
+masks any `password` (or pay-form `card` / `cvc`) value left in a message, on the loggers that log frames.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ LOGGERS = (
     "engineio.server",
 )
 _PAYLOAD = re.compile(r"(event data:?).*", re.IGNORECASE | re.DOTALL)
-_PASSWORD = re.compile(
-    r"""(["']?[\w-]*password[\w-]*["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}&]+)""", re.IGNORECASE
+# Passwords, and the test-mode pay form's card fields (`card`, `cvc`: see docs/payments.md).
+_SECRET = re.compile(
+    r"""(["']?[\w-]*(?:password|card|cvc)[\w-]*["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}&]+)""", re.IGNORECASE
 )
 
 
 def redact(message: str) -> str:
     message = _PAYLOAD.sub(r"\1 <redacted>", message)
-    return _PASSWORD.sub(r"\1<redacted>", message)
+    return _SECRET.sub(r"\1<redacted>", message)
 
 
 class RedactSecrets(logging.Filter):

@@ -47,3 +47,5 @@ def test_event_payloads_and_passwords_are_cut_from_log_records() -> None:
     assert RedactSecrets().filter(record)
     assert "hunter2" not in record.getMessage() and record.getMessage().endswith("Event data: <redacted>")
     assert "hunter2" not in redact("{'email': 'a@b', 'password': 'hunter2'} new_password=hunter2&x=1")
+    cleaned = redact("{'card': '4242 4242 4242 4242', 'cvc': '123', 'expiry': '12/30'}")
+    assert "4242" not in cleaned and "123" not in cleaned and "12/30" in cleaned
