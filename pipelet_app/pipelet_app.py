@@ -21,8 +21,16 @@ from pipelet_app.portals.fleet.reimbursement_state import ImportState, Reimburse
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
 from pipelet_app.portals.investor.pages import investor_page
 from pipelet_app.portals.investor.state import InvestorState
+from pipelet_app.portals.operator.attention_view import AttentionState
 from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.onboarding_pages import claim_page, customers_page, tokens_page
+from pipelet_app.portals.operator.onboarding_state import (
+    ChargerSetupState,
+    ClaimState,
+    CustomersState,
+    TokensState,
+)
 from pipelet_app.portals.operator.pages import operator_page
 from pipelet_app.portals.operator.site_pages import site_page
 from pipelet_app.portals.operator.site_state import SiteState
@@ -46,6 +54,7 @@ from pipelet_app.runtime import log_redaction, state_pickles
 from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import (
     alert_mailer,
+    health_rollup_loop,
     payments_sweep,
     pv_scheduler,
     site_energy_consumer,
@@ -112,6 +121,7 @@ app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded);
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
 app.register_lifespan_task(payments_sweep)  # capture / cancel finished paid sessions, receipts
+app.register_lifespan_task(health_rollup_loop)  # stored monthly health per charger and site
 app.add_page(
     fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=[FleetState.load, FleetState.follow]
 )
@@ -132,13 +142,13 @@ app.add_page(
     operator_page,
     route="/operator",
     title="Operations · Pipelet",
-    on_load=[OperatorState.load, OperatorState.follow],
+    on_load=[OperatorState.load, OperatorState.follow, AttentionState.load],
 )
 app.add_page(
     charger_page,
     route="/operator/chargers/[cp_id]",
     title="Charger · Pipelet",
-    on_load=[ChargerState.load, ChargerState.follow],
+    on_load=[ChargerState.load, ChargerState.follow, ChargerSetupState.load],
 )
 app.add_page(site_page, route="/operator/sites/[site_id]", title="Site · Pipelet", on_load=SiteState.load)
 app.add_page(
@@ -152,6 +162,14 @@ app.add_page(
     route="/operator/faults",
     title="Faults · Pipelet",
     on_load=[FaultsState.load, FaultsState.follow],
+)
+app.add_page(claim_page, route="/operator/claim", title="Claim a charger · Pipelet", on_load=ClaimState.load)
+app.add_page(tokens_page, route="/operator/tokens", title="Id tokens · Pipelet", on_load=TokensState.load)
+app.add_page(
+    customers_page,
+    route="/operator/customers",
+    title="Fleet customers · Pipelet",
+    on_load=CustomersState.load,
 )
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)

@@ -6,10 +6,13 @@ from fastapi import APIRouter, FastAPI
 
 from pipelet_app import __version__
 from pipelet_app.api import (
+    attention,
     browser_auth,
     chargers,
     fleet,
+    fleet_customers,
     health,
+    id_tokens,
     investors,
     me,
     metrics,
@@ -37,12 +40,15 @@ def build_api() -> FastAPI:
         health,
         me,
         metrics,
+        attention,
         chargers,
         sites,
         sessions,
         pricing,
         payments,
         fleet,
+        fleet_customers,
+        id_tokens,
         reimbursement,
         investors,
     ):

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from pipelet_app.api.audit_out import AuditOut
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.auth import require
@@ -18,8 +19,8 @@ from pipelet_app.db.models import Charger, Connector, Role
 from pipelet_app.errors import AppError
 from pipelet_app.ocpp.commands import hand_over_password, notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
+from pipelet_app.operations import charger_admin, health, identity
 from pipelet_app.operations import chargers as operations
-from pipelet_app.operations import identity
 from pipelet_app.operations.chargers import own_charger
 
 router = APIRouter(prefix="/chargers", tags=["chargers"])
@@ -57,6 +58,13 @@ class ChargerOut(BaseModel):
     auth_mode: str = Field(
         description='"basic" (HTTP Basic password) or "none" (admitted without credentials)'
     )
+    name: str = Field(default="", description="The operator's name for it")
+    network: str = Field(
+        default="", description="loop, chargepoint, evrange, helios, tesla, other; '' = direct"
+    )
+    security_profile: int = Field(default=0, description="Lowest profile it may connect with (0 any)")
+    firmware_version: str = ""
+    retired_utc: datetime | None = Field(default=None, description="Set when retired: the CSMS refuses it")
     connectors: list[ConnectorOut]
 
 
@@ -76,6 +84,11 @@ def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
         online=charger.is_online,
         last_seen_utc=charger.last_seen_at,
         auth_mode=str(charger.auth_mode),
+        name=charger.display_name,
+        network=charger.network,
+        security_profile=charger.security_profile,
+        firmware_version=charger.firmware_version,
+        retired_utc=charger.retired_at,
         connectors=[_connector_out(c) for c in sorted(connectors, key=lambda c: c.connector_id)],
     )
 
@@ -472,3 +485,138 @@ async def set_connector(
         operations.set_connector_max_power, db, principal, charge_point_id, connector_id, body.max_power_w
     )
     return _connector_out(connector)
+
+
+class ChargerPatch(BaseModel):
+    """Only the fields given change."""
+
+    name: str | None = Field(default=None, max_length=100, description="Your name for it; '' clears it")
+    network: str | None = Field(
+        default=None,
+        max_length=32,
+        description="loop, chargepoint, evrange, helios, tesla, other; '' = direct",
+    )
+    site_id: int | None = Field(default=None, description="Move it to another of your sites")
+
+
+class SecurityProfileIn(BaseModel):
+    security_profile: int = Field(
+        description="The floor: 0 any, 1 Basic, 2 TLS + Basic (needs CSMS_TLS_CERT), "
+        "3 TLS + client certificate (needs CSMS_TLS_CLIENT_CA)"
+    )
+
+
+class FirmwareOut(BaseModel):
+    version: str
+    seen_utc: datetime = Field(description="The first Boot that reported it")
+
+
+def _one(db: DB, charger: Charger) -> ChargerOut:
+    connectors = db.exec(select(Connector).where(Connector.charger_id == charger.id)).all()
+    return _out(charger, list(connectors))
+
+
+@router.patch("/{charge_point_id}", response_model=ChargerOut, responses={**KEYED, **documented(400, 404)})
+def update_charger(charge_point_id: str, body: ChargerPatch, principal: Caller, db: DB) -> ChargerOut:
+    """Rename the charger, set its network, or move it to another of your sites (audited)."""
+    values = body.model_dump(exclude_unset=True)
+    if "name" in values:
+        values["display_name"] = values.pop("name")
+    if "site_id" in values and values["site_id"] is None:
+        values.pop("site_id")
+    return _one(db, charger_admin.update_charger(db, principal, charge_point_id, values))
+
+
+@router.put(
+    "/{charge_point_id}/security-profile",
+    response_model=ChargerOut,
+    responses={
+        **KEYED,
+        **documented(400, 404),
+        409: {"model": ErrorBody, "description": "Profile 2 or 3 without TLS (or client CA) on the CSMS"},
+    },
+)
+async def set_security_profile(
+    charge_point_id: str, body: SecurityProfileIn, principal: Caller, db: DB
+) -> ChargerOut:
+    """Set the lowest security profile the charger may connect with (audited); connections below it are
+    refused from now on."""
+    charger = await run_in_threadpool(
+        charger_admin.set_security_profile, db, principal, charge_point_id, body.security_profile
+    )
+    await notify_identity_changed(charge_point_id)
+    return await run_in_threadpool(_one, db, charger)
+
+
+@router.post("/{charge_point_id}/retire", response_model=ChargerOut, responses={**KEYED, **documented(404)})
+async def retire_charger(charge_point_id: str, principal: Caller, db: DB) -> ChargerOut:
+    """Take the charger out of service for good: its password goes, the CSMS refuses it; its sessions and
+    histories stay. Retiring twice changes nothing."""
+    charger = await run_in_threadpool(charger_admin.retire_charger, db, principal, charge_point_id)
+    await notify_identity_changed(charge_point_id)
+    return await run_in_threadpool(_one, db, charger)
+
+
+@router.get(
+    "/{charge_point_id}/firmware", response_model=list[FirmwareOut], responses={**KEYED, **documented(404)}
+)
+def charger_firmware(charge_point_id: str, principal: Caller, db: DB) -> list[dict]:
+    """The firmware versions the charger reported in its Boots, newest first."""
+    return charger_admin.firmware_history(db, principal, charge_point_id)
+
+
+@router.get(
+    "/{charge_point_id}/history", response_model=list[AuditOut], responses={**KEYED, **documented(404)}
+)
+def charger_history(charge_point_id: str, principal: Caller, db: DB) -> list[dict]:
+    """Who claimed, renamed, moved, re-secured or retired the charger, when, and what changed."""
+    return charger_admin.history(db, principal, charge_point_id)
+
+
+class HealthOut(BaseModel):
+    month: str = Field(description="YYYY-MM, UTC")
+    online_s: float | None = None
+    degraded_s: float | None = None
+    offline_s: float | None = None
+    fault_s: float | None = Field(default=None, description="Seconds a connector or the charger was in fault")
+    faults: int | None = None
+    availability_percent: float | None = Field(
+        default=None, description="Online (not degraded) time over the month without its fault periods"
+    )
+    computed_utc: datetime | None = Field(description="When the roll-up stored it; null = not rolled up yet")
+
+
+class FaultOut(BaseModel):
+    connector_id: int
+    start_utc: datetime
+    end_utc: datetime | None = Field(description="null while ongoing")
+    error_code: str
+    duration_s: float = Field(description="Up to now while ongoing")
+    ongoing: bool
+
+
+def _month(month: str | None) -> tuple[int, int]:
+    if month:
+        year, number = (int(part) for part in month.split("-"))
+        return year, number
+    now = utcnow()
+    return now.year, now.month
+
+
+MonthQuery = Annotated[
+    str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (UTC); the running month when omitted")
+]
+
+
+@router.get("/{charge_point_id}/health", response_model=HealthOut, responses={**KEYED, **documented(404)})
+def charger_health(charge_point_id: str, principal: Caller, db: DB, month: MonthQuery = None) -> dict:
+    """The charger's stored month (docs/health.md): online, degraded, offline, faults, availability."""
+    return health.charger_health(db, principal, charge_point_id, *_month(month))
+
+
+@router.get(
+    "/{charge_point_id}/faults", response_model=list[FaultOut], responses={**KEYED, **documented(404)}
+)
+def charger_faults(charge_point_id: str, principal: Caller, db: DB, month: MonthQuery = None) -> list[dict]:
+    """Faults detected from the charger's connector status history in the month, with durations."""
+    return health.charger_faults(db, principal, charge_point_id, *_month(month))

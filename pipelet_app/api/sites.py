@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from pipelet_app.api.audit_out import AuditOut
+from pipelet_app.api.chargers import MONTH_PATTERN, HealthOut
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
+from pipelet_app.clock import utcnow
+from pipelet_app.operations import health
 from pipelet_app.services import sites as service
 from pipelet_app.services import surplus as surplus_service
 
@@ -20,6 +24,7 @@ NOT_FOUND = {**KEYED, **documented(404, not_found="No such site in your tenant")
 WITH_BODY = {**NOT_FOUND, **documented(400)}
 
 Kind = Literal["pv", "grid", "battery", "charger", "load"]
+Lifecycle = Literal["planned", "construction", "commissioning", "operating", "decommissioned"]
 
 
 class Device(BaseModel):
@@ -47,6 +52,10 @@ class SiteIn(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     grid_limit_a: float | None = Field(default=None, gt=0, le=10_000, description="Grid connection, A/phase")
     phases: Literal[1, 3] = 3
+    address: str = Field(default="", max_length=500, description="Postal address, one line")
+    commissioning_date: date | None = Field(default=None, description="First day in service")
+    lifecycle_state: Lifecycle = "operating"
+    spv_id: int | None = Field(default=None, description="The SPV (of your tenant) owning the site's assets")
     devices: list[Device] = Field(default_factory=list, max_length=500)
 
 
@@ -58,6 +67,10 @@ class SitePatch(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     grid_limit_a: float | None = Field(default=None, gt=0, le=10_000)
     phases: Literal[1, 3] | None = None
+    address: str | None = Field(default=None, max_length=500)
+    commissioning_date: date | None = None
+    lifecycle_state: Lifecycle | None = None
+    spv_id: int | None = None
     devices: list[Device] | None = Field(default=None, max_length=500, description="Replaces the list")
 
 
@@ -70,6 +83,10 @@ class SiteOut(BaseModel):
     longitude: float | None
     grid_limit_a: float | None
     phases: int
+    address: str
+    commissioning_date: date | None
+    lifecycle_state: str
+    spv_id: int | None
     devices: list[Device]
     mqtt: Mqtt
 
@@ -124,6 +141,28 @@ def get_site(site_id: int, principal: Caller, db: DB) -> dict:
 def update_site(site_id: int, body: SitePatch, principal: Caller, db: DB) -> dict:
     values = body.model_dump(exclude={"devices"}, exclude_unset=True)
     return service.update_site(db, principal, site_id, values, _devices(body.devices))
+
+
+@router.get("/{site_id}/history", response_model=list[AuditOut], responses=NOT_FOUND)
+def site_history(site_id: int, principal: Caller, db: DB) -> list[dict]:
+    """Who created and changed the site, when, and what (newest first)."""
+    return service.site_history(db, principal, site_id)
+
+
+@router.get("/{site_id}/health", response_model=HealthOut, responses=NOT_FOUND)
+def site_health(
+    site_id: int,
+    principal: Caller,
+    db: DB,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (UTC)")] = None,
+) -> dict:
+    """The site's stored month: its chargers' online, degraded and offline time summed, availability."""
+    if month:
+        year, number = (int(part) for part in month.split("-"))
+    else:
+        now = utcnow()
+        year, number = now.year, now.month
+    return health.site_health(db, principal, site_id, year, number)
 
 
 @router.get("/{site_id}/energy", response_model=EnergyOut, responses=NOT_FOUND)

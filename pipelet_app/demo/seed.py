@@ -268,6 +268,10 @@ def seed_demo(db: Session, now: datetime | None = None) -> dict[str, Any]:
     id_tokens: list[str] = []
     drivers: list[tuple[Driver, str, IdToken]] = []
     for fleet_slug, (operator_slug, names) in FLEETS.items():
+        fleet = tenants[fleet_slug]
+        if fleet.operator_tenant_id is None:  # the operator whose fleet customer it is
+            fleet.operator_tenant_id = tenants[operator_slug].id
+            db.add(fleet)
         for index, name in enumerate(names):
             user = users[f"driver@{fleet_slug}.demo"] if index == 0 else None
             driver = _get_or_create(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipelet_app.i18n.console import CONSOLE
+
 LOCALES = ("en", "de")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -1165,6 +1167,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+for _locale, _words in CONSOLE.items():  # the operator console's onboarding pages (i18n/console.py)
+    MESSAGES[_locale].update(_words)
 
 
 def translate(key: str, locale: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import bindparam, delete, func, text, update
 from sqlmodel import Session, col, select
 
 from pipelet_app.clock import utcnow
@@ -214,6 +214,17 @@ def record_boot(
     }
     if not db.connection().execute(_BOOTED, params).rowcount:  # type: ignore[attr-defined]
         raise LookupError(charger_id)
+    if firmware_version:
+        db.connection().execute(_NEW_FIRMWARE, params)
+
+
+# A firmware version joins the charger's history when it differs from the last one recorded: one
+# statement, no read on the Boot path (a downgrade to an earlier version is recorded again).
+_NEW_FIRMWARE = text(
+    "INSERT INTO charger_firmware_history (charger_id, version, seen_at) "
+    "SELECT :b_id, CAST(:b_firmware AS VARCHAR), :b_now WHERE CAST(:b_firmware AS VARCHAR) <> COALESCE(("
+    "SELECT version FROM charger_firmware_history WHERE charger_id = :b_id ORDER BY id DESC LIMIT 1), '')"
+)
 
 
 def record_status(

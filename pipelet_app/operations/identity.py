@@ -19,9 +19,11 @@ Rules (docs/charger-identity.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
+from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargerAuthMode, Role, Site
@@ -43,8 +45,17 @@ class Claimed:
 
 
 def _audit(
-    db: Session, charger: Charger, event_type: str, principal: Principal | None, info: str = ""
+    db: Session,
+    charger: Charger,
+    event_type: str,
+    principal: Principal | None,
+    info: str = "",
+    changes: dict[str, Any] | None = None,
 ) -> None:
+    """Both the charger's security events and the audit trail shown on its page."""
+    audit.record(
+        db, principal, event_type, "charger", charger.charge_point_id, changes, tenant_id=charger.tenant_id
+    )
     who = f"by user {principal.user_id} ({principal.email})" if principal is not None else "by the system"
     charger_store.record_security_event(
         db,
@@ -84,7 +95,7 @@ def create_charger(db: Session, principal: Principal, charge_point_id: str, site
     )
     password = _set_password(db, charger)
     db.flush()
-    _audit(db, charger, "ChargerCreated", principal, f"site {site.id}")
+    _audit(db, charger, "ChargerCreated", principal, f"site {site.id}", {"site_id": [None, site.id]})
     db.commit()
     return Claimed(charge_point_id, site.id, password)
 
@@ -113,7 +124,14 @@ def claim_charger(db: Session, principal: Principal, charge_point_id: str, site_
         raise NotFound("site_id: no such site in your tenant")
     assert charger.id is not None and principal.tenant_id is not None
     password = claim_charger_row(db, charger.id, principal.tenant_id, site.id)
-    _audit(db, charger, "ChargerClaimed", principal, f"site {site.id}")
+    _audit(
+        db,
+        charger,
+        "ChargerClaimed",
+        principal,
+        f"site {site.id}",
+        {"tenant": [None, principal.tenant_id], "site_id": [None, site.id], "password": ["", ""]},
+    )
     db.commit()
     online = charger.ocpp_version if charger.is_online else ""
     return Claimed(charger.charge_point_id, site.id, password, online)
@@ -123,7 +141,7 @@ def rotate_password(db: Session, principal: Principal, charge_point_id: str) -> 
     """A new Basic password for one of the caller's chargers; returned once, stored hashed."""
     charger = _own(db, principal, charge_point_id)
     password = _set_password(db, charger)
-    _audit(db, charger, "BasicAuthPasswordRotated", principal)
+    _audit(db, charger, "BasicAuthPasswordRotated", principal, changes={"password": ["", ""]})
     db.commit()
     return password
 
@@ -137,9 +155,12 @@ def set_auth_mode(db: Session, principal: Principal, charge_point_id: str, mode:
         ) from None
     charger = _own(db, principal, charge_point_id)
     if charger.auth_mode != chosen:
+        before = charger.auth_mode
         charger.auth_mode = chosen
         db.add(charger)
-        _audit(db, charger, "AuthModeChanged", principal, f"now {chosen.value}")
+        _audit(
+            db, charger, "AuthModeChanged", principal, f"now {chosen.value}", {"auth_mode": [before, chosen]}
+        )
         db.commit()
     return chosen
 

@@ -43,6 +43,9 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
     "operator": [
         ("nav.operator", "/operator"),
         ("nav.faults", "/operator/faults"),
+        ("nav.claim", "/operator/claim"),
+        ("nav.tokens", "/operator/tokens"),
+        ("nav.customers", "/operator/customers"),
         ("spv.title", "/operator/spvs"),
     ],
     "investor": [("nav.investor", "/investor")],

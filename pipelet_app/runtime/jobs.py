@@ -296,3 +296,31 @@ def run_worker(**overrides: Any) -> None:
 
     worker = Worker(**WorkerSettings.build(**overrides))
     worker.run()
+
+
+def run_health_rollup(now: datetime | None = None) -> int:
+    """Store this month's health of every charger and site; in the first two days of a month also the
+    month before (late disconnects and statuses still change it)."""
+    from pipelet_app.db import session_scope
+    from pipelet_app.operations.health import rollup
+
+    now = now or utcnow()
+    done = 0
+    with session_scope() as db:
+        done += rollup(db, now.year, now.month, now)
+        if now.day <= 2:
+            year, month = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
+            rollup(db, year, month, now)
+    return done
+
+
+async def health_rollup_loop(interval_s: float = 300.0) -> None:
+    """Lifespan task of the web app: the monthly health roll-up every five minutes (docs/health.md)."""
+    while True:
+        try:
+            await asyncio.to_thread(run_health_rollup)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database was busy or gone: try again next time
+            log.error("health roll-up failed: %s", type(exc).__name__)
+        await asyncio.sleep(interval_s)

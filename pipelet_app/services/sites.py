@@ -19,12 +19,25 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
+from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
-from pipelet_app.db.models import Charger, DeviceKind, Role, Site, SiteDevice
+from pipelet_app.db.models import Charger, DeviceKind, Role, Site, SiteDevice, SiteLifecycle, Spv
 from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import queries
 
-SITE_FIELDS = ("name", "timezone", "currency", "latitude", "longitude", "grid_limit_a", "phases")
+SITE_FIELDS = (
+    "name",
+    "timezone",
+    "currency",
+    "latitude",
+    "longitude",
+    "grid_limit_a",
+    "phases",
+    "address",
+    "commissioning_date",
+    "lifecycle_state",
+    "spv_id",
+)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 ASSET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 PHASE_NAMES = ("L1", "L2", "L3")
@@ -76,6 +89,10 @@ def _out(site: Site, devices: list[SiteDevice]) -> dict[str, Any]:
         "longitude": site.longitude,
         "grid_limit_a": site.grid_limit_a,
         "phases": site.phases,
+        "address": site.address,
+        "commissioning_date": site.commissioning_date,
+        "lifecycle_state": str(site.lifecycle_state),
+        "spv_id": site.spv_id,
         "devices": [
             {
                 "asset_id": d.asset_id,
@@ -112,7 +129,7 @@ def get_site(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ validation
 
 
-def _check_site_fields(values: Mapping[str, Any]) -> None:
+def _check_site_fields(db: Session, principal: Principal, values: Mapping[str, Any]) -> None:
     if "name" in values:
         name = values["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -133,6 +150,14 @@ def _check_site_fields(values: Mapping[str, Any]) -> None:
         raise InvalidInput("grid_limit_a: must be above 0 and at most 10000 (A per phase)")
     if "phases" in values and values["phases"] not in (1, 3):
         raise InvalidInput("phases: must be 1 or 3")
+    if "address" in values and (not isinstance(values["address"], str) or len(values["address"]) > 500):
+        raise InvalidInput("address: at most 500 characters")
+    if "lifecycle_state" in values and values["lifecycle_state"] not in {s.value for s in SiteLifecycle}:
+        raise InvalidInput(f"lifecycle_state: one of {', '.join(s.value for s in SiteLifecycle)}")
+    if values.get("spv_id") is not None:
+        spv = db.get(Spv, values["spv_id"])
+        if spv is None or spv.sponsor_tenant_id != principal.tenant_id:
+            raise InvalidInput("spv_id: no such SPV of your tenant")
 
 
 def _check_devices(db: Session, principal: Principal, site_id: int | None, devices: list[DeviceIn]) -> None:
@@ -203,14 +228,23 @@ def create_site(
         for k, v in values.items()
         if k in SITE_FIELDS and (v is not None or k not in ("phases", "currency"))
     }
-    _check_site_fields(values)
+    _check_site_fields(db, principal, values)
     devices = devices or []
     _check_devices(db, principal, None, devices)
     site = Site(tenant_id=principal.tenant_id, **values)
     db.add(site)
     db.flush()
     _apply_devices(db, site, devices)
-    return get_site(db, principal, site.id)  # type: ignore[arg-type]
+    out = get_site(db, principal, site.id)  # type: ignore[arg-type]
+    audit.record(db, principal, "site.created", "site", out["id"], audit.diff({}, _audited(out)))
+    return out
+
+
+def _audited(out: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a site answer the trail compares (devices by asset id and kind, no topics)."""
+    fields = {k: v for k, v in out.items() if k not in ("id", "mqtt", "devices")}
+    fields["devices"] = sorted(f"{d['asset_id']}:{d['kind']}" for d in out["devices"])
+    return fields
 
 
 def update_site(
@@ -222,11 +256,12 @@ def update_site(
 ) -> dict[str, Any]:
     """Change the given fields; `devices`, when given, replaces the device list."""
     site = _own_site(db, principal, site_id)
+    before = _audited(_out(site, _devices(db, site_id)))
     values = {k: v for k, v in values.items() if k in SITE_FIELDS}
-    for required in ("name", "timezone", "currency", "phases"):
+    for required in ("name", "timezone", "currency", "phases", "lifecycle_state", "address"):
         if required in values and values[required] is None:
             raise InvalidInput(f"{required}: cannot be empty")
-    _check_site_fields(values)
+    _check_site_fields(db, principal, values)
     if devices is not None:
         _check_devices(db, principal, site_id, devices)
     for name, value in values.items():
@@ -235,7 +270,16 @@ def update_site(
     db.flush()
     if devices is not None:
         _apply_devices(db, site, devices)
-    return get_site(db, principal, site_id)
+    out = get_site(db, principal, site_id)
+    if changes := audit.diff(before, _audited(out)):
+        audit.record(db, principal, "site.updated", "site", site_id, changes)
+    return out
+
+
+def site_history(db: Session, principal: Principal, site_id: int) -> list[dict[str, Any]]:
+    """Who created and changed the site, when, and what (newest first)."""
+    _own_site(db, principal, site_id)
+    return audit.history(db, principal.tenant_id, "site", site_id)
 
 
 # ------------------------------------------------------------------------------------ energy

@@ -5,6 +5,7 @@ from pipelet_app.db.models.auth import ApiKey, AuthSession, Invitation, Password
 from pipelet_app.db.models.charging import (
     Charger,
     ChargerAuthMode,
+    ChargerFirmware,
     ChargingSession,
     Connector,
     IdToken,
@@ -18,6 +19,7 @@ from pipelet_app.db.models.fleet import (
     StatementStatus,
     VoidedSession,
 )
+from pipelet_app.db.models.health import HealthMonth
 from pipelet_app.db.models.ocpp import (
     ChargerConnectionPeriod,
     ChargingProfileRecord,
@@ -60,7 +62,7 @@ from pipelet_app.db.models.tax import (
     SpvReturnEvent,
     SpvTaxYear,
 )
-from pipelet_app.db.models.tenancy import Driver, Site, Tenant, TenantKind
+from pipelet_app.db.models.tenancy import Driver, Site, SiteLifecycle, Tenant, TenantKind
 
 __all__ = [
     "ApiKey",
@@ -69,6 +71,7 @@ __all__ = [
     "Charger",
     "ChargerAuthMode",
     "ChargerConnectionPeriod",
+    "ChargerFirmware",
     "ChargingProfileRecord",
     "ChargingSession",
     "Connector",
@@ -80,6 +83,7 @@ __all__ = [
     "Driver",
     "EntryKind",
     "EvChargingNeeds",
+    "HealthMonth",
     "IdToken",
     "IdTokenStatus",
     "Invitation",
@@ -111,6 +115,7 @@ __all__ = [
     "SiteEnergyMinute",
     "SiteEvTransaction",
     "SiteFeedCursor",
+    "SiteLifecycle",
     "SiteSample",
     "SiteSurplus",
     "Spv",

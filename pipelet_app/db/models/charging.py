@@ -73,7 +73,25 @@ class Charger(SQLModel, table=True):
     price_multiplier: Decimal = Field(
         default=Decimal(1), sa_column=Column(Numeric(6, 3), nullable=False, server_default="1")
     )
+    #: the operator's name for it (the charge point id stays the charger's identity)
+    display_name: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    #: the network it came from / is operated through (Loop, ChargePoint, EVRange, Helios, Tesla...);
+    #: "" = connected to this CSMS directly
+    network: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    #: retired by its operator: refused by the CSMS, left out of health and attention, kept for history
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChargerFirmware(SQLModel, table=True):
+    """A firmware version a charger reported (BootNotification), from the first Boot that carried it."""
+
+    __tablename__ = "charger_firmware_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    version: str
+    seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Connector(SQLModel, table=True):
@@ -102,6 +120,8 @@ class IdToken(SQLModel, table=True):
     status: IdTokenStatus = Field(default=IdTokenStatus.ACCEPTED, sa_type=str_enum(IdTokenStatus))
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     parent_id_tag: str | None = None
+    #: OCPP 2.0.1 IdTokenEnumType: ISO14443 (an RFID card, the default), ISO15693, Central, eMAID, KeyCode...
+    type: str = Field(default="ISO14443", max_length=16, sa_column_kwargs={"server_default": "ISO14443"})
 
 
 # OCPP id tokens are case-insensitive: one spelling per tenant, and an index for the lookup by upper(token)

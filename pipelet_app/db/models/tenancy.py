@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Column, Date, Numeric
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -25,7 +25,19 @@ class Tenant(SQLModel, table=True):
     name: str = Field(index=True)
     slug: str = Field(unique=True, index=True)
     kind: TenantKind = Field(sa_type=str_enum(TenantKind))
+    #: a fleet customer's operator: whose operators manage its drivers and issue their id tokens
+    operator_tenant_id: int | None = Field(default=None, foreign_key="tenants.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SiteLifecycle(StrEnum):
+    """Where a site is in its life; only `operating` sites count in availability and attention lists."""
+
+    PLANNED = "planned"
+    CONSTRUCTION = "construction"
+    COMMISSIONING = "commissioning"
+    OPERATING = "operating"
+    DECOMMISSIONED = "decommissioned"
 
 
 class Site(SQLModel, table=True):
@@ -55,6 +67,14 @@ class Site(SQLModel, table=True):
     preauth_amount: Decimal = Field(
         default=Decimal(50), sa_column=Column(Numeric(12, 3), nullable=False, server_default="50")
     )
+    commissioning_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    lifecycle_state: SiteLifecycle = Field(
+        default=SiteLifecycle.OPERATING,
+        sa_type=str_enum(SiteLifecycle),
+        sa_column_kwargs={"server_default": "operating"},
+    )
+    #: the special-purpose vehicle (tax equity) that owns the site's assets, one of the tenant's SPVs
+    spv_id: int | None = Field(default=None, foreign_key="spvs.id", index=True)
 
 
 class Driver(SQLModel, table=True):

@@ -8,6 +8,7 @@ import reflex as rx
 
 from pipelet_app.portals.layout import card, charger_status_badge, coded_text, data_table, shell
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.onboarding_pages import charger_setup_card
 
 T = ChargerState.tr
 
@@ -317,6 +318,7 @@ def charger_page() -> rx.Component:
             _connectors_table(),
         ),
         _security_card(s),
+        charger_setup_card(),
         card(
             T["charger.commands"],
             rx.hstack(rx.foreach(ChargerState.quick, _quick_button), wrap="wrap", spacing="2"),

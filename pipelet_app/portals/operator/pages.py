@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, charger_status_badge, data_table, online_badge, shell
+from pipelet_app.portals.operator.attention_view import attention_card
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr
@@ -33,6 +34,7 @@ def operator_page() -> rx.Component:
     return shell(
         T["operator.title"],
         rx.box(on_unmount=OperatorState.unfollow, display="none"),  # leaving the page ends its live follower
+        attention_card(),
         card(
             T["operator.chargers"],
             rx.table.root(

@@ -3,7 +3,7 @@ service's (role, tenant, validation), this module only converts between form tex
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -11,9 +11,21 @@ from sqlmodel import Session
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.types import utcnow
 from pipelet_app.portals.formatting import number
+from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import sites as service
 
-FORM_FIELDS = ("name", "timezone", "latitude", "longitude", "grid_limit_a", "phases")
+FORM_FIELDS = (
+    "name",
+    "timezone",
+    "latitude",
+    "longitude",
+    "grid_limit_a",
+    "phases",
+    "address",
+    "commissioning_date",
+    "lifecycle_state",
+    "spv_id",
+)
 
 
 def _text(value: Any) -> str:
@@ -50,12 +62,21 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
             for d in site["devices"]
         ],
         "topics": site["mqtt"],
+        "history": trail(service.site_history(db, principal, site["id"]), site["timezone"]),
         "totals": {name: number(value / 1000, 2) for name, value in totals.items()},
     }
 
 
 def site_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
-    return _view(service.get_site(db, principal, site_id), db, principal)
+    return {
+        **_view(service.get_site(db, principal, site_id), db, principal),
+        "spvs": spv_choices(db, principal),
+    }
+
+
+def new_site_view(db: Session, principal: Principal) -> dict[str, Any]:
+    """What the empty form needs: the tenant's SPVs to choose from (role checked)."""
+    return {"spvs": spv_choices(db, principal)}
 
 
 def _values(form: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +89,14 @@ def _values(form: dict[str, Any]) -> dict[str, Any]:
     }
     phases = _number(form, "phases", integer=True)
     values["phases"] = 3 if phases is None else phases
+    values["address"] = str(form.get("address", "") or "").strip()
+    values["lifecycle_state"] = str(form.get("lifecycle_state", "") or "operating")
+    values["spv_id"] = _number(form, "spv_id", integer=True)
+    raw_date = str(form.get("commissioning_date", "") or "").strip()
+    try:
+        values["commissioning_date"] = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        raise InvalidInput(f"commissioning_date: {raw_date!r} is not a date like 2026-11-30") from None
     return values
 
 

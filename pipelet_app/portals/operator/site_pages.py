@@ -6,10 +6,12 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, field, shell
+from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
 
 T = SiteState.tr
 KINDS = ["pv", "grid", "battery", "charger", "load"]
+LIFECYCLE = ["planned", "construction", "commissioning", "operating", "decommissioned"]
 
 
 def _field(label_key: str, name: str, **props) -> rx.Component:
@@ -23,6 +25,7 @@ def _site_form() -> rx.Component:
         rx.vstack(
             _field("site.name", "name", required=True),
             _field("site.timezone", "timezone", placeholder="Europe/Berlin"),
+            _field("site.address", "address", placeholder="Landsberger Str. 110, 80339 München"),
             rx.hstack(
                 _field("site.latitude", "latitude", placeholder="48.14"),
                 _field("site.longitude", "longitude", placeholder="11.55"),
@@ -31,6 +34,33 @@ def _site_form() -> rx.Component:
             rx.hstack(
                 _field("site.grid_limit", "grid_limit_a", placeholder="63"),
                 _field("site.phases", "phases", placeholder="3"),
+                width="100%",
+            ),
+            rx.hstack(
+                _field("site.commissioning_date", "commissioning_date", placeholder="2026-11-30"),
+                rx.vstack(
+                    rx.text(T["site.lifecycle_state"], size="2", weight="medium"),
+                    rx.el.select(
+                        *[rx.el.option(state, value=state) for state in LIFECYCLE],
+                        name="lifecycle_state",
+                        default_value=SiteState.form["lifecycle_state"],
+                        id="site-lifecycle_state",
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
+                rx.vstack(
+                    rx.text(T["site.spv"], size="2", weight="medium"),
+                    rx.el.select(
+                        rx.el.option(T["site.no_spv"], value=""),
+                        rx.foreach(SiteState.spvs, lambda spv: rx.el.option(spv["name"], value=spv["id"])),
+                        name="spv_id",
+                        default_value=SiteState.form["spv_id"],
+                        id="site-spv_id",
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
                 width="100%",
             ),
             rx.hstack(
@@ -138,6 +168,7 @@ def site_page() -> rx.Component:
                 ),
                 _devices(),
                 _energy(),
+                card(T["onb.history"], history_table(SiteState.history, "site-history")),
             ),
         ),
     )

@@ -14,6 +14,10 @@ EMPTY_FORM = {
     "longitude": "",
     "grid_limit_a": "",
     "phases": "3",
+    "address": "",
+    "commissioning_date": "",
+    "lifecycle_state": "operating",
+    "spv_id": "",
 }
 
 
@@ -23,6 +27,8 @@ class SiteState(SessionState):
     devices: list[dict[str, str]] = []
     topics: dict[str, str] = {}
     totals: dict[str, str] = {}
+    history: list[dict[str, str]] = []
+    spvs: list[dict[str, str]] = []
     error: str = ""
     saved: bool = False
 
@@ -36,6 +42,8 @@ class SiteState(SessionState):
         self.devices = data.get("devices", [])
         self.topics = data.get("topics", {})
         self.totals = data.get("totals", {})
+        self.history = data.get("history", [])
+        self.spvs = data.get("spvs", [])
 
     async def _reload(self, site_id: int):
         result = await self._guarded_off_loop(lambda db, p: site_data.site_view(db, p, site_id))
@@ -47,8 +55,8 @@ class SiteState(SessionState):
         self.error, self.saved = "", False
         site_id = self._param()
         if site_id is None:  # /operator/sites/new: only the role is checked (nothing to read yet)
-            self._show({})
-            result = await self._guarded_off_loop(lambda db, p: site_data.service.list_sites(db, p))
+            result = await self._guarded_off_loop(site_data.new_site_view)
+            self._show(result.value or {})
             return result.redirect
         return (await self._reload(site_id)).redirect
 

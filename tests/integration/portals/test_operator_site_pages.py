@@ -25,6 +25,10 @@ def test_create_edit_and_devices(demo: dict) -> None:
         "latitude": "48,1",
         "grid_limit_a": "35",
         "phases": "1",
+        "address": "Am Hof 1",
+        "commissioning_date": "2026-10-01",
+        "lifecycle_state": "commissioning",
+        "spv_id": "",
     }
     with session_scope() as db:
         site_id = site_data.save_site(db, son, None, form)
@@ -38,6 +42,10 @@ def test_create_edit_and_devices(demo: dict) -> None:
         "longitude": "",
         "grid_limit_a": "35",
         "phases": "1",
+        "address": "Am Hof 1",
+        "commissioning_date": "2026-10-01",
+        "lifecycle_state": "commissioning",
+        "spv_id": "",
     }
     assert [(d["asset_id"], d["kind"]) for d in view["devices"]] == [("pv-1", "pv"), ("meter", "grid")]
     assert view["topics"]["measurements_topic"] == f"pipelet/sites/{site_id}/measurements"
@@ -47,6 +55,11 @@ def test_create_edit_and_devices(demo: dict) -> None:
         site_data.save_site(db, son, site_id, {**form, "name": "Hof Süd"})
         view = site_data.site_view(db, son, site_id)
     assert [d["asset_id"] for d in view["devices"]] == ["meter"] and view["form"]["name"] == "Hof Süd"
+    # every save and device change is in the site's trail, shown on its page
+    assert [h["action"] for h in view["history"]] == ["site.updated"] * 4 + ["site.created"]
+    assert "name: Hof → Hof Süd" in view["history"][0]["changes"]
+    with session_scope() as db, pytest.raises(InvalidInput, match=r"^commissioning_date"):
+        site_data.save_site(db, son, site_id, {**form, "commissioning_date": "1.10.2026"})
 
 
 def test_ocpp_charger_device_from_the_form(demo: dict) -> None:

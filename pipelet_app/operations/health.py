@@ -1,0 +1,181 @@
+"""Stored monthly health (docs/health.md): the roll-up job computes every claimed, unretired charger's
+month with `domain.availability` and stores it with its site's sum in `health_months`; the API and the
+pages read those rows (nothing recomputes a month on read). The fault list of a charger is detected
+from its status history when asked (it is one charger's rows).
+
+Robust to CSMS restarts: a connection period a crashed node left open ends at the charger's last sign
+of life when it is not online now, and short reconnect gaps count as online (domain.availability).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, delete, or_, select
+
+from pipelet_app.auth import NotFound, Principal, require, require_tenant
+from pipelet_app.clock import utcnow
+from pipelet_app.db.models import (
+    Charger,
+    ChargerConnectionPeriod,
+    ConnectorStatusPeriod,
+    HealthMonth,
+    Role,
+    Site,
+)
+from pipelet_app.domain.availability import (
+    MonthHealth,
+    StatusPeriod,
+    combine,
+    connection_intervals,
+    detect_faults,
+    month_health,
+)
+from pipelet_app.ocpp.uptime import month_window
+from pipelet_app.operations.chargers import own_charger
+
+
+def label(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def _status(p: ConnectorStatusPeriod) -> StatusPeriod:
+    connector = p.evse_id if p.evse_id is not None else p.connector_id
+    return StatusPeriod(connector, p.status, p.error_code or "NoError", p.started_at, p.ended_at)
+
+
+def _histories(
+    db: Session, charger_ids: list[int], window: tuple[datetime, datetime]
+) -> tuple[dict[int, list], dict[int, list[StatusPeriod]]]:
+    connections: dict[int, list] = defaultdict(list)
+    statuses: dict[int, list[StatusPeriod]] = defaultdict(list)
+    if not charger_ids:
+        return connections, statuses
+    for p in db.exec(
+        select(ChargerConnectionPeriod).where(
+            col(ChargerConnectionPeriod.charger_id).in_(charger_ids),
+            col(ChargerConnectionPeriod.connected_at) < window[1],
+            or_(
+                col(ChargerConnectionPeriod.disconnected_at).is_(None),
+                col(ChargerConnectionPeriod.disconnected_at) > window[0],
+            ),
+        )
+    ).all():
+        connections[p.charger_id].append((p.connected_at, p.disconnected_at))
+    for p in db.exec(
+        select(ConnectorStatusPeriod).where(
+            col(ConnectorStatusPeriod.charger_id).in_(charger_ids),
+            col(ConnectorStatusPeriod.started_at) < window[1],
+            or_(
+                col(ConnectorStatusPeriod.ended_at).is_(None),
+                col(ConnectorStatusPeriod.ended_at) > window[0],
+            ),
+        )
+    ).all():
+        statuses[p.charger_id].append(_status(p))
+    return connections, statuses
+
+
+def _charger_month(
+    charger: Charger, window: tuple[datetime, datetime], connections: list, statuses: list, now: datetime
+) -> MonthHealth:
+    last_seen = None if charger.is_online else (charger.last_seen_at or window[0])
+    online = connection_intervals(connections, now, last_seen)
+    return month_health(window, online, statuses, now)
+
+
+def rollup(db: Session, year: int, month: int, now: datetime | None = None) -> int:
+    """Recompute and store one month for every claimed, unretired charger and its site; returns how
+    many chargers. Replaces the month's rows in one transaction (idempotent)."""
+    now = now or utcnow()
+    window = month_window(year, month, now)
+    chargers = db.exec(
+        select(Charger).where(col(Charger.tenant_id).is_not(None), col(Charger.retired_at).is_(None))
+    ).all()
+    ids = [c.id for c in chargers if c.id is not None]
+    connections, statuses = _histories(db, ids, window)
+    key = label(year, month)
+    db.exec(delete(HealthMonth).where(HealthMonth.month == key))  # type: ignore[call-overload]
+    by_site: dict[tuple[int, int], list[MonthHealth]] = defaultdict(list)
+    for charger in chargers:
+        assert charger.id is not None and charger.tenant_id is not None
+        health = _charger_month(charger, window, connections[charger.id], statuses[charger.id], now)
+        db.add(_row("charger", charger.id, key, charger.tenant_id, health, now))
+        if charger.site_id is not None:
+            by_site[(charger.site_id, charger.tenant_id)].append(health)
+    for (site_id, tenant_id), months in by_site.items():
+        db.add(_row("site", site_id, key, tenant_id, combine(months), now))
+    db.commit()
+    return len(chargers)
+
+
+def _row(scope: str, object_id: int, key: str, tenant_id: int, h: MonthHealth, now: datetime) -> HealthMonth:
+    return HealthMonth(
+        scope=scope,
+        object_id=object_id,
+        month=key,
+        tenant_id=tenant_id,
+        online_s=h.online_s,
+        degraded_s=h.degraded_s,
+        offline_s=h.offline_s,
+        fault_s=h.fault_s,
+        faults=h.faults,
+        availability=h.availability,
+        computed_at=now,
+    )
+
+
+def _out(row: HealthMonth | None, key: str) -> dict[str, Any]:
+    if row is None:
+        return {"month": key, "computed_utc": None}
+    return {
+        "month": key,
+        "online_s": row.online_s,
+        "degraded_s": row.degraded_s,
+        "offline_s": row.offline_s,
+        "fault_s": row.fault_s,
+        "faults": row.faults,
+        "availability_percent": None if row.availability is None else round(row.availability * 100, 2),
+        "computed_utc": row.computed_at,
+    }
+
+
+def charger_health(db: Session, principal: Principal, cp_id: str, year: int, month: int) -> dict[str, Any]:
+    """The stored month of one of the caller's chargers (`computed_utc` None: not rolled up yet)."""
+    charger = own_charger(db, principal, cp_id)
+    key = label(year, month)
+    return _out(db.get(HealthMonth, ("charger", charger.id, key)), key)
+
+
+def site_health(db: Session, principal: Principal, site_id: int, year: int, month: int) -> dict[str, Any]:
+    require(principal, Role.OPERATOR)
+    site = db.get(Site, site_id)
+    if site is None:
+        raise NotFound("Not found.")
+    require_tenant(principal, site.tenant_id)
+    key = label(year, month)
+    return _out(db.get(HealthMonth, ("site", site_id, key)), key)
+
+
+def charger_faults(
+    db: Session, principal: Principal, cp_id: str, year: int, month: int, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Faults detected in the charger's status history in that month, with their durations."""
+    charger = own_charger(db, principal, cp_id)
+    now = now or utcnow()
+    window = month_window(year, month, now)
+    _, statuses = _histories(db, [charger.id], window)  # type: ignore[list-item]
+    return [
+        {
+            "connector_id": f.connector_id,
+            "start_utc": f.start,
+            "end_utc": None if f.ongoing else f.end,
+            "error_code": f.error_code,
+            "duration_s": f.duration_s,
+            "ongoing": f.ongoing,
+        }
+        for f in detect_faults(statuses[charger.id], now)  # type: ignore[index]
+        if f.end > window[0] and f.start < window[1]
+    ]

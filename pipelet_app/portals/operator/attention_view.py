@@ -1,0 +1,96 @@
+""" "Needs attention now", the first card of the operator's landing page: faulted connectors, offline
+chargers, flagged and stuck sessions, each linking to the charger page where it is fixed. Data from
+`operations.attention` (role and tenant checked there on every load)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from sqlmodel import Session
+
+from pipelet_app.auth import Principal
+from pipelet_app.operations.attention import attention
+from pipelet_app.portals.formatting import when
+from pipelet_app.portals.layout import card
+from pipelet_app.portals.session_state import SessionState
+
+T = SessionState.tr
+COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "orange"}
+
+
+def attention_rows(db: Session, principal: Principal) -> dict[str, Any]:
+    found = attention(db, principal)
+    return {
+        "counts": {k: str(v) for k, v in found["counts"].items()},
+        "items": [
+            {
+                "kind": i["kind"],
+                "cp": i["charge_point_id"],
+                "site": i["site"],
+                "since": when(i["since_utc"]) if i["since_utc"] else "—",
+                "what": i["what"],
+                "link": i["link"],
+            }
+            for i in found["items"]
+        ],
+    }
+
+
+class AttentionState(SessionState):
+    attention_items: list[dict[str, str]] = []
+    attention_counts: dict[str, str] = {}
+
+    @rx.event
+    async def load(self):
+        result = await self._guarded_off_loop(attention_rows)
+        view = result.value or {}
+        self.attention_items = view.get("items", [])
+        self.attention_counts = view.get("counts", {})
+        return result.redirect
+
+
+def _row(item: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.badge(
+                T["attention." + item["kind"].to(str)],
+                color_scheme=rx.match(item["kind"], *COLOURS.items(), "gray"),
+            )
+        ),
+        rx.table.cell(rx.link(item["cp"], href=item["link"])),
+        rx.table.cell(item["site"]),
+        rx.table.cell(item["what"]),
+        rx.table.cell(item["since"]),
+    )
+
+
+def attention_card() -> rx.Component:
+    s = AttentionState
+    return card(
+        T["attention.title"],
+        rx.hstack(
+            *[
+                rx.badge(
+                    T[f"attention.{kind}"],
+                    ": ",
+                    s.attention_counts[kind],
+                    color_scheme=colour,
+                    id=f"attention-count-{kind}",
+                )
+                for kind, colour in COLOURS.items()
+            ],
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.cond(
+            s.attention_items.length() > 0,
+            rx.table.root(
+                rx.table.body(rx.foreach(s.attention_items, _row)),
+                width="100%",
+                variant="surface",
+                id="attention",
+            ),
+            rx.text(T["attention.none"], color_scheme="green", id="attention-none"),
+        ),
+    )

@@ -1,0 +1,103 @@
+"""`GET /api/v1/attention` and the landing card's data on SQLite and PostgreSQL: faulted connectors,
+offline chargers (not at a planned site), flagged and stuck sessions, each linking to its charger page;
+another tenant's items never shown; retired chargers left out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from pipelet_app.api import build_api
+from pipelet_app.clock import utcnow
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, ChargingSession, Connector, SessionSource, Site
+from pipelet_app.portals.operator.attention_view import attention_rows
+from tests.integration.api.onboarding_helpers import NORTH, SONNEN, key_of
+
+
+@pytest.fixture
+def client(demo: dict) -> Iterator[TestClient]:
+    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _charger(db, cp_id: str) -> Charger:
+    return db.exec(select(Charger).where(Charger.charge_point_id == cp_id)).one()
+
+
+@pytest.mark.dates
+def test_attention_lists_what_needs_fixing_with_links(client: TestClient) -> None:
+    now = utcnow()
+    with session_scope() as db:
+        one, two, three = (_charger(db, cp) for cp in ("SON-CP-001", "SON-CP-002", "SON-CP-003"))
+        for c in (one, two, three):
+            c.is_online = True
+            db.add(c)
+        db.add(Connector(charger_id=one.id, connector_id=7, status="Faulted", error_code="GroundFailure"))
+        two.is_online = False
+        db.add(two)
+        three.is_online = False
+        three.retired_at = now  # retired: nothing about it is listed
+        db.add(three)
+        db.add(
+            ChargingSession(
+                transaction_id="ATT-FLAG",
+                station_id="SON-CP-001",
+                source=SessionSource.OCPP_WALLBOX,
+                charger_id=one.id,
+                start_utc=now - timedelta(hours=2),
+                end_utc=now,
+                review_pending=True,
+                flags="register_jump",
+            )
+        )
+        db.add(
+            ChargingSession(
+                transaction_id="ATT-STUCK",
+                station_id="SON-CP-001",
+                source=SessionSource.OCPP_WALLBOX,
+                charger_id=one.id,
+                start_utc=now - timedelta(hours=30),
+            )
+        )
+        db.add(
+            ChargingSession(
+                transaction_id="ATT-RUNNING",
+                station_id="SON-CP-001",
+                source=SessionSource.OCPP_WALLBOX,
+                charger_id=one.id,
+                start_utc=now - timedelta(hours=1),
+            )
+        )
+        db.commit()
+    body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
+    kinds = {(i["kind"], i["charge_point_id"]) for i in body["items"]}
+    assert ("faulted", "SON-CP-001") in kinds and ("offline", "SON-CP-002") in kinds
+    assert not any(cp == "SON-CP-003" for _, cp in kinds)
+    whats = " ".join(i["what"] for i in body["items"])
+    assert "ATT-FLAG" in whats and "ATT-STUCK" in whats and "ATT-RUNNING" not in whats
+    assert all(i["link"] == f"/operator/chargers/{i['charge_point_id']}" for i in body["items"])
+    assert body["counts"]["flagged"] == 1 and body["counts"]["stuck"] == 1
+    north = client.get("/api/v1/attention", headers=key_of(NORTH)).json()
+    assert not any(i["charge_point_id"].startswith("SON-") for i in north["items"])
+
+    with session_scope() as db:  # an offline charger at a site still being built is not an alarm
+        site = db.get(Site, _charger(db, "SON-CP-002").site_id)
+        site.lifecycle_state = "construction"
+        db.add(site)
+        db.commit()
+    body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
+    assert ("offline", "SON-CP-002") not in {(i["kind"], i["charge_point_id"]) for i in body["items"]}
+    assert client.get("/api/v1/attention", headers=key_of("fleet@acme.demo")).status_code == 403
+
+    from pipelet_app.auth import Principal
+    from pipelet_app.db.models import User
+
+    with session_scope() as db:
+        principal = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
+        rows = attention_rows(db, principal)
+    assert rows["counts"]["stuck"] == "1" and rows["items"][0]["link"].startswith("/operator/chargers/")
