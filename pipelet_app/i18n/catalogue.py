@@ -253,6 +253,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "common.language": "Language",
         "common.signed_in_as": "Signed in as",
         "nav.menu": "Menu",
+        "keys.none": "No API keys yet. Create one above to let a program use the API as you.",
+        "reimb.none": "No statements for this month yet: choose the month and press Compute drafts.",
+        "driver.no_sessions": "No charging sessions in this period. Connect your wallbox or solar system on "
+        "this page, or choose a longer period.",
         "keys.revoke_confirm": "Programs using this key stop working at once. This cannot be undone.",
         "reimb.approve_confirm": "An approved statement is final and goes into the next payroll export.",
         "reimb.export_confirm": "The export marks every approved statement as exported; none of them will be "
@@ -825,6 +829,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "common.language": "Sprache",
         "common.signed_in_as": "Angemeldet als",
         "nav.menu": "Menü",
+        "keys.none": "Noch keine API-Schlüssel. Erstellen Sie oben einen, damit ein Programm die API in "
+        "Ihrem Namen nutzen kann.",
+        "reimb.none": "Für diesen Monat gibt es noch keine Abrechnungen: Monat wählen und „Entwürfe "
+        "berechnen“ drücken.",
+        "driver.no_sessions": (
+            "Keine Ladevorgänge in diesem Zeitraum. Verbinden Sie auf dieser Seite Ihre Wallbox oder "
+            "Solaranlage, oder wählen Sie einen längeren Zeitraum."
+        ),
         "keys.revoke_confirm": (
             "Programme, die diesen Schlüssel nutzen, funktionieren sofort nicht mehr. Das lässt sich "
             "nicht rückgängig machen."

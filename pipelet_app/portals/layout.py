@@ -204,6 +204,12 @@ def empty_state(message: rx.Var | str, action: rx.Component | None = None) -> rx
     )
 
 
+def when_empty(rows: rx.Var, message: rx.Var | str, action: rx.Component | None = None) -> rx.Component:
+    """Under a hand-built table: the empty state, shown only while `rows` is empty (the table stays, so
+    its id and header do too)."""
+    return rx.cond(rows.length() == 0, empty_state(message, action))
+
+
 def card(title: rx.Var | str, *content: rx.Component) -> rx.Component:
     return rx.card(rx.vstack(section_heading(title), *content, width="100%", spacing="3"), width="100%")
 

@@ -156,3 +156,14 @@ def test_german_pages_write_german_numbers_and_say_lang_de(browser: Browser, ser
     page.click("#locale-select")
     page.get_by_role("option", name="English").click()  # the account keeps the choice: set it back
     expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)
+
+
+def test_an_empty_list_says_what_to_do_next(page: Page, server: dict) -> None:
+    """Nobody in the suite creates API keys as the investor: the list is empty and says how to fill it."""
+    sign_in(page, server, "investor@pipelet.demo")
+    _open(page, server, "/account/api-keys")
+    expect(page.locator(".pl-empty")).to_contain_text("Create one above", timeout=20_000)
+    page.fill("#key-name", "frame test")
+    page.click("#key-create")
+    expect(page.locator("#api-keys tbody tr")).to_have_count(1, timeout=20_000)
+    expect(page.locator(".pl-empty")).to_have_count(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.account.state import ApiKeysState
-from pipelet_app.portals.layout import card, confirm_button, shell
+from pipelet_app.portals.layout import card, confirm_button, shell, when_empty
 
 T = ApiKeysState.tr
 
@@ -67,5 +67,6 @@ def api_keys_page() -> rx.Component:
                 width="100%",
                 id="api-keys",
             ),
+            when_empty(ApiKeysState.keys, T["keys.none"]),
         ),
     )

@@ -6,7 +6,7 @@ import reflex as rx
 
 from pipelet_app.portals.driver.pv_pages import data_source_tiles
 from pipelet_app.portals.driver.state import DriverSessionState, DriverState
-from pipelet_app.portals.layout import card, data_table, shell, source_badge
+from pipelet_app.portals.layout import card, data_table, shell, source_badge, when_empty
 
 T = DriverState.tr
 
@@ -212,6 +212,7 @@ def driver_page() -> rx.Component:
                 variant="surface",
                 id="driver-sessions",
             ),
+            when_empty(DriverState.sessions, T["driver.no_sessions"]),
         ),
         card(
             T["driver.tokens"],

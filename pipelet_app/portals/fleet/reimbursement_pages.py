@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
-from pipelet_app.portals.layout import card, confirm_button, data_table, shell
+from pipelet_app.portals.layout import card, confirm_button, data_table, shell, when_empty
 
 T = ReimbursementState.tr
 SOURCES = (
@@ -138,6 +138,7 @@ def reimbursement_page() -> rx.Component:
                 variant="surface",
                 id="statements",
             ),
+            when_empty(ReimbursementState.statements, T["reimb.none"]),
         ),
     )
 
