@@ -54,6 +54,7 @@ from pipelet_app.runtime import log_redaction, state_pickles
 from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import (
     alert_mailer,
+    fault_mail_loop,
     health_rollup_loop,
     payments_sweep,
     pv_scheduler,
@@ -122,6 +123,7 @@ app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site serie
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
 app.register_lifespan_task(payments_sweep)  # capture / cancel finished paid sessions, receipts
 app.register_lifespan_task(health_rollup_loop)  # stored monthly health per charger and site
+app.register_lifespan_task(fault_mail_loop)  # debounced connector-fault e-mails to operators (SMTP_URL)
 app.add_page(
     fleet_page, route="/fleet", title="Fleet · Pipelet", on_load=[FleetState.load, FleetState.follow]
 )

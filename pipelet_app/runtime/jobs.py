@@ -324,3 +324,25 @@ async def health_rollup_loop(interval_s: float = 300.0) -> None:
         except Exception as exc:  # the database was busy or gone: try again next time
             log.error("health roll-up failed: %s", type(exc).__name__)
         await asyncio.sleep(interval_s)
+
+
+def run_fault_mails() -> int:
+    from pipelet_app.db import session_scope
+    from pipelet_app.operations.fault_mail import send_fault_mails
+
+    with session_scope() as db:
+        return send_fault_mails(db)
+
+
+async def fault_mail_loop(interval_s: float = 60.0) -> None:
+    """Lifespan task of the web app: debounced fault e-mails (operations/fault_mail.py) every minute;
+    idle without SMTP_URL."""
+    while True:
+        if get_settings().smtp_url:
+            try:
+                await asyncio.to_thread(run_fault_mails)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # SMTP or the database was busy or gone: try again next time
+                log.error("fault mails failed: %s", type(exc).__name__)
+        await asyncio.sleep(interval_s)
