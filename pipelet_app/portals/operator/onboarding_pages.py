@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, data_table, shell
+from pipelet_app.portals.layout import card, data_table, field, shell
 from pipelet_app.portals.operator.onboarding_state import (
     ChargerSetupState,
     ClaimState,
@@ -38,7 +38,7 @@ def _error(message: rx.Var, error_id: str) -> rx.Component:
 
 
 def _labelled(label: rx.Var | str, control: rx.Component) -> rx.Component:
-    return rx.vstack(rx.text(label, size="2", weight="medium"), control, spacing="1", width="100%")
+    return field(label, control, width="100%")  # the frame's <label>: names the control for screen readers
 
 
 # ------------------------------------------------------------------------------------ claim
@@ -169,13 +169,13 @@ def charger_setup_card() -> rx.Component:
                     ),
                 ),
             ),
-            rx.heading(T["cadmin.firmware"], size="3"),
+            rx.heading(T["cadmin.firmware"], as_="h3", size="3"),
             data_table(
                 [(T["cadmin.version"], "version"), (T["cadmin.first_seen"], "seen")],
                 s.firmware,
                 "setup-firmware",
             ),
-            rx.heading(T["onb.history"], size="3"),
+            rx.heading(T["onb.history"], as_="h3", size="3"),
             history_table(s.history, "setup-history"),
         ),
     )
@@ -311,7 +311,14 @@ def tokens_page() -> rx.Component:
             rx.text(T["tokens.import_hint"], size="2", color_scheme="gray"),
             rx.form(
                 rx.vstack(
-                    rx.text_area(name="csv", rows="6", width="100%", id="token-csv", font_family="monospace"),
+                    rx.text_area(
+                        name="csv",
+                        rows="6",
+                        width="100%",
+                        id="token-csv",
+                        font_family="monospace",
+                        aria_label=T["tokens.import"],
+                    ),
                     rx.button(T["tokens.import_submit"], type="submit", id="token-import"),
                     width="100%",
                 ),
@@ -378,7 +385,13 @@ def customers_page() -> rx.Component:
             T["customers.new"],
             rx.form(
                 rx.hstack(
-                    rx.input(name="name", placeholder=T["customers.name"], required=True, id="customer-name"),
+                    rx.input(
+                        name="name",
+                        placeholder=T["customers.name"],
+                        aria_label=T["customers.name"],
+                        required=True,
+                        id="customer-name",
+                    ),
                     rx.button(T["customers.create"], type="submit", id="customer-create"),
                     width="100%",
                 ),
@@ -395,11 +408,21 @@ def customers_page() -> rx.Component:
                         rx.foreach(s.customers, lambda c: rx.el.option(c["name"], value=c["id"])),
                         name="fleet_id",
                         id="driver-fleet",
+                        aria_label=T["customers.new"],
                     ),
                     rx.input(
-                        name="name", placeholder=T["customers.driver_name"], required=True, id="driver-name"
+                        name="name",
+                        placeholder=T["customers.driver_name"],
+                        aria_label=T["customers.driver_name"],
+                        required=True,
+                        id="driver-name",
                     ),
-                    rx.input(name="email", placeholder=T["customers.driver_email"], id="driver-email"),
+                    rx.input(
+                        name="email",
+                        placeholder=T["customers.driver_email"],
+                        aria_label=T["customers.driver_email"],
+                        id="driver-email",
+                    ),
                     rx.button(T["customers.add_driver"], type="submit", id="driver-add"),
                     width="100%",
                 ),
