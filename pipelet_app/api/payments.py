@@ -42,8 +42,13 @@ async def stripe_webhook(request: Request, db: DB) -> dict:
 
 @router.get(
     "/sites/{site_id}/pay-qr",
-    response_class=HTMLResponse,
-    responses={**KEYED, **documented(404, not_found="No such site in your tenant")},
+    # The sheet is HTML; errors stay JSON like every other route (a `response_class` would document them
+    # as HTML too).
+    responses={
+        **KEYED,
+        **documented(404, not_found="No such site in your tenant"),
+        200: {"content": {"text/html": {}}, "description": "The printable sheet"},
+    },
 )
 def pay_qr_sheet(site_id: int, principal: Caller, db: DB) -> HTMLResponse:
     """A printable page of QR codes, one per connector of the site's priced chargers; each opens that
@@ -112,7 +117,7 @@ class RefundIn(BaseModel):
 
 @router.post(
     "/payments/{payment_id}/refund",
-    responses={**KEYED, **documented(404, not_found="No such payment at your chargers")},
+    responses={**KEYED, **documented(400, 404, not_found="No such payment at your chargers")},
 )
 def refund(payment_id: int, body: RefundIn, principal: Caller, db: DB) -> dict:
     """Refund a captured payment (once; part or all)."""
