@@ -66,7 +66,7 @@ def test_ocpp_at_the_site_pv_at_home_public_in_utc(demo: dict) -> None:
         ids = {s.transaction_id: s.id for s in sessions}
     with session_scope() as db:
         zones = session_zones(db, ids.values())
-        overview = driver_overview(db, principal("driver@acme.demo"))
+        overview = driver_overview(db, principal("driver@acme.demo"), "2031-07-01", "2031-07-31")
     assert zones[ids["zone-ocpp"]] == "Europe/Berlin"
     assert zones[ids["zone-pv"]] == "America/New_York"
     assert zones[ids["zone-public"]] == "UTC"
