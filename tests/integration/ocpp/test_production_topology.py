@@ -125,6 +125,8 @@ async def test_operator_command_is_routed_to_the_node_holding_the_socket(
             assert answer.status_code == 200, answer.text
             return metric_samples(answer.text)
 
+        last: dict[str, object] = {}
+
         async def every_process_reports() -> bool:
             samples = await scraped()
             processes = {labels.get("process", "") for _, labels, _ in samples}
@@ -134,6 +136,7 @@ async def test_operator_command_is_routed_to_the_node_holding_the_socket(
                 if name == "pipelet_csms_commands_total" and labels.get("action") == "reset" and value >= 1
             }
             has_worker = any(p.startswith("worker:") for p in processes)
+            last.update(processes=sorted(processes), delivered=sorted(delivered))
             return (
                 {"csms:node-A", "csms:node-B"} <= processes
                 and has_worker
@@ -144,7 +147,11 @@ async def test_operator_command_is_routed_to_the_node_holding_the_socket(
                 }
             )
 
-        await wait_for(every_process_reports, timeout=45, what="both nodes and the worker in the metrics")
+        # Each process snapshots every 15 s (metrics.SNAPSHOT_S); a loaded box can take a few periods.
+        try:
+            await wait_for(every_process_reports, timeout=90, what="both nodes and the worker in the metrics")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last scrape: {last}") from None
     finally:
         await api.aclose()
     assert worker.poll() is None, "the worker runs"
