@@ -230,15 +230,18 @@ def _admitted(server: dict, charge_point_id: str, password: str | None) -> int:
         return pool.submit(asyncio.run, attempt()).result(timeout=30)
 
 
+CHARGER = "NW-CP-002"  # the rotation test's: no other browser test connects it with its demo password
+
+
 def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
     page: Page, server: dict
 ) -> None:
-    demo_password = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}["SON-CP-003"]
+    demo_password = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}[CHARGER]
     page.goto(f"{server['base']}/login")
     expect(page.locator("#login-demo-notice")).to_contain_text("demo installation", timeout=20_000)
-    sign_in(page, server, "operator@sonnenstrom.demo")
-    expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-003", timeout=20_000)
-    page.goto(f"{server['base']}/operator/chargers/SON-CP-003")
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-chargers")).to_contain_text(CHARGER, timeout=20_000)
+    page.goto(f"{server['base']}/operator/chargers/{CHARGER}")
     expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
     expect(page.locator("body")).to_contain_text("HTTP Basic password", timeout=20_000)
     expect(page.locator("#charger-auth-warning")).to_have_count(0)
@@ -248,8 +251,8 @@ def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
     expect(page.locator("#new-password-box")).to_be_visible(timeout=20_000)
     new_password = page.locator("#new-password").inner_text()
     assert len(new_password) >= 16 and new_password != demo_password
-    assert _admitted(server, "SON-CP-003", new_password) == 101
-    assert _admitted(server, "SON-CP-003", demo_password) == 401
+    assert _admitted(server, CHARGER, new_password) == 101
+    assert _admitted(server, CHARGER, demo_password) == 401
     page.reload()
     expect(page.locator("body")).to_contain_text("HTTP Basic password", timeout=20_000)
     assert new_password not in page.content()  # shown once: not in any state the page reloads
@@ -257,7 +260,7 @@ def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
     page.click("#charger-allow-no-auth")
     expect(page.locator("#charger-auth-warning")).to_contain_text("No authentication", timeout=20_000)
     screenshot(page, "operator-charger-no-auth")
-    assert _admitted(server, "SON-CP-003", None) == 101
+    assert _admitted(server, CHARGER, None) == 101
     page.click("#charger-require-password")
     expect(page.locator("#charger-auth-warning")).to_have_count(0, timeout=20_000)
-    assert _admitted(server, "SON-CP-003", None) == 401
+    assert _admitted(server, CHARGER, None) == 401

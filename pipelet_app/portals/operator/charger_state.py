@@ -190,10 +190,17 @@ class ChargerState(SessionState):
 
 
 def show_password_script(password: str) -> str:
-    """JS that puts the new password into #new-password and reveals its box (textContent: no markup)."""
+    """JS that puts the new password into #new-password and reveals its box (textContent: no markup).
+
+    The same event also changes state (the claim page's link to the charger), and React may commit that
+    render after this script ran and replace the element's text; so the script writes it again on the
+    next frames (a full-suite browser run caught the box shown with an empty password)."""
     return (
-        f"document.getElementById('new-password').textContent = {json.dumps(password)};"
-        "document.getElementById('new-password-box').style.display = 'block';"
+        "(() => { const show = () => {"
+        "const code = document.getElementById('new-password');"
+        f"if (code) code.textContent = {json.dumps(password)};"
+        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; };"
+        "show(); requestAnimationFrame(() => requestAnimationFrame(show)); setTimeout(show, 300); })();"
     )
 
 
