@@ -25,7 +25,7 @@ CASES = [
     (FleetState, "Emil Ernst", "fleet@acme.demo", "fleet@globex.demo"),
     (InvestorState, "Evergreen Tax Equity LLC", "investor@pipelet.demo", "operator@sonnenstrom.demo"),
     (DriverState, "ACME0001", "driver@acme.demo", "fleet@acme.demo"),
-    (AdminState, "Acme Logistics (fleet)", "admin@pipelet.demo", "operator@sonnenstrom.demo"),
+    (AdminState, "fleet@acme.demo", "admin@pipelet.demo", "operator@sonnenstrom.demo"),  # the user list
 ]
 
 
