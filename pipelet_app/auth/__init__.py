@@ -2,7 +2,7 @@
 
 from pipelet_app.auth.errors import AuthError, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from pipelet_app.auth.guard import home_path, require, require_tenant
-from pipelet_app.auth.principal import Principal
+from pipelet_app.auth.principal import Principal, Role
 
 __all__ = [
     "AuthError",
@@ -11,6 +11,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "Principal",
+    "Role",
     "home_path",
     "require",
     "require_tenant",

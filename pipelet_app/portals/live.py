@@ -19,8 +19,8 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
-from pipelet_app.portals.live_versions import Key, read_versions
 from pipelet_app.runtime import offload
+from pipelet_app.services.live_versions import Key, read_versions
 
 LOGGER = logging.getLogger(__name__)
 POLL_S = 1.0  # the page shows a change within about this plus one reload of its view

@@ -15,19 +15,18 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import reflex as rx
-from sqlmodel import Session
 
 from pipelet_app.auth import Forbidden, InvalidInput, NotAuthenticated, Principal, home_path
 from pipelet_app.auth import sessions as auth_sessions
-from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
 from pipelet_app.i18n.words import error_text
 from pipelet_app.portals.formatting import in_locale
 from pipelet_app.portals.live import HUB, Key
-from pipelet_app.portals.live_versions import versions_in
 from pipelet_app.runtime import offload
 from pipelet_app.services.account import set_my_locale
+from pipelet_app.services.live_versions import versions_in
+from pipelet_app.services.session import Session, session_scope
 
 T = TypeVar("T")
 LOGOUT_SCRIPT = "fetch('/auth/logout', {method: 'POST', credentials: 'same-origin'})"

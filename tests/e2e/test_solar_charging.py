@@ -31,7 +31,7 @@ from pipelet_app.db.models import (
     SurplusDecision,
     User,
 )
-from pipelet_app.portals.zones import session_zones
+from pipelet_app.services.zones import session_zones
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_operator_sites import _publish
 

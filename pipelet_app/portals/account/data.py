@@ -36,4 +36,3 @@ def create_my_api_key(db: Session, principal: Principal, name: str) -> str:
 
 def revoke_my_api_key(db: Session, principal: Principal, key_id: str) -> None:
     revoke_api_key(db, key_id, owner=principal)
-

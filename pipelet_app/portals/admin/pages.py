@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.db.models import Role
+from pipelet_app.auth import Role
 from pipelet_app.portals.admin.state import AdminState
 from pipelet_app.portals.layout import card, coded_text, confirm_button, data_table, field, shell
 

@@ -11,8 +11,8 @@ from pipelet_app.auth import NotFound, Principal, require
 from pipelet_app.db.models import Driver, IdToken, Role
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.portals.formatting import clock_time, kwh, money, percent, when
-from pipelet_app.portals.zones import session_zones
 from pipelet_app.services import driver_sessions
+from pipelet_app.services.zones import session_zones
 
 SOURCES = ("ocpp-wallbox", "pv-inverter", "public")
 

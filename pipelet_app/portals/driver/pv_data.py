@@ -41,7 +41,7 @@ from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
 from pipelet_app.inverters.service import ConnectResult
 from pipelet_app.portals.formatting import kwh, when
-from pipelet_app.portals.zones import session_zones
+from pipelet_app.services.zones import session_zones
 from pipelet_app.settings import get_settings
 
 CALLBACK_PATH = "/driver/pv/callback"

@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session
-
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.portals.zones import session_zones
 from pipelet_app.services import surplus as service
+from pipelet_app.services.session import Session
+from pipelet_app.services.zones import session_zones
 
 SITE_DEFAULT = "site"
 

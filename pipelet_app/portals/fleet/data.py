@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlmodel import Session
-
 from pipelet_app import clock
-from pipelet_app.auth import InvalidInput, Principal, require
-from pipelet_app.db.models import Role
+from pipelet_app.auth import InvalidInput, Principal, Role, require
 from pipelet_app.fleet.queries import (
     SessionFilter,
     fleet_driver,
@@ -17,7 +14,8 @@ from pipelet_app.fleet.queries import (
     solar_share_by_driver,
 )
 from pipelet_app.portals.formatting import kwh, percent, when
-from pipelet_app.portals.zones import session_zones
+from pipelet_app.services.session import Session
+from pipelet_app.services.zones import session_zones
 
 SOURCES = ("ocpp_wallbox_wh", "pv_wallbox_wh", "public_wh")
 

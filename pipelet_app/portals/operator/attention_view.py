@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from sqlmodel import Session
 
 from pipelet_app.auth import Principal
 from pipelet_app.operations.attention import attention
 from pipelet_app.portals.formatting import when
 from pipelet_app.portals.layout import card
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.session import Session
 
 T = SessionState.tr
 COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "orange"}

@@ -6,14 +6,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
-
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.operations import chargers as operations
 from pipelet_app.portals.formatting import hours, kwh, money, number, when
 from pipelet_app.services import pricing
+from pipelet_app.services.session import Session
 
 # Buttons on the detail page: (label key, command, payload) — OCPP 1.6 and 2.0.1 payloads differ.
 QUICK_COMMANDS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
-from sqlmodel import Session
 
 from pipelet_app.auth import Principal
 from pipelet_app.i18n.words import command_error_text
@@ -18,6 +17,7 @@ from pipelet_app.operations import identity
 from pipelet_app.portals.operator.charger_data import charger_view, faults_view, live_key, parse_payload
 from pipelet_app.portals.operator.data import live_key as tenant_live_key
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.session import Session
 
 # What `charger_view` returns, one var each; a refusal empties them all, so nothing of the last charger
 # stays on screen.

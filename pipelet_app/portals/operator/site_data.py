@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.types import utcnow
 from pipelet_app.portals.formatting import number
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import sites as service
+from pipelet_app.services.session import Session
 
 FORM_FIELDS = (
     "name",

@@ -14,11 +14,11 @@ from typing import Any
 
 import reflex as rx
 
-from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.payments import flow
 from pipelet_app.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGateway
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.session import session_scope
 
 
 def _offer(cp_id: str, connector: int) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from pipelet_app.auth import password_reset
 from pipelet_app.auth.demo_exposure import demo_installation
 from pipelet_app.auth.invitations import find_open_invitation
 from pipelet_app.auth.secrets import password_problem
-from pipelet_app.db import session_scope
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.session import session_scope
 
 
 class LoginState(SessionState):

@@ -14,9 +14,9 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargingSession, Connector, User
 from pipelet_app.portals import live
 from pipelet_app.portals.fleet.data import live_key as fleet_key
-from pipelet_app.portals.live_versions import read_versions
 from pipelet_app.portals.operator.charger_data import live_key as charger_key
 from pipelet_app.portals.operator.data import live_key as operator_key
+from pipelet_app.services.live_versions import read_versions
 
 
 def _principal(email: str) -> Principal:

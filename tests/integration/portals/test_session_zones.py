@@ -18,7 +18,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.portals.driver.data import driver_overview
 from pipelet_app.portals.formatting import when
-from pipelet_app.portals.zones import session_zones
+from pipelet_app.services.zones import session_zones
 from tests.integration.api.charger_facts import principal
 
 NOON_JULY = datetime(2031, 7, 15, 12, 0, tzinfo=UTC)
