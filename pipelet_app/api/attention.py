@@ -16,8 +16,8 @@ router = APIRouter(prefix="/attention", tags=["attention"])
 
 
 class AttentionItem(BaseModel):
-    kind: Literal["faulted", "offline", "flagged", "stuck"]
-    charge_point_id: str
+    kind: Literal["faulted", "offline", "flagged", "stuck", "overdue"]
+    charge_point_id: str = Field(description="Empty for an overdue lifecycle step")
     site: str
     since_utc: datetime | None
     what: str
@@ -31,6 +31,7 @@ class AttentionOut(BaseModel):
 
 @router.get("", response_model=AttentionOut, responses=KEYED)
 def attention(principal: Caller, db: DB) -> dict:
-    """Faulted connectors, offline chargers, sessions flagged for review and stuck sessions, oldest
-    first, each with the link to the page where it is fixed (at most 200 of each kind)."""
+    """Faulted connectors, offline chargers, sessions flagged for review, stuck sessions and overdue
+    lifecycle steps (SPV steps, site commissioning), oldest first, each with the link to the page where
+    it is fixed (at most 200 of each kind)."""
     return operations.attention(db, principal)

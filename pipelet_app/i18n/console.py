@@ -86,6 +86,8 @@ CONSOLE: dict[str, dict[str, str]] = {
         "attention.flagged": "Flagged session",
         "attention.stuck": "Stuck session",
         "attention.none": "Nothing needs you right now.",
+        "attention.overdue": "Overdue step",
+        "attention.open": "Open",
     },
     "de": {
         "nav.tokens": "Ladekarten",
@@ -170,5 +172,7 @@ CONSOLE: dict[str, dict[str, str]] = {
         "attention.flagged": "Auffälliger Ladevorgang",
         "attention.stuck": "Hängender Ladevorgang",
         "attention.none": "Gerade ist nichts zu tun.",
+        "attention.overdue": "Überfälliger Schritt",
+        "attention.open": "Öffnen",
     },
 }

@@ -1,24 +1,38 @@
 """What needs an operator's attention now, each item linking to where it is fixed (the charger page:
 commands, review buttons, setup): faulted connectors, offline chargers, sessions flagged as implausible
-(`review_pending`), and stuck sessions (still open after `STUCK_AFTER`, or open on an offline charger).
-Only the caller's tenant, only unretired chargers; offline chargers at sites not yet (or no longer)
-operating are left out (planned, construction, decommissioned). Five bounded queries, oldest first.
+(`review_pending`), stuck sessions (still open after `STUCK_AFTER`, or open on an offline charger), and
+overdue lifecycle steps: a step of an SPV the tenant sponsors past its due date and not done (linking to
+the SPV console), and a site still planned, under construction or commissioning after its commissioning
+date (linking to the site page). Only the caller's tenant, only unretired chargers; offline chargers at
+sites not yet (or no longer) operating are left out (planned, construction, decommissioned). Bounded
+queries, oldest first.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
 from pipelet_app.auth import Principal, require
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site, SiteLifecycle
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Connector,
+    Role,
+    Site,
+    SiteLifecycle,
+    Spv,
+    SpvLifecycleStep,
+)
 
 STUCK_AFTER = timedelta(hours=24)
 LIMIT = 200  # per kind: a page that lists thousands helps nobody; the counts say how many there are
 QUIET = (SiteLifecycle.PLANNED, SiteLifecycle.CONSTRUCTION, SiteLifecycle.DECOMMISSIONED)
+NOT_YET_OPERATING = (SiteLifecycle.PLANNED, SiteLifecycle.CONSTRUCTION, SiteLifecycle.COMMISSIONING)
+KINDS = ("faulted", "offline", "flagged", "stuck", "overdue")
 
 
 def _link(cp_id: str) -> str:
@@ -105,19 +119,74 @@ def attention(db: Session, principal: Principal, now: datetime | None = None) ->
                 "stuck", cp_id, site_names.get(site_id), session.start_utc, f"{session.transaction_id} open"
             )
         )
-    counts = {
-        kind: sum(1 for i in items if i["kind"] == kind)
-        for kind in ("faulted", "offline", "flagged", "stuck")
-    }
+    items += _overdue(db, tenant, now)
+    counts = {kind: sum(1 for i in items if i["kind"] == kind) for kind in KINDS}
     return {"counts": counts, "items": items}
 
 
-def _item(kind: str, cp_id: str, site: str | None, since: datetime | None, what: str) -> dict[str, Any]:
+def _overdue(db: Session, tenant: int | None, now: datetime) -> list[dict[str, Any]]:
+    """Lifecycle steps past their date. "Today" is the UTC date: a step due on a day is overdue once
+    that day is over everywhere the sponsor might be, give or take the hours a zone is ahead."""
+    today = now.date()
+    steps = db.exec(
+        select(SpvLifecycleStep, Spv.name)
+        .join(Spv, col(Spv.id) == SpvLifecycleStep.spv_id)
+        .where(
+            Spv.sponsor_tenant_id == tenant,
+            col(SpvLifecycleStep.done_on).is_(None),
+            col(SpvLifecycleStep.due) < today,
+        )
+        .order_by(col(SpvLifecycleStep.due))
+        .limit(LIMIT)
+    ).all()
+    sites = db.exec(
+        select(Site)
+        .where(
+            Site.tenant_id == tenant,
+            col(Site.lifecycle_state).in_(NOT_YET_OPERATING),
+            col(Site.commissioning_date).is_not(None),
+            col(Site.commissioning_date) < today,
+        )
+        .order_by(col(Site.commissioning_date))
+        .limit(LIMIT)
+    ).all()
+    items = [
+        _item(
+            "overdue",
+            "",
+            spv_name,
+            _midnight(step.due),
+            f"{step.title} ({step.owner})",
+            link="/operator/spvs",
+        )
+        for step, spv_name in steps
+    ]
+    items += [
+        _item(
+            "overdue",
+            "",
+            site.name,
+            _midnight(site.commissioning_date),
+            f"commissioning due, still {site.lifecycle_state}",
+            link=f"/operator/sites/{site.id}",
+        )
+        for site in sites
+    ]
+    return items
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+def _item(
+    kind: str, cp_id: str, site: str | None, since: datetime | None, what: str, link: str | None = None
+) -> dict[str, Any]:
     return {
         "kind": kind,
         "charge_point_id": cp_id,
         "site": site or "",
         "since_utc": since,
         "what": what,
-        "link": _link(cp_id),
+        "link": link or _link(cp_id),
     }

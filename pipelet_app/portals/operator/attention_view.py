@@ -1,6 +1,6 @@
 """ "Needs attention now", the first card of the operator's landing page: faulted connectors, offline
-chargers, flagged and stuck sessions, each linking to the charger page where it is fixed. Data from
-`operations.attention` (role and tenant checked there on every load)."""
+chargers, flagged and stuck sessions, overdue lifecycle steps, each linking to the page where it is
+fixed. Data from `operations.attention` (role and tenant checked there on every load)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pipelet_app.portals.session_state import SessionState
 from pipelet_app.services.session import Session
 
 T = SessionState.tr
-COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "orange"}
+COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "orange", "overdue": "purple"}
 
 
 def attention_rows(db: Session, principal: Principal) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def _row(item: rx.Var) -> rx.Component:
                 color_scheme=rx.match(item["kind"], *COLOURS.items(), "gray"),
             )
         ),
-        rx.table.cell(rx.link(item["cp"], href=item["link"])),
+        rx.table.cell(rx.link(rx.cond(item["cp"] != "", item["cp"], T["attention.open"]), href=item["link"])),
         rx.table.cell(item["site"]),
         rx.table.cell(item["what"]),
         rx.table.cell(item["since"]),

@@ -1,5 +1,6 @@
 """`GET /api/v1/attention` and the landing card's data on SQLite and PostgreSQL: faulted connectors,
-offline chargers (not at a planned site), flagged and stuck sessions, each linking to its charger page;
+offline chargers (not at a planned site), flagged and stuck sessions, each linking to its charger page,
+and overdue lifecycle steps (SPV steps, site commissioning) linking to where they are done;
 another tenant's items never shown; retired chargers left out."""
 
 from __future__ import annotations
@@ -80,7 +81,11 @@ def test_attention_lists_what_needs_fixing_with_links(client: TestClient) -> Non
     assert not any(cp == "SON-CP-003" for _, cp in kinds)
     whats = " ".join(i["what"] for i in body["items"])
     assert "ATT-FLAG" in whats and "ATT-STUCK" in whats and "ATT-RUNNING" not in whats
-    assert all(i["link"] == f"/operator/chargers/{i['charge_point_id']}" for i in body["items"])
+    assert all(
+        i["link"] == f"/operator/chargers/{i['charge_point_id']}"
+        for i in body["items"]
+        if i["kind"] != "overdue"
+    )
     assert body["counts"]["flagged"] == 1 and body["counts"]["stuck"] == 1
     north = client.get("/api/v1/attention", headers=key_of(NORTH)).json()
     assert not any(i["charge_point_id"].startswith("SON-") for i in north["items"])
@@ -101,3 +106,68 @@ def test_attention_lists_what_needs_fixing_with_links(client: TestClient) -> Non
         principal = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
         rows = attention_rows(db, principal)
     assert rows["counts"]["stuck"] == "1" and rows["items"][0]["link"].startswith("/operator/chargers/")
+
+
+@pytest.mark.dates
+def test_overdue_lifecycle_steps_are_listed_until_done(client: TestClient) -> None:
+    from datetime import date
+
+    from pipelet_app.db.models import Spv, SpvLifecycleStep
+
+    today = utcnow().date()
+    with session_scope() as db:
+        sonnen_tenant = _charger(db, "SON-CP-001").tenant_id
+        north_tenant = _charger(db, "NW-CP-001").tenant_id
+        spv = Spv(sponsor_tenant_id=sonnen_tenant, name="Attention Solar I LLC", formed_year=today.year)
+        other = Spv(sponsor_tenant_id=north_tenant, name="Northwind Other LLC", formed_year=today.year)
+        db.add(spv)
+        db.add(other)
+        db.flush()
+
+        def step(owner_spv: Spv, key: str, due: date, done: bool = False) -> None:
+            db.add(
+                SpvLifecycleStep(
+                    spv_id=owner_spv.id,
+                    step_key=key,
+                    phase="operations",
+                    title=f"step {key}",
+                    owner="Sponsor",
+                    due=due,
+                    done_on=due if done else None,
+                )
+            )
+
+        step(spv, "late", today - timedelta(days=1))
+        step(spv, "late-but-done", today - timedelta(days=3), done=True)
+        step(spv, "due-tomorrow", today + timedelta(days=1))
+        step(other, "other-tenant-late", today - timedelta(days=5))
+        site = db.get(Site, _charger(db, "SON-CP-001").site_id)
+        site.lifecycle_state = "construction"
+        site.commissioning_date = today - timedelta(days=2)
+        db.add(site)
+        db.commit()
+        site_id, site_name = site.id, site.name
+    body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
+    overdue = [i for i in body["items"] if i["kind"] == "overdue"]
+    whats = {i["what"] for i in overdue}
+    assert "step late (Sponsor)" in whats
+    assert not any("late-but-done" in w or "due-tomorrow" in w or "other-tenant" in w for w in whats)
+    site_item = next(i for i in overdue if i["link"] == f"/operator/sites/{site_id}")
+    assert site_item["site"] == site_name and "construction" in site_item["what"]
+    assert all(i["link"] in ("/operator/spvs", f"/operator/sites/{site_id}") for i in overdue)
+    assert body["counts"]["overdue"] == len(overdue)
+    north = client.get("/api/v1/attention", headers=key_of(NORTH)).json()
+    assert "step other-tenant-late (Sponsor)" in {i["what"] for i in north["items"]}
+    assert "step late (Sponsor)" not in {i["what"] for i in north["items"]}
+
+    with session_scope() as db:  # done, and the site operating: both leave the list
+        row = db.exec(select(SpvLifecycleStep).where(SpvLifecycleStep.step_key == "late")).one()
+        row.done_on = today
+        db.add(row)
+        site = db.get(Site, site_id)
+        site.lifecycle_state = "operating"
+        db.add(site)
+        db.commit()
+    body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
+    after = {i["what"] for i in body["items"] if i["kind"] == "overdue"}
+    assert "step late (Sponsor)" not in after and not any("commissioning" in w for w in after)
