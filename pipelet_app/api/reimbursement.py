@@ -9,18 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.api.fleet import PG_INT_MAX
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.db.models import ReimbursementStatement, Tenant
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import ImportPlan, run_import
+from pipelet_app.fleet.reimbursement import ReimbursementStatement
 from pipelet_app.fleet.voids import void_session
 from pipelet_app.reports.reimbursement import statement_pdf
 from pipelet_app.runtime import offload
+from pipelet_app.services.session import Session
 
 router = APIRouter(prefix="/fleet", tags=["reimbursement"])
 ERRORS = {**KEYED, **documented(404, not_found="statement_id is not a statement of your fleet")}
@@ -110,8 +110,7 @@ async def pdf(statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal
 
 def _statement_pdf(db: Session, principal: Principal, statement_id: int) -> tuple[str, bytes]:
     view = reimbursement.statement_view(db, principal, statement_id)
-    fleet = db.exec(select(Tenant).where(Tenant.id == principal.tenant_id)).one()
-    body = statement_pdf(view["statement"], view["driver"], fleet.name)
+    body = statement_pdf(view["statement"], view["driver"], view["fleet_name"])
     return f"reimbursement-{view['statement'].month}-{view['driver'].id}.pdf", body
 
 

@@ -25,6 +25,7 @@ from pipelet_app.db.models import (
     ReimbursementStatement,
     Role,
     StatementStatus,
+    Tenant,
 )
 from pipelet_app.domain import csv_cells
 from pipelet_app.domain.reimbursement import SOURCES, SessionEnergy, compute_statement
@@ -246,4 +247,13 @@ def statement_view(db: Session, principal: Principal, statement_id: int) -> dict
     statement = _statement(db, principal, statement_id)
     driver = db.get(Driver, statement.driver_id)
     assert driver is not None
-    return {"statement": statement, "driver": driver}
+    fleet = db.get(Tenant, principal.tenant_id)
+    assert fleet is not None
+    return {"statement": statement, "driver": driver, "fleet_name": fleet.name}
+
+
+def driver_names(db: Session, principal: Principal) -> dict[int, str]:
+    """The caller's fleet's drivers by id, for the statement lists' names."""
+    require(principal, Role.FLEET_MANAGER)
+    drivers = db.exec(select(Driver).where(Driver.fleet_id == principal.tenant_id)).all()
+    return {d.id: d.name for d in drivers if d.id is not None}

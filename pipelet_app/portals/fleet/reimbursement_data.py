@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
-
 from pipelet_app.auth import Principal
-from pipelet_app.db.models import Driver
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import plan_import, run_import
 from pipelet_app.portals.formatting import kwh, money, number
+from pipelet_app.services.session import Session
 
 
 def rates_view(db: Session, principal: Principal) -> dict[str, str]:
@@ -27,9 +25,7 @@ def save_rates(db: Session, principal: Principal, form: dict[str, str]) -> dict[
 
 def statements_view(db: Session, principal: Principal, month: str) -> list[dict[str, str]]:
     statements = reimbursement.draft_statements(db, principal, month)
-    names = {
-        d.id: d.name for d in db.exec(select(Driver).where(Driver.fleet_id == principal.tenant_id)).all()
-    }
+    names = reimbursement.driver_names(db, principal)
     return [
         {
             "id": str(s.id),
