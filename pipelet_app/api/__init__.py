@@ -19,6 +19,7 @@ from pipelet_app.api import (
     payments,
     pricing,
     reimbursement,
+    reports,
     sessions,
     sites,
 )
@@ -46,6 +47,7 @@ def build_api() -> FastAPI:
         sessions,
         pricing,
         payments,
+        reports,
         fleet,
         fleet_customers,
         id_tokens,

@@ -55,6 +55,10 @@ ROLE_ONLY = [  # routes without an object in the path: other roles get 403
     ("POST", "/api/v1/id-tokens", {"token": "ROLE-TEST"}),
     ("GET", "/api/v1/fleet-customers", None),
     ("POST", "/api/v1/fleet-customers", {"name": "x"}),
+    ("GET", "/api/v1/reports/portfolio", None),
+    ("GET", "/api/v1/reports/portfolio/sessions", None),
+    ("GET", "/api/v1/reports/portfolio.csv", None),
+    ("GET", "/api/v1/reports/portfolio.pdf", None),
 ]
 
 
