@@ -20,8 +20,8 @@ from pipelet_app.auth import Forbidden, InvalidInput, NotAuthenticated, Principa
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.errors import AppError
 from pipelet_app.i18n import LOCALES, MESSAGES
+from pipelet_app.i18n.formatting import in_locale
 from pipelet_app.i18n.words import error_text
-from pipelet_app.portals.formatting import in_locale
 from pipelet_app.portals.live import HUB, Key
 from pipelet_app.runtime import offload
 from pipelet_app.services.account import set_my_locale
@@ -74,7 +74,7 @@ class _Outcome:
 
 def _run_guarded(token: str, action: Callable[[Session, Principal], Any], locale: str = "en") -> _Outcome:
     """Resolve the session token and run `action` in one transaction; touches no state (thread-safe).
-    Numbers and dates the action formats come out in the page's `locale` (portals/formatting.py)."""
+    Numbers and dates the action formats come out in the page's `locale` (i18n/formatting.py)."""
     who = None
     try:
         with in_locale(locale), session_scope() as db:

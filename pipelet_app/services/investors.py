@@ -36,6 +36,8 @@ from pipelet_app.domain.tax.capital import CapitalStatement
 from pipelet_app.domain.tax.errors import TaxValidationError
 from pipelet_app.domain.tax.release import ReturnStatus
 from pipelet_app.domain.tax.spv import SpvResult, prepare
+from pipelet_app.i18n import translate
+from pipelet_app.i18n.formatting import current_locale, day, number, percent, usd
 from pipelet_app.reports.tax_forms import capital_statement_pdf
 from pipelet_app.tax.books import LoadedBooks, load_books, partner_key
 from pipelet_app.tax.returns import BooksChanged, Pdf, k1_document
@@ -45,14 +47,9 @@ API = "/api/v1/investors/me"
 UTILISATION_DAYS = 30
 
 
-def usd(value: Decimal) -> str:
-    """US dollars to the cent, negatives in parentheses as on the forms."""
-    text = f"${abs(value):,.2f}"
-    return f"({text})" if value < 0 else text
-
-
 def pct(value: Decimal | float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{Decimal(str(value)) * 100:.{digits}f} %"
+    """A share with two places by default (IRR, allocation shares), in the reader's language."""
+    return percent(value, digits)
 
 
 def _mine(db: Session, principal: Principal) -> list[tuple[SpvPartner, Spv]]:
@@ -175,8 +172,8 @@ def _utilisation(db: Session, spv_id: int, now: datetime) -> list[dict[str, str]
                 "site": name,
                 "ports": str(entry["ports"]),
                 "sessions": str(entry["sessions"]),
-                "energy": f"{entry['kwh']:,.0f} kWh",
-                "utilisation": f"{100 * entry['hours'] / capacity:.1f} %" if capacity else "—",
+                "energy": f"{number(entry['kwh'], 0)} kWh",
+                "utilisation": percent(entry["hours"] / capacity, 1) if capacity else "—",
             }
         )
     return out
@@ -218,8 +215,9 @@ def _spv_view(
             {
                 "spv": spv.name,
                 "asset": f"{row.asset_id} · {row.description}",
-                "in_service": row.placed_in_service.isoformat(),
-                "class": f"{row.recovery_class}-yr {row.convention.value}",
+                "in_service": day(row.placed_in_service),
+                "class": translate("investor.recovery_years", current_locale()).format(n=row.recovery_class)
+                + f" {row.convention.value}",
                 "basis": usd(row.cost_basis),
                 "credit": usd(row.credit),
                 "bonus": f"{usd(row.bonus_amount)} ({pct(row.bonus_rate, 0)})",
@@ -303,7 +301,7 @@ def investor_overview(db: Session, principal: Principal, now: datetime | None = 
             "spv": spv.name,
             "partner": partner.name,
             "kind": str(partner.kind),
-            "share": f"{partner.ownership_pct:.2f} %",
+            "share": f"{number(partner.ownership_pct, 2)} %",
             "statement_url": f"{API}/capital-statement/{partner.id}.pdf",
         }
         for partner, spv in mine

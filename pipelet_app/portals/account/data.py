@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelet_app.auth import Principal
-from pipelet_app.portals.formatting import when
+from pipelet_app.i18n.formatting import when
 from pipelet_app.services import account
 from pipelet_app.services.account import create_my_api_key, revoke_my_api_key
 from pipelet_app.services.session import Session

@@ -18,7 +18,7 @@ from pipelet_app.auth.invitations import (
 from pipelet_app.auth.secrets import hash_token, new_token
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Invitation, Role, Spv, SpvPartner, Tenant, User
-from pipelet_app.portals.formatting import when
+from pipelet_app.i18n.formatting import when
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger(__name__)

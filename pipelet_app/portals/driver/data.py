@@ -10,7 +10,7 @@ from pipelet_app import clock
 from pipelet_app.auth import NotFound, Principal, require
 from pipelet_app.db.models import Driver, IdToken, Role
 from pipelet_app.domain.durations import duration_text
-from pipelet_app.portals.formatting import clock_time, kwh, money, percent, when
+from pipelet_app.i18n.formatting import clock_time, kwh, money, percent, when
 from pipelet_app.services import driver_sessions
 from pipelet_app.services.zones import session_zones
 

@@ -37,10 +37,10 @@ from pipelet_app.db.models import (
     Role,
     SessionSource,
 )
+from pipelet_app.i18n.formatting import kwh, when
 from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
 from pipelet_app.inverters.service import ConnectResult
-from pipelet_app.portals.formatting import kwh, when
 from pipelet_app.services.zones import session_zones
 from pipelet_app.settings import get_settings
 

@@ -13,7 +13,7 @@ from pipelet_app.fleet.queries import (
     monthly_by_source,
     solar_share_by_driver,
 )
-from pipelet_app.portals.formatting import kwh, percent, when
+from pipelet_app.i18n.formatting import kwh, percent, when
 from pipelet_app.services.session import Session
 from pipelet_app.services.zones import session_zones
 

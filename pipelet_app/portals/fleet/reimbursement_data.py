@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipelet_app.auth import Principal
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import plan_import, run_import
-from pipelet_app.portals.formatting import kwh, money, number
+from pipelet_app.i18n.formatting import kwh, money, number
 from pipelet_app.services.session import Session
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import reflex as rx
 
 from pipelet_app.auth import Principal
+from pipelet_app.i18n.formatting import when
 from pipelet_app.operations.attention import attention
-from pipelet_app.portals.formatting import when
 from pipelet_app.portals.layout import card
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.services.session import Session

@@ -9,8 +9,8 @@ from typing import Any
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
+from pipelet_app.i18n.formatting import hours, kwh, money, number, when
 from pipelet_app.operations import chargers as operations
-from pipelet_app.portals.formatting import hours, kwh, money, number, when
 from pipelet_app.services import pricing
 from pipelet_app.services.session import Session
 

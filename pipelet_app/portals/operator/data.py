@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from pipelet_app.auth import Principal, require
 from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
 from pipelet_app.domain.charger_status import summary_since, summary_status
-from pipelet_app.portals.formatting import kwh, when
+from pipelet_app.i18n.formatting import kwh, when
 
 
 def live_key(db: Session, principal: Principal) -> tuple[str, int]:

@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, Principal, require
 from pipelet_app.db.models import Role, Site, Spv
+from pipelet_app.i18n.formatting import when
 from pipelet_app.operations import charger_admin, identity
 from pipelet_app.operations.chargers import own_charger
-from pipelet_app.portals.formatting import when
 from pipelet_app.services import fleet_customers, id_tokens
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.types import utcnow
-from pipelet_app.portals.formatting import number
+from pipelet_app.i18n.formatting import number
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import sites as service
 from pipelet_app.services.session import Session

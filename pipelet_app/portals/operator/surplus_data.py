@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.db.models import Site, SiteEnergyMinute
 from pipelet_app.db.types import utcnow
-from pipelet_app.portals.formatting import clock_time, number, when
+from pipelet_app.i18n.formatting import clock_time, number, when
 from pipelet_app.services import sites as sites_service
 from pipelet_app.services import surplus as service
 

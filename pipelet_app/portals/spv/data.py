@@ -25,7 +25,7 @@ from pipelet_app.domain.tax.compliance import (
     next_phase,
 )
 from pipelet_app.domain.tax.errors import TaxValidationError
-from pipelet_app.portals.formatting import when
+from pipelet_app.i18n.formatting import when
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
 from pipelet_app.tax.books import load_books
 from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, set_status

@@ -16,8 +16,8 @@ from pipelet_app.db.models import (
     SessionSource,
     User,
 )
+from pipelet_app.i18n.formatting import when
 from pipelet_app.portals.driver.data import driver_overview
-from pipelet_app.portals.formatting import when
 from pipelet_app.services.zones import session_zones
 from tests.integration.api.charger_facts import principal
 

@@ -1,4 +1,4 @@
-"""Numbers, money and times in the reader's language through portals/formatting.py (babel/CLDR)."""
+"""Numbers, money and times in the reader's language through i18n/formatting.py (babel/CLDR)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelet_app.portals import formatting as f
+from pipelet_app.i18n import formatting as f
 
 MOMENT = datetime(2026, 12, 5, 6, 52, tzinfo=UTC)
 
@@ -68,3 +68,15 @@ def test_german_and_english_differ_only_in_separators(value: Decimal) -> None:
     swapped = english.replace(",", "_").replace(".", ",").replace("_", ".")
     assert german == swapped
     assert Decimal(english.replace(",", "")) == value
+
+
+def test_dollars_and_shares_follow_the_language_and_keep_the_forms_parentheses() -> None:
+    """The investor service's figures (page and API): English exactly as before, German the German way."""
+    assert f.usd(Decimal("1234.5")) == "$1,234.50"
+    assert f.usd(Decimal("-1234.5")) == "($1,234.50)"
+    assert f.percent(Decimal("0.08127"), 2) == "8.13 %"
+    with f.in_locale("de"):
+        assert f.usd(Decimal("1234.5")) == "1.234,50 $"
+        assert f.usd(Decimal("-1234.5")) == "(1.234,50 $)"
+        assert f.percent(Decimal("0.08127"), 2) == "8,13 %"
+        assert f.percent(0.5) == "50 %"

@@ -1,5 +1,7 @@
 """Turning rows into the plain values a page shows, in the reader's language: the one place where numbers,
 money, dates and times become text (babel's CLDR data: `1,490.8` in English, `1.490,8` in German).
+It lives in i18n (not portals) so services that answer both a page and the API (the investor service)
+format through it too.
 
 The language is the page's: `SessionState` runs every guarded action inside `in_locale(its locale)`, so
 the data functions call `kwh(...)` or `when(...)` without passing it through every signature. Outside a
@@ -96,5 +98,16 @@ def month(value: date) -> str:
     return format_date(value, _MONTH[current_locale()], locale=current_locale())
 
 
-def percent(share: float | None) -> str:
-    return "—" if share is None else f"{number(share * 100, 0)} %"
+def percent(share: float | Decimal | None, digits: int = 0) -> str:
+    """A share (0.42) as `42 %`; `digits` places (`42.37 %` / `42,37 %`)."""
+    return "—" if share is None else f"{number(Decimal(str(share)) * 100, digits)} %"
+
+
+def usd(value: Decimal) -> str:
+    """US dollars to the cent, negatives in parentheses as on the tax forms: `($1,234.50)` in English
+    (what the API and the forms have always said), `(1.234,50 $)` in German."""
+    if current_locale() == "en":
+        text = f"${abs(value):,.2f}"
+    else:
+        text = format_currency(abs(value), "USD", format="#,##0.00 ¤", locale=current_locale())
+    return f"({text})" if value < 0 else text
