@@ -183,6 +183,8 @@ class CsmsConnection:
         self.charger_id = charger_id
         self.server = server
         self._pending: dict[str, asyncio.Future[framing.ResultFrame | framing.ErrorFrame]] = {}
+        # Calls whose answer `note_answer` must see before the charger's next message is handled.
+        self._noted: dict[str, tuple[str, dict[str, Any]]] = {}
         self._out_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._recent: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
@@ -227,6 +229,9 @@ class CsmsConnection:
                 )
             else:
                 future.set_result(frame)
+            noted = self._noted.pop(frame.unique_id, None)
+            if noted is not None and isinstance(frame, framing.ResultFrame):
+                self.note_answer(noted[0], noted[1], frame.payload)
         elif isinstance(frame, framing.RejectFrame):
             LOGGER.info("%s: rejected frame (%s: %s)", self.charge_point_id, frame.code, frame.description)
             raw = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
@@ -400,6 +405,14 @@ class CsmsConnection:
         on the event loop before the message's transaction; the result reaches the handler as kwargs."""
         return None
 
+    #: actions whose answers `note_answer` sees
+    noted_actions: frozenset[str] = frozenset()
+
+    def note_answer(self, action: str, payload: dict[str, Any], answer: Any) -> None:
+        """Called in the read loop as an answer to a `noted_actions` call arrives, before the charger's
+        next message is handled: state that message may depend on (ISO 15118: the profile just
+        accepted) is in place without waiting for the database write of `after_command`."""
+
     # ------------------------------------------------------------------ send side
     async def send_call(
         self, action: str, payload: dict[str, Any], timeout: float | None = None
@@ -421,6 +434,8 @@ class CsmsConnection:
                 async with self._out_lock:
                     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
                     self._pending[unique_id] = future
+                    if action in self.noted_actions:
+                        self._noted[unique_id] = (action, payload)
                     try:
                         await self._send(framing.call(unique_id, action, payload))
                     except ConnectionClosed as exc:
@@ -434,6 +449,7 @@ class CsmsConnection:
             ) from exc
         finally:
             self._pending.pop(unique_id, None)
+            self._noted.pop(unique_id, None)
         if isinstance(answer, framing.ErrorFrame):
             await self._log_outgoing(unique_id, action, payload, answer.details, answer.code)
             raise CommandCallError(answer.code, answer.description, answer.details)

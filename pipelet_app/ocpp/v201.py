@@ -24,6 +24,7 @@ from pipelet_app.ocpp import (
     chargers,
     customer_information,
     display_messages,
+    iso15118,
     local_list,
     plug_and_charge,
     registration,
@@ -40,7 +41,6 @@ from pipelet_app.ocpp.device_model import (
     upsert_variable,
 )
 from pipelet_app.ocpp.local_list import token_key
-from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 from pipelet_app.services import pricing
 from pipelet_app.settings import get_settings
@@ -355,23 +355,97 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         dc = charging_needs.get("dc_charging_parameters") or {}
         departure = charging_needs.get("departure_time")
         session = transactions.open_session_on(db, self.charger_id, evse_id)
-        db.add(
-            EvChargingNeeds(
-                charger_id=self.charger_id,
-                evse_id=evse_id,
-                session_id=session.id if session else None,
-                requested_energy_transfer=charging_needs.get("requested_energy_transfer", ""),
-                departure_time=parse_utc(departure, "departureTime") if departure else None,
-                energy_amount_wh=ac.get("energy_amount", dc.get("energy_amount")),
-                ev_min_current_a=ac.get("ev_min_current"),
-                ev_max_current_a=ac.get("ev_max_current", dc.get("ev_max_current")),
-                ev_max_voltage_v=ac.get("ev_max_voltage", dc.get("ev_max_voltage")),
-                max_schedule_tuples=max_schedule_tuples,
-            )
+        row = EvChargingNeeds(
+            charger_id=self.charger_id,
+            evse_id=evse_id,
+            session_id=session.id if session else None,
+            requested_energy_transfer=charging_needs.get("requested_energy_transfer", ""),
+            departure_time=parse_utc(departure, "departureTime") if departure else None,
+            energy_amount_wh=ac.get("energy_amount", dc.get("energy_amount")),
+            ev_min_current_a=ac.get("ev_min_current"),
+            ev_max_current_a=ac.get("ev_max_current", dc.get("ev_max_current")),
+            ev_max_voltage_v=ac.get("ev_max_voltage", dc.get("ev_max_voltage")),
+            ev_max_power_w=dc.get("ev_max_power"),
+            max_schedule_tuples=max_schedule_tuples,
         )
-        # `Accepted` would promise a schedule now. Where the site's surplus controller steers this charger,
-        # its next cycle sends a TxProfile built from these needs (`Processing`); elsewhere nothing will.
-        return {"status": "Processing" if surplus_steers(db, self.charge_point_id, evse_id) else "Rejected"}
+        db.add(row)
+        # K15: Accepted only with an offer sent right after this answer; Processing where the surplus
+        # controller's next cycle sends it; Rejected when no schedule is possible (`ocpp/iso15118.py`).
+        answer = iso15118.answer_needs(db, self.charger_id, self.charge_point_id, row, utcnow())
+        if answer.request is not None:
+            self.__dict__.setdefault("_iso15118_offers", {})[evse_id] = answer.request
+        LOGGER.info(
+            "%s: EV charging needs on EVSE %s: %s (%s)",
+            self.charge_point_id,
+            evse_id,
+            answer.status,
+            answer.reason,
+        )
+        return {"status": answer.status}
+
+    noted_actions = frozenset({"SetChargingProfile", "ClearChargingProfile"})
+
+    def note_answer(self, action: str, payload: dict[str, Any], answer: Any) -> None:
+        """Remember the TxProfile each EVSE accepted last on this connection: the car's schedule often
+        follows its acceptance at once, before `after_command` has stored it."""
+        offered: dict[int, dict[str, Any]] = self.__dict__.setdefault("_iso15118_offered", {})
+        if not isinstance(answer, dict) or answer.get("status") != "Accepted":
+            return
+        if action == "ClearChargingProfile":
+            offered.clear()  # the database (marked cleared by after_command) says what remains
+            return
+        profile = payload.get("chargingProfile") or {}
+        if profile.get("chargingProfilePurpose") == "TxProfile":
+            offered[int(payload.get("evseId", 0))] = profile
+
+    @after(Action.notify_ev_charging_needs)
+    async def after_notify_ev_charging_needs(self, evse_id: int, **_: Any) -> None:
+        await self._send_offer(evse_id)
+
+    async def _send_offer(self, evse_id: int) -> None:
+        """Send the TxProfile an ISO 15118 answer promised (K15/K17), and remember the station's answer:
+        the car's schedule is judged against the profile the station accepted."""
+        request = self.__dict__.get("_iso15118_offers", {}).pop(evse_id, None)
+        if request is None:
+            return
+        try:
+            result = await self.send_call("SetChargingProfile", request)
+        except Exception as exc:  # the car charges within the station's own limits meanwhile
+            LOGGER.warning("%s: ISO 15118 offer to EVSE %s failed: %s", self.charge_point_id, evse_id, exc)
+            return
+        await self.after_command("SetChargingProfile", request, result)
+
+    @on(Action.notify_ev_charging_schedule)
+    def on_notify_ev_charging_schedule(
+        self,
+        db: Session,
+        time_base: str,
+        charging_schedule: dict[str, Any],
+        evse_id: int,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """K15.FR.11/12: the car's schedule must stay within the CSMS's offer; stored either way. After a
+        Rejected the CSMS offers again (K15.FR.13), prepared here and sent after the answer."""
+        schedule = snake_to_camel_case(charging_schedule)
+        phases = iso15118.phases_of(db, self.charger_id, evse_id)
+        offered = self.__dict__.get("_iso15118_offered", {}).get(evse_id)
+        status, reason = iso15118.judge_schedule(
+            db, self.charger_id, evse_id, time_base, schedule, phases, offered
+        )
+        if status == "Rejected":
+            LOGGER.info("%s: EV schedule on EVSE %s rejected: %s", self.charge_point_id, evse_id, reason)
+            again = iso15118.renegotiation(db, self.charger_id, self.charge_point_id, evse_id, utcnow())
+            if again.request is not None:
+                self.__dict__.setdefault("_iso15118_offers", {})[evse_id] = again.request
+            return {
+                "status": "Rejected",
+                "statusInfo": {"reasonCode": "OutOfLimits", "additionalInfo": (reason or "")[:512]},
+            }
+        return {"status": "Accepted"}
+
+    @after(Action.notify_ev_charging_schedule)
+    async def after_notify_ev_charging_schedule(self, evse_id: int, **_: Any) -> None:
+        await self._send_offer(evse_id)
 
     @on(Action.security_event_notification)
     def on_security_event(

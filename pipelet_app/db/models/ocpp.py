@@ -143,7 +143,25 @@ class EvChargingNeeds(SQLModel, table=True):
     ev_min_current_a: float | None = None
     ev_max_current_a: float | None = None
     ev_max_voltage_v: float | None = None
+    ev_max_power_w: float | None = None  # DC only
     max_schedule_tuples: int | None = None
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EvChargingSchedule(SQLModel, table=True):
+    """The schedule an ISO 15118 car chose within the CSMS's offer (2.0.1 NotifyEVChargingSchedule), with
+    the CSMS's verdict: Rejected ones are kept too (the CSMS renegotiated after them)."""
+
+    __tablename__ = "ev_charging_schedules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: int = Field(foreign_key="chargers.id", index=True)
+    evse_id: int
+    session_id: int | None = Field(default=None, foreign_key="op_charging_sessions.id", index=True)
+    time_base: datetime = Field(sa_type=UTCDateTime)
+    schedule: str = Field(sa_column=Column(Text, nullable=False))  # chargingSchedule as JSON (camelCase)
+    status: str
+    reason: str | None = None
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

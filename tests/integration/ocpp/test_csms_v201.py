@@ -266,7 +266,11 @@ async def test_notify_report_and_charging_needs(csms: CsmsServer) -> None:
                 },
             },
         )
-        assert answer == {"status": "Rejected"}  # no site controller steers this charger
+        # No site controller steers this charger: the CSMS offers a schedule itself (test_octt_201_k.py).
+        assert answer == {"status": "Accepted"}
+        offer = await cp.next_server_call()
+        assert offer[2] == "SetChargingProfile" and offer[3]["chargingProfile"]["transactionId"] == "tx-n"
+        await cp.answer(offer, {"status": "Accepted"})
     with session_scope() as s:
         variables = {
             (v.component, v.evse_id, v.variable, v.attribute_type): (v.value, v.data_type)

@@ -42,6 +42,7 @@ from pipelet_app.db.models import (
 from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.site_energy.consumer import Consumer
+from tests.waiting import wait_for
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
 from csms_helpers import add_charger_with_password
@@ -414,7 +415,11 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
 
         with session_scope() as db:
             db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
-        assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Rejected"}
+        # Off: no controller plans any more, so the CSMS offers the car's levelled schedule at once.
+        before = len(profiles.received)
+        assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Accepted"}
+        await wait_for(lambda: len(profiles.received) > before, what="an ISO 15118 offer")
+        assert profiles.purposes()[-1][0] == "TxProfile"
     finally:
         await cp.close()
 
