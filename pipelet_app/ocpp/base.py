@@ -44,7 +44,7 @@ from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import OcppMessage
 from pipelet_app.ocpp import chargers, framing
-from pipelet_app.ocpp.csms_ca import CsrRejected
+from pipelet_app.ocpp.csms_ca import COMBINED, V2G, CsrRejected
 from pipelet_app.ocpp.errors import (
     CallRejected,
     ChargerOffline,
@@ -538,7 +538,7 @@ class CsmsConnection:
     def answer_sign_certificate(self, db: Session, csr: str, certificate_type: str) -> dict[str, Any]:
         """SignCertificate (both versions): Accepted when the CSMS CA will sign this CSR (`csms_ca`);
         the certificate follows in a CertificateSigned (`send_signed_certificate`, after the answer)."""
-        ca = self.server.v2g_ca if certificate_type == "V2GCertificate" else self.server.ca
+        ca = self.server.v2g_ca if certificate_type in (V2G, COMBINED) else self.server.ca
         if ca is None:
             return self.reject_certificate_signing(
                 db, f"no CSMS certificate authority for {certificate_type}"
@@ -550,16 +550,16 @@ class CsmsConnection:
         return {"status": "Accepted"}
 
     async def send_signed_certificate(self, csr: str, certificate_type: str) -> None:
-        ca = self.server.v2g_ca if certificate_type == "V2GCertificate" else self.server.ca
+        ca = self.server.v2g_ca if certificate_type in (V2G, COMBINED) else self.server.ca
         if ca is None:
             return
         try:
             request = ca.check(csr, self.charge_point_id, certificate_type)
         except CsrRejected:
             return  # answered Rejected
-        chain = await asyncio.to_thread(ca.sign, request)
+        chain = await asyncio.to_thread(ca.sign, request, certificate_type)
         payload: dict[str, Any] = {"certificateChain": chain}
-        if self.ocpp_version != "1.6":
+        if self.ocpp_version != "1.6" and certificate_type != COMBINED:  # a combined one has no type
             payload["certificateType"] = certificate_type
         try:
             answer = await self.send_call("CertificateSigned", payload)

@@ -7,7 +7,9 @@ Rejected with a trace (`base.reject_certificate_signing`). The same CA is the on
 What is checked before signing (A02/A03, TC_A_11/14): the CSR parses and its signature is valid (the
 charger holds the key), its subject CN is the charge point id the charger connected as (the TLS side
 admits a client certificate only for that id), and its key is RSA >= 2048 bits or EC P-256/P-384.
-`V2GCertificate` CSRs (the station's ISO 15118 SECC certificate, TC_A_12) are signed by a second CA,
+`V2GCertificate` CSRs (the station's ISO 15118 SECC certificate, TC_A_12) and combined ones (`COMBINED`,
+TC_A_13; put the V2G sub-CA in `CSMS_TLS_CLIENT_CA` too for them to open a profile-3 connection) are
+signed by a second CA,
 the CPO's V2G sub-CA (`CSMS_V2G_CA_CERT` with the CAs above it, `CSMS_V2G_CA_KEY`): the CSR must be
 validly signed with an EC secp256r1 key; the chain sent is leaf, sub-CA and the CAs above it. Without
 it they are Rejected.
@@ -33,6 +35,10 @@ from pipelet_app.clock import utcnow
 VALIDITY_DAYS = 365
 STATION = "ChargingStationCertificate"
 V2G = "V2GCertificate"  # the station's ISO 15118 (SECC) certificate, from the CPO's V2G sub-CA
+# One certificate for both the OCPP TLS client and the SECC (A02, TriggerMessage SignCombinedCertificate,
+# TC_A_13): the station's SignCertificate then names no type. Issued by the V2G sub-CA, and it must pass
+# both rules: subject CN = the charge point id, EC secp256r1 key; it gets clientAuth like a station one.
+COMBINED = "CombinedCertificate"
 _CURVES = (ec.SECP256R1, ec.SECP384R1)
 
 
@@ -59,7 +65,7 @@ class CsmsCa:
         self, csr_pem: str, charge_point_id: str, certificate_type: str
     ) -> x509.CertificateSigningRequest:
         """The parsed CSR if it may be signed for this charger, else CsrRejected."""
-        if certificate_type != self.kind:
+        if certificate_type != self.kind and not (certificate_type == COMBINED and self.kind == V2G):
             raise CsrRejected(f"{certificate_type} is not issued by this CA ({self.kind})")
         try:
             csr = x509.load_pem_x509_csr(csr_pem.encode())
@@ -69,11 +75,12 @@ class CsmsCa:
             raise CsrRejected("the CSR's signature does not match its key")
         names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         common_name = str(names[0].value) if names else ""
-        if self.kind == V2G:  # ISO 15118-2: secp256r1 only; CN is the SECC id, not ours to check
+        if self.kind == V2G:  # ISO 15118-2: secp256r1 only; CN is the SECC id, not ours to check ...
             key = csr.public_key()
             if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)):
                 raise CsrRejected("a V2G certificate needs an EC secp256r1 key")
-            return csr
+            if certificate_type != COMBINED:  # ... unless it is also the station's OCPP certificate
+                return csr
         if common_name != charge_point_id:
             raise CsrRejected(
                 f"subject CN {common_name[:64]!r} is not the charge point id {charge_point_id!r}"
@@ -89,7 +96,7 @@ class CsmsCa:
             raise CsrRejected("an RSA or EC key is needed")
         return csr
 
-    def sign(self, csr: x509.CertificateSigningRequest) -> str:
+    def sign(self, csr: x509.CertificateSigningRequest, certificate_type: str | None = None) -> str:
         """The PEM chain (issued certificate, then the CA's) for a CSR that passed `check`."""
         now = utcnow()
         rsa_key = isinstance(csr.public_key(), rsa.RSAPublicKey)
@@ -117,7 +124,7 @@ class CsmsCa:
                 critical=True,
             )
         )
-        if self.kind == STATION:
+        if self.kind == STATION or certificate_type == COMBINED:
             builder = builder.add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
             )

@@ -33,6 +33,7 @@ from pipelet_app.ocpp import (
 )
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
+from pipelet_app.ocpp.csms_ca import COMBINED
 from pipelet_app.ocpp.device_model import (
     mark_profiles_cleared,
     store_profile,
@@ -383,13 +384,18 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         )
         return {"status": answer.status}
 
-    noted_actions = frozenset({"SetChargingProfile", "ClearChargingProfile"})
+    noted_actions = frozenset({"SetChargingProfile", "ClearChargingProfile", "TriggerMessage"})
 
     def note_answer(self, action: str, payload: dict[str, Any], answer: Any) -> None:
         """Remember the TxProfile each EVSE accepted last on this connection: the car's schedule often
         follows its acceptance at once, before `after_command` has stored it."""
         offered: dict[int, dict[str, Any]] = self.__dict__.setdefault("_iso15118_offered", {})
         if not isinstance(answer, dict) or answer.get("status") != "Accepted":
+            return
+        if action == "TriggerMessage":
+            # A02 (TC_A_13): the SignCertificate this trigger brings names no type: a combined certificate.
+            if payload.get("requestedMessage") == "SignCombinedCertificate":
+                self.__dict__["_combined_requested"] = True
             return
         if action == "ClearChargingProfile":
             offered.clear()  # the database (marked cleared by after_command) says what remains
@@ -592,17 +598,26 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
     def on_notify_monitoring_report(self, db: Session, **_: Any) -> dict[str, Any]:
         return {}
 
+    def _certificate_type(self, certificate_type: str | None, consume: bool = False) -> str:
+        """A typeless SignCertificate after an accepted TriggerMessage(SignCombinedCertificate) asks for
+        the combined certificate; otherwise the type defaults to the station's own (2.0.1 A02)."""
+        if certificate_type:
+            return certificate_type
+        if self.__dict__.get("_combined_requested"):
+            if consume:
+                self.__dict__["_combined_requested"] = False
+            return COMBINED
+        return "ChargingStationCertificate"
+
     @on(Action.sign_certificate)
     def on_sign_certificate(
-        self, db: Session, csr: str, certificate_type: str = "ChargingStationCertificate", **_: Any
+        self, db: Session, csr: str, certificate_type: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        return self.answer_sign_certificate(db, csr, certificate_type)
+        return self.answer_sign_certificate(db, csr, self._certificate_type(certificate_type))
 
     @after(Action.sign_certificate)
-    async def after_sign_certificate(
-        self, csr: str, certificate_type: str = "ChargingStationCertificate", **_: Any
-    ) -> None:
-        await self.send_signed_certificate(csr, certificate_type)
+    async def after_sign_certificate(self, csr: str, certificate_type: str | None = None, **_: Any) -> None:
+        await self.send_signed_certificate(csr, self._certificate_type(certificate_type, consume=True))
 
     async def finish_pending_boot(self) -> None:
         """An operator accepted this station while it waits in Pending: ask it to boot now (TC_B_31)

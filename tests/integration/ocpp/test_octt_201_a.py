@@ -308,3 +308,135 @@ async def test_TC_A_12_v2g_certificate_signed_by_the_cpo_sub_ca(db: str, pki: Pk
     leaf.verify_directly_issued_by(cpo)
     assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "SECC-DE-PIP-E1"
     assert any("V2G certificate needs an EC secp256r1 key" in (info or "") for _, info in events(cp_id))
+
+
+async def test_TC_A_13_combined_certificate_signed_by_the_v2g_sub_ca_and_usable_for_profile_3(
+    db: str, pki: Pki
+) -> None:
+    """TriggerMessage(SignCombinedCertificate) from the operator, a typeless SignCertificate, a certificate
+    from the CPO's V2G sub-CA that holds for both uses: the charge point id as CN, P-256, clientAuth; the
+    station then opens a security-profile-3 connection with it. A typeless CSR without the trigger is
+    the station's own certificate (station CA), and a combined CSR naming another id is refused."""
+    from pki import issue, pem
+
+    from pipelet_app.ocpp.commands import send_command
+
+    v2g_root_key, cpo_key = ec_key(), ec_key()
+    v2g_root = issue("V2G Root", v2g_root_key, None, ca=True)
+    cpo = issue("CPO Sub-CA", cpo_key, (v2g_root, v2g_root_key), ca=True)
+    (pki.dir / "cpo.pem").write_bytes(pem(cpo) + pem(v2g_root))
+    (pki.dir / "cpo.key").write_bytes(key_pem(cpo_key))
+    # Profile-3 clients may come from the station CA or the V2G sub-CA (the combined certificate).
+    (pki.dir / "clients.pem").write_bytes(pki.charger_ca.read_bytes() + pem(cpo) + pem(v2g_root))
+    context = server_context(str(pki.rsa_cert), str(pki.rsa_key), client_ca=str(pki.dir / "clients.pem"))
+    server = CsmsServer(
+        "127.0.0.1",
+        0,
+        node_id="octt-a13",
+        ssl_context=context,
+        ca=CsmsCa.load(str(pki.charger_ca), str(pki.charger_ca_key)),
+        v2g_ca=CsmsCa.load(str(pki.dir / "cpo.pem"), str(pki.dir / "cpo.key"), "V2GCertificate"),
+        ping_interval_s=30,
+    )
+    await server.start()
+    cp_id = station("CS-A13")
+    key = ec_key()
+    try:
+        url = f"wss://127.0.0.1:{server.port}"
+        async with RawChargePoint(
+            url, cp_id, V201, password="station-password-1", ssl_context=client(pki)
+        ) as cp:
+            await cp.boot201()
+            signed: list[dict] = []
+            cp.responders["CertificateSigned"] = lambda p: signed.append(p) or {"status": "Accepted"}
+            triggered: list[dict] = []
+            cp.responders["TriggerMessage"] = lambda p: triggered.append(p) or {"status": "Accepted"}
+            answer = await send_command(
+                cp_id, "trigger-message", {"requestedMessage": "SignCombinedCertificate"}
+            )
+            assert answer == {"status": "Accepted"}
+            assert triggered == [{"requestedMessage": "SignCombinedCertificate"}]
+            assert await cp.ok("SignCertificate", {"csr": csr_for(cp_id, key)}) == {"status": "Accepted"}
+            await wait_for(lambda: bool(signed), what="CertificateSigned")
+            # Without a trigger a typeless CSR is the station's own certificate, from the station CA.
+            await cp.ok("SignCertificate", {"csr": csr_for(cp_id, ec_key())})
+            await wait_for(lambda: len(signed) == 2, what="the second CertificateSigned")
+            # A combined CSR must name this station.
+            await send_command(cp_id, "trigger-message", {"requestedMessage": "SignCombinedCertificate"})
+            refused = await cp.ok("SignCertificate", {"csr": csr_for("SOMEONE-ELSE", ec_key())})
+            assert refused == {"status": "Rejected"}
+        combined, own = signed
+        assert "certificateType" not in combined
+        assert own["certificateType"] == "ChargingStationCertificate"
+        leaf, sub_ca, root = x509.load_pem_x509_certificates(combined["certificateChain"].encode())
+        assert (sub_ca, root) == (cpo, v2g_root)
+        leaf.verify_directly_issued_by(cpo)
+        assert leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == cp_id
+        usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        assert ExtendedKeyUsageOID.CLIENT_AUTH in usages
+        station_ca = x509.load_pem_x509_certificate(pki.charger_ca.read_bytes())
+        assert x509.load_pem_x509_certificates(own["certificateChain"].encode())[1] == station_ca
+        # The combined certificate opens a profile-3 connection (no password).
+        (pki.dir / "combined.pem").write_bytes(combined["certificateChain"].encode())
+        (pki.dir / "combined.key").write_bytes(key_pem(key))
+        async with RawChargePoint(
+            url, cp_id, V201, ssl_context=client(pki, pki.dir / "combined.pem", pki.dir / "combined.key")
+        ) as cp:
+            assert (await cp.boot201())["status"] == "Accepted"
+    finally:
+        await server.stop()
+
+
+async def refused_status(url: str, cp_id: str, **kw: object) -> int:
+    with pytest.raises(InvalidStatus) as caught:
+        await RawChargePoint(url, cp_id, V201, **kw).connect()  # type: ignore[arg-type]
+    return caught.value.response.status_code
+
+
+async def test_TC_A_01_02_03_basic_authentication(csms: CsmsServer) -> None:
+    """Security profile 1: the right id and password upgrade the connection (TC_A_01); a username that
+    is not the charging station id (TC_A_02) or a wrong password (TC_A_03) get 401."""
+    cp_id = station("CS-A01")
+    url = f"ws://127.0.0.1:{csms.port}"
+    async with RawChargePoint(url, cp_id, V201, password="station-password-1") as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+    assert await refused_status(url, cp_id, password="station-password-1", username=cp_id + "wrong") == 401
+    assert await refused_status(url, cp_id, password="not-the-password-1") == 401
+
+
+@pytest.mark.parametrize(
+    ("station_answer", "works", "refused"), [("Accepted", "new", "old"), ("Rejected", "old", "new")]
+)
+async def test_TC_A_09_10_update_the_basic_auth_password(
+    csms: CsmsServer, station_answer: str, works: str, refused: str
+) -> None:
+    """The CSMS sets SecurityCtrlr.BasicAuthPassword; the new one is what the station must use when it
+    answered Accepted (TC_A_09), the old one stays when it answered Rejected (TC_A_10)."""
+    from pipelet_app.ocpp.commands import password_handover, send_command
+
+    cp_id = station(f"CS-A09-{station_answer}")
+    url = f"ws://127.0.0.1:{csms.port}"
+    passwords = {"old": "station-password-1", "new": "the-new-password-22"}
+    async with RawChargePoint(url, cp_id, V201, password=passwords["old"]) as cp:
+        await cp.boot201()
+        asked: list[dict] = []
+        cp.responders["SetVariables"] = lambda p: (
+            asked.append(p)
+            or {
+                "setVariableResult": [
+                    {
+                        "attributeStatus": station_answer,
+                        "component": item["component"],
+                        "variable": item["variable"],
+                    }
+                    for item in p["setVariableData"]
+                ]
+            }
+        )
+        name, payload = password_handover("2.0.1", passwords["new"])
+        answer = await send_command(cp_id, name, payload)
+        assert answer["setVariableResult"][0]["attributeStatus"] == station_answer
+        assert asked[0]["setVariableData"][0]["variable"] == {"name": "BasicAuthPassword"}
+    async with RawChargePoint(url, cp_id, V201, password=passwords[works]) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+    assert await refused_status(url, cp_id, password=passwords[refused]) == 401
