@@ -32,6 +32,8 @@ from pipelet_app.portals.operator.onboarding_state import (
     TokensState,
 )
 from pipelet_app.portals.operator.pages import operator_page
+from pipelet_app.portals.operator.reports_pages import reports_page
+from pipelet_app.portals.operator.reports_state import ReportsState
 from pipelet_app.portals.operator.site_pages import site_page
 from pipelet_app.portals.operator.site_state import SiteState
 from pipelet_app.portals.operator.state import OperatorState
@@ -174,6 +176,7 @@ app.add_page(
     on_load=CustomersState.load,
 )
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
+app.add_page(reports_page, route="/operator/reports", title="Reports · Pipelet", on_load=ReportsState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)
 app.add_page(admin_page, route="/admin", title="Admin · Pipelet", on_load=AdminState.load)
 app.add_page(api_keys_page, route="/account/api-keys", title="API keys · Pipelet", on_load=ApiKeysState.load)

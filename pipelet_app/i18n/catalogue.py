@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipelet_app.i18n.console import CONSOLE
+from pipelet_app.i18n.reports import REPORTS
 
 LOCALES = ("en", "de")
 
@@ -1183,6 +1184,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 for _locale, _words in CONSOLE.items():  # the operator console's onboarding pages (i18n/console.py)
+    MESSAGES[_locale].update(_words)
+for _locale, _words in REPORTS.items():  # the portfolio report page (i18n/reports.py)
     MESSAGES[_locale].update(_words)
 
 

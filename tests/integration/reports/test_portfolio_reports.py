@@ -262,3 +262,27 @@ def test_sql_and_python_sums_agree(sites: dict[str, int]) -> None:
                 listed = service.sessions(db, principal, f"spv:{sites['spv']}", lo, hi, step, row.period)
                 assert row.figures.sessions == len(listed)
                 assert row.figures.energy_wh == sum(s["energy_wh"] for s in listed)
+
+
+def test_console_page_data_matches_the_api(client: TestClient, sites: dict[str, int]) -> None:
+    """The page's view (`portals/operator/reports_data.py`) shows the API's figures, its export links
+    carry the same parameters, and another tenant's operator gets the refusal, not the figures."""
+    from pipelet_app.auth import NotFound, Principal
+    from pipelet_app.db.models import User
+    from pipelet_app.portals.operator.reports_data import report_view, sessions_view
+
+    params = {"portfolio": f"spv:{sites['spv']}", "from": "2026-10-24", "to": "2026-11-03", "step": "day"}
+    with session_scope() as db:
+        sonnen = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
+        north = Principal.of(db.exec(select(User).where(User.email == NORTH)).one())
+        view = report_view(db, sonnen, params)
+        assert view["totals"]["sessions"] == "6" and view["title"] == "Report Test Fund"
+        assert view["csv"].startswith("/api/v1/reports/portfolio.csv?portfolio=spv:")
+        assert "step=day" in view["pdf"] and "from=2026-10-24" in view["pdf"]
+        assert [c["period"] for c in view["chart"]][:2] == ["2026-10-24", "2026-10-25"]
+        berlin = report_view(db, sonnen, {**params, "site_id": str(sites["berlin"])})
+        assert {p["period"]: p["hours"] for p in berlin["periods"]}["2026-10-25"] == "25 h"
+        listed = sessions_view(db, sonnen, params, "2026-11-01", str(sites["ny"]))
+        assert [r["transaction_id"] for r in listed] == ["RN-2"]
+        with pytest.raises(NotFound):
+            report_view(db, north, {**params, "portfolio": "all", "site_id": str(sites["berlin"])})
