@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
-from pipelet_app.db.models import ChargingSession, Driver, MeterValue, ReimbursementRate, Role
+from pipelet_app.db.models import ChargingSession, Driver, IdToken, MeterValue, ReimbursementRate, Role
 from pipelet_app.domain import csv_cells
 from pipelet_app.domain.live_power import REGISTER, Reading, power_curve
 from pipelet_app.domain.reimbursement import SessionEnergy, compute_statement
@@ -43,6 +43,15 @@ CSV_COLUMNS = [
 def _driver(db: Session, principal: Principal) -> Driver | None:
     require(principal, Role.DRIVER)
     return db.exec(select(Driver).where(Driver.user_id == principal.user_id)).first()
+
+
+def my_cards(db: Session, principal: Principal) -> list[IdToken]:
+    """The caller's own RFID cards / id tokens, by token (a driver without a record has none)."""
+    require(principal, Role.DRIVER)
+    driver = _driver(db, principal)
+    if driver is None:
+        return []
+    return list(db.exec(select(IdToken).where(IdToken.driver_id == driver.id).order_by(IdToken.token)).all())
 
 
 def parse_period(start: str, end: str) -> tuple[datetime | None, datetime | None]:

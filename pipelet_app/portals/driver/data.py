@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
-
 from pipelet_app import clock
-from pipelet_app.auth import NotFound, Principal, require
-from pipelet_app.db.models import Driver, IdToken, Role
+from pipelet_app.auth import NotFound, Principal, Role, require
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.i18n.formatting import clock_time, kwh, money, percent, when
 from pipelet_app.services import driver_sessions
+from pipelet_app.services.session import Session
 from pipelet_app.services.zones import session_zones
 
 SOURCES = ("ocpp-wallbox", "pv-inverter", "public")
@@ -34,12 +32,7 @@ def driver_overview(db: Session, principal: Principal, start: str = "", end: str
     if not start and not end:
         start, end = default_period()
     rows = driver_sessions.my_sessions(db, principal, start, end)
-    driver = db.exec(select(Driver).where(Driver.user_id == principal.user_id)).first()
-    tokens = (
-        db.exec(select(IdToken).where(IdToken.driver_id == driver.id).order_by(IdToken.token)).all()
-        if driver is not None
-        else []
-    )
+    tokens = driver_sessions.my_cards(db, principal)
     zones = session_zones(db, (r["id"] for r in rows))
     totals = {source: 0.0 for source in SOURCES}
     for r in rows:

@@ -1,15 +1,11 @@
-"""What the operator console shows: the operator tenant's own sites, chargers and sessions."""
+"""What the operator console shows, formatted; the query (own tenant only) is `operations.overview`'s."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlmodel import Session, select
-
-from pipelet_app.auth import Principal, require
-from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
-from pipelet_app.domain.charger_status import summary_since, summary_status
+from pipelet_app.auth import Principal, Role, require
+from pipelet_app.operations import overview
 from pipelet_app.i18n.formatting import kwh, when
+from pipelet_app.services.session import Session
 
 
 def live_key(db: Session, principal: Principal) -> tuple[str, int]:
@@ -20,31 +16,10 @@ def live_key(db: Session, principal: Principal) -> tuple[str, int]:
 
 
 def operator_overview(db: Session, principal: Principal) -> dict:
-    require(principal, Role.OPERATOR)
-    tenant = principal.tenant_id
-    sites = db.exec(select(Site).where(Site.tenant_id == tenant).order_by(Site.name)).all()
+    data = overview.operator_overview(db, principal)
+    sites = data.sites
     site_names = {site.id: site.name for site in sites}
-    chargers = db.exec(
-        select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
-    ).all()
     site_zones = {site.id: site.timezone for site in sites}
-    reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
-    changed: dict[int | None, list[tuple[str, datetime | None]]] = {c.id: [] for c in chargers}
-    for charger_id, status, updated_at in db.exec(
-        select(Connector.charger_id, Connector.status, Connector.updated_at).where(
-            Connector.charger_id.in_(list(reported))  # type: ignore[union-attr]
-        )
-    ).all():
-        reported[charger_id].append(status)
-        changed[charger_id].append((status, updated_at))
-    summaries = {c.id: summary_status(c.is_online, reported[c.id]) for c in chargers}
-    sessions = db.exec(
-        select(ChargingSession, Charger.site_id)
-        .join(Charger, Charger.id == ChargingSession.charger_id)
-        .where(Charger.tenant_id == tenant)
-        .order_by(ChargingSession.start_utc.desc())
-        .limit(15)
-    ).all()
     return {
         "sites": [
             {"id": str(site.id), "name": site.name, "timezone": site.timezone, "address": site.address}
@@ -52,18 +27,15 @@ def operator_overview(db: Session, principal: Principal) -> dict:
         ],
         "chargers": [
             {
-                "id": c.charge_point_id,
-                "site": site_names.get(c.site_id, "—"),
-                "model": f"{c.vendor} {c.model}".strip() or "—",
+                "id": line.charger.charge_point_id,
+                "site": site_names.get(line.charger.site_id, "—"),
+                "model": f"{line.charger.vendor} {line.charger.model}".strip() or "—",
                 # One summary (offline, else the most urgent connector state): the page words it.
-                "status": summaries[c.id],
-                "since": when(
-                    summary_since(summaries[c.id], c.last_seen_at, changed[c.id]),
-                    site_zones.get(c.site_id, "UTC"),
-                ),
-                "online": "online" if c.is_online else "offline",
+                "status": line.summary,
+                "since": when(line.since, site_zones.get(line.charger.site_id, "UTC")),
+                "online": "online" if line.charger.is_online else "offline",
             }
-            for c in chargers
+            for line in data.chargers
         ],
         "sessions": [
             {
@@ -73,6 +45,6 @@ def operator_overview(db: Session, principal: Principal) -> dict:
                 "id_tag": s.id_tag,
                 "energy_kwh": kwh(s.energy_wh),
             }
-            for s, site_id in sessions
+            for s, site_id in data.sessions
         ],
     }

@@ -1,0 +1,58 @@
+"""The operator console's overview: the operator tenant's own sites, chargers (with their one summary
+state and since when) and latest sessions, read in four queries. The console's page formats it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from pipelet_app.auth import Principal, require
+from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
+from pipelet_app.domain.charger_status import summary_since, summary_status
+
+
+@dataclass(frozen=True)
+class ChargerLine:
+    charger: Charger
+    summary: str  # offline, else the most urgent connector state (domain.charger_status)
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    sites: list[Site]
+    chargers: list[ChargerLine]
+    sessions: list[tuple[ChargingSession, int | None]]  # (session, its charger's site id), newest first
+
+
+def operator_overview(db: Session, principal: Principal, session_limit: int = 15) -> Overview:
+    """The caller's operator tenant only (role checked here, tenant from the principal)."""
+    require(principal, Role.OPERATOR)
+    tenant = principal.tenant_id
+    sites = list(db.exec(select(Site).where(Site.tenant_id == tenant).order_by(Site.name)).all())
+    chargers = db.exec(
+        select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
+    ).all()
+    reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
+    changed: dict[int | None, list[tuple[str, datetime | None]]] = {c.id: [] for c in chargers}
+    for charger_id, status, updated_at in db.exec(
+        select(Connector.charger_id, Connector.status, Connector.updated_at).where(
+            Connector.charger_id.in_(list(reported))  # type: ignore[union-attr]
+        )
+    ).all():
+        reported[charger_id].append(status)
+        changed[charger_id].append((status, updated_at))
+    lines = []
+    for c in chargers:
+        summary = summary_status(c.is_online, reported[c.id])
+        lines.append(ChargerLine(c, summary, summary_since(summary, c.last_seen_at, changed[c.id])))
+    sessions = db.exec(
+        select(ChargingSession, Charger.site_id)
+        .join(Charger, Charger.id == ChargingSession.charger_id)
+        .where(Charger.tenant_id == tenant)
+        .order_by(ChargingSession.start_utc.desc())
+        .limit(session_limit)
+    ).all()
+    return Overview(sites=sites, chargers=lines, sessions=[(s, site_id) for s, site_id in sessions])
