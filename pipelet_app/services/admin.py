@@ -1,8 +1,9 @@
-"""The admin page: tenants to invite into, and the invitations still open."""
+"""Administration: tenants to invite into, users, open invitations (create, revoke, resend); admins only."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -18,13 +19,21 @@ from pipelet_app.auth.invitations import (
 from pipelet_app.auth.secrets import hash_token, new_token
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Invitation, Role, Spv, SpvPartner, Tenant, User
-from pipelet_app.i18n.formatting import when
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
-def admin_overview(db: Session, principal: Principal) -> dict:
+@dataclass(frozen=True)
+class AdminOverview:
+    tenants: list[Tenant]  # by name
+    users: list[User]  # by role, then e-mail
+    partners: list[tuple[SpvPartner, Spv]]  # SPV partners no user has claimed yet (investor invitations)
+    invitations: list[Invitation]  # still open, newest first
+
+
+def admin_overview(db: Session, principal: Principal) -> AdminOverview:
+    """Everything the admin page lists; admins only."""
     require(principal, Role.ADMIN)
     tenants = db.exec(select(Tenant).order_by(Tenant.name)).all()
     invitations = db.exec(
@@ -32,7 +41,6 @@ def admin_overview(db: Session, principal: Principal) -> dict:
         .where(Invitation.used_at.is_(None), Invitation.expires_at > utcnow())
         .order_by(Invitation.created_at.desc())
     ).all()
-    tenant_names = {t.id: t.name for t in tenants}
     partners = db.exec(
         select(SpvPartner, Spv)
         .join(Spv, Spv.id == SpvPartner.spv_id)
@@ -40,32 +48,7 @@ def admin_overview(db: Session, principal: Principal) -> dict:
         .order_by(Spv.name, SpvPartner.name)
     ).all()
     users = db.exec(select(User).order_by(User.role, User.email)).all()
-    return {
-        # `kind` lets the form offer only the tenants the chosen role can belong to
-        "tenants": [{"id": str(t.id), "name": t.name, "kind": str(t.kind)} for t in tenants],
-        "users": [
-            {
-                "email": u.email,
-                "name": u.name or "—",
-                "role": str(u.role),
-                "tenant": tenant_names.get(u.tenant_id, "—"),
-                "active": "1" if u.is_active else "",
-                "since": when(u.created_at),
-            }
-            for u in users
-        ],
-        "partners": [{"id": str(p.id), "label": f"{spv.name}: {p.name}"} for p, spv in partners],
-        "invitations": [
-            {
-                "id": str(i.id),
-                "email": i.email,
-                "role": str(i.role),
-                "tenant": tenant_names.get(i.tenant_id, "—"),
-                "expires": when(i.expires_at),
-            }
-            for i in invitations
-        ],
-    }
+    return AdminOverview(list(tenants), list(users), [(p, spv) for p, spv in partners], list(invitations))
 
 
 def invite(

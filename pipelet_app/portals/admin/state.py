@@ -5,15 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.i18n import MESSAGES
-from pipelet_app.portals.admin.data import (
-    admin_overview,
+from pipelet_app.portals.admin.data import admin_overview
+from pipelet_app.portals.session_state import SessionState
+from pipelet_app.services.admin import (
     invite,
     public_url_missing,
     resend_invitation,
     revoke_invitation,
     tenant_kind_for,
 )
-from pipelet_app.portals.session_state import SessionState
 
 
 class AdminState(SessionState):

@@ -148,7 +148,7 @@ def test_two_invitations_for_one_partner_only_the_first_links(demo: dict) -> Non
 
 
 def test_invitation_link_is_mailed_when_smtp_is_configured(demo: dict, smtp_inbox) -> None:
-    from pipelet_app.portals.admin.data import invite
+    from pipelet_app.services.admin import invite
 
     link = None
     with session_scope() as db:
@@ -164,7 +164,7 @@ def test_invitation_link_is_mailed_when_smtp_is_configured(demo: dict, smtp_inbo
 
 
 def test_invitation_stands_when_the_mail_server_is_down(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelet_app.portals.admin.data import invite
+    from pipelet_app.services.admin import invite
     from pipelet_app.settings import get_settings
     from tests.conftest import free_port
 

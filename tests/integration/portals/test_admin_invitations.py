@@ -9,8 +9,8 @@ from pipelet_app.auth import Forbidden, NotFound
 from pipelet_app.auth.invitations import InvitationError, find_open_invitation
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuditEvent, Invitation, Tenant
-from pipelet_app.portals.admin.data import (
-    admin_overview,
+from pipelet_app.portals.admin.data import admin_overview
+from pipelet_app.services.admin import (
     invite,
     resend_invitation,
     revoke_invitation,
