@@ -114,6 +114,13 @@ def retire_charger(db: Session, principal: Principal, charge_point_id: str) -> C
     return charger
 
 
+def charger_timezone(db: Session, principal: Principal, charge_point_id: str) -> str:
+    """The zone of the caller's charger's site, where its times are shown ("UTC" without a site)."""
+    charger = own_charger(db, principal, charge_point_id)
+    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
+    return site.timezone if site is not None else "UTC"
+
+
 def firmware_history(db: Session, principal: Principal, charge_point_id: str) -> list[dict[str, Any]]:
     """The firmware versions the charger reported, newest first, each from the Boot that first carried it."""
     charger = own_charger(db, principal, charge_point_id)

@@ -121,6 +121,14 @@ def list_sites(db: Session, principal: Principal) -> list[dict[str, Any]]:
     return [_out(s, by_site.get(s.id, [])) for s in sites]  # type: ignore[arg-type]
 
 
+def sponsored_spvs(db: Session, principal: Principal) -> list[Spv]:
+    """The SPVs the caller's operator tenant sponsors, by name (a site may be assigned to one)."""
+    require(principal, Role.OPERATOR)
+    return list(
+        db.exec(select(Spv).where(Spv.sponsor_tenant_id == principal.tenant_id).order_by(col(Spv.name))).all()
+    )
+
+
 def get_site(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
     site = _own_site(db, principal, site_id)
     return _out(site, _devices(db, site_id))

@@ -25,6 +25,7 @@ from pipelet_app.db.models import (
     Role,
     SessionPreference,
     Site,
+    SiteEnergyMinute,
     SiteSurplus,
     SurplusDecision,
 )
@@ -47,6 +48,21 @@ def _own_site(db: Session, principal: Principal, site_id: int) -> Site:
         raise NotFound("Not found.")
     require_tenant(principal, site.tenant_id)
     return site
+
+
+def latest_flows(
+    db: Session, principal: Principal, site_id: int, max_age: timedelta
+) -> SiteEnergyMinute | None:
+    """The site's newest minute of energy flows if newer than `max_age` (None: nothing recent);
+    an operator of the site's tenant only (another's site: not found)."""
+    _own_site(db, principal, site_id)
+    row = db.exec(
+        select(SiteEnergyMinute)
+        .where(SiteEnergyMinute.site_id == site_id, SiteEnergyMinute.minute >= utcnow() - max_age)
+        .order_by(col(SiteEnergyMinute.minute).desc())
+        .limit(1)
+    ).first()
+    return row
 
 
 def settings_out(site_id: int, row: SiteSurplus | None) -> dict[str, Any]:

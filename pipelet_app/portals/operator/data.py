@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pipelet_app.auth import Principal, Role, require
-from pipelet_app.operations import overview
 from pipelet_app.i18n.formatting import kwh, when
+from pipelet_app.operations import overview
 from pipelet_app.services.session import Session
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from pipelet_app import audit
-from pipelet_app.auth import InvalidInput, Principal, require
-from pipelet_app.db.models import Role, Site, Spv
+from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.i18n.formatting import when
 from pipelet_app.operations import charger_admin, identity
 from pipelet_app.operations.chargers import own_charger
 from pipelet_app.services import fleet_customers, id_tokens
+from pipelet_app.services import sites as site_service
+from pipelet_app.services.session import Session
 
 
 def trail(rows: list[dict[str, Any]], tz: str = "UTC") -> list[dict[str, str]]:
@@ -34,17 +33,12 @@ def trail(rows: list[dict[str, Any]], tz: str = "UTC") -> list[dict[str, str]]:
 
 
 def site_choices(db: Session, principal: Principal) -> list[dict[str, str]]:
-    require(principal, Role.OPERATOR)
-    sites = db.exec(select(Site).where(Site.tenant_id == principal.tenant_id).order_by(col(Site.name))).all()
-    return [{"id": str(s.id), "name": s.name} for s in sites]
+    sites = sorted(site_service.list_sites(db, principal), key=lambda s: s["name"])
+    return [{"id": str(s["id"]), "name": s["name"]} for s in sites]
 
 
 def spv_choices(db: Session, principal: Principal) -> list[dict[str, str]]:
-    require(principal, Role.OPERATOR)
-    spvs = db.exec(
-        select(Spv).where(Spv.sponsor_tenant_id == principal.tenant_id).order_by(col(Spv.name))
-    ).all()
-    return [{"id": str(s.id), "name": s.name} for s in spvs]
+    return [{"id": str(s.id), "name": s.name} for s in site_service.sponsored_spvs(db, principal)]
 
 
 def claim(db: Session, principal: Principal, form: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +57,7 @@ def claim(db: Session, principal: Principal, form: dict[str, Any]) -> dict[str, 
 
 def charger_setup(db: Session, principal: Principal, cp_id: str) -> dict[str, Any]:
     charger = own_charger(db, principal, cp_id)
-    tz = "UTC"
-    if charger.site_id is not None and (site := db.get(Site, charger.site_id)) is not None:
-        tz = site.timezone
+    tz = charger_admin.charger_timezone(db, principal, cp_id)
     return {
         "form": {
             "display_name": charger.display_name,

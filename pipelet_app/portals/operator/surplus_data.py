@@ -8,14 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
-
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.db.models import Site, SiteEnergyMinute
-from pipelet_app.db.types import utcnow
+from pipelet_app.clock import utcnow
 from pipelet_app.i18n.formatting import clock_time, number, when
 from pipelet_app.services import sites as sites_service
 from pipelet_app.services import surplus as service
+from pipelet_app.services.session import Session
 
 LIVE_WINDOW = timedelta(minutes=5)  # flows older than this show as "—"
 
@@ -24,13 +22,8 @@ def _kw(watts: float | None) -> str:
     return "—" if watts is None else number(watts / 1000, 1)
 
 
-def _flows(db: Session, site_id: int, now: datetime) -> dict[str, str]:
-    row = db.exec(
-        select(SiteEnergyMinute)
-        .where(SiteEnergyMinute.site_id == site_id, SiteEnergyMinute.minute >= now - LIVE_WINDOW)
-        .order_by(col(SiteEnergyMinute.minute).desc())
-        .limit(1)
-    ).first()
+def _flows(db: Session, principal: Principal, site_id: int) -> dict[str, str]:
+    row = service.latest_flows(db, principal, site_id, LIVE_WINDOW)
     if row is None:
         return {k: "—" for k in ("pv", "house", "battery", "cars", "grid", "grid_dir", "battery_dir")}
     grid, battery = row.grid_w, row.battery_w
@@ -45,10 +38,10 @@ def _flows(db: Session, site_id: int, now: datetime) -> dict[str, str]:
     }
 
 
-def _chart(db: Session, principal: Principal, site: Site, now: datetime) -> list[dict[str, Any]]:
-    zone = ZoneInfo(site.timezone or "UTC")
+def _chart(db: Session, principal: Principal, site: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    zone = ZoneInfo(site["timezone"] or "UTC")
     midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    data = sites_service.energy(db, principal, site.id, midnight, now, "15m")  # type: ignore[arg-type]
+    data = sites_service.energy(db, principal, site["id"], midnight, now, "15m")
     out = []
     for point in data["series"]:
 
@@ -86,21 +79,20 @@ def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, s
 
 def surplus_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
     settings = service.get_surplus(db, principal, site_id)  # operator of this site's tenant, else 404
-    site = db.get(Site, site_id)
-    assert site is not None
+    site = sites_service.get_site(db, principal, site_id)
     now = utcnow()
     return {
         "site_id": str(site_id),
-        "site_name": site.name,
+        "site_name": site["name"],
         "settings": {
             "enabled": "on" if settings["enabled"] else "off",
             "mode": settings["mode"],
             "interval_s": str(settings["interval_s"]),
             "min_soc": "" if settings["min_soc"] is None else f"{settings['min_soc']:g}",
         },
-        "flows": _flows(db, site_id, now),
+        "flows": _flows(db, principal, site_id),
         "chart": _chart(db, principal, site, now),
-        "decisions": _decision_rows(service.decisions(db, principal, site_id, 10), site.timezone),
+        "decisions": _decision_rows(service.decisions(db, principal, site_id, 10), site["timezone"]),
     }
 
 
