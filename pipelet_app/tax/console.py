@@ -1,13 +1,14 @@
-"""The sponsor's SPV console: lifecycle phases and steps, compliance alerts, each year's return status
-with its open violations and audit trail, and the actions that move them.
+"""The sponsor's SPV console as data: lifecycle phases and steps, compliance alerts, each year's return
+status with its open violations and audit trail, and the actions that move them.
 
 Operators see and act on the SPVs their tenant sponsors (an admin on all); another tenant's SPV is
 NotFound. Status changes go through `tax.returns.set_status`, so the same rule that blocks the CLI
-blocks the console: nothing is released with a violation open.
+blocks the console: nothing is released with a violation open. The page (`portals/spv`) only formats.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session, select
@@ -21,14 +22,32 @@ from pipelet_app.db.models import (
     SpvTaxYear,
 )
 from pipelet_app.domain.tax.compliance import (
+    Alert,
     Phase,
+    Step,
     next_phase,
 )
 from pipelet_app.domain.tax.errors import TaxValidationError
-from pipelet_app.i18n.formatting import when
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
 from pipelet_app.tax.books import load_books
 from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, set_status
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    tax_year: int
+    status: str
+    violations: list[str]  # empty: the year's return may move on
+
+
+@dataclass(frozen=True)
+class SpvState:
+    spv: Spv
+    phase: Phase
+    steps: list[Step]
+    alerts: list[Alert]
+    years: list[YearStatus]
+    events: list[SpvReturnEvent]  # return status changes, newest first
 
 
 def _spvs(db: Session, principal: Principal) -> list[Spv]:
@@ -46,77 +65,35 @@ def _phase(spv: Spv) -> Phase:
         return Phase.SOURCING
 
 
-def spv_console(
-    db: Session, principal: Principal, today: date | None = None
-) -> dict[str, list[dict[str, str]]]:
-    """Everything on /operator/spvs, as display rows."""
+def spv_console(db: Session, principal: Principal, today: date | None = None) -> list[SpvState]:
+    """Every SPV the caller may see, with what /operator/spvs shows of each."""
     today = today or clock.today()
-    out: dict[str, list[dict[str, str]]] = {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
+    out = []
     for spv in _spvs(db, principal):
-        phase = _phase(spv)
-        steps = lifecycle_steps(db, spv.id or 0)
-        out["spvs"].append(
-            {
-                "id": str(spv.id),
-                "name": spv.name,
-                "phase": phase.name.title(),
-                "next": Phase(phase + 1).name.title() if phase < Phase.EXIT else "",
-            }
-        )
-        for step in steps:
-            out["steps"].append(
-                {
-                    "spv": spv.name,
-                    "phase": step.phase.name.title(),
-                    "title": step.title,
-                    "owner": step.owner,
-                    "due": step.due.isoformat(),
-                    "done": step.done_on.isoformat() if step.done_on else "",
-                }
-            )
-        alerts = spv_alerts(db, spv, today)
         years = db.exec(
             select(SpvTaxYear).where(SpvTaxYear.spv_id == spv.id).order_by(SpvTaxYear.tax_year)
         ).all()
         loaded = load_books(db, spv.id or 0)  # once per SPV and load: every year below reads these books
+        statuses = []
         for row in years:
             check = check_year(loaded, row.tax_year)  # one computation per year and load
             violations = [str(v) for v in check.violations]
             if not violations and str(row.status) != "draft" and not check.released_matches:
                 violations.append("the books changed since release: pull back to draft and release again")
-            out["years"].append(
-                {
-                    "spv_id": str(spv.id),
-                    "spv": spv.name,
-                    "year": str(row.tax_year),
-                    "status": str(row.status),
-                    "violations": "; ".join(violations) or "—",
-                }
-            )
-        out["alerts"].extend(
-            {
-                "spv": spv.name,
-                "severity": a.severity.value,
-                "title": a.title,
-                "owner": a.owner,
-                "due": a.due.isoformat(),
-                "message": a.message,
-            }
-            for a in alerts
-        )
-        for event in db.exec(
+            statuses.append(YearStatus(row.tax_year, str(row.status), violations))
+        events = db.exec(
             select(SpvReturnEvent).where(SpvReturnEvent.spv_id == spv.id).order_by(SpvReturnEvent.at.desc())
-        ).all():
-            out["audit"].append(
-                {
-                    "spv": spv.name,
-                    "year": str(event.tax_year),
-                    "change": f"{event.from_status} → {event.to_status}",
-                    "actor": event.actor,
-                    "at": when(event.at) + " UTC",
-                    "note": event.note,
-                }
+        ).all()
+        out.append(
+            SpvState(
+                spv=spv,
+                phase=_phase(spv),
+                steps=lifecycle_steps(db, spv.id or 0),
+                alerts=spv_alerts(db, spv, today),
+                years=statuses,
+                events=list(events),
             )
+        )
     return out
 
 

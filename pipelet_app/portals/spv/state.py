@@ -1,4 +1,5 @@
-"""SPV console state: thin over `portals.spv.data`; each action re-checks role and sponsorship.
+"""SPV console state: thin over `tax.console` (formatted by `portals.spv.data`); each action re-checks
+role and sponsorship.
 
 Every handler runs its work on the heavy lane (`runtime.offload`): the console computes each year's
 return, which for a large partnership takes long enough to stall everyone else's pages if done on the loop.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.session_state import SessionState
-from pipelet_app.portals.spv.data import advance_phase, change_status, spv_console
+from pipelet_app.portals.spv.data import spv_console
+from pipelet_app.tax.console import advance_phase, change_status
 
 
 def _int(value: object) -> int:

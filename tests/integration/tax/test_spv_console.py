@@ -10,7 +10,8 @@ from sqlmodel import select
 from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Spv, SpvLifecycleStep, SpvPartner, User
-from pipelet_app.portals.spv.data import advance_phase, change_status, spv_console
+from pipelet_app.portals.spv.data import spv_console
+from pipelet_app.tax.console import advance_phase, change_status
 
 TODAY = date(2026, 9, 2)  # 13 days before the extended 2025 due date (15 Sep 2026)
 
