@@ -6,11 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
-
 from pipelet_app.auth import Principal
-from pipelet_app.portals.formatting import kwh, money, number, when
+from pipelet_app.i18n.formatting import kwh, money, number, when
 from pipelet_app.services import portfolio_reports as service
+from pipelet_app.services.session import Session
 
 API = "/api/v1/reports/portfolio"
 
