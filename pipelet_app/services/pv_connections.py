@@ -2,8 +2,8 @@
 
 Every function takes ``(db, principal)`` and checks the role itself (``require``), then scopes to the
 caller's own driver record: a driver can only ever see or change their own accounts, whatever ids the
-browser sends. Nothing here talks to a cloud: the state layer does the live test call
-(``inverters.service.connect``) and hands the result in, so these stay fast, synchronous and testable.
+browser sends. Nothing here talks to a cloud: the caller (the driver portal's state) does the live test
+call (``inverters.service.connect``) and hands the result in, so these stay fast, synchronous and testable.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
@@ -41,6 +39,7 @@ from pipelet_app.i18n.formatting import kwh, when
 from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
 from pipelet_app.inverters.service import ConnectResult
+from pipelet_app.keys import derive
 from pipelet_app.services.zones import session_zones
 from pipelet_app.settings import get_settings
 
@@ -296,8 +295,7 @@ def redirect_uri() -> str:
 
 
 def _state_key() -> bytes:
-    secret = get_settings().pipelet_secret_key.encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_STATE_PURPOSE).derive(secret)
+    return derive(_STATE_PURPOSE)  # keys.py: the one derivation, no fallback without a key
 
 
 def _binding(session_token: str) -> str:

@@ -1,6 +1,7 @@
 """Driver portal, PV inverter connections: the state behind ``/driver/pv`` and its OAuth callback.
 
-Thin over ``pv_data`` (database, ownership, OAuth state) and ``inverters.service`` (the live test call).
+Thin over ``services.pv_connections`` (database, ownership, OAuth state) and ``inverters.service``
+(the live test call).
 Every handler goes through ``_guarded`` and the data functions check role and ownership themselves, so a
 forged event cannot list, couple or disconnect another driver's account. Secrets typed into the form are
 never kept in a state var (state vars travel to the browser and into the state store).
@@ -18,9 +19,9 @@ from pipelet_app.i18n import MESSAGES
 from pipelet_app.inverters.base import InvalidCredentials, InverterError
 from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.inverters.service import ConnectResult, connect
-from pipelet_app.portals.driver import pv_data
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.runtime.jobs import request_pv_poll
+from pipelet_app.services import pv_connections
 from pipelet_app.settings import get_settings
 
 WATCH_EVERY_S = 2.0
@@ -59,7 +60,7 @@ class PvState(SessionState):
     async def _refresh(self) -> Any:
         """Reload the caller's connections. Returns the guard's redirect (not signed in) or None."""
         result = await self._guarded_off_loop(
-            lambda db, p: (pv_data.list_connections(db, p), pv_data.pv_session_count(db, p))
+            lambda db, p: (pv_connections.list_connections(db, p), pv_connections.pv_session_count(db, p))
         )
         rows: list[dict[str, Any]] = result.value[0] if result.value else []
         self.pv_sessions = result.value[1] if result.value else 0
@@ -81,7 +82,7 @@ class PvState(SessionState):
             return redirect
         self.brand_options = [
             {"brand": b["brand"], "name": b["name"], "auth_kind": b["auth_kind"]}
-            for b in pv_data.brand_choices()
+            for b in pv_connections.brand_choices()
         ]
         return PvState.watch if self._busy() else None
 
@@ -115,7 +116,7 @@ class PvState(SessionState):
             return None
         if cls.auth_kind == "oauth2":
             return PvState.start_oauth(brand)
-        choice = next(b for b in pv_data.brand_choices() if b["brand"] == brand)
+        choice = next(b for b in pv_connections.brand_choices() if b["brand"] == brand)
         self.selected_brand, self.selected_name = brand, choice["name"]
         self.fields = [
             {
@@ -140,14 +141,16 @@ class PvState(SessionState):
     @rx.event
     async def start_oauth(self, brand: str):
         token = self._session_token()
-        result = await self._guarded_off_loop(lambda db, p: pv_data.make_oauth_state(db, p, token, brand))
+        result = await self._guarded_off_loop(
+            lambda db, p: pv_connections.make_oauth_state(db, p, token, brand)
+        )
         if result.redirect is not None or result.value is None:
             return result.redirect
         if not getattr(get_settings(), f"{brand}_client_id", ""):  # the installation has no app at the brand
             self._say(self._t("pv.not_configured"), error=True)
             return None
         cls = adapter_class(brand)
-        url = cls.authorize_url(redirect_uri=pv_data.redirect_uri(), state=result.value)  # type: ignore[attr-defined]
+        url = cls.authorize_url(redirect_uri=pv_connections.redirect_uri(), state=result.value)  # type: ignore[attr-defined]
         return rx.redirect(url)
 
     @rx.event
@@ -158,7 +161,7 @@ class PvState(SessionState):
 
         def check(db: Any, principal: Any) -> str:
             try:
-                return pv_data.check_oauth_state(db, principal, token, state)
+                return pv_connections.check_oauth_state(db, principal, token, state)
             except InvalidInput:
                 return ""
 
@@ -174,7 +177,7 @@ class PvState(SessionState):
             return rx.redirect("/driver/pv")
         try:
             cls = adapter_class(brand)
-            credentials = await cls.exchange_code(params["code"], redirect_uri=pv_data.redirect_uri())  # type: ignore[attr-defined]
+            credentials = await cls.exchange_code(params["code"], redirect_uri=pv_connections.redirect_uri())  # type: ignore[attr-defined]
             result = await connect(brand, credentials)
         except InvalidCredentials as error:
             self._say(f"{self._t('pv.oauth_failed')} {error}", error=True)
@@ -193,9 +196,9 @@ class PvState(SessionState):
         missing_field, try_later = self._t("pv.missing_field"), self._t("pv.try_later")
 
         def prepare(db: Any, principal: Any) -> dict[str, str] | str:
-            pv_data.my_driver(db, principal)  # role check before anything is sent to a cloud
+            pv_connections.my_driver(db, principal)  # role check before anything is sent to a cloud
             try:
-                return pv_data.clean_credentials(brand, form)
+                return pv_connections.clean_credentials(brand, form)
             except InvalidInput as missing:
                 return f"{missing_field} {missing.message}"
             except KeyError:
@@ -224,7 +227,9 @@ class PvState(SessionState):
         yield await self._saved(brand, result)
 
     async def _saved(self, brand: str, result: ConnectResult) -> Any:
-        saved = await self._guarded_off_loop(lambda db, p: pv_data.save_connection(db, p, brand, result))
+        saved = await self._guarded_off_loop(
+            lambda db, p: pv_connections.save_connection(db, p, brand, result)
+        )
         if saved.redirect is not None or saved.value is None:
             return saved.redirect
         await request_pv_poll(saved.value)
@@ -240,7 +245,7 @@ class PvState(SessionState):
             wanted = int(account_id)
         except (TypeError, ValueError):
             return None
-        result = await self._guarded_off_loop(lambda db, p: pv_data.disconnect(db, p, wanted))
+        result = await self._guarded_off_loop(lambda db, p: pv_connections.disconnect(db, p, wanted))
         if result.redirect is not None:
             return result.redirect
         if result.value is not None:

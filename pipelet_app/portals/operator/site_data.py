@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.db.types import utcnow
+from pipelet_app.clock import utcnow
 from pipelet_app.i18n.formatting import number
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import sites as service

@@ -19,7 +19,7 @@ from pipelet_app.db.models import (
     User,
 )
 from pipelet_app.inverters.service import connect
-from pipelet_app.portals.driver.pv_data import save_connection
+from pipelet_app.services.pv_connections import save_connection
 from tests.fakes.inverters._harness import BrandHarness
 from tests.fakes.inverters._server import FakeCloud
 

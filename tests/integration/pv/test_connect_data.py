@@ -14,7 +14,7 @@ from pipelet_app.auth.errors import InvalidInput, NotFound
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import PvAccount, PvSnapshot, PvWallbox, Role, User
 from pipelet_app.inverters.credentials import decrypt_credentials
-from pipelet_app.portals.driver import pv_data
+from pipelet_app.services import pv_connections
 from pollers.pv import poll_pv_account
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters.solaredge import API_KEY
@@ -39,15 +39,15 @@ async def test_only_the_owner_sees_and_disconnects_an_account(database: str) -> 
         account_id = await couple(harness, fake, owner)
         await poll_pv_account(account_id, clock=fake.clock.now, base_url=fake.base_url)
     with session_scope() as db:
-        [mine] = pv_data.list_connections(db, owner)
+        [mine] = pv_connections.list_connections(db, owner)
         assert mine["id"] == str(account_id) and mine["status"] == "connected"
         assert mine["wallboxes"].endswith(harness.wallbox(fake).serial)
-        assert pv_data.list_connections(db, intruder) == []
+        assert pv_connections.list_connections(db, intruder) == []
         with pytest.raises(NotFound):
-            pv_data.disconnect(db, intruder, account_id)
+            pv_connections.disconnect(db, intruder, account_id)
         for role in (Role.FLEET_MANAGER, Role.OPERATOR, Role.ADMIN):
             with pytest.raises(Forbidden):
-                pv_data.list_connections(db, other_role(role))
+                pv_connections.list_connections(db, other_role(role))
     with session_scope() as db:
         assert db.get(PvAccount, account_id) is not None, "the intruder's attempt changed nothing"
 
@@ -67,7 +67,7 @@ async def test_disconnect_deletes_credentials_chargers_snapshots_but_keeps_sessi
             await poll_pv_account(account_id, clock=fake.clock.now, base_url=fake.base_url)
     assert len(pv_sessions()) == 1
     with session_scope() as db:
-        assert pv_data.disconnect(db, owner, account_id) == "solaredge"
+        assert pv_connections.disconnect(db, owner, account_id) == "solaredge"
     with session_scope() as db:
         assert db.get(PvAccount, account_id) is None
         assert db.exec(select(PvWallbox).where(PvWallbox.account_id == account_id)).all() == []
@@ -95,29 +95,29 @@ async def test_coupling_a_brand_again_updates_the_account_and_keeps_resume_point
 
 
 def test_the_form_accepts_only_the_brands_declared_fields(database: str) -> None:
-    assert pv_data.clean_credentials("solaredge", {"api_key": "  KEY  ", "appkey": "x", "base_url": "y"}) == {
-        "api_key": "KEY"
-    }
-    assert pv_data.clean_credentials(
+    assert pv_connections.clean_credentials(
+        "solaredge", {"api_key": "  KEY  ", "appkey": "x", "base_url": "y"}
+    ) == {"api_key": "KEY"}
+    assert pv_connections.clean_credentials(
         "sungrow", {"user_account": "a", "user_password": "b", "appkey": "evil"}
     ) == {
         "user_account": "a",
         "user_password": "b",
     }
     with pytest.raises(InvalidInput) as missing:
-        pv_data.clean_credentials("fronius", {"access_key_id": "id"})
+        pv_connections.clean_credentials("fronius", {"access_key_id": "id"})
     assert missing.value.message == "Access key value"
-    enphase = next(b for b in pv_data.brand_choices() if b["brand"] == "enphase")
+    enphase = next(b for b in pv_connections.brand_choices() if b["brand"] == "enphase")
     assert enphase["auth_kind"] == "oauth2" and enphase["fields"] == []
-    assert {b["brand"] for b in pv_data.brand_choices()} == set(HARNESSES)
+    assert {b["brand"] for b in pv_connections.brand_choices()} == set(HARNESSES)
 
 
 def test_oauth_state_is_bound_to_driver_session_brand_and_time(database: str) -> None:
     owner = make_driver("owner@example.test")
     other = make_driver("other@example.test")
     with session_scope() as db:
-        state = pv_data.make_oauth_state(db, owner, "session-token-A", "enphase", now=NOW)
-        assert pv_data.check_oauth_state(db, owner, "session-token-A", state, now=NOW) == "enphase"
+        state = pv_connections.make_oauth_state(db, owner, "session-token-A", "enphase", now=NOW)
+        assert pv_connections.check_oauth_state(db, owner, "session-token-A", state, now=NOW) == "enphase"
         bad = [
             (owner, "session-token-B", state, NOW),  # same driver, another browser session
             (other, "session-token-A", state, NOW),  # another driver
@@ -128,12 +128,12 @@ def test_oauth_state_is_bound_to_driver_session_brand_and_time(database: str) ->
         ]
         for principal, token, candidate, when in bad:
             with pytest.raises(InvalidInput):
-                pv_data.check_oauth_state(db, principal, token, candidate, now=when)
+                pv_connections.check_oauth_state(db, principal, token, candidate, now=when)
         with pytest.raises(InvalidInput):
-            pv_data.make_oauth_state(db, owner, "session-token-A", "solaredge")  # not an OAuth brand
+            pv_connections.make_oauth_state(db, owner, "session-token-A", "solaredge")  # not an OAuth brand
         with pytest.raises(Forbidden):
-            pv_data.make_oauth_state(db, other_role(Role.FLEET_MANAGER), "t", "enphase")
-    assert pv_data.redirect_uri().endswith("/driver/pv/callback")
+            pv_connections.make_oauth_state(db, other_role(Role.FLEET_MANAGER), "t", "enphase")
+    assert pv_connections.redirect_uri().endswith("/driver/pv/callback")
 
 
 async def test_enphase_code_exchange_couples_and_the_first_poll_imports_history(
@@ -158,16 +158,16 @@ async def test_enphase_code_exchange_couples_and_the_first_poll_imports_history(
             monkeypatch.setenv(name, value)
         reset_engine()
         owner = make_driver()
-        code = fake.issue_code(pv_data.redirect_uri())
+        code = fake.issue_code(pv_connections.redirect_uri())
         credentials = await EnphaseAdapter.exchange_code(
-            code, redirect_uri=pv_data.redirect_uri(), clock=fake.clock.now
+            code, redirect_uri=pv_connections.redirect_uri(), clock=fake.clock.now
         )
         assert set(credentials) == {"access_token", "refresh_token", "expires_at"}, (
             "app secrets stay in settings"
         )
         result = await connect("enphase", credentials, clock=fake.clock.now)
         with session_scope() as db:
-            account_id = pv_data.save_connection(db, owner, "enphase", result, now=fake.clock.now())
+            account_id = pv_connections.save_connection(db, owner, "enphase", result, now=fake.clock.now())
         report = await poll_pv_account(account_id, clock=fake.clock.now)
     assert report is not None and report.status == "connected"
     assert len(pv_sessions()) == 3 and {s.reason for s in pv_sessions()} == {"pv-native"}
@@ -240,8 +240,10 @@ def test_a_typed_manager_address_may_not_point_into_pipelets_network(
         "http://10.0.0.5",
     ):
         with pytest.raises(InvalidInput):
-            pv_data.clean_credentials("solarwatt", {**form, "manager_url": url})
-    assert pv_data.clean_credentials("solarwatt", {**form, "manager_url": "http://93.184.215.14:8443"}) == {
+            pv_connections.clean_credentials("solarwatt", {**form, "manager_url": url})
+    assert pv_connections.clean_credentials(
+        "solarwatt", {**form, "manager_url": "http://93.184.215.14:8443"}
+    ) == {
         **form,
         "manager_url": "http://93.184.215.14:8443",
     }
@@ -249,6 +251,6 @@ def test_a_typed_manager_address_may_not_point_into_pipelets_network(
     from pipelet_app.settings import get_settings
 
     get_settings.cache_clear()
-    assert pv_data.clean_credentials("solarwatt", {**form, "manager_url": "http://192.168.1.20"})[
+    assert pv_connections.clean_credentials("solarwatt", {**form, "manager_url": "http://192.168.1.20"})[
         "manager_url"
     ]

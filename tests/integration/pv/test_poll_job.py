@@ -17,7 +17,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import PvAccount, PvSnapshot, PvStatus, PvWallbox
 from pipelet_app.inverters.credentials import decrypt_credentials, encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class
-from pipelet_app.portals.driver.pv_data import list_connections
+from pipelet_app.services.pv_connections import list_connections
 from pollers import pv as job
 from pollers.pv import PollReport, due_accounts, poll_due, poll_pv_account
 from tests.fakes.inverters import HARNESSES
