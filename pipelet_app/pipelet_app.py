@@ -24,6 +24,8 @@ from pipelet_app.portals.investor.state import InvestorState
 from pipelet_app.portals.operator.attention_view import AttentionState
 from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.notifications_pages import notifications_page
+from pipelet_app.portals.operator.notifications_state import NotificationsState
 from pipelet_app.portals.operator.onboarding_pages import claim_page, customers_page, tokens_page
 from pipelet_app.portals.operator.onboarding_state import (
     ChargerSetupState,
@@ -168,6 +170,12 @@ app.add_page(
     on_load=[FaultsState.load, FaultsState.follow],
 )
 app.add_page(claim_page, route="/operator/claim", title="Claim a charger · Pipelet", on_load=ClaimState.load)
+app.add_page(
+    notifications_page,
+    route="/operator/notifications",
+    title="E-mail notifications · Pipelet",
+    on_load=NotificationsState.load,
+)
 app.add_page(tokens_page, route="/operator/tokens", title="Id tokens · Pipelet", on_load=TokensState.load)
 app.add_page(
     customers_page,

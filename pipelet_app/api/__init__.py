@@ -16,6 +16,7 @@ from pipelet_app.api import (
     investors,
     me,
     metrics,
+    notifications,
     payments,
     pricing,
     reimbursement,
@@ -40,6 +41,7 @@ def build_api() -> FastAPI:
     for module in (
         health,
         me,
+        notifications,
         metrics,
         attention,
         chargers,

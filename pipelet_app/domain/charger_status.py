@@ -41,6 +41,12 @@ def summary_status(is_online: bool, statuses: Iterable[str]) -> str:
     return min(known, key=lambda s: _RANK.get(s, _UNRECOGNISED))
 
 
+def worst(summaries: Iterable[str]) -> str:
+    """The most urgent of several chargers' summaries (a site's state on the map); "Unknown" for none."""
+    known = list(summaries)
+    return min(known, key=lambda s: _RANK.get(s, _UNRECOGNISED)) if known else "Unknown"
+
+
 def summary_since(
     summary: str,
     last_seen: datetime | None,

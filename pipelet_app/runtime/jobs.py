@@ -327,16 +327,18 @@ async def health_rollup_loop(interval_s: float = 300.0) -> None:
 
 
 def run_fault_mails() -> int:
+    """Fault and recovery mails, then the daily digests that are due; how many mails went out."""
     from pipelet_app.db import session_scope
+    from pipelet_app.operations.digest import send_digests
     from pipelet_app.operations.fault_mail import send_fault_mails
 
     with session_scope() as db:
-        return send_fault_mails(db)
+        return send_fault_mails(db) + send_digests(db)
 
 
 async def fault_mail_loop(interval_s: float = 60.0) -> None:
-    """Lifespan task of the web app: debounced fault e-mails (operations/fault_mail.py) every minute;
-    idle without SMTP_URL."""
+    """Lifespan task of the web app: debounced fault and recovery e-mails (operations/fault_mail.py) and
+    the daily digests (operations/digest.py) every minute; idle without SMTP_URL."""
     while True:
         if get_settings().smtp_url:
             try:

@@ -26,6 +26,7 @@ PAGES = {
         "/operator/claim",
         "/operator/customers",
         "/operator/tokens",
+        "/operator/notifications",
     ],
     "investor@pipelet.demo": ["/investor"],
     "admin@pipelet.demo": ["/admin"],

@@ -20,6 +20,7 @@ from pipelet_app.db.models.fleet import (
     VoidedSession,
 )
 from pipelet_app.db.models.health import HealthMonth
+from pipelet_app.db.models.notifications import NotificationPreference
 from pipelet_app.db.models.ocpp import (
     ChargerConnectionPeriod,
     ChargingProfileRecord,
@@ -91,6 +92,7 @@ __all__ = [
     "Invitation",
     "LocalListEntry",
     "MeterValue",
+    "NotificationPreference",
     "OcppMessage",
     "PartnerKind",
     "PasswordReset",

@@ -11,7 +11,9 @@ import reflex as rx
 from pipelet_app.auth import Principal
 from pipelet_app.i18n.formatting import when
 from pipelet_app.operations.attention import attention
+from pipelet_app.operations.site_map import site_states
 from pipelet_app.portals.layout import card
+from pipelet_app.portals.operator.site_map_view import map_view, site_map_card
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.services.session import Session
 
@@ -22,6 +24,7 @@ COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "or
 def attention_rows(db: Session, principal: Principal) -> dict[str, Any]:
     found = attention(db, principal)
     return {
+        **map_view(site_states(db, principal)),
         "counts": {k: str(v) for k, v in found["counts"].items()},
         "items": [
             {
@@ -40,6 +43,8 @@ def attention_rows(db: Session, principal: Principal) -> dict[str, Any]:
 class AttentionState(SessionState):
     attention_items: list[dict[str, str]] = []
     attention_counts: dict[str, str] = {}
+    map_pins: list[dict[str, str]] = []
+    map_unplaced: list[dict[str, str]] = []
 
     @rx.event
     async def load(self):
@@ -47,6 +52,7 @@ class AttentionState(SessionState):
         view = result.value or {}
         self.attention_items = view.get("items", [])
         self.attention_counts = view.get("counts", {})
+        self.map_pins, self.map_unplaced = view.get("pins", []), view.get("unplaced", [])
         return result.redirect
 
 
@@ -94,3 +100,7 @@ def attention_card() -> rx.Component:
             rx.text(T["attention.none"], color_scheme="green", id="attention-none"),
         ),
     )
+
+
+def sites_map_card() -> rx.Component:
+    return site_map_card(AttentionState.map_pins, AttentionState.map_unplaced)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, charger_status_badge, data_table, online_badge, shell
-from pipelet_app.portals.operator.attention_view import attention_card
+from pipelet_app.portals.operator.attention_view import attention_card, sites_map_card
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr
@@ -35,6 +35,7 @@ def operator_page() -> rx.Component:
         T["operator.title"],
         rx.box(on_unmount=OperatorState.unfollow, display="none"),  # leaving the page ends its live follower
         attention_card(),
+        sites_map_card(),
         card(
             T["operator.chargers"],
             rx.table.root(
@@ -72,7 +73,12 @@ def operator_page() -> rx.Component:
                 variant="surface",
                 id="operator-sites",
             ),
-            rx.link(T["operator.new_site"], href="/operator/sites/new", id="new-site"),
+            rx.hstack(
+                rx.link(T["operator.new_site"], href="/operator/sites/new", id="new-site"),
+                rx.link(T["nav.notifications"], href="/operator/notifications", id="notifications-link"),
+                spacing="4",
+                wrap="wrap",
+            ),
         ),
         card(
             T["operator.recent"],
