@@ -1,5 +1,6 @@
-"""The sites map's data on SQLite and PostgreSQL: each of the caller's sites once, with the worst state of
-its unretired chargers by the charger list's own rule; another tenant's sites never; fleet managers refused."""
+"""The sites map's data on SQLite and PostgreSQL: each of the caller's sites once, with the worst state
+of its unretired chargers by the charger list's own rule; another tenant's sites never; fleet managers
+refused."""
 
 from __future__ import annotations
 

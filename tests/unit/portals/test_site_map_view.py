@@ -31,7 +31,7 @@ def test_one_spot_is_the_centre() -> None:
 
 def test_the_aspect_is_kept() -> None:
     # Two sites one degree of latitude apart at the equator and one of longitude: the same distance.
-    (ax, ay), (bx, by), (cx, cy) = project([(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)])
+    (ax, ay), (_, by), (cx, _) = project([(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)])
     assert abs(abs(ay - by) - abs(cx - ax)) < 0.5
 
 
