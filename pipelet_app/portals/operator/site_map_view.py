@@ -111,7 +111,7 @@ def site_map_card(pins: rx.Var, unplaced: rx.Var) -> rx.Component:
                 rx.foreach(pins, _pin),
                 view_box=f"0 0 {WIDTH:g} {HEIGHT:g}",
                 width="100%",
-                role="img",
+                role="group",  # not "img": its dots are links (axe: nested-interactive)
                 aria_label=T["map.title"],
                 id="site-map",
             ),
