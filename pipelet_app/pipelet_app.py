@@ -60,6 +60,7 @@ from pipelet_app.runtime.jobs import (
     alert_mailer,
     fault_mail_loop,
     health_rollup_loop,
+    payments_reconcile,
     payments_sweep,
     pv_scheduler,
     site_energy_consumer,
@@ -126,6 +127,7 @@ app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded);
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers
 app.register_lifespan_task(payments_sweep)  # capture / cancel finished paid sessions, receipts
+app.register_lifespan_task(payments_reconcile)  # holds stuck in requires_capture, before Stripe voids them
 app.register_lifespan_task(health_rollup_loop)  # stored monthly health per charger and site
 app.register_lifespan_task(fault_mail_loop)  # debounced connector-fault e-mails to operators (SMTP_URL)
 app.add_page(

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
+    #: the publishable key (pk_...) the pay page's Stripe.js uses; without it the page takes no card
+    stripe_publishable_key: str | None = None
+    #: where the pay page loads Stripe.js from (localstripe serves a fake at <its base>/js.stripe.com/v3/)
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     smtp_url: str | None = None
     mail_from: str = "Pipelet <pipelet@localhost>"
     session_ttl_hours: float = 12.0

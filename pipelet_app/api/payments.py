@@ -16,7 +16,7 @@ from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.auth import InvalidInput
 from pipelet_app.domain import csv_cells
-from pipelet_app.payments import console, qr, webhook
+from pipelet_app.payments import console, flow, qr, webhook
 from pipelet_app.services import revenue as revenue_service
 
 router = APIRouter(tags=["payments"])
@@ -37,7 +37,11 @@ async def stripe_webhook(request: Request, db: DB) -> dict:
         if len(body) > webhook.MAX_BODY:
             raise webhook.WebhookTooLarge(f"body: larger than {webhook.MAX_BODY} bytes")
     event = webhook.verify(body, request.headers.get("stripe-signature"))
-    return webhook.handle(db, event)
+    outcome = webhook.handle(db, event)
+    payment_id = outcome.pop("start", None)
+    if payment_id is not None:  # this event authorised a payment (the page's check did not): start it
+        await flow.start(payment_id)
+    return outcome
 
 
 @router.get(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from decimal import Decimal
 from typing import Any
 
 from ocpp.routing import after, on
@@ -18,7 +20,9 @@ from sqlmodel import Session
 
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.ocpp import authorization, chargers, local_list, reservations, transactions
+from pipelet_app.db.models import Charger
+from pipelet_app.domain.pricing import display
+from pipelet_app.ocpp import authorization, chargers, local_list, reservations, running_cost, transactions
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
@@ -149,7 +153,86 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         if reservation_id is not None:
             # The charger ended the reservation by starting on it (1.6 §3.11), whatever our answer.
             reservations.transition(db, self.charger_id, reservation_id, "used", session.id)
+        if auth.status == "Accepted":
+            self.__dict__["_user_price_due"] = id_tag  # SetUserPrice after the answer (California)
         return {"transactionId": session.id, "idTagInfo": _id_tag_info(auth)}
+
+    # ------------------------------------------------------------------ California pricing (1.6)
+    def _california(self) -> bool:
+        """Did this charger declare `CustomDisplayCostAndPrice` (re-read at most every 5 minutes)?"""
+        now = time.monotonic()
+        checked = self.__dict__.get("_california_known")
+        if checked is None or now - checked[0] > 300:
+            with session_scope() as db:
+                enabled = running_cost.california_enabled(db, self.charger_id)
+            checked = self.__dict__["_california_known"] = (now, enabled)
+        return checked[1]
+
+    async def _cost_message(self, payload: dict[str, Any] | None) -> None:
+        if payload is None:
+            return
+        try:
+            await self.send_call("DataTransfer", payload)
+        except Exception as exc:  # a display nicety; the price itself is settled by the CSMS
+            LOGGER.info("%s: %s not delivered: %s", self.charge_point_id, payload.get("messageId"), exc)
+
+    @after(Action.start_transaction)
+    async def after_start_transaction(self, **_: Any) -> None:
+        id_tag = self.__dict__.pop("_user_price_due", None)
+        if id_tag is None or not await asyncio.to_thread(self._california):
+            return
+
+        def build() -> dict[str, Any] | None:
+            with session_scope() as db:
+                charger = db.get(Charger, self.charger_id)
+                text = running_cost.user_price_text(db, charger) if charger else None
+                return None if text is None else display.set_user_price(id_tag, text)
+
+        await self._cost_message(await asyncio.to_thread(build))
+
+    @after(Action.meter_values)
+    async def after_meter_values(self, transaction_id: int | None = None, **_: Any) -> None:
+        if transaction_id is None:
+            return
+        now = asyncio.get_running_loop().time()
+        sent: dict[int, float] = self.__dict__.setdefault("_running_cost_at", {})
+        if now - sent.get(transaction_id, -running_cost.INTERVAL_S) < running_cost.INTERVAL_S:
+            return
+        if not await asyncio.to_thread(self._california):
+            return
+        if len(sent) > 100:
+            sent.clear()
+        sent[transaction_id] = now
+
+        def build() -> dict[str, Any] | None:
+            with session_scope() as db:
+                session = transactions.find_v16_transaction(db, self.charger_id, transaction_id)
+                charger = db.get(Charger, self.charger_id)
+                if session is None or charger is None or session.end_utc is not None:
+                    return None
+                at = utcnow()
+                snap = running_cost.snapshot(db, charger, session, at)
+                if snap is None:
+                    return None
+                return display.running_cost(
+                    transaction_id, at, snap.meter_wh, snap.cost, snap.rate, snap.plan, snap.multiplier
+                )
+
+        await self._cost_message(await asyncio.to_thread(build))
+
+    @after(Action.stop_transaction)
+    async def after_stop_transaction(self, transaction_id: int, **_: Any) -> None:
+        if not await asyncio.to_thread(self._california):
+            return
+
+        def build() -> dict[str, Any] | None:
+            with session_scope() as db:
+                session = transactions.find_v16_transaction(db, self.charger_id, transaction_id)
+                if session is None or session.cost is None:
+                    return None
+                return display.final_cost(transaction_id, Decimal(session.cost), session.currency)
+
+        await self._cost_message(await asyncio.to_thread(build))
 
     @on(Action.stop_transaction)
     def on_stop_transaction(

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, EvChargingNeeds
+from pipelet_app.domain.pricing import display
 from pipelet_app.ocpp import (
     authorization,
     chargers,
@@ -29,6 +30,7 @@ from pipelet_app.ocpp import (
     plug_and_charge,
     registration,
     reservations,
+    running_cost,
     transactions,
 )
 from pipelet_app.ocpp.base import CsmsConnection
@@ -43,7 +45,6 @@ from pipelet_app.ocpp.device_model import (
 )
 from pipelet_app.ocpp.local_list import token_key
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
-from pipelet_app.services import pricing
 from pipelet_app.settings import get_settings
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
@@ -291,7 +292,8 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
     async def after_transaction_event(
         self, event_type: str, transaction_info: dict[str, Any], **_: Any
     ) -> None:
-        """While a priced transaction runs, tell the station its running cost (CostUpdated)."""
+        """While a priced transaction runs, tell the station its running cost: CostUpdated, and the same
+        as text on its screen (SetDisplayMessage; ocpp/running_cost.py)."""
         if event_type != "Updated":
             return
         tx = str(transaction_info["transaction_id"])
@@ -302,23 +304,45 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         if len(sent) > 100:  # a station runs a few transactions at a time
             sent.clear()
         sent[tx] = now
-        total = await asyncio.to_thread(self._running_cost, tx)
-        if total is None:
+        running = await asyncio.to_thread(self._running_cost, tx)
+        if running is None:
             return
+        total, text, number = running
         try:
             await self.send_call("CostUpdated", {"totalCost": total, "transactionId": tx})
         except Exception as exc:  # a display nicety: the final price still comes with Ended
             LOGGER.info("%s: CostUpdated for %s failed: %s", self.charge_point_id, tx, exc)
+        if self.__dict__.get("_no_cost_display"):
+            return
+        request = display.set_display_message(tx, number, text)
+        try:
+            answer = await self.send_call("SetDisplayMessage", request)
+        except Exception as exc:
+            LOGGER.info("%s: SetDisplayMessage for %s failed: %s", self.charge_point_id, tx, exc)
+            return
+        if answer.get("status") != "Accepted":  # no display, or not for us: not asked again here
+            self.__dict__["_no_cost_display"] = True
+            return
 
-    def _running_cost(self, tx: str) -> float | None:
+        def remember() -> None:
+            with session_scope() as db:
+                display_messages.store(db, self.charger_id, request["message"], "running-cost")
+
+        await asyncio.to_thread(remember)
+
+    def _running_cost(self, tx: str) -> tuple[float, str, int] | None:
+        """(cost so far, the screen's text, the session's number) of a priced open transaction."""
         key = transactions.tx_key(self.ocpp_version, self.charge_point_id, tx)
         with session_scope() as db:
             session = transactions.find_by_key(db, key)
             charger = db.get(Charger, self.charger_id)
             if session is None or charger is None or session.end_utc is not None:
                 return None
-            total = pricing.cost_of(db, charger, session)["total"]
-        return None if total is None else float(total)
+            snap = running_cost.snapshot(db, charger, session, utcnow())
+            if snap is None:
+                return None
+            text = display.running_text(snap.cost, snap.energy_wh, snap.rate_text, snap.currency)
+            return float(snap.cost), text, int(session.id or 0)
 
     @on(Action.meter_values)
     def on_meter_values(

@@ -9,9 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
+from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargingSession, EntryKind, Payment, PaymentState, Role
 from pipelet_app.domain.pricing import quantum
-from pipelet_app.payments import ledger
+from pipelet_app.payments import ledger, reconcile
 from pipelet_app.payments.gateway import StripeGateway
 
 NEXT_STEP = {
@@ -24,15 +25,27 @@ NEXT_STEP = {
 LIMIT = 200
 
 
+def next_step(state: PaymentState, refunded: bool, stuck: bool) -> str:
+    if refunded:
+        return "done; refunded"
+    if stuck:
+        return (
+            "stuck: the session has not ended or was not settled; reconciliation captures its price so far"
+            " or cancels on day 6 (Stripe voids a hold after 7 days)"
+        )
+    return NEXT_STEP[state]
+
+
 def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:
+    state = PaymentState(payment.state)
     session = db.get(ChargingSession, payment.session_id) if payment.session_id else None
     q = quantum(payment.currency)
 
     def money(value: Decimal | None) -> str | None:
         return None if value is None else str(Decimal(value).quantize(q))
 
+    stuck = state == PaymentState.AUTHORIZED and payment.created_at < utcnow() - reconcile.STUCK_AFTER
     refunded = next((e.amount for e in ledger.entries(db, payment.id) if e.kind == EntryKind.REFUNDED), None)  # type: ignore[arg-type]
-    state = PaymentState(payment.state)
     return {
         "id": payment.id,
         "charge_point_id": cp_id,
@@ -41,7 +54,8 @@ def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:
         "provider": payment.provider,
         "state": state.value,
         "note": payment.note,
-        "next_step": "done; refunded" if refunded is not None else NEXT_STEP[state],
+        "next_step": next_step(state, refunded is not None, stuck),
+        "stuck": stuck,
         "currency": payment.currency,
         "authorized": money(payment.authorized_amount),
         "captured": money(payment.captured_amount),

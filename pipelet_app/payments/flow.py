@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -45,7 +46,7 @@ from pipelet_app.domain.payments import settle
 from pipelet_app.domain.pricing import quantum
 from pipelet_app.notify.mail import MailNotConfigured, send_mail
 from pipelet_app.payments import ledger
-from pipelet_app.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGateway
+from pipelet_app.payments.gateway import GatewayUnavailable, RequestRefused, StripeGateway
 from pipelet_app.services import pricing
 
 LOGGER = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ START_WINDOW = timedelta(minutes=10)  # the pay tag's life; a charger that has n
 STARTABLE = {"Available", "Preparing"}
 DECLINES_ALLOWED, DECLINE_WINDOW = 5, timedelta(minutes=15)
 PENDING_GIVE_UP = timedelta(minutes=10)  # Stripe never answered the authorisation
+# Intent states Stripe lets us cancel (https://docs.stripe.com/api/payment_intents/cancel).
+CANCELLABLE = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "processing"}
+)
 _TAG_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -61,7 +66,6 @@ class PayRequest:
     charge_point_id: str
     connector_id: int
     email: str
-    payment_method: str  # a Stripe PaymentMethod id
     request_key: str  # one per press of the pay button (the page makes it when it renders)
 
 
@@ -127,8 +131,6 @@ def _check(request: PayRequest) -> None:
         raise InvalidInput("email: an e-mail address for the receipt")
     if not 8 <= len(request.request_key) <= 100:
         raise InvalidInput("request_key: missing; reload the page")
-    if not request.payment_method.startswith("pm_"):
-        raise InvalidInput("payment_method: the card was not accepted; enter it again")
 
 
 def _throttle(db: Session, charger_id: int, connector_id: int) -> None:
@@ -150,13 +152,16 @@ def _throttle(db: Session, charger_id: int, connector_id: int) -> None:
         raise InvalidInput("card: too many refused cards at this connector; try again in a few minutes")
 
 
-def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple[Payment, bool]:
-    """The payment for this button press and whether this call created it: a double click (even two
-    at once) finds the first one, and only its creator starts the charger."""
+def begin(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple[Payment, str]:
+    """The payment for this button press and the client_secret its page confirms the card with.
+
+    The row (and its idempotency key) exists before Stripe is asked, so a retry or a double click (even
+    two at once) finds the same payment and the same PaymentIntent. Nothing is held and nothing starts
+    here: the card goes from the browser to Stripe (Stripe.js), and `check` asks Stripe afterwards."""
     _check(request)
     existing = db.exec(select(Payment).where(Payment.request_key == request.request_key)).first()
     if existing is not None:
-        return existing, False
+        return existing, _secret_of(gateway, existing)
     charger, site, connector = _connector(db, request.charge_point_id, request.connector_id)
     if not (charger.is_online and connector.status in STARTABLE):
         raise InvalidInput(
@@ -176,67 +181,148 @@ def authorize(db: Session, gateway: StripeGateway, request: PayRequest) -> tuple
     )
     db.add(payment)
     try:
-        db.commit()  # the row (and its key) exists before Stripe is asked: a retry reuses both
+        db.commit()
     except IntegrityError:  # the same press, a moment earlier, on another worker
         db.rollback()
-        return db.exec(select(Payment).where(Payment.request_key == request.request_key)).one(), False
+        again = db.exec(select(Payment).where(Payment.request_key == request.request_key)).one()
+        return again, _secret_of(gateway, again)
     metadata = {"payment_id": str(payment.id), "charge_point_id": charger.charge_point_id}
-    try:
-        intent = gateway.authorize(
-            payment.id,
-            payment.authorized_amount,
-            payment.currency,
-            request.payment_method,
-            metadata,  # type: ignore[arg-type]
-        )
-    except PaymentDeclined as exc:
-        ledger.move(payment, PaymentState.FAILED, f"declined: {exc}")
-        db.add(payment)
-        db.commit()
-        return payment, True
+    intent = gateway.open_intent(payment.id, payment.authorized_amount, payment.currency, metadata)  # type: ignore[arg-type]
     payment.provider_ref = intent.id
-    if intent.status != "requires_capture":
-        ledger.move(payment, PaymentState.FAILED, f"card not authorised ({intent.status})")
-    else:
-        ledger.move(payment, PaymentState.AUTHORIZED, "authorised; starting the charger")
-        ledger.enter(db, payment, EntryKind.AUTHORIZED, payment.authorized_amount)
-        db.add(
-            IdToken(
-                tenant_id=payment.tenant_id,
-                token=payment.id_tag,
-                status=IdTokenStatus.ACCEPTED,
-                expires_at=utcnow() + START_WINDOW,
-            )
-        )
+    payment.note = "waiting for the card"
     db.add(payment)
     db.commit()
-    return payment, True
+    return payment, intent.client_secret
+
+
+def _secret_of(gateway: StripeGateway, payment: Payment) -> str:
+    """The client_secret of a payment still waiting for its card (asked of Stripe, never stored)."""
+    if payment.state != PaymentState.PENDING or not payment.provider_ref:
+        return ""
+    return gateway.intent(payment.provider_ref).client_secret
+
+
+def check(db: Session, gateway: StripeGateway, payment: Payment) -> bool:
+    """Ask Stripe (not the browser) what became of the card; True when this call authorised the payment,
+    i.e. the caller is the one to start the charger."""
+    if payment.state != PaymentState.PENDING or not payment.provider_ref:
+        return False
+    intent = gateway.intent(payment.provider_ref)
+    if intent.status == "requires_capture":
+        return authorize_once(db, payment)
+    if intent.status == "requires_payment_method" and intent.error:
+        decline(db, gateway, payment, intent.error)
+    elif intent.status == "canceled" and ledger.move(
+        payment, PaymentState.FAILED, "the card was not confirmed in time; nothing charged"
+    ):
+        db.add(payment)
+        db.commit()
+    return False  # still waiting (card not entered yet, 3-D Secure, processing)
+
+
+def decline(db: Session, gateway: StripeGateway, payment: Payment, reason: str) -> None:
+    """A refused card ends the payment; its intent is cancelled so its client_secret can hold nothing
+    later (a new press is a new payment, counted by the throttle)."""
+    if not ledger.move(payment, PaymentState.FAILED, f"declined: {reason}"):
+        return
+    db.add(payment)
+    db.commit()
+    try:
+        gateway.cancel(payment.id, payment.provider_ref)  # type: ignore[arg-type]
+    except (GatewayUnavailable, RequestRefused) as exc:  # a declined intent holds nothing; logged only
+        LOGGER.info("payment %s: declined intent not cancelled: %s", payment.id, exc)
+
+
+def release_late_hold(payment: Payment) -> None:
+    """Cancel the hold of a payment that already ended (declined, given up) but whose intent Stripe
+    reports holding money anyway (a client_secret confirmed late): nothing started, nothing is taken."""
+    try:
+        StripeGateway().cancel(payment.id, payment.provider_ref)  # type: ignore[arg-type]
+    except (GatewayUnavailable, RequestRefused) as exc:  # reconciliation finds it again (reconcile.py)
+        LOGGER.warning("payment %s: late hold not released yet: %s", payment.id, exc)
+
+
+def authorize_once(db: Session, payment: Payment) -> bool:
+    """pending -> authorized exactly once, whoever sees the hold first (the page's check or the signed
+    webhook, in any process): a conditional UPDATE decides. The winner issues the one-time tag."""
+    now = utcnow()
+    moved = db.execute(
+        update(Payment)
+        .where(col(Payment.id) == payment.id, col(Payment.state) == PaymentState.PENDING)
+        .values(state=PaymentState.AUTHORIZED, note="authorised; starting the charger", updated_at=now)
+    )
+    if moved.rowcount != 1:
+        db.rollback()
+        db.refresh(payment)
+        return False
+    db.refresh(payment)
+    ledger.enter(db, payment, EntryKind.AUTHORIZED, payment.authorized_amount)
+    db.add(
+        IdToken(
+            tenant_id=payment.tenant_id,
+            token=payment.id_tag,
+            status=IdTokenStatus.ACCEPTED,
+            expires_at=now + START_WINDOW,
+        )
+    )
+    db.commit()
+    return True
 
 
 async def pay(request: PayRequest, gateway: StripeGateway | None = None) -> dict[str, Any]:
-    """Authorise, then start the connector; a refused start cancels the authorisation at once."""
+    """The pay button: the payment and its client_secret for the page's Stripe.js (`secret`), or the
+    payment's view if it is past waiting for a card."""
+    gateway = gateway or StripeGateway()
+
+    def _begin() -> dict[str, Any]:
+        with session_scope() as db:
+            payment, secret = begin(db, gateway, request)
+            return {**status(db, payment.public_token), "secret": secret}
+
+    return await asyncio.to_thread(_begin)
+
+
+async def confirmed(token: str, gateway: StripeGateway | None = None) -> dict[str, Any]:
+    """The page's Stripe.js has finished with the card: check with Stripe, and start the connector if
+    this call is the one that saw the hold (a second click or the webhook finds it done)."""
+    gateway = gateway or StripeGateway()
+
+    def _check() -> tuple[int, bool]:
+        with session_scope() as db:
+            payment = db.exec(select(Payment).where(Payment.public_token == token)).first() if token else None
+            if payment is None:
+                raise NotFound("No such payment.")
+            return payment.id, check(db, gateway, payment)  # type: ignore[return-value]
+
+    payment_id, fresh = await asyncio.to_thread(_check)
+    if fresh:
+        await start(payment_id, gateway)
+    return await asyncio.to_thread(_status_by_token, token)
+
+
+async def start(payment_id: int, gateway: StripeGateway | None = None) -> None:
+    """Remote-start the paid connector with the payment's one-time tag; a refused start cancels the hold.
+    Called once per payment, by whoever won `authorize_once`."""
     from pipelet_app.ocpp.commands import CommandError, send_command
 
     gateway = gateway or StripeGateway()
 
-    def _authorize() -> tuple[int, str, str, bool]:
+    def _target() -> tuple[str, int, str]:
         with session_scope() as db:
-            p, created = authorize(db, gateway, request)
-            fresh = created and p.state == PaymentState.AUTHORIZED
-            return p.id, p.public_token, p.id_tag, fresh  # type: ignore[return-value]
+            payment = db.get(Payment, payment_id)
+            assert payment is not None
+            charger = db.get(Charger, payment.charger_id)
+            assert charger is not None
+            return charger.charge_point_id, payment.connector_id, payment.id_tag
 
-    payment_id, token, tag, fresh = await asyncio.to_thread(_authorize)
-    if fresh:
-        try:
-            answer = await send_command(
-                request.charge_point_id, "remote-start", {"idTag": tag, "connectorId": request.connector_id}
-            )
-            accepted = answer.get("status") == "Accepted"
-        except CommandError as exc:
-            LOGGER.warning("pay %s: remote start failed: %s", payment_id, exc)
-            accepted = False
-        await asyncio.to_thread(_after_start, gateway, payment_id, accepted)
-    return await asyncio.to_thread(_status_by_token, token)
+    cp_id, connector_id, tag = await asyncio.to_thread(_target)
+    try:
+        answer = await send_command(cp_id, "remote-start", {"idTag": tag, "connectorId": connector_id})
+        accepted = answer.get("status") == "Accepted"
+    except CommandError as exc:
+        LOGGER.warning("pay %s: remote start failed: %s", payment_id, exc)
+        accepted = False
+    await asyncio.to_thread(_after_start, gateway, payment_id, accepted)
 
 
 def _after_start(gateway: StripeGateway, payment_id: int, accepted: bool) -> None:
@@ -248,7 +334,7 @@ def _after_start(gateway: StripeGateway, payment_id: int, accepted: bool) -> Non
                 payment.note = "charger accepted the start; plug in"
                 db.add(payment)
         else:
-            _release(db, gateway, payment, "the charger refused to start: authorisation cancelled")
+            release(db, gateway, payment, "the charger refused to start: authorisation cancelled")
 
 
 def _status_by_token(token: str) -> dict[str, Any]:
@@ -290,17 +376,17 @@ def status(db: Session, public_token: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ settlement sweep
 
 
-def _release(db: Session, gateway: StripeGateway, payment: Payment, note: str) -> None:
+def release(db: Session, gateway: StripeGateway, payment: Payment, note: str) -> None:
     """Cancel the authorisation (the money is released on the card) and retire the pay tag."""
     if payment.provider_ref and payment.state == PaymentState.AUTHORIZED:
         gateway.cancel(payment.id, payment.provider_ref)  # type: ignore[arg-type]
     if ledger.move(payment, PaymentState.CANCELLED, note):
         ledger.enter(db, payment, EntryKind.CANCELLED, payment.authorized_amount)
-    _retire_tag(db, payment)
+    retire_tag(db, payment)
     db.add(payment)
 
 
-def _retire_tag(db: Session, payment: Payment) -> None:
+def retire_tag(db: Session, payment: Payment) -> None:
     token = db.exec(
         select(IdToken).where(IdToken.tenant_id == payment.tenant_id, IdToken.token == payment.id_tag)
     ).first()
@@ -328,12 +414,11 @@ def settle_due(db: Session, gateway: StripeGateway, now: datetime | None = None)
             Payment.state == PaymentState.PENDING, Payment.created_at < now - PENDING_GIVE_UP
         )
     ).all():
-        # No answer from Stripe, so no tag was issued and nothing started. A hold Stripe may have placed
-        # regardless (same key, never seen by us) lapses on the card by itself within 7 days.
-        if ledger.move(payment, PaymentState.FAILED, "Stripe did not answer; nothing started or charged"):
-            db.add(payment)
-            done += 1
-    db.commit()
+        try:
+            done += _give_up(db, gateway, payment)
+        except GatewayUnavailable as exc:
+            LOGGER.warning("payment %s not given up yet: %s", payment.id, exc)
+        db.commit()
     for payment in db.exec(
         select(Payment).where(col(Payment.receipt_sent_at).is_(None), Payment.state == PaymentState.CAPTURED)
     ).all():
@@ -342,11 +427,28 @@ def settle_due(db: Session, gateway: StripeGateway, now: datetime | None = None)
     return done
 
 
+def _give_up(db: Session, gateway: StripeGateway, payment: Payment) -> int:
+    """A payment still waiting for its card after PENDING_GIVE_UP: nothing was started, so whatever the
+    card did is undone (an intent confirmed late, whose check and webhook never came, holds money: it
+    is cancelled); the page's client_secret can then hold nothing more."""
+    if payment.provider_ref:
+        intent = gateway.intent(payment.provider_ref)
+        if intent.status in CANCELLABLE:
+            gateway.cancel(payment.id, payment.provider_ref)  # type: ignore[arg-type]
+        note = "the card was not confirmed within 10 minutes; nothing started or charged"
+    else:
+        note = "Stripe did not answer; nothing started or charged"
+    if ledger.move(payment, PaymentState.FAILED, note):
+        db.add(payment)
+        return 1
+    return 0
+
+
 def _step(db: Session, gateway: StripeGateway, payment: Payment, now: datetime) -> int:
-    session = _session_of(db, payment)
+    session = session_of(db, payment)
     if session is None:
         if payment.created_at + START_WINDOW < now:
-            _release(db, gateway, payment, "the charger never started: authorisation cancelled")
+            release(db, gateway, payment, "the charger never started: authorisation cancelled")
             return 1
         return 0
     if session.end_utc is None:
@@ -355,7 +457,7 @@ def _step(db: Session, gateway: StripeGateway, payment: Payment, now: datetime) 
     return 1
 
 
-def _session_of(db: Session, payment: Payment) -> ChargingSession | None:
+def session_of(db: Session, payment: Payment) -> ChargingSession | None:
     if payment.session_id is not None:
         return db.get(ChargingSession, payment.session_id)
     session = db.exec(
@@ -366,7 +468,7 @@ def _session_of(db: Session, payment: Payment) -> ChargingSession | None:
     if session is not None:
         payment.session_id = session.id
         payment.note = "charging"
-        _retire_tag(db, payment)
+        retire_tag(db, payment)
         db.add(payment)
     return session
 
@@ -375,7 +477,7 @@ def _settle(db: Session, gateway: StripeGateway, payment: Payment, session: Char
     price = None if session.cost is None else Decimal(session.cost)
     outcome = settle(price, session.energy_wh, Decimal(payment.authorized_amount))
     if outcome.cancel:
-        _release(db, gateway, payment, outcome.reason)
+        release(db, gateway, payment, outcome.reason)
         payment.captured_amount = Decimal(0)
         return
     assert payment.provider_ref is not None and payment.id is not None

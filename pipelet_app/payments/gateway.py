@@ -26,10 +26,30 @@ class GatewayUnavailable(Exception):
     """Stripe did not answer or is not configured; nothing is known to have happened."""
 
 
+class RequestRefused(Exception):
+    """Stripe answered and refused the request (an intent not in a state for it, e.g. cancelling one
+    Stripe already voided): nothing happened; the caller asks for the intent's state instead."""
+
+
 @dataclass(frozen=True)
 class Intent:
     id: str
     status: str  # Stripe's: requires_capture, succeeded, canceled, requires_payment_method ...
+    client_secret: str = ""  # for the pay page's Stripe.js only; never logged nor stored
+    error: str = ""  # the last attempt's refusal (a declined card), if any
+    amount_received: int = 0  # minor units captured
+
+
+def _intent(obj: Any) -> Intent:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    error = data.get("last_payment_error") or {}
+    return Intent(
+        id=str(data["id"]),
+        status=str(data["status"]),
+        client_secret=str(data.get("client_secret") or ""),
+        error=str(error.get("message") or "") if isinstance(error, dict) else "",
+        amount_received=int(data.get("amount_received") or 0),
+    )
 
 
 def key(payment_id: int, operation: str) -> str:
@@ -52,42 +72,39 @@ class StripeGateway:
             return fn(*args)
         except stripe.CardError as exc:
             raise PaymentDeclined(exc.user_message or "the card was declined") from None
+        except stripe.InvalidRequestError as exc:
+            raise RequestRefused(exc.user_message or str(exc)) from None
         except (stripe.APIConnectionError, stripe.AuthenticationError, stripe.APIError) as exc:
             raise GatewayUnavailable(f"Stripe: {exc.user_message or type(exc).__name__}") from None
 
-    def card_method(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
-        """A PaymentMethod from card fields. Only for the test-mode pay form (docs/payments.md): in
-        production the card goes from the browser to Stripe (Elements) and only the id reaches us."""
-        card = {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc}
-        method = self._call(self.client.v1.payment_methods.create, {"type": "card", "card": card})
-        return str(method.id)
-
-    def authorize(
-        self, payment_id: int, amount: Decimal, currency: str, payment_method: str, metadata: dict[str, str]
+    def open_intent(
+        self, payment_id: int, amount: Decimal, currency: str, metadata: dict[str, str]
     ) -> Intent:
-        """A PaymentIntent with manual capture, confirmed at once: the card holds `amount`."""
+        """A card PaymentIntent with manual capture for the hold, not yet confirmed: its client_secret goes
+        to the pay page, whose Stripe.js confirms it with the card straight at Stripe (card data never
+        reaches our server). Whether the hold is in place is asked of Stripe afterwards (`intent`)."""
         params = {
             "amount": to_minor(amount, currency),
             "currency": currency.lower(),
             "capture_method": "manual",
-            "payment_method": payment_method,
-            "confirm": True,
+            "payment_method_types": ["card"],
             "metadata": metadata,
         }
         options = {"idempotency_key": key(payment_id, "authorize")}
-        intent = self._call(self.client.v1.payment_intents.create, params, options)
-        return Intent(str(intent.id), str(intent.status))
+        return _intent(self._call(self.client.v1.payment_intents.create, params, options))
+
+    def intent(self, intent_id: str) -> Intent:
+        """The intent as Stripe has it now: the only source we trust for "the card holds the money"."""
+        return _intent(self._call(self.client.v1.payment_intents.retrieve, intent_id))
 
     def capture(self, payment_id: int, intent_id: str, amount: Decimal, currency: str) -> Intent:
         params = {"amount_to_capture": to_minor(amount, currency)}
         options = {"idempotency_key": key(payment_id, "capture")}
-        intent = self._call(self.client.v1.payment_intents.capture, intent_id, params, options)
-        return Intent(str(intent.id), str(intent.status))
+        return _intent(self._call(self.client.v1.payment_intents.capture, intent_id, params, options))
 
     def cancel(self, payment_id: int, intent_id: str) -> Intent:
         options = {"idempotency_key": key(payment_id, "cancel")}
-        intent = self._call(self.client.v1.payment_intents.cancel, intent_id, {}, options)
-        return Intent(str(intent.id), str(intent.status))
+        return _intent(self._call(self.client.v1.payment_intents.cancel, intent_id, {}, options))
 
     def refund(self, payment_id: int, intent_id: str, amount: Decimal, currency: str) -> str:
         """Give back `amount` of a captured payment; one refund per payment (its key says so)."""

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from pipelet_app.db.models import EntryKind, Payment, PaymentEvent, PaymentState
 from pipelet_app.domain.payments import from_minor
 from pipelet_app.errors import AppError
-from pipelet_app.payments import ledger
+from pipelet_app.payments import flow, ledger
 from pipelet_app.settings import get_settings
 
 MAX_BODY = 64 * 1024
@@ -50,7 +50,8 @@ def verify(body: bytes, signature: str | None) -> dict[str, Any]:
 
 
 def handle(db: Session, event: dict[str, Any]) -> dict[str, Any]:
-    """Apply a verified event once; answers what happened (for the log and the tests)."""
+    """Apply a verified event once; answers what happened (for the log and the tests) and `start`, the
+    payment whose connector the caller must now start (this event authorised it), or None."""
     event_id, kind = str(event.get("id") or ""), str(event.get("type") or "")
     if not event_id:
         raise BadWebhook("id: an event without an id")
@@ -61,21 +62,29 @@ def handle(db: Session, event: dict[str, Any]) -> dict[str, Any]:
         db.rollback()
         return {"event": event_id, "result": "duplicate"}
     obj = (event.get("data") or {}).get("object") or {}
-    result = "ignored"
+    result, start = "ignored", None
     if obj.get("object") == "payment_intent":
         payment = db.exec(select(Payment).where(Payment.provider_ref == str(obj.get("id")))).first()
         if payment is not None:
             result = _apply(db, payment, kind, obj)
+            if result == "start":
+                result, start = "applied", payment.id
     db.commit()
-    return {"event": event_id, "result": result}
+    return {"event": event_id, "result": result, "start": start}
 
 
 def _apply(db: Session, payment: Payment, kind: str, intent: dict[str, Any]) -> str:
     moved = False
-    if kind == "payment_intent.amount_capturable_updated":
-        moved = ledger.move(payment, PaymentState.AUTHORIZED, "authorised (Stripe event)")
-        if moved:
-            ledger.enter(db, payment, EntryKind.AUTHORIZED, payment.authorized_amount)
+    if kind == "payment_intent.amount_capturable_updated" and intent.get("status") == "requires_capture":
+        # The card holds the money (Stripe says so, signed). A payment still waiting is authorised here
+        # if the page's own check has not done it yet; the route then starts the charger. A payment that
+        # already ended (declined, given up) never starts: its late hold is released at once.
+        if payment.state == PaymentState.PENDING:
+            moved = flow.authorize_once(db, payment)
+            return "start" if moved else "no change"
+        if payment.state in (PaymentState.FAILED, PaymentState.CANCELLED):
+            flow.release_late_hold(payment)
+            return "released"
     elif kind == "payment_intent.succeeded":
         amount = from_minor(int(intent.get("amount_received") or intent.get("amount") or 0), payment.currency)
         moved = ledger.move(payment, PaymentState.CAPTURED, "captured (Stripe event)")

@@ -163,6 +163,19 @@ async def payments_sweep(interval_s: float = 15.0) -> None:
         await asyncio.sleep(interval_s)
 
 
+async def payments_reconcile(interval_s: float = 600.0) -> None:
+    """Lifespan task of the web app: settle holds stuck in `requires_capture` before Stripe voids them
+    (payments/reconcile.py). Idempotent like the sweep, so every worker may run it."""
+    from pipelet_app.payments.reconcile import reconcile_once
+
+    while True:
+        try:
+            await asyncio.to_thread(reconcile_once)
+        except Exception:  # logged, retried next round
+            log.exception("payments reconciliation failed")
+        await asyncio.sleep(interval_s)
+
+
 async def request_pv_poll(account_id: int) -> None:
     """Poll this account now (a fresh coupling should not wait for the next tick)."""
     if uses_redis():

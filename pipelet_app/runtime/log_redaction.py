@@ -20,7 +20,8 @@ LOGGERS = (
     "engineio.server",
 )
 _PAYLOAD = re.compile(r"(event data:?).*", re.IGNORECASE | re.DOTALL)
-# Passwords, and the test-mode pay form's card fields (`card`, `cvc`: see docs/payments.md).
+# Passwords, and card-like fields (`card`, `cvc`) should any form carry them (the pay page does not:
+# its card goes to Stripe.js, docs/payments.md).
 _SECRET = re.compile(
     r"""(["']?[\w-]*(?:password|card|cvc)[\w-]*["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}&]+)""", re.IGNORECASE
 )

@@ -2,9 +2,9 @@
 
 Wraps the whole ASGI app (Reflex pages, its event socket, `/api/v1`, `/auth`), so no route can forget it.
 
-- Headers: a CSP (scripts only from here; Reflex's `call_script` needs 'unsafe-eval' and its build inline
-  scripts), `frame-ancestors 'none'`, nosniff, a same-origin Referer (invitation links carry tokens), and
-  HSTS when `PUBLIC_URL` is https.
+- Headers: a CSP (scripts only from here, and Stripe.js when card payments are on; Reflex's
+  `call_script` needs 'unsafe-eval' and its build inline scripts), `frame-ancestors 'none'`, nosniff,
+  a same-origin Referer (invitation links carry tokens), and HSTS when `PUBLIC_URL` is https.
 - Writes (POST/PUT/PATCH/DELETE) without an `Authorization` header ride on the browser's cookie, so they
   must come from a page of this origin: `Origin` (or, without it, `Sec-Fetch-Site`) is checked. SameSite
   alone is not enough: a page on another port of the same host is "same-site". Requests without either
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,26 +30,47 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+@lru_cache(maxsize=8)
+def csp(stripe_js_url: str = "") -> str:
+    """The policy; with card payments on (a Stripe.js URL given), Stripe's origins as Stripe documents
+    them for Elements (https://docs.stripe.com/security/guide#content-security-policy): its script and
+    frames from the Stripe.js origin (and hooks.stripe.com for 3-D Secure), its API calls to
+    api.stripe.com; a local fake (localstripe) serves all three from its own origin."""
+    stripe = _origin_of(stripe_js_url) if stripe_js_url else ""
+    script = frame = connect = ""
+    if stripe:
+        hosted = stripe == "https://js.stripe.com"
+        script = f" {stripe}"
+        frame = f" {stripe} https://hooks.stripe.com" if hosted else f" {stripe}"
+        connect = " https://api.stripe.com" if hosted else f" {stripe}"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'unsafe-inline' 'unsafe-eval'{script}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            f"connect-src 'self'{connect}",
+            f"frame-src 'self'{frame}" if frame else "frame-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = csp()
+
+
 def security_headers(https: bool) -> list[tuple[bytes, bytes]]:
+    settings = get_settings()
+    policy = csp(settings.stripe_js_url if settings.stripe_publishable_key else "")
     headers = [
-        (b"content-security-policy", CSP.encode()),
+        (b"content-security-policy", policy.encode()),
         (b"x-frame-options", b"DENY"),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"same-origin"),

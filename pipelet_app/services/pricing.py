@@ -245,7 +245,7 @@ def cost_of(db: Session, charger: Charger, session: ChargingSession) -> dict[str
 # ------------------------------------------------------------------------------ pricing sessions
 
 
-def _tariff(plan_row: PricingPlan, site: Site | None) -> Tariff:
+def tariff_of(plan_row: PricingPlan, site: Site | None) -> Tariff:
     zone_name = site.timezone if site else "UTC"
     currency = site.currency if site else "EUR"
     key = (plan_row.id, plan_row.updated_at, zone_name, currency)
@@ -288,7 +288,7 @@ def price_of(
     if stop_wh is not None:
         points.append((finish, stop_wh))
     site = db.get(Site, charger.site_id) if charger.site_id is not None else None
-    return _tariff(plan_row, site).price(points, end=finish, multiplier=charger.price_multiplier)
+    return tariff_of(plan_row, site).price(points, end=finish, multiplier=charger.price_multiplier)
 
 
 def record_cost(

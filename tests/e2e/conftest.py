@@ -12,7 +12,7 @@ from email.policy import default
 import pytest
 
 from tests.conftest import Inbox
-from tests.fakes.stripe_fake import running_localstripe
+from tests.fakes.stripe_fake import PUBLISHABLE_KEY, running_localstripe
 from tests.pipelet_process import ROOT, free_port, running_pipelet
 
 CHROMIUM = "/usr/bin/chromium"
@@ -107,6 +107,8 @@ def server(
         **fake_inverters["env"],
         "STRIPE_API_KEY": "sk_test_e2e",  # card payments against localstripe (tests/fakes/stripe_fake.py)
         "STRIPE_API_BASE": localstripe,
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,  # the pay page's Stripe.js: localstripe's, extended
+        "STRIPE_JS_URL": f"{localstripe}/js.stripe.com/v3/",
         "SMTP_URL": mailbox.url,  # invitations, password resets, receipts: read back from `mailbox`
         # the whole browser suite signs in from 127.0.0.1, far above one person's budget; the budgets
         # themselves are tested in tests/integration/security

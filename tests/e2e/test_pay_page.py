@@ -1,9 +1,11 @@
 """A driver pays by card on the public pay page at phone size (390 px) and charges.
 
-`pipelet run` (production build) with localstripe as Stripe; the charger is the raw-JSON test charge
-point on its own thread. Card -> pre-authorisation -> remote start on that connector -> the charger's
+`pipelet run` (production build) with localstripe as Stripe, its Stripe.js on the page; the charger is
+the raw-JSON test charge point on its own thread. Card in Stripe's Element -> Stripe.js confirms the
+manual-capture intent at "Stripe" -> our server checks it and starts that connector -> the charger's
 session with the one-time tag -> stop -> the web app's payments sweep captures -> the page shows the paid
-receipt. A double click on the button is one payment.
+receipt. The card number never crosses the page's connection to our server; a declined card shows the
+refusal and starts nothing; a double click on the button is one payment.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def test_pay_on_a_phone_start_charge_and_see_the_paid_receipt(
     page: Page, server: dict, charger: LiveChargePoint
 ) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
+    console: list[str] = []  # the browser's console, shown if Stripe.js does not come up
+    page.on("console", lambda message: console.append(message.text))
+    sent_to_us: list[str] = []  # every frame the page sends to our server (Reflex's websocket)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent_to_us.append(str(frame))))
     started = time.monotonic()
     page.goto(f"{server['base']}/pay/{CP}/1")
     expect(page.locator("#pay-hold")).to_contain_text("50.00", timeout=30_000)
@@ -50,15 +56,37 @@ def test_pay_on_a_phone_start_charge_and_see_the_paid_receipt(
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # nothing wider than the phone
     screenshot(page, "pay-page-390")
 
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    sent_to_us: list[str] = []  # every frame the page sends to our server (Reflex's websocket)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent_to_us.append(str(frame))))
+    card = page.locator("#pay-card")
+    number = card.locator("input[placeholder=number]")
+    try:
+        expect(number).to_be_visible(timeout=20_000)  # Stripe's Element, mounted by Stripe.js
+    except AssertionError:
+        raise AssertionError(f"no card Element; browser console: {console}") from None
+
+    def enter(number: str) -> None:
+        for field, value in (("number", number), ("exp_month", "12"), ("exp_year", "30"), ("cvc", "123")):
+            card.locator(f"input[placeholder={field}]").fill(value)
+
     page.fill("#pay-email", "driver@example.test")
-    page.fill("#pay-card", "4242 4242 4242 4242")
-    page.fill("#pay-expiry", "12/30")
-    page.fill("#pay-cvc", "123")
+    enter("4000000000000341")  # declined by Stripe's test rules
+    page.locator("#pay-submit").click()
+    expect(page.locator("#pay-error")).to_contain_text("declined", timeout=40_000)
+    assert charger.starts == []
+    screenshot(page, "pay-page-declined-390")
+
+    enter("4242424242424242")
     page.locator("#pay-submit").dblclick()
     expect(page.locator("#pay-state")).to_contain_text("Card authorised", timeout=40_000)
     expect(page).to_have_url(re.compile(r"\?p=[\w-]+$"))
     assert len(charger.starts) == 1 and charger.starts[0]["connectorId"] == 1  # one click's worth
     tag = charger.starts[0]["idTag"]
+    assert sent_to_us and not [
+        f for f in sent_to_us if "4242424242424242" in f or "4000000000000341" in f
+    ]  # card only to Stripe
     screenshot(page, "pay-page-authorised-390")
 
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)

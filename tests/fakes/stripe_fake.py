@@ -2,8 +2,9 @@
 
 It serves Stripe's own request/response shapes for payment methods and PaymentIntents (manual capture,
 capture with amount_to_capture, cancel) and declines the documented test cards
-(4000000000000341: declined when charged). It does not implement idempotency keys itself; that our
-requests carry them is checked through a recording proxy in front of it
+(4000000000000341: declined when charged), and (tests/fakes/localstripe_server.py) the client-side
+confirmation Stripe.js makes with the publishable key and the intent's client_secret. It does not implement
+idempotency keys itself; that our requests carry them is checked through a recording proxy in front of it
 (tests/integration/ocpp/test_csms_payments.py).
 """
 
@@ -34,14 +35,7 @@ def localstripe() -> Iterator[str]:
         yield url
 
 
-# localstripe keeps its store in /tmp/localstripe.pickle, one file for every instance on the machine, and
-# rewrites it on each change: two instances (parallel test runs) corrupt each other ("EOFError: Ran out
-# of input" at start) and a test could see another's objects. Ours keep their store in memory only.
-_IN_MEMORY = (
-    "import sys; import localstripe.resources as r; "
-    "r.Store.try_load_from_disk = lambda self: None; r.Store.dump_to_disk = lambda self: None; "
-    "from localstripe.server import start; sys.exit(start())"
-)
+_SERVER = Path(__file__).with_name("localstripe_server.py")  # in-memory store, client-side confirm
 
 
 @contextmanager
@@ -54,7 +48,7 @@ def running_localstripe() -> Iterator[str]:
     port = _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-c", _IN_MEMORY, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, str(_SERVER), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90  # an import under a loaded box's CPU can take long
@@ -118,3 +112,28 @@ class RecordingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+PUBLISHABLE_KEY = "pk_test_pipelet"
+
+
+def browser_confirm(stripe_base: str, client_secret: str, card: str, exp: str = "12/30") -> dict:
+    """What Stripe.js's `confirmCardPayment` sends from the driver's browser straight to Stripe (the card
+    never passes through our server): the publishable key, the intent's client_secret and the card as
+    `payment_method_data`. Answers Stripe's JSON (the intent, or `{"error": ...}` for a declined card)."""
+    month, year = exp.split("/")
+    intent = client_secret.split("_secret_")[0]
+    answer = httpx.post(
+        f"{stripe_base}/v1/payment_intents/{intent}/confirm",
+        data={
+            "key": PUBLISHABLE_KEY,
+            "client_secret": client_secret,
+            "payment_method_data[type]": "card",
+            "payment_method_data[card][number]": card,
+            "payment_method_data[card][exp_month]": month,
+            "payment_method_data[card][exp_year]": year,
+            "payment_method_data[card][cvc]": "123",
+        },
+        timeout=10,
+    )
+    return answer.json()

@@ -31,26 +31,31 @@ def _offer() -> rx.Component:
 
 
 def _form() -> rx.Component:
-    def field(name: str, label_key: str, **props) -> rx.Component:
-        return rx.input(
-            name=name,
-            placeholder=T[label_key],
-            aria_label=T[label_key],
-            required=True,
-            id=f"pay-{name}",
-            width="100%",
-            size="3",
-            **props,
-        )
-
+    """E-mail (for the receipt) and the pay button go to our server; the card goes into Stripe's
+    Element, mounted into #pay-card by Stripe.js (state.MOUNT_JS), and from there to Stripe only."""
     return rx.form(
         rx.vstack(
-            field("email", "pay.email", type="email", auto_complete="email"),
-            field("card", "pay.card", input_mode="numeric", auto_complete="cc-number", max_length=23),
-            rx.hstack(
-                field("expiry", "pay.expiry", auto_complete="cc-exp", max_length=7),
-                field("cvc", "pay.cvc", input_mode="numeric", auto_complete="cc-csc", max_length=4),
+            rx.input(
+                name="email",
+                placeholder=T["pay.email"],
+                aria_label=T["pay.email"],
+                required=True,
+                id="pay-email",
                 width="100%",
+                size="3",
+                type="email",
+                auto_complete="email",
+            ),
+            rx.text(T["pay.card"], size="2", as_="label", html_for="pay-card"),
+            rx.box(
+                id="pay-card",
+                width="100%",
+                min_height="2.75em",
+                padding="0.6em",
+                border="1px solid #cbd5e1",
+                border_radius="6px",
+                background="white",
+                overflow_x="hidden",
             ),
             rx.cond(
                 PayState.error != "",
@@ -62,7 +67,7 @@ def _form() -> rx.Component:
                 size="4",
                 width="100%",
                 loading=PayState.busy,
-                disabled=PayState.busy | ~PayState.available,
+                disabled=PayState.busy | ~PayState.available | ~PayState.card_ready,
                 id="pay-submit",
             ),
             spacing="3",
@@ -141,6 +146,10 @@ def pay_page() -> rx.Component:
                             rx.cond(
                                 ~PayState.available,
                                 rx.callout(T["pay.unavailable"], color_scheme="amber", id="pay-unavailable"),
+                            ),
+                            rx.cond(
+                                ~PayState.card_ready,
+                                rx.callout(T["pay.card_off"], color_scheme="amber", id="pay-card-off"),
                             ),
                             _form(),
                             width="100%",

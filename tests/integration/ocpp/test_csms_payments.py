@@ -26,12 +26,21 @@ from sqlmodel import select
 from pipelet_app.api import build_api
 from pipelet_app.auth import NotFound
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, IdToken, IdTokenStatus, Payment, PaymentState, PricingPlan, Site
+from pipelet_app.db.models import (
+    Charger,
+    DisplayMessage,
+    IdToken,
+    IdTokenStatus,
+    Payment,
+    PaymentState,
+    PricingPlan,
+    Site,
+)
 from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.payments import flow, ledger
 from pipelet_app.payments.gateway import StripeGateway
 from pipelet_app.settings import get_settings
-from tests.fakes.stripe_fake import RecordingProxy, localstripe  # noqa: F401  (the fixture)
+from tests.fakes.stripe_fake import RecordingProxy, browser_confirm, localstripe  # noqa: F401  (the fixture)
 
 PLAN = {"base": {"per_kwh": "0.40", "per_hour": "0"}, "session_fee": "0.50", "windows": []}
 SECRET = "whsec_test_payments"
@@ -70,9 +79,14 @@ def setup_site(hold: str = "20") -> None:
         db.add(charger)
 
 
-def request(gateway: StripeGateway, key: str, card: str = VISA) -> flow.PayRequest:
-    method = gateway.card_method(card, 12, 2030, "123")
-    return flow.PayRequest("CP-PAY", 1, "driver@example.test", method, key)
+async def pay_by_card(key: str, card: str = VISA) -> dict:
+    """The pay page's round trip: our server opens the intent and hands out its client_secret, the
+    browser's Stripe.js confirms the card at Stripe (browser_confirm: the card never reaches our server),
+    the page tells our server, which asks Stripe and starts the connector only on `requires_capture`."""
+    begun = await flow.pay(flow.PayRequest("CP-PAY", 1, "driver@example.test", key))
+    assert begun["state"] == "pending" and begun["secret"].startswith("pi_"), begun
+    await asyncio.to_thread(browser_confirm, get_settings().stripe_api_base, begun["secret"], card)
+    return await flow.confirmed(begun["token"])
 
 
 async def plugged_in(cp: RawChargePoint) -> list[dict]:
@@ -124,23 +138,30 @@ async def test_pay_start_charge_capture_receipt(
     csms_any: CsmsServer, stripe_env: RecordingProxy, smtp_inbox
 ) -> None:
     setup_site()
-    gateway = StripeGateway()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         starts = await plugged_in(cp)
         with session_scope() as db:
             offer = flow.offer(db, "CP-PAY", 1)
         assert offer["available"] and offer["preauth"] == "20.00" and offer["currency"] == "EUR"
         assert offer["tariff"][0] == "0.40 EUR per kWh"
-        req = request(gateway, "press-0001")
-        shown = await flow.pay(req)
-        assert shown["state"] == "authorized" and shown["authorized"] == "20.00"
-        again = await flow.pay(req)  # the double-clicked button: same payment, no second hold, no 2nd start
-        assert again["token"] == shown["token"]
+        req = flow.PayRequest("CP-PAY", 1, "driver@example.test", "press-0001")
+        begun = await flow.pay(req)
+        twice = await flow.pay(req)  # the double-clicked button: the same payment and the same intent
+        assert (twice["token"], twice["secret"]) == (begun["token"], begun["secret"])
+        assert begun["state"] == "pending" and starts == []  # nothing starts before the card holds
+        early = await flow.confirmed(begun["token"])  # the page reporting back before any card: no start
+        assert early["state"] == "pending" and starts == []
+        confirm = browser_confirm(get_settings().stripe_api_base, begun["secret"], VISA)
+        assert confirm["status"] == "requires_capture"
+        shown, again = await asyncio.gather(flow.confirmed(begun["token"]), flow.confirmed(begun["token"]))
+        assert shown["state"] == again["state"] == "authorized" and shown["authorized"] == "20.00"
         paid = payment()
-        assert starts == [{"connectorId": 1, "idTag": paid.id_tag}]
+        assert starts == [{"connectorId": 1, "idTag": paid.id_tag}]  # one start for two reports
         assert [p for p in stripe_env.seen if p[1] == "/v1/payment_intents"] == [
             ("POST", "/v1/payment_intents", f"pipelet-pay-{paid.id}-authorize")
         ]
+        # The card went from the "browser" to Stripe only: our server never created a payment method.
+        assert not [p for p in stripe_env.seen if p[1].startswith("/v1/payment_methods")]
         await charge(cp, paid.id_tag, 10_000)
     assert sweep() == 1
     settled = payment()
@@ -181,7 +202,7 @@ async def test_under_2_kwh_is_free_and_the_hold_is_cancelled(
     setup_site()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         await plugged_in(cp)
-        await flow.pay(request(StripeGateway(), "press-0002"))
+        await pay_by_card("press-0002")
         await charge(cp, payment().id_tag, 1_500)
     sweep()
     paid = payment()
@@ -200,7 +221,7 @@ async def test_a_price_above_the_hold_captures_the_hold_and_records_the_shortfal
     setup_site(hold="5")
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         await plugged_in(cp)
-        await flow.pay(request(StripeGateway(), "press-0003"))
+        await pay_by_card("press-0003")
         await charge(cp, payment().id_tag, 30_000)  # 0.50 + 12.00 = 12.50
     sweep()
     paid = payment()
@@ -244,15 +265,17 @@ async def test_declined_refused_and_never_started_start_nothing_unpaid(
     gateway = StripeGateway()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         starts = await plugged_in(cp)
-        declined = await flow.pay(request(gateway, "press-0004", card=DECLINED))
+        declined = await pay_by_card("press-0004", card=DECLINED)
         assert declined["state"] == "failed" and "declined" in declined["note"] and starts == []
         with session_scope() as db:
             assert db.exec(select(IdToken)).all() == []  # no tag: nothing can start on it
+            ref = db.exec(select(Payment.provider_ref)).one()
+        assert intent(ref)["status"] == "canceled"  # its client_secret can hold nothing later
         cp.responders["RemoteStartTransaction"] = lambda payload: {"status": "Rejected"}
-        refused = await flow.pay(request(gateway, "press-0005"))
+        refused = await pay_by_card("press-0005")
         assert refused["state"] == "cancelled" and "refused" in refused["note"]
         cp.responders["RemoteStartTransaction"] = lambda payload: {"status": "Accepted"}
-        waiting = await flow.pay(request(gateway, "press-0006"))
+        waiting = await pay_by_card("press-0006")
         assert waiting["state"] == "authorized"
     with session_scope() as db:
         assert flow.settle_due(db, gateway, now=datetime.now(UTC) + timedelta(minutes=5)) == 0
@@ -278,7 +301,7 @@ async def test_webhook_verifies_and_applies_each_event_once(
     setup_site()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         await plugged_in(cp)
-        await flow.pay(request(StripeGateway(), "press-0007"))
+        await pay_by_card("press-0007")
     paid = payment()
     event = {
         "id": "evt_cancel_1",
@@ -383,6 +406,15 @@ async def test_a_201_station_is_told_the_final_price_when_the_transaction_ends(c
         frame = await cp.next_server_call()
         assert frame[2:] == ["CostUpdated", {"totalCost": 1.7, "transactionId": "tx-cost"}]  # 0.50 + 3 x 0.40
         await cp.answer(frame, {})
+        shown = await cp.next_server_call()  # the same on the station's screen
+        assert shown[2] == "SetDisplayMessage"
+        message = shown[3]["message"]
+        assert (message["transactionId"], message["priority"]) == ("tx-cost", "InFront")
+        assert message["message"] == {
+            "format": "UTF8",
+            "content": "Cost so far: 1.70 EUR for 3.00 kWh (0.40 EUR/kWh, 0.50 EUR per session)",
+        }
+        await cp.answer(shown, {"status": "Accepted"})
         again = event("Updated", 2, 3_500, "Sample.Periodic", t0 + timedelta(minutes=12))
         await cp.ok("TransactionEvent", again)
         assert cp.server_calls.empty()  # at most one CostUpdated a minute per transaction
@@ -390,6 +422,108 @@ async def test_a_201_station_is_told_the_final_price_when_the_transaction_ends(c
             "TransactionEvent", event("Ended", 3, 5_000, "Transaction.End", t0 + timedelta(minutes=20))
         )
     assert ended["totalCost"] == 2.5  # 0.50 fee + 5 kWh x 0.40
+    with session_scope() as db:  # the accepted message is remembered like any other (display-messages API)
+        stored = db.exec(select(DisplayMessage)).all()
+    assert [(m.message_id, m.source, m.transaction_id) for m in stored] == [
+        (message["id"], "running-cost", "tx-cost")
+    ]
+
+
+async def test_a_16_charger_that_declares_california_pricing_is_told_its_price_and_cost(
+    csms_any: CsmsServer,
+) -> None:
+    """OCA California Pricing over 1.6 DataTransfer (vendorId org.openchargealliance.costmsg), only to
+    a charger whose configuration says CustomDisplayCostAndPrice = true: SetUserPrice after the
+    accepted start, RunningCost after meter values (at most once a minute), FinalCost after the stop.
+    A priced charger that did not declare it gets none of them."""
+    from csms_helpers import add_token
+
+    from pipelet_app.ocpp.device_model import V16_COMPONENT, upsert_variable
+
+    setup_site()
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "CP-PAY")).one()
+        add_token(charger.tenant_id, "RFID-16")
+        upsert_variable(
+            db, charger.id, component=V16_COMPONENT, variable="CustomDisplayCostAndPrice", value="true"
+        )  # as the charger's GetConfiguration answer is stored
+        plain = Charger(
+            charge_point_id="CP-PLAIN",
+            tenant_id=charger.tenant_id,
+            site_id=charger.site_id,
+            pricing_plan_id=charger.pricing_plan_id,
+            auth_mode=charger.auth_mode,
+        )
+        db.add(plain)
+        db.commit()
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+
+    def data(frame: list) -> dict:
+        assert frame[2] == "DataTransfer" and frame[3]["vendorId"] == "org.openchargealliance.costmsg"
+        return {"messageId": frame[3]["messageId"], **json.loads(frame[3]["data"])}
+
+    async def session(cp: RawChargePoint) -> int:
+        await cp.boot16()
+        start = await cp.ok(
+            "StartTransaction", {"connectorId": 1, "idTag": "RFID-16", "meterStart": 0, "timestamp": iso(t0)}
+        )
+        return start["transactionId"]
+
+    def meter(tx: int, wh: int, minutes: int) -> dict:
+        sampled = [{"value": str(wh), "unit": "Wh", "measurand": "Energy.Active.Import.Register"}]
+        at = iso(t0 + timedelta(minutes=minutes))
+        return {
+            "connectorId": 1,
+            "transactionId": tx,
+            "meterValue": [{"timestamp": at, "sampledValue": sampled}],
+        }
+
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        tx = await session(cp)
+        frame = await cp.next_server_call()
+        assert data(frame) == {
+            "messageId": "SetUserPrice",
+            "idToken": "RFID-16",
+            "priceText": "0.40 EUR/kWh, 0.50 EUR per session",
+        }
+        await cp.answer(frame, {"status": "Accepted"})
+        await cp.ok("MeterValues", meter(tx, 3_000, 10))
+        frame = await cp.next_server_call()
+        running = data(frame)
+        assert running.pop("timestamp").endswith("Z")
+        assert running == {
+            "messageId": "RunningCost",
+            "transactionId": tx,
+            "meterValue": 3000,
+            "cost": 1.7,  # 0.50 + 3 kWh x 0.40
+            "state": "Charging",
+            "chargingPrice": {"kWhPrice": 0.4, "hourPrice": 0.0, "flatFee": 0.5},
+        }
+        await cp.answer(frame, {"status": "Accepted"})
+        await cp.ok("MeterValues", meter(tx, 3_500, 12))
+        assert await cp.no_response(0.5) and cp.server_calls.empty()  # at most once a minute
+        await cp.ok(
+            "StopTransaction",
+            {"transactionId": tx, "meterStop": 5_000, "timestamp": iso(t0 + timedelta(minutes=20))},
+        )
+        frame = await cp.next_server_call()
+        assert data(frame) == {
+            "messageId": "FinalCost",
+            "transactionId": tx,
+            "cost": 2.5,
+            "priceText": "Total: 2.50 EUR",
+            "qrCodeText": "",
+        }
+        await cp.answer(frame, {"status": "Accepted"})
+
+    async with RawChargePoint(url_of(csms_any), "CP-PLAIN") as cp:
+        tx = await session(cp)
+        await cp.ok("MeterValues", meter(tx, 3_000, 10))
+        await cp.ok(
+            "StopTransaction",
+            {"transactionId": tx, "meterStop": 5_000, "timestamp": iso(t0 + timedelta(minutes=20))},
+        )
+        assert await cp.no_response(0.5) and cp.server_calls.empty()  # no declaration: no cost messages
 
 
 async def test_the_operator_sees_every_payment_and_refunds_once(
@@ -398,7 +532,7 @@ async def test_the_operator_sees_every_payment_and_refunds_once(
     setup_site()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         await plugged_in(cp)
-        await flow.pay(request(StripeGateway(), "press-0010"))
+        await pay_by_card("press-0010")
         await charge(cp, payment().id_tag, 10_000)  # 4.50
     sweep()
     paid = payment()
@@ -434,13 +568,12 @@ async def test_a_run_of_refused_cards_closes_the_connector_for_a_while(
     from pipelet_app.auth import InvalidInput
 
     setup_site()
-    gateway = StripeGateway()
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         starts = await plugged_in(cp)
         for i in range(flow.DECLINES_ALLOWED):
-            assert (await flow.pay(request(gateway, f"press-1{i:03}", card=DECLINED)))["state"] == "failed"
+            assert (await pay_by_card(f"press-1{i:03}", card=DECLINED))["state"] == "failed"
         with pytest.raises(InvalidInput, match=r"^card: too many refused cards"):
-            await flow.pay(request(gateway, "press-1999"))  # even a good card: the run looks like testing
+            await pay_by_card("press-1999")  # even a good card: the run looks like testing
     assert starts == []
     with session_scope() as db:
         for p in db.exec(select(Payment)).all():
@@ -454,7 +587,124 @@ async def test_a_run_of_refused_cards_closes_the_connector_for_a_while(
         db.add(stuck)
     async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
         await plugged_in(cp)
-        assert (await flow.pay(request(gateway, "press-2000")))["state"] == "authorized"
+        assert (await pay_by_card("press-2000"))["state"] == "authorized"
+        # A card confirmed at Stripe whose page never reported back (and no webhook came): not started,
+        # and after the give-up time its hold is released.
+        lost = await flow.pay(flow.PayRequest("CP-PAY", 1, "driver@example.test", "press-lost"))
+        browser_confirm(get_settings().stripe_api_base, lost["secret"], VISA)
+    with session_scope() as db:
+        late = db.exec(select(Payment).where(Payment.request_key == "press-lost")).one()
+        late.created_at -= flow.PENDING_GIVE_UP + timedelta(minutes=1)
+        db.add(late)
     sweep()
     with session_scope() as db:
         assert flow.status(db, "stuck-token")["state"] == "failed"  # Stripe never answered: given up
+        gave_up = flow.status(db, lost["token"])
+    assert gave_up["state"] == "failed" and "not confirmed within 10 minutes" in gave_up["note"]
+    assert intent(late.provider_ref)["status"] == "canceled"
+
+
+async def test_the_signed_webhook_starts_a_paid_connector_the_page_never_reported(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    """The driver's phone lost its connection right after Stripe.js confirmed the card: Stripe's signed
+    `amount_capturable_updated` authorises the payment and starts the connector; the page's late report
+    then finds it done (one start). A hold on a payment that already ended is released instead."""
+    setup_site()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        starts = await plugged_in(cp)
+        begun = await flow.pay(flow.PayRequest("CP-PAY", 1, "driver@example.test", "press-hook"))
+        held = browser_confirm(get_settings().stripe_api_base, begun["secret"], VISA)
+        event = {
+            "id": "evt_capturable_1",
+            "object": "event",
+            "type": "payment_intent.amount_capturable_updated",
+            "data": {"object": held},
+        }
+        body = json.dumps(event).encode()
+        transport = httpx.ASGITransport(app=build_api())
+        async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+            hook = "/api/v1/payments/stripe/webhook"
+            first = await api.post(hook, content=body, headers=signed(body))
+            replay = await api.post(hook, content=body, headers=signed(body))
+        assert first.json()["result"] == "applied" and replay.json()["result"] == "duplicate"
+        paid = payment()
+        assert paid.state == PaymentState.AUTHORIZED and starts == [{"connectorId": 1, "idTag": paid.id_tag}]
+        late = await flow.confirmed(begun["token"])
+        assert late["state"] == "authorized" and len(starts) == 1
+
+        other = await flow.pay(flow.PayRequest("CP-PAY", 1, "driver@example.test", "press-late"))
+        with session_scope() as db:  # a payment that ended (given up) whose card is confirmed late
+            late_payment = db.exec(select(Payment).where(Payment.request_key == "press-late")).one()
+            late_payment.state = PaymentState.FAILED
+            db.add(late_payment)
+        held = browser_confirm(get_settings().stripe_api_base, other["secret"], VISA)
+        body = json.dumps({**event, "id": "evt_capturable_2", "data": {"object": held}}).encode()
+        async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+            released = await api.post("/api/v1/payments/stripe/webhook", content=body, headers=signed(body))
+    assert released.json()["result"] == "released" and len(starts) == 1
+    assert intent(held["id"])["status"] == "canceled"
+
+
+async def test_holds_stuck_in_requires_capture_are_reconciled_once_before_stripe_voids_them(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    """A session that never ends keeps its hold `requires_capture`; on day 6 reconciliation captures its
+    price so far (same key as the sweep's capture), a hold Stripe already voided is recorded as cancelled,
+    and a second run changes nothing. The operator sees both as stuck before, with the reason after."""
+    from pipelet_app.payments import reconcile
+
+    setup_site()
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        await pay_by_card("press-r1")
+        with session_scope() as db:
+            first = db.exec(select(Payment).where(Payment.request_key == "press-r1")).one()
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+        begun = await cp.ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": first.id_tag, "meterStart": 0, "timestamp": iso(t0)},
+        )
+        sampled = [{"value": "5000", "unit": "Wh", "measurand": "Energy.Active.Import.Register"}]
+        await cp.ok(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": begun["transactionId"],
+                "meterValue": [{"timestamp": iso(t0 + timedelta(minutes=20)), "sampledValue": sampled}],
+            },
+        )  # ... and no StopTransaction, ever
+        await pay_by_card("press-r2")  # never started a session; its hold is voided at Stripe below
+    with session_scope() as db:
+        second = db.exec(select(Payment).where(Payment.request_key == "press-r2")).one()
+    StripeGateway().client.v1.payment_intents.cancel(second.provider_ref)  # Stripe's own void on day 7
+    gateway = StripeGateway()
+    with session_scope() as db:
+        assert reconcile.reconcile_due(db, gateway) == []  # not due yet
+        for p in db.exec(select(Payment)).all():
+            p.created_at -= reconcile.RECONCILE_AFTER + timedelta(minutes=1)
+            db.add(p)
+        db.commit()
+    keys = operator_keys()
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        listed = (await api.get("/api/v1/payments", headers=keys["mine"])).json()
+    assert [(p["state"], p["stuck"]) for p in listed] == [("authorized", True), ("authorized", True)]
+    assert all(p["next_step"].startswith("stuck:") for p in listed)
+    with session_scope() as db:
+        done = dict(reconcile.reconcile_due(db, gateway))
+        assert reconcile.reconcile_due(db, gateway) == []  # idempotent: nothing left to do
+    # 0.50 fee + 5 kWh x 0.40 so far = 2.50
+    assert done == {first.id: "captured 2.50 EUR", second.id: "cancelled (voided at Stripe)"}
+    with session_scope() as db:
+        captured, voided = db.get(Payment, first.id), db.get(Payment, second.id)
+        assert (captured.state, captured.captured_amount) == (PaymentState.CAPTURED, Decimal("2.50"))
+        assert "reconciled (the session had not ended)" in captured.note
+        assert voided.state == PaymentState.CANCELLED and "voided at Stripe" in voided.note
+        assert [str(e.kind) for e in ledger.entries(db, first.id)] == ["authorized", "captured"]
+    assert intent(first.provider_ref)["status"] == "succeeded"
+    assert (
+        "POST",
+        f"/v1/payment_intents/{first.provider_ref}/capture",
+        f"pipelet-pay-{first.id}-capture",
+    ) in (stripe_env.seen)

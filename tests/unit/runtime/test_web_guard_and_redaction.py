@@ -49,3 +49,17 @@ def test_event_payloads_and_passwords_are_cut_from_log_records() -> None:
     assert "hunter2" not in redact("{'email': 'a@b', 'password': 'hunter2'} new_password=hunter2&x=1")
     cleaned = redact("{'card': '4242 4242 4242 4242', 'cvc': '123', 'expiry': '12/30'}")
     assert "4242" not in cleaned and "123" not in cleaned and "12/30" in cleaned
+
+
+def test_the_policy_lets_stripe_js_in_only_when_card_payments_are_on() -> None:
+    from pipelet_app.runtime.web_guard import csp
+
+    off = csp("")
+    assert "stripe" not in off and "script-src 'self' 'unsafe-inline' 'unsafe-eval';" in off
+    hosted = csp("https://js.stripe.com/v3/")
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://js.stripe.com;" in hosted
+    assert "frame-src 'self' https://js.stripe.com https://hooks.stripe.com;" in hosted
+    assert "connect-src 'self' https://api.stripe.com;" in hosted
+    fake = csp("http://127.0.0.1:8420/js.stripe.com/v3/")  # localstripe: script and API on one origin
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval' http://127.0.0.1:8420;" in fake
+    assert "connect-src 'self' http://127.0.0.1:8420;" in fake
