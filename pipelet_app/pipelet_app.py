@@ -23,6 +23,7 @@ from pipelet_app.portals.investor.pages import investor_page
 from pipelet_app.portals.investor.state import InvestorState
 from pipelet_app.portals.operator.attention_view import AttentionState
 from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
+from pipelet_app.portals.operator.charger_screen import ChargerScreenState
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 from pipelet_app.portals.operator.notifications_pages import notifications_page
 from pipelet_app.portals.operator.notifications_state import NotificationsState
@@ -156,7 +157,7 @@ app.add_page(
     charger_page,
     route="/operator/chargers/[cp_id]",
     title="Charger · Pipelet",
-    on_load=[ChargerState.load, ChargerState.follow, ChargerSetupState.load],
+    on_load=[ChargerState.load, ChargerState.follow, ChargerSetupState.load, ChargerScreenState.load],
 )
 app.add_page(site_page, route="/operator/sites/[site_id]", title="Site · Pipelet", on_load=SiteState.load)
 app.add_page(

@@ -25,12 +25,20 @@ from tests.integration.ocpp.rawcp import RawChargePoint
 class LiveChargePoint:
     """A RawChargePoint on its own event loop thread, so the synchronous browser test can keep it online."""
 
-    def __init__(self, csms_port: int, charge_point_id: str, password: str | None) -> None:
+    def __init__(
+        self, csms_port: int, charge_point_id: str, password: str | None, version: str = "1.6"
+    ) -> None:
+        self.version = version
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.received: list[tuple[str, dict]] = []
-        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", charge_point_id, password=password)
+        self.cp = RawChargePoint(
+            f"ws://127.0.0.1:{csms_port}",
+            charge_point_id,
+            subprotocols=(f"ocpp{version}",),
+            password=password,
+        )
 
         def answer(action: str, reply: dict):
             def respond(payload: dict) -> dict:
@@ -46,7 +54,10 @@ class LiveChargePoint:
 
     async def _start(self) -> None:
         await self.cp.connect()
-        await self.cp.boot16(vendor="ABB", model="Terra AC W22")
+        if self.version == "2.0.1":
+            await self.cp.boot201(vendor="Wallbox", model="Commander 2")
+        else:
+            await self.cp.boot16(vendor="ABB", model="Terra AC W22")
 
     def run(self, coro) -> object:
         future: Future = asyncio.run_coroutine_threadsafe(coro, self.loop)

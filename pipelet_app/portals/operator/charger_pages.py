@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, charger_status_badge, coded_text, data_table, shell
+from pipelet_app.portals.operator.charger_screen import screen_cards
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 from pipelet_app.portals.operator.onboarding_pages import charger_setup_card
 
@@ -362,6 +363,7 @@ def charger_page() -> rx.Component:
                 rx.callout(ChargerState.answer_error, color_scheme="red", id="command-error"),
             ),
         ),
+        screen_cards(),
         card(T["driver.recent"], _sessions_table()),
         card(
             T["charger.reservations"],
