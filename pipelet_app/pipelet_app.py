@@ -110,12 +110,17 @@ app.add_page(
 app.add_page(
     pay_page, route="/pay/[cp_id]/[connector]", title="Pay and charge · Pipelet", on_load=PayState.load
 )
-app.add_page(driver_page, route="/driver", title="My charging · Pipelet", on_load=DriverState.load)
+app.add_page(
+    driver_page,
+    route="/driver",
+    title="My charging · Pipelet",
+    on_load=[DriverState.load, DriverState.follow],
+)
 app.add_page(
     driver_session_page,
     route="/driver/sessions/[session_id]",
     title="Session · Pipelet",
-    on_load=DriverSessionState.load,
+    on_load=[DriverSessionState.load, DriverSessionState.follow],
 )
 app.add_page(pv_page, route="/driver/pv", title="PV inverters · Pipelet", on_load=PvState.load)
 app.add_page(pv_callback_page, route="/driver/pv/callback", title="Connecting", on_load=PvState.finish_oauth)

@@ -53,6 +53,11 @@ def kwh(wh: float | None) -> str:
     return number((wh or 0) / 1000, 1)
 
 
+def watts(power_w: float | None) -> str:
+    """A power in kW with one place (`7.4 kW` / `7,4 kW`); unknown as a dash."""
+    return "—" if power_w is None else f"{number(power_w / 1000, 1)} kW"
+
+
 def hours(seconds: float) -> str:
     return f"{number(seconds / 3600, 1)} h"
 
@@ -77,11 +82,26 @@ def _zone(tz: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def when(moment: datetime | None, tz: str = "UTC") -> str:
-    """Minutes in zone `tz`."""
+def zone_name(moment: datetime, tz: str = "UTC") -> str:
+    """The zone's short name at that moment, as people there say it: `MEZ`/`MESZ` in German, `CET`/`CEST`
+    in English (CLDR where it has a name in the language, else the tz database's abbreviation: `EDT`,
+    `UTC`, or an offset like `+0530` where a zone has none)."""
+    local = moment.astimezone(_zone(tz))
+    name = format_datetime(local, "z", locale=current_locale())
+    if name[:1] in "+-" or name.startswith("GMT"):
+        name = local.tzname() or name
+    return name
+
+
+def when(moment: datetime | None, tz: str = "UTC", *, zone: bool = True) -> str:
+    """Minutes in zone `tz`, the zone named after them (`2026-12-05 07:52 CET`): a time on a page always
+    says which clock it is on, so a site's local time and a UTC one never stand side by side unlabelled.
+    `zone=False` only where the zone is named once for a whole table or chart."""
     if moment is None:
         return "—"
-    return format_datetime(moment.astimezone(_zone(tz)), _DATETIME[current_locale()], locale=current_locale())
+    local = moment.astimezone(_zone(tz))
+    text = format_datetime(local, _DATETIME[current_locale()], locale=current_locale())
+    return f"{text} {zone_name(moment, tz)}" if zone else text
 
 
 def clock_time(moment: datetime, tz: str = "UTC") -> str:

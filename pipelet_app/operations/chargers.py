@@ -26,10 +26,8 @@ from pipelet_app.db.models import (
     DisplayMessage,
     IdToken,
     IdTokenStatus,
-    MeterValue,
     Role,
 )
-from pipelet_app.domain import live_power
 from pipelet_app.ocpp import customer_information as customer_information_store
 from pipelet_app.ocpp import display_messages as display_message_store
 from pipelet_app.ocpp import queries
@@ -37,6 +35,7 @@ from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.ocpp.uptime import Uptime, month_window, monthly_uptime
+from pipelet_app.services.driver_sessions import session_power_w
 from pipelet_app.settings import get_settings
 
 RECENT = 20  # rows of reservations and sessions the detail page shows, and the API's default page
@@ -299,20 +298,7 @@ def running_power_w(db: Session, principal: Principal, charge_point_id: str) -> 
             ChargingSession.charger_id == charger.id, col(ChargingSession.end_utc).is_(None)
         )
     ).all()
-    out: dict[str, float | None] = {}
-    for session_id, transaction_id in running:
-        rows = db.exec(
-            select(MeterValue.timestamp, MeterValue.measurand, MeterValue.value, MeterValue.unit)
-            .where(
-                MeterValue.session_id == session_id,
-                col(MeterValue.phase).is_(None),
-                col(MeterValue.measurand).in_([live_power.POWER, live_power.REGISTER]),
-            )
-            .order_by(col(MeterValue.timestamp).desc())
-            .limit(6)
-        ).all()
-        out[transaction_id] = live_power.power_w([live_power.Reading(*row) for row in rows])
-    return out
+    return {transaction_id: session_power_w(db, session_id) for session_id, transaction_id in running}
 
 
 _SECRETISH = re.compile(r"pass|secret|key|token|cert|auth", re.IGNORECASE)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.db.models import ChargingSession, Driver, IdToken, MeterValue, ReimbursementRate, Role
 from pipelet_app.domain import csv_cells
-from pipelet_app.domain.live_power import REGISTER, Reading, power_curve
+from pipelet_app.domain.live_power import POWER, REGISTER, Reading, power_curve, power_w
 from pipelet_app.domain.reimbursement import SessionEnergy, compute_statement
 from pipelet_app.domain.solar import session_solar, solar_share
 
@@ -40,9 +40,31 @@ CSV_COLUMNS = [
 ]
 
 
+def session_power_w(db: Session, session_id: int) -> float | None:
+    """A running session's power now (domain.live_power over its last few whole-charger readings): one
+    definition for the operator's charger page and the driver's pages. Scoping is the caller's."""
+    rows = db.exec(
+        select(MeterValue.timestamp, MeterValue.measurand, MeterValue.value, MeterValue.unit)
+        .where(
+            MeterValue.session_id == session_id,
+            col(MeterValue.phase).is_(None),
+            col(MeterValue.measurand).in_([POWER, REGISTER]),
+        )
+        .order_by(col(MeterValue.timestamp).desc())
+        .limit(6)
+    ).all()
+    return power_w([Reading(*row) for row in rows])
+
+
 def _driver(db: Session, principal: Principal) -> Driver | None:
     require(principal, Role.DRIVER)
     return db.exec(select(Driver).where(Driver.user_id == principal.user_id)).first()
+
+
+def my_driver_id(db: Session, principal: Principal) -> int:
+    """The caller's driver id (0 for a driver user without a driver row: nothing of theirs to show)."""
+    driver = _driver(db, principal)
+    return driver.id if driver is not None and driver.id is not None else 0
 
 
 def my_cards(db: Session, principal: Principal) -> list[IdToken]:
@@ -165,6 +187,7 @@ def my_session(db: Session, principal: Principal, session_id: int) -> dict[str, 
         "duration_s": (s.end_utc - s.start_utc).total_seconds() if s.end_utc else None,
         "grid_wh": max(s.energy_wh, 0.0) - row["solar_wh"] if not s.review_pending else None,
         "curve": power_curve([Reading(*r) for r in readings]),
+        "power_w": session_power_w(db, s.id) if s.end_utc is None and s.id is not None else None,
         "reimbursement": value,
         "rate_per_kwh": rate.rate_per_kwh if rate is not None else None,
         "currency": rate.currency if rate is not None else "EUR",

@@ -25,7 +25,8 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargingSession, Connector, Driver
 
 # (kind, id): "operator" = an operator tenant's chargers (list, fault list); "charger" = one charger
-# (its detail page); "fleet" = a fleet tenant's drivers' sessions (dashboard).
+# (its detail page); "fleet" = a fleet tenant's drivers' sessions (dashboard); "driver" = one driver's
+# sessions (the driver's overview and session pages: a running session's energy and power).
 Key = tuple[str, int]
 SESSION_WINDOW = timedelta(days=2)
 
@@ -43,6 +44,7 @@ def versions_in(db: Session, keys: Iterable[Key]) -> dict[Key, str]:
     tenants = sorted(i for kind, i in keys if kind == "operator")
     charger_ids = sorted(i for kind, i in keys if kind == "charger")
     fleets = sorted(i for kind, i in keys if kind == "fleet")
+    drivers = sorted(i for kind, i in keys if kind == "driver")
     since = utcnow() - SESSION_WINDOW
     per_charger: dict[int, list] = {}
     tenant_of: dict[int, int | None] = {}
@@ -102,4 +104,19 @@ def versions_in(db: Session, keys: Iterable[Key]) -> dict[Key, str]:
         }
         for fleet in fleets:
             out[("fleet", fleet)] = found.get(fleet, "")
+    if drivers:
+        mine = {
+            driver: f"{changed}:{count}"
+            for driver, changed, count in db.exec(
+                select(
+                    ChargingSession.driver_id,
+                    func.max(ChargingSession.updated_at),
+                    func.count(ChargingSession.id),  # type: ignore[arg-type]
+                )
+                .where(col(ChargingSession.driver_id).in_(drivers), col(ChargingSession.start_utc) >= since)
+                .group_by(ChargingSession.driver_id)
+            ).all()
+        }
+        for driver in drivers:
+            out[("driver", driver)] = mine.get(driver, "")
     return out

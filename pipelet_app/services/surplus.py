@@ -30,6 +30,7 @@ from pipelet_app.db.models import (
     SurplusDecision,
 )
 from pipelet_app.domain.surplus import Mode
+from pipelet_app.services.driver_sessions import session_power_w
 
 MODES = tuple(m.value for m in Mode)
 MIN_INTERVAL_S, MAX_INTERVAL_S = 10, 30
@@ -255,6 +256,8 @@ def running_sessions_of_driver(db: Session, principal: Principal) -> list[dict[s
             **preferences_out(s, db.get(SessionPreference, s.id)),
             "station_id": s.station_id,
             "session_id": s.id,
+            "delivered_wh": s.energy_wh,
+            "power_w": session_power_w(db, s.id) if s.id is not None else None,
         }
         for s in sessions
     ]

@@ -108,3 +108,67 @@ def test_charger_page_turns_online_then_faulted_without_reload(page: Page, serve
     finally:
         charger.close()
     expect(page.locator("#status-SON-CP-001")).to_have_text("Offline", timeout=LIVE_MS)
+
+
+def _meter(transaction_id: int, register_wh: int, power_w: int) -> dict:
+    return {
+        "connectorId": 1,
+        "transactionId": transaction_id,
+        "meterValue": [
+            {
+                "timestamp": _now(),
+                "sampledValue": [
+                    {"value": str(register_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                    {"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"},
+                ],
+            }
+        ],
+    }
+
+
+def test_driver_pages_follow_the_running_session_without_reload(page: Page, server: dict) -> None:
+    """The driver's own running session (card ACME0001 is Dana's): it appears, then its energy and power
+    move with the charger's MeterValues on the overview and on its detail page, pushed, not reloaded."""
+    passwords = {cp["id"]: cp["password"] for cp in server["demo"]["charge_points"]}
+    sign_in(page, server, "driver@acme.demo")
+    expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
+    expect(page.locator("#driver-sessions")).to_be_attached(timeout=20_000)
+    page.wait_for_timeout(1_000)
+    _mark_page(page)
+    charger = LiveChargePoint(server["csms_port"], "SON-CP-001", passwords["SON-CP-001"])
+    try:
+        charger.run(charger.cp.ok("StatusNotification", _status(1, "Available")))
+        started = charger.run(
+            charger.cp.ok(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "ACME0001", "meterStart": 2_000_000, "timestamp": _now()},
+            )
+        )
+        tx = started["transactionId"]
+        charger.run(charger.cp.ok("StatusNotification", _status(1, "Charging")))
+        energy, power = page.locator(".running-energy").first, page.locator(".running-power").first
+        expect(energy).to_have_text("0.0 kWh", timeout=LIVE_MS)  # the new session appeared by itself
+        charger.run(charger.cp.ok("MeterValues", _meter(tx, 2_003_000, 7_400)))
+        expect(energy).to_have_text("3.0 kWh", timeout=LIVE_MS)
+        expect(power).to_have_text("7.4 kW", timeout=LIVE_MS)
+        _assert_not_reloaded(page)
+        screenshot(page, "live-driver-running")
+
+        # Its detail page (the newest row of the sessions table) follows the same meter.
+        page.locator("#driver-sessions .session-link").first.click()
+        expect(page.locator("#session-energy")).to_have_text("3.0 kWh", timeout=20_000)
+        _mark_page(page)
+        charger.run(charger.cp.ok("MeterValues", _meter(tx, 2_005_500, 11_000)))
+        expect(page.locator("#session-energy")).to_have_text("5.5 kWh", timeout=LIVE_MS)
+        expect(page.locator("#session-power")).to_have_text("11.0 kW", timeout=LIVE_MS)
+        _assert_not_reloaded(page)
+        charger.run(
+            charger.cp.ok(
+                "StopTransaction", {"transactionId": tx, "meterStop": 2_006_000, "timestamp": _now()}
+            )
+        )
+        expect(page.locator("#session-energy")).to_have_text("6.0 kWh", timeout=LIVE_MS)
+        expect(page.locator("#session-power")).to_have_count(0, timeout=LIVE_MS)  # ended: no power now
+        _assert_not_reloaded(page)
+    finally:
+        charger.close()

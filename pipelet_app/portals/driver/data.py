@@ -7,7 +7,7 @@ from datetime import timedelta
 from pipelet_app import clock
 from pipelet_app.auth import NotFound, Principal, Role, require
 from pipelet_app.domain.durations import duration_text
-from pipelet_app.i18n.formatting import clock_time, kwh, money, percent, when
+from pipelet_app.i18n.formatting import clock_time, kwh, money, percent, watts, when
 from pipelet_app.services import driver_sessions
 from pipelet_app.services.session import Session
 from pipelet_app.services.zones import session_zones
@@ -23,6 +23,12 @@ def default_period() -> tuple[str, str]:
 def _share(share: float | None, estimated: bool) -> str:
     text = percent(share)
     return f"{text} *" if share is not None and estimated else text
+
+
+def live_key(db: Session, principal: Principal) -> tuple[str, int]:
+    """What the driver's pages follow: the caller's own sessions (0: a driver user without a driver row,
+    whose pages have nothing to follow)."""
+    return ("driver", driver_sessions.my_driver_id(db, principal))
 
 
 def driver_overview(db: Session, principal: Principal, start: str = "", end: str = "") -> dict:
@@ -94,6 +100,8 @@ def session_detail(db: Session, principal: Principal, session_id: str) -> dict:
             "solar_share": "—" if d["held_for_review"] else _share(d["solar_share"], d["solar_estimated"]),
             "held": "1" if d["held_for_review"] else "",
             "reimbursement": money(value, d["currency"]) if value is not None else "—",
+            "running": "1" if d["end_utc"] is None else "",
+            "power": watts(d["power_w"]) if d["end_utc"] is None else "—",
             "rate": f"{money(d['rate_per_kwh'], d['currency'], 4)}/kWh"
             if d["rate_per_kwh"] is not None
             else "—",

@@ -118,6 +118,15 @@ def _preferences_form(row: rx.Var) -> rx.Component:
         rx.el.input(type="hidden", name="transaction_id", value=row["transaction_id"]),
         rx.hstack(
             rx.vstack(rx.text(T["col.station"], size="2"), rx.text(row["station"], weight="bold")),
+            # live: what the session has delivered and its power now (server push, portals/live.py)
+            rx.vstack(
+                rx.text(T["col.energy"], size="2"),
+                rx.text(row["delivered"], weight="bold", class_name="running-energy"),
+            ),
+            rx.vstack(
+                rx.text(T["charger.power"], size="2"),
+                rx.text(row["power"], weight="bold", class_name="running-power"),
+            ),
             rx.vstack(
                 rx.text(T["prefs.mode"], size="2"),
                 rx.select.root(
@@ -177,6 +186,7 @@ def _running_card() -> rx.Component:
 def driver_page() -> rx.Component:
     return shell(
         T["driver.title"],
+        rx.box(on_unmount=DriverState.unfollow, display="none"),  # leaving the page ends its live follower
         _running_card(),
         data_source_tiles(),
         card(
@@ -237,16 +247,16 @@ def driver_session_page() -> rx.Component:
     t = DriverSessionState.tr
     return shell(
         t["driver.session"],
+        rx.box(on_unmount=DriverSessionState.unfollow, display="none"),  # ends the live follower
         rx.link("← ", t["driver.title"], href="/driver"),
         card(
             s["station"],
             rx.flex(
                 _fact(t["col.source"], source_badge(s["source"]), "session-source"),
-                _fact(
-                    t["col.when"], s["start"] + " \u2013 " + s["end"] + " (" + s["zone"] + ")", "session-when"
-                ),
+                _fact(t["col.when"], s["start"] + " \u2013 " + s["end"], "session-when"),
                 _fact(t["driver.duration"], s["duration"], "session-duration"),
                 _fact(t["col.energy"], s["energy_kwh"] + " kWh", "session-energy"),
+                rx.cond(s["running"] == "1", _fact(t["charger.power"], s["power"], "session-power")),
                 _fact(t["driver.solar"], s["solar_kwh"] + " kWh", "session-solar"),
                 _fact(t["driver.grid"], s["grid_kwh"] + " kWh", "session-grid"),
                 _fact(t["col.solar_share"], s["solar_share"], "session-solar-share"),

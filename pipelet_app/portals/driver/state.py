@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from pipelet_app.portals.driver import surplus_data
-from pipelet_app.portals.driver.data import default_period, driver_overview, session_detail
+from pipelet_app.portals.driver.data import default_period, driver_overview, live_key, session_detail
 from pipelet_app.portals.session_state import SessionState
 
 
@@ -30,11 +30,13 @@ class DriverState(SessionState):
 
     async def _overview(self):
         start, end = self.start, self.end
-        result = await self._guarded_off_loop(lambda db, p: driver_overview(db, p, start, end))
+        result = await self._guarded_off_loop(
+            self._fingerprinted(live_key, lambda db, p: driver_overview(db, p, start, end))
+        )
         self.period_error = result.error
         if result.error:
             return result
-        data = result.value or {}
+        self._live_seen, data = result.value or (None, {})
         self.sessions = data.get("sessions", [])
         self.totals = data.get("totals", [])
         self.tokens = data.get("tokens", [])
@@ -60,6 +62,20 @@ class DriverState(SessionState):
             self.running = running.value or []
         return result.redirect
 
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: a running session's energy and power (and a new or ended session) without a reload."""
+        await self._follow("driver", live_key, self._live_reload)
+
+    async def _live_reload(self):
+        await self._overview()
+        running = await self._guarded_off_loop(surplus_data.running_sessions)
+        self.running = running.value or []
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("driver")
+
     @rx.event
     async def save_preferences(self, form: dict):
         """Mode, departure and energy for one of the driver's own running sessions."""
@@ -83,10 +99,24 @@ class DriverSessionState(SessionState):
 
     @rx.event
     async def load(self):
+        return await self._reload()
+
+    async def _reload(self):
         session_id = str(self.router.page.params.get("session_id", ""))
-        result = await self._guarded_off_loop(lambda db, p: session_detail(db, p, session_id))
-        data = result.value or {}
+        result = await self._guarded_off_loop(
+            self._fingerprinted(live_key, lambda db, p: session_detail(db, p, session_id))
+        )
+        self._live_seen, data = result.value or (None, {})
         self.summary = data.get("summary", {})
         self.curve = data.get("curve", [])
         self.split = data.get("split", [])
         return result.redirect
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Live: the running session's energy, power and curve follow the charger's meter values."""
+        await self._follow("driver-session", live_key, self._reload)
+
+    @rx.event
+    def unfollow(self):
+        self._unfollow("driver-session")

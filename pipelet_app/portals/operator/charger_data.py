@@ -9,7 +9,7 @@ from typing import Any
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
-from pipelet_app.i18n.formatting import hours, kwh, money, number, when
+from pipelet_app.i18n.formatting import hours, kwh, money, number, watts, when
 from pipelet_app.operations import chargers as operations
 from pipelet_app.services import pricing
 from pipelet_app.services.session import Session
@@ -73,10 +73,6 @@ def live_key(db: Session, principal: Principal, charge_point_id: str) -> tuple[s
     return ("charger", charger.id)
 
 
-def _watts(power_w: float | None) -> str:
-    return "—" if power_w is None else f"{number(power_w / 1000, 1)} kW"
-
-
 def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dict[str, Any]:
     d = operations.charger_detail(db, principal, charge_point_id)
     power = operations.running_power_w(db, principal, charge_point_id)
@@ -132,7 +128,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
                 "reported_kwh": kwh(s["energy_reported_wh"]) if s["energy_reported_wh"] is not None else "",
                 "cost": _cost(db, principal, s),
                 "running": "1" if s["end_utc"] is None else "",
-                "power": _watts(power.get(s["transaction_id"])) if s["end_utc"] is None else "",
+                "power": watts(power.get(s["transaction_id"])) if s["end_utc"] is None else "",
             }
             for s in d["sessions"]
         ],

@@ -112,7 +112,7 @@ def tokens_view(db: Session, principal: Principal) -> dict[str, Any]:
                 "token": t["token"],
                 "type": t["type"],
                 "driver": t["driver_name"] or "",
-                "expires": t["expires_utc"].strftime("%Y-%m-%d %H:%M") if t["expires_utc"] else "",
+                "expires": when(t["expires_utc"]) if t["expires_utc"] else "",
                 "status": t["status"],
                 "blocked": "1" if t["blocked"] else "",
             }

@@ -6,7 +6,7 @@ from datetime import date
 
 from pipelet_app.auth import Principal
 from pipelet_app.domain.tax.compliance import Phase
-from pipelet_app.i18n.formatting import when
+from pipelet_app.i18n.formatting import day, when
 from pipelet_app.services.session import Session
 from pipelet_app.tax import console
 
@@ -33,8 +33,8 @@ def spv_console(
                     "phase": step.phase.name.title(),
                     "title": step.title,
                     "owner": step.owner,
-                    "due": step.due.isoformat(),
-                    "done": step.done_on.isoformat() if step.done_on else "",
+                    "due": day(step.due),
+                    "done": day(step.done_on) if step.done_on else "",
                 }
             )
         for year in state.years:
@@ -53,7 +53,7 @@ def spv_console(
                 "severity": a.severity.value,
                 "title": a.title,
                 "owner": a.owner,
-                "due": a.due.isoformat(),
+                "due": day(a.due),
                 "message": a.message,
             }
             for a in state.alerts
@@ -65,7 +65,7 @@ def spv_console(
                     "year": str(event.tax_year),
                     "change": f"{event.from_status} → {event.to_status}",
                     "actor": event.actor,
-                    "at": when(event.at) + " UTC",
+                    "at": when(event.at),
                     "note": event.note,
                 }
             )

@@ -83,8 +83,8 @@ def test_times_on_the_operator_pages_are_the_sites_local_times(demo: dict) -> No
     # The demo charger has a password and authenticates with it: no warning on its page.
     assert (view["summary"]["auth_mode"], view["summary"]["password"]) == ("basic", "set")
     starts = [s["start"] for s in view["sessions"]]
-    assert "2031-07-15 14:00" in starts and "2031-01-15 13:00" in starts
-    assert overview["sessions"][0]["start"] == "2031-07-15 14:00"
+    assert "2031-07-15 14:00 CEST" in starts and "2031-01-15 13:00 CET" in starts
+    assert overview["sessions"][0]["start"] == "2031-07-15 14:00 CEST"
 
 
 def test_fault_list_leaves_planned_unavailability_out_and_words_durations(demo: dict) -> None:

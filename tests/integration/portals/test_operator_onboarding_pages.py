@@ -63,7 +63,7 @@ def test_tokens_and_customers(demo: dict) -> None:
         )
         data.token_action(db, son, "PG-1", "block")
         row = next(t for t in data.tokens_view(db, son)["tokens"] if t["token"] == "PG-1")
-        assert (row["driver"], row["status"], row["expires"]) == ("Uli", "Blocked", "2099-01-01 00:00")
+        assert (row["driver"], row["status"], row["expires"]) == ("Uli", "Blocked", "2099-01-01 00:00 UTC")
         data.token_action(db, son, "PG-1", "unblock")
         data.token_action(db, son, "PG-1", "expire")
         assert (

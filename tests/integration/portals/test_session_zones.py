@@ -71,11 +71,11 @@ def test_ocpp_at_the_site_pv_at_home_public_in_utc(demo: dict) -> None:
     assert zones[ids["zone-pv"]] == "America/New_York"
     assert zones[ids["zone-public"]] == "UTC"
     starts = {(s["station"], s["start"]) for s in overview["sessions"]}
-    assert ("SON-CP-001", "2031-07-15 14:00") in starts
-    assert ("WB-NY-1", "2031-07-15 08:00") in starts
-    assert ("SOMEWHERE", "2031-07-15 12:00") in starts
+    assert ("SON-CP-001", "2031-07-15 14:00 CEST") in starts
+    assert ("WB-NY-1", "2031-07-15 08:00 EDT") in starts
+    assert ("SOMEWHERE", "2031-07-15 12:00 UTC") in starts
 
 
 def test_an_unknown_zone_name_falls_back_to_utc() -> None:
-    assert when(NOON_JULY, "Mars/Olympus") == "2031-07-15 12:00"
-    assert when(NOON_JULY, "Europe/Berlin") == "2031-07-15 14:00"
+    assert when(NOON_JULY, "Mars/Olympus") == "2031-07-15 12:00 UTC"
+    assert when(NOON_JULY, "Europe/Berlin") == "2031-07-15 14:00 CEST"
