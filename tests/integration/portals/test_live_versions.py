@@ -11,8 +11,9 @@ from sqlmodel import select
 from pipelet_app.auth import Forbidden, NotFound, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, ChargingSession, Connector, User
+from pipelet_app.db.models import Charger, ChargingSession, Connector, Driver, User
 from pipelet_app.portals import live
+from pipelet_app.portals.driver.data import live_key as driver_key
 from pipelet_app.portals.fleet.data import live_key as fleet_key
 from pipelet_app.portals.operator.charger_data import live_key as charger_key
 from pipelet_app.portals.operator.data import live_key as operator_key
@@ -91,6 +92,39 @@ def test_fingerprints_move_with_status_connectors_and_sessions_only(demo: dict) 
         session.energy_wh, session.updated_at = 1234.0, utcnow() + timedelta(seconds=2)
         db.add(session)
     assert read_versions(keys)[keys[0]] != started[keys[0]]
+
+
+def test_a_driver_s_pages_move_with_their_own_sessions_only(demo: dict) -> None:
+    """("driver", id): the driver's running session's energy moves it; another driver's does not."""
+    dana = _principal("driver@acme.demo")
+    with session_scope() as db:
+        key = driver_key(db, dana)
+        mine = db.exec(select(Driver).where(Driver.user_id == dana.user_id)).one()
+        other = db.exec(select(Driver).where(Driver.id != mine.id)).first()
+        assert key == ("driver", mine.id) and other is not None
+        with pytest.raises(Forbidden):
+            driver_key(db, _principal("fleet@acme.demo"))
+    keys = [key, ("driver", other.id)]
+    before = read_versions(keys)
+    with session_scope() as db:
+        db.add(
+            ChargingSession(
+                transaction_id="live-driver-1",
+                station_id="SON-CP-001",
+                source="ocpp-wallbox",
+                driver_id=mine.id,
+                start_utc=utcnow(),
+            )
+        )
+    started = read_versions(keys)
+    assert started[keys[0]] != before[keys[0]] and started[keys[1]] == before[keys[1]]
+    with session_scope() as db:
+        found = select(ChargingSession).where(ChargingSession.transaction_id == "live-driver-1")
+        session = db.exec(found).one()
+        session.energy_wh, session.updated_at = 2500.0, utcnow() + timedelta(seconds=2)
+        db.add(session)
+    metered = read_versions(keys)
+    assert metered[keys[0]] != started[keys[0]] and metered[keys[1]] == before[keys[1]]
 
 
 def test_hub_wakes_a_follower_on_change_and_ends_it_when_superseded(monkeypatch) -> None:
