@@ -61,6 +61,7 @@ from pipelet_app.runtime.jobs import (
     alert_mailer,
     fault_mail_loop,
     health_rollup_loop,
+    network_scheduler,
     payments_reconcile,
     payments_sweep,
     pv_scheduler,
@@ -129,6 +130,7 @@ app.register_lifespan_task(
     alert_mailer
 )  # compliance alert e-mails (embedded); with REDIS_URL the worker's cron
 app.register_lifespan_task(pv_scheduler)  # inverter polling (embedded); with REDIS_URL it stands aside
+app.register_lifespan_task(network_scheduler)  # charging-network accounts (embedded); else workers
 app.register_lifespan_task(site_energy_consumer)  # MQTT site energy (embedded); with REDIS_URL: workers
 app.register_lifespan_task(site_energy_loop)  # OCPP meter values → site series, solar share (embedded)
 app.register_lifespan_task(surplus_loop)  # PV-surplus actuation (embedded); with REDIS_URL: workers

@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     huawei_api_base: str = "https://eu5.fusionsolar.huawei.com"
     sungrow_api_base: str = "https://gateway.isolarcloud.eu"
     ecoflow_api_base: str = "https://api-e.ecoflow.com"
+    # Charging networks (docs/networks.md). ChargePoint's SOAP endpoint is public; Loop, EVRange and
+    # Helios publish no API address we could find, so theirs must be set before an account connects.
+    loop_api_base: str = ""
+    evrange_api_base: str = ""
+    chargepoint_api_base: str = "https://webservices.chargepoint.com/webservices/chargepoint/services/5.1"
+    helios_api_base: str = ""
+    #: seconds between two polls of one network account (failures back off further)
+    network_poll_interval_s: float = 900.0
     # This installation's registered apps at the brands that need one (the driver only authorises them).
     enphase_api_key: str = ""
     enphase_client_id: str = ""
@@ -204,6 +212,9 @@ class Settings(BaseSettings):
 
     def api_base(self, brand: str) -> str:
         return getattr(self, f"{brand}_api_base")
+
+    def network_api_base(self, network: str) -> str:
+        return str(getattr(self, f"{network}_api_base", "") or "")
 
 
 def ensure_secret_key(env_file: Path = ENV_FILE) -> None:

@@ -16,6 +16,7 @@ from pipelet_app.api import (
     investors,
     me,
     metrics,
+    networks,
     notifications,
     payments,
     pricing,
@@ -53,6 +54,7 @@ def build_api() -> FastAPI:
         fleet,
         fleet_customers,
         id_tokens,
+        networks,
         reimbursement,
         investors,
     ):

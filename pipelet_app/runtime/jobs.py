@@ -67,6 +67,73 @@ async def pv_scheduler() -> None:
             await asyncio.wait_for(_wake.wait(), timeout=tick)
 
 
+NETWORK_TICK_S = 30.0
+_network_wake: asyncio.Event | None = None
+
+
+async def network_scheduler() -> None:
+    """Lifespan task of the web app: poll due charging-network accounts (embedded only; docs/networks.md).
+    Each account is polled in its own task and its failure is stored on it: one network never stops
+    another, and a failing tick (database gone) is logged and retried."""
+    global _network_wake
+    if uses_redis():
+        log.info("REDIS_URL is set: network polling runs in `pipelet worker` processes")
+        return
+    from pollers.networks import poll_due
+
+    _network_wake = asyncio.Event()
+    logs.job_id.set("network-scheduler")
+    while True:
+        try:
+            await poll_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("network scheduler tick failed")
+        _network_wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_network_wake.wait(), timeout=NETWORK_TICK_S)
+
+
+async def request_network_poll(account_id: int) -> None:
+    """ "Sync now": the account was made due; wake the embedded scheduler, or enqueue the arq job."""
+    if uses_redis():
+        pool = await _redis_pool()
+        try:
+            await pool.enqueue_job("poll_network_account", account_id, _queue_name=QUEUE_NAME)
+        finally:
+            await pool.aclose()
+        return
+    if _network_wake is not None:
+        _network_wake.set()
+
+
+async def arq_poll_network_account(ctx: dict[str, Any], account_id: int) -> dict[str, Any] | None:
+    """arq job: one network account poll (``pollers.networks.poll_network_account``)."""
+    from pollers.networks import poll_network_account
+
+    logs.job_id.set(str(ctx.get("job_id") or f"network-poll:{account_id}"))
+    report = await poll_network_account(account_id)
+    if report is None:
+        return None
+    return {"account_id": report.account_id, "status": report.status, "sessions": report.sessions_written}
+
+
+async def arq_schedule_due_networks(ctx: dict[str, Any]) -> int:
+    """arq cron job: one ``poll_network_account`` job per due account and due time."""
+    from pollers.networks import _due
+
+    due: list[tuple[int, datetime]] = await asyncio.to_thread(_due, utcnow(), 200)
+    for account_id, when in due:
+        await ctx["redis"].enqueue_job(
+            "poll_network_account",
+            account_id,
+            _job_id=f"network-poll:{account_id}:{int(when.timestamp())}",
+            _queue_name=ctx.get("queue_name", QUEUE_NAME),
+        )
+    return len(due)
+
+
 ALERT_MAIL_INTERVAL_S = 6 * 3600
 
 
@@ -233,7 +300,10 @@ async def arq_schedule_due_pv(ctx: dict[str, Any]) -> int:
 def worker_functions() -> list[Any]:
     from arq import func
 
-    return [func(arq_poll_pv_account, name="poll_pv_account", keep_result=60)]
+    return [
+        func(arq_poll_pv_account, name="poll_pv_account", keep_result=60),
+        func(arq_poll_network_account, name="poll_network_account", keep_result=60),
+    ]
 
 
 def worker_cron_jobs() -> list[Any]:
@@ -243,6 +313,7 @@ def worker_cron_jobs() -> list[Any]:
     seconds = set(range(0, 60, tick)) if tick < 60 else {0}
     return [
         cron(arq_schedule_due_pv, name="schedule_due_pv", second=seconds, unique=True, run_at_startup=True),
+        cron(arq_schedule_due_networks, name="schedule_due_networks", second={5, 35}, unique=True),
         cron(arq_site_energy, name="site_energy", second={0, 15, 30, 45}, unique=True),
         cron(
             arq_mail_compliance_alerts, name="mail_compliance_alerts", hour={6, 12, 18}, minute=0, unique=True

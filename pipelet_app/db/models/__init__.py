@@ -20,6 +20,8 @@ from pipelet_app.db.models.fleet import (
     VoidedSession,
 )
 from pipelet_app.db.models.health import HealthMonth
+from pipelet_app.db.models.networks import NetworkAccount, NetworkStatus
+from pipelet_app.db.models.networks import NetworkCharger as NetworkChargerRow
 from pipelet_app.db.models.notifications import NotificationPreference
 from pipelet_app.db.models.ocpp import (
     ChargerConnectionPeriod,
@@ -92,6 +94,9 @@ __all__ = [
     "Invitation",
     "LocalListEntry",
     "MeterValue",
+    "NetworkAccount",
+    "NetworkChargerRow",
+    "NetworkStatus",
     "NotificationPreference",
     "OcppMessage",
     "PartnerKind",

@@ -17,6 +17,8 @@ class SessionSource(StrEnum):
     OCPP_WALLBOX = "ocpp-wallbox"
     PV_INVERTER = "pv-inverter"
     PUBLIC = "public"
+    #: imported from a charging network's API (pipelet_app/networks, docs/networks.md)
+    NETWORK = "network"
 
 
 class ChargerAuthMode(StrEnum):

@@ -1,0 +1,165 @@
+"""`/api/v1/networks` on SQLite and PostgreSQL: connect with a live test (refused credentials store nothing),
+credentials never answered or logged, the state of each integration, sync now, sessions and chargers, and
+tenant isolation: another tenant's operator gets 404 for every route of an account."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from pipelet_app.api import build_api
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import AuditEvent, NetworkAccount, Role, User
+from pipelet_app.inverters.credentials import decrypt_credentials
+from pipelet_app.settings import get_settings
+from pollers import networks as poller
+from tests.fakes.networks import FakeHelios, FakeLoop
+from tests.integration.api.onboarding_helpers import NORTH, SONNEN, key_of
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLoop]:
+    with FakeLoop() as fake, FakeHelios() as helios:
+        monkeypatch.setenv("LOOP_API_BASE", fake.url)
+        monkeypatch.setenv("HELIOS_API_BASE", helios.url)
+        get_settings.cache_clear()
+        yield fake
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(demo: dict, loop: FakeLoop) -> Iterator[TestClient]:
+    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_connect_list_sync_and_isolate(
+    client: TestClient, loop: FakeLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    op, other = key_of(SONNEN), key_of(NORTH)
+    types = client.get("/api/v1/networks/types", headers=op).json()
+    assert [t["network"] for t in types] == ["loop", "evrange", "chargepoint", "helios"]
+    assert {t["network"]: t["configured"] for t in types} == {
+        "loop": True,
+        "evrange": False,
+        "chargepoint": True,
+        "helios": True,
+    }
+
+    secret = loop.credentials()["client_secret"]
+    refused = client.post(
+        "/api/v1/networks",
+        json={
+            "network": "loop",
+            "label": "Depot",
+            "credentials": {"client_id": "loop-client", "client_secret": "nope-nope"},
+        },
+        headers=op,
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["message"].startswith("credentials:")
+    missing = client.post(
+        "/api/v1/networks", json={"network": "loop", "credentials": {"client_id": "x"}}, headers=op
+    )
+    assert (
+        missing.status_code == 422
+        and missing.json()["error"]["message"] == "credentials.client_secret: required"
+    )
+    unset = client.post(
+        "/api/v1/networks", json={"network": "evrange", "credentials": {"token": "t"}}, headers=op
+    )
+    assert unset.status_code == 422 and "EVRANGE_API_BASE" in unset.json()["error"]["message"]
+    with session_scope() as db:
+        assert db.exec(select(NetworkAccount)).all() == []
+
+    created = client.post(
+        "/api/v1/networks",
+        json={"network": "loop", "label": "Depot", "credentials": loop.credentials()},
+        headers=op,
+    )
+    assert created.status_code == 201, created.text
+    account = created.json()
+    assert account["status"] == "pending" and secret not in created.text
+    again = client.post(
+        "/api/v1/networks",
+        json={"network": "loop", "label": "Depot", "credentials": loop.credentials()},
+        headers=op,
+    )
+    assert again.status_code == 409
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account["id"])
+        assert row is not None and secret not in (row.credentials_enc or "")
+        assert decrypt_credentials(row.credentials_enc or "")["client_secret"] == secret
+        trail = db.exec(select(AuditEvent).where(AuditEvent.object_type == "network_account")).all()
+        assert [e.action for e in trail] == ["network.connected"] and secret not in str(trail[0].changes)
+
+    asyncio.run(poller.poll_network_account(account["id"], clock=lambda: NOW))
+    listed = client.get("/api/v1/networks", headers=op).json()
+    assert [(a["network"], a["status"], a["sessions"], a["chargers"]) for a in listed] == [
+        ("loop", "connected", 1, 1)
+    ]
+    sessions = client.get(f"/api/v1/networks/{account['id']}/sessions", headers=op).json()
+    assert [(s["session_id"], s["energy_wh"], s["cost"]) for s in sessions] == [
+        ("ses_0001", 18420.0, "6.450")
+    ]
+    chargers = client.get(f"/api/v1/networks/{account['id']}/chargers", headers=op).json()
+    assert [(c["external_id"], c["site"]) for c in chargers] == [("chg_91x", "Depot Nord")]
+    synced = client.post(f"/api/v1/networks/{account['id']}/sync", headers=op)
+    assert synced.status_code == 202
+
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/sessions"),
+        ("GET", "/chargers"),
+        ("POST", "/sync"),
+        ("PUT", "/credentials"),
+        ("DELETE", ""),
+    ):
+        body = {"credentials": loop.credentials()} if method == "PUT" else None
+        answer = client.request(method, f"/api/v1/networks/{account['id']}{path}", json=body, headers=other)
+        assert answer.status_code == 404, (method, path, answer.text)
+    assert client.get("/api/v1/networks", headers=other).json() == []
+
+    everything = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert secret not in everything
+    assert client.delete(f"/api/v1/networks/{account['id']}", headers=op).status_code == 204
+    assert client.get("/api/v1/networks", headers=op).json() == []
+    assert len(client.get("/api/v1/networks/types", headers=op).json()) == 4
+
+
+def test_reauth_with_new_credentials(client: TestClient, loop: FakeLoop) -> None:
+    op = key_of(SONNEN)
+    helios = FakeHelios()  # credentials only; the fixture's Helios server answers
+    account = client.post(
+        "/api/v1/networks",
+        json={"network": "helios", "label": "", "credentials": helios.credentials()},
+        headers=op,
+    ).json()
+    bad = client.put(
+        f"/api/v1/networks/{account['id']}/credentials",
+        json={"credentials": {"api_key": "wrong-key"}},
+        headers=op,
+    )
+    assert bad.status_code == 422
+    good = client.put(
+        f"/api/v1/networks/{account['id']}/credentials",
+        json={"credentials": helios.credentials()},
+        headers=op,
+    )
+    assert good.status_code == 200 and good.json()["status"] == "pending"
+
+
+def test_drivers_may_not_use_networks(client: TestClient) -> None:
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.role == Role.DRIVER)).first()
+        assert user is not None
+    driver = key_of(user.email)
+    assert client.get("/api/v1/networks", headers=driver).status_code == 403
