@@ -11,6 +11,8 @@ from pipelet_app.portals.account.pages import api_keys_page
 from pipelet_app.portals.account.state import ApiKeysState
 from pipelet_app.portals.admin.pages import admin_page
 from pipelet_app.portals.admin.state import AdminState
+from pipelet_app.portals.admin.system_pages import system_page
+from pipelet_app.portals.admin.system_state import SystemState
 from pipelet_app.portals.driver.pages import driver_page, driver_session_page
 from pipelet_app.portals.driver.pv_pages import pv_callback_page, pv_page
 from pipelet_app.portals.driver.pv_state import PvState
@@ -197,4 +199,5 @@ app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", 
 app.add_page(reports_page, route="/operator/reports", title="Reports · Pipelet", on_load=ReportsState.load)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)
 app.add_page(admin_page, route="/admin", title="Admin · Pipelet", on_load=AdminState.load)
+app.add_page(system_page, route="/admin/system", title="System health · Pipelet", on_load=SystemState.load)
 app.add_page(api_keys_page, route="/account/api-keys", title="API keys · Pipelet", on_load=ApiKeysState.load)

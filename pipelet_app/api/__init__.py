@@ -9,6 +9,7 @@ from pipelet_app.api import (
     attention,
     browser_auth,
     chargers,
+    diagnostics,
     fleet,
     fleet_customers,
     health,
@@ -41,6 +42,7 @@ def build_api() -> FastAPI:
     v1 = APIRouter(prefix=PREFIX)
     for module in (
         health,
+        diagnostics,
         me,
         notifications,
         metrics,

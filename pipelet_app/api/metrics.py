@@ -33,7 +33,7 @@ log = logging.getLogger("pipelet.metrics")
 async def _queue_depth(redis_url: str) -> None:
     import redis.asyncio as aioredis
 
-    from pipelet_app.runtime.jobs import QUEUE_NAME
+    from pipelet_app.queues import QUEUE_NAME
 
     client = aioredis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:

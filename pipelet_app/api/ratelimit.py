@@ -1,11 +1,14 @@
 """Per-API-key request budget: a fixed one-minute window, answered with 429 and Retry-After.
 
 Embedded deployment: counted in this process (one web worker). Scale-out: counted in Redis, so every
-web worker shares one budget per key.
+web worker shares one budget per key. While Redis cannot be reached each worker counts in its own memory
+(logged once a minute): the budget is then per worker rather than shared, which is still a budget, and
+an outage of the cache does not turn into every API call and sign-in failing.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -16,6 +19,7 @@ from pipelet_app.errors import TooBusy
 from pipelet_app.settings import get_settings
 
 WINDOW_S = 60
+log = logging.getLogger("pipelet.ratelimit")
 
 
 class RateLimited(TooBusy):
@@ -71,7 +75,16 @@ class RedisLimiter:
     def __init__(self, url: str) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self._errors = redis.RedisError
+        self._fallback = MemoryLimiter()
+        self._warned_at = 0.0
+
+    def _degraded(self, exc: Exception) -> MemoryLimiter:
+        if time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            log.warning("rate limits counted per process: Redis unreachable (%s)", type(exc).__name__)
+        return self._fallback
 
     def _name(self, key: str, window_s: int, now: float) -> tuple[str, int]:
         window = int(now // window_s)
@@ -84,7 +97,10 @@ class RedisLimiter:
         pipe = self._redis.pipeline()
         pipe.incr(name)
         pipe.expire(name, window_s * 2)
-        count, _ = pipe.execute()
+        try:
+            count, _ = pipe.execute()
+        except self._errors as exc:
+            return self._degraded(exc).hit(key, limit, window_s)
         if int(count) > limit:
             return max(1, math.ceil((window + 1) * window_s - now))
         return None
@@ -92,10 +108,16 @@ class RedisLimiter:
     def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
         now = time.time()
         name, window = self._name(key, window_s, now)
-        return int(self._redis.get(name) or 0), max(1, math.ceil((window + 1) * window_s - now))
+        try:
+            return int(self._redis.get(name) or 0), max(1, math.ceil((window + 1) * window_s - now))
+        except self._errors as exc:
+            return self._degraded(exc).count(key, window_s)
 
     def clear(self, key: str, window_s: int = WINDOW_S) -> None:
-        self._redis.delete(self._name(key, window_s, time.time())[0])
+        try:
+            self._redis.delete(self._name(key, window_s, time.time())[0])
+        except self._errors as exc:
+            self._degraded(exc).clear(key, window_s)
 
 
 @lru_cache

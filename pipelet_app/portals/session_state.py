@@ -49,7 +49,7 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("spv.title", "/operator/spvs"),
     ],
     "investor": [("nav.investor", "/investor")],
-    "admin": [("nav.admin", "/admin")],
+    "admin": [("nav.admin", "/admin"), ("nav.system", "/admin/system")],
 }
 
 

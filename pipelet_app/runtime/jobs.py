@@ -28,11 +28,12 @@ from typing import Any, ClassVar
 
 from pipelet_app import logs
 from pipelet_app.clock import utcnow
+from pipelet_app.queues import QUEUE_NAME
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.runtime")
 
-QUEUE_NAME = "pipelet:jobs"
+
 _tasks: set[asyncio.Task[Any]] = set()  # strong references: a bare create_task may be collected mid-run
 _wake: asyncio.Event | None = None
 

@@ -29,7 +29,7 @@ PAGES = {
         "/operator/notifications",
     ],
     "investor@pipelet.demo": ["/investor"],
-    "admin@pipelet.demo": ["/admin"],
+    "admin@pipelet.demo": ["/admin", "/admin/system"],
 }
 TOUCH_CONTROLS = ".pl-main .rt-Button:visible, .pl-main .rt-SelectTrigger:visible, .pl-main input:visible"
 
