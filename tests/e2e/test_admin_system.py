@@ -4,6 +4,7 @@ shows its sockets, and "Download diagnostics" saves a JSON file without the inst
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -19,9 +20,9 @@ def test_admin_sees_system_health_and_downloads_a_safe_report(page: Page, server
     expect(page.locator("#diag-migration")).to_have_count(0)  # the schema is the newest
     with page.expect_download() as download_info:
         page.click("#diag-download")
-    report = json.loads(open(download_info.value.path(), encoding="utf-8").read())
+    report = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
     assert report["database"]["status"] == "ok"
-    assert [n for n in report["csms_nodes"] if n["node"] == "csms"][0]["status"] == "ok"
+    assert next(n for n in report["csms_nodes"] if n["node"] == "csms")["status"] == "ok"
     raw = json.dumps(report)
     assert server["env"]["PIPELET_SECRET_KEY"] not in raw
     assert report["settings"]["pipelet_secret_key"] == "<redacted>"
