@@ -27,6 +27,8 @@ from pipelet_app.portals.operator.attention_view import AttentionState
 from pipelet_app.portals.operator.charger_pages import charger_page, faults_page
 from pipelet_app.portals.operator.charger_screen import ChargerScreenState
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.network_pages import networks_page
+from pipelet_app.portals.operator.network_state import NetworksState
 from pipelet_app.portals.operator.notifications_pages import notifications_page
 from pipelet_app.portals.operator.notifications_state import NotificationsState
 from pipelet_app.portals.operator.onboarding_pages import claim_page, customers_page, tokens_page
@@ -194,6 +196,9 @@ app.add_page(
     route="/operator/customers",
     title="Fleet customers · Pipelet",
     on_load=CustomersState.load,
+)
+app.add_page(
+    networks_page, route="/operator/networks", title="Networks · Pipelet", on_load=NetworksState.load
 )
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(reports_page, route="/operator/reports", title="Reports · Pipelet", on_load=ReportsState.load)

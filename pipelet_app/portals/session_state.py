@@ -45,6 +45,7 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("nav.claim", "/operator/claim"),
         ("nav.tokens", "/operator/tokens"),
         ("nav.customers", "/operator/customers"),
+        ("nav.networks", "/operator/networks"),
         ("nav.reports", "/operator/reports"),
         ("spv.title", "/operator/spvs"),
     ],

@@ -1,0 +1,100 @@
+"""`/operator/networks`: the tenant's charging-network integrations (docs/networks.md)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, shell
+from pipelet_app.portals.operator.network_state import NetworksState
+from pipelet_app.portals.session_state import SessionState
+
+T = SessionState.tr
+
+
+def _account_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["network"]),
+        rx.table.cell(row["label"]),
+        rx.table.cell(
+            rx.badge(
+                coded_text("network_status", row["status"]),
+                color_scheme=rx.match(
+                    row["status"],
+                    ("connected", "green"),
+                    ("pending", "gray"),
+                    ("throttled", "amber"),
+                    "red",
+                ),
+            )
+        ),
+        rx.table.cell(row["last_success"]),
+        rx.table.cell(row["last_error"]),
+        rx.table.cell(row["skipped"]),
+        rx.table.cell(row["chargers"]),
+        rx.table.cell(row["sessions"]),
+        rx.table.cell(
+            rx.button(
+                T["networks.sync"],
+                on_click=NetworksState.sync(row["id"]),
+                size="1",
+                variant="soft",
+                id="sync-" + row["id"].to(str),
+            )
+        ),
+        id="network-" + row["id"].to(str),
+    )
+
+
+def networks_page() -> rx.Component:
+    s = NetworksState
+    return shell(
+        T["networks.title"],
+        rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", role="alert", id="networks-error")),
+        card(
+            T["networks.title"],
+            rx.cond(
+                s.accounts.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(T[key])
+                                for key in (
+                                    "networks.network",
+                                    "networks.label",
+                                    "networks.status",
+                                    "networks.last_success",
+                                    "networks.last_error",
+                                    "networks.skipped",
+                                    "networks.chargers",
+                                    "networks.sessions",
+                                    "networks.action",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(s.accounts, _account_row)),
+                    width="100%",
+                    variant="surface",
+                    id="networks-table",
+                ),
+                empty_state(T["networks.none"]),
+            ),
+        ),
+        card(
+            T["networks.available"],
+            rx.text(T["networks.connect_hint"], size="2"),
+            data_table(
+                [
+                    (T["networks.network"], "network"),
+                    (T["networks.auth"], "auth"),
+                    (T["networks.fields"], "fields"),
+                    (T["networks.configured"], "configured"),
+                    (T["networks.source"], "source"),
+                ],
+                s.available,
+                "networks-available",
+                coded={"configured": "networks_configured"},
+            ),
+        ),
+    )

@@ -1,0 +1,39 @@
+"""State of `/operator/networks`. Every event goes through `_guarded_off_loop`, so role and tenant are
+checked by the service on each one; no credential ever enters this state (connecting is the API's)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from pipelet_app.portals.operator import network_data as data
+from pipelet_app.portals.session_state import SessionState
+from pipelet_app.runtime import jobs
+
+
+class NetworksState(SessionState):
+    accounts: list[dict[str, str]] = []
+    available: list[dict[str, str]] = []
+    error: str = ""
+
+    async def _reload(self):
+        result = await self._guarded_off_loop(data.networks_view)
+        value = result.value or {}
+        self.accounts, self.available = value.get("accounts", []), value.get("available", [])
+        return result
+
+    @rx.event
+    async def load(self):
+        self.error = ""
+        return (await self._reload()).redirect
+
+    @rx.event
+    async def sync(self, account_id: str):
+        self.error = ""
+        result = await self._guarded_off_loop(lambda db, p: data.sync_now(db, p, account_id))
+        if result.value is None:
+            if not result.redirect:
+                self.error = result.error or result.denied
+                self.denied = ""
+            return result.redirect
+        await jobs.request_network_poll(result.value)
+        return (await self._reload()).redirect

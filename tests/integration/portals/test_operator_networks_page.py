@@ -1,0 +1,85 @@
+"""`/operator/networks` data on both databases: each integration's state, last successful sync and the cause
+of its last failure, rows skipped, in the page's language; Sync now; other tenants and roles refused; no
+credential anywhere in what the page gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.auth import Forbidden, NotFound, Principal
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import NetworkAccount, User
+from pipelet_app.i18n.catalogue import MESSAGES
+from pipelet_app.portals.operator import network_data as data
+from pipelet_app.services import networks as service
+from pipelet_app.settings import get_settings
+from pollers import networks as poller
+from tests.fakes.networks import FakeHelios, FakeLoop
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+def _principal(email: str) -> Principal:
+    with session_scope() as db:
+        return Principal.of(db.exec(select(User).where(User.email == email)).one())
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeLoop, FakeHelios]]:
+    with FakeLoop() as loop, FakeHelios() as helios:
+        monkeypatch.setenv("LOOP_API_BASE", loop.url)
+        monkeypatch.setenv("HELIOS_API_BASE", helios.url)
+        get_settings.cache_clear()
+        yield loop, helios
+    get_settings.cache_clear()
+
+
+async def test_the_page_shows_state_success_and_cause(demo: dict, fakes: tuple[FakeLoop, FakeHelios]) -> None:
+    loop, helios = fakes
+    son, north = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    with session_scope() as db:
+        empty = data.networks_view(db, son)
+        ok = service.save_account(db, son, "helios", "Werkhof", helios.credentials())
+        bad = service.save_account(db, son, "loop", "Depot", loop.credentials())
+        for account_id in (ok["id"], bad["id"]):
+            db.get(NetworkAccount, account_id).next_poll_utc = NOW  # type: ignore[union-attr]
+    assert empty["accounts"] == [] and [a["network"] for a in empty["available"]] == [
+        "Loop",
+        "EVRange",
+        "ChargePoint",
+        "Helios",
+    ]
+    assert [a["configured"] for a in empty["available"]] == ["yes", "no", "yes", "yes"]
+    loop.inject("/v1/sites", "500", times=5)
+    helios.transactions[0].pop("idTag")
+    helios.add_transaction(50002, "2026-12-01T08:00:00Z", "2026-12-01T09:00:00Z", 0, 1000)
+    del helios.transactions[1]["timestampStart"]
+    await poller.poll_due(clock=lambda: NOW)
+
+    with session_scope() as db:
+        view = data.networks_view(db, son)
+        assert data.networks_view(db, north)["accounts"] == []
+        with pytest.raises(NotFound):
+            data.sync_now(db, north, str(bad["id"]))
+        with pytest.raises(NotFound):
+            data.sync_now(db, son, "x1")
+        with pytest.raises(Forbidden):
+            data.networks_view(db, _principal("driver@acme.demo"))
+        assert data.sync_now(db, son, str(bad["id"])) == bad["id"]
+    rows = {r["network"]: r for r in view["accounts"]}
+    assert rows["Helios"]["status"] == "connected" and rows["Helios"]["last_error"] == "—"
+    assert rows["Helios"]["last_success"].startswith("2026-12-02 12:00")
+    assert rows["Helios"]["skipped"] == "session 50002: no 'timestampStart'"
+    assert (rows["Helios"]["sessions"], rows["Helios"]["chargers"]) == ("1", "1")
+    assert rows["Loop"]["status"] == "error" and rows["Loop"]["last_success"] == "—"
+    assert "server error (500)" in rows["Loop"]["last_error"]
+    text = str(view)
+    for secret in (*loop.credentials().values(), *helios.credentials().values()):
+        assert secret not in text
+    for locale in ("en", "de"):  # every state the page shows has words in both languages
+        for status in ("pending", "connected", "throttled", "error", "integration-error", "reauth-needed"):
+            assert f"network_status.{status}" in MESSAGES[locale]
