@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     helios_api_base: str = ""
     #: seconds between two polls of one network account (failures back off further)
     network_poll_interval_s: float = 900.0
+    #: aWATTar's public market-data API per region (a site's Eco-plus tariff source)
+    awattar_api_base: str = "https://api.awattar.de"
+    awattar_at_api_base: str = "https://api.awattar.at"
     # This installation's registered apps at the brands that need one (the driver only authorises them).
     enphase_api_key: str = ""
     enphase_client_id: str = ""

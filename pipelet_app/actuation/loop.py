@@ -225,7 +225,7 @@ def _persist(
             SurplusDecision(
                 site_id=view.site_id,
                 time_utc=now,
-                mode=str(view.config.mode),
+                mode=str(view.settings.mode),
                 stale=view.stale,
                 available_w=round(available_w, 1),
                 grid_w=None if view.stale else view.snapshot.grid_w,
@@ -264,6 +264,8 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         decisions = list(result.chargers)
         available = result.available_w
         reason = f"{available:.0f} W available for the cars"
+    if view.price_note:
+        reason = f"{reason}; {view.price_note}"
     rows = await _site_cap(view, state)
     rows += await _actuate(view, state, decisions)
     state.last_cycle = now

@@ -9,7 +9,7 @@ charger device, then the site's defaults.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -28,8 +28,9 @@ from pipelet_app.db.models import (
     SiteSurplus,
 )
 from pipelet_app.domain.site_energy import floor_minute
-from pipelet_app.domain.surplus import ChargerInput, Mode, SessionPrefs, SiteConfig, SiteSnapshot
+from pipelet_app.domain.surplus import ChargerInput, Mode, PriceSeries, SessionPrefs, SiteConfig, SiteSnapshot
 from pipelet_app.domain.surplus.actuation import STALE_AFTER, rate_unit
+from pipelet_app.domain.surplus.inputs import InputError, prices_cover, prices_from_rows
 
 DEFAULT_MAX_A = 16.0
 RATE_UNIT_VARIABLES = (
@@ -60,6 +61,34 @@ class SiteView:
     newest_utc: datetime | None
     targets: dict[str, Target]
     charge_points: tuple[str, ...]
+    #: what the cycle did about prices (Eco-plus without current prices plans like PV-priority), or None
+    price_note: str | None = None
+
+
+def site_prices(settings: SiteSurplus, now: datetime) -> tuple[PriceSeries | None, str | None]:
+    """The worker's cached prices when they cover `now` (the loop never fetches), else None and why."""
+    if settings.tariff_source == "none":
+        return None, "no tariff source"
+    series = None
+    if settings.tariff_prices:
+        try:
+            series = prices_from_rows(settings.tariff_prices, settings.tariff_slot_s)
+        except InputError:
+            series = None
+    if prices_cover(series, now):
+        return series, None
+    why = "no prices fetched yet" if series is None else "the cached prices ended"
+    if settings.tariff_error:
+        why = f"{why}; last fetch: {settings.tariff_error}"
+    return None, why
+
+
+def _without_eco_plus(inputs: list[ChargerInput]) -> list[ChargerInput]:
+    """Cars whose driver chose Eco-plus plan like PV-priority while there are no prices."""
+    return [
+        replace(c, prefs=replace(c.prefs, mode=Mode.PV_PRIORITY)) if c.prefs.mode is Mode.ECO_PLUS else c
+        for c in inputs
+    ]
 
 
 def _latest_samples(db: Session, site_id: int, now: datetime) -> dict[int, SiteSample]:
@@ -209,6 +238,14 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
             _rate_unit(db, charger.id),  # type: ignore[arg-type]
             charger.is_online,
         )
+    prices, why = site_prices(settings, now)
+    note = None
+    eco_plus = config.mode is Mode.ECO_PLUS or any(c.prefs.mode is Mode.ECO_PLUS for c in inputs)
+    if prices is None and eco_plus:
+        note = f"eco-plus without prices ({why}): planned like pv-priority"
+        if config.mode is Mode.ECO_PLUS:
+            config = replace(config, mode=Mode.PV_PRIORITY)
+        inputs = _without_eco_plus(inputs)
     snapshot = SiteSnapshot(
         time_utc=now,
         grid_w=sum(s.power_w for s in grid),
@@ -216,5 +253,6 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
         pv_w=sum(s.power_w for s in pv) if pv else None,
         battery_w=sum(s.power_w for s in battery),
         battery_soc=next((s.soc for s in battery if s.soc is not None), None),
+        prices=prices,
     )
-    return SiteView(site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points))
+    return SiteView(site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points), note)

@@ -35,6 +35,7 @@ def documented(*statuses: int, not_found: str = "No such object in your tenant")
         409: "Conflict with the object's state",
         422: "A parameter is invalid; `error.message` starts with its name",
         429: "Rate limit of the key exceeded; see Retry-After",
+        502: "A vendor cloud Pipelet had to ask did not answer usefully; the message says why, retry later",
     }
     return {status: {"model": ErrorBody, "description": texts[status]} for status in statuses}
 

@@ -15,6 +15,7 @@ from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.operations import health
+from pipelet_app.services import site_inverters as inverter_service
 from pipelet_app.services import sites as service
 from pipelet_app.services import surplus as surplus_service
 
@@ -194,6 +195,13 @@ class SurplusIn(BaseModel):
     )
     battery_priority: bool | None = None
     interval_s: int | None = Field(default=None, ge=10, le=30, description="Control cycle, seconds")
+    tariff_source: Literal["none", "awattar", "csv"] | None = Field(
+        default=None, description="Where Eco-plus gets its prices; none = it plans like PV-priority"
+    )
+    tariff_region: Literal["de", "at"] | None = Field(default=None, description="aWATTar market (default de)")
+    tariff_csv: str | None = Field(
+        default=None, max_length=500_000, description="With csv: `time_utc,price_per_kwh` rows (EUR/kWh)"
+    )
 
 
 class SurplusOut(BaseModel):
@@ -203,6 +211,13 @@ class SurplusOut(BaseModel):
     min_soc: float | None
     battery_priority: bool
     interval_s: int
+    tariff_source: str
+    tariff_region: str | None
+    tariff_slots: int = Field(description="Price slots cached for the loop")
+    tariff_until_utc: datetime | None = Field(description="End of the last cached slot")
+    tariff_fetched_utc: datetime | None
+    tariff_error: str | None = Field(description="Why the last fetch failed (the cached prices stay)")
+    tariff_status: str = Field(description="What the loop does with the prices now")
 
 
 class ChargerDecisionOut(BaseModel):
@@ -244,3 +259,62 @@ def surplus_decisions(
 ) -> list[dict]:
     """What the controller decided in its latest cycles, and why (newest first)."""
     return surplus_service.decisions(db, principal, site_id, limit)
+
+
+# ------------------------------------------------------------------------------------ inverter clouds
+
+
+class InverterLinkIn(BaseModel):
+    brand: str = Field(description="A brand whose public API gives PV production: enphase, solaredge")
+    credentials: dict[str, str] = Field(
+        description="The brand's fields (solaredge: api_key; enphase: access_token, refresh_token); "
+        "stored encrypted, never returned"
+    )
+    system_id: str | None = Field(default=None, max_length=100, description="Required if several systems")
+    asset_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The site's pv device (made if missing; default <brand>-pv)",
+    )
+
+
+class InverterLinkOut(BaseModel):
+    id: int
+    site_id: int
+    brand: str
+    system_id: str
+    asset_id: str | None
+    status: str = Field(description="pending, connected, throttled, error, integration-error, reauth-needed")
+    message: str | None
+    last_poll_utc: datetime | None
+    stored_until_utc: datetime | None = Field(description="End of the newest production interval stored")
+    next_poll_utc: datetime | None
+
+
+@router.get("/{site_id}/inverters", response_model=list[InverterLinkOut], responses=NOT_FOUND)
+def list_inverters(site_id: int, principal: Caller, db: DB) -> list[dict]:
+    """The inverter-cloud accounts linked to the site as PV sources (never their credentials)."""
+    return inverter_service.links(db, principal, site_id)
+
+
+@router.post(
+    "/{site_id}/inverters",
+    response_model=InverterLinkOut,
+    status_code=201,
+    responses={**WITH_BODY, **documented(502)},
+)
+async def link_inverter(site_id: int, body: InverterLinkIn, principal: Caller, db: DB) -> dict:
+    """Test the credentials live, choose the system, store the link: its PV production feeds the site."""
+    inverter_service.check_site(db, principal, site_id)
+    credentials = inverter_service.check_input(body.brand, body.credentials, body.asset_id)
+    checked, systems = await inverter_service.connect_systems_or_error(body.brand, credentials)
+    return inverter_service.link(
+        db, principal, site_id, body.brand, checked, systems, body.system_id, body.asset_id
+    )
+
+
+@router.delete("/{site_id}/inverters/{link_id}", status_code=204, responses=NOT_FOUND)
+def unlink_inverter(site_id: int, link_id: int, principal: Caller, db: DB) -> Response:
+    """Remove the link and its credentials; the production already stored stays."""
+    inverter_service.unlink(db, principal, site_id, link_id)
+    return Response(status_code=204)

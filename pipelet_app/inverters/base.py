@@ -149,6 +149,15 @@ class NativeSession:
 
 
 @dataclass(frozen=True)
+class ProductionInterval:
+    """The system's mean PV production over one complete interval of the cloud's resolution (UTC)."""
+
+    start_utc: datetime
+    end_utc: datetime
+    power_w: float
+
+
+@dataclass(frozen=True)
 class CredentialField:
     """One input of the connect form for a brand (the UI renders these; ``secret`` fields are masked)."""
 
@@ -278,6 +287,7 @@ _PROTOCOL_METHODS = (
     "list_wallboxes",
     "fetch_snapshot",
     "fetch_native_sessions",
+    "fetch_production",
 )
 
 
@@ -324,6 +334,8 @@ class InverterAdapter(ABC):
     auth_kind: ClassVar[Literal["oauth2", "api_key", "password"]]
     credential_fields: ClassVar[tuple[CredentialField, ...]]
     supports_native_sessions: ClassVar[bool] = False
+    #: the brand's public API gives a system's PV production (``fetch_production``): sites can use it
+    supports_production: ClassVar[bool] = False
     #: Secret values in ``credentials`` that must never reach a message (used by redact() and the tests).
     secret_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -399,6 +411,12 @@ class InverterAdapter(ABC):
     ) -> list[NativeSession]:
         """Sessions recorded by the cloud itself; only brands with ``supports_native_sessions``."""
         raise NotImplementedError(f"{self.brand} has no native session history; use snapshots")
+
+    async def fetch_production(self, system: System, since: datetime) -> list[ProductionInterval]:
+        """Complete production intervals ending after ``since``, oldest first; only brands with
+        ``supports_production`` (the others' public APIs document no production series we can read).
+        An interval still running is never returned: a retried poll reads it again once it is complete."""
+        raise NotImplementedError(f"{self.brand}: no documented production endpoint is wired")
 
     async def discover(self) -> list[tuple[System, Wallbox]]:
         """Every (system, wallbox) pair: what the connect flow shows after a successful test call."""

@@ -15,13 +15,21 @@ The public API has no EV-charger endpoint. Assumptions in one place (unofficial,
 
 No power or status in v1. One request per snapshot keeps a site under 300/day at a 5-minute pace.
 
+PV production (a site's source, ``fetch_production``): ``GET /site/{id}/power?startTime&endTime`` →
+``{power: {timeUnit: "QUARTER_OF_AN_HOUR", unit: "W", measuredBy, values: [{date, value}]}}``, mean W per
+quarter hour, ``null`` for no data (recorded in ``tests/fixtures/vendors/solaredge/power.json``). The
+``date`` is read as the quarter's start in the site's zone (the API document gives pairs of date and
+power; its examples begin at 00:00, so the first quarter of a day is named by its start). At most one
+month per request. SolarEdge announced V1's retirement for 2026-11-03 (HTTP 410); an account still
+answering V1 works here, a retired one shows the 410 as "answered 410" until a V2 adapter exists.
+
 Recorded answers (sites list, meters) and what no public example shows: ``tests/fixtures/vendors/solaredge/``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pipelet_app.inverters.base import (
@@ -31,6 +39,7 @@ from pipelet_app.inverters.base import (
     CredentialField,
     InvalidCredentials,
     InverterAdapter,
+    ProductionInterval,
     System,
     Throttled,
     Wallbox,
@@ -58,6 +67,7 @@ class SolarEdgeAdapter(InverterAdapter):
         ),
     )
     secret_keys: ClassVar[frozenset[str]] = frozenset({"api_key"})
+    supports_production = True
 
     async def _get(self, path: str, **params: Any) -> Any:
         response = await self._send(
@@ -149,6 +159,38 @@ class SolarEdgeAdapter(InverterAdapter):
         except (KeyError, ValueError):
             raise self._unknown_shape("a SolarEdge meter reading without a readable date") from None
         return CounterSnapshot(time_utc=when, lifetime_wh=float(newest["value"]) * factor)
+
+    async def fetch_production(self, system: System, since: datetime) -> list[ProductionInterval]:
+        """Quarter-hour mean production since ``since`` (at most a week back, one request)."""
+        tz = zone(system.timezone)
+        now = self.clock()
+        start = max(since, now - timedelta(days=7))
+        body = await self._get(
+            f"/site/{system.system_id}/power",
+            startTime=start.astimezone(tz).replace(tzinfo=None).strftime(_LOCAL_FMT),
+            endTime=now.astimezone(tz).replace(tzinfo=None).strftime(_LOCAL_FMT),
+        )
+        power = self._require(body, "power")
+        values = self._require(power, "values")
+        if not isinstance(values, list):
+            raise self._unknown_shape("'power.values' is not a list")
+        unit = str(power.get("unit") or "W").strip().lower()
+        factor = {"w": 1.0, "kw": 1000.0}.get(unit)
+        if factor is None:
+            raise self._unknown_shape("'power.unit' is neither W nor kW")
+        out = []
+        for item in values:
+            watts = optional_float(item.get("value"))
+            if watts is None:
+                continue  # "null means there is no data for that time"
+            try:
+                begin = parse_time(self._require(item, "date"), system.timezone)
+            except ValueError:
+                raise self._unknown_shape("a SolarEdge power value without a readable date") from None
+            end = begin + timedelta(minutes=15)
+            if end <= now and end > since:
+                out.append(ProductionInterval(begin, end, max(0.0, watts * factor)))
+        return sorted(out, key=lambda interval: interval.start_utc)
 
 
 __all__ = ["SolarEdgeAdapter"]

@@ -6,7 +6,8 @@ The job functions (``pollers/``) are the same in both. This module only decides 
   calls ``pollers.pv.poll_due`` every ``PV_SCHEDULER_TICK_S`` seconds in the web process;
   :func:`request_pv_poll` (the connect flow's "poll now") starts the poll as a task on the same loop.
 * site energy: :func:`site_energy_consumer` (the MQTT consumer, ``site_energy.consumer``) and
-  :func:`site_energy_loop` (OCPP meter values into site series, measured solar share) are lifespan tasks
+  :func:`site_energy_loop` (OCPP meter values into site series, measured solar share, then
+  :func:`run_site_sources`: operator-linked inverter clouds' PV and aWATTar price caches) are lifespan tasks
   too; in scale-out every ``pipelet worker`` runs a consumer in an MQTT shared subscription and the two
   jobs run from cron.
 * surplus charging: :func:`surplus_loop` runs the actuation loop (``actuation.loop.Runner``) as a
@@ -185,6 +186,29 @@ def run_site_energy_jobs() -> tuple[int, int, int]:
     return feed_ocpp_meter_values(), settle_session_solar(), prune_samples()
 
 
+async def run_site_sources() -> tuple[int, int]:
+    """One round of the site sources that call out: operator-linked inverter clouds' PV production
+    (`pollers.site_inverters`) and the surplus sites' aWATTar price caches (`pollers.tariffs`). Each
+    failure is its own: a broken cloud never stops the tariffs, nor the other way round."""
+    from pollers.site_inverters import poll_due_links
+    from pollers.tariffs import refresh_tariffs
+
+    polled = refreshed = 0
+    try:
+        polled = len(await poll_due_links())
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("site inverter polls failed")
+    try:
+        refreshed = await asyncio.to_thread(refresh_tariffs)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("tariff refresh failed")
+    return polled, refreshed
+
+
 async def site_energy_loop() -> None:
     """Lifespan task of the web app: the site-energy jobs every SITE_ENERGY_TICK_S (embedded only)."""
     if uses_redis():
@@ -198,12 +222,14 @@ async def site_energy_loop() -> None:
             raise
         except Exception:  # the database was busy or gone: try again next tick (traceback logged)
             log.exception("site energy jobs failed")
+        await run_site_sources()
         await asyncio.sleep(tick)
 
 
 async def arq_site_energy(ctx: dict[str, Any]) -> list[int]:
     logs.job_id.set(str(ctx.get("job_id") or "site-energy"))
-    return list(await asyncio.to_thread(run_site_energy_jobs))
+    done = list(await asyncio.to_thread(run_site_energy_jobs))
+    return done + list(await run_site_sources())
 
 
 async def surplus_loop() -> None:

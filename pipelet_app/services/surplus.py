@@ -30,13 +30,32 @@ from pipelet_app.db.models import (
     SurplusDecision,
 )
 from pipelet_app.domain.surplus import Mode
+from pipelet_app.domain.surplus.inputs import (
+    InputError,
+    parse_prices_csv,
+    prices_cover,
+    prices_from_rows,
+    prices_to_rows,
+)
 from pipelet_app.services.driver_sessions import session_power_w
 
 MODES = tuple(m.value for m in Mode)
 MIN_INTERVAL_S, MAX_INTERVAL_S = 10, 30
 MAX_ENERGY_WH = 200_000.0  # more than any car battery: a typo, not a wish
 MAX_DEPARTURE_AHEAD = timedelta(days=7)
-SETTINGS_FIELDS = ("enabled", "mode", "min_soc", "battery_priority", "interval_s")
+SETTINGS_FIELDS = (
+    "enabled",
+    "mode",
+    "min_soc",
+    "battery_priority",
+    "interval_s",
+    "tariff_source",
+    "tariff_region",
+    "tariff_csv",
+)
+TARIFF_SOURCES = ("none", "awattar", "csv")
+AWATTAR_REGIONS = ("de", "at")
+MAX_CSV_CHARS = 500_000
 
 
 # ------------------------------------------------------------------------------------ site settings
@@ -66,8 +85,33 @@ def latest_flows(
     return row
 
 
+def tariff_state(row: SiteSurplus, now: datetime) -> tuple[int, datetime | None, str]:
+    """(cached slots, end of the last one, what the loop does with them) for the operator."""
+    series = None
+    if row.tariff_prices:
+        try:
+            series = prices_from_rows(row.tariff_prices, row.tariff_slot_s)
+        except InputError:
+            series = None
+    until = None
+    if series is not None:
+        until = series.points[-1].start_utc + timedelta(seconds=series.slot_s)
+    if row.tariff_source == "none":
+        status = "no tariff source: Eco-plus plans like PV-priority"
+    elif prices_cover(series, now):
+        status = f"prices until {until:%Y-%m-%d %H:%M} UTC"  # type: ignore[str-format]
+        if row.tariff_error:
+            status += f" (last fetch failed: {row.tariff_error}; the cached prices stay in use)"
+    elif row.tariff_error:
+        status = f"no current prices ({row.tariff_error}): Eco-plus plans like PV-priority"
+    else:
+        status = "no current prices yet: Eco-plus plans like PV-priority"
+    return (len(series.points) if series else 0), until, status
+
+
 def settings_out(site_id: int, row: SiteSurplus | None) -> dict[str, Any]:
     row = row or SiteSurplus(site_id=site_id)
+    slots, until, status = tariff_state(row, utcnow())
     return {
         "site_id": site_id,
         "enabled": row.enabled,
@@ -75,6 +119,13 @@ def settings_out(site_id: int, row: SiteSurplus | None) -> dict[str, Any]:
         "min_soc": row.min_soc,
         "battery_priority": row.battery_priority,
         "interval_s": row.interval_s,
+        "tariff_source": row.tariff_source,
+        "tariff_region": row.tariff_region,
+        "tariff_slots": slots,
+        "tariff_until_utc": until,
+        "tariff_fetched_utc": row.tariff_fetched_utc,
+        "tariff_error": row.tariff_error,
+        "tariff_status": status,
     }
 
 
@@ -100,20 +151,60 @@ def _check_settings(values: Mapping[str, Any], site: Site) -> None:
             raise InvalidInput(f"interval_s: between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} seconds")
     if values.get("enabled") and site.grid_limit_a is None:
         raise InvalidInput("enabled: set the site's grid_limit_a first (the controller never exceeds it)")
+    if "tariff_source" in values and values["tariff_source"] not in TARIFF_SOURCES:
+        raise InvalidInput(f"tariff_source: must be one of {', '.join(TARIFF_SOURCES)}")
+    region = values.get("tariff_region")
+    if region is not None and region not in AWATTAR_REGIONS:
+        raise InvalidInput(f"tariff_region: must be one of {', '.join(AWATTAR_REGIONS)} (aWATTar's markets)")
+    text = values.get("tariff_csv")
+    if text is not None and (not isinstance(text, str) or len(text) > MAX_CSV_CHARS):
+        raise InvalidInput(f"tariff_csv: CSV text of at most {MAX_CSV_CHARS} characters")
+
+
+def _apply_tariff(row: SiteSurplus, values: Mapping[str, Any], now: datetime) -> None:
+    """Set the tariff source; a CSV is parsed and cached now (all or nothing), aWATTar is due at once."""
+    source = values.get("tariff_source", row.tariff_source)
+    region = values.get("tariff_region", row.tariff_region)
+    text = values.get("tariff_csv", row.tariff_csv)
+    changed = source != row.tariff_source or region != row.tariff_region or text != row.tariff_csv
+    if source == "csv":
+        if not text:
+            raise InvalidInput("tariff_csv: required with tariff_source csv (time_utc,price_per_kwh rows)")
+        try:
+            series = parse_prices_csv(text, "tariff_csv")
+        except InputError as exc:
+            raise InvalidInput(str(exc)) from None
+        row.tariff_prices, row.tariff_slot_s = prices_to_rows(series), series.slot_s
+        row.tariff_fetched_utc, row.tariff_next_fetch_utc, row.tariff_error = now, None, None
+    elif source == "awattar":
+        region = region or "de"
+        if changed:
+            row.tariff_prices = row.tariff_slot_s = row.tariff_fetched_utc = row.tariff_error = None
+            row.tariff_next_fetch_utc = now
+    else:
+        row.tariff_prices = row.tariff_slot_s = row.tariff_fetched_utc = row.tariff_error = None
+        row.tariff_next_fetch_utc = None
+    row.tariff_source = source
+    row.tariff_region = region if source == "awattar" else None
+    row.tariff_csv = text if source == "csv" else None
 
 
 def put_surplus(db: Session, principal: Principal, site_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
     """Change the given settings (missing ones keep their value)."""
     site = _own_site(db, principal, site_id)
     values = {k: v for k, v in values.items() if k in SETTINGS_FIELDS}
-    for name in ("enabled", "mode", "battery_priority", "interval_s"):
+    for name in ("enabled", "mode", "battery_priority", "interval_s", "tariff_source"):
         if name in values and values[name] is None:
             raise InvalidInput(f"{name}: cannot be empty")
     _check_settings(values, site)
     row = db.get(SiteSurplus, site_id) or SiteSurplus(site_id=site_id)
+    now = utcnow()
+    _apply_tariff(row, values, now)
     for name, value in values.items():
+        if name.startswith("tariff_"):
+            continue
         setattr(row, name, float(value) if name == "min_soc" and value is not None else value)
-    row.updated_at = utcnow()
+    row.updated_at = now
     db.add(row)
     db.flush()
     return settings_out(site_id, row)

@@ -48,6 +48,7 @@ from pipelet_app.db.models.sites import (
     SiteEnergyMinute,
     SiteEvTransaction,
     SiteFeedCursor,
+    SiteInverter,
     SiteSample,
 )
 from pipelet_app.db.models.surplus import SessionPreference, SiteSurplus, SurplusDecision
@@ -124,6 +125,7 @@ __all__ = [
     "SiteEnergyMinute",
     "SiteEvTransaction",
     "SiteFeedCursor",
+    "SiteInverter",
     "SiteLifecycle",
     "SiteSample",
     "SiteSurplus",

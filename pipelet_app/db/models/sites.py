@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
@@ -140,6 +141,40 @@ class SiteFeedCursor(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SiteInverter(SQLModel, table=True):
+    """An inverter-cloud account an operator linked to a site: its PV production feeds the site's series.
+
+    Operator-owned (not a driver's `c4_pv_accounts` row): the credentials are the operator's, encrypted
+    like the drivers' (`inverters.credentials`), and never returned or logged. `device_id` is the site's
+    `pv` device the production is stored under; `system_id` names the cloud's system. The poll job leases
+    the row (`lease_until_utc`) like the drivers' accounts, keeps its own quota ledger, and stores up to
+    `stored_until_utc` (the end of the newest complete interval written).
+    """
+
+    __tablename__ = "site_inverters"
+    __table_args__ = (UniqueConstraint("site_id", "brand", "system_id", name="uq_site_inverter_system"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    device_id: int
+    brand: str = Field(max_length=32)
+    system_id: str = Field(max_length=100)
+    system_timezone: str | None = Field(default=None, max_length=64)
+    credentials_enc: str = Field(sa_column=Column(Text, nullable=False))
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ledger: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    failures: int = 0
+    status: str = Field(default="pending", max_length=32)
+    #: operator-facing and secret-free (the adapters' error texts are written for this)
+    message: str | None = None
+    last_poll_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stored_until_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_poll_utc: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    lease_until_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 __all__ = [
     "DeviceKind",
     "SiteDevice",
@@ -147,5 +182,6 @@ __all__ = [
     "SiteEnergyMinute",
     "SiteEvTransaction",
     "SiteFeedCursor",
+    "SiteInverter",
     "SiteSample",
 ]

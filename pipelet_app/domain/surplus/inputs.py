@@ -11,7 +11,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -111,6 +111,34 @@ def parse_awattar_json(data: Any, name: str = "aWATTar") -> PriceSeries:
     return PriceSeries(
         tuple(PricePoint(datetime.fromtimestamp(t, UTC), points[t]) for t in sorted(points)), slot_s=slot_s
     )
+
+
+def prices_to_rows(series: PriceSeries) -> list[list[Any]]:
+    """A price series as JSON-safe rows `[start ISO 8601 UTC, price per kWh]` (the worker's cache)."""
+    return [[p.start_utc.astimezone(UTC).isoformat(), p.price_per_kwh] for p in series.points]
+
+
+def prices_from_rows(rows: Any, slot_s: float | None, name: str = "tariff cache") -> PriceSeries:
+    """The series back from `prices_to_rows` rows; InputError naming the row when one is unreadable."""
+    if not isinstance(rows, list) or not rows:
+        raise InputError(f"{name}: no price slots")
+    points = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, list | tuple) or len(row) != 2:
+            raise InputError(f"{name}[{index}]: expected [start, price]")
+        points.append(
+            PricePoint(parse_time(str(row[0]), f"{name}[{index}]"), _number(row[1], f"{name}[{index}]"))
+        )
+    points.sort(key=lambda p: p.start_utc)
+    return PriceSeries(tuple(points), slot_s=float(slot_s or 900.0))
+
+
+def prices_cover(series: PriceSeries | None, moment: datetime) -> bool:
+    """True when the series has a price in force at `moment` (not before its first or after its last slot)."""
+    if series is None or not series.points:
+        return False
+    first, last = series.points[0].start_utc, series.points[-1].start_utc
+    return first <= moment < last + timedelta(seconds=series.slot_s)
 
 
 def _field(item: dict[str, Any], key: str, where: str, required: bool = True) -> Any:

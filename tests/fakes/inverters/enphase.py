@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +39,8 @@ class EnphaseFake(FakeCloud):
         self.newest_first = True
         self.per_minute_limit: int | None = None
         self._minute: dict[int, int] = {}
+        #: the system's PV production (W) at a moment; production_micro serves its 5-minute means
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
 
     # ---- knobs for tests ---------------------------------------------------------------------------
 
@@ -88,6 +91,7 @@ class EnphaseFake(FakeCloud):
         self.route("GET", r"/api/v4/systems/(?P<sid>\d+)/ev_charger/devices", self.devices)
         self.route("GET", r"/api/v4/systems/(?P<sid>\d+)/ev_charger/(?P<sn>\w+)/sessions", self.sessions)
         self.route("GET", r"/api/v4/systems/(?P<sid>\d+)/ev_charger/(?P<sn>\w+)/telemetry", self.telemetry)
+        self.route("GET", r"/api/v4/systems/(?P<sid>\d+)/telemetry/production_micro", self.production_micro)
 
     def authorize(self, req: FakeRequest) -> FakeResponse:
         """Auto-approving consent page: redirects straight back with a code (for browser tests)."""
@@ -210,6 +214,35 @@ class EnphaseFake(FakeCloud):
             system_id=int(sid),
             start_at=int(start.timestamp()),
             end_at=intervals[-1]["end_at"] if intervals else int(start.timestamp()),
+        )
+        return FakeResponse(200, body)
+
+    def production_micro(self, req: FakeRequest, sid: str) -> FakeResponse:
+        """The documented shape: complete 5-minute intervals from ``start_at`` (at most 288, a day)."""
+        if (denied := self._auth(req)) is not None:
+            return denied
+        if int(sid) not in (SYSTEM_ID, EMPTY_SYSTEM_ID):
+            return FakeResponse(404, {"message": "Not Found", "details": "System not found", "code": 404})
+        now = self.clock.now()
+        start = datetime.fromtimestamp(int(req.query.get("start_at", now.timestamp() - 86_400)), UTC)
+        step = timedelta(minutes=5)
+        end = datetime.fromtimestamp(int(start.timestamp()) // 300 * 300, UTC) + step
+        body = recorded("enphase", "production_micro")
+        template = body["intervals"][0]
+        intervals = []
+        while end <= now and len(intervals) < 288:
+            # the mean over the interval from one sample a minute
+            watts = sum(self.production(end - step + timedelta(minutes=i, seconds=30)) for i in range(5)) / 5
+            intervals.append(
+                {**template, "end_at": int(end.timestamp()), "powr": round(watts), "enwh": round(watts / 12)}
+            )
+            end += step
+        body.update(
+            system_id=int(sid),
+            granularity=req.query.get("granularity", "day"),
+            start_at=int(start.timestamp()),
+            end_at=intervals[-1]["end_at"] if intervals else int(start.timestamp()),
+            intervals=intervals,
         )
         return FakeResponse(200, body)
 

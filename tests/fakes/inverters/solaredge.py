@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,8 @@ class SolarEdgeFake(FakeCloud):
         super().__init__(start)
         self.wallbox = SimWallbox(SERIAL, self.clock)
         self.meter_unit = "Wh"  # or "kWh"
+        #: the site's PV production (W) at a moment (aware); /power serves its quarter-hour means
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return FakeResponse(429, "Too many requests", content_type="text/plain")
@@ -33,6 +36,7 @@ class SolarEdgeFake(FakeCloud):
         self.route("GET", "/sites/list", self.sites)
         self.route("GET", r"/site/(?P<sid>\d+)/inventory", self.inventory)
         self.route("GET", r"/site/(?P<sid>\d+)/meters", self.meters)
+        self.route("GET", r"/site/(?P<sid>\d+)/power", self.power)
 
     def _denied(self, req: FakeRequest) -> FakeResponse | None:
         if req.query.get("api_key") != API_KEY:
@@ -97,6 +101,31 @@ class SolarEdgeFake(FakeCloud):
         if int(sid) != SITE_ID:
             meters = meters[:1]
         body["meterEnergyDetails"].update(unit=self.meter_unit, meters=meters)
+        return FakeResponse(200, body)
+
+    def power(self, req: FakeRequest, sid: str) -> FakeResponse:
+        """Quarter-hour mean power between startTime and endTime (site-local), null for the running one."""
+        if (denied := self._denied(req)) is not None:
+            return denied
+        tz = ZoneInfo(TZ)
+        start = datetime.strptime(req.query["startTime"], FMT).replace(tzinfo=tz)
+        end = datetime.strptime(req.query["endTime"], FMT).replace(tzinfo=tz)
+        if end - start > timedelta(days=31):
+            return FakeResponse(403, {"String": "Bad Request - period exceeds one month"})
+        now = self.clock.now()
+        quarter = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+        values = []
+        while quarter <= end:
+            if quarter + timedelta(minutes=15) <= now:
+                watts = (
+                    sum(self.production(quarter + timedelta(minutes=i, seconds=30)) for i in range(15)) / 15
+                )
+                values.append({"date": quarter.strftime(FMT), "value": round(watts, 4)})
+            else:
+                values.append({"date": quarter.strftime(FMT), "value": None})
+            quarter += timedelta(minutes=15)
+        body = recorded("solaredge", "power")
+        body["power"].update(values=values)
         return FakeResponse(200, body)
 
 

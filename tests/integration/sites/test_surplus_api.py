@@ -27,6 +27,17 @@ from pipelet_app.db.models import (
 from pipelet_app.db.types import utcnow
 
 
+NO_TARIFF = {
+    "tariff_source": "none",
+    "tariff_region": None,
+    "tariff_slots": 0,
+    "tariff_until_utc": None,
+    "tariff_fetched_utc": None,
+    "tariff_error": None,
+    "tariff_status": "no tariff source: Eco-plus plans like PV-priority",
+}
+
+
 @pytest.fixture
 def client(demo: dict) -> Iterator[TestClient]:
     with TestClient(build_api(), raise_server_exceptions=False) as test_client:
@@ -81,6 +92,7 @@ def test_operator_reads_and_sets_the_surplus_settings(client: TestClient) -> Non
         "min_soc": None,
         "battery_priority": True,
         "interval_s": 10,
+        **NO_TARIFF,
     }
     with session_scope() as db:
         db.get(Site, site).grid_limit_a = None  # type: ignore[union-attr]
@@ -99,6 +111,7 @@ def test_operator_reads_and_sets_the_surplus_settings(client: TestClient) -> Non
         "min_soc": 40.0,
         "battery_priority": True,
         "interval_s": 15,
+        **NO_TARIFF,
     }
     assert client.put(url, json={"battery_priority": False}, headers=son).json()["mode"] == "pv-priority"
     assert client.get(url, headers=son).json()["battery_priority"] is False
