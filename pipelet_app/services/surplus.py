@@ -180,7 +180,7 @@ def _apply_tariff(row: SiteSurplus, values: Mapping[str, Any], now: datetime) ->
         region = region or "de"
         if changed:
             row.tariff_prices = row.tariff_slot_s = row.tariff_fetched_utc = row.tariff_error = None
-            row.tariff_next_fetch_utc = now
+            row.tariff_next_fetch_utc = None  # due at the worker's next tick
     else:
         row.tariff_prices = row.tariff_slot_s = row.tariff_fetched_utc = row.tariff_error = None
         row.tariff_next_fetch_utc = None

@@ -98,7 +98,7 @@ async def test_solaredge_power_gives_quarter_hour_means_and_skips_nulls() -> Non
 
 def test_only_brands_with_a_production_endpoint_can_be_linked() -> None:
     assert service.production_brands() == ["enphase", "solaredge"]
-    with pytest.raises(Exception, match="^brand:"):
+    with pytest.raises(Exception, match=r"^brand:"):
         service.check_input("victron", {"token": "x"}, None)
 
 

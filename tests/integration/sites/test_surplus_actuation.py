@@ -96,14 +96,6 @@ def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
     return s
 
 
-@pytest.fixture
-async def csms(database: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @contextlib.asynccontextmanager
 async def consuming(site: SunSite) -> AsyncIterator[Consumer]:
     consumer = Consumer("mqtt://127.0.0.1:1883", flush_s=0.1, topics=[f"{site.topic}/+"])

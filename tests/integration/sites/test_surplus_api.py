@@ -26,7 +26,6 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.db.types import utcnow
 
-
 NO_TARIFF = {
     "tariff_source": "none",
     "tariff_region": None,
