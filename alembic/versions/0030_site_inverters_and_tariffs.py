@@ -43,9 +43,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("site_id", "brand", "system_id", name="uq_site_inverter_system"),
     )
     op.create_index(op.f("ix_site_inverters_site_id"), "site_inverters", ["site_id"], unique=False)
-    op.create_index(op.f("ix_site_inverters_next_poll_utc"), "site_inverters", ["next_poll_utc"], unique=False)
+    op.create_index(
+        op.f("ix_site_inverters_next_poll_utc"), "site_inverters", ["next_poll_utc"], unique=False
+    )
     with op.batch_alter_table("site_surplus") as batch:
-        batch.add_column(sa.Column("tariff_source", sa.String(length=16), nullable=False, server_default="none"))
+        batch.add_column(
+            sa.Column("tariff_source", sa.String(length=16), nullable=False, server_default="none")
+        )
         batch.add_column(sa.Column("tariff_region", sa.String(length=8), nullable=True))
         batch.add_column(sa.Column("tariff_csv", sa.Text(), nullable=True))
         batch.add_column(sa.Column("tariff_prices", sa.JSON(), nullable=True))
