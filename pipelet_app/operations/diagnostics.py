@@ -31,6 +31,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
+    NetworkAccount,
     PvAccount,
     PvStatus,
     Role,
@@ -118,22 +119,35 @@ def _migration_head() -> str | None:
 
 
 def integrations(db: Session) -> list[dict[str, Any]]:
-    """Per inverter brand: accounts, how many are in trouble, the last successful sync and the last poll."""
-    rows = db.exec(
+    """Per inverter brand and per charging network: accounts, how many are in trouble, the last
+    successful sync and the last poll."""
+    inverters = db.exec(
         select(PvAccount.brand, PvAccount.status, PvAccount.last_sync_utc, PvAccount.last_poll_utc).where(
             col(PvAccount.credentials_enc).is_not(None)
         )
     ).all()
-    by_brand: dict[str, dict[str, Any]] = defaultdict(
+    networks = db.exec(
+        select(
+            NetworkAccount.network,
+            NetworkAccount.status,
+            NetworkAccount.last_success_utc,
+            NetworkAccount.last_poll_utc,
+        ).where(col(NetworkAccount.credentials_enc).is_not(None))
+    ).all()
+    return _summarise("inverter", inverters) + _summarise("network", networks)
+
+
+def _summarise(kind: str, rows) -> list[dict[str, Any]]:
+    by_name: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"accounts": 0, "failing": 0, "last_success_utc": None, "last_poll_utc": None}
     )
-    for brand, status, synced, polled in rows:
-        entry = by_brand[brand]
+    for name, status, succeeded, polled in rows:
+        entry = by_name[name]
         entry["accounts"] += 1
         entry["failing"] += status in FAILING
-        entry["last_success_utc"] = _latest(entry["last_success_utc"], synced)
+        entry["last_success_utc"] = _latest(entry["last_success_utc"], succeeded)
         entry["last_poll_utc"] = _latest(entry["last_poll_utc"], polled)
-    return [{"kind": "inverter", "name": brand, **by_brand[brand]} for brand in sorted(by_brand)]
+    return [{"kind": kind, "name": name, **by_name[name]} for name in sorted(by_name)]
 
 
 def _latest(a, b):

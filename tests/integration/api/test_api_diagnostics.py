@@ -95,3 +95,34 @@ def test_scale_out_lists_redis_nodes_workers_and_the_queue(
     get_settings.cache_clear()
     down = client.get("/api/v1/diagnostics", headers=key_of("admin@pipelet.demo")).json()
     assert down["redis"]["status"].startswith("unreachable") and down["database"]["status"] == "ok"
+
+
+def test_integrations_show_accounts_failures_and_last_success(client: TestClient) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from pipelet_app.clock import utcnow
+    from pipelet_app.db import session_scope
+    from pipelet_app.db.models import Driver, NetworkAccount, PvAccount, User
+
+    now = utcnow().replace(microsecond=0)
+    with session_scope() as db:
+        first, second, third = db.exec(select(Driver).limit(3)).all()  # one account per driver and brand
+        tenant = db.exec(select(User).where(User.email == SONNEN)).one().tenant_id
+        db.add(PvAccount(driver_id=first.id, brand="fronius", credentials_enc="x", status="connected",
+                         last_sync_utc=now - timedelta(hours=1)))  # fmt: skip
+        db.add(PvAccount(driver_id=second.id, brand="fronius", credentials_enc="x", status="reauth-needed",
+                         last_sync_utc=now - timedelta(days=3)))  # fmt: skip
+        db.add(PvAccount(driver_id=third.id, brand="sma", credentials_enc=None, status="error"))  # gone
+        db.add(NetworkAccount(tenant_id=tenant, network="evrange", label="diag", credentials_enc="x",
+                              status="error", last_success_utc=now - timedelta(minutes=5)))  # fmt: skip
+        db.commit()
+    found = client.get("/api/v1/diagnostics", headers=key_of("admin@pipelet.demo")).json()["integrations"]
+    by_name = {(i["kind"], i["name"]): i for i in found}
+    fronius = by_name[("inverter", "fronius")]
+    assert fronius["accounts"] >= 2 and fronius["failing"] >= 1
+    assert fronius["last_success_utc"].startswith((now - timedelta(hours=1)).isoformat()[:16])
+    assert ("inverter", "sma") not in by_name or by_name[("inverter", "sma")]["failing"] == 0
+    evrange = by_name[("network", "evrange")]
+    assert evrange["accounts"] == 1 and evrange["failing"] == 1
