@@ -34,7 +34,7 @@ from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.auth.demo_exposure import REFUSED as DEMO_REFUSED
 from pipelet_app.auth.demo_exposure import demo_login_refused
 from pipelet_app.auth.password_pool import Busy, password_pool
-from pipelet_app.db import session_scope
+from pipelet_app.services.session import session_scope
 from pipelet_app.settings import get_settings
 
 router = APIRouter(include_in_schema=False)

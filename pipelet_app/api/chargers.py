@@ -8,20 +8,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlmodel import select
 
 from pipelet_app.api.audit_out import AuditOut
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
-from pipelet_app.auth import require
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Charger, Connector, Role
 from pipelet_app.errors import AppError
 from pipelet_app.ocpp.commands import hand_over_password, notify_identity_changed
 from pipelet_app.ocpp.errors import CommandError
 from pipelet_app.operations import charger_admin, health, identity
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations.chargers import own_charger
+from pipelet_app.operations.overview import Charger, Connector, connectors_of, my_chargers
 
 router = APIRouter(prefix="/chargers", tags=["chargers"])
 
@@ -95,22 +93,13 @@ def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
 
 @router.get("", response_model=list[ChargerOut], responses=KEYED)
 def list_chargers(principal: Caller, db: DB) -> list[ChargerOut]:
-    require(principal, Role.OPERATOR)
-    chargers = db.exec(
-        select(Charger).where(Charger.tenant_id == principal.tenant_id).order_by(Charger.charge_point_id)
-    ).all()
-    connectors = db.exec(select(Connector).where(Connector.charger_id.in_([c.id for c in chargers]))).all()
-    by_charger: dict[int, list[Connector]] = {}
-    for connector in connectors:
-        by_charger.setdefault(connector.charger_id, []).append(connector)
-    return [_out(c, by_charger.get(c.id, [])) for c in chargers]
+    return [_out(c, connectors) for c, connectors in my_chargers(db, principal)]
 
 
 @router.get("/{charge_point_id}", response_model=ChargerOut, responses={**KEYED, **documented(404)})
 def get_charger(charge_point_id: str, principal: Caller, db: DB) -> ChargerOut:
     charger = own_charger(db, principal, charge_point_id)
-    connectors = db.exec(select(Connector).where(Connector.charger_id == charger.id)).all()
-    return _out(charger, list(connectors))
+    return _out(charger, connectors_of(db, charger))
 
 
 # 1970..2999: a month before any charger could have reported, or so far ahead that the calendar
@@ -512,8 +501,7 @@ class FirmwareOut(BaseModel):
 
 
 def _one(db: DB, charger: Charger) -> ChargerOut:
-    connectors = db.exec(select(Connector).where(Connector.charger_id == charger.id)).all()
-    return _out(charger, list(connectors))
+    return _out(charger, connectors_of(db, charger))
 
 
 @router.patch("/{charge_point_id}", response_model=ChargerOut, responses={**KEYED, **documented(400, 404)})

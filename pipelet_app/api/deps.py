@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session
 
 from pipelet_app.api.ratelimit import check_rate
 from pipelet_app.auth import NotAuthenticated, Principal
 from pipelet_app.auth import sessions as auth_sessions
 from pipelet_app.auth.api_keys import principal_for_key
-from pipelet_app.db import session_scope
+from pipelet_app.services.session import Session, session_scope
 
 
 def db_session() -> Iterator[Session]:

@@ -19,16 +19,16 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
-from pipelet_app.db import session_scope
-from pipelet_app.db.models import SessionSource
 from pipelet_app.domain import csv_cells
 from pipelet_app.fleet.queries import (
     MAX_PAGE,
     SessionFilter,
+    SessionSource,
     iter_sessions,
     list_sessions,
     solar_share_by_driver,
 )
+from pipelet_app.services.session import session_scope
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 

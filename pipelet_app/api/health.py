@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from pipelet_app import __version__
 from pipelet_app.api.deps import DB
+from pipelet_app.services.session import ping
 
 router = APIRouter(tags=["health"])
 
@@ -26,7 +26,7 @@ class Health(BaseModel):
 )
 def health(db: DB) -> JSONResponse:
     try:
-        db.exec(text("SELECT 1"))
+        ping(db)
         database = "ok"
     except Exception as exc:  # the point of the route is to report, not raise
         database = f"unreachable: {type(exc).__name__}"

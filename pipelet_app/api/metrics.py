@@ -21,8 +21,7 @@ from fastapi.responses import Response
 from pipelet_app import metrics
 from pipelet_app.api.deps import Caller
 from pipelet_app.api.errors import KEYED
-from pipelet_app.auth import NotAuthenticated, require
-from pipelet_app.db.models import Role
+from pipelet_app.auth import NotAuthenticated, Role, require
 from pipelet_app.ocpp.commands import local_node_metrics
 from pipelet_app.settings import get_settings
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlmodel import Session, select
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.api.fleet import PG_INT_MAX
 from pipelet_app.auth import Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Tenant
 from pipelet_app.reports.portfolio import report_pdf
 from pipelet_app.runtime import offload
+from pipelet_app.services import account
 from pipelet_app.services import portfolio_reports as service
+from pipelet_app.services.session import Session
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -113,5 +113,6 @@ def _pdf(
 ) -> bytes:
     report = service.report(db, principal, portfolio, start, end, step, site_id)
     names = {p["key"]: p["name"] for p in service.portfolios(db, principal)}
-    tenant = db.exec(select(Tenant).where(Tenant.id == principal.tenant_id)).one()
-    return report_pdf(report, names[portfolio], tenant.name, f"{utcnow():%Y-%m-%d %H:%M}")
+    return report_pdf(
+        report, names[portfolio], account.my_tenant_name(db, principal), f"{utcnow():%Y-%m-%d %H:%M}"
+    )

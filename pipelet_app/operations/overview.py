@@ -1,5 +1,6 @@
-"""The operator console's overview: the operator tenant's own sites, chargers (with their one summary
-state and since when) and latest sessions, read in four queries. The console's page formats it."""
+"""The operator's lists: the console's overview (own sites, chargers with their one summary state and
+since when, latest sessions; four queries) and the charger list with connectors the API serves. The
+console's page and the API routes format them; `Charger` and `Connector` are the result types."""
 
 from __future__ import annotations
 
@@ -25,6 +26,26 @@ class Overview:
     sites: list[Site]
     chargers: list[ChargerLine]
     sessions: list[tuple[ChargingSession, int | None]]  # (session, its charger's site id), newest first
+
+
+def my_chargers(db: Session, principal: Principal) -> list[tuple[Charger, list[Connector]]]:
+    """The caller's operator tenant's chargers by id, each with its connectors (two queries)."""
+    require(principal, Role.OPERATOR)
+    chargers = db.exec(
+        select(Charger).where(Charger.tenant_id == principal.tenant_id).order_by(Charger.charge_point_id)
+    ).all()
+    connectors = db.exec(
+        select(Connector).where(Connector.charger_id.in_([c.id for c in chargers]))  # type: ignore[union-attr]
+    ).all()
+    by_charger: dict[int, list[Connector]] = {}
+    for connector in connectors:
+        by_charger.setdefault(connector.charger_id, []).append(connector)
+    return [(c, by_charger.get(c.id or 0, [])) for c in chargers]
+
+
+def connectors_of(db: Session, charger: Charger) -> list[Connector]:
+    """A charger's connectors; the caller got `charger` through a scoped look-up (`own_charger`)."""
+    return list(db.exec(select(Connector).where(Connector.charger_id == charger.id)).all())
 
 
 def operator_overview(db: Session, principal: Principal, session_limit: int = 15) -> Overview:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.auth.api_keys import create_api_key, revoke_api_key
-from pipelet_app.db.models import ApiKey, User
+from pipelet_app.db.models import ApiKey, Tenant, User
 from pipelet_app.i18n import LOCALES
 
 
@@ -48,3 +48,9 @@ def create_my_api_key(db: Session, principal: Principal, name: str) -> str:
 def revoke_my_api_key(db: Session, principal: Principal, key_id: str) -> None:
     """Revoke one of the caller's own keys (another user's key is not found)."""
     revoke_api_key(db, key_id, owner=principal)
+
+
+def my_tenant_name(db: Session, principal: Principal) -> str:
+    """The name of the caller's own tenant (printed on its reports); "" for a user without one."""
+    tenant = db.get(Tenant, principal.tenant_id) if principal.tenant_id is not None else None
+    return tenant.name if tenant is not None else ""

@@ -8,8 +8,14 @@ hold: to a page the session is an opaque handle it passes on, never something it
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from pipelet_app.db import session_scope
 
-__all__ = ["Session", "session_scope"]
+__all__ = ["Session", "ping", "session_scope"]
+
+
+def ping(db: Session) -> None:
+    """One round trip to the database (`GET /api/v1/health`); raises when it does not answer."""
+    db.exec(text("SELECT 1"))
