@@ -17,8 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
-from pipelet_app.auth import InvalidInput, require
-from pipelet_app.db.models import Role
+from pipelet_app.auth import InvalidInput, Role, require
 from pipelet_app.errors import AppError
 from pipelet_app.networks.base import InvalidCredentials, InverterError, ReauthRequired
 from pipelet_app.runtime import jobs

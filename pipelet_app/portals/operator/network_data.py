@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
-
 from pipelet_app.auth import Principal
 from pipelet_app.i18n import formatting as fmt
 from pipelet_app.services import networks as service
+from pipelet_app.services.session import Session
 
 
 def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
