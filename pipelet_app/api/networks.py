@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,8 @@ from pipelet_app.services import networks as service
 
 router = APIRouter(prefix="/networks", tags=["networks"])
 NOT_FOUND = {**KEYED, **documented(404, not_found="No such network account in your tenant")}
+#: a database id (int4 on PostgreSQL): a larger number is a 422, not a database error
+AccountId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The network account's id")]
 UNREACHABLE = {502: {"model": ErrorBody, "description": "The network did not accept the test call now"}}
 
 
@@ -146,7 +148,7 @@ async def connect(body: ConnectIn, principal: Caller, db: DB, response: Response
 
 
 @router.get("/{account_id}", response_model=AccountOut, responses=NOT_FOUND)
-def get_account(account_id: int, principal: Caller, db: DB) -> dict:
+def get_account(account_id: AccountId, principal: Caller, db: DB) -> dict:
     return service.get_account(db, principal, account_id)
 
 
@@ -155,7 +157,7 @@ def get_account(account_id: int, principal: Caller, db: DB) -> dict:
     response_model=AccountOut,
     responses={**NOT_FOUND, **documented(400), **UNREACHABLE},
 )
-async def replace_credentials(account_id: int, body: CredentialsIn, principal: Caller, db: DB) -> dict:
+async def replace_credentials(account_id: AccountId, body: CredentialsIn, principal: Caller, db: DB) -> dict:
     """New credentials (after `reauth-needed`), tested first; the account syncs at once."""
     network = await run_in_threadpool(service.account_network, db, principal, account_id)
     credentials = await _tested(network, "", body.credentials)
@@ -171,7 +173,7 @@ async def replace_credentials(account_id: int, body: CredentialsIn, principal: C
     status_code=202,
     responses={**NOT_FOUND, **documented(409)},
 )
-async def sync_now(account_id: int, principal: Caller, db: DB) -> dict:
+async def sync_now(account_id: AccountId, principal: Caller, db: DB) -> dict:
     """Sync now: the account is due at once (an account being polled finishes its poll first)."""
     out = await run_in_threadpool(service.request_sync, db, principal, account_id)
     db.commit()
@@ -180,21 +182,21 @@ async def sync_now(account_id: int, principal: Caller, db: DB) -> dict:
 
 
 @router.delete("/{account_id}", status_code=204, responses=NOT_FOUND)
-def disconnect(account_id: int, principal: Caller, db: DB) -> Response:
+def disconnect(account_id: AccountId, principal: Caller, db: DB) -> Response:
     """Forget the account's credentials and chargers; the sessions it brought in stay."""
     service.disconnect(db, principal, account_id)
     return Response(status_code=204)
 
 
 @router.get("/{account_id}/chargers", response_model=list[NetworkChargerOut], responses=NOT_FOUND)
-def account_chargers(account_id: int, principal: Caller, db: DB) -> list[dict]:
+def account_chargers(account_id: AccountId, principal: Caller, db: DB) -> list[dict]:
     """Chargers the network reports, each with the charger of this CSMS it was identified as."""
     return service.account_chargers(db, principal, account_id)
 
 
 @router.get("/{account_id}/sessions", response_model=list[NetworkSessionOut], responses=NOT_FOUND)
 def account_sessions(
-    account_id: int,
+    account_id: AccountId,
     principal: Caller,
     db: DB,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -93,6 +93,25 @@ def fake_inverters() -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
+def fake_networks() -> Iterator[dict]:
+    """A fake Helios network API on loopback (tests/fakes/networks), its one transaction two hours ago on
+    the wall clock; "env" points `pipelet run` at it (test_operator_networks.py)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.networks import FakeHelios
+
+    fake = FakeHelios().start()
+    start = datetime.now(UTC) - timedelta(hours=2)
+    fake.transactions[0].update(
+        timestampStart=start.isoformat(), timestampStop=(start + timedelta(hours=1)).isoformat()
+    )
+    try:
+        yield {"env": {"HELIOS_API_BASE": fake.url}, "helios": fake}
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
     with running_localstripe() as url:
         yield url
@@ -100,11 +119,16 @@ def localstripe() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, fake_inverters: dict, localstripe: str, mailbox: Mailbox
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_inverters: dict,
+    fake_networks: dict,
+    localstripe: str,
+    mailbox: Mailbox,
 ) -> Iterator[dict]:
     """`pipelet run` as a user starts it; yields its base URL, CSMS port and the demo document."""
     env = {
         **fake_inverters["env"],
+        **fake_networks["env"],
         "STRIPE_API_KEY": "sk_test_e2e",  # card payments against localstripe (tests/fakes/stripe_fake.py)
         "STRIPE_API_BASE": localstripe,
         "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,  # the pay page's Stripe.js: localstripe's, extended

@@ -163,3 +163,8 @@ def test_drivers_may_not_use_networks(client: TestClient) -> None:
         assert user is not None
     driver = key_of(user.email)
     assert client.get("/api/v1/networks", headers=driver).status_code == 403
+
+
+def test_an_id_beyond_the_database_integer_is_a_422(client: TestClient) -> None:
+    answer = client.get(f"/api/v1/networks/{2**31}", headers=key_of(SONNEN))
+    assert answer.status_code == 422 and answer.json()["error"]["message"].startswith("account_id")
