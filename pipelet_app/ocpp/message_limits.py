@@ -101,7 +101,7 @@ def _positive(value: str | None) -> int | None:
 
 def known_limits(db: Session, charger_id: int, action: str) -> tuple[int | None, int | None, bool]:
     """(items, bytes, known): the station's reported limits for `action`; `known` is False when it
-    reported neither (then ask it, `limit_query`)."""
+    reported neither as a positive number (then ask it, `limit_query`)."""
     rows = db.exec(
         select(DeviceVariable.variable, DeviceVariable.value).where(
             DeviceVariable.charger_id == charger_id,
@@ -112,4 +112,6 @@ def known_limits(db: Session, charger_id: int, action: str) -> tuple[int | None,
         )
     ).all()
     values = {name: value for name, value in rows}
-    return _positive(values.get(ITEMS)), _positive(values.get(BYTES)), bool(values)
+    items, max_bytes = _positive(values.get(ITEMS)), _positive(values.get(BYTES))
+    # A reported 0 or junk is no limit at all (the spec's values are positive): asked again next time.
+    return items, max_bytes, items is not None or max_bytes is not None

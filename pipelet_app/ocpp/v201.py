@@ -255,7 +255,11 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 session.started_offline = session.started_offline or offline
             db.add(session)
         # Events are applied whatever their order; the seqNo only tells us whether some are missing.
-        transactions.record_seq_no(db, session, seq_no)
+        update = transactions.record_seq_no(db, session, seq_no)
+        if event_type == "Ended" and update is not None and update.state.missing:
+            # E14: it ended with messages missing: ask whether the station still queues them (after the
+            # answer), so the operator knows whether the session's figures are final.
+            self.__dict__.setdefault("_ask_status", set()).add(str(transaction_info["transaction_id"]))
         if reservation_id is not None:
             reservations.transition(db, self.charger_id, reservation_id, "used", session.id)
         for value in meter_values:
@@ -294,6 +298,10 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
     ) -> None:
         """While a priced transaction runs, tell the station its running cost: CostUpdated, and the same
         as text on its screen (SetDisplayMessage; ocpp/running_cost.py)."""
+        asked: set[str] = self.__dict__.get("_ask_status", set())
+        if str(transaction_info["transaction_id"]) in asked:
+            asked.discard(str(transaction_info["transaction_id"]))
+            await self._ask_transaction_status(str(transaction_info["transaction_id"]))
         if event_type != "Updated":
             return
         tx = str(transaction_info["transaction_id"])
@@ -329,6 +337,21 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                 display_messages.store(db, self.charger_id, request["message"], "running-cost")
 
         await asyncio.to_thread(remember)
+
+    async def _ask_transaction_status(self, tx: str) -> None:
+        """GetTransactionStatus for a transaction that ended with seqNos missing (E14, TC_E_31); the
+        station then delivers its queue, which fills the gap (`transactions.record_seq_no`)."""
+        try:
+            answer = await self.send_call("GetTransactionStatus", {"transactionId": tx})
+        except Exception as exc:  # the gap stays flagged on the session either way
+            LOGGER.info("%s: GetTransactionStatus for %s failed: %s", self.charge_point_id, tx, exc)
+            return
+        LOGGER.info(
+            "%s: transaction %s ended with messages missing; station says %s",
+            self.charge_point_id,
+            tx,
+            answer,
+        )
 
     def _running_cost(self, tx: str) -> tuple[float, str, int] | None:
         """(cost so far, the screen's text, the session's number) of a priced open transaction."""

@@ -274,3 +274,42 @@ async def test_TC_B_08_get_variables_limited_to_items_per_message(csms: CsmsServ
     assert [(r["variable"]["name"], r["attributeValue"]) for r in results] == [
         (v, values[v]) for _, v, _ in wanted
     ]
+
+
+async def test_a_reported_limit_of_0_is_no_limit_and_the_station_is_asked_again(csms: CsmsServer) -> None:
+    """A station that once answered ItemsPerMessage 0 (no valid limit) is asked again on its next
+    connection before a split request, instead of being sent everything at once for good."""
+    from pipelet_app.ocpp.commands import send_command
+
+    add_charger("CS-B08Z", tenant_id=add_tenant("op-b08z"))
+    answers = iter(["0", "2"])  # first the junk, then the real limit
+    requests: list[list[dict]] = []
+
+    def get_variables(payload: dict) -> dict:
+        requests.append(payload["getVariableData"])
+        names = {item["variable"]["name"] for item in payload["getVariableData"]}
+        value = next(answers) if "ItemsPerMessage" in names else "1"
+        return {
+            "getVariableResult": [
+                {
+                    "attributeStatus": "Accepted",
+                    "attributeValue": value if item["variable"]["name"] == "ItemsPerMessage" else "0",
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+                for item in payload["getVariableData"]
+            ]
+        }
+
+    three = [{"component": {"name": "AuthCtrlr"}, "variable": {"name": f"V{n}"}} for n in range(3)]
+    async with RawChargePoint(url_of(csms), "CS-B08Z", subprotocols=V201) as cp:
+        await cp.boot201()
+        cp.responders["GetVariables"] = get_variables
+        await send_command("CS-B08Z", "get-configuration", {"getVariableData": three})
+        assert [len(r) for r in requests] == [2, 3]  # the limit query, then all three (no limit)
+    requests.clear()
+    async with RawChargePoint(url_of(csms), "CS-B08Z", subprotocols=V201) as cp:  # its next connection
+        await cp.boot201()
+        cp.responders["GetVariables"] = get_variables
+        await send_command("CS-B08Z", "get-configuration", {"getVariableData": three})
+        assert [len(r) for r in requests] == [2, 2, 1]  # asked again: 2 per message
