@@ -22,10 +22,33 @@ def client(demo: dict) -> Iterator[TestClient]:
         yield test_client
 
 
+def _network_of(email: str) -> int:
+    """A network account of the operator's tenant (stored directly: no network is called here)."""
+    from sqlmodel import select
+
+    from pipelet_app.auth import Principal
+    from pipelet_app.db.models import NetworkAccount, User
+    from pipelet_app.services.networks import save_account
+
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.email == email)).one()
+        found = db.exec(select(NetworkAccount).where(NetworkAccount.tenant_id == user.tenant_id)).first()
+        if found is not None:
+            return int(found.id or 0)
+        return int(save_account(db, Principal.of(user), "helios", "iso", {"api_key": "k"})["id"])
+
+
 def _matrix(site: int, fleet: int, token: str) -> list[tuple[str, str, dict | None]]:
     """(method, path, body) on Sonnenstrom's objects."""
     cp = "SON-CP-001"
+    net = _network_of(SONNEN)
     return [
+        ("GET", f"/api/v1/networks/{net}", None),
+        ("GET", f"/api/v1/networks/{net}/chargers", None),
+        ("GET", f"/api/v1/networks/{net}/sessions", None),
+        ("POST", f"/api/v1/networks/{net}/sync", None),
+        ("PUT", f"/api/v1/networks/{net}/credentials", {"credentials": {"api_key": "x"}}),
+        ("DELETE", f"/api/v1/networks/{net}", None),
         ("GET", f"/api/v1/sites/{site}", None),
         ("PATCH", f"/api/v1/sites/{site}", {"name": "x"}),
         ("GET", f"/api/v1/sites/{site}/history", None),
@@ -59,6 +82,9 @@ ROLE_ONLY = [  # routes without an object in the path: other roles get 403
     ("GET", "/api/v1/reports/portfolio/sessions", None),
     ("GET", "/api/v1/reports/portfolio.csv", None),
     ("GET", "/api/v1/reports/portfolio.pdf", None),
+    ("GET", "/api/v1/networks", None),
+    ("GET", "/api/v1/networks/types", None),
+    ("POST", "/api/v1/networks", {"network": "helios", "credentials": {"api_key": "x"}}),
 ]
 
 
@@ -75,7 +101,8 @@ def test_another_tenants_objects_read_as_missing(client: TestClient) -> None:
             path.replace("SON-CP-001", "NO-SUCH-CP")
             .replace("ISO-1", "NO-SUCH")
             .replace(f"/sites/{site}", "/sites/999999")
-            .replace(f"/fleet-customers/{fleet}", "/fleet-customers/999999"),
+            .replace(f"/fleet-customers/{fleet}", "/fleet-customers/999999")
+            .replace(f"/networks/{_network_of(SONNEN)}", "/networks/999999"),
             json=body,
             headers=intruder,
         )
@@ -85,6 +112,7 @@ def test_another_tenants_objects_read_as_missing(client: TestClient) -> None:
     # ... and nothing changed: the owner still sees the token unblocked and the charger unretired
     assert client.get("/api/v1/id-tokens/ISO-1", headers=owner).json()["blocked"] is False
     assert client.get("/api/v1/chargers/SON-CP-001", headers=owner).json()["retired_utc"] is None
+    assert client.get(f"/api/v1/networks/{_network_of(SONNEN)}", headers=owner).status_code == 200
 
 
 def test_object_references_in_bodies_stay_in_the_tenant(client: TestClient) -> None:
