@@ -341,6 +341,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "surplus.mode": "Mode",
         "surplus.interval": "Cycle (10-30 s)",
         "surplus.min_soc": "Home battery first below (%)",
+        "surplus.tariff_source": "Prices for Eco-plus",
+        "surplus.tariff_region": "aWATTar market",
+        "surplus.tariff_csv": "Price CSV (replaces the stored one)",
         "surplus.beta_hint": (
             "Beta: the controller sends charging profiles to this site's chargers every cycle. PV-only "
             "charges from surplus alone; PV-priority tops up from the grid to keep the minimum and meet"
@@ -376,6 +379,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.grid_limit": "Grid connection limit (A per phase)",
         "site.phases": "Phases (1 or 3)",
         "site.save": "Save",
+        "site.inverters": "Inverter clouds (PV production)",
+        "site.inverter_brand": "Brand",
+        "site.inverter_system": "System id",
+        "site.inverter_status": "Status",
+        "site.inverter_until": "Stored until",
+        "site.inverter_link": "Test and link",
+        "site.inverter_unlink": "Unlink",
+        "site.inverters_hint": (
+            "Your own inverter-cloud account: its PV production fills this site's energy series and the "
+            "solar share of its sessions. The credentials are tested now, stored encrypted and never shown "
+            "again. The system id is needed when the account has several systems."
+        ),
         "site.saved": "Saved.",
         "site.devices": "Devices",
         "site.asset_id": "Asset id",
@@ -932,6 +947,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "surplus.mode": "Modus",
         "surplus.interval": "Takt (10-30 s)",
         "surplus.min_soc": "Hausspeicher zuerst unter (%)",
+        "surplus.tariff_source": "Preise für Eco-plus",
+        "surplus.tariff_region": "aWATTar-Markt",
+        "surplus.tariff_csv": "Preis-CSV (ersetzt die gespeicherte)",
         "surplus.beta_hint": (
             "Beta: Der Regler sendet den Ladepunkten dieses Standorts in jedem Takt Ladeprofile. PV-"
             "only lädt nur mit Überschuss; PV-Vorrang ergänzt aus dem Netz, um das Minimum und "
@@ -967,6 +985,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.grid_limit": "Netzanschluss (A je Phase)",
         "site.phases": "Phasen (1 oder 3)",
         "site.save": "Speichern",
+        "site.inverters": "Wechselrichter-Clouds (PV-Erzeugung)",
+        "site.inverter_brand": "Marke",
+        "site.inverter_system": "Anlagen-ID",
+        "site.inverter_status": "Status",
+        "site.inverter_until": "Gespeichert bis",
+        "site.inverter_link": "Prüfen und verknüpfen",
+        "site.inverter_unlink": "Trennen",
+        "site.inverters_hint": (
+            "Ihr eigenes Konto bei der Wechselrichter-Cloud: seine PV-Erzeugung füllt die Energiereihe "
+            "dieses Standorts und den Solaranteil seiner Ladevorgänge. Die Zugangsdaten werden jetzt "
+            "geprüft, verschlüsselt gespeichert und nie wieder angezeigt. Die Anlagen-ID ist nötig, wenn "
+            "das Konto mehrere Anlagen hat."
+        ),
         "site.saved": "Gespeichert.",
         "site.devices": "Geräte",
         "site.asset_id": "Asset-ID",

@@ -3,13 +3,15 @@ service's (role, tenant, validation), this module only converts between form tex
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.i18n.formatting import number
+from pipelet_app.i18n.formatting import number, when
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
+from pipelet_app.services import site_inverters
 from pipelet_app.services import sites as service
 from pipelet_app.services.session import Session
 
@@ -63,6 +65,20 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
         "topics": site["mqtt"],
         "history": trail(service.site_history(db, principal, site["id"]), site["timezone"]),
         "totals": {name: number(value / 1000, 2) for name, value in totals.items()},
+        "inverters": [
+            {
+                "id": str(link["id"]),
+                "brand": link["brand"],
+                "system_id": link["system_id"],
+                "asset_id": link["asset_id"] or "—",
+                "status": link["status"] + (f": {link['message']}" if link["message"] else ""),
+                "stored_until": when(link["stored_until_utc"], site["timezone"])
+                if link["stored_until_utc"]
+                else "—",
+            }
+            for link in site_inverters.links(db, principal, site["id"])
+        ],
+        "inverter_brands": site_inverters.production_brands(),
     }
 
 
@@ -133,3 +149,25 @@ def remove_device(db: Session, principal: Principal, site_id: int, asset_id: str
     site = service.get_site(db, principal, site_id)
     devices = [_device_in(d) for d in site["devices"] if d["asset_id"] != asset_id]
     service.update_site(db, principal, site_id, {}, devices)
+
+
+def link_inverter(db: Session, principal: Principal, site_id: int, form: dict[str, Any]) -> None:
+    """The link form: role and tenant first, then the live test against the cloud, then store.
+
+    Runs on a worker thread (`_guarded_off_loop`), so the test call gets its own event loop there."""
+    site_inverters.check_site(db, principal, site_id)
+    brand = str(form.get("brand", "")).strip()
+    fields = site_inverters.credential_fields(brand) if brand in site_inverters.production_brands() else ()
+    credentials = {f.name: str(form.get(f.name, "") or "").strip() for f in fields}
+    asset_id = str(form.get("asset_id", "") or "").strip() or None
+    checked = site_inverters.check_input(brand, credentials, asset_id)
+    try:
+        stored, systems = asyncio.run(site_inverters.connect_systems_or_error(brand, checked))
+    except site_inverters.CloudError as exc:
+        raise InvalidInput(f"credentials: {exc.message}") from None
+    system_id = str(form.get("system_id", "") or "").strip() or None
+    site_inverters.link(db, principal, site_id, brand, stored, systems, system_id, asset_id)
+
+
+def unlink_inverter(db: Session, principal: Principal, site_id: int, link_id: int) -> None:
+    site_inverters.unlink(db, principal, site_id, link_id)

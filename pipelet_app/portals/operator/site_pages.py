@@ -129,6 +129,89 @@ def _devices() -> rx.Component:
     )
 
 
+def _inverter_row(link: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(link["brand"]),
+        rx.table.cell(link["system_id"]),
+        rx.table.cell(link["asset_id"]),
+        rx.table.cell(link["status"]),
+        rx.table.cell(link["stored_until"]),
+        rx.table.cell(
+            rx.button(
+                T["site.inverter_unlink"],
+                on_click=SiteState.unlink_inverter(link["id"]),
+                variant="soft",
+                color_scheme="red",
+                size="1",
+            )
+        ),
+    )
+
+
+def _inverters() -> rx.Component:
+    """Inverter clouds as the site's PV source: the linked accounts and the form to link one."""
+    return card(
+        T["site.inverters"],
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(T[key])
+                        for key in (
+                            "site.inverter_brand",
+                            "site.inverter_system",
+                            "site.asset_id",
+                            "site.inverter_status",
+                            "site.inverter_until",
+                        )
+                    ],
+                    rx.table.column_header_cell(""),
+                )
+            ),
+            rx.table.body(rx.foreach(SiteState.inverters, _inverter_row)),
+            width="100%",
+            variant="surface",
+            id="site-inverters",
+        ),
+        rx.form(
+            rx.hstack(
+                field(
+                    T["site.inverter_brand"],
+                    rx.select(
+                        SiteState.inverter_brands,
+                        name="brand",
+                        default_value="solaredge",
+                        id="inverter-brand",
+                    ),
+                ),
+                field(
+                    "api_key (SolarEdge)", rx.input(name="api_key", type="password", id="inverter-api-key")
+                ),
+                field(
+                    "access_token (Enphase)",
+                    rx.input(name="access_token", type="password", id="inverter-access-token"),
+                ),
+                field(
+                    "refresh_token (Enphase)",
+                    rx.input(name="refresh_token", type="password", id="inverter-refresh-token"),
+                ),
+                field(
+                    T["site.inverter_system"], rx.input(name="system_id", width="9em", id="inverter-system")
+                ),
+                field(T["site.asset_id"], rx.input(name="asset_id", width="9em", id="inverter-asset")),
+                rx.button(T["site.inverter_link"], type="submit", id="inverter-link"),
+                width="100%",
+                wrap="wrap",
+                align="end",
+            ),
+            on_submit=SiteState.link_inverter,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        rx.text(T["site.inverters_hint"], size="1", color_scheme="gray"),
+    )
+
+
 def _energy() -> rx.Component:
     rows = [
         ("site.pv_kwh", "pv_wh"),
@@ -167,6 +250,7 @@ def site_page() -> rx.Component:
                     id="site-surplus",
                 ),
                 _devices(),
+                _inverters(),
                 _energy(),
                 card(T["onb.history"], history_table(SiteState.history, "site-history")),
             ),

@@ -29,6 +29,8 @@ class SiteState(SessionState):
     totals: dict[str, str] = {}
     history: list[dict[str, str]] = []
     spvs: list[dict[str, str]] = []
+    inverters: list[dict[str, str]] = []
+    inverter_brands: list[str] = []
     error: str = ""
     saved: bool = False
 
@@ -44,6 +46,8 @@ class SiteState(SessionState):
         self.totals = data.get("totals", {})
         self.history = data.get("history", [])
         self.spvs = data.get("spvs", [])
+        self.inverters = data.get("inverters", [])
+        self.inverter_brands = data.get("inverter_brands", [])
 
     async def _reload(self, site_id: int):
         result = await self._guarded_off_loop(lambda db, p: site_data.site_view(db, p, site_id))
@@ -92,6 +96,32 @@ class SiteState(SessionState):
         if site_id is None:
             return None
         result = await self._guarded_off_loop(lambda db, p: site_data.remove_device(db, p, site_id, asset_id))
+        if result.error:
+            self.error = result.error
+        return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def link_inverter(self, form: dict):
+        """Link an inverter cloud as the site's PV source (the credentials go to the service only)."""
+        self.error, self.saved = "", False
+        site_id = self._param()
+        if site_id is None:
+            return None
+        result = await self._guarded_off_loop(lambda db, p: site_data.link_inverter(db, p, site_id, form))
+        if result.error:
+            self.error = result.error
+            return result.redirect
+        return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def unlink_inverter(self, link_id: str):
+        self.error, self.saved = "", False
+        site_id = self._param()
+        if site_id is None or not link_id.isdigit():
+            return None
+        result = await self._guarded_off_loop(
+            lambda db, p: site_data.unlink_inverter(db, p, site_id, int(link_id))
+        )
         if result.error:
             self.error = result.error
         return (await self._reload(site_id)).redirect

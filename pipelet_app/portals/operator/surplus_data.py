@@ -89,6 +89,9 @@ def surplus_view(db: Session, principal: Principal, site_id: int) -> dict[str, A
             "mode": settings["mode"],
             "interval_s": str(settings["interval_s"]),
             "min_soc": "" if settings["min_soc"] is None else f"{settings['min_soc']:g}",
+            "tariff_source": settings["tariff_source"],
+            "tariff_region": settings["tariff_region"] or "de",
+            "tariff_status": settings["tariff_status"],
         },
         "flows": _flows(db, principal, site_id),
         "chart": _chart(db, principal, site, now),
@@ -112,4 +115,12 @@ def save_settings(db: Session, principal: Principal, site_id: int, form: dict[st
         values["min_soc"] = float(soc) if soc else None
     except ValueError:
         raise InvalidInput(f"min_soc: {soc!r} is not a number") from None
+    source = str(form.get("tariff_source") or "").strip()
+    if source:
+        values["tariff_source"] = source
+        if source == "awattar":
+            values["tariff_region"] = str(form.get("tariff_region") or "de")
+        text = str(form.get("tariff_csv") or "")
+        if source == "csv" and text.strip():  # empty: keep the CSV stored before
+            values["tariff_csv"] = text
     service.put_surplus(db, principal, site_id, values)

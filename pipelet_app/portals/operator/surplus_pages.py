@@ -128,8 +128,44 @@ def _settings() -> rx.Component:
                 spacing="4",
                 wrap="wrap",
             ),
+            rx.hstack(
+                field(
+                    T["surplus.tariff_source"],
+                    rx.select(
+                        ["none", "awattar", "csv"],
+                        name="tariff_source",
+                        default_value=SurplusState.settings["tariff_source"],
+                        id="surplus-tariff-source",
+                    ),
+                ),
+                field(
+                    T["surplus.tariff_region"],
+                    rx.select(
+                        ["de", "at"],
+                        name="tariff_region",
+                        default_value=SurplusState.settings["tariff_region"],
+                        id="surplus-tariff-region",
+                    ),
+                ),
+                field(
+                    T["surplus.tariff_csv"],
+                    rx.text_area(
+                        name="tariff_csv",
+                        placeholder="time_utc,price_per_kwh\n2026-12-05T12:00:00Z,0.21",
+                        rows="3",
+                        width="28em",
+                        id="surplus-tariff-csv",
+                    ),
+                ),
+                align="end",
+                spacing="4",
+                wrap="wrap",
+            ),
+            rx.text(SurplusState.settings["tariff_status"], size="2", id="surplus-tariff-status"),
             on_submit=SurplusState.save,
-            key=SurplusState.settings["mode"] + SurplusState.settings["enabled"],
+            key=SurplusState.settings["mode"]
+            + SurplusState.settings["enabled"]
+            + SurplusState.settings["tariff_source"],
         ),
         rx.text(T["surplus.beta_hint"], size="1", color_scheme="gray"),
     )

@@ -59,7 +59,15 @@ def test_operator_view_and_settings(demo: dict) -> None:
         )
     with session_scope() as db:
         view = surplus_data.surplus_view(db, son, site_id)
-    assert view["settings"] == {"enabled": "off", "mode": "pv-only", "interval_s": "10", "min_soc": ""}
+    assert view["settings"] == {
+        "enabled": "off",
+        "mode": "pv-only",
+        "interval_s": "10",
+        "min_soc": "",
+        "tariff_source": "none",
+        "tariff_region": "de",
+        "tariff_status": "no tariff source: Eco-plus plans like PV-priority",
+    }
     assert view["flows"] == {
         "pv": "4.0",
         "house": "1.5",

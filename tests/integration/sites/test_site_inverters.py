@@ -341,3 +341,43 @@ def test_operator_links_a_cloud_other_tenants_get_404(
     assert client.delete(f"{url}/{link['id']}", headers=son).status_code == 204
     assert client.get(url, headers=son).json() == []
     assert solaredge_fake.API_KEY not in caplog.text
+
+
+# ------------------------------------------------------------------------------------ the operator page
+
+
+def _principal(email: str) -> Principal:
+    with session_scope() as db:
+        return Principal.of(db.exec(select(User).where(User.email == email)).one())
+
+
+def test_the_site_page_links_and_unlinks_for_its_own_tenant_only(
+    demo: dict, se_cloud: solaredge_fake.SolarEdgeFake
+) -> None:
+    from pipelet_app.auth import InvalidInput, NotFound
+    from pipelet_app.portals.operator import site_data
+
+    son, nw = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    site = site_of("operator@sonnenstrom.demo")
+    form = {"brand": "solaredge", "api_key": solaredge_fake.API_KEY, "system_id": "", "asset_id": ""}
+    with session_scope() as db, pytest.raises(InvalidInput, match=r"^system_id:"):
+        site_data.link_inverter(db, son, site, form)
+    with session_scope() as db, pytest.raises(NotFound):
+        site_data.link_inverter(db, nw, site, {**form, "system_id": str(solaredge_fake.SITE_ID)})
+    with session_scope() as db:
+        site_data.link_inverter(db, son, site, {**form, "system_id": str(solaredge_fake.SITE_ID)})
+    with session_scope() as db:
+        view = site_data.site_view(db, son, site)
+    (row,) = view["inverters"]
+    assert (row["brand"], row["system_id"], row["asset_id"]) == (
+        "solaredge",
+        str(solaredge_fake.SITE_ID),
+        "solaredge-pv",
+    )
+    assert solaredge_fake.API_KEY not in str(view)
+    assert view["inverter_brands"] == ["enphase", "solaredge"]
+    with session_scope() as db, pytest.raises(NotFound):
+        site_data.unlink_inverter(db, nw, site, int(row["id"]))
+    with session_scope() as db:
+        site_data.unlink_inverter(db, son, site, int(row["id"]))
+        assert site_data.site_view(db, son, site)["inverters"] == []

@@ -202,3 +202,31 @@ async def test_without_prices_eco_plus_plans_like_pv_priority_and_says_so(csms: 
     limit, reason = await _tx_limit(csms, cheap_now=None)
     assert limit == 6.0  # PV-priority keeps the minimum from the grid
     assert "eco-plus without prices (no tariff source): planned like pv-priority" in reason
+
+
+def test_the_solar_charging_page_sets_the_tariff(demo: dict) -> None:
+    from pipelet_app.auth import InvalidInput, Principal
+    from pipelet_app.portals.operator import surplus_data
+
+    with session_scope() as db:
+        son = Principal.of(db.exec(select(User).where(User.email == "operator@sonnenstrom.demo")).one())
+    site = site_of("operator@sonnenstrom.demo")
+    start = utcnow().replace(minute=0, second=0, microsecond=0)
+    form = {
+        "enabled": "off",
+        "mode": "eco-plus",
+        "tariff_source": "csv",
+        "tariff_csv": _csv(start, [0.2, 0.3, 0.25, 0.2]),
+    }
+    with session_scope() as db:
+        surplus_data.save_settings(db, son, site, form)
+    with session_scope() as db:
+        settings = surplus_data.surplus_view(db, son, site)["settings"]
+    assert settings["tariff_source"] == "csv" and settings["tariff_status"].startswith("prices until")
+    with session_scope() as db:  # saving again without new text keeps the stored CSV
+        surplus_data.save_settings(db, son, site, {**form, "tariff_csv": ""})
+        assert surplus_data.surplus_view(db, son, site)["settings"]["tariff_status"].startswith(
+            "prices until"
+        )
+    with session_scope() as db, pytest.raises(InvalidInput, match=r"^tariff_csv"):
+        surplus_data.save_settings(db, son, site, {**form, "tariff_csv": "price\n1\n"})
