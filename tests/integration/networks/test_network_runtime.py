@@ -79,7 +79,7 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
     from arq.connections import RedisSettings
     from arq.worker import Worker
 
-    url = REDIS_URL.rsplit("/", 1)[0] + ("/10" if database.startswith("sqlite") else "/11")
+    url = REDIS_URL.rsplit("/", 1)[0] + ("/8" if database.startswith("sqlite") else "/9")
     monkeypatch.setenv("REDIS_URL", url)
     reset_engine()
     await asyncio.wait_for(jobs.network_scheduler(), timeout=5)  # stands aside: the workers poll
