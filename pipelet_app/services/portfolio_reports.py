@@ -4,10 +4,12 @@ chosen by portfolio, their finished sessions summed per local day, and their sto
 Every function requires the operator role and reads only the caller's tenant: a site of another tenant
 is "Not found." (404), exactly like a missing one, and an SPV of another tenant is no portfolio.
 
-On PostgreSQL the sessions are summed per (site, local day, currency) in SQL (`AT TIME ZONE` the site's
-zone), so a year of 10,000 chargers never crosses the wire row by row (benchmarks/operator); elsewhere
-(SQLite) the same buckets are summed in Python by domain.portfolio.buckets. The two are checked against
-each other on DST days (tests/integration/reports/test_portfolio_reports.py).
+On PostgreSQL the figures come from `report_site_days` / `report_site_months`, the sums per (site,
+local day or month, currency) that triggers keep exact on every session write (migration 0031): a year
+of 1,000 sites by month is 12,000 rows instead of millions of sessions (benchmarks/operator).
+Elsewhere (SQLite) the service reads the sessions and domain.portfolio.buckets sums them. The
+drill-down always reads sessions, and the tests compare every figure with it on both backends
+(tests/integration/reports/).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from pipelet_app.domain import portfolio as rules
 from pipelet_app.domain.availability import MonthHealth
 
 MAX_DAYS_BY_STEP = {"month": 3 * 366, "day": 92}
+# A drill-down answers at most this many sessions: a portfolio's year is millions (choose a site or a
+# period).
+MAX_SESSIONS = 10_000
 REPORT_PATH = "/api/v1/reports/portfolio"
 
 
@@ -101,46 +106,58 @@ def _sites(
 
 
 def _buckets(
-    db: Session, tenant_id: int, sites: dict[int, rules.SiteInfo], lo: date, hi: date
+    db: Session, tenant_id: int, sites: dict[int, rules.SiteInfo], lo: date, hi: date, step: str
 ) -> list[rules.DayBucket]:
     if not sites:
         return []
-    start, end = rules.utc_bounds(lo, hi)
     if db.get_bind().dialect.name == "postgresql":
-        # The columns hold naive UTC: AT TIME ZONE 'UTC' makes them instants, AT TIME ZONE zone local.
-        rows = db.execute(
-            text(
-                """
-                SELECT c.site_id,
-                       ((s.end_utc AT TIME ZONE 'UTC') AT TIME ZONE st.timezone)::date AS day,
-                       s.currency, count(*), sum(round(s.energy_wh))::bigint,
-                       coalesce(sum(s.cost), 0), count(s.cost)
-                FROM op_charging_sessions s
-                JOIN chargers c ON c.id = s.charger_id
-                JOIN sites st ON st.id = c.site_id
-                WHERE c.tenant_id = :tenant AND c.site_id = ANY(:ids)
-                  AND s.end_utc >= :start AND s.end_utc < :end
-                GROUP BY 1, 2, 3
-                """
-            ),
-            {
-                "tenant": tenant_id,
-                "ids": list(sites),
-                "start": start.replace(tzinfo=None),
-                "end": end.replace(tzinfo=None),
-            },
-        ).all()
-        return [
-            rules.DayBucket(site, day, cur, int(n), int(wh or 0), Decimal(rev), int(priced))
-            for site, day, cur, n, wh, rev, priced in rows
-            if lo <= day < hi
-        ]
+        return _stored_buckets(db, list(sites), lo, hi, step)
     return rules.buckets(_facts(db, tenant_id, sites, lo, hi), sites)
 
 
+def _stored_buckets(db: Session, ids: list[int], lo: date, hi: date, step: str) -> list[rules.DayBucket]:
+    """The sums the triggers of migration 0031 keep. By month, whole months come from
+    `report_site_months` and the partial months at either end from `report_site_days`, each group
+    carrying a day inside both its month and [lo, hi), which is all domain.portfolio.aggregate needs."""
+    whole_lo = lo if lo.day == 1 else (lo.replace(day=1) + timedelta(days=32)).replace(day=1)
+    whole_hi = hi.replace(day=1)
+    parts: list[tuple[str, date, date]] = []
+    if step == "month" and whole_lo < whole_hi:
+        parts = [("months", whole_lo, whole_hi), ("days", lo, whole_lo), ("days", whole_hi, hi)]
+    else:
+        parts = [("days", lo, hi)]
+    group = "date_trunc('month', day::timestamp)" if step == "month" else "day"
+    out: list[rules.DayBucket] = []
+    for table, first, last in parts:
+        if first >= last:
+            continue
+        sql = (
+            "SELECT site_id, month, currency, sessions, energy_wh, revenue, priced FROM report_site_months "
+            "WHERE site_id = ANY(:ids) AND month >= :lo AND month < :hi"
+            if table == "months"
+            else "SELECT site_id, min(day), currency, sum(sessions), sum(energy_wh), sum(revenue), "
+            "sum(priced) FROM report_site_days WHERE site_id = ANY(:ids) AND day >= :lo AND day < :hi "
+            f"GROUP BY site_id, {group}, currency"
+        )
+        rows = db.execute(text(sql), {"ids": ids, "lo": first, "hi": last}).all()
+        out += [
+            rules.DayBucket(site, day, cur, int(n), int(wh), Decimal(rev), int(priced))
+            for site, day, cur, n, wh, rev, priced in rows
+            if n
+        ]
+    return out
+
+
 def _facts(
-    db: Session, tenant_id: int, sites: dict[int, rules.SiteInfo], lo: date, hi: date
+    db: Session,
+    tenant_id: int,
+    sites: dict[int, rules.SiteInfo],
+    lo: date,
+    hi: date,
+    limit: int | None = None,
 ) -> list[rules.SessionFact]:
+    """Finished sessions at `sites` ending on the local days [lo, hi), read over a UTC range a little
+    wider (the domain drops the rest). More than `limit` rows: InvalidInput naming `period`."""
     if not sites:
         return []
     start, end = rules.utc_bounds(lo, hi)
@@ -155,8 +172,15 @@ def _facts(
             col(ChargingSession.end_utc) < end,
         )
     )
+    if limit is not None:
+        query = query.limit(limit + 1)
+    found = db.exec(query).all()
+    if limit is not None and len(found) > limit:
+        raise InvalidInput(
+            f"period: more than {limit:,} sessions behind this figure; choose a site or a shorter period"
+        )
     facts = []
-    for session, cp_id, site_id in db.exec(query).all():
+    for session, cp_id, site_id in found:
         assert session.id is not None and session.end_utc is not None and site_id is not None
         facts.append(
             rules.SessionFact(
@@ -209,10 +233,19 @@ def report(
     lo, hi, st = period_range(start, end, step)
     sites = _sites(db, principal, portfolio, site_id)
     assert principal.tenant_id is not None
-    buckets = _buckets(db, principal.tenant_id, sites, lo, hi)
+    buckets = _buckets(db, principal.tenant_id, sites, lo, hi, st)
     keys = rules.period_keys(lo, hi, st) if st == "month" else []
     health = _health(db, principal.tenant_id, sites, keys)
     return rules.aggregate(buckets, sites.values(), lo, hi, st, health)
+
+
+def _period_days(period: str, lo: date, hi: date) -> tuple[date, date]:
+    """The local days of one period key (YYYY-MM or YYYY-MM-DD), clipped to [lo, hi)."""
+    if len(period) == 10:
+        first = date.fromisoformat(period)
+        return max(first, lo), min(first + timedelta(days=1), hi)
+    first = date.fromisoformat(period + "-01")
+    return max(first, lo), min((first + timedelta(days=32)).replace(day=1), hi)
 
 
 def sessions(
@@ -233,9 +266,10 @@ def sessions(
         )
     sites = _sites(db, principal, portfolio, site_id)
     assert principal.tenant_id is not None
-    facts = rules.drill_down(
-        _facts(db, principal.tenant_id, sites, lo, hi), sites, lo, hi, st, period, site_id
-    )
+    # Read only the period's days: a month of a year's report reads a month of sessions.
+    first, last = (lo, hi) if period is None else _period_days(period, lo, hi)
+    found = _facts(db, principal.tenant_id, sites, first, last, limit=MAX_SESSIONS)
+    facts = rules.drill_down(found, sites, lo, hi, st, period, site_id)
     return [
         {
             "transaction_id": f.transaction_id,

@@ -19,7 +19,7 @@ from pipelet_app.db.models.fleet import (
     StatementStatus,
     VoidedSession,
 )
-from pipelet_app.db.models.health import HealthMonth
+from pipelet_app.db.models.health import HealthMonth, ReportSiteDay, ReportSiteMonth
 from pipelet_app.db.models.networks import NetworkAccount, NetworkStatus
 from pipelet_app.db.models.networks import NetworkCharger as NetworkChargerRow
 from pipelet_app.db.models.notifications import NotificationPreference
@@ -113,6 +113,8 @@ __all__ = [
     "PvWallbox",
     "ReimbursementRate",
     "ReimbursementStatement",
+    "ReportSiteDay",
+    "ReportSiteMonth",
     "Reservation",
     "ReturnStatusDb",
     "Role",

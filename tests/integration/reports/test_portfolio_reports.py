@@ -248,20 +248,94 @@ def test_bad_parameters_name_the_field(client: TestClient, sites: dict[str, int]
     assert wrong.status_code == 422 and "period" in wrong.text
 
 
-def test_sql_and_python_sums_agree(sites: dict[str, int]) -> None:
-    """The PostgreSQL path sums in SQL; the drill-down always reads sessions: same figures either way."""
+def _assert_each_figure_is_its_sessions(spv: int, ranges: list[tuple[str, str, str]]) -> None:
     from pipelet_app.auth import Principal
     from pipelet_app.db.models import User
     from pipelet_app.services import portfolio_reports as service
 
     with session_scope() as db:
         principal = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
-        for step, lo, hi in (("day", "2026-10-20", "2026-11-05"), ("month", "2026-01-01", "2026-12-01")):
-            report = service.report(db, principal, f"spv:{sites['spv']}", lo, hi, step)
-            for row in report.periods:
-                listed = service.sessions(db, principal, f"spv:{sites['spv']}", lo, hi, step, row.period)
-                assert row.figures.sessions == len(listed)
-                assert row.figures.energy_wh == sum(s["energy_wh"] for s in listed)
+        for step, lo, hi in ranges:
+            report = service.report(db, principal, f"spv:{spv}", lo, hi, step)
+            for site in report.sites:
+                for row in site.periods:
+                    listed = service.sessions(
+                        db, principal, f"spv:{spv}", lo, hi, step, row.period, site.site.id
+                    )
+                    revenue: dict[str, Decimal] = {}
+                    for s in listed:
+                        if s["cost"] is not None:
+                            revenue[s["currency"]] = revenue.get(s["currency"], Decimal(0)) + Decimal(
+                                s["cost"]
+                            )
+                    figures = row.figures
+                    assert (figures.sessions, figures.energy_wh, figures.revenue) == (
+                        len(listed),
+                        sum(s["energy_wh"] for s in listed),
+                        revenue,
+                    ), (step, site.site.name, row.period)
+
+
+def test_figures_follow_every_change_of_their_sessions(client: TestClient, sites: dict[str, int]) -> None:
+    """On PostgreSQL the report reads the sums the triggers keep (migration 0031), on SQLite the sessions:
+    after sessions are corrected, priced, re-ended, deleted, a charger moved and a zone changed, every
+    figure still equals the sessions behind it."""
+    ranges = [
+        ("day", "2026-10-20", "2026-11-05"),
+        ("month", "2026-01-01", "2026-12-01"),
+        ("month", "2026-03-15", "2026-11-02"),  # partial months at both ends
+    ]
+    _assert_each_figure_is_its_sessions(sites["spv"], ranges)
+    with session_scope() as db:
+        by_tx = {s.transaction_id: s for s in db.exec(select(ChargingSession)).all()}
+        by_tx["RB-2"].energy_wh = 5_600.0  # an operator's correction
+        by_tx["RB-2"].cost = Decimal("2.5")  # priced after the fact
+        by_tx["RB-3"].end_utc = _utc("2026-10-25T21:00")  # re-ended: moves from the 26th to the 25th
+        by_tx["RB-5"].end_utc = _utc("2026-10-21T09:00")  # the running one finishes
+        db.add_all([by_tx["RB-2"], by_tx["RB-3"], by_tx["RB-5"]])
+        db.delete(by_tx["RN-1"])
+        db.commit()
+    _assert_each_figure_is_its_sessions(sites["spv"], ranges)
+    key = key_of(SONNEN)
+    params = {"site_id": sites["berlin"], "from": "2026-10-20", "to": "2026-10-27", "step": "day"}
+    days = _days(client.get("/api/v1/reports/portfolio", params=params, headers=key).json(), sites["berlin"])
+    assert (days["2026-10-25"]["sessions"], days["2026-10-26"]["sessions"]) == (2, 0)
+    assert days["2026-10-25"]["energy_kwh"] == "12.6" and days["2026-10-25"]["revenue"] == {"EUR": "4.600"}
+    assert days["2026-10-21"]["sessions"] == 1
+
+    with session_scope() as db:  # the Berlin charger moves to Brooklyn; Brooklyn moves to Chicago
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "R-BER-1")).one()
+        charger.site_id = sites["ny"]
+        db.add(charger)
+        db.commit()
+        ny = db.get(Site, sites["ny"])
+        ny.timezone = "America/Chicago"
+        db.add(ny)
+        db.commit()
+    _assert_each_figure_is_its_sessions(sites["spv"], ranges)
+    moved = client.get(
+        "/api/v1/reports/portfolio", params={**params, "site_id": sites["ny"]}, headers=key
+    ).json()
+    assert moved["totals"]["sessions"] == 4  # RB-1, -2, -3, -5 now count in Brooklyn (RN-2, -3: November)
+    gone = client.get("/api/v1/reports/portfolio", params=params, headers=key).json()
+    assert gone["totals"]["sessions"] == 0
+
+
+def test_a_drill_down_too_large_is_refused_naming_the_period(
+    client: TestClient, sites: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelet_app.services import portfolio_reports as service
+
+    monkeypatch.setattr(service, "MAX_SESSIONS", 2)
+    params = {"portfolio": f"spv:{sites['spv']}", "from": "2026-10-01", "to": "2026-12-01"}
+    answer = client.get("/api/v1/reports/portfolio/sessions", params=params, headers=key_of(SONNEN))
+    assert answer.status_code == 422 and "period" in answer.text and "more than 2" in answer.text
+    one_site = client.get(
+        "/api/v1/reports/portfolio/sessions",
+        params={**params, "site_id": sites["ny"], "period": "2026-10"},
+        headers=key_of(SONNEN),
+    )
+    assert one_site.status_code == 200 and [s["transaction_id"] for s in one_site.json()] == ["RN-1"]
 
 
 def test_console_page_data_matches_the_api(client: TestClient, sites: dict[str, int]) -> None:
