@@ -367,6 +367,12 @@ def sync_chargers(
 
 def _session_row(job: _Job, s: NetworkSession, links: dict[str, int | None], now: datetime) -> dict[str, Any]:
     connector = int(s.connector) if s.connector and s.connector.isdigit() and len(s.connector) < 6 else None
+    charger_id = links.get(s.charger_external_id)
+    if charger_id is not None:
+        # Linked to a charger this CSMS also talks to: the OCPP code finds "the open session on connector
+        # n" and "the connector's previous register" by (charger, connector) whatever the source, so a
+        # network session there carries no connector number and can never be taken for an OCPP one.
+        connector = None
     return {
         "transaction_id": transaction_id(job.network, job.tenant_id, s.session_id),
         "station_id": s.charger_external_id,
@@ -374,7 +380,7 @@ def _session_row(job: _Job, s: NetworkSession, links: dict[str, int | None], now
         "reason": reason(job.network),
         "source": SessionSource.NETWORK,
         "driver_id": None,
-        "charger_id": links.get(s.charger_external_id),
+        "charger_id": charger_id,
         "connector_id": connector,
         "start_utc": s.start_utc,
         "end_utc": s.end_utc,

@@ -233,4 +233,13 @@ async def test_chargers_are_identified_in_their_own_tenant_only(demo: dict, fake
         mine = db.exec(select(Charger).where(Charger.charge_point_id == "SON-ALFEN")).one()
         rows = service.account_chargers(db, son, son_account)
     assert [(r["external_id"], r["charger_id"]) for r in rows] == [("HEL-CP-0001", mine.id)]
-    assert [s.charger_id for s in sessions()] == [mine.id]
+    assert [(s.charger_id, s.connector_id) for s in sessions()] == [(mine.id, None)]
+    with session_scope() as db:  # the CSMS's own "open session on connector 1" never finds it
+        from pipelet_app.ocpp.transactions import open_session_on
+
+        assert mine.id is not None
+        db.exec(
+            select(ChargingSession).where(ChargingSession.reason == "network-helios")
+        ).one().end_utc = None
+        db.flush()
+        assert open_session_on(db, mine.id, 1) is None
