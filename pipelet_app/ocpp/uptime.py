@@ -1,13 +1,20 @@
-"""Online / degraded / offline seconds per charger and month, from the CSMS's own histories.
+"""Online / degraded / offline seconds per charger and month, read from the CSMS's own histories.
 
 Online = a socket was held (`charger_connection_history`); degraded = online while the charger
 (connector 0) or any connector was Faulted / Unavailable or reported an error code
 (`connector_status_history`); offline = the rest of the month (up to now for the running month).
-The interval arithmetic is pure (`measure`, `intersect`) so it is tested without a database.
+
+The arithmetic is `domain.availability.month_health`, the same function the stored monthly health
+(`operations.health`) uses; this module only loads the histories (`histories`, shared by both). The
+on-read figure (`GET /chargers/{id}/uptime`, the charger page's months) counts every gap between two
+connections as offline and ends an open connection at now (`grace_s=0`, no `last_seen`): it reports the
+socket history as recorded. The stored health closes reconnect gaps of up to 120 s and ends a connection a
+crashed node left open at the charger's last sign of life, so it is the figure for availability.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,9 +22,9 @@ from sqlmodel import Session, col, or_, select
 
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargerConnectionPeriod, ConnectorStatusPeriod
+from pipelet_app.domain.availability import Interval, StatusPeriod, connection_intervals, month_health
 
-Interval = tuple[datetime, datetime]
-DEGRADED_STATUSES = ("Faulted", "Unavailable")
+Connection = tuple[datetime, datetime | None]  # (connected, disconnected or None while open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,35 +34,6 @@ class Uptime:
     offline_s: float
 
 
-def union(intervals: list[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
-    out: list[Interval] = []
-    a, b = union(a), union(b)
-    i = j = 0
-    while i < len(a) and j < len(b):
-        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def measure(intervals: list[Interval]) -> float:
-    return sum((end - start).total_seconds() for start, end in union(intervals))
-
-
 def month_window(year: int, month: int, now: datetime | None = None) -> Interval:
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
@@ -63,15 +41,49 @@ def month_window(year: int, month: int, now: datetime | None = None) -> Interval
     return start, max(start, min(end, now))
 
 
-def split(window: Interval, online: list[Interval], faults: list[Interval]) -> Uptime:
-    online_in = intersect(online, [window])
-    degraded = measure(intersect(online_in, faults))
-    total_online = measure(online_in)
-    return Uptime(
-        online_s=total_online - degraded,
-        degraded_s=degraded,
-        offline_s=(window[1] - window[0]).total_seconds() - total_online,
-    )
+def status_period(p: ConnectorStatusPeriod) -> StatusPeriod:
+    """A stored status period as the domain reads it (a 2.0.1 EVSE counts as the connector)."""
+    connector = p.evse_id if p.evse_id is not None else p.connector_id
+    return StatusPeriod(connector, p.status, p.error_code or "NoError", p.started_at, p.ended_at)
+
+
+def histories(
+    db: Session, charger_ids: list[int], window: Interval
+) -> tuple[dict[int, list[Connection]], dict[int, list[StatusPeriod]]]:
+    """Every connection and status period of these chargers that overlaps `window` (two queries)."""
+    connections: dict[int, list[Connection]] = defaultdict(list)
+    statuses: dict[int, list[StatusPeriod]] = defaultdict(list)
+    if not charger_ids:
+        return connections, statuses
+    for p in db.exec(
+        select(ChargerConnectionPeriod).where(
+            col(ChargerConnectionPeriod.charger_id).in_(charger_ids),
+            col(ChargerConnectionPeriod.connected_at) < window[1],
+            or_(
+                col(ChargerConnectionPeriod.disconnected_at).is_(None),
+                col(ChargerConnectionPeriod.disconnected_at) > window[0],
+            ),
+        )
+    ).all():
+        connections[p.charger_id].append((p.connected_at, p.disconnected_at))
+    for p in db.exec(
+        select(ConnectorStatusPeriod).where(
+            col(ConnectorStatusPeriod.charger_id).in_(charger_ids),
+            col(ConnectorStatusPeriod.started_at) < window[1],
+            or_(
+                col(ConnectorStatusPeriod.ended_at).is_(None),
+                col(ConnectorStatusPeriod.ended_at) > window[0],
+            ),
+        )
+    ).all():
+        statuses[p.charger_id].append(status_period(p))
+    return connections, statuses
+
+
+def split(window: Interval, online: list[Interval], statuses: list[StatusPeriod], now: datetime) -> Uptime:
+    """The window's seconds as recorded: `domain.availability.month_health` without reconnect grace."""
+    health = month_health(window, online, statuses, now, grace_s=0.0)
+    return Uptime(online_s=health.online_s, degraded_s=health.degraded_s, offline_s=health.offline_s)
 
 
 def monthly_uptime(
@@ -79,30 +91,5 @@ def monthly_uptime(
 ) -> Uptime:
     now = now or utcnow()
     window = month_window(year, month, now)
-    connections = db.exec(
-        select(ChargerConnectionPeriod).where(
-            ChargerConnectionPeriod.charger_id == charger_id,
-            col(ChargerConnectionPeriod.connected_at) < window[1],
-            or_(
-                col(ChargerConnectionPeriod.disconnected_at).is_(None),
-                col(ChargerConnectionPeriod.disconnected_at) > window[0],
-            ),
-        )
-    ).all()
-    statuses = db.exec(
-        select(ConnectorStatusPeriod).where(
-            ConnectorStatusPeriod.charger_id == charger_id,
-            col(ConnectorStatusPeriod.started_at) < window[1],
-            or_(
-                col(ConnectorStatusPeriod.ended_at).is_(None),
-                col(ConnectorStatusPeriod.ended_at) > window[0],
-            ),
-            or_(
-                col(ConnectorStatusPeriod.status).in_(DEGRADED_STATUSES),
-                ConnectorStatusPeriod.error_code != "NoError",
-            ),
-        )
-    ).all()
-    online = [(p.connected_at, p.disconnected_at or now) for p in connections]
-    faults = [(p.started_at, p.ended_at or now) for p in statuses]
-    return split(window, online, faults)
+    connections, statuses = histories(db, [charger_id], window)
+    return split(window, connection_intervals(connections[charger_id], now), statuses[charger_id], now)

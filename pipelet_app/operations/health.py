@@ -13,69 +13,29 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, or_, select
+from sqlmodel import Session, col, delete, select
 
 from pipelet_app.auth import NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
-    ChargerConnectionPeriod,
-    ConnectorStatusPeriod,
     HealthMonth,
     Role,
     Site,
 )
 from pipelet_app.domain.availability import (
     MonthHealth,
-    StatusPeriod,
     combine,
     connection_intervals,
     detect_faults,
     month_health,
 )
-from pipelet_app.ocpp.uptime import month_window
+from pipelet_app.ocpp.uptime import histories, month_window
 from pipelet_app.operations.chargers import own_charger
 
 
 def label(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
-
-
-def _status(p: ConnectorStatusPeriod) -> StatusPeriod:
-    connector = p.evse_id if p.evse_id is not None else p.connector_id
-    return StatusPeriod(connector, p.status, p.error_code or "NoError", p.started_at, p.ended_at)
-
-
-def _histories(
-    db: Session, charger_ids: list[int], window: tuple[datetime, datetime]
-) -> tuple[dict[int, list], dict[int, list[StatusPeriod]]]:
-    connections: dict[int, list] = defaultdict(list)
-    statuses: dict[int, list[StatusPeriod]] = defaultdict(list)
-    if not charger_ids:
-        return connections, statuses
-    for p in db.exec(
-        select(ChargerConnectionPeriod).where(
-            col(ChargerConnectionPeriod.charger_id).in_(charger_ids),
-            col(ChargerConnectionPeriod.connected_at) < window[1],
-            or_(
-                col(ChargerConnectionPeriod.disconnected_at).is_(None),
-                col(ChargerConnectionPeriod.disconnected_at) > window[0],
-            ),
-        )
-    ).all():
-        connections[p.charger_id].append((p.connected_at, p.disconnected_at))
-    for p in db.exec(
-        select(ConnectorStatusPeriod).where(
-            col(ConnectorStatusPeriod.charger_id).in_(charger_ids),
-            col(ConnectorStatusPeriod.started_at) < window[1],
-            or_(
-                col(ConnectorStatusPeriod.ended_at).is_(None),
-                col(ConnectorStatusPeriod.ended_at) > window[0],
-            ),
-        )
-    ).all():
-        statuses[p.charger_id].append(_status(p))
-    return connections, statuses
 
 
 def _charger_month(
@@ -95,7 +55,7 @@ def rollup(db: Session, year: int, month: int, now: datetime | None = None) -> i
         select(Charger).where(col(Charger.tenant_id).is_not(None), col(Charger.retired_at).is_(None))
     ).all()
     ids = [c.id for c in chargers if c.id is not None]
-    connections, statuses = _histories(db, ids, window)
+    connections, statuses = histories(db, ids, window)
     key = label(year, month)
     db.exec(delete(HealthMonth).where(HealthMonth.month == key))  # type: ignore[call-overload]
     by_site: dict[tuple[int, int], list[MonthHealth]] = defaultdict(list)
@@ -166,7 +126,7 @@ def charger_faults(
     charger = own_charger(db, principal, cp_id)
     now = now or utcnow()
     window = month_window(year, month, now)
-    _, statuses = _histories(db, [charger.id], window)  # type: ignore[list-item]
+    _, statuses = histories(db, [charger.id], window)  # type: ignore[list-item]
     return [
         {
             "connector_id": f.connector_id,
