@@ -74,6 +74,16 @@ QUOTA_REMAINING = Gauge(
     "Fewest API calls left in any quota window, over the accounts of the brand this process polled",
     ["brand"],
 )
+NETWORK_POLLS = Counter(
+    "pipelet_network_polls",
+    "Charging-network account polls, by network and resulting status (pollers/networks.py)",
+    ["network", "status"],
+)
+NETWORK_ROWS_SKIPPED = Counter(
+    "pipelet_network_rows_skipped",
+    "Rows a network poll left out (a changed or missing field, a connector throttled past its retries)",
+    ["network", "kind"],
+)
 
 # ------------------------------------------------------------------------------------------------- web
 WEB_REQUESTS = Counter(

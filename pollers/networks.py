@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
+from pipelet_app import metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
@@ -195,6 +196,7 @@ async def poll_network_account(
     except InverterError as error:
         report = await asyncio.to_thread(_store_failure, job, error, now_fn())
         log.info("network account %s (%s): %s", account_id, job.network, scrub(str(error), job.credentials))
+        metrics.NETWORK_POLLS.labels(job.network, report.status).inc()
         return report
     except Exception as exc:  # a bug: keep the scheduler alive, back off, say so (traceback scrubbed)
         text = scrub(f"{type(exc).__name__}: {exc}", job.credentials)
@@ -208,8 +210,12 @@ async def poll_network_account(
         error = IntegrationError(
             job.network, "Pipelet hit an internal fault reading this account (logged for Pipelet's team)"
         )
+        metrics.NETWORK_POLLS.labels(job.network, "crash").inc()
         return await asyncio.to_thread(_store_failure, job, error, now_fn())
     report = await asyncio.to_thread(_store, job, chargers, batch, credentials, now_fn())
+    metrics.NETWORK_POLLS.labels(job.network, report.status).inc()
+    for row in report.skipped:
+        metrics.NETWORK_ROWS_SKIPPED.labels(job.network, row.kind).inc()
     log.info(
         "network account %s (%s): %s; %d chargers, %d sessions written, %d rows skipped",
         account_id,

@@ -161,6 +161,9 @@ async def test_a_crash_while_storing_loses_nothing_and_duplicates_nothing(
 
 
 async def test_a_failing_network_never_stops_the_others(demo: dict, fakes: dict) -> None:
+    from pipelet_app.metrics import NETWORK_POLLS
+
+    before = NETWORK_POLLS.labels("loop", "error")._value.get()
     fakes["loop"].inject("/v1/sessions", "500", times=10)
     fakes["chargepoint"].inject("getChargingSessionData", "changed")
     ids = {name: connect(SON, name, fake) for name, fake in fakes.items()}
@@ -171,6 +174,7 @@ async def test_a_failing_network_never_stops_the_others(demo: dict, fakes: dict)
     assert loop.status == "error" and "server error (500)" in (loop.last_error or "")
     assert loop.last_success_utc is None and loop.next_poll_utc is not None and loop.next_poll_utc > NOW
     assert cp.status == "integration-error" and "getChargingSessionDataResponse" in (cp.last_error or "")
+    assert NETWORK_POLLS.labels("loop", "error")._value.get() == before + 1
     with session_scope() as db:
         listed = {a["network"]: a for a in service.list_accounts(db, principal(SON))}
     assert listed["loop"]["last_error"] == loop.last_error and listed["helios"]["last_success_utc"] == NOW
