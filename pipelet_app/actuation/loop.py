@@ -3,6 +3,10 @@ controller (`domain.surplus.decide`), send the changed limits as SetChargingProf
 command bus, and store the cycle (`surplus_decisions`) for the operator: every cycle that sent
 something or whose data went stale or fresh again, and a quiet cycle at most once a minute.
 
+Prices for Eco-plus come from the site's tariff cache (`site_surplus.tariff_prices`, filled by the worker's
+`pollers.tariffs` or an uploaded CSV): the cycle never calls out. Without prices in force, Eco-plus plans
+like PV-priority and the stored reason says so (`snapshot.site_prices`).
+
 One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE
 (like the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves
 a lease that runs out, and another worker takes the site over (starting with fresh controller memory).

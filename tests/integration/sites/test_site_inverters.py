@@ -37,7 +37,7 @@ from pipelet_app.inverters.enphase import EnphaseAdapter
 from pipelet_app.inverters.solaredge import SolarEdgeAdapter
 from pipelet_app.services import site_inverters as service
 from pollers.site_energy import settle_session_solar
-from pollers.site_inverters import poll_link
+from pollers.site_inverters import poll_link, spread
 from tests.fakes.inverters import enphase as enphase_fake
 from tests.fakes.inverters import solaredge as solaredge_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
@@ -103,6 +103,18 @@ def test_only_brands_with_a_production_endpoint_can_be_linked() -> None:
 
 
 # ------------------------------------------------------------------------------------ the poll job
+
+
+def test_an_interval_becomes_one_sample_per_minute_it_covers() -> None:
+    from pipelet_app.inverters.base import ProductionInterval
+
+    start = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    quarter = ProductionInterval(start, start + timedelta(minutes=15), 1200.0)
+    later = ProductionInterval(start + timedelta(minutes=14), start + timedelta(minutes=19), 900.0)
+    samples = spread([later, quarter], site_id=1, device_id=2)
+    assert [s.ts.minute for s in samples] == list(range(19))
+    assert {s.power_w for s in samples[:14]} == {1200.0} and samples[14].power_w == 900.0  # the later wins
+    assert {(s.kind, s.source, s.device_id) for s in samples} == {("pv", "cloud", 2)}
 
 
 def _operator_site() -> tuple[Principal, int, int]:
