@@ -11,15 +11,19 @@ The baseline is the naive way: walk the session minute by minute, read the wall 
 add that minute's energy and time in Decimal. It runs on the first --baseline sessions of the same set,
 and its totals are compared with the engine's (they must agree: sessions are on whole minutes).
 
+Then the pay page's first render at phone size in Chromium (pay_page.py: `pipelet run` with localstripe,
+20 runs, baseline the not-found page of the same route), unless --engine-only.
+
 Usage (from the repository root):
-    .venv/bin/python benchmarks/pricing/run.py --smoke     # 20,000 sessions, baseline on 1,000
-    .venv/bin/python benchmarks/pricing/run.py --out benchmarks/pricing/results.json   # 1,000,000
+    .venv/bin/python benchmarks/pricing/run.py --smoke     # 20,000 sessions, baseline on 1,000; 2 renders
+    .venv/bin/python benchmarks/pricing/run.py --out benchmarks/pricing/results.json   # 1,000,000; 20
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import sys
@@ -175,15 +179,24 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=10_000, help="sessions the naive loop prices")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--pay-runs", type=int, default=20, help="first renders of the pay page")
+    parser.add_argument("--engine-only", action="store_true", help="skip the pay page in Chromium")
     args = parser.parse_args()
     sessions, baseline = (20_000, 1_000) if args.smoke else (args.sessions, args.baseline)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     result = run(sessions, baseline, args.seed)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    result["load_average_at_start"] = load_before
+    print(json.dumps(result, indent=2), flush=True)
     if result["baseline_total_mismatches"]:
         sys.exit("engine and per-minute baseline disagree")
+    if not args.engine_only:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import pay_page
+
+        result["pay_page"] = pay_page.measure(2 if args.smoke else args.pay_runs)
+        print(json.dumps({"pay_page": result["pay_page"]}, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.auth import InvalidInput
 from pipelet_app.domain import csv_cells
-from pipelet_app.payments import console, flow, qr, webhook
+from pipelet_app.payments import console, flow, qr, terminal, webhook
 from pipelet_app.services import revenue as revenue_service
 
 router = APIRouter(tags=["payments"])
@@ -98,6 +98,7 @@ def revenue_csv(
     rows = revenue_service.as_rows(totals, by)
     buffer = io.StringIO()
     columns = [by, "currency", "sessions", "energy_kwh", "revenue", "collected", "shortfall"]
+    columns += ["energy_cost", "margin", "energy_cost_complete"]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
@@ -107,6 +108,33 @@ def revenue_csv(
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="pipelet-revenue.csv"'},
     )
+
+
+@router.get("/revenue/sessions", responses=KEYED)
+def revenue_sessions(
+    principal: Caller,
+    db: DB,
+    key: Annotated[str, Query(description="The group's key as in /revenue: a site name, YYYY-MM or charger")],
+    currency: Annotated[str, Query(description="The group's currency")],
+    by: Annotated[str, Query(description="site, month or charger")] = "site",
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: Annotated[str | None, Query()] = None,
+) -> list[dict]:
+    """The finished sessions behind one revenue figure (drill-down), newest first."""
+    return revenue_service.drill_down(db, principal, by, key, currency, _when(from_, "from"), _when(to, "to"))
+
+
+class EnergyPriceIn(BaseModel):
+    per_kwh: str | None = Field(description="Decimal string in the site's currency; null forgets it")
+
+
+@router.put(
+    "/sites/{site_id}/energy-price",
+    responses={**KEYED, **documented(400, 404, not_found="No such site in your tenant")},
+)
+def site_energy_price(site_id: int, body: EnergyPriceIn, principal: Caller, db: DB) -> dict:
+    """What a kWh delivered at the site costs the operator: revenue reports show energy cost and margin."""
+    return revenue_service.set_energy_price(db, principal, site_id, body.per_kwh)
 
 
 @router.get("/payments", responses=KEYED)
@@ -126,3 +154,42 @@ class RefundIn(BaseModel):
 def refund(payment_id: int, body: RefundIn, principal: Caller, db: DB) -> dict:
     """Refund a captured payment (once; part or all)."""
     return console.refund(db, principal, payment_id, body.amount)
+
+
+class TerminalAuthorizedIn(BaseModel):
+    charge_point_id: str
+    connector_id: int
+    psp_ref: str = Field(description="The terminal's payment reference; the charger's id tag for the session")
+    amount: str = Field(description="The amount the terminal pre-authorised, decimal string")
+
+
+@router.post(
+    "/payments/terminal",
+    responses={**KEYED, **documented(400, 404, not_found="No such charger in your tenant")},
+)
+def terminal_authorized(body: TerminalAuthorizedIn, principal: Caller, db: DB) -> dict:
+    """A Payter terminal pre-authorised a card at a connector (its integration reports it): the payment
+    and a one-time id token (type DirectPayment, the psp_ref) the charger then starts with. Idempotent."""
+    return terminal.authorized(
+        db, principal, body.charge_point_id, body.connector_id, body.psp_ref, body.amount
+    )
+
+
+class TerminalSettlementIn(BaseModel):
+    """OCPP 2.1 NotifySettlement's fields, as the terminal's integration reports them."""
+
+    psp_ref: str
+    status: str = Field(description="Settled, Canceled, Rejected or Failed")
+    settlement_amount: str = Field(description="Decimal string: what was settled, or attempted")
+    settlement_time: str | None = None
+    status_info: str | None = None
+    receipt_url: str | None = None
+
+
+@router.post(
+    "/payments/terminal/settlement",
+    responses={**KEYED, **documented(400, 404, not_found="No terminal payment with this psp_ref")},
+)
+def terminal_settlement(body: TerminalSettlementIn, principal: Caller, db: DB) -> dict:
+    """The terminal settled (or failed to): Settled captures in the ledger, Canceled cancels; once."""
+    return terminal.settled(db, principal, body.model_dump())

@@ -25,9 +25,11 @@ NEXT_STEP = {
 LIMIT = 200
 
 
-def next_step(state: PaymentState, refunded: bool, stuck: bool) -> str:
+def next_step(state: PaymentState, refunded: bool, stuck: bool, provider: str = "stripe") -> str:
     if refunded:
         return "done; refunded"
+    if state == PaymentState.AUTHORIZED and provider == "payter":
+        return "waiting for the session to end and the terminal's settlement (it captures by itself)"
     if stuck:
         return (
             "stuck: the session has not ended or was not settled; reconciliation captures its price so far"
@@ -44,7 +46,9 @@ def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:
     def money(value: Decimal | None) -> str | None:
         return None if value is None else str(Decimal(value).quantize(q))
 
-    stuck = state == PaymentState.AUTHORIZED and payment.created_at < utcnow() - reconcile.STUCK_AFTER
+    held_since = utcnow() - reconcile.STUCK_AFTER
+    stuck = payment.provider == "stripe" and state == PaymentState.AUTHORIZED
+    stuck = stuck and payment.created_at < held_since
     refunded = next((e.amount for e in ledger.entries(db, payment.id) if e.kind == EntryKind.REFUNDED), None)  # type: ignore[arg-type]
     return {
         "id": payment.id,
@@ -54,7 +58,7 @@ def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:
         "provider": payment.provider,
         "state": state.value,
         "note": payment.note,
-        "next_step": next_step(state, refunded is not None, stuck),
+        "next_step": next_step(state, refunded is not None, stuck, payment.provider),
         "stuck": stuck,
         "currency": payment.currency,
         "authorized": money(payment.authorized_amount),
@@ -85,6 +89,8 @@ def refund(
     payment = db.get(Payment, payment_id)
     if payment is None or payment.tenant_id != principal.tenant_id:
         raise NotFound("Not found.")
+    if payment.provider != "stripe":
+        raise InvalidInput("payment: a terminal payment is refunded at the terminal")
     if payment.state != PaymentState.CAPTURED or not payment.captured_amount or not payment.provider_ref:
         raise InvalidInput("payment: only a captured card payment can be refunded")
     if any(e.kind == EntryKind.REFUNDED for e in ledger.entries(db, payment.id)):  # type: ignore[arg-type]

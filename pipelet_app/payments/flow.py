@@ -45,7 +45,7 @@ from pipelet_app.db.models import (
 from pipelet_app.domain.payments import settle
 from pipelet_app.domain.pricing import quantum
 from pipelet_app.notify.mail import MailNotConfigured, send_mail
-from pipelet_app.payments import ledger
+from pipelet_app.payments import ledger, terminal
 from pipelet_app.payments.gateway import GatewayUnavailable, RequestRefused, StripeGateway
 from pipelet_app.services import pricing
 
@@ -378,7 +378,7 @@ def status(db: Session, public_token: str) -> dict[str, Any]:
 
 def release(db: Session, gateway: StripeGateway, payment: Payment, note: str) -> None:
     """Cancel the authorisation (the money is released on the card) and retire the pay tag."""
-    if payment.provider_ref and payment.state == PaymentState.AUTHORIZED:
+    if payment.provider == "stripe" and payment.provider_ref and payment.state == PaymentState.AUTHORIZED:
         gateway.cancel(payment.id, payment.provider_ref)  # type: ignore[arg-type]
     if ledger.move(payment, PaymentState.CANCELLED, note):
         ledger.enter(db, payment, EntryKind.CANCELLED, payment.authorized_amount)
@@ -386,13 +386,7 @@ def release(db: Session, gateway: StripeGateway, payment: Payment, note: str) ->
     db.add(payment)
 
 
-def retire_tag(db: Session, payment: Payment) -> None:
-    token = db.exec(
-        select(IdToken).where(IdToken.tenant_id == payment.tenant_id, IdToken.token == payment.id_tag)
-    ).first()
-    if token is not None and token.status != IdTokenStatus.BLOCKED:
-        token.status = IdTokenStatus.BLOCKED  # used once: a copied tag starts nothing else
-        db.add(token)
+retire_tag = ledger.retire_tag
 
 
 def settle_due(db: Session, gateway: StripeGateway, now: datetime | None = None) -> int:
@@ -446,6 +440,8 @@ def _give_up(db: Session, gateway: StripeGateway, payment: Payment) -> int:
 
 def _step(db: Session, gateway: StripeGateway, payment: Payment, now: datetime) -> int:
     session = session_of(db, payment)
+    if payment.provider == terminal.PROVIDER:  # the terminal holds the money: nothing to call
+        return terminal.step(db, payment, session, now)
     if session is None:
         if payment.created_at + START_WINDOW < now:
             release(db, gateway, payment, "the charger never started: authorisation cancelled")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import EntryKind, Payment, PaymentEntry, PaymentState
+from pipelet_app.db.models import EntryKind, IdToken, IdTokenStatus, Payment, PaymentEntry, PaymentState
 
 _NEXT: dict[PaymentState, frozenset[PaymentState]] = {
     PaymentState.PENDING: frozenset(
@@ -52,3 +52,13 @@ def entries(db: Session, payment_id: int) -> list[PaymentEntry]:
             select(PaymentEntry).where(PaymentEntry.payment_id == payment_id).order_by(PaymentEntry.id)
         ).all()
     )
+
+
+def retire_tag(db: Session, payment: Payment) -> None:
+    """Block a payment's one-time id tag once its session started or the payment ended."""
+    token = db.exec(
+        select(IdToken).where(IdToken.tenant_id == payment.tenant_id, IdToken.token == payment.id_tag)
+    ).first()
+    if token is not None and token.status != IdTokenStatus.BLOCKED:
+        token.status = IdTokenStatus.BLOCKED  # used once: a copied tag starts nothing else
+        db.add(token)

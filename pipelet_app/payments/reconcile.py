@@ -40,7 +40,11 @@ def due(db: Session, now: datetime) -> list[Payment]:
     return list(
         db.exec(
             select(Payment)
-            .where(Payment.state == PaymentState.AUTHORIZED, Payment.created_at < now - RECONCILE_AFTER)
+            .where(
+                Payment.state == PaymentState.AUTHORIZED,
+                Payment.provider == "stripe",  # a terminal's hold is the terminal's (payments/terminal.py)
+                Payment.created_at < now - RECONCILE_AFTER,
+            )
             .order_by(col(Payment.id))
         ).all()
     )

@@ -64,7 +64,9 @@ def handle(db: Session, event: dict[str, Any]) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object") or {}
     result, start = "ignored", None
     if obj.get("object") == "payment_intent":
-        payment = db.exec(select(Payment).where(Payment.provider_ref == str(obj.get("id")))).first()
+        payment = db.exec(
+            select(Payment).where(Payment.provider == "stripe", Payment.provider_ref == str(obj.get("id")))
+        ).first()
         if payment is not None:
             result = _apply(db, payment, kind, obj)
             if result == "start":

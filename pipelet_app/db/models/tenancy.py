@@ -67,6 +67,11 @@ class Site(SQLModel, table=True):
     preauth_amount: Decimal = Field(
         default=Decimal(50), sa_column=Column(Numeric(12, 3), nullable=False, server_default="50")
     )
+    #: what a kWh delivered here costs the operator (site's currency; None = not known): revenue reports
+    #: show the energy cost and margin from it (docs/payments.md)
+    energy_price_per_kwh: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(12, 5), nullable=True)
+    )
     commissioning_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     lifecycle_state: SiteLifecycle = Field(
         default=SiteLifecycle.OPERATING,

@@ -233,14 +233,31 @@ async def test_a_price_above_the_hold_captures_the_hold_and_records_the_shortfal
     with session_scope() as db:
         assert [str(e.kind) for e in ledger.entries(db, paid.id)] == ["authorized", "captured", "shortfall"]
     keys = operator_keys()
+    with session_scope() as db:
+        site_id = db.exec(select(Site.id)).one()
     transport = httpx.ASGITransport(app=build_api())
     async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        unpriced = await api.get("/api/v1/revenue?by=site", headers=keys["mine"])
+        price_url = f"/api/v1/sites/{site_id}/energy-price"
+        foreign_price = await api.put(price_url, json={"per_kwh": "0.2"}, headers=keys["other"])
+        bad_price = await api.put(price_url, json={"per_kwh": "-1"}, headers=keys["mine"])
+        priced = await api.put(price_url, json={"per_kwh": "0.18"}, headers=keys["mine"])
         mine = await api.get("/api/v1/revenue?by=charger", headers=keys["mine"])
         theirs = await api.get("/api/v1/revenue?by=site", headers=keys["other"])
         csv_text = await api.get(
             "/api/v1/revenue.csv?by=site&from=2020-01-01T00:00:00Z", headers=keys["mine"]
         )
+        drill = await api.get(
+            "/api/v1/revenue/sessions?by=site&key=Harbour&currency=EUR", headers=keys["mine"]
+        )
+        foreign_drill = await api.get(
+            "/api/v1/revenue/sessions?by=site&key=Harbour&currency=EUR", headers=keys["other"]
+        )
         bad = await api.get("/api/v1/revenue?by=planet", headers=keys["mine"])
+    assert unpriced.json()["rows"][0]["energy_cost_complete"] is False  # unknown, not zero
+    assert foreign_price.status_code == 404
+    assert bad_price.status_code == 422 and bad_price.json()["error"]["message"].startswith("per_kwh:")
+    assert priced.json() == {"site_id": site_id, "currency": "EUR", "per_kwh": "0.18"}
     assert mine.status_code == 200, mine.text
     assert mine.json()["rows"] == [
         {
@@ -251,10 +268,17 @@ async def test_a_price_above_the_hold_captures_the_hold_and_records_the_shortfal
             "revenue": "12.500",
             "collected": "5.000",
             "shortfall": "7.500",
+            "energy_cost": "5.400",  # 30 kWh x 0.18
+            "margin": "7.100",
+            "energy_cost_complete": True,
         }
     ]
     assert theirs.json()["rows"] == []  # another operator sees none of it
-    assert csv_text.text.splitlines()[1] == "Harbour,EUR,1,30,12.500,5.000,7.500"
+    assert csv_text.text.splitlines()[1] == "Harbour,EUR,1,30,12.500,5.000,7.500,5.400,7.100,True"
+    assert [(s["charger"], s["price"], s["collected"], s["energy_cost"]) for s in drill.json()] == [
+        ("CP-PAY", "12.500", "5.000", "5.400")
+    ]
+    assert foreign_drill.json() == []
     assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("by:")
 
 
@@ -708,3 +732,69 @@ async def test_holds_stuck_in_requires_capture_are_reconciled_once_before_stripe
         f"/v1/payment_intents/{first.provider_ref}/capture",
         f"pipelet-pay-{first.id}-capture",
     ) in (stripe_env.seen)
+
+
+async def test_a_payter_terminal_payment_starts_like_a_card_and_settles_in_the_same_ledger(
+    csms_any: CsmsServer, stripe_env: RecordingProxy
+) -> None:
+    """The terminal pre-authorises the card itself; its integration reports the pspRef (OCPP 2.1 C18's
+    DirectPayment id token), the charger starts with it like an RFID card, the price goes to the ledger
+    and the terminal's NotifySettlement-shaped report captures. Nothing goes to Stripe."""
+    setup_site()
+    keys = operator_keys()
+    transport = httpx.ASGITransport(app=build_api())
+    report = {"charge_point_id": "CP-PAY", "connector_id": 1, "psp_ref": "PTR-7F3A9C21", "amount": "30.00"}
+    async with RawChargePoint(url_of(csms_any), "CP-PAY") as cp:
+        await plugged_in(cp)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+            first = await api.post("/api/v1/payments/terminal", json=report, headers=keys["mine"])
+            again = await api.post("/api/v1/payments/terminal", json=report, headers=keys["mine"])
+            foreign = await api.post("/api/v1/payments/terminal", json=report, headers=keys["other"])
+            bad_amount = await api.post(
+                "/api/v1/payments/terminal", json={**report, "amount": "-1"}, headers=keys["mine"]
+            )
+            too_long = await api.post(
+                "/api/v1/payments/terminal", json={**report, "psp_ref": "R" * 21}, headers=keys["mine"]
+            )  # a 1.6 idTag holds 20 characters
+        assert first.status_code == 200, first.text
+        assert (first.json()["state"], first.json()["authorized"]) == ("authorized", "30.00")
+        assert again.json()["id"] == first.json()["id"]  # reported twice: one payment
+        assert foreign.status_code == 404
+        assert bad_amount.status_code == 422 and bad_amount.json()["error"]["message"].startswith("amount:")
+        assert too_long.status_code == 422 and too_long.json()["error"]["message"].startswith("psp_ref:")
+        with session_scope() as db:
+            token = db.exec(select(IdToken).where(IdToken.token == "PTR-7F3A9C21")).one()
+        assert token.type == "DirectPayment"
+        await charge(cp, "PTR-7F3A9C21", 10_000)  # authorised like an RFID card; 0.50 + 10 x 0.40 = 4.50
+    assert sweep() == 1
+    paid = payment()
+    assert paid.provider == "payter" and paid.state == PaymentState.AUTHORIZED
+    assert paid.note == "ended: the terminal is to take 4.50 EUR"
+    assert sweep() == 0  # said once
+    settlement = {"psp_ref": "PTR-7F3A9C21", "status": "Settled", "settlement_amount": "4.50"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as api:
+        wrong = await api.post(
+            "/api/v1/payments/terminal/settlement",
+            json={**settlement, "status": "Done"},
+            headers=keys["mine"],
+        )
+        theirs = await api.post(
+            "/api/v1/payments/terminal/settlement", json=settlement, headers=keys["other"]
+        )
+        done = await api.post("/api/v1/payments/terminal/settlement", json=settlement, headers=keys["mine"])
+        twice = await api.post("/api/v1/payments/terminal/settlement", json=settlement, headers=keys["mine"])
+        refund = await api.post(f"/api/v1/payments/{paid.id}/refund", json={}, headers=keys["mine"])
+        revenue = await api.get("/api/v1/revenue?by=charger", headers=keys["mine"])
+    assert wrong.status_code == 422 and wrong.json()["error"]["message"].startswith("status:")
+    assert theirs.status_code == 404
+    assert (done.json()["state"], done.json()["captured"], done.json()["shortfall"]) == (
+        "captured",
+        "4.50",
+        "0.00",
+    )
+    assert twice.json() == done.json()
+    assert refund.status_code == 422 and "terminal" in refund.json()["error"]["message"]
+    assert revenue.json()["rows"][0]["collected"] == "4.500"  # the same ledger as card payments
+    with session_scope() as db:
+        assert [str(e.kind) for e in ledger.entries(db, paid.id)] == ["authorized", "captured"]
+    assert not [p for p in stripe_env.seen if "PTR-" in p[1]]  # nothing of it went to Stripe

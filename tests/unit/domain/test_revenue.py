@@ -19,6 +19,7 @@ rows = st.lists(
         price=st.none() | money,
         collected=money,
         shortfall=money,
+        energy_price=st.none() | st.decimals(min_value=0, max_value=1, places=4),
     ),
     max_size=40,
 )
@@ -47,3 +48,16 @@ def test_a_small_month() -> None:
     assert by_site["Harbour", "EUR"].revenue == Decimal("4.50") and by_site["Harbour", "EUR"].sessions == 2
     assert by_site["Harbour", "EUR"].energy_kwh == Decimal("11.5")
     assert by_site["Depot", "CHF"].shortfall == Decimal("7.5")
+
+
+@given(rows=rows, by=st.sampled_from(["site", "month", "charger"]))
+def test_energy_cost_and_margin_add_up_and_the_drill_down_is_the_group(rows, by) -> None:
+    from pipelet_app.domain.revenue import members
+
+    for total in rollup(rows, by):  # type: ignore[arg-type]
+        behind = members(rows, by, total.key, total.currency)  # type: ignore[arg-type]
+        assert len(behind) == total.sessions
+        known = [r.energy_cost for r in behind if r.energy_cost is not None]
+        assert total.energy_cost == sum(known, Decimal(0))
+        assert total.energy_cost_complete == (len(known) == len(behind))
+        assert total.margin == total.revenue - total.energy_cost
