@@ -147,7 +147,7 @@ def day_hours(day: date, tz: ZoneInfo) -> float:
 
 
 def period_of(day: date, step: Step) -> str:
-    return day.isoformat() if step == "day" else day.strftime("%Y-%m")
+    return day.isoformat() if step == "day" else f"{day.year:04d}-{day.month:02d}"
 
 
 def period_keys(start: date, end: date, step: Step) -> list[str]:
@@ -225,6 +225,8 @@ def aggregate(
     def month_uptime(site_ids: list[int], key: str) -> MonthHealth | None:
         if step != "month":
             return None
+        if len(site_ids) == 1:  # one site's month is its stored row as it is
+            return health.get((site_ids[0], key))
         rows = [health[(sid, key)] for sid in site_ids if (sid, key) in health]
         return combine(rows) if rows else None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from pipelet_app.auth import Principal, require
 from pipelet_app.db.models import Charger, ChargingSession, Connector, Role, Site
@@ -26,6 +26,7 @@ class Overview:
     sites: list[Site]
     chargers: list[ChargerLine]
     sessions: list[tuple[ChargingSession, int | None]]  # (session, its charger's site id), newest first
+    charger_count: int = 0  # all of the tenant's chargers (`chargers` may be the first `charger_limit`)
 
 
 def my_chargers(db: Session, principal: Principal) -> list[tuple[Charger, list[Connector]]]:
@@ -48,14 +49,21 @@ def connectors_of(db: Session, charger: Charger) -> list[Connector]:
     return list(db.exec(select(Connector).where(Connector.charger_id == charger.id)).all())
 
 
-def operator_overview(db: Session, principal: Principal, session_limit: int = 15) -> Overview:
-    """The caller's operator tenant only (role checked here, tenant from the principal)."""
+def operator_overview(
+    db: Session, principal: Principal, session_limit: int = 15, charger_limit: int | None = None
+) -> Overview:
+    """The caller's operator tenant only (role checked here, tenant from the principal); with
+    `charger_limit`, the first chargers by id and the count of all."""
     require(principal, Role.OPERATOR)
     tenant = principal.tenant_id
     sites = list(db.exec(select(Site).where(Site.tenant_id == tenant).order_by(Site.name)).all())
     chargers = db.exec(
-        select(Charger).where(Charger.tenant_id == tenant).order_by(Charger.charge_point_id)
+        select(Charger)
+        .where(Charger.tenant_id == tenant)
+        .order_by(Charger.charge_point_id)
+        .limit(charger_limit)
     ).all()
+    count = db.exec(select(func.count()).select_from(Charger).where(Charger.tenant_id == tenant)).one()
     reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
     changed: dict[int | None, list[tuple[str, datetime | None]]] = {c.id: [] for c in chargers}
     for charger_id, status, updated_at in db.exec(
@@ -76,4 +84,6 @@ def operator_overview(db: Session, principal: Principal, session_limit: int = 15
         .order_by(ChargingSession.start_utc.desc())
         .limit(session_limit)
     ).all()
-    return Overview(sites=sites, chargers=lines, sessions=[(s, site_id) for s, site_id in sessions])
+    return Overview(
+        sites=sites, chargers=lines, sessions=[(s, site_id) for s, site_id in sessions], charger_count=count
+    )

@@ -146,6 +146,20 @@ class ChargingSession(SQLModel, table=True):
             "id",
             postgresql_include=["source", "energy_wh", "solar_wh", "review_pending"],
         ),
+        # The attention list's flagged and stuck sessions: a few rows among millions, so partial indexes
+        # (benchmarks/operator: 0.7 s each as sequential scans over 3.65M sessions).
+        Index(
+            "ix_op_charging_sessions_review_pending",
+            "start_utc",
+            postgresql_where=text("review_pending IS true"),
+            sqlite_where=text("review_pending = 1"),
+        ),
+        Index(
+            "ix_op_charging_sessions_open",
+            "start_utc",
+            postgresql_where=text("end_utc IS NULL"),
+            sqlite_where=text("end_utc IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -59,6 +59,19 @@ def operator_page() -> rx.Component:
                 variant="surface",
                 id="operator-chargers",
             ),
+            rx.cond(
+                OperatorState.charger_count != OperatorState.chargers_shown,
+                rx.text(
+                    T["operator.chargers_first"],
+                    " ",
+                    OperatorState.chargers_shown,
+                    " / ",
+                    OperatorState.charger_count,
+                    color_scheme="gray",
+                    size="2",
+                    id="operator-chargers-more",
+                ),
+            ),
         ),
         card(
             T["operator.sites"],

@@ -12,6 +12,8 @@ class OperatorState(SessionState):
     sites: list[dict[str, str]] = []
     chargers: list[dict[str, str]] = []
     sessions: list[dict[str, str]] = []
+    charger_count: str = "0"
+    chargers_shown: str = "0"
 
     async def _refresh(self):
         result = await self._guarded_off_loop(self._fingerprinted(live_key, operator_overview))
@@ -19,6 +21,8 @@ class OperatorState(SessionState):
         self.sites = data.get("sites", [])
         self.chargers = data.get("chargers", [])
         self.sessions = data.get("sessions", [])
+        self.charger_count = data.get("charger_count", "0")
+        self.chargers_shown = data.get("chargers_shown", "0")
         return result
 
     @rx.event
