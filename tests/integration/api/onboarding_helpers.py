@@ -1,29 +1,18 @@
-"""Keys and look-ups the onboarding API tests share (no fixtures here: tests/conftest.py has those)."""
+"""Look-ups the onboarding API tests share (keys: tests/integration/api_keys.py, re-exported here for
+the tests that import them from this module; fixtures: the conftest files)."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Driver, Site, Tenant, User
+from pipelet_app.db.models import Driver, Tenant
+from tests.integration.api_keys import key_of, site_of
+
+__all__ = ["NORTH", "SONNEN", "driver_of", "fleet_id", "key_of", "site_of"]
 
 SONNEN = "operator@sonnenstrom.demo"
 NORTH = "operator@northwind.demo"
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
-
-
-def site_of(email: str) -> int:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        site = db.exec(select(Site).where(Site.tenant_id == user.tenant_id)).first()
-        assert site is not None and site.id is not None
-        return site.id
 
 
 def fleet_id(slug: str) -> int:

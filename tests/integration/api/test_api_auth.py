@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key, revoke_api_key
+from pipelet_app.auth.api_keys import revoke_api_key
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import User
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_for(email: str) -> str:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return create_api_key(db, user, "test")[1]
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.integration.api_keys import bearer, key_for
 
 
 def test_health_reports_database_and_version(client: TestClient) -> None:

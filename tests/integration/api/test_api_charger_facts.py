@@ -7,13 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
 
 from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.clock import frozen, utcnow
-from pipelet_app.db import session_scope
-from pipelet_app.db.models import User
 from tests.integration.api.charger_facts import (
     CHARGER,
     DEGRADED_H,
@@ -24,6 +20,7 @@ from tests.integration.api.charger_facts import (
     Facts,
     add_charger_facts,
 )
+from tests.integration.api_keys import key_of
 
 ROUTES = ("sessions", "reservations", "uptime")
 
@@ -37,12 +34,6 @@ def facts(demo: dict) -> Facts:
 def client(facts: Facts) -> Iterator[TestClient]:
     with TestClient(build_api(), raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
 
 
 @pytest.fixture

@@ -5,31 +5,16 @@ every change audited."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.auth.secrets import verify_password
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, SecurityEvent, Site, User
 from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.chargers import register_charger
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
+from tests.integration.api_keys import key_of
 
 
 def site_of(tenant_slug_email: str) -> int:

@@ -5,33 +5,19 @@ hour; the 350 kW fallback would let that through)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import AuditEvent, Charger, User
+from pipelet_app.db.models import AuditEvent, Charger
 from pipelet_app.ocpp import transactions
+from tests.integration.api_keys import key_of
 
 CHARGER = "SON-CP-001"  # operator@sonnenstrom.demo's
 START = datetime(2001, 1, 15, 9, 0, tzinfo=UTC)
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def one_hour_of(energy_wh: int, day: int) -> list[str]:

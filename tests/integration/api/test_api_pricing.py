@@ -4,17 +4,15 @@ errors name the field, and the demo's OCPP sessions carry costs whose lines add 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargingSession, SessionSource, User
+from tests.integration.api_keys import key_of
 
 PLAN = {
     "name": "Workplace",
@@ -33,18 +31,6 @@ PLAN = {
         }
     ],
 }
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
 
 
 @pytest.fixture

@@ -17,21 +17,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargingSession, Driver, Tenant, User
 from pipelet_app.ocpp import transactions
+from tests.integration.api_keys import key_of
 
 CHARGER = "SON-CP-001"  # operator@sonnenstrom.demo's
 # A month with no demo sessions, so the held session is the only one in it.
 START = datetime(2001, 1, 15, 9, 0, tzinfo=UTC)
 WINDOW = {"from": "2001-01-01T00:00:00Z", "to": "2001-02-01T00:00:00Z"}
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
 
 
 @pytest.fixture

@@ -5,32 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.api.ratelimit import limiter_for
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import ChargingSession, Driver, SessionSource, Tenant, User
+from pipelet_app.db.models import ChargingSession, Driver, SessionSource, Tenant
 from pipelet_app.domain.solar import session_solar
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    limiter_for.cache_clear()
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def auth(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user)[1]}"}
+from tests.integration.api_keys import key_of
 
 
 def fleet_driver_ids(slug: str) -> set[int]:
@@ -52,7 +36,7 @@ def all_pages(client: TestClient, headers: dict, limit: int, **params: str) -> l
 
 @pytest.mark.dates
 def test_pages_cover_the_fleet_exactly_once_in_order(client: TestClient) -> None:
-    headers = auth("fleet@acme.demo")
+    headers = key_of("fleet@acme.demo")
     rows = all_pages(client, headers, limit=7)
     with session_scope() as db:
         expected = {
@@ -70,15 +54,15 @@ def test_pages_cover_the_fleet_exactly_once_in_order(client: TestClient) -> None
 
 
 def test_other_fleet_sees_none_of_it(client: TestClient) -> None:
-    acme = {r["id"] for r in all_pages(client, auth("fleet@acme.demo"), 500)}
-    globex = all_pages(client, auth("fleet@globex.demo"), 500)
+    acme = {r["id"] for r in all_pages(client, key_of("fleet@acme.demo"), 500)}
+    globex = all_pages(client, key_of("fleet@globex.demo"), 500)
     assert globex and acme.isdisjoint({r["id"] for r in globex})
     assert {r["driver_id"] for r in globex} <= fleet_driver_ids("globex")
 
 
 @pytest.mark.dates
 def test_filters(client: TestClient) -> None:
-    headers = auth("fleet@acme.demo")
+    headers = key_of("fleet@acme.demo")
     driver = min(fleet_driver_ids("acme"))
     since = (datetime.now(UTC) - timedelta(days=10)).isoformat()
     rows = all_pages(client, headers, 50, driver_id=str(driver), source="pv-inverter", **{"from": since})
@@ -102,13 +86,13 @@ def test_filters(client: TestClient) -> None:
 def test_bad_input_is_a_json_error_naming_the_field(
     client: TestClient, params: dict, status: int, field: str
 ) -> None:
-    response = client.get("/api/v1/fleet/sessions", params=params, headers=auth("fleet@acme.demo"))
+    response = client.get("/api/v1/fleet/sessions", params=params, headers=key_of("fleet@acme.demo"))
     assert response.status_code == status
     assert response.json()["error"]["message"].startswith(field)
 
 
 def test_foreign_driver_looks_missing(client: TestClient) -> None:
-    headers = auth("fleet@acme.demo")
+    headers = key_of("fleet@acme.demo")
     foreign = client.get(
         "/api/v1/fleet/sessions", params={"driver_id": min(fleet_driver_ids("globex"))}, headers=headers
     )
@@ -121,10 +105,10 @@ def test_foreign_driver_looks_missing(client: TestClient) -> None:
 
 def test_cursor_from_another_fleet_cannot_reach_its_rows(client: TestClient) -> None:
     globex = client.get(
-        "/api/v1/fleet/sessions", params={"limit": 1}, headers=auth("fleet@globex.demo")
+        "/api/v1/fleet/sessions", params={"limit": 1}, headers=key_of("fleet@globex.demo")
     ).json()
     rows = client.get(
-        "/api/v1/fleet/sessions", params={"cursor": globex["next_cursor"]}, headers=auth("fleet@acme.demo")
+        "/api/v1/fleet/sessions", params={"cursor": globex["next_cursor"]}, headers=key_of("fleet@acme.demo")
     )
     assert rows.status_code == 200
     assert {r["driver_id"] for r in rows.json()["sessions"]} <= fleet_driver_ids("acme")
@@ -132,11 +116,11 @@ def test_cursor_from_another_fleet_cannot_reach_its_rows(client: TestClient) -> 
 
 def test_only_fleet_managers(client: TestClient) -> None:
     for email in ("driver@acme.demo", "operator@sonnenstrom.demo", "investor@pipelet.demo"):
-        assert client.get("/api/v1/fleet/sessions", headers=auth(email)).status_code == 403
+        assert client.get("/api/v1/fleet/sessions", headers=key_of(email)).status_code == 403
 
 
 def test_csv_has_the_same_rows_as_the_api(client: TestClient) -> None:
-    headers = auth("fleet@acme.demo")
+    headers = key_of("fleet@acme.demo")
     api_rows = all_pages(client, headers, 1000)
     response = client.get("/api/v1/fleet/sessions.csv", headers=headers)
     assert response.headers["content-type"].startswith("text/csv")
@@ -158,7 +142,7 @@ def test_solar_share_matches_the_sessions_and_the_domain_rule(client: TestClient
         for s in db.exec(select(ChargingSession).where(ChargingSession.driver_id.in_(acme))).all():
             s.solar_wh = rng.choice([None, -50.0, s.energy_wh * 2, s.energy_wh * rng.random()])
             db.add(s)
-    body = client.get("/api/v1/fleet/solar-share", headers=auth("fleet@acme.demo")).json()
+    body = client.get("/api/v1/fleet/solar-share", headers=key_of("fleet@acme.demo")).json()
     assert "PV-wallbox" in body["method"]
     assert {d["driver_id"] for d in body["drivers"]} == acme
     with session_scope() as db:
@@ -181,10 +165,10 @@ def test_rate_limit_answers_429_with_retry_after(client: TestClient, monkeypatch
 
     monkeypatch.setenv("API_RATE_LIMIT_PER_MINUTE", "3")
     get_settings.cache_clear()
-    headers = auth("fleet@acme.demo")
+    headers = key_of("fleet@acme.demo")
     statuses = [client.get("/api/v1/fleet/solar-share", headers=headers).status_code for _ in range(4)]
     assert statuses[:3] == [200, 200, 200] and statuses[3] == 429
     limited = client.get("/api/v1/fleet/solar-share", headers=headers)
     assert 1 <= int(limited.headers["retry-after"]) <= 60
-    other = auth("fleet@globex.demo")  # another key has its own budget
+    other = key_of("fleet@globex.demo")  # another key has its own budget
     assert client.get("/api/v1/fleet/solar-share", headers=other).status_code == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,13 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.api.ratelimit import limiter_for
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import ChargingSession, Driver, SessionSource, User
+from pipelet_app.db.models import ChargingSession, Driver, SessionSource
 from pipelet_app.domain.reimbursement import SessionEnergy, compute_statement
+from tests.integration.api_keys import key_of
 
 
 @pytest.fixture
@@ -28,22 +25,9 @@ def month() -> str:
     return (utcnow() - timedelta(days=14)).strftime("%Y-%m")
 
 
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    limiter_for.cache_clear()
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def auth(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user)[1]}"}
-
-
 @pytest.mark.dates
 def test_statement_lifecycle(client: TestClient, month: str) -> None:
-    acme = auth("fleet@acme.demo")
+    acme = key_of("fleet@acme.demo")
     assert client.get("/api/v1/fleet/reimbursement/rates", headers=acme).json()["rates"] == {
         "ocpp-wallbox": None,
         "pv-inverter": None,
@@ -107,11 +91,11 @@ def test_statement_lifecycle(client: TestClient, month: str) -> None:
 
 
 def test_other_fleets_statements_look_missing(client: TestClient, month: str) -> None:
-    acme = auth("fleet@acme.demo")
+    acme = key_of("fleet@acme.demo")
     statement = client.post(
         "/api/v1/fleet/reimbursement/statements", params={"month": month}, headers=acme
     ).json()[0]
-    globex = auth("fleet@globex.demo")
+    globex = key_of("fleet@globex.demo")
     for call in (
         lambda: client.post(
             f"/api/v1/fleet/reimbursement/statements/{statement['id']}/approve", headers=globex
@@ -138,7 +122,7 @@ driver@acme.demo,not-a-time,,10,X,,,
 
 
 def test_public_csv_import_is_idempotent_and_reports_bad_rows(client: TestClient) -> None:
-    acme = {**auth("fleet@acme.demo"), "Content-Type": "text/csv"}
+    acme = {**key_of("fleet@acme.demo"), "Content-Type": "text/csv"}
     first = client.post("/api/v1/fleet/imports/public-sessions", content=CSV.encode(), headers=acme).json()
     assert first["imported"] == 2 and first["already_imported"] == 0
     assert first["errors"] == [
@@ -158,7 +142,7 @@ def test_public_csv_import_is_idempotent_and_reports_bad_rows(client: TestClient
 
 
 def test_csv_without_the_required_header_is_refused_whole(client: TestClient) -> None:
-    acme = {**auth("fleet@acme.demo"), "Content-Type": "text/csv"}
+    acme = {**key_of("fleet@acme.demo"), "Content-Type": "text/csv"}
     response = client.post("/api/v1/fleet/imports/public-sessions", content=b"{}", headers=acme)
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "body: line 1, driver_email: column missing from the header"

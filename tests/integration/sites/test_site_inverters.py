@@ -14,7 +14,6 @@ from sqlmodel import select
 
 from pipelet_app.api import build_api
 from pipelet_app.auth import Principal
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import reset_engine, session_scope
 from pipelet_app.db.models import (
     Charger,
@@ -41,6 +40,7 @@ from pollers.site_inverters import poll_link, spread
 from tests.fakes.inverters import enphase as enphase_fake
 from tests.fakes.inverters import solaredge as solaredge_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
+from tests.integration.api_keys import key_of, site_of
 
 
 def five_minutes_ago() -> datetime:
@@ -296,18 +296,6 @@ def se_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[solaredge_fake.SolarEd
 def client(demo: dict, se_cloud: solaredge_fake.SolarEdgeFake) -> Iterator[TestClient]:
     with TestClient(build_api(), raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
-
-
-def site_of(operator: str) -> int:
-    with session_scope() as db:
-        tenant_id = db.exec(select(User.tenant_id).where(User.email == operator)).one()
-        return db.exec(select(Site.id).where(Site.tenant_id == tenant_id).order_by(Site.id)).first()  # type: ignore[return-value]
 
 
 def test_operator_links_a_cloud_other_tenants_get_404(

@@ -3,32 +3,18 @@ and devices, see only their tenant's, and get field-named errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, Site, SiteDevice, User
+from pipelet_app.db.models import Charger, Site, SiteDevice
 from pipelet_app.site_energy.store import SampleIn, write_batch
+from tests.integration.api_keys import key_of
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
 
 
 @pytest.fixture

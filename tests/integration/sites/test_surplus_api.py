@@ -4,15 +4,12 @@ manager of the driver's fleet may read; every other caller gets 404; errors name
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
@@ -25,6 +22,7 @@ from pipelet_app.db.models import (
     User,
 )
 from pipelet_app.db.types import utcnow
+from tests.integration.api_keys import key_of, site_of
 
 NO_TARIFF = {
     "tariff_source": "none",
@@ -35,24 +33,6 @@ NO_TARIFF = {
     "tariff_error": None,
     "tariff_status": "no tariff source: Eco-plus plans like PV-priority",
 }
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
-
-
-def site_of(operator: str) -> int:
-    with session_scope() as db:
-        tenant_id = db.exec(select(User.tenant_id).where(User.email == operator)).one()
-        return db.exec(select(Site.id).where(Site.tenant_id == tenant_id).order_by(Site.id)).first()  # type: ignore[return-value]
 
 
 def running_session(driver_email: str | None, fleet: str, tx: str) -> str:

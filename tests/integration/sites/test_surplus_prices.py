@@ -6,7 +6,6 @@ when it is expensive; without prices Eco-plus plans like PV-priority and the dec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,16 +13,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from pipelet_app.actuation.loop import SiteLoop, run_cycle
-from pipelet_app.api import build_api
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import reset_engine, session_scope
-from pipelet_app.db.models import Charger, ChargingSession, SessionPreference, Site, SiteSurplus, User
+from pipelet_app.db.models import Charger, ChargingSession, SessionPreference, SiteSurplus, User
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.surplus import PricePoint, PriceSeries
 from pipelet_app.domain.surplus.inputs import prices_to_rows
 from pipelet_app.ocpp.server import CsmsServer
 from pollers.tariffs import refresh_tariffs
 from tests.fakes.awattar_fake import running_awattar
+from tests.integration.api_keys import key_of, site_of
 from tests.integration.sites.test_surplus_actuation import (
     Profiles,
     charging_car,
@@ -33,24 +31,6 @@ from tests.integration.sites.test_surplus_actuation import (
 )
 
 # ------------------------------------------------------------------------------------ settings API
-
-
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def key_of(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user, 'test')[1]}"}
-
-
-def site_of(operator: str) -> int:
-    with session_scope() as db:
-        tenant_id = db.exec(select(User.tenant_id).where(User.email == operator)).one()
-        return db.exec(select(Site.id).where(Site.tenant_id == tenant_id).order_by(Site.id)).first()  # type: ignore[return-value]
 
 
 def _csv(start: datetime, prices: list[float]) -> str:

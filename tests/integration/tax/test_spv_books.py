@@ -7,7 +7,6 @@ import hashlib
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -17,10 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import select
 
-from pipelet_app.api import build_api
-from pipelet_app.api.ratelimit import limiter_for
 from pipelet_app.auth import NotFound, Principal
-from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import get_engine, session_scope
 from pipelet_app.db.models import Spv, SpvDocument, SpvPartner, SpvTaxYear, User
 from pipelet_app.domain.tax.errors import TaxValidationError
@@ -28,6 +24,7 @@ from pipelet_app.domain.tax.k1 import LINES
 from pipelet_app.domain.tax.release import ReturnStatus
 from pipelet_app.services import investors as investor_data
 from pipelet_app.tax.returns import audit_trail, compute_year, open_violations, transition_return
+from tests.integration.api_keys import key_of
 
 YEAR = 2025
 
@@ -156,21 +153,8 @@ def test_another_investors_k1_is_not_found_by_data_function(demo: dict) -> None:
     assert {u["site"] for u in overview["utilisation"]} == {"Depot München", "Solarpark Freising"}
 
 
-@pytest.fixture
-def client(demo: dict) -> Iterator[TestClient]:
-    limiter_for.cache_clear()
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def _auth(email: str) -> dict[str, str]:
-    with session_scope() as db:
-        user = db.exec(select(User).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_api_key(db, user)[1]}"}
-
-
 def test_api_lists_own_k1s_and_answers_404_for_anothers(client: TestClient) -> None:
-    ivy, hal = _auth("investor@pipelet.demo"), _auth("investor2@pipelet.demo")
+    ivy, hal = key_of("investor@pipelet.demo"), key_of("investor2@pipelet.demo")
     listed = client.get("/api/v1/investors/me/k1", params={"year": YEAR}, headers=ivy)
     assert listed.status_code == 200, listed.text
     (entry,) = listed.json()
@@ -187,7 +171,7 @@ def test_api_lists_own_k1s_and_answers_404_for_anothers(client: TestClient) -> N
     missing = client.get("/api/v1/investors/me/k1/99999/2025.pdf", headers=ivy)
     assert missing.status_code == 404 and missing.json() == stolen.json()  # indistinguishable
     assert client.get(harbor_url, headers=hal).status_code == 200
-    assert client.get(harbor_url, headers=_auth("operator@sonnenstrom.demo")).status_code == 403
+    assert client.get(harbor_url, headers=key_of("operator@sonnenstrom.demo")).status_code == 403
     assert client.get(harbor_url).status_code == 401
 
     statement = client.get(f"/api/v1/investors/me/capital-statement/{entry['partner_id']}.pdf", headers=ivy)
