@@ -28,7 +28,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
@@ -387,10 +387,20 @@ class NetworkAdapter(ABC):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def session_cursor(sessions: list[NetworkSession], previous: datetime | None) -> datetime | None:
+#: an open session older than this no longer holds the cursor back (a network that never ends a session
+#: must not make every poll re-read from that day on); a later end of it is then not seen
+OPEN_HOLD = timedelta(days=7)
+
+
+def session_cursor(
+    sessions: list[NetworkSession], previous: datetime | None, now: datetime | None = None
+) -> datetime | None:
     """Where the next poll reads from: the newest start seen, but never past a session still open (it must be
-    read again until it ends). The poll job adds an overlap; the UPSERT makes re-reading harmless."""
-    open_starts = [s.start_utc for s in sessions if s.end_utc is None]
+    read again until it ends), unless it opened more than OPEN_HOLD before ``now``. The adapters read an
+    overlap before it too; the UPSERT makes re-reading harmless."""
+    open_starts = [
+        s.start_utc for s in sessions if s.end_utc is None and (now is None or s.start_utc >= now - OPEN_HOLD)
+    ]
     starts = [s.start_utc for s in sessions]
     if not starts:
         return previous

@@ -230,7 +230,7 @@ class ChargePointAdapter(NetworkAdapter):
             record += len(rows)
         else:
             raise self._fail(f"more than {MAX_PAGES} pages of sessions; will retry later")
-        cursor = session_cursor(batch.sessions, parse_time(since) if since else None)
+        cursor = session_cursor(batch.sessions, parse_time(since) if since else None, now)
         if cursor is not None:
             batch.state["since"] = cursor.isoformat()
         return batch

@@ -152,7 +152,7 @@ class EvRangeAdapter(NetworkAdapter):
                         ref = str(row.get("id", "?")) if isinstance(row, dict) else "?"
                         batch.skipped.append(SkippedRow("session", ref, str(error)))
                 batch.sessions.extend(found)
-                cursor = session_cursor(found, parse_time(since) if since else None)
+                cursor = session_cursor(found, parse_time(since) if since else None, now)
                 if cursor is not None:
                     cursors[key] = cursor.isoformat()
         batch.state["connectors"] = cursors

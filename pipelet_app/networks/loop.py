@@ -152,7 +152,7 @@ class LoopAdapter(NetworkAdapter):
             except RowError as error:
                 ref = str(row.get("id", "?")) if isinstance(row, dict) else "?"
                 batch.skipped.append(SkippedRow("session", ref, str(error)))
-        cursor = session_cursor(batch.sessions, parse_time(since) if since else None)
+        cursor = session_cursor(batch.sessions, parse_time(since) if since else None, now)
         if cursor is not None:
             batch.state["since"] = cursor.isoformat()
         return batch

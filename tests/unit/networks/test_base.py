@@ -59,6 +59,13 @@ def test_the_cursor_never_passes_an_open_session_and_never_goes_back_without_one
         assert previous is None or cursor >= previous
 
 
+def test_an_open_session_older_than_the_hold_no_longer_holds_the_cursor() -> None:
+    now = T0 + timedelta(days=30)
+    sessions = [_session(0, None), _session(24 * 29, 24 * 29 + 1)]
+    assert session_cursor(sessions, None) == T0
+    assert session_cursor(sessions, None, now) == T0 + timedelta(days=29)
+
+
 def test_row_helpers_name_the_field_never_the_value() -> None:
     row = {"id": "x", "kwh": "12.5", "bad": "secret-ish", "at": "2026-12-01T10:00:00Z", "obj": {}}
     assert row_text(row, "id") == "x" and row_number(row, "kwh") == 12.5
