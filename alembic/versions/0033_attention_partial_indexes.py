@@ -4,8 +4,8 @@ At 1,000 sites x 10 chargers x a year (3.65M sessions) the attention list's flag
 were sequential scans of 0.7 s each (benchmarks/operator); these indexes hold only the few rows they
 look for.
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-05 11:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032"
-down_revision: str | None = "0031"
+revision: str = "0033"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
