@@ -79,6 +79,11 @@ NETWORK_POLLS = Counter(
     "Charging-network account polls, by network and resulting status (pollers/networks.py)",
     ["network", "status"],
 )
+SITE_INVERTER_POLLS = Counter(
+    "pipelet_site_inverter_polls",
+    "Polls of operator-linked inverter clouds for site PV (pollers/site_inverters.py), by brand and status",
+    ["brand", "status"],
+)
 NETWORK_ROWS_SKIPPED = Counter(
     "pipelet_network_rows_skipped",
     "Rows a network poll left out (a changed or missing field, a connector throttled past its retries)",

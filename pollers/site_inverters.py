@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
+from pipelet_app import metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import DeviceKind, SiteDevice, SiteInverter
@@ -74,6 +75,7 @@ class LinkReport:
     intervals: int = 0
     samples: int = 0
     next_poll_utc: datetime | None = None
+    brand: str = ""
 
 
 @dataclass
@@ -181,7 +183,9 @@ async def poll_link(
     if not q.can_spend(job.ledger, quota, now):
         due = q.next_allowed(job.ledger, quota, now)
         await asyncio.to_thread(_release, job, due, "throttled", "waiting for the brand's request quota")
-        return LinkReport(link_id, "throttled", "waiting for the brand's request quota", next_poll_utc=due)
+        return LinkReport(
+            link_id, "throttled", "waiting for the brand's request quota", next_poll_utc=due, brand=job.brand
+        )
     since = max(job.stored_until - OVERLAP if job.stored_until else now - MAX_LATE, now - MAX_LATE)
     intervals: list[ProductionInterval] = []
     error: InverterError | None = None
@@ -231,8 +235,8 @@ def _store(
     with session_scope() as db:
         row = db.get(SiteInverter, job.link_id)
         if row is None:  # unlinked while the poll was in flight: nothing to keep
-            return LinkReport(job.link_id, "unlinked")
-        report = LinkReport(job.link_id, "connected")
+            return LinkReport(job.link_id, "unlinked", brand=job.brand)
+        report = LinkReport(job.link_id, "connected", brand=job.brand)
         if credentials_changed:
             row.credentials_enc = encrypt_credentials(credentials)
         row.ledger, row.last_poll_utc, row.lease_until_utc, row.updated_at = ledger, now, None, now
@@ -271,7 +275,9 @@ def _store(
                 row.message,
                 row.next_poll_utc,
             )
-            return LinkReport(job.link_id, row.status, row.message, next_poll_utc=row.next_poll_utc)
+            return LinkReport(
+                job.link_id, row.status, row.message, next_poll_utc=row.next_poll_utc, brand=job.brand
+            )
         samples = spread(intervals, job.site_id, job.device_id)
         write_batch(db, samples, now)
         newest = max((i.end_utc for i in intervals), default=None)
@@ -300,7 +306,9 @@ async def poll_due_links(now: datetime | None = None, limit: int = 20) -> list[L
             raise
         except Exception:  # the database was busy or gone: the lease runs out, the next tick retries
             log.exception("site inverter %s: poll failed", link_id)
+            metrics.SITE_INVERTER_POLLS.labels("unknown", "crash").inc()
             continue
         if report is not None:
+            metrics.SITE_INVERTER_POLLS.labels(report.brand, report.status).inc()
             reports.append(report)
     return reports

@@ -235,6 +235,14 @@ async def test_cloud_pv_fills_the_series_and_gives_an_ocpp_session_its_solar_sha
         assert len(minutes) == 30 and set(minutes.values()) == {3000.0}
         count = _samples(site_id)
         assert count == 288 * 5
+        with session_scope() as db:  # the site's energy view (GET /api/v1/sites/{id}/energy) has it
+            from pipelet_app.services import sites as sites_service
+
+            view = sites_service.energy(
+                db, principal, site_id, session_start, session_start + timedelta(minutes=30), "15m"
+            )
+        assert view["totals"]["pv_wh"] == pytest.approx(1500.0)
+        assert [p["pv_w"] for p in view["series"]] == [3000.0, 3000.0]
 
         again = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
         assert (
@@ -381,3 +389,24 @@ def test_the_site_page_links_and_unlinks_for_its_own_tenant_only(
     with session_scope() as db:
         site_data.unlink_inverter(db, son, site, int(row["id"]))
         assert site_data.site_view(db, son, site)["inverters"] == []
+
+
+async def test_the_worker_round_polls_due_links_and_counts_them(
+    database: str, se_cloud: solaredge_fake.SolarEdgeFake
+) -> None:
+    from pipelet_app import metrics
+    from pipelet_app.runtime import jobs
+
+    principal, site_id, _ = _operator_site()
+    se_cloud.production = lambda moment: 2400.0
+    systems = [System(str(solaredge_fake.SITE_ID), "Home", solaredge_fake.TZ)]
+    with session_scope() as db:
+        service.link(db, principal, site_id, "solaredge", {"api_key": solaredge_fake.API_KEY}, systems)
+    counter = metrics.SITE_INVERTER_POLLS.labels("solaredge", "connected")
+    before = counter._value.get()
+    assert await jobs.run_site_sources() == (1, 0)  # one link polled, no tariff to refresh
+    assert counter._value.get() == before + 1
+    assert await jobs.run_site_sources() == (0, 0)  # not due again before its next poll time
+    now = utcnow()
+    minutes = _pv(site_id, now - timedelta(hours=2), now)
+    assert minutes and set(minutes.values()) == {2400.0}
