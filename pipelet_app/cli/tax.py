@@ -66,8 +66,25 @@ def k1(
 ) -> None:
     """Render every partner's K-1 and the 1065 as PDF into OUT; OUT/manifest.json, written last, lists
     them with their SHA-256 (a directory without it is an unfinished batch)."""
+    created = _check_out(out)
+    try:
+        _k1(spv, year, out, input_file, status, processes, partner_copies)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a refused command leaves no empty directory behind (nothing half-made)
+        raise
+
+
+def _k1(
+    spv: int | None,
+    year: int | None,
+    out: Path,
+    input_file: Path | None,
+    status: str | None,
+    processes: int,
+    partner_copies: bool,
+) -> None:
     report_status: ReportStatus | None = None
-    _check_out(out)
     if status is not None:
         try:
             report_status = ReportStatus(status.strip().lower())
@@ -102,16 +119,20 @@ def k1(
     _render(form, out, report_status, processes, partner_copies)
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an unusable --out before any work, with one line instead of a traceback from the renderer."""
+def _check_out(out: Path) -> bool:
+    """Refuse an unusable --out before any work, with one line instead of a traceback from the renderer.
+    Returns whether the directory was created here (removed again if the command then fails before
+    writing into it)."""
     if out.exists() and not out.is_dir():
         fail(f"out: {out} exists and is not a directory")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(f"out: cannot create directory {out}: {exc.strerror or exc}")
     if not os.access(out, os.W_OK | os.X_OK):
         fail(f"out: directory {out} is not writable")
+    return created
 
 
 def _form_from_database(spv: int, year: int) -> tuple[Form1065, ReportStatus]:

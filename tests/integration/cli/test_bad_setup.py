@@ -61,6 +61,13 @@ def test_k1_out_that_cannot_be_created(k1_input: Path) -> None:
     assert_one_line(result, "error: out: cannot create directory /proc/nope:")
 
 
+def test_a_refused_k1_leaves_no_empty_out_directory(tmp_path: Path) -> None:
+    out = tmp_path / "k1s"
+    result = pipelet("tax", "k1", "--input", str(tmp_path / "missing.json"), "--out", str(out))
+    assert_one_line(result, f"error: input: {tmp_path / 'missing.json'} does not exist")
+    assert not out.exists()
+
+
 def test_worker_with_unreachable_redis_fails_at_once() -> None:
     url = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
     started = time.monotonic()
