@@ -39,6 +39,8 @@ from pipelet_app.portals.operator.onboarding_state import (
     TokensState,
 )
 from pipelet_app.portals.operator.pages import operator_page
+from pipelet_app.portals.operator.payments_pages import payments_page
+from pipelet_app.portals.operator.payments_state import PaymentsState
 from pipelet_app.portals.operator.reports_pages import reports_page
 from pipelet_app.portals.operator.reports_state import ReportsState
 from pipelet_app.portals.operator.site_pages import site_page
@@ -204,6 +206,9 @@ app.add_page(
 )
 app.add_page(spv_console_page, route="/operator/spvs", title="SPVs · Pipelet", on_load=SpvConsoleState.load)
 app.add_page(reports_page, route="/operator/reports", title="Reports · Pipelet", on_load=ReportsState.load)
+app.add_page(
+    payments_page, route="/operator/payments", title="Payments · Pipelet", on_load=PaymentsState.load
+)
 app.add_page(investor_page, route="/investor", title="Investments · Pipelet", on_load=InvestorState.load)
 app.add_page(admin_page, route="/admin", title="Admin · Pipelet", on_load=AdminState.load)
 app.add_page(system_page, route="/admin/system", title="System health · Pipelet", on_load=SystemState.load)

@@ -138,9 +138,15 @@ def site_energy_price(site_id: int, body: EnergyPriceIn, principal: Caller, db: 
 
 
 @router.get("/payments", responses=KEYED)
-def list_payments(principal: Caller, db: DB) -> list[dict]:
-    """The latest 200 card payments at the caller's chargers, each with its state and the next step."""
-    return console.list_payments(db, principal)
+def list_payments(
+    principal: Caller,
+    db: DB,
+    state: Annotated[str, Query(description="pending, authorized, captured, cancelled or failed")] = "",
+    provider: Annotated[str, Query(description="stripe or payter")] = "",
+    charge_point_id: Annotated[str, Query(description="part of the charger's id")] = "",
+) -> list[dict]:
+    """The latest 200 payments at the caller's chargers, each with its state and the next step."""
+    return console.list_payments(db, principal, state, provider, charge_point_id)
 
 
 class RefundIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipelet_app.i18n.console import CONSOLE
+from pipelet_app.i18n.payments import PAYMENTS
 from pipelet_app.i18n.reports import REPORTS
 from pipelet_app.i18n.screen import SCREEN
 
@@ -1216,6 +1217,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 for _locale, _words in CONSOLE.items():  # the operator console's onboarding pages (i18n/console.py)
     MESSAGES[_locale].update(_words)
 for _locale, _words in REPORTS.items():  # the portfolio report page (i18n/reports.py)
+    MESSAGES[_locale].update(_words)
+for _locale, _words in PAYMENTS.items():  # the operator's payments page (i18n/payments.py)
     MESSAGES[_locale].update(_words)
 for _locale, _words in SCREEN.items():  # the charger page's 2.0.1 cards (i18n/screen.py)
     MESSAGES[_locale].update(_words)

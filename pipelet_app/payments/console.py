@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.clock import utcnow
@@ -69,15 +69,33 @@ def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:
     }
 
 
-def list_payments(db: Session, principal: Principal) -> list[dict[str, Any]]:
+PROVIDERS = ("stripe", "payter")
+
+
+def list_payments(
+    db: Session, principal: Principal, state: str = "", provider: str = "", charge_point_id: str = ""
+) -> list[dict[str, Any]]:
+    """The latest LIMIT payments, optionally only those in `state`, paid by `provider`, at chargers
+    whose id contains `charge_point_id` (case-insensitive)."""
     require(principal, Role.OPERATOR)
-    rows = db.exec(
+    query = (
         select(Payment, Charger.charge_point_id)
         .join(Charger, Charger.id == Payment.charger_id)
         .where(Payment.tenant_id == principal.tenant_id, Charger.tenant_id == principal.tenant_id)
-        .order_by(col(Payment.id).desc())
-        .limit(LIMIT)
-    ).all()
+    )
+    if state:
+        if state not in {s.value for s in PaymentState}:
+            raise InvalidInput(f"state: one of {', '.join(s.value for s in PaymentState)}")
+        query = query.where(Payment.state == PaymentState(state))
+    if provider:
+        if provider not in PROVIDERS:
+            raise InvalidInput(f"provider: one of {', '.join(PROVIDERS)}")
+        query = query.where(Payment.provider == provider)
+    if charge_point_id:
+        if len(charge_point_id) > 64:
+            raise InvalidInput("charge_point_id: at most 64 characters")
+        query = query.where(func.upper(Charger.charge_point_id).contains(charge_point_id.upper()))
+    rows = db.exec(query.order_by(col(Payment.id).desc()).limit(LIMIT)).all()
     return [_row(db, payment, cp_id) for payment, cp_id in rows]
 
 

@@ -47,6 +47,7 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("nav.customers", "/operator/customers"),
         ("nav.networks", "/operator/networks"),
         ("nav.reports", "/operator/reports"),
+        ("nav.payments", "/operator/payments"),
         ("spv.title", "/operator/spvs"),
     ],
     "investor": [("nav.investor", "/investor")],
