@@ -285,6 +285,45 @@ def test_a_small_lasting_offset_is_sent_once_it_adds_up() -> None:
     assert decisions[2].limit_a == 12.9 and decisions[3].limit_a == 13.5 and decisions[-1].limit_a == 13.5
 
 
+def test_a_small_lasting_cut_goes_below_the_target_by_the_headroom() -> None:
+    # 12.9 A, then 0.6 A less sun that stays (PV-only): the held cut is sent once 10 A s add up, to
+    # the target (12.3 A) minus the 0.2 A headroom, so the next small fall needs no profile at once
+    surplus = [2990.0, 2990.0] + [2852.0] * 6
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),), step_s=10)]
+    sent = [i for i, d in enumerate(decisions) if d.changed]
+    assert sent == [0, 3]
+    assert decisions[3].limit_a == 12.1 and decisions[-1].limit_a == 12.1
+
+
+def test_a_cut_of_exactly_the_smallest_step_is_sent() -> None:
+    """0.1 A below the limit computes as 0.0999...: it must still count as a 0.1 A cut."""
+    config = ControllerSettings(cut_headroom_a=0.0)
+    surplus = [2990.0, 2990.0] + [2990.0 - 23.0] * 12  # 12.9 A, then 12.8 A: 1 A s a cycle, sent at 10
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),), step_s=10, settings=config)]
+    assert decisions[-1].limit_a == 12.8
+    assert sum(d.changed for d in decisions) == 2
+
+
+def test_sun_left_unused_for_long_does_not_delay_a_later_cut() -> None:
+    """Anti-windup: an hour below a raise too small to send must not hold back a cut that stops import."""
+    config = ControllerSettings(min_step_a=0.5)
+    # 12.9 A, then 0.3 A more sun for an hour (a raise below the 0.5 A step: held, its A s pile up),
+    # then 0.6 A less than the limit: grid import, cut within two cycles (6 + 6 >= 10 A s)
+    surplus = [2990.0, 2990.0] + [3059.0] * 360 + [2852.0] * 4
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),), step_s=10, settings=config)]
+    assert all(d.limit_a == 12.9 for d in decisions[:362])
+    cut = next(i for i, d in enumerate(decisions) if d.changed and i > 0)
+    assert cut == 363 and decisions[cut].limit_a < 12.9
+
+
+def test_pv_priority_cut_goes_to_the_target_without_headroom() -> None:
+    """The headroom is for PV-only's grid import; with a grid floor the car keeps what it may have."""
+    site = SiteConfig(grid_limit_a=63, mode=Mode.PV_PRIORITY)
+    surplus = [2990.0, 2990.0] + [2852.0] * 4
+    decisions = [d.chargers[0] for d in run(site, surplus, (one_phase(),), step_s=10)]
+    assert decisions[-1].limit_a == 12.3
+
+
 def test_a_large_move_is_sent_at_once() -> None:
     decisions = [d.chargers[0] for d in run(SITE, [3000.0, 3000.0, 2600.0], (one_phase(),), step_s=10)]
     assert decisions[2].changed and decisions[2].limit_a == 11.2  # 1.7 A down: beyond the 1 A deadband

@@ -206,7 +206,7 @@ def test_simulation_conserves_energy_and_keeps_the_rules(case) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0, 8000), min_size=2, max_size=60))
 def test_no_profile_for_a_tiny_move_and_a_held_limit_stays_put(surplus_w) -> None:
-    """The deadband: a charging car's limit moves by at least `min_step_a` or not at all."""
+    """The deadband: a raise of at least `min_step_a`, a cut of at least `min_cut_step_a`, or no move."""
     config = ControllerSettings()
     car = ChargerInput("cp1", connected=True, phases=1, max_a=32)
     site = SiteConfig(grid_limit_a=100)
@@ -215,7 +215,8 @@ def test_no_profile_for_a_tiny_move_and_a_held_limit_stays_put(surplus_w) -> Non
         if not (before.charging and after.charging):
             continue
         move = abs(after.limit_a - before.limit_a)
+        smallest = config.min_step_a if after.limit_a > before.limit_a else config.min_cut_step_a
         if after.changed:
-            assert move >= config.min_step_a - 1e-9 or after.limit_a in (car.min_a, car.max_a)
+            assert move >= smallest - 1e-9 or after.limit_a in (car.min_a, car.max_a)
         else:
             assert move == 0.0
