@@ -162,6 +162,23 @@ def field(label: rx.Var | str, control: rx.Component, **props) -> rx.Component:
     )
 
 
+def error_callout(message: rx.Var, element_id: str) -> rx.Component:
+    """A form's error in red, shown only while there is one (the message names the field)."""
+    return rx.cond(
+        message != "", rx.callout(message, color_scheme="red", icon="triangle-alert", id=element_id)
+    )
+
+
+def form_row(
+    *controls: rx.Component, on_submit: rx.EventHandler | rx.EventSpec, **form_props
+) -> rx.Component:
+    """The console's one-line form: labelled controls (`field`) and the submit button side by side,
+    aligned on their bottom edge, across the card's width. `form_props`: `key`, `reset_on_submit`."""
+    return rx.form(
+        rx.hstack(*controls, align="end", width="100%"), on_submit=on_submit, width="100%", **form_props
+    )
+
+
 def confirm_button(
     trigger: rx.Component,
     on_confirm: rx.EventHandler | rx.EventSpec,

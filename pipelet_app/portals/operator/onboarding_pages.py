@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, data_table, field, shell
+from pipelet_app.portals.layout import card, data_table, error_callout, field, form_row, shell
 from pipelet_app.portals.operator.onboarding_state import (
     ChargerSetupState,
     ClaimState,
@@ -33,10 +33,6 @@ def history_table(rows: rx.Var, table_id: str) -> rx.Component:
     )
 
 
-def _error(message: rx.Var, error_id: str) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, color_scheme="red", id=error_id))
-
-
 def _labelled(label: rx.Var | str, control: rx.Component) -> rx.Component:
     return field(label, control, width="100%")  # the frame's <label>: names the control for screen readers
 
@@ -50,26 +46,19 @@ def claim_page() -> rx.Component:
         card(
             T["claim.title"],
             rx.text(T["claim.hint"], size="2", color_scheme="gray"),
-            _error(ClaimState.error, "claim-error"),
-            rx.form(
-                rx.hstack(
-                    _labelled(
-                        T["claim.cp_id"], rx.input(name="charge_point_id", required=True, id="claim-cp")
+            error_callout(ClaimState.error, "claim-error"),
+            form_row(
+                _labelled(T["claim.cp_id"], rx.input(name="charge_point_id", required=True, id="claim-cp")),
+                _labelled(
+                    T["claim.site"],
+                    rx.el.select(
+                        rx.foreach(ClaimState.sites, lambda s: rx.el.option(s["name"], value=s["id"])),
+                        name="site_id",
+                        id="claim-site",
                     ),
-                    _labelled(
-                        T["claim.site"],
-                        rx.el.select(
-                            rx.foreach(ClaimState.sites, lambda s: rx.el.option(s["name"], value=s["id"])),
-                            name="site_id",
-                            id="claim-site",
-                        ),
-                    ),
-                    rx.button(T["claim.submit"], type="submit", id="claim-submit"),
-                    align="end",
-                    width="100%",
                 ),
+                rx.button(T["claim.submit"], type="submit", id="claim-submit"),
                 on_submit=ClaimState.claim,
-                width="100%",
             ),
             # Filled by the claim's one-off script, never from state (docs/security.md).
             rx.box(
@@ -101,54 +90,44 @@ def charger_setup_card() -> rx.Component:
         s.cp != "",
         card(
             T["cadmin.title"],
-            _error(s.error, "setup-error"),
+            error_callout(s.error, "setup-error"),
             rx.cond(s.retired, rx.callout(T["cadmin.retired"], color_scheme="gray", id="setup-retired")),
             rx.text(T["cadmin.maker"], ": ", s.maker, size="2", id="setup-maker"),
-            rx.form(
-                rx.hstack(
-                    _labelled(
-                        T["cadmin.name"],
-                        rx.input(name="display_name", default_value=s.form["display_name"], id="setup-name"),
-                    ),
-                    _labelled(
-                        T["cadmin.network"],
-                        rx.el.select(
-                            *[rx.el.option(n, value=n) for n in NETWORKS],
-                            name="network",
-                            default_value=s.form["network"],
-                            id="setup-network",
-                        ),
-                    ),
-                    rx.button(T["cadmin.save"], type="submit", id="setup-save"),
-                    rx.cond(s.saved, rx.text(T["cadmin.saved"], color_scheme="green", id="setup-saved")),
-                    align="end",
-                    width="100%",
+            form_row(
+                _labelled(
+                    T["cadmin.name"],
+                    rx.input(name="display_name", default_value=s.form["display_name"], id="setup-name"),
                 ),
+                _labelled(
+                    T["cadmin.network"],
+                    rx.el.select(
+                        *[rx.el.option(n, value=n) for n in NETWORKS],
+                        name="network",
+                        default_value=s.form["network"],
+                        id="setup-network",
+                    ),
+                ),
+                rx.button(T["cadmin.save"], type="submit", id="setup-save"),
+                rx.cond(s.saved, rx.text(T["cadmin.saved"], color_scheme="green", id="setup-saved")),
                 on_submit=s.save,
                 key=s.cp + s.form["display_name"] + s.form["network"],
-                width="100%",
             ),
-            rx.form(
-                rx.hstack(
-                    _labelled(
-                        T["cadmin.profile"],
-                        rx.el.select(
-                            rx.el.option(T["cadmin.profile_0"], value="0"),
-                            rx.el.option(T["cadmin.profile_1"], value="1"),
-                            rx.el.option(T["cadmin.profile_2"], value="2"),
-                            rx.el.option(T["cadmin.profile_3"], value="3"),
-                            name="security_profile",
-                            default_value=s.form["security_profile"],
-                            id="setup-profile",
-                        ),
+            form_row(
+                _labelled(
+                    T["cadmin.profile"],
+                    rx.el.select(
+                        rx.el.option(T["cadmin.profile_0"], value="0"),
+                        rx.el.option(T["cadmin.profile_1"], value="1"),
+                        rx.el.option(T["cadmin.profile_2"], value="2"),
+                        rx.el.option(T["cadmin.profile_3"], value="3"),
+                        name="security_profile",
+                        default_value=s.form["security_profile"],
+                        id="setup-profile",
                     ),
-                    rx.button(T["cadmin.set_profile"], type="submit", variant="soft", id="setup-profile-set"),
-                    align="end",
-                    width="100%",
                 ),
+                rx.button(T["cadmin.set_profile"], type="submit", variant="soft", id="setup-profile-set"),
                 on_submit=s.set_profile,
                 key=s.cp + s.form["security_profile"],
-                width="100%",
             ),
             rx.cond(
                 ~s.retired,
@@ -244,38 +223,33 @@ def tokens_page() -> rx.Component:
     s = TokensState
     return shell(
         T["tokens.title"],
-        _error(s.error, "tokens-error"),
+        error_callout(s.error, "tokens-error"),
         card(
             T["tokens.issue"],
-            rx.form(
-                rx.hstack(
-                    _labelled(T["tokens.token"], rx.input(name="token", required=True, id="token-new")),
-                    _labelled(
-                        T["tokens.type"],
-                        rx.el.select(
-                            *[rx.el.option(t, value=t) for t in TOKEN_TYPES], name="type", id="token-type"
-                        ),
+            form_row(
+                _labelled(T["tokens.token"], rx.input(name="token", required=True, id="token-new")),
+                _labelled(
+                    T["tokens.type"],
+                    rx.el.select(
+                        *[rx.el.option(t, value=t) for t in TOKEN_TYPES], name="type", id="token-type"
                     ),
-                    _labelled(
-                        T["tokens.driver"],
-                        rx.el.select(
-                            rx.el.option(T["tokens.no_driver"], value=""),
-                            rx.foreach(s.drivers, lambda d: rx.el.option(d["label"], value=d["id"])),
-                            name="driver_id",
-                            id="token-driver",
-                        ),
-                    ),
-                    _labelled(
-                        T["tokens.expires"],
-                        rx.input(name="expires_utc", placeholder="2027-12-31", id="token-expires"),
-                    ),
-                    rx.button(T["tokens.submit"], type="submit", id="token-issue"),
-                    align="end",
-                    width="100%",
                 ),
+                _labelled(
+                    T["tokens.driver"],
+                    rx.el.select(
+                        rx.el.option(T["tokens.no_driver"], value=""),
+                        rx.foreach(s.drivers, lambda d: rx.el.option(d["label"], value=d["id"])),
+                        name="driver_id",
+                        id="token-driver",
+                    ),
+                ),
+                _labelled(
+                    T["tokens.expires"],
+                    rx.input(name="expires_utc", placeholder="2027-12-31", id="token-expires"),
+                ),
+                rx.button(T["tokens.submit"], type="submit", id="token-issue"),
                 on_submit=s.issue,
                 reset_on_submit=True,
-                width="100%",
             ),
         ),
         card(
@@ -368,7 +342,7 @@ def customers_page() -> rx.Component:
     s = CustomersState
     return shell(
         T["customers.title"],
-        _error(s.error, "customers-error"),
+        error_callout(s.error, "customers-error"),
         card(
             T["customers.title"],
             data_table(
@@ -383,52 +357,44 @@ def customers_page() -> rx.Component:
         ),
         card(
             T["customers.new"],
-            rx.form(
-                rx.hstack(
-                    rx.input(
-                        name="name",
-                        placeholder=T["customers.name"],
-                        aria_label=T["customers.name"],
-                        required=True,
-                        id="customer-name",
-                    ),
-                    rx.button(T["customers.create"], type="submit", id="customer-create"),
-                    width="100%",
+            form_row(
+                rx.input(
+                    name="name",
+                    placeholder=T["customers.name"],
+                    aria_label=T["customers.name"],
+                    required=True,
+                    id="customer-name",
                 ),
+                rx.button(T["customers.create"], type="submit", id="customer-create"),
                 on_submit=s.create,
                 reset_on_submit=True,
-                width="100%",
             ),
         ),
         card(
             T["customers.add_driver"],
-            rx.form(
-                rx.hstack(
-                    rx.el.select(
-                        rx.foreach(s.customers, lambda c: rx.el.option(c["name"], value=c["id"])),
-                        name="fleet_id",
-                        id="driver-fleet",
-                        aria_label=T["customers.new"],
-                    ),
-                    rx.input(
-                        name="name",
-                        placeholder=T["customers.driver_name"],
-                        aria_label=T["customers.driver_name"],
-                        required=True,
-                        id="driver-name",
-                    ),
-                    rx.input(
-                        name="email",
-                        placeholder=T["customers.driver_email"],
-                        aria_label=T["customers.driver_email"],
-                        id="driver-email",
-                    ),
-                    rx.button(T["customers.add_driver"], type="submit", id="driver-add"),
-                    width="100%",
+            form_row(
+                rx.el.select(
+                    rx.foreach(s.customers, lambda c: rx.el.option(c["name"], value=c["id"])),
+                    name="fleet_id",
+                    id="driver-fleet",
+                    aria_label=T["customers.new"],
                 ),
+                rx.input(
+                    name="name",
+                    placeholder=T["customers.driver_name"],
+                    aria_label=T["customers.driver_name"],
+                    required=True,
+                    id="driver-name",
+                ),
+                rx.input(
+                    name="email",
+                    placeholder=T["customers.driver_email"],
+                    aria_label=T["customers.driver_email"],
+                    id="driver-email",
+                ),
+                rx.button(T["customers.add_driver"], type="submit", id="driver-add"),
                 on_submit=s.add_driver,
                 reset_on_submit=True,
-                width="100%",
             ),
         ),
     )

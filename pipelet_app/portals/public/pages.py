@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import field, header, shell
+from pipelet_app.portals.layout import error_callout, field, header, shell
 from pipelet_app.portals.public.state import InviteState, LoginState, ResetState
 
 T = LoginState.tr
@@ -50,10 +50,7 @@ def login_page() -> rx.Component:
             ),
             rx.button(T["login.submit"], type="submit", width="100%", id="login-submit"),
         ),
-        rx.cond(
-            LoginState.error != "",
-            rx.callout(LoginState.error, color_scheme="red", icon="triangle-alert", id="login-error"),
-        ),
+        error_callout(LoginState.error, "login-error"),
         rx.cond(
             LoginState.notice != "",
             rx.callout(LoginState.notice, color_scheme="green", icon="info", id="login-notice"),
@@ -75,63 +72,66 @@ def _post_form(form_id: str, action: rx.Var | str, *fields: rx.Component) -> rx.
     )
 
 
-def forgot_password_page() -> rx.Component:
-    t = ResetState.tr
+def _reset_step(
+    title: rx.Var,
+    shown: rx.Var,
+    lead: rx.Component,
+    form_id: str,
+    action: rx.Var | str,
+    label: rx.Var,
+    control: rx.Component,
+    submit: tuple[rx.Var, str],
+    back: tuple[rx.Var, str],
+) -> rx.Component:
+    """A step of the password reset (ask for a link, set the new password): heading, then while the step
+    is possible a lead line and a one-field native post form, the error, and a link back."""
     return _centered(
-        rx.heading(t["reset.ask_title"], as_="h1", size="6"),
+        rx.heading(title, as_="h1", size="6"),
         rx.cond(
-            ResetState.available,
+            shown,
             rx.vstack(
-                rx.text(t["reset.ask_intro"], size="2"),
+                lead,
                 _post_form(
-                    "reset-ask-form",
-                    "/auth/password-reset",
-                    field(
-                        t["login.email"],
-                        rx.input(name="email", type="email", required=True, id="reset-email", width="100%"),
-                        width="100%",
-                    ),
-                    rx.button(t["reset.ask_submit"], type="submit", width="100%", id="reset-ask-submit"),
+                    form_id,
+                    action,
+                    field(label, control, width="100%"),
+                    rx.button(submit[0], type="submit", width="100%", id=submit[1]),
                 ),
                 width="100%",
             ),
         ),
-        rx.cond(
-            ResetState.error != "",
-            rx.callout(ResetState.error, color_scheme="red", icon="triangle-alert", id="reset-error"),
-        ),
-        rx.link(t["login.submit"], href="/login"),
+        error_callout(ResetState.error, "reset-error"),
+        rx.link(back[0], href=back[1]),
+    )
+
+
+def forgot_password_page() -> rx.Component:
+    t = ResetState.tr
+    return _reset_step(
+        t["reset.ask_title"],
+        ResetState.available,
+        rx.text(t["reset.ask_intro"], size="2"),
+        "reset-ask-form",
+        "/auth/password-reset",
+        t["login.email"],
+        rx.input(name="email", type="email", required=True, id="reset-email", width="100%"),
+        (t["reset.ask_submit"], "reset-ask-submit"),
+        (t["login.submit"], "/login"),
     )
 
 
 def reset_password_page() -> rx.Component:
     t = ResetState.tr
-    return _centered(
-        rx.heading(t["reset.title"], as_="h1", size="6"),
-        rx.cond(
-            ResetState.link_ok,
-            rx.vstack(
-                rx.text(ResetState.reset_email, weight="bold", id="reset-for"),
-                _post_form(
-                    "reset-form",
-                    "/auth/password-reset/" + ResetState.router.page.params.get("reset_token", "").to(str),
-                    field(
-                        t["reset.password"],
-                        rx.input(
-                            name="password", type="password", required=True, id="reset-password", width="100%"
-                        ),
-                        width="100%",
-                    ),
-                    rx.button(t["reset.submit"], type="submit", width="100%", id="reset-submit"),
-                ),
-                width="100%",
-            ),
-        ),
-        rx.cond(
-            ResetState.error != "",
-            rx.callout(ResetState.error, color_scheme="red", icon="triangle-alert", id="reset-error"),
-        ),
-        rx.link(t["reset.ask_title"], href="/forgot-password"),
+    return _reset_step(
+        t["reset.title"],
+        ResetState.link_ok,
+        rx.text(ResetState.reset_email, weight="bold", id="reset-for"),
+        "reset-form",
+        "/auth/password-reset/" + ResetState.router.page.params.get("reset_token", "").to(str),
+        t["reset.password"],
+        rx.input(name="password", type="password", required=True, id="reset-password", width="100%"),
+        (t["reset.submit"], "reset-submit"),
+        (t["reset.ask_title"], "/forgot-password"),
     )
 
 
