@@ -27,6 +27,7 @@ PAGES = {
         "/operator/customers",
         "/operator/tokens",
         "/operator/notifications",
+        "/operator/networks",
     ],
     "investor@pipelet.demo": ["/investor"],
     "admin@pipelet.demo": ["/admin", "/admin/system"],
