@@ -77,8 +77,6 @@ def _payments() -> rx.Component:
     return card(
         T["payments.list"],
         _filters(),
-        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="payments-error")),
-        rx.cond(S.notice != "", rx.callout(S.notice, color_scheme="green", id="payments-notice")),
         rx.box(
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
@@ -181,4 +179,12 @@ def _revenue() -> rx.Component:
 
 
 def payments_page() -> rx.Component:
-    return shell(T["payments.title"], _payments(), _revenue())
+    return shell(
+        T["payments.title"],
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", id="payments-error", width="100%")),
+        rx.cond(
+            S.notice != "", rx.callout(S.notice, color_scheme="green", id="payments-notice", width="100%")
+        ),
+        _payments(),
+        _revenue(),
+    )
