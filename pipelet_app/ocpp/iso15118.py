@@ -7,8 +7,10 @@ answers Accepted or Rejected. After a Rejected the CSMS renegotiates (K15.FR.13)
 
 Who builds the offer:
 - Where the site's PV-surplus controller steers the EVSE (`surplus_link.surplus_steers`), the controller
-  plans with these needs (departure, energy, the car's limits) and its next cycle sends the TxProfile:
-  the answer is `Processing` (K15.FR.05). Each later limit it sends is a CSMS-initiated renegotiation.
+  plans with these needs (departure, energy, the car's limits). When its newest cycle already decided
+  a limit for this EVSE (`surplus_limit`), that is offered at once (`Accepted`); otherwise its next
+  cycle sends the TxProfile (`Processing`, K15.FR.05). Each later limit it sends is a CSMS-initiated
+  renegotiation (K16).
 - Elsewhere the CSMS offers at once (`Accepted`): the levelled schedule of `domain.ev_schedule`, bounded
   by the car, the EVSE's rated power and the site's grid connection.
 - No offer is possible (no open transaction for the TxProfile, or the limits stay below the car's
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -35,12 +37,15 @@ from pipelet_app.db.models import (
     EvChargingNeeds,
     EvChargingSchedule,
     Site,
+    SurplusDecision,
 )
 from pipelet_app.domain.ev_schedule import EvNeeds, Offer, Period, plan_offer, within_offer
 from pipelet_app.ocpp import transactions
 from pipelet_app.ocpp.smart_charging import profile_id
 from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import format_utc, parse_utc
+
+DECISION_FRESH = timedelta(minutes=2)  # older than the loop's stale limit: the controller is not running
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,27 @@ def profile_request(offer: Offer, evse_id: int, transaction_id: str, now: dateti
     }
 
 
+def surplus_limit(
+    db: Session, charger_id: int, charge_point_id: str, evse_id: int, now: datetime
+) -> tuple[float, int] | None:
+    """The per-phase limit and phases the site's surplus controller decided for this EVSE in its newest
+    cycle (at most `DECISION_FRESH` old), or None. A steered car asking again (K17) gets that at once;
+    the controller's next limits are CSMS-initiated renegotiations (K16)."""
+    site_id = db.exec(select(Charger.site_id).where(Charger.id == charger_id)).first()
+    if site_id is None:
+        return None
+    decision = db.exec(
+        select(SurplusDecision)
+        .where(SurplusDecision.site_id == site_id, SurplusDecision.time_utc >= now - DECISION_FRESH)
+        .order_by(col(SurplusDecision.time_utc).desc())
+    ).first()
+    key = f"{charge_point_id}/{evse_id}"
+    for row in decision.chargers if decision is not None else []:
+        if row.get("charger") == key and row.get("limit_a") is not None:
+            return float(row["limit_a"]), int(row.get("phases") or 3)
+    return None
+
+
 def _station_tx_id(session_key: str) -> str:
     """`ocpp201:{cp}:{tx}` -> the station's own transaction id."""
     parts = session_key.split(":", 2)
@@ -122,9 +148,19 @@ def answer_needs(
     db: Session, charger_id: int, charge_point_id: str, row: EvChargingNeeds, now: datetime
 ) -> Answer:
     """What to answer a NotifyEVChargingNeeds just stored as `row` (module docstring)."""
-    if surplus_steers(db, charge_point_id, row.evse_id):
-        return Answer("Processing", "the site's surplus controller plans with these needs")
+    steered = surplus_steers(db, charge_point_id, row.evse_id)
     session = transactions.open_session_on(db, charger_id, row.evse_id)
+    if steered:
+        decided = surplus_limit(db, charger_id, charge_point_id, row.evse_id, now)
+        if session is None or decided is None:
+            return Answer("Processing", "the site's surplus controller plans with these needs")
+        limit_a, phases = decided
+        cap = row.ev_max_current_a if row.ev_max_current_a is not None else limit_a
+        offer = Offer(
+            "A", (Period(0, round(min(limit_a, cap), 1), phases),), "the surplus controller's limit"
+        )
+        request = profile_request(offer, row.evse_id, _station_tx_id(session.transaction_id), now)
+        return Answer("Accepted", offer.reason, request)
     if session is None:
         return Answer("Rejected", "no open transaction on this EVSE for a TxProfile")
     offer = offer_for(db, charger_id, row.evse_id, needs_of(row, now))

@@ -405,6 +405,16 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
         # 9 kWh in 2 h on one phase needs ~19.6 A; the car takes at most 20 A.
         assert 19.0 <= limit <= 20.0, limit
 
+        # K17, the car asks again: the controller's newest limit is offered at once.
+        before = len(profiles.received)
+        assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Accepted"}
+        await wait_for(lambda: len(profiles.received) > before, what="the controller's limit as an offer")
+        offer = profiles.received[-1]["chargingProfile"]
+        assert (offer["chargingProfilePurpose"], offer["transactionId"]) == ("TxProfile", "tx-sun")
+        assert offer["chargingSchedule"][0]["chargingSchedulePeriod"] == [
+            {"startPeriod": 0, "limit": limit, "numberPhases": 1}
+        ]
+
         with session_scope() as db:
             db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
         # Off: no controller plans any more, so the CSMS offers the car's levelled schedule at once.
