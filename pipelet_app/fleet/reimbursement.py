@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlmodel import Session, select
 
+from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
@@ -175,6 +176,32 @@ def approve(db: Session, principal: Principal, statement_id: int) -> Reimburseme
     statement.approved_by = principal.user_id
     statement.approved_at = utcnow()
     db.add(statement)
+    audit.record(db, principal, "statement.approved", "reimbursement_statement", statement_id)
+    db.commit()
+    return statement
+
+
+def reopen(db: Session, principal: Principal, statement_id: int) -> ReimbursementStatement:
+    """Undo an approval while it is still possible: before the payroll export (an exported statement's
+    CSV has left the building; a correction then is next month's). Back to draft, audited."""
+    statement = _statement(db, principal, statement_id)
+    if statement.status != StatementStatus.APPROVED:
+        raise InvalidInput(
+            "status: only an approved, not yet exported statement can be reopened "
+            f"(this one is {statement.status})"
+        )
+    statement.status = StatementStatus.DRAFT
+    statement.approved_by = None
+    statement.approved_at = None
+    db.add(statement)
+    audit.record(
+        db,
+        principal,
+        "statement.reopened",
+        "reimbursement_statement",
+        statement_id,
+        {"status": ["approved", "draft"]},
+    )
     db.commit()
     return statement
 
