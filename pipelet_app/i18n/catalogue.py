@@ -253,6 +253,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invite.done": "Your account is ready. Please sign in.",
         "common.denied": "Your role may not open this page.",
         "common.no_data": "Nothing here yet.",
+        "site.remove_confirm": "The device leaves the site: its readings are no longer used for the site's "
+        "energy and solar share.",
+        "charger.rotate_confirm": "The current password stops working at once: the charger is refused "
+        "until the new one is configured on it.",
+        "lifecycle.planned": "Planned",
+        "lifecycle.construction": "Under construction",
+        "lifecycle.commissioning": "Commissioning",
+        "lifecycle.operating": "Operating",
+        "lifecycle.decommissioned": "Decommissioned",
+        "common.undo": "Undo",
+        "fleet.restored": "Session restored; it counts again in every figure. The audit log keeps the void "
+        "and the undo.",
+        "reimb.reopen": "Undo approval",
+        "token_status.Accepted": "Accepted",
+        "token_status.Blocked": "Blocked",
+        "token_status.Expired": "Expired",
+        "token_status.Invalid": "Invalid",
+        "token_type.Central": "Central",
+        "token_type.ISO14443": "RFID card (ISO 14443)",
+        "token_type.ISO15693": "RFID tag (ISO 15693)",
+        "token_type.eMAID": "Contract ID (eMAID)",
+        "token_type.KeyCode": "Key code",
+        "token_type.Local": "Local",
+        "token_type.MacAddress": "MAC address",
+        "token_type.NoAuthorization": "No authorization",
+        "severity.info": "Info",
+        "severity.warning": "Warning",
+        "severity.overdue": "Overdue",
+        "empty.chargers": "No chargers yet: claim one that has connected to Pipelet, then it is listed here.",
+        "empty.claim_link": "Claim a charger",
+        "empty.sites": "No sites yet: create the first one with “New site” below.",
+        "empty.devices": "No meters or inverters yet: add the site's first device below.",
+        "empty.spvs": "No SPVs sponsored by your company yet: once a partnership's books are set up, it is "
+        "listed here.",
+        "empty.spv_years": "No tax years on file yet: a year appears here once the partnership's books "
+        "contain it.",
+        "empty.fleet_drivers": "No driver matches: clear the search or choose a longer period above.",
+        "empty.fleet_driver_sessions": "No sessions of this driver in this period: choose a longer period "
+        "on the dashboard.",
+        "empty.tokens": "No ID cards yet: issue the first one below, or import a list.",
+        "empty.charger_sessions": "No sessions yet: a car that starts charging appears here at once, or "
+        "start one with “Start” next to a connector.",
         "common.language": "Language",
         "common.signed_in_as": "Signed in as",
         "nav.menu": "Menu",
@@ -261,7 +303,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "driver.no_sessions": "No charging sessions in this period. Connect your wallbox or solar system on "
         "this page, or choose a longer period.",
         "keys.revoke_confirm": "Programs using this key stop working at once. This cannot be undone.",
-        "reimb.approve_confirm": "An approved statement is final and goes into the next payroll export.",
+        "reimb.approve_confirm": "An approved statement goes into the next payroll export; until that export "
+        "you can undo the approval.",
         "reimb.export_confirm": "The export marks every approved statement as exported; none of them will be "
         "exported again.",
         "spv.advance_confirm": "The SPV moves to its next phase. This cannot be undone.",
@@ -426,7 +469,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "investor.analytics": "Analytics",
         "investor.over_time": "Over time",
         "investor.over_time_hint": "Cumulative contributions and distributions and your capital account at "
-        "each year's end (USD).",
+        "each year's end, in US dollars.",
         "investor.utilisation": "Charger utilisation, last 30 days",
         "investor.incomplete": "Figures are being prepared for:",
         "investor.col.year": "Tax year",
@@ -844,6 +887,52 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invite.done": "Ihr Konto ist bereit. Bitte melden Sie sich an.",
         "common.denied": "Ihre Rolle darf diese Seite nicht öffnen.",
         "common.no_data": "Noch keine Einträge.",
+        "site.remove_confirm": "Das Gerät wird vom Standort entfernt: Seine Messwerte zählen nicht mehr für "
+        "Energie und Solaranteil des Standorts.",
+        "charger.rotate_confirm": "Das bisherige Passwort gilt sofort nicht mehr: Die Ladestation wird "
+        "abgewiesen, bis das neue auf ihr eingerichtet ist.",
+        "lifecycle.planned": "Geplant",
+        "lifecycle.construction": "Im Bau",
+        "lifecycle.commissioning": "In Inbetriebnahme",
+        "lifecycle.operating": "In Betrieb",
+        "lifecycle.decommissioned": "Stillgelegt",
+        "common.undo": "Rückgängig",
+        "fleet.restored": "Ladevorgang wiederhergestellt; er zählt wieder in allen Zahlen. Das Protokoll "
+        "hält Stornierung und Rücknahme fest.",
+        "reimb.reopen": "Freigabe zurücknehmen",
+        "token_status.Accepted": "Zugelassen",
+        "token_status.Blocked": "Gesperrt",
+        "token_status.Expired": "Abgelaufen",
+        "token_status.Invalid": "Ungültig",
+        "token_type.Central": "Zentral",
+        "token_type.ISO14443": "RFID-Karte (ISO 14443)",
+        "token_type.ISO15693": "RFID-Tag (ISO 15693)",
+        "token_type.eMAID": "Vertrags-ID (eMAID)",
+        "token_type.KeyCode": "Zahlencode",
+        "token_type.Local": "Lokal",
+        "token_type.MacAddress": "MAC-Adresse",
+        "token_type.NoAuthorization": "Ohne Autorisierung",
+        "severity.info": "Hinweis",
+        "severity.warning": "Warnung",
+        "severity.overdue": "Überfällig",
+        "empty.chargers": "Noch keine Ladestationen: Übernehmen Sie eine, die sich mit Pipelet verbunden "
+        "hat, dann erscheint sie hier.",
+        "empty.claim_link": "Ladestation übernehmen",
+        "empty.sites": "Noch keine Standorte: Legen Sie unten mit „Neuer Standort“ den ersten an.",
+        "empty.devices": "Noch keine Zähler oder Wechselrichter: Fügen Sie unten das erste Gerät des "
+        "Standorts hinzu.",
+        "empty.spvs": "Noch keine von Ihrem Unternehmen gesponserten Zweckgesellschaften: Sobald die Bücher "
+        "einer Gesellschaft eingerichtet sind, erscheint sie hier.",
+        "empty.spv_years": "Noch keine Steuerjahre: Ein Jahr erscheint hier, sobald die Bücher der "
+        "Gesellschaft es enthalten.",
+        "empty.fleet_drivers": "Kein Treffer: Leeren Sie die Suche oder wählen Sie oben einen längeren "
+        "Zeitraum.",
+        "empty.fleet_driver_sessions": "Keine Ladevorgänge dieses Fahrers im Zeitraum: Wählen Sie in der "
+        "Übersicht einen längeren Zeitraum.",
+        "empty.tokens": "Noch keine Ladekarten: Legen Sie unten die erste an oder importieren Sie eine "
+        "Liste.",
+        "empty.charger_sessions": "Noch keine Ladevorgänge: Ein Fahrzeug, das zu laden beginnt, erscheint "
+        "hier sofort; oder starten Sie einen mit „Start“ neben einem Anschluss.",
         "common.language": "Sprache",
         "common.signed_in_as": "Angemeldet als",
         "nav.menu": "Menü",
@@ -859,8 +948,8 @@ MESSAGES: dict[str, dict[str, str]] = {
             "Programme, die diesen Schlüssel nutzen, funktionieren sofort nicht mehr. Das lässt sich "
             "nicht rückgängig machen."
         ),
-        "reimb.approve_confirm": "Eine freigegebene Abrechnung ist endgültig und geht in den nächsten "
-        "Lohnexport.",
+        "reimb.approve_confirm": "Eine freigegebene Abrechnung geht in den nächsten Lohnexport; bis dahin "
+        "können Sie die Freigabe zurücknehmen.",
         "reimb.export_confirm": (
             "Der Export markiert alle freigegebenen Abrechnungen als exportiert; keine davon wird "
             "erneut exportiert."
@@ -1033,7 +1122,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "investor.analytics": "Kennzahlen",
         "investor.over_time": "Im Zeitverlauf",
         "investor.over_time_hint": "Kumulierte Einlagen und Ausschüttungen und Ihr Kapitalkonto zum "
-        "Jahresende (USD).",
+        "Jahresende, in US-Dollar.",
         "investor.utilisation": "Auslastung der Ladepunkte, letzte 30 Tage",
         "investor.incomplete": "Zahlen werden noch vorbereitet für:",
         "investor.col.year": "Steuerjahr",

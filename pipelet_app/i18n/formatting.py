@@ -16,15 +16,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, parse_pattern
 
 _locale: ContextVar[str] = ContextVar("pipelet_display_locale", default="en")
 _DATETIME = {"en": "yyyy-MM-dd HH:mm", "de": "dd.MM.yyyy HH:mm"}
 _DATE = {"en": "yyyy-MM-dd", "de": "dd.MM.yyyy"}
 _MONTH = {"en": "MMMM yyyy", "de": "MMMM yyyy"}
+
+
+# A table of a few hundred figures formats each one: parse each pattern and locale once, not per cell
+# (babel's format_decimal parses both on every call: ~230 µs against ~35 µs; measured, benchmarks/portals).
+_pattern = lru_cache(maxsize=64)(parse_pattern)
+_babel_locale = lru_cache(maxsize=8)(Locale.parse)
 
 
 @contextmanager
@@ -46,7 +54,7 @@ def number(value: float | Decimal | None, digits: int = 1) -> str:
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=current_locale())
+    return _pattern(pattern).apply(value, _babel_locale(current_locale()))
 
 
 def kwh(wh: float | None) -> str:

@@ -45,6 +45,12 @@ def test_rates_drafts_approval_pdf_and_export(page: Page, server: dict, tmp_path
     expect(first).to_contain_text("Draft")  # nothing happens before the confirmation
     page.click("#confirm-action")
     expect(first).to_contain_text("Approved", timeout=20_000)
+    # Undo, possible until the export: back to draft, then approved again (each step audited).
+    first.get_by_role("button", name="Undo approval").click()
+    expect(first).to_contain_text("Draft", timeout=20_000)
+    first.get_by_role("button", name="Approve").click()
+    page.click("#confirm-action")
+    expect(first).to_contain_text("Approved", timeout=20_000)
     screenshot(page, "fleet-reimbursement")
 
     pdf_href = first.get_by_role("link", name="PDF").get_attribute("href")
@@ -66,6 +72,7 @@ def test_rates_drafts_approval_pdf_and_export(page: Page, server: dict, tmp_path
     assert exported.startswith("month,driver_id,driver_name")
     assert "Dana Driver" in exported and "Emil Ernst" not in exported
     expect(first).to_contain_text("Exported", timeout=20_000)
+    expect(first.get_by_role("button", name="Undo approval")).to_have_count(0)  # the file has left
 
 
 def test_public_csv_upload_preview_and_import(page: Page, server: dict, tmp_path: Path) -> None:

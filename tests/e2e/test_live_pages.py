@@ -41,13 +41,13 @@ def test_charger_page_turns_online_then_faulted_without_reload(page: Page, serve
     # the chargers table's link (the "needs attention" card may name the same charger)
     page.locator("#operator-chargers").get_by_role("link", name="SON-CP-001").click()
     expect(page.locator("#charger-status")).to_have_text("Offline", timeout=20_000)
-    expect(page.locator("#charger-online")).to_have_text("offline")
+    expect(page.locator("#charger-online")).to_have_text("Offline")
     _mark_page(page)
 
     charger = LiveChargePoint(server["csms_port"], "SON-CP-001", passwords["SON-CP-001"])
     try:
         charger.run(charger.cp.ok("StatusNotification", _status(1, "Available")))
-        expect(page.locator("#charger-online")).to_have_text("online", timeout=LIVE_MS)
+        expect(page.locator("#charger-online")).to_have_text("Online", timeout=LIVE_MS)
         expect(page.locator("#charger-status")).to_have_text("Available", timeout=LIVE_MS)
 
         # A running session's energy moves on the page with the charger's meter values.

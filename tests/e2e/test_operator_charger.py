@@ -84,7 +84,7 @@ def test_operator_resets_a_live_charger_and_sees_its_answer(
     expect(page.locator("#operator-chargers")).to_contain_text("SON-CP-002", timeout=20_000)
     page.get_by_role("link", name="SON-CP-002").click()
     expect(page).to_have_url(re.compile("/operator/chargers/SON-CP-002$"), timeout=20_000)
-    expect(page.locator("#charger-online")).to_have_text("online", timeout=20_000)
+    expect(page.locator("#charger-online")).to_have_text("Online", timeout=20_000)
 
     page.get_by_role("button", name="Soft reset").click()
     expect(page.locator("#command-answer")).to_have_text('reset: {"status": "Accepted"}', timeout=30_000)
@@ -259,6 +259,8 @@ def test_operator_rotates_a_password_shown_once_and_sees_the_no_auth_warning(
     expect(page.locator("#new-password-box")).to_be_hidden()
 
     page.click("#charger-rotate-password")
+    expect(page.get_by_role("alertdialog")).to_be_visible()  # the old password dies at once: asked first
+    page.click("#confirm-action")
     expect(page.locator("#new-password-box")).to_be_visible(timeout=20_000)
     new_password = page.locator("#new-password").inner_text()
     assert len(new_password) >= 16 and new_password != demo_password

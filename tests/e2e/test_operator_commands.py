@@ -22,7 +22,7 @@ def test_start_and_stop_from_the_connector_row(page: Page, server: dict) -> None
         sign_in(page, server, "operator@sonnenstrom.demo")
         expect(page.locator("#operator-chargers")).to_be_visible(timeout=20_000)
         page.goto(f"{server['base']}/operator/chargers/SON-CP-003")
-        expect(page.locator("#charger-online")).to_have_text("online", timeout=20_000)
+        expect(page.locator("#charger-online")).to_have_text("Online", timeout=20_000)
         page.select_option("#start-token-2", "ACME0002")
         page.click("#start-2")
         expect(page.locator("#command-answer")).to_contain_text("Accepted", timeout=30_000)

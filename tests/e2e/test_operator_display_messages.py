@@ -23,7 +23,7 @@ def test_set_and_clear_a_display_message(page: Page, server: dict) -> None:
         sign_in(page, server, "operator@northwind.demo")
         expect(page.locator("#operator-chargers")).to_be_visible(timeout=20_000)
         page.goto(f"{server['base']}/operator/chargers/{CP}")
-        expect(page.locator("#charger-online")).to_have_text("online", timeout=20_000)
+        expect(page.locator("#charger-online")).to_have_text("Online", timeout=20_000)
         expect(page.locator("#display-messages-empty")).to_be_visible(timeout=20_000)
 
         page.get_by_label("Message number").fill("5")

@@ -15,12 +15,26 @@ from tests.e2e.conftest import screenshot, sign_in
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 850}
+# A page whose address holds an id is reached the way a person reaches it: "first:<page>|<link selector>"
+# opens <page> and follows the first such link (a session, a site, a driver of the demo data).
 PAGES = {
-    "driver@acme.demo": ["/driver", "/driver/pv", "/account/api-keys"],
-    "fleet@acme.demo": ["/fleet", "/fleet/reimbursement", "/fleet/import"],
+    "driver@acme.demo": [
+        "/driver",
+        "first:/driver|#driver-sessions a.session-link",
+        "/driver/pv",
+        "/account/api-keys",
+    ],
+    "fleet@acme.demo": [
+        "/fleet",
+        "first:/fleet|#fleet-drivers a[href^='/fleet/drivers/']",
+        "/fleet/reimbursement",
+        "/fleet/import",
+    ],
     "operator@sonnenstrom.demo": [
         "/operator",
         "/operator/chargers/SON-CP-001",
+        "first:/operator|#operator-sites a[href^='/operator/sites/']",
+        "/operator/sites/new",
         "/operator/faults",
         "/operator/spvs",
         "/operator/claim",
@@ -28,18 +42,36 @@ PAGES = {
         "/operator/tokens",
         "/operator/notifications",
         "/operator/networks",
+        "/operator/reports",
     ],
-    "investor@pipelet.demo": ["/investor"],
+    "investor@pipelet.demo": ["/investor", "/account/api-keys"],
     "admin@pipelet.demo": ["/admin", "/admin/system"],
 }
+# Pages anyone may open: sign-in, forgotten password, a reset link (an unknown one: its error state), the
+# pay page a QR code on a charger leads to.
+PUBLIC_PAGES = ["/login", "/forgot-password", "/reset-password/not-a-real-token", "/pay/SON-CP-003/1"]
 TOUCH_CONTROLS = ".pl-main .rt-Button:visible, .pl-main .rt-SelectTrigger:visible, .pl-main input:visible"
 
 
-def _open(page: Page, server: dict, path: str) -> None:
+def _open(page: Page, server: dict, path: str) -> str:
+    """Open a page (or follow a "first:" entry to it), wait until its data is laid out; its address."""
+    if path.startswith("first:"):
+        start, selector = path.removeprefix("first:").split("|", 1)
+        _open(page, server, start)
+        link = page.locator(selector).first
+        expect(link).to_be_attached(timeout=20_000)
+        path = link.get_attribute("href") or ""
+        assert path.startswith("/"), f"{selector} on {start} links to {path!r}"
     page.goto(f"{server['base']}{path}")
     expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
     expect(page.locator("#signed-in-user")).to_be_attached(timeout=20_000)
     page.wait_for_timeout(800)  # the page's data has arrived and laid out
+    return path
+
+
+def _fits(page: Page, path: str) -> None:
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, f"{path} is {width} px wide on a {inner} px screen"
 
 
 def _serious(page: Page) -> list[str]:
@@ -53,16 +85,16 @@ def _serious(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize("email", list(PAGES))
-def test_every_page_fits_the_screen_and_keeps_sign_out_reachable(
+def test_every_page_fits_the_screen_passes_axe_and_keeps_sign_out_reachable(
     browser: Browser, server: dict, email: str, size: dict
 ) -> None:
     page = browser.new_context(viewport=size).new_page()
     sign_in(page, server, email)
-    for path in PAGES[email]:
-        _open(page, server, path)
-        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        assert width <= inner, f"{path} is {width} px wide on a {inner} px screen"
+    for entry in PAGES[email]:
+        path = _open(page, server, entry)
+        _fits(page, path)
         assert page.locator("h1").count() == 1, f"{path}: one <h1> per page"
+        assert _serious(page) == [], path
         if size is PHONE:
             small = [
                 box["height"]
@@ -84,14 +116,13 @@ def test_every_page_fits_the_screen_and_keeps_sign_out_reachable(
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
-@pytest.mark.parametrize("email", list(PAGES))
-def test_main_pages_have_no_serious_accessibility_violation(
-    browser: Browser, server: dict, email: str, size: dict
-) -> None:
+def test_public_pages_fit_the_screen_and_pass_axe(browser: Browser, server: dict, size: dict) -> None:
     page = browser.new_context(viewport=size).new_page()
-    sign_in(page, server, email)
-    for path in PAGES[email][:2]:
-        _open(page, server, path)
+    for path in PUBLIC_PAGES:
+        page.goto(f"{server['base']}{path}")
+        expect(page.locator("h1")).to_have_count(1, timeout=20_000)
+        page.wait_for_timeout(800)
+        _fits(page, path)
         assert _serious(page) == [], path
 
 
@@ -161,6 +192,45 @@ def test_german_pages_write_german_numbers_and_say_lang_de(browser: Browser, ser
     page.click("#locale-select")
     page.get_by_role("option", name="English").click()  # the account keeps the choice: set it back
     expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)
+
+
+# What a German page must never show: English grouping (1,490.8), an English decimal before a unit
+# (3.5 kWh, 42.37 %), an English date-time (2026-12-05 07:52), or a currency code where German writes
+# the symbol (0.00 EUR, USD). German's own 1.490 kWh (three digits after the point) is fine.
+ENGLISH_FORMAT = re.compile(
+    r"\d,\d{3}\.\d|\b\d+\.\d{1,2} ?(?:kWh|kW|%|h|€|\$)(?!\w)"
+    r"|\b\d{4}-\d\d-\d\d \d\d:\d\d|\d EUR\b|\bUSD\b|\$\d"
+)
+
+
+def _choose_language(page: Page, name: str, lang: str) -> None:
+    page.click("#locale-select")
+    page.get_by_role("option", name=name).click()
+    expect(page.locator("html")).to_have_attribute("lang", lang, timeout=20_000)
+
+
+@pytest.mark.parametrize("email", list(PAGES))
+def test_every_page_in_german_says_lang_de_and_writes_no_english_number(
+    browser: Browser, server: dict, email: str
+) -> None:
+    """Every page of the role, in German: `<html lang="de">` and not one English-formatted number, amount
+    or date-time in the page's main area (what the server formats, babel, and what the pages add)."""
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, server, email)
+    _open(page, server, PAGES[email][0])
+    _choose_language(page, "Deutsch", "de")
+    try:
+        for entry in PAGES[email]:
+            path = _open(page, server, entry)
+            expect(page.locator("html")).to_have_attribute("lang", "de")
+            text = page.locator(".pl-main").inner_text()
+            if entry == PAGES[email][0]:  # the role's first page has figures: the check has something to read
+                assert re.search(r"\d", text), f"{path}: no figures at all (did the data load?)"
+            found = [m.group(0) for m in ENGLISH_FORMAT.finditer(text)]
+            assert not found, f"{path}: English formats on a German page: {found[:6]}"
+        screenshot(page, f"german-{PAGES[email][0].strip('/')}")
+    finally:
+        _choose_language(page, "English", "en")  # the account keeps the choice: set it back
 
 
 def test_an_empty_list_says_what_to_do_next(page: Page, server: dict) -> None:

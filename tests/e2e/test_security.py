@@ -186,3 +186,18 @@ def test_fleet_manager_voids_a_wrong_import_from_the_drivers_page(page: Page, se
     with sqlite3.connect(path) as db:
         (reason,) = db.execute("SELECT reason FROM fleet_voided_sessions").fetchone()
     assert reason == "950 kWh is a typo for 9.5"
+    # Changed one's mind: Undo brings it back as it was; the audit trail keeps both steps.
+    page.click("#void-undo")
+    expect(page.locator("#driver-sessions")).to_contain_text("VOID-ME", timeout=20_000)
+    expect(page.locator("#void-undo")).to_have_count(0)
+    assert _imported(server, "VOID-ME") == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM fleet_voided_sessions").fetchone() == (0,)
+        actions = [
+            a
+            for (a,) in db.execute(
+                "SELECT action FROM audit_events WHERE object_id = (SELECT "
+                "transaction_id FROM op_charging_sessions WHERE station_id = 'VOID-ME') ORDER BY id"
+            )
+        ]
+    assert actions == ["session.voided", "session.restored"]

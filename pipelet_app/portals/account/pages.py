@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.account.state import ApiKeysState
-from pipelet_app.portals.layout import card, confirm_button, shell, when_empty
+from pipelet_app.portals.layout import card, confirm_button, field, shell, when_empty
 
 T = ApiKeysState.tr
 
@@ -34,10 +34,10 @@ def api_keys_page() -> rx.Component:
             T["keys.create"],
             rx.form(
                 rx.hstack(
-                    rx.input(
-                        placeholder=T["keys.name"], aria_label=T["keys.name"], name="name", id="key-name"
-                    ),
+                    field(T["keys.name"], rx.input(name="name", id="key-name")),
                     rx.button(T["keys.create"], type="submit", id="key-create"),
+                    align="end",
+                    wrap="wrap",
                 ),
                 on_submit=ApiKeysState.create,
                 reset_on_submit=True,

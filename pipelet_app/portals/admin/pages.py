@@ -17,37 +17,44 @@ def admin_page() -> rx.Component:
             field(T["col.email"], rx.input(name="email", type="email", required=True, id="invite-email")),
             field(T["col.name"], rx.input(name="name", id="invite-name", width="24em", max_width="100%")),
             rx.hstack(
-                rx.select.root(
-                    rx.select.trigger(
-                        placeholder=T["admin.role"], aria_label=T["admin.role"], id="invite-role"
+                field(
+                    T["admin.role"],
+                    rx.select.root(
+                        rx.select.trigger(placeholder=T["admin.role"], id="invite-role"),
+                        rx.select.content(
+                            *[rx.select.item(T[f"role.{r.value}"], value=r.value) for r in Role]
+                        ),
+                        name="role",
+                        on_change=AdminState.choose_role,
                     ),
-                    rx.select.content(*[rx.select.item(T[f"role.{r.value}"], value=r.value) for r in Role]),
-                    name="role",
-                    on_change=AdminState.choose_role,
                 ),
                 rx.cond(
                     AdminState.role_tenants.length() > 0,
-                    rx.select.root(
-                        rx.select.trigger(
-                            placeholder=T["admin.tenant"], aria_label=T["admin.tenant"], id="invite-tenant"
+                    field(
+                        T["admin.tenant"],
+                        rx.select.root(
+                            rx.select.trigger(placeholder=T["admin.tenant"], id="invite-tenant"),
+                            rx.select.content(
+                                rx.foreach(
+                                    AdminState.role_tenants,
+                                    lambda t: rx.select.item(t["label"], value=t["id"]),
+                                )
+                            ),
+                            name="tenant",
                         ),
-                        rx.select.content(
-                            rx.foreach(
-                                AdminState.role_tenants,
-                                lambda t: rx.select.item(t["label"], value=t["id"]),
-                            )
-                        ),
-                        name="tenant",
                     ),
                 ),
-                rx.select.root(
-                    rx.select.trigger(
-                        placeholder=T["admin.partner"], aria_label=T["admin.partner"], id="invite-partner"
+                field(
+                    T["admin.partner"],
+                    rx.select.root(
+                        rx.select.trigger(placeholder=T["admin.partner"], id="invite-partner"),
+                        rx.select.content(
+                            rx.foreach(
+                                AdminState.partners, lambda p: rx.select.item(p["label"], value=p["id"])
+                            )
+                        ),
+                        name="spv_partner",
                     ),
-                    rx.select.content(
-                        rx.foreach(AdminState.partners, lambda p: rx.select.item(p["label"], value=p["id"]))
-                    ),
-                    name="spv_partner",
                 ),
                 spacing="3",
                 wrap="wrap",

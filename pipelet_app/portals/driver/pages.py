@@ -227,7 +227,10 @@ def driver_page() -> rx.Component:
         card(
             T["driver.tokens"],
             data_table(
-                [(T["col.token"], "token"), (T["col.status"], "status")], DriverState.tokens, "driver-tokens"
+                [(T["col.token"], "token"), (T["col.status"], "status")],
+                DriverState.tokens,
+                "driver-tokens",
+                coded={"status": "token_status"},
             ),
         ),
     )
@@ -277,7 +280,11 @@ def driver_session_page() -> rx.Component:
                     rx.recharts.y_axis(unit=" kW", width=70),
                     rx.recharts.tooltip(),
                     rx.recharts.area(
-                        data_key="kw", name=t["charger.power"], stroke="#0f766e", fill="#99f6e4"
+                        data_key="kw",
+                        name=t["charger.power"],
+                        stroke="#0f766e",
+                        fill="#99f6e4",
+                        is_animation_active=False,  # live: the curve grows by push, not re-drawn
                     ),
                     data=DriverSessionState.curve,
                     width="100%",

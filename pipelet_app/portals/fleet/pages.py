@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
-from pipelet_app.portals.layout import card, coded_text, field, shell, source_badge
+from pipelet_app.portals.layout import card, coded_text, field, shell, source_badge, when_empty
 
 T = FleetState.tr
 # The legend writes its labels in these colours: each at least 4.5:1 on white (WCAG AA).
@@ -70,13 +70,25 @@ def _chart() -> rx.Component:
         rx.recharts.tooltip(),
         rx.recharts.legend(),
         rx.recharts.bar(
-            data_key="ocpp", name=T["source.ocpp-wallbox"], stack_id="kwh", fill=SOURCE_COLORS["ocpp"]
+            data_key="ocpp",
+            name=T["source.ocpp-wallbox"],
+            stack_id="kwh",
+            fill=SOURCE_COLORS["ocpp"],
+            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
         ),
         rx.recharts.bar(
-            data_key="pv", name=T["source.pv-inverter"], stack_id="kwh", fill=SOURCE_COLORS["pv"]
+            data_key="pv",
+            name=T["source.pv-inverter"],
+            stack_id="kwh",
+            fill=SOURCE_COLORS["pv"],
+            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
         ),
         rx.recharts.bar(
-            data_key="public", name=T["source.public"], stack_id="kwh", fill=SOURCE_COLORS["public"]
+            data_key="public",
+            name=T["source.public"],
+            stack_id="kwh",
+            fill=SOURCE_COLORS["public"],
+            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
         ),
         data=FleetState.months,
         width="100%",
@@ -119,14 +131,15 @@ def fleet_page() -> rx.Component:
         card(T["fleet.by_month"], _chart()),
         card(
             T["fleet.drivers"],
-            rx.input(
-                placeholder=T["fleet.search"],
-                aria_label=T["fleet.search"],
-                max_width="100%",
-                value=FleetState.search,
-                on_change=FleetState.set_search,
-                id="driver-search",
-                width="20em",
+            field(
+                T["fleet.search"],
+                rx.input(
+                    max_width="100%",
+                    value=FleetState.search,
+                    on_change=FleetState.set_search,
+                    id="driver-search",
+                    width="20em",
+                ),
             ),
             rx.table.root(
                 rx.table.header(
@@ -144,6 +157,7 @@ def fleet_page() -> rx.Component:
                 variant="surface",
                 id="fleet-drivers",
             ),
+            when_empty(FleetState.visible_drivers, T["empty.fleet_drivers"]),
             rx.cond(
                 FleetState.matching_drivers > FleetState.visible_drivers.length(),
                 rx.button(
@@ -219,7 +233,25 @@ def fleet_driver_page() -> rx.Component:
             t["driver.recent"],
             rx.cond(
                 FleetDriverState.void_message != "",
-                rx.callout(FleetDriverState.void_message, id="void-message"),
+                rx.callout(
+                    rx.hstack(
+                        rx.text(FleetDriverState.void_message),
+                        rx.cond(
+                            FleetDriverState.voided != "",
+                            rx.button(
+                                t["common.undo"],
+                                on_click=FleetDriverState.undo_void,
+                                size="1",
+                                variant="outline",
+                                id="void-undo",
+                            ),
+                        ),
+                        align="center",
+                        spacing="3",
+                        wrap="wrap",
+                    ),
+                    id="void-message",
+                ),
             ),
             rx.table.root(
                 rx.table.header(
@@ -243,6 +275,7 @@ def fleet_driver_page() -> rx.Component:
                 variant="surface",
                 id="driver-sessions",
             ),
+            when_empty(FleetDriverState.driver_sessions, t["empty.fleet_driver_sessions"]),
             rx.cond(
                 FleetDriverState.next_cursor != "",
                 rx.button(

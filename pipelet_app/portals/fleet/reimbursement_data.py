@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipelet_app.auth import Principal
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import plan_import, run_import
-from pipelet_app.i18n.formatting import kwh, money, number
+from pipelet_app.i18n.formatting import kwh, money, number, when
 from pipelet_app.services.session import Session
 
 
@@ -44,6 +44,11 @@ def approve(db: Session, principal: Principal, statement_id: str, month: str) ->
     return statements_view(db, principal, month)
 
 
+def reopen(db: Session, principal: Principal, statement_id: str, month: str) -> list[dict[str, str]]:
+    reimbursement.reopen(db, principal, int(statement_id))
+    return statements_view(db, principal, month)
+
+
 def export(db: Session, principal: Principal, month: str) -> str:
     return reimbursement.export_csv(db, principal, month)
 
@@ -55,7 +60,7 @@ def preview_import(db: Session, principal: Principal, text: str) -> dict:
             {
                 "line": str(row.line),
                 "driver": driver.name,
-                "start": f"{row.start_utc:%Y-%m-%d %H:%M}",
+                "start": when(row.start_utc),
                 "station": row.station_id,
                 "energy_kwh": kwh(row.energy_wh),
                 "provider": row.provider,

@@ -57,6 +57,16 @@ def _statement_row(row: rx.Var) -> rx.Component:
                         T["reimb.approve"],
                     ),
                 ),
+                rx.cond(
+                    row["status"] == "approved",
+                    rx.button(
+                        T["reimb.reopen"],
+                        on_click=ReimbursementState.reopen(row["id"]),
+                        size="1",
+                        variant="outline",
+                        id="reopen-" + row["id"],
+                    ),
+                ),
                 rx.link(
                     "PDF",
                     href="/api/v1/fleet/reimbursement/statements/" + row["id"] + ".pdf",

@@ -88,6 +88,15 @@ class ReimbursementState(SessionState):
         return result.redirect
 
     @rx.event
+    async def reopen(self, statement_id: str):
+        """Undo an approval (until the export): the statement is a draft again."""
+        month = self.month
+        result = await self._run(lambda db, p: data.reopen(db, p, statement_id, month))
+        if result.value is not None:
+            self.statements = result.value
+        return result.redirect
+
+    @rx.event
     async def export(self):
         month = self.month
         result = await self._run(lambda db, p: data.export(db, p, month))

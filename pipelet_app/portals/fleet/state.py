@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from pipelet_app.fleet.voids import void_session
+from pipelet_app.fleet.voids import restore_session, void_session
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.portals.fleet.data import (
     default_period,
@@ -122,6 +122,7 @@ class FleetState(SessionState):
 
 class FleetDriverState(FleetState):
     void_message: str = ""
+    voided: str = ""  # the session just voided: its Undo stays on offer until the next page load
     driver_name: str = ""
     driver_sessions: list[dict[str, str]] = []
     next_cursor: str = ""
@@ -144,6 +145,7 @@ class FleetDriverState(FleetState):
 
     async def _load_driver(self):
         self.driver_sessions, self.driver_name, self.next_cursor, self.void_message = [], "", "", ""
+        self.voided = ""
         result = await self._page(None)
         data = result.value or {}
         self.driver_name = data.get("driver", "")
@@ -165,6 +167,23 @@ class FleetDriverState(FleetState):
             return None
         redirect = await self._load_driver()
         self.void_message = MESSAGES.get(self.locale, MESSAGES["en"])["fleet.voided"]
+        self.voided = transaction_id
+        return redirect
+
+    @rx.event
+    async def undo_void(self):
+        """Bring the session just voided back (audited; the service checks role and fleet again)."""
+        transaction_id = self.voided
+        result = await self._guarded_off_loop(
+            lambda db, principal: restore_session(db, principal, transaction_id)
+        )
+        if result.redirect is not None:
+            return result.redirect
+        if result.error or result.denied:
+            self.void_message = result.error or result.denied
+            return None
+        redirect = await self._load_driver()
+        self.void_message = MESSAGES.get(self.locale, MESSAGES["en"])["fleet.restored"]
         return redirect
 
     @rx.event

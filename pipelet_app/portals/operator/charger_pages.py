@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, charger_status_badge, coded_text, data_table, shell
+from pipelet_app.portals.layout import (
+    card,
+    charger_status_badge,
+    coded_text,
+    confirm_button,
+    data_table,
+    empty_state,
+    online_badge,
+    shell,
+)
 from pipelet_app.portals.operator.charger_screen import screen_cards
 from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
 from pipelet_app.portals.operator.onboarding_pages import charger_setup_card
@@ -145,7 +154,7 @@ def _sessions_table() -> rx.Component:
             variant="surface",
             id="charger-sessions",
         ),
-        rx.text(T["common.no_data"], color_scheme="gray"),
+        empty_state(T["empty.charger_sessions"]),
     )
 
 
@@ -222,12 +231,13 @@ def _security_card(s: rx.Var) -> rx.Component:
                 T["charger.auth_mode"],
                 rx.cond(s["auth_mode"] == "none", T["charger.auth_none"], T["charger.auth_basic"]),
             ),
-            rx.button(
+            confirm_button(  # the old password stops working at once: the charger is refused until set
+                rx.button(
+                    T["charger.rotate_password"], size="2", variant="soft", id="charger-rotate-password"
+                ),
+                ChargerState.rotate_password,
+                T["charger.rotate_confirm"],
                 T["charger.rotate_password"],
-                size="2",
-                variant="soft",
-                on_click=ChargerState.rotate_password,
-                id="charger-rotate-password",
             ),
             rx.cond(
                 s["auth_mode"] == "none",
@@ -286,11 +296,7 @@ def charger_page() -> rx.Component:
     return shell(
         rx.hstack(
             rx.text(s["id"]),
-            rx.badge(
-                s["online"],
-                color_scheme=rx.cond(s["online"] == "online", "green", "gray"),
-                id="charger-online",
-            ),
+            online_badge(s["online"], id="charger-online"),
             align="center",
             spacing="3",
         ),

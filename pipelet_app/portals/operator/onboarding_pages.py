@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, data_table, error_callout, field, form_row, shell
+from pipelet_app.portals.layout import (
+    card,
+    coded_text,
+    data_table,
+    error_callout,
+    field,
+    form_row,
+    shell,
+    when_empty,
+)
 from pipelet_app.portals.operator.onboarding_state import (
     ChargerSetupState,
     ClaimState,
@@ -167,10 +176,10 @@ def _token_row(row: rx.Var) -> rx.Component:
     token = row["token"]
     return rx.table.row(
         rx.table.cell(token),
-        rx.table.cell(row["type"]),
+        rx.table.cell(coded_text("token_type", row["type"])),
         rx.table.cell(row["driver"]),
         rx.table.cell(row["expires"]),
-        rx.table.cell(row["status"], id="token-status-" + token),
+        rx.table.cell(coded_text("token_status", row["status"]), id="token-status-" + token),
         rx.table.cell(
             rx.hstack(
                 rx.cond(
@@ -275,6 +284,7 @@ def tokens_page() -> rx.Component:
                 variant="surface",
                 id="tokens-table",
             ),
+            when_empty(s.tokens, T["empty.tokens"]),
         ),
         rx.cond(
             s.history_of != "",

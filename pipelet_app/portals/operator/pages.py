@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, charger_status_badge, data_table, online_badge, shell
+from pipelet_app.portals.layout import (
+    card,
+    charger_status_badge,
+    data_table,
+    online_badge,
+    shell,
+    when_empty,
+)
 from pipelet_app.portals.operator.attention_view import attention_card, sites_map_card
 from pipelet_app.portals.operator.state import OperatorState
 
@@ -72,6 +79,11 @@ def operator_page() -> rx.Component:
                     id="operator-chargers-more",
                 ),
             ),
+            when_empty(
+                OperatorState.chargers,
+                T["empty.chargers"],
+                rx.link(T["empty.claim_link"], href="/operator/claim", id="empty-claim"),
+            ),
         ),
         card(
             T["operator.sites"],
@@ -86,6 +98,7 @@ def operator_page() -> rx.Component:
                 variant="surface",
                 id="operator-sites",
             ),
+            when_empty(OperatorState.sites, T["empty.sites"]),
             rx.hstack(
                 rx.link(T["operator.new_site"], href="/operator/sites/new", id="new-site"),
                 rx.link(T["nav.notifications"], href="/operator/notifications", id="notifications-link"),

@@ -14,6 +14,11 @@ from pipelet_app.services.session import Session
 API = "/api/v1/reports/portfolio"
 
 
+def _hours(value: float) -> str:
+    """A day's hours (23/24/25 on DST days) whole, anything else to a tenth, in the page language."""
+    return f"{number(value, 0 if value.is_integer() else 1)} h"
+
+
 def _query(params: dict[str, str]) -> str:
     keep = {k: v for k, v in params.items() if v}
     return "&".join(f"{k}={v}" for k, v in keep.items())
@@ -32,7 +37,7 @@ def _availability(uptime: dict[str, Any] | None) -> str:
 def _row(row: dict[str, Any], name: str = "", site_id: str = "") -> dict[str, str]:
     return {
         "period": row.get("period", ""),
-        "hours": "" if row.get("hours") is None else f"{row['hours']:g} h",
+        "hours": "" if row.get("hours") is None else _hours(float(row["hours"])),
         "name": name,
         "site_id": site_id,
         "sessions": str(row["sessions"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, field, shell
+from pipelet_app.portals.layout import card, confirm_button, field, shell, when_empty
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
 
@@ -38,19 +38,18 @@ def _site_form() -> rx.Component:
             ),
             rx.hstack(
                 _field("site.commissioning_date", "commissioning_date", placeholder="2026-11-30"),
-                rx.vstack(
-                    rx.text(T["site.lifecycle_state"], size="2", weight="medium"),
+                field(  # the label element names the select (axe select-name), the states in words
+                    T["site.lifecycle_state"],
                     rx.el.select(
-                        *[rx.el.option(state, value=state) for state in LIFECYCLE],
+                        *[rx.el.option(T[f"lifecycle.{state}"], value=state) for state in LIFECYCLE],
                         name="lifecycle_state",
                         default_value=SiteState.form["lifecycle_state"],
                         id="site-lifecycle_state",
                     ),
-                    spacing="1",
                     width="100%",
                 ),
-                rx.vstack(
-                    rx.text(T["site.spv"], size="2", weight="medium"),
+                field(
+                    T["site.spv"],
                     rx.el.select(
                         rx.el.option(T["site.no_spv"], value=""),
                         rx.foreach(SiteState.spvs, lambda spv: rx.el.option(spv["name"], value=spv["id"])),
@@ -58,7 +57,6 @@ def _site_form() -> rx.Component:
                         default_value=SiteState.form["spv_id"],
                         id="site-spv_id",
                     ),
-                    spacing="1",
                     width="100%",
                 ),
                 width="100%",
@@ -83,12 +81,17 @@ def _device_row(device: rx.Var) -> rx.Component:
         rx.table.cell(device["charge_point_id"]),
         rx.table.cell(device["connector_id"]),
         rx.table.cell(
-            rx.button(
+            confirm_button(
+                rx.button(
+                    T["site.remove"],
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    id="remove-device-" + device["asset_id"],
+                ),
+                SiteState.remove_device(device["asset_id"]),
+                T["site.remove_confirm"],
                 T["site.remove"],
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=SiteState.remove_device(device["asset_id"]),
             )
         ),
     )
@@ -112,6 +115,7 @@ def _devices() -> rx.Component:
             variant="surface",
             id="site-devices",
         ),
+        when_empty(SiteState.devices, T["empty.devices"]),
         rx.form(
             rx.hstack(
                 field(T["site.asset_id"], rx.input(name="asset_id", required=True, id="device-asset")),

@@ -69,7 +69,9 @@ def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, s
                     "time": when(d["time_utc"], tz),
                     "site": ("stale · " if d["stale"] else "") + d["reason"],
                     "charger": str(c.get("charger", "—")),
-                    "limit": "—" if "limit_a" not in c else f"{c['limit_a']:.1f} A, {c.get('phases', 3)}p",
+                    "limit": "—"
+                    if "limit_a" not in c
+                    else f"{number(c['limit_a'], 1)} A, {c.get('phases', 3)}p",
                     "reason": str(c.get("reason", "")),
                     "sent": str(c.get("sent", "")),
                 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, confirm_button, data_table, shell
+from pipelet_app.portals.layout import card, confirm_button, data_table, shell, when_empty
 from pipelet_app.portals.spv.state import SpvConsoleState as S
 
 T = S.tr
@@ -67,6 +67,7 @@ def spv_console_page() -> rx.Component:
             rx.table.root(
                 rx.table.body(rx.foreach(S.spvs, _spv_row)), width="100%", variant="surface", id="spv-list"
             ),
+            when_empty(S.spvs, T["empty.spvs"]),
         ),
         card(
             T["spv.alerts"],
@@ -75,6 +76,7 @@ def spv_console_page() -> rx.Component:
                  (T["spv.owner"], "owner"), (T["spv.due"], "due"), (T["spv.note"], "message")],
                 S.alerts,
                 "spv-alerts",
+                coded={"severity": "severity"},
             ),
         ),
         card(
@@ -86,6 +88,7 @@ def spv_console_page() -> rx.Component:
                 variant="surface",
                 id="spv-years",
             ),
+            when_empty(S.years, T["empty.spv_years"]),
         ),
         card(
             T["spv.steps"],
