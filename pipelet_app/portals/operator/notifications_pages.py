@@ -14,7 +14,10 @@ S = NotificationsState
 def _flag(name: str) -> rx.Component:
     return rx.el.label(
         rx.hstack(
-            rx.checkbox(name=name, default_checked=S.flags[name], id=f"notify-{name}"),
+            # Radix renders a <button role="checkbox">: its own name, the wrapping label is not enough for axe
+            rx.checkbox(
+                name=name, default_checked=S.flags[name], id=f"notify-{name}", aria_label=T[f"notify.{name}"]
+            ),
             rx.text(T[f"notify.{name}"]),
             align="center",
             min_height="44px",
@@ -29,6 +32,7 @@ def _site(site: rx.Var) -> rx.Component:
                 name="site-" + site["id"].to(str),
                 default_checked=site["chosen"].to(bool),
                 id="notify-site-" + site["id"].to(str),
+                aria_label=site["name"],
             ),
             rx.text(site["name"]),
             align="center",
