@@ -253,6 +253,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invite.done": "Your account is ready. Please sign in.",
         "common.denied": "Your role may not open this page.",
         "common.no_data": "Nothing here yet.",
+        "reservation_status.Active": "Active",
+        "reservation_status.Used": "Used",
+        "reservation_status.Cancelled": "Cancelled",
+        "reservation_status.Expired": "Expired",
+        "reservation_status.Removed": "Removed by the charger",
+        "reservation_status.Rejected": "Refused by the charger",
+        "reservation_status.Occupied": "Refused: connector occupied",
+        "reservation_status.Faulted": "Refused: connector faulted",
+        "reservation_status.Unavailable": "Refused: connector unavailable",
         "site.remove_confirm": "The device leaves the site: its readings are no longer used for the site's "
         "energy and solar share.",
         "charger.rotate_confirm": "The current password stops working at once: the charger is refused "
@@ -887,6 +896,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invite.done": "Ihr Konto ist bereit. Bitte melden Sie sich an.",
         "common.denied": "Ihre Rolle darf diese Seite nicht öffnen.",
         "common.no_data": "Noch keine Einträge.",
+        "reservation_status.Active": "Aktiv",
+        "reservation_status.Used": "Eingelöst",
+        "reservation_status.Cancelled": "Storniert",
+        "reservation_status.Expired": "Abgelaufen",
+        "reservation_status.Removed": "Von der Ladestation entfernt",
+        "reservation_status.Rejected": "Von der Ladestation abgelehnt",
+        "reservation_status.Occupied": "Abgelehnt: Anschluss belegt",
+        "reservation_status.Faulted": "Abgelehnt: Anschluss gestört",
+        "reservation_status.Unavailable": "Abgelehnt: Anschluss nicht verfügbar",
         "site.remove_confirm": "Das Gerät wird vom Standort entfernt: Seine Messwerte zählen nicht mehr für "
         "Energie und Solaranteil des Standorts.",
         "charger.rotate_confirm": "Das bisherige Passwort gilt sofort nicht mehr: Die Ladestation wird "

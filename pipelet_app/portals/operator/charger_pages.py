@@ -384,6 +384,7 @@ def charger_page() -> rx.Component:
                 ],
                 ChargerState.reservations,
                 "charger-reservations",
+                coded={"status": "reservation_status"},
             ),
         ),
         card(
