@@ -204,9 +204,13 @@ ENGLISH_FORMAT = re.compile(
 
 
 def _choose_language(page: Page, name: str, lang: str) -> None:
+    """Pick the language; the page reloads itself to format its figures anew: wait for that reload, so
+    the next navigation is not cut short by it."""
     page.click("#locale-select")
-    page.get_by_role("option", name=name).click()
+    with page.expect_navigation(timeout=20_000):
+        page.get_by_role("option", name=name).click()
     expect(page.locator("html")).to_have_attribute("lang", lang, timeout=20_000)
+    expect(page.locator("#signed-in-user")).to_be_attached(timeout=20_000)
 
 
 @pytest.mark.parametrize("email", list(PAGES))
