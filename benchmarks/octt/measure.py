@@ -19,7 +19,8 @@ What it sets up, as an operator would (README.md lists the suite's own requireme
 - the suite's "trigger" HTTP API (its stand-in for the operator's clicks), served here and translated
   into our own command API: `POST /api/v1/chargers/{id}/commands/{name}` with an operator's API key
   (the FastAPI app in this process; commands go over Redis to the CSMS node), the security-profile
-  floor through `PUT /api/v1/chargers/{id}/security-profile`, and a chosen Basic-auth password through
+  floor through `PUT /api/v1/chargers/{id}/security-profile`, the "Pending at next boot" switch through
+  `PUT /api/v1/chargers/{id}/registration`, and a chosen Basic-auth password through
   the same service the API's rotation uses.
 
 Prints passes per block and writes `--json` (default benchmarks/octt/last_run.json).
@@ -259,6 +260,12 @@ def trigger_app(api_key: str) -> Any:
             return JSONResponse({"result": "error", "status_code": answer.status_code, "detail": answer.text})
         return JSONResponse(_snake(answer.json()["response"]))
 
+    async def put(station: str, setting: str, payload: dict[str, Any]) -> JSONResponse:
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pipelet", timeout=60) as client:
+            answer = await client.put(f"/api/v1/chargers/{station}/{setting}", json=payload, headers=headers)
+        return JSONResponse({"ok": answer.status_code == 200, "detail": answer.text[:500]})
+
     async def route(request: Request) -> JSONResponse:
         body = await request.json() if (await request.body()) else {}
         path = request.url.path
@@ -282,14 +289,7 @@ def trigger_app(api_key: str) -> Any:
             payload = {"setVariableData": [{**variable, "attributeValue": NEW_PASSWORD}]}
             return await command(station, "change-configuration", payload)
         if action == "set-security-profile":
-            transport = httpx.ASGITransport(app=api)
-            async with httpx.AsyncClient(transport=transport, base_url="http://pipelet") as client:
-                answer = await client.put(
-                    f"/api/v1/chargers/{station}/security-profile",
-                    json={"security_profile": int(body["security_profile"])},
-                    headers=headers,
-                )
-            return JSONResponse({"ok": answer.status_code == 200, "detail": answer.text[:500]})
+            return await put(station, "security-profile", {"security_profile": int(body["security_profile"])})
         if action == "set-items-per-message":
             # The OCTT's precondition is "the station reported ItemsPerMessage = n" (configuration
             # state); the suite's station cannot be made to send that report, so it is stored as the
@@ -297,9 +297,9 @@ def trigger_app(api_key: str) -> Any:
             await asyncio.to_thread(report_limits, station, body)
             return JSONResponse({"ok": True})
         if action == "set-pending-boot":
-            # Ours: Pending is for stations not yet accepted (unclaimed); there is no operator switch
-            # that holds an accepted station in Pending, so this stays unsupported (B_02/B_30/B_31).
-            return JSONResponse({"ok": False, "note": "not an operator setting in Pipelet"})
+            # The operator holds the station back at its next boot (B_02/B_30/B_31), or lets it in again.
+            status = "Pending" if body.get("pending", True) else "Accepted"
+            return await put(station, "registration", {"registration_status": status})
         return JSONResponse({"error": f"unknown action {action}"}, status_code=404)
 
     return Starlette(routes=[Route("/{path:path}", route, methods=["POST"])])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
@@ -61,6 +61,9 @@ class ChargerOut(BaseModel):
         default="", description="loop, chargepoint, evrange, helios, tesla, other; '' = direct"
     )
     security_profile: int = Field(default=0, description="Lowest profile it may connect with (0 any)")
+    registration_status: str = Field(
+        default="Accepted", description="Answer to its next BootNotification: Accepted, Pending or Rejected"
+    )
     firmware_version: str = ""
     retired_utc: datetime | None = Field(default=None, description="Set when retired: the CSMS refuses it")
     connectors: list[ConnectorOut]
@@ -85,6 +88,7 @@ def _out(charger: Charger, connectors: list[Connector]) -> ChargerOut:
         name=charger.display_name,
         network=charger.network,
         security_profile=charger.security_profile,
+        registration_status=charger.registration_status,
         firmware_version=charger.firmware_version,
         retired_utc=charger.retired_at,
         connectors=[_connector_out(c) for c in sorted(connectors, key=lambda c: c.connector_id)],
@@ -495,6 +499,12 @@ class SecurityProfileIn(BaseModel):
     )
 
 
+class RegistrationIn(BaseModel):
+    registration_status: Literal["Accepted", "Pending", "Rejected"] = Field(
+        description="The answer to the station's next BootNotification (OCPP 2.0.1 B02/B03)"
+    )
+
+
 class FirmwareOut(BaseModel):
     version: str
     seen_utc: datetime = Field(description="The first Boot that reported it")
@@ -531,6 +541,24 @@ async def set_security_profile(
     refused from now on."""
     charger = await run_in_threadpool(
         charger_admin.set_security_profile, db, principal, charge_point_id, body.security_profile
+    )
+    await notify_identity_changed(charge_point_id)
+    return await run_in_threadpool(_one, db, charger)
+
+
+@router.put(
+    "/{charge_point_id}/registration",
+    response_model=ChargerOut,
+    responses={**KEYED, **documented(404)},
+)
+async def set_registration(
+    charge_point_id: str, body: RegistrationIn, principal: Caller, db: DB
+) -> ChargerOut:
+    """Choose how the CSMS answers the station's next BootNotification (audited): Pending to configure or
+    inspect it before accepting it (B02), Rejected to refuse it (B03), Accepted. Set back to Accepted
+    while it waits in Pending on its socket, the station is sent TriggerMessage(BootNotification)."""
+    charger = await run_in_threadpool(
+        charger_admin.set_registration_status, db, principal, charge_point_id, body.registration_status
     )
     await notify_identity_changed(charge_point_id)
     return await run_in_threadpool(_one, db, charger)

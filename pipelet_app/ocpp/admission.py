@@ -65,6 +65,7 @@ class Entry:
     claimed: bool
     security_profile: int = 0  # the floor (`security_profile`)
     profile_target: int | None = None
+    registration_status: str = "Accepted"  # the operator's answer to its next boot (ocpp/registration.py)
 
     @property
     def open_door(self) -> bool:
@@ -115,11 +116,14 @@ class Admission:
                     Charger.tenant_id,
                     Charger.security_profile,
                     Charger.security_profile_target,
+                    Charger.registration_status,
                 )
             ).all()
         directory = {
-            cp_id: Entry(int(charger_id), password_hash, str(mode), tenant_id is not None, floor or 0, target)
-            for cp_id, charger_id, password_hash, mode, tenant_id, floor, target in rows
+            cp_id: Entry(
+                int(charger_id), password_hash, str(mode), tenant_id is not None, floor or 0, target, chosen
+            )
+            for cp_id, charger_id, password_hash, mode, tenant_id, floor, target, chosen in rows
         }
         self._directory = directory
         self.loaded_at = time.monotonic()
@@ -320,6 +324,7 @@ def _entry_of(charger: Charger) -> Entry:
         charger.tenant_id is not None,
         charger.security_profile or 0,
         charger.security_profile_target,
+        charger.registration_status,
     )
 
 

@@ -13,6 +13,13 @@ Before an accepted boot every Call other than BootNotification gets a CallError 
 GetReport) and the message a TriggerMessage requested. A station accepted by its operator while
 Pending is sent TriggerMessage(BootNotification), so it need not wait out the retry interval (TC_B_31).
 
+An operator may also hold back a station it owns (`chargers.registration_status`, set through
+`PUT /api/v1/chargers/{id}/registration`): its next BootNotification is answered `Pending` (B02: the
+operator wants to configure or inspect it first) or `Rejected` (B03). A boot is where the status is given
+(B01-B03), so an already accepted connected station is not re-triggered to boot: F06.FR.17 has a station
+refuse TriggerMessage(BootNotification) once accepted. Set back to `Accepted` while the station waits in
+Pending on its socket, it is sent TriggerMessage(BootNotification) as above (TC_B_02, TC_B_31).
+
 A claimed station that reconnects is accepted without booting again (a reconnect is not a reboot).
 OCPP 1.6 chargers are always Accepted: unclaimed 1.6 chargers keep being let in and trusted with no
 id token (`authorization`), as before; the CSMS benchmark's load generator relies on it.
@@ -25,6 +32,7 @@ from dataclasses import dataclass, field
 ACCEPTED = "Accepted"
 PENDING = "Pending"
 REJECTED = "Rejected"
+STATUSES = (ACCEPTED, PENDING, REJECTED)  # what an operator may choose (`chargers.registration_status`)
 
 # How long a Pending station waits before it boots again (BootNotificationResponse.interval).
 PENDING_RETRY_S = 60
@@ -39,13 +47,16 @@ def awaiting_operator(claimed: bool, auth_mode: str, has_password: bool) -> bool
     return not claimed and auth_mode != "none" and not has_password
 
 
-def boot_status(claimed: bool, auth_mode: str, has_password: bool, authenticated: bool) -> str:
-    """The answer to a BootNotification over a socket admitted `authenticated` (or not)."""
+def boot_status(
+    claimed: bool, auth_mode: str, has_password: bool, authenticated: bool, operator_status: str = ACCEPTED
+) -> str:
+    """The answer to a BootNotification over a socket admitted `authenticated` (or not), for a station
+    whose operator chose `operator_status` (Accepted unless it holds the station back)."""
     if awaiting_operator(claimed, auth_mode, has_password):
         return PENDING
     if auth_mode != "none" and not authenticated:
         return REJECTED  # claimed while this unauthenticated socket was open; it is being closed
-    return ACCEPTED
+    return operator_status if operator_status in STATUSES else ACCEPTED
 
 
 @dataclass(slots=True)

@@ -358,11 +358,13 @@ class CsmsServer:
         self._finish_pending_boot(cp, entry)
 
     def _finish_pending_boot(self, cp: CsmsConnection, entry: Entry | None) -> None:
-        """A 2.0.1 station waiting in Pending that an operator now holds, on a socket that stays: have
-        it boot again now (TriggerMessage), instead of after its retry interval."""
+        """A 2.0.1 station waiting in Pending that an operator now holds (and no longer holds back,
+        `registration_status`), on a socket that stays: have it boot again now (TriggerMessage),
+        instead of after its retry interval."""
         if (
             entry is not None
             and not awaiting_operator(entry.claimed, entry.auth_mode, entry.password_hash is not None)
+            and entry.registration_status == ACCEPTED
             and cp.registration.status == PENDING
             and not cp.registration.boot_asked
             and not cp.closed

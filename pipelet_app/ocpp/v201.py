@@ -117,13 +117,15 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         )
         transactions.close_stale_on_boot(db, self.charger_id, utcnow())
         held = db.exec(
-            select(Charger.tenant_id, Charger.auth_mode, Charger.basic_auth_hash).where(
-                Charger.id == self.charger_id
-            )
+            select(
+                Charger.tenant_id, Charger.auth_mode, Charger.basic_auth_hash, Charger.registration_status
+            ).where(Charger.id == self.charger_id)
         ).first()
-        tenant_id, auth_mode, password_hash = held if held is not None else (None, "basic", None)
+        tenant_id, auth_mode, password_hash, chosen = (
+            held if held is not None else (None, "basic", None, registration.ACCEPTED)
+        )
         status = registration.boot_status(
-            tenant_id is not None, str(auth_mode), password_hash is not None, self.authenticated
+            tenant_id is not None, str(auth_mode), password_hash is not None, self.authenticated, str(chosen)
         )
         self.registration.booted(status)
         if status != registration.ACCEPTED:

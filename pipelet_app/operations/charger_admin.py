@@ -2,6 +2,9 @@
 profile, retirement, and the firmware versions it reported. Each call checks role and tenant itself
 (`own_charger`: another tenant's charger reads as missing) and writes one audit row with what changed.
 
+Registration status: the answer to the station's next BootNotification (Accepted, or Pending /
+Rejected to hold it back; ocpp/registration.py).
+
 Security profile: the operator sets the charger's floor (connections below it are refused; the CSMS
 also raises it by itself after an announced upgrade, ocpp/security_profile.py). Profiles 2 and 3 need
 the CSMS to serve TLS (and client certificates for 3). The auth mode ("basic"/"none") is separate.
@@ -21,6 +24,7 @@ from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargerAuthMode, ChargerFirmware, Site
 from pipelet_app.errors import Conflict
+from pipelet_app.ocpp.registration import STATUSES as REGISTRATION_STATUSES
 from pipelet_app.operations.chargers import own_charger
 from pipelet_app.settings import get_settings
 
@@ -90,6 +94,23 @@ def set_security_profile(db: Session, principal: Principal, charge_point_id: str
             charger.security_profile_target = None
         db.add(charger)
         _record(db, principal, charger, "SecurityProfileChanged", changes)
+        db.commit()
+    return charger
+
+
+def set_registration_status(db: Session, principal: Principal, charge_point_id: str, status: str) -> Charger:
+    """Choose the answer to the station's next BootNotification (OCPP 2.0.1 B02/B03,
+    ocpp/registration.py): "Accepted", "Pending" (the operator wants to configure or inspect it first) or
+    "Rejected". Idempotent; a change is audited. The CSMS is told by the caller (notify_identity_changed):
+    back to Accepted while the station waits in Pending, it is triggered to boot again at once."""
+    if status not in REGISTRATION_STATUSES:
+        raise InvalidInput(f"registration_status: one of {', '.join(REGISTRATION_STATUSES)}")
+    charger = own_charger(db, principal, charge_point_id)
+    if charger.registration_status != status:
+        changes = {"registration_status": [charger.registration_status, status]}
+        charger.registration_status = status
+        db.add(charger)
+        _record(db, principal, charger, "RegistrationStatusChanged", changes)
         db.commit()
     return charger
 

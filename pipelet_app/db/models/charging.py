@@ -65,6 +65,9 @@ class Charger(SQLModel, table=True):
     # it first connects at the profile an accepted SetNetworkProfile announced (`ocpp/security_profile.py`).
     security_profile: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     security_profile_target: int | None = None
+    # The operator's answer to this station's next BootNotification (2.0.1 B01-B03): "Accepted", or
+    # "Pending" / "Rejected" to hold it back (ocpp/registration.py). An unclaimed station is Pending anyway.
+    registration_status: str = Field(default="Accepted", sa_column_kwargs={"server_default": "Accepted"})
     # Which CSMS node holds the socket (scale-out routing, and a restarted node clears only its own chargers).
     csms_node: str | None = None
     # Version of the local authorization list last accepted by the charger (SendLocalList).
