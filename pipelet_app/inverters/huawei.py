@@ -18,8 +18,14 @@ Assumptions in one place (unofficial, from the FusionSolar web API): charger dev
 (connector ``60081``); KPI signals ``10008`` total energy charged (kWh), ``10035`` session energy (kWh),
 ``10013`` power (kW), ``10004`` working status. Name aliases are accepted too.
 
-No public recorded answer supports the charger type and signal ids; a well-used client's device-type table
-has no charger type: see ``tests/fixtures/vendors/huawei/SOURCE.md``.
+Recorded shapes (``tests/fixtures/vendors/huawei/``, from the Postman collection of a well-used Home
+Assistant client): the plant list ``data{list[]{plantCode, plantName, ...}, pageCount, pageNo, pageSize,
+total}``; the device list ``data[]{id, devName, devTypeId, esnCode, invType, ...}`` with ``params``; real-time
+KPIs ``data[]{devId, dataItemMap, sn}`` with **no** ``collectTime`` — the answer's ``params.currentTime``
+(ms) is the reading's time. A device ``id`` may be ``0`` (it is a number, not a truthy string).
+
+Not in any public source: a charger. Neither the recorded answers nor the client's device-type table have
+an EV charger, so the charger type and its ``dataItemMap`` signal ids above remain assumptions.
 """
 
 from __future__ import annotations
@@ -150,6 +156,13 @@ class HuaweiAdapter(InverterAdapter):
         self.credentials_changed = True
 
     async def _call(self, name: str, payload: dict[str, Any], *, realtime: bool = False) -> Any:
+        """The ``data`` of a successful answer."""
+        return (await self._call_body(name, payload, realtime=realtime)).get("data")
+
+    async def _call_body(
+        self, name: str, payload: dict[str, Any], *, realtime: bool = False
+    ) -> dict[str, Any]:
+        """The whole successful answer: ``data`` and ``params`` (real-time KPIs are dated by ``params``)."""
         account = self._account
         async with account.lock():
             for attempt in (1, 2):
@@ -174,7 +187,7 @@ class HuaweiAdapter(InverterAdapter):
                     raise Throttled(self.brand, "FusionSolar says the data was requested too often", wait)
                 if not body.get("success"):
                     raise self._fail(f"FusionSolar answered failCode {code}; will retry later")
-                return body.get("data")
+                return body
         raise AssertionError("unreachable")
 
     async def test_credentials(self) -> None:
@@ -206,18 +219,19 @@ class HuaweiAdapter(InverterAdapter):
         for device in data or []:
             if optional_float(device.get("devTypeId")) not in CHARGER_TYPES:
                 continue
-            device_id = str(device.get("id") or "")
+            if device.get("id") in (None, ""):  # a numeric id, and 0 is a valid one
+                continue
+            device_id = str(device["id"])
             serial = str(device.get("esnCode") or device.get("devDn") or device_id)
-            if device_id:
-                boxes.append(
-                    Wallbox(system.system_id, serial, device_id, str(device.get("devName") or ""), "60080")
-                )
+            name = str(device.get("devName") or "")
+            boxes.append(Wallbox(system.system_id, serial, device_id, name, "60080"))
         return boxes
 
     async def fetch_snapshot(self, system: System, wallbox: Wallbox) -> CounterSnapshot:
-        data = await self._call(
+        answer = await self._call_body(
             "getDevRealKpi", {"devIds": wallbox.device_id, "devTypeId": 60080}, realtime=True
         )
+        data = answer.get("data")
         entry = next((d for d in data or [] if str(d.get("devId")) == wallbox.device_id), None)
         items = self._require(entry, "dataItemMap")
         lifetime_kwh = optional_float(_first(items, LIFETIME_KEYS))
@@ -232,7 +246,9 @@ class HuaweiAdapter(InverterAdapter):
             )
         power_kw = optional_float(_first(items, POWER_KEYS))
         status = _first(items, STATUS_KEYS)
+        params = answer.get("params") if isinstance(answer.get("params"), dict) else {}
         collect = optional_float((entry or {}).get("collectTime"))
+        collect = collect or optional_float(params.get("currentTime"))
         when = datetime.fromtimestamp(collect / 1000, UTC) if collect else self.clock()
         return CounterSnapshot(
             time_utc=when,

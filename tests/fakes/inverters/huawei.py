@@ -1,4 +1,9 @@
-"""Fake FusionSolar Northbound API: xsrf-token login, one session per account, failCodes 305/407."""
+"""Fake FusionSolar Northbound API: xsrf-token login, one session per account, failCodes 305/407.
+
+Answers are built from the recorded examples in ``tests/fixtures/vendors/huawei/`` (envelope, plant, device
+and real-time KPI entries with exactly the vendor's keys); only the charger's device type and its
+``dataItemMap`` signal ids are our assumption (no public example has a charger, see SOURCE.md).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import datetime
 
 from pipelet_app.inverters.huawei import reset_sessions
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 USER = "pipelet_nb_user"
@@ -67,39 +73,35 @@ class HuaweiFake(FakeCloud):
         fresh = self.clock.now().timestamp() - self.token_at < 1800
         return self.token is not None and fresh and req.header("XSRF-TOKEN") == self.token
 
+    def _params(self, **params: object) -> dict[str, object]:
+        return {"currentTime": int(self.clock.now().timestamp() * 1000), **params}
+
     def stations(self, req: FakeRequest) -> FakeResponse:
         if not self._session_ok(req):
             return fail(305, "USER_MUST_RELOGIN")
-        plants = [
-            {"plantCode": PLANT, "plantName": "Home", "capacity": 9.9},
-            {"plantCode": EMPTY_PLANT, "plantName": "Garage", "capacity": 4.0},
+        body = recorded("huawei", "stations")  # the recorded plant list has no `params`
+        plant = body["data"]["list"][0]
+        body["data"]["list"] = [
+            {**plant, "plantCode": PLANT, "plantName": "Home", "capacity": 9.9},
+            {**plant, "plantCode": EMPTY_PLANT, "plantName": "Garage", "capacity": 4.0},
         ]
-        return ok({"list": plants, "pageCount": 1, "pageNo": req.json().get("pageNo", 1), "total": 2})
+        body["data"].update(pageCount=1, pageNo=req.json().get("pageNo", 1), total=2)
+        return FakeResponse(200, body)
 
     def devices(self, req: FakeRequest) -> FakeResponse:
         if not self._session_ok(req):
             return fail(305, "USER_MUST_RELOGIN")
         code = req.json().get("stationCodes")
-        devices = [
-            {
-                "id": 1_000_000_033_554_433,
-                "devName": "SUN2000",
-                "devTypeId": 1,
-                "esnCode": "INV1",
-                "stationCode": code,
-            }
-        ]
+        body = recorded("huawei", "getDevList")
+        inverter, meter = body["data"]
+        devices = [{**inverter, "id": 1_000_000_033_554_433, "esnCode": "INV1", "stationCode": code}]
         if code == PLANT:
-            devices.append(
-                {
-                    "id": CHARGER_ID,
-                    "devName": "Smart Charger",
-                    "devTypeId": 60080,
-                    "esnCode": SERIAL,
-                    "stationCode": code,
-                }
+            devices.append(  # the charger's devTypeId is our assumption (no public example has one)
+                {**meter, "devName": "Smart Charger", "devTypeId": 60080, "esnCode": SERIAL}
+                | {"id": CHARGER_ID, "stationCode": code, "softwareVersion": "V100R001C00"}
             )
-        return ok(devices)
+        body.update(data=devices, params=self._params(stationCodes=code))
+        return FakeResponse(200, body)
 
     def kpi(self, req: FakeRequest) -> FakeResponse:
         if not self._session_ok(req):
@@ -110,8 +112,11 @@ class HuaweiFake(FakeCloud):
         if now - self.kpi_at.get(dev_type, -1e12) < self.kpi_interval_s:
             return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
         self.kpi_at[dev_type] = now
+        answer = recorded("huawei", "getDevRealKpi_meter")
+        answer["params"] = self._params(devIds=body.get("devIds"), devTypeId=dev_type)
         if str(CHARGER_ID) not in str(body.get("devIds", "")).split(","):
-            return ok([])
+            answer["data"] = []
+            return FakeResponse(200, answer)
         status = "Charging" if self.wallbox.charging else "Standby"
         items = {
             "10035": round(self.wallbox.session_wh / 1000, 3),
@@ -120,7 +125,10 @@ class HuaweiFake(FakeCloud):
         }
         if self.report_lifetime:
             items["10008"] = round(self.wallbox.lifetime_wh / 1000, 3)
-        return ok([{"devId": CHARGER_ID, "collectTime": int(now * 1000), "dataItemMap": items}])
+        # the recorded entries carry devId, dataItemMap and sn, and no collectTime: the answer's time is
+        # params.currentTime; the signal ids in dataItemMap are our assumption (see SOURCE.md)
+        answer["data"] = [{"devId": CHARGER_ID, "dataItemMap": items, "sn": SERIAL}]
+        return FakeResponse(200, answer)
 
 
 def _make() -> HuaweiFake:

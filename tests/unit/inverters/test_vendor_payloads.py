@@ -40,7 +40,15 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
     ],
     "victron": [(r"/v2/users/\d+/installations", "installations")],
     "solarwatt": [(r"/rest/kiwigrid/wizard/devices", "wizard_devices")],
+    "huawei": [
+        (r"/thirdData/stations", "stations"),
+        (r"/thirdData/getDevList", "getDevList"),
+        (r"/thirdData/getDevRealKpi", "getDevRealKpi_meter"),
+    ],
 }
+
+#: per brand: maps whose keys depend on the device type (no public example has a charger's keys)
+OPEN_MAPS: dict[str, frozenset[str]] = {"huawei": frozenset({"dataItemMap"})}
 
 
 def _adapter(brand: str, fake: FakeCloud, credentials: dict[str, Any]) -> InverterAdapter:
@@ -55,7 +63,8 @@ def _check_served(brand: str, fake: FakeCloud) -> set[str]:
             continue
         for pattern, name in RECORDED_ROUTES[brand]:
             if re.fullmatch(pattern, path):
-                assert_same_shape(body, recorded(brand, name), f"{brand} {path}")
+                open_maps = OPEN_MAPS.get(brand, frozenset())
+                assert_same_shape(body, recorded(brand, name), f"{brand} {path}", open_maps)
                 matched.add(name)
     return matched
 
@@ -263,3 +272,46 @@ async def test_solarwatt_recorded_manager_answer() -> None:
     )
     assert snapshot.lifetime_wh == 3_354_706.8, "WorkACIn, Wh"
     assert snapshot.power_w == 0 and snapshot.status == "STANDBY"
+
+
+# -------------------------------------------------------------------------------------------- Huawei
+
+
+async def test_huawei_recorded_plant_and_device_lists() -> None:
+    """Recorded answers of a real account (tijsverkoyen/HomeAssistant-FusionSolar's Postman collection)."""
+    from tests.fakes.inverters.huawei import HuaweiFake
+
+    with HuaweiFake() as fake:
+        credentials = HARNESSES["huawei"].good_credentials(fake)
+        async with _adapter("huawei", fake, credentials) as adapter:
+            fake.inject("body", match="/stations", body=recorded("huawei", "stations"))
+            [system] = await adapter.list_systems()
+            fake.inject("body", match="/getDevList", body=recorded("huawei", "getDevList"))
+            boxes = await adapter.list_wallboxes(system)
+    assert (system.system_id, system.name) == ("XXXXXX", "Home")
+    assert boxes == [], "an inverter (38) and a meter (47) are not chargers"
+
+
+async def test_huawei_recorded_realtime_kpi_envelope() -> None:
+    """The recorded inverter answer: entries have no collectTime, so params.currentTime dates the reading.
+
+    As recorded it has no charger signal: a value the vendor lacks, not an integration error. With the
+    assumed charger signals put into the recorded entry (the only non-recorded part), it is read, and the
+    device id 0 of the recording matches.
+    """
+    from tests.fakes.inverters.huawei import HuaweiFake
+
+    system, box = System("XXXXXX", "Home"), Wallbox("XXXXXX", "XXXXXX", "0")
+    with HuaweiFake() as fake:
+        credentials = HARNESSES["huawei"].good_credentials(fake)
+        async with _adapter("huawei", fake, credentials) as adapter:
+            fake.inject("body", match="/getDevRealKpi", body=recorded("huawei", "getDevRealKpi_inverter"))
+            with pytest.raises(BrandUnavailable, match="no charged-energy signal"):
+                await adapter.fetch_snapshot(system, box)
+            answer = recorded("huawei", "getDevRealKpi_inverter")
+            answer["data"][0]["dataItemMap"].update({"10008": 1234.5, "10013": 7.2, "10004": "N/A"})
+            fake.inject("body", match="/getDevRealKpi", body=answer)
+            snapshot = await adapter.fetch_snapshot(system, box)
+    assert snapshot.lifetime_wh == 1_234_500.0
+    assert snapshot.power_w == 7_200.0 and snapshot.status is None, "kW → W; the vendor's N/A is no value"
+    assert snapshot.time_utc == datetime(2023, 2, 28, 14, 30, 13, 626_000, tzinfo=UTC), "params.currentTime"
