@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelet_app.api.deps import DB, Caller
-from pipelet_app.api.errors import KEYED
+from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.operations import notifications as operations
 
 router = APIRouter(prefix="/me/notifications", tags=["account"])
@@ -49,7 +49,7 @@ def get_notifications(principal: Caller, db: DB) -> dict:
     return operations.my_subscription(db, principal)
 
 
-@router.put("", response_model=NotificationsOut, responses=KEYED)
+@router.put("", response_model=NotificationsOut, responses=documented(400, 401, 403, 422, 429))
 def put_notifications(body: NotificationsIn, principal: Caller, db: DB) -> dict:
     """Change the subscription; everything is validated before anything is saved; audited."""
     return operations.set_my_subscription(db, principal, body.model_dump(exclude_unset=True))
