@@ -166,7 +166,7 @@ app.add_page(
     title="Operations · Pipelet",
     # the attention card first: it is the page's first card, and a large tenant's overview is the
     # slower load (benchmarks/operator)
-    on_load=[AttentionState.load, OperatorState.load, OperatorState.follow],
+    on_load=[AttentionState.load, AttentionState.load_map, OperatorState.load, OperatorState.follow],
 )
 app.add_page(
     charger_page,

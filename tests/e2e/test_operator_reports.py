@@ -25,7 +25,7 @@ def _claim(page: Page, server: dict, cp_id: str, site_label: str | None) -> None
     else:
         page.select_option("#claim-site", index=0)
     page.click("#claim-submit")
-    expect(page.locator("#new-password")).to_have_text(re.compile(r"^[A-Za-z0-9]{16,40}$"), timeout=30_000)
+    expect(page.locator("#new-password")).to_have_text(re.compile(r"^[A-Za-z0-9]{16,40}$"), timeout=60_000)
 
 
 def test_site_charger_card_session_report(page: Page, server: dict) -> None:

@@ -22,9 +22,17 @@ COLOURS = {"faulted": "red", "offline": "gray", "flagged": "amber", "stuck": "or
 
 
 def attention_rows(db: Session, principal: Principal) -> dict[str, Any]:
+    """The card's items and counts, and the map's pins (what the page shows on load)."""
+    return {**map_rows(db, principal), **attention_items(db, principal)}
+
+
+def map_rows(db: Session, principal: Principal) -> dict[str, Any]:
+    return map_view(site_states(db, principal))
+
+
+def attention_items(db: Session, principal: Principal) -> dict[str, Any]:
     found = attention(db, principal)
     return {
-        **map_view(site_states(db, principal)),
         "counts": {k: str(v) for k, v in found["counts"].items()},
         "items": [
             {
@@ -48,10 +56,18 @@ class AttentionState(SessionState):
 
     @rx.event
     async def load(self):
-        result = await self._guarded_off_loop(attention_rows)
+        """The card alone, so it renders before the map and the overview are computed (those take
+        most of the time for a large tenant: benchmarks/operator)."""
+        result = await self._guarded_off_loop(attention_items)
         view = result.value or {}
         self.attention_items = view.get("items", [])
         self.attention_counts = view.get("counts", {})
+        return result.redirect
+
+    @rx.event
+    async def load_map(self):
+        result = await self._guarded_off_loop(map_rows)
+        view = result.value or {}
         self.map_pins, self.map_unplaced = view.get("pins", []), view.get("unplaced", [])
         return result.redirect
 
