@@ -158,6 +158,13 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         return {"transactionId": session.id, "idTagInfo": _id_tag_info(auth)}
 
     # ------------------------------------------------------------------ California pricing (1.6)
+    async def _declares_california(self) -> bool:
+        """`_california` without a thread hop while the cached answer is fresh (the meter-value path)."""
+        checked = self.__dict__.get("_california_known")
+        if checked is not None and time.monotonic() - checked[0] <= 300:
+            return checked[1]
+        return await asyncio.to_thread(self._california)
+
     def _california(self) -> bool:
         """Did this charger declare `CustomDisplayCostAndPrice` (re-read at most every 5 minutes)?"""
         now = time.monotonic()
@@ -179,7 +186,7 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
     @after(Action.start_transaction)
     async def after_start_transaction(self, **_: Any) -> None:
         id_tag = self.__dict__.pop("_user_price_due", None)
-        if id_tag is None or not await asyncio.to_thread(self._california):
+        if id_tag is None or not await self._declares_california():
             return
 
         def build() -> dict[str, Any] | None:
@@ -198,7 +205,7 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         sent: dict[int, float] = self.__dict__.setdefault("_running_cost_at", {})
         if now - sent.get(transaction_id, -running_cost.INTERVAL_S) < running_cost.INTERVAL_S:
             return
-        if not await asyncio.to_thread(self._california):
+        if not await self._declares_california():
             return
         if len(sent) > 100:
             sent.clear()
@@ -222,7 +229,7 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
 
     @after(Action.stop_transaction)
     async def after_stop_transaction(self, transaction_id: int, **_: Any) -> None:
-        if not await asyncio.to_thread(self._california):
+        if not await self._declares_california():
             return
 
         def build() -> dict[str, Any] | None:
