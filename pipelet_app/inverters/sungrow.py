@@ -8,16 +8,22 @@ plus the ``token`` from ``/openapi/login`` with the owner's account and password
 Every answer is HTTP 200 with ``result_code``: ``"1"`` success; ``E901`` too frequent, ``E998`` monthly cap,
 ``E999`` hourly cap (all become Throttled with a matching wait).
 
-Assumptions in one place (the charger device type and its points are not documented; tolerant, to verify
-with a real account): a charger is a device whose ``type_name``/``device_name`` mentions a charger; its
-real-time points ``LIFETIME_POINTS`` (kWh), ``SESSION_POINTS`` (kWh since plug-in, accumulated when there
-is no lifetime point), ``POWER_POINTS`` (W) and ``STATUS_POINTS``; token-invalid codes are
-``TOKEN_INVALID``; app-key refusals are ``APP_REFUSED``; ``device_time`` (``YYYYMMDDhhmmss``) is in the
-plant's zone (else UTC).
+Documented (the developer portal, https://developer-api.isolarcloud.com; examples recorded in
+``tests/fixtures/vendors/sungrow/``, sources in its SOURCE.md): a charger is device type ``51`` ("Charger",
+Appendix 1); its common measuring points are ``33708`` charging power (kW, per the point table) and ``33716``
+charging status (1 idle, 2 standby/plugged, 3 charging, 4/5 paused by station/vehicle, 6 complete, 7 reserved,
+8 disabled, 9 fault); a real-time answer is ``result_data{fail_ps_key_list, device_point_list[]{device_point{
+ps_key, device_sn, device_time (YYYYMMDDhhmmss), p<point id>: "<value>", ...}}}`` with values as strings;
+``E00003`` is "token invalid".
 
-No public recorded answer supports these names; the well-used client ``pysolarcloud`` uses the newer
-``/openapi/platform/...`` paths and numeric point ids (``p<id>``): see
-``tests/fixtures/vendors/sungrow/SOURCE.md``.
+Not in any public source, so assumed (to verify with a real account): **a charged-energy point**. The
+documented charger points have power and status but no energy counter, lifetime or per session; the adapter
+asks for ``LIFETIME_POINTS`` (kWh) and else ``SESSION_POINTS`` (kWh since plug-in, accumulated), names of our
+own. Also assumed: the other token-invalid codes in ``TOKEN_INVALID``, the app-key refusals
+``APP_REFUSED``; ``device_time`` is in the plant's zone (else UTC). The power unit is ambiguous in the
+documentation (the endpoint note says "smallest unit, W", the charger point table says kW): kW is used.
+The well-used client ``pysolarcloud`` uses the newer ``/openapi/platform/...`` paths; this adapter uses the
+``/openapi/...`` generation whose examples are recorded.
 """
 
 from __future__ import annotations
@@ -45,11 +51,23 @@ PAGE = 100
 THROTTLE = {"E901": "too_frequent", "E998": "month", "E999": "hour"}
 TOKEN_INVALID = frozenset({"E00003", "E00004", "E912"})
 APP_REFUSED = frozenset({"E900", "E911", "E00001"})
-LIFETIME_POINTS = ("p_total_charge_energy", "total_charging_energy")
-SESSION_POINTS = ("p_session_charge_energy", "charging_energy")
-POWER_POINTS = ("p_charge_power", "charging_power")
-STATUS_POINTS = ("p_charge_status", "charging_status")
-_CHARGER_WORDS = ("charger", "ienergycharger", "evse", "wallbox")
+LIFETIME_POINTS = ("p_total_charge_energy", "total_charging_energy")  # assumed: no documented point
+SESSION_POINTS = ("p_session_charge_energy", "charging_energy")  # assumed: no documented point
+POWER_POINT = "33708"  # documented: charging power, kW
+STATUS_POINT = "33716"  # documented: charging status code
+CHARGER_DEVICE_TYPE = 51  # documented: Appendix 1 "Charger"
+CHARGER_STATUS = {
+    "1": "idle",
+    "2": "standby (plugged in)",
+    "3": "charging",
+    "4": "paused by the station",
+    "5": "paused by the vehicle",
+    "6": "complete",
+    "7": "reserved",
+    "8": "disabled",
+    "9": "fault",
+}
+_CHARGER_WORDS = ("charger", "ienergycharger", "evse", "wallbox", "充电桩")
 
 
 def _settings_value(name: str) -> str:
@@ -167,7 +185,8 @@ class SungrowAdapter(InverterAdapter):
         boxes = []
         for device in self._require(data, "pageList"):
             label = f"{device.get('type_name', '')} {device.get('device_name', '')}".lower()
-            if not any(w in label for w in _CHARGER_WORDS):
+            is_charger = optional_float(device.get("device_type")) == CHARGER_DEVICE_TYPE
+            if not is_charger and not any(w in label for w in _CHARGER_WORDS):
                 continue
             ps_key = str(device.get("ps_key") or "")
             serial = str(device.get("device_sn") or ps_key)
@@ -189,12 +208,7 @@ class SungrowAdapter(InverterAdapter):
             "getDeviceRealTimeData",
             {
                 "ps_key_list": [wallbox.device_id],
-                "point_id_list": [
-                    *LIFETIME_POINTS[:1],
-                    *SESSION_POINTS[:1],
-                    *POWER_POINTS[:1],
-                    *STATUS_POINTS[:1],
-                ],
+                "point_id_list": [POWER_POINT, STATUS_POINT, LIFETIME_POINTS[0], SESSION_POINTS[0]],
                 "device_type": wallbox.extra.get("device_type"),
             },
         )
@@ -218,10 +232,12 @@ class SungrowAdapter(InverterAdapter):
             lifetime = accumulate_session_counter(
                 self.state, f"session:{wallbox.device_id}", kwh_to_wh(session_kwh)
             )
-        power = optional_float(next((points[p] for p in POWER_POINTS if p in points), None))
-        status = next((points[p] for p in STATUS_POINTS if p in points), None)
+        power_kw = optional_float(points.get(f"p{POWER_POINT}"))
+        code = points.get(f"p{STATUS_POINT}")
+        status = None if code in (None, "") else CHARGER_STATUS.get(str(code).split(".")[0], str(code))
         try:
             when = parse_time(points["device_time"], system.timezone)
         except (KeyError, ValueError):
             when = self.clock()
-        return CounterSnapshot(when, lifetime, power, None if status is None else str(status))
+        power = None if power_kw is None else power_kw * 1000.0
+        return CounterSnapshot(when, lifetime, power, status)

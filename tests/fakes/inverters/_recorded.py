@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,11 @@ def _kind(value: Any) -> str:
 
 
 def assert_same_shape(
-    served: Any, recorded_body: Any, where: str = "$", open_maps: frozenset[str] = frozenset()
+    served: Any,
+    recorded_body: Any,
+    where: str = "$",
+    open_maps: frozenset[str] = frozenset(),
+    open_keys: str | None = None,
 ) -> None:
     """Served and recorded have the same keys at every level and compatible value kinds.
 
@@ -51,6 +56,8 @@ def assert_same_shape(
     A null on either side matches any scalar (vendors send null for a value they lack).
     ``open_maps``: keys whose value is a map with device-specific keys (Huawei's ``dataItemMap``): only
     "an object of scalars" is checked there, since no public example has the charger's keys.
+    ``open_keys``: a regular expression of keys that vary by device (Sungrow's ``p<point id>``): such keys
+    are left out of the key comparison on both sides, and their values must be scalars.
     """
     kind_s, kind_r = _kind(served), _kind(recorded_body)
     if where.rsplit(".", 1)[-1] in open_maps:
@@ -61,18 +68,24 @@ def assert_same_shape(
     if "null" in (kind_s, kind_r) and "object" not in (kind_s, kind_r) and "list" not in (kind_s, kind_r):
         return
     assert kind_s == kind_r, f"{where}: served a {kind_s}, the vendor sends a {kind_r}"
+    if kind_r == "object" and open_keys is not None:
+        is_open = re.compile(open_keys).fullmatch
+        varying = [k for k in served if is_open(k) and _kind(served[k]) in ("object", "list")]
+        assert not varying, f"{where}: values must be scalars, {sorted(varying)} are not"
+        served = {k: v for k, v in served.items() if not is_open(k)}
+        recorded_body = {k: v for k, v in recorded_body.items() if not is_open(k)}
     if kind_r == "object":
         missing, extra = set(recorded_body) - set(served), set(served) - set(recorded_body)
         assert not missing, f"{where}: lacks the vendor's keys {sorted(missing)}"
         assert not extra, f"{where}: has keys the vendor does not send {sorted(extra)}"
         for key in recorded_body:
-            assert_same_shape(served[key], recorded_body[key], f"{where}.{key}", open_maps)
+            assert_same_shape(served[key], recorded_body[key], f"{where}.{key}", open_maps, open_keys)
     elif kind_r == "list" and recorded_body:
         for index, item in enumerate(served):
             failures = []
             for example in recorded_body:
                 try:
-                    assert_same_shape(item, example, f"{where}[{index}]", open_maps)
+                    assert_same_shape(item, example, f"{where}[{index}]", open_maps, open_keys)
                     break
                 except AssertionError as mismatch:
                     failures.append(str(mismatch))

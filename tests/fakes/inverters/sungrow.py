@@ -1,4 +1,10 @@
-"""Fake iSolarCloud OpenAPI: appkey + x-access-key, login token, result codes E901/E998/E999."""
+"""Fake iSolarCloud OpenAPI: appkey + x-access-key, login token, result codes E901/E998/E999.
+
+The login, device-list and real-time answers are built from the examples of Sungrow's developer portal in
+``tests/fixtures/vendors/sungrow/`` (same keys); the charger is device type 51 with the documented points
+33708 (kW) and 33716 (status code). The energy points ``p_total_charge_energy``/``p_session_charge_energy``
+are our assumption: no public source documents a charger energy point (see SOURCE.md).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import secrets
 from datetime import datetime
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 APPKEY = "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6"
@@ -14,7 +21,7 @@ ACCOUNT = "driver@example.com"
 PASSWORD = "sungrow-password-1"
 PS_ID = 1_122_334
 EMPTY_PS_ID = 1_122_335
-PS_KEY = f"{PS_ID}_37_1_1"
+PS_KEY = f"{PS_ID}_51_1_1"
 SERIAL = "A2390123456"
 
 
@@ -66,7 +73,9 @@ class SungrowFake(FakeCloud):
             return result({"login_state": "0", "msg": "account or password error"})
         token = f"{secrets.token_hex(6)}_{secrets.token_hex(10)}"
         self.tokens.add(token)
-        return result({"token": token, "user_id": "77", "login_state": "1", "user_account": ACCOUNT})
+        data = recorded("sungrow", "login")["result_data"]
+        data.update(token=token, user_id="77", user_account=ACCOUNT, email=ACCOUNT)
+        return result(data)
 
     def stations(self, req: FakeRequest) -> FakeResponse:
         if (bad := self._check(req)) is not None:
@@ -78,42 +87,42 @@ class SungrowFake(FakeCloud):
         if (bad := self._check(req)) is not None:
             return bad
         ps_id = int(req.json().get("ps_id"))
+        [device] = recorded("sungrow", "getDeviceList")["result_data"]["pageList"]  # no rowCount there
         rows = [
-            {
-                "device_type": 1,
-                "type_name": "Inverter",
-                "device_name": "SH10RT",
-                "device_sn": "INV1",
-                "ps_key": f"{ps_id}_1_1_1",
-            }
+            {**device, "type_name": "Inverter", "device_name": "SH10RT", "device_sn": "INV1"}
+            | {"ps_id": ps_id, "ps_key": f"{ps_id}_1_1_1", "device_model_code": "SH10RT"}
         ]
         if ps_id == PS_ID:
-            rows.append(
-                {
-                    "device_type": 37,
-                    "type_name": "Charger",
-                    "device_name": "iEnergyCharger",
-                    "device_sn": SERIAL,
-                    "ps_key": PS_KEY,
-                }
+            rows.append(  # device type 51 "Charger" is documented (Appendix 1); the example is an inverter
+                {**device, "device_type": 51, "type_name": "Charger", "device_name": "iEnergyCharger"}
+                | {"device_sn": SERIAL, "ps_id": ps_id, "ps_key": PS_KEY, "device_model_code": "AC011E-01"}
             )
-        return result({"rowCount": len(rows), "pageList": rows})
+        return result({"pageList": rows})
 
     def realtime(self, req: FakeRequest) -> FakeResponse:
         if (bad := self._check(req)) is not None:
             return bad
+        answer = recorded("sungrow", "getDeviceRealTimeData")["result_data"]
         if req.json().get("ps_key_list") != [PS_KEY]:
-            return result({"device_point_list": []})
-        point = {
-            "ps_key": PS_KEY,
-            "device_sn": SERIAL,
-            "device_time": self.clock.now().strftime("%Y%m%d%H%M%S"),
-            "p_total_charge_energy": f"{self.wallbox.lifetime_wh / 1000:.3f}",
-            "p_session_charge_energy": f"{self.wallbox.session_wh / 1000:.3f}",
-            "p_charge_power": str(self.wallbox.power_w),
-            "p_charge_status": "charging" if self.wallbox.charging else "idle",
-        }
-        return result({"device_point_list": [{"device_point": point}]})
+            answer["device_point_list"] = []
+            return result(answer)
+        [entry] = answer["device_point_list"]
+        point = {k: v for k, v in entry["device_point"].items() if not k[1:].isdigit()}  # drop plant points
+        status = "3" if self.wallbox.charging else ("2" if self.wallbox.plugged else "1")
+        point.update(
+            ps_key=PS_KEY,
+            ps_id=PS_ID,
+            device_sn=SERIAL,
+            device_name="iEnergyCharger",
+            device_time=self.clock.now().strftime("%Y%m%d%H%M%S"),
+            p33708=f"{self.wallbox.power_w / 1000:.3f}",  # documented: kW
+            p33716=status,  # documented: 1 idle, 2 plugged, 3 charging
+            # assumed names (no documented charger energy point):
+            p_total_charge_energy=f"{self.wallbox.lifetime_wh / 1000:.3f}",
+            p_session_charge_energy=f"{self.wallbox.session_wh / 1000:.3f}",
+        )
+        answer["device_point_list"] = [{"device_point": point}]
+        return result(answer)
 
 
 HARNESS = BrandHarness(

@@ -45,10 +45,17 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
         (r"/thirdData/getDevList", "getDevList"),
         (r"/thirdData/getDevRealKpi", "getDevRealKpi_meter"),
     ],
+    "sungrow": [
+        (r"/openapi/login", "login"),
+        (r"/openapi/getDeviceList", "getDeviceList"),
+        (r"/openapi/getDeviceRealTimeData", "getDeviceRealTimeData"),
+    ],
 }
 
 #: per brand: maps whose keys depend on the device type (no public example has a charger's keys)
 OPEN_MAPS: dict[str, frozenset[str]] = {"huawei": frozenset({"dataItemMap"})}
+#: per brand: keys that vary by device (Sungrow: documented ``p<point id>``, our two assumed energy points)
+OPEN_KEYS: dict[str, str] = {"sungrow": r"p\d+|p_total_charge_energy|p_session_charge_energy"}
 
 
 def _adapter(brand: str, fake: FakeCloud, credentials: dict[str, Any]) -> InverterAdapter:
@@ -63,8 +70,8 @@ def _check_served(brand: str, fake: FakeCloud) -> set[str]:
             continue
         for pattern, name in RECORDED_ROUTES[brand]:
             if re.fullmatch(pattern, path):
-                open_maps = OPEN_MAPS.get(brand, frozenset())
-                assert_same_shape(body, recorded(brand, name), f"{brand} {path}", open_maps)
+                open_maps, open_keys = OPEN_MAPS.get(brand, frozenset()), OPEN_KEYS.get(brand)
+                assert_same_shape(body, recorded(brand, name), f"{brand} {path}", open_maps, open_keys)
                 matched.add(name)
     return matched
 
@@ -315,3 +322,58 @@ async def test_huawei_recorded_realtime_kpi_envelope() -> None:
     assert snapshot.lifetime_wh == 1_234_500.0
     assert snapshot.power_w == 7_200.0 and snapshot.status is None, "kW → W; the vendor's N/A is no value"
     assert snapshot.time_utc == datetime(2023, 2, 28, 14, 30, 13, 626_000, tzinfo=UTC), "params.currentTime"
+
+
+# ------------------------------------------------------------------------------------------- Sungrow
+
+
+async def test_sungrow_recorded_portal_examples() -> None:
+    """The developer portal's own examples: login, a device list (an inverter) and real-time points."""
+    from tests.fakes.inverters.sungrow import SungrowFake
+
+    with SungrowFake() as fake:
+        credentials = HARNESSES["sungrow"].good_credentials(fake)
+        async with _adapter("sungrow", fake, credentials) as adapter:
+            fake.inject("body", match="/login", body=recorded("sungrow", "login"))
+            await adapter.test_credentials()
+            assert adapter.credentials["token"] == "505120_2a62bd4e737e4e8fabc9caaa97f032c6"
+            fake.inject("body", match="/getDeviceList", body=recorded("sungrow", "getDeviceList"))
+            boxes = await adapter.list_wallboxes(System("689661", "Plant"))
+            assert boxes == [], "an inverter (device type 1) is not a charger"
+
+            # the recorded real-time answer is a plant's (device type 11): read by ps_key, it has no
+            # charger energy point (none is documented), a value the vendor lacks: retry later
+            fake.inject(
+                "body", match="/getDeviceRealTimeData", body=recorded("sungrow", "getDeviceRealTimeData")
+            )
+            plant = Wallbox("970645", "970645", "970645_11_0_0", extra={"device_type": 11})
+            with pytest.raises(BrandUnavailable, match="no charged-energy point"):
+                await adapter.fetch_snapshot(System("970645", "Plant"), plant)
+
+            # the documented charger points in the recorded envelope (plus the assumed energy point)
+            answer = recorded("sungrow", "getDeviceRealTimeData")
+            point = answer["result_data"]["device_point_list"][0]["device_point"]
+            point.update(p33708="7.2", p33716="3", p_total_charge_energy="1234.5")
+            fake.inject("body", match="/getDeviceRealTimeData", body=answer)
+            snapshot = await adapter.fetch_snapshot(System("970645", "Plant"), plant)
+    assert snapshot.power_w == 7_200.0 and snapshot.status == "charging", "33708 in kW, 33716 = 3"
+    assert snapshot.lifetime_wh == 1_234_500.0
+    assert snapshot.time_utc == datetime(2024, 11, 27, 15, 15, tzinfo=UTC), "device_time, zone unknown: UTC"
+
+
+async def test_sungrow_recorded_refusals() -> None:
+    """The portal's failed-login example refuses the credentials; its token-invalid answer means re-login."""
+    from pipelet_app.inverters.base import InvalidCredentials
+    from tests.fakes.inverters.sungrow import SungrowFake
+
+    with SungrowFake() as fake:
+        credentials = HARNESSES["sungrow"].good_credentials(fake)
+        async with _adapter("sungrow", fake, credentials) as adapter:
+            fake.inject("body", match="/login", body=recorded("sungrow", "login_failed"))
+            with pytest.raises(InvalidCredentials):
+                await adapter.test_credentials()
+            await adapter.test_credentials()
+            fake.inject("body", match="/getDeviceList", body=recorded("sungrow", "token_invalid"))
+            boxes = await adapter.list_wallboxes(System("1122334", "Home"))
+    assert [box.serial for box in boxes] == ["A2390123456"]
+    assert fake.paths().count("/openapi/login") == 3, "E00003 → one new login, then the call again"
