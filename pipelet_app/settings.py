@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     csms_ping_interval_s: float = 30.0
     csms_heartbeat_interval_s: int = 300
     csms_command_timeout_s: float = 30.0
+    # At most this often a running transaction's cost goes to a 2.0.1 station (CostUpdated, I02).
+    csms_cost_update_interval_s: float = Field(default=15.0, ge=1.0, le=3600.0)
     csms_node_id: str | None = None
     csms_tls_cert: str | None = None
     csms_tls_key: str | None = None

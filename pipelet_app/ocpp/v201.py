@@ -48,9 +48,12 @@ from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 from pipelet_app.settings import get_settings
 
 LOGGER = logging.getLogger("pipelet.csms.v201")
-# Running cost to the station (CostUpdated) at most this often per transaction: every meter value would
-# be a call per message for nothing a driver can read faster.
-COST_UPDATE_INTERVAL_S = 60.0
+# Running cost to the station (CostUpdated): I02.FR.01 leaves the cadence to the CSMS ("at a relevant
+# interval/moment ... might depend on the charging speed, running cost"), and 2.0.1's device model has
+# no variable for it. So: after an Updated TransactionEvent, at most once per CSMS_COST_UPDATE_INTERVAL_S
+# (default 15 s) per transaction; an Updated inside the interval is answered at its end (one trailing
+# send), so the last cost always reaches the screen and a station that reports every few seconds is not
+# sent a call per message.
 
 # 2.0.1 stoppedReason values; a transaction ended without one was stopped locally.
 DEFAULT_STOP_REASON = "Local"
@@ -307,13 +310,29 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         if event_type != "Updated":
             return
         tx = str(transaction_info["transaction_id"])
+        interval = get_settings().csms_cost_update_interval_s
         now = asyncio.get_running_loop().time()
         sent: dict[str, float] = self.__dict__.setdefault("_cost_sent_at", {})  # per connection
-        if now - sent.get(tx, -COST_UPDATE_INTERVAL_S) < COST_UPDATE_INTERVAL_S:
+        due: set[str] = self.__dict__.setdefault("_cost_due", set())  # a trailing send is scheduled
+        wait = sent.get(tx, now - interval) + interval - now
+        if wait > 0:
+            if tx not in due:
+                due.add(tx)
+                self.spawn(self._send_cost_later(tx, wait))
             return
         if len(sent) > 100:  # a station runs a few transactions at a time
             sent.clear()
         sent[tx] = now
+        await self._send_running_cost(tx)
+
+    async def _send_cost_later(self, tx: str, wait: float) -> None:
+        """The trailing CostUpdated for Updated events that came inside the interval."""
+        await asyncio.sleep(wait)
+        self.__dict__.setdefault("_cost_due", set()).discard(tx)
+        self.__dict__.setdefault("_cost_sent_at", {})[tx] = asyncio.get_running_loop().time()
+        await self._send_running_cost(tx)  # nothing once the transaction has ended
+
+    async def _send_running_cost(self, tx: str) -> None:
         running = await asyncio.to_thread(self._running_cost, tx)
         if running is None:
             return
