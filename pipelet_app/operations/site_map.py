@@ -18,29 +18,38 @@ from pipelet_app.domain.charger_status import summary_status, worst
 
 
 def site_states(db: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Plain column tuples, not ORM rows, and the connectors joined by tenant rather than listed by id:
+    at 10,000 chargers building objects (and a 10,000-id IN list) took most of a second."""
     require(principal, Role.OPERATOR)
     tenant = principal.tenant_id
-    sites = db.exec(select(Site).where(Site.tenant_id == tenant).order_by(col(Site.name))).all()
-    chargers = db.exec(
-        select(Charger).where(Charger.tenant_id == tenant, col(Charger.retired_at).is_(None))
+    active = (Charger.tenant_id == tenant, col(Charger.retired_at).is_(None))
+    sites = db.exec(
+        select(Site.id, Site.name, Site.latitude, Site.longitude, Site.lifecycle_state)
+        .where(Site.tenant_id == tenant)
+        .order_by(col(Site.name))
     ).all()
-    reported: dict[int | None, list[str]] = {c.id: [c.status] for c in chargers}
+    chargers = db.exec(
+        select(Charger.id, Charger.site_id, Charger.is_online, Charger.status).where(*active)
+    ).all()
+    reported: dict[int | None, list[str]] = {charger_id: [status] for charger_id, _, _, status in chargers}
     for charger_id, status in db.exec(
-        select(Connector.charger_id, Connector.status).where(col(Connector.charger_id).in_(list(reported)))
+        select(Connector.charger_id, Connector.status)
+        .join(Charger, col(Charger.id) == Connector.charger_id)
+        .where(*active)
     ).all():
         reported[charger_id].append(status)
     by_site: dict[int | None, list[str]] = defaultdict(list)
-    for c in chargers:
-        by_site[c.site_id].append(summary_status(c.is_online, reported[c.id]))
+    for charger_id, site_id, is_online, _ in chargers:
+        by_site[site_id].append(summary_status(is_online, reported[charger_id]))
     return [
         {
-            "id": site.id,
-            "name": site.name,
-            "latitude": site.latitude,
-            "longitude": site.longitude,
-            "lifecycle_state": str(site.lifecycle_state),
-            "state": worst(by_site[site.id]),
-            "chargers": len(by_site[site.id]),
+            "id": site_id,
+            "name": name,
+            "latitude": latitude,
+            "longitude": longitude,
+            "lifecycle_state": str(lifecycle),
+            "state": worst(by_site[site_id]),
+            "chargers": len(by_site[site_id]),
         }
-        for site in sites
+        for site_id, name, latitude, longitude, lifecycle in sites
     ]
