@@ -10,12 +10,19 @@ points somewhere else (a fake, a proxy) the token endpoint is assumed at ``<base
 
 Limits are per credential over 5-minute windows; a 429 carries ``Retry-After``.
 
-Assumptions in one place (charger measurement names are the device's local names; tolerant):
-chargers are devices whose ``type``/``product`` mentions "EV Charger"; the recent measurement set
-``EnergyAndPowerEvCharger`` holds ``LIFETIME_KEYS`` (Wh), ``SESSION_KEYS`` (Wh since plug-in, accumulated
-when no lifetime value is present) and ``POWER_KEYS`` (W).
+Recorded shapes (``tests/fixtures/vendors/sma/``, answers recorded in the tests of the well-used
+SolarNetwork SMA integration): token ``{access_token, expires_in, refresh_token, ...}``; ``GET /v1/plants``
+→ ``plants[]{plantId, name, timezone, installation, location}``; ``GET /v1/plants/{id}/devices/lean`` →
+``devices[]{deviceId, name, type, product, productId, serial?, vendor, isActive, ...}``;
+``GET /v1/devices/{id}/measurements/sets/{set}/{period}`` → ``{plant, device, setType, resolution,
+set[]{time, <values>}}`` with ``time`` in the plant's local time without a zone.
 
-No public recorded answer of the SMA cloud API was found: see ``tests/fixtures/vendors/sma/SOURCE.md``.
+Not in any public source, so assumed (tolerant, to verify with a real account): an SMA EV Charger in the
+cloud API at all. No recorded device list has one, and SMA's documented measurement-set types (battery,
+consumption, in/out, PV, energy mix, power AC/DC, energy DC, sensor) have no EV-charger set. So these are
+ours: a charger is a device whose ``type``/``product`` mentions "EV Charger"; its set ``SET_TYPE`` with
+``LIFETIME_KEYS`` (Wh), ``SESSION_KEYS`` (Wh since plug-in, accumulated when no lifetime value is present),
+``POWER_KEYS`` (W) and ``STATUS_KEYS`` (names of the charger's local parameters).
 """
 
 from __future__ import annotations
@@ -156,7 +163,7 @@ class SmaAdapter(InverterAdapter):
         ]
 
     async def list_wallboxes(self, system: System) -> list[Wallbox]:
-        body = await self._get(f"/plants/{system.system_id}/devices")
+        body = await self._get(f"/plants/{system.system_id}/devices/lean")
         boxes = []
         for device in (body or {}).get("devices") or []:
             kind = f"{device.get('type', '')} {device.get('product', '')}".lower()

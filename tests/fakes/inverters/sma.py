@@ -1,11 +1,19 @@
-"""Fake SMA Monitoring API: OAuth2 client-credentials tokens, plants, devices, EV-charger measurement sets."""
+"""Fake SMA Monitoring API: OAuth2 client-credentials tokens, plants, devices, EV-charger measurement sets.
+
+The token, plant list, lean device list and measurement-set envelope are built from the answers recorded by
+SolarNetwork (``tests/fixtures/vendors/sma/``, same keys). The EV charger's device ``type``, its set type
+``EnergyAndPowerEvCharger`` and the ``Measurement.*`` row keys are our assumption: no public source has an
+SMA EV Charger in the cloud API (see SOURCE.md).
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
+from tests.fakes.inverters._recorded import recorded
 from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
 
 CLIENT_ID = "pipelet-sma-client"
@@ -14,6 +22,7 @@ PLANT = "8111111"
 EMPTY_PLANT = "8222222"
 DEVICE_ID = "9333333"
 SERIAL = "3012345678"
+TZ = "Europe/Berlin"
 
 
 class SmaFake(FakeCloud):
@@ -23,6 +32,7 @@ class SmaFake(FakeCloud):
         super().__init__(start)
         self.wallbox = SimWallbox(SERIAL, self.clock)
         self.tokens: dict[str, float] = {}
+        self.refresh_tokens: set[str] = set()
         self.token_lifetime_s = 3_600
         self.report_lifetime = True
 
@@ -35,20 +45,24 @@ class SmaFake(FakeCloud):
     def setup_routes(self) -> None:
         self.route("POST", "/oauth2/token", self.token)
         self.route("GET", "/v1/plants", self.plants)
-        self.route("GET", r"/v1/plants/(?P<pid>\d+)/devices", self.devices)
+        self.route("GET", r"/v1/plants/(?P<pid>\d+)/devices/lean", self.devices)
         self.route("GET", r"/v1/devices/(?P<did>\d+)/measurements/sets/(?P<set>\w+)/Recent", self.recent)
 
     def token(self, req: FakeRequest) -> FakeResponse:
         form = req.form()
-        if form.get("grant_type") != "client_credentials":
+        grant = form.get("grant_type")
+        if grant not in ("client_credentials", "refresh_token"):
             return FakeResponse(400, {"error": "unsupported_grant_type"})
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return FakeResponse(401, {"error": "invalid_client"})
-        token = secrets.token_hex(16)
+        if grant == "refresh_token" and form.get("refresh_token") not in self.refresh_tokens:
+            return FakeResponse(400, {"error": "invalid_grant"})
+        token, refresh = secrets.token_hex(16), secrets.token_hex(16)
         self.tokens[token] = self.clock.now().timestamp() + self.token_lifetime_s
-        return FakeResponse(
-            200, {"access_token": token, "expires_in": self.token_lifetime_s, "token_type": "Bearer"}
-        )
+        self.refresh_tokens.add(refresh)  # the recorded answer carries a refresh_token
+        body = recorded("sma", "token")
+        body.update(access_token=token, expires_in=self.token_lifetime_s, refresh_token=refresh)
+        return FakeResponse(200, body)
 
     def _denied(self, req: FakeRequest) -> FakeResponse | None:
         token = (req.header("authorization") or "").removeprefix("Bearer ")
@@ -59,36 +73,25 @@ class SmaFake(FakeCloud):
     def plants(self, req: FakeRequest) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
-        return FakeResponse(
-            200,
-            {
-                "plants": [
-                    {"plantId": PLANT, "name": "Home", "timezone": "Europe/Berlin"},
-                    {"plantId": EMPTY_PLANT, "name": "Parents", "timezone": "Europe/Berlin"},
-                ]
-            },
-        )
+        body = recorded("sma", "plants")
+        first = body["plants"][0]
+        body["plants"] = [
+            {**first, "plantId": PLANT, "name": "Home", "timezone": TZ},
+            {**first, "plantId": EMPTY_PLANT, "name": "Parents", "timezone": TZ},
+        ]
+        return FakeResponse(200, body)
 
     def devices(self, req: FakeRequest, pid: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
-        devices = [
-            {
-                "deviceId": "9000001",
-                "name": "STP 10.0",
-                "type": "Solar Inverters",
-                "product": "STP 10.0-3AV-40",
-            }
-        ]
+        recorded_devices = recorded("sma", "devices_lean")["devices"]
+        inverter = next(d for d in recorded_devices if d["type"] == "Solar Inverters")
+        devices = [{**inverter, "deviceId": "9000001", "name": "STP 10.0", "product": "STP 10.0-3AV-40"}]
         if pid == PLANT:
-            devices.append(
-                {
-                    "deviceId": DEVICE_ID,
-                    "name": "Garage",
-                    "type": "EV Charger",
-                    "product": "EVC22-3AC-10",
-                    "serial": SERIAL,
-                }
+            meter = next(d for d in recorded_devices if d.get("serial") and "generatorPower" not in d)
+            devices.append(  # type and product of an EV Charger: our assumption (no public example)
+                {**meter, "deviceId": DEVICE_ID, "name": "Garage", "type": "EV Charger"}
+                | {"product": "EVC22-3AC-10", "productId": 0, "serial": SERIAL}
             )
         return FakeResponse(200, {"devices": devices})
 
@@ -97,14 +100,20 @@ class SmaFake(FakeCloud):
             return denied
         if did != DEVICE_ID or set != "EnergyAndPowerEvCharger":
             return FakeResponse(404, {"title": "Not Found"})
+        # the recorded rows carry the plant's local time without a zone; the keys are our assumption
+        local = self.clock.now().astimezone(ZoneInfo(TZ)).replace(tzinfo=None, microsecond=0)
         row = {
-            "time": self.clock.now().isoformat(),
+            "time": local.isoformat(),
             "Measurement.ChaSess.WhIn": round(self.wallbox.session_wh, 1),
             "Measurement.Metering.GridMs.TotWIn": self.wallbox.power_w,
         }
         if self.report_lifetime:
             row["Measurement.Metering.GridMs.TotWhIn"] = round(self.wallbox.lifetime_wh, 1)
-        return FakeResponse(200, {"setType": set, "device": {"deviceId": did}, "set": [row]})
+        body = recorded("sma", "device_data_PowerAc_Day")
+        body["plant"].update(plantId=PLANT, name="Home", timezone=TZ)
+        body["device"].update(deviceId=did, name="Garage", timezone=TZ)
+        body.update(setType=set, resolution="FiveMinutes", set=[row])
+        return FakeResponse(200, body)
 
 
 HARNESS = BrandHarness(

@@ -45,6 +45,12 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
         (r"/thirdData/getDevList", "getDevList"),
         (r"/thirdData/getDevRealKpi", "getDevRealKpi_meter"),
     ],
+    "sma": [
+        (r"/oauth2/token", "token"),
+        (r"/v1/plants", "plants"),
+        (r"/v1/plants/\d+/devices/lean", "devices_lean"),
+        (r"/v1/devices/\d+/measurements/sets/\w+/Recent", "device_data_PowerAc_Day"),
+    ],
     "sungrow": [
         (r"/openapi/login", "login"),
         (r"/openapi/getDeviceList", "getDeviceList"),
@@ -55,7 +61,11 @@ RECORDED_ROUTES: dict[str, list[tuple[str, str]]] = {
 #: per brand: maps whose keys depend on the device type (no public example has a charger's keys)
 OPEN_MAPS: dict[str, frozenset[str]] = {"huawei": frozenset({"dataItemMap"})}
 #: per brand: keys that vary by device (Sungrow: documented ``p<point id>``, our two assumed energy points)
-OPEN_KEYS: dict[str, str] = {"sungrow": r"p\d+|p_total_charge_energy|p_session_charge_energy"}
+OPEN_KEYS: dict[str, str] = {
+    "sungrow": r"p\d+|p_total_charge_energy|p_session_charge_energy",
+    # SMA set rows: the recorded PowerAc values, and our assumed EV-charger keys (no public example)
+    "sma": r"voltagePhase[ABC]|currentPhase[ABC]|activePower|gridFrequency|Measurement\.[\w.]+",
+}
 
 
 def _adapter(brand: str, fake: FakeCloud, credentials: dict[str, Any]) -> InverterAdapter:
@@ -377,3 +387,42 @@ async def test_sungrow_recorded_refusals() -> None:
             boxes = await adapter.list_wallboxes(System("1122334", "Home"))
     assert [box.serial for box in boxes] == ["A2390123456"]
     assert fake.paths().count("/openapi/login") == 3, "E00003 → one new login, then the call again"
+
+
+# ----------------------------------------------------------------------------------------------- SMA
+
+
+async def test_sma_recorded_answers() -> None:
+    """Answers recorded by SolarNetwork's SMA integration: token, plants, lean devices, a measurement set."""
+    from tests.fakes.inverters.sma import SmaFake
+
+    with SmaFake() as fake:
+        credentials = HARNESSES["sma"].good_credentials(fake)
+        async with _adapter("sma", fake, credentials) as adapter:
+            fake.inject("body", match="/oauth2/token", body=recorded("sma", "token"))
+            fake.inject("body", match="/v1/plants", body=recorded("sma", "plants"))
+            systems = await adapter.list_systems()
+            assert adapter.credentials["access_token"] == "unique access token"
+            assert adapter.credentials["refresh_token"] == "unique refresh token"
+            fake.inject("body", match="/devices/lean", body=recorded("sma", "devices_lean"))
+            boxes = await adapter.list_wallboxes(systems[1])
+
+            # a real PowerAc set (an inverter's): no charger energy value, which the vendor lacks (retry)
+            fake.inject("body", match="/measurements/sets", body=recorded("sma", "device_data_PowerAc_Day"))
+            box = Wallbox("11260000", "2001200000", "11260000")
+            with pytest.raises(BrandUnavailable, match="energy counter"):
+                await adapter.fetch_snapshot(systems[1], box)
+            # the recorded set with the assumed EV-charger keys put into its latest row
+            answer = recorded("sma", "device_data_PowerAc_Day")
+            answer["set"][-1].update(
+                {"Measurement.Metering.GridMs.TotWhIn": 5_000.0, "Measurement.Metering.GridMs.TotWIn": 0.0}
+            )
+            fake.inject("body", match="/measurements/sets", body=answer)
+            snapshot = await adapter.fetch_snapshot(systems[1], box)
+    assert [(s.system_id, s.name, s.timezone) for s in systems] == [
+        ("7190000", "Site 1", "America/New_York"),
+        ("11260000", "Site 2", "America/New_York"),
+    ]
+    assert boxes == [], "the recorded device list has no EV charger"
+    assert snapshot.lifetime_wh == 5_000.0 and snapshot.power_w == 0.0
+    assert snapshot.time_utc == datetime(2025, 3, 28, 17, 20, tzinfo=UTC), "latest row, plant-local → UTC"
