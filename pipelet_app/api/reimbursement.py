@@ -17,7 +17,7 @@ from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.public_import import ImportPlan, run_import
 from pipelet_app.fleet.reimbursement import ReimbursementStatement
-from pipelet_app.fleet.voids import void_session
+from pipelet_app.fleet.voids import restore_session, void_session
 from pipelet_app.reports.reimbursement import statement_pdf
 from pipelet_app.runtime import offload
 from pipelet_app.services.session import Session
@@ -95,6 +95,19 @@ def approve(
     statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB
 ) -> StatementOut:
     return _out(reimbursement.approve(db, principal, statement_id))
+
+
+@router.post(
+    "/reimbursement/statements/{statement_id}/reopen",
+    response_model=StatementOut,
+    responses={**ERRORS, **documented(409)},
+)
+def reopen(
+    statement_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)], principal: Caller, db: DB
+) -> StatementOut:
+    """Withdraw an approval: the statement is a draft again (audited). 409 once it is exported (the payroll
+    file has left; a correction is next month's) or when it is not approved."""
+    return _out(reimbursement.reopen(db, principal, statement_id))
 
 
 @router.get(
@@ -189,3 +202,32 @@ def void_imported_session(
     """
     record = void_session(db, principal, transaction_id, body.reason)
     return VoidOut(transaction_id=record.transaction_id, voided_at=record.voided_at, reason=record.reason)
+
+
+class RestoredOut(BaseModel):
+    transaction_id: str
+    source: str
+    driver_id: int | None
+    energy_wh: float | None
+
+
+@router.post(
+    "/sessions/{transaction_id}/restore",
+    response_model=RestoredOut,
+    responses={
+        **KEYED,
+        **documented(404, 409, not_found="transaction_id is not a voided session of your fleet"),
+    },
+)
+def restore_voided_session(
+    transaction_id: Annotated[str, Path(min_length=1, max_length=200)], principal: Caller, db: DB
+) -> RestoredOut:
+    """Undo a void: the session comes back exactly as it was (same id), audited as `session.restored`.
+    409 when a session with that transaction id exists again (imported anew after the void)."""
+    session = restore_session(db, principal, transaction_id)
+    return RestoredOut(
+        transaction_id=session.transaction_id,
+        source=str(session.source),
+        driver_id=session.driver_id,
+        energy_wh=session.energy_wh,
+    )

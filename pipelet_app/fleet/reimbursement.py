@@ -30,6 +30,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.domain import csv_cells
 from pipelet_app.domain.reimbursement import SOURCES, SessionEnergy, compute_statement
+from pipelet_app.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +186,8 @@ def reopen(db: Session, principal: Principal, statement_id: int) -> Reimbursemen
     """Undo an approval while it is still possible: before the payroll export (an exported statement's
     CSV has left the building; a correction then is next month's). Back to draft, audited."""
     statement = _statement(db, principal, statement_id)
-    if statement.status != StatementStatus.APPROVED:
-        raise InvalidInput(
+    if statement.status != StatementStatus.APPROVED:  # a state clash, not bad input: the API says 409
+        raise Conflict(
             "status: only an approved, not yet exported statement can be reopened "
             f"(this one is {statement.status})"
         )

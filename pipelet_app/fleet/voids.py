@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource, VoidedSession
+from pipelet_app.errors import Conflict
 
 MAX_REASON = 500
 
@@ -86,7 +87,7 @@ def restore_session(db: Session, principal: Principal, transaction_id: str) -> C
     if record is None:
         raise NotFound(f"transaction_id: no voided session {transaction_id} in your fleet")
     if db.exec(select(ChargingSession.id).where(ChargingSession.transaction_id == transaction_id)).first():
-        raise InvalidInput(f"transaction_id: session {transaction_id} exists again (imported anew)")
+        raise Conflict(f"transaction_id: session {transaction_id} exists again (imported anew)")
     values = dict(record.session)
     for name in _DATETIMES:
         if isinstance(values.get(name), str):

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from pipelet_app import audit
-from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
+from pipelet_app.auth import Forbidden, NotFound, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
@@ -20,6 +20,7 @@ from pipelet_app.db.models import (
     User,
     VoidedSession,
 )
+from pipelet_app.errors import Conflict
 from pipelet_app.fleet import reimbursement
 from pipelet_app.fleet.voids import restore_session, void_session
 
@@ -82,7 +83,7 @@ def test_an_approval_can_be_withdrawn_until_the_export_and_not_after(demo: dict)
             reimbursement.reopen(db, globex, statement_id)
         draft = reimbursement.reopen(db, acme, statement_id)
         assert (draft.status, draft.approved_by, draft.approved_at) == ("draft", None, None)
-        with pytest.raises(InvalidInput):  # a draft has no approval to withdraw
+        with pytest.raises(Conflict):  # a draft has no approval to withdraw
             reimbursement.reopen(db, acme, statement_id)
         actions = [
             e["action"] for e in audit.history(db, acme.tenant_id, "reimbursement_statement", statement_id)
@@ -92,5 +93,5 @@ def test_an_approval_can_be_withdrawn_until_the_export_and_not_after(demo: dict)
         reimbursement.export_csv(db, acme, month)
     with session_scope() as db:
         assert db.get(ReimbursementStatement, statement_id).status == "exported"
-        with pytest.raises(InvalidInput):  # the payroll file has left: no undo after the export
+        with pytest.raises(Conflict):  # the payroll file has left: no undo after the export
             reimbursement.reopen(db, acme, statement_id)
