@@ -5,6 +5,7 @@ The unclaimed-station variant of the same cases is in test_octt_201_b.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -145,3 +146,19 @@ async def test_registration_route_checks_field_role_and_tenant(
     assert charger_row("CS-RBX").registration_status == "Accepted"  # nothing changed by the refusals
     assert (await set_status(api, "CS-RBX", "Rejected", headers)).json()["registration_status"] == "Rejected"
     assert (await set_status(api, "CS-RBX", "Rejected", headers)).status_code == 200  # idempotent
+
+
+async def test_TC_B_02_held_back_before_it_connects(csms: CsmsServer, api: httpx.AsyncClient) -> None:
+    """The OCTT's order: the operator sets Pending while the station is away, it connects and boots
+    (Pending), the operator sets Accepted: the socket stays and the next boot is Accepted."""
+    password, headers = held("op-rb02b", "CS-RB02B")
+    async with RawChargePoint(url_of(csms), "CS-RB02B", subprotocols=V201, password=password) as cp:
+        assert (await cp.boot201())["status"] == "Accepted"
+    assert (await set_status(api, "CS-RB02B", "Pending", headers)).status_code == 200
+    async with RawChargePoint(url_of(csms), "CS-RB02B", subprotocols=V201, password=password) as cp:
+        assert (await cp.boot201())["status"] == "Pending"
+        cp.responders["TriggerMessage"] = lambda p: {"status": "Accepted"}
+        assert (await set_status(api, "CS-RB02B", "Accepted", headers)).status_code == 200
+        await asyncio.sleep(0.3)
+        assert cp.ws is not None and cp.ws.close_code is None
+        assert (await cp.boot201())["status"] == "Accepted"
