@@ -6,6 +6,7 @@ from pipelet_app.i18n.console import CONSOLE
 from pipelet_app.i18n.payments import PAYMENTS
 from pipelet_app.i18n.reports import REPORTS
 from pipelet_app.i18n.screen import SCREEN
+from pipelet_app.i18n.surplus_words import SURPLUS_WORDS
 
 LOCALES = ("en", "de")
 
@@ -1328,6 +1329,8 @@ for _locale, _words in REPORTS.items():  # the portfolio report page (i18n/repor
 for _locale, _words in PAYMENTS.items():  # the operator's payments page (i18n/payments.py)
     MESSAGES[_locale].update(_words)
 for _locale, _words in SCREEN.items():  # the charger page's 2.0.1 cards (i18n/screen.py)
+    MESSAGES[_locale].update(_words)
+for _locale, _words in SURPLUS_WORDS.items():  # the surplus controller's reasons (i18n/surplus_reasons.py)
     MESSAGES[_locale].update(_words)
 
 

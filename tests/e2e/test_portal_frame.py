@@ -16,7 +16,8 @@ from tests.e2e.conftest import screenshot, sign_in
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 850}
 # A page whose address holds an id is reached the way a person reaches it: "first:<page>|<link selector>"
-# opens <page> and follows the first such link (a session, a site, a driver of the demo data).
+# opens <page> and follows the first such link (a session, a site, a driver of the demo data); more
+# selectors after further `|` are followed in turn (a site, then its solar-charging page).
 PAGES = {
     "driver@acme.demo": [
         "/driver",
@@ -43,6 +44,7 @@ PAGES = {
         "/operator/notifications",
         "/operator/networks",
         "/operator/reports",
+        "first:/operator|#operator-sites a[href^='/operator/sites/']|#site-surplus",
     ],
     "investor@pipelet.demo": ["/investor", "/account/api-keys"],
     "admin@pipelet.demo": ["/admin", "/admin/system"],
@@ -56,12 +58,15 @@ TOUCH_CONTROLS = ".pl-main .rt-Button:visible, .pl-main .rt-SelectTrigger:visibl
 def _open(page: Page, server: dict, path: str) -> str:
     """Open a page (or follow a "first:" entry to it), wait until its data is laid out; its address."""
     if path.startswith("first:"):
-        start, selector = path.removeprefix("first:").split("|", 1)
-        _open(page, server, start)
-        link = page.locator(selector).first
-        expect(link).to_be_attached(timeout=20_000)
-        path = link.get_attribute("href") or ""
-        assert path.startswith("/"), f"{selector} on {start} links to {path!r}"
+        start, *selectors = path.removeprefix("first:").split("|")
+        for selector in selectors:
+            _open(page, server, start)
+            link = page.locator(selector).first
+            expect(link).to_be_attached(timeout=20_000)
+            href = link.get_attribute("href") or ""
+            assert href.startswith("/"), f"{selector} on {start} links to {href!r}"
+            start = href
+        path = start
     page.goto(f"{server['base']}{path}")
     expect(page.locator("#page-title")).to_be_visible(timeout=20_000)
     expect(page.locator("#signed-in-user")).to_be_attached(timeout=20_000)

@@ -88,7 +88,7 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
                         "limit_a": 5.8,
                         "phases": 1,
                         "charging": True,
-                        "reason": "surplus shared by departure",
+                        "reason": "pv-only: 5.8 A on 1 phase; surplus 1.4 kW",
                         "purpose": "TxProfile",
                         "unit": "A",
                         "sent": "fallback:TxDefaultProfile@0",
@@ -111,8 +111,24 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     expect(page.locator("#surplus-chart .recharts-line")).to_have_count(4)  # PV, house, cars, grid
     decisions = page.locator("#surplus-decisions")
     expect(decisions).to_contain_text("SON-CP-001/1")
-    expect(decisions).to_contain_text("surplus shared by departure")
+    expect(decisions).to_contain_text("pv-only: 5.8 A on 1 phase; surplus 1.4 kW")
+    expect(decisions).to_contain_text("4,000 W available for the cars")
     expect(decisions).to_contain_text("fallback:TxDefaultProfile@0")
+
+    # In German the stored English reasons read German, with German numbers (i18n/surplus_reasons.py).
+    page.click("#locale-select")
+    with page.expect_navigation(timeout=20_000):
+        page.get_by_role("option", name="Deutsch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "de", timeout=20_000)
+    try:
+        expect(decisions).to_contain_text("pv-only: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
+        expect(decisions).to_contain_text("4.000 W verfügbar für die Autos")
+        screenshot(page, "operator-solar-charging-de")
+    finally:
+        page.click("#locale-select")
+        with page.expect_navigation(timeout=20_000):
+            page.get_by_role("option", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)
 
     page.locator("#surplus-enabled").click()
     page.get_by_role("option", name="on", exact=True).click()
@@ -135,7 +151,7 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     expect(page.locator("#operator-sites")).to_be_visible(timeout=20_000)
     page.goto(f"{server['base']}/operator/sites/{site_id}/surplus")
     expect(page.locator("#denied")).to_be_visible(timeout=20_000)
-    expect(page.locator("body")).not_to_contain_text("surplus shared by departure")
+    expect(page.locator("body")).not_to_contain_text("5.8 A on 1 phase")
 
 
 def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict, db: None) -> None:

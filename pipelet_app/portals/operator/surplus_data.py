@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.i18n.formatting import clock_time, number, when
+from pipelet_app.i18n.surplus_reasons import localize
 from pipelet_app.services import sites as sites_service
 from pipelet_app.services import surplus as service
 from pipelet_app.services.session import Session
@@ -67,12 +68,12 @@ def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, s
             rows.append(
                 {
                     "time": when(d["time_utc"], tz),
-                    "site": ("stale · " if d["stale"] else "") + d["reason"],
+                    "site": localize(d["reason"]),  # the stored English text, in the page's language
                     "charger": str(c.get("charger", "—")),
                     "limit": "—"
                     if "limit_a" not in c
                     else f"{number(c['limit_a'], 1)} A, {c.get('phases', 3)}p",
-                    "reason": str(c.get("reason", "")),
+                    "reason": localize(str(c.get("reason", ""))),
                     "sent": str(c.get("sent", "")),
                 }
             )
