@@ -130,7 +130,7 @@ def _preferences_form(row: rx.Var) -> rx.Component:
             rx.vstack(
                 rx.text(T["prefs.mode"], size="2"),
                 rx.select.root(
-                    rx.select.trigger(id="prefs-mode"),
+                    rx.select.trigger(id="prefs-mode", aria_label=T["prefs.mode"]),
                     rx.select.content(
                         rx.select.item(T["prefs.mode_site"], value="site"),
                         rx.select.item(T["prefs.mode_pv_only"], value="pv-only"),
@@ -148,11 +148,18 @@ def _preferences_form(row: rx.Var) -> rx.Component:
                     name="departure",
                     default_value=row["departure"],
                     id="prefs-departure",
+                    aria_label=T["prefs.departure"],
                 ),
             ),
             rx.vstack(
                 rx.text(T["prefs.energy"], size="2"),
-                rx.input(name="energy_kwh", default_value=row["energy_kwh"], width="7em", id="prefs-energy"),
+                rx.input(
+                    name="energy_kwh",
+                    default_value=row["energy_kwh"],
+                    width="7em",
+                    id="prefs-energy",
+                    aria_label=T["prefs.energy"],
+                ),
             ),
             rx.button(T["prefs.save"], type="submit", id="prefs-save"),
             align="end",
