@@ -115,6 +115,12 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     expect(decisions).to_contain_text("4,000 W available for the cars")
     expect(decisions).to_contain_text("fallback:TxDefaultProfile@0")
 
+    # The chart's axis is written by the browser (portals/charts.py): English decimals here, German below.
+    ticks = page.locator("#surplus-chart .recharts-yAxis .recharts-cartesian-axis-tick-value")
+    expect(ticks.first).to_be_attached(timeout=20_000)
+    english_ticks = [t.strip() for t in ticks.all_text_contents()]
+    assert any(re.search(r"\d\.\d", t) for t in english_ticks), english_ticks  # 5.2 kW: ticks with a decimal
+
     # In German the stored English reasons read German, with German numbers (i18n/surplus_reasons.py).
     page.click("#locale-select")
     with page.expect_navigation(timeout=20_000):
@@ -123,6 +129,8 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     try:
         expect(decisions).to_contain_text("pv-only: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
         expect(decisions).to_contain_text("4.000 W verfügbar für die Autos")
+        for i, english in enumerate(english_ticks):  # the same ticks, with the German decimal comma
+            expect(ticks.nth(i)).to_have_text(english.replace(".", ","), timeout=20_000)
         screenshot(page, "operator-solar-charging-de")
     finally:
         page.click("#locale-select")

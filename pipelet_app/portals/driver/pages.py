@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.driver.pv_pages import data_source_tiles
 from pipelet_app.portals.driver.state import DriverSessionState, DriverState
 from pipelet_app.portals.layout import card, data_table, shell, source_badge, when_empty
@@ -86,8 +87,8 @@ def _months_card() -> rx.Component:
                 rx.recharts.bar_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
                     rx.recharts.x_axis(data_key="month"),
-                    rx.recharts.y_axis(unit=" kWh", width=80),
-                    rx.recharts.tooltip(),
+                    locale_y_axis(unit=" kWh", width=80),
+                    locale_tooltip(),
                     rx.recharts.legend(),
                     rx.recharts.bar(data_key="solar", name=T["driver.solar"], stack_id="e", fill=SOLAR_COLOR),
                     rx.recharts.bar(data_key="grid", name=T["driver.grid"], stack_id="e", fill=GRID_COLOR),
@@ -284,8 +285,8 @@ def driver_session_page() -> rx.Component:
                 rx.recharts.area_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
                     rx.recharts.x_axis(data_key="at"),
-                    rx.recharts.y_axis(unit=" kW", width=70),
-                    rx.recharts.tooltip(),
+                    locale_y_axis(unit=" kW", width=70),
+                    locale_tooltip(),
                     rx.recharts.area(
                         data_key="kw",
                         name=t["charger.power"],

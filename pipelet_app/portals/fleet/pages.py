@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.fleet.state import FleetDriverState, FleetState
 from pipelet_app.portals.layout import card, coded_text, field, shell, source_badge, when_empty
 
@@ -66,8 +67,8 @@ def _chart() -> rx.Component:
     return rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
         rx.recharts.x_axis(data_key="month"),
-        rx.recharts.y_axis(unit=" kWh", width=95),
-        rx.recharts.tooltip(),
+        locale_y_axis(unit=" kWh", width=95),
+        locale_tooltip(),
         rx.recharts.legend(),
         rx.recharts.bar(
             data_key="ocpp",

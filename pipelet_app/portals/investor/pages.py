@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.investor.state import InvestorState
 from pipelet_app.portals.layout import card, data_table, section_heading, shell
 
@@ -104,8 +105,8 @@ def _history_chart() -> rx.Component:
     return rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
         rx.recharts.x_axis(data_key="year"),
-        rx.recharts.y_axis(width=90),
-        rx.recharts.tooltip(),
+        locale_y_axis(width=90),
+        locale_tooltip(),
         rx.recharts.legend(),
         rx.recharts.bar(data_key="contributed", name=_col("contributed"), fill="#1d4ed8"),
         rx.recharts.bar(data_key="distributed", name=_col("distributed"), fill="#047857"),

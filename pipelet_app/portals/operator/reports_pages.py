@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.layout import card, field, shell
 from pipelet_app.portals.operator.reports_state import ReportsState
 
@@ -119,9 +120,9 @@ def _chart() -> rx.Component:
         rx.recharts.bar_chart(
             rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
             rx.recharts.x_axis(data_key="period"),
-            rx.recharts.y_axis(unit=" kWh", width=90),
+            locale_y_axis(unit=" kWh", width=90),
             rx.recharts.bar(data_key="kwh", name=T["reports.energy"], fill="#0f766e"),
-            rx.recharts.graphing_tooltip(),
+            locale_tooltip(graphing=True),
             data=S.chart,
             width="100%",
             height=240,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.layout import card, data_table, field, shell
 from pipelet_app.portals.operator.surplus_state import SurplusState
 
@@ -69,13 +70,13 @@ def _chart() -> rx.Component:
             rx.recharts.line_chart(
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
                 rx.recharts.x_axis(data_key="time"),
-                rx.recharts.y_axis(unit=" kW"),
+                locale_y_axis(unit=" kW"),
                 rx.recharts.line(data_key="pv", name="PV", stroke="#f5a623", dot=False),
                 rx.recharts.line(data_key="house", name=T["surplus.house"], stroke="#4a90e2", dot=False),
                 rx.recharts.line(data_key="cars", name=T["surplus.cars"], stroke="#12a594", dot=False),
                 rx.recharts.line(data_key="grid", name=T["surplus.grid"], stroke="#888888", dot=False),
                 rx.recharts.legend(),
-                rx.recharts.graphing_tooltip(),
+                locale_tooltip(graphing=True),
                 data=SurplusState.chart,
                 width="100%",
                 height=260,
