@@ -549,7 +549,7 @@ async def set_security_profile(
 @router.put(
     "/{charge_point_id}/registration",
     response_model=ChargerOut,
-    responses={**KEYED, **documented(404)},
+    responses={**KEYED, **documented(400, 404)},
 )
 async def set_registration(
     charge_point_id: str, body: RegistrationIn, principal: Caller, db: DB
