@@ -24,6 +24,7 @@ from pipelet_app.db.models import (
     Driver,
     Role,
     SessionPreference,
+    SessionSource,
     Site,
     SiteEnergyMinute,
     SiteSurplus,
@@ -331,14 +332,21 @@ def set_preferences(
 
 
 def running_sessions_of_driver(db: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The signed-in driver's running sessions with their preferences (the driver portal's form)."""
+    """The signed-in driver's running sessions with their preferences (the driver portal's form).
+
+    Only OCPP sessions can be running here: an imported public or PV-wallbox session without an end is
+    a finished session whose end the source did not give, and no controller could steer it anyway."""
     require(principal, Role.DRIVER)
     driver = db.exec(select(Driver).where(Driver.user_id == principal.user_id)).first()
     if driver is None:
         return []
     sessions = db.exec(
         select(ChargingSession)
-        .where(ChargingSession.driver_id == driver.id, col(ChargingSession.end_utc).is_(None))
+        .where(
+            ChargingSession.driver_id == driver.id,
+            ChargingSession.source == SessionSource.OCPP_WALLBOX,
+            col(ChargingSession.end_utc).is_(None),
+        )
         .order_by(col(ChargingSession.start_utc).desc())
         .limit(5)
     ).all()

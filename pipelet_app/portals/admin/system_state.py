@@ -10,7 +10,7 @@ from typing import Any
 
 import reflex as rx
 
-from pipelet_app.i18n.formatting import when
+from pipelet_app.i18n.formatting import in_locale, when
 from pipelet_app.operations.diagnostics import collect_sync, report
 from pipelet_app.portals.session_state import SessionState
 
@@ -73,7 +73,9 @@ class SystemState(SessionState):
         result = await self._guarded_off_loop(collect_sync)
         if result.value is None:
             return result.redirect
-        shown = view(await report(result.value))
+        found = await report(result.value)
+        with in_locale(self.locale):  # the guard's locale ends with its call; the times are formatted here
+            shown = view(found)
         self.facts, self.rows, self.nodes = shown["facts"], shown["rows"], shown["nodes"]
         self.workers, self.integrations = shown["workers"], shown["integrations"]
         self.versions, self.migration_behind = shown["versions"], shown["migration_behind"]

@@ -129,6 +129,20 @@ def test_driver_form_in_the_site_zone(demo: dict) -> None:
     with session_scope() as db:
         rows = driver_data.running_sessions(db, dana)
     assert [r["transaction_id"] for r in rows] == ["ocpp16:PORTAL:1"]  # not the colleague's
+    with session_scope() as db:  # an imported public session without an end is not "charging now"
+        driver = db.exec(select(Driver).where(Driver.email == "driver@acme.demo")).one()
+        db.add(
+            ChargingSession(
+                transaction_id="pub-no-end",
+                station_id="PUBLIC-1",
+                source=SessionSource.PUBLIC,
+                driver_id=driver.id,
+                start_utc=utcnow() - timedelta(hours=1),
+                energy_wh=950_000,
+            )
+        )
+        db.commit()
+        assert [r["transaction_id"] for r in driver_data.running_sessions(db, dana)] == ["ocpp16:PORTAL:1"]
     zone = ZoneInfo(rows[0]["zone"])
     local = (
         (utcnow() + timedelta(days=1)).astimezone(zone).replace(hour=8, minute=15, second=0, microsecond=0)
