@@ -245,6 +245,7 @@ def trigger_app(api_key: str) -> Any:
     from starlette.routing import Route
 
     from pipelet_app.api import build_api
+    from pipelet_app.ocpp.commands import notify_identity_changed
 
     api = build_api()
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -271,6 +272,7 @@ def trigger_app(api_key: str) -> Any:
         path = request.url.path
         if path == "/api/octt/set-basic-auth-password":
             await asyncio.to_thread(set_password, body["station_id"], body["password"])
+            await notify_identity_changed(body["station_id"])  # every node, as the API's rotation does
             return JSONResponse({"ok": True})
         match = re.fullmatch(r"/api/octt/2\.0\.1/([^/]+)/(.+)", path)
         if match is None:

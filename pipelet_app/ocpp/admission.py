@@ -19,9 +19,11 @@ pool the message writer uses), at most `MAX_PENDING_CHECKS` wait for it, one per
 (`auth_limits.Backoff`). Credentials that already passed on this node skip all of that, so a guesser
 cannot keep a known charger out. Auto-registrations are limited per source and minute.
 
-Consistency: a password set, a claim or a removal by another process applies within `REFRESH_S`
-(and the server then closes sockets admitted on grounds that no longer hold); a password changed
-through this node (ChangeConfiguration / SetVariables) applies at once (`forget`).
+Consistency: every change (a password set or accepted by the charger, a claim, a mode, a removal)
+reaches every node at once as an identity notice (`commands.notify_identity_changed`, the Redis
+broadcast of `redis_bus`), which `forget`s the charger here; the wholesale reload every `REFRESH_S`
+is the last resort for a notice that got lost (the server then closes sockets admitted on grounds
+that no longer hold).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from pipelet_app.ocpp.errors import (
     UnknownCommand,
 )
 from pipelet_app.ocpp.node import INTERNAL_PATH, METRICS_PATH, Node, internal_token
-from pipelet_app.ocpp.redis_bus import RedisNodeBus, request_via_redis
+from pipelet_app.ocpp.redis_bus import RedisNodeBus, broadcast_identity_changed, request_via_redis
 from pipelet_app.ocpp.smart_charging import set_limit_request
 from pipelet_app.ocpp.validation import schema_exists
 from pipelet_app.settings import get_settings
@@ -333,18 +333,20 @@ IDENTITY_CHANGED = "identity-changed"  # not a charger command: tells the CSMS t
 
 
 async def notify_identity_changed(charge_point_id: str) -> None:
-    """Tell the CSMS that a charger's password, auth mode or tenant changed, so admission applies it at
-    once and a socket admitted on the old grounds is closed. Best effort: without it the CSMS applies
-    the change within its directory refresh (30 s). In scale-out it reaches the node holding the
-    charger's socket; the other nodes refresh."""
+    """Tell the CSMS that a charger's password, auth mode, tenant or registration changed, so admission
+    applies it at once and a socket admitted on the old grounds is closed. Every path that changes
+    them calls this (API, portal, claim, rotation, the OCTT runner). In scale-out it is broadcast to
+    every node (`redis_bus.IDENTITY_CHANNEL`), whether or not one holds the charger's socket: a node
+    that admitted the charger before keeps its credentials cached. Best effort: without it a node
+    applies the change at its directory refresh (30 s)."""
     request = {"id": str(uuid.uuid4()), "charge_point_id": charge_point_id, "name": IDENTITY_CHANGED}
     try:
-        if _local_server is not None:
+        if _local_server is not None:  # it broadcasts to the other nodes itself
             await execute_request(_local_server, request)
             return
         settings = get_settings()
         if settings.redis_url:
-            await request_via_redis(settings.redis_url, request, 5.0)
+            await broadcast_identity_changed(settings.redis_url, charge_point_id)
         else:
             await _request_via_loopback(request, 5.0)
     except Exception as exc:  # the refresh applies it anyway

@@ -7,7 +7,12 @@ Keys and channels (prefix `pipelet:csms:`):
   (409) instead of every command to them timing out;
 - channel `node:{node}` → command requests for that node, and `kick` notices: when a charger reconnects
   to another node, the previous node closes its stale socket (one socket per charger across the fleet);
-- channel `reply:{uuid}` → the answer envelope of one request.
+- channel `reply:{uuid}` → the answer envelope of one request;
+- channel `identity` → broadcast to every node: a charger's password, auth mode, tenant, registration
+  or security-profile floor changed (by the web app, the CLI, or a node that stored a password the
+  charger accepted). Each node drops its cached admission for that charger at once, so a password set
+  through one node is not checked against a stale hash on another (TC_B_02). Pub/sub is at most once:
+  a node whose subscription broke reloads its whole directory before it listens again.
 """
 
 from __future__ import annotations
@@ -49,6 +54,23 @@ def alive_key(node: str) -> str:
     return f"{PREFIX}alive:{node}"
 
 
+IDENTITY_CHANNEL = f"{PREFIX}identity"
+RESUBSCRIBE_S = 1.0
+
+
+def identity_notice(charge_point_id: str, origin: str = "") -> str:
+    return json.dumps({"type": "identity", "charge_point_id": charge_point_id, "origin": origin})
+
+
+async def broadcast_identity_changed(url: str, charge_point_id: str) -> int:
+    """From a process without a node (web app, CLI, a runner): tell every node; returns how many heard."""
+    client: aioredis.Redis = aioredis.from_url(url, decode_responses=True)
+    try:
+        return int(await client.publish(IDENTITY_CHANNEL, identity_notice(charge_point_id)))
+    finally:
+        await client.aclose()
+
+
 class RedisNodeBus:
     """The CSMS node's side: owns keys for its sockets and executes requests routed to it."""
 
@@ -68,9 +90,8 @@ class RedisNodeBus:
 
     async def start(self) -> None:
         await self.redis.set(alive_key(self.node), "1", ex=ALIVE_TTL_S)
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(node_channel(self.node))
-        self._reader = asyncio.create_task(self._read())
+        await self._subscribe()
+        self._reader = asyncio.create_task(self._read_forever())
         self._alive = asyncio.create_task(self._keep_alive())
         LOGGER.info("node %s joined the Redis command bus", self.node)
 
@@ -94,6 +115,10 @@ class RedisNodeBus:
                 node_channel(previous), json.dumps({"type": "kick", "charge_point_id": charge_point_id})
             )
 
+    async def identity_changed(self, charge_point_id: str) -> None:
+        """This node applied an identity change; the other nodes must drop their cached admission."""
+        await self.redis.publish(IDENTITY_CHANNEL, identity_notice(charge_point_id, self.node))
+
     async def release(self, charge_point_id: str) -> None:
         await self.redis.eval(_RELEASE, 1, owner_key(charge_point_id), self.node)  # type: ignore[misc]
 
@@ -105,11 +130,38 @@ class RedisNodeBus:
             except Exception:
                 LOGGER.exception("could not refresh the alive key")
 
+    async def _subscribe(self) -> None:
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(node_channel(self.node), IDENTITY_CHANNEL)
+
+    async def _read_forever(self) -> None:
+        """Listen; when Redis drops the subscription, identity notices may have been missed: subscribe
+        again and reload the admission directory (commands retry by themselves)."""
+        while True:
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                LOGGER.error("Redis subscription lost (%s); subscribing again", exc)
+            await asyncio.sleep(RESUBSCRIBE_S)
+            try:
+                with contextlib.suppress(Exception):
+                    await self._pubsub.aclose()
+                await self._subscribe()
+                await self.server.reload_admission()
+            except Exception as exc:
+                LOGGER.error("could not subscribe to Redis again (%s)", exc)
+
     async def _read(self) -> None:
         async for message in self._pubsub.listen():
             try:
                 request = json.loads(message["data"])
             except (TypeError, ValueError):
+                continue
+            if request.get("type") == "identity":
+                if request.get("origin") != self.node:
+                    self._keep(asyncio.create_task(self._identity(str(request.get("charge_point_id")))))
                 continue
             if request.get("type") == "kick":
                 cp = self.server.connections.get(str(request.get("charge_point_id")))
@@ -120,6 +172,12 @@ class RedisNodeBus:
                     self._keep(task)
                 continue
             self._keep(asyncio.create_task(self._answer(request)))
+
+    async def _identity(self, charge_point_id: str) -> None:
+        try:
+            await self.server.identity_changed(charge_point_id, broadcast=False)
+        except Exception:  # the directory refresh applies it anyway
+            LOGGER.exception("%s: could not apply an identity change", charge_point_id)
 
     async def _answer(self, request: dict[str, Any]) -> None:
         reply = await self._execute(self.server, request)

@@ -283,6 +283,7 @@ class CsmsServer:
                 return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"{why}\n")
             if entry.profile_target is not None and profile >= entry.profile_target:
                 await asyncio.to_thread(self._profile_reached, charge_point_id, entry.charger_id, profile)
+                await self._broadcast_identity(charge_point_id)  # no fallback on the other nodes either
         previous = self.connections.get(charge_point_id)
         if previous is not None and not verdict.authenticated and await self._keeps_socket(previous):
             LOGGER.warning("%s: refused a second, unauthenticated socket from %s", charge_point_id, source)
@@ -335,10 +336,14 @@ class CsmsServer:
         cp = self.connections.get(charge_point_id)
         if cp is not None:
             await self._adopt_new_password(cp)
+        await self._broadcast_identity(charge_point_id)
 
-    async def identity_changed(self, charge_point_id: str) -> None:
-        """The web app changed the charger's password, auth mode or tenant: decide afresh from now on,
-        and close its socket if the grounds it was admitted on no longer hold."""
+    async def identity_changed(self, charge_point_id: str, broadcast: bool = True) -> None:
+        """The web app changed the charger's password, auth mode, tenant or registration (or this node
+        raised its profile floor): decide afresh from now on, and close its socket if the grounds it was
+        admitted on no longer hold. `broadcast`: tell the other nodes too (not when they told us)."""
+        if broadcast:
+            await self._broadcast_identity(charge_point_id)
         self.admission.forget(charge_point_id)
         entry = await asyncio.to_thread(self.admission.lookup, charge_point_id)
         cp = self.connections.get(charge_point_id)
@@ -349,6 +354,18 @@ class CsmsServer:
             self._spawn(cp._connection.close(1008, "credentials required"))
         else:
             self._finish_pending_boot(cp, entry)
+
+    async def _broadcast_identity(self, charge_point_id: str) -> None:
+        """Scale-out: the other nodes drop their cached admission for this charger at once (instead of
+        at their next directory reload, up to `admission.REFRESH_S` later)."""
+        if self.bus is not None:
+            await self._bus_call(self.bus.identity_changed, charge_point_id)
+
+    async def reload_admission(self) -> None:
+        """Reload the whole directory now (after the Redis bus lost notices) and drop sockets whose
+        admission no longer holds."""
+        await asyncio.to_thread(self.admission.refresh)
+        self._drop_unadmissible()
 
     async def _adopt_new_password(self, cp: CsmsConnection) -> None:
         entry = await asyncio.to_thread(self.admission.lookup, cp.charge_point_id)
@@ -537,8 +554,7 @@ class CsmsServer:
                 self.heap.tick(len(self.connections))
             if self.admission.due():
                 try:
-                    await asyncio.to_thread(self.admission.refresh)
-                    self._drop_unadmissible()
+                    await self.reload_admission()
                 except Exception:
                     LOGGER.exception("could not reload the admission directory")
             since, self._last_flush = self._last_flush, time.time()
