@@ -43,6 +43,13 @@ _ENPHASE_FIELDS = (
 )
 
 
+#: brands Pipelet reads chargers from whose clouds document no PV production, and why (said to the operator)
+NO_PRODUCTION = {
+    "ecoflow": "EcoFlow's open API documents no PV production series for a site",
+    "solarwatt": "Solarwatt has no public cloud API (only the local Energy Manager)",
+}
+
+
 def production_brands() -> list[str]:
     """Brands whose adapter reads PV production (the others' public APIs document none we could read)."""
     return [brand for brand in brands() if adapter_class(brand).supports_production]
@@ -65,6 +72,8 @@ def _own_site(db: Session, principal: Principal, site_id: int) -> Site:
 
 def check_input(brand: Any, credentials: Any, asset_id: Any) -> dict[str, str]:
     """The credentials as strings, or InvalidInput naming the field. No network."""
+    if brand in NO_PRODUCTION:
+        raise InvalidInput(f"brand: {NO_PRODUCTION[brand]}; link one of {', '.join(production_brands())}")
     if brand not in production_brands():
         raise InvalidInput(
             f"brand: must be one of {', '.join(production_brands())} (the brands whose public API gives "

@@ -97,9 +97,13 @@ async def test_solaredge_power_gives_quarter_hour_means_and_skips_nulls() -> Non
 
 
 def test_only_brands_with_a_production_endpoint_can_be_linked() -> None:
-    assert service.production_brands() == ["enphase", "solaredge"]
-    with pytest.raises(Exception, match=r"^brand:"):
-        service.check_input("victron", {"token": "x"}, None)
+    assert set(service.production_brands()) >= {"enphase", "solaredge", "fronius"}
+    for brand in ("ecoflow", "solarwatt"):  # their clouds document no production: refused, and why
+        with pytest.raises(Exception, match=r"^brand: (EcoFlow|Solarwatt)") as refused:
+            service.check_input(brand, {"token": "x"}, None)
+        assert "enphase" in str(refused.value)
+    with pytest.raises(Exception, match=r"^brand: must be one of"):
+        service.check_input("nosuchbrand", {"token": "x"}, None)
 
 
 # ------------------------------------------------------------------------------------ the poll job
@@ -319,7 +323,7 @@ def test_operator_links_a_cloud_other_tenants_get_404(
     wrong = client.post(url, json={**body, "credentials": {"api_key": "SE-WRONG"}}, headers=son)
     assert wrong.status_code == 422 and wrong.json()["error"]["message"].startswith("credentials:")
     assert (
-        client.post(url, json={**body, "brand": "victron"}, headers=son)
+        client.post(url, json={**body, "brand": "ecoflow"}, headers=son)
         .json()["error"]["message"]
         .startswith("brand:")
     )
@@ -383,7 +387,7 @@ def test_the_site_page_links_and_unlinks_for_its_own_tenant_only(
         "solaredge-pv",
     )
     assert solaredge_fake.API_KEY not in str(view)
-    assert view["inverter_brands"] == ["enphase", "solaredge"]
+    assert view["inverter_brands"] == service.production_brands()
     with session_scope() as db, pytest.raises(NotFound):
         site_data.unlink_inverter(db, nw, site, int(row["id"]))
     with session_scope() as db:

@@ -1,0 +1,158 @@
+"""PV production of the brands wired after Enphase and SolarEdge, as a site's source, on SQLite and
+PostgreSQL: each adapter against its loopback fake serving the recorded answer's shape (contract), then a
+link's poll job into the site's 1-minute series, and an OCPP session that ended before the cloud's data came
+in getting its solar share when the data arrives (and again when the cloud revises it, where it can)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteInverter
+from pipelet_app.db.types import utcnow
+from pipelet_app.inverters.base import System
+from pipelet_app.inverters.registry import adapter_class
+from pipelet_app.services import site_inverters as service
+from pollers.site_energy import settle_session_solar
+from pollers.site_inverters import poll_link
+from tests.fakes.inverters import fronius as fronius_fake
+from tests.fakes.inverters._recorded import assert_same_shape, recorded
+from tests.fakes.inverters._server import FakeCloud
+from tests.integration.sites.test_site_inverters import _operator_site, _pv, _samples, _session, _solar
+
+
+@dataclass(frozen=True)
+class Case:
+    brand: str
+    make_fake: Callable[[datetime], FakeCloud]
+    credentials: Callable[[FakeCloud], dict[str, Any]]
+    system: System
+    #: the cloud's resolution: each interval the adapter returns spans this
+    resolution: timedelta
+    #: (path fragment of the production answer, recorded fixture it must have the shape of)
+    shape: tuple[str, str]
+    #: the cloud serves past intervals (history) and may revise them; False: a live counter read per poll
+    history: bool = True
+    shape_options: dict[str, Any] | None = None
+
+
+CASES = [
+    Case(
+        "fronius",
+        lambda start: fronius_fake.FroniusFake(start=start),
+        lambda fake: {"access_key_id": fronius_fake.KEY_ID, "access_key_value": fronius_fake.KEY_VALUE},
+        System(fronius_fake.SYSTEM_ID, "Home", "Europe/Vienna"),
+        timedelta(minutes=5),
+        ("/histdata", "histdata_inverter"),
+    ),
+]
+
+
+def five_minutes_ago() -> datetime:
+    now = utcnow()
+    return now.replace(minute=now.minute // 5 * 5, second=0, microsecond=0)
+
+
+def _check_shapes(case: Case, fake: FakeCloud) -> int:
+    served = [body for path, status, body in fake.answers if case.shape[0] in path and status == 200]
+    for body in served:
+        assert_same_shape(body, recorded(case.brand, case.shape[1]), **(case.shape_options or {}))
+    return len(served)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.brand)
+async def test_production_contract(case: Case) -> None:
+    """Complete intervals of the brand's resolution, their mean power right, the answers of the recorded
+    shape, the running interval never returned."""
+    start = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+    with case.make_fake(start) as fake:
+        fake.production = lambda moment: 4000.0 if moment.minute < 30 else 2000.0  # type: ignore[attr-defined]
+        adapter = adapter_class(case.brand)(
+            case.credentials(fake), base_url=fake.base_url, clock=fake.clock.now
+        )
+        async with adapter:
+            if not case.history:  # a live counter: the first read is the baseline
+                assert await adapter.fetch_production(case.system, start - timedelta(hours=1)) == []
+            fake.clock.advance(2 * 3600 + 120)  # 10:02: the interval running at 10:00 is not complete
+            intervals = await adapter.fetch_production(case.system, start)
+    assert intervals, "no production read"
+    assert all(i.end_utc <= fake.clock.now() for i in intervals)
+    assert all(i.start_utc >= start for i in intervals)
+    if case.history:
+        assert all(i.end_utc - i.start_utc == case.resolution for i in intervals)
+        assert intervals[-1].end_utc == start + timedelta(hours=2)
+        assert sum(
+            round(i.power_w) * (i.end_utc - i.start_utc).total_seconds() / 3600 for i in intervals
+        ) == (pytest.approx(2 * (4000 + 2000) / 2, rel=1e-3))
+        assert {round(i.power_w) for i in intervals} == {4000, 2000}
+    assert _check_shapes(case, fake) >= 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.brand)
+async def test_cloud_pv_gives_an_ocpp_session_its_solar_share(case: Case, database: str) -> None:
+    now = five_minutes_ago()
+    principal, site_id, charger_id = _operator_site()
+    session_start = now - timedelta(minutes=50)
+    session_id = _session(charger_id, session_start, 30, power_w=6000.0)  # 100 Wh a minute
+    with case.make_fake(now - timedelta(hours=2) if not case.history else now) as fake:
+        fake.production = lambda moment: 3000.0  # type: ignore[attr-defined]  # 50 Wh a minute
+        with session_scope() as db:
+            out = service.link(db, principal, site_id, case.brand, case.credentials(fake), [case.system])
+        link_id = out["id"]
+        assert out["asset_id"] == f"{case.brand}-pv" and "credentials" not in out
+
+        # The session ended before any cloud data: its solar share is 0 and says it is an estimate.
+        assert settle_session_solar(now=now) == 1
+        assert _solar(session_id) == (0.0, True)
+
+        # A failing cloud: nothing stored, nothing moved forward.
+        fake.inject("500")
+        failed = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
+        assert failed is not None and failed.status == "error" and failed.samples == 0
+        assert _samples(site_id) == 0
+
+        async def poll() -> Any:
+            with session_scope() as db:  # due now: the test drives the clock, not the schedule
+                row = db.get(SiteInverter, link_id)
+                assert row is not None
+                row.next_poll_utc = fake.clock.now()
+                db.add(row)
+            report = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
+            assert report is not None and report.status == "connected", report
+            return report
+
+        if not case.history:  # live counters: a baseline read, then one read every few minutes
+            await poll()
+            while fake.clock.now() < now:
+                fake.clock.advance(300)
+                await poll()
+        else:
+            first = await poll()
+            assert first.intervals >= 12  # the first poll reads back up to a day
+        minutes = _pv(site_id, session_start, session_start + timedelta(minutes=30))
+        assert len(minutes) == 30 and set(minutes.values()) == {3000.0}
+        count = _samples(site_id)
+        if case.history:
+            await poll()  # the hour's overlap read again: the same rows, never duplicated
+            assert _samples(site_id) == count
+
+        assert settle_session_solar(now=fake.clock.now()) == 1  # the late data marked its minutes dirty
+        solar, estimated = _solar(session_id)
+        assert solar == pytest.approx(1500.0, abs=1.0)
+        assert estimated  # no house meter at this site: the house load is unknown
+        _check_shapes(case, fake)
+
+        if case.history:  # the cloud revises the last hour: the next poll rereads it, the share follows
+            fake.production = lambda moment: 7500.0  # type: ignore[attr-defined]
+            fake.clock.advance(300)
+            await poll()
+            assert set(_pv(site_id, session_start, session_start + timedelta(minutes=30)).values()) == {
+                7500.0
+            }
+            assert settle_session_solar(now=fake.clock.now()) == 1
+            assert _solar(session_id)[0] == pytest.approx(3000.0, abs=1.0)  # all of the car's energy now
