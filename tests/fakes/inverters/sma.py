@@ -9,7 +9,8 @@ SMA EV Charger in the cloud API (see SOURCE.md).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
@@ -23,6 +24,7 @@ EMPTY_PLANT = "8222222"
 DEVICE_ID = "9333333"
 SERIAL = "3012345678"
 TZ = "Europe/Berlin"
+INVERTERS = ("9000001", "9000002")
 
 
 class SmaFake(FakeCloud):
@@ -35,6 +37,9 @@ class SmaFake(FakeCloud):
         self.refresh_tokens: set[str] = set()
         self.token_lifetime_s = 3_600
         self.report_lifetime = True
+        #: the plant's PV production (W) at a moment (aware), split evenly over its inverters; the
+        #: EnergyAndPowerPv Day set serves each inverter's Wh per 5-minute interval
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return FakeResponse(429, {"title": "Too Many Requests"}, {"Retry-After": "180"})
@@ -47,6 +52,7 @@ class SmaFake(FakeCloud):
         self.route("GET", "/v1/plants", self.plants)
         self.route("GET", r"/v1/plants/(?P<pid>\d+)/devices/lean", self.devices)
         self.route("GET", r"/v1/devices/(?P<did>\d+)/measurements/sets/(?P<set>\w+)/Recent", self.recent)
+        self.route("GET", r"/v1/devices/(?P<did>\d+)/measurements/sets/EnergyAndPowerPv/Day", self.pv_day)
 
     def token(self, req: FakeRequest) -> FakeResponse:
         form = req.form()
@@ -86,7 +92,10 @@ class SmaFake(FakeCloud):
             return denied
         recorded_devices = recorded("sma", "devices_lean")["devices"]
         inverter = next(d for d in recorded_devices if d["type"] == "Solar Inverters")
-        devices = [{**inverter, "deviceId": "9000001", "name": "STP 10.0", "product": "STP 10.0-3AV-40"}]
+        devices = [
+            {**inverter, "deviceId": did, "name": f"STP 10.0 #{n}", "product": "STP 10.0-3AV-40"}
+            for n, did in enumerate(INVERTERS, 1)
+        ]
         if pid == PLANT:
             meter = next(d for d in recorded_devices if d.get("serial") and "generatorPower" not in d)
             devices.append(  # type and product of an EV Charger: our assumption (no public example)
@@ -113,6 +122,31 @@ class SmaFake(FakeCloud):
         body["plant"].update(plantId=PLANT, name="Home", timezone=TZ)
         body["device"].update(deviceId=did, name="Garage", timezone=TZ)
         body.update(setType=set, resolution="FiveMinutes", set=[row])
+        return FakeResponse(200, body)
+
+    def pv_day(self, req: FakeRequest, did: str) -> FakeResponse:
+        """One plant-local day of 5-minute PV energy (Wh, ReturnEnergyValues=true) up to now, the running
+        interval included with what it has so far (as a live cloud would), in the recorded answer's shape."""
+        if (denied := self._denied(req)) is not None:
+            return denied
+        if did not in INVERTERS:
+            return FakeResponse(404, {"title": "Not Found"})
+        if req.query.get("ReturnEnergyValues") != "true":
+            return FakeResponse(400, {"title": "this fake serves energy values only"})
+        tz = ZoneInfo(TZ)
+        day = date.fromisoformat(req.query["Date"])
+        moment = datetime(day.year, day.month, day.day, tzinfo=tz)
+        end = min(moment + timedelta(days=1), self.clock.now())
+        rows = []
+        while moment < end:
+            minutes = [moment + timedelta(minutes=i, seconds=30) for i in range(5)]
+            wh = sum(self.production(m) / 60 for m in minutes if m < end) / len(INVERTERS)
+            rows.append({"time": moment.replace(tzinfo=None).isoformat(), "pvGeneration": round(wh, 3)})
+            moment += timedelta(minutes=5)
+        body = recorded("sma", "device_data_EnergyAndPowerPv_Day")
+        body["plant"].update(plantId=PLANT, name="Home", timezone=TZ)
+        body["device"].update(deviceId=did, name="STP 10.0", timezone=TZ)
+        body["set"] = rows
         return FakeResponse(200, body)
 
 

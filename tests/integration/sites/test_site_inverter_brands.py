@@ -21,6 +21,7 @@ from pipelet_app.services import site_inverters as service
 from pollers.site_energy import settle_session_solar
 from pollers.site_inverters import poll_link
 from tests.fakes.inverters import fronius as fronius_fake
+from tests.fakes.inverters import sma as sma_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
 from tests.fakes.inverters._server import FakeCloud
 from tests.integration.sites.test_site_inverters import _operator_site, _pv, _samples, _session, _solar
@@ -49,6 +50,14 @@ CASES = [
         System(fronius_fake.SYSTEM_ID, "Home", "Europe/Vienna"),
         timedelta(minutes=5),
         ("/histdata", "histdata_inverter"),
+    ),
+    Case(
+        "sma",
+        lambda start: sma_fake.SmaFake(start=start),
+        lambda fake: {"client_id": sma_fake.CLIENT_ID, "client_secret": sma_fake.CLIENT_SECRET},
+        System(sma_fake.PLANT, "Home", sma_fake.TZ),
+        timedelta(minutes=5),
+        ("/EnergyAndPowerPv/Day", "device_data_EnergyAndPowerPv_Day"),
     ),
 ]
 
