@@ -319,3 +319,32 @@ class FakeCloud:
 
 def json_error(status: int, body: Any, headers: dict[str, str] | None = None) -> FakeResponse:
     return FakeResponse(status, body, headers or {})
+
+
+class SimPvCounter:
+    """A PV plant's energy counter, for clouds that report a live counter (a lifetime or a day's yield)
+    instead of a production history: integrates ``production`` (W at an aware moment) minute by minute up to
+    the clock's now. Tests change the production by replacing the fake's ``production`` callable."""
+
+    def __init__(self, clock: SimClock, production: Callable[[datetime], float], start_wh: float) -> None:
+        self.clock = clock
+        self.production = production
+        self._wh = start_wh
+        self._t = clock.now()
+        #: (minute start, Wh in that minute), for counters that restart (a day's yield)
+        self.minutes: list[tuple[datetime, float]] = []
+
+    def wh(self) -> float:
+        """The counter now (complete minutes only)."""
+        now = self.clock.now()
+        while self._t + timedelta(minutes=1) <= now:
+            wh = self.production(self._t + timedelta(seconds=30)) / 60.0
+            self.minutes.append((self._t, wh))
+            self._wh += wh
+            self._t += timedelta(minutes=1)
+        return self._wh
+
+    def since(self, moment: datetime) -> float:
+        """Energy (Wh) of the complete minutes from ``moment`` to now: a counter that restarted then."""
+        self.wh()
+        return sum(wh for t, wh in self.minutes if t >= moment)

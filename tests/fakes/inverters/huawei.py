@@ -8,12 +8,13 @@ and real-time KPI entries with exactly the vendor's keys); only the charger's de
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from pipelet_app.inverters.huawei import reset_sessions
 from tests.fakes.inverters._harness import BrandHarness
 from tests.fakes.inverters._recorded import recorded
-from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
+from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimPvCounter, SimWallbox
 
 USER = "pipelet_nb_user"
 SYSTEM_CODE = "Huawei-System-Code-123"
@@ -21,6 +22,7 @@ PLANT = "NE=33554433"
 EMPTY_PLANT = "NE=33554999"
 CHARGER_ID = 1_000_000_033_554_501
 SERIAL = "HWSC2207001234"
+INVERTER_ID = 1_000_000_033_554_433
 
 
 def ok(data: object) -> FakeResponse:
@@ -43,6 +45,9 @@ class HuaweiFake(FakeCloud):
         self.kpi_at: dict[int, float] = {}
         self.kpi_interval_s = 300.0
         self.report_lifetime = True
+        #: the plant's PV production (W) at a moment (aware); the inverter's total_cap (kWh) integrates it
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
+        self.pv = SimPvCounter(self.clock, lambda moment: self.production(moment), 27_152_370.0)
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
@@ -94,7 +99,7 @@ class HuaweiFake(FakeCloud):
         code = req.json().get("stationCodes")
         body = recorded("huawei", "getDevList")
         inverter, meter = body["data"]
-        devices = [{**inverter, "id": 1_000_000_033_554_433, "esnCode": "INV1", "stationCode": code}]
+        devices = [{**inverter, "id": INVERTER_ID, "esnCode": "INV1", "stationCode": code}]
         if code == PLANT:
             devices.append(  # the charger's devTypeId is our assumption (no public example has one)
                 {**meter, "devName": "Smart Charger", "devTypeId": 60080, "esnCode": SERIAL}
@@ -112,6 +117,8 @@ class HuaweiFake(FakeCloud):
         if now - self.kpi_at.get(dev_type, -1e12) < self.kpi_interval_s:
             return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
         self.kpi_at[dev_type] = now
+        if dev_type == 38:
+            return self.inverter_kpi(body)
         answer = recorded("huawei", "getDevRealKpi_meter")
         answer["params"] = self._params(devIds=body.get("devIds"), devTypeId=dev_type)
         if str(CHARGER_ID) not in str(body.get("devIds", "")).split(","):
@@ -128,6 +135,25 @@ class HuaweiFake(FakeCloud):
         # the recorded entries carry devId, dataItemMap and sn, and no collectTime: the answer's time is
         # params.currentTime; the signal ids in dataItemMap are our assumption (see SOURCE.md)
         answer["data"] = [{"devId": CHARGER_ID, "dataItemMap": items, "sn": SERIAL}]
+        return FakeResponse(200, answer)
+
+    def inverter_kpi(self, body: dict) -> FakeResponse:
+        """The recorded inverter entry (every key as recorded), its lifetime yield and power simulated."""
+        answer = recorded("huawei", "getDevRealKpi_inverter")
+        answer["params"] = self._params(devIds=body.get("devIds"), devTypeId=38)
+        ids = str(body.get("devIds", "")).split(",")
+        entry = answer["data"][0]
+        now = self.clock.now()
+        items = {
+            **entry["dataItemMap"],
+            "total_cap": round(self.pv.wh() / 1000, 3),
+            "active_power": round(self.production(now) / 1000, 3),
+        }
+        answer["data"] = (
+            [{**entry, "devId": INVERTER_ID, "dataItemMap": items, "sn": "INV1"}]
+            if str(INVERTER_ID) in ids
+            else []
+        )
         return FakeResponse(200, answer)
 
 

@@ -21,6 +21,7 @@ from pipelet_app.services import site_inverters as service
 from pollers.site_energy import settle_session_solar
 from pollers.site_inverters import poll_link
 from tests.fakes.inverters import fronius as fronius_fake
+from tests.fakes.inverters import huawei as huawei_fake
 from tests.fakes.inverters import sma as sma_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
 from tests.fakes.inverters._server import FakeCloud
@@ -59,7 +60,22 @@ CASES = [
         timedelta(minutes=5),
         ("/EnergyAndPowerPv/Day", "device_data_EnergyAndPowerPv_Day"),
     ),
+    Case(
+        "huawei",
+        lambda start: _huawei(start),
+        lambda fake: {"userName": huawei_fake.USER, "systemCode": huawei_fake.SYSTEM_CODE},
+        System(huawei_fake.PLANT, "Home"),
+        timedelta(minutes=5),
+        ("/getDevRealKpi", "getDevRealKpi_inverter"),
+        history=False,
+        shape_options={"open_maps": frozenset({"dataItemMap"})},
+    ),
 ]
+
+
+def _huawei(start: datetime) -> FakeCloud:
+    huawei_fake.reset_sessions()  # one login per account: no session left over from another test
+    return huawei_fake.HuaweiFake(start=start)
 
 
 def five_minutes_ago() -> datetime:
@@ -79,8 +95,12 @@ async def test_production_contract(case: Case) -> None:
     """Complete intervals of the brand's resolution, their mean power right, the answers of the recorded
     shape, the running interval never returned."""
     start = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+
+    def production(moment: datetime) -> float:
+        return 4000.0 if moment.minute < 30 else 2000.0
+
     with case.make_fake(start) as fake:
-        fake.production = lambda moment: 4000.0 if moment.minute < 30 else 2000.0  # type: ignore[attr-defined]
+        fake.production = production  # type: ignore[attr-defined]
         adapter = adapter_class(case.brand)(
             case.credentials(fake), base_url=fake.base_url, clock=fake.clock.now
         )
@@ -90,15 +110,21 @@ async def test_production_contract(case: Case) -> None:
             fake.clock.advance(2 * 3600 + 120)  # 10:02: the interval running at 10:00 is not complete
             intervals = await adapter.fetch_production(case.system, start)
     assert intervals, "no production read"
-    assert all(i.end_utc <= fake.clock.now() for i in intervals)
-    assert all(i.start_utc >= start for i in intervals)
+    assert all(start <= i.start_utc < i.end_utc <= fake.clock.now() for i in intervals)
+    produced = sum(i.power_w * (i.end_utc - i.start_utc).total_seconds() / 3600 for i in intervals)
+    expected = sum(
+        production(i.start_utc + timedelta(minutes=k, seconds=30)) / 60
+        for i in intervals
+        for k in range(int((i.end_utc - i.start_utc).total_seconds() // 60))
+    )
+    assert produced == pytest.approx(expected, rel=1e-4)
     if case.history:
         assert all(i.end_utc - i.start_utc == case.resolution for i in intervals)
         assert intervals[-1].end_utc == start + timedelta(hours=2)
-        assert sum(
-            round(i.power_w) * (i.end_utc - i.start_utc).total_seconds() / 3600 for i in intervals
-        ) == (pytest.approx(2 * (4000 + 2000) / 2, rel=1e-3))
         assert {round(i.power_w) for i in intervals} == {4000, 2000}
+    else:  # one span since the baseline, its mean the production's mean over it
+        assert [(i.start_utc, i.end_utc) for i in intervals] == [(start, fake.clock.now())]
+        assert produced == pytest.approx((62 * 4000 + 60 * 2000) / 60, rel=1e-4)
     assert _check_shapes(case, fake) >= 1
 
 
@@ -144,7 +170,7 @@ async def test_cloud_pv_gives_an_ocpp_session_its_solar_share(case: Case, databa
             first = await poll()
             assert first.intervals >= 12  # the first poll reads back up to a day
         minutes = _pv(site_id, session_start, session_start + timedelta(minutes=30))
-        assert len(minutes) == 30 and set(minutes.values()) == {3000.0}
+        assert len(minutes) == 30 and all(v == pytest.approx(3000.0) for v in minutes.values())
         count = _samples(site_id)
         if case.history:
             await poll()  # the hour's overlap read again: the same rows, never duplicated
