@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -57,11 +56,9 @@ from pipelet_app.inverters.credentials import (
 )
 from pipelet_app.networks.base import (
     IntegrationError,
-    InvalidCredentials,
     InverterError,
     NetworkCharger,
     NetworkSession,
-    ReauthRequired,
     SessionBatch,
     SkippedRow,
     Sleep,
@@ -74,6 +71,7 @@ from pipelet_app.networks.base import (
 )
 from pipelet_app.networks.registry import create_adapter
 from pipelet_app.settings import get_settings
+from pollers import _lease as lease
 
 log = logging.getLogger("pipelet.pollers.networks")
 
@@ -112,31 +110,15 @@ class _Job:
 
 def claim(db: Session, account_id: int, now: datetime, lease_s: float) -> bool:
     """Lease the account unless another worker holds a live lease. Atomic on both backends."""
-    result = db.execute(
-        update(NetworkAccount)
-        .where(
-            col(NetworkAccount.id) == account_id,
-            col(NetworkAccount.credentials_enc).is_not(None),
-            or_(col(NetworkAccount.lease_until_utc).is_(None), col(NetworkAccount.lease_until_utc) < now),
-        )
-        .values(lease_until_utc=now + timedelta(seconds=lease_s))
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return lease.claim(db, NetworkAccount, account_id, now, lease_s, _connected())
 
 
 def due_accounts(db: Session, now: datetime, limit: int = 50) -> list[tuple[int, datetime]]:
-    rows = db.exec(
-        select(NetworkAccount.id, NetworkAccount.next_poll_utc)
-        .where(
-            col(NetworkAccount.credentials_enc).is_not(None),
-            col(NetworkAccount.next_poll_utc).is_not(None),
-            col(NetworkAccount.next_poll_utc) <= now,
-            or_(col(NetworkAccount.lease_until_utc).is_(None), col(NetworkAccount.lease_until_utc) < now),
-        )
-        .order_by(col(NetworkAccount.next_poll_utc))
-        .limit(limit)
-    ).all()
-    return [(int(i), due) for i, due in rows if i is not None and due is not None]
+    return lease.due(db, NetworkAccount, now, limit, _connected())
+
+
+def _connected() -> Any:
+    return col(NetworkAccount.credentials_enc).is_not(None)
 
 
 def _due(now: datetime, limit: int) -> list[tuple[int, datetime]]:
@@ -234,20 +216,17 @@ async def poll_due(
     """One scheduler tick: poll every due account, each in its own task (a few at a time)."""
     now = (clock or utcnow)()
     due = await asyncio.to_thread(_due, now, limit)
-    gate = asyncio.Semaphore(max(1, get_settings().pv_poll_concurrency))
 
     async def one(account_id: int) -> NetworkPollReport | None:
-        async with gate:
-            return await poll_network_account(account_id, base_url=base_url, sleep=sleep, clock=clock)
+        return await poll_network_account(account_id, base_url=base_url, sleep=sleep, clock=clock)
 
-    results = await asyncio.gather(*(one(a) for a, _ in due), return_exceptions=True)
-    reports: list[NetworkPollReport] = []
-    for (account_id, _), result in zip(due, results, strict=True):
-        if isinstance(result, BaseException):  # database trouble: the lease lapses, the account comes back
-            log.error("network account %s: poll failed: %s", account_id, type(result).__name__)
-        elif result is not None:
-            reports.append(result)
-    return reports
+    return await lease.poll_each(
+        [a for a, _ in due],
+        one,
+        concurrency=get_settings().pv_poll_concurrency,
+        log=log,
+        what="network account",
+    )
 
 
 # ------------------------------------------------------------------------------------------ storing
@@ -269,13 +248,11 @@ def _store_failure(job: _Job, error: InverterError, now: datetime) -> NetworkPol
     wait = max(
         get_settings().network_poll_interval_s, q.backoff_s(failures, jitter_key=f"net{job.account_id}")
     )
-    status, next_poll = NetworkStatus.ERROR, now + timedelta(seconds=wait)
-    if isinstance(error, InvalidCredentials | ReauthRequired):
-        status, next_poll = NetworkStatus.REAUTH_NEEDED, None  # polling waits for new credentials
+    status, next_poll = NetworkStatus(lease.failure_status(error)), now + timedelta(seconds=wait)
+    if status is NetworkStatus.REAUTH_NEEDED:
+        next_poll = None  # polling waits for new credentials
     elif isinstance(error, Throttled):
-        status, next_poll = NetworkStatus.THROTTLED, now + timedelta(seconds=max(error.retry_after_s, 1.0))
-    elif isinstance(error, IntegrationError):
-        status = NetworkStatus.INTEGRATION_ERROR
+        next_poll = now + timedelta(seconds=max(error.retry_after_s, 1.0))
     message = scrub(str(error), job.credentials)
     with session_scope() as db:
         account = db.get(NetworkAccount, job.account_id, with_for_update=True)
@@ -284,10 +261,6 @@ def _store_failure(job: _Job, error: InverterError, now: datetime) -> NetworkPol
         _fail_row(account, status, message, now, next_poll=next_poll)
         account.failures = failures
     return NetworkPollReport(job.account_id, job.network, status.value, message, next_poll_utc=next_poll)
-
-
-def _insert(db: Session, table: Table) -> Any:
-    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _store(
@@ -422,7 +395,7 @@ def upsert_sessions(db: Session, network: str, rows: list[dict[str, Any]]) -> in
     table = ChargingSession.__table__  # type: ignore[attr-defined]
     written = 0
     for start in range(0, len(unique), _CHUNK):
-        stmt = _insert(db, table).values(unique[start : start + _CHUNK])
+        stmt = lease.insert(db, table).values(unique[start : start + _CHUNK])
         stmt = stmt.on_conflict_do_update(
             index_elements=["transaction_id"],
             set_={name: stmt.excluded[name] for name in _UPDATES},

@@ -35,8 +35,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
@@ -56,7 +54,6 @@ from pipelet_app.domain.quota import DEFAULT_POLICY, PollPolicy
 from pipelet_app.domain.reconstruct import ReconstructConfig, reconstruct, transaction_id
 from pipelet_app.inverters.base import (
     Clock,
-    IntegrationError,
     InvalidCredentials,
     InverterError,
     NativeSession,
@@ -74,6 +71,7 @@ from pipelet_app.inverters.credentials import (
 from pipelet_app.inverters.registry import create_adapter
 from pipelet_app.inverters.service import ConnectionStatus, PollOutcome, poll_account
 from pipelet_app.settings import get_settings
+from pollers import _lease as lease
 
 log = logging.getLogger("pipelet.pollers.pv")
 
@@ -139,32 +137,16 @@ def system_key(system_id: str, serial: str) -> str:
 
 def claim(db: Session, account_id: int, now: datetime, lease_s: float) -> bool:
     """Lease the account to the caller unless another worker holds a live lease. Atomic on both backends."""
-    result = db.execute(
-        update(PvAccount)
-        .where(
-            col(PvAccount.id) == account_id,
-            col(PvAccount.credentials_enc).is_not(None),
-            or_(col(PvAccount.lease_until_utc).is_(None), col(PvAccount.lease_until_utc) < now),
-        )
-        .values(lease_until_utc=now + timedelta(seconds=lease_s))
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return lease.claim(db, PvAccount, account_id, now, lease_s, _connected())
 
 
 def due_accounts(db: Session, now: datetime, limit: int = 50) -> list[tuple[int, datetime]]:
     """(account id, its due time) of accounts to poll now, most overdue first; leased ones are skipped."""
-    rows = db.exec(
-        select(PvAccount.id, PvAccount.next_poll_utc)
-        .where(
-            col(PvAccount.credentials_enc).is_not(None),
-            col(PvAccount.next_poll_utc).is_not(None),
-            col(PvAccount.next_poll_utc) <= now,
-            or_(col(PvAccount.lease_until_utc).is_(None), col(PvAccount.lease_until_utc) < now),
-        )
-        .order_by(col(PvAccount.next_poll_utc))
-        .limit(limit)
-    ).all()
-    return [(int(account_id), due) for account_id, due in rows if account_id is not None and due is not None]
+    return lease.due(db, PvAccount, now, limit, _connected())
+
+
+def _connected() -> Any:
+    return col(PvAccount.credentials_enc).is_not(None)
 
 
 def _claim_and_load(account_id: int, now: datetime, lease_s: float) -> _Job | None:
@@ -294,20 +276,17 @@ async def poll_due(
     """One scheduler tick: poll every due account, a few at a time. What the embedded lifespan task runs."""
     now = (clock or utcnow)()
     due = await asyncio.to_thread(_due, now, limit)
-    gate = asyncio.Semaphore(max(1, concurrency or get_settings().pv_poll_concurrency))
 
     async def one(account_id: int) -> PollReport | None:
-        async with gate:
-            return await poll_pv_account(account_id, clock=clock, base_url=base_url)
+        return await poll_pv_account(account_id, clock=clock, base_url=base_url)
 
-    results = await asyncio.gather(*(one(account_id) for account_id, _ in due), return_exceptions=True)
-    reports: list[PollReport] = []
-    for (account_id, _), result in zip(due, results, strict=True):
-        if isinstance(result, BaseException):  # database trouble: the lease lapses, the account comes back
-            log.error("pv account %s: poll failed: %s", account_id, type(result).__name__)
-        elif result is not None:
-            reports.append(result)
-    return reports
+    return await lease.poll_each(
+        [account_id for account_id, _ in due],
+        one,
+        concurrency=concurrency or get_settings().pv_poll_concurrency,
+        log=log,
+        what="pv account",
+    )
 
 
 def poll_policy(brand: str, account_interval_s: float | None = None) -> PollPolicy:
@@ -375,13 +354,10 @@ def _failed(job: _Job, error: InverterError, now: datetime) -> PollOutcome:
             ConnectionStatus.REAUTH_NEEDED, str(error), state=job.state, ledger=job.ledger, failures=failures
         )
     wait = max(job.policy.base_interval_s, q.backoff_s(failures, jitter_key=str(job.account_id)))
-    status = ConnectionStatus.ERROR
-    if isinstance(error, IntegrationError):
-        status = ConnectionStatus.INTEGRATION_ERROR
     if isinstance(error, Throttled):
-        status, wait = ConnectionStatus.THROTTLED, max(wait, error.retry_after_s)
+        wait = max(wait, error.retry_after_s)
     return PollOutcome(
-        status,
+        ConnectionStatus(lease.failure_status(error)),
         str(error),
         state=job.state,
         ledger=job.ledger,
@@ -572,11 +548,6 @@ def _native_row(job: _Job, box: PvWallbox, session: NativeSession, now: datetime
     }
 
 
-def _insert(db: Session, table: Table) -> Any:
-    dialect = db.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def _upsert_snapshots(db: Session, account_id: int, outcome: PollOutcome) -> int:
     rows = {
         (box.serial, snap.time_utc): {
@@ -592,7 +563,7 @@ def _upsert_snapshots(db: Session, account_id: int, outcome: PollOutcome) -> int
     if not rows:
         return 0
     table = PvSnapshot.__table__  # type: ignore[attr-defined]
-    stmt = _insert(db, table).values(list(rows.values()))
+    stmt = lease.insert(db, table).values(list(rows.values()))
     stmt = stmt.on_conflict_do_update(
         index_elements=["account_id", "serial", "time_utc"],
         set_={name: stmt.excluded[name] for name in ("lifetime_wh", "power_w", "status")},
@@ -630,7 +601,7 @@ def _upsert_sessions(db: Session, rows: list[dict[str, Any]]) -> tuple[int, int]
             {"started_offline": False, "currency": "EUR", "charger_id": None, "connector_id": None, **row}
             for row in unique[start : start + _CHUNK]
         ]
-        stmt = _insert(db, table).values(chunk)
+        stmt = lease.insert(db, table).values(chunk)
         stmt = stmt.on_conflict_do_update(
             index_elements=["transaction_id"],
             set_={name: stmt.excluded[name] for name in _SESSION_UPDATES},

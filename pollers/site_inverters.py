@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from pipelet_app import metrics
 from pipelet_app.clock import utcnow
@@ -56,6 +55,7 @@ from pipelet_app.inverters.credentials import (
 )
 from pipelet_app.inverters.registry import create_adapter
 from pipelet_app.site_energy.store import SampleIn, write_batch
+from pollers import _lease as lease
 
 log = logging.getLogger("pipelet.pollers.site_inverters")
 
@@ -95,31 +95,14 @@ class _Job:
 
 def due_links(now: datetime, limit: int = 50) -> list[int]:
     with session_scope() as db:
-        rows = db.exec(
-            select(SiteInverter.id)
-            .where(
-                col(SiteInverter.next_poll_utc).is_not(None),
-                col(SiteInverter.next_poll_utc) <= now,
-                or_(col(SiteInverter.lease_until_utc).is_(None), col(SiteInverter.lease_until_utc) < now),
-            )
-            .order_by(col(SiteInverter.next_poll_utc))
-            .limit(limit)
-        ).all()
-        return [int(r) for r in rows if r is not None]
+        return [link_id for link_id, _ in lease.due(db, SiteInverter, now, limit)]
 
 
 def _claim(link_id: int, now: datetime) -> _Job | None:
     with session_scope() as db:
-        claimed = db.execute(
-            update(SiteInverter)
-            .where(
-                col(SiteInverter.id) == link_id,
-                col(SiteInverter.next_poll_utc).is_not(None),
-                or_(col(SiteInverter.lease_until_utc).is_(None), col(SiteInverter.lease_until_utc) < now),
-            )
-            .values(lease_until_utc=now + timedelta(seconds=LEASE_S))
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not lease.claim(
+            db, SiteInverter, link_id, now, LEASE_S, col(SiteInverter.next_poll_utc).is_not(None)
+        ):
             return None
         row = db.get(SiteInverter, link_id)
         assert row is not None
@@ -249,13 +232,7 @@ def _store(
         if error is not None:
             row.failures += 1
             retry = error.retry_after_s if isinstance(error, Throttled) else None
-            row.status = (
-                "throttled"
-                if isinstance(error, Throttled)
-                else "integration-error"
-                if isinstance(error, IntegrationError)
-                else "error"
-            )
+            row.status = lease.failure_status(error)
             row.message = scrub(str(error), job.credentials)
             row.next_poll_utc = q.next_poll_time(
                 now,
