@@ -344,7 +344,8 @@ class SimPvCounter:
             self._t += timedelta(minutes=1)
         return self._wh
 
-    def since(self, moment: datetime) -> float:
-        """Energy (Wh) of the complete minutes from ``moment`` to now: a counter that restarted then."""
+    def since(self, moment: datetime, until: datetime | None = None) -> float:
+        """Energy (Wh) of the complete minutes from ``moment`` to ``until`` (default now): a counter that
+        restarted at ``moment`` (a day's yield), as it stood at ``until``."""
         self.wh()
-        return sum(wh for t, wh in self.minutes if t >= moment)
+        return sum(wh for t, wh in self.minutes if t >= moment and (until is None or t < until))

@@ -9,11 +9,13 @@ are our assumption: no public source documents a charger energy point (see SOURC
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
 from tests.fakes.inverters._recorded import recorded
-from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimWallbox
+from tests.fakes.inverters._server import FakeCloud, FakeRequest, FakeResponse, SimPvCounter, SimWallbox
 
 APPKEY = "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6"
 ACCESS_KEY = "sungrow-access-key-0123456789"
@@ -23,6 +25,8 @@ PS_ID = 1_122_334
 EMPTY_PS_ID = 1_122_335
 PS_KEY = f"{PS_ID}_51_1_1"
 SERIAL = "A2390123456"
+PLANT_KEY = f"{PS_ID}_11_0_0"
+TZ = "Europe/Berlin"
 
 
 def result(data: object, code: str = "1", msg: str = "success") -> FakeResponse:
@@ -40,6 +44,9 @@ class SungrowFake(FakeCloud):
         self.wallbox = SimWallbox(SERIAL, self.clock)
         self.tokens: set[str] = set()
         self.throttle_code = "E901"
+        #: the plant's PV production (W) at a moment (aware); p83022 is its yield since local midnight
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
+        self.pv = SimPvCounter(self.clock, lambda moment: self.production(moment), 0.0)
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return result(
@@ -103,6 +110,8 @@ class SungrowFake(FakeCloud):
         if (bad := self._check(req)) is not None:
             return bad
         answer = recorded("sungrow", "getDeviceRealTimeData")["result_data"]
+        if req.json().get("ps_key_list") == [PLANT_KEY]:
+            return self.plant_points(req, answer)
         if req.json().get("ps_key_list") != [PS_KEY]:
             answer["device_point_list"] = []
             return result(answer)
@@ -122,6 +131,28 @@ class SungrowFake(FakeCloud):
             p_session_charge_energy=f"{self.wallbox.session_wh / 1000:.3f}",
         )
         answer["device_point_list"] = [{"device_point": point}]
+        return result(answer)
+
+    def plant_points(self, req: FakeRequest, answer: dict) -> FakeResponse:
+        """The recorded plant entry: day yield (Wh since local midnight) and power (W) as strings, as of the
+        last 5-minute step, device_time plant-local."""
+        if req.json().get("device_type") != 11:
+            answer["device_point_list"] = []
+            return result(answer)
+        tz = ZoneInfo(TZ)
+        now = self.clock.now()
+        step = now.replace(minute=now.minute // 5 * 5, second=0, microsecond=0)
+        local = step.astimezone(tz)
+        midnight = local.replace(hour=0, minute=0)
+        [entry] = answer["device_point_list"]
+        entry["device_point"].update(
+            device_name="Home",
+            ps_key=PLANT_KEY,
+            ps_id=PS_ID,
+            p83022=f"{self.pv.since(midnight, until=step):.1f}",
+            p83033=f"{self.production(step - timedelta(seconds=30)):.1f}",
+            device_time=local.strftime("%Y%m%d%H%M%S"),
+        )
         return result(answer)
 
 
