@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 
@@ -68,6 +68,10 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_PAGES = 200  # a network that keeps answering "more" past this is looping: stop, say so
 #: how long an adapter waits itself for a Retry-After before giving the whole wait to the scheduler
 MAX_INLINE_WAIT_S = 30.0
+#: a first poll reads this far back; later ones read OVERLAP before the cursor (late edits are read again)
+FIRST_SYNC_DAYS = 30
+OVERLAP = timedelta(hours=2)
+T = TypeVar("T")
 
 
 class RowError(Exception):
@@ -188,6 +192,25 @@ def row_money(value: Any, name: str) -> Decimal | None:
     if not amount.is_finite() or abs(amount) >= Decimal("1e9"):
         raise RowError(f"'{name}' is not a finite amount")
     return amount.quantize(Decimal("0.001"))
+
+
+def parse_rows(
+    rows: list[Any],
+    parse: Callable[[Any], T],
+    kind: Literal["charger", "session"],
+    id_field: str,
+    skipped: list[SkippedRow],
+) -> list[T]:
+    """Each row parsed; a row ``parse`` refuses (RowError) goes to ``skipped`` with its id and reason, the
+    others go on."""
+    parsed: list[T] = []
+    for row in rows:
+        try:
+            parsed.append(parse(row))
+        except RowError as error:
+            ref = str(row.get(id_field, "?")) if isinstance(row, dict) else "?"
+            skipped.append(SkippedRow(kind, ref, str(error)))
+    return parsed
 
 
 def checked_session(session: NetworkSession) -> NetworkSession:
@@ -364,6 +387,19 @@ class NetworkAdapter(ABC):
             raise self._unknown_shape(f"'{'.'.join(path)}' is not a list")
         return current
 
+    async def _paged(
+        self, what: str, page: Callable[[int, int], Awaitable[tuple[list[Any], bool]]]
+    ) -> list[Any]:
+        """Every page's rows: ``page(number, rows so far)`` reads one page and says whether more follow.
+        A network that still says "more" after MAX_PAGES pages is looping: the poll fails and says so."""
+        rows: list[Any] = []
+        for number in range(MAX_PAGES):
+            found, more = await page(number, len(rows))
+            rows.extend(found)
+            if not more:
+                return rows
+        raise self._fail(f"more than {MAX_PAGES} pages of {what}; will retry later")
+
     async def _with_retry(
         self, call: Callable[[], Awaitable[httpx.Response]], *, attempts: int = 3, base_delay_s: float = 1.0
     ) -> httpx.Response:
@@ -410,6 +446,20 @@ def session_cursor(
     if open_starts:
         cursor = min(cursor, min(open_starts))
     return cursor
+
+
+def read_from(since: str | None, now: datetime) -> datetime:
+    """Where a session read starts: OVERLAP before the saved cursor, or FIRST_SYNC_DAYS back at first."""
+    return parse_time(since) - OVERLAP if since else now - timedelta(days=FIRST_SYNC_DAYS)
+
+
+def save_cursor(
+    cursors: dict[str, Any], key: str, sessions: list[NetworkSession], since: str | None, now: datetime
+) -> None:
+    """Advance ``cursors[key]`` over the sessions just read (see :func:`session_cursor`)."""
+    cursor = session_cursor(sessions, parse_time(since) if since else None, now)
+    if cursor is not None:
+        cursors[key] = cursor.isoformat()
 
 
 def utc_now() -> datetime:

@@ -21,12 +21,11 @@ XML safety: answers carrying a DOCTYPE are refused before parsing (no entity exp
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
 from pipelet_app.networks.base import (
-    MAX_PAGES,
     CredentialField,
     InvalidCredentials,
     NetworkAdapter,
@@ -37,11 +36,12 @@ from pipelet_app.networks.base import (
     SessionBatch,
     SkippedRow,
     checked_session,
-    parse_time,
+    parse_rows,
+    read_from,
     row_number,
     row_text,
     row_time,
-    session_cursor,
+    save_cursor,
 )
 
 NS = "urn:dictionary:com.chargepoint.webservices"
@@ -51,8 +51,6 @@ PASSWORD_TEXT = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 )
 OK, NO_DATA = "100", "102"
-FIRST_SYNC_DAYS = 30
-OVERLAP = timedelta(hours=2)
 
 
 def envelope(api_key: str, api_password: str, operation: str, body_xml: str) -> str:
@@ -161,79 +159,59 @@ class ChargePointAdapter(NetworkAdapter):
         )
 
     async def discover(self) -> tuple[list[NetworkCharger], list[SkippedRow]]:
-        chargers: list[NetworkCharger] = []
-        skipped: list[SkippedRow] = []
-        record = 1
-        for _ in range(MAX_PAGES):
+        async def page(_number: int, seen: int) -> tuple[list[Any], bool]:
             data = await self._call(
-                "getStations", f"<searchQuery><startRecord>{record}</startRecord></searchQuery>"
+                "getStations", f"<searchQuery><startRecord>{1 + seen}</startRecord></searchQuery>"
             )
             rows = _many(data.get("stationData"))
-            for row in rows:
-                try:
-                    if not isinstance(row, dict):
-                        raise RowError("not an element")
-                    ports = [p for p in _many(row.get("Port")) if isinstance(p, dict)]
-                    count = row_number(row, "numPorts", required=False)
-                    numbers = tuple(row_text(p, "portNumber") for p in ports) or tuple(
-                        str(n) for n in range(1, int(count or 1) + 1)
-                    )
-                    address = ", ".join(
-                        x
-                        for x in (
-                            row_text(row, "Address", required=False),
-                            row_text(row, "City", required=False),
-                        )
-                        if x
-                    )
-                    chargers.append(
-                        NetworkCharger(
-                            external_id=row_text(row, "stationID"),
-                            name=row_text(row, "stationName", required=False),
-                            site_id=row_text(row, "orgID", required=False) or address,
-                            site_name=address,
-                            vendor=row_text(row, "stationManufacturer", required=False),
-                            model=row_text(row, "stationModel", required=False),
-                            serial=row_text(row, "stationSerialNum", required=False),
-                            connectors=numbers,
-                        )
-                    )
-                except RowError as error:
-                    ref = str(row.get("stationID", "?")) if isinstance(row, dict) else "?"
-                    skipped.append(SkippedRow("charger", ref, str(error)))
-            if str(data.get("moreFlag", data.get("MoreFlag", "0"))) != "1" or not rows:
-                return chargers, skipped
-            record += len(rows)
-        raise self._fail(f"more than {MAX_PAGES} pages of stations; will retry later")
+            return rows, str(data.get("moreFlag", data.get("MoreFlag", "0"))) == "1" and bool(rows)
+
+        skipped: list[SkippedRow] = []
+        rows = await self._paged("stations", page)
+        return parse_rows(rows, _charger, "charger", "stationID", skipped), skipped
 
     async def fetch_sessions(self, chargers: list[NetworkCharger], now: datetime) -> SessionBatch:
         since = self.state.get("since")
-        start = parse_time(since) - OVERLAP if since else now - timedelta(days=FIRST_SYNC_DAYS)
-        batch = SessionBatch(state=dict(self.state))
-        record = 1
-        for _ in range(MAX_PAGES):
+        start = read_from(since, now)
+
+        async def page(_number: int, seen: int) -> tuple[list[Any], bool]:
             data = await self._call(
                 "getChargingSessionData",
                 "<sessionSearchdata>"
                 f"<fromTimeStamp>{start.strftime('%Y-%m-%dT%H:%M:%SZ')}</fromTimeStamp>"
-                f"<startRecord>{record}</startRecord></sessionSearchdata>",
+                f"<startRecord>{1 + seen}</startRecord></sessionSearchdata>",
             )
             rows = _many(data.get("ChargingSessionData"))
-            for row in rows:
-                try:
-                    batch.sessions.append(_session(row))
-                except RowError as error:
-                    ref = str(row.get("sessionID", "?")) if isinstance(row, dict) else "?"
-                    batch.skipped.append(SkippedRow("session", ref, str(error)))
-            if str(data.get("MoreFlag", data.get("moreFlag", "0"))) != "1" or not rows:
-                break
-            record += len(rows)
-        else:
-            raise self._fail(f"more than {MAX_PAGES} pages of sessions; will retry later")
-        cursor = session_cursor(batch.sessions, parse_time(since) if since else None, now)
-        if cursor is not None:
-            batch.state["since"] = cursor.isoformat()
+            return rows, str(data.get("MoreFlag", data.get("moreFlag", "0"))) == "1" and bool(rows)
+
+        batch = SessionBatch(state=dict(self.state))
+        rows = await self._paged("sessions", page)
+        batch.sessions = parse_rows(rows, _session, "session", "sessionID", batch.skipped)
+        save_cursor(batch.state, "since", batch.sessions, since, now)
         return batch
+
+
+def _charger(row: Any) -> NetworkCharger:
+    if not isinstance(row, dict):
+        raise RowError("not an element")
+    ports = [p for p in _many(row.get("Port")) if isinstance(p, dict)]
+    count = row_number(row, "numPorts", required=False)
+    numbers = tuple(row_text(p, "portNumber") for p in ports) or tuple(
+        str(n) for n in range(1, int(count or 1) + 1)
+    )
+    address = ", ".join(
+        x for x in (row_text(row, "Address", required=False), row_text(row, "City", required=False)) if x
+    )
+    return NetworkCharger(
+        external_id=row_text(row, "stationID"),
+        name=row_text(row, "stationName", required=False),
+        site_id=row_text(row, "orgID", required=False) or address,
+        site_name=address,
+        vendor=row_text(row, "stationManufacturer", required=False),
+        model=row_text(row, "stationModel", required=False),
+        serial=row_text(row, "stationSerialNum", required=False),
+        connectors=numbers,
+    )
 
 
 def _session(row: Any) -> NetworkSession:

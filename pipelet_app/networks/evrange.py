@@ -15,11 +15,11 @@ its reason* while every other connector syncs; its cursor does not move, so the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from pipelet_app.networks.base import (
-    MAX_PAGES,
     BrandUnavailable,
     CredentialField,
     InvalidCredentials,
@@ -31,17 +31,16 @@ from pipelet_app.networks.base import (
     SkippedRow,
     Throttled,
     checked_session,
-    parse_time,
+    parse_rows,
+    read_from,
     row_money,
     row_number,
     row_text,
     row_time,
-    session_cursor,
+    save_cursor,
 )
 
 PAGE = 50
-FIRST_SYNC_DAYS = 30
-OVERLAP = timedelta(hours=2)
 OCPI_SUCCESS = 1000
 
 
@@ -61,28 +60,28 @@ class EvRangeAdapter(NetworkAdapter):
         return {"Authorization": f"Token {self.credentials.get('token', '')}"}
 
     async def _pages(self, path: str, params: dict[str, Any]) -> list[Any]:
-        rows: list[Any] = []
-        offset = 0
-        for _ in range(MAX_PAGES):
+        async def page(_number: int, offset: int) -> tuple[list[Any], bool]:
             query = {**params, "offset": offset, "limit": PAGE}
 
-            async def call(query: dict[str, Any] = query) -> Any:
+            async def call() -> Any:
                 return await self._send("GET", path, params=query, headers=self._headers())
 
             response = await self._with_retry(call, attempts=self.attempts, base_delay_s=self.base_delay_s)
             body = self._json(response)
             if isinstance(body, dict) and body.get("status_code") not in (None, OCPI_SUCCESS):
                 raise self._fail(f"the network answered status_code {body.get('status_code')}; will retry")
-            page = self._list(body, "data")
-            rows.extend(page)
+            rows = self._list(body, "data")
             # OCPI: X-Total-Count says how many match; X-Limit the page size the server chose (it may
             # serve fewer than asked). Without either, a short page is the last one.
             total = _int_header(response, "x-total-count")
             limit = _int_header(response, "x-limit") or PAGE
-            offset += len(page)
-            if not page or (total is not None and offset >= total) or (total is None and len(page) < limit):
-                return rows
-        raise self._fail(f"more than {MAX_PAGES} pages of {path}; will retry later")
+            offset += len(rows)
+            last = (
+                not rows or (total is not None and offset >= total) or (total is None and len(rows) < limit)
+            )
+            return rows, not last
+
+        return await self._paged(path, page)
 
     async def test_credentials(self) -> None:
         response = await self._send(
@@ -103,27 +102,8 @@ class EvRangeAdapter(NetworkAdapter):
             except RowError as error:
                 skipped.append(SkippedRow("charger", "location ?", f"location: {error}"))
                 continue
-            for evse in evses:
-                try:
-                    connectors = evse.get("connectors") or []
-                    if not isinstance(connectors, list):
-                        raise RowError("'connectors' is not a list")
-                    chargers.append(
-                        NetworkCharger(
-                            external_id=row_text(evse, "uid"),
-                            name=row_text(evse, "evse_id", required=False),
-                            site_id=location_id,
-                            site_name=row_text(location, "name", required=False),
-                            vendor=row_text(evse, "vendor", required=False),
-                            model=row_text(evse, "model", required=False),
-                            serial=row_text(evse, "serial_number", required=False),
-                            connectors=tuple(row_text(c, "id") for c in connectors),
-                            timezone=row_text(location, "time_zone", required=False) or None,
-                        )
-                    )
-                except RowError as error:
-                    ref = str(evse.get("uid", "?")) if isinstance(evse, dict) else "?"
-                    skipped.append(SkippedRow("charger", ref, str(error)))
+            at_location = partial(_charger, location=location, location_id=location_id)
+            chargers += parse_rows(evses, at_location, "charger", "uid", skipped)
         return chargers, skipped
 
     async def fetch_sessions(self, chargers: list[NetworkCharger], now: datetime) -> SessionBatch:
@@ -133,30 +113,39 @@ class EvRangeAdapter(NetworkAdapter):
             for connector in charger.connectors:
                 key = f"{charger.external_id}/{connector}"
                 since = cursors.get(key)
-                start = parse_time(since) - OVERLAP if since else now - timedelta(days=FIRST_SYNC_DAYS)
                 try:
                     rows = await self._pages(
                         f"/ocpi/2.2.1/connectors/{charger.external_id}/{connector}/sessions",
-                        {"date_from": start.isoformat()},
+                        {"date_from": read_from(since, now).isoformat()},
                     )
                 except (Throttled, BrandUnavailable) as error:
                     batch.skipped.append(
                         SkippedRow("connector", key, f"not synced this time: {error.message}")
                     )
                     continue
-                found: list[NetworkSession] = []
-                for row in rows:
-                    try:
-                        found.append(_session(row, charger.external_id, connector))
-                    except RowError as error:
-                        ref = str(row.get("id", "?")) if isinstance(row, dict) else "?"
-                        batch.skipped.append(SkippedRow("session", ref, str(error)))
+                at_connector = partial(_session, evse_uid=charger.external_id, connector=connector)
+                found = parse_rows(rows, at_connector, "session", "id", batch.skipped)
                 batch.sessions.extend(found)
-                cursor = session_cursor(found, parse_time(since) if since else None, now)
-                if cursor is not None:
-                    cursors[key] = cursor.isoformat()
+                save_cursor(cursors, key, found, since, now)
         batch.state["connectors"] = cursors
         return batch
+
+
+def _charger(evse: Any, location: dict[str, Any], location_id: str) -> NetworkCharger:
+    connectors = evse.get("connectors") or []
+    if not isinstance(connectors, list):
+        raise RowError("'connectors' is not a list")
+    return NetworkCharger(
+        external_id=row_text(evse, "uid"),
+        name=row_text(evse, "evse_id", required=False),
+        site_id=location_id,
+        site_name=row_text(location, "name", required=False),
+        vendor=row_text(evse, "vendor", required=False),
+        model=row_text(evse, "model", required=False),
+        serial=row_text(evse, "serial_number", required=False),
+        connectors=tuple(row_text(c, "id") for c in connectors),
+        timezone=row_text(location, "time_zone", required=False) or None,
+    )
 
 
 def _int_header(response: Any, name: str) -> int | None:

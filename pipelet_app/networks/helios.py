@@ -15,11 +15,10 @@ it to a charger of this CSMS in the same tenant with the same vendor and serial 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pipelet_app.networks.base import (
-    MAX_PAGES,
     CredentialField,
     InvalidCredentials,
     NetworkAdapter,
@@ -30,15 +29,13 @@ from pipelet_app.networks.base import (
     SessionBatch,
     SkippedRow,
     checked_session,
-    parse_time,
+    parse_rows,
+    read_from,
     row_number,
     row_text,
     row_time,
-    session_cursor,
+    save_cursor,
 )
-
-FIRST_SYNC_DAYS = 30
-OVERLAP = timedelta(hours=2)
 
 
 class HeliosAdapter(NetworkAdapter):
@@ -53,23 +50,20 @@ class HeliosAdapter(NetworkAdapter):
     async def _pages(
         self, path: str, params: dict[str, Any], *, auth_error: type = ReauthRequired
     ) -> list[Any]:
-        rows: list[Any] = []
-        page = 1
-        for _ in range(MAX_PAGES):
+        async def page(number: int, _seen: int) -> tuple[list[Any], bool]:
             response = await self._send(
                 "GET",
                 path,
-                params={**params, "page": page},
+                params={**params, "page": number + 1},
                 headers={"X-API-Key": str(self.credentials.get("api_key", ""))},
             )
             self._check(response, auth_error=auth_error)
             body = self._json(response)
-            rows.extend(self._list(body, "items"))
+            rows = self._list(body, "items")
             total = body.get("total_pages") if isinstance(body, dict) else None
-            if not isinstance(total, int) or page >= total:
-                return rows
-            page += 1
-        raise self._fail(f"more than {MAX_PAGES} pages of {path}; will retry later")
+            return rows, isinstance(total, int) and number + 1 < total
+
+        return await self._paged(path, page)
 
     async def test_credentials(self) -> None:
         response = await self._send(
@@ -82,49 +76,38 @@ class HeliosAdapter(NetworkAdapter):
         self._list(self._json(response), "items")
 
     async def discover(self) -> tuple[list[NetworkCharger], list[SkippedRow]]:
-        chargers: list[NetworkCharger] = []
         skipped: list[SkippedRow] = []
-        for row in await self._pages("/api/v1/chargers", {}):
-            try:
-                if not isinstance(row, dict):
-                    raise RowError("not an object")
-                boot = row.get("ocpp")
-                if not isinstance(boot, dict):
-                    raise RowError("no 'ocpp' identity")
-                connectors = row.get("connectors") or []
-                if not isinstance(connectors, list):
-                    raise RowError("'connectors' is not a list")
-                chargers.append(
-                    NetworkCharger(
-                        external_id=row_text(row, "chargePointId"),
-                        name=row_text(row, "name", required=False),
-                        site_id=row_text(row, "siteId", required=False),
-                        site_name=row_text(row, "siteName", required=False),
-                        vendor=row_text(boot, "chargePointVendor"),
-                        model=row_text(boot, "chargePointModel", required=False),
-                        serial=row_text(boot, "chargePointSerialNumber", required=False),
-                        connectors=tuple(row_text(c, "connectorId") for c in connectors),
-                    )
-                )
-            except RowError as error:
-                ref = str(row.get("chargePointId", "?")) if isinstance(row, dict) else "?"
-                skipped.append(SkippedRow("charger", ref, str(error)))
-        return chargers, skipped
+        rows = await self._pages("/api/v1/chargers", {})
+        return parse_rows(rows, _charger, "charger", "chargePointId", skipped), skipped
 
     async def fetch_sessions(self, chargers: list[NetworkCharger], now: datetime) -> SessionBatch:
         since = self.state.get("since")
-        start = parse_time(since) - OVERLAP if since else now - timedelta(days=FIRST_SYNC_DAYS)
         batch = SessionBatch(state=dict(self.state))
-        for row in await self._pages("/api/v1/transactions", {"since": start.isoformat()}):
-            try:
-                batch.sessions.append(_session(row))
-            except RowError as error:
-                ref = str(row.get("transactionId", "?")) if isinstance(row, dict) else "?"
-                batch.skipped.append(SkippedRow("session", ref, str(error)))
-        cursor = session_cursor(batch.sessions, parse_time(since) if since else None, now)
-        if cursor is not None:
-            batch.state["since"] = cursor.isoformat()
+        rows = await self._pages("/api/v1/transactions", {"since": read_from(since, now).isoformat()})
+        batch.sessions = parse_rows(rows, _session, "session", "transactionId", batch.skipped)
+        save_cursor(batch.state, "since", batch.sessions, since, now)
         return batch
+
+
+def _charger(row: Any) -> NetworkCharger:
+    if not isinstance(row, dict):
+        raise RowError("not an object")
+    boot = row.get("ocpp")
+    if not isinstance(boot, dict):
+        raise RowError("no 'ocpp' identity")
+    connectors = row.get("connectors") or []
+    if not isinstance(connectors, list):
+        raise RowError("'connectors' is not a list")
+    return NetworkCharger(
+        external_id=row_text(row, "chargePointId"),
+        name=row_text(row, "name", required=False),
+        site_id=row_text(row, "siteId", required=False),
+        site_name=row_text(row, "siteName", required=False),
+        vendor=row_text(boot, "chargePointVendor"),
+        model=row_text(boot, "chargePointModel", required=False),
+        serial=row_text(boot, "chargePointSerialNumber", required=False),
+        connectors=tuple(row_text(c, "connectorId") for c in connectors),
+    )
 
 
 def _session(row: Any) -> NetworkSession:

@@ -14,12 +14,12 @@ a 401 on a data call means the token expired (one refresh, then ReauthRequired).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
 from pipelet_app.networks.base import (
-    MAX_PAGES,
     CredentialField,
     InvalidCredentials,
     NetworkAdapter,
@@ -30,17 +30,16 @@ from pipelet_app.networks.base import (
     SessionBatch,
     SkippedRow,
     checked_session,
+    parse_rows,
     parse_time,
+    read_from,
     row_money,
     row_number,
     row_text,
     row_time,
-    session_cursor,
+    save_cursor,
     utc_now,
 )
-
-FIRST_SYNC_DAYS = 30
-OVERLAP = timedelta(hours=2)
 
 
 class LoopAdapter(NetworkAdapter):
@@ -91,17 +90,18 @@ class LoopAdapter(NetworkAdapter):
         return self._json(response)
 
     async def _pages(self, path: str, params: dict[str, Any]) -> list[Any]:
-        rows: list[Any] = []
         cursor: str | None = None
-        for _ in range(MAX_PAGES):
+
+        async def page(_number: int, _seen: int) -> tuple[list[Any], bool]:
+            nonlocal cursor
             body = await self._get(
                 path, {**params, **({"cursor": cursor} if cursor else {}), "page_size": 100}
             )
-            rows.extend(self._list(body, "data"))
+            rows = self._list(body, "data")
             cursor = body.get("next_cursor") if isinstance(body, dict) else None
-            if not cursor:
-                return rows
-        raise self._fail(f"more than {MAX_PAGES} pages of {path}; will retry later")
+            return rows, bool(cursor)
+
+        return await self._paged(path, page)
 
     async def test_credentials(self) -> None:
         await self._token(force=True)
@@ -118,44 +118,35 @@ class LoopAdapter(NetworkAdapter):
                 continue
             site_name = row_text(site, "name", required=False)
             tz = row_text(site, "timezone", required=False) or None
-            for row in await self._pages(f"/v1/sites/{site_id}/chargers", {}):
-                try:
-                    connectors = row.get("connectors") or []
-                    if not isinstance(connectors, list):
-                        raise RowError("'connectors' is not a list")
-                    chargers.append(
-                        NetworkCharger(
-                            external_id=row_text(row, "id"),
-                            name=row_text(row, "name", required=False),
-                            site_id=site_id,
-                            site_name=site_name,
-                            vendor=row_text(row, "vendor", required=False),
-                            model=row_text(row, "model", required=False),
-                            serial=row_text(row, "serial_number", required=False),
-                            connectors=tuple(row_text(c, "id") for c in connectors),
-                            timezone=tz,
-                        )
-                    )
-                except RowError as error:
-                    ref = str(row.get("id", "?")) if isinstance(row, dict) else "?"
-                    skipped.append(SkippedRow("charger", ref, str(error)))
+            rows = await self._pages(f"/v1/sites/{site_id}/chargers", {})
+            at_site = partial(_charger, site_id=site_id, site_name=site_name, tz=tz)
+            chargers += parse_rows(rows, at_site, "charger", "id", skipped)
         return chargers, skipped
 
     async def fetch_sessions(self, chargers: list[NetworkCharger], now: datetime) -> SessionBatch:
         since = self.state.get("since")
-        start = parse_time(since) - OVERLAP if since else now - timedelta(days=FIRST_SYNC_DAYS)
-        rows = await self._pages("/v1/sessions", {"started_after": start.isoformat()})
+        rows = await self._pages("/v1/sessions", {"started_after": read_from(since, now).isoformat()})
         batch = SessionBatch(state=dict(self.state))
-        for row in rows:
-            try:
-                batch.sessions.append(_session(row))
-            except RowError as error:
-                ref = str(row.get("id", "?")) if isinstance(row, dict) else "?"
-                batch.skipped.append(SkippedRow("session", ref, str(error)))
-        cursor = session_cursor(batch.sessions, parse_time(since) if since else None, now)
-        if cursor is not None:
-            batch.state["since"] = cursor.isoformat()
+        batch.sessions = parse_rows(rows, _session, "session", "id", batch.skipped)
+        save_cursor(batch.state, "since", batch.sessions, since, now)
         return batch
+
+
+def _charger(row: Any, site_id: str, site_name: str, tz: str | None) -> NetworkCharger:
+    connectors = row.get("connectors") or []
+    if not isinstance(connectors, list):
+        raise RowError("'connectors' is not a list")
+    return NetworkCharger(
+        external_id=row_text(row, "id"),
+        name=row_text(row, "name", required=False),
+        site_id=site_id,
+        site_name=site_name,
+        vendor=row_text(row, "vendor", required=False),
+        model=row_text(row, "model", required=False),
+        serial=row_text(row, "serial_number", required=False),
+        connectors=tuple(row_text(c, "id") for c in connectors),
+        timezone=tz,
+    )
 
 
 def _session(row: Any) -> NetworkSession:
