@@ -26,7 +26,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import is_dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -200,6 +200,9 @@ class CsmsConnection:
         # Boot registration (`registration`); 1.6 connections stay Accepted, the server sets 2.0.1's.
         self.registration = Registration(ACCEPTED)
         self.limits_asked: set[str] = set()  # actions whose message limits were asked for (commands)
+        # Set by the server on a second socket that waits for its first frame to take over the station's
+        # connection (docs/charger-identity.md); answers whether this socket is the connection now.
+        self.on_first_frame: Callable[[], Awaitable[bool]] | None = None
 
     # ------------------------------------------------------------------ receive side
     async def start(self) -> None:
@@ -207,6 +210,10 @@ class CsmsConnection:
         try:
             async for raw in self._connection:
                 self.last_message_at = time.time()
+                if self.on_first_frame is not None:
+                    take_over, self.on_first_frame = self.on_first_frame, None
+                    if not await take_over():
+                        break  # refused (its admission no longer holds): the server closes it
                 await self.route_message(raw)
         except ConnectionClosed:
             pass

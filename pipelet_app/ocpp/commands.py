@@ -141,7 +141,7 @@ def adapt_payload(action: str, version: str, payload: dict[str, Any]) -> dict[st
 async def execute_request(server: Node, request: dict[str, Any]) -> dict[str, Any]:
     """Run one command on this node; the answer is a JSON-safe envelope (used by every transport)."""
     reply = await _execute(server, request)
-    if request.get("name") != IDENTITY_CHANGED:
+    if request.get("name") not in (IDENTITY_CHANGED, CONNECTION_ALIVE):
         name = str(request.get("name", ""))
         known = name in COMMANDS or schema_exists("2.0.1", name) or schema_exists("1.6", name)
         outcome = "ok" if reply.get("ok") else str(reply.get("error"))
@@ -156,6 +156,8 @@ async def _execute(server: Node, request: dict[str, Any]) -> dict[str, Any]:
         if name == IDENTITY_CHANGED:
             await server.identity_changed(charge_point_id)
             return {"ok": True, "payload": {}}
+        if name == CONNECTION_ALIVE:
+            return {"ok": True, "payload": {"alive": await server.connection_alive(charge_point_id)}}
         payload = request.get("payload") or {}
         timeout = float(request.get("timeout") or server.command_timeout_s)
         if not isinstance(payload, dict):
@@ -330,6 +332,24 @@ async def send_command(
 
 
 IDENTITY_CHANGED = "identity-changed"  # not a charger command: tells the CSMS to re-read its admission
+CONNECTION_ALIVE = "connection-alive"  # not a charger command: does the node's socket answer a ping?
+
+
+async def alive_elsewhere(charge_point_id: str, timeout: float) -> bool:
+    """Scale-out: whether the socket another node holds for this charger answers a ping (asked when the
+    charger opened a second socket here). Unknown (Redis trouble): True, the newcomer waits to speak."""
+    settings = get_settings()
+    if not settings.redis_url:
+        return False
+    request = {"id": str(uuid.uuid4()), "charge_point_id": charge_point_id, "name": CONNECTION_ALIVE}
+    try:
+        reply = await request_via_redis(settings.redis_url, request, timeout)
+    except ChargerOffline:
+        return False
+    except Exception as exc:
+        LOGGER.info("%s: could not ask the other node about its socket (%s)", charge_point_id, exc)
+        return True
+    return not reply.get("ok") or bool((reply.get("payload") or {}).get("alive"))
 
 
 async def notify_identity_changed(charge_point_id: str) -> None:

@@ -28,6 +28,7 @@ class Node(Protocol):
     node_id: str
     # `base.CsmsConnection` by charge point id (typed Any: `base` imports this module).
     connections: dict[str, Any]
+    waiting: dict[str, list[Any]]  # second sockets waiting for their first frame (server._take_over)
     command_timeout_s: float
     heartbeat_interval_s: int
     writer: Any  # `writer.BatchWriter`
@@ -40,3 +41,5 @@ class Node(Protocol):
     async def identity_changed(self, charge_point_id: str, broadcast: bool = True) -> None: ...
 
     async def reload_admission(self) -> None: ...
+
+    async def connection_alive(self, charge_point_id: str) -> bool: ...

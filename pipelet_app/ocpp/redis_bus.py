@@ -119,6 +119,11 @@ class RedisNodeBus:
         """This node applied an identity change; the other nodes must drop their cached admission."""
         await self.redis.publish(IDENTITY_CHANNEL, identity_notice(charge_point_id, self.node))
 
+    async def owner_elsewhere(self, charge_point_id: str) -> bool:
+        """Another node that is alive holds this charger's socket."""
+        owner = await self.redis.get(owner_key(charge_point_id))
+        return bool(owner) and owner != self.node and bool(await self.redis.exists(alive_key(owner)))
+
     async def release(self, charge_point_id: str) -> None:
         await self.redis.eval(_RELEASE, 1, owner_key(charge_point_id), self.node)  # type: ignore[misc]
 
@@ -164,12 +169,19 @@ class RedisNodeBus:
                     self._keep(asyncio.create_task(self._identity(str(request.get("charge_point_id")))))
                 continue
             if request.get("type") == "kick":
-                cp = self.server.connections.get(str(request.get("charge_point_id")))
-                if cp is not None:
-                    # Our socket is the stale one: drop it without touching the owner key or DB state.
-                    self.server.connections.pop(cp.charge_point_id, None)
-                    task = asyncio.ensure_future(cp._connection.close(1000, "connected to another node"))
-                    self._keep(task)
+                charge_point_id = str(request.get("charge_point_id"))
+                cp = self.server.connections.get(charge_point_id)
+                # Our sockets are the stale ones (the one that spoke last is on the other node): drop them
+                # without touching the owner key or DB state.
+                for stale in [cp, *self.server.waiting.pop(charge_point_id, [])]:
+                    if stale is None:
+                        continue
+                    stale.on_first_frame = None
+                    if self.server.connections.get(charge_point_id) is stale:
+                        del self.server.connections[charge_point_id]
+                    self._keep(
+                        asyncio.ensure_future(stale._connection.close(1000, "connected to another node"))
+                    )
                 continue
             self._keep(asyncio.create_task(self._answer(request)))
 

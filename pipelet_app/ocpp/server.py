@@ -8,10 +8,11 @@ profiles 1 and 2) unless `admission` lets it in without. Refusals are plain HTTP
 
 Liveness is our own ping loop rather than websockets' keepalive, so the registry knows the last pong;
 a charger that misses one pong for a whole interval is cut off, and is therefore marked offline within
-two ping intervals. A second socket with the same id replaces the first when it authenticated (the
-charger proved itself; its old connection is most likely half-open after a network drop). One without
-credentials never replaces an authenticated socket, nor an unauthenticated one that still answers a
-ping (409); see docs/charger-identity.md.
+two ping intervals. A second socket with the same id takes over the station's connection when it
+speaks (its first OCPP frame), or at once when the first one fails a ping (half-open after a network
+drop); until then commands go to the first one, and a second socket that closes without speaking leaves
+it untouched. One without credentials never replaces an authenticated socket, nor an unauthenticated
+one that still answers a ping (409); see docs/charger-identity.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import hmac
 import http
 import json
@@ -135,6 +137,8 @@ class CsmsServer:
         self.v2g_ca = configured_v2g_ca() if v2g_ca is None else v2g_ca  # signs their V2G CSRs
         self._node_id = node_id
         self.connections: dict[str, CsmsConnection] = {}
+        # Second sockets waiting for their first frame to take over (`_take_over`), by charge point id.
+        self.waiting: dict[str, list[CsmsConnection]] = {}
         self._server: Server | None = None
         self._port = 0
         self._background: set[asyncio.Task[Any]] = set()
@@ -285,15 +289,21 @@ class CsmsServer:
                 await asyncio.to_thread(self._profile_reached, charge_point_id, entry.charger_id, profile)
                 await self._broadcast_identity(charge_point_id)  # no fallback on the other nodes either
         previous = self.connections.get(charge_point_id)
-        if previous is not None and not verdict.authenticated and await self._keeps_socket(previous):
-            LOGGER.warning("%s: refused a second, unauthenticated socket from %s", charge_point_id, source)
-            return connection.respond(http.HTTPStatus.CONFLICT, "charge point already connected\n")
+        replace_now = False
+        if previous is not None and not verdict.authenticated:
+            if await self._keeps_socket(previous):
+                LOGGER.warning(
+                    "%s: refused a second, unauthenticated socket from %s", charge_point_id, source
+                )
+                return connection.respond(http.HTTPStatus.CONFLICT, "charge point already connected\n")
+            replace_now = True  # the previous one is unauthenticated and failed its ping just now
         connection.pipelet = {  # type: ignore[attr-defined]
             "kind": "charger",
             "charge_point_id": charge_point_id,
             "charger_id": verdict.charger_id,
             "authenticated": verdict.authenticated,
             "password_hash": verdict.password_hash,
+            "replace_now": replace_now,
         }
         return None
 
@@ -320,12 +330,23 @@ class CsmsServer:
             return False
         if previous.authenticated:
             return True
+        return await self._answers_ping(previous)
+
+    @staticmethod
+    async def _answers_ping(cp: CsmsConnection) -> bool:
+        if cp.closed:
+            return False
         try:
-            waiter = await previous._connection.ping()
+            waiter = await cp._connection.ping()
             await asyncio.wait_for(waiter, REPLACE_PROBE_S)
         except (TimeoutError, ConnectionClosed):
             return False
-        return not previous.closed
+        return not cp.closed
+
+    async def connection_alive(self, charge_point_id: str) -> bool:
+        """Asked by another node where the charger opened a second socket: does ours answer a ping?"""
+        cp = self.connections.get(charge_point_id)
+        return cp is not None and await self._answers_ping(cp)
 
     async def forget_admission(self, charge_point_id: str) -> None:
         """Called after the charger on this node accepted a new password: look it up afresh, and keep
@@ -452,25 +473,12 @@ class CsmsServer:
             )
             cp.registration = Registration(PENDING if waits else ACCEPTED)
         previous = self.connections.get(charge_point_id)
-        self.connections[charge_point_id] = cp
-        if previous is not None:
-            LOGGER.info("%s: new connection replaces the previous one", charge_point_id)
-            self._spawn(previous._connection.close(1000, "replaced by a new connection"))
-        try:
-            async with self._state_lock(charge_point_id):
-                await self.writer.run(
-                    lambda db: chargers.mark_connected(db, cp.charger_id, self.node_id, cp.ocpp_version),
-                    key=cp.charger_id,
-                )
-        except Exception:
-            # Without its online state recorded the charger must not look connected: refuse, it retries.
-            LOGGER.exception("%s: could not record the connection; closing it", charge_point_id)
-            if self.connections.get(charge_point_id) is cp:
-                del self.connections[charge_point_id]
-            await connection.close(1011, "CSMS database unavailable")
+        if previous is not None and not previous.closed and not info.get("replace_now"):
+            self._wait_for_first_frame(cp, previous)
+        elif await self._elsewhere(charge_point_id):
+            self._wait_for_first_frame(cp, None)
+        elif not await self._take_over(cp):
             return
-        if self.bus is not None:
-            await self._bus_call(self.bus.claim, charge_point_id)
         if self.heap is not None:
             self.heap.connection_opened()
         pinger = asyncio.create_task(self._ping_loop(cp, connection))
@@ -485,10 +493,15 @@ class CsmsServer:
             await cp.cancel_tasks()
             # Under the per-charger lock, so a reconnect's "online" can never be overwritten by the old
             # socket's late "offline" (both run on worker threads).
+            successor: CsmsConnection | None = None
             async with self._state_lock(charge_point_id):
+                self._stop_waiting(cp)
                 if self.connections.get(charge_point_id) is cp and self._stopping:
                     # Shutting down: `stop()` marks all of this node's chargers offline in one statement.
                     del self.connections[charge_point_id]
+                elif self.connections.get(charge_point_id) is cp and (successor := self._newest_waiting(cp)):
+                    # A second socket was waiting to speak: it is the station's connection from now on.
+                    self.connections[charge_point_id] = successor
                 elif self.connections.get(charge_point_id) is cp:
                     del self.connections[charge_point_id]
                     reason = (
@@ -503,11 +516,103 @@ class CsmsServer:
                         LOGGER.warning("%s: could not record the disconnect: %s", charge_point_id, exc)
                     if self.bus is not None:
                         await self._bus_call(self.bus.release, charge_point_id)
-            if charge_point_id not in self.connections:
+            if successor is not None:
+                LOGGER.info("%s: the previous socket closed; the waiting one takes over", charge_point_id)
+                await self._take_over(successor)
+            if charge_point_id not in self.connections and charge_point_id not in self.waiting:
                 self._state_locks.pop(charge_point_id, None)
             if self.heap is not None:
                 self.heap.connection_closed()
             LOGGER.info("%s: disconnected", charge_point_id)
+
+    # ------------------------------------------------------------------ a second socket for one id
+    # The OCPP-J station keeps one connection open; a second one under its id is either the station
+    # reconnecting (its old TCP connection half-open: it speaks at once, BootNotification or
+    # StatusNotification, or the old one fails a ping) or a short-lived probe with valid credentials
+    # (OCTT TC_A_04/A_07 open and close one per TLS cipher suite while the station's socket stays).
+    # So the newcomer waits: it takes over when it sends its first frame, or when the current socket
+    # fails a ping or closes; a probe that never speaks leaves the connection alone. Commands go to
+    # the socket in `connections`, the one that spoke (or the only one).
+
+    def _wait_for_first_frame(self, cp: CsmsConnection, current: CsmsConnection | None) -> None:
+        charge_point_id = cp.charge_point_id
+        LOGGER.info("%s: a second socket; it takes over when it speaks", charge_point_id)
+        self.waiting.setdefault(charge_point_id, []).append(cp)
+        cp.on_first_frame = functools.partial(self._take_over, cp)
+        self._spawn(self._take_over_if_dead(cp, current))
+
+    async def _take_over_if_dead(self, cp: CsmsConnection, current: CsmsConnection | None) -> None:
+        """Don't make a reconnected station that stays silent wait for the ping loop to find its old
+        socket dead: ping it now (on another node: ask that node), and take over if it fails."""
+        if current is not None:
+            alive = await self._answers_ping(current)
+        else:
+            alive = await commands.alive_elsewhere(cp.charge_point_id, REPLACE_PROBE_S)
+        if not alive and cp in self.waiting.get(cp.charge_point_id, ()):
+            LOGGER.info("%s: the previous socket does not answer; the new one takes over", cp.charge_point_id)
+            cp.on_first_frame = None
+            await self._take_over(cp)
+
+    async def _elsewhere(self, charge_point_id: str) -> bool:
+        """Scale-out: another live node holds this charger's socket."""
+        if self.bus is None:
+            return False
+        try:
+            return bool(await self.bus.owner_elsewhere(charge_point_id))
+        except Exception as exc:
+            LOGGER.error("%s: Redis unavailable (%s); taking the socket over", charge_point_id, exc)
+            return False
+
+    def _stop_waiting(self, cp: CsmsConnection) -> bool:
+        waiting = self.waiting.get(cp.charge_point_id)
+        if waiting is None or cp not in waiting:
+            return False
+        waiting.remove(cp)
+        if not waiting:
+            del self.waiting[cp.charge_point_id]
+        return True
+
+    def _newest_waiting(self, current: CsmsConnection) -> CsmsConnection | None:
+        for cp in reversed(self.waiting.get(current.charge_point_id, [])):
+            if not cp.closed and not self._stopping:
+                return cp  # `_take_over` takes it off the waiting list
+        return None
+
+    async def _take_over(self, cp: CsmsConnection) -> bool:
+        """Make `cp` the station's connection (closing the previous one) and record it as connected.
+        Returns whether it is the connection now; False when it was closed instead."""
+        charge_point_id = cp.charge_point_id
+        waited = self._stop_waiting(cp)
+        cp.on_first_frame = None
+        if cp.closed:
+            return False
+        if waited and self.admission.entry(charge_point_id) is None:
+            await asyncio.to_thread(self.admission.lookup, charge_point_id)
+        if waited and not self.admission.still_admits(charge_point_id, cp.authenticated, cp.admitted_hash):
+            LOGGER.warning("%s: a waiting socket's admission no longer holds; closing it", charge_point_id)
+            self._spawn(cp._connection.close(1008, "credentials required"))
+            return False
+        previous = self.connections.get(charge_point_id)
+        self.connections[charge_point_id] = cp
+        if previous is not None and previous is not cp:
+            LOGGER.info("%s: new connection replaces the previous one", charge_point_id)
+            self._spawn(previous._connection.close(1000, "replaced by a new connection"))
+        try:
+            async with self._state_lock(charge_point_id):
+                await self.writer.run(
+                    lambda db: chargers.mark_connected(db, cp.charger_id, self.node_id, cp.ocpp_version),
+                    key=cp.charger_id,
+                )
+        except Exception:
+            # Without its online state recorded the charger must not look connected: refuse, it retries.
+            LOGGER.exception("%s: could not record the connection; closing it", charge_point_id)
+            if self.connections.get(charge_point_id) is cp:
+                del self.connections[charge_point_id]
+            await cp._connection.close(1011, "CSMS database unavailable")
+            return False
+        if self.bus is not None:
+            await self._bus_call(self.bus.claim, charge_point_id)
+        return self.connections.get(charge_point_id) is cp
 
     async def _bus_call(self, method: Any, charge_point_id: str) -> None:
         """Redis trouble costs scale-out routing for this charger, never the charger's connection."""

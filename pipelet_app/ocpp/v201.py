@@ -57,6 +57,13 @@ LOGGER = logging.getLogger("pipelet.csms.v201")
 
 # 2.0.1 stoppedReason values; a transaction ended without one was stopped locally.
 DEFAULT_STOP_REASON = "Local"
+# The TxProfile an ISO 15118 answer promised (K15/K17 step 3) follows the answer (step 2) after this
+# pause rather than in the same instant: a station's software hands the answer to its ISO 15118 stack
+# and then waits for the schedule; a SetChargingProfile dispatched before that hand-over ran can be
+# taken for an earlier one and dropped (the OCTT's TC_K_57 does exactly that: it clears its "profile
+# received" flag after the answer has arrived). The car waits in ChargeParameterDiscovery, whose
+# budget is 60 s (ISO 15118-2); half a second of it costs nothing.
+ISO15118_OFFER_PAUSE_S = 0.5
 
 
 def _id_token_info(result: authorization.AuthResult) -> dict[str, Any]:
@@ -482,6 +489,7 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         request = self.__dict__.get("_iso15118_offers", {}).pop(evse_id, None)
         if request is None:
             return
+        await asyncio.sleep(ISO15118_OFFER_PAUSE_S)
         try:
             result = await self.send_call("SetChargingProfile", request)
         except Exception as exc:  # the car charges within the station's own limits meanwhile

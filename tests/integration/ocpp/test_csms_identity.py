@@ -69,15 +69,16 @@ async def test_impostor_without_or_with_a_wrong_password_is_refused_and_the_char
 
 
 async def test_the_right_password_replaces_an_older_socket_of_the_same_charger(csms: CsmsServer) -> None:
-    """Documented rule: a second *authenticated* socket wins (the first is most likely half-open)."""
+    """Documented rule: a second *authenticated* socket that speaks wins (the first is most likely
+    half-open)."""
     _, password = add_charger_with_password("ID-CP-RE", tenant_id=add_tenant("id-re"))
     first = RawChargePoint(url_of(csms), "ID-CP-RE", password=password)
     await first.connect()
     await first.boot16()
     async with RawChargePoint(url_of(csms), "ID-CP-RE", password=password) as second:
+        assert (await second.call("Heartbeat", {}))[0] == 3
         assert first.ws is not None
         await asyncio.wait_for(first.ws.wait_closed(), 5)
-        assert (await second.call("Heartbeat", {}))[0] == 3
     await first.close()
 
 

@@ -129,8 +129,9 @@ async def test_tc_085_basic_auth_and_failed_attempts_are_security_events(csms: C
 
 
 async def test_second_authenticated_connection_replaces_the_first(csms: CsmsServer) -> None:
-    """The charger proved itself again: its old socket is most likely half-open, the new one wins
-    (docs/charger-identity.md; the impostor cases are in test_csms_identity)."""
+    """The charger proved itself again and speaks on the new socket: its old socket is most likely
+    half-open, the new one wins (docs/charger-identity.md; the impostor cases are in test_csms_identity,
+    probes that never speak in test_octt_201_a_sockets)."""
     _, password = add_charger_with_password("CP-DUP")
     first = RawChargePoint(url_of(csms), "CP-DUP", password=password)
     await first.connect()
@@ -138,10 +139,10 @@ async def test_second_authenticated_connection_replaces_the_first(csms: CsmsServ
     async with RawChargePoint(
         url_of(csms), "CP-DUP", subprotocols=("ocpp2.0.1",), password=password
     ) as second:
+        assert (await second.call("Heartbeat", {}))[0] == 3
         assert first.ws is not None
         await asyncio.wait_for(first.ws.wait_closed(), 5)
         assert first.ws.close_code == 1000
-        assert (await second.call("Heartbeat", {}))[0] == 3
         # reconnect with another version handled
         await wait_for(lambda: charger_row("CP-DUP").ocpp_version == "2.0.1", what="2.0.1 stored")
         assert charger_row("CP-DUP").is_online
