@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from tests.fakes.inverters._harness import BrandHarness
 from tests.fakes.inverters._recorded import recorded
@@ -16,6 +17,9 @@ USER_ID = 22
 SITE = 151_734
 EMPTY_SITE = 151_735
 SERIAL = "HQ2207ABCDE"
+#: how the simulated PV production splits over VRM's flows: to consumers, battery, grid
+PV_SPLIT = {"Pc": 0.6, "Pb": 0.1, "Pg": 0.3}
+OTHER_FLOWS = ("Gc", "Gb", "Bc", "Bg")
 
 
 class VictronFake(FakeCloud):
@@ -25,6 +29,8 @@ class VictronFake(FakeCloud):
         super().__init__(start)
         self.wallbox = SimWallbox(SERIAL, self.clock)
         self.jwts: set[str] = set()
+        #: the installation's PV production (W) at a moment (aware); kwh stats serve it per quarter hour
+        self.production: Callable[[datetime], float] = lambda moment: 0.0
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return FakeResponse(429, {"success": False, "errors": "Too many requests"}, {"Retry-After": "60"})
@@ -89,6 +95,8 @@ class VictronFake(FakeCloud):
     def stats(self, req: FakeRequest, site: str) -> FakeResponse:
         if (denied := self._denied(req)) is not None:
             return denied
+        if req.query.get("type") == "kwh":
+            return self.kwh_stats(req, site)
         if req.query.get("type") != "evcs":
             return FakeResponse(400, {"success": False, "errors": "type"})
         start, end = int(req.query["start"]), int(req.query["end"])
@@ -101,6 +109,29 @@ class VictronFake(FakeCloud):
             rows = []
         # the envelope and the [ms, value] rows are the recorded stats answer's; the key `evE` is not in it
         return FakeResponse(200, {"records": {"evE": rows}, "success": True})
+
+    def kwh_stats(self, req: FakeRequest, site: str) -> FakeResponse:
+        """Energy flows per quarter hour in the recorded stats answer's shape (rows [ms, kWh], a flow without
+        data is false, totals per flow); the quarter in progress included with its energy so far."""
+        if req.query.get("interval") != "15mins":
+            return FakeResponse(400, {"success": False, "errors": "this fake serves 15mins only"})
+        start, end = int(req.query["start"]), int(req.query["end"])
+        now = self.clock.now()
+        records: dict[str, object] = {flow: False for flow in OTHER_FLOWS}
+        totals: dict[str, object] = {flow: False for flow in OTHER_FLOWS}
+        bucket = start // INTERVAL_S * INTERVAL_S
+        rows: dict[str, list[list[float]]] = {flow: [] for flow in PV_SPLIT}
+        while bucket <= end and int(site) == SITE:
+            begin = datetime.fromtimestamp(bucket, UTC)
+            minutes = [begin + timedelta(minutes=i, seconds=30) for i in range(15)]
+            kwh = sum(self.production(m) / 60 for m in minutes if m < now) / 1000
+            for flow, share in PV_SPLIT.items():
+                rows[flow].append([bucket * 1000, kwh * share])
+            bucket += INTERVAL_S
+        for flow, series in rows.items():
+            records[flow] = series or False
+            totals[flow] = sum(v for _, v in series) if series else False
+        return FakeResponse(200, {"records": records, "success": True, "totals": totals})
 
 
 HARNESS = BrandHarness(
