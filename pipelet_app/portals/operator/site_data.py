@@ -10,6 +10,7 @@ from typing import Any
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.i18n.formatting import number, when
+from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import site_inverters
 from pipelet_app.services import sites as service
@@ -80,6 +81,19 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
         ],
         "inverter_brands": site_inverters.production_brands(),
     }
+
+
+def credential_inputs() -> list[tuple[str, str, bool]]:
+    """The link form's credential inputs: (field name, label naming the brands that ask for it, secret), one
+    per distinct field name over the brands whose production can be linked; the form posts them all and
+    `link_inverter` keeps the chosen brand's."""
+    inputs: dict[str, tuple[list[str], bool]] = {}
+    for brand in site_inverters.production_brands():
+        for f in site_inverters.credential_fields(brand):
+            names, secret = inputs.setdefault(f.name, ([], f.secret))
+            names.append(adapter_class(brand).display_name)
+            inputs[f.name] = (names, secret or f.secret)
+    return [(name, f"{name} ({', '.join(names)})", secret) for name, (names, secret) in inputs.items()]
 
 
 def site_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, confirm_button, field, shell, when_empty
+from pipelet_app.portals.operator import site_data
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
 
@@ -188,17 +189,17 @@ def _inverters() -> rx.Component:
                         id="inverter-brand",
                     ),
                 ),
-                field(
-                    "api_key (SolarEdge)", rx.input(name="api_key", type="password", id="inverter-api-key")
-                ),
-                field(
-                    "access_token (Enphase)",
-                    rx.input(name="access_token", type="password", id="inverter-access-token"),
-                ),
-                field(
-                    "refresh_token (Enphase)",
-                    rx.input(name="refresh_token", type="password", id="inverter-refresh-token"),
-                ),
+                *[
+                    field(
+                        label,
+                        rx.input(
+                            name=name,
+                            type="password" if secret else "text",
+                            id=f"inverter-{name.replace('_', '-').lower()}",
+                        ),
+                    )
+                    for name, label, secret in site_data.credential_inputs()
+                ],
                 field(
                     T["site.inverter_system"], rx.input(name="system_id", width="9em", id="inverter-system")
                 ),
