@@ -15,25 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._browser_timing import chromium, first_render  # noqa: E402  (after the path)
+from tests.pipelet_process import free_port, stop, wait_for  # noqa: E402
+
 PG = os.environ.get("PIPELET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres").rsplit("/", 1)[0]
 DATABASE = f"{PG}/pipelet_bench_fleet"
 EMAIL, PASSWORD = "manager@fleet0.bench", "bench-password-0"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -52,28 +47,9 @@ def prepare(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True)
 
 
-def wait(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("pipelet run exited")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 def measure(base: str, runs: int) -> dict[str, list[float]]:
-    from playwright.sync_api import sync_playwright
-
     times: dict[str, list[float]] = {"fleet_dashboard_s": [], "api_keys_page_s": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{base}/login")
         page.fill("#email", EMAIL)
@@ -82,18 +58,12 @@ def measure(base: str, runs: int) -> dict[str, list[float]]:
         page.wait_for_url("**/fleet", timeout=60_000)
         page.locator("#fleet-drivers tbody tr").nth(99).wait_for(timeout=60_000)
         for _ in range(runs):
-            for key, path, ready in (
-                ("fleet_dashboard_s", "/fleet", "#fleet-drivers tbody tr >> nth=99"),
-                ("api_keys_page_s", "/account/api-keys", "#api-keys"),
-            ):
-                page.goto(f"{base}/login")  # leave the page so the next visit renders from scratch
-                started = time.perf_counter()
-                page.goto(f"{base}{path}")
-                page.locator(ready).wait_for(timeout=60_000)
-                if key == "fleet_dashboard_s":
-                    page.locator(".recharts-bar-rectangle").first.wait_for(timeout=60_000)
-                times[key].append(time.perf_counter() - started)
-        browser.close()
+            times["fleet_dashboard_s"].append(
+                first_render(
+                    page, base, "/fleet", ["#fleet-drivers tbody tr >> nth=99", ".recharts-bar-rectangle"]
+                )
+            )
+            times["api_keys_page_s"].append(first_render(page, base, "/account/api-keys", ["#api-keys"]))
     return times
 
 
@@ -119,11 +89,10 @@ def main() -> None:
         start_new_session=True,
     )
     try:
-        wait(f"http://127.0.0.1:{port}/login", proc)
+        wait_for(f"http://127.0.0.1:{port}/login", 600, proc)
         times = measure(f"http://localhost:{port}", args.runs)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(30)
+        stop(proc)
     summary = {
         key: {"p50": round(statistics.median(v), 3), "max": round(max(v), 3), "runs": len(v)}
         for key, v in times.items()

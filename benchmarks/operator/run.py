@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from benchmarks._browser_timing import chromium, first_render, sign_in, stats  # noqa: E402
 from pipelet_app.auth import Principal  # noqa: E402
 from pipelet_app.db import reset_engine, session_scope  # noqa: E402
 from pipelet_app.db.models import User  # noqa: E402
@@ -56,21 +56,6 @@ GOAL_RENDER_S = 1.0
 
 def pg_url(database: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def stats(values: list[float], unit: float = 1.0) -> dict[str, float]:
-    ordered = sorted(v * unit for v in values)
-    return {
-        "p50": round(ordered[len(ordered) // 2], 3),
-        "p95": round(p95(ordered), 3),
-        "max": round(ordered[-1], 3),
-        "runs": len(ordered),
-    }
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -238,16 +223,7 @@ def measure_report(url: str, spvs: list[int], end: date, runs: int) -> dict[str,
 
 
 def measure_page(url: str, runs: int) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
-
     from tests.pipelet_process import running_pipelet
-
-    def first_render(page, base: str, path: str, selector: str) -> float:
-        page.goto(f"{base}/login")
-        started = time.perf_counter()
-        page.goto(f"{base}{path}")
-        page.locator(selector).first.wait_for(timeout=120_000)
-        return time.perf_counter() - started
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-operator-"))
     env = {"DATABASE_URL": url, "LOGIN_PER_IP_PER_MINUTE": "10000", "LOGIN_GLOBAL_PER_MINUTE": "10000"}
@@ -258,26 +234,18 @@ def measure_page(url: str, runs: int) -> dict[str, Any]:
     with running_pipelet(workdir, env) as instance:
         base = instance["base"]
         password = next(u["password"] for u in instance["demo"]["users"] if u["email"] == OPERATOR)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+        with chromium() as browser:
             page = browser.new_context(viewport={"width": 1366, "height": 850}).new_page()
-            page.goto(f"{base}/login")
-            page.fill("#email", OPERATOR)
-            page.fill("#password", password)
-            page.click("#login-submit")
-            page.locator("#signed-in-user").wait_for(timeout=120_000)
-            first_render(page, base, "/operator", "#attention tr")  # warm: the first compile of the page
+            sign_in(page, base, OPERATOR, password, timeout_ms=120_000)
+            attention = ["#attention tr"]
+            first_render(page, base, "/operator", attention, 120_000)  # warm: the page's first compile
             for _ in range(runs):
                 out["attention_page_first_render_s"].append(
-                    first_render(page, base, "/operator", "#attention tr")
+                    first_render(page, base, "/operator", attention, 120_000)
                 )
                 out["baseline_api_keys_first_render_s"].append(
-                    first_render(page, base, "/account/api-keys", "#api-keys")
+                    first_render(page, base, "/account/api-keys", ["#api-keys"], 120_000)
                 )
-            browser.close()
     return {k: stats(v) for k, v in out.items()}
 
 

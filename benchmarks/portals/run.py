@@ -19,13 +19,10 @@ raw-JSON OCPP 1.6 charger (SON-CP-001, Basic auth with the demo password) on its
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.ocpp.rawcp import RawChargePoint  # noqa: E402  (after the path)
+from benchmarks._browser_timing import Charger as RawCharger  # noqa: E402  (after the path)
+from benchmarks._browser_timing import chromium, first_render, sign_in, stats  # noqa: E402
 from tests.pipelet_process import running_pipelet  # noqa: E402
 
 CHARGER = "SON-CP-001"
@@ -44,36 +42,13 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def stats(values: list[float]) -> dict:
-    ordered = sorted(values)
-    return {
-        "p50": round(ordered[len(ordered) // 2], 3),
-        "p95": round(p95(values), 3),
-        "max": round(ordered[-1], 3),
-        "runs": len(values),
-    }
-
-
-class Charger:
-    """The raw 1.6 charger on its own event loop thread (the browser side is synchronous)."""
+class Charger(RawCharger):
+    """SON-CP-001 with a session to meter on connector 2."""
 
     def __init__(self, csms_port: int, password: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", CHARGER, password=password)
-        self.run(self.cp.connect())
-        self.run(self.cp.boot16(vendor="ABB", model="Terra AC W22"))
+        super().__init__(csms_port, CHARGER, password)
         self.meter = 1_000_000
         self.transaction: int | None = None
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
     def status(self, status: str, error: str = "NoError") -> None:
         payload = {"connectorId": 1, "status": status, "errorCode": error, "timestamp": now()}
@@ -102,11 +77,6 @@ class Charger:
             )
         )
 
-    def close(self) -> None:
-        self.run(self.cp.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
 
 def text_of(page, selector: str) -> str:
     return page.locator(selector).inner_text(timeout=30_000)
@@ -129,23 +99,6 @@ def wait_text_change(page, selector: str, before: str, numeric: bool, timeout_ms
     page.wait_for_function(MOVED, arg=[selector, before, numeric], polling=20, timeout=timeout_ms)
 
 
-def sign_in(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#login-submit")
-    page.locator("#signed-in-user").wait_for(timeout=60_000)
-
-
-def first_render(page, base: str, path: str, ready: list[str]) -> float:
-    page.goto(f"{base}/login")  # leave the page so the next visit renders from scratch
-    started = time.perf_counter()
-    page.goto(f"{base}{path}")
-    for selector in ready:
-        page.locator(selector).first.wait_for(timeout=60_000)
-    return time.perf_counter() - started
-
-
 def live_change(page, selector: str, change, numeric: bool = False) -> float:
     """Seconds from the CSMS's answer to the change being on the open page (no reload)."""
     before = text_of(page, selector)
@@ -166,8 +119,6 @@ def reload_change(page, selector: str, change, numeric: bool = False) -> float:
 
 
 def measure(base: str, demo: dict, csms_port: int, runs: int) -> dict[str, list[float]]:
-    from playwright.sync_api import sync_playwright
-
     passwords = {u["email"]: u["password"] for u in demo["users"]}
     cp_password = next(cp["password"] for cp in demo["charge_points"] if cp["id"] == CHARGER)
     out: dict[str, list[float]] = {
@@ -186,11 +137,7 @@ def measure(base: str, demo: dict, csms_port: int, runs: int) -> dict[str, list[
     try:
         charger.status("Available")
         charger.start("ACME0001")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+        with chromium() as browser:
             operator = browser.new_context(viewport={"width": 1366, "height": 850}).new_page()
             sign_in(operator, base, OPERATOR, passwords[OPERATOR])
             fleet = browser.new_context(viewport={"width": 1366, "height": 850}).new_page()
@@ -226,7 +173,6 @@ def measure(base: str, demo: dict, csms_port: int, runs: int) -> dict[str, list[
                 out["fleet_dashboard_reload_baseline_s"].append(
                     reload_change(fleet, "#total-ocpp", lambda: charger.meter_values(1_000), numeric=True)
                 )
-            browser.close()
     finally:
         charger.close()
     return out

@@ -12,57 +12,18 @@ is what the offer and Stripe.js cost.
 
 from __future__ import annotations
 
-import asyncio
-import math
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from benchmarks._browser_timing import Charger, chromium, p95, stats
 
 CHARGE_POINT = "SON-CP-003"
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def stats(values: list[float]) -> dict:
-    ordered = sorted(values)
-    return {
-        "p50": round(ordered[len(ordered) // 2], 3),
-        "p95": round(p95(values), 3),
-        "max": round(ordered[-1], 3),
-        "runs": len(values),
-    }
-
-
-class _Charger:
-    """The raw 1.6 charger on its own event loop thread (the browser side is synchronous)."""
-
-    def __init__(self, csms_port: int, password: str) -> None:
-        from tests.integration.ocpp.rawcp import RawChargePoint
-
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.cp = RawChargePoint(f"ws://127.0.0.1:{csms_port}", CHARGE_POINT, password=password)
-        self.run(self.cp.connect())
-        self.run(self.cp.boot16(vendor="ABB", model="Terra AC W22"))
-        status = {"connectorId": 1, "status": "Available", "errorCode": "NoError"}
-        self.run(self.cp.ok("StatusNotification", status))
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def close(self) -> None:
-        self.run(self.cp.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
 def _render(browser, url: str, ready: list[str]) -> float:
+    """A fresh browser context (no cache): a phone that scans the QR code for the first time."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
@@ -77,8 +38,6 @@ def _render(browser, url: str, ready: list[str]) -> float:
 
 def measure(runs: int) -> dict:
     """Start everything, measure `runs` first renders of the pay page and of the baseline, stop."""
-    from playwright.sync_api import sync_playwright
-
     from tests.fakes.stripe_fake import PUBLISHABLE_KEY, running_localstripe
     from tests.pipelet_process import running_pipelet
 
@@ -94,21 +53,18 @@ def measure(runs: int) -> dict:
             password = next(
                 cp["password"] for cp in instance["demo"]["charge_points"] if cp["id"] == CHARGE_POINT
             )
-            charger = _Charger(instance["csms_port"], password)
+            charger = Charger(instance["csms_port"], CHARGE_POINT, password)
+            status = {"connectorId": 1, "status": "Available", "errorCode": "NoError"}
+            charger.run(charger.cp.ok("StatusNotification", status))
             pay, baseline = [], []
             try:
-                with sync_playwright() as p:
-                    browser = p.chromium.launch(
-                        executable_path="/usr/bin/chromium",
-                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-                    )
+                with chromium() as browser:
                     base = instance["base"]
                     ready = ["#pay-hold", "#pay-card input"]  # the price, the hold, the card Element
                     _render(browser, f"{base}/pay/{CHARGE_POINT}/1", ready)  # warm the server, not timed
                     for _ in range(runs):
                         pay.append(_render(browser, f"{base}/pay/{CHARGE_POINT}/1", ready))
                         baseline.append(_render(browser, f"{base}/pay/NO-SUCH-CP/1", ["#pay-not-found"]))
-                    browser.close()
             finally:
                 charger.close()
     return {
