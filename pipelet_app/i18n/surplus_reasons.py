@@ -55,6 +55,7 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
     ("sr.charging", rf"(pv-only|pv-priority|eco-plus): {_N} A on (\d) phases?", (_raw, _num(1), _phases)),
     ("sr.to_three", rf"switching to 3 phases: {_N} kW available for {_N} s", (_num(1), _num(0))),
     ("sr.to_one", rf"switching to 1 phase: {_N} kW is below the 3-phase minimum {_N} kW", (_num(1), _num(1))),
+    ("sr.covering", r"at the minimum on a surplus covering most of it \(limited grid use\)", ()),
     ("sr.bridging", r"bridging a dip at the minimum \(limited grid use\)", ()),
     ("sr.handing_over", r"at the minimum, handing the surplus over to cars ranked higher", ()),
     ("sr.surplus", rf"surplus {_N} kW", (_num(1),)),

@@ -17,7 +17,10 @@ One call per control cycle (10-30 s). What happens, in order:
    minimum for `handover_s`; a car whose minimum the surplus no longer covers bridges the dip for at
    most `disable_delay_s` (alone) or `bridge_shared_s` (other cars on) and only while the grid energy
    spent so stays within `bridge_grid_share` of its session energy (plus `bridge_allowance_wh`); then
-   it pauses.
+   it pauses. A car alone (no other car on) also runs at its minimum, from the grid's top-up, while the
+   recent surplus covers `cover_start` of that minimum (to start) or `cover_stop` (to keep going), within
+   `cover_grid_share` of the energy it is expected to get today: a dim hour at 80 % of a single-phase
+   minimum is sun a paused car loses, bought with a fifth of its energy from the grid.
 6. How much (`share.distribute`), plus the PV's latest slope projected `ramp_lead_s` ahead, rounded
    down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up; small moves
    are sent once their size x duration adds up to `deadband_as`, `_deadband`), and last
@@ -58,6 +61,7 @@ DEFAULT_SETTINGS = ControllerSettings()
 NOT_DRAWING_GRACE_S = 60.0
 MAX_DT_S = 60.0
 RANK_STICKINESS_S = 5400.0
+COVER_FREE = 0.9
 
 
 @dataclass
@@ -76,6 +80,7 @@ class _Car:
     idle: bool = False
     on: bool = False
     bridging: bool = False
+    covering: bool = False  # bridging because the surplus covers most of the minimum (lone car)
     handing_over: bool = False
     waiting_s: float | None = None
     power_w: float = 0.0
@@ -313,6 +318,43 @@ def _start_or_stay(
     return True
 
 
+def _recent_surplus_w(
+    history: Sequence[tuple[float, float, float]], now_s: float, window_s: float
+) -> float | None:
+    """Mean PV minus house load over the last `window_s`: what a car at its minimum would mostly see."""
+    recent = [pv_w - house_w for epoch_s, pv_w, house_w in history if epoch_s >= now_s - window_s]
+    return sum(recent) / len(recent) if recent else None
+
+
+def _cover_budget_wh(car: _Car, fc: PvForecast | None, now_s: float, settings: ControllerSettings) -> float:
+    """Grid energy a car may spend running on a covered minimum: a share of what it should get today.
+
+    Tied to the energy expected by departure (delivered so far plus the forecast surplus, counted at
+    `forecast_safety`, at most what the car still wants), not to the energy delivered so far: the dim
+    morning hour where covered running pays most comes before most of the day's energy.
+    """
+    departure = car.charger.prefs.departure_utc
+    expected = 0.0
+    if fc is not None and departure is not None:
+        expected = fc.surplus_energy_wh(now_s, departure.timestamp()) * settings.forecast_safety
+    expected = min(expected, car.need_wh)
+    return settings.bridge_allowance_wh + settings.cover_grid_share * (car.charger.delivered_wh + expected)
+
+
+def _covered(
+    car: _Car, surplus_w: float, committed_w: float, share: float, budget_wh: float, voltage: float
+) -> bool:
+    """Does the surplus cover `share` of the car's minimum, within the grid budget?
+
+    Past `COVER_FREE` the budget no longer applies: the grid then adds at most a tenth of the power, and
+    a car that ran out of budget just as the sun reached its minimum would stop and start again.
+    """
+    if share <= 0:
+        return False
+    cover = (surplus_w - committed_w) / car.min_w(voltage)
+    return cover >= share and (cover >= COVER_FREE or car.memory.bridged_wh < budget_wh)
+
+
 def _keep_or_pause(
     car: _Car,
     committed_w: float,
@@ -321,6 +363,7 @@ def _keep_or_pause(
     settings: ControllerSettings,
     voltage: float,
     available: float,
+    covered: bool = False,
 ) -> None:
     """A charging car the sharing did not pick: hand over, bridge a dip, or pause.
 
@@ -343,8 +386,8 @@ def _keep_or_pause(
         return
     budget = settings.bridge_allowance_wh + settings.bridge_grid_share * car.charger.delivered_wh
     limit_s = settings.bridge_shared_s if others_on else settings.disable_delay_s
-    if waited < limit_s and memory.bridged_wh < budget:
-        car.on, car.bridging = True, True
+    if covered or (waited < limit_s and memory.bridged_wh < budget):
+        car.on, car.bridging, car.covering = True, True, covered
         car.memory = replace(memory, below_since=since)
         return
     car.memory = replace(memory, below_since=None)
@@ -414,7 +457,9 @@ def _reason(car: _Car, amps: float, capped_by: str | None, available: float, vol
     parts = [f"{car.mode.value}: {amps:.1f} A on {car.phases} phase{'s' if car.phases > 1 else ''}"]
     if car.phase_reason:
         parts.append(car.phase_reason)
-    if car.bridging:
+    if car.covering:
+        parts.append("at the minimum on a surplus covering most of it (limited grid use)")
+    elif car.bridging:
         parts.append("bridging a dip at the minimum (limited grid use)")
     elif car.handing_over:
         parts.append("at the minimum, handing the surplus over to cars ranked higher")
@@ -508,9 +553,21 @@ def decide(
         if not _start_or_stay(car, car.charger.charger_id in picked, now, settings, voltage, available)
     ]
     committed = sum(max(car.floor_w, car.min_w(voltage)) for car in cars if car.on and not car.idle)
+    recent = _recent_surplus_w(history, now_s, settings.cover_window_s)
     for car in unpicked:
         others_on = any(other.on and not other.idle for other in cars if other is not car)
-        _keep_or_pause(car, committed, others_on, now, settings, voltage, available)
+        budget = _cover_budget_wh(car, fc, now_s, settings)
+        if others_on:
+            _keep_or_pause(car, committed, others_on, now, settings, voltage, available)
+        elif car.memory.charging:
+            seen = available if recent is None else max(available, recent - settings.margin_w)
+            covered = _covered(car, seen, committed, settings.cover_stop, budget, voltage)
+            _keep_or_pause(car, committed, others_on, now, settings, voltage, available, covered)
+        elif not car.idle:
+            seen = available if recent is None else min(available, recent - settings.margin_w)
+            shortfall_wh = max(0.0, car.min_w(voltage) - seen + committed) * settings.cover_run_s / 3600.0
+            if _covered(car, seen, committed, settings.cover_start, budget - shortfall_wh, voltage):
+                car.on, car.bridging, car.covering = True, True, True
         if car.on:
             committed += car.min_w(voltage)
 

@@ -131,6 +131,11 @@ class ControllerSettings:
     bridge_grid_share: float = 0.01  # ... and only while the grid energy spent bridging stays within
     bridge_allowance_wh: float = 15.0  # this share of the session's energy plus this allowance
     bridge_shared_s: float = 240.0  # with other cars on, a car bridges a dip at most this long (same budget)
+    cover_start: float = 0.8  # a car may run on a surplus covering this share of its minimum ... (0 = off)
+    cover_stop: float = 0.65  # ... and keep running while it covers this share (the grid tops up) ...
+    cover_window_s: float = 180.0  # ... judged on the mean surplus of this many recent seconds ...
+    cover_grid_share: float = 0.02  # ... while its grid use stays within this share of its expected energy
+    cover_run_s: float = 1200.0  # ... and starts only if that budget lasts this long at the present shortfall
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0

@@ -359,3 +359,45 @@ def test_memory_is_not_mutated() -> None:
     decide(snapshot(30, -3000.0, one_phase()), SITE, first.memory)
     assert first.memory.chargers == before
     assert first.time_utc + timedelta(seconds=30) == at(30)
+
+
+def test_a_lone_car_runs_on_a_surplus_covering_most_of_its_minimum() -> None:
+    # 1,200 W covers 87 % of the 1,380 W single-phase minimum: worth the grid's 180 W top-up
+    decisions = [d.chargers[0] for d in run(SITE, [1200.0] * 4, (one_phase(delivered_wh=20000),))]
+    assert all(d.charging and d.limit_a == 6.0 for d in decisions)
+    assert "covering most of it" in decisions[0].reason
+
+
+def test_a_lone_car_does_not_start_on_a_surplus_covering_too_little() -> None:
+    # 800 W is 58 % of the minimum: the grid would pay 42 % of the car's energy
+    decisions = [d.chargers[0] for d in run(SITE, [800.0] * 4, (one_phase(delivered_wh=20000),))]
+    assert not any(d.charging for d in decisions)
+
+
+def test_a_covered_car_keeps_running_past_the_bridging_time_and_stops_below_the_stop_share() -> None:
+    settings = ControllerSettings(disable_delay_s=60)
+    # 3 kW, then 1,000 W (72 %) for 20 min: longer than the 60 s bridge, above the 65 % stop share
+    surplus = [3000.0] * 2 + [1000.0] * 40 + [700.0] * 4
+    decisions = [
+        d.chargers[0] for d in run(SITE, surplus, (one_phase(delivered_wh=20000),), settings=settings)
+    ]
+    assert all(d.charging and d.limit_a == 6.0 for d in decisions[2:42])
+    assert not decisions[-1].charging
+
+
+def test_covered_running_stops_when_its_grid_budget_is_spent() -> None:
+    # a fresh session without forecast has only the 15 Wh allowance: 180 W of top-up lasts 5 minutes
+    surplus = [3000.0] * 2 + [1200.0] * 30
+    decisions = [d.chargers[0] for d in run(SITE, surplus, (one_phase(),))]
+    covered = [d for d in decisions[2:] if d.charging]
+    assert 1 <= len(covered) < 30
+    assert not decisions[-1].charging
+
+
+def test_covered_running_does_not_apply_while_other_cars_charge() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1), delivered_wh=20000)
+    b = one_phase("b", prefs=SessionPrefs(priority=2), delivered_wh=20000)
+    # 2.6 kW: "a" takes it all; beyond "a"'s minimum 1.2 kW (88 % of "b"'s) would be left, were "a" off
+    decisions = run(SITE, [2600.0] * 6, (a, b), settings=ControllerSettings(bridge_shared_s=0))
+    last = {d.charger_id: d for d in decisions[-1].chargers}
+    assert last["a"].charging and not last["b"].charging
