@@ -25,7 +25,9 @@ One call per control cycle (10-30 s). What happens, in order:
    down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up; small moves
    are sent once their size x duration adds up to `deadband_as`, `_deadband`), and last
    the site and circuit caps (`limits`), which may only lower limits or pause, holding raises back a
-   cycle where a cut elsewhere has yet to take effect.
+   cycle where a cut elsewhere has yet to take effect. Under a calm sky (PV on the clear-sky curve for
+   10 min, `forecast.calm_sky`) small raises wait for `calm_step_a` and held cuts go
+   `calm_cut_headroom_a` below the target: a clear day's slow ramps then cost a profile per ampere.
 
 Invariants (property-tested): no charging limit below a charger's minimum; the limits plus the house
 load fit the site's connection and every circuit on every phase; two phase switches of one charger are
@@ -39,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pipelet_app.domain.surplus.forecast import PvForecast, forecast, remember, surplus_spread
+from pipelet_app.domain.surplus.forecast import PvForecast, calm_sky, forecast, remember, surplus_spread
 from pipelet_app.domain.surplus.limits import Load, enforce, hold_increases
 from pipelet_app.domain.surplus.model import (
     ChargerDecision,
@@ -512,6 +514,14 @@ def decide(
         fc = forecast(history, now_s, site.latitude, site.longitude)
         available += _ramp_w(history, settings)
 
+    if calm_sky(
+        history, now_s, site.latitude, site.longitude, settings.calm_window_s, settings.calm_tolerance
+    ):
+        settings = replace(
+            settings,
+            min_step_a=max(settings.min_step_a, settings.calm_step_a),
+            cut_headroom_a=max(settings.cut_headroom_a, settings.calm_cut_headroom_a),
+        )
     memories: dict[str, ChargerMemory] = {}
     cars: list[_Car] = []
     decisions: dict[str, ChargerDecision] = {}

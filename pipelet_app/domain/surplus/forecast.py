@@ -125,6 +125,35 @@ def surplus_spread(
     return tuple(spread)
 
 
+def calm_sky(
+    history: Sequence[tuple[float, float, float]],
+    now_s: float,
+    latitude: float | None,
+    longitude: float | None,
+    window_s: float,
+    tolerance: float,
+) -> bool:
+    """Did PV follow the clear-sky curve over the last `window_s`, its ratio to it within `tolerance`?
+
+    Under such a sky the next minutes are the clear-sky curve, so small moves can wait to add up
+    without losing sun. Needs a location and a full window of daylight samples; anything else is not
+    calm (the controller then keeps its fine steps).
+    """
+    if latitude is None or longitude is None or tolerance <= 0 or not history:
+        return False
+    recent = [(epoch_s, pv_w) for epoch_s, pv_w, _ in history if epoch_s >= now_s - window_s]
+    if len(recent) < 6 or recent[0][0] > now_s - 0.8 * window_s:
+        return False
+    ratios = []
+    for epoch_s, pv_w in recent:
+        shape = clear_sky_ghi(epoch_s, latitude, longitude)
+        if shape < MIN_CLEAR_SKY_W_M2:
+            return False
+        ratios.append(pv_w / shape)
+    mean = sum(ratios) / len(ratios)
+    return mean > 0 and max(ratios) - min(ratios) <= tolerance * mean
+
+
 def remember(
     history: Sequence[tuple[float, float, float]], epoch_s: float, pv_w: float, load_w: float, keep_s: float
 ) -> tuple[tuple[float, float, float], ...]:

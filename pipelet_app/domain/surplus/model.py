@@ -154,6 +154,10 @@ class ControllerSettings:
     min_step_a: float = 0.4  # ... and then never a raise smaller than this ...
     min_cut_step_a: float = 0.1  # ... nor a cut smaller than this (a cut stops grid import: finer) ...
     cut_headroom_a: float = 0.2  # ... and such a cut goes this far below the target (PV-only)
+    calm_tolerance: float = 0.05  # PV within this share of the clear-sky curve for `calm_window_s` is calm:
+    calm_window_s: float = 600.0  # ... under a calm sky raises wait for `calm_step_a` and cuts go
+    calm_step_a: float = 1.0  # ... `calm_cut_headroom_a` below the target (the next minutes are known)
+    calm_cut_headroom_a: float = 0.5
     resolution_a: float = 0.1  # OCPP limits are sent in tenths of an ampere
     forecast_safety: float = 0.7  # share of forecast solar counted on when planning a departure
     history_s: float = 1800.0  # how much PV history the forecast keeps

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from pipelet_app.domain.surplus import (
     ChargerInput,
@@ -15,6 +16,7 @@ from pipelet_app.domain.surplus import (
     PriceSeries,
     SessionPrefs,
     SiteConfig,
+    SiteSnapshot,
     decide,
 )
 from tests.unit.domain.surplus.helpers import at, follow, run, snapshot
@@ -401,3 +403,32 @@ def test_covered_running_does_not_apply_while_other_cars_charge() -> None:
     decisions = run(SITE, [2600.0] * 6, (a, b), settings=ControllerSettings(bridge_shared_s=0))
     last = {d.charger_id: d for d in decisions[-1].chargers}
     assert last["a"].charging and not last["b"].charging
+
+
+def test_under_a_calm_sky_small_raises_wait_for_a_whole_ampere() -> None:
+    from pipelet_app.domain.surplus.forecast import clear_sky_ghi
+
+    lat, lon = 39.74, -105.18
+    site = replace(SITE, latitude=lat, longitude=lon)
+    morning = datetime(2018, 10, 18, 15, 30, tzinfo=UTC)  # 09:30 local: the clear-sky curve rises fast
+
+    def limits(settings: ControllerSettings) -> list[float]:
+        """An hour of rising morning sun: PV = ratio x clear-sky, 1 kW house, one 3-phase car."""
+        memory, charger, sent = ControllerMemory(), ChargerInput("cp", connected=True), []
+        for step in range(120):
+            t = morning + timedelta(seconds=30 * step)
+            pv = 12.0 * clear_sky_ghi(t.timestamp(), lat, lon)
+            grid = 1000.0 + charger.measured_w - pv
+            result = decide(SiteSnapshot(t, grid, (charger,), pv_w=pv), site, memory, settings)
+            memory, (decision,) = result.memory, result.chargers
+            if decision.changed:
+                sent.append(decision.limit_a)
+            charger = follow((charger,), result)[0]
+        return sent
+
+    calm = limits(ControllerSettings())
+    fine = limits(ControllerSettings(calm_tolerance=0.0))  # calm detection off: the broken-sky steps
+    raises = [b - a for a, b in pairwise(calm) if b > a]
+    assert raises and min(raises) >= 1.0 - 1e-9  # no raise smaller than an ampere
+    assert min(b - a for a, b in pairwise(fine) if b > a) < 1.0
+    assert len(calm) < len(fine) and calm[-1] >= fine[-1] - 1.0

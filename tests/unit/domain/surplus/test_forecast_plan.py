@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelet_app.domain.surplus import PricePoint, PriceSeries
-from pipelet_app.domain.surplus.forecast import clear_sky_ghi, forecast, remember
+from pipelet_app.domain.surplus.forecast import calm_sky, clear_sky_ghi, forecast, remember
 from pipelet_app.domain.surplus.plan import plan_departure
 
 LAT, LON = 39.74, -105.18  # Golden, Colorado (the shared irradiance data)
@@ -44,6 +44,31 @@ def test_forecast_blends_a_cloud_now_back_to_the_recent_mean() -> None:
     soon, later = fc.pv_w(now + 30), fc.pv_w(now + 1800)
     assert soon < later  # persistence fades towards the half-hour mean
     assert later == pytest.approx(fc.mean_ratio * clear_sky_ghi(now + 1800, LAT, LON), rel=0.01)
+
+
+def _sky(ratios: list[float]) -> tuple:
+    history: tuple = ()
+    for minute, ratio in enumerate(ratios):
+        t = NOON + minute * 60
+        history = remember(history, t, ratio * clear_sky_ghi(t, LAT, LON), 300.0, 1800)
+    return history
+
+
+def test_a_sky_on_the_clear_sky_curve_is_calm_and_a_passing_cloud_is_not() -> None:
+    now = NOON + 11 * 60
+    assert calm_sky(_sky([8.0] * 12), now, LAT, LON, 600, 0.05)
+    assert calm_sky(_sky([8.0, 8.1, 7.9] * 4), now, LAT, LON, 600, 0.05)
+    assert not calm_sky(_sky([8.0] * 6 + [6.0] + [8.0] * 5), now, LAT, LON, 600, 0.05)
+    # a cloud older than the window no longer counts
+    assert calm_sky(_sky([2.0] + [8.0] * 12), NOON + 12 * 60, LAT, LON, 600, 0.05)
+
+
+def test_calm_needs_a_location_a_full_window_and_daylight() -> None:
+    assert not calm_sky(_sky([8.0] * 12), NOON + 11 * 60, None, None, 600, 0.05)
+    assert not calm_sky(_sky([8.0] * 4), NOON + 3 * 60, LAT, LON, 600, 0.05)
+    night = NOON - 12 * 3600
+    history = tuple((night + m * 60, 0.0, 300.0) for m in range(12))
+    assert not calm_sky(history, night + 11 * 60, LAT, LON, 600, 0.05)
 
 
 def test_forecast_without_location_is_measured_power() -> None:
