@@ -58,9 +58,11 @@ def running_pipelet(workdir: Path, env: dict[str, str] | None = None) -> Iterato
 
     Yields `base` (web + API), `csms` (ws:// URL), `csms_port`, `demo` (`seed-demo --json`: logins,
     charge points with passwords), `env`, `proc` and `log` (its combined output). `env` adds to or
-    overrides the defaults (e.g. `REFLEX_WEB_WORKDIR` for a front end of its own).
+    overrides the defaults (e.g. `REFLEX_WEB_WORKDIR` for a front end of its own, `WEB_PORT` to start
+    twice on the same port).
     """
-    web_port, csms_port = free_port(), free_port()
+    env = env or {}
+    web_port, csms_port = int(env.get("WEB_PORT") or free_port()), int(env.get("CSMS_PORT") or free_port())
     full_env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
@@ -69,7 +71,7 @@ def running_pipelet(workdir: Path, env: dict[str, str] | None = None) -> Iterato
         "CSMS_PORT": str(csms_port),
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
-        **(env or {}),
+        **env,
     }
     log_path = workdir / "pipelet-run.log"
     with open(log_path, "w") as log:

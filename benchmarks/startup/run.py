@@ -1,9 +1,11 @@
-"""Time from `pipelet run` to the first page served, cold (fresh checkout, first build) and warm.
+"""Time from `pipelet run` to "Ready" (the first page served), cold (fresh checkout, first build) and warm,
+and from a kill -9 of the supervised web process to its first page again (the supervisor's restart).
 
 Side by side in the same run: a blank Reflex app started the same way (production, single port), so the
 ratio says what Pipelet adds on top of Reflex itself. Machines here are noisy: read the ratios.
 
-    .venv/bin/python benchmarks/startup/run.py            # cold + warm, Pipelet and baseline
+    .venv/bin/python benchmarks/startup/run.py            # cold + warm + restart, Pipelet and baseline
+    .venv/bin/python benchmarks/startup/run.py --no-baseline   # Pipelet only
     .venv/bin/python benchmarks/startup/run.py --smoke    # one warm start of Pipelet only
 """
 
@@ -47,14 +49,53 @@ def wait_page(url: str, proc: subprocess.Popen, timeout: float = 900) -> None:
     raise TimeoutError(url)
 
 
-def timed_start(cmd: list[str], cwd: Path, env: dict[str, str], url_path: str, port: int) -> float:
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the direct children of `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if ppid == pid:
+                found.append((int(entry.name), cmdline))
+    return found
+
+
+def supervised_restart_s(proc: subprocess.Popen, url: str) -> float:
+    """kill -9 of `pipelet run`'s web child; seconds until `url` serves a page again."""
+    (web,) = [pid for pid, cmd in children(proc.pid) if "web_start" in cmd or "reflex run" in cmd]
+    os.kill(web, signal.SIGKILL)
+    killed = time.monotonic()
+    while any(pid == web for pid, _ in children(proc.pid)) or page_answers(url):
+        time.sleep(0.05)  # until the supervisor has reaped it and its port is closed
+    wait_page(url, proc)
+    return time.monotonic() - killed
+
+
+def page_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def timed_start(
+    cmd: list[str], cwd: Path, env: dict[str, str], url_path: str, port: int, restart: bool = False
+) -> tuple[float, float | None]:
+    """(seconds to the first page, seconds the supervised web restart took when `restart`)."""
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    url = f"http://localhost:{port}{url_path}"
     try:
-        wait_page(f"http://localhost:{port}{url_path}", proc)
-        return time.monotonic() - started
+        wait_page(url, proc)
+        took = time.monotonic() - started
+        return took, supervised_restart_s(proc, url) if restart else None
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -83,7 +124,7 @@ def baseline_app(workdir: Path, env: dict[str, str]) -> Path:
     return app
 
 
-def measure(smoke: bool) -> dict:
+def measure(smoke: bool, baseline: bool = True) -> dict:
     base_env = {**os.environ, "REFLEX_USE_SYSTEM_BUN": "1", "REFLEX_TELEMETRY_ENABLED": "false"}
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,8 +144,11 @@ def measure(smoke: bool) -> dict:
         if smoke:  # a warm start needs one build first; the smoke reuses the repo's own .web when present
             timed_start(cmd, clone, env, "/login", port)
         for label in runs:
-            results[f"pipelet_{label}_s"] = timed_start(cmd, clone, env, "/login", port)
-        if not smoke:
+            took, restart = timed_start(cmd, clone, env, "/login", port, restart=not smoke)
+            results[f"pipelet_{label}_s"] = took
+            if restart is not None:
+                results[f"pipelet_{label}_web_restart_s"] = restart
+        if not smoke and baseline:
             app = baseline_app(workdir, base_env)
             bport = free_port()
             bcmd = [
@@ -123,7 +167,7 @@ def measure(smoke: bool) -> dict:
                 "error",
             ]
             for label in runs:
-                results[f"blank_reflex_{label}_s"] = timed_start(bcmd, app, base_env, "/", bport)
+                results[f"blank_reflex_{label}_s"] = timed_start(bcmd, app, base_env, "/", bport)[0]
             for label in runs:
                 results[f"ratio_{label}"] = results[f"pipelet_{label}_s"] / results[f"blank_reflex_{label}_s"]
     return {name: round(value, 2) for name, value in results.items()}
@@ -132,8 +176,9 @@ def measure(smoke: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="one warm start of Pipelet only")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the blank Reflex app")
     args = parser.parse_args()
-    print(json.dumps(measure(args.smoke), indent=2))
+    print(json.dumps(measure(args.smoke, baseline=not args.no_baseline), indent=2))
 
 
 if __name__ == "__main__":

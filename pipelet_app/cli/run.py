@@ -71,23 +71,23 @@ def web_program(settings: Settings) -> Program:
         typer.echo(f"CSMS:     {scheme}://localhost:{settings.csms_port}/ocpp/<charge_point_id>")
         typer.echo("Ready. Ctrl-C stops everything.")
 
+    start = [sys.executable, "-m", "pipelet_app.runtime.web_start"]
+    reflex_run = [
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        port,
+        "--backend-port",
+        port,
+        "--loglevel",
+        "warning",
+    ]
     return Program(
         "web",
-        [
-            sys.executable,
-            "-m",
-            "reflex",
-            "run",
-            "--env",
-            "prod",
-            "--single-port",
-            "--frontend-port",
-            port,
-            "--backend-port",
-            port,
-            "--loglevel",
-            "warning",
-        ],
+        [*start, *reflex_run],
+        # after a crash: back in seconds on the build there is, never a rebuild (runtime/web_start.py)
+        restart_argv=[*start, "--reuse-build", *reflex_run],
         env=_child_env(),
         cwd=ROOT,
         ready=lambda: _answers(f"http://127.0.0.1:{port}/login"),
@@ -131,7 +131,7 @@ def run(
         supervisor.add(csms_program(auto_register))
     if web:
         supervisor.add(web_program(settings))
-    typer.echo("Starting (the first start builds the web front end, which takes a minute)...")
+    typer.echo("Starting (a start after a change of the pages builds the web front end: a minute)...")
 
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

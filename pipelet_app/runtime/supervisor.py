@@ -33,10 +33,13 @@ PR_SET_PDEATHSIG = 1
 @dataclass
 class Program:
     """One supervised process. `ready` (optional) answers whether it serves yet; it is polled after
-    each start until it does, so the log says when the program is back, not only that it was started."""
+    each start until it does, so the log says when the program is back, not only that it was started.
+    `restart_argv` (optional) replaces `argv` after the program died: a restart follows a crash and may
+    skip the start's one-off work (the web app's front-end build)."""
 
     name: str
     argv: Sequence[str]
+    restart_argv: Sequence[str] | None = None
     env: dict[str, str] | None = None
     cwd: Path | None = None
     ready: Callable[[], bool] | None = None
@@ -116,9 +119,10 @@ class Supervisor:
         child.started_at = self.clock()
         child.restart_at = None
         child.is_ready = False
+        argv = program.restart_argv if child.history and program.restart_argv else program.argv
         try:
             child.proc = subprocess.Popen(
-                list(program.argv),
+                list(argv),
                 env=program.env,
                 cwd=program.cwd,
                 start_new_session=True,  # its own process group: stopped and cleaned up as a whole
