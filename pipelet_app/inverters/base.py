@@ -21,80 +21,36 @@ disguised as vendor flakiness (docs/inverter-errors.md).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
-import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from pipelet_app.clock import utcnow
+from pipelet_app.integrations.errors import (  # noqa: F401  (the brand modules import them from here)
+    BrandUnavailable,
+    IntegrationError,
+    InvalidCredentials,
+    InverterError,
+    ReauthRequired,
+    Throttled,
+)
+from pipelet_app.integrations.http_adapter import HttpAdapter
 
 Clock = Callable[[], datetime]
 
-# httpx logs every request URL at INFO, and several brands carry the key in the query (``?key=``,
-# ``?api_key=``): keep the HTTP client's own loggers at WARNING whatever level a process configures, so a
-# `pipelet worker` started with INFO logging never writes a key into its log.
-for _http_logger in ("httpx", "httpcore"):
-    logging.getLogger(_http_logger).setLevel(logging.WARNING)
 MAX_LIST_PAGES = 50
 ProgressCallback = Callable[[int, int | None], Awaitable[None] | None]
 
 
 utc_now = utcnow  # the adapters' name for the application clock
-
-
-# --------------------------------------------------------------------------------------------- errors
-
-
-class InverterError(Exception):
-    """Base of every adapter error. ``str()`` is safe to show a driver and to log (no secrets)."""
-
-    def __init__(self, brand: str, message: str) -> None:
-        super().__init__(message)
-        self.brand = brand
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.brand}: {self.message}"
-
-
-class InvalidCredentials(InverterError):
-    """The cloud refused the key/password/code itself. The connect form says so and saves nothing."""
-
-
-class ReauthRequired(InverterError):
-    """Stored credentials stopped working (refresh token expired or revoked): the driver must couple again."""
-
-
-class Throttled(InverterError):
-    """The cloud said "too many requests". Do not retry before ``retry_after_s`` seconds."""
-
-    def __init__(self, brand: str, message: str, retry_after_s: float) -> None:
-        super().__init__(brand, message)
-        self.retry_after_s = max(1.0, float(retry_after_s))
-
-
-class BrandUnavailable(InverterError):
-    """The cloud is not answering usefully right now (5xx, timeout, unreachable, maintenance page, a value it
-    does not have yet): retry the poll later."""
-
-
-class IntegrationError(InverterError):
-    """The cloud answered, and our adapter could not read the answer: a bug or a format we do not know.
-
-    Retrying hot does not help; a developer must look. The account shows "integration error" (a state of its
-    own, not "retry later"), the traceback is in the log (``pipelet.inverters`` logger), polling goes on at
-    the failure back-off so the account recovers by itself once the adapter is fixed.
-    """
 
 
 # ---------------------------------------------------------------------------------------- data shapes
@@ -281,53 +237,31 @@ def accumulate_session_counter(state: dict[str, Any], key: str, session_wh: floa
 
 # --------------------------------------------------------------------------------------- the protocol
 
-_PROTOCOL_METHODS = (
-    "test_credentials",
-    "list_systems",
-    "list_wallboxes",
-    "fetch_snapshot",
-    "fetch_native_sessions",
-    "fetch_production",
-)
-
-
 log = logging.getLogger("pipelet.inverters")
 
 
-def _format_safety_net(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Turn a crash in a brand module (KeyError, TypeError... on an unknown shape) into IntegrationError.
+class InverterAdapter(HttpAdapter, ABC):
+    """One brand's cloud. Subclasses set the class attributes and implement the abstract methods.
 
-    Why: such a crash is our bug (or a vendor format we do not know), not the vendor being down. It must not
-    kill the poll job, and it must not look like "retry later" either: it is logged here with its traceback
-    (for the developers; the log is not driver-facing) and raised as IntegrationError, whose text names the
-    method and exception type only. The original is not chained onto it: its text could quote the answer.
-    Adapter errors (the InverterError family) pass through unchanged.
+    A crash in a brand's protocol method (KeyError, TypeError... on an unknown shape) becomes
+    IntegrationError: our bug or a vendor format we do not know, not the vendor being down. It must not kill
+    the poll job, and it must not look like "retry later" either (``integrations.http_adapter``).
     """
 
-    @functools.wraps(method)
-    async def wrapper(self: InverterAdapter, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await method(self, *args, **kwargs)
-        except InverterError:
-            raise
-        except Exception as exc:
-            where = f"{type(self).__name__}.{method.__name__}"
-            log.error(
-                "integration error in %s (brand %s): %s", where, self.brand, type(exc).__name__, exc_info=True
-            )
-            raise IntegrationError(
-                self.brand,
-                f"Pipelet could not read the cloud's answer ({method.__name__}: {type(exc).__name__}). "
-                "This is a fault in Pipelet's integration, not in your account; it has been logged for "
-                "Pipelet's team",
-            ) from None
-
-    wrapper._safety_net = True  # type: ignore[attr-defined]
-    return wrapper
-
-
-class InverterAdapter(ABC):
-    """One brand's cloud. Subclasses set the class attributes and implement the abstract methods."""
+    _protocol_methods = (
+        "test_credentials",
+        "list_systems",
+        "list_wallboxes",
+        "fetch_snapshot",
+        "fetch_native_sessions",
+        "fetch_production",
+    )
+    _log = log
+    _party = "cloud"
+    _cannot_read = (
+        "Pipelet could not read the cloud's answer ({what}). This is a fault in Pipelet's integration, "
+        "not in your account; it has been logged for Pipelet's team"
+    )
 
     brand: ClassVar[str]
     display_name: ClassVar[str]
@@ -338,14 +272,6 @@ class InverterAdapter(ABC):
     supports_production: ClassVar[bool] = False
     #: Secret values in ``credentials`` that must never reach a message (used by redact() and the tests).
     secret_keys: ClassVar[frozenset[str]] = frozenset()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap each brand's protocol methods in the format safety net (see :func:`_format_safety_net`)."""
-        super().__init_subclass__(**kwargs)
-        for name in _PROTOCOL_METHODS:
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "_safety_net", False):
-                setattr(cls, name, _format_safety_net(method))
 
     def __init__(
         self,
@@ -361,27 +287,14 @@ class InverterAdapter(ABC):
             from pipelet_app.settings import get_settings
 
             base_url = get_settings().api_base(self.brand)
-        self.base_url = base_url.rstrip("/")
-        self.credentials: dict[str, Any] = dict(credentials)
-        self.credentials_changed = False
-        self.state: dict[str, Any] = state if state is not None else {}
+        super().__init__(credentials, base_url=base_url, state=state, client=client, timeout_s=timeout_s)
         self.clock: Clock = clock or utc_now
         #: (items read so far, total or None) while a history import spans several calls; None otherwise
         self.sync_progress: tuple[int, int | None] | None = None
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=timeout_s, follow_redirects=False, verify=_ssl_context()
-        )
 
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> InverterAdapter:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    @property
+    def _owner(self) -> str:
+        return self.brand
 
     # ---- the protocol ------------------------------------------------------------------------------
 
@@ -427,20 +340,6 @@ class InverterAdapter(ABC):
 
     # ---- shared HTTP plumbing ----------------------------------------------------------------------
 
-    def _fail(self, message: str) -> BrandUnavailable:
-        return BrandUnavailable(self.brand, message)
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; network failures become BrandUnavailable (the URL may hold a key: never shown)."""
-        if not url.startswith("http"):
-            url = f"{self.base_url}{url}"
-        try:
-            return await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise self._fail("the cloud did not answer in time; the poll will be retried later") from None
-        except httpx.HTTPError:
-            raise self._fail("the cloud could not be reached; the poll will be retried later") from None
-
     def _json(self, response: httpx.Response) -> Any:
         """The JSON body, or BrandUnavailable when the cloud sent HTML (maintenance page) or garbage."""
         if response.status_code >= 500:
@@ -456,18 +355,6 @@ class InverterAdapter(ABC):
         except ValueError:
             raise self._fail("the cloud sent an unreadable answer; the poll will be retried later") from None
 
-    def _unknown_shape(self, what: str) -> IntegrationError:
-        """An answer whose structure the adapter does not know: logged with the stack, returned to raise.
-
-        ``what`` names the field or structure (never a value): it goes into the log and the driver's text.
-        """
-        log.error("integration error (%s): %s", self.brand, what, stack_info=True)
-        return IntegrationError(
-            self.brand,
-            f"Pipelet could not read the cloud's answer ({what}). This is a fault in Pipelet's integration, "
-            "not in your account; it has been logged for Pipelet's team",
-        )
-
     def _require(self, data: Any, *path: str | int) -> Any:
         """``data[path[0]][path[1]]…`` or IntegrationError naming the missing field.
 
@@ -482,29 +369,6 @@ class InverterAdapter(ABC):
                 name = ".".join(str(p) for p in path)
                 raise self._unknown_shape(f"no field '{name}'") from None
         return current
-
-    @staticmethod
-    def retry_after_header(response: httpx.Response, default_s: float) -> float:
-        """Seconds from a Retry-After header (delta or HTTP date), else the brand's default."""
-        value = response.headers.get("retry-after")
-        if not value:
-            return default_s
-        try:
-            return max(1.0, float(value))
-        except ValueError:
-            pass
-        try:
-            from email.utils import parsedate_to_datetime
-
-            return max(1.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
-        except (TypeError, ValueError):
-            return default_s
-
-
-@lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every adapter: building one per client costs ~50 ms of CPU per poll."""
-    return ssl.create_default_context()
 
 
 def seconds_until_next_month(now: datetime) -> float:

@@ -93,7 +93,7 @@ def _client(counter: list[int], timeout_s: float) -> httpx.AsyncClient:
     async def count(_: httpx.Request) -> None:
         counter[0] += 1
 
-    from pipelet_app.inverters.base import _ssl_context
+    from pipelet_app.integrations.http_adapter import _ssl_context
 
     return httpx.AsyncClient(
         timeout=timeout_s, follow_redirects=False, verify=_ssl_context(), event_hooks={"request": [count]}

@@ -22,7 +22,6 @@ Error texts never contain a secret or a raw answer: the poll job logs and shows 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -35,16 +34,15 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 
 from pipelet_app.clock import utcnow
+from pipelet_app.integrations.http_adapter import HttpAdapter
 from pipelet_app.inverters.base import (
     BrandUnavailable,
     CredentialField,
     IntegrationError,
     InvalidCredentials,
-    InverterAdapter,
     InverterError,
     ReauthRequired,
     Throttled,
-    _ssl_context,
     parse_time,
 )
 
@@ -224,36 +222,15 @@ def checked_session(session: NetworkSession) -> NetworkSession:
 
 # --------------------------------------------------------------------------------------- the protocol
 
-_PROTOCOL_METHODS = ("test_credentials", "discover", "fetch_sessions")
 
+class NetworkAdapter(HttpAdapter, ABC):
+    """One network's API. Subclasses set the class attributes and implement the three calls; a crash in
+    one of them becomes IntegrationError, as for the inverter brands (``integrations.http_adapter``)."""
 
-def _safety_net(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """A crash in a network module (KeyError on an unknown shape...) becomes IntegrationError, logged with
-    its traceback; the original is not chained (its text could quote the answer). Same rule as inverters."""
-
-    @functools.wraps(method)
-    async def wrapper(self: NetworkAdapter, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await method(self, *args, **kwargs)
-        except InverterError:
-            raise
-        except Exception as exc:
-            where = f"{type(self).__name__}.{method.__name__}"
-            log.error(
-                "integration error in %s (%s): %s", where, self.network, type(exc).__name__, exc_info=True
-            )
-            raise IntegrationError(
-                self.network,
-                f"Pipelet could not read the network's answer ({method.__name__}: {type(exc).__name__}); "
-                "logged for Pipelet's team",
-            ) from None
-
-    wrapper._safety_net = True  # type: ignore[attr-defined]
-    return wrapper
-
-
-class NetworkAdapter(ABC):
-    """One network's API. Subclasses set the class attributes and implement the three calls."""
+    _protocol_methods = ("test_credentials", "discover", "fetch_sessions")
+    _log = log
+    _party = "network"
+    _cannot_read = "Pipelet could not read the network's answer ({what}); logged for Pipelet's team"
 
     network: ClassVar[str]
     display_name: ClassVar[str]
@@ -261,13 +238,6 @@ class NetworkAdapter(ABC):
     credential_fields: ClassVar[tuple[CredentialField, ...]]
     #: where the shapes come from (docs/networks.md repeats it); honest about what is not public
     source_note: ClassVar[str] = ""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in _PROTOCOL_METHODS:
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "_safety_net", False):
-                setattr(cls, name, _safety_net(method))
 
     def __init__(
         self,
@@ -288,25 +258,12 @@ class NetworkAdapter(ABC):
                 self.network,
                 f"{self.network.upper()}_API_BASE is not set: Pipelet does not know where to call",
             )
-        self.base_url = base_url.rstrip("/")
-        self.credentials: dict[str, Any] = dict(credentials)
-        self.credentials_changed = False
-        self.state: dict[str, Any] = state if state is not None else {}
+        super().__init__(credentials, base_url=base_url, state=state, client=client, timeout_s=timeout_s)
         self.sleep: Sleep = sleep or asyncio.sleep
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=timeout_s, follow_redirects=False, verify=_ssl_context()
-        )
 
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> NetworkAdapter:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    @property
+    def _owner(self) -> str:
+        return self.network
 
     # ---- the protocol ------------------------------------------------------------------------------
 
@@ -324,20 +281,6 @@ class NetworkAdapter(ABC):
 
     # ---- shared HTTP plumbing ----------------------------------------------------------------------
 
-    def _fail(self, message: str) -> BrandUnavailable:
-        return BrandUnavailable(self.network, message)
-
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; network failures become BrandUnavailable (the URL is never shown)."""
-        if not url.startswith("http"):
-            url = f"{self.base_url}{url}"
-        try:
-            return await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise self._fail("the network did not answer in time; the poll will be retried later") from None
-        except httpx.HTTPError:
-            raise self._fail("the network could not be reached; the poll will be retried later") from None
-
     def _check(self, response: httpx.Response, *, auth_error: type[InverterError] = ReauthRequired) -> None:
         """Map the status line to the taxonomy: 401/403 → ``auth_error``, 429 → Throttled, 5xx → retry."""
         code = response.status_code
@@ -346,7 +289,7 @@ class NetworkAdapter(ABC):
                 self.network, f"the network refused the credentials ({code}); connect the account again"
             )
         if code == 429:
-            wait = InverterAdapter.retry_after_header(response, 60.0)
+            wait = self.retry_after_header(response, 60.0)
             raise Throttled(
                 self.network, f"the network is throttling requests; retrying after {wait:.0f} s", wait
             )
@@ -366,13 +309,6 @@ class NetworkAdapter(ABC):
             raise self._fail(
                 "the network sent an unreadable answer; the poll will be retried later"
             ) from None
-
-    def _unknown_shape(self, what: str) -> IntegrationError:
-        log.error("integration error (%s): %s", self.network, what)
-        return IntegrationError(
-            self.network,
-            f"Pipelet could not read the network's answer ({what}); logged for Pipelet's team",
-        )
 
     def _list(self, body: Any, *path: str) -> list[Any]:
         """``body[path...]`` as a list, or IntegrationError naming the field (the envelope changed)."""
