@@ -490,11 +490,20 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         if request is None:
             return
         await asyncio.sleep(ISO15118_OFFER_PAUSE_S)
+        # Until the station answers, the car's schedule may already be on its way (messages cross on
+        # the wire: a station hands the profile to the car and sends the schedule before or while it
+        # answers); it is judged against this offer, the newest the CSMS made.
+        in_flight: dict[int, dict[str, Any]] = self.__dict__.setdefault("_iso15118_in_flight", {})
+        profile = request["chargingProfile"]
+        in_flight[evse_id] = profile
         try:
             result = await self.send_call("SetChargingProfile", request)
         except Exception as exc:  # the car charges within the station's own limits meanwhile
             LOGGER.warning("%s: ISO 15118 offer to EVSE %s failed: %s", self.charge_point_id, evse_id, exc)
             return
+        finally:
+            if in_flight.get(evse_id) is profile:
+                del in_flight[evse_id]
         await self.after_command("SetChargingProfile", request, result)
 
     @on(Action.notify_ev_charging_schedule)
@@ -506,11 +515,14 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
         evse_id: int,
         **_: Any,
     ) -> dict[str, Any]:
-        """K15.FR.11/12: the car's schedule must stay within the CSMS's offer; stored either way. After a
-        Rejected the CSMS offers again (K15.FR.13), prepared here and sent after the answer."""
+        """K15.FR.11/12: the car's schedule must stay within the CSMS's offer (the one still awaiting the
+        station's answer, else the one it accepted last); stored either way. After a Rejected the CSMS
+        offers again (K15.FR.13), prepared here and sent after the answer."""
         schedule = snake_to_camel_case(charging_schedule)
         phases = iso15118.phases_of(db, self.charger_id, evse_id)
-        offered = self.__dict__.get("_iso15118_offered", {}).get(evse_id)
+        offered = self.__dict__.get("_iso15118_in_flight", {}).get(evse_id) or self.__dict__.get(
+            "_iso15118_offered", {}
+        ).get(evse_id)
         status, reason = iso15118.judge_schedule(
             db, self.charger_id, evse_id, time_base, schedule, phases, offered
         )

@@ -144,6 +144,27 @@ async def test_TC_K_53_load_leveling_offer_and_the_cars_schedule(csms: CsmsServe
     assert stored() == [("Accepted", [p["limit"] for p in periods])]
 
 
+async def test_TC_K_53_the_cars_schedule_may_cross_the_answer_to_the_offer(
+    csms: CsmsServer, station: str
+) -> None:
+    """The station sends the car's schedule before its answer to the offer reaches the CSMS (the two
+    messages cross; the OCTT's station does this when its test wakes up first): judged against the
+    offer in flight, accepted, and no renegotiation follows."""
+    cp = await in_transaction(csms)
+    try:
+        assert await cp.ok("NotifyEVChargingNeeds", needs(**AC_NEEDS)) == {"status": "Accepted"}
+        frame = await cp.next_server_call(timeout=10)
+        assert frame[2] == "SetChargingProfile", frame
+        schedule = frame[3]["chargingProfile"]["chargingSchedule"][0]
+        assert await notify_schedule(cp, schedule) == {"status": "Accepted"}
+        await cp.answer(frame, {"status": "Accepted"})
+        with pytest.raises(TimeoutError):
+            await cp.next_server_call(timeout=1.5)
+        assert [status for status, _ in stored()] == ["Accepted"]
+    finally:
+        await cp.close()
+
+
 async def test_TC_K_55_a_schedule_beyond_the_offer_is_rejected_and_renegotiated(
     csms: CsmsServer, station: str
 ) -> None:
