@@ -9,10 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelet_app.errors import AppError
 
 log = logging.getLogger(__name__)
+
+#: The largest JSON request body (the biggest legitimate one, a pricing plan or a command's payload, is a
+#: few KiB). Without a cap a 2 MB field was stored as a site name or a token; CSV uploads have their own.
+MAX_JSON_BODY = 1024 * 1024
 
 
 class ErrorDetail(BaseModel):
@@ -33,10 +38,13 @@ def documented(*statuses: int, not_found: str = "No such object in your tenant")
         403: "The key's role may not use this route",
         404: not_found,
         409: "Conflict with the object's state",
+        413: f"The JSON body is larger than {MAX_JSON_BODY // 1024} KiB",
         422: "A parameter is invalid; `error.message` starts with its name",
         429: "Rate limit of the key exceeded; see Retry-After",
         502: "A vendor cloud Pipelet had to ask did not answer usefully; the message says why, retry later",
     }
+    if 400 in statuses:  # a route that reads a body refuses one that is too large
+        statuses = (*statuses, 413)
     return {status: {"model": ErrorBody, "description": texts[status]} for status in statuses}
 
 
@@ -78,3 +86,55 @@ def install_error_handlers(api: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled API error")
         return JSONResponse(error_body(500, "Internal error; it has been logged."), status_code=500)
+
+
+class JsonBodyLimit:
+    """ASGI middleware: a JSON body above MAX_JSON_BODY answers 413 before any route reads it.
+
+    Checked on the declared Content-Length and again on the bytes received (a chunked body declares
+    none), so no handler has to remember it. Non-JSON bodies (the CSV imports, the Stripe webhook) keep
+    their own, route-specific limits.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if b"json" not in headers.get(b"content-type", b""):
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_JSON_BODY:
+            await _too_large(scope, receive, send)
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay(message, receive), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_JSON_BODY:
+                await _too_large(scope, receive, send)
+                return
+        await self.app(scope, _replay({"type": "http.request", "body": bytes(body)}, receive), send)
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return first
+
+    return replay
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    message = f"body: larger than {MAX_JSON_BODY // 1024} KiB of JSON"
+    await JSONResponse(error_body(413, message), status_code=413)(scope, receive, send)
