@@ -15,13 +15,11 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from pipelet_app.auth import NotFound, Principal, require, require_tenant
+from pipelet_app.auth import Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import (
     Charger,
     HealthMonth,
-    Role,
-    Site,
 )
 from pipelet_app.domain.availability import (
     MonthHealth,
@@ -32,6 +30,7 @@ from pipelet_app.domain.availability import (
 )
 from pipelet_app.ocpp.uptime import histories, month_window
 from pipelet_app.operations.chargers import own_charger
+from pipelet_app.services.sites import own_site
 
 
 def label(year: int, month: int) -> str:
@@ -110,11 +109,7 @@ def charger_health(db: Session, principal: Principal, cp_id: str, year: int, mon
 
 
 def site_health(db: Session, principal: Principal, site_id: int, year: int, month: int) -> dict[str, Any]:
-    require(principal, Role.OPERATOR)
-    site = db.get(Site, site_id)
-    if site is None:
-        raise NotFound("Not found.")
-    require_tenant(principal, site.tenant_id)
+    own_site(db, principal, site_id)
     key = label(year, month)
     return _out(db.get(HealthMonth, ("site", site_id, key)), key)
 

@@ -12,16 +12,15 @@ and systems) happens before anything is saved (`connect_systems`, async, no data
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from pipelet_app import audit
-from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
+from pipelet_app.auth import InvalidInput, NotFound, Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import DeviceKind, Role, Site, SiteDevice, SiteInverter
+from pipelet_app.db.models import DeviceKind, SiteDevice, SiteInverter
 from pipelet_app.errors import AppError
 from pipelet_app.inverters.base import (
     CredentialField,
@@ -32,8 +31,7 @@ from pipelet_app.inverters.base import (
 )
 from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.inverters.registry import adapter_class, brands
-
-ASSET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+from pipelet_app.services.sites import ASSET_ID, own_site
 
 #: what the operator enters per brand. Enphase authorizes by OAuth: an operator links it with the token
 #: pair of their own Enphase app authorization (the drivers' redirect flow is not offered for sites yet).
@@ -59,15 +57,6 @@ def credential_fields(brand: str) -> tuple[CredentialField, ...]:
     if brand == "enphase":
         return _ENPHASE_FIELDS
     return adapter_class(brand).credential_fields
-
-
-def _own_site(db: Session, principal: Principal, site_id: int) -> Site:
-    require(principal, Role.OPERATOR)
-    site = db.get(Site, site_id)
-    if site is None:
-        raise NotFound("Not found.")
-    require_tenant(principal, site.tenant_id)
-    return site
 
 
 def check_input(brand: Any, credentials: Any, asset_id: Any) -> dict[str, str]:
@@ -103,7 +92,7 @@ def check_input(brand: Any, credentials: Any, asset_id: Any) -> dict[str, str]:
 
 def check_site(db: Session, principal: Principal, site_id: int) -> None:
     """Role and tenant, before any cloud is called for this site."""
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
 
 
 async def connect_systems(
@@ -164,7 +153,7 @@ def link(
     """Store the link (after the live test): the site's PV device (`asset_id`, created when missing, a
     kind other than pv refused) and the encrypted credentials. Linking the same system again replaces
     the credentials (a rotated key) and keeps what was stored."""
-    site = _own_site(db, principal, site_id)
+    site = own_site(db, principal, site_id)
     system = _choose(systems, system_id)
     asset = asset_id or f"{brand}-pv"
     device = db.exec(
@@ -224,7 +213,7 @@ def link_out(row: SiteInverter, device: SiteDevice | None) -> dict[str, Any]:
 
 
 def links(db: Session, principal: Principal, site_id: int) -> list[dict[str, Any]]:
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     rows = db.exec(
         select(SiteInverter).where(SiteInverter.site_id == site_id).order_by(col(SiteInverter.id))
     ).all()
@@ -233,7 +222,7 @@ def links(db: Session, principal: Principal, site_id: int) -> list[dict[str, Any
 
 def unlink(db: Session, principal: Principal, site_id: int, link_id: int) -> None:
     """Remove the link and its credentials; the production already stored stays in the site's series."""
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     row = db.get(SiteInverter, link_id)
     if row is None or row.site_id != site_id:
         raise NotFound("Not found.")

@@ -63,7 +63,9 @@ class DeviceIn:
     pin_to_phase_mapping: Mapping[str, str] | None = None
 
 
-def _own_site(db: Session, principal: Principal, site_id: int) -> Site:
+def own_site(db: Session, principal: Principal, site_id: int) -> Site:
+    """The site, for an operator of its tenant; NotFound otherwise (another tenant's site is not said to
+    exist)."""
     require(principal, Role.OPERATOR)
     site = db.get(Site, site_id)
     if site is None:
@@ -130,7 +132,7 @@ def sponsored_spvs(db: Session, principal: Principal) -> list[Spv]:
 
 
 def get_site(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
-    site = _own_site(db, principal, site_id)
+    site = own_site(db, principal, site_id)
     return _out(site, _devices(db, site_id))
 
 
@@ -263,7 +265,7 @@ def update_site(
     devices: list[DeviceIn] | None = None,
 ) -> dict[str, Any]:
     """Change the given fields; `devices`, when given, replaces the device list."""
-    site = _own_site(db, principal, site_id)
+    site = own_site(db, principal, site_id)
     before = _audited(_out(site, _devices(db, site_id)))
     values = {k: v for k, v in values.items() if k in SITE_FIELDS}
     for required in ("name", "timezone", "currency", "phases", "lifecycle_state", "address"):
@@ -286,7 +288,7 @@ def update_site(
 
 def site_history(db: Session, principal: Principal, site_id: int) -> list[dict[str, Any]]:
     """Who created and changed the site, when, and what (newest first)."""
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     return audit.history(db, principal.tenant_id, "site", site_id)
 
 
@@ -312,7 +314,7 @@ def energy(
 
     Defaults: the last 24 hours. Times without an offset are refused, not guessed.
     """
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     width = parse_step(step)
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:

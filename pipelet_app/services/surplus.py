@@ -39,6 +39,7 @@ from pipelet_app.domain.surplus.inputs import (
     prices_to_rows,
 )
 from pipelet_app.services.driver_sessions import session_power_w
+from pipelet_app.services.sites import own_site
 
 MODES = tuple(m.value for m in Mode)
 MIN_INTERVAL_S, MAX_INTERVAL_S = 10, 30
@@ -62,21 +63,12 @@ MAX_CSV_CHARS = 500_000
 # ------------------------------------------------------------------------------------ site settings
 
 
-def _own_site(db: Session, principal: Principal, site_id: int) -> Site:
-    require(principal, Role.OPERATOR)
-    site = db.get(Site, site_id)
-    if site is None:
-        raise NotFound("Not found.")
-    require_tenant(principal, site.tenant_id)
-    return site
-
-
 def latest_flows(
     db: Session, principal: Principal, site_id: int, max_age: timedelta
 ) -> SiteEnergyMinute | None:
     """The site's newest minute of energy flows if newer than `max_age` (None: nothing recent);
     an operator of the site's tenant only (another's site: not found)."""
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     row = db.exec(
         select(SiteEnergyMinute)
         .where(SiteEnergyMinute.site_id == site_id, SiteEnergyMinute.minute >= utcnow() - max_age)
@@ -131,7 +123,7 @@ def settings_out(site_id: int, row: SiteSurplus | None) -> dict[str, Any]:
 
 
 def get_surplus(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     return settings_out(site_id, db.get(SiteSurplus, site_id))
 
 
@@ -192,7 +184,7 @@ def _apply_tariff(row: SiteSurplus, values: Mapping[str, Any], now: datetime) ->
 
 def put_surplus(db: Session, principal: Principal, site_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
     """Change the given settings (missing ones keep their value)."""
-    site = _own_site(db, principal, site_id)
+    site = own_site(db, principal, site_id)
     values = {k: v for k, v in values.items() if k in SETTINGS_FIELDS}
     for name in ("enabled", "mode", "battery_priority", "interval_s", "tariff_source"):
         if name in values and values[name] is None:
@@ -213,7 +205,7 @@ def put_surplus(db: Session, principal: Principal, site_id: int, values: Mapping
 
 def decisions(db: Session, principal: Principal, site_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """The latest cycles of the site's loop, newest first."""
-    _own_site(db, principal, site_id)
+    own_site(db, principal, site_id)
     rows = db.exec(
         select(SurplusDecision)
         .where(SurplusDecision.site_id == site_id)
