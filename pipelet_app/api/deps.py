@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from pipelet_app.api.ratelimit import check_rate
 from pipelet_app.auth import NotAuthenticated, Principal
@@ -44,3 +44,8 @@ def caller(request: Request, db: DB) -> Principal:
 
 
 Caller = Annotated[Principal, Depends(caller)]
+
+PG_INT_MAX = 2**31 - 1
+#: A numeric object id in a path: beyond PostgreSQL's int4 (SQLite's int64) the look-up itself failed with
+#: a 500; out of range is now a 422 naming the parameter, before any query.
+ObjectId = Annotated[int, Path(ge=1, le=PG_INT_MAX)]

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, ObjectId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.services import fleet_customers as service
 
@@ -49,7 +49,7 @@ def create_customer(body: CustomerIn, principal: Caller, db: DB) -> dict:
 
 
 @router.get("/{fleet_id}/drivers", response_model=list[DriverOut], responses=NOT_FOUND)
-def list_drivers(fleet_id: int, principal: Caller, db: DB) -> list[dict]:
+def list_drivers(fleet_id: ObjectId, principal: Caller, db: DB) -> list[dict]:
     return service.list_drivers(db, principal, fleet_id)
 
 
@@ -59,10 +59,10 @@ def list_drivers(fleet_id: int, principal: Caller, db: DB) -> list[dict]:
     status_code=201,
     responses={**NOT_FOUND, **documented(400)},
 )
-def create_driver(fleet_id: int, body: DriverIn, principal: Caller, db: DB) -> dict:
+def create_driver(fleet_id: ObjectId, body: DriverIn, principal: Caller, db: DB) -> dict:
     return service.create_driver(db, principal, fleet_id, body.model_dump())
 
 
 @router.get("/{fleet_id}/history", response_model=list[AuditOut], responses=NOT_FOUND)
-def customer_history(fleet_id: int, principal: Caller, db: DB) -> list[dict]:
+def customer_history(fleet_id: ObjectId, principal: Caller, db: DB) -> list[dict]:
     return service.customer_history(db, principal, fleet_id)

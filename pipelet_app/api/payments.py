@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, ObjectId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.auth import InvalidInput
 from pipelet_app.domain import csv_cells
@@ -54,7 +54,7 @@ async def stripe_webhook(request: Request, db: DB) -> dict:
         200: {"content": {"text/html": {}}, "description": "The printable sheet"},
     },
 )
-def pay_qr_sheet(site_id: int, principal: Caller, db: DB) -> HTMLResponse:
+def pay_qr_sheet(site_id: ObjectId, principal: Caller, db: DB) -> HTMLResponse:
     """A printable page of QR codes, one per connector of the site's priced chargers; each opens that
     connector's public pay page."""
     return HTMLResponse(qr.site_sheet(db, principal, site_id))
@@ -132,7 +132,7 @@ class EnergyPriceIn(BaseModel):
     "/sites/{site_id}/energy-price",
     responses={**KEYED, **documented(400, 404, not_found="No such site in your tenant")},
 )
-def site_energy_price(site_id: int, body: EnergyPriceIn, principal: Caller, db: DB) -> dict:
+def site_energy_price(site_id: ObjectId, body: EnergyPriceIn, principal: Caller, db: DB) -> dict:
     """What a kWh delivered at the site costs the operator: revenue reports show energy cost and margin."""
     return revenue_service.set_energy_price(db, principal, site_id, body.per_kwh)
 
@@ -157,7 +157,7 @@ class RefundIn(BaseModel):
     "/payments/{payment_id}/refund",
     responses={**KEYED, **documented(400, 404, not_found="No such payment at your chargers")},
 )
-def refund(payment_id: int, body: RefundIn, principal: Caller, db: DB) -> dict:
+def refund(payment_id: ObjectId, body: RefundIn, principal: Caller, db: DB) -> dict:
     """Refund a captured payment (once; part or all)."""
     return console.refund(db, principal, payment_id, body.amount)
 

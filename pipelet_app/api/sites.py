@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
 from pipelet_app.api.chargers import MONTH_PATTERN, HealthOut
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, ObjectId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.operations import health
@@ -134,25 +134,25 @@ def create_site(body: SiteIn, principal: Caller, db: DB, response: Response) -> 
 
 
 @router.get("/{site_id}", response_model=SiteOut, responses=NOT_FOUND)
-def get_site(site_id: int, principal: Caller, db: DB) -> dict:
+def get_site(site_id: ObjectId, principal: Caller, db: DB) -> dict:
     return service.get_site(db, principal, site_id)
 
 
 @router.patch("/{site_id}", response_model=SiteOut, responses=WITH_BODY)
-def update_site(site_id: int, body: SitePatch, principal: Caller, db: DB) -> dict:
+def update_site(site_id: ObjectId, body: SitePatch, principal: Caller, db: DB) -> dict:
     values = body.model_dump(exclude={"devices"}, exclude_unset=True)
     return service.update_site(db, principal, site_id, values, _devices(body.devices))
 
 
 @router.get("/{site_id}/history", response_model=list[AuditOut], responses=NOT_FOUND)
-def site_history(site_id: int, principal: Caller, db: DB) -> list[dict]:
+def site_history(site_id: ObjectId, principal: Caller, db: DB) -> list[dict]:
     """Who created and changed the site, when, and what (newest first)."""
     return service.site_history(db, principal, site_id)
 
 
 @router.get("/{site_id}/health", response_model=HealthOut, responses=NOT_FOUND)
 def site_health(
-    site_id: int,
+    site_id: ObjectId,
     principal: Caller,
     db: DB,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (UTC)")] = None,
@@ -168,7 +168,7 @@ def site_health(
 
 @router.get("/{site_id}/energy", response_model=EnergyOut, responses=NOT_FOUND)
 def site_energy(
-    site_id: int,
+    site_id: ObjectId,
     principal: Caller,
     db: DB,
     from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 with offset")] = None,
@@ -243,19 +243,19 @@ class DecisionOut(BaseModel):
 
 
 @router.get("/{site_id}/surplus", response_model=SurplusOut, responses=NOT_FOUND)
-def get_surplus(site_id: int, principal: Caller, db: DB) -> dict:
+def get_surplus(site_id: ObjectId, principal: Caller, db: DB) -> dict:
     return surplus_service.get_surplus(db, principal, site_id)
 
 
 @router.put("/{site_id}/surplus", response_model=SurplusOut, responses=WITH_BODY)
-def put_surplus(site_id: int, body: SurplusIn, principal: Caller, db: DB) -> dict:
+def put_surplus(site_id: ObjectId, body: SurplusIn, principal: Caller, db: DB) -> dict:
     values = body.model_dump(exclude_unset=True)
     return surplus_service.put_surplus(db, principal, site_id, values)
 
 
 @router.get("/{site_id}/surplus/decisions", response_model=list[DecisionOut], responses=NOT_FOUND)
 def surplus_decisions(
-    site_id: int, principal: Caller, db: DB, limit: Annotated[int, Query(ge=1, le=500)] = 20
+    site_id: ObjectId, principal: Caller, db: DB, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> list[dict]:
     """What the controller decided in its latest cycles, and why (newest first)."""
     return surplus_service.decisions(db, principal, site_id, limit)
@@ -292,7 +292,7 @@ class InverterLinkOut(BaseModel):
 
 
 @router.get("/{site_id}/inverters", response_model=list[InverterLinkOut], responses=NOT_FOUND)
-def list_inverters(site_id: int, principal: Caller, db: DB) -> list[dict]:
+def list_inverters(site_id: ObjectId, principal: Caller, db: DB) -> list[dict]:
     """The inverter-cloud accounts linked to the site as PV sources (never their credentials)."""
     return inverter_service.links(db, principal, site_id)
 
@@ -303,7 +303,7 @@ def list_inverters(site_id: int, principal: Caller, db: DB) -> list[dict]:
     status_code=201,
     responses={**WITH_BODY, **documented(502)},
 )
-async def link_inverter(site_id: int, body: InverterLinkIn, principal: Caller, db: DB) -> dict:
+async def link_inverter(site_id: ObjectId, body: InverterLinkIn, principal: Caller, db: DB) -> dict:
     """Test the credentials live, choose the system, store the link: its PV production feeds the site."""
     inverter_service.check_site(db, principal, site_id)
     credentials = inverter_service.check_input(body.brand, body.credentials, body.asset_id)
@@ -314,7 +314,7 @@ async def link_inverter(site_id: int, body: InverterLinkIn, principal: Caller, d
 
 
 @router.delete("/{site_id}/inverters/{link_id}", status_code=204, responses=NOT_FOUND)
-def unlink_inverter(site_id: int, link_id: int, principal: Caller, db: DB) -> Response:
+def unlink_inverter(site_id: ObjectId, link_id: ObjectId, principal: Caller, db: DB) -> Response:
     """Remove the link and its credentials; the production already stored stays."""
     inverter_service.unlink(db, principal, site_id, link_id)
     return Response(status_code=204)
