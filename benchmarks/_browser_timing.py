@@ -54,12 +54,21 @@ def sign_in(page: Any, base: str, email: str, password: str, timeout_ms: float =
 def first_render(page: Any, base: str, path: str, ready: list[str], timeout_ms: float = 60_000) -> float:
     """Seconds from navigation to ``path`` until every ``ready`` selector is on screen; the page first
     leaves for the login page, so the visit renders from scratch (signed in, the shell is not cached)."""
+    return render_marks(page, base, path, ready, timeout_ms)[-1]
+
+
+def render_marks(
+    page: Any, base: str, path: str, ready: list[str], timeout_ms: float = 60_000
+) -> list[float]:
+    """`first_render`, with the seconds until each ``ready`` selector in turn (one navigation)."""
     page.goto(f"{base}/login")
     started = time.perf_counter()
     page.goto(f"{base}{path}")
+    marks = []
     for selector in ready:
         page.locator(selector).first.wait_for(timeout=timeout_ms)
-    return time.perf_counter() - started
+        marks.append(time.perf_counter() - started)
+    return marks
 
 
 class Charger:

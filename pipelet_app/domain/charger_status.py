@@ -31,6 +31,11 @@ _RANK = {status: rank for rank, status in enumerate(SUMMARY_ORDER)}
 _UNRECOGNISED = _RANK["Available"] - 0.5
 
 
+def urgency(status: str) -> float:
+    """Where a status ranks in SUMMARY_ORDER (lower: more urgent); sorts lists the way `worst` picks."""
+    return _RANK.get(status, _UNRECOGNISED)
+
+
 def summary_status(is_online: bool, statuses: Iterable[str]) -> str:
     """The charger's one status from its connectivity and every status it reported (charger + connectors)."""
     if not is_online:
@@ -38,13 +43,13 @@ def summary_status(is_online: bool, statuses: Iterable[str]) -> str:
     known = [s for s in statuses if s]
     if not known:
         return "Unknown"
-    return min(known, key=lambda s: _RANK.get(s, _UNRECOGNISED))
+    return min(known, key=urgency)
 
 
 def worst(summaries: Iterable[str]) -> str:
     """The most urgent of several chargers' summaries (a site's state on the map); "Unknown" for none."""
     known = list(summaries)
-    return min(known, key=lambda s: _RANK.get(s, _UNRECOGNISED)) if known else "Unknown"
+    return min(known, key=urgency) if known else "Unknown"
 
 
 def summary_since(

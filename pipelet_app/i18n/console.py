@@ -160,6 +160,8 @@ CONSOLE: dict[str, dict[str, str]] = {
         "map.unplaced": "Without a location (set one on the site page):",
         "attention.overdue": "Overdue step",
         "attention.open": "Open",
+        "pager.previous": "Previous",
+        "pager.next": "Next",
     },
     "de": {
         "nav.networks": "Netzwerke",
@@ -318,5 +320,7 @@ CONSOLE: dict[str, dict[str, str]] = {
         "map.unplaced": "Ohne Ort (auf der Standortseite eintragen):",
         "attention.overdue": "Überfälliger Schritt",
         "attention.open": "Öffnen",
+        "pager.previous": "Zurück",
+        "pager.next": "Weiter",
     },
 }

@@ -57,6 +57,12 @@ def number(value: float | Decimal | None, digits: int = 1) -> str:
     return _pattern(pattern).apply(value, _babel_locale(current_locale()))
 
 
+def page_span(offset: int, shown: int, total: int) -> str:
+    """Which rows of how many a paged list shows: `51-100 / 1,000` (with an en dash)."""
+    first, last = number(offset + 1 if shown else 0, 0), number(offset + shown, 0)
+    return f"{first}\N{EN DASH}{last} / {number(total, 0)}"
+
+
 def kwh(wh: float | None) -> str:
     return number((wh or 0) / 1000, 1)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 REPORTS: dict[str, dict[str, str]] = {
     "en": {
         "nav.reports": "Reports",
-        "operator.chargers_first": "The first chargers by id (each one that needs you is in the card above):",
         "reports.title": "Portfolio reports",
         "reports.portfolio": "Portfolio",
         "reports.step": "By",
@@ -34,7 +33,6 @@ REPORTS: dict[str, dict[str, str]] = {
     },
     "de": {
         "nav.reports": "Berichte",
-        "operator.chargers_first": "Die ersten Ladepunkte nach Kennung (alle mit Handlungsbedarf: oben):",
         "reports.title": "Portfolio-Berichte",
         "reports.portfolio": "Portfolio",
         "reports.step": "Nach",

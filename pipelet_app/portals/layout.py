@@ -227,6 +227,41 @@ def when_empty(rows: rx.Var, message: rx.Var | str, action: rx.Component | None 
     return rx.cond(rows.length() == 0, empty_state(message, action))
 
 
+def once_loaded(*children: rx.Component) -> rx.Component:
+    """Rendered once all of the page's loaders have run (Reflex's `is_hydrated`), nothing before: on a
+    return visit the state still holds the last visit's rows, and rendering that stale copy of long lists
+    in the same task as the first card delayed the card by as much (benchmarks/operator)."""
+    return rx.cond(rx.State.is_hydrated, rx.fragment(*children))
+
+
+def pager(span: rx.Var, offset: rx.Var, count: rx.Var, rows: int, turn, list_id: str) -> rx.Component:
+    """Previous / `51-100 / 1,000` / next under a list shown a page at a time (`domain.paging`), only
+    when there is more than one page; `turn(-1)` / `turn(1)` is the event that loads the other page."""
+    return rx.cond(
+        count > rows,
+        rx.hstack(
+            rx.button(
+                SessionState.tr["pager.previous"],
+                on_click=turn(-1),
+                disabled=offset == 0,
+                variant="soft",
+                id=f"{list_id}-previous",
+            ),
+            rx.text(span, size="2", color_scheme="gray", id=f"{list_id}-span"),
+            rx.button(
+                SessionState.tr["pager.next"],
+                on_click=turn(1),
+                disabled=offset + rows >= count,
+                variant="soft",
+                id=f"{list_id}-next",
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+    )
+
+
 def card(title: rx.Var | str, *content: rx.Component) -> rx.Component:
     return rx.card(rx.vstack(section_heading(title), *content, width="100%", spacing="3"), width="100%")
 

@@ -8,11 +8,14 @@ from pipelet_app.portals.layout import (
     card,
     charger_status_badge,
     data_table,
+    once_loaded,
     online_badge,
+    pager,
     shell,
     when_empty,
 )
 from pipelet_app.portals.operator.attention_view import attention_card, sites_map_card
+from pipelet_app.portals.operator.data import CHARGER_ROWS, SITE_ROWS
 from pipelet_app.portals.operator.state import OperatorState
 
 T = OperatorState.tr
@@ -45,60 +48,67 @@ def operator_page() -> rx.Component:
         sites_map_card(),
         card(
             T["operator.chargers"],
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in (
-                                "ID",
-                                T["col.online"],
-                                T["col.site"],
-                                T["col.model"],
-                                T["col.status"],
-                                T["charger.since"],
-                            )
-                        ]
-                    )
+            once_loaded(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    "ID",
+                                    T["col.online"],
+                                    T["col.site"],
+                                    T["col.model"],
+                                    T["col.status"],
+                                    T["charger.since"],
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(OperatorState.chargers, _charger_row)),
+                    width="100%",
+                    variant="surface",
+                    id="operator-chargers",
                 ),
-                rx.table.body(rx.foreach(OperatorState.chargers, _charger_row)),
-                width="100%",
-                variant="surface",
-                id="operator-chargers",
-            ),
-            rx.cond(
-                OperatorState.charger_count != OperatorState.chargers_shown,
-                rx.text(
-                    T["operator.chargers_first"],
-                    " ",
-                    OperatorState.chargers_shown,
-                    " / ",
+                pager(
+                    OperatorState.chargers_span,
+                    OperatorState.charger_offset,
                     OperatorState.charger_count,
-                    color_scheme="gray",
-                    size="2",
-                    id="operator-chargers-more",
+                    CHARGER_ROWS,
+                    OperatorState.charger_page,
+                    "operator-chargers",
                 ),
-            ),
-            when_empty(
-                OperatorState.chargers,
-                T["empty.chargers"],
-                rx.link(T["empty.claim_link"], href="/operator/claim", id="empty-claim"),
+                when_empty(
+                    OperatorState.chargers,
+                    T["empty.chargers"],
+                    rx.link(T["empty.claim_link"], href="/operator/claim", id="empty-claim"),
+                ),
             ),
         ),
         card(
             T["operator.sites"],
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(h) for h in (T["col.site"], T["col.timezone"], "")]
-                    )
+            once_loaded(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[rx.table.column_header_cell(h) for h in (T["col.site"], T["col.timezone"], "")]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(OperatorState.sites, _site_row)),
+                    width="100%",
+                    variant="surface",
+                    id="operator-sites",
                 ),
-                rx.table.body(rx.foreach(OperatorState.sites, _site_row)),
-                width="100%",
-                variant="surface",
-                id="operator-sites",
+                pager(
+                    OperatorState.sites_span,
+                    OperatorState.site_offset,
+                    OperatorState.site_count,
+                    SITE_ROWS,
+                    OperatorState.site_page,
+                    "operator-sites",
+                ),
+                when_empty(OperatorState.sites, T["empty.sites"]),
             ),
-            when_empty(OperatorState.sites, T["empty.sites"]),
             rx.hstack(
                 rx.link(T["operator.new_site"], href="/operator/sites/new", id="new-site"),
                 rx.link(T["nav.notifications"], href="/operator/notifications", id="notifications-link"),
@@ -108,15 +118,17 @@ def operator_page() -> rx.Component:
         ),
         card(
             T["operator.recent"],
-            data_table(
-                [
-                    (T["col.when"], "start"),
-                    (T["col.station"], "station"),
-                    (T["col.token"], "id_tag"),
-                    (T["col.energy"], "energy_kwh"),
-                ],
-                OperatorState.sessions,
-                "operator-sessions",
+            once_loaded(
+                data_table(
+                    [
+                        (T["col.when"], "start"),
+                        (T["col.station"], "station"),
+                        (T["col.token"], "id_tag"),
+                        (T["col.energy"], "energy_kwh"),
+                    ],
+                    OperatorState.sessions,
+                    "operator-sessions",
+                ),
             ),
         ),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelet_app.i18n.formatting import in_locale
 from pipelet_app.portals.operator.site_map_view import HEIGHT, PAD, WIDTH, map_view, project
 
 coords = st.tuples(st.floats(-70, 70), st.floats(-179, 179))
@@ -41,5 +44,39 @@ def test_sites_without_a_location_are_listed_not_dropped() -> None:
         {"id": 2, "name": "Ohne Ort", "latitude": None, "longitude": None, "state": "Available"},
     ]
     view = map_view(sites)
-    assert [p["name"] for p in view["pins"]] == ["Nord"] and view["pins"][0]["fill"] == "var(--red-9)"
-    assert view["unplaced"] == [{"name": "Ohne Ort", "state": "Available", "link": "/operator/sites/2"}]
+    assert view["svg"].count("<circle") == 1 and 'fill="var(--red-9)"' in view["svg"]
+    assert '<a href="/operator/sites/1" aria-label="Nord">' in view["svg"]
+    assert '<a href="/operator/sites/1">Nord</a>' in view["legend"] and "Ohne Ort" not in view["legend"]
+    assert '<a href="/operator/sites/2">Ohne Ort</a>' in view["unplaced"] and "Nord" not in view["unplaced"]
+    assert map_view([sites[1]])["svg"] == ""  # no site with a location: no empty map
+
+
+def test_the_lists_group_sites_by_state_most_urgent_first_in_the_page_language() -> None:
+    sites = [
+        {"id": i, "name": name, "latitude": None, "longitude": None, "state": state}
+        for i, (name, state) in enumerate(
+            [("A", "Available"), ("B", "Faulted"), ("C", "Available"), ("D", "Offline"), ("E", "Unknown")]
+        )
+    ]
+    with in_locale("de"):
+        listed = map_view(sites)["unplaced"]
+    groups = re.findall(r'data-accent-color="(\w+)"[^>]*>([^<]+)</span>((?:<a [^>]*>[^<]*</a>)*)', listed)
+    assert [(colour, words) for colour, words, _ in groups] == [
+        ("gray", "Offline"),
+        ("red", "Störung"),
+        ("green", "Verfügbar"),
+        ("amber", "Unbekannt"),
+    ]
+    assert re.findall(r">(\w)</a>", groups[2][2]) == ["A", "C"]  # one badge for both, each name linked
+
+
+def test_names_are_escaped_markup_never_passes_through() -> None:
+    evil = '<img src=x onerror="alert(1)">&'
+    view = map_view(
+        [
+            {"id": 7, "name": evil, "latitude": 1.0, "longitude": 2.0, "state": "<b>"},
+            {"id": 8, "name": evil, "latitude": None, "longitude": None, "state": "Available"},
+        ]
+    )
+    for part in view.values():
+        assert "<img" not in part and "<b>" not in part and "&amp;" in part
