@@ -224,6 +224,14 @@ class Charger:
         started = time.perf_counter()
         await self.ws.send(json.dumps([2, unique_id, action, payload]))
         answer = json.loads(await self.ws.recv())
+        while answer[0] == 2:  # the CSMS asks (after a first Boot: OCA California pricing): not known here
+            reply = (
+                [3, answer[1], {"configurationKey": [], "unknownKey": answer[3].get("key", [])}]
+                if answer[2] == "GetConfiguration"
+                else [4, answer[1], "NotSupported", "", {}]
+            )
+            await self.ws.send(json.dumps(reply))
+            answer = json.loads(await self.ws.recv())
         elapsed = time.perf_counter() - started
         if answer[0] != 3 or answer[1] != unique_id:
             raise RuntimeError(f"unexpected answer {answer}")

@@ -6,7 +6,8 @@
   connection; an accepted message is stored like any other (display_messages, source `running-cost`).
 - 1.6, only to chargers that declared support: the configuration key `CustomDisplayCostAndPrice` =
   true, as the OCA California Pricing whitepaper defines it, known from the charger's GetConfiguration
-  answer (stored by the command path). Then `SetUserPrice` after an accepted StartTransaction,
+  answer: asked by the CSMS after the first accepted BootNotification (`ask_california`, v16.py) and
+  stored like any command's answer. Then `SetUserPrice` after an accepted StartTransaction,
   `RunningCost` after MeterValues (at most once a minute per transaction and connection) and
   `FinalCost` after StopTransaction, all DataTransfer with vendorId `org.openchargealliance.costmsg`.
 A charger without a pricing plan gets none of these. Every one is a display nicety: a failure is logged
@@ -19,15 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import Charger, ChargingSession, DeviceVariable, MeterValue, PricingPlan, Site
 from pipelet_app.domain.pricing import Plan, Rate, display
-from pipelet_app.ocpp.device_model import V16_COMPONENT
+from pipelet_app.ocpp.device_model import V16_COMPONENT, store_configuration, upsert_variable
 from pipelet_app.services import pricing
 
 CALIFORNIA_KEY = "CustomDisplayCostAndPrice"
+#: what the CSMS found out by asking (not the charger's own configuration), per firmware version
+PROBE_COMPONENT = "CSMS.Probe"
 INTERVAL_S = 60.0  # at most one running-cost message per transaction and connection per minute
 REGISTER = "Energy.Active.Import.Register"
 
@@ -42,6 +45,51 @@ def california_enabled(db: Session, charger_id: int) -> bool:
         )
     ).first()
     return str(value or "").strip().lower() == "true"
+
+
+def california_asked(db: Session, charger_id: int, firmware: str) -> bool:
+    """Did this charger declare the key (any value), or did this firmware already fail to answer for it?
+    A charger recorded as not supporting it is asked again once its firmware changes."""
+    declared = db.exec(
+        select(DeviceVariable.id).where(
+            DeviceVariable.charger_id == charger_id,
+            DeviceVariable.variable == CALIFORNIA_KEY,
+            or_(
+                DeviceVariable.component == V16_COMPONENT,
+                and_(
+                    DeviceVariable.component == PROBE_COMPONENT,
+                    DeviceVariable.variable_instance == firmware[:128],
+                ),
+            ),
+        )
+    ).first()
+    return declared is not None
+
+
+def record_california_answer(
+    db: Session, charger_id: int, firmware: str, answer: dict | None, failure: str | None
+) -> bool:
+    """Store the charger's answer to GetConfiguration(CustomDisplayCostAndPrice); True when it declared
+    the key. A declared key is stored as any configuration key is (its value decides, `california_enabled`);
+    unknownKey, an answer without it, a CallError or no answer (`failure`) are recorded as not supported
+    under `PROBE_COMPONENT`, for this firmware, with the reason."""
+    keys = [k for k in (answer or {}).get("configurationKey") or [] if k.get("key") == CALIFORNIA_KEY]
+    if keys:
+        store_configuration(db, charger_id, keys[:1])
+        return True
+    if failure is None:
+        unknown = CALIFORNIA_KEY in ((answer or {}).get("unknownKey") or [])
+        failure = "unknownKey" if unknown else "not in the answer"
+    upsert_variable(
+        db,
+        charger_id,
+        component=PROBE_COMPONENT,
+        variable=CALIFORNIA_KEY,
+        variable_instance=firmware[:128],
+        value=f"not supported: {failure}"[:200],
+        mutability="ReadOnly",
+    )
+    return False
 
 
 @dataclass(frozen=True)

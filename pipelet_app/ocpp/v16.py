@@ -30,6 +30,7 @@ from pipelet_app.ocpp.device_model import (
     store_configuration,
     store_profile,
 )
+from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandTimeout
 from pipelet_app.ocpp.timefmt import now_utc, parse_utc
 
 LOGGER = logging.getLogger("pipelet.csms.v16")
@@ -84,6 +85,46 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
         transactions.close_stale_on_boot(db, self.charger_id, utcnow())
         return call_result.BootNotification(
             current_time=now_utc(), interval=self.server.heartbeat_interval_s, status="Accepted"
+        )
+
+    @after(Action.boot_notification)
+    async def after_boot_notification(self, firmware_version: str | None = None, **_: Any) -> None:
+        """OCA California pricing: ask a charger that has not declared `CustomDisplayCostAndPrice` for
+        it (GetConfiguration), after the Boot answer went out, and store what it says. Without this an
+        operator had to run get-configuration by hand, and a charger able to show prices never did.
+        unknownKey, a CallError or no answer within the command timeout count as not supported (asked
+        again after a firmware change); a charger gone before answering is asked at its next boot."""
+        if not self.registration.accepted:
+            return
+        firmware = firmware_version or ""
+
+        def asked() -> bool:
+            with session_scope() as db:
+                return running_cost.california_asked(db, self.charger_id, firmware)
+
+        if await asyncio.to_thread(asked):
+            return
+        answer: dict[str, Any] | None = None
+        failure: str | None = None
+        try:
+            answer = await self.send_call("GetConfiguration", {"key": [running_cost.CALIFORNIA_KEY]})
+        except CommandCallError as exc:
+            failure = f"CallError {exc.code}"
+        except CommandTimeout:
+            failure = "no answer"
+        except ChargerOffline:
+            return
+
+        def record() -> bool:
+            with session_scope() as db:
+                return running_cost.record_california_answer(db, self.charger_id, firmware, answer, failure)
+
+        declared = await asyncio.to_thread(record)
+        self.__dict__.pop("_california_known", None)  # the next start reads the stored answer
+        LOGGER.info(
+            "%s: CustomDisplayCostAndPrice %s",
+            self.charge_point_id,
+            "declared" if declared else "not supported",
         )
 
     @on(Action.heartbeat)

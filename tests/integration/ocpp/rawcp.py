@@ -18,7 +18,16 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-Responder = Callable[[dict[str, Any]], dict[str, Any] | list[Any]]
+Responder = Callable[[dict[str, Any]], dict[str, Any] | list[Any] | None]
+CALIFORNIA_KEY = "CustomDisplayCostAndPrice"
+
+
+def no_california_pricing(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The default answer to the CSMS's question after a 1.6 boot (GetConfiguration of the OCA California
+    Pricing key): unknownKey, as a charger without it answers. Any other GetConfiguration is queued."""
+    if payload == {"key": [CALIFORNIA_KEY]}:
+        return {"configurationKey": [], "unknownKey": [CALIFORNIA_KEY]}
+    return None
 
 
 def utc_now() -> str:
@@ -48,7 +57,8 @@ class RawChargePoint:
         self.ws: ClientConnection | None = None
         self.responses: asyncio.Queue[list[Any]] = asyncio.Queue()
         self.server_calls: asyncio.Queue[list[Any]] = asyncio.Queue()
-        self.responders: dict[str, Responder] = {}
+        # action -> answer; an answer of None queues the call in `server_calls` as if there were none
+        self.responders: dict[str, Responder] = {"GetConfiguration": no_california_pricing}
         self._reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> RawChargePoint:
@@ -91,10 +101,10 @@ class RawChargePoint:
             frame = json.loads(raw)
             if frame[0] == 2:
                 responder = self.responders.get(frame[2])
-                if responder is None:
+                answer = None if responder is None else responder(frame[3])
+                if answer is None:
                     await self.server_calls.put(frame)
                     continue
-                answer = responder(frame[3])
                 if isinstance(answer, list):  # a full CallError frame body: [code, description, details]
                     await self.ws.send(json.dumps([4, frame[1], *answer]))
                 else:
