@@ -12,7 +12,8 @@ day with 70 % priced, stored site health months), then measures in the same run:
   year, one SPV by month, one site by day over a month; baseline: `SELECT 1` through the same session
   (what any query costs), and a `count(*)` of the year's sessions (what reading the rows costs);
 - attention page: `pipelet run` on that database, Chromium signed in as the operator, navigation to
-  `/operator` until the attention card's first item is on screen; baseline: `/account/api-keys` (same
+  `/operator` until the attention card's first item is on screen, and on the same visit until every card
+  has its data (the map's sites, the last card's rows); baseline: `/account/api-keys` (same
   shell and sign-in check, no data).
 
     .venv/bin/python benchmarks/operator/run.py                 # 1,000 sites, a year: minutes
