@@ -31,6 +31,7 @@ from pipelet_app.db.models import (
     SurplusDecision,
     User,
 )
+from pipelet_app.portals.driver.surplus_data import form_key
 from pipelet_app.services.zones import session_zones
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_operator_sites import _publish
@@ -164,33 +165,48 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
 
 
 def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict, db: None) -> None:
+    """Two sessions running: one form each, every element id in the page once (they end in the
+    session's key), and saving one form changes that session only."""
     with session_scope() as s:
         user = s.exec(select(User).where(User.email == "driver@acme.demo")).one()
         driver = s.exec(select(Driver).where(Driver.user_id == user.id)).one()
         charger = s.exec(select(Charger).order_by(Charger.id)).first()
         assert charger is not None
-        session = ChargingSession(
-            transaction_id="ocpp16:E2E-SUN:1",
-            station_id=charger.charge_point_id,
-            source=SessionSource.OCPP_WALLBOX,
-            driver_id=driver.id,
-            charger_id=charger.id,
-            connector_id=1,
-            start_utc=datetime.now(UTC) - timedelta(minutes=10),
-        )
-        s.add(session)
+        sessions = [
+            ChargingSession(
+                transaction_id=f"ocpp16:E2E-SUN:{connector}",
+                station_id=charger.charge_point_id,
+                source=SessionSource.OCPP_WALLBOX,
+                driver_id=driver.id,
+                charger_id=charger.id,
+                connector_id=connector,
+                start_utc=datetime.now(UTC) - timedelta(minutes=10 + connector),
+            )
+            for connector in (1, 2)
+        ]
+        s.add_all(sessions)
         s.flush()
-        session_id = session.id
+        session_id, other_id = (row.id for row in sessions)
+        key, other_key = (form_key(row.transaction_id) for row in sessions)
 
     sign_in(page, server, "driver@acme.demo")
-    form = page.locator("form").filter(has=page.locator("#prefs-save"))
+    form = page.locator("form").filter(has=page.locator(f"#prefs-save-{key}"))
     expect(form).to_contain_text(charger.charge_point_id, timeout=20_000)
-    page.locator("#prefs-mode").click()
+    expect(page.locator(f"#prefs-save-{other_key}")).to_be_visible()
+    duplicated = page.evaluate(
+        """() => {
+            const seen = {};
+            for (const e of document.querySelectorAll("[id]")) seen[e.id] = (seen[e.id] || 0) + 1;
+            return Object.keys(seen).filter((id) => seen[id] > 1);
+        }"""
+    )
+    assert duplicated == []
+    page.locator(f"#prefs-mode-{key}").click()
     page.get_by_role("option", name="Solar first, grid tops up").click()
     departure = (datetime.now(UTC) + timedelta(days=1)).replace(hour=7, minute=30)
-    page.fill("#prefs-departure", departure.strftime("%Y-%m-%dT%H:%M"))
-    page.fill("#prefs-energy", "12.5")
-    page.click("#prefs-save")
+    page.fill(f"#prefs-departure-{key}", departure.strftime("%Y-%m-%dT%H:%M"))
+    page.fill(f"#prefs-energy-{key}", "12.5")
+    page.click(f"#prefs-save-{key}")
     expect(page.locator("#prefs-saved")).to_be_visible(timeout=20_000)
     with session_scope() as s:
         row = s.get(SessionPreference, session_id)
@@ -201,10 +217,12 @@ def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict
         assert row.departure_utc.astimezone(zone).strftime("%Y-%m-%dT%H:%M") == departure.strftime(
             "%Y-%m-%dT%H:%M"
         )
-    expect(page.locator("#prefs-energy")).to_have_value("12.5")
+        assert s.get(SessionPreference, other_id) is None  # the other session's form was not sent
+    expect(page.locator(f"#prefs-energy-{key}")).to_have_value("12.5")
+    expect(page.locator(f"#prefs-energy-{other_key}")).to_have_value("")
 
-    page.fill("#prefs-energy", "-3")
-    page.click("#prefs-save")
+    page.fill(f"#prefs-energy-{key}", "-3")
+    page.click(f"#prefs-save-{key}")
     expect(page.locator("#prefs-error")).to_contain_text("energy_wh:", timeout=20_000)
     screenshot(page, "driver-solar-preferences")
 

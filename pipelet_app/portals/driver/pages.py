@@ -114,7 +114,8 @@ def _months_card() -> rx.Component:
 
 
 def _preferences_form(row: rx.Var) -> rx.Component:
-    """One running session: how it should charge (the site's solar controller reads it)."""
+    """One running session: how it should charge (the site's solar controller reads it). Element ids end
+    in the session's `key`: a driver may have two sessions running, and ids must be unique."""
     return rx.form(
         rx.el.input(type="hidden", name="transaction_id", value=row["transaction_id"]),
         rx.hstack(
@@ -131,7 +132,7 @@ def _preferences_form(row: rx.Var) -> rx.Component:
             rx.vstack(
                 rx.text(T["prefs.mode"], size="2"),
                 rx.select.root(
-                    rx.select.trigger(id="prefs-mode", aria_label=T["prefs.mode"]),
+                    rx.select.trigger(id="prefs-mode-" + row["key"], aria_label=T["prefs.mode"]),
                     rx.select.content(
                         rx.select.item(T["prefs.mode_site"], value="site"),
                         rx.select.item(T["prefs.mode_pv_only"], value="pv-only"),
@@ -148,7 +149,7 @@ def _preferences_form(row: rx.Var) -> rx.Component:
                     type="datetime-local",
                     name="departure",
                     default_value=row["departure"],
-                    id="prefs-departure",
+                    id="prefs-departure-" + row["key"],
                     aria_label=T["prefs.departure"],
                 ),
             ),
@@ -158,11 +159,11 @@ def _preferences_form(row: rx.Var) -> rx.Component:
                     name="energy_kwh",
                     default_value=row["energy_kwh"],
                     width="7em",
-                    id="prefs-energy",
+                    id="prefs-energy-" + row["key"],
                     aria_label=T["prefs.energy"],
                 ),
             ),
-            rx.button(T["prefs.save"], type="submit", id="prefs-save"),
+            rx.button(T["prefs.save"], type="submit", id="prefs-save-" + row["key"]),
             align="end",
             spacing="4",
             wrap="wrap",

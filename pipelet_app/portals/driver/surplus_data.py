@@ -6,6 +6,7 @@ session only, running, valid values) are `services.surplus`'s.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,14 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def form_key(transaction_id: str) -> str:
+    """The suffix of one running session's form element ids (`prefs-save-<key>`): a driver with two
+    running sessions has two forms, and an id must be unique in the page. Derived from the transaction
+    id (stable while the session runs, whatever the order of the list) but only of [0-9a-f], so it is a
+    plain CSS selector: transaction ids carry colons (`ocpp16:CP-1:7`)."""
+    return hashlib.sha256(transaction_id.encode()).hexdigest()[:12]
+
+
 def running_sessions(db: Session, principal: Principal) -> list[dict[str, str]]:
     rows = service.running_sessions_of_driver(db, principal)
     zones = session_zones(db, (r["session_id"] for r in rows))
@@ -36,6 +45,7 @@ def running_sessions(db: Session, principal: Principal) -> list[dict[str, str]]:
         out.append(
             {
                 "transaction_id": r["transaction_id"],
+                "key": form_key(r["transaction_id"]),
                 "station": r["station_id"],
                 "zone": zone,
                 "mode": r["mode"] or SITE_DEFAULT,
