@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, TextId
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.errors import AppError
@@ -101,7 +101,7 @@ def list_chargers(principal: Caller, db: DB) -> list[ChargerOut]:
 
 
 @router.get("/{charge_point_id}", response_model=ChargerOut, responses={**KEYED, **documented(404)})
-def get_charger(charge_point_id: str, principal: Caller, db: DB) -> ChargerOut:
+def get_charger(charge_point_id: TextId, principal: Caller, db: DB) -> ChargerOut:
     charger = own_charger(db, principal, charge_point_id)
     return _out(charger, connectors_of(db, charger))
 
@@ -178,7 +178,9 @@ def _percent(share: float | None) -> float | None:
 @router.get(
     "/{charge_point_id}/sessions", response_model=list[SessionOut], responses={**KEYED, **documented(404)}
 )
-def charger_sessions(charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20) -> list[SessionOut]:
+def charger_sessions(
+    charge_point_id: TextId, principal: Caller, db: DB, limit: Limit = 20
+) -> list[SessionOut]:
     """The charger's newest sessions, with how many 2.0.1 transaction messages are still missing."""
     return [SessionOut(**s) for s in operations.sessions(db, principal, charge_point_id, limit)]
 
@@ -189,8 +191,8 @@ def charger_sessions(charge_point_id: str, principal: Caller, db: DB, limit: Lim
     responses={**KEYED, **documented(400, 404)},
 )
 def review_session(
-    charge_point_id: str,
-    transaction_id: str,
+    charge_point_id: TextId,
+    transaction_id: TextId,
     principal: Caller,
     db: DB,
     review: Annotated[ReviewIn | None, Body()] = None,
@@ -207,7 +209,7 @@ def review_session(
     responses={**KEYED, **documented(404)},
 )
 def charger_reservations(
-    charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20
+    charge_point_id: TextId, principal: Caller, db: DB, limit: Limit = 20
 ) -> list[ReservationOut]:
     """The charger's newest reservations (by when they were made), with the status as it reads now."""
     return [
@@ -238,7 +240,7 @@ class CustomerInformationOut(BaseModel):
     responses={**KEYED, **documented(404)},
 )
 def charger_customer_information(
-    charge_point_id: str, principal: Caller, db: DB, limit: Limit = 20
+    charge_point_id: TextId, principal: Caller, db: DB, limit: Limit = 20
 ) -> list[CustomerInformationOut]:
     """What the charger reported about customers (OCPP 2.0.1 NotifyCustomerInformation) for the latest
     `customer-information` requests, newest first: for data-subject requests."""
@@ -274,7 +276,7 @@ class DisplayMessageOut(BaseModel):
     response_model=list[DisplayMessageOut],
     responses={**KEYED, **documented(404)},
 )
-def charger_display_messages(charge_point_id: str, principal: Caller, db: DB) -> list[DisplayMessageOut]:
+def charger_display_messages(charge_point_id: TextId, principal: Caller, db: DB) -> list[DisplayMessageOut]:
     """The messages on the charger's screen as the CSMS last knew them (OCPP 2.0.1 display messages)."""
     return [
         DisplayMessageOut(
@@ -296,7 +298,7 @@ def charger_display_messages(charge_point_id: str, principal: Caller, db: DB) ->
 
 @router.get("/{charge_point_id}/uptime", response_model=UptimeOut, responses={**KEYED, **documented(404)})
 def charger_uptime(
-    charge_point_id: str,
+    charge_point_id: TextId,
     principal: Caller,
     db: DB,
     month: Annotated[
@@ -347,7 +349,7 @@ COMMAND_ERRORS = {
 
 @router.post("/{charge_point_id}/commands/{name}", response_model=CommandOut, responses=COMMAND_ERRORS)
 async def command(
-    charge_point_id: str,
+    charge_point_id: TextId,
     name: Annotated[str, Path(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,40}$")],
     principal: Caller,
     db: DB,
@@ -425,7 +427,7 @@ async def create_charger(body: ChargerIn, principal: Caller, db: DB) -> ClaimOut
         409: {"model": ErrorBody, "description": "Your tenant already holds this charger"},
     },
 )
-async def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
+async def claim(charge_point_id: TextId, body: ClaimIn, principal: Caller, db: DB) -> ClaimOut:
     """Take an auto-registered charger into one of your sites. Answers its new Basic-auth password once:
     the charger must connect with it (user = its id) from now on. A charger online at the time is sent
     the password over its socket first; one that accepts it stays connected (a 2.0.1 station waiting
@@ -441,7 +443,7 @@ async def claim(charge_point_id: str, body: ClaimIn, principal: Caller, db: DB) 
 @router.post(
     "/{charge_point_id}/password", response_model=PasswordOut, responses={**KEYED, **documented(404)}
 )
-async def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> PasswordOut:
+async def rotate_password(charge_point_id: TextId, principal: Caller, db: DB) -> PasswordOut:
     """Replace the charger's Basic-auth password with a generated one, answered once. A socket opened with
     the old password is closed; configure the charger with the new one."""
     password = await run_in_threadpool(identity.rotate_password, db, principal, charge_point_id)
@@ -454,7 +456,7 @@ async def rotate_password(charge_point_id: str, principal: Caller, db: DB) -> Pa
     response_model=AuthModeOut,
     responses={**KEYED, **documented(400, 404, 422)},
 )
-async def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
+async def set_auth_mode(charge_point_id: TextId, body: AuthModeIn, principal: Caller, db: DB) -> AuthModeOut:
     """Choose how the charger authenticates: "basic" (default) or "none" (anyone who knows its id can
     connect as it; only for chargers that cannot do Basic auth, on a network you trust)."""
     mode = await run_in_threadpool(identity.set_auth_mode, db, principal, charge_point_id, body.auth_mode)
@@ -468,7 +470,7 @@ async def set_auth_mode(charge_point_id: str, body: AuthModeIn, principal: Calle
     responses={**KEYED, **documented(400, 404, 422)},
 )
 async def set_connector(
-    charge_point_id: str,
+    charge_point_id: TextId,
     connector_id: Annotated[int, Path(ge=1, le=100)],
     body: ConnectorIn,
     principal: Caller,
@@ -517,7 +519,7 @@ def _one(db: DB, charger: Charger) -> ChargerOut:
 
 
 @router.patch("/{charge_point_id}", response_model=ChargerOut, responses={**KEYED, **documented(400, 404)})
-def update_charger(charge_point_id: str, body: ChargerPatch, principal: Caller, db: DB) -> ChargerOut:
+def update_charger(charge_point_id: TextId, body: ChargerPatch, principal: Caller, db: DB) -> ChargerOut:
     """Rename the charger, set its network, or move it to another of your sites (audited)."""
     values = body.model_dump(exclude_unset=True)
     if "name" in values:
@@ -537,7 +539,7 @@ def update_charger(charge_point_id: str, body: ChargerPatch, principal: Caller, 
     },
 )
 async def set_security_profile(
-    charge_point_id: str, body: SecurityProfileIn, principal: Caller, db: DB
+    charge_point_id: TextId, body: SecurityProfileIn, principal: Caller, db: DB
 ) -> ChargerOut:
     """Set the lowest security profile the charger may connect with (audited); connections below it are
     refused from now on."""
@@ -554,7 +556,7 @@ async def set_security_profile(
     responses={**KEYED, **documented(400, 404)},
 )
 async def set_registration(
-    charge_point_id: str, body: RegistrationIn, principal: Caller, db: DB
+    charge_point_id: TextId, body: RegistrationIn, principal: Caller, db: DB
 ) -> ChargerOut:
     """Choose how the CSMS answers the station's next BootNotification (audited): Pending to configure or
     inspect it before accepting it (B02), Rejected to refuse it (B03), Accepted. Set back to Accepted
@@ -567,7 +569,7 @@ async def set_registration(
 
 
 @router.post("/{charge_point_id}/retire", response_model=ChargerOut, responses={**KEYED, **documented(404)})
-async def retire_charger(charge_point_id: str, principal: Caller, db: DB) -> ChargerOut:
+async def retire_charger(charge_point_id: TextId, principal: Caller, db: DB) -> ChargerOut:
     """Take the charger out of service for good: its password goes, the CSMS refuses it; its sessions and
     histories stay. Retiring twice changes nothing."""
     charger = await run_in_threadpool(charger_admin.retire_charger, db, principal, charge_point_id)
@@ -578,7 +580,7 @@ async def retire_charger(charge_point_id: str, principal: Caller, db: DB) -> Cha
 @router.get(
     "/{charge_point_id}/firmware", response_model=list[FirmwareOut], responses={**KEYED, **documented(404)}
 )
-def charger_firmware(charge_point_id: str, principal: Caller, db: DB) -> list[dict]:
+def charger_firmware(charge_point_id: TextId, principal: Caller, db: DB) -> list[dict]:
     """The firmware versions the charger reported in its Boots, newest first."""
     return charger_admin.firmware_history(db, principal, charge_point_id)
 
@@ -586,7 +588,7 @@ def charger_firmware(charge_point_id: str, principal: Caller, db: DB) -> list[di
 @router.get(
     "/{charge_point_id}/history", response_model=list[AuditOut], responses={**KEYED, **documented(404)}
 )
-def charger_history(charge_point_id: str, principal: Caller, db: DB) -> list[dict]:
+def charger_history(charge_point_id: TextId, principal: Caller, db: DB) -> list[dict]:
     """Who claimed, renamed, moved, re-secured or retired the charger, when, and what changed."""
     return charger_admin.history(db, principal, charge_point_id)
 
@@ -627,7 +629,7 @@ MonthQuery = Annotated[
 
 
 @router.get("/{charge_point_id}/health", response_model=HealthOut, responses={**KEYED, **documented(404)})
-def charger_health(charge_point_id: str, principal: Caller, db: DB, month: MonthQuery = None) -> dict:
+def charger_health(charge_point_id: TextId, principal: Caller, db: DB, month: MonthQuery = None) -> dict:
     """The charger's stored month (docs/health.md): online, degraded, offline, faults, availability."""
     return health.charger_health(db, principal, charge_point_id, *_month(month))
 
@@ -635,6 +637,8 @@ def charger_health(charge_point_id: str, principal: Caller, db: DB, month: Month
 @router.get(
     "/{charge_point_id}/faults", response_model=list[FaultOut], responses={**KEYED, **documented(404)}
 )
-def charger_faults(charge_point_id: str, principal: Caller, db: DB, month: MonthQuery = None) -> list[dict]:
+def charger_faults(
+    charge_point_id: TextId, principal: Caller, db: DB, month: MonthQuery = None
+) -> list[dict]:
     """Faults detected from the charger's connector status history in the month, with durations."""
     return health.charger_faults(db, principal, charge_point_id, *_month(month))

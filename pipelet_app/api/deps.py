@@ -49,3 +49,7 @@ PG_INT_MAX = 2**31 - 1
 #: A numeric object id in a path: beyond PostgreSQL's int4 (SQLite's int64) the look-up itself failed with
 #: a 500; out of range is now a 422 naming the parameter, before any query.
 ObjectId = Annotated[int, Path(ge=1, le=PG_INT_MAX)]
+#: A textual object id in a path (charge point, transaction): PostgreSQL refuses a NUL in text, so an id
+#: with one answered 500 instead of a 422 naming the parameter.
+NO_NUL = r"^[^\x00]+$"
+TextId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]

@@ -11,14 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, NO_NUL, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.errors import InvalidInput
 from pipelet_app.services import id_tokens as service
 
 router = APIRouter(prefix="/id-tokens", tags=["id-tokens"])
 NOT_FOUND = {**KEYED, **documented(404, not_found="No such token in your tenant")}
-TokenPath = Annotated[str, Path(max_length=64)]
+TokenPath = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 

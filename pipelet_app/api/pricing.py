@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, TextId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.services import pricing as service
 
@@ -92,7 +92,7 @@ def create_plan(body: PlanIn, principal: Caller, db: DB, response: Response) -> 
     response_model=ChargerPricingOut,
     responses={**KEYED, **documented(400, 404, not_found="No such charger in your tenant")},
 )
-def set_charger_pricing(charge_point_id: str, body: ChargerPricingIn, principal: Caller, db: DB) -> dict:
+def set_charger_pricing(charge_point_id: TextId, body: ChargerPricingIn, principal: Caller, db: DB) -> dict:
     return service.set_charger_pricing(db, principal, charge_point_id, body.plan_id, body.multiplier)
 
 
@@ -101,6 +101,6 @@ def set_charger_pricing(charge_point_id: str, body: ChargerPricingIn, principal:
     response_model=CostOut,
     responses={**KEYED, **documented(404, not_found="No such session at your chargers")},
 )
-def session_cost(transaction_id: str, principal: Caller, db: DB) -> dict:
+def session_cost(transaction_id: TextId, principal: Caller, db: DB) -> dict:
     """The running or final price with its lines; the lines sum to `total`."""
     return service.session_cost(db, principal, transaction_id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, TextId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.api.fleet import PG_INT_MAX
 from pipelet_app.auth import InvalidInput, Principal
@@ -191,7 +191,7 @@ class VoidOut(BaseModel):
     responses={**KEYED, **documented(404, 413, not_found="transaction_id is not a session of your fleet")},
 )
 def void_imported_session(
-    transaction_id: Annotated[str, Path(min_length=1, max_length=200)],
+    transaction_id: TextId,
     body: VoidIn,
     principal: Caller,
     db: DB,
@@ -219,9 +219,7 @@ class RestoredOut(BaseModel):
         **documented(404, 409, not_found="transaction_id is not a voided session of your fleet"),
     },
 )
-def restore_voided_session(
-    transaction_id: Annotated[str, Path(min_length=1, max_length=200)], principal: Caller, db: DB
-) -> RestoredOut:
+def restore_voided_session(transaction_id: TextId, principal: Caller, db: DB) -> RestoredOut:
     """Undo a void: the session comes back exactly as it was (same id), audited as `session.restored`.
     409 when a session with that transaction id exists again (imported anew after the void)."""
     session = restore_session(db, principal, transaction_id)

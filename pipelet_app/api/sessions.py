@@ -10,7 +10,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller
+from pipelet_app.api.deps import DB, Caller, TextId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.services import surplus as service
 
@@ -35,12 +35,12 @@ class PreferencesOut(BaseModel):
 
 
 @router.get("/{transaction_id}/preferences", response_model=PreferencesOut, responses=NOT_FOUND)
-def get_preferences(transaction_id: str, principal: Caller, db: DB) -> dict:
+def get_preferences(transaction_id: TextId, principal: Caller, db: DB) -> dict:
     return service.get_preferences(db, principal, transaction_id)
 
 
 @router.put(
     "/{transaction_id}/preferences", response_model=PreferencesOut, responses={**NOT_FOUND, **documented(400)}
 )
-def put_preferences(transaction_id: str, body: PreferencesIn, principal: Caller, db: DB) -> dict:
+def put_preferences(transaction_id: TextId, body: PreferencesIn, principal: Caller, db: DB) -> dict:
     return service.set_preferences(db, principal, transaction_id, body.model_dump(exclude_unset=True))
