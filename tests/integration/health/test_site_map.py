@@ -50,3 +50,41 @@ def test_each_site_shows_its_worst_charger(demo: dict) -> None:
     assert mine["Kaputt"]["state"] == "Faulted" and mine["Kaputt"]["latitude"] == 52.5
     assert mine["Leer"]["state"] == "Unknown" and mine["Leer"]["latitude"] is None
     assert not {"Ruhig", "Kaputt", "Leer"} & theirs
+
+
+def test_a_charger_without_connectors_and_an_offline_one_count_by_their_own_state(demo: dict) -> None:
+    """The states come from chargers and connectors grouped in the database: a charger that has no
+    connector row yet still counts (its own status), and an offline charger makes its site Offline
+    whatever its connectors last said."""
+    with session_scope() as db:
+        me = _principal(db, SONNEN)
+        bare = Site(tenant_id=me.tenant_id, name="Ohne Stecker")
+        dark = Site(tenant_id=me.tenant_id, name="Dunkel")
+        db.add_all([bare, dark])
+        db.flush()
+        db.add(
+            Charger(
+                charge_point_id="MAP-BARE",
+                tenant_id=me.tenant_id,
+                site_id=bare.id,
+                status="Unavailable",
+                is_online=True,
+            )
+        )
+        db.add(
+            Charger(
+                charge_point_id="MAP-BARE-2",
+                tenant_id=me.tenant_id,
+                site_id=bare.id,
+                status="",
+                is_online=True,
+            )
+        )
+        off = Charger(charge_point_id="MAP-DARK", tenant_id=me.tenant_id, site_id=dark.id, is_online=False)
+        db.add(off)
+        db.flush()
+        db.add(Connector(charger_id=off.id, connector_id=1, status="Charging"))
+        db.commit()
+        mine = {s["name"]: s for s in site_states(db, me)}
+    assert mine["Ohne Stecker"]["state"] == "Unavailable" and mine["Ohne Stecker"]["chargers"] == 2
+    assert mine["Dunkel"]["state"] == "Offline" and mine["Dunkel"]["chargers"] == 1
