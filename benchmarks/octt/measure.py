@@ -21,7 +21,7 @@ What it sets up, as an operator would (README.md lists the suite's own requireme
   (the FastAPI app in this process; commands go over Redis to the CSMS node), the security-profile
   floor through `PUT /api/v1/chargers/{id}/security-profile`, the "Pending at next boot" switch through
   `PUT /api/v1/chargers/{id}/registration`, and a chosen Basic-auth password through
-  the same service the API's rotation uses.
+  the same service the API's rotation uses, followed by the same identity notice to every node.
 
 Prints passes per block and writes `--json` (default benchmarks/octt/last_run.json).
 """

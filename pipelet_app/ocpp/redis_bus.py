@@ -5,8 +5,10 @@ Keys and channels (prefix `pipelet:csms:`):
   its owner, so a late disconnect on the old node cannot erase the new owner);
 - `alive:{node}` → refreshed every few seconds with a TTL, so a crashed node's chargers read as offline
   (409) instead of every command to them timing out;
-- channel `node:{node}` → command requests for that node, and `kick` notices: when a charger reconnects
-  to another node, the previous node closes its stale socket (one socket per charger across the fleet);
+- channel `node:{node}` → command requests for that node (also `connection-alive`: a node where the
+  charger opened a second socket asks whether the holder's socket answers a ping), and `kick` notices:
+  when a charger's socket on another node takes over (`server._take_over`), the previous node closes
+  its stale sockets (one connection per charger across the fleet);
 - channel `reply:{uuid}` → the answer envelope of one request;
 - channel `identity` → broadcast to every node: a charger's password, auth mode, tenant, registration
   or security-profile floor changed (by the web app, the CLI, or a node that stored a password the
