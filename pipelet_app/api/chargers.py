@@ -337,7 +337,7 @@ class CommandOut(BaseModel):
 COMMAND_ERRORS = {
     **KEYED,
     **documented(
-        404, 413, not_found="No such charger in your tenant, or a command this charger's version lacks"
+        400, 404, not_found="No such charger in your tenant, or a command this charger's version lacks"
     ),
     409: {"model": ErrorBody, "description": "The charger is offline"},
     500: {"model": ErrorBody, "description": "The charger answered but saving its effect failed (logged)"},

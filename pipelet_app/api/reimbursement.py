@@ -188,7 +188,7 @@ class VoidOut(BaseModel):
 @router.post(
     "/sessions/{transaction_id}/void",
     response_model=VoidOut,
-    responses={**KEYED, **documented(404, 413, not_found="transaction_id is not a session of your fleet")},
+    responses={**KEYED, **documented(400, 404, not_found="transaction_id is not a session of your fleet")},
 )
 def void_imported_session(
     transaction_id: TextId,
