@@ -26,7 +26,7 @@ from pipelet_app.api import (
     sessions,
     sites,
 )
-from pipelet_app.api.errors import JsonBodyLimit, install_error_handlers
+from pipelet_app.api.errors import RequestGuard, install_error_handlers
 
 PREFIX = "/api/v1"
 
@@ -64,5 +64,5 @@ def build_api() -> FastAPI:
     api.include_router(v1)
     api.include_router(browser_auth.router)  # /auth/login, /auth/logout: the browser's cookie
     install_error_handlers(api)
-    api.add_middleware(JsonBodyLimit)
+    api.add_middleware(RequestGuard)
     return api

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -88,19 +91,28 @@ def install_error_handlers(api: FastAPI) -> None:
         return JSONResponse(error_body(500, "Internal error; it has been logged."), status_code=500)
 
 
-class JsonBodyLimit:
-    """ASGI middleware: a JSON body above MAX_JSON_BODY answers 413 before any route reads it.
+class RequestGuard:
+    """ASGI middleware for what no route should have to remember, answered before any route reads the
+    request:
 
-    Checked on the declared Content-Length and again on the bytes received (a chunked body declares
-    none), so no handler has to remember it. Non-JSON bodies (the CSV imports, the Stripe webhook) keep
-    their own, route-specific limits.
+    * a JSON body above MAX_JSON_BODY: 413, on the declared Content-Length and again on the bytes
+      received (a chunked body declares none). Non-JSON bodies (the CSV imports, the Stripe webhook) keep
+      their own, route-specific limits.
+    * a NUL character in a query parameter or in a JSON string (key or value): 422 naming it.
+      PostgreSQL refuses NUL in text, so such input reached the database and answered 500.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (name := _nul_parameter(scope.get("query_string", b""))) is not None:
+            await _refuse_nul(name, scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
         if b"json" not in headers.get(b"content-type", b""):
             await self.app(scope, receive, send)
             return
@@ -119,7 +131,49 @@ class JsonBodyLimit:
             if len(body) > MAX_JSON_BODY:
                 await _too_large(scope, receive, send)
                 return
+        if b"\\u0000" in body and (field := _nul_field(bytes(body))) is not None:
+            await _refuse_nul(field, scope, receive, send)
+            return
         await self.app(scope, _replay({"type": "http.request", "body": bytes(body)}, receive), send)
+
+
+def _nul_parameter(query_string: bytes) -> str | None:
+    """The first query parameter whose name or value holds a NUL (percent-encoded as %00)."""
+    if b"%00" not in query_string:
+        return None
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="replace")
+    return next((name for name, value in pairs if "\x00" in name + value), None)
+
+
+def _nul_field(body: bytes) -> str | None:
+    """The dotted path (as validation errors name fields) of the first JSON string holding a NUL; None
+    when there is none or the body is not JSON (the route says so itself)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+
+    def walk(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        if isinstance(value, str):
+            return path if "\x00" in value else None
+        items = (
+            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        )
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                return (*path, key.replace("\x00", "\\0"))
+            if (found := walk(item, (*path, str(key)))) is not None:
+                return found
+        return None
+
+    found = walk(document, ())
+    return None if found is None else ".".join(found) or "body"
+
+
+async def _refuse_nul(field: str, scope: Scope, receive: Receive, send: Send) -> None:
+    problem = "contains a NUL character"
+    body = error_body(422, f"{field}: {problem}", [{"field": field, "problem": problem}])
+    await JSONResponse(body, status_code=422)(scope, receive, send)
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

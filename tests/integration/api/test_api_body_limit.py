@@ -1,5 +1,7 @@
-"""A JSON body above 1 MiB answers 413 naming `body`, whether it declares its length or streams chunked;
-before the cap, a 2 MB site name was stored (found by the tenant-isolation sweep's oversized bodies)."""
+"""What the API's request guard refuses before any route reads the request (found by the tenant-isolation
+sweep): a JSON body above 1 MiB answers 413 naming `body`, whether it declares its length or streams
+chunked (before the cap, a 2 MB site name was stored); a NUL in a JSON string or a query parameter answers
+422 naming it (PostgreSQL refuses NUL in text: it was a 500)."""
 
 from __future__ import annotations
 
@@ -39,3 +41,19 @@ def test_a_json_body_under_the_cap_still_streams_through(client: TestClient) -> 
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["name"] == "Chunked depot"
+
+
+def test_a_nul_anywhere_in_the_input_is_a_422_naming_where(client: TestClient, database: str) -> None:
+    key = key_of(OPERATOR)
+    window = {"label": "pe\x00ak", "rate": {"per_kwh": "0.5"}, "start": "17:00", "end": "21:00"}
+    answer = client.post("/api/v1/pricing/plans", json={"name": "Plan", "windows": [window]}, headers=key)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"] == "windows.0.label: contains a NUL character"
+    answer = client.get("/api/v1/payments", params={"charge_point_id": "SON\x00"}, headers=key)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["fields"] == [
+        {"field": "charge_point_id", "problem": "contains a NUL character"}
+    ]
+    # an escaped backslash before "u0000" is no NUL: the plan is made
+    answer = client.post("/api/v1/pricing/plans", json={"name": "C:\\u0000 plan"}, headers=key)
+    assert answer.status_code == 201 and answer.json()["name"] == "C:\\u0000 plan"

@@ -6,8 +6,8 @@ roles, forged and oversized input, on every route.
   account, an inverter link, a payment, a reimbursement statement) by tenant B's key: it must answer
   404 with the very body B gets for an id that does not exist (so nothing tells B the object exists),
   and change nothing. Every other role's key answers 403 or 404.
-* Every JSON write route refuses a 2 MB body and each field of the wrong type with a 4xx whose message
-  names the field (never a 500).
+* Every JSON write route refuses a 2 MB body, each field of the wrong type and each string with a NUL
+  with a 4xx whose message names the field (never a 500); so do forged path ids and query parameters.
 
 The routes come from `/api/v1/openapi.json`, so a route added later is swept without touching this file;
 a path parameter the sweep does not know how to fill fails `test_every_path_id_is_swept` (add it to
@@ -340,13 +340,14 @@ def test_forged_and_oversized_bodies_are_4xx_naming_the_field(client: TestClient
             bad.append((method, path, "2 MB", big.status_code, big.text[:160]))
         schema = _resolve(operation["requestBody"]["content"]["application/json"]["schema"])
         for field, field_schema in _resolve(next(iter(_branches(schema)))).get("properties", {}).items():
-            wrong = _wrong(field_schema)
-            if wrong is None:
-                continue
-            answer = client.request(method, url, headers=key, json={**(body or {}), field: wrong})
-            message = answer.json().get("error", {}).get("message", "") if answer.content else ""
-            if not 400 <= answer.status_code < 500 or field not in message:
-                bad.append((method, path, field, answer.status_code, answer.text[:160]))
+            forgeries = [_wrong(field_schema)]
+            if "string" in {s.get("type") for s in _branches(field_schema)}:
+                forgeries.append("a\x00b")  # PostgreSQL refuses NUL in text
+            for wrong in (f for f in forgeries if f is not None):
+                answer = client.request(method, url, headers=key, json={**(body or {}), field: wrong})
+                message = answer.json().get("error", {}).get("message", "") if answer.content else ""
+                if not 400 <= answer.status_code < 500 or field not in message:
+                    bad.append((method, path, field, repr(wrong), answer.status_code, answer.text[:160]))
         not_an_object = client.request(method, url, headers=key, json=["not", "an", "object"])
         if not 400 <= not_an_object.status_code < 500:
             bad.append((method, path, "[]", not_an_object.status_code, not_an_object.text[:160]))
@@ -357,7 +358,8 @@ FORGED_IDS = [str(2**31), str(2**63), "abc", "a%00b", "x" * 300]
 
 
 def test_forged_path_ids_are_4xx(client: TestClient, seeded: dict) -> None:
-    """Ids out of the database's range, of the wrong type or with a NUL, by the owner: a 4xx, never a 500
+    """Ids out of the database's range, of the wrong type or with a NUL, by the owner: a 4xx, never a 500;
+    a NUL in a query parameter: a 422 naming it
     (on PostgreSQL an int4 overflow answered 500 on the site, inverter link, payment and fleet customer
     routes, and a NUL in a charge point, transaction or token id on every route taking one)."""
     bad = []
@@ -371,6 +373,13 @@ def test_forged_path_ids_are_4xx(client: TestClient, seeded: dict) -> None:
                 )
                 if not 400 <= answer.status_code < 500:
                     bad.append((method, path, name, forged, answer.status_code))
+    for method, path, operation in operations():
+        for parameter in (p["name"] for p in operation.get("parameters", []) if p["in"] == "query"):
+            answer = client.request(
+                method, fill(path), params={parameter: "a\x00b"}, headers=seeded[_owner_of(path)]
+            )
+            if answer.status_code != 422 or not answer.json()["error"]["message"].startswith(parameter):
+                bad.append((method, path, parameter, "NUL", answer.status_code))
     assert bad == []
 
 
