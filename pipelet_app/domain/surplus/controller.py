@@ -14,9 +14,10 @@ One call per control cycle (10-30 s). What happens, in order:
 4. Phases for chargers that can switch (`phases`), from the power the car could have now.
 5. Who charges (`share.pick`, cars ranked by priority, then least laxity) with hysteresis: a car the
    surplus can carry starts after `enable_delay_s`; a charging car others can replace keeps its
-   minimum for `handover_s`; a car whose minimum the surplus no longer covers bridges the dip for at
-   most `disable_delay_s` (alone) or `bridge_shared_s` (other cars on) and only while the grid energy
-   spent so stays within `bridge_grid_share` of its session energy (plus `bridge_allowance_wh`); then
+   minimum for `handover_s` (as long as it likes while `_hungry`); a car whose minimum the surplus no
+   longer covers bridges the dip for at most `disable_delay_s` (alone) or `bridge_shared_s` (other
+   cars on) and only while the grid energy spent so stays within `bridge_grid_share` of its session
+   energy (plus `bridge_allowance_wh`; with other cars on, the present cars' pool); then
    it pauses. A car alone (no other car on) also runs at its minimum, from the grid's top-up, while the
    recent surplus covers `cover_start` of that minimum (to start) or `cover_stop` (to keep going), within
    `cover_grid_share` of the energy it is expected to get today: a dim hour at 80 % of a single-phase
@@ -299,14 +300,14 @@ def _start_or_stay(
         return True
     if car.floor_w > 0:
         car.on = True
-        car.memory = replace(memory, above_since=None, below_since=None)
+        car.memory = replace(memory, above_since=None, below_since=None, dip_since=None)
         return True
     if not picked:
         car.memory = replace(memory, above_since=None)
         return False
     if memory.charging or car.phase_reason:
         car.on = True
-        car.memory = replace(memory, below_since=None, above_since=None)
+        car.memory = replace(memory, below_since=None, above_since=None, dip_since=None)
         return True
     since = memory.above_since or now
     waited = (now - since).total_seconds()
@@ -357,6 +358,30 @@ def _covered(
     return cover >= share and (cover >= COVER_FREE or car.memory.bridged_wh < budget_wh)
 
 
+def _hungry(
+    car: _Car,
+    cars: Sequence[_Car],
+    fc: PvForecast | None,
+    now_s: float,
+    settings: ControllerSettings,
+    voltage: float,
+) -> bool:
+    """Will this car still want energy after its share of the sun forecast until it leaves?
+
+    Its share is the forecast surplus energy until its departure times its part of the present cars'
+    maximum power. A car wanting `hungry_factor` times that cannot fill up before the day's peak, so
+    keeping it at its minimum costs the peak no capacity; other cars are paused after `handover_s`,
+    which keeps them hungry for the peak (benchmark README, session 6: pausing none cost 2.9 kWh of
+    the broken-cloud workplace's 14:00 hour).
+    """
+    departure = car.charger.prefs.departure_utc
+    if settings.hungry_factor <= 0 or fc is None or departure is None or not math.isfinite(car.need_wh):
+        return False
+    total_max_w = sum(other.max_w(voltage) for other in cars if not other.idle)
+    share = car.max_w(voltage) / total_max_w if total_max_w > 0 else 1.0
+    return car.need_wh >= settings.hungry_factor * share * fc.surplus_energy_wh(now_s, departure.timestamp())
+
+
 def _keep_or_pause(
     car: _Car,
     committed_w: float,
@@ -366,14 +391,19 @@ def _keep_or_pause(
     voltage: float,
     available: float,
     covered: bool = False,
+    hungry: bool = False,
+    pool_wh: float = 0.0,
 ) -> None:
     """A charging car the sharing did not pick: hand over, bridge a dip, or pause.
 
     Handing over (others take the surplus, this car stays at its minimum without any grid energy) lasts
-    at most `handover_s`. Bridging a dip from the grid, within the car's grid budget, lasts at most
+    at most `handover_s`, or as long as the car is `hungry`. Bridging a dip from the grid lasts at most
     `disable_delay_s` for a car alone and `bridge_shared_s` (shorter) while other cars are on: they
-    keep the solar in use anyway, the bridge only spares a stop and restart for a passing cloud
-    (benchmark: restarts 18 -> 9 at the broken-cloud workplace, solar unchanged or better).
+    keep the solar in use anyway, the bridge only spares a stop and restart for a passing cloud. The
+    dip is timed from when the sun stopped covering the car, not from when it began handing over (a
+    car handing over for 4 min used to meet its first dip with no bridge left), and a shared bridge
+    may draw on `pool_wh`, the unspent part of all present cars' budget: a car that came a quarter of
+    an hour ago has almost none of its own.
     """
     memory = car.memory
     car.on = False
@@ -382,17 +412,21 @@ def _keep_or_pause(
     since = memory.below_since or now
     waited = (now - since).total_seconds()
     min_w = car.min_w(voltage)
-    if committed_w + min_w <= available and waited < settings.handover_s:
+    if committed_w + min_w <= available and (waited < settings.handover_s or hungry):
         car.on, car.handing_over = True, True
-        car.memory = replace(memory, below_since=since)
+        car.memory = replace(memory, below_since=since, dip_since=None)
         return
+    dip_since = memory.dip_since or now
+    dipped = (now - dip_since).total_seconds()
     budget = settings.bridge_allowance_wh + settings.bridge_grid_share * car.charger.delivered_wh
+    if others_on:
+        budget = max(budget, memory.bridged_wh + pool_wh)
     limit_s = settings.bridge_shared_s if others_on else settings.disable_delay_s
-    if covered or (waited < limit_s and memory.bridged_wh < budget):
+    if covered or (dipped < limit_s and memory.bridged_wh < budget):
         car.on, car.bridging, car.covering = True, True, covered
-        car.memory = replace(memory, below_since=since)
+        car.memory = replace(memory, below_since=since, dip_since=dip_since)
         return
-    car.memory = replace(memory, below_since=None)
+    car.memory = replace(memory, below_since=None, dip_since=None)
 
 
 def _deadband(car: _Car, amps: float, dt_s: float, settings: ControllerSettings, same_shape: bool) -> float:
@@ -568,7 +602,13 @@ def decide(
         others_on = any(other.on and not other.idle for other in cars if other is not car)
         budget = _cover_budget_wh(car, fc, now_s, settings)
         if others_on:
-            _keep_or_pause(car, committed, others_on, now, settings, voltage, available)
+            hungry = _hungry(car, cars, fc, now_s, settings, voltage)
+            pool = settings.bridge_pool_share * sum(c.charger.delivered_wh for c in cars) - sum(
+                c.memory.bridged_wh for c in cars
+            )
+            _keep_or_pause(
+                car, committed, others_on, now, settings, voltage, available, hungry=hungry, pool_wh=pool
+            )
         elif car.memory.charging:
             seen = available if recent is None else max(available, recent - settings.margin_w)
             covered = _covered(car, seen, committed, settings.cover_stop, budget, voltage)

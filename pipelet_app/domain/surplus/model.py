@@ -130,13 +130,15 @@ class ControllerSettings:
     disable_delay_s: float = 1200.0  # a single car bridges a dip below its minimum at most this long ...
     bridge_grid_share: float = 0.01  # ... and only while the grid energy spent bridging stays within
     bridge_allowance_wh: float = 15.0  # this share of the session's energy plus this allowance
-    bridge_shared_s: float = 240.0  # with other cars on, a car bridges a dip at most this long (same budget)
+    bridge_shared_s: float = 180.0  # with other cars on, a car bridges a dip at most this long, within
+    bridge_pool_share: float = 0.01  # ... its own budget or this share of all present cars' energy
     cover_start: float = 0.8  # a car may run on a surplus covering this share of its minimum ... (0 = off)
     cover_stop: float = 0.65  # ... and keep running while it covers this share (the grid tops up) ...
     cover_window_s: float = 180.0  # ... judged on the mean surplus of this many recent seconds ...
     cover_grid_share: float = 0.02  # ... while its grid use stays within this share of its expected energy
     cover_run_s: float = 1200.0  # ... and starts only if that budget lasts this long at the present shortfall
-    handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing
+    handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing,
+    hungry_factor: float = 2.0  # ... unless it wants this many times its share of the forecast sun (0 = off)
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0
     phase_lockout_s: float = 600.0  # minimum time between two phase switches of one charger
@@ -174,7 +176,8 @@ class ChargerMemory:
     phases: int | None = None
     limit_since: datetime | None = None
     above_since: datetime | None = None
-    below_since: datetime | None = None
+    below_since: datetime | None = None  # not picked since (handing over, then bridging)
+    dip_since: datetime | None = None  # the surplus stopped covering this car's minimum at (bridging)
     bridged_wh: float = 0.0
     last_phase_switch: datetime | None = None
     phase_want: int | None = None

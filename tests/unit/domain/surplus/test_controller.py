@@ -432,3 +432,55 @@ def test_under_a_calm_sky_small_raises_wait_for_a_whole_ampere() -> None:
     assert raises and min(raises) >= 1.0 - 1e-9  # no raise smaller than an ampere
     assert min(b - a for a, b in pairwise(fine) if b > a) < 1.0
     assert len(calm) < len(fine) and calm[-1] >= fine[-1] - 1.0
+
+
+def test_a_dip_is_timed_from_when_it_starts_not_from_the_handover_before_it() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1), delivered_wh=20000)
+    b = one_phase("b", prefs=SessionPrefs(priority=2), delivered_wh=20000)
+    # 5 kW: both charge; 3 kW: "a" could take it all, "b" hands over at its minimum for 5 minutes;
+    # then a dip to 2 kW: "b" bridges it for the whole 120 s bridge, although it handed over longer
+    settings = ControllerSettings(bridge_shared_s=120, handover_s=600)
+    decisions = run(SITE, [5000.0] * 3 + [3000.0] * 10 + [2000.0] * 6, (a, b), settings=settings)
+    b_in_dip = [{d.charger_id: d for d in x.chargers}["b"] for x in decisions[13:]]
+    assert "handing the surplus over" in {d.charger_id: d for d in decisions[12].chargers}["b"].reason
+    assert "bridging" in b_in_dip[0].reason and "bridging" in b_in_dip[3].reason
+    assert not b_in_dip[-1].charging
+
+
+def _handover(energy_wh: float) -> list[bool]:
+    """Two single-phase cars on 5 kW of sun, then 3 kW for 40 min: "a" could take it all, "b" hands over."""
+    departure = at(4 * 3600)
+    a = one_phase("a", prefs=SessionPrefs(priority=1, departure_utc=departure, energy_wh=30000))
+    b = one_phase("b", prefs=SessionPrefs(priority=2, departure_utc=departure, energy_wh=energy_wh))
+    chargers, memory, b_on = (a, b), ControllerMemory(), []
+    for step in range(80):
+        ev_w = sum(c.measured_w for c in chargers)
+        pv_w = 5500.0 if step < 3 else 3500.0
+        snap = snapshot(step * 30, ev_w + 500.0 - pv_w, *chargers, pv_w=pv_w)
+        result = decide(snap, SITE, memory, ControllerSettings(handover_s=600))
+        memory = result.memory
+        b_on.append({d.charger_id: d for d in result.chargers}["b"].charging)
+        chargers = follow(chargers, result)
+    return b_on
+
+
+def test_a_hungry_car_keeps_its_minimum_past_the_handover_and_a_sated_one_pauses() -> None:
+    # 3 kW for 4 h is 12 kWh; "b" has half of the two cars' maximum power: its share is ~6 kWh
+    hungry = _handover(energy_wh=20000)  # wants more than twice its share: kept at its minimum
+    sated = _handover(energy_wh=4000)  # would fill up before the peak: paused after 10 min
+    assert all(hungry)
+    assert all(sated[:20]) and not any(sated[30:])
+
+
+def test_a_car_that_just_came_bridges_on_the_budget_of_the_cars_present() -> None:
+    a = one_phase("a", prefs=SessionPrefs(priority=1), delivered_wh=20000)
+    b = one_phase("b", prefs=SessionPrefs(priority=2))  # nothing delivered yet: its own budget is 15 Wh
+
+    def bridged(pool_share: float) -> int:
+        settings = ControllerSettings(bridge_shared_s=300, bridge_pool_share=pool_share)
+        decisions = run(SITE, [5000.0] * 3 + [1500.0] * 10, (a, b), settings=settings)
+        return sum({d.charger_id: d for d in x.chargers}["b"].charging for x in decisions[3:])
+
+    # 1.5 kW: "a" takes it, "b" draws 1.38 kW from the grid; 15 Wh last ~40 s, the pool's 200 Wh 300 s
+    assert bridged(0.0) <= 2
+    assert bridged(0.01) >= 9
