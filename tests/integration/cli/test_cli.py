@@ -94,6 +94,15 @@ def test_api_key_create_and_revoke(database: str) -> None:
         (["api-key", "create", "--email", "ghost@nowhere"], {}, "error: email: no user 'ghost@nowhere'"),
         (["api-key", "revoke", "doesnotexist"], {}, "error: key_id: no API key 'doesnotexist'"),
         (["worker"], {}, "error: REDIS_URL: not set"),
+        # what the argument parser refuses reads the same: one line naming the option, not a usage panel
+        (
+            ["simulate-surplus", "--pv", "pv.csv", "--ev", "ev.json", "--mode", "pv-only", "--step-s", "abc"],
+            {},
+            "error: Invalid value for '--step-s'",
+        ),
+        (["simulate-surplus", "--pv", "pv.csv", "--ev", "ev.json"], {}, "error: Missing option '--mode'"),
+        (["reconstruct"], {}, "error: Missing argument 'input_csv'"),
+        (["no-such-command"], {}, "error: No such command 'no-such-command'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(database: str, args: list[str], env: dict, message: str) -> None:
