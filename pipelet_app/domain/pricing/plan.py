@@ -13,6 +13,7 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 
 WEEKDAYS = frozenset(range(7))  # 0 = Monday, as datetime.weekday()
+MAX_GRACE_MINUTES = 1440  # a day: beyond that no idle fee would ever start (and 2**31 was accepted)
 
 
 def amount(value: object, name: str) -> Decimal:
@@ -90,8 +91,8 @@ class Plan:
             self, "idle_fee_per_minute", amount(self.idle_fee_per_minute, "idle_fee_per_minute")
         )
         grace = self.idle_grace_minutes
-        if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
-            raise ValueError("idle_grace_minutes: a whole number of minutes >= 0")
+        if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_MINUTES:
+            raise ValueError(f"idle_grace_minutes: a whole number of minutes from 0 to {MAX_GRACE_MINUTES}")
         object.__setattr__(self, "windows", tuple(self.windows))
         rates: dict[str, Rate] = {self.base_label: self.base}
         for window in self.windows:

@@ -107,6 +107,7 @@ def test_meter_reset_adds_nothing() -> None:
         (lambda: Rate(per_hour=0.5), "per_hour"),
         (lambda: Plan(session_fee="x"), "session_fee"),
         (lambda: Plan(idle_grace_minutes=-1), "idle_grace_minutes"),
+        (lambda: Plan(idle_grace_minutes=2**31), "idle_grace_minutes"),
         (lambda: Window("", Rate(), time(1), time(2)), "label"),
         (lambda: Window("w", Rate(), time(1), time(2), weekdays=frozenset({7})), "weekdays"),
         (lambda: Plan(windows=(NIGHT, Window("night", Rate(per_kwh=D(1)), time(1), time(2)))), "windows"),
