@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
-from pipelet_app.api.deps import DB, Caller, TextId
+from pipelet_app.api.deps import DB, Caller, RefId, TextId
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.errors import AppError
@@ -370,11 +370,11 @@ class ChargerIn(BaseModel):
     charge_point_id: str = Field(
         description="1-48 letters, digits, '.', '_', '-', ':', starting with a letter or digit"
     )
-    site_id: int = Field(description="One of your sites")
+    site_id: RefId = Field(description="One of your sites")
 
 
 class ClaimIn(BaseModel):
-    site_id: int = Field(description="One of your sites")
+    site_id: RefId = Field(description="One of your sites")
 
 
 class ClaimOut(BaseModel):
@@ -493,7 +493,7 @@ class ChargerPatch(BaseModel):
         max_length=32,
         description="loop, chargepoint, evrange, helios, tesla, other; '' = direct",
     )
-    site_id: int | None = Field(default=None, description="Move it to another of your sites")
+    site_id: RefId | None = Field(default=None, description="Move it to another of your sites")
 
 
 class SecurityProfileIn(BaseModel):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from pydantic import Field
 
 from pipelet_app.api.ratelimit import check_rate
 from pipelet_app.auth import NotAuthenticated, Principal
@@ -53,3 +54,5 @@ ObjectId = Annotated[int, Path(ge=1, le=PG_INT_MAX)]
 #: with one answered 500 instead of a 422 naming the parameter.
 NO_NUL = r"^[^\x00]+$"
 TextId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
+#: An object id in a body (a site, plan, driver, SPV): the same range, for the same reason.
+RefId = Annotated[int, Field(ge=1, le=PG_INT_MAX)]

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
-from pipelet_app.api.deps import DB, NO_NUL, Caller
+from pipelet_app.api.deps import DB, NO_NUL, Caller, RefId
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
 from pipelet_app.errors import InvalidInput
 from pipelet_app.services import id_tokens as service
@@ -27,7 +27,7 @@ class TokenIn(BaseModel):
     type: str = Field(
         default="ISO14443", description="OCPP IdTokenEnumType: ISO14443 (RFID card), Central, ..."
     )
-    driver_id: int | None = Field(default=None, description="A driver of one of your fleet customers")
+    driver_id: RefId | None = Field(default=None, description="A driver of one of your fleet customers")
     expires_utc: datetime | None = Field(default=None, description="ISO 8601 with offset")
     blocked: bool = False
 
@@ -36,7 +36,7 @@ class TokenPatch(BaseModel):
     """Only the fields given change; `null` clears driver_id or expires_utc."""
 
     type: str | None = None
-    driver_id: int | None = None
+    driver_id: RefId | None = None
     expires_utc: datetime | None = None
     blocked: bool | None = None
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller, ObjectId
+from pipelet_app.api.deps import DB, Caller, ObjectId, RefId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.auth import InvalidInput
 from pipelet_app.domain import csv_cells
@@ -164,7 +164,7 @@ def refund(payment_id: ObjectId, body: RefundIn, principal: Caller, db: DB) -> d
 
 class TerminalAuthorizedIn(BaseModel):
     charge_point_id: str
-    connector_id: int
+    connector_id: RefId
     psp_ref: str = Field(description="The terminal's payment reference; the charger's id tag for the session")
     amount: str = Field(description="The amount the terminal pre-authorised, decimal string")
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from pipelet_app.api.deps import DB, Caller, TextId
+from pipelet_app.api.deps import DB, Caller, RefId, TextId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.services import pricing as service
 
@@ -51,7 +51,7 @@ class PlanOut(BaseModel):
 
 
 class ChargerPricingIn(BaseModel):
-    plan_id: int | None = Field(description="A plan of your tenant; null = no pricing")
+    plan_id: RefId | None = Field(description="A plan of your tenant; null = no pricing")
     multiplier: Money = Field(default="1", description='Scales every rate and fee, e.g. "1.1"')
 
 

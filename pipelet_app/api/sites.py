@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from pipelet_app.api.audit_out import AuditOut
 from pipelet_app.api.chargers import MONTH_PATTERN, HealthOut
-from pipelet_app.api.deps import DB, Caller, ObjectId
+from pipelet_app.api.deps import DB, Caller, ObjectId, RefId
 from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.operations import health
@@ -56,7 +56,9 @@ class SiteIn(BaseModel):
     address: str = Field(default="", max_length=500, description="Postal address, one line")
     commissioning_date: date | None = Field(default=None, description="First day in service")
     lifecycle_state: Lifecycle = "operating"
-    spv_id: int | None = Field(default=None, description="The SPV (of your tenant) owning the site's assets")
+    spv_id: RefId | None = Field(
+        default=None, description="The SPV (of your tenant) owning the site's assets"
+    )
     devices: list[Device] = Field(default_factory=list, max_length=500)
 
 
@@ -71,7 +73,7 @@ class SitePatch(BaseModel):
     address: str | None = Field(default=None, max_length=500)
     commissioning_date: date | None = None
     lifecycle_state: Lifecycle | None = None
-    spv_id: int | None = None
+    spv_id: RefId | None = None
     devices: list[Device] | None = Field(default=None, max_length=500, description="Replaces the list")
 
 

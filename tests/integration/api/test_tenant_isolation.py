@@ -6,8 +6,9 @@ roles, forged and oversized input, on every route.
   account, an inverter link, a payment, a reimbursement statement) by tenant B's key: it must answer
   404 with the very body B gets for an id that does not exist (so nothing tells B the object exists),
   and change nothing. Every other role's key answers 403 or 404.
-* Every JSON write route refuses a 2 MB body, each field of the wrong type and each string with a NUL
-  with a 4xx whose message names the field (never a 500); so do forged path ids and query parameters.
+* Every JSON write route refuses a 2 MB body, each field of the wrong type, each string with a NUL and
+  each integer beyond the database's range with a 4xx whose message names the field (never a 500); so
+  do forged path ids and query parameters.
 
 The routes come from `/api/v1/openapi.json`, so a route added later is swept without touching this file;
 a path parameter the sweep does not know how to fill fails `test_every_path_id_is_swept` (add it to
@@ -91,6 +92,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("put", "/api/v1/sites/{site_id}/energy-price"): {"per_kwh": "0.10"},
     ("put", "/api/v1/sessions/{transaction_id}/preferences"): {"mode": "pv-only"},
     ("post", "/api/v1/payments/{payment_id}/refund"): {"amount": "1.00"},
+    ("post", "/api/v1/payments/terminal"): {
+        "charge_point_id": "SON-CP-001",
+        "connector_id": 1,
+        "psp_ref": "PSP-ISO",
+        "amount": "20.00",
+    },
     ("post", "/api/v1/fleet/sessions/{transaction_id}/void"): {"reason": "duplicate"},
     ("put", "/api/v1/fleet/reimbursement/rates/{source}"): {"rate_per_kwh": "0.30"},
 }
@@ -342,8 +349,11 @@ def test_forged_and_oversized_bodies_are_4xx_naming_the_field(client: TestClient
         schema = _resolve(operation["requestBody"]["content"]["application/json"]["schema"])
         for field, field_schema in _resolve(next(iter(_branches(schema)))).get("properties", {}).items():
             forgeries = [_wrong(field_schema)]
-            if "string" in {s.get("type") for s in _branches(field_schema)}:
+            kinds = {s.get("type") for s in _branches(field_schema)} - {"null"}
+            if "string" in kinds:
                 forgeries.append("a\x00b")  # PostgreSQL refuses NUL in text
+            if kinds == {"integer"}:
+                forgeries += [2**31, 2**63]  # beyond PostgreSQL's int4 and SQLite's int64
             for wrong in (f for f in forgeries if f is not None):
                 answer = client.request(method, url, headers=key, json={**(body or {}), field: wrong})
                 message = answer.json().get("error", {}).get("message", "") if answer.content else ""
