@@ -90,6 +90,24 @@ NETWORK_ROWS_SKIPPED = Counter(
     ["network", "kind"],
 )
 
+# ------------------------------------------------------------------------------------------ site energy
+MQTT_MESSAGES = Counter(
+    "pipelet_mqtt_messages",
+    "Site energy MQTT messages by outcome: accepted (checked and queued), stored, lost (a failed batch)",
+    ["outcome"],
+)
+MQTT_REFUSED = Counter(
+    "pipelet_mqtt_refused",
+    "Site energy MQTT messages refused, by reason (site_energy/payloads.py: missing-field, wrong-unit, ...)",
+    ["reason"],
+)
+MQTT_CONNECTED = Gauge(
+    "pipelet_mqtt_connected", "1 while this process's MQTT consumer is connected to the broker"
+)
+MQTT_DISCONNECTS = Counter(
+    "pipelet_mqtt_disconnects", "MQTT broker connections lost or refused (then retried)"
+)
+
 # ------------------------------------------------------------------------------------------------- web
 WEB_REQUESTS = Counter(
     "pipelet_web_requests", "HTTP requests answered, by method and status", ["method", "status"]

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
+from pipelet_app import metrics
 from pipelet_app.db import session_scope
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.site_energy import MAX_EARLY, MAX_LATE
@@ -38,6 +39,10 @@ BATCH = 5000
 FLUSH_S = 0.5
 BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 LOG_EVERY_S = 60.0
+# `stats` is this consumer's own count (tests, the benchmark); the same counts go to /api/v1/metrics.
+_ACCEPTED = metrics.MQTT_MESSAGES.labels("accepted")
+_STORED = metrics.MQTT_MESSAGES.labels("stored")
+_LOST = metrics.MQTT_MESSAGES.labels("lost")
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -87,6 +92,7 @@ class Consumer:
         payload must not flood the log), with how many of that reason so far."""
         self.stats["refused"] += 1
         self.stats[f"refused:{reason}"] += 1
+        metrics.MQTT_REFUSED.labels(reason).inc()
         now = time.monotonic()
         if now - self._logged_at.get(reason, float("-inf")) >= LOG_EVERY_S:
             self._logged_at[reason] = now
@@ -101,6 +107,7 @@ class Consumer:
             self.refuse(refused.reason, refused.message, topic)
             return False
         self.stats["accepted"] += 1
+        _ACCEPTED.inc()
         return True
 
     def _accept(self, topic: str, payload: bytes, now: datetime) -> None:
@@ -146,9 +153,11 @@ class Consumer:
         except Exception:
             self.stats["batches_failed"] += 1
             self.stats["lost"] += len(samples) + len(transactions)
+            _LOST.inc(len(samples) + len(transactions))
             log.exception("site energy batch of %d messages not stored", len(samples) + len(transactions))
             return
         self.stats["stored"] += len(samples) + len(transactions)
+        _STORED.inc(len(samples) + len(transactions))
         self.stats["batches"] += 1
 
     async def flush(self) -> None:
@@ -182,6 +191,7 @@ class Consumer:
                     attempt = 0
                     self.stats["connects"] += 1
                     self.connected.set()
+                    metrics.MQTT_CONNECTED.set(1)
                     log.info("MQTT consumer connected to %s:%s", self.host, self.port)
                     await self._receive(client)
             except asyncio.CancelledError:
@@ -190,6 +200,8 @@ class Consumer:
                 raise
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                metrics.MQTT_CONNECTED.set(0)
+                metrics.MQTT_DISCONNECTS.inc()
                 delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
                 attempt += 1
                 self.stats["disconnects"] += 1
@@ -198,6 +210,7 @@ class Consumer:
                 await asyncio.sleep(delay)
             except Exception:  # a bug must not stop the data: log it and start over
                 self.connected.clear()
+                metrics.MQTT_CONNECTED.set(0)
                 self.stats["errors"] += 1
                 log.exception("MQTT consumer error; restarting the connection")
                 await asyncio.sleep(1)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import random
+import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from prometheus_client import REGISTRY
 from sqlmodel import select
 
 from pipelet_app.db import session_scope
@@ -207,6 +209,7 @@ async def test_bad_messages_are_refused_with_a_reason_and_the_consumer_goes_on(s
         "invalid-json": b"{not json",
         "bad-timestamp": {**good, "timestamp": "2026-06-01T10:00:00"},
     }
+    counted_before = {reason: _refused_metric(reason) for reason in bad}
     async with consuming(site) as consumer:
         await publish([(f"{site.topic}/measurements", body) for body in bad.values()])
         await publish(
@@ -224,6 +227,9 @@ async def test_bad_messages_are_refused_with_a_reason_and_the_consumer_goes_on(s
     assert consumer.stats["refused:wrong-unit"] == 3  # kWh, negative PV, SoC 140 %
     assert consumer.stats["refused:wrong-asset"] == 1 and consumer.stats["refused:missing-field"] == 2
     assert consumer.stats["refused"] == len(bad) + 4 and consumer.stats["accepted"] == 1
+    # The same counts are what /api/v1/metrics serves (pipelet_mqtt_refused_total{reason}).
+    for reason in bad:
+        assert _refused_metric(reason) - counted_before[reason] == consumer.stats[f"refused:{reason}"], reason
     with session_scope() as db:
         [row] = db.exec(select(SiteEnergyMinute).where(SiteEnergyMinute.site_id == site.id)).all()
         assert row.pv_w == 3000
@@ -304,6 +310,55 @@ async def test_the_consumer_reconnects_by_itself(site: Site_) -> None:
         assert consumer.stats["disconnects"] >= 1
     finally:
         await proxy.stop()
+
+
+def _refused_metric(reason: str) -> float:
+    return REGISTRY.get_sample_value("pipelet_mqtt_refused_total", {"reason": reason}) or 0.0
+
+
+async def _mosquitto(port: int) -> asyncio.subprocess.Process:
+    broker = await asyncio.create_subprocess_exec(
+        "mosquitto", "-p", str(port), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    for _ in range(100):
+        with contextlib.suppress(OSError):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return broker
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"mosquitto did not listen on {port}")
+
+
+@pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
+async def test_the_consumer_comes_back_after_the_broker_restarts(site: Site_) -> None:
+    """A broker of our own on a free port (the shared one on 1883 is not ours to stop): stopped while
+    the consumer is connected, started again on the same port; the consumer reconnects and stores, and
+    the metrics say so (pipelet_mqtt_connected, pipelet_mqtt_disconnects_total)."""
+    port = free_port()
+    broker = await _mosquitto(port)
+    try:
+        async with consuming(site, port=port) as consumer:
+            disconnects = REGISTRY.get_sample_value("pipelet_mqtt_disconnects_total") or 0.0
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 1
+            broker.terminate()
+            await broker.wait()
+            await until(lambda: not consumer.connected.is_set(), timeout=20)
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 0
+            assert (REGISTRY.get_sample_value("pipelet_mqtt_disconnects_total") or 0.0) > disconnects
+            await asyncio.sleep(1.5)  # a retry or two against the closed port
+            broker = await _mosquitto(port)
+            await asyncio.wait_for(consumer.connected.wait(), 45)  # back-off steps 0.5, 1, 2, 5, 10 s
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 1
+            await publish([(f"{site.topic}/measurements", measurement(site.pv, utcnow(), 2345.0))], port=port)
+            await until(lambda: consumer.stats["stored"] >= 1)
+        assert consumer.stats["connects"] >= 2
+        with session_scope() as db:
+            [row] = db.exec(select(SiteEnergyMinute).where(SiteEnergyMinute.site_id == site.id)).all()
+            assert row.pv_w == 2345
+    finally:
+        if broker.returncode is None:
+            broker.terminate()
+            await broker.wait()
 
 
 def test_refusals_are_logged_once_per_reason_and_minute(
