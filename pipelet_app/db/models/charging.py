@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint, func, text
+from sqlalchemy import BigInteger, Column, Index, Numeric, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -86,6 +86,8 @@ class Charger(SQLModel, table=True):
     #: retired by its operator: refused by the CSMS, left out of health and attention, kept for history
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: raised by database triggers on every change a live page shows (migration 0035; never set it)
+    live_version: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class ChargerFirmware(SQLModel, table=True):

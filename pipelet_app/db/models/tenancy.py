@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Date, Numeric
+from sqlalchemy import BigInteger, Column, Date, Numeric
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.clock import utcnow
@@ -80,6 +80,8 @@ class Site(SQLModel, table=True):
     )
     #: the special-purpose vehicle (tax equity) that owns the site's assets, one of the tenant's SPVs
     spv_id: int | None = Field(default=None, foreign_key="spvs.id", index=True)
+    #: raised by a database trigger on every change of the row (migration 0035; never set it)
+    live_version: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class Driver(SQLModel, table=True):

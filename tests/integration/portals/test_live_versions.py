@@ -11,7 +11,7 @@ from sqlmodel import select
 from pipelet_app.auth import Forbidden, NotFound, Principal
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, ChargingSession, Connector, Driver, User
+from pipelet_app.db.models import Charger, ChargingSession, Connector, Driver, Site, User
 from pipelet_app.portals import live
 from pipelet_app.portals.driver.data import live_key as driver_key
 from pipelet_app.portals.fleet.data import live_key as fleet_key
@@ -193,3 +193,94 @@ def test_a_follower_that_knows_what_the_page_shows_reloads_only_on_a_change(monk
         return seen
 
     assert asyncio.run(scenario()) == ["b"]
+
+
+def _tenant_and_charger_keys(operator: Principal, charger: Charger) -> list:
+    return [("operator", operator.tenant_id), ("charger", charger.id)]
+
+
+def test_each_kind_of_change_a_live_page_shows_moves_the_operator_fingerprint(demo: dict) -> None:
+    """The counters of migration 0035: status, online flag, connector, a session starting, its energy
+    while running, its stop, a review once finished, a charger's and a site's rename, a claim; while a
+    heartbeat and a running session's timestamp alone move nothing (every page would reload each tick)."""
+    operator, other = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    charger = _charger("SON-CP-002")
+    keys = [*_tenant_and_charger_keys(operator, charger), ("operator", other.tenant_id)]
+
+    def change(edit) -> dict:
+        before = read_versions(keys)
+        with session_scope() as db:
+            edit(db)
+        after = read_versions(keys)
+        assert after[keys[2]] == before[keys[2]], "another tenant's pages moved"
+        return {k: after[k] != before[k] for k in keys[:2]}
+
+    def charger_row(db):
+        return db.get(Charger, charger.id)
+
+    def session_row(db):
+        return db.exec(select(ChargingSession).where(ChargingSession.transaction_id == "live-kinds")).one()
+
+    def setattrs(row, **values):
+        for name, value in values.items():
+            setattr(row, name, value)
+        return row
+
+    both = {keys[0]: True, keys[1]: True}
+    still = {keys[0]: False, keys[1]: False}
+    assert change(lambda db: db.add(setattrs(charger_row(db), last_seen_at=utcnow()))) == still
+    assert change(lambda db: db.add(setattrs(charger_row(db), status="Unavailable"))) == both
+    assert change(lambda db: db.add(setattrs(charger_row(db), is_online=not charger.is_online))) == both
+    assert change(lambda db: db.add(setattrs(charger_row(db), display_name="Gate 2"))) == both
+    connector = select(Connector).where(Connector.charger_id == charger.id)
+    assert change(lambda db: db.add(setattrs(db.exec(connector).first(), status="Faulted"))) == both
+    started = ChargingSession(
+        transaction_id="live-kinds",
+        station_id="SON-CP-002",
+        source="ocpp-wallbox",
+        charger_id=charger.id,
+        start_utc=utcnow(),
+    )
+    assert change(lambda db: db.add(started)) == both
+    assert change(lambda db: db.add(setattrs(session_row(db), energy_wh=2_500.0))) == both
+    # a MeterValues that repeats the register: the running session's timestamp only, nothing shown
+    assert change(lambda db: db.add(setattrs(session_row(db), updated_at=utcnow() + timedelta(1)))) == still
+    stop = {"end_utc": utcnow(), "meter_stop_wh": 2_600.0, "energy_wh": 2_600.0}
+    assert change(lambda db: db.add(setattrs(session_row(db), **stop))) == both
+    assert change(lambda db: db.add(setattrs(session_row(db), review_pending=True, flags="jump"))) == both
+    assert change(lambda db: db.delete(session_row(db))) == both
+
+    with session_scope() as db:
+        site_id = charger_row(db).site_id
+    site_renamed = change(lambda db: db.add(setattrs(db.get(Site, site_id), name="Renamed depot")))
+    assert site_renamed == both  # the site's name is on the list's rows; its zone on the charger page
+
+    with session_scope() as db:  # an auto-registered charger nobody claimed yet
+        db.add(Charger(charge_point_id="LIVE-UNCLAIMED"))
+    assert change(lambda db: None) == still
+    claim = select(Charger).where(Charger.charge_point_id == "LIVE-UNCLAIMED")
+    claimed = change(lambda db: db.add(setattrs(db.exec(claim).one(), tenant_id=operator.tenant_id)))
+    assert claimed[keys[0]] and not claimed[keys[1]]
+
+
+def test_the_triggers_cover_every_column_of_the_rows_they_follow() -> None:
+    """A column added to chargers, sites, connectors or sessions must be in migration 0035's lists (or
+    a later migration's) or excluded here with its reason, else changing it would not move live pages."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "alembic" / "versions" / "0035_live_versions.py"
+    spec = importlib.util.spec_from_file_location("live_versions_migration", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def columns(model) -> set[str]:
+        return set(model.__table__.columns.keys()) - {"id", "live_version"}
+
+    assert set(migration.CHARGER_COLUMNS) == columns(Charger) - {"last_seen_at"}  # heartbeats: not shown
+    assert set(migration.SITE_COLUMNS) == columns(Site)
+    assert set(migration.CONNECTOR_COLUMNS) == columns(Connector)
+    # a running session's meter update: its energy is read directly (services/live_versions._running)
+    metered = {"energy_wh", "energy_reported_wh", "updated_at"}
+    assert set(migration.SESSION_COLUMNS) == columns(ChargingSession) - metered
