@@ -22,19 +22,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import text  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from sqlalchemy import text
+from sqlmodel import select
 
-from benchmarks._browser_timing import stats  # noqa: E402
-from pipelet_app.db import reset_engine, session_scope  # noqa: E402
-from pipelet_app.db.models import User  # noqa: E402
-from pipelet_app.services.live_versions import versions_in  # noqa: E402
+from benchmarks._browser_timing import stats
+from pipelet_app.db import reset_engine, session_scope
+from pipelet_app.db.models import User
+from pipelet_app.services.live_versions import versions_in
 
 OPERATOR = "operator@sonnenstrom.demo"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", required=True, help="a database run.py --keep left")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--running", type=int, default=0, help="reopen this many chargers' latest session")
@@ -56,7 +58,10 @@ def main() -> int:
                 {"t": tenant, "n": args.running},
             )
         out = {"chargers": charger[1], "running_sessions": args.running}
-        for name, key in (("operator_key_ms", ("operator", tenant)), ("charger_key_ms", ("charger", charger[0]))):
+        for name, key in (
+            ("operator_key_ms", ("operator", tenant)),
+            ("charger_key_ms", ("charger", charger[0])),
+        ):
             versions_in(db, [key])  # warm
             times = []
             for _ in range(args.runs):
