@@ -102,7 +102,9 @@ MQTT_REFUSED = Counter(
     ["reason"],
 )
 MQTT_CONNECTED = Gauge(
-    "pipelet_mqtt_connected", "1 while this process's MQTT consumer is connected to the broker"
+    "pipelet_mqtt_connected",
+    "1 while this process's MQTT consumer is connected to the broker (only in a process that consumes)",
+    ["broker"],
 )
 MQTT_DISCONNECTS = Counter(
     "pipelet_mqtt_disconnects", "MQTT broker connections lost or refused (then retried)"

@@ -79,6 +79,7 @@ class Consumer:
         self.session_factory = session_factory
         self.directory = SiteDirectory(lambda: Session(_engine()))
         self.stats: Counter[str] = Counter()
+        self._connected_metric = metrics.MQTT_CONNECTED.labels(f"{self.host}:{self.port}")
         self.connected = asyncio.Event()
         self._samples: list[SampleIn] = []
         self._transactions: list[tuple[int, int, Transaction]] = []
@@ -191,7 +192,7 @@ class Consumer:
                     attempt = 0
                     self.stats["connects"] += 1
                     self.connected.set()
-                    metrics.MQTT_CONNECTED.set(1)
+                    self._connected_metric.set(1)
                     log.info("MQTT consumer connected to %s:%s", self.host, self.port)
                     await self._receive(client)
             except asyncio.CancelledError:
@@ -200,7 +201,7 @@ class Consumer:
                 raise
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
-                metrics.MQTT_CONNECTED.set(0)
+                self._connected_metric.set(0)
                 metrics.MQTT_DISCONNECTS.inc()
                 delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
                 attempt += 1
@@ -210,7 +211,7 @@ class Consumer:
                 await asyncio.sleep(delay)
             except Exception:  # a bug must not stop the data: log it and start over
                 self.connected.clear()
-                metrics.MQTT_CONNECTED.set(0)
+                self._connected_metric.set(0)
                 self.stats["errors"] += 1
                 log.exception("MQTT consumer error; restarting the connection")
                 await asyncio.sleep(1)

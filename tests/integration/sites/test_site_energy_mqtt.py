@@ -339,16 +339,16 @@ async def test_the_consumer_comes_back_after_the_broker_restarts(site: Site_) ->
     try:
         async with consuming(site, port=port) as consumer:
             disconnects = REGISTRY.get_sample_value("pipelet_mqtt_disconnects_total") or 0.0
-            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 1
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected", {"broker": f"127.0.0.1:{port}"}) == 1
             broker.terminate()
             await broker.wait()
             await until(lambda: not consumer.connected.is_set(), timeout=20)
-            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 0
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected", {"broker": f"127.0.0.1:{port}"}) == 0
             assert (REGISTRY.get_sample_value("pipelet_mqtt_disconnects_total") or 0.0) > disconnects
             await asyncio.sleep(1.5)  # a retry or two against the closed port
             broker = await _mosquitto(port)
             await asyncio.wait_for(consumer.connected.wait(), 45)  # back-off steps 0.5, 1, 2, 5, 10 s
-            assert REGISTRY.get_sample_value("pipelet_mqtt_connected") == 1
+            assert REGISTRY.get_sample_value("pipelet_mqtt_connected", {"broker": f"127.0.0.1:{port}"}) == 1
             await publish([(f"{site.topic}/measurements", measurement(site.pv, utcnow(), 2345.0))], port=port)
             await until(lambda: consumer.stats["stored"] >= 1)
         assert consumer.stats["connects"] >= 2
