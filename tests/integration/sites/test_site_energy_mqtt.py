@@ -127,9 +127,13 @@ async def csms(site: Site_) -> AsyncIterator[CsmsServer]:
     await server.stop()
 
 
-async def test_mqtt_and_ocpp_to_series_and_solar_share(site: Site_, csms: CsmsServer) -> None:
+@pytest.mark.parametrize(
+    "ago", [timedelta(minutes=20), timedelta(hours=23, minutes=30)], ids=["20min", "23h"]
+)
+async def test_mqtt_and_ocpp_to_series_and_solar_share(site: Site_, csms: CsmsServer, ago: timedelta) -> None:
+    """`ago`: how long before now the session ran; 23 h 30 min is late data near the 24 h limit."""
     now = utcnow()
-    t0 = floor_minute(now) - timedelta(minutes=20)
+    t0 = floor_minute(now) - ago
     # A car draws 6 kW for 10 minutes on the OCPP charger (100 Wh a minute).
     async with RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp) as cp:
         await cp.boot16()
