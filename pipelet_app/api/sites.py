@@ -47,7 +47,8 @@ class Mqtt(BaseModel):
 
 class SiteIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin")
+    # Required: a site's days are local days (reports, digests); a silent UTC shifted every one of them.
+    timezone: str = Field(min_length=1, max_length=64, description="IANA zone, e.g. Europe/Berlin")
     currency: str = Field(default="EUR", max_length=3, description="ISO 4217; the site's prices are in it")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

@@ -145,6 +145,8 @@ def _check_site_fields(db: Session, principal: Principal, values: Mapping[str, A
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise InvalidInput("name: required, 1 to 200 characters")
     if "timezone" in values:
+        if not str(values["timezone"] or "").strip():
+            raise InvalidInput("timezone: required, an IANA time zone such as Europe/Berlin")
         try:
             ZoneInfo(str(values["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
@@ -231,8 +233,9 @@ def create_site(
     require(principal, Role.OPERATOR)
     if principal.tenant_id is None:
         raise NotFound("Not found.")
-    if "name" not in values:
-        raise InvalidInput("name: required")
+    for required in ("name", "timezone"):  # a site's days are local days: no silent UTC
+        if required not in values:
+            raise InvalidInput(f"{required}: required")
     values = {
         k: v
         for k, v in values.items()

@@ -111,7 +111,7 @@ def new_site_view(db: Session, principal: Principal) -> dict[str, Any]:
 def _values(form: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "name": str(form.get("name", "")).strip(),
-        "timezone": str(form.get("timezone", "") or "UTC").strip(),
+        "timezone": str(form.get("timezone", "") or "").strip(),  # empty: refused by the service
         "latitude": _number(form, "latitude"),
         "longitude": _number(form, "longitude"),
         "grid_limit_a": _number(form, "grid_limit_a"),

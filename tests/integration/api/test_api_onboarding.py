@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from pipelet_app.api import build_api
+from pipelet_app.auth import Principal
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, IdToken
+from pipelet_app.db.models import Charger, IdToken, User
 from pipelet_app.ocpp.admission import Admission
 from pipelet_app.ocpp.authorization import authorize
 from pipelet_app.ocpp.chargers import record_boot, register_charger
@@ -268,3 +269,31 @@ def test_csv_import_row_by_row_idempotent(client: TestClient) -> None:
         assert len(db.exec(select(IdToken).where(IdToken.token == "IMP-1")).all()) == 1
     headerless = client.post("/api/v1/id-tokens/import", content=b"a,b\n1,2\n", headers=op)
     assert headerless.status_code == 422 and headerless.json()["error"]["message"].startswith("token")
+
+
+def test_a_site_without_a_time_zone_is_refused_naming_it(client: TestClient) -> None:
+    """The issue's bad input: a site without a time zone is refused, nothing saved (it was created as a
+    UTC site, shifting every local day of its reports and digests)."""
+    from pipelet_app.auth import InvalidInput
+    from pipelet_app.portals.operator.site_data import save_site
+
+    op = key_of(SONNEN)
+    before = client.get("/api/v1/sites", headers=op).json()
+    for body in (
+        {"name": "Ohne Zone"},
+        {"name": "Ohne Zone", "timezone": ""},
+        {"name": "x", "timezone": " "},
+    ):
+        answer = client.post("/api/v1/sites", json=body, headers=op)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["message"].startswith("timezone"), answer.text
+    answer = client.patch(f"/api/v1/sites/{site_of(SONNEN)}", json={"timezone": ""}, headers=op)
+    assert answer.status_code == 422 and answer.json()["error"]["message"].startswith("timezone"), answer.text
+    # the page's form: an empty zone field is refused too (it became UTC), for a new site and an edit
+    with session_scope() as db:
+        operator = Principal.of(db.exec(select(User).where(User.email == "operator@sonnenstrom.demo")).one())
+        for site_id in (None, site_of(SONNEN)):
+            with pytest.raises(InvalidInput, match=r"^timezone: required"):
+                save_site(db, operator, site_id, {"name": "Ohne Zone", "timezone": ""})
+        db.rollback()
+    assert client.get("/api/v1/sites", headers=op).json() == before

@@ -80,6 +80,7 @@ NOT_IDS = {"name": "reset", "connector_id": "1", "source": "public", "year": "20
 
 # A valid body per write route where the schema's minimal example would not get past validation.
 BODIES: dict[tuple[str, str], Any] = {
+    ("post", "/api/v1/sites"): {"name": "x", "timezone": "UTC"},
     ("patch", "/api/v1/chargers/{charge_point_id}"): {"name": "x"},
     ("put", "/api/v1/chargers/{charge_point_id}/security-profile"): {"security_profile": 1},
     ("put", "/api/v1/chargers/{charge_point_id}/auth-mode"): {"auth_mode": "basic"},
