@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pipelet_app.i18n.catalogue import translate
-from pipelet_app.i18n.formatting import current_locale, number
+from pipelet_app.i18n.formatting import current_locale, number, when
 
 _N = r"(-?[\d.]+)"
 
@@ -32,6 +33,23 @@ def _limit(raw: str) -> str:
 
 def _raw(raw: str) -> str:
     return raw
+
+
+def _moment(raw: str) -> str:
+    """An ISO time (`2026-12-05T10:01:00+00:00`, or `2026-12-05 10:01` read as UTC) as the page writes
+    times (`05.12.2026 10:01 UTC`); `never` in words; anything else as it stands."""
+    if raw == "never":
+        return translate("sr.never", current_locale())
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return when(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _answer(raw: str) -> str:
+    """A charger's earlier answer inside `unchanged (...)`, in the locale like the answer itself."""
+    return localize(raw)
 
 
 def _phases(raw: str) -> str:
@@ -78,12 +96,35 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
     (
         "sr.stale_car",
         r"stale site data \(last grid measurement: (.+)\): safe limit for (pv-only|pv-priority|eco-plus)",
-        (_raw, _raw),
+        (_moment, _raw),
     ),
     ("sr.stale_site", r"stale: no grid measurement for 2 minutes", ()),
     ("sr.safe_per_mode", r"safe limit per mode", ()),
     ("sr.available", rf"{_N} W available for the cars", (_num(0),)),
     ("sr.no_prices", r"eco-plus without prices \((.+)\): planned like pv-priority", (_raw,)),
+    # What the charger answered (the decision's `sent`, actuation/loop.py; OCPP's own words otherwise).
+    ("sr.sent_accepted", r"Accepted", ()),
+    ("sr.sent_rejected", r"Rejected", ()),
+    ("sr.sent_not_supported", r"NotSupported", ()),
+    ("sr.sent_fallback", r"fallback:(\w+)@(\d+)", (_raw, _raw)),
+    ("sr.sent_unchanged_was", r"unchanged \((.+)\)", (_answer,)),
+    ("sr.sent_unchanged", r"unchanged", ()),
+    ("sr.sent_skipped_offline", r"skipped: charger offline", ()),
+    ("sr.sent_offline", r"offline", ()),
+    ("sr.sent_timeout", r"timeout", ()),
+    ("sr.sent_call_error", r"CallError:(.+)", (_raw,)),
+    ("sr.sent_error", r"error:(.+)", (_raw,)),
+    # The price source's state (services/surplus.py tariff_state).
+    ("sr.tariff_none", r"no tariff source: Eco-plus plans like PV-priority", ()),
+    (
+        "sr.tariff_until_failed",
+        r"prices until (\d{4}-\d\d-\d\d \d\d:\d\d) UTC "
+        r"\(last fetch failed: (.+); the cached prices stay in use\)",
+        (_moment, _raw),
+    ),
+    ("sr.tariff_until", r"prices until (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", (_moment,)),
+    ("sr.tariff_failed", r"no current prices \((.+)\): Eco-plus plans like PV-priority", (_raw,)),
+    ("sr.tariff_not_yet", r"no current prices yet: Eco-plus plans like PV-priority", ()),
 ]
 _COMPILED = [(key, re.compile(pattern), convert) for key, pattern, convert in PATTERNS]
 

@@ -74,7 +74,7 @@ def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, s
                     if "limit_a" not in c
                     else f"{number(c['limit_a'], 1)} A, {c.get('phases', 3)}p",
                     "reason": localize(str(c.get("reason", ""))),
-                    "sent": str(c.get("sent", "")),
+                    "sent": localize(str(c.get("sent", ""))),  # our outcome words too (unchanged, ...)
                 }
             )
     return rows
@@ -94,7 +94,7 @@ def surplus_view(db: Session, principal: Principal, site_id: int) -> dict[str, A
             "min_soc": "" if settings["min_soc"] is None else f"{settings['min_soc']:g}",
             "tariff_source": settings["tariff_source"],
             "tariff_region": settings["tariff_region"] or "de",
-            "tariff_status": settings["tariff_status"],
+            "tariff_status": localize(settings["tariff_status"]),
         },
         "flows": _flows(db, principal, site_id),
         "chart": _chart(db, principal, site, now),

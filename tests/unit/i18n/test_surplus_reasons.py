@@ -23,6 +23,7 @@ WRITTEN = [
     "eco-plus: 16.0 A on 3 phases; switching to 3 phases: 12.3 kW available for 300 s; "
     "grid top-up in this slot at 0.215/kWh to meet the departure",
     "pv-priority: 6.0 A on 3 phases; bridging a dip at the minimum (limited grid use)",
+    "pv-priority: 6.0 A on 3 phases; at the minimum on a surplus covering most of it (limited grid use)",
     "pv-priority: 6.0 A on 3 phases; at the minimum, handing the surplus over to cars ranked higher",
     "pv-priority: 6.0 A on 3 phases; pv-priority: grid keeps the minimum",
     "eco-plus: 6.0 A on 3 phases; no departure to plan for",
@@ -35,10 +36,31 @@ WRITTEN = [
     "no car connected",
     "energy wanted reached",
     "site cap (grid connection limit)",
-    "stale site data (last grid measurement: 2026-12-05T10:01:00+00:00): safe limit for pv-only",
+    "stale site data (last grid measurement: never): safe limit for pv-only",
     "stale: no grid measurement for 2 minutes; safe limit per mode",
     "1234 W available for the cars; eco-plus without prices (no prices fetched yet; last fetch: 503): "
     "planned like pv-priority",
+]
+
+# The decision's `sent` (actuation/loop.py, what the charger answered) and the price source's state
+# (services/surplus.py tariff_state): the operator's page shows them beside the reasons.
+WRITTEN += [
+    "Accepted",
+    "Rejected",
+    "NotSupported",
+    "fallback:TxDefaultProfile@0",
+    "unchanged",
+    "unchanged (Rejected)",
+    "skipped: charger offline",
+    "offline",
+    "timeout",
+    "CallError:NotImplemented",
+    "error:CommandError",
+    "no tariff source: Eco-plus plans like PV-priority",
+    "prices until 2026-12-06 23:00 UTC",
+    "prices until 2026-12-06 23:00 UTC (last fetch failed: HTTP 503; retry; the cached prices stay in use)",
+    "no current prices (HTTP 503): Eco-plus plans like PV-priority",
+    "no current prices yet: Eco-plus plans like PV-priority",
 ]
 
 
@@ -76,6 +98,31 @@ def test_german_words_and_numbers() -> None:
         )
         for reason in WRITTEN:
             assert localize(reason) != reason, reason
+
+
+def test_times_and_answers_in_german() -> None:
+    """A stale site's last measurement is a time the page writes (not ISO 8601); the charger's answers
+    that are our words read German, OCPP's own status word stays beside them."""
+    stale = "stale site data (last grid measurement: 2026-12-05T10:01:00+00:00): safe limit for pv-only"
+    with in_locale("en"):
+        assert localize(stale) == (
+            "stale site data (last grid measurement: 2026-12-05 10:01 UTC): safe limit for pv-only"
+        )
+    with in_locale("de"):
+        assert localize(stale) == (
+            "veraltete Standortdaten (letzte Netzmessung: 05.12.2026 10:01 UTC): "
+            "sicherer Grenzwert für pv-only"
+        )
+        assert localize("unchanged (Rejected)") == "unverändert (abgelehnt (Rejected))"
+        assert localize("skipped: charger offline") == "übersprungen: Ladepunkt offline"
+        assert localize("prices until 2026-12-06 23:00 UTC") == "Preise bis 06.12.2026 23:00 UTC"
+        assert localize(
+            "pv-priority: 6.0 A on 3 phases; "
+            "at the minimum on a surplus covering most of it (limited grid use)"
+        ) == (
+            "pv-priority: 6,0 A auf 3 Phasen; "
+            "am Minimum mit einem Überschuss, der es größtenteils deckt (begrenzter Netzbezug)"
+        )
 
 
 def test_an_unknown_part_is_kept_as_written() -> None:
