@@ -57,6 +57,14 @@ def number(value: float | Decimal | None, digits: int = 1) -> str:
     return _pattern(pattern).apply(value, _babel_locale(current_locale()))
 
 
+def editable(value: float | None) -> str:
+    """A number to prefill a text field with, as the reader types it: the locale's decimal mark, no
+    grouping (the form reads `12,5` and `12.5` alike), up to 3 places; `None` as empty."""
+    if value is None:
+        return ""
+    return _pattern("0.###").apply(value, _babel_locale(current_locale()))
+
+
 def page_span(offset: int, shown: int, total: int) -> str:
     """Which rows of how many a paged list shows: `51-100 / 1,000` (with an en dash)."""
     first, last = number(offset + 1 if shown else 0, 0), number(offset + shown, 0)

@@ -93,7 +93,18 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
                         "purpose": "TxProfile",
                         "unit": "A",
                         "sent": "fallback:TxDefaultProfile@0",
-                    }
+                    },
+                    {  # a charger that rejected every profile on an earlier cycle
+                        "charger": "SON-CP-002/1",
+                        "limit_a": 6.0,
+                        "phases": 3,
+                        "charging": True,
+                        "reason": "pv-priority: 6.0 A on 3 phases; "
+                        "at the minimum on a surplus covering most of it (limited grid use)",
+                        "purpose": "TxProfile",
+                        "unit": "A",
+                        "sent": "unchanged (Rejected)",
+                    },
                 ],
             )
         )
@@ -130,6 +141,20 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     try:
         expect(decisions).to_contain_text("pv-only: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
         expect(decisions).to_contain_text("4.000 W verfügbar für die Autos")
+        expect(decisions).to_contain_text("Ausweichprofil TxDefaultProfile@0 angenommen")
+        expect(decisions).to_contain_text(
+            "am Minimum mit einem Überschuss, der es größtenteils deckt (begrenzter Netzbezug)"
+        )
+        expect(decisions).to_contain_text("unverändert (abgelehnt (Rejected))")
+        expect(page.locator("#surplus-tariff-status")).to_have_text(
+            "keine Preisquelle: Eco-plus plant wie pv-priority"
+        )
+        # A phone (390 px): nothing sticks out of the page (wide tables scroll inside their card).
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(page.locator("#flow-pv")).to_have_text("5,2 kW")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "operator-solar-charging-de-390")
+        page.set_viewport_size({"width": 1280, "height": 720})
         page.locator("#surplus-chart .recharts-wrapper").hover()
         expect(tooltip).to_contain_text("5,2", timeout=20_000)
         expect(tooltip).not_to_contain_text("5.2")
@@ -225,6 +250,35 @@ def test_driver_chooses_how_the_running_session_charges(page: Page, server: dict
     page.click(f"#prefs-save-{key}")
     expect(page.locator("#prefs-error")).to_contain_text("energy_wh:", timeout=20_000)
     screenshot(page, "driver-solar-preferences")
+
+    # On a phone in German: the field reads 12,5 (not 12.5), a German 7,5 is taken as 7.5 kWh, the
+    # modes are German words, and nothing sticks out of the 390 px page.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    _choose_locale(page, "Deutsch", "de")
+    try:
+        expect(page.locator(f"#prefs-energy-{key}")).to_have_value("12,5", timeout=20_000)
+        expect(page.locator(f"#prefs-mode-{key}")).to_have_text("Sonne zuerst, Netz ergänzt")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.fill(f"#prefs-energy-{key}", "7,5")
+        page.click(f"#prefs-save-{key}")
+        expect(page.locator("#prefs-saved")).to_be_visible(timeout=20_000)
+        with session_scope() as s:
+            row = s.get(SessionPreference, session_id)
+            assert row is not None and row.energy_wh == 7500.0
+        screenshot(page, "driver-solar-preferences-de-390")
+    finally:
+        _choose_locale(page, "English", "en")
+
+
+def _choose_locale(page: Page, name: str, lang: str) -> None:
+    """The language menu; on a phone it sits behind the menu button."""
+    if not page.locator("#locale-select").is_visible():
+        page.click("#menu-toggle")
+    page.click("#locale-select")
+    with page.expect_navigation(timeout=20_000):
+        page.get_by_role("option", name=name).click()
+    expect(page.locator("html")).to_have_attribute("lang", lang, timeout=20_000)
 
 
 def test_energy_flows_follow_a_new_mqtt_measurement_without_reload(

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.i18n.formatting import kwh, watts
+from pipelet_app.i18n.formatting import editable, kwh, watts
 from pipelet_app.services import surplus as service
 from pipelet_app.services.session import Session
 from pipelet_app.services.zones import session_zones
@@ -52,7 +52,7 @@ def running_sessions(db: Session, principal: Principal) -> list[dict[str, str]]:
                 "departure": departure.astimezone(_zone(zone)).strftime("%Y-%m-%dT%H:%M")
                 if departure
                 else "",
-                "energy_kwh": "" if r["energy_wh"] is None else f"{r['energy_wh'] / 1000:g}",
+                "energy_kwh": editable(None if r["energy_wh"] is None else r["energy_wh"] / 1000),
                 # what the session has delivered so far and its power now (live, in the page language)
                 "delivered": f"{kwh(r['delivered_wh'])} kWh",
                 "power": watts(r["power_w"]),
