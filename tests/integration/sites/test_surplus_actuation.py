@@ -158,10 +158,11 @@ async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> R
     await cp.connect()
     cp.responders["SetChargingProfile"] = profiles
     await cp.boot16()
-    await cp.ok(
+    started = await cp.ok(
         "StartTransaction",
         {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
     )
+    cp.transaction_id = started["transactionId"]  # type: ignore[attr-defined]
     return cp
 
 
@@ -479,3 +480,42 @@ async def test_an_offline_charger_is_skipped_and_shown(csms: CsmsServer) -> None
     assert len(rows) == 1  # the second cycle had nothing new to say
     assert [c["sent"] for c in rows[0].chargers] == ["skipped: charger offline"]
     assert state.sent == {}  # nothing recorded: sent once the charger is back
+
+
+async def test_a_car_that_never_draws_is_held_at_the_minimum_and_shown(csms: CsmsServer) -> None:
+    """The charger reports 0 W (MeterValues over the real socket, fed into the site's samples) while the
+    sun offers far more: after the grace minute the car gets the minimum, its share goes to others, and
+    the decision the operator reads says why."""
+    from pollers.site_energy import feed_ocpp_meter_values
+
+    site = make_site()
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        state = SiteLoop()
+        for step in range(4):  # t0 .. t0 + 90 s: fresh sun each cycle, the car at 0 W each time
+            at = t0 + timedelta(seconds=30 * step)
+            await sunshine(site, at, pv_w=11000.0, grid_w=-10000.0)
+            sampled = [{"measurand": "Power.Active.Import", "unit": "W", "value": "0"}]
+            await cp.ok(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": 1,
+                    "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}],
+                },
+            )
+            feed_ocpp_meter_values(now=at)
+            await run_cycle(site.id, state, now=at + timedelta(seconds=1))
+        rows = [
+            next(c for c in row.chargers if c["purpose"] != "ChargePointMaxProfile")
+            for row in decisions(site)
+        ]
+        car_last = rows[-1]
+        assert max(row["limit_a"] for row in rows) > 6.0, rows  # offered the sun at first
+        assert car_last["limit_a"] == 6.0 and car_last["charging"]  # the minimum, never below
+        assert "car not drawing (full or suspended)" in car_last["reason"]
+        assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)
+    finally:
+        await cp.close()
