@@ -51,6 +51,9 @@ def own_charger(db: Session, principal: Principal, charge_point_id: str) -> Char
 
 
 MAX_POWER_RANGE_W = (500.0, 1_000_000.0)  # a slow AC socket to the largest DC chargers sold
+MAX_CORRECTED_WH = (
+    10_000_000  # 10 MWh, ten hours of the largest DC charger; 1e308 summed to inf in solar share
+)
 
 
 def set_connector_max_power(
@@ -128,8 +131,8 @@ def review_session(
     if session is None:
         raise NotFound("Not found.")
     if corrected_energy_wh is not None:
-        if not math.isfinite(corrected_energy_wh) or corrected_energy_wh < 0:
-            raise InvalidInput("energy_wh: must be a finite number of Wh, 0 or more")
+        if not math.isfinite(corrected_energy_wh) or not 0 <= corrected_energy_wh <= MAX_CORRECTED_WH:
+            raise InvalidInput(f"energy_wh: a number of Wh from 0 to {MAX_CORRECTED_WH:,}")
         if session.energy_reported_wh is None:
             session.energy_reported_wh = session.energy_wh
         session.energy_wh = corrected_energy_wh

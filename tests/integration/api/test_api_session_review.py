@@ -148,7 +148,7 @@ def test_only_the_chargers_operator_can_review(client: TestClient, held: tuple[s
         )
 
 
-@pytest.mark.parametrize("energy", [-1, "lots"])
+@pytest.mark.parametrize("energy", [-1, "lots", 1e308])  # 1e308: the fleet's solar share summed to inf (500)
 def test_a_bad_correction_is_a_422_naming_the_field(
     client: TestClient, held: tuple[str, int], energy: object
 ) -> None:
