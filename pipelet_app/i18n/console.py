@@ -162,6 +162,11 @@ CONSOLE: dict[str, dict[str, str]] = {
         "attention.open": "Open",
         "pager.previous": "Previous",
         "pager.next": "Next",
+        "attention.what.faulted": "Connector {connector}: {status}",
+        "attention.what.offline": "Not connected",
+        "attention.what.review": "to review",
+        "attention.what.stuck": "{tx} still open",
+        "attention.what.commissioning": "Commissioning due, still: {state}",
     },
     "de": {
         "nav.networks": "Netzwerke",
@@ -322,5 +327,10 @@ CONSOLE: dict[str, dict[str, str]] = {
         "attention.open": "Öffnen",
         "pager.previous": "Zurück",
         "pager.next": "Weiter",
+        "attention.what.faulted": "Anschluss {connector}: {status}",
+        "attention.what.offline": "Nicht verbunden",
+        "attention.what.review": "zu prüfen",
+        "attention.what.stuck": "{tx} noch offen",
+        "attention.what.commissioning": "Inbetriebnahme fällig, noch: {state}",
     },
 }

@@ -91,6 +91,11 @@ def attention(db: Session, principal: Principal, now: datetime | None = None) ->
                 site_names.get(site_id),
                 connector.updated_at,
                 f"connector {connector.connector_id}: {connector.status} {connector.error_code}",
+                detail={
+                    "connector": connector.connector_id,
+                    "status": connector.status,
+                    "error_code": connector.error_code,
+                },
             )
         )
     for charger in offline:
@@ -101,6 +106,7 @@ def attention(db: Session, principal: Principal, now: datetime | None = None) ->
                 site_names.get(charger.site_id),
                 charger.last_seen_at,
                 "offline",
+                detail={},
             )
         )
     for session, cp_id, site_id in flagged:
@@ -111,12 +117,18 @@ def attention(db: Session, principal: Principal, now: datetime | None = None) ->
                 site_names.get(site_id),
                 session.start_utc,
                 f"{session.transaction_id}: {session.flags or 'review'}",
+                detail={"transaction_id": session.transaction_id, "flags": session.flags},
             )
         )
     for session, cp_id, site_id in stuck:
         items.append(
             _item(
-                "stuck", cp_id, site_names.get(site_id), session.start_utc, f"{session.transaction_id} open"
+                "stuck",
+                cp_id,
+                site_names.get(site_id),
+                session.start_utc,
+                f"{session.transaction_id} open",
+                detail={"transaction_id": session.transaction_id},
             )
         )
     items += _overdue(db, tenant, now)
@@ -158,6 +170,7 @@ def _overdue(db: Session, tenant: int | None, now: datetime) -> list[dict[str, A
             _midnight(step.due),
             f"{step.title} ({step.owner})",
             link="/operator/spvs",
+            detail={"step": step.title, "owner": step.owner},
         )
         for step, spv_name in steps
     ]
@@ -169,6 +182,7 @@ def _overdue(db: Session, tenant: int | None, now: datetime) -> list[dict[str, A
             _midnight(site.commissioning_date),
             f"commissioning due, still {site.lifecycle_state}",
             link=f"/operator/sites/{site.id}",
+            detail={"lifecycle_state": str(site.lifecycle_state)},
         )
         for site in sites
     ]
@@ -180,13 +194,23 @@ def _midnight(day: date | None) -> datetime | None:
 
 
 def _item(
-    kind: str, cp_id: str, site: str | None, since: datetime | None, what: str, link: str | None = None
+    kind: str,
+    cp_id: str,
+    site: str | None,
+    since: datetime | None,
+    what: str,
+    link: str | None = None,
+    *,
+    detail: dict[str, Any],
 ) -> dict[str, Any]:
+    """`what` is the item in English words (the API's); `detail` its parts, which the console words in
+    the reader's language (portals/operator/attention_view.py; the API's model leaves them out)."""
     return {
         "kind": kind,
         "charge_point_id": cp_id,
         "site": site or "",
         "since_utc": since,
         "what": what,
+        "detail": detail,
         "link": link or _link(cp_id),
     }

@@ -97,7 +97,7 @@ def test_attention_list_shows_a_fault_with_its_link(page: Page, server: dict) ->
         charger.status("Faulted", "GroundFailure")
         page.goto(f"{server['base']}/operator")
         row = page.locator("#attention tr", has_text=cp_id)
-        expect(row).to_contain_text("GroundFailure", timeout=30_000)
+        expect(row).to_contain_text("Ground fault", timeout=30_000)  # the code in words (catalogue)
         expect(row.get_by_role("link", name=cp_id)).to_have_attribute("href", f"/operator/chargers/{cp_id}")
         screenshot(page, "operator-attention-fault")
         row.get_by_role("link", name=cp_id).click()

@@ -11,7 +11,9 @@ import reflex as rx
 
 from pipelet_app.auth import Principal
 from pipelet_app.domain.paging import page_start
-from pipelet_app.i18n.formatting import page_span, when
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, page_span, when
+from pipelet_app.i18n.words import label
 from pipelet_app.operations.attention import attention
 from pipelet_app.operations.site_map import site_states
 from pipelet_app.portals.layout import card, pager
@@ -51,12 +53,37 @@ def attention_items(db: Session, principal: Principal, offset: int = 0) -> dict[
                 "cp": i["charge_point_id"],
                 "site": i["site"],
                 "since": when(i["since_utc"]) if i["since_utc"] else "—",
-                "what": i["what"],
+                "what": what_text(i["kind"], i["detail"], i["what"]),
                 "link": i["link"],
             }
             for i in shown
         ],
     }
+
+
+def what_text(kind: str, detail: dict[str, Any], english: str) -> str:
+    """An item in the reader's language (the page's, `current_locale`): codes through the catalogue,
+    names and transaction ids as they are. The service's `english` words serve an unknown shape."""
+    locale = current_locale()
+    if kind == "faulted":
+        error = detail["error_code"]
+        text = translate("attention.what.faulted", locale).format(
+            connector=detail["connector"], status=label("charger_status", detail["status"], locale)
+        )
+        return text if error in ("", "NoError") else f"{text} · {label('error_code', error, locale)}"
+    if kind == "offline":
+        return translate("attention.what.offline", locale)
+    if kind == "flagged":
+        flags = detail["flags"] or translate("attention.what.review", locale)
+        return f"{detail['transaction_id']}: {flags}"
+    if kind == "stuck":
+        return translate("attention.what.stuck", locale).format(tx=detail["transaction_id"])
+    if kind == "overdue" and "lifecycle_state" in detail:
+        state = label("lifecycle", detail["lifecycle_state"], locale)
+        return translate("attention.what.commissioning", locale).format(state=state)
+    if kind == "overdue":
+        return f"{detail['step']} ({detail['owner']})"
+    return english
 
 
 class AttentionState(SessionState):

@@ -171,3 +171,51 @@ def test_overdue_lifecycle_steps_are_listed_until_done(client: TestClient) -> No
     body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
     after = {i["what"] for i in body["items"] if i["kind"] == "overdue"}
     assert "step late (Sponsor)" not in after and not any("commissioning" in w for w in after)
+
+
+@pytest.mark.dates
+def test_the_card_words_each_item_in_the_readers_language(client: TestClient) -> None:
+    """The console's card in German: a fault, an offline charger, a flagged and a stuck session, a site
+    past its commissioning date, each in German words (they were the service's English sentences:
+    "connector 7: Faulted GroundFailure", "offline", "... open", "commissioning due, still ...");
+    the API keeps its English `what`."""
+    from pipelet_app.auth import Principal
+    from pipelet_app.db.models import User
+    from pipelet_app.i18n.formatting import in_locale
+    from pipelet_app.portals.operator.attention_view import attention_items
+
+    now = utcnow()
+    with session_scope() as db:
+        one, two = _charger(db, "SON-CP-001"), _charger(db, "SON-CP-002")
+        one.is_online, two.is_online = True, False
+        db.add_all([one, two])
+        db.add(Connector(charger_id=one.id, connector_id=7, status="Faulted", error_code="GroundFailure"))
+        for tx, end, pending in (("ATT-DE-FLAG", now, True), ("ATT-DE-STUCK", None, False)):
+            db.add(
+                ChargingSession(
+                    transaction_id=tx,
+                    station_id="SON-CP-001",
+                    source=SessionSource.OCPP_WALLBOX,
+                    charger_id=one.id,
+                    start_utc=now - timedelta(days=3),
+                    end_utc=end,
+                    review_pending=pending,
+                )
+            )
+        site = db.get(Site, one.site_id)
+        site.lifecycle_state, site.commissioning_date = "construction", (now - timedelta(days=10)).date()
+        db.add(site)
+        db.commit()
+        principal = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
+        with in_locale("de"):
+            german = {(i["kind"], i["what"]) for i in attention_items(db, principal)["items"]}
+        english = {(i["kind"], i["what"]) for i in attention_items(db, principal)["items"]}
+    assert ("faulted", "Anschluss 7: Störung · Erdschluss") in german, german
+    assert ("offline", "Nicht verbunden") in german
+    assert ("flagged", "ATT-DE-FLAG: zu prüfen") in german
+    assert ("stuck", "ATT-DE-STUCK noch offen") in german
+    assert ("overdue", "Inbetriebnahme fällig, noch: Im Bau") in german
+    assert ("faulted", "Connector 7: Fault · Ground fault") in english
+    body = client.get("/api/v1/attention", headers=key_of(SONNEN)).json()
+    fault = next(i for i in body["items"] if i["kind"] == "faulted")
+    assert fault["what"] == "connector 7: Faulted GroundFailure"
