@@ -57,12 +57,12 @@ def number(value: float | Decimal | None, digits: int = 1) -> str:
     return _pattern(pattern).apply(value, _babel_locale(current_locale()))
 
 
-def editable(value: float | None) -> str:
+def editable(value: float | None, places: int = 3) -> str:
     """A number to prefill a text field with, as the reader types it: the locale's decimal mark, no
-    grouping (the form reads `12,5` and `12.5` alike), up to 3 places; `None` as empty."""
+    grouping (the forms read `12,5` and `12.5` alike), up to `places` places; `None` as empty."""
     if value is None:
         return ""
-    return _pattern("0.###").apply(value, _babel_locale(current_locale()))
+    return _pattern("0." + "#" * places).apply(value, _babel_locale(current_locale()))
 
 
 def page_span(offset: int, shown: int, total: int) -> str:

@@ -85,3 +85,47 @@ def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, se
     page.goto(f"{server['base']}/operator/sites/{site_id}")
     expect(page.locator("#denied")).to_be_visible(timeout=20_000)
     expect(page.locator("body")).not_to_contain_text("Hof Sonnenberg")
+
+
+def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, server: dict) -> None:
+    """390 px, German: the form shows decimals with a comma (48,1405, not 48.1405) and takes them back;
+    an MQTT-only charger and a sub-meter (kind `load`) are added; nothing sticks out of the page."""
+    from tests.e2e.test_solar_charging import _choose_locale
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    page.wait_for_url(re.compile("/operator"), timeout=20_000)
+    page.goto(f"{server['base']}/operator/sites/new")
+    _choose_locale(page, "Deutsch", "de")
+    try:
+        page.fill("#site-name", "Hof am Hang")
+        page.fill("#site-timezone", "Europe/Berlin")
+        page.fill("#site-latitude", "48,1405")
+        page.fill("#site-grid_limit_a", "40,5")
+        page.click("#site-save")
+        expect(page).to_have_url(re.compile(r"/operator/sites/\d+$"), timeout=20_000)
+        site_id = int(page.url.rsplit("/", 1)[1])
+        expect(page.locator("#site-topic-transactions")).to_have_text(
+            f"pipelet/sites/{site_id}/transactions", timeout=20_000
+        )
+        page.reload()
+        expect(page.locator("#site-latitude")).to_have_value("48,1405", timeout=20_000)
+        expect(page.locator("#site-grid_limit_a")).to_have_value("40,5")
+        page.fill("#site-latitude", "48,25")
+        page.click("#site-save")
+        expect(page.locator("#site-saved")).to_be_visible(timeout=20_000)
+        for asset, kind in ((f"wb-mqtt-{site_id}", "charger"), (f"sub-{site_id}", "load")):
+            page.fill("#device-asset", asset)
+            page.click("#device-kind")
+            page.get_by_role("option", name=kind, exact=True).click()
+            page.click("#device-add")
+            expect(page.locator("#site-devices")).to_contain_text(asset, timeout=20_000)
+        page.reload()
+        expect(page.locator("#site-latitude")).to_have_value("48,25", timeout=20_000)
+        devices = page.locator("#site-devices")
+        expect(devices).to_contain_text(f"wb-mqtt-{site_id}")
+        expect(devices).to_contain_text(f"sub-{site_id}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "operator-site-de-390")
+    finally:
+        _choose_locale(page, "English", "en")

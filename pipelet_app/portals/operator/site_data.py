@@ -9,7 +9,7 @@ from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.i18n.formatting import number, when
+from pipelet_app.i18n.formatting import editable, number, when
 from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import site_inverters
@@ -31,10 +31,12 @@ FORM_FIELDS = (
 
 
 def _text(value: Any) -> str:
+    """A stored value as the form shows it; a decimal with the page's decimal mark (`48,1405` in German),
+    as `_number` reads it back."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return editable(value, 6)
     return str(value)
 
 
