@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from pipelet_app.auth import Principal
-from pipelet_app.i18n.formatting import kwh, money, number, when
+from pipelet_app.domain import portfolio as rules
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, kwh, money, number, when
 from pipelet_app.services import portfolio_reports as service
 from pipelet_app.services.session import Session
 
@@ -26,6 +28,16 @@ def _query(params: dict[str, str]) -> str:
 
 def _revenue(amounts: dict[str, str]) -> str:
     return ", ".join(money(Decimal(v), cur) for cur, v in amounts.items()) or "—"
+
+
+# The two portfolios that are not an SPV have names of ours (the service's are English: the API's, CSV's)
+_OUR_NAMES = {rules.ALL: "reports.portfolio_all", rules.NO_SPV: "reports.portfolio_none"}
+
+
+def _named(portfolio: dict[str, str]) -> dict[str, str]:
+    """A portfolio choice in the reader's language (an SPV keeps its own name)."""
+    key = _OUR_NAMES.get(portfolio["key"])
+    return {**portfolio, "name": translate(key, current_locale())} if key else portfolio
 
 
 def _availability(uptime: dict[str, Any] | None) -> str:
@@ -70,7 +82,7 @@ def report_view(db: Session, principal: Principal, params: dict[str, str]) -> di
         }
     )
     return {
-        "portfolios": body["portfolios"],
+        "portfolios": [_named(p) for p in body["portfolios"]],
         "params": {
             "portfolio": portfolio,
             "from": body["from"],
@@ -78,7 +90,7 @@ def report_view(db: Session, principal: Principal, params: dict[str, str]) -> di
             "step": body["step"],
             "site_id": site,
         },
-        "title": body["portfolio"]["name"]
+        "title": _named(body["portfolio"])["name"]
         + (f" · {body['sites'][0]['name']}" if site and body["sites"] else ""),
         "periods": [_row(p) for p in body["periods"]],
         "totals": _row({**body["totals"], "period": ""}),

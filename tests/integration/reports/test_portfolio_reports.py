@@ -360,3 +360,34 @@ def test_console_page_data_matches_the_api(client: TestClient, sites: dict[str, 
         assert [r["transaction_id"] for r in listed] == ["RN-2"]
         with pytest.raises(NotFound):
             report_view(db, north, {**params, "portfolio": "all", "site_id": str(sites["berlin"])})
+
+
+def test_console_names_its_own_portfolios_in_the_readers_language(client: TestClient, sites: dict) -> None:
+    """ "All sites" and "No SPV" are ours, not an SPV's name: the German page showed them in English (the
+    select and the card's title); an SPV keeps its name; the API keeps its English names."""
+    from pipelet_app.auth import Principal
+    from pipelet_app.db.models import User
+    from pipelet_app.i18n.formatting import in_locale
+    from pipelet_app.portals.operator.reports_data import report_view
+
+    params = {"from": "2026-10-24", "to": "2026-11-03", "step": "day"}
+    with session_scope() as db:
+        sonnen = Principal.of(db.exec(select(User).where(User.email == SONNEN)).one())
+        with in_locale("de"):
+            german = report_view(db, sonnen, {**params, "portfolio": "all"})
+            spv = report_view(db, sonnen, {**params, "portfolio": f"spv:{sites['spv']}"})
+            none = report_view(db, sonnen, {**params, "portfolio": "none"})
+        english = report_view(db, sonnen, {**params, "portfolio": "all"})
+    names = {p["key"]: p["name"] for p in german["portfolios"]}
+    assert names["all"] == "Alle Standorte" and names["none"] == "Ohne SPV"
+    assert names[f"spv:{sites['spv']}"] == "Report Test Fund"
+    assert (german["title"], spv["title"], none["title"]) == (
+        "Alle Standorte",
+        "Report Test Fund",
+        "Ohne SPV",
+    )
+    assert english["title"] == "All sites"
+    api = client.get(
+        "/api/v1/reports/portfolio", params={**params, "portfolio": "all"}, headers=key_of(SONNEN)
+    )
+    assert api.json()["portfolio"]["name"] == "All sites"
