@@ -13,19 +13,22 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 
 WEEKDAYS = frozenset(range(7))  # 0 = Monday, as datetime.weekday()
+# The largest rate, fee or multiplier: generous in any currency (a kWh costs a few thousand rupiah), and
+# far below what overflows the money columns once multiplied by a session's energy (1e308 was accepted).
+MAX_AMOUNT = Decimal(1_000_000)
 MAX_GRACE_MINUTES = 1440  # a day: beyond that no idle fee would ever start (and 2**31 was accepted)
 
 
 def amount(value: object, name: str) -> Decimal:
-    """A non-negative finite Decimal from a str/int/Decimal (never a float: 0.1 is not 0.1)."""
+    """A Decimal from 0 to MAX_AMOUNT from a str/int/Decimal (never a float: 0.1 is not 0.1)."""
     if isinstance(value, float | bool):
         raise ValueError(f"{name}: give a decimal string, not a float")
     try:
         result = Decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
         raise ValueError(f"{name}: not a number: {value!r}") from None
-    if not result.is_finite() or result < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+    if not result.is_finite() or not 0 <= result <= MAX_AMOUNT:
+        raise ValueError(f"{name}: must be a number from 0 to {MAX_AMOUNT:,}, got {value!r}")
     return result
 
 

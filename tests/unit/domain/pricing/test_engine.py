@@ -106,6 +106,7 @@ def test_meter_reset_adds_nothing() -> None:
         (lambda: Rate(per_kwh=D("-0.1")), "per_kwh"),
         (lambda: Rate(per_hour=0.5), "per_hour"),
         (lambda: Plan(session_fee="x"), "session_fee"),
+        (lambda: Plan(session_fee="1E+308"), "session_fee"),
         (lambda: Plan(idle_grace_minutes=-1), "idle_grace_minutes"),
         (lambda: Plan(idle_grace_minutes=2**31), "idle_grace_minutes"),
         (lambda: Window("", Rate(), time(1), time(2)), "label"),
