@@ -35,7 +35,7 @@ def test_an_oversized_json_body_is_413_and_stores_nothing(client: TestClient) ->
 
 def test_a_json_body_under_the_cap_still_streams_through(client: TestClient) -> None:
     key = key_of(OPERATOR)
-    small = json.dumps({"name": "Chunked depot"}).encode()
+    small = json.dumps({"name": "Chunked depot", "timezone": "Europe/Berlin"}).encode()
     answer = client.post(
         "/api/v1/sites", content=_chunks(small), headers={**key, "Content-Type": "application/json"}
     )
