@@ -56,6 +56,7 @@ def _enabled(charger_id: int) -> bool:
 
 async def _asked(cp: RawChargePoint) -> list:
     """Booted (the answer in hand before anything is answered back), then the CSMS's question."""
+    cp.answers_california_probe = False
     del cp.responders["GetConfiguration"]  # this charger answers by hand
     boot = await cp.boot16(firmwareVersion="1.0")
     assert boot["status"] == "Accepted"
@@ -85,6 +86,7 @@ async def test_a_charger_that_declares_the_key_is_asked_after_its_boot_and_the_a
 
     # declared: the next boot asks nothing
     async with RawChargePoint(url_of(csms), "CP-CA") as cp:
+        cp.answers_california_probe = False
         del cp.responders["GetConfiguration"]
         await cp.boot16(firmwareVersion="1.0")
         await cp.ok("Heartbeat", {})
@@ -124,6 +126,7 @@ async def test_a_charger_that_cannot_say_is_recorded_as_not_supporting_it(
 
     # the same firmware is not asked again; a new one is
     async with RawChargePoint(url_of(csms), "CP-NO") as cp:
+        cp.answers_california_probe = False
         del cp.responders["GetConfiguration"]
         await cp.boot16(firmwareVersion="1.0")
         with pytest.raises(TimeoutError):
