@@ -54,7 +54,8 @@ def _sessions_link(row: rx.Var, period: rx.Var, site_id: rx.Var, label: rx.Var, 
     return rx.link(
         row["sessions"],
         href="#report-sessions",
-        on_click=S.open_sessions(period, site_id, label),
+        # no hash navigation: it re-ran the page's load, which could clear the drill-down just opened
+        on_click=S.open_sessions(period, site_id, label).prevent_default,
         id=id_,
     )
 
@@ -83,7 +84,7 @@ def _site_row(row: rx.Var) -> rx.Component:
             rx.link(
                 row["name"],
                 href="#",
-                on_click=S.open_site(row["site_id"]),
+                on_click=S.open_site(row["site_id"]).prevent_default,
                 id="report-site-" + row["site_id"].to(str),
             )
         ),
@@ -196,7 +197,12 @@ def reports_page() -> rx.Component:
                 rx.link(T["reports.pdf"], href=S.pdf_href, id="report-pdf", is_external=True),
                 rx.cond(
                     S.params["site_id"] != "",
-                    rx.link(T["reports.all_sites"], href="#", on_click=S.all_sites, id="report-all-sites"),
+                    rx.link(
+                        T["reports.all_sites"],
+                        href="#",
+                        on_click=S.all_sites.prevent_default,
+                        id="report-all-sites",
+                    ),
                 ),
                 spacing="4",
             ),
