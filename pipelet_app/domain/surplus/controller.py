@@ -598,22 +598,24 @@ def decide(
     ]
     committed = sum(max(car.floor_w, car.min_w(voltage)) for car in cars if car.on and not car.idle)
     recent = _recent_surplus_w(history, now_s, settings.cover_window_s)
+    # the present cars' unspent bridging budget: no bridged energy changes before the accounting below
+    pool = settings.bridge_pool_share * sum(c.charger.delivered_wh for c in cars) - sum(
+        c.memory.bridged_wh for c in cars
+    )
     for car in unpicked:
         others_on = any(other.on and not other.idle for other in cars if other is not car)
-        budget = _cover_budget_wh(car, fc, now_s, settings)
         if others_on:
             hungry = _hungry(car, cars, fc, now_s, settings, voltage)
-            pool = settings.bridge_pool_share * sum(c.charger.delivered_wh for c in cars) - sum(
-                c.memory.bridged_wh for c in cars
-            )
             _keep_or_pause(
                 car, committed, others_on, now, settings, voltage, available, hungry=hungry, pool_wh=pool
             )
         elif car.memory.charging:
+            budget = _cover_budget_wh(car, fc, now_s, settings)
             seen = available if recent is None else max(available, recent - settings.margin_w)
             covered = _covered(car, seen, committed, settings.cover_stop, budget, voltage)
             _keep_or_pause(car, committed, others_on, now, settings, voltage, available, covered)
         elif not car.idle:
+            budget = _cover_budget_wh(car, fc, now_s, settings)
             seen = available if recent is None else min(available, recent - settings.margin_w)
             shortfall_wh = max(0.0, car.min_w(voltage) - seen + committed) * settings.cover_run_s / 3600.0
             if _covered(car, seen, committed, settings.cover_start, budget - shortfall_wh, voltage):
