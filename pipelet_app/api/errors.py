@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -54,6 +55,15 @@ def documented(*statuses: int, not_found: str = "No such object in your tenant")
 KEYED = documented(401, 403, 422, 429)
 
 
+def field_path(parts: Iterable[str | int]) -> str:
+    """The one way the API names a field inside a body: object keys joined by dots, list positions in
+    brackets (`devices[1].asset_id`, `windows[0].label`), as the services write theirs."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
 def error_body(status: int, message: str, fields: list[dict] | None = None) -> dict:
     body: dict = {"status": status, "message": message}
     if fields:
@@ -73,7 +83,7 @@ def install_error_handlers(api: FastAPI) -> None:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [
             {
-                "field": ".".join(str(p) for p in err["loc"] if p not in ("query", "body", "path")),
+                "field": field_path(p for p in err["loc"] if p not in ("query", "body", "path")),
                 "problem": err["msg"],
             }
             for err in exc.errors()
@@ -146,14 +156,14 @@ def _nul_parameter(query_string: bytes) -> str | None:
 
 
 def _nul_field(body: bytes) -> str | None:
-    """The dotted path (as validation errors name fields) of the first JSON string holding a NUL; None
-    when there is none or the body is not JSON (the route says so itself)."""
+    """The path (`windows[0].label`, as validation errors name fields) of the first JSON string holding a
+    NUL; None when there is none or the body is not JSON (the route says so itself)."""
     try:
         document = json.loads(body)
     except ValueError:
         return None
 
-    def walk(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    def walk(value: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
         if isinstance(value, str):
             return path if "\x00" in value else None
         items = (
@@ -162,12 +172,12 @@ def _nul_field(body: bytes) -> str | None:
         for key, item in items:
             if isinstance(key, str) and "\x00" in key:
                 return (*path, key.replace("\x00", "\\0"))
-            if (found := walk(item, (*path, str(key)))) is not None:
+            if (found := walk(item, (*path, key))) is not None:
                 return found
         return None
 
     found = walk(document, ())
-    return None if found is None else ".".join(found) or "body"
+    return None if found is None else field_path(found) or "body"
 
 
 async def _refuse_nul(field: str, scope: Scope, receive: Receive, send: Send) -> None:

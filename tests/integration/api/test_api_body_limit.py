@@ -48,7 +48,7 @@ def test_a_nul_anywhere_in_the_input_is_a_422_naming_where(client: TestClient, d
     window = {"label": "pe\x00ak", "rate": {"per_kwh": "0.5"}, "start": "17:00", "end": "21:00"}
     answer = client.post("/api/v1/pricing/plans", json={"name": "Plan", "windows": [window]}, headers=key)
     assert answer.status_code == 422
-    assert answer.json()["error"]["message"] == "windows.0.label: contains a NUL character"
+    assert answer.json()["error"]["message"] == "windows[0].label: contains a NUL character"
     answer = client.get("/api/v1/payments", params={"charge_point_id": "SON\x00"}, headers=key)
     assert answer.status_code == 422
     assert answer.json()["error"]["fields"] == [

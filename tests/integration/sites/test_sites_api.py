@@ -133,7 +133,7 @@ def test_an_ocpp_charger_device_needs_its_charger_at_the_site(
         ({"latitude": 91}, "latitude"),
         ({"grid_limit_a": 0}, "grid_limit_a"),
         ({"phases": 2}, "phases"),
-        ({"devices": [{"asset_id": "a", "kind": "wind"}]}, "devices.0.kind"),
+        ({"devices": [{"asset_id": "a", "kind": "wind"}]}, "devices[0].kind:"),
         (
             {"devices": [{"asset_id": "a", "kind": "pv"}, {"asset_id": "a", "kind": "grid"}]},
             "devices[1].asset_id",
@@ -149,7 +149,7 @@ def test_an_ocpp_charger_device_needs_its_charger_at_the_site(
         ),
         (
             {"devices": [{"asset_id": "a", "kind": "charger", "pin_to_phase_mapping": {"1": "L4"}}]},
-            "devices.0",
+            "devices[0].pin_to_phase_mapping.1:",
         ),
     ],
 )
