@@ -87,6 +87,20 @@ class _Car:
     handing_over: bool = False
     waiting_s: float | None = None
     power_w: float = 0.0
+    _sun_ahead_wh: float | None = None
+
+    def sun_ahead_wh(self, fc: PvForecast | None, now_s: float) -> float | None:
+        """Forecast surplus energy from now until the car leaves (None: no forecast or no departure).
+
+        The forecast integral behind the departure plan, the covered-minimum budget and the hungry
+        test: computed once per car and cycle, on first use, and shared by all three.
+        """
+        departure = self.charger.prefs.departure_utc
+        if fc is None or departure is None:
+            return None
+        if self._sun_ahead_wh is None:
+            self._sun_ahead_wh = fc.surplus_energy_wh(now_s, departure.timestamp())
+        return self._sun_ahead_wh
 
     def min_w(self, voltage_v: float, phases: int | None = None) -> float:
         return self.charger.min_a * voltage_v * (phases or self.phases)
@@ -173,12 +187,12 @@ def _need_wh(charger: ChargerInput) -> float:
 
 
 def _expected_solar_share(car: _Car, cars: Sequence[_Car], fc: PvForecast | None, now_s: float) -> float:
-    departure = car.charger.prefs.departure_utc
-    if fc is None or departure is None:
+    sun_wh = car.sun_ahead_wh(fc, now_s)
+    if sun_wh is None:
         return 0.0
     total_need = sum(other.need_wh for other in cars if math.isfinite(other.need_wh))
     share = car.need_wh / total_need if total_need > 0 and math.isfinite(car.need_wh) else 0.0
-    return fc.surplus_energy_wh(now_s, departure.timestamp()) * share
+    return sun_wh * share
 
 
 def _set_floor(
@@ -321,14 +335,6 @@ def _start_or_stay(
     return True
 
 
-def _recent_surplus_w(
-    history: Sequence[tuple[float, float, float]], now_s: float, window_s: float
-) -> float | None:
-    """Mean PV minus house load over the last `window_s`: what a car at its minimum would mostly see."""
-    recent = [pv_w - house_w for epoch_s, pv_w, house_w in history if epoch_s >= now_s - window_s]
-    return sum(recent) / len(recent) if recent else None
-
-
 def _cover_budget_wh(car: _Car, fc: PvForecast | None, now_s: float, settings: ControllerSettings) -> float:
     """Grid energy a car may spend running on a covered minimum: a share of what it should get today.
 
@@ -336,11 +342,8 @@ def _cover_budget_wh(car: _Car, fc: PvForecast | None, now_s: float, settings: C
     `forecast_safety`, at most what the car still wants), not to the energy delivered so far: the dim
     morning hour where covered running pays most comes before most of the day's energy.
     """
-    departure = car.charger.prefs.departure_utc
-    expected = 0.0
-    if fc is not None and departure is not None:
-        expected = fc.surplus_energy_wh(now_s, departure.timestamp()) * settings.forecast_safety
-    expected = min(expected, car.need_wh)
+    sun_wh = car.sun_ahead_wh(fc, now_s)
+    expected = min(0.0 if sun_wh is None else sun_wh * settings.forecast_safety, car.need_wh)
     return settings.bridge_allowance_wh + settings.cover_grid_share * (car.charger.delivered_wh + expected)
 
 
@@ -374,12 +377,14 @@ def _hungry(
     which keeps them hungry for the peak (benchmark README, session 6: pausing none cost 2.9 kWh of
     the broken-cloud workplace's 14:00 hour).
     """
-    departure = car.charger.prefs.departure_utc
-    if settings.hungry_factor <= 0 or fc is None or departure is None or not math.isfinite(car.need_wh):
+    if settings.hungry_factor <= 0 or not math.isfinite(car.need_wh):
+        return False
+    sun_wh = car.sun_ahead_wh(fc, now_s)
+    if sun_wh is None:
         return False
     total_max_w = sum(other.max_w(voltage) for other in cars if not other.idle)
     share = car.max_w(voltage) / total_max_w if total_max_w > 0 else 1.0
-    return car.need_wh >= settings.hungry_factor * share * fc.surplus_energy_wh(now_s, departure.timestamp())
+    return car.need_wh >= settings.hungry_factor * share * sun_wh
 
 
 def _keep_or_pause(
@@ -597,7 +602,9 @@ def decide(
         if not _start_or_stay(car, car.charger.charger_id in picked, now, settings, voltage, available)
     ]
     committed = sum(max(car.floor_w, car.min_w(voltage)) for car in cars if car.on and not car.idle)
-    recent = _recent_surplus_w(history, now_s, settings.cover_window_s)
+    # what a car at its minimum would mostly see: the mean of the recent surpluses as measured
+    spread = surplus_spread(history, now_s, settings.cover_window_s, None, None, until_s=now_s)
+    recent = sum(spread) / len(spread) if spread else None
     # the present cars' unspent bridging budget: no bridged energy changes before the accounting below
     pool = settings.bridge_pool_share * sum(c.charger.delivered_wh for c in cars) - sum(
         c.memory.bridged_wh for c in cars

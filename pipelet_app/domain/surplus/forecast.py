@@ -101,18 +101,22 @@ def surplus_spread(
     window_s: float,
     latitude: float | None,
     longitude: float | None,
+    until_s: float | None = None,
 ) -> tuple[float, ...]:
     """Possible surpluses around `at_s`: each of the last `window_s` of measurements moved there.
 
     A broken-cloud sky is not one number: the mean says 5 kW where the car really sees 3 kW half of the
     time and 7 kW the other half. Each recent sample's PV-to-clear-sky ratio, times the clear-sky
     irradiance at `at_s`, minus the recent house load, is one draw of what the coming minutes may bring
-    (so the afternoon's fall is in it). Without a location the recent surpluses are taken as they are.
+    (so the afternoon's fall is in it). Without a location the recent surpluses are taken as they are
+    (their mean is the recent mean surplus). The window ends at the latest sample, or at `until_s`.
     """
     if not history:
         return ()
-    now_s = history[-1][0]
+    now_s = history[-1][0] if until_s is None else until_s
     recent = [sample for sample in history if sample[0] >= now_s - window_s]
+    if not recent:
+        return ()
     load_w = sum(sample[2] for sample in recent) / len(recent)
     if latitude is None or longitude is None:
         return tuple(pv_w - load_w for _, pv_w, _ in recent)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelet_app.domain.surplus import PricePoint, PriceSeries
-from pipelet_app.domain.surplus.forecast import calm_sky, clear_sky_ghi, forecast, remember
+from pipelet_app.domain.surplus.forecast import calm_sky, clear_sky_ghi, forecast, remember, surplus_spread
 from pipelet_app.domain.surplus.plan import plan_departure
 
 LAT, LON = 39.74, -105.18  # Golden, Colorado (the shared irradiance data)
@@ -75,6 +75,15 @@ def test_forecast_without_location_is_measured_power() -> None:
     history = remember((), 0.0, 3000.0, 1000.0, 1800)
     fc = forecast(history, 0.0, None, None)
     assert fc is not None and fc.surplus_w(0.0) == pytest.approx(2000.0)
+
+
+def test_unlocated_spread_is_the_recent_surplus_as_measured_up_to_a_given_moment() -> None:
+    history = ((0.0, 4000.0, 1000.0), (60.0, 2000.0, 1400.0), (120.0, 3000.0, 600.0))
+    spread = surplus_spread(history, 120.0, 60.0, None, None)
+    assert sum(spread) / len(spread) == pytest.approx(((2000 - 1400) + (3000 - 600)) / 2)
+    # a window ending later than the latest sample (a cycle without a PV reading) holds fewer samples
+    assert len(surplus_spread(history, 150.0, 60.0, None, None, until_s=150.0)) == 1
+    assert surplus_spread(history, 500.0, 60.0, None, None, until_s=500.0) == ()
 
 
 def test_plan_needs_no_grid_when_the_sun_covers_it() -> None:
