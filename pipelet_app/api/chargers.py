@@ -305,14 +305,14 @@ def charger_uptime(
         str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (UTC); the running month when omitted")
     ] = None,
 ) -> UptimeOut:
-    """Online, degraded and offline time of the charger in one month, computed from its connection and
-    status histories when asked."""
+    """Online, degraded and offline time of the charger in one month: a closed month's stored health row
+    (the roll-up's, which the site reports sum), the running month computed now the same way."""
     now = utcnow()
     if month:
         year, number = (int(part) for part in month.split("-"))
     else:
         year, number = now.year, now.month
-    result = operations.uptime(db, principal, charge_point_id, year, number, now)
+    result = health.uptime(db, principal, charge_point_id, year, number, now)
     u = result.uptime
     return UptimeOut(
         charge_point_id=charge_point_id,

@@ -5,11 +5,11 @@ Online = a socket was held (`charger_connection_history`); degraded = online whi
 (`connector_status_history`); offline = the rest of the month (up to now for the running month).
 
 The arithmetic is `domain.availability.month_health`, the same function the stored monthly health
-(`operations.health`) uses; this module only loads the histories (`histories`, shared by both). The
-on-read figure (`GET /chargers/{id}/uptime`, the charger page's months) counts every gap between two
-connections as offline and ends an open connection at now (`grace_s=0`, no `last_seen`): it reports the
-socket history as recorded. The stored health closes reconnect gaps of up to 120 s and ends a connection a
-crashed node left open at the charger's last sign of life, so it is the figure for availability.
+(`operations.health`) uses; this module only loads the histories (`histories`, shared by both).
+`monthly_uptime` is the figure as recorded (every gap between two connections offline, an open
+connection lasting until now: `grace_s=0`, no `last_seen`); the charger page and `GET /chargers/{id}/uptime`
+read the stored health instead (`operations.health.month_of`), which closes reconnect gaps of up to
+120 s and ends a connection a crashed node left open at the charger's last sign of life.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The operator's own chargers: detail, sessions, reservations, monthly uptime, faults, and commands.
+"""The operator's own chargers: detail, sessions, reservations, faults, and commands (monthly uptime:
+`operations.health`).
 
 Every function checks the operator role and the tenant itself; another tenant's charger is reported
 exactly like a missing one.
@@ -10,8 +11,6 @@ import asyncio
 import json
 import math
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -34,7 +33,6 @@ from pipelet_app.ocpp import queries
 from pipelet_app.ocpp import reservations as reservation_store
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import CommandError
-from pipelet_app.ocpp.uptime import Uptime, month_window, monthly_uptime
 from pipelet_app.services.driver_sessions import session_power_w
 from pipelet_app.settings import get_settings
 
@@ -178,55 +176,6 @@ def reservations(
         ).all()
         transaction_of = {session_id: transaction_id for session_id, transaction_id in found}
     return [{**r, "transaction_id": transaction_of.get(r["session_id"])} for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class MonthUptime:
-    """One calendar month (UTC) of a charger's uptime; the window ends now for the running month."""
-
-    year: int
-    month: int
-    start: datetime
-    end: datetime
-    uptime: Uptime
-
-    @property
-    def label(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    def share(self, seconds: float) -> float | None:
-        """`seconds` as a fraction of the window; None for a month that has not begun (empty window)."""
-        total = (self.end - self.start).total_seconds()
-        return seconds / total if total > 0 else None
-
-
-def uptime(
-    db: Session,
-    principal: Principal,
-    charge_point_id: str,
-    year: int,
-    month: int,
-    now: datetime | None = None,
-) -> MonthUptime:
-    """Online / degraded / offline seconds of the charger in that month, computed from the histories now
-    (nothing stores them, so a late disconnect record is reflected the next time it is read)."""
-    charger = own_charger(db, principal, charge_point_id)
-    now = now or utcnow()
-    start, end = month_window(year, month, now)
-    return MonthUptime(year, month, start, end, monthly_uptime(db, charger.id, year, month, now))  # type: ignore[arg-type]
-
-
-def previous_month(year: int, month: int) -> tuple[int, int]:
-    return (year - 1, 12) if month == 1 else (year, month - 1)
-
-
-def recent_uptime(
-    db: Session, principal: Principal, charge_point_id: str, now: datetime | None = None
-) -> list[MonthUptime]:
-    """The running month and the one before, the two an operator compares on the detail page."""
-    now = now or utcnow()
-    months = [(now.year, now.month), previous_month(now.year, now.month)]
-    return [uptime(db, principal, charge_point_id, y, m, now) for y, m in months]
 
 
 def faults(db: Session, principal: Principal) -> list[dict[str, Any]]:

@@ -1,7 +1,10 @@
 """Stored monthly health (docs/health.md): the roll-up job computes every claimed, unretired charger's
 month with `domain.availability` and stores it with its site's sum in `health_months`; the API and the
-pages read those rows (nothing recomputes a month on read). The fault list of a charger is detected
-from its status history when asked (it is one charger's rows).
+pages read those rows. A charger's uptime (`uptime`: the charger page's months, `GET
+/chargers/{id}/uptime`) reads the stored row of a closed month and computes only the running month (or
+a closed month not rolled up since it closed) on read, with the roll-up's own function, so the page, the
+API and the site reports (the sum of the stored charger rows) give one figure. The fault list of a
+charger is detected from its status history when asked (it is one charger's rows).
 
 Robust to CSMS restarts: a connection period a crashed node left open ends at the charger's last sign
 of life when it is not online now, and short reconnect gaps count as online (domain.availability).
@@ -10,6 +13,7 @@ of life when it is not online now, and short reconnect gaps count as online (dom
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +32,7 @@ from pipelet_app.domain.availability import (
     detect_faults,
     month_health,
 )
-from pipelet_app.ocpp.uptime import histories, month_window
+from pipelet_app.ocpp.uptime import Uptime, histories, month_window
 from pipelet_app.operations.chargers import own_charger
 from pipelet_app.services.sites import own_site
 
@@ -112,6 +116,65 @@ def site_health(db: Session, principal: Principal, site_id: int, year: int, mont
     own_site(db, principal, site_id)
     key = label(year, month)
     return _out(db.get(HealthMonth, ("site", site_id, key)), key)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthUptime:
+    """One calendar month (UTC) of a charger's uptime; the window ends now for the running month.
+    `stored_utc`: when the roll-up stored the row it was read from; None when computed on this read."""
+
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    uptime: Uptime
+    stored_utc: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.year, self.month)
+
+    def share(self, seconds: float) -> float | None:
+        """`seconds` as a fraction of the window; None for a month that has not begun (empty window)."""
+        total = (self.end - self.start).total_seconds()
+        return seconds / total if total > 0 else None
+
+
+def month_of(db: Session, charger: Charger, year: int, month: int, now: datetime) -> MonthUptime:
+    """The charger's month: the stored row once the month is closed and the roll-up stored it after its
+    end (a row stored while the month ran covers only part of it); otherwise computed now from the
+    histories with the roll-up's function (`_charger_month`), the figure the roll-up will store."""
+    start, end = window = month_window(year, month, now)
+    closed = (year, month) < (now.year, now.month)
+    row = db.get(HealthMonth, ("charger", charger.id, label(year, month))) if closed else None
+    if row is not None and row.computed_at >= end:
+        figures = Uptime(online_s=row.online_s, degraded_s=row.degraded_s, offline_s=row.offline_s)
+        return MonthUptime(year, month, start, end, figures, row.computed_at)
+    connections, statuses = histories(db, [charger.id], window)  # type: ignore[list-item]
+    h = _charger_month(charger, window, connections[charger.id], statuses[charger.id], now)  # type: ignore[index]
+    return MonthUptime(year, month, start, end, Uptime(h.online_s, h.degraded_s, h.offline_s))
+
+
+def uptime(
+    db: Session, principal: Principal, cp_id: str, year: int, month: int, now: datetime | None = None
+) -> MonthUptime:
+    """Online / degraded / offline seconds of one of the caller's chargers in that month (`month_of`)."""
+    charger = own_charger(db, principal, cp_id)
+    return month_of(db, charger, year, month, now or utcnow())
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def recent_uptime(
+    db: Session, principal: Principal, cp_id: str, now: datetime | None = None
+) -> list[MonthUptime]:
+    """The running month and the one before, the two an operator compares on the detail page."""
+    charger = own_charger(db, principal, cp_id)
+    now = now or utcnow()
+    months = [(now.year, now.month), previous_month(now.year, now.month)]
+    return [month_of(db, charger, y, m, now) for y, m in months]
 
 
 def charger_faults(

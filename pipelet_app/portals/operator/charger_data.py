@@ -11,6 +11,7 @@ from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
 from pipelet_app.i18n.formatting import hours, kwh, money, number, watts, when
 from pipelet_app.operations import chargers as operations
+from pipelet_app.operations import health
 from pipelet_app.services import pricing
 from pipelet_app.services.session import Session
 
@@ -47,7 +48,7 @@ def hours_and_share(seconds: float, share: float | None) -> str:
     return text if share is None else f"{text} ({number(share * 100, 1)} %)"
 
 
-def _uptime_row(m: operations.MonthUptime) -> dict[str, str]:
+def _uptime_row(m: health.MonthUptime) -> dict[str, str]:
     u = m.uptime
     return {
         "month": m.label,
@@ -143,7 +144,7 @@ def charger_view(db: Session, principal: Principal, charge_point_id: str) -> dic
             }
             for r in operations.reservations(db, principal, charge_point_id)
         ],
-        "uptime": [_uptime_row(m) for m in operations.recent_uptime(db, principal, charge_point_id)],
+        "uptime": [_uptime_row(m) for m in health.recent_uptime(db, principal, charge_point_id)],
         "messages": [
             {
                 "at": when(m["at"], tz),

@@ -4,12 +4,17 @@ CSMS stored, read as an operator should read it, and never another tenant's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import delete, select
 
 from pipelet_app.api import build_api
 from pipelet_app.clock import frozen, utcnow
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import Charger, ChargerConnectionPeriod, ConnectorStatusPeriod, HealthMonth
+from pipelet_app.operations.health import rollup
 from tests.integration.api.charger_facts import (
     CHARGER,
     DEGRADED_H,
@@ -94,6 +99,77 @@ def test_uptime_defaults_to_the_running_month(client: TestClient, operator: dict
         body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", headers=operator).json()
     assert body["month"] == now.strftime("%Y-%m")
     assert body["online_s"] == 0 and body["offline_percent"] == 100  # no connection this month
+
+
+def _charger_id() -> int:
+    with session_scope() as db:
+        return db.exec(select(Charger.id).where(Charger.charge_point_id == CHARGER)).one()  # type: ignore[return-value]
+
+
+def _prune_histories(charger_id: int) -> None:
+    with session_scope() as db:
+        db.exec(delete(ChargerConnectionPeriod).where(ChargerConnectionPeriod.charger_id == charger_id))  # type: ignore[call-overload]
+        db.exec(delete(ConnectorStatusPeriod).where(ConnectorStatusPeriod.charger_id == charger_id))  # type: ignore[call-overload]
+
+
+def _figures(body: dict) -> tuple[float, float, float]:
+    return body["online_s"], body["degraded_s"], body["offline_s"]
+
+
+def test_a_closed_month_is_read_from_its_stored_row(client: TestClient, operator: dict[str, str]) -> None:
+    """Once the roll-up stored March after its end, March is that row: pruning the histories changes
+    nothing, and the answer is the figure the site reports sum."""
+    with session_scope() as db:
+        rollup(db, 2025, 3, datetime(2025, 4, 2, tzinfo=UTC))  # the roll-up's run on the 2nd of April
+    _prune_histories(_charger_id())
+    body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", params={"month": MONTH}, headers=operator).json()
+    assert _figures(body) == (ONLINE_H * 3600, DEGRADED_H * 3600, OFFLINE_H * 3600)
+    assert body["to_utc"].startswith("2025-04-01")
+    assert body["online_percent"] == pytest.approx(100 * ONLINE_H / 744, abs=0.01)
+
+
+def test_a_row_stored_while_the_month_ran_is_not_its_answer(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    """A row stored on 20 March covers 19 days: the closed month is computed from the histories."""
+    with session_scope() as db:
+        rollup(db, 2025, 3, datetime(2025, 3, 20, tzinfo=UTC))
+        row = db.get(HealthMonth, ("charger", _charger_id(), MONTH))
+        assert row is not None and row.online_s + row.degraded_s + row.offline_s == 19 * 86400
+    body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", params={"month": MONTH}, headers=operator).json()
+    assert _figures(body) == (ONLINE_H * 3600, DEGRADED_H * 3600, OFFLINE_H * 3600)
+
+
+@pytest.mark.dates
+def test_the_running_month_is_computed_on_read_as_the_rollup_computes_it(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    """The running month: the roll-up's figure at the same instant, and not a stored row (it is at most
+    five minutes old, and ends when it was stored)."""
+    now = utcnow()
+    start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    charger_id = _charger_id()
+    with session_scope() as db:
+        charger = db.get(Charger, charger_id)
+        assert charger is not None
+        charger.is_online = True
+        db.add(charger)
+        db.add(ChargerConnectionPeriod(charger_id=charger_id, connected_at=start, disconnected_at=None))
+        db.commit()
+        rollup(db, now.year, now.month, now)
+    with frozen(now):
+        body = client.get(f"/api/v1/chargers/{CHARGER}/uptime", headers=operator).json()
+    with session_scope() as db:
+        row = db.get(HealthMonth, ("charger", charger_id, now.strftime("%Y-%m")))
+        assert row is not None
+        assert _figures(body) == (row.online_s, row.degraded_s, row.offline_s)
+        assert _figures(body) == ((now - start).total_seconds(), 0, 0)  # online since the month began
+        row.online_s, row.offline_s = 1.0, row.online_s - 1.0  # a stale row
+        db.add(row)
+        db.commit()
+    with frozen(now):
+        again = client.get(f"/api/v1/chargers/{CHARGER}/uptime", headers=operator).json()
+    assert _figures(again) == _figures(body)
 
 
 def test_a_month_not_yet_begun_has_no_percentages(client: TestClient, operator: dict[str, str]) -> None:

@@ -36,6 +36,42 @@ def test_charger_page_shows_reservations_gaps_and_uptime(facts: Facts) -> None:
     assert view["uptime"][1]["offline"].endswith("(100.0 %)")
 
 
+@pytest.mark.dates
+def test_charger_page_shows_last_month_as_stored(facts: Facts) -> None:
+    """Last month is the roll-up's stored row (no history of it remains here), this month is computed."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from pipelet_app.db.models import Charger, HealthMonth
+
+    now = facts.now
+    year, month = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
+    start, end = datetime(year, month, 1, tzinfo=UTC), datetime(now.year, now.month, 1, tzinfo=UTC)
+    length = (end - start).total_seconds()
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == CHARGER)).one()
+        db.add(
+            HealthMonth(
+                scope="charger",
+                object_id=charger.id,
+                month=f"{year:04d}-{month:02d}",
+                tenant_id=charger.tenant_id,
+                online_s=100 * 3600,
+                degraded_s=0,
+                offline_s=length - 100 * 3600,
+                fault_s=0,
+                faults=0,
+                availability=100 * 3600 / length,
+                computed_at=end,
+            )
+        )
+        db.commit()
+        view = charger_view(db, principal("operator@sonnenstrom.demo"), CHARGER)
+    assert view["uptime"][1]["online"] == hours_and_share(100 * 3600, 100 * 3600 / length)
+    assert view["uptime"][0]["online"].startswith("0.0 h")  # computed: no connection this month
+
+
 def test_hours_and_share() -> None:
     assert hours_and_share(216 * 3600, 216 / 744) == "216.0 h (29.0 %)"
     assert hours_and_share(90, 0.5) == "0.0 h (50.0 %)"
