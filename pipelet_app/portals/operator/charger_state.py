@@ -192,15 +192,25 @@ class ChargerState(SessionState):
 def show_password_script(password: str) -> str:
     """JS that puts the new password into #new-password and reveals its box (textContent: no markup).
 
-    The same event also changes state (the claim page's link to the charger), and React may commit that
-    render after this script ran and replace the element's text; so the script writes it again on the
-    next frames (a full-suite browser run caught the box shown with an empty password)."""
+    The password is never in state (docs/security.md), so React does not know the text and any later
+    render of that part of the page can wipe it: the same event changes state (the claim page's link),
+    and a re-run of the page's load (a reconnect re-hydrates) redraws the box hidden and empty. A
+    fresh-clone CI run caught exactly that (the box shown, the password empty). So the script keeps
+    the box filled while the page stays on this path: a MutationObserver writes it again whenever a
+    render empties it, and lets go when the user navigates away or after ten minutes."""
     return (
-        "(() => { const show = () => {"
+        "(() => { const path = window.location.pathname;"
+        "const show = () => {"
         "const code = document.getElementById('new-password');"
-        f"if (code) code.textContent = {json.dumps(password)};"
-        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; };"
-        "show(); requestAnimationFrame(() => requestAnimationFrame(show)); setTimeout(show, 300); })();"
+        f"if (code && code.textContent !== {json.dumps(password)}) code.textContent = {json.dumps(password)};"
+        "const box = document.getElementById('new-password-box');"
+        "if (box && box.style.display !== 'block') box.style.display = 'block'; };"
+        "if (window.__pipeletPasswordWatch) window.__pipeletPasswordWatch.disconnect();"
+        "const watch = new MutationObserver(() => {"
+        "if (window.location.pathname !== path) { watch.disconnect(); return; } show(); });"
+        "window.__pipeletPasswordWatch = watch;"
+        "watch.observe(document.body, {childList: true, subtree: true, characterData: true});"
+        "setTimeout(() => watch.disconnect(), 600000); show(); })();"
     )
 
 

@@ -19,7 +19,9 @@ class ClaimState(SessionState):
 
     @rx.event
     async def load(self):
-        self.claimed_id, self.error = "", ""
+        # claimed_id stays: its link sits in the password box, hidden until a claim's script shows it,
+        # and a re-run of this load (a reconnect re-hydrates) must not take the link from a fresh claim.
+        self.error = ""
         result = await self._guarded_off_loop(data.site_choices)
         self.sites = result.value or []
         return result.redirect
