@@ -20,6 +20,7 @@ from pipelet_app.i18n.catalogue import translate
 from pipelet_app.i18n.formatting import current_locale, number, when
 
 _N = r"(-?[\d.]+)"
+MODES = ("pv-only", "pv-priority", "eco-plus")
 
 
 def _num(digits: int) -> Callable[[str], str]:
@@ -52,6 +53,16 @@ def _answer(raw: str) -> str:
     return localize(raw)
 
 
+def _mode(raw: str) -> str:
+    """A controller mode id (`pv-only`) by its name in the locale (`Nur Sonne`), as the mode menus show it."""
+    return translate(f"mode.{raw}", current_locale())
+
+
+def _modes(locale: str) -> dict[str, str]:
+    """The `{pv_only}`, `{pv_priority}`, `{eco_plus}` a sentence may name (surplus_words.py)."""
+    return {m.replace("-", "_"): translate(f"mode.{m}", locale) for m in MODES}
+
+
 def _phases(raw: str) -> str:
     """`1 phase` / `3 phases` (`1 Phase` / `3 Phasen`)."""
     word = translate("sr.phase" if raw == "1" else "sr.phases", current_locale())
@@ -70,7 +81,7 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
         rf"paused: surplus {_N} kW below the {_N} kW minimum on (\d) phases?",
         (_num(1), _num(1), _phases),
     ),
-    ("sr.charging", rf"(pv-only|pv-priority|eco-plus): {_N} A on (\d) phases?", (_raw, _num(1), _phases)),
+    ("sr.charging", rf"(pv-only|pv-priority|eco-plus): {_N} A on (\d) phases?", (_mode, _num(1), _phases)),
     ("sr.to_three", rf"switching to 3 phases: {_N} kW available for {_N} s", (_num(1), _num(0))),
     ("sr.to_one", rf"switching to 1 phase: {_N} kW is below the 3-phase minimum {_N} kW", (_num(1), _num(1))),
     ("sr.covering", r"at the minimum on a surplus covering most of it \(limited grid use\)", ()),
@@ -96,7 +107,7 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
     (
         "sr.stale_car",
         r"stale site data \(last grid measurement: (.+)\): safe limit for (pv-only|pv-priority|eco-plus)",
-        (_moment, _raw),
+        (_moment, _mode),
     ),
     ("sr.stale_site", r"stale: no grid measurement for 2 minutes", ()),
     ("sr.safe_per_mode", r"safe limit per mode", ()),
@@ -141,12 +152,13 @@ def _part(part: str, locale: str) -> str:
     for key, pattern, convert in _COMPILED:
         if found := pattern.fullmatch(part.strip()):
             values = [c(v) for c, v in zip(convert, found.groups(), strict=True)]
-            return translate(key, locale).format(*values)
+            return translate(key, locale).format(*values, **_modes(locale))
     return part
 
 
 def localize(reason: str) -> str:
-    """`reason` in the current page locale (`formatting.in_locale`); English stays the stored text."""
+    """`reason` in the current page locale (`formatting.in_locale`); in English too the numbers are written
+    as the page writes them and a mode by its name (`Solar only`, not `pv-only`)."""
     locale = current_locale()
     if not reason:
         return reason

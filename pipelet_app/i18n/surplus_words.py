@@ -1,6 +1,7 @@
 """The solar-charging controller's reason sentences (i18n/surplus_reasons.py), merged into the catalogue.
 
-`{0}`, `{1}`, ... are the parameters parsed from the stored English text, already formatted for the locale.
+`{0}`, `{1}`, ... are the parameters parsed from the stored English text, already formatted for the locale;
+`{pv_only}`, `{pv_priority}`, `{eco_plus}` the modes' names (`mode.*`), as the mode menus show them.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.topup_now_price": "grid top-up in this slot at {0}/kWh to meet the departure",
         "sr.topup_now": "grid top-up in this slot to meet the departure",
         "sr.topup_later": "grid top-up planned later for {0} kWh",
-        "sr.grid_keeps_min": "pv-priority: grid keeps the minimum",
+        "sr.grid_keeps_min": "{pv_priority}: grid keeps the minimum",
         "sr.no_car": "no car connected",
         "sr.energy_reached": "energy wanted reached",
         "sr.site_cap": "site cap (grid connection limit)",
-        "sr.stale_car": "stale site data (last grid measurement: {0}): safe limit for {1}",
+        "sr.stale_car": "stale site data (last grid measurement: {0}): safe limit for “{1}”",
         "sr.stale_site": "stale: no grid measurement for 2 minutes",
         "sr.safe_per_mode": "safe limit per mode",
         "sr.available": "{0} W available for the cars",
-        "sr.no_prices": "eco-plus without prices ({0}): planned like pv-priority",
+        "sr.no_prices": "“{eco_plus}” without prices ({0}): planned like “{pv_priority}”",
         "sr.never": "never",
         "sr.sent_accepted": "Accepted",
         "sr.sent_rejected": "Rejected",
@@ -55,11 +56,11 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.sent_timeout": "timeout",
         "sr.sent_call_error": "CallError:{0}",
         "sr.sent_error": "error:{0}",
-        "sr.tariff_none": "no tariff source: Eco-plus plans like PV-priority",
+        "sr.tariff_none": "no tariff source: “{eco_plus}” plans like “{pv_priority}”",
         "sr.tariff_until_failed": "prices until {0} (last fetch failed: {1}; the cached prices stay in use)",
         "sr.tariff_until": "prices until {0}",
-        "sr.tariff_failed": "no current prices ({0}): Eco-plus plans like PV-priority",
-        "sr.tariff_not_yet": "no current prices yet: Eco-plus plans like PV-priority",
+        "sr.tariff_failed": "no current prices ({0}): “{eco_plus}” plans like “{pv_priority}”",
+        "sr.tariff_not_yet": "no current prices yet: “{eco_plus}” plans like “{pv_priority}”",
     },
     "de": {
         "sr.phase": "Phase",
@@ -91,15 +92,15 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.topup_now_price": "Netzladung in diesem Zeitfenster zu {0}/kWh, um die Abfahrt zu schaffen",
         "sr.topup_now": "Netzladung in diesem Zeitfenster, um die Abfahrt zu schaffen",
         "sr.topup_later": "Netzladung später geplant für {0} kWh",
-        "sr.grid_keeps_min": "pv-priority: Netz hält das Minimum",
+        "sr.grid_keeps_min": "{pv_priority}: Netz hält das Minimum",
         "sr.no_car": "kein Auto angeschlossen",
         "sr.energy_reached": "gewünschte Energie erreicht",
         "sr.site_cap": "Standortobergrenze (Netzanschlussgrenze)",
-        "sr.stale_car": "veraltete Standortdaten (letzte Netzmessung: {0}): sicherer Grenzwert für {1}",
+        "sr.stale_car": "veraltete Standortdaten (letzte Netzmessung: {0}): sicherer Grenzwert für „{1}“",
         "sr.stale_site": "veraltet: seit 2 Minuten keine Netzmessung",
         "sr.safe_per_mode": "sicherer Grenzwert je Modus",
         "sr.available": "{0} W verfügbar für die Autos",
-        "sr.no_prices": "eco-plus ohne Preise ({0}): geplant wie pv-priority",
+        "sr.no_prices": "„{eco_plus}“ ohne Preise ({0}): geplant wie „{pv_priority}“",
         "sr.never": "nie",
         "sr.sent_accepted": "angenommen",
         "sr.sent_rejected": "abgelehnt (Rejected)",
@@ -112,12 +113,12 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.sent_timeout": "keine Antwort (Zeitüberschreitung)",
         "sr.sent_call_error": "Fehlerantwort des Ladepunkts: {0}",
         "sr.sent_error": "nicht gesendet: {0}",
-        "sr.tariff_none": "keine Preisquelle: Eco-plus plant wie pv-priority",
+        "sr.tariff_none": "keine Preisquelle: „{eco_plus}“ plant wie „{pv_priority}“",
         "sr.tariff_until_failed": (
             "Preise bis {0} (letzter Abruf fehlgeschlagen: {1}; die gespeicherten Preise bleiben in Gebrauch)"
         ),
         "sr.tariff_until": "Preise bis {0}",
-        "sr.tariff_failed": "keine aktuellen Preise ({0}): Eco-plus plant wie pv-priority",
-        "sr.tariff_not_yet": "noch keine aktuellen Preise: Eco-plus plant wie pv-priority",
+        "sr.tariff_failed": "keine aktuellen Preise ({0}): „{eco_plus}“ plant wie „{pv_priority}“",
+        "sr.tariff_not_yet": "noch keine aktuellen Preise: „{eco_plus}“ plant wie „{pv_priority}“",
     },
 }

@@ -89,7 +89,8 @@ def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, se
 
 def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, server: dict) -> None:
     """390 px, German: the form shows decimals with a comma (48,1405, not 48.1405) and takes them back;
-    an MQTT-only charger and a sub-meter (kind `load`) are added; nothing sticks out of the page."""
+    an MQTT-only charger and a sub-meter (kind `load`) are added, chosen and listed by their German names
+    (Ladepunkt, Anderer Verbraucher; never the ids `charger`, `load`); nothing sticks out of the page."""
     from tests.e2e.test_solar_charging import _choose_locale
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -114,7 +115,7 @@ def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, 
         page.fill("#site-latitude", "48,25")
         page.click("#site-save")
         expect(page.locator("#site-saved")).to_be_visible(timeout=20_000)
-        for asset, kind in ((f"wb-mqtt-{site_id}", "charger"), (f"sub-{site_id}", "load")):
+        for asset, kind in ((f"wb-mqtt-{site_id}", "Ladepunkt"), (f"sub-{site_id}", "Anderer Verbraucher")):
             page.fill("#device-asset", asset)
             page.click("#device-kind")
             page.get_by_role("option", name=kind, exact=True).click()
@@ -125,6 +126,8 @@ def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, 
         devices = page.locator("#site-devices")
         expect(devices).to_contain_text(f"wb-mqtt-{site_id}")
         expect(devices).to_contain_text(f"sub-{site_id}")
+        kinds = devices.locator("tbody tr td:nth-child(2)")
+        expect(kinds).to_have_text(["Ladepunkt", "Anderer Verbraucher"])
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "operator-site-de-390")
     finally:

@@ -57,5 +57,6 @@ def test_operator_links_an_inverter_cloud_and_the_worker_polls_it(page: Page, se
     assert link.status == "connected", (link.status, link.message)
     assert link.stored_until_utc is not None
     page.reload()
-    expect(table).to_contain_text("connected", timeout=30_000)
+    expect(table).to_contain_text("Connected", timeout=30_000)  # the state in words (pv.status.*)
+    expect(table).to_contain_text("SolarEdge")  # the brand by name, not its id
     screenshot(page, "site-inverter-link")

@@ -123,7 +123,8 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     expect(page.locator("#surplus-chart .recharts-line")).to_have_count(4)  # PV, house, cars, grid
     decisions = page.locator("#surplus-decisions")
     expect(decisions).to_contain_text("SON-CP-001/1")
-    expect(decisions).to_contain_text("pv-only: 5.8 A on 1 phase; surplus 1.4 kW")
+    expect(decisions).to_contain_text("Solar only: 5.8 A on 1 phase; surplus 1.4 kW")  # the mode by name
+    expect(page.locator("#surplus-mode")).to_have_text("Solar only")
     expect(decisions).to_contain_text("4,000 W available for the cars")
     expect(decisions).to_contain_text("fallback:TxDefaultProfile@0")
 
@@ -133,13 +134,25 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     page.locator("#surplus-chart .recharts-wrapper").hover()
     expect(tooltip).to_contain_text("5.2", timeout=20_000)
 
-    # In German the stored English reasons read German, with German numbers (i18n/surplus_reasons.py).
+    # In German the stored English reasons read German, with German numbers (i18n/surplus_reasons.py), and
+    # the controller's settings show words, not their ids (pv-only, off, none, de).
     page.click("#locale-select")
     with page.expect_navigation(timeout=20_000):
         page.get_by_role("option", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de", timeout=20_000)
     try:
-        expect(decisions).to_contain_text("pv-only: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
+        expect(decisions).to_contain_text("Nur Sonne: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
+        expect(decisions).to_contain_text("Sonne zuerst, Netz ergänzt: 6,0 A auf 3 Phasen")
+        expect(decisions).not_to_contain_text("pv-")
+        expect(page.locator("#surplus-mode")).to_have_text("Nur Sonne")
+        expect(page.locator("#surplus-enabled")).to_have_text("Aus")
+        expect(page.locator("#surplus-tariff-source")).to_have_text("Keine")
+        expect(page.locator("#surplus-tariff-region")).to_have_text("Deutschland")
+        page.locator("#surplus-mode").click()
+        expect(page.get_by_role("option")).to_have_text(
+            ["Nur Sonne", "Sonne zuerst, Netz ergänzt", "Sonne und günstigste Stunden"]
+        )
+        page.keyboard.press("Escape")
         expect(decisions).to_contain_text("4.000 W verfügbar für die Autos")
         expect(decisions).to_contain_text("Ausweichprofil TxDefaultProfile@0 angenommen")
         expect(decisions).to_contain_text(
@@ -147,7 +160,7 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
         )
         expect(decisions).to_contain_text("unverändert (abgelehnt (Rejected))")
         expect(page.locator("#surplus-tariff-status")).to_have_text(
-            "keine Preisquelle: Eco-plus plant wie pv-priority"
+            "keine Preisquelle: „Sonne und günstigste Stunden“ plant wie „Sonne zuerst, Netz ergänzt“"
         )
         # A phone (390 px): nothing sticks out of the page (wide tables scroll inside their card).
         page.set_viewport_size({"width": 390, "height": 844})
@@ -166,9 +179,9 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
         expect(page.locator("html")).to_have_attribute("lang", "en", timeout=20_000)
 
     page.locator("#surplus-enabled").click()
-    page.get_by_role("option", name="on", exact=True).click()
+    page.get_by_role("option", name="On", exact=True).click()
     page.locator("#surplus-mode").click()
-    page.get_by_role("option", name="pv-priority").click()
+    page.get_by_role("option", name="Solar first, grid tops up").click()
     page.fill("#surplus-interval", "5")
     page.click("#surplus-save")
     expect(page.locator("#surplus-error")).to_contain_text("interval_s:", timeout=20_000)

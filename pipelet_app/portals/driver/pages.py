@@ -135,9 +135,10 @@ def _preferences_form(row: rx.Var) -> rx.Component:
                     rx.select.trigger(id="prefs-mode-" + row["key"], aria_label=T["prefs.mode"]),
                     rx.select.content(
                         rx.select.item(T["prefs.mode_site"], value="site"),
-                        rx.select.item(T["prefs.mode_pv_only"], value="pv-only"),
-                        rx.select.item(T["prefs.mode_pv_priority"], value="pv-priority"),
-                        rx.select.item(T["prefs.mode_eco_plus"], value="eco-plus"),
+                        *[
+                            rx.select.item(T[f"mode.{m}"], value=m)
+                            for m in ("pv-only", "pv-priority", "eco-plus")
+                        ],
                     ),
                     name="mode",
                     default_value=row["mode"],

@@ -9,7 +9,8 @@ from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.i18n.formatting import editable, number, when
+from pipelet_app.i18n.formatting import current_locale, editable, number, when
+from pipelet_app.i18n.words import label
 from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import site_inverters
@@ -50,6 +51,12 @@ def _number(form: dict[str, Any], name: str, integer: bool = False) -> float | i
         raise InvalidInput(f"{name}: {raw!r} is not a number") from None
 
 
+def _link_status(link: dict[str, Any]) -> str:
+    """An inverter link's state in words (the PV connections' `pv.status.*`), with the cloud's message."""
+    status = label("pv.status", link["status"], current_locale())
+    return status + (f": {link['message']}" if link["message"] else "")
+
+
 def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, Any]:
     now = utcnow()
     totals = service.energy(db, principal, site["id"], now - timedelta(days=1), now, "1h")["totals"]
@@ -71,17 +78,20 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
         "inverters": [
             {
                 "id": str(link["id"]),
-                "brand": link["brand"],
+                "brand": adapter_class(link["brand"]).display_name,
                 "system_id": link["system_id"],
                 "asset_id": link["asset_id"] or "—",
-                "status": link["status"] + (f": {link['message']}" if link["message"] else ""),
+                "status": _link_status(link),
                 "stored_until": when(link["stored_until_utc"], site["timezone"])
                 if link["stored_until_utc"]
                 else "—",
             }
             for link in site_inverters.links(db, principal, site["id"])
         ],
-        "inverter_brands": site_inverters.production_brands(),
+        "inverter_brands": [
+            {"id": brand, "label": adapter_class(brand).display_name}
+            for brand in site_inverters.production_brands()
+        ],
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, confirm_button, field, shell, when_empty
+from pipelet_app.portals.layout import card, coded_text, confirm_button, field, shell, when_empty
 from pipelet_app.portals.operator import site_data
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
@@ -78,7 +78,7 @@ def _site_form() -> rx.Component:
 def _device_row(device: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(device["asset_id"]),
-        rx.table.cell(device["kind"]),
+        rx.table.cell(coded_text("device_kind", device["kind"])),
         rx.table.cell(device["charge_point_id"]),
         rx.table.cell(device["connector_id"]),
         rx.table.cell(
@@ -120,7 +120,15 @@ def _devices() -> rx.Component:
         rx.form(
             rx.hstack(
                 field(T["site.asset_id"], rx.input(name="asset_id", required=True, id="device-asset")),
-                field(T["site.kind"], rx.select(KINDS, name="kind", default_value="pv", id="device-kind")),
+                field(
+                    T["site.kind"],
+                    rx.select.root(
+                        rx.select.trigger(id="device-kind", aria_label=T["site.kind"]),
+                        rx.select.content(*[rx.select.item(T[f"device_kind.{k}"], value=k) for k in KINDS]),
+                        name="kind",
+                        default_value="pv",
+                    ),
+                ),
                 field(T["site.charge_point"], rx.input(name="charge_point_id", id="device-cp")),
                 field(T["site.connector"], rx.input(name="connector_id", width="7em", id="device-connector")),
                 rx.button(T["site.add_device"], type="submit", id="device-add"),
@@ -182,11 +190,16 @@ def _inverters() -> rx.Component:
             rx.hstack(
                 field(
                     T["site.inverter_brand"],
-                    rx.select(
-                        SiteState.inverter_brands,
+                    rx.select.root(
+                        rx.select.trigger(id="inverter-brand", aria_label=T["site.inverter_brand"]),
+                        rx.select.content(
+                            rx.foreach(
+                                SiteState.inverter_brands,
+                                lambda brand: rx.select.item(brand["label"], value=brand["id"]),
+                            )
+                        ),
                         name="brand",
                         default_value="solaredge",
-                        id="inverter-brand",
                     ),
                 ),
                 *[

@@ -30,7 +30,7 @@ class SiteState(SessionState):
     history: list[dict[str, str]] = []
     spvs: list[dict[str, str]] = []
     inverters: list[dict[str, str]] = []
-    inverter_brands: list[str] = []
+    inverter_brands: list[dict[str, str]] = []
     error: str = ""
     saved: bool = False
 

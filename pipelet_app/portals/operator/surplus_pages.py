@@ -11,7 +11,22 @@ from pipelet_app.portals.layout import card, data_table, field, shell
 from pipelet_app.portals.operator.surplus_state import SurplusState
 
 T = SurplusState.tr
-MODES = ["pv-only", "pv-priority", "eco-plus"]
+MODES = ("pv-only", "pv-priority", "eco-plus")
+TARIFF_SOURCES = ("none", "awattar", "csv")
+TARIFF_REGIONS = ("de", "at")
+
+
+def _choice(name: str, label_key: str, options: dict[str, rx.Var], element_id: str) -> rx.Component:
+    """A labelled menu whose options read as words (`Nur Sonne`) while the form sends the id (`pv-only`)."""
+    return field(
+        T[label_key],
+        rx.select.root(
+            rx.select.trigger(id=element_id, aria_label=T[label_key]),
+            rx.select.content(*[rx.select.item(text, value=value) for value, text in options.items()]),
+            name=name,
+            default_value=SurplusState.settings[name],
+        ),
+    )
 
 
 def _tile(label_key: str, key: str, note: rx.Var | str = "") -> rx.Component:
@@ -92,21 +107,13 @@ def _settings() -> rx.Component:
         T["surplus.settings"],
         rx.form(
             rx.hstack(
-                field(
-                    T["surplus.enabled"],
-                    rx.select(
-                        ["off", "on"],
-                        name="enabled",
-                        default_value=SurplusState.settings["enabled"],
-                        id="surplus-enabled",
-                    ),
+                _choice(
+                    "enabled",
+                    "surplus.enabled",
+                    {"off": T["surplus.off"], "on": T["surplus.on"]},
+                    "surplus-enabled",
                 ),
-                field(
-                    T["surplus.mode"],
-                    rx.select(
-                        MODES, name="mode", default_value=SurplusState.settings["mode"], id="surplus-mode"
-                    ),
-                ),
+                _choice("mode", "surplus.mode", {m: T[f"mode.{m}"] for m in MODES}, "surplus-mode"),
                 field(
                     T["surplus.interval"],
                     rx.input(
@@ -130,23 +137,17 @@ def _settings() -> rx.Component:
                 wrap="wrap",
             ),
             rx.hstack(
-                field(
-                    T["surplus.tariff_source"],
-                    rx.select(
-                        ["none", "awattar", "csv"],
-                        name="tariff_source",
-                        default_value=SurplusState.settings["tariff_source"],
-                        id="surplus-tariff-source",
-                    ),
+                _choice(
+                    "tariff_source",
+                    "surplus.tariff_source",
+                    {s: T[f"tariff_source.{s}"] for s in TARIFF_SOURCES},
+                    "surplus-tariff-source",
                 ),
-                field(
-                    T["surplus.tariff_region"],
-                    rx.select(
-                        ["de", "at"],
-                        name="tariff_region",
-                        default_value=SurplusState.settings["tariff_region"],
-                        id="surplus-tariff-region",
-                    ),
+                _choice(
+                    "tariff_region",
+                    "surplus.tariff_region",
+                    {r: T[f"tariff_region.{r}"] for r in TARIFF_REGIONS},
+                    "surplus-tariff-region",
                 ),
                 field(
                     T["surplus.tariff_csv"],

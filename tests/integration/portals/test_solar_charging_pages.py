@@ -66,7 +66,9 @@ def test_operator_view_and_settings(demo: dict) -> None:
         "min_soc": "",
         "tariff_source": "none",
         "tariff_region": "de",
-        "tariff_status": "no tariff source: Eco-plus plans like PV-priority",
+        "tariff_status": (
+            "no tariff source: “Solar and cheapest hours” plans like “Solar first, grid tops up”"
+        ),
     }
     assert view["flows"] == {
         "pv": "4.0",

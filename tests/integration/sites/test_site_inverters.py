@@ -381,13 +381,15 @@ def test_the_site_page_links_and_unlinks_for_its_own_tenant_only(
     with session_scope() as db:
         view = site_data.site_view(db, son, site)
     (row,) = view["inverters"]
-    assert (row["brand"], row["system_id"], row["asset_id"]) == (
-        "solaredge",
+    assert (row["brand"], row["system_id"], row["asset_id"], row["status"]) == (
+        "SolarEdge",  # the brand by name and the link's state in words, not their ids
         str(solaredge_fake.SITE_ID),
         "solaredge-pv",
+        "Waiting for the first sync",
     )
     assert solaredge_fake.API_KEY not in str(view)
-    assert view["inverter_brands"] == service.production_brands()
+    assert [b["id"] for b in view["inverter_brands"]] == service.production_brands()
+    assert {"id": "solaredge", "label": "SolarEdge"} in view["inverter_brands"]
     with session_scope() as db, pytest.raises(NotFound):
         site_data.unlink_inverter(db, nw, site, int(row["id"]))
     with session_scope() as db:

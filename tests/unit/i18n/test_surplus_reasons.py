@@ -1,7 +1,10 @@
 """The surplus controller's reasons on the pages: every sentence it writes is recognised and comes out in
-German with German numbers; English keeps the words; unknown parts are kept, never dropped."""
+German with German numbers; English keeps the words; a controller mode is named as the mode menus name
+it (`Solar only`, `Nur Sonne`), never by its id (`pv-only`); unknown parts are kept, never dropped."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -76,24 +79,47 @@ def test_every_reason_key_is_in_every_locale() -> None:
             assert key in MESSAGES[locale], (key, locale)
 
 
+# The stored English with each mode id replaced by the mode's English name.
+NAMED = [
+    ("eco-plus without prices", "“Solar and cheapest hours” without prices"),
+    ("planned like pv-priority", "planned like “Solar first, grid tops up”"),
+    ("Eco-plus plans like PV-priority", "“Solar and cheapest hours” plans like “Solar first, grid tops up”"),
+    ("safe limit for pv-only", "safe limit for “Solar only”"),
+    ("pv-only:", "Solar only:"),
+    ("pv-priority:", "Solar first, grid tops up:"),
+    ("eco-plus:", "Solar and cheapest hours:"),
+]
+MODE_ID = re.compile(r"\b(pv-only|pv-priority|eco-plus)\b", re.IGNORECASE)
+
+
 @pytest.mark.parametrize("reason", WRITTEN)
-def test_english_keeps_the_stored_words(reason: str) -> None:
+def test_english_keeps_the_stored_words_and_names_the_modes(reason: str) -> None:
+    expected = reason
+    for written, named in NAMED:
+        expected = expected.replace(written, named)
     with in_locale("en"):
-        assert localize(reason).replace("1,234", "1234") == reason
+        assert localize(reason).replace("1,234", "1234") == expected
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_mode_id_is_left_in_any_language(locale: str) -> None:
+    with in_locale(locale):
+        for reason in WRITTEN:
+            assert not MODE_ID.search(localize(reason)), (locale, localize(reason))
 
 
 def test_german_words_and_numbers() -> None:
     with in_locale("de"):
         assert (
             localize("pv-only: 6.0 A on 1 phase; surplus 1.4 kW")
-            == "pv-only: 6,0 A auf 1 Phase; Überschuss 1,4 kW"
+            == "Nur Sonne: 6,0 A auf 1 Phase; Überschuss 1,4 kW"
         )
         assert localize("1234 W available for the cars") == "1.234 W verfügbar für die Autos"
         assert localize("paused: site limit on L2 reached") == "pausiert: Standortgrenze auf L2 erreicht"
         assert localize(
             "eco-plus: 16.0 A on 3 phases; grid top-up in this slot at 0.215/kWh to meet the departure"
         ) == (
-            "eco-plus: 16,0 A auf 3 Phasen; "
+            "Sonne und günstigste Stunden: 16,0 A auf 3 Phasen; "
             "Netzladung in diesem Zeitfenster zu 0,215/kWh, um die Abfahrt zu schaffen"
         )
         for reason in WRITTEN:
@@ -106,21 +132,24 @@ def test_times_and_answers_in_german() -> None:
     stale = "stale site data (last grid measurement: 2026-12-05T10:01:00+00:00): safe limit for pv-only"
     with in_locale("en"):
         assert localize(stale) == (
-            "stale site data (last grid measurement: 2026-12-05 10:01 UTC): safe limit for pv-only"
+            "stale site data (last grid measurement: 2026-12-05 10:01 UTC): safe limit for “Solar only”"
         )
     with in_locale("de"):
         assert localize(stale) == (
             "veraltete Standortdaten (letzte Netzmessung: 05.12.2026 10:01 UTC): "
-            "sicherer Grenzwert für pv-only"
+            "sicherer Grenzwert für „Nur Sonne“"
         )
         assert localize("unchanged (Rejected)") == "unverändert (abgelehnt (Rejected))"
         assert localize("skipped: charger offline") == "übersprungen: Ladepunkt offline"
         assert localize("prices until 2026-12-06 23:00 UTC") == "Preise bis 06.12.2026 23:00 UTC"
+        assert localize("no tariff source: Eco-plus plans like PV-priority") == (
+            "keine Preisquelle: „Sonne und günstigste Stunden“ plant wie „Sonne zuerst, Netz ergänzt“"
+        )
         assert localize(
             "pv-priority: 6.0 A on 3 phases; "
             "at the minimum on a surplus covering most of it (limited grid use)"
         ) == (
-            "pv-priority: 6,0 A auf 3 Phasen; "
+            "Sonne zuerst, Netz ergänzt: 6,0 A auf 3 Phasen; "
             "am Minimum mit einem Überschuss, der es größtenteils deckt (begrenzter Netzbezug)"
         )
 
