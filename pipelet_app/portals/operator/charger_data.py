@@ -9,7 +9,8 @@ from typing import Any
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.domain.charger_status import summary_since, summary_status
 from pipelet_app.domain.durations import duration_text
-from pipelet_app.i18n.formatting import hours, kwh, money, number, watts, when
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, hours, kwh, money, number, watts, when
 from pipelet_app.operations import chargers as operations
 from pipelet_app.operations import health
 from pipelet_app.services import pricing
@@ -185,7 +186,9 @@ def faults_view(db: Session, principal: Principal) -> list[dict[str, str]]:
             "error": f["error_code"],  # a code the page words through the catalogue
             "info": " · ".join(x for x in (f["vendor_error_code"], f["info"]) if x),
             "since": when(f["started_at"], f["timezone"]),
-            "until": "open" if f["open"] else when(f["ended_at"], f["timezone"]),
+            "until": translate("faults.open", current_locale())
+            if f["open"]
+            else when(f["ended_at"], f["timezone"]),
             "duration": duration_text(f["duration_s"]),
         }
         for f in operations.faults(db, principal)

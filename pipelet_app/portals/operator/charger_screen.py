@@ -152,12 +152,31 @@ def _select(name: str, options: tuple[str, ...], labels: dict[str, Any], **props
     )
 
 
+def _priorities() -> dict[str, Any]:
+    return {"AlwaysFront": T["dm.p_always"], "InFront": T["dm.p_front"], "NormalCycle": T["dm.p_normal"]}
+
+
+def _states() -> dict[str, Any]:
+    return {
+        "": T["dm.s_any"],
+        "Charging": T["dm.s_charging"],
+        "Faulted": T["dm.s_faulted"],
+        "Idle": T["dm.s_idle"],
+        "Unavailable": T["dm.s_unavailable"],
+    }
+
+
+def _worded(code: rx.Var, words: dict[str, Any]) -> rx.Var:
+    """An OCPP value (`AlwaysFront`, `Charging`) in the words the set form uses; an unknown one as it is."""
+    return rx.match(code, *words.items(), code)
+
+
 def _message_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["id"]),
         rx.table.cell(row["content"]),
-        rx.table.cell(row["priority"]),
-        rx.table.cell(row["state"]),
+        rx.table.cell(_worded(row["priority"], _priorities())),
+        rx.table.cell(_worded(row["state"], _states())),
         rx.table.cell(row["start"]),
         rx.table.cell(row["end"]),
         rx.table.cell(rx.cond(row["source"] == "set", T["dm.source_set"], T["dm.source_reported"])),
@@ -205,18 +224,7 @@ def _messages_table() -> rx.Component:
 
 
 def _set_form() -> rx.Component:
-    priorities = {
-        "AlwaysFront": T["dm.p_always"],
-        "InFront": T["dm.p_front"],
-        "NormalCycle": T["dm.p_normal"],
-    }
-    states = {
-        "": T["dm.s_any"],
-        "Charging": T["dm.s_charging"],
-        "Faulted": T["dm.s_faulted"],
-        "Idle": T["dm.s_idle"],
-        "Unavailable": T["dm.s_unavailable"],
-    }
+    priorities, states = _priorities(), _states()
     return rx.form(
         rx.flex(
             field(T["dm.id"], rx.input(name="message_id", id="dm-id", width="6em", required=True)),

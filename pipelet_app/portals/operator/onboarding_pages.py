@@ -110,7 +110,7 @@ def charger_setup_card() -> rx.Component:
                 _labelled(
                     T["cadmin.network"],
                     rx.el.select(
-                        *[rx.el.option(n, value=n) for n in NETWORKS],
+                        *[rx.el.option(T[f"charger_network.{n}"], value=n) for n in NETWORKS],
                         name="network",
                         default_value=s.form["network"],
                         id="setup-network",

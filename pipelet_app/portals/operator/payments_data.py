@@ -38,7 +38,8 @@ def payments(db: Session, principal: Principal, filters: dict[str, str]) -> list
                 "id": str(row["id"]),
                 "when": when(row["created_utc"], zone=False),
                 "charger": f"{row['charge_point_id']} / {row['connector_id']}",
-                "state": row["state"] + (" (stuck)" if row["stuck"] else ""),
+                "state": row["state"],  # a code the page words through the catalogue (`payment_state.*`)
+                "stuck": "yes" if row["stuck"] else "",
                 "provider": row["provider"],
                 "amounts": f"{held} / {taken or '-'}",
                 "note": row["note"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, confirm_button, data_table, field, shell, when_empty
+from pipelet_app.portals.layout import card, coded_text, confirm_button, data_table, field, shell, when_empty
 from pipelet_app.portals.operator.payments_state import PaymentsState
 
 T = PaymentsState.tr
@@ -15,11 +15,12 @@ STATES = ("", "pending", "authorized", "captured", "cancelled", "failed")
 PROVIDERS = ("", "stripe", "payter")
 
 
-def _select(name: str, label: str, options: tuple[str, ...]) -> rx.Component:
+def _select(name: str, label: str, options: tuple[str, ...], words: str) -> rx.Component:
+    """A filter menu; `words` is the catalogue group naming each option (`payment_state.captured`)."""
     return field(
         T[label],
         rx.el.select(
-            *[rx.el.option(o or T["payments.any"], value=o) for o in options],
+            *[rx.el.option(T[f"{words}.{o}"] if o else T["payments.any"], value=o) for o in options],
             name=name,
             default_value=S.filters[name],
             id=f"payments-filter-{name}",
@@ -30,8 +31,8 @@ def _select(name: str, label: str, options: tuple[str, ...]) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.hstack(
-            _select("state", "payments.filter_state", STATES),
-            _select("provider", "payments.filter_provider", PROVIDERS),
+            _select("state", "payments.filter_state", STATES, "payment_state"),
+            _select("provider", "payments.filter_provider", PROVIDERS, "payment_provider"),
             field(
                 T["payments.filter_charger"],
                 rx.input(name="charger", default_value=S.filters["charger"], id="payments-filter-charger"),
@@ -49,8 +50,13 @@ def _payment_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["when"]),
         rx.table.cell(row["charger"]),
-        rx.table.cell(row["provider"]),
-        rx.table.cell(rx.badge(row["state"])),
+        rx.table.cell(coded_text("payment_provider", row["provider"])),
+        rx.table.cell(
+            rx.badge(
+                coded_text("payment_state", row["state"]),
+                rx.cond(row["stuck"] != "", " (" + T["payments.stuck"] + ")", ""),
+            )
+        ),
         rx.table.cell(row["amounts"]),
         rx.table.cell(
             rx.vstack(
