@@ -159,3 +159,30 @@ def test_fault_list_leaves_planned_unavailability_out_and_words_durations(demo: 
         ("GroundFailure", "1 min"),
         ("PowerSwitchFailure", "2 h 05 min"),
     ]
+
+
+def test_an_open_fault_reads_open_in_the_page_language(demo: dict) -> None:
+    """A fault still going on has no end time: its "until" is a word of the page's language."""
+    from sqlmodel import select
+
+    from pipelet_app.clock import utcnow
+    from pipelet_app.db.models import Charger, ConnectorStatusPeriod
+    from pipelet_app.i18n.formatting import in_locale
+    from pipelet_app.portals.operator.charger_data import faults_view
+
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == "SON-CP-001")).one()
+        db.add(
+            ConnectorStatusPeriod(
+                charger_id=charger.id,
+                connector_id=2,
+                status="Faulted",
+                error_code="OverCurrentFailure",
+                started_at=utcnow(),
+            )
+        )
+    operator = principal("operator@sonnenstrom.demo")
+    for locale, word in (("en", "still open"), ("de", "noch offen")):
+        with in_locale(locale), session_scope() as db:
+            (row,) = [r for r in faults_view(db, operator) if r["error"] == "OverCurrentFailure"]
+        assert row["until"] == word
