@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 REQUEST = "request"
 LOGIN = "login"
 REALTIME = "realtime"
+#: a history read an adapter budgets itself, per account (Huawei's hourly plant data: 24 + 1 a day)
+HISTORY = "history"
 
 DAY_S = 86_400.0
 

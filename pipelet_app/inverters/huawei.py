@@ -24,13 +24,26 @@ total}``; the device list ``data[]{id, devName, devTypeId, esnCode, invType, ...
 KPIs ``data[]{devId, dataItemMap, sn}`` with **no** ``collectTime`` — the answer's ``params.currentTime``
 (ms) is the reading's time. A device ``id`` may be ``0`` (it is a number, not a truthy string).
 
-PV production (a site's source, ``fetch_production``): the plant's inverters (``devTypeId`` 38 residential,
-1 string inverter; recorded and documented in the client's device-type table) from ``getDevList``, then one
-``getDevRealKpi {devIds: "<id>,<id>", devTypeId}`` per inverter type: ``dataItemMap.total_cap`` is the
-inverter's lifetime yield in kWh (recorded: 27152.37), dated by ``params.currentTime`` (ms). Northbound keeps
-no history an account can read at a finer step than an hour (``getKpiStationHour``, no recorded answer), so
-the production between two polls is the rise of the summed ``total_cap`` (``inverters.production``): a span
-of the poll interval (5 minutes at the most, the real-time KPI limit), the first poll a baseline only.
+PV production (a site's source, ``fetch_production``), two reads:
+
+* the **hourly history** ``getKpiStationHour {stationCodes, collectTime}`` (shape recorded in
+  ``getKpiStationHour.json``, from a public client's test): ``data[]{collectTime (ms, the hour's start),
+  stationCode, dataItemMap{inverter_power (kWh in that hour), ...}}`` for the plant's day. Every complete
+  hour it lists is a production interval, so a missed poll is filled with the hour's real energy. Huawei
+  allows ceil(plants/100) + 24 calls a day and one a minute: the adapter asks only when a complete hour it
+  has not read exists, and keeps a per-account ledger (``HISTORY_QUOTA``, 24 a day, 1 a minute); a 407, a
+  refusal or an exhausted ledger skips the history for this poll (nothing raised: the counter below still
+  answers);
+* the **live counter**: the plant's inverters (``devTypeId`` 38 residential, 1 string inverter; recorded and
+  documented in the client's device-type table) from ``getDevList``, then one ``getDevRealKpi {devIds:
+  "<id>,<id>", devTypeId}`` per inverter type: ``dataItemMap.total_cap`` is the inverter's lifetime yield in
+  kWh (recorded: 27152.37), dated by ``params.currentTime`` (ms). The production between two polls is the
+  rise of the summed ``total_cap`` (``inverters.production``), the first poll a baseline only. It is kept
+  only outside the hours the history gave (cut there, at its mean power), whole when the history is refused,
+  and for an hour the history lists without a value (``null``).
+
+Both land on the same 1-minute rows (the poll job's UPSERT): an hour read from the history replaces what the
+counter difference stored for its minutes, never adds to it.
 
 Not in any public source: a charger. Neither the recorded answers nor the client's device-type table have
 an EV charger, so the charger type and its ``dataItemMap`` signal ids above remain assumptions.
@@ -47,6 +60,7 @@ from typing import Any, ClassVar
 from pipelet_app.domain import quota
 from pipelet_app.inverters.base import (
     MAX_LIST_PAGES,
+    BrandUnavailable,
     CounterSnapshot,
     CredentialField,
     InvalidCredentials,
@@ -58,6 +72,7 @@ from pipelet_app.inverters.base import (
     accumulate_session_counter,
     kwh_to_wh,
     optional_float,
+    parse_time,
 )
 from pipelet_app.inverters.production import counter_intervals
 
@@ -75,6 +90,12 @@ POWER_KEYS = ("10013", "charge_power", "active_power")
 STATUS_KEYS = ("10004", "work_status", "charger_status")
 REALTIME_RETRY_S = 300.0
 LOGIN_RETRY_S = 600.0
+HOUR = timedelta(hours=1)
+HOURLY_YIELD_KEY = "inverter_power"  # kWh in the hour (assumed unit, see SOURCE.md)
+#: the hourly plant data's documented limits (ceil(plants/100) + 24 a day, one a minute), one call to spare
+HISTORY_QUOTA = quota.BrandQuota(
+    "huawei-history", (quota.Window(24, quota.DAY_S, quota.HISTORY), quota.Window(1, 60, quota.HISTORY))
+)
 
 
 @dataclass
@@ -82,6 +103,7 @@ class _Account:
     token: str | None = None
     token_at: float = 0.0
     logins: quota.Ledger = field(default_factory=dict)
+    history: quota.Ledger = field(default_factory=dict)
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     def lock(self) -> asyncio.Lock:
@@ -271,6 +293,49 @@ class HuaweiAdapter(InverterAdapter):
         )
 
     async def fetch_production(self, system: System, since: datetime) -> list[ProductionInterval]:
+        """Complete hours from the hourly history, then the live counter's span after the newest of them."""
+        counter = await self._counter_production(system, since)
+        hours = await self._hourly_history(system, since)
+        return sorted([*hours, *_outside(counter, hours)], key=lambda i: i.start_utc)
+
+    async def _hourly_history(self, system: System, since: datetime) -> list[ProductionInterval]:
+        """The plant's complete hours ending after ``since`` from ``getKpiStationHour``; [] when there is no
+        unread complete hour, when the ledger has no call left, or when Huawei refuses or throttles the call
+        (the counter difference then stands alone)."""
+        now = self.clock()
+        key = f"pvh:{system.system_id}"
+        through = datetime.fromisoformat(self.state[key]) if self.state.get(key) else None
+        first = _floor_hour(since) if through is None else max(through, _floor_hour(since))
+        if first + HOUR > now:
+            return []  # no complete hour left to read
+        account = self._account
+        if not quota.can_spend(account.history, HISTORY_QUOTA, now, quota.HISTORY):
+            return []
+        account.history = quota.spend(account.history, HISTORY_QUOTA, now, quota.HISTORY)
+        payload = {"stationCodes": system.system_id, "collectTime": int(first.timestamp() * 1000)}
+        try:
+            answer = await self._call_body("getKpiStationHour", payload)
+        except (Throttled, BrandUnavailable):
+            return []
+        hours, newest = [], through
+        for entry in answer.get("data") or []:
+            if str(entry.get("stationCode")) != system.system_id:
+                continue
+            try:
+                start = parse_time(self._require(entry, "collectTime"))
+            except ValueError:
+                raise self._unknown_shape("an hour's collectTime that is not epoch ms") from None
+            if start + HOUR > now:
+                continue  # the running hour: read again once it is complete
+            newest = start + HOUR if newest is None else max(newest, start + HOUR)
+            kwh = optional_float(self._require(entry, "dataItemMap").get(HOURLY_YIELD_KEY))
+            if kwh is not None and start + HOUR > since:  # null: no value for that hour (night)
+                hours.append(ProductionInterval(start, start + HOUR, kwh_to_wh(kwh)))  # Wh in 1 h = W
+        if newest is not None:
+            self.state[key] = newest.isoformat()
+        return hours
+
+    async def _counter_production(self, system: System, since: datetime) -> list[ProductionInterval]:
         """The inverters' yield since the previous poll (their summed ``total_cap``, kWh), as one interval."""
         devices = await self._call("getDevList", {"stationCodes": system.system_id})
         by_type: dict[int, list[str]] = {}
@@ -298,6 +363,30 @@ class HuaweiAdapter(InverterAdapter):
         when = min(stamps)
         intervals = counter_intervals(self.state, f"pv:{system.system_id}", when, kwh_to_wh(total_kwh))
         return [i for i in intervals if i.end_utc > since and i.end_utc - i.start_utc > timedelta(0)]
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _outside(
+    intervals: list[ProductionInterval], hours: list[ProductionInterval]
+) -> list[ProductionInterval]:
+    """The parts of the counter's ``intervals`` outside the history's ``hours``. A span cut there keeps its
+    mean power (how its energy split inside the span is unknown). A counter span starts at the previous
+    poll's reading, after every hour an earlier poll read, so only this poll's hours can overlap it."""
+    kept = []
+    for interval in intervals:
+        pieces = [(interval.start_utc, interval.end_utc)]
+        for hour in hours:
+            pieces = [
+                piece
+                for start, end in pieces
+                for piece in ((start, min(end, hour.start_utc)), (max(start, hour.end_utc), end))
+                if piece[0] < piece[1]
+            ]
+        kept += [ProductionInterval(start, end, interval.power_w) for start, end in pieces]
+    return kept
 
 
 __all__ = ["HuaweiAdapter", "reset_sessions"]

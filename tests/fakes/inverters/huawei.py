@@ -1,15 +1,18 @@
 """Fake FusionSolar Northbound API: xsrf-token login, one session per account, failCodes 305/407.
 
-Answers are built from the recorded examples in ``tests/fixtures/vendors/huawei/`` (envelope, plant, device
-and real-time KPI entries with exactly the vendor's keys); only the charger's device type and its
-``dataItemMap`` signal ids are our assumption (no public example has a charger, see SOURCE.md).
+Answers are built from the recorded examples in ``tests/fixtures/vendors/huawei/`` (envelope, plant,
+device, real-time KPI and hourly plant data entries with exactly the vendor's keys); only the charger's
+device type and its ``dataItemMap`` signal ids are our assumption (no public example has a charger, see
+SOURCE.md). The hourly plant data keeps the documented limits: one call a minute, ceil(plants/100) + 24 a
+day, 407 past them.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pipelet_app.inverters.huawei import reset_sessions
 from tests.fakes.inverters._harness import BrandHarness
@@ -48,6 +51,11 @@ class HuaweiFake(FakeCloud):
         #: the plant's PV production (W) at a moment (aware); the inverter's total_cap (kWh) integrates it
         self.production: Callable[[datetime], float] = lambda moment: 0.0
         self.pv = SimPvCounter(self.clock, lambda moment: self.production(moment), 27_152_370.0)
+        #: the plant's zone: getKpiStationHour lists the hours of the plant's day
+        self.tz = "UTC"
+        self.history_calls: list[float] = []
+        #: the hourly plant data refused outright (an account without the right to it)
+        self.history_refused = False
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
@@ -60,6 +68,7 @@ class HuaweiFake(FakeCloud):
         self.route("POST", "/thirdData/stations", self.stations)
         self.route("POST", "/thirdData/getDevList", self.devices)
         self.route("POST", "/thirdData/getDevRealKpi", self.kpi)
+        self.route("POST", "/thirdData/getKpiStationHour", self.station_hours)
 
     def login(self, req: FakeRequest) -> FakeResponse:
         now = self.clock.now().timestamp()
@@ -154,6 +163,42 @@ class HuaweiFake(FakeCloud):
             if str(INVERTER_ID) in ids
             else []
         )
+        return FakeResponse(200, answer)
+
+    def station_hours(self, req: FakeRequest) -> FakeResponse:
+        """The recorded hourly answer: one entry per hour of the plant's day up to the running one,
+        ``inverter_power`` the hour's yield in kWh (the running hour's so far), null before the simulation."""
+        if not self._session_ok(req):
+            return fail(305, "USER_MUST_RELOGIN")
+        now = self.clock.now()
+        t = now.timestamp()
+        recent = [c for c in self.history_calls if c > t - 86_400]
+        self.history_calls.append(t)
+        if (recent and t - recent[-1] < 60) or len(recent) >= 25:  # ceil(1/100) + 24 a day, 1 a minute
+            return fail(407, "ACCESS_FREQUENCY_IS_TOO_HIGH")
+        if self.history_refused:  # the code is ours: any failCode other than 305/407 reads the same
+            return fail(20056, "NO_RIGHT_TO_THIS_INTERFACE")
+        body = req.json()
+        code, asked = body.get("stationCodes"), int(body.get("collectTime", 0))
+        tz = ZoneInfo(self.tz)
+        day = datetime.fromtimestamp(asked / 1000, UTC).astimezone(tz)
+        midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
+        answer = recorded("huawei", "getKpiStationHour")
+        [template, *_] = answer["data"]
+        self.pv.wh()
+        first_minute = self.pv.minutes[0][0] if self.pv.minutes else now
+        entries = []
+        for hour in range(24):
+            start = (midnight + timedelta(hours=hour)).astimezone(UTC)
+            if start > now:
+                break
+            end = start + timedelta(hours=1)
+            items = dict(template["dataItemMap"])
+            if end > first_minute:
+                items["inverter_power"] = round(self.pv.since(start, until=end) / 1000, 5)
+            stamp = int(start.timestamp() * 1000)
+            entries.append({**template, "collectTime": stamp, "stationCode": code, "dataItemMap": items})
+        answer.update(data=entries, params=self._params(collectTime=asked, stationCodes=code))
         return FakeResponse(200, answer)
 
 

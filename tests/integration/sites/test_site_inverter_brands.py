@@ -46,6 +46,10 @@ class Case:
     shape_options: dict[str, Any] | None = None
     #: a brand-specific shape check where the recorded answer's keys are data (Victron's flow codes)
     shape_check: Callable[[Any], None] | None = None
+    #: a live counter plus an hourly history: complete hours from the history, the counter after them
+    hourly: bool = False
+    #: further (path fragment, recorded fixture) pairs the served answers must have the shape of
+    more_shapes: tuple[tuple[str, str], ...] = ()
 
 
 CASES = [
@@ -74,6 +78,8 @@ CASES = [
         ("/getDevRealKpi", "getDevRealKpi_inverter"),
         history=False,
         shape_options={"open_maps": frozenset({"dataItemMap"})},
+        hourly=True,
+        more_shapes=(("/getKpiStationHour", "getKpiStationHour"),),
     ),
     Case(
         "sungrow",
@@ -126,6 +132,11 @@ def _check_shapes(case: Case, fake: FakeCloud) -> int:
             case.shape_check(body)
         else:
             assert_same_shape(body, recorded(case.brand, case.shape[1]), **(case.shape_options or {}))
+    for fragment, name in case.more_shapes:
+        more = [body for path, status, body in fake.answers if fragment in path and status == 200]
+        assert more, f"no {fragment} answer served"
+        for body in more:
+            assert_same_shape(body, recorded(case.brand, name))
     return len(served)
 
 
@@ -150,14 +161,23 @@ async def test_production_contract(case: Case) -> None:
             intervals = await adapter.fetch_production(case.system, start)
     assert intervals, "no production read"
     assert all(start <= i.start_utc < i.end_utc <= fake.clock.now() for i in intervals)
-    produced = sum(i.power_w * (i.end_utc - i.start_utc).total_seconds() / 3600 for i in intervals)
+    # a counter span cut where the hourly history ends keeps the span's mean: only the hours are exact
+    hours = [i for i in intervals if i.end_utc - i.start_utc == timedelta(hours=1)]
+    exact = hours if case.hourly else intervals
+    produced = sum(i.power_w * (i.end_utc - i.start_utc).total_seconds() / 3600 for i in exact)
     expected = sum(
         production(i.start_utc + timedelta(minutes=k, seconds=30)) / 60
-        for i in intervals
+        for i in exact
         for k in range(int((i.end_utc - i.start_utc).total_seconds() // 60))
     )
     assert produced == pytest.approx(expected, rel=1e-4)
-    if case.history:
+    if case.hourly:  # hours 08 and 09 from the history, the counter's span only after 10:00
+        assert [(i.start_utc, round(i.power_w)) for i in exact] == [
+            (start, 3000),
+            (start + timedelta(hours=1), 3000),
+        ]
+        assert len(intervals) == 3 and intervals[-1].start_utc == start + timedelta(hours=2)
+    elif case.history:
         assert all(i.end_utc - i.start_utc == case.resolution for i in intervals)
         assert intervals[-1].end_utc == start + timedelta(hours=2)
         assert {round(i.power_w) for i in intervals} == {4000, 2000}

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pipelet_app.inverters.base import BrandUnavailable, InverterAdapter, System, Throttled, Wallbox
+from pipelet_app.inverters.huawei import reset_sessions as reset_huawei
 from pipelet_app.inverters.registry import brands, create_adapter
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._recorded import FIXTURES, assert_same_shape, recorded
@@ -332,6 +333,24 @@ async def test_huawei_recorded_realtime_kpi_envelope() -> None:
     assert snapshot.lifetime_wh == 1_234_500.0
     assert snapshot.power_w == 7_200.0 and snapshot.status is None, "kW → W; the vendor's N/A is no value"
     assert snapshot.time_utc == datetime(2023, 2, 28, 14, 30, 13, 626_000, tzinfo=UTC), "params.currentTime"
+
+
+async def test_huawei_recorded_hourly_plant_data() -> None:
+    """The recorded getKpiStationHour answer (a public client's test, see SOURCE.md): each entry an hour from
+    its collectTime, inverter_power its yield in kWh, null an hour without a value (skipped, not a zero)."""
+    from tests.fakes.inverters.huawei import HuaweiFake
+
+    reset_huawei()
+    system = System("123", "Home")
+    with HuaweiFake(start=datetime(2023, 9, 30, 12, 0, tzinfo=UTC)) as fake:
+        credentials = HARNESSES["huawei"].good_credentials(fake)
+        async with _adapter("huawei", fake, credentials) as adapter:
+            fake.inject("body", match="/getKpiStationHour", body=recorded("huawei", "getKpiStationHour"))
+            since = datetime(2023, 9, 30, 0, 0, tzinfo=UTC)
+            intervals = await adapter.fetch_production(system, since)  # the counter's first read: a baseline
+    assert [(i.start_utc.hour, i.end_utc.hour, i.power_w) for i in intervals] == [(4, 5, 0.0), (5, 6, 10.0)]
+    assert adapter.state["pvh:123"] == "2023-09-30T06:00:00+00:00", "read through the newest hour listed"
+    reset_huawei()
 
 
 # ------------------------------------------------------------------------------------------- Sungrow

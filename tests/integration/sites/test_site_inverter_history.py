@@ -1,0 +1,79 @@
+"""A brand with a live counter and a history (Huawei: total_cap and the hourly plant data) into a site's
+1-minute series, on SQLite and PostgreSQL: what the history later reads for a span the counter difference
+already stored replaces those minutes' rows (the UPSERT's key), it never adds to them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteInverter, SiteSample
+from pipelet_app.db.types import utcnow
+from pipelet_app.inverters.base import System
+from pipelet_app.services import site_inverters as service
+from pollers.site_inverters import LinkReport, poll_link
+from tests.fakes.inverters import huawei as huawei_fake
+from tests.integration.sites.test_site_inverters import _operator_site, _pv
+
+
+def _rows_per_minute(site_id: int) -> Counter[datetime]:
+    with session_scope() as db:
+        return Counter(
+            ts.replace(second=0, microsecond=0)
+            for ts in db.exec(select(SiteSample.ts).where(SiteSample.site_id == site_id)).all()
+        )
+
+
+async def test_history_replaces_the_counter_rows_it_overlaps(database: str) -> None:
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    if hour.hour > 21:  # both hours in one plant day (UTC here): one history call reads them
+        hour -= timedelta(hours=3)
+    huawei_fake.reset_sessions()
+    principal, site_id, _ = _operator_site()
+    with huawei_fake.HuaweiFake(start=hour - timedelta(minutes=5)) as fake:
+        fake.production = lambda moment: {0: 1000.0, 1: 3000.0}.get(  # type: ignore[method-assign]
+            int((moment - hour).total_seconds() // 3600), 500.0
+        )
+        credentials = {"userName": huawei_fake.USER, "systemCode": huawei_fake.SYSTEM_CODE}
+        with session_scope() as db:
+            link_id = service.link(
+                db, principal, site_id, "huawei", credentials, [System(huawei_fake.PLANT, "")]
+            )["id"]
+
+        async def poll() -> LinkReport:
+            with session_scope() as db:  # due now: the test drives the clock, not the schedule
+                row = db.get(SiteInverter, link_id)
+                assert row is not None
+                row.next_poll_utc = fake.clock.now()
+                db.add(row)
+            report = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
+            assert report is not None and report.status == "connected", report
+            return report
+
+        await poll()  # the counter's baseline
+        fake.clock.advance(70 * 60)  # the first hour complete, but its history throttled (407)
+        fake.inject("throttle", match="getKpiStationHour")
+        await poll()
+        smeared = _pv(site_id, hour, hour + timedelta(hours=1))
+        assert len(smeared) == 60 and len(set(smeared.values())) == 1, "one counter span, one mean"
+        assert next(iter(smeared.values())) != pytest.approx(1000.0)
+
+        fake.clock.advance(60 * 60)  # two complete hours now: the history overlaps the counter's span
+        await poll()
+        first = _pv(site_id, hour, hour + timedelta(hours=1))
+        second = _pv(site_id, hour + timedelta(hours=1), hour + timedelta(hours=2))
+        assert set(first.values()) == {1000.0} and set(second.values()) == {3000.0}
+        produced = sum(v or 0.0 for v in (first | second).values()) / 60
+        assert produced == pytest.approx(4000.0), "the history's energy, nothing of the counter's added"
+        rows = _rows_per_minute(site_id)
+        assert rows and set(rows.values()) == {1}, "one row a minute: replaced, never doubled"
+
+        count = sum(rows.values())
+        fake.clock.advance(5 * 60)
+        await poll()  # the history is not asked again (no new complete hour); the counter moves on
+        assert sum(_rows_per_minute(site_id).values()) == count + 5
+    huawei_fake.reset_sessions()
