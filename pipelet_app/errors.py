@@ -9,6 +9,17 @@ them, and the API maps each by its `status` (plus `Retry-After` from `retry_afte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def field_path(parts: Iterable[str | int]) -> str:
+    """The one way every error names a field inside a document: object keys joined by dots, list positions
+    in brackets (`devices[1].asset_id`, `chargingSchedule[0].limit`), as the services write theirs."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
 
 class AppError(Exception):
     """A failure the caller can act on; `status` is the HTTP status the API answers with."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipelet_app.errors import AppError
+from pipelet_app.errors import AppError, field_path
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +52,6 @@ def documented(*statuses: int, not_found: str = "No such object in your tenant")
 
 
 KEYED = documented(401, 403, 422, 429)
-
-
-def field_path(parts: Iterable[str | int]) -> str:
-    """The one way the API names a field inside a body: object keys joined by dots, list positions in
-    brackets (`devices[1].asset_id`, `windows[0].label`), as the services write theirs."""
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def error_body(status: int, message: str, fields: list[dict] | None = None) -> dict:

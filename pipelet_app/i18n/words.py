@@ -21,7 +21,7 @@ def label(group: str, code: str, locale: str) -> str:
     return _lookup(f"{group}.{code}", locale) or code
 
 
-_MISSING = re.compile(r"[\w/]+: data must contain \[(?P<fields>[^\]]*)\](?: properties)?$")
+_MISSING = re.compile(r"[\w.\[\]]+: data must contain \[(?P<fields>[^\]]*)\](?: properties)?$")
 _ROLE_TENANT = re.compile(r"^tenant: an? (?P<role>\w+) needs an? (?P<kind>\w+) tenant$")
 
 

@@ -30,6 +30,7 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
+from pipelet_app.errors import field_path
 from pipelet_app.ocpp.errors import CallRejected
 
 _SCHEMA_ROOT = Path(ocpp.__file__).resolve().parent
@@ -127,14 +128,15 @@ def _bad_numeric_string(value: Any) -> bool:
 
 
 def check_numbers(payload: Any, path: str = "") -> None:
-    """Raise PropertyConstraintViolation for the first number out of bounds, naming its path."""
+    """Raise PropertyConstraintViolation for the first number out of bounds, naming its path
+    (`meterValue[0].sampledValue[1].value`, as errors.field_path writes one)."""
     stack: list[tuple[str, Any, str]] = [(path, payload, "")]
     while stack:
         where, value, key = stack.pop()
         if isinstance(value, dict):
-            stack.extend((f"{where}/{k}" if where else k, v, k) for k, v in value.items())
+            stack.extend((f"{where}.{k}" if where else k, v, k) for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((f"{where}/{i}", v, key) for i, v in enumerate(value))
+            stack.extend((f"{where}[{i}]", v, key) for i, v in enumerate(value))
         elif _bad_number(value) or (key == "value" and _bad_numeric_string(value)):
             raise CallRejected(
                 "PropertyConstraintViolation",
@@ -149,6 +151,12 @@ def validate(version: str, action: str, payload: dict[str, Any], *, response: bo
     check_numbers(payload)
 
 
+def _fast_where(name: str) -> str:
+    """fastjsonschema's name of the field (`data.chargingSchedule[0].limit`) without its `data`: the path
+    as every error writes one (errors.field_path); `payload` for the document itself."""
+    return name.removeprefix("data").removeprefix(".") or "payload"
+
+
 def _validate_schema(version: str, action: str, payload: dict[str, Any], *, response: bool) -> None:
     use_decimal = version == "1.6" and action in _DECIMAL_ACTIONS_16
     if not use_decimal:  # multipleOf 0.1 needs Decimal arithmetic, which only the jsonschema path does
@@ -159,7 +167,7 @@ def _validate_schema(version: str, action: str, payload: dict[str, Any], *, resp
         try:
             fast(payload)
         except fastjsonschema.JsonSchemaValueException as exc:
-            where = "/".join(str(p) for p in (exc.path or [])[1:]) or "payload"
+            where = _fast_where(exc.name or "")
             code = _code_for_rule(exc.rule or "", version)
             raise CallRejected(code, f"{where}: {exc.message}"[:255]) from None
         return
@@ -171,5 +179,5 @@ def _validate_schema(version: str, action: str, payload: dict[str, Any], *, resp
         payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
     error = best_match(validator.iter_errors(payload))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "payload"
+        where = field_path(error.absolute_path) or "payload"
         raise CallRejected(_code_for(error, version), f"{where}: {error.message}"[:255])

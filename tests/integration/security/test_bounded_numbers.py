@@ -149,7 +149,7 @@ async def test_ocpp16_meter_value_of_1e306_kwh_is_a_call_error(csms: CsmsServer)
         for value in ("1e306", "1e400", "-1e13"):
             frame = await cp.call("MeterValues", {"connectorId": 1, "meterValue": [_meter(value)]})
             assert frame[0] == 4 and frame[2] == "PropertyConstraintViolation", frame
-            assert "meterValue/0/sampledValue/0/value" in frame[3]
+            assert "meterValue[0].sampledValue[0].value" in frame[3]
         await cp.ok("MeterValues", {"connectorId": 1, "meterValue": [_meter("12.5")]})
         await cp.ok("Heartbeat", {})  # the socket lives on
 

@@ -14,6 +14,8 @@ from pipelet_app.api.errors import RequestGuard, field_path, install_error_handl
 from pipelet_app.api.sites import router
 from pipelet_app.auth import Principal
 from pipelet_app.db.models import Role
+from pipelet_app.ocpp.errors import CallRejected
+from pipelet_app.ocpp.validation import validate as validate_request
 
 
 @pytest.fixture
@@ -63,3 +65,56 @@ def test_field_path_joins_keys_by_dots_and_positions_in_brackets() -> None:
     assert field_path([0, "name"]) == "[0].name"  # a top-level list
     assert field_path(["name"]) == "name"
     assert field_path([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("version", "payload", "field"),
+    [
+        (  # OCPP 1.6 SetChargingProfile is checked by jsonschema (multipleOf 0.1 needs Decimal)
+            "1.6",
+            {
+                "connectorId": 1,
+                "csChargingProfiles": {
+                    "chargingProfileId": 1,
+                    "stackLevel": 0,
+                    "chargingProfilePurpose": "TxProfile",
+                    "chargingProfileKind": "Absolute",
+                    "chargingSchedule": {
+                        "chargingRateUnit": "A",
+                        "chargingSchedulePeriod": [
+                            {"startPeriod": 0, "limit": 6},
+                            {"startPeriod": 60, "limit": "x"},
+                        ],
+                    },
+                },
+            },
+            "csChargingProfiles.chargingSchedule.chargingSchedulePeriod[1].limit",
+        ),
+        (  # 2.0.1 by fastjsonschema
+            "2.0.1",
+            {
+                "evseId": 1,
+                "chargingProfile": {
+                    "id": 1,
+                    "stackLevel": 0,
+                    "chargingProfilePurpose": "TxProfile",
+                    "chargingProfileKind": "Absolute",
+                    "chargingSchedule": [
+                        {
+                            "id": 1,
+                            "chargingRateUnit": "A",
+                            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": "x"}],
+                        }
+                    ],
+                },
+            },
+            "chargingProfile.chargingSchedule[0].chargingSchedulePeriod[0].limit",
+        ),
+    ],
+)
+def test_a_command_payload_names_its_field_the_same_way(version: str, payload: dict, field: str) -> None:
+    """A command's OCPP payload (POST /chargers/{id}/commands/...) is refused before it is sent, naming the
+    field in the same form (it was `chargingSchedule/0/limit`)."""
+    with pytest.raises(CallRejected) as refused:
+        validate_request(version, "SetChargingProfile", payload)
+    assert refused.value.description.startswith(f"{field}: "), refused.value.description
