@@ -15,6 +15,21 @@ PAYMENTS: dict[str, dict[str, str]] = {
         "payments.when": "Created (UTC)",
         "payments.state": "State",
         "payments.stuck": "stuck",
+        "payments.step.pending": "waiting for Stripe's answer; the sweep asks again with the same key",
+        "payments.step.authorized": (
+            "waiting for the session to start or end; captured or cancelled automatically"
+        ),
+        "payments.step.captured": "done; a refund is possible",
+        "payments.step.cancelled": "done; nothing was charged",
+        "payments.step.failed": "done; nothing was charged, no session started",
+        "payments.step.refunded": "done; refunded",
+        "payments.step.terminal": (
+            "waiting for the session to end and the terminal's settlement (it captures by itself)"
+        ),
+        "payments.step.stuck": (
+            "stuck: the session has not ended or was not settled; reconciliation"
+            " captures its price so far or cancels on day 6 (Stripe voids a hold after 7 days)"
+        ),
         "payment_provider.stripe": "Stripe (online)",
         "payment_provider.payter": "Payter (card terminal)",
         "payment_state.pending": "Pending",
@@ -61,6 +76,24 @@ PAYMENTS: dict[str, dict[str, str]] = {
         "payments.when": "Angelegt (UTC)",
         "payments.state": "Status",
         "payments.stuck": "hängt",
+        "payments.step.pending": (
+            "wartet auf die Antwort von Stripe; der Abgleich fragt mit demselben Schlüssel erneut"
+        ),
+        "payments.step.authorized": (
+            "wartet auf Beginn oder Ende des Ladevorgangs; wird automatisch eingezogen oder storniert"
+        ),
+        "payments.step.captured": "erledigt; eine Erstattung ist möglich",
+        "payments.step.cancelled": "erledigt; nichts wurde belastet",
+        "payments.step.failed": "erledigt; nichts wurde belastet, kein Ladevorgang gestartet",
+        "payments.step.refunded": "erledigt; erstattet",
+        "payments.step.terminal": (
+            "wartet auf das Ende des Ladevorgangs und die Abrechnung des Terminals (es zieht selbst ein)"
+        ),
+        "payments.step.stuck": (
+            "hängt: Der Ladevorgang ist nicht beendet oder nicht abgerechnet; der"
+            " Abgleich zieht den bisherigen Preis ein oder storniert an Tag 6 (Stripe gibt eine"
+            " Reservierung nach 7 Tagen frei)"
+        ),
         "payment_provider.stripe": "Stripe (online)",
         "payment_provider.payter": "Payter (Kartenterminal)",
         "payment_state.pending": "Ausstehend",

@@ -15,27 +15,39 @@ from pipelet_app.domain.pricing import quantum
 from pipelet_app.payments import ledger, reconcile
 from pipelet_app.payments.gateway import StripeGateway
 
+#: The next step by its code (`next_step_code`): the API answers this English; the operator's page words
+#: the code through the catalogue (`payments.step.<code>`).
 NEXT_STEP = {
-    PaymentState.PENDING: "waiting for Stripe's answer; the sweep asks again with the same key",
-    PaymentState.AUTHORIZED: "waiting for the session to start or end; captured or cancelled automatically",
-    PaymentState.CAPTURED: "done; a refund is possible",
-    PaymentState.CANCELLED: "done; nothing was charged",
-    PaymentState.FAILED: "done; nothing was charged, no session started",
+    PaymentState.PENDING.value: "waiting for Stripe's answer; the sweep asks again with the same key",
+    PaymentState.AUTHORIZED.value: (
+        "waiting for the session to start or end; captured or cancelled automatically"
+    ),
+    PaymentState.CAPTURED.value: "done; a refund is possible",
+    PaymentState.CANCELLED.value: "done; nothing was charged",
+    PaymentState.FAILED.value: "done; nothing was charged, no session started",
+    "refunded": "done; refunded",
+    "terminal": "waiting for the session to end and the terminal's settlement (it captures by itself)",
+    "stuck": (
+        "stuck: the session has not ended or was not settled; reconciliation captures its price so far"
+        " or cancels on day 6 (Stripe voids a hold after 7 days)"
+    ),
 }
 LIMIT = 200
 
 
-def next_step(state: PaymentState, refunded: bool, stuck: bool, provider: str = "stripe") -> str:
+def next_step_code(state: PaymentState | str, refunded: bool, stuck: bool, provider: str = "stripe") -> str:
+    state = PaymentState(state)
     if refunded:
-        return "done; refunded"
+        return "refunded"
     if state == PaymentState.AUTHORIZED and provider == "payter":
-        return "waiting for the session to end and the terminal's settlement (it captures by itself)"
+        return "terminal"
     if stuck:
-        return (
-            "stuck: the session has not ended or was not settled; reconciliation captures its price so far"
-            " or cancels on day 6 (Stripe voids a hold after 7 days)"
-        )
-    return NEXT_STEP[state]
+        return "stuck"
+    return state.value
+
+
+def next_step(state: PaymentState, refunded: bool, stuck: bool, provider: str = "stripe") -> str:
+    return NEXT_STEP[next_step_code(state, refunded, stuck, provider)]
 
 
 def _row(db: Session, payment: Payment, cp_id: str) -> dict[str, Any]:

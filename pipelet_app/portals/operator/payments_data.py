@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from pipelet_app.auth import InvalidInput, Principal
-from pipelet_app.i18n.formatting import money, when
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, money, when
 from pipelet_app.payments import console
 from pipelet_app.services import revenue as revenue_service
 from pipelet_app.services.session import Session
@@ -18,6 +19,12 @@ FILTERS = ("state", "provider", "charger")
 
 def _amount(value: str | None, currency: str) -> str:
     return "" if value is None else money(Decimal(value), currency)
+
+
+def _next_step(row: dict[str, Any]) -> str:
+    """The payment's next step in the page's language (the API answers the English, console.NEXT_STEP)."""
+    code = console.next_step_code(row["state"], row["refunded"] is not None, row["stuck"], row["provider"])
+    return translate(f"payments.step.{code}", current_locale())
 
 
 def payments(db: Session, principal: Principal, filters: dict[str, str]) -> list[dict[str, str]]:
@@ -43,7 +50,7 @@ def payments(db: Session, principal: Principal, filters: dict[str, str]) -> list
                 "provider": row["provider"],
                 "amounts": f"{held} / {taken or '-'}",
                 "note": row["note"],
-                "next_step": row["next_step"],
+                "next_step": _next_step(row),
                 "refundable": "yes" if refundable else "",
             }
         )

@@ -12,6 +12,7 @@ from sqlmodel import select
 from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargingSession, Payment, PaymentState, Site, User
+from pipelet_app.i18n.formatting import in_locale
 from pipelet_app.portals.operator import payments_data as data
 
 
@@ -75,6 +76,9 @@ def test_payments_with_filters_and_next_steps_for_the_own_tenant_only(demo: dict
     assert [(r["provider"], r["refundable"]) for r in captured] == [("stripe", "yes")]
     assert [r["state"] for r in terminals] == ["authorized"]
     assert "terminal" in terminals[0]["next_step"] and terminals[0]["refundable"] == ""
+    with in_locale("de"), session_scope() as db:  # the page's language, not the API's English
+        (german,) = data.payments(db, son, {"provider": "payter", "charger": cp_id.lower()[-3:]})
+    assert german["next_step"].startswith("wartet auf das Ende des Ladevorgangs und die Abrechnung")
 
 
 def test_revenue_energy_cost_drill_down_and_the_sites_energy_price(demo: dict) -> None:
