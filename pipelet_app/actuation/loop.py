@@ -9,8 +9,12 @@ like PV-priority and the stored reason says so (`snapshot.site_prices`).
 
 One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE
 (like the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves
-a lease that runs out, and another worker takes the site over (starting with fresh controller memory).
-The controller's memory and what each charger last answered live in this process, with the lease.
+a lease that runs out, and another worker takes the site over. The controller's memory and what each
+charger last answered live in the owning process and are saved after each cycle (`actuation.memory`,
+`domain.surplus.saved`); the worker that takes a site over restores them and continues where the last
+owner stopped (phase lockout, timers, draw caps, no re-send of unchanged profiles). Before a cycle sends
+anything it saves the memory without the slots it is about to send, so an owner killed mid-send leaves
+those slots unknown and its successor sends them again rather than trusting a stale record.
 
 Runs embedded as a lifespan task of the web app (`runtime.jobs.surplus_loop`), or in every `pipelet
 worker` with REDIS_URL set; the leases split the sites between the workers.
@@ -22,6 +26,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +34,7 @@ from typing import Any
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
+from pipelet_app.actuation import memory as saved_memory
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
@@ -42,6 +48,7 @@ from pipelet_app.domain.surplus.actuation import (
     profile_value,
     safe_limit_a,
 )
+from pipelet_app.domain.surplus.saved import LoopMemory, lockouts_only, restore
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
 from pipelet_app.ocpp.smart_charging import profile_id
@@ -63,10 +70,12 @@ def default_owner() -> str:
 
 @dataclass
 class SiteLoop:
-    """What one site's loop carries between cycles (in the owning process only)."""
+    """What one site's loop carries between cycles; `memory` and `sent` are saved for the next owner
+    after each cycle when `owner` is set (the lease holder's name, which fences the write)."""
 
     memory: ControllerMemory = field(default_factory=ControllerMemory)
     sent: dict[tuple[str, int, str], Sent] = field(default_factory=dict)
+    owner: str | None = None
     last_cycle: datetime | None = None
     cycles: int = 0
     last_stored: datetime | None = None
@@ -135,17 +144,44 @@ async def _send(
     return last
 
 
+Slot = tuple[str, int, str]
+
+
+def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, str, float, float, Slot]:
+    """Where a decision goes: target, kind (`tx`/`idle`), limit, the value the profile carries, slot."""
+    target = view.targets[decision.charger_id]
+    kind = "tx" if target.transaction_id else "idle"
+    # An idle charger's default is the minimum: a car that locks its current at the start begins
+    # there, and the first TxProfile of its session moves it.
+    limit_a = decision.limit_a if kind == "tx" else MIN_CURRENT_A
+    value = profile_value(limit_a, decision.phases, target.unit, view.config.voltage_v)
+    return target, kind, limit_a, value, (target.charge_point_id, target.connector_id, "tx/idle")
+
+
+def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot]:
+    target = next(t for t in view.targets.values() if t.charge_point_id == charge_point_id)
+    value = profile_value(view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v)
+    return target, value, (charge_point_id, 0, "max")
+
+
+def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> set[Slot]:
+    """The slots this cycle will send a profile to (as `_site_cap` and `_actuate` decide)."""
+    out: set[Slot] = set()
+    for charge_point_id in view.charge_points:
+        target, value, slot = _cap_plan(view, charge_point_id)
+        if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
+            out.add(slot)
+    for decision in decisions:
+        target, _, _, value, slot = _tx_plan(view, decision)
+        if target.online and needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
+            out.add(slot)
+    return out
+
+
 async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    voltage = view.config.voltage_v
     for decision in decisions:
-        target = view.targets[decision.charger_id]
-        kind = "tx" if target.transaction_id else "idle"
-        # An idle charger's default is the minimum: a car that locks its current at the start begins
-        # there, and the first TxProfile of its session moves it.
-        limit_a = decision.limit_a if kind == "tx" else MIN_CURRENT_A
-        value = profile_value(limit_a, decision.phases, target.unit, voltage)
-        slot = (target.charge_point_id, target.connector_id, "tx/idle")
+        target, kind, limit_a, value, slot = _tx_plan(view, decision)
         row = {
             "charger": decision.charger_id,
             "limit_a": limit_a,
@@ -175,11 +211,7 @@ async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
     """The site's grid limit as each charger's ChargePointMaxProfile: the cap holds even if the loop dies."""
     out = []
     for charge_point_id in view.charge_points:
-        target = next(t for t in view.targets.values() if t.charge_point_id == charge_point_id)
-        value = profile_value(
-            view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v
-        )
-        slot = (charge_point_id, 0, "max")
+        target, value, slot = _cap_plan(view, charge_point_id)
         if not target.online or not needs_sending(state.sent.get(slot), value, target.unit, None):
             continue
         status = await _send(target, "max", 0, value, target.unit, None)
@@ -270,8 +302,12 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         reason = f"{available:.0f} W available for the cars"
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
+    sending = _to_send(view, state, decisions)
+    if sending:  # write ahead: a successor of an owner killed mid-send sends these slots again
+        await _save(site_id, state, now, unknown=sending)
     rows = await _site_cap(view, state)
     rows += await _actuate(view, state, decisions)
+    await _save(site_id, state, now)
     state.last_cycle = now
     state.cycles += 1
     acted = any(not str(row["sent"]).startswith(("unchanged", "skipped")) for row in rows)
@@ -283,6 +319,36 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     return {"site_id": site_id, "stale": view.stale, "chargers": rows}
 
 
+async def _save(site_id: int, state: SiteLoop, now: datetime, unknown: Collection[Slot] = ()) -> None:
+    """Save the loop's memory for a successor (leaving out `unknown` slots); a failure only logs."""
+    if state.owner is None:
+        return
+    sent = {slot: s for slot, s in state.sent.items() if slot not in unknown}
+    try:
+        kept = await asyncio.to_thread(
+            saved_memory.save, site_id, state.owner, LoopMemory(state.memory, sent), now
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the database was busy or gone: the loop goes on, a successor may start older
+        log.exception("saving the surplus loop memory of site %s failed", site_id)
+        return
+    if not kept:
+        log.info(
+            "surplus loop memory of site %s not saved: %s no longer holds the site", site_id, state.owner
+        )
+
+
+def take_over(site_id: int, owner: str, now: datetime) -> SiteLoop:
+    """The loop state of a site this worker just leased: the last owner's saved memory, if usable."""
+    restored = restore(saved_memory.load(site_id), now)
+    if restored.how != "none":
+        log.info(
+            "surplus site %s taken over by %s: memory %s %s", site_id, owner, restored.how, restored.detail
+        )
+    return SiteLoop(memory=restored.loop.memory, sent=dict(restored.loop.sent), owner=owner)
+
+
 def _version_of(charge_point_id: str) -> str:
     with session_scope() as db:
         version = db.exec(
@@ -291,7 +357,7 @@ def _version_of(charge_point_id: str) -> str:
         return version or "1.6"
 
 
-async def release(state: SiteLoop) -> int:
+async def release(site_id: int, state: SiteLoop, now: datetime | None = None) -> int:
     """The controller was turned off: clear the profiles this loop set, so no car stays paused or capped.
 
     Every purpose a slot may have used (fallbacks included) is cleared by its stable id; a charger that
@@ -315,6 +381,9 @@ async def release(state: SiteLoop) -> int:
                 continue
             cleared += answer.get("status") == "Accepted"
     state.sent.clear()
+    # the next owner (the controller turned on again) must send every slot again; the lockout stays
+    state.memory = lockouts_only(state.memory)
+    await _save(site_id, state, now or utcnow())
     return cleared
 
 
@@ -332,7 +401,7 @@ class Runner:
         ran = 0
         sites = await asyncio.to_thread(enabled_sites)
         for site_id in set(self.sites) - {s for s, _ in sites}:  # turned off (or gone) while we owned it
-            await release(self.sites.pop(site_id))
+            await release(site_id, self.sites.pop(site_id), now)
         for site_id, interval in sites:
             state = self.sites.get(site_id)
             if state and state.last_cycle and (now - state.last_cycle).total_seconds() < interval - 0.5:
@@ -342,8 +411,10 @@ class Runner:
             if not await asyncio.to_thread(claim, site_id, self.owner, now, interval * LEASE_INTERVALS):
                 self.sites.pop(site_id, None)  # another owner: our memory would be stale when we get it back
                 continue
-            state = self.sites.setdefault(site_id, SiteLoop())
             try:
+                if state is None:  # ours now: continue from what the last owner saved
+                    state = await asyncio.to_thread(take_over, site_id, self.owner, now)
+                    self.sites[site_id] = state
                 await run_cycle(site_id, state, now)
                 ran += 1
             except asyncio.CancelledError:

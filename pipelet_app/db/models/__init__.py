@@ -51,7 +51,7 @@ from pipelet_app.db.models.sites import (
     SiteInverter,
     SiteSample,
 )
-from pipelet_app.db.models.surplus import SessionPreference, SiteSurplus, SurplusDecision
+from pipelet_app.db.models.surplus import SessionPreference, SiteSurplus, SurplusDecision, SurplusLoopMemory
 from pipelet_app.db.models.tax import (
     PartnerKind,
     ReturnStatusDb,
@@ -144,6 +144,7 @@ __all__ = [
     "SpvTaxYear",
     "StatementStatus",
     "SurplusDecision",
+    "SurplusLoopMemory",
     "Tenant",
     "TenantKind",
     "TransactionSeqNos",

@@ -79,4 +79,20 @@ class SurplusDecision(SQLModel, table=True):
     chargers: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-__all__ = ["SessionPreference", "SiteSurplus", "SurplusDecision"]
+class SurplusLoopMemory(SQLModel, table=True):
+    """The surplus loop's memory of one site, saved by its owner after each cycle (`actuation.memory`).
+
+    `memory` is `domain.surplus.saved.encode`'s JSON (versioned: the controller's timers, phase lockout,
+    draw caps, recent PV, and what each profile slot last carried); a worker that takes the site over
+    restores it. `owner` is the worker that wrote it.
+    """
+
+    __tablename__ = "surplus_loop_memory"
+
+    site_id: int = Field(foreign_key="sites.id", primary_key=True)
+    owner: str = Field(max_length=64)
+    saved_utc: datetime = Field(sa_type=UTCDateTime)
+    memory: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+__all__ = ["SessionPreference", "SiteSurplus", "SurplusDecision", "SurplusLoopMemory"]

@@ -1,7 +1,9 @@
 """The surplus loop end to end: MQTT measurements on the real Mosquitto broker (127.0.0.1:1883) →
 site samples → controller → SetChargingProfile received by a raw-JSON charger over a real WebSocket to
-the CSMS; a charger that rejects every profile; stale data; no duplicate sends; the site lease; the 2.0.1
-charging needs answered `Processing` and fed into the TxProfile. SQLite and PostgreSQL.
+the CSMS; a charger that rejects every profile; stale data; no duplicate sends; the site lease, and a new
+owner continuing from the saved loop memory (after an owner died, one killed mid-send, the controller
+turned off); the 2.0.1 charging needs answered `Processing` and fed into the TxProfile. SQLite and
+PostgreSQL.
 
 Cycles run with explicit times (`run_cycle(..., now=...)`) so the controller's delays pass without
 sleeping; measurements carry the real time, so the stale rule sees them as fresh.
@@ -36,6 +38,7 @@ from pipelet_app.db.models import (
     SiteSample,
     SiteSurplus,
     SurplusDecision,
+    SurplusLoopMemory,
     Tenant,
     TenantKind,
 )
@@ -517,5 +520,123 @@ async def test_a_car_that_never_draws_is_held_at_the_minimum_and_shown(csms: Csm
         assert car_last["limit_a"] == 6.0 and car_last["charging"]  # the minimum, never below
         assert "car not drawing (full or suspended)" in car_last["reason"]
         assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)
+    finally:
+        await cp.close()
+
+
+def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
+    with session_scope() as db:
+        return db.get(SurplusLoopMemory, site.id)
+
+
+async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> None:
+    """Worker a runs the site and dies (stops renewing its lease); worker b takes the site over once the
+    lease runs out and continues from a's saved memory: the same controller memory (timers, the car's
+    not-drawing mark), and no profile the charger already carries is sent again."""
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        a = Runner("worker-a")
+        for seconds in (1, 12, 23, 34, 45, 56):
+            assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
+        assert profiles.purposes() == [("ChargePointMaxProfile", 0, 32.0), ("TxProfile", 0, 6.0)]
+        left = a.sites[site.id]
+        car = next(iter(left.memory.chargers.values()))
+        assert car.not_drawing_since is not None  # the car draws nothing: a is tracking it
+        stored = saved_memory(site)
+        assert stored is not None and stored.owner == "worker-a"
+        assert stored.saved_utc == t0 + timedelta(seconds=56)
+
+        b = Runner("worker-b")
+        assert await b.tick(t0 + timedelta(seconds=60)) == 0  # a's lease still runs
+        # a is gone; its lease (3 intervals from its last cycle) runs out at t0 + 86 s
+        assert await b.tick(t0 + timedelta(seconds=87)) == 1
+        assert profiles.purposes() == [("ChargePointMaxProfile", 0, 32.0), ("TxProfile", 0, 6.0)]
+        taken = b.sites[site.id]
+        assert taken.sent == left.sent
+        # b's first cycle started from a's memory: the not-drawing mark kept its time (a blank start
+        # would have set it to b's first cycle), and the controller's clock ran on from a's last cycle
+        cid = next(iter(left.memory.chargers))
+        assert taken.memory.chargers[cid].not_drawing_since == car.not_drawing_since
+        assert taken.memory.chargers[cid].limit_since == left.memory.chargers[cid].limit_since
+        assert saved_memory(site).owner == "worker-b"  # type: ignore[union-attr]
+        assert "car not drawing" in decisions(site)[-1].chargers[-1]["reason"]
+
+        # a comes back and finds b holding the site: it neither runs it nor overwrites b's memory
+        assert await a.tick(t0 + timedelta(seconds=90)) == 0
+        assert site.id not in a.sites
+        from pipelet_app.actuation.memory import save
+        from pipelet_app.domain.surplus.saved import LoopMemory
+
+        assert not save(site.id, "worker-a", LoopMemory(), t0 + timedelta(seconds=91))
+        assert saved_memory(site).owner == "worker-b"  # type: ignore[union-attr]
+    finally:
+        await cp.close()
+
+
+async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_send(
+    csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a sends a new limit and dies before it can save what the charger answered. Its memory was saved
+    before sending, without that slot, so b (deciding the old limit again) sends it rather than trusting
+    a record that says the charger still has the old one."""
+    from pipelet_app.actuation import loop
+
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        a = Runner("worker-a")
+        assert await a.tick(t0 + timedelta(seconds=1)) == 1
+        assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)
+
+        await sunshine(site, t0 + timedelta(seconds=5), pv_w=9000.0, grid_w=-8000.0)
+        actuate = loop._actuate
+
+        async def sends_then_dies(*args, **kwargs):
+            await actuate(*args, **kwargs)
+            raise RuntimeError("killed before saving")
+
+        monkeypatch.setattr(loop, "_actuate", sends_then_dies)
+        await a.tick(t0 + timedelta(seconds=12))  # the failure is logged, the loop goes on
+        monkeypatch.setattr(loop, "_actuate", actuate)
+        raised = profiles.purposes()[-1]
+        assert raised[:2] == ("TxProfile", 0) and raised[2] > 6.0  # it reached the charger
+
+        await sunshine(site, t0 + timedelta(seconds=40), pv_w=2000.0, grid_w=-1000.0)
+        b = Runner("worker-b")
+        assert await b.tick(t0 + timedelta(seconds=43)) == 1
+        assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)  # the car is not left at a's last limit
+        assert len(profiles.purposes()) == 4  # the site cap was not sent again
+    finally:
+        await cp.close()
+
+
+async def test_turning_the_controller_off_forgets_what_was_sent(csms: CsmsServer) -> None:
+    """The owner clears its profiles when the controller is turned off; what it saves then lists none,
+    so an owner after the controller is turned on again sends the site cap and the limit again."""
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        a = Runner("worker-a")
+        assert await a.tick(t0 + timedelta(seconds=1)) == 1
+        assert saved_memory(site).memory["sent"]  # type: ignore[union-attr]
+        cp.responders["ClearChargingProfile"] = lambda payload: {"status": "Accepted"}
+        with session_scope() as db:
+            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        assert await a.tick(t0 + timedelta(seconds=12)) == 0
+        assert saved_memory(site).memory["sent"] == []  # type: ignore[union-attr]
+        with session_scope() as db:
+            db.get(SiteSurplus, site.id).enabled = True  # type: ignore[union-attr]
+        assert await Runner("worker-b").tick(t0 + timedelta(seconds=50)) == 1
+        assert [p for p, _, _ in profiles.purposes()] == ["ChargePointMaxProfile", "TxProfile"] * 2
     finally:
         await cp.close()
