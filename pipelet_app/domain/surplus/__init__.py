@@ -12,7 +12,8 @@ Public API for the actuation loop, the CLI and the benchmark:
 
 Modules: `model` (dataclasses), `controller` (one cycle), `share` (who gets how much), `limits` (site and
 circuit caps), `phases` (1p/3p), `tracking` (what a car really draws), `plan` (departure and prices),
-`forecast` (clear-sky PV forecast), `simulation` (closed loop with virtual chargers and cars).
+`forecast` (clear-sky PV forecast), `simulation` (closed loop with virtual chargers and cars), `saved`
+(the loop's memory as versioned JSON, so a new owner of a site continues from it).
 """
 
 from pipelet_app.domain.surplus.controller import DEFAULT_SETTINGS, decide
