@@ -26,8 +26,11 @@ from pipelet_app.domain.surplus import (
 )
 from pipelet_app.domain.surplus.actuation import Sent
 from pipelet_app.domain.surplus.saved import (
+    CHARGER_FIELDS,
+    CONTROLLER_FIELDS,
     FORMAT_VERSION,
     MAX_AGE,
+    SCALARS,
     LoopMemory,
     decode,
     encode,
@@ -45,7 +48,21 @@ from tests.unit.domain.surplus.test_properties import simulations
 
 times = st.datetimes(timezones=st.just(UTC))
 numbers = st.floats(allow_nan=False)  # infinities included: written as strings
-KIND = {"bool": st.booleans(), "float": numbers, "int": st.integers(-5, 5), "datetime": times}
+KIND = {
+    "bool": st.booleans(),
+    "float": numbers,
+    "int": st.integers(-5, 5),
+    "str": st.text(max_size=8),
+    "datetime": times,
+}
+
+
+def test_every_field_of_the_memory_is_saved() -> None:
+    """A field added to the controller's memory must be taught to saved.py (and FORMAT_VERSION bumped if
+    an old memory would mean something else): the restart tests below only see fields saved."""
+    assert tuple(f.name for f in fields(ControllerMemory)) == CONTROLLER_FIELDS
+    for name, (kind, _) in CHARGER_FIELDS.items():
+        assert kind in SCALARS, f"ChargerMemory.{name}: {kind} has no codec in domain/surplus/saved.py"
 
 
 @st.composite
