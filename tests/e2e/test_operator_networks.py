@@ -32,6 +32,8 @@ def test_operator_sees_each_integrations_state_and_cause(
     expect(page.locator("#operator-sites")).to_be_visible(timeout=30_000)
     page.goto(f"{server['base']}/operator/networks")
     expect(page.locator("#networks-available")).to_contain_text("Helios", timeout=30_000)
+    # the sign-in kind in words, not its id (oauth2)
+    expect(page.locator("#networks-available")).to_contain_text("OAuth 2.0 (client id and secret)")
 
     answer = page.evaluate(
         """async (credentials) => {

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipelet_app.auth import Principal
 from pipelet_app.i18n import formatting as fmt
+from pipelet_app.i18n.words import label
 from pipelet_app.services import networks as service
 from pipelet_app.services.session import Session
 
@@ -14,6 +15,7 @@ from pipelet_app.services.session import Session
 def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
     """Rows of strings for the page: one per connected account, then the networks one can connect."""
     accounts = service.list_accounts(db, principal)
+    locale = fmt.current_locale()
     rows = [
         {
             "id": str(a["id"]),
@@ -26,7 +28,10 @@ def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
                 if a["last_error"] and a["last_error_utc"]
                 else "—"
             ),
-            "skipped": "; ".join(f"{s['kind']} {s['ref']}: {s['reason']}" for s in a["skipped"][:5])
+            "skipped": "; ".join(
+                f"{label('skipped_kind', s['kind'], locale)} {s['ref']}: {s['reason']}"
+                for s in a["skipped"][:5]
+            )
             + (f" (+{len(a['skipped']) - 5})" if len(a["skipped"]) > 5 else ""),
             "sessions": str(a["sessions"]),
             "chargers": str(a["chargers"]),
@@ -36,7 +41,7 @@ def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
     available = [
         {
             "network": t["display_name"],
-            "auth": t["auth_kind"],
+            "auth": t["auth_kind"],  # a code the page words through the catalogue (`network_auth.*`)
             "fields": ", ".join(f["name"] for f in t["fields"]),
             "configured": "yes" if t["configured"] else "no",
             "source": t["source"],

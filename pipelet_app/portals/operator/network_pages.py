@@ -94,7 +94,7 @@ def networks_page() -> rx.Component:
                 ],
                 s.available,
                 "networks-available",
-                coded={"configured": "networks_configured"},
+                coded={"configured": "networks_configured", "auth": "network_auth"},
             ),
         ),
     )

@@ -14,6 +14,7 @@ from pipelet_app.auth import Forbidden, NotFound, Principal
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import NetworkAccount, User
 from pipelet_app.i18n.catalogue import MESSAGES
+from pipelet_app.i18n.formatting import in_locale
 from pipelet_app.portals.operator import network_data as data
 from pipelet_app.services import networks as service
 from pipelet_app.settings import get_settings
@@ -74,6 +75,9 @@ async def test_the_page_shows_state_success_and_cause(demo: dict, fakes: tuple[F
     assert rows["Helios"]["status"] == "connected" and rows["Helios"]["last_error"] == "—"
     assert rows["Helios"]["last_success"].startswith("2026-12-02 12:00")
     assert rows["Helios"]["skipped"] == "session 50002: no 'timestampStart'"
+    with in_locale("de"), session_scope() as db:  # the row's kind in the page's language
+        german = {r["network"]: r for r in data.networks_view(db, son)["accounts"]}
+    assert german["Helios"]["skipped"] == "Ladevorgang 50002: no 'timestampStart'"
     assert (rows["Helios"]["sessions"], rows["Helios"]["chargers"]) == ("1", "1")
     assert rows["Loop"]["status"] == "error" and rows["Loop"]["last_success"] == "—"
     assert "server error (500)" in rows["Loop"]["last_error"]
@@ -83,3 +87,5 @@ async def test_the_page_shows_state_success_and_cause(demo: dict, fakes: tuple[F
     for locale in ("en", "de"):  # every state the page shows has words in both languages
         for status in ("pending", "connected", "throttled", "error", "integration-error", "reauth-needed"):
             assert f"network_status.{status}" in MESSAGES[locale]
+        for auth in {a["auth"] for a in view["available"]}:  # the page words the sign-in kind
+            assert f"network_auth.{auth}" in MESSAGES[locale]
