@@ -22,13 +22,25 @@ asks for ``LIFETIME_POINTS`` (kWh) and else ``SESSION_POINTS`` (kWh since plug-i
 own. Also assumed: the other token-invalid codes in ``TOKEN_INVALID``, the app-key refusals
 ``APP_REFUSED``; ``device_time`` is in the plant's zone (else UTC). The power unit is ambiguous in the
 documentation (the endpoint note says "smallest unit, W", the charger point table says kW): kW is used.
-PV production (a site's source, ``fetch_production``): the plant's own real-time points, exactly the recorded
-example's request: ``getDeviceRealTimeData {ps_key_list: ["<ps_id>_11_0_0"], point_id_list: ["83022",
-"83033"], device_type: 11}`` → ``p83022`` "Daily Yield of Plant" (Wh) and ``p83033`` "Plant Power" (W) (units
-from the portal's plant point table), ``device_time`` plant-local (``YYYYMMDDhhmmss``, 5-minute steps). The
-OpenAPI's history (``getDevicePointMinuteDataList``) has no recorded answer, so the production between two
-polls is the rise of the day's yield (``inverters.production``; it restarts at the plant's local midnight),
-the first poll a baseline only. A plant without a zone is read in UTC (its midnight then is UTC's).
+PV production (a site's source, ``fetch_production``), two reads:
+
+* **today**: the plant's own real-time points, exactly the recorded example's request:
+  ``getDeviceRealTimeData {ps_key_list: ["<ps_id>_11_0_0"], point_id_list: ["83022", "83033"], device_type:
+  11}`` → ``p83022`` "Daily Yield of Plant" (Wh) and ``p83033`` "Plant Power" (W) (units from the portal's
+  plant point table), ``device_time`` plant-local (``YYYYMMDDhhmmss``, 5-minute steps). The production
+  between two polls is the rise of the day's yield (``inverters.production``; it restarts at the plant's
+  local midnight), the first poll a baseline only. A plant without a zone is read in UTC (its midnight then
+  is UTC's);
+* **the days before**: the minute history ``getDevicePointMinuteDataList`` (the portal's example recorded in
+  ``getDevicePointMinuteDataList.json``): ``result_data{"<ps_key>": [{time_stamp (plant-local), "p<id>":
+  "<value>"}]}``. The portal says it has no data of the current day, a window of at most 3 hours, devices of
+  one type a call. Per poll one window from the history's own cursor (``state["pvh:<ps_id>"]``, never older
+  than the site series' 24 hours) up to the plant's last midnight: the plant's inverters (device type 1
+  point 1, type 14 point 13112: daily (PV) yield, Wh) every 5 minutes; the rise between two samples 5
+  minutes apart of one local day is that interval's energy, summed over the inverters. These intervals
+  replace what the counter stored for those minutes (the poll job's UPSERT), so a missed poll is filled the
+  next day. A refused, throttled or failed history call raises nothing: the counter's values stand and the
+  window is asked again at a later poll.
 
 The well-used client ``pysolarcloud`` uses the newer ``/openapi/platform/...`` paths; this adapter uses the
 ``/openapi/...`` generation whose examples are recorded.
@@ -36,9 +48,11 @@ The well-used client ``pysolarcloud`` uses the newer ``/openapi/platform/...`` p
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from pipelet_app.domain.site_energy import MAX_LATE
 from pipelet_app.inverters.base import (
     MAX_LIST_PAGES,
     BrandUnavailable,
@@ -71,6 +85,11 @@ CHARGER_DEVICE_TYPE = 51  # documented: Appendix 1 "Charger"
 PLANT_DEVICE_TYPE = 11  # the plant's own ps_key "<ps_id>_11_0_0" (recorded example)
 DAY_YIELD_POINT = "83022"  # documented: Daily Yield of Plant, Wh (recorded example)
 PLANT_POWER_POINT = "83033"  # documented: Plant Power, W (recorded example)
+#: the minute history's daily-yield point per device type (Wh since local midnight; the portal's point table)
+HISTORY_YIELD_POINTS = {1: "1", 14: "13112"}
+HISTORY_WINDOW = timedelta(hours=3)  # documented maximum of one minute-history call
+HISTORY_STEP = timedelta(minutes=5)
+HISTORY_DEVICES = 50  # documented maximum of ps_keys a call
 CHARGER_STATUS = {
     "1": "idle",
     "2": "standby (plugged in)",
@@ -259,6 +278,83 @@ class SungrowAdapter(InverterAdapter):
         return CounterSnapshot(when, lifetime, power, status)
 
     async def fetch_production(self, system: System, since: datetime) -> list[ProductionInterval]:
+        """Today's yield since the previous poll (one interval), and 5-minute intervals of the days before
+        from the minute history (one window a poll)."""
+        today = await self._counter_production(system, since)
+        before = await self._minute_history(system, since)
+        return sorted([*before, *today], key=lambda i: i.start_utc)
+
+    async def _minute_history(self, system: System, since: datetime) -> list[ProductionInterval]:
+        now = self.clock()
+        tz = zone(system.timezone)
+        midnight = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+        key = f"pvh:{system.system_id}"
+        cursor = datetime.fromisoformat(self.state[key]) if self.state.get(key) else since
+        start = max(cursor, now - MAX_LATE)
+        start = start.replace(minute=start.minute // 5 * 5, second=0, microsecond=0)
+        self.state[key] = start.isoformat()
+        if start >= midnight:
+            return []  # the history has no data of the plant's current day
+        end = min(start + HISTORY_WINDOW - HISTORY_STEP, midnight)  # asked from one step before start
+        try:
+            intervals = await self._history_window(system, start, end)
+        except (Throttled, BrandUnavailable, InvalidCredentials):
+            return []  # refused (an app plan without it), throttled or failing: the counter's values stand
+        self.state[key] = end.isoformat()
+        return intervals
+
+    async def _history_window(
+        self, system: System, start: datetime, end: datetime
+    ) -> list[ProductionInterval]:
+        data = await self._call("getDeviceList", {"ps_id": system.system_id, "curPage": 1, "size": PAGE})
+        by_type: dict[int, list[str]] = {}
+        for device in self._require(data, "pageList"):
+            kind = optional_float(device.get("device_type"))
+            if kind in HISTORY_YIELD_POINTS and device.get("ps_key"):
+                by_type.setdefault(int(kind), []).append(str(device["ps_key"]))
+        tz = zone(system.timezone)
+        energy: dict[datetime, float] = {}
+        for kind, keys in sorted(by_type.items()):
+            point = f"p{HISTORY_YIELD_POINTS[kind]}"
+            data = await self._call(
+                "getDevicePointMinuteDataList",
+                {
+                    "ps_key_list": keys[:HISTORY_DEVICES],
+                    "points": point,
+                    "start_time_stamp": (start - HISTORY_STEP).astimezone(tz).strftime("%Y%m%d%H%M%S"),
+                    "end_time_stamp": end.astimezone(tz).strftime("%Y%m%d%H%M%S"),
+                    "minute_interval": "5",
+                },
+            )
+            for ps_key in keys[:HISTORY_DEVICES]:
+                samples = []
+                for sample in (data or {}).get(ps_key) or []:
+                    value = optional_float(sample.get(point))
+                    if value is None:  # a point without data is left out of the sample
+                        continue
+                    try:
+                        samples.append(
+                            (parse_time(self._require(sample, "time_stamp"), system.timezone), value)
+                        )
+                    except ValueError:
+                        raise self._unknown_shape(
+                            "a sample's time_stamp that is not YYYYMMDDhhmmss"
+                        ) from None
+                samples.sort()
+                for (t0, wh0), (t1, wh1) in itertools.pairwise(samples):
+                    same_day = t0.astimezone(tz).date() == t1.astimezone(tz).date()
+                    if (
+                        t1 - t0 == HISTORY_STEP
+                        and same_day
+                        and wh1 >= wh0
+                        and start - HISTORY_STEP <= t0
+                        and t1 <= end
+                    ):
+                        energy[t0] = energy.get(t0, 0.0) + wh1 - wh0
+        hours = HISTORY_STEP.total_seconds() / 3600
+        return [ProductionInterval(t, t + HISTORY_STEP, wh / hours) for t, wh in sorted(energy.items())]
+
+    async def _counter_production(self, system: System, since: datetime) -> list[ProductionInterval]:
         """The plant's yield since the previous poll (the rise of its daily yield), as one interval."""
         ps_key = f"{system.system_id}_{PLANT_DEVICE_TYPE}_0_0"
         data = await self._call(

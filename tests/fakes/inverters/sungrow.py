@@ -1,16 +1,18 @@
 """Fake iSolarCloud OpenAPI: appkey + x-access-key, login token, result codes E901/E998/E999.
 
-The login, device-list and real-time answers are built from the examples of Sungrow's developer portal in
-``tests/fixtures/vendors/sungrow/`` (same keys); the charger is device type 51 with the documented points
-33708 (kW) and 33716 (status code). The energy points ``p_total_charge_energy``/``p_session_charge_energy``
-are our assumption: no public source documents a charger energy point (see SOURCE.md).
+The login, device-list, real-time and minute-history answers are built from the examples of Sungrow's
+developer portal in ``tests/fixtures/vendors/sungrow/`` (same keys); the charger is device type 51 with the
+documented points 33708 (kW) and 33716 (status code). The minute history keeps the documented rules: no sample
+of the plant's current day, a window of at most 3 hours. The energy points ``p_total_charge_energy`` and
+``p_session_charge_energy`` are our assumption: no public source documents a charger energy point (see
+SOURCE.md).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.fakes.inverters._harness import BrandHarness
@@ -47,6 +49,8 @@ class SungrowFake(FakeCloud):
         #: the plant's PV production (W) at a moment (aware); p83022 is its yield since local midnight
         self.production: Callable[[datetime], float] = lambda moment: 0.0
         self.pv = SimPvCounter(self.clock, lambda moment: self.production(moment), 0.0)
+        #: a result code the minute history answers with instead of data (None: it answers)
+        self.history_code: str | None = None
 
     def throttle_response(self, request: FakeRequest) -> FakeResponse:
         return result(
@@ -61,6 +65,7 @@ class SungrowFake(FakeCloud):
         self.route("POST", "/openapi/getPowerStationList", self.stations)
         self.route("POST", "/openapi/getDeviceList", self.devices)
         self.route("POST", "/openapi/getDeviceRealTimeData", self.realtime)
+        self.route("POST", "/openapi/getDevicePointMinuteDataList", self.minute_history)
 
     def _app_ok(self, req: FakeRequest) -> bool:
         return req.json().get("appkey") == APPKEY and req.header("x-access-key") == ACCESS_KEY
@@ -154,6 +159,44 @@ class SungrowFake(FakeCloud):
             device_time=local.strftime("%Y%m%d%H%M%S"),
         )
         return result(answer)
+
+    def minute_history(self, req: FakeRequest) -> FakeResponse:
+        """The recorded answer's shape: per asked inverter ps_key its samples every ``minute_interval``
+        minutes from start to end (plant-local), ``p1`` the day's yield so far (Wh) and ``p24`` the power
+        (W) as strings; nothing of the plant's current day; a window over 3 hours refused."""
+        if (bad := self._check(req)) is not None:
+            return bad
+        if self.history_code is not None:
+            return result(None, self.history_code, "refused")
+        body = req.json()
+        tz = ZoneInfo(TZ)
+        start, end = (
+            datetime.strptime(body[k], "%Y%m%d%H%M%S").replace(tzinfo=tz)
+            for k in ("start_time_stamp", "end_time_stamp")
+        )
+        if end - start > timedelta(hours=3):  # documented limit; the code is ours
+            return result(None, "E_TIME_RANGE", "the time range is over 3 hours")
+        step = timedelta(minutes=int(body.get("minute_interval") or 5))
+        points = str(body.get("points", "")).split(",")
+        today = self.clock.now().astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.pv.wh()
+        data: dict[str, list[dict[str, str]]] = {}
+        for ps_key in body.get("ps_key_list") or []:
+            if not str(ps_key).endswith("_1_1_1"):  # the fake's only inverters
+                continue
+            samples, moment = [], start
+            while moment <= end and moment < today:
+                midnight = moment.replace(hour=0, minute=0)
+                values = {
+                    "p1": f"{self.pv.since(midnight.astimezone(UTC), until=moment.astimezone(UTC)):.1f}",
+                    "p24": f"{self.production(moment.astimezone(UTC)):.1f}",
+                }
+                sample = {"time_stamp": moment.strftime("%Y%m%d%H%M%S")}
+                sample |= {p: values[p] for p in points if p in values}  # a point without data is left out
+                samples.append(sample)
+                moment += step
+            data[str(ps_key)] = samples
+        return result(data)
 
 
 HARNESS = BrandHarness(

@@ -1,11 +1,12 @@
-"""A brand with a live counter and a history (Huawei: total_cap and the hourly plant data) into a site's
-1-minute series, on SQLite and PostgreSQL: what the history later reads for a span the counter difference
-already stored replaces those minutes' rows (the UPSERT's key), it never adds to them."""
+"""Brands with a live counter and a history (Huawei: total_cap and the hourly plant data; Sungrow: the day
+yield and the minute history) into a site's 1-minute series, on SQLite and PostgreSQL: what the history later
+reads for a span the counter difference already stored replaces those minutes' rows (the UPSERT's key), it
+never adds to them."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -17,6 +18,7 @@ from pipelet_app.inverters.base import System
 from pipelet_app.services import site_inverters as service
 from pollers.site_inverters import LinkReport, poll_link
 from tests.fakes.inverters import huawei as huawei_fake
+from tests.fakes.inverters import sungrow as sungrow_fake
 from tests.integration.sites.test_site_inverters import _operator_site, _pv
 
 
@@ -77,3 +79,47 @@ async def test_history_replaces_the_counter_rows_it_overlaps(database: str) -> N
         await poll()  # the history is not asked again (no new complete hour); the counter moves on
         assert sum(_rows_per_minute(site_id).values()) == count + 5
     huawei_fake.reset_sessions()
+
+
+async def test_sungrow_minute_history_replaces_a_missed_polls_smear_the_next_day(database: str) -> None:
+    """Sungrow's history has no data of the plant's current day: the smeared counter span of a missed poll
+    stays until the next day's polls read that day's 5-minute samples over it."""
+    day = datetime(2026, 6, 1, tzinfo=UTC)
+    principal, site_id, _ = _operator_site()
+    with sungrow_fake.SungrowFake(start=day + timedelta(hours=9, minutes=55)) as fake:
+        fake.production = lambda moment: {10: 1000.0, 11: 3000.0}.get(  # type: ignore[method-assign]
+            moment.hour, 0.0 if moment < day + timedelta(hours=10) else 2000.0
+        )
+        system = System(str(sungrow_fake.PS_ID), "", sungrow_fake.TZ)
+        with session_scope() as db:
+            link = service.link(
+                db, principal, site_id, "sungrow", sungrow_fake.HARNESS.good_credentials(fake), [system]
+            )
+
+        async def poll() -> LinkReport:
+            with session_scope() as db:
+                row = db.get(SiteInverter, link["id"])
+                assert row is not None
+                row.next_poll_utc = fake.clock.now()
+                db.add(row)
+            report = await poll_link(link["id"], clock=fake.clock.now, base_url=fake.base_url)
+            assert report is not None and report.status == "connected", report
+            return report
+
+        await poll()  # 09:55: the day yield's baseline
+        fake.clock.advance(130 * 60)  # 12:05: the 10:25 poll was missed, one span smears 09:55-12:05
+        await poll()
+        hours = (day + timedelta(hours=10), day + timedelta(hours=12))
+        smeared = _pv(site_id, *hours)
+        assert len(smeared) == 120 and len(set(smeared.values())) == 1
+
+        fake.clock.advance(18 * 3600)  # the next morning: one 3-hour window of the day before a poll
+        for _ in range(3):
+            await poll()
+            fake.clock.advance(30 * 60)
+        filled = _pv(site_id, *hours)
+        assert all(v == pytest.approx(1000.0, abs=2) for m, v in filled.items() if m.hour == 10)
+        assert all(v == pytest.approx(3000.0, abs=2) for m, v in filled.items() if m.hour == 11)
+        assert sum(v or 0.0 for v in filled.values()) / 60 == pytest.approx(4000.0, abs=2)
+        rows = _rows_per_minute(site_id)
+        assert rows and set(rows.values()) == {1}, "one row a minute: replaced, never doubled"

@@ -390,6 +390,30 @@ async def test_sungrow_recorded_portal_examples() -> None:
     assert snapshot.time_utc == datetime(2024, 11, 27, 15, 15, tzinfo=UTC), "device_time, zone unknown: UTC"
 
 
+async def test_sungrow_recorded_minute_history() -> None:
+    """The portal's minute-history example: samples under their ps_key, time_stamp plant-local, values as
+    strings. Its sample is put on the fake's inverter, with a daily-yield point p1 (documented for this
+    endpoint, not in the example) added, and again 5 minutes later: the rise is that interval's energy."""
+    from tests.fakes.inverters.sungrow import PS_ID, TZ, SungrowFake
+
+    system = System(str(PS_ID), "Home", TZ)
+    with SungrowFake(start=datetime(2021, 11, 23, 6, 0, tzinfo=UTC)) as fake:
+        credentials = HARNESSES["sungrow"].good_credentials(fake)
+        answer = recorded("sungrow", "getDevicePointMinuteDataList")
+        [sample] = answer["result_data"].pop("184741_1_1_1")
+        later = {**sample, "time_stamp": "20211122080500", "p1": "1250.0"}
+        answer["result_data"][f"{PS_ID}_1_1_1"] = [{**sample, "p1": "1200.0"}, later]
+        async with _adapter("sungrow", fake, credentials) as adapter:
+            fake.inject("body", match="/getDevicePointMinuteDataList", body=answer)
+            intervals = await adapter.fetch_production(system, datetime(2021, 11, 22, 7, 0, tzinfo=UTC))
+    [interval] = intervals  # the counter's first read is a baseline
+    assert (interval.start_utc, interval.end_utc) == (
+        datetime(2021, 11, 22, 7, 0, tzinfo=UTC),  # 08:00 in Berlin (CET)
+        datetime(2021, 11, 22, 7, 5, tzinfo=UTC),
+    )
+    assert interval.power_w == pytest.approx(600.0), "50 Wh in 5 minutes"
+
+
 async def test_sungrow_recorded_refusals() -> None:
     """The portal's failed-login example refuses the credentials; its token-invalid answer means re-login."""
     from pipelet_app.inverters.base import InvalidCredentials
