@@ -12,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from pipelet_app.errors import AppError, field_path
+from pipelet_app.runtime.web_guard import HttpMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def install_error_handlers(api: FastAPI) -> None:
         return JSONResponse(error_body(500, "Internal error; it has been logged."), status_code=500)
 
 
-class RequestGuard:
+class RequestGuard(HttpMiddleware):
     """ASGI middleware for what no route should have to remember, answered before any route reads the
     request:
 
@@ -102,13 +103,7 @@ class RequestGuard:
       PostgreSQL refuses NUL in text, so such input reached the database and answered 500.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (name := _nul_parameter(scope.get("query_string", b""))) is not None:
             await _refuse_nul(name, scope, receive, send)
             return

@@ -12,7 +12,7 @@ import re
 import uuid
 
 from pipelet_app.logs import request_id
-from pipelet_app.runtime.web_guard import ASGIApp, Message, Receive, Scope, Send
+from pipelet_app.runtime.web_guard import ASGIApp, HttpMiddleware, Message, Receive, Scope, Send
 
 _PLAIN = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 HEADER = b"x-request-id"
@@ -25,16 +25,10 @@ def incoming_or_new(scope: Scope) -> str:
     return uuid.uuid4().hex[:16]
 
 
-class RequestIds:
+class RequestIds(HttpMiddleware):
     """ASGI middleware (outermost, so even a refused request has an id)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         rid = incoming_or_new(scope)
         token = request_id.set(rid)
 

@@ -115,6 +115,23 @@ def _refusal(message: str) -> bytes:
     return json.dumps({"error": {"status": 403, "message": message}}).encode()
 
 
+class HttpMiddleware:
+    """ASGI middleware for HTTP requests only: lifespan and websocket traffic go straight to the wrapped
+    app. A subclass answers `http`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
 class WebGuard:
     """ASGI middleware; `api_transformer` applies it around the whole app (see pipelet_app.py)."""
 

@@ -10,19 +10,13 @@ from __future__ import annotations
 import time
 
 from pipelet_app import metrics
-from pipelet_app.runtime.web_guard import ASGIApp, Message, Receive, Scope, Send
+from pipelet_app.runtime.web_guard import ASGIApp, HttpMiddleware, Message, Receive, Scope, Send
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-class WebMetrics:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class WebMetrics(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope.get("method", "GET")
         method = method if method in _METHODS else "OTHER"
         started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""The same-origin rule of the web guard, and the log redaction of event payloads and passwords."""
+"""The same-origin rule of the web guard, the HTTP-only middlewares' pass-through, and the log redaction of
+event payloads and passwords."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import logging
 
 import pytest
 
+from pipelet_app.api.errors import RequestGuard
 from pipelet_app.runtime.log_redaction import RedactSecrets, redact
-from pipelet_app.runtime.web_guard import same_origin
+from pipelet_app.runtime.request_ids import RequestIds
+from pipelet_app.runtime.web_guard import HttpMiddleware, same_origin
+from pipelet_app.runtime.web_metrics import WebMetrics
 
 
 def scope(**headers: str) -> dict:
@@ -32,6 +36,27 @@ def scope(**headers: str) -> dict:
 )
 def test_same_origin(headers: dict, public_url: str, ok: bool) -> None:
     assert same_origin(scope(**headers), public_url) is ok
+
+
+@pytest.mark.parametrize("middleware", [RequestGuard, RequestIds, WebMetrics])
+@pytest.mark.parametrize("kind", ["websocket", "lifespan"])
+async def test_http_middlewares_hand_other_traffic_through_untouched(
+    middleware: type[HttpMiddleware], kind: str
+) -> None:
+    seen: list[tuple] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict:
+        raise AssertionError("the middleware read the request")
+
+    async def send(message: dict) -> None:
+        raise AssertionError("the middleware answered")
+
+    traffic = {"type": kind, "headers": [(b"content-type", b"application/json"), (b"x-request-id", b"r1")]}
+    await middleware(app)(traffic, receive, send)
+    assert seen == [(traffic, receive, send)]
 
 
 def test_event_payloads_and_passwords_are_cut_from_log_records() -> None:
