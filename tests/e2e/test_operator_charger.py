@@ -90,6 +90,7 @@ def test_operator_resets_a_live_charger_and_sees_its_answer(
     expect(page.locator("#command-answer")).to_have_text('reset: {"status": "Accepted"}', timeout=30_000)
     assert charger.received[-1] == ("Reset", {"type": "Soft"})
     expect(page.locator("#charger-messages")).to_contain_text("Reset", timeout=20_000)
+    expect(page.locator("#charger-messages")).to_contain_text("to the charger")  # its direction in words
 
     page.fill("#command-name", "trigger-message")
     page.fill("#command-payload", "{not json")

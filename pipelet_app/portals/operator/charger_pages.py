@@ -306,7 +306,7 @@ def charger_page() -> rx.Component:
             T["charger.facts"],
             rx.hstack(
                 _fact(T["col.model"], s["model"]),
-                _fact("Serial", s["serial"]),
+                _fact(T["charger.serial"], s["serial"]),
                 _fact("Firmware", s["firmware"]),
                 _fact("OCPP", s["ocpp"]),
                 rx.vstack(
@@ -406,20 +406,22 @@ def charger_page() -> rx.Component:
                 [
                     (T["col.when"], "at"),
                     ("", "direction"),
-                    ("Action", "action"),
-                    ("Payload", "payload"),
+                    (T["charger.action"], "action"),
+                    (T["charger.payload_col"], "payload"),
                     (T["charger.answer"], "answer"),
                 ],
                 ChargerState.messages,
                 "charger-messages",
+                coded={"direction": "direction"},
             ),
         ),
         card(
             T["charger.configuration"],
             data_table(
-                [(T["col.name"], "name"), ("Value", "value"), ("", "mutability")],
+                [(T["col.name"], "name"), (T["charger.value"], "value"), ("", "mutability")],
                 ChargerState.configuration,
                 "charger-configuration",
+                coded={"mutability": "mutability"},
             ),
         ),
     )
@@ -438,7 +440,7 @@ def faults_page() -> rx.Component:
                     ("#", "connector"),
                     (t["col.status"], "status"),
                     (t["charger.error"], "error"),
-                    ("Info", "info"),
+                    (t["charger.info"], "info"),
                     (t["charger.since"], "since"),
                     (t["faults.until"], "until"),
                     (t["faults.duration"], "duration"),
