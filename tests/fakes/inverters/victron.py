@@ -131,6 +131,7 @@ class VictronFake(FakeCloud):
         for flow, series in rows.items():
             records[flow] = series or False
             totals[flow] = sum(v for _, v in series) if series else False
+        records["kwh"] = False  # the observed key; its value is not public ("statistic without data" assumed)
         return FakeResponse(200, {"records": records, "success": True, "totals": totals})
 
 
