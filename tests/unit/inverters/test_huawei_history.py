@@ -135,3 +135,29 @@ async def test_served_hours_have_the_recorded_shape(fake: HuaweiFake) -> None:
     assert served
     for body in served:
         assert_same_shape(body, recorded("huawei", "getKpiStationHour"))
+
+
+async def test_an_hour_listed_without_a_value_keeps_the_counters_span(fake: HuaweiFake) -> None:
+    """``null`` is no value (the recorded answer has one before sunrise): that hour is not a zero, the counter
+    difference still covers it; only the hours with a value cut the counter's span."""
+    link = Link(fake)
+    await link.poll(START - timedelta(hours=1))
+    fake.clock.advance(130 * 60)  # 12:05
+    answer = recorded("huawei", "getKpiStationHour")
+    template = answer["data"][0]
+    ten, eleven = (int(datetime(2026, 6, 1, h, tzinfo=UTC).timestamp() * 1000) for h in (10, 11))
+    answer["data"] = [
+        {**template, "stationCode": PLANT, "collectTime": ten},  # as recorded: inverter_power null
+        {
+            **template,
+            "stationCode": PLANT,
+            "collectTime": eleven,
+            "dataItemMap": {**template["dataItemMap"], "inverter_power": 3.0},
+        },
+    ]
+    fake.inject("body", match="/getKpiStationHour", body=answer)
+    intervals = await link.poll(START - timedelta(hours=1))
+    spans = [(i.start_utc.strftime("%H:%M"), i.end_utc.strftime("%H:%M")) for i in intervals]
+    assert spans == [("09:55", "11:00"), ("11:00", "12:00"), ("12:00", "12:05")]
+    assert intervals[1].power_w == 3000.0
+    assert intervals[0].power_w == intervals[2].power_w, "the counter's mean, cut around the hour read"
