@@ -70,6 +70,7 @@ from pipelet_app.networks.base import (
     session_reason as reason,
 )
 from pipelet_app.networks.registry import create_adapter
+from pipelet_app.services.networks import station_sites
 from pipelet_app.settings import get_settings
 from pollers import _lease as lease
 
@@ -276,7 +277,8 @@ def _store(
             return report
         links = sync_chargers(db, job, chargers, now)
         report.chargers = len(links)
-        rows = [_session_row(job, s, links, now) for s in batch.sessions]
+        sites = station_sites(db, job.account_id)
+        rows = [_session_row(job, s, links, sites, now) for s in batch.sessions]
         report.sessions_written = upsert_sessions(db, job.network, rows)
         account.credentials_enc = encrypt_credentials(credentials)  # refreshed tokens; key rotation
         account.state = copy.deepcopy(batch.state)
@@ -344,7 +346,10 @@ def sync_chargers(
     return links
 
 
-def _session_row(job: _Job, s: NetworkSession, links: dict[str, int | None], now: datetime) -> dict[str, Any]:
+def _session_row(
+    job: _Job, s: NetworkSession, links: dict[str, int | None], sites: dict[str, int | None], now: datetime
+) -> dict[str, Any]:
+    """One session as stored; `sites`: the site each network charger's location is mapped to."""
     connector = int(s.connector) if s.connector and s.connector.isdigit() and len(s.connector) < 6 else None
     charger_id = links.get(s.charger_external_id)
     if charger_id is not None:
@@ -360,6 +365,7 @@ def _session_row(job: _Job, s: NetworkSession, links: dict[str, int | None], now
         "source": SessionSource.NETWORK,
         "driver_id": None,
         "charger_id": charger_id,
+        "network_site_id": sites.get(s.charger_external_id),
         "connector_id": connector,
         "start_utc": s.start_utc,
         "end_utc": s.end_utc,
@@ -377,6 +383,7 @@ _UPDATES = (
     "station_id",
     "id_tag",
     "charger_id",
+    "network_site_id",
     "connector_id",
     "start_utc",
     "end_utc",

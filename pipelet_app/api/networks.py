@@ -109,6 +109,22 @@ class NetworkSessionOut(BaseModel):
     currency: str
 
 
+class NetworkLocationOut(BaseModel):
+    location_id: str = Field(description="The network's id of the location (its site)")
+    name: str = Field(description="The network's name for it")
+    chargers: int = Field(description="Chargers the network reports there")
+    linked_chargers: int = Field(
+        description="Of these, identified as chargers of this CSMS: their sessions count for their own site"
+    )
+    site_id: int | None = Field(description="Your site its sessions count for in reports; null: none")
+    site: str | None
+
+
+class LocationSiteIn(BaseModel):
+    location_id: str = Field(min_length=1, max_length=200, description="A location of GET .../locations")
+    site_id: int | None = Field(ge=1, le=2**31 - 1, description="One of your sites; null removes the mapping")
+
+
 async def _tested(network: str, label: str, credentials: dict[str, str]) -> dict[str, str]:
     clean = service.check_connect(network, label, credentials)
     try:
@@ -204,3 +220,22 @@ def account_sessions(
 ) -> list[dict]:
     """The network's sessions in your tenant (as stored in the charging sessions), newest first."""
     return service.account_sessions(db, principal, account_id, limit=limit, before=before)
+
+
+@router.get("/{account_id}/locations", response_model=list[NetworkLocationOut], responses=NOT_FOUND)
+def account_locations(account_id: AccountId, principal: Caller, db: DB) -> list[dict]:
+    """The network's locations of this account, each with the site of yours its sessions count for."""
+    return service.account_locations(db, principal, account_id)
+
+
+@router.put(
+    "/{account_id}/locations",
+    response_model=NetworkLocationOut,
+    responses={**NOT_FOUND, **documented(400)},
+)
+def set_location_site(account_id: AccountId, body: LocationSiteIn, principal: Caller, db: DB) -> dict:
+    """Map a network location to one of your sites (`site_id` null: unmap). Its sessions, those already
+    stored too, then count for that site in the site's reports; a charger identified as one of this CSMS's
+    counts for its own site. A location the account does not have is a 422 naming `location_id`; another
+    tenant's site answers 404 like a missing one."""
+    return service.set_location_site(db, principal, account_id, body.location_id, body.site_id)

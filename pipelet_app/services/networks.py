@@ -1,5 +1,6 @@
 """An operator's charging-network accounts: connect (with a live test), list with their state, sync now,
-replace credentials, disconnect, and what each brought in.
+replace credentials, disconnect, what each brought in, and which of the tenant's sites each network
+location is (so the location's sessions count for that site in its reports).
 
 Every function checks the operator role and the tenant itself; another tenant's account answers exactly like
 a missing one (404). Credentials are encrypted at once (``inverters.credentials``, the inverter keys and
@@ -13,16 +14,25 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import ChargingSession, NetworkAccount, NetworkChargerRow, NetworkStatus, Role
+from pipelet_app.db.models import (
+    ChargingSession,
+    NetworkAccount,
+    NetworkChargerRow,
+    NetworkLocationSite,
+    NetworkStatus,
+    Role,
+    Site,
+)
 from pipelet_app.errors import Conflict
 from pipelet_app.inverters.credentials import encrypt_credentials
 from pipelet_app.networks.base import NetworkAdapter, transaction_prefix
 from pipelet_app.networks.registry import ADAPTERS, adapter_class
+from pipelet_app.services.sites import own_site
 from pipelet_app.settings import get_settings
 
 MAX_CREDENTIAL = 4096
@@ -211,9 +221,11 @@ def request_sync(db: Session, principal: Principal, account_id: int) -> dict[str
 
 
 def disconnect(db: Session, principal: Principal, account_id: int) -> None:
-    """Forget the credentials and discovered chargers; the sessions it brought in stay (they happened)."""
+    """Forget the credentials, discovered chargers and location mappings; the sessions it brought in stay
+    (they happened), with the site they were counted for."""
     account = _own(db, principal, account_id)
     db.exec(delete(NetworkChargerRow).where(col(NetworkChargerRow.account_id) == account_id))  # type: ignore[call-overload]
+    db.exec(delete(NetworkLocationSite).where(col(NetworkLocationSite.account_id) == account_id))  # type: ignore[call-overload]
     audit.record(
         db,
         principal,
@@ -272,3 +284,114 @@ def account_sessions(
         }
         for s in rows
     ]
+
+
+MAX_LOCATION_ID = 200  # network_location_sites.location_id
+
+
+def station_sites(db: Session, account_id: int, location_id: str | None = None) -> dict[str, int | None]:
+    """The account's discovered chargers (by the network's charger id) and the site their location is
+    mapped to (None: not mapped); only the chargers at `location_id` when given."""
+    query = (
+        select(NetworkChargerRow.external_id, NetworkLocationSite.site_id)
+        .select_from(NetworkChargerRow)
+        .outerjoin(
+            NetworkLocationSite,
+            (col(NetworkLocationSite.account_id) == col(NetworkChargerRow.account_id))
+            & (col(NetworkLocationSite.location_id) == col(NetworkChargerRow.site_external_id)),
+        )
+        .where(NetworkChargerRow.account_id == account_id)
+    )
+    if location_id is not None:
+        query = query.where(NetworkChargerRow.site_external_id == location_id)
+    return {external_id: site_id for external_id, site_id in db.exec(query).all()}
+
+
+def account_locations(db: Session, principal: Principal, account_id: int) -> list[dict[str, Any]]:
+    """The account's network locations (the sites the network reports its chargers at), each with the
+    site of this tenant the operator mapped it to. Chargers the network places at no location are not
+    listed (there is nothing to map)."""
+    _own(db, principal, account_id)
+    chargers = db.exec(
+        select(NetworkChargerRow).where(
+            NetworkChargerRow.account_id == account_id, col(NetworkChargerRow.site_external_id) != ""
+        )
+    ).all()
+    mapped = {
+        m.location_id: m.site_id
+        for m in db.exec(
+            select(NetworkLocationSite).where(NetworkLocationSite.account_id == account_id)
+        ).all()
+    }
+    names = dict(
+        db.exec(select(Site.id, Site.name).where(col(Site.id).in_(sorted(set(mapped.values()))))).all()
+    )
+    out: dict[str, dict[str, Any]] = {
+        location: {"location_id": location, "name": "", "chargers": 0, "linked_chargers": 0}
+        for location in mapped  # a mapped location the network no longer reports stays visible
+    }
+    for c in chargers:
+        row = out.setdefault(
+            c.site_external_id,
+            {"location_id": c.site_external_id, "name": "", "chargers": 0, "linked_chargers": 0},
+        )
+        row["name"] = row["name"] or c.site_name
+        row["chargers"] += 1
+        row["linked_chargers"] += c.charger_id is not None
+    for row in out.values():
+        site_id = mapped.get(row["location_id"])
+        row["site_id"], row["site"] = site_id, names.get(site_id) if site_id is not None else None
+    return sorted(out.values(), key=lambda r: (r["name"].casefold(), r["location_id"]))
+
+
+def set_location_site(
+    db: Session, principal: Principal, account_id: int, location_id: str, site_id: int | None
+) -> dict[str, Any]:
+    """Map a network location of the account to one of the caller's sites (None: unmap). The sessions of
+    the location's chargers are counted for that site from now on, the ones already stored included; a
+    charger identified as a Pipelet charger still counts for its own charger's site."""
+    account = _own(db, principal, account_id)
+    if not location_id.strip():
+        raise InvalidInput("location_id: required")
+    if len(location_id) > MAX_LOCATION_ID:
+        raise InvalidInput(f"location_id: at most {MAX_LOCATION_ID} characters")
+    current = db.get(NetworkLocationSite, (account_id, location_id))
+    stations = station_sites(db, account_id, location_id)
+    if current is None and not stations:
+        raise InvalidInput("location_id: not a location of this network account (GET .../locations)")
+    if site_id is not None:
+        try:
+            own_site(db, principal, site_id)
+        except NotFound:
+            raise NotFound("site_id: no such site") from None  # another tenant's site reads as missing
+    before = current.site_id if current is not None else None
+    if site_id is None and current is not None:
+        db.delete(current)
+    elif site_id is not None:
+        row = current or NetworkLocationSite(
+            account_id=account_id, location_id=location_id, tenant_id=account.tenant_id, site_id=site_id
+        )
+        row.site_id, row.updated_by, row.updated_at = site_id, principal.user_id, utcnow()
+        db.add(row)
+    if stations:
+        db.exec(
+            update(ChargingSession)  # type: ignore[call-overload]
+            .where(
+                col(ChargingSession.transaction_id).startswith(
+                    transaction_prefix(account.network, account.tenant_id)
+                ),
+                col(ChargingSession.station_id).in_(sorted(stations)),
+            )
+            .values(network_site_id=site_id)
+        )
+    if before != site_id:
+        audit.record(
+            db,
+            principal,
+            "network.location_site",
+            "network_account",
+            account_id,
+            {"location_id": [location_id, location_id], "site_id": [before, site_id]},
+        )
+    db.flush()
+    return next(r for r in account_locations(db, principal, account_id) if r["location_id"] == location_id)

@@ -7,7 +7,9 @@ is "Not found." (404), exactly like a missing one, and an SPV of another tenant 
 On PostgreSQL the figures come from `report_site_days` / `report_site_months`, the sums per (site,
 local day or month, currency) that triggers keep exact on every session write (migration 0031): a year
 of 1,000 sites by month is 12,000 rows instead of millions of sessions (benchmarks/operator).
-Elsewhere (SQLite) the service reads the sessions and domain.portfolio.buckets sums them. The
+Elsewhere (SQLite) the service reads the sessions and domain.portfolio.buckets sums them. A session
+counts for its charger's site, or, a network session on no Pipelet charger, for the site the operator
+mapped its network location to (`network_site_id`, docs/networks.md). The
 drill-down always reads sessions, and the tests compare every figure with it on both backends
 (tests/integration/reports/).
 """
@@ -22,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, or_, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.clock import utcnow
@@ -161,12 +163,15 @@ def _facts(
     if not sites:
         return []
     start, end = rules.utc_bounds(lo, hi)
+    # A session's site is its charger's, else (a network session on no Pipelet charger) the site the
+    # operator mapped its network location to (services.networks.set_location_site).
+    site = func.coalesce(Charger.site_id, ChargingSession.network_site_id)
     query = (
-        select(ChargingSession, Charger.charge_point_id, Charger.site_id)
-        .join(Charger, Charger.id == ChargingSession.charger_id)
+        select(ChargingSession, Charger.charge_point_id, site)
+        .outerjoin(Charger, col(Charger.id) == col(ChargingSession.charger_id))
         .where(
-            Charger.tenant_id == tenant_id,
-            col(Charger.site_id).in_(list(sites)),
+            or_(Charger.tenant_id == tenant_id, col(Charger.id).is_(None)),
+            site.in_(list(sites)),
             col(ChargingSession.end_utc).is_not(None),
             col(ChargingSession.end_utc) >= start,
             col(ChargingSession.end_utc) < end,
@@ -187,7 +192,7 @@ def _facts(
                 session.id,
                 session.transaction_id,
                 site_id,
-                cp_id,
+                cp_id or session.station_id,
                 session.start_utc,
                 session.end_utc,
                 session.energy_wh,

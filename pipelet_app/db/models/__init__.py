@@ -20,7 +20,7 @@ from pipelet_app.db.models.fleet import (
     VoidedSession,
 )
 from pipelet_app.db.models.health import HealthMonth, ReportSiteDay, ReportSiteMonth
-from pipelet_app.db.models.networks import NetworkAccount, NetworkStatus
+from pipelet_app.db.models.networks import NetworkAccount, NetworkLocationSite, NetworkStatus
 from pipelet_app.db.models.networks import NetworkCharger as NetworkChargerRow
 from pipelet_app.db.models.notifications import NotificationPreference
 from pipelet_app.db.models.ocpp import (
@@ -97,6 +97,7 @@ __all__ = [
     "MeterValue",
     "NetworkAccount",
     "NetworkChargerRow",
+    "NetworkLocationSite",
     "NetworkStatus",
     "NotificationPreference",
     "OcppMessage",

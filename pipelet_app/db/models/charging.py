@@ -175,6 +175,9 @@ class ChargingSession(SQLModel, table=True):
     source: SessionSource = Field(sa_type=str_enum(SessionSource), index=True)
     driver_id: int | None = Field(default=None, foreign_key="drivers.id")
     charger_id: int | None = Field(default=None, foreign_key="chargers.id", index=True)
+    #: a network session's site as the operator mapped its network location (network_location_sites);
+    #: reports take the charger's site first, so this counts only where no Pipelet charger is linked
+    network_site_id: int | None = Field(default=None, foreign_key="sites.id", index=True)
     connector_id: int | None = None
     start_utc: datetime = Field(sa_type=UTCDateTime, index=True)
     end_utc: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -6,6 +6,9 @@
   columns (``next_poll_utc`` and a lease, as ``c4_pv_accounts``).
 * ``network_chargers`` — chargers found by discovery, with the Pipelet charger they were identified as
   (same tenant, same vendor and serial), so their sessions carry ``charger_id``.
+* ``network_location_sites`` — the operator's mapping of a network location (``site_external_id`` of the
+  account's chargers) to one of the tenant's sites, so sessions there carry ``network_site_id`` and count
+  for that site in its reports (docs/networks.md).
 
 Sessions land in ``op_charging_sessions`` (``source = network``, ``reason = network-<name>``, transaction id
 ``net-<network>-t<tenant>-<the network's session id>``): see pollers/networks.py.
@@ -78,4 +81,17 @@ class NetworkCharger(SQLModel, table=True):
     connectors: int = 0
     #: the charger of this CSMS it was identified as (same tenant, vendor and serial), if any
     charger_id: int | None = Field(default=None, foreign_key="chargers.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NetworkLocationSite(SQLModel, table=True):
+    """One network location of one account, mapped by the operator to a site of the same tenant."""
+
+    __tablename__ = "network_location_sites"
+
+    account_id: int = Field(foreign_key="network_accounts.id", primary_key=True)
+    location_id: str = Field(primary_key=True, max_length=200)
+    tenant_id: int = Field(foreign_key="tenants.id", index=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+    updated_by: int | None = Field(default=None, foreign_key="users.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
