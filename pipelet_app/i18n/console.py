@@ -16,6 +16,13 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.sessions": "Sessions",
         "networks.action": "Action",
         "networks.sync": "Sync now",
+        "networks.locations": "Network locations and your sites",
+        "networks.locations_hint": "Sessions at a network location count for the site you choose here in "
+        "that site's reports (stored sessions too). A charger identified as one of your own (in brackets "
+        "in the charger count) counts for its own site.",
+        "networks.location": "Location (network)",
+        "networks.location_site": "Counts for site",
+        "networks.no_site": "no site",
         "networks.none": "No network connected yet. Connect one with POST /api/v1/networks (see below).",
         "networks.available": "Networks you can connect",
         "networks.connect_hint": "Connect an account through the API (POST /api/v1/networks with "
@@ -188,6 +195,13 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.sessions": "Ladevorgänge",
         "networks.action": "Aktion",
         "networks.sync": "Jetzt abgleichen",
+        "networks.locations": "Standorte der Netzwerke und Ihre Standorte",
+        "networks.locations_hint": "Ladevorgänge an einem Netzwerk-Standort zählen in den Berichten des "
+        "hier gewählten Standorts (auch bereits gespeicherte). Ein als eigener erkannter Ladepunkt (in "
+        "Klammern bei der Anzahl) zählt für seinen eigenen Standort.",
+        "networks.location": "Standort (Netzwerk)",
+        "networks.location_site": "Zählt für Standort",
+        "networks.no_site": "kein Standort",
         "networks.none": "Noch kein Netzwerk verbunden. Verbinden mit POST /api/v1/networks (siehe unten).",
         "networks.available": "Verbindbare Netzwerke",
         "networks.connect_hint": "Ein Konto wird über die API verbunden (POST /api/v1/networks mit "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, shell
+from pipelet_app.portals.operator.network_data import NO_SITE
 from pipelet_app.portals.operator.network_state import NetworksState
 from pipelet_app.portals.session_state import SessionState
 
@@ -45,6 +46,32 @@ def _account_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _location_row(row: rx.Var) -> rx.Component:
+    key = row["account_id"].to(str) + "-" + row["location_id"].to(str)
+    return rx.table.row(
+        rx.table.cell(row["account"]),
+        rx.table.cell(row["name"]),
+        rx.table.cell(row["chargers"]),
+        rx.table.cell(
+            rx.select.root(
+                rx.select.trigger(aria_label=T["networks.location_site"], id="location-site-" + key),
+                rx.select.content(
+                    rx.select.item(T["networks.no_site"], value=NO_SITE),
+                    rx.foreach(
+                        NetworksState.sites, lambda site: rx.select.item(site["name"], value=site["id"])
+                    ),
+                ),
+                value=row["site_id"],
+                on_change=lambda site: NetworksState.map_location(
+                    row["account_id"], row["location_id"], site
+                ),
+                size="1",
+            )
+        ),
+        id="location-" + key,
+    )
+
+
 def networks_page() -> rx.Component:
     s = NetworksState
     return shell(
@@ -79,6 +106,32 @@ def networks_page() -> rx.Component:
                     id="networks-table",
                 ),
                 empty_state(T["networks.none"]),
+            ),
+        ),
+        rx.cond(
+            s.locations.length() > 0,
+            card(
+                T["networks.locations"],
+                rx.text(T["networks.locations_hint"], size="2"),
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(T[key])
+                                for key in (
+                                    "networks.label",
+                                    "networks.location",
+                                    "networks.chargers",
+                                    "networks.location_site",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(s.locations, _location_row)),
+                    width="100%",
+                    variant="surface",
+                    id="network-locations",
+                ),
             ),
         ),
         card(

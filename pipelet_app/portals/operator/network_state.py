@@ -13,12 +13,15 @@ from pipelet_app.runtime import jobs
 class NetworksState(SessionState):
     accounts: list[dict[str, str]] = []
     available: list[dict[str, str]] = []
+    locations: list[dict[str, str]] = []
+    sites: list[dict[str, str]] = []
     error: str = ""
 
     async def _reload(self):
         result = await self._guarded_off_loop(data.networks_view)
         value = result.value or {}
         self.accounts, self.available = value.get("accounts", []), value.get("available", [])
+        self.locations, self.sites = value.get("locations", []), value.get("sites", [])
         return result
 
     @rx.event
@@ -37,3 +40,15 @@ class NetworksState(SessionState):
             return result.redirect
         await jobs.request_network_poll(result.value)
         return (await self._reload()).redirect
+
+    @rx.event
+    async def map_location(self, account_id: str, location_id: str, site: str):
+        """Count a network location's sessions for one of the tenant's sites (or for none)."""
+        self.error = ""
+        result = await self._guarded_off_loop(
+            lambda db, p: data.map_location(db, p, account_id, location_id, site)
+        )
+        if result.error or result.denied:
+            self.error = result.error or result.denied
+            self.denied = ""
+        return (await self._reload()).redirect or result.redirect

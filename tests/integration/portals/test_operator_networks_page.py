@@ -89,3 +89,54 @@ async def test_the_page_shows_state_success_and_cause(demo: dict, fakes: tuple[F
             assert f"network_status.{status}" in MESSAGES[locale]
         for auth in {a["auth"] for a in view["available"]}:  # the page words the sign-in kind
             assert f"network_auth.{auth}" in MESSAGES[locale]
+
+
+async def test_the_page_maps_a_network_location_to_a_site(
+    demo: dict, fakes: tuple[FakeLoop, FakeHelios]
+) -> None:
+    from pipelet_app.auth import InvalidInput
+    from pipelet_app.db.models import ChargingSession, Site
+
+    loop, _ = fakes
+    son, north = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    with session_scope() as db:
+        account = service.save_account(db, son, "loop", "Depot", loop.credentials())
+        db.get(NetworkAccount, account["id"]).next_poll_utc = NOW  # type: ignore[union-attr]
+        site = db.exec(select(Site).where(Site.tenant_id == son.tenant_id).order_by(Site.id)).first()
+        foreign = db.exec(select(Site).where(Site.tenant_id == north.tenant_id)).first()
+        assert site is not None and foreign is not None
+    await poller.poll_due(clock=lambda: NOW)
+    with session_scope() as db:
+        view = data.networks_view(db, son)
+    assert view["locations"] == [
+        {
+            "account_id": str(account["id"]),
+            "account": "Loop Depot",
+            "location_id": "site_7Qp2",
+            "name": "Depot Nord",
+            "chargers": "1",
+            "site_id": data.NO_SITE,
+        }
+    ]
+    assert {"id": str(site.id), "name": site.name} in view["sites"]
+    assert str(foreign.id) not in {s["id"] for s in view["sites"]}
+
+    with session_scope() as db:
+        data.map_location(db, son, str(account["id"]), "site_7Qp2", str(site.id))
+    with session_scope() as db:
+        assert data.networks_view(db, son)["locations"][0]["site_id"] == str(site.id)
+        stored = db.exec(select(ChargingSession).where(ChargingSession.reason == "network-loop")).one()
+        assert stored.network_site_id == site.id
+        with pytest.raises(NotFound):
+            data.map_location(db, north, str(account["id"]), "site_7Qp2", str(foreign.id))
+        with pytest.raises(NotFound):
+            data.map_location(db, son, str(account["id"]), "site_7Qp2", str(foreign.id))
+        with pytest.raises(InvalidInput, match=r"^site_id"):
+            data.map_location(db, son, str(account["id"]), "site_7Qp2", "first")
+    with session_scope() as db:
+        data.map_location(db, son, str(account["id"]), "site_7Qp2", data.NO_SITE)
+    with session_scope() as db:
+        assert data.networks_view(db, son)["locations"][0]["site_id"] == data.NO_SITE
+    for locale in ("en", "de"):
+        for key in ("networks.locations", "networks.location", "networks.location_site", "networks.no_site"):
+            assert MESSAGES[locale][key]
