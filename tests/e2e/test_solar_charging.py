@@ -125,6 +125,7 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
     expect(decisions).to_contain_text("SON-CP-001/1")
     expect(decisions).to_contain_text("Solar only: 5.8 A on 1 phase; surplus 1.4 kW")  # the mode by name
     expect(page.locator("#surplus-mode")).to_have_text("Solar only")
+    expect(decisions).to_contain_text("5.8 A, 1 phase")  # the limit sent, on how many phases
     expect(decisions).to_contain_text("4,000 W available for the cars")
     expect(decisions).to_contain_text("fallback:TxDefaultProfile@0")
 
@@ -144,6 +145,8 @@ def test_operator_sees_flows_and_decisions_and_turns_solar_charging_on(
         expect(decisions).to_contain_text("Nur Sonne: 5,8 A auf 1 Phase; Überschuss 1,4 kW", timeout=20_000)
         expect(decisions).to_contain_text("Sonne zuerst, Netz ergänzt: 6,0 A auf 3 Phasen")
         expect(decisions).not_to_contain_text("pv-")
+        expect(decisions).to_contain_text("5,8 A, 1 Phase")
+        expect(decisions).to_contain_text("6,0 A, 3 Phasen")
         expect(page.locator("#surplus-mode")).to_have_text("Nur Sonne")
         expect(page.locator("#surplus-enabled")).to_have_text("Aus")
         expect(page.locator("#surplus-tariff-source")).to_have_text("Keine")

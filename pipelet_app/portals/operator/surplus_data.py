@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from pipelet_app.auth import InvalidInput, Principal
 from pipelet_app.clock import utcnow
-from pipelet_app.i18n.formatting import clock_time, number, when
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import clock_time, current_locale, number, when
 from pipelet_app.i18n.surplus_reasons import localize
 from pipelet_app.services import sites as sites_service
 from pipelet_app.services import surplus as service
@@ -61,6 +62,12 @@ def _chart(db: Session, principal: Principal, site: dict[str, Any], now: datetim
     return out
 
 
+def _limit(amps: float, phases: int) -> str:
+    """`6.0 A, 3 phases` (`6,0 A, 3 Phasen`): the limit sent and on how many phases, in the page's words."""
+    word = translate("sr.phase" if phases == 1 else "sr.phases", current_locale())
+    return f"{number(amps, 1)} A, {phases} {word}"
+
+
 def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, str]]:
     rows = []
     for d in decisions:
@@ -70,9 +77,7 @@ def _decision_rows(decisions: list[dict[str, Any]], tz: str) -> list[dict[str, s
                     "time": when(d["time_utc"], tz),
                     "site": localize(d["reason"]),  # the stored English text, in the page's language
                     "charger": str(c.get("charger", "—")),
-                    "limit": "—"
-                    if "limit_a" not in c
-                    else f"{number(c['limit_a'], 1)} A, {c.get('phases', 3)}p",
+                    "limit": "—" if "limit_a" not in c else _limit(c["limit_a"], int(c.get("phases", 3))),
                     "reason": localize(str(c.get("reason", ""))),
                     "sent": localize(str(c.get("sent", ""))),  # our outcome words too (unchanged, ...)
                 }
