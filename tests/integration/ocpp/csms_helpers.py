@@ -1,6 +1,13 @@
-"""Database setup helpers shared by the CSMS integration tests."""
+"""Setup helpers shared by the CSMS integration tests: database rows, and the CSMS as a process of its own."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargerAuthMode, IdToken, IdTokenStatus, Tenant, TenantKind
@@ -75,3 +82,54 @@ def set_max_power(charge_point_id: str, connector_id: int, watts: float) -> None
     charger_id = charger_row(charge_point_id).id
     with session_scope() as s:
         s.add(Connector(charger_id=charger_id, connector_id=connector_id, max_power_w=watts))
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CsmsProcess:
+    """`python csms_server.py` on a port of its own, with the test's DATABASE_URL (and REDIS_URL)."""
+
+    def __init__(self, port: int, extra_env: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.env = {**os.environ, "CSMS_PORT": str(port), "CSMS_PING_INTERVAL_S": "5", **(extra_env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "csms_server.py"),
+                "--no-migrate",
+                "--host",
+                "127.0.0.1",
+                "--log-level",
+                "WARNING",
+            ],
+            env=self.env,
+            cwd=ROOT,
+        )
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise AssertionError("CSMS process did not start listening")
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-from csms_helpers import add_charger, add_tenant, add_token, charger_row
+from csms_helpers import CsmsProcess, add_charger, add_tenant, add_token, charger_row, free_port
 from rawcp import RawChargePoint, utc_now
 from sqlmodel import select
 
@@ -22,64 +15,6 @@ from pipelet_app.db.models import ChargingSession
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.server import CsmsServer
 from tests.waiting import wait_for
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class CsmsProcess:
-    """`python csms_server.py` on a port of its own, with the test's DATABASE_URL (and REDIS_URL)."""
-
-    def __init__(self, port: int, extra_env: dict[str, str] | None = None) -> None:
-        self.port = port
-        self.env = {**os.environ, "CSMS_PORT": str(port), "CSMS_PING_INTERVAL_S": "5", **(extra_env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "csms_server.py"),
-                "--no-migrate",
-                "--host",
-                "127.0.0.1",
-                "--log-level",
-                "WARNING",
-            ],
-            env=self.env,
-            cwd=ROOT,
-        )
-        for _ in range(200):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return
-            except OSError:
-                await asyncio.sleep(0.05)
-        raise AssertionError("CSMS process did not start listening")
-
-    def signal(self, sig: int) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=15)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[CsmsProcess]]:
-    started: list[CsmsProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def sessions() -> list[ChargingSession]:
@@ -146,51 +81,10 @@ async def test_restart_after_sigkill_mid_session_counts_the_session_once(
     assert row.end_utc is not None and row.energy_wh == 1000 and row.reason == "Local"
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                import time
-
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
-@pytest.fixture
-async def node_a(database: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[CsmsServer]:
-    """Node A lives in the test process, like a web app process that also runs a CSMS node."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    from pipelet_app.settings import get_settings
-
-    get_settings.cache_clear()
-    server = CsmsServer("127.0.0.1", 0, node_id="node-A")
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_scale_out_command_reaches_the_node_holding_the_socket(
-    node_a: CsmsServer, redis_url: str, processes: list[CsmsProcess]
+    node_a: CsmsServer, node_b: CsmsProcess, redis_url: str
 ) -> None:
     add_charger("CP-B")
-    node_b = CsmsProcess(free_port(), {"REDIS_URL": redis_url})
-    processes.append(node_b)
-    await node_b.start()
     async with RawChargePoint(f"ws://127.0.0.1:{node_b.port}", "CP-B") as cp:
         await cp.boot16()
         cp.responders["Reset"] = lambda payload: {
@@ -219,12 +113,9 @@ async def test_scale_out_command_reaches_the_node_holding_the_socket(
 
 
 async def test_reconnect_to_another_node_closes_the_stale_socket(
-    node_a: CsmsServer, redis_url: str, processes: list[CsmsProcess]
+    node_a: CsmsServer, node_b: CsmsProcess
 ) -> None:
     add_charger("CP-MOVE")
-    node_b = CsmsProcess(free_port(), {"REDIS_URL": redis_url})
-    processes.append(node_b)
-    await node_b.start()
     on_a = RawChargePoint(f"ws://127.0.0.1:{node_a.port}", "CP-MOVE")
     await on_a.connect()
     await on_a.boot16()

@@ -15,10 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from csms_helpers import add_charger, add_tenant, charger_row
+from csms_helpers import CsmsProcess, add_charger, add_tenant, charger_row, free_port
 from rawcp import RawChargePoint
 from test_csms_api_commands import operator_key
-from test_csms_processes import CsmsProcess, free_port
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from pipelet_app.api import build_api

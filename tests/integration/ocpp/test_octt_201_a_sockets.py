@@ -16,16 +16,9 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
-from csms_helpers import add_charger_with_password, add_tenant, charger_row, url_of
+from csms_helpers import CsmsProcess, add_charger_with_password, add_tenant, charger_row, url_of
 from rawcp import RawChargePoint
 from test_csms_identity import refused
-from test_csms_processes import (  # noqa: F401  (fixtures)
-    CsmsProcess,
-    free_port,
-    node_a,
-    processes,
-    redis_url,
-)
 
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, ChargerAuthMode
@@ -177,14 +170,9 @@ async def test_an_unauthenticated_socket_never_replaces_an_authenticated_one_eve
 
 
 async def test_a_probe_on_another_node_leaves_the_station_alone_a_reconnect_takes_over(
-    node_a: CsmsServer,  # noqa: F811
-    redis_url: str,  # noqa: F811
-    processes: list[CsmsProcess],  # noqa: F811
+    node_a: CsmsServer, node_b: CsmsProcess
 ) -> None:
     password = held("CS-XNODE")
-    node_b = CsmsProcess(free_port(), {"REDIS_URL": redis_url})
-    processes.append(node_b)
-    await node_b.start()
     url_b = f"ws://127.0.0.1:{node_b.port}"
     async with RawChargePoint(url_of(node_a), "CS-XNODE", V201, password=password) as station:
         assert (await station.boot201())["status"] == "Accepted"

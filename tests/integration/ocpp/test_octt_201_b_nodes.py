@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from csms_helpers import add_charger_with_password, add_tenant
+from csms_helpers import CsmsProcess, add_charger_with_password, add_tenant
 from rawcp import RawChargePoint
 from test_csms_identity import refused
-from test_csms_processes import (  # noqa: F401  (fixtures)
-    CsmsProcess,
-    free_port,
-    node_a,
-    processes,
-    redis_url,
-)
 
 from pipelet_app.db import session_scope
 from pipelet_app.ocpp.chargers import set_basic_auth_password
@@ -37,14 +30,9 @@ def accept_set_variables(payload: dict) -> dict:
 
 
 async def test_TC_B_02_password_changed_on_one_node_reaches_the_other_at_once(
-    node_a: CsmsServer,  # noqa: F811
-    redis_url: str,  # noqa: F811
-    processes: list[CsmsProcess],  # noqa: F811
+    node_a: CsmsServer, node_b: CsmsProcess
 ) -> None:
     charger_id, first = add_charger_with_password("CS-NODES", add_tenant("op-nodes"))
-    node_b = CsmsProcess(free_port(), {"REDIS_URL": redis_url})
-    processes.append(node_b)
-    await node_b.start()
     url_a, url_b = f"ws://127.0.0.1:{node_a.port}", f"ws://127.0.0.1:{node_b.port}"
 
     # Node B admits the station once: it now holds the password's hash and the credentials that passed.

@@ -15,14 +15,12 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from csms_helpers import add_charger, add_tenant, charger_row
+from csms_helpers import ROOT, CsmsProcess, add_charger, add_tenant, charger_row, free_port
 from prometheus_client.parser import text_string_to_metric_families
 from rawcp import RawChargePoint
-from test_csms_processes import CsmsProcess, free_port, redis_url  # noqa: F401  (redis_url: a fixture)
 
 from pipelet_app import audit
 from pipelet_app.api import build_api
@@ -31,8 +29,6 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import Role, User
 from pipelet_app.settings import get_settings
 from tests.waiting import wait_for
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def key_of(email: str, role: Role, tenant_id: int | None) -> str:
@@ -44,7 +40,7 @@ def key_of(email: str, role: Role, tenant_id: int | None) -> str:
 
 
 @pytest.fixture
-def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:  # noqa: F811
+def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipelet_app.cli.main", "worker"],
         env={**os.environ, "REDIS_URL": redis_url, "LOG_FORMAT": "json"},
@@ -62,7 +58,7 @@ def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:  # noqa: F811
 
 
 @pytest.fixture
-async def nodes(redis_url: str) -> AsyncIterator[dict[str, CsmsProcess]]:  # noqa: F811
+async def nodes(redis_url: str) -> AsyncIterator[dict[str, CsmsProcess]]:
     started = {
         name: CsmsProcess(free_port(), {"REDIS_URL": redis_url, "CSMS_NODE_ID": f"node-{name}"})
         for name in ("A", "B")
@@ -82,7 +78,7 @@ def metric_samples(text: str) -> list[tuple[str, dict[str, str], float]]:
 @pytest.mark.parametrize("database", ["postgres"], indirect=True)
 async def test_operator_command_is_routed_to_the_node_holding_the_socket(
     database: str,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
     nodes: dict[str, CsmsProcess],
     worker: subprocess.Popen[bytes],
     monkeypatch: pytest.MonkeyPatch,
