@@ -1,6 +1,7 @@
 """An operator connects a Helios network account (through the API, from the signed-in page) and watches it on
-`/operator/networks`: connected with its last successful sync and session; then the network fails, Sync now,
-and the page names the cause while the last success stays shown."""
+`/operator/networks`: connected with its last successful sync and session; maps the network's location to
+one of their sites with the page's select (it stays chosen after a reload, and the API says so); then the
+network fails, Sync now, and the page names the cause while the last success stays shown."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ def test_operator_sees_each_integrations_state_and_cause(
     expect(page.locator(row)).to_contain_text("Werkhof")
     expect(page.locator(row)).to_contain_text("1")  # its one session
     assert helios.credentials()["api_key"] not in page.content()
+
+    # the network's location "Werkhof" (S1) counts for the operator's site once chosen
+    location = f"#location-{answer['body']['id']}-S1"
+    expect(page.locator(location)).to_contain_text("Werkhof")
+    page.click(f"#location-site-{answer['body']['id']}-S1")
+    page.get_by_role("option", name="Denver Hub").click()
+    _until(page, location, "Denver Hub")
+    mapped = page.evaluate(
+        """async (id) => {
+            const r = await fetch(`/api/v1/networks/${id}/locations`, {credentials: 'same-origin'});
+            return await r.json();
+        }""",
+        answer["body"]["id"],
+    )
+    assert [(m["location_id"], m["site"]) for m in mapped] == [("S1", "Denver Hub")]
 
     helios.inject("/api/v1/transactions", "500", times=1000)
     page.click(f"#sync-{answer['body']['id']}")
