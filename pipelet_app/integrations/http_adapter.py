@@ -12,6 +12,7 @@ The subclasses keep what differs: their protocol, where their base URL comes fro
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -133,6 +134,21 @@ class HttpAdapter:
         except httpx.HTTPError:
             raise self._fail(
                 f"the {self._party} could not be reached; the poll will be retried later"
+            ) from None
+
+    def _json(self, response: httpx.Response) -> Any:
+        """The JSON body, or BrandUnavailable when the other side sent HTML (maintenance page) or garbage."""
+        ctype = response.headers.get("content-type", "")
+        text = response.text
+        if "html" in ctype or text.lstrip().startswith("<"):
+            raise self._fail(
+                f"the {self._party} sent a web page instead of data (maintenance?); will retry later"
+            )
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise self._fail(
+                f"the {self._party} sent an unreadable answer; the poll will be retried later"
             ) from None
 
     def _unknown_shape(self, what: str) -> IntegrationError:

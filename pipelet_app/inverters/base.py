@@ -21,7 +21,6 @@ disguised as vendor flakiness (docs/inverter-errors.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -341,19 +340,12 @@ class InverterAdapter(HttpAdapter, ABC):
     # ---- shared HTTP plumbing ----------------------------------------------------------------------
 
     def _json(self, response: httpx.Response) -> Any:
-        """The JSON body, or BrandUnavailable when the cloud sent HTML (maintenance page) or garbage."""
+        """The JSON body (see HttpAdapter._json); a server error is BrandUnavailable whatever its body."""
         if response.status_code >= 500:
             raise self._fail(
                 f"the cloud answered with a server error ({response.status_code}); the poll will be retried"
             )
-        ctype = response.headers.get("content-type", "")
-        text = response.text
-        if "html" in ctype or text.lstrip().startswith("<"):
-            raise self._fail("the cloud sent a web page instead of data (maintenance?); will retry later")
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise self._fail("the cloud sent an unreadable answer; the poll will be retried later") from None
+        return super()._json(response)
 
     def _require(self, data: Any, *path: str | int) -> Any:
         """``data[path[0]][path[1]]…`` or IntegrationError naming the missing field.

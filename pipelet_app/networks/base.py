@@ -22,7 +22,6 @@ Error texts never contain a secret or a raw answer: the poll job logs and shows 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -297,18 +296,6 @@ class NetworkAdapter(HttpAdapter, ABC):
             raise self._fail(f"the network answered with a server error ({code}); the poll will be retried")
         if code >= 400:
             raise self._unknown_shape(f"HTTP {code} for a documented request")
-
-    def _json(self, response: httpx.Response) -> Any:
-        ctype = response.headers.get("content-type", "")
-        text = response.text
-        if "html" in ctype or text.lstrip().startswith("<"):
-            raise self._fail("the network sent a web page instead of data (maintenance?); will retry later")
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise self._fail(
-                "the network sent an unreadable answer; the poll will be retried later"
-            ) from None
 
     def _list(self, body: Any, *path: str) -> list[Any]:
         """``body[path...]`` as a list, or IntegrationError naming the field (the envelope changed)."""
