@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
 from pipelet_app.clock import utcnow
@@ -163,27 +163,34 @@ def _facts(
     if not sites:
         return []
     start, end = rules.utc_bounds(lo, hi)
-    # A session's site is its charger's, else (a network session on no Pipelet charger) the site the
-    # operator mapped its network location to (services.networks.set_location_site).
-    site = func.coalesce(Charger.site_id, ChargingSession.network_site_id)
-    query = (
-        select(ChargingSession, Charger.charge_point_id, site)
-        .outerjoin(Charger, col(Charger.id) == col(ChargingSession.charger_id))
-        .where(
-            or_(Charger.tenant_id == tenant_id, col(Charger.id).is_(None)),
-            site.in_(list(sites)),
-            col(ChargingSession.end_utc).is_not(None),
-            col(ChargingSession.end_utc) >= start,
-            col(ChargingSession.end_utc) < end,
-        )
+    ended = (
+        col(ChargingSession.end_utc).is_not(None),
+        col(ChargingSession.end_utc) >= start,
+        col(ChargingSession.end_utc) < end,
     )
-    if limit is not None:
-        query = query.limit(limit + 1)
-    found = db.exec(query).all()
-    if limit is not None and len(found) > limit:
-        raise InvalidInput(
-            f"period: more than {limit:,} sessions behind this figure; choose a site or a shorter period"
-        )
+    # A session's site is its charger's, else (a network session on no Pipelet charger, or on one that
+    # stands at no site) the site the operator mapped its network location to (network_site_id,
+    # services.networks.set_location_site). Two queries, each on its own index (chargers.site_id then
+    # sessions by charger; sessions by network_site_id): a coalesce of both would scan every session.
+    at_chargers = (
+        select(ChargingSession, Charger.charge_point_id, Charger.site_id)
+        .join(Charger, col(Charger.id) == col(ChargingSession.charger_id))
+        .where(Charger.tenant_id == tenant_id, col(Charger.site_id).in_(list(sites)), *ended)
+    )
+    at_mapped = (
+        select(ChargingSession, Charger.charge_point_id, ChargingSession.network_site_id)
+        .outerjoin(Charger, col(Charger.id) == col(ChargingSession.charger_id))
+        .where(col(ChargingSession.network_site_id).in_(list(sites)), col(Charger.site_id).is_(None), *ended)
+    )
+    found = []
+    for query in (at_chargers, at_mapped):
+        if limit is not None:
+            query = query.limit(limit + 1 - len(found))
+        found += db.exec(query).all()
+        if limit is not None and len(found) > limit:
+            raise InvalidInput(
+                f"period: more than {limit:,} sessions behind this figure; choose a site or a shorter period"
+            )
     facts = []
     for session, cp_id, site_id in found:
         assert session.id is not None and session.end_utc is not None and site_id is not None
