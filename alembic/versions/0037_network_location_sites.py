@@ -74,12 +74,19 @@ REBUILD = """
     BEGIN
         DELETE FROM report_site_days WHERE site_id = ANY(p_sites);
         INSERT INTO report_site_days (site_id, day, currency, sessions, energy_wh, revenue, priced)
-        SELECT st.id, report_local_day(s.end_utc, st.timezone), s.currency, count(*),
-               sum(report_wh(s.energy_wh)), coalesce(sum(s.cost), 0), count(s.cost)
-        FROM op_charging_sessions s
-        LEFT JOIN chargers c ON c.id = s.charger_id
-        JOIN sites st ON st.id = coalesce(c.site_id, s.network_site_id)
-        WHERE st.id = ANY(p_sites) AND s.end_utc IS NOT NULL
+        SELECT x.site_id, report_local_day(x.end_utc, st.timezone), x.currency, count(*),
+               sum(report_wh(x.energy_wh)), coalesce(sum(x.cost), 0), count(x.cost)
+        FROM (
+            -- two halves, each on its index (a coalesce of both sites would scan every session)
+            SELECT c.site_id, s.end_utc, s.currency, s.energy_wh, s.cost
+            FROM op_charging_sessions s JOIN chargers c ON c.id = s.charger_id
+            WHERE c.site_id = ANY(p_sites) AND s.end_utc IS NOT NULL
+            UNION ALL
+            SELECT s.network_site_id, s.end_utc, s.currency, s.energy_wh, s.cost
+            FROM op_charging_sessions s LEFT JOIN chargers c ON c.id = s.charger_id
+            WHERE s.network_site_id = ANY(p_sites) AND c.site_id IS NULL AND s.end_utc IS NOT NULL
+        ) x
+        JOIN sites st ON st.id = x.site_id
         GROUP BY 1, 2, 3;
         DELETE FROM report_site_months WHERE site_id = ANY(p_sites);
         INSERT INTO report_site_months (site_id, month, currency, sessions, energy_wh, revenue, priced)

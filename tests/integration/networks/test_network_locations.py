@@ -1,7 +1,8 @@
 """Network locations mapped to sites, on SQLite and PostgreSQL: a network session on a charger that is no
 Pipelet charger counts for the site the operator mapped its location to, in the site's report (the
-PostgreSQL sums kept by triggers and the SQLite path alike), stored sessions included and later polls too;
-unmapping takes them out again. Input errors name the field; another tenant's account or site is 404."""
+PostgreSQL sums kept by triggers and rebuilt when the site's zone changes, and the SQLite path alike),
+stored sessions included and later polls too; unmapping takes them out again. Input errors name the
+field; another tenant's account or site is 404."""
 
 from __future__ import annotations
 
@@ -105,6 +106,10 @@ def test_a_mapped_location_counts_for_its_site(client: TestClient, loop: FakeLoo
     totals = _december(client, site)
     assert (totals["sessions"], totals["energy_kwh"], totals["revenue"]) == (1, "18.42", {"EUR": "6.450"})
     assert _drill_down(client, site) == [("ses_0001", "chg_91x")]
+    # the site's zone changes: PostgreSQL rebuilds the site's sums, the network session among them
+    moved = client.patch(f"/api/v1/sites/{site}", json={"timezone": "Europe/London"}, headers=op)
+    assert moved.status_code == 200, moved.text
+    assert _december(client, site)["sessions"] == 1
 
     # a later poll brings a session at the same location: it counts at once
     loop.add_session("ses_0002", "2026-12-02T08:00:00+00:00", "2026-12-02T09:00:00+00:00", 5.0)
