@@ -43,8 +43,9 @@ from pipelet_app import metrics
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import OcppMessage
-from pipelet_app.ocpp import chargers, framing
+from pipelet_app.ocpp import chargers, framing, local_list, reservations
 from pipelet_app.ocpp.csms_ca import COMBINED, V2G, CsrRejected
+from pipelet_app.ocpp.device_model import mark_profiles_cleared
 from pipelet_app.ocpp.errors import (
     CallRejected,
     ChargerOffline,
@@ -419,6 +420,21 @@ class CsmsConnection:
         """Called in the read loop as an answer to a `noted_actions` call arrives, before the charger's
         next message is handled: state that message may depend on (ISO 15118: the profile just
         accepted) is in place without waiting for the database write of `after_command`."""
+
+    def store_command_effect(
+        self, db: Session, action: str, payload: dict[str, Any], answer: dict[str, Any]
+    ) -> None:
+        """What a command that reads the same in OCPP 1.6 and 2.0.1 changed on the charger: profiles
+        cleared, a local list accepted, a reservation made or cancelled. The versions' `after_command`
+        handle their own commands and hand every other one here."""
+        if action == "ClearChargingProfile" and answer.get("status") == "Accepted":
+            mark_profiles_cleared(db, self.charger_id, payload)
+        elif action == "SendLocalList" and answer.get("status") == "Accepted":
+            local_list.store_accepted(db, self.charger_id, self.ocpp_version, payload)
+        elif action == "ReserveNow" and "status" in answer:
+            reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
+        elif action == "CancelReservation" and answer.get("status") == "Accepted":
+            reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
 
     # ------------------------------------------------------------------ send side
     async def send_call(

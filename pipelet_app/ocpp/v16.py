@@ -26,7 +26,6 @@ from pipelet_app.ocpp import authorization, chargers, local_list, reservations, 
 from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.device_model import (
-    mark_profiles_cleared,
     store_configuration,
     store_profile,
 )
@@ -432,16 +431,10 @@ class ChargePoint16(CsmsConnection, LibraryChargePoint16):
                         payload["csChargingProfiles"],
                         answer.get("status", ""),
                     )
-                elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
-                    mark_profiles_cleared(db, self.charger_id, payload)
-                elif action == "SendLocalList" and answer.get("status") == "Accepted":
-                    local_list.store_accepted(db, self.charger_id, self.ocpp_version, payload)
                 elif action == "GetLocalListVersion":
                     local_list.store_reported_version(db, self.charger_id, int(answer.get("listVersion", 0)))
-                elif action == "ReserveNow" and "status" in answer:
-                    reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
-                elif action == "CancelReservation" and answer.get("status") == "Accepted":
-                    reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
+                else:
+                    self.store_command_effect(db, action, payload, answer)
 
         await asyncio.to_thread(write)
         if (

@@ -37,7 +37,6 @@ from pipelet_app.ocpp.base import CsmsConnection
 from pipelet_app.ocpp.chargers import set_basic_auth_password
 from pipelet_app.ocpp.csms_ca import COMBINED
 from pipelet_app.ocpp.device_model import (
-    mark_profiles_cleared,
     store_profile,
     store_report,
     upsert_reported,
@@ -735,18 +734,10 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                         payload["chargingProfile"],
                         answer.get("status", ""),
                     )
-                elif action == "ClearChargingProfile" and answer.get("status") == "Accepted":
-                    mark_profiles_cleared(db, self.charger_id, payload)
-                elif action == "SendLocalList" and answer.get("status") == "Accepted":
-                    local_list.store_accepted(db, self.charger_id, self.ocpp_version, payload)
                 elif action == "GetLocalListVersion":
                     local_list.store_reported_version(
                         db, self.charger_id, int(answer.get("versionNumber", 0))
                     )
-                elif action == "ReserveNow" and "status" in answer:
-                    reservations.record(db, self.charger_id, self.ocpp_version, payload, answer["status"])
-                elif action == "CancelReservation" and answer.get("status") == "Accepted":
-                    reservations.transition(db, self.charger_id, int(payload["reservationId"]), "cancelled")
                 elif action in ("SetDisplayMessage", "ClearDisplayMessage", "GetDisplayMessages"):
                     display_messages.after_command(db, self.charger_id, action, payload, answer)
                 elif action in ("GetVariables", "SetVariables"):
@@ -778,6 +769,8 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                             value,
                             attribute_type=item.get("attributeType", "Actual"),
                         )
+                else:
+                    self.store_command_effect(db, action, payload, answer)
 
         await asyncio.to_thread(write)
         if password_changed:
