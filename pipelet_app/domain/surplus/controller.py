@@ -17,18 +17,21 @@ One call per control cycle (10-30 s). What happens, in order:
    minimum for `handover_s` (as long as it likes while `_hungry`); a car whose minimum the surplus no
    longer covers bridges the dip for at most `disable_delay_s` (alone) or `bridge_shared_s` (other
    cars on) and only while the grid energy spent so stays within `bridge_grid_share` of its session
-   energy (plus `bridge_allowance_wh`; with other cars on, the present cars' pool); then
-   it pauses. A car alone (no other car on) also runs at its minimum, from the grid's top-up, while the
+   energy (plus `bridge_allowance_wh`; with other cars on, the present cars' pool); then it pauses,
+   unless it is hungry and the forecast expects the sun back within the hour (`_rides_shortfall`).
+   A car alone (no other car on) also runs at its minimum, from the grid's top-up, while the
    recent surplus covers `cover_start` of that minimum (to start) or `cover_stop` (to keep going), within
    `cover_grid_share` of the energy it is expected to get today: a dim hour at 80 % of a single-phase
    minimum is sun a paused car loses, bought with a fifth of its energy from the grid.
 6. How much (`share.distribute`), plus the PV's latest slope projected `ramp_lead_s` ahead, rounded
    down to 0.1 A, a deadband against the last limit (`min_change_a` down, `min_raise_a` up; small moves
-   are sent once their size x duration adds up to `deadband_as`, `_deadband`), and last
+   are sent once their size x duration adds up to `deadband_as`, `_deadband`; a held raise up to the
+   car's maximum even if smaller than `min_step_a`), and last
    the site and circuit caps (`limits`), which may only lower limits or pause, holding raises back a
    cycle where a cut elsewhere has yet to take effect. Under a calm sky (PV on the clear-sky curve for
    10 min, `forecast.calm_sky`) small raises wait for `calm_step_a` and held cuts go
-   `calm_cut_headroom_a` below the target: a clear day's slow ramps then cost a profile per ampere.
+   `calm_cut_headroom_a` below the target: a clear day's slow ramps then cost a profile per ampere
+   (and the last tenths up to a car's maximum wait for a whole step too).
 
 Invariants (property-tested): no charging limit below a charger's minimum; the limits plus the house
 load fit the site's connection and every circuit on every phase; two phase switches of one charger are
@@ -335,16 +338,20 @@ def _start_or_stay(
     return True
 
 
-def _cover_budget_wh(car: _Car, fc: PvForecast | None, now_s: float, settings: ControllerSettings) -> float:
+def _cover_budget_wh(
+    car: _Car, fc: PvForecast | None, now_s: float, settings: ControllerSettings, share: float | None = None
+) -> float:
     """Grid energy a car may spend running on a covered minimum: a share of what it should get today.
 
     Tied to the energy expected by departure (delivered so far plus the forecast surplus, counted at
     `forecast_safety`, at most what the car still wants), not to the energy delivered so far: the dim
-    morning hour where covered running pays most comes before most of the day's energy.
+    morning hour where covered running pays most comes before most of the day's energy. `share` is
+    `cover_grid_share` unless given (`hungry_cover_share` for a hungry car riding a shortfall).
     """
     sun_wh = car.sun_ahead_wh(fc, now_s)
     expected = min(0.0 if sun_wh is None else sun_wh * settings.forecast_safety, car.need_wh)
-    return settings.bridge_allowance_wh + settings.cover_grid_share * (car.charger.delivered_wh + expected)
+    share = settings.cover_grid_share if share is None else share
+    return settings.bridge_allowance_wh + share * (car.charger.delivered_wh + expected)
 
 
 def _covered(
@@ -385,6 +392,43 @@ def _hungry(
     total_max_w = sum(other.max_w(voltage) for other in cars if not other.idle)
     share = car.max_w(voltage) / total_max_w if total_max_w > 0 else 1.0
     return car.need_wh >= settings.hungry_factor * share * sun_wh
+
+
+def _rides_shortfall(
+    car: _Car,
+    committed_w: float,
+    surplus_w: float,
+    fc: PvForecast | None,
+    now_s: float,
+    settings: ControllerSettings,
+    voltage: float,
+) -> bool:
+    """May a hungry car stay at its minimum, other cars on, where the surplus no longer carries them all?
+
+    Yes while (1) the recent surplus covers `cover_stop` of all running cars' minimums, this one's
+    included (the grid adds the rest), (2) the forecast expects the surplus to carry them all again
+    within `hungry_return_s`, and (3) the grid energy this car spends so stays within
+    `hungry_cover_share` of the energy it is expected to get today (up to 90 % cover the budget binds,
+    as for a car alone). Why: a hungry car cannot fill up before it leaves, so its minimum costs no
+    other car the sun later (the reason it skips the handover); pausing it in a dip the sun will make
+    good within the hour only buys a restart, since the sharing starts it again as soon as the sun
+    returns. The broken-cloud workplace's morning (benchmark README, session 7): a 1-phase car that
+    came at 09:27 was pushed off within 4 min by a 3-phase car's restart and restarted at noon; riding
+    the 80 %-covered hour keeps it on. Where the sun is not expected back (an evening), the car pauses
+    as before: bridging would buy nothing but grid energy.
+    """
+    if settings.hungry_cover_share <= 0 or settings.hungry_return_s <= 0 or fc is None:
+        return False
+    total_w = committed_w + car.min_w(voltage)
+    cover = surplus_w / total_w if total_w > 0 else 0.0
+    if cover < settings.cover_stop:
+        return False
+    budget = _cover_budget_wh(car, fc, now_s, settings, settings.hungry_cover_share)
+    if cover < COVER_FREE and car.memory.bridged_wh >= budget:
+        return False
+    ahead = settings.hungry_return_s
+    expected = max(fc.surplus_w(now_s + ahead * (k + 1) / 6) for k in range(6))
+    return expected >= total_w + settings.margin_w
 
 
 def _keep_or_pause(
@@ -450,6 +494,11 @@ def _deadband(car: _Car, amps: float, dt_s: float, settings: ControllerSettings,
     changes direction and held at the threshold (anti-windup): before, sun left unused below a raise
     too small to send piled up for an hour, and a later cut that stopped a 350 W import waited for
     that pile to drain (0.10 % of the clear home day's charging came from the grid that way).
+
+    A held raise up to the car's maximum (`raise_to_max`) is sent once it adds up even if smaller than
+    `min_step_a`: otherwise a car left at 15.7 A of its 16 A loses 0.3 A of sun for as long as the
+    surplus stays above its maximum (session 7: 0.2 kW for 50 min at the broken-cloud workplace). Not
+    under a calm sky, where the whole-ampere step keeps a clear day's profiles down.
     """
     previous = car.memory
     delta = amps - previous.limit_a
@@ -470,7 +519,10 @@ def _deadband(car: _Car, amps: float, dt_s: float, settings: ControllerSettings,
         settings.deadband_as > 0
         and abs(error) >= settings.deadband_as
         and delta * error > 0
-        and abs(delta) >= (settings.min_step_a if delta > 0 else settings.min_cut_step_a) - 1e-9
+        and (
+            abs(delta) >= (settings.min_step_a if delta > 0 else settings.min_cut_step_a) - 1e-9
+            or (settings.raise_to_max and delta > 0 and amps >= car.max_a - 1e-9)
+        )
     ):
         car.memory = replace(previous, deadband_as=0.0)
         if delta < 0 and car.floor_w <= 0:
@@ -560,6 +612,7 @@ def decide(
             settings,
             min_step_a=max(settings.min_step_a, settings.calm_step_a),
             cut_headroom_a=max(settings.cut_headroom_a, settings.calm_cut_headroom_a),
+            raise_to_max=False,
         )
     memories: dict[str, ChargerMemory] = {}
     cars: list[_Car] = []
@@ -613,8 +666,12 @@ def decide(
         others_on = any(other.on and not other.idle for other in cars if other is not car)
         if others_on:
             hungry = _hungry(car, cars, fc, now_s, settings, voltage)
+            covered = False
+            if hungry and car.memory.charging:
+                seen = available if recent is None else max(available, recent - settings.margin_w)
+                covered = _rides_shortfall(car, committed, seen, fc, now_s, settings, voltage)
             _keep_or_pause(
-                car, committed, others_on, now, settings, voltage, available, hungry=hungry, pool_wh=pool
+                car, committed, others_on, now, settings, voltage, available, covered, hungry, pool
             )
         elif car.memory.charging:
             budget = _cover_budget_wh(car, fc, now_s, settings)

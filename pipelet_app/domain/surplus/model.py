@@ -138,7 +138,10 @@ class ControllerSettings:
     cover_grid_share: float = 0.02  # ... while its grid use stays within this share of its expected energy
     cover_run_s: float = 1200.0  # ... and starts only if that budget lasts this long at the present shortfall
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing,
-    hungry_factor: float = 2.0  # ... unless it wants this many times its share of the forecast sun (0 = off)
+    hungry_factor: float = 1.7  # ... unless it wants this many times its share of the forecast sun (0 = off)
+    hungry_cover_share: float = 0.04  # a hungry car rides a shortfall at its minimum (others on) while its
+    hungry_return_s: float = 3600.0  # ... grid use stays within this share of its expected energy and the
+    # forecast sees the surplus carry all running minimums again within `hungry_return_s` (0 = off)
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0
     phase_lockout_s: float = 600.0  # minimum time between two phase switches of one charger
@@ -153,13 +156,14 @@ class ControllerSettings:
     min_change_a: float = 1.0  # smaller cuts are not worth a new profile ...
     min_raise_a: float = 1.0  # ... nor smaller raises ...
     deadband_as: float = 10.0  # ... until they add up to this many A x s (0 = never) ...
-    min_step_a: float = 0.4  # ... and then never a raise smaller than this ...
+    min_step_a: float = 0.4  # ... and then never a raise smaller than this (but see `raise_to_max`) ...
     min_cut_step_a: float = 0.1  # ... nor a cut smaller than this (a cut stops grid import: finer) ...
     cut_headroom_a: float = 0.2  # ... and such a cut goes this far below the target (PV-only)
     calm_tolerance: float = 0.05  # PV within this share of the clear-sky curve for `calm_window_s` is calm:
     calm_window_s: float = 600.0  # ... under a calm sky raises wait for `calm_step_a` and cuts go
     calm_step_a: float = 1.0  # ... `calm_cut_headroom_a` below the target (the next minutes are known)
     calm_cut_headroom_a: float = 0.5
+    raise_to_max: bool = True  # a held raise up to the car's maximum may be below `min_step_a` (not calm)
     resolution_a: float = 0.1  # OCPP limits are sent in tenths of an ampere
     forecast_safety: float = 0.7  # share of forecast solar counted on when planning a departure
     history_s: float = 1800.0  # how much PV history the forecast keeps
