@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy import text
 
 from pipelet_app.db import get_engine, reset_engine
 from pipelet_app.settings import get_settings
+from tests.pipelet_process import free_port
 
 PG_ADMIN_URL = os.environ.get("PIPELET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -178,12 +178,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
         self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

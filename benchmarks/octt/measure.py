@@ -48,6 +48,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # pipelet_app, and tests.fakes for the fake mobility operator
+from tests.pipelet_process import free_port  # noqa: E402
+
 BLOCKS = "ABCDEFGHIJKLMNOP"
 PASSWORD = "0123456789123456"  # 2.0.1 BasicAuthPassword: 16-40 characters
 NEW_PASSWORD = "NewPassword012345678"
@@ -62,12 +64,6 @@ TOKENS = {  # token -> (status, type, group id token)
     "MASTERC47": ("Accepted", "Central", GROUP),
     "EMAID001": ("Accepted", "eMAID", None),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:

@@ -31,15 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from tests.pipelet_process import free_port  # noqa: E402
 
 KINDS = ("pv", "grid", "battery", "charger", "load")
 POWER = {"pv": 4200.0, "grid": -800.0, "battery": 500.0, "charger": 7400.0, "load": 1500.0}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen, int]:

@@ -24,7 +24,7 @@ from sqlmodel import select
 from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Driver, User
-from tests.conftest import free_port
+from tests.pipelet_process import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 HEALTH_BOUND_S = 3.0  # measured 0.66-0.93 s quiet, 2.2 s at load 12; on the loop it is the whole import

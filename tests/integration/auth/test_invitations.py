@@ -166,7 +166,7 @@ def test_invitation_link_is_mailed_when_smtp_is_configured(demo: dict, smtp_inbo
 def test_invitation_stands_when_the_mail_server_is_down(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelet_app.services.admin import invite
     from pipelet_app.settings import get_settings
-    from tests.conftest import free_port
+    from tests.pipelet_process import free_port
 
     monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     get_settings.cache_clear()

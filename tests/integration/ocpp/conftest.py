@@ -15,10 +15,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from csms_helpers import CsmsProcess, free_port
+from csms_helpers import CsmsProcess
 
 from pipelet_app.db import reset_engine
 from pipelet_app.ocpp.server import CsmsServer
+from tests.pipelet_process import free_port
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import signal
 
 import pytest
-from csms_helpers import CsmsProcess, add_charger, add_tenant, add_token, charger_row, free_port
+from csms_helpers import CsmsProcess, add_charger, add_tenant, add_token, charger_row
 from rawcp import RawChargePoint, utc_now
 from sqlmodel import select
 
@@ -14,6 +14,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import ChargingSession
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.server import CsmsServer
+from tests.pipelet_process import free_port
 from tests.waiting import wait_for
 
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from csms_helpers import CsmsProcess, add_charger, add_tenant, charger_row, free_port
+from csms_helpers import CsmsProcess, add_charger, add_tenant, charger_row
 from rawcp import RawChargePoint
 from test_csms_api_commands import operator_key
 from websockets.exceptions import InvalidMessage, InvalidStatus
@@ -24,6 +24,7 @@ from pipelet_app.api import build_api
 from pipelet_app.ocpp import commands
 from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.settings import get_settings
+from tests.pipelet_process import free_port
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from csms_helpers import ROOT, CsmsProcess, add_charger, add_tenant, charger_row, free_port
+from csms_helpers import ROOT, CsmsProcess, add_charger, add_tenant, charger_row
 from prometheus_client.parser import text_string_to_metric_families
 from rawcp import RawChargePoint
 
@@ -28,6 +28,7 @@ from pipelet_app.auth.api_keys import create_api_key
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Role, User
 from pipelet_app.settings import get_settings
+from tests.pipelet_process import free_port
 from tests.waiting import wait_for
 
 

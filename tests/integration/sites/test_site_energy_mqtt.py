@@ -45,7 +45,7 @@ from pollers.site_energy import feed_ocpp_meter_values, settle_session_solar
 sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
 from rawcp import RawChargePoint
 
-from tests.conftest import free_port
+from tests.pipelet_process import free_port
 
 BROKER = ("127.0.0.1", 1883)
 

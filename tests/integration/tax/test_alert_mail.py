@@ -13,7 +13,8 @@ from pipelet_app.domain.tax.compliance import Severity
 from pipelet_app.settings import get_settings
 from pipelet_app.tax.alerts import spv_alerts
 from pollers.alerts import mail_compliance_alerts
-from tests.conftest import Inbox, free_port
+from tests.conftest import Inbox
+from tests.pipelet_process import free_port
 
 
 def a_day_with_alerts() -> date:

@@ -11,7 +11,7 @@ import aiomqtt
 import pytest
 
 from pipelet_app.cli.broker import broker_program, listening, mosquitto_binary
-from tests.conftest import free_port
+from tests.pipelet_process import free_port
 
 
 def test_an_answering_broker_is_left_alone() -> None:
