@@ -8,14 +8,15 @@ parameter is a 400. `status` and `body` let a test make it fail the ways a real 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import serving
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "tariffs" / "awattar" / "marketdata_2018-10-14.json"
 
@@ -64,12 +65,6 @@ def running_awattar(fixture: Path = FIXTURE) -> Iterator[FakeAwattar]:
             ]
             return self._send(200, json.dumps({**fake.document, "data": slots}).encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -8,11 +8,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography import x509
@@ -20,6 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+from tests.fakes import serving
 
 VALID = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
 
@@ -79,19 +80,6 @@ class Fake:
 
 
 @contextmanager
-def _serve(handler: type[BaseHTTPRequestHandler], fake: Fake) -> Iterator[Fake]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
 def running_ocsp(pki: V2gPki, known: dict[int, x509.Certificate]) -> Iterator[Fake]:
     """Answers OCSP requests for the certificates in `known` (serial -> certificate issued by the MO
     sub-CA): revoked when the serial is in `pki.revoked`, else good; unknown serials are `unknown`."""
@@ -138,8 +126,9 @@ def running_ocsp(pki: V2gPki, known: dict[int, x509.Certificate]) -> Iterator[Fa
             self.end_headers()
             self.wfile.write(der)
 
-    with _serve(Handler, fake) as served:
-        yield served
+    with serving(Handler) as url:
+        fake.url = f"{url}/"
+        yield fake
 
 
 @contextmanager
@@ -162,5 +151,6 @@ def running_mobility_operator() -> Iterator[Fake]:
             self.end_headers()
             self.wfile.write(body)
 
-    with _serve(Handler, fake) as served:
-        yield served
+    with serving(Handler) as url:
+        fake.url = f"{url}/"
+        yield fake
