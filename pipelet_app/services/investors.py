@@ -38,6 +38,7 @@ from pipelet_app.domain.tax.release import ReturnStatus
 from pipelet_app.domain.tax.spv import SpvResult, prepare
 from pipelet_app.i18n import translate
 from pipelet_app.i18n.formatting import current_locale, day, number, percent, usd
+from pipelet_app.i18n.words import label
 from pipelet_app.reports.tax_forms import capital_statement_pdf
 from pipelet_app.tax.books import LoadedBooks, load_books, partner_key
 from pipelet_app.tax.returns import BooksChanged, Pdf, k1_document
@@ -183,6 +184,7 @@ def _spv_view(
     db: Session, partner: SpvPartner, spv: Spv, loaded: LoadedBooks, result: SpvResult, now: datetime
 ) -> dict[str, list[dict[str, str]]]:
     key = partner_key(partner.id)
+    locale = current_locale()
     view: dict[str, list[dict[str, str]]] = defaultdict(list)
     for year, form in sorted(result.returns.items()):
         inc = form.income
@@ -216,8 +218,9 @@ def _spv_view(
                 "spv": spv.name,
                 "asset": f"{row.asset_id} · {row.description}",
                 "in_service": day(row.placed_in_service),
-                "class": translate("investor.recovery_years", current_locale()).format(n=row.recovery_class)
-                + f" {row.convention.value}",
+                "class": translate("investor.recovery_years", locale).format(n=row.recovery_class)
+                + ", "
+                + label("macrs_convention", row.convention.value, locale),
                 "basis": usd(row.cost_basis),
                 "credit": usd(row.credit),
                 "bonus": f"{usd(row.bonus_amount)} ({pct(row.bonus_rate, 0)})",

@@ -97,17 +97,19 @@ def spv_console(db: Session, principal: Principal, today: date | None = None) ->
     return out
 
 
-def change_status(db: Session, principal: Principal, spv_id: int, year: int, target: str) -> str:
-    """Release, file, or pull back a year's return; a broken rule comes back as the form's error."""
+def change_status(db: Session, principal: Principal, spv_id: int, year: int, target: str) -> tuple[str, str]:
+    """Release, file, or pull back a year's return; a broken rule comes back as the form's error. The
+    status codes it moved from and to (`released`, `draft`): the page words them."""
     try:
         event = set_status(db, principal, spv_id, year, target)
     except (TaxValidationError, BooksChanged) as exc:
         raise InvalidInput(str(exc)) from None
-    return f"{event.from_status} → {event.to_status}"
+    return str(event.from_status), str(event.to_status)
 
 
-def advance_phase(db: Session, principal: Principal, spv_id: int) -> str:
-    """Move the SPV to its next lifecycle phase once every step of the current one is done."""
+def advance_phase(db: Session, principal: Principal, spv_id: int) -> Phase:
+    """Move the SPV to its next lifecycle phase once every step of the current one is done; the new
+    phase (the page words it)."""
     spv = db.get(Spv, spv_id)
     require_sponsor(principal, spv.sponsor_tenant_id if spv is not None else None)
     assert spv is not None
@@ -120,4 +122,4 @@ def advance_phase(db: Session, principal: Principal, spv_id: int) -> str:
         raise InvalidInput(exc.violations[0].message) from None
     spv.lifecycle_phase = target.name.lower()
     db.add(spv)
-    return target.name.title()
+    return target

@@ -144,7 +144,7 @@ def test_sponsor_console_actions_are_guarded_on_the_server(page: Page, server: d
         page, server, "/operator/spvs", "#page-title",
         [(name, {"spv_id": str(spv_id), "year": "2025", "target": "draft"})],
     )  # fmt: skip
-    assert "Not found." in intruder and "released → draft" not in intruder
+    assert "Not found." in intruder and "Released → Draft" not in intruder
 
     # Otto in a browser of his own (a fresh context: no cookies, storage or routes of Nora's).
     context = page.context.browser.new_context()
@@ -155,7 +155,7 @@ def test_sponsor_console_actions_are_guarded_on_the_server(page: Page, server: d
         otto.goto(f"{server['base']}/operator/spvs")
         years = otto.locator("#spv-years")
         expect(years).to_contain_text("2025", timeout=30_000)
-        expect(years).to_contain_text("released")  # the intruder changed nothing
+        expect(years).to_contain_text("Released")  # the intruder changed nothing (the status in words)
         expect(otto.locator("#spv-alerts")).to_be_visible()
         screenshot(otto, "operator-spvs")
         (owner,) = _forge(

@@ -208,6 +208,23 @@ ENGLISH_FORMAT = re.compile(
 )
 
 
+# Codes a German page shows in words: per page, (selector, the German words one of which it must show).
+# The SPV console's phase and return status (`operations`, `released`), the investor's partner kind (LP)
+# and MACRS convention (HY): the words, never the code.
+GERMAN_WORDS = {
+    "/operator/spvs": [
+        ("#spv-list .rt-Badge", re.compile(r"^(Akquise|Strukturierung|Bau|Betrieb|Ausstieg)$")),
+        ("#spv-years .rt-Badge", re.compile(r"^(Entwurf|Freigegeben|Eingereicht)$")),
+        ("#spv-steps", re.compile(r"Betrieb")),
+        ("#spv-audit", re.compile(r"Entwurf → Freigegeben")),
+    ],
+    "/investor": [
+        ("#investor-partnerships", re.compile(r"Kommanditist \(LP\)")),
+        ("#investor-depreciation", re.compile(r"\d J\., (Halbjahr|Quartalsmitte \(Q[1-4]\))")),
+    ],
+}
+
+
 def _choose_language(page: Page, name: str, lang: str) -> None:
     """Pick the language; the page reloads itself to format its figures anew: wait for that reload, so
     the next navigation is not cut short by it."""
@@ -237,6 +254,8 @@ def test_every_page_in_german_says_lang_de_and_writes_no_english_number(
                 assert re.search(r"\d", text), f"{path}: no figures at all (did the data load?)"
             found = [m.group(0) for m in ENGLISH_FORMAT.finditer(text)]
             assert not found, f"{path}: English formats on a German page: {found[:6]}"
+            for selector, words in GERMAN_WORDS.get(entry, []):
+                expect(page.locator(selector).first).to_have_text(words)
         screenshot(page, f"german-{PAGES[email][0].strip('/')}")
     finally:
         _choose_language(page, "English", "en")  # the account keeps the choice: set it back

@@ -6,7 +6,7 @@ import reflex as rx
 
 from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.investor.state import InvestorState
-from pipelet_app.portals.layout import card, data_table, section_heading, shell
+from pipelet_app.portals.layout import card, coded_text, data_table, section_heading, shell
 
 T = InvestorState.tr
 
@@ -19,7 +19,7 @@ def _partnership_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["spv"]),
         rx.table.cell(row["partner"]),
-        rx.table.cell(row["kind"]),
+        rx.table.cell(coded_text("partner_kind", row["kind"])),  # GP / LP in words
         rx.table.cell(row["share"]),
         rx.table.cell(
             rx.link(

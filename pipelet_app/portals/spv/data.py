@@ -1,4 +1,8 @@
-"""The sponsor's SPV console as display rows; the queries and rules are `tax.console`'s."""
+"""The sponsor's SPV console as display rows; the queries and rules are `tax.console`'s.
+
+A phase (`operations`) and a return status (`released`) stay codes in the rows: the page words them
+through the catalogue (`spv_phase.*`, `return_status.*`) and the year's actions match on the status code.
+What is already text (an audit change, an action's outcome) is worded here in the page's language."""
 
 from __future__ import annotations
 
@@ -6,9 +10,29 @@ from datetime import date
 
 from pipelet_app.auth import Principal
 from pipelet_app.domain.tax.compliance import Phase
-from pipelet_app.i18n.formatting import day, when
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, day, when
+from pipelet_app.i18n.words import label
 from pipelet_app.services.session import Session
 from pipelet_app.tax import console
+
+
+def _change(before: str, after: str) -> str:
+    """`released` → `draft` as the reader's words: "Released → Draft" / "Freigegeben → Entwurf"."""
+    locale = current_locale()
+    return f"{label('return_status', before, locale)} → {label('return_status', after, locale)}"
+
+
+def change_status(db: Session, principal: Principal, spv_id: int, year: int, target: str) -> str:
+    """Move a year's return (`tax.console.change_status`); the move in words for the page's message."""
+    return _change(*console.change_status(db, principal, spv_id, year, target))
+
+
+def advance_phase(db: Session, principal: Principal, spv_id: int) -> str:
+    """Advance the SPV (`tax.console.advance_phase`); the new phase in words for the page's message."""
+    phase = console.advance_phase(db, principal, spv_id)
+    locale = current_locale()
+    return translate("spv.advanced", locale).format(phase=label("spv_phase", phase.name.lower(), locale))
 
 
 def spv_console(
@@ -22,15 +46,15 @@ def spv_console(
             {
                 "id": str(spv.id),
                 "name": spv.name,
-                "phase": phase.name.title(),
-                "next": Phase(phase + 1).name.title() if phase < Phase.EXIT else "",
+                "phase": phase.name.lower(),  # a code the page words (`spv_phase.*`)
+                "next": Phase(phase + 1).name.lower() if phase < Phase.EXIT else "",
             }
         )
         for step in state.steps:
             out["steps"].append(
                 {
                     "spv": spv.name,
-                    "phase": step.phase.name.title(),
+                    "phase": step.phase.name.lower(),
                     "title": step.title,
                     "owner": step.owner,
                     "due": day(step.due),
@@ -43,7 +67,7 @@ def spv_console(
                     "spv_id": str(spv.id),
                     "spv": spv.name,
                     "year": str(year.tax_year),
-                    "status": year.status,
+                    "status": year.status,  # a code the page words (`return_status.*`) and acts on
                     "violations": "; ".join(year.violations) or "—",
                 }
             )
@@ -63,7 +87,7 @@ def spv_console(
                 {
                     "spv": spv.name,
                     "year": str(event.tax_year),
-                    "change": f"{event.from_status} → {event.to_status}",
+                    "change": _change(str(event.from_status), str(event.to_status)),
                     "actor": event.actor,
                     "at": when(event.at),
                     "note": event.note,

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, confirm_button, data_table, shell, when_empty
+from pipelet_app.portals.layout import card, coded_text, confirm_button, data_table, shell, when_empty
 from pipelet_app.portals.spv.state import SpvConsoleState as S
 
 T = S.tr
 
 
 def _spv_row(row: rx.Var) -> rx.Component:
+    following = coded_text("spv_phase", row["next"])
     return rx.table.row(
         rx.table.cell(row["name"]),
-        rx.table.cell(rx.badge(row["phase"])),
+        rx.table.cell(rx.badge(coded_text("spv_phase", row["phase"]))),
         rx.table.cell(
             rx.cond(
                 row["next"] != "",
                 confirm_button(
-                    rx.button(T["spv.advance"], " ", row["next"], size="1", id="advance-" + row["id"]),
+                    rx.button(T["spv.advance"], " ", following, size="1", id="advance-" + row["id"]),
                     S.advance(row["id"]),
                     T["spv.advance_confirm"],
-                    rx.text(T["spv.advance"], " ", row["next"], as_="span"),
+                    rx.text(T["spv.advance"], " ", following, as_="span"),
                 ),
             )
         ),
@@ -41,7 +42,7 @@ def _year_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["spv"]),
         rx.table.cell(row["year"]),
-        rx.table.cell(rx.badge(row["status"])),
+        rx.table.cell(rx.badge(coded_text("return_status", row["status"]))),
         rx.table.cell(rx.text(row["violations"], size="1")),
         rx.table.cell(
             rx.hstack(
@@ -97,6 +98,7 @@ def spv_console_page() -> rx.Component:
                  (T["spv.owner"], "owner"), (T["spv.due"], "due"), (T["spv.done"], "done")],
                 S.steps,
                 "spv-steps",
+                coded={"phase": "spv_phase"},
             ),
         ),
         card(

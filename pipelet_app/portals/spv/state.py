@@ -10,8 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.session_state import SessionState
-from pipelet_app.portals.spv.data import spv_console
-from pipelet_app.tax.console import advance_phase, change_status
+from pipelet_app.portals.spv.data import advance_phase, change_status, spv_console
 
 
 def _int(value: object) -> int:

@@ -10,6 +10,9 @@ from sqlmodel import select
 from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Spv, SpvLifecycleStep, SpvPartner, User
+from pipelet_app.i18n.catalogue import MESSAGES
+from pipelet_app.i18n.formatting import in_locale
+from pipelet_app.portals.spv import data
 from pipelet_app.portals.spv.data import spv_console
 from pipelet_app.tax.console import advance_phase, change_status
 
@@ -31,7 +34,8 @@ def test_console_shows_the_sponsors_spv_with_alerts_and_audit(demo: dict) -> Non
         mine = spv_console(db, _principal("operator@sonnenstrom.demo"), TODAY)
         other = spv_console(db, _principal("operator@northwind.demo"), TODAY)
     assert [s["name"] for s in mine["spvs"]] == ["Pipelet Solar Fund I"]
-    assert mine["spvs"][0]["phase"] == "Operations"
+    # the phase and the next one are codes the page words (`spv_phase.*`)
+    assert (mine["spvs"][0]["phase"], mine["spvs"][0]["next"]) == ("operations", "exit")
     assert [(y["year"], y["status"], y["violations"]) for y in mine["years"]] == [("2025", "released", "—")]
     alerts = {(a["severity"], a["title"]) for a in mine["alerts"]}
     assert ("warning", "Form 1065 and K-1s for 2025") in alerts
@@ -47,7 +51,7 @@ def test_actions_follow_the_release_rules_and_tenancy(demo: dict) -> None:
     with session_scope() as db, pytest.raises(NotFound):
         change_status(db, _principal("operator@northwind.demo"), spv_id, 2025, "draft")
     with session_scope() as db:
-        assert change_status(db, otto, spv_id, 2025, "draft") == "released → draft"
+        assert change_status(db, otto, spv_id, 2025, "draft") == ("released", "draft")  # the codes
         partner = db.exec(select(SpvPartner).where(SpvPartner.name == "Evergreen Tax Equity LLC")).one()
         partner.tin_encrypted = None
         db.add(partner)
@@ -57,9 +61,28 @@ def test_actions_follow_the_release_rules_and_tenancy(demo: dict) -> None:
     with session_scope() as db:
         audit = spv_console(db, otto, TODAY)["audit"]
     assert [(a["change"], a["actor"]) for a in audit] == [
-        ("released → draft", "operator@sonnenstrom.demo"),
-        ("draft → released", "demo seed"),
+        ("Released → Draft", "operator@sonnenstrom.demo"),
+        ("Draft → Released", "demo seed"),
     ]
+    with in_locale("de"), session_scope() as db:  # the statuses in the page's language, not their codes
+        assert spv_console(db, otto, TODAY)["audit"][0]["change"] == "Freigegeben → Entwurf"
+
+
+def test_the_page_words_phases_statuses_and_moves_in_its_language(demo: dict) -> None:
+    """The console's rows keep codes the page words (`spv_phase.*`, `return_status.*`, both languages);
+    the action's message is the move in words, not `released → draft`."""
+    spv_id, otto = _spv_id(), _principal("operator@sonnenstrom.demo")
+    with session_scope() as db:
+        mine = spv_console(db, otto, TODAY)
+    for locale in ("en", "de"):
+        for row in mine["spvs"] + mine["steps"]:
+            assert f"spv_phase.{row['phase']}" in MESSAGES[locale]
+        for row in mine["years"]:
+            assert f"return_status.{row['status']}" in MESSAGES[locale]
+    with in_locale("de"), session_scope() as db:
+        assert data.change_status(db, otto, spv_id, 2025, "draft") == "Freigegeben → Entwurf"
+    with session_scope() as db:
+        assert data.change_status(db, otto, spv_id, 2025, "released") == "Draft → Released"
 
 
 def test_phase_advances_only_when_its_steps_are_done(demo: dict) -> None:
@@ -71,8 +94,12 @@ def test_phase_advances_only_when_its_steps_are_done(demo: dict) -> None:
         for step in db.exec(select(SpvLifecycleStep).where(SpvLifecycleStep.done_on.is_(None))).all():
             step.done_on = TODAY
             db.add(step)
+    with in_locale("de"), session_scope() as db:  # the page's message names the phase in words
+        assert data.advance_phase(db, otto, spv_id) == "Die Gesellschaft ist jetzt in der Phase: Ausstieg"
     with session_scope() as db:
-        assert advance_phase(db, otto, spv_id) == "Exit"
+        assert db.get(Spv, spv_id).lifecycle_phase == "exit"
+        with pytest.raises(InvalidInput):  # already in the last phase
+            advance_phase(db, otto, spv_id)
 
 
 def test_unknown_and_foreign_spvs_answer_alike(demo: dict) -> None:
