@@ -82,15 +82,16 @@ def standard_load(kind: str, annual_kwh: float, profile_day: str, target_day_loc
     return Series(tuple(times), tuple(values))
 
 
-def acn_cars(path: Path, day_local: datetime, end_s: float) -> list[VirtualCar]:
+def acn_cars(path: Path, day_local: datetime, end_s: float, car_day: str = WORKPLACE_DAY) -> list[VirtualCar]:
+    """The sessions that arrived on `car_day` (local date) at that day's ten busiest stations."""
     with path.open() as handle:
-        rows = [row for row in csv.DictReader(handle) if row["arrival"][:10] == WORKPLACE_DAY]
+        rows = [row for row in csv.DictReader(handle) if row["arrival"][:10] == car_day]
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["station_id"]] = counts.get(row["station_id"], 0) + 1
     stations = sorted(counts, key=lambda s: (-counts[s], s))[:10]
     chosen = sorted((r for r in rows if r["station_id"] in stations), key=lambda r: r["arrival"])
-    origin = datetime.fromisoformat(f"{WORKPLACE_DAY}T00:00:00-07:00")
+    origin = datetime.fromisoformat(f"{car_day}T00:00:00-07:00")  # May-August: PDT throughout
     cars = []
     for index, row in enumerate(chosen):
         arrive = datetime.fromisoformat(row["arrival"]) - origin
@@ -117,7 +118,10 @@ def acn_cars(path: Path, day_local: datetime, end_s: float) -> list[VirtualCar]:
     return cars
 
 
-def build(kind: str, ghi_path: Path, sessions_path: Path, day_name: str) -> Scenario:
+def build(
+    kind: str, ghi_path: Path, sessions_path: Path, day_name: str, car_day: str = WORKPLACE_DAY
+) -> Scenario:
+    """One site on one PV day; the workplace's cars are those of `car_day` (benchmarks: 2019-05-07)."""
     times, ghi = read_ghi(ghi_path)
     start_s, end_s = times[0], times[0] + 86400.0
     first = datetime.fromtimestamp(start_s, UTC).astimezone(DENVER)
@@ -125,7 +129,7 @@ def build(kind: str, ghi_path: Path, sessions_path: Path, day_name: str) -> Scen
     if kind == "workplace":
         kwp = 60.0
         load = standard_load("g25", 25000.0, "2018-10-16", day_local)
-        cars = acn_cars(sessions_path, day_local, end_s)
+        cars = acn_cars(sessions_path, day_local, end_s, car_day)
         site = SiteConfig(grid_limit_a=160.0, latitude=LAT, longitude=LON)
     else:
         kwp = 10.0

@@ -1,0 +1,184 @@
+"""Sweep: does the workplace comparison of run.py hold on other days' cars?
+
+run.py measures Pipelet, evcc-default and the LP optimum on ONE day of ACN cars (2019-05-07, the day the
+controller's settings were tuned on). This runs the same comparison -- run.py's `evaluate` and `goals`,
+scenarios.py's `build` -- with the cars of other ACN weekdays, each on the same two 1-minute PV days.
+Workplace only: the home site's car is fixed in scenarios.py (07:00-20:00, 30 kWh).
+
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --smoke     # 2 days, broken only
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --out sweep.json   # 20 days x 2
+
+Days: the weekdays in the sessions file with at least `--min-sessions` sessions, without the tuning day,
+then `--count` of them evenly spread over the four months (or `--car-days` a list). Deterministic: the
+same arguments give the same days and the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import date
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE)]
+
+from run import DAYS, SESSIONS, SHARED, evaluate, goals  # noqa: E402
+from scenarios import WORKPLACE_DAY, build  # noqa: E402
+
+# (metric, True if higher is better); compared against evcc-default on the rounded figures of run.py
+COMPARED = (
+    ("of_optimum", True),
+    ("grid_share", False),
+    ("start_stop_cycles", False),
+    ("phase_switches", False),
+    ("profiles_sent", False),  # reported, not among the issue's goals
+)
+
+
+def weekdays(sessions: Path, min_sessions: int) -> list[str]:
+    """Weekdays (local arrival date) with at least `min_sessions` sessions, without the tuning day."""
+    with sessions.open() as handle:
+        counts = Counter(row["arrival"][:10] for row in csv.DictReader(handle))
+    return [
+        day
+        for day in sorted(counts)
+        if counts[day] >= min_sessions and date.fromisoformat(day).weekday() < 5 and day != WORKPLACE_DAY
+    ]
+
+
+def spread(days: list[str], count: int) -> list[str]:
+    """`count` of `days`, evenly spaced from the first to the last."""
+    if count >= len(days):
+        return days
+    if count == 1:
+        return days[:1]
+    return [days[round(i * (len(days) - 1) / (count - 1))] for i in range(count)]
+
+
+def one(job: tuple[str, str, Path, Path, float]) -> dict[str, Any]:
+    car_day, pv_day, ghi, sessions, control_s = job
+    began = time.perf_counter()
+    entry = evaluate(build("workplace", ghi, sessions, pv_day, car_day), control_s, None)
+    entry["car_day"] = car_day
+    entry["goals"] = goals(entry)
+    entry["seconds"] = round(time.perf_counter() - began, 1)
+    return entry
+
+
+def versus(ours: float, base: float, higher_better: bool) -> str:
+    if ours == base:
+        return "equal"
+    return "better" if (ours > base) == higher_better else "worse"
+
+
+def row(entry: dict[str, Any]) -> str:
+    ours, base = entry["runs"]["pipelet"], entry["runs"]["evcc-default"]
+    missed = [k for k, ok in entry["goals"].items() if not ok and not k.startswith("reported")]
+    return (
+        f"{entry['car_day']:<11} {entry['day']:<7} {entry['cars']:>4} {entry['wanted_wh'] / 1000:>7.1f} "
+        f"{entry['optimum_solar_wh'] / 1000:>7.1f} "
+        f"{ours['of_optimum']:>6.3f} {base['of_optimum']:>6.3f} "
+        f"{ours['grid_share'] * 100:>6.2f} {base['grid_share'] * 100:>6.2f} "
+        f"{ours['start_stop_cycles']:>4} {base['start_stop_cycles']:>4} "
+        f"{ours['phase_switches']:>3} {base['phase_switches']:>3} "
+        f"{ours['profiles_sent']:>5} {base['profiles_sent']:>5}  "
+        + (", ".join(missed) if missed else "all met")
+    )
+
+
+HEAD = (
+    f"{'car day':<11} {'pv day':<7} {'cars':>4} {'wanted':>7} {'opt kWh':>7} "
+    f"{'of opt (ours/evcc)':>13} {'grid % (o/e)':>13} {'cycles':>9} {'ph sw':>7} {'profiles':>11}  "
+    "goals missed (run.py's checks)"
+)
+
+
+_FORMAT = {"of_optimum": "{:.4f}", "grid_share": "{:.2%}"}
+
+
+def aggregate(entries: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for metric, higher in COMPARED:
+        ours = [e["runs"]["pipelet"][metric] for e in entries]
+        base = [e["runs"]["evcc-default"][metric] for e in entries]
+        worst = min if higher else max
+        tally = Counter(versus(o, b, higher) for o, b in zip(ours, base, strict=True))
+        show = _FORMAT.get(metric, "{:g}").format
+        lines.append(
+            f"  {metric:<18} median {show(statistics.median(ours)):>7} vs {show(statistics.median(base)):>7}"
+            f"   worst {show(worst(ours)):>7} vs {show(worst(base)):>7}   "
+            f"ours better {tally['better']:>2} / equal {tally['equal']:>2} / worse {tally['worse']:>2}"
+        )
+    checks = list(entries[0]["goals"])
+    for check in checks:
+        met = sum(1 for e in entries if e["goals"][check])
+        lines.append(f"  {check:<48} met on {met:>2} of {len(entries)}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="2 car days on the broken-cloud day only")
+    parser.add_argument("--days", default="broken,clear", help="PV days: broken, clear or both")
+    parser.add_argument("--count", type=int, default=20, help="car days, spread evenly over the file")
+    parser.add_argument("--min-sessions", type=int, default=30, help="a weekday's sessions at least")
+    parser.add_argument("--car-days", help="comma-separated car days (YYYY-MM-DD) instead of the spread")
+    parser.add_argument("--control-s", type=float, default=10.0, help="Pipelet's control interval")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (figures do not depend on it)")
+    parser.add_argument("--out", type=Path, help="write results JSON here")
+    parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
+    args = parser.parse_args()
+    sessions = args.data / SESSIONS
+    pv_days = ["broken"] if args.smoke else args.days.split(",")
+    for path in [sessions, *(args.data / DAYS[day] for day in pv_days)]:
+        if not path.exists():
+            parser.error(f"data file {path} not found (../shared/data beside the repo, or --data)")
+    if args.car_days:
+        car_days = args.car_days.split(",")
+    else:
+        car_days = spread(weekdays(sessions, args.min_sessions), 2 if args.smoke else args.count)
+    print(f"car days ({len(car_days)}): {', '.join(car_days)}", flush=True)
+    jobs = [(c, d, args.data / DAYS[d], sessions, args.control_s) for d in pv_days for c in car_days]
+    began = time.perf_counter()
+    with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
+        entries = []
+        for entry in pool.imap(one, jobs):
+            entries.append(entry)
+            if len(entries) == 1:
+                print(HEAD, flush=True)
+            print(row(entry), flush=True)
+    print(f"\n{len(entries)} runs in {time.perf_counter() - began:.0f} s wall")
+    for pv_day in pv_days:
+        chosen = [e for e in entries if e["day"] == pv_day]
+        print(f"\n{pv_day} PV day, {len(chosen)} car days (ours vs evcc-default):")
+        print("\n".join(aggregate(chosen)))
+    if args.out:
+        args.out.write_text(json.dumps({"car_days": car_days, "results": entries}, indent=2) + "\n")
+    return 0
+
+
+class _Serial:
+    """Pool's `imap` in this process (no workers for --jobs 1)."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap(self, func, items):
+        return map(func, items)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
