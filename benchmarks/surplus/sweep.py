@@ -6,7 +6,10 @@ scenarios.py's `build` -- with the cars of other ACN weekdays, each on the same 
 Workplace only: the home site's car is fixed in scenarios.py (07:00-20:00, 30 kWh).
 
     .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --smoke     # 2 days, broken only
-    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --out sweep.json   # 20 days x 2
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --jobs 2 --out sweep.json  # 20 x 2
+    .venv/bin/python benchmarks/surplus/sweep.py --report benchmarks/surplus/sweep.json   # the recorded run
+
+Progress rows go to stderr; the per-day table and the aggregates per PV day to stdout.
 
 Days: the weekdays in the sessions file with at least `--min-sessions` sessions, without the tuning day,
 then `--count` of them evenly spread over the four months (or `--car-days` a list). Deterministic: the
@@ -84,7 +87,7 @@ def row(entry: dict[str, Any]) -> str:
     missed = [k for k, ok in entry["goals"].items() if not ok and not k.startswith("reported")]
     return (
         f"{entry['car_day']:<11} {entry['day']:<7} {entry['cars']:>4} {entry['wanted_wh'] / 1000:>7.1f} "
-        f"{entry['optimum_solar_wh'] / 1000:>7.1f} "
+        f"{entry['optimum_solar_wh'] / 1000:>7.1f} {entry['min_current_bound']:>6.3f} "
         f"{ours['of_optimum']:>6.3f} {base['of_optimum']:>6.3f} "
         f"{ours['grid_share'] * 100:>6.2f} {base['grid_share'] * 100:>6.2f} "
         f"{ours['start_stop_cycles']:>4} {base['start_stop_cycles']:>4} "
@@ -95,7 +98,7 @@ def row(entry: dict[str, Any]) -> str:
 
 
 HEAD = (
-    f"{'car day':<11} {'pv day':<7} {'cars':>4} {'wanted':>7} {'opt kWh':>7} "
+    f"{'car day':<11} {'pv day':<7} {'cars':>4} {'wanted':>7} {'opt kWh':>7} {'6A bnd':>6} "
     f"{'of opt (ours/evcc)':>13} {'grid % (o/e)':>13} {'cycles':>9} {'ph sw':>7} {'profiles':>11}  "
     "goals missed (run.py's checks)"
 )
@@ -124,6 +127,15 @@ def aggregate(entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def report(entries: list[dict[str, Any]], pv_days: list[str]) -> None:
+    print(HEAD)
+    print("\n".join(row(e) for e in entries))
+    for pv_day in pv_days:
+        chosen = [e for e in entries if e["day"] == pv_day]
+        print(f"\n{pv_day} PV day, {len(chosen)} car days (ours vs evcc; worst: lowest of opt, else highest)")
+        print("\n".join(aggregate(chosen)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,7 +149,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (figures do not depend on it)")
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
+    parser.add_argument("--report", type=Path, help="print the tables of a saved --out JSON; run nothing")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        report(saved["results"], sorted({e["day"] for e in saved["results"]}, key=list(DAYS).index))
+        return 0
     sessions = args.data / SESSIONS
     pv_days = ["broken"] if args.smoke else args.days.split(",")
     for path in [sessions, *(args.data / DAYS[day] for day in pv_days)]:
@@ -150,18 +167,13 @@ def main() -> int:
     print(f"car days ({len(car_days)}): {', '.join(car_days)}", flush=True)
     jobs = [(c, d, args.data / DAYS[d], sessions, args.control_s) for d in pv_days for c in car_days]
     began = time.perf_counter()
+    entries = []
     with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
-        entries = []
-        for entry in pool.imap(one, jobs):
+        for entry in pool.imap(one, jobs):  # in job order whatever finishes first
             entries.append(entry)
-            if len(entries) == 1:
-                print(HEAD, flush=True)
-            print(row(entry), flush=True)
-    print(f"\n{len(entries)} runs in {time.perf_counter() - began:.0f} s wall")
-    for pv_day in pv_days:
-        chosen = [e for e in entries if e["day"] == pv_day]
-        print(f"\n{pv_day} PV day, {len(chosen)} car days (ours vs evcc-default):")
-        print("\n".join(aggregate(chosen)))
+            print(f"{len(entries)}/{len(jobs)} {row(entry)}", file=sys.stderr, flush=True)  # progress
+    print(f"{len(entries)} runs in {time.perf_counter() - began:.0f} s wall\n")
+    report(entries, pv_days)
     if args.out:
         args.out.write_text(json.dumps({"car_days": car_days, "results": entries}, indent=2) + "\n")
     return 0
