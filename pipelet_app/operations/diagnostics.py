@@ -49,6 +49,12 @@ PACKAGES = ("reflex", "sqlmodel", "sqlalchemy", "alembic", "ocpp", "websockets",
 COUNTED = {"tenants": Tenant, "users": User, "sites": Site, "chargers": Charger, "sessions": ChargingSession}
 PROBE_TIMEOUT_S = 3.0
 FAILING = {PvStatus.ERROR.value, PvStatus.INTEGRATION_ERROR.value, PvStatus.REAUTH_NEEDED.value}
+# A probe's status in the report (the download keeps these; /admin/system words them, see its view)
+OK = "ok"
+UNREACHABLE = "unreachable"  # "unreachable: <exception class>"
+NOT_CONFIGURED = "not configured (embedded deployment)"
+NOT_ANSWERING = "not answering"
+EMBEDDED_WORKER = "embedded in the web process"
 
 
 # ------------------------------------------------------------------------------------------ redaction
@@ -95,7 +101,7 @@ def database(db: Session) -> dict[str, Any]:
             name: db.exec(select(func.count()).select_from(model)).one() for name, model in COUNTED.items()
         }
         return {
-            "status": "ok",
+            "status": OK,
             "dialect": dialect,
             "latency_ms": latency_ms,
             "migration": revision[0] if revision else None,
@@ -103,7 +109,7 @@ def database(db: Session) -> dict[str, Any]:
             "rows": rows,
         }
     except Exception as exc:  # the report is most needed when this fails
-        return {"status": f"unreachable: {type(exc).__name__}"}
+        return {"status": f"{UNREACHABLE}: {type(exc).__name__}"}
 
 
 def _migration_head() -> str | None:
@@ -164,9 +170,9 @@ async def redis_and_nodes(redis_url: str | None) -> dict[str, Any]:
         text_ = await local_node_metrics(PROBE_TIMEOUT_S)
         nodes = [{"node": "csms", **_sockets(text_)}] if text_ is not None else []
         return {
-            "redis": {"status": "not configured (embedded deployment)"},
-            "csms_nodes": nodes or [{"node": "csms", "status": "not answering"}],
-            "workers": [{"worker": "embedded in the web process"}],
+            "redis": {"status": NOT_CONFIGURED},
+            "csms_nodes": nodes or [{"node": "csms", "status": NOT_ANSWERING}],
+            "workers": [{"worker": EMBEDDED_WORKER}],
             "queue_depth": None,
         }
     import redis.asyncio as aioredis
@@ -185,7 +191,7 @@ async def redis_and_nodes(redis_url: str | None) -> dict[str, Any]:
         snapshots = await metrics.read_snapshots(redis_url)
     except Exception as exc:
         return {
-            "redis": {"status": f"unreachable: {type(exc).__name__}"},
+            "redis": {"status": f"{UNREACHABLE}: {type(exc).__name__}"},
             "csms_nodes": [],
             "workers": [],
             "queue_depth": None,
@@ -193,7 +199,7 @@ async def redis_and_nodes(redis_url: str | None) -> dict[str, Any]:
     finally:
         await client.aclose()
     return {
-        "redis": {"status": "ok", "latency_ms": latency_ms, "used_memory": info.get("used_memory_human")},
+        "redis": {"status": OK, "latency_ms": latency_ms, "used_memory": info.get("used_memory_human")},
         "csms_nodes": [
             {"node": name, **_sockets(body)}
             for name, body in sorted(snapshots.items())
@@ -213,7 +219,7 @@ def _sockets(metrics_text: str | None) -> dict[str, Any]:
         if family.name == "pipelet_csms_connections":
             for sample in family.samples:
                 by_version[sample.labels.get("ocpp_version", "?")] = int(sample.value)
-    return {"status": "ok", "connections": sum(by_version.values()), "by_version": by_version}
+    return {"status": OK, "connections": sum(by_version.values()), "by_version": by_version}
 
 
 def versions() -> dict[str, str]:

@@ -15,7 +15,7 @@ def test_admin_sees_system_health_and_downloads_a_safe_report(page: Page, server
     sign_in(page, server, "admin@pipelet.demo")
     expect(page.locator("#signed-in-user")).to_be_attached(timeout=30_000)
     page.goto(f"{server['base']}/admin/system")
-    expect(page.locator("#diag-facts")).to_contain_text("ok", timeout=30_000)
+    expect(page.locator("#diag-facts")).to_contain_text("OK", timeout=30_000)  # the status in words
     expect(page.locator("#diag-nodes")).to_contain_text("csms", timeout=20_000)
     expect(page.locator("#diag-migration")).to_have_count(0)  # the schema is the newest
     with page.expect_download() as download_info:

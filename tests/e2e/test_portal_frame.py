@@ -210,7 +210,7 @@ ENGLISH_FORMAT = re.compile(
 
 # Codes a German page shows in words: per page, (selector, the German words one of which it must show).
 # The SPV console's phase and return status (`operations`, `released`), the investor's partner kind (LP)
-# and MACRS convention (HY): the words, never the code.
+# and MACRS convention (HY), the system page's probe status (ok): the words, never the code.
 GERMAN_WORDS = {
     "/operator/spvs": [
         ("#spv-list .rt-Badge", re.compile(r"^(Akquise|Strukturierung|Bau|Betrieb|Ausstieg)$")),
@@ -222,6 +222,7 @@ GERMAN_WORDS = {
         ("#investor-partnerships", re.compile(r"Kommanditist \(LP\)")),
         ("#investor-depreciation", re.compile(r"\d J\., (Halbjahr|Quartalsmitte \(Q[1-4]\))")),
     ],
+    "/admin/system": [("#diag-facts", re.compile(r"in Ordnung"))],
 }
 
 

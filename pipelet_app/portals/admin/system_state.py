@@ -10,8 +10,17 @@ from typing import Any
 
 import reflex as rx
 
-from pipelet_app.i18n.formatting import in_locale, when
-from pipelet_app.operations.diagnostics import collect_sync, report
+from pipelet_app.i18n.catalogue import translate
+from pipelet_app.i18n.formatting import current_locale, in_locale, when
+from pipelet_app.operations.diagnostics import (
+    EMBEDDED_WORKER,
+    NOT_ANSWERING,
+    NOT_CONFIGURED,
+    OK,
+    UNREACHABLE,
+    collect_sync,
+    report,
+)
 from pipelet_app.portals.session_state import SessionState
 
 
@@ -19,15 +28,36 @@ def _text(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+_STATUS_WORDS = {
+    OK: "diag_status.ok",
+    NOT_CONFIGURED: "diag_status.not_configured",
+    NOT_ANSWERING: "diag_status.not_answering",
+}
+
+
+def _status(status: str) -> str:
+    """A probe's status in the reader's words ("in Ordnung", "nicht erreichbar (ConnectionError)"); the
+    exception class stays, it is what support asks for. Anything unforeseen is shown as it is."""
+    locale = current_locale()
+    if status.startswith(UNREACHABLE + ": "):
+        return translate("diag_status.unreachable", locale).format(error=status.split(": ", 1)[1])
+    key = _STATUS_WORDS.get(status)
+    return translate(key, locale) if key else status
+
+
+def _worker(name: str) -> str:
+    return translate("diag_status.embedded_worker", current_locale()) if name == EMBEDDED_WORKER else name
+
+
 def view(found: dict[str, Any]) -> dict[str, Any]:
     """The report as strings for the page (the download keeps the raw JSON)."""
     db = found["database"]
     facts = [
-        ("diag.database", db["status"]),
+        ("diag.database", _status(db["status"])),
         ("diag.dialect", _text(db.get("dialect"))),
         ("diag.latency", f"{db['latency_ms']} ms" if "latency_ms" in db else "—"),
         ("diag.migration", f"{_text(db.get('migration'))} / {_text(db.get('migration_head'))}"),
-        ("diag.redis", found["redis"]["status"]),
+        ("diag.redis", _status(found["redis"]["status"])),
         ("diag.queue", _text(found.get("queue_depth"))),
     ]
     return {
@@ -37,13 +67,13 @@ def view(found: dict[str, Any]) -> dict[str, Any]:
         "nodes": [
             {
                 "node": n["node"],
-                "status": n.get("status", "ok"),
+                "status": _status(n.get("status", OK)),
                 "connections": _text(n.get("connections")),
                 "versions": ", ".join(f"{v}: {c}" for v, c in n.get("by_version", {}).items()) or "—",
             }
             for n in found["csms_nodes"]
         ],
-        "workers": [w["worker"] for w in found["workers"]],
+        "workers": [_worker(w["worker"]) for w in found["workers"]],
         "integrations": [
             {
                 "name": i["name"],
