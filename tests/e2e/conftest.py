@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_string
 from email.policy import default
 
@@ -178,6 +178,20 @@ def forge_event(
 ) -> str:
     """Sign in as `email`, then send `state.<handler>` straight over the page's own authenticated socket,
     as a tampered client could; returns everything the server sent back afterwards."""
+    received, send = tap_event_socket(page)
+    sign_in(page, server, email)
+    page.locator("#signed-in-user").wait_for(timeout=20_000)
+    page.wait_for_timeout(500)
+    received.clear()
+    send(f"{state.get_full_name()}.{handler}", payload or {}, path)
+    page.wait_for_timeout(2_000)
+    return "".join(received)
+
+
+def tap_event_socket(page) -> tuple[list[str], Callable[[str, dict, str], None]]:
+    """Route the page's own `/_event` socket through the test (before the page opens it): every frame the
+    server sends is appended to the list returned, and the function returned sends a state event
+    (full name, payload, the page's path) on it as a tampered client could."""
     received: list[str] = []
     sockets: dict = {}
 
@@ -192,16 +206,13 @@ def forge_event(
 
         upstream.on_message(from_server)
 
+    def send(name: str, payload: dict, path: str) -> None:
+        event = {
+            "name": name,
+            "payload": payload,
+            "router_data": {"pathname": path, "query": {}, "asPath": path},
+        }
+        sockets["upstream"].send("42/_event," + json.dumps(["event", event]))
+
     page.route_web_socket(re.compile("/_event"), route)
-    sign_in(page, server, email)
-    page.locator("#signed-in-user").wait_for(timeout=20_000)
-    page.wait_for_timeout(500)
-    received.clear()
-    event = {
-        "name": f"{state.get_full_name()}.{handler}",
-        "payload": payload or {},
-        "router_data": {"pathname": path, "query": {}, "asPath": path},
-    }
-    sockets["upstream"].send("42/_event," + json.dumps(["event", event]))
-    page.wait_for_timeout(2_000)
-    return "".join(received)
+    return received, send

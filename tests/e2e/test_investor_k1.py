@@ -8,8 +8,6 @@ page's own socket. The same forged frame with the investor's own id is the contr
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from pipelet_app.portals.investor.state import InvestorState
 from pipelet_app.portals.spv.state import SpvConsoleState
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, tap_event_socket
 
 IVY = "investor@pipelet.demo"
 
@@ -100,33 +98,14 @@ def _forged_downloads(page: Page, server: dict, partner_ids: list[int]) -> list[
 def _forge(page: Page, server: dict, path: str, ready: str, events: list[tuple[str, dict]]) -> list[str]:
     """Open `path` as the signed-in user, then send each (event name, payload) over the page's own
     socket; returns the frames the server sent back for each event."""
-    received: list[str] = []
-    sockets: dict = {}
-
-    def route(ws) -> None:
-        upstream = ws.connect_to_server()
-        sockets["upstream"] = upstream
-        ws.on_message(upstream.send)
-
-        def from_server(message) -> None:
-            received.append(message if isinstance(message, str) else message.decode())
-            ws.send(message)
-
-        upstream.on_message(from_server)
-
-    page.route_web_socket(re.compile("/_event"), route)
+    received, send = tap_event_socket(page)
     page.goto(f"{server['base']}{path}")
     expect(page.locator(ready)).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1_000)
     out = []
     for name, payload in events:
         received.clear()
-        event = {
-            "name": name,
-            "payload": payload,
-            "router_data": {"pathname": path, "query": {}, "asPath": path},
-        }
-        sockets["upstream"].send("42/_event," + json.dumps(["event", event]))
+        send(name, payload, path)
         page.wait_for_timeout(3_000)
         out.append("".join(received))
     return out
