@@ -69,11 +69,14 @@ def upsert_reported(
     variable: dict[str, Any],
     value: str | None,
     attribute_type: str = "Actual",
+    *,
+    mutability: str | None = None,
+    data_type: str | None = None,
 ) -> None:
     """One 2.0.1 ComponentVariable in its wire shape (camelCase: `evse.connectorId`) -> `upsert_variable`.
 
-    The one reading of that shape for NotifyEvent and Get/SetVariables answers alike; handlers that
-    receive the library's snake_case kwargs convert with `snake_to_camel_case` first.
+    The one reading of that shape for NotifyReport, NotifyEvent and Get/SetVariables answers alike;
+    handlers that receive the library's snake_case kwargs convert with `snake_to_camel_case` first.
     """
     evse = component.get("evse") or {}
     upsert_variable(
@@ -87,6 +90,8 @@ def upsert_reported(
         variable_instance=variable.get("instance", "") or "",
         attribute_type=attribute_type,
         value=value,
+        mutability=mutability,
+        data_type=data_type,
     )
 
 
@@ -113,17 +118,13 @@ def store_report(db: Session, charger_id: int, report_data: list[dict[str, Any]]
         evse = component.get("evse") or {}
         characteristics = item.get("variableCharacteristics") or {}
         for attribute in item.get("variableAttribute", []):
-            upsert_variable(
+            upsert_reported(
                 db,
                 charger_id,
-                component=component.get("name", ""),
-                component_instance=component.get("instance", "") or "",
-                evse_id=int(evse.get("id", 0) or 0),
-                connector_id=int(evse.get("connectorId", 0) or 0),
-                variable=variable.get("name", ""),
-                variable_instance=variable.get("instance", "") or "",
-                attribute_type=attribute.get("type", "Actual"),
-                value=attribute.get("value"),
+                component,
+                variable,
+                attribute.get("value"),
+                attribute.get("type", "Actual"),
                 mutability=attribute.get("mutability"),
                 data_type=characteristics.get("dataType"),
             )
