@@ -139,6 +139,10 @@ class ControllerSettings:
     cover_run_s: float = 1200.0  # ... and starts only if that budget lasts this long at the present shortfall
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing,
     hungry_factor: float = 1.7  # ... unless it wants this many times its share of the forecast sun (0 = off)
+    fleet_hungry_factor: float = 2.0  # ... or the present cars together want this many times the forecast
+    # sun until they leave and the others' maximum power takes the forecast surplus (0 = off)
+    shed_larger_minimum: bool = True  # a car whose bridge ends stays on where pausing a larger bridging car
+    # instead ends the shortfall and the cars left on can take the whole surplus
     hungry_cover_share: float = 0.04  # a hungry car rides a shortfall at its minimum (others on) while its
     hungry_return_s: float = 3600.0  # ... grid use stays within this share of its expected energy and the
     # forecast sees the surplus carry all running minimums again within `hungry_return_s` (0 = off)

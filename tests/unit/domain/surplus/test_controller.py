@@ -447,17 +447,25 @@ def test_a_dip_is_timed_from_when_it_starts_not_from_the_handover_before_it() ->
     assert not b_in_dip[-1].charging
 
 
-def _handover(energy_wh: float) -> list[bool]:
-    """Two single-phase cars on 5 kW of sun, then 3 kW for 40 min: "a" could take it all, "b" hands over."""
-    departure = at(4 * 3600)
-    a = one_phase("a", prefs=SessionPrefs(priority=1, departure_utc=departure, energy_wh=30000))
-    b = one_phase("b", prefs=SessionPrefs(priority=2, departure_utc=departure, energy_wh=energy_wh))
+def _handover(
+    energy_wh: float,
+    a_energy_wh: float = 8000.0,
+    a_departure_s: float = 4 * 3600,
+    settings: ControllerSettings | None = None,
+) -> list[bool]:
+    """Two single-phase cars on 5 kW of sun, then 3 kW for 40 min: "a" could take it all, "b" hands over.
+
+    "b" leaves in 4 h; "a" wants `a_energy_wh` and leaves after `a_departure_s`.
+    """
+    a_prefs = SessionPrefs(priority=1, departure_utc=at(a_departure_s), energy_wh=a_energy_wh)
+    a = one_phase("a", prefs=a_prefs)
+    b = one_phase("b", prefs=SessionPrefs(priority=2, departure_utc=at(4 * 3600), energy_wh=energy_wh))
     chargers, memory, b_on = (a, b), ControllerMemory(), []
     for step in range(80):
         ev_w = sum(c.measured_w for c in chargers)
         pv_w = 5500.0 if step < 3 else 3500.0
         snap = snapshot(step * 30, ev_w + 500.0 - pv_w, *chargers, pv_w=pv_w)
-        result = decide(snap, SITE, memory, ControllerSettings(handover_s=600))
+        result = decide(snap, SITE, memory, settings or ControllerSettings(handover_s=600))
         memory = result.memory
         b_on.append({d.charger_id: d for d in result.chargers}["b"].charging)
         chargers = follow(chargers, result)
@@ -470,6 +478,54 @@ def test_a_hungry_car_keeps_its_minimum_past_the_handover_and_a_sated_one_pauses
     sated = _handover(energy_wh=4000)  # would fill up before the peak: paused after 10 min
     assert all(hungry)
     assert all(sated[:20]) and not any(sated[30:])
+
+
+def test_a_sated_car_keeps_its_minimum_past_the_handover_where_the_sun_cannot_fill_the_cars_present() -> None:
+    # "a" wants 30 kWh: the two cars want 34 kWh against ~12 kWh of forecast sun (2.8 times it), and
+    # "a" alone (3.7 kW) takes the forecast 3 kW: no peak needs room on "b", so "b" is not paused
+    kept = _handover(energy_wh=4000, a_energy_wh=30000)
+    assert all(kept)
+    # the same with the fleet rule off: "b" pauses after its 10 min handover
+    off = _handover(4000, 30000, settings=ControllerSettings(handover_s=600, fleet_hungry_factor=0.0))
+    assert all(off[:20]) and not any(off[30:])
+
+
+def test_a_sated_car_pauses_after_the_handover_where_the_others_leave_before_the_sun_does() -> None:
+    # the same cars, but "a" leaves in 1 h: from then on nobody else could take the forecast 3 kW,
+    # so "b" is paused after its handover to keep room for it
+    paused = _handover(energy_wh=4000, a_energy_wh=30000, a_departure_s=3600)
+    assert all(paused[:20]) and not any(paused[30:])
+
+
+def _shed(settings: ControllerSettings) -> tuple[list[bool], list[bool]]:
+    """A 32 A single-phase car "a", a 3-phase car "big" and a single-phase "small", ranked so.
+
+    20 kW: all three charge. 6 kW for 1 min: "a" could take it all; "big" hands over at its minimum
+    (1.4 + 4.1 kW fit), "small" (1.4 kW more) starts bridging. Then 5 kW: "big" bridges too, and
+    "small"'s bridge ends first. Returns "big"'s and "small"'s charging from the 6 kW step on.
+    """
+    a = ChargerInput(
+        "a", connected=True, phases=1, max_a=32, prefs=SessionPrefs(priority=1), delivered_wh=20000
+    )
+    big = ChargerInput(
+        "big", connected=True, phases=3, max_a=16, prefs=SessionPrefs(priority=2), delivered_wh=20000
+    )
+    small = one_phase("small", prefs=SessionPrefs(priority=3), delivered_wh=20000)
+    decisions = run(SITE, [20000.0] * 3 + [6000.0] * 2 + [5000.0] * 12, (a, big, small), settings=settings)
+    on = [{d.charger_id: d.charging for d in x.chargers} for x in decisions[3:]]
+    return [x["big"] for x in on], [x["small"] for x in on]
+
+
+def test_a_shortfall_pauses_the_larger_bridging_car_once_instead_of_the_smaller_one_and_then_it() -> None:
+    big, small = _shed(ControllerSettings())
+    # "small"'s bridge ends at 3 min: "big"'s 4.1 kW minimum alone covers the shortfall and "a" plus
+    # "small" can take the whole 5 kW, so "big" pauses instead and "small" keeps going on the sun
+    assert all(small)
+    assert big[0] and not any(big[8:])
+    # without the rule "small" pauses at 3 min and "big" at the end of its own bridge: two pauses
+    big_off, small_off = _shed(ControllerSettings(shed_larger_minimum=False))
+    assert all(small_off[:5]) and not any(small_off[7:])
+    assert any(big_off[6:9]) and not any(big_off[-2:])
 
 
 def test_a_car_that_just_came_bridges_on_the_budget_of_the_cars_present() -> None:
