@@ -4,7 +4,6 @@ worker on Redis (the cron enqueues one job per due account)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from pipelet_app.db.models import NetworkAccount, User
 from pipelet_app.runtime import jobs
 from pipelet_app.services import networks as service
 from tests.fakes.networks import FakeHelios
-from tests.integration.pv.test_runtime import REDIS_URL, redis_available
+from tests.integration.pv.test_runtime import REDIS_URL, arq_queue, redis_available, run_queued_jobs
 
 
 @pytest.fixture
@@ -75,10 +74,6 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
 ) -> None:
     if reason := redis_available():
         pytest.skip(reason)
-    from arq import create_pool
-    from arq.connections import RedisSettings
-    from arq.worker import Worker
-
     url = REDIS_URL.rsplit("/", 1)[0] + ("/8" if database.startswith("sqlite") else "/9")
     monkeypatch.setenv("REDIS_URL", url)
     reset_engine()
@@ -87,23 +82,11 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
         _connect("operator@sonnenstrom.demo", helios, "a"),
         _connect("operator@northwind.demo", helios, "b"),
     ]
-    queue = f"pipelet-test:{uuid.uuid4().hex}"
-    pool = await create_pool(RedisSettings.from_dsn(url))
-    try:
-        ctx = {"redis": pool, "queue_name": queue}
+    async with arq_queue(url) as ctx:
         assert await jobs.arq_schedule_due_networks(ctx) == 2
         assert await jobs.arq_schedule_due_networks(ctx) == 2, "still due: not yet polled"
-        assert await pool.zcard(queue) == 2, "one job per account and due time"
-        worker = Worker(
-            **jobs.WorkerSettings.build(queue_name=queue, burst=True, poll_delay=0.05, cron_jobs=[])
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+        assert await ctx["redis"].zcard(ctx["queue_name"]) == 2, "one job per account and due time"
+        worker = await run_queued_jobs(ctx)
         assert worker.jobs_complete == 2 and worker.jobs_failed == 0
         assert [_account(i).status for i in ids] == ["connected", "connected"]
         assert await jobs.arq_schedule_due_networks(ctx) == 0
-    finally:
-        await pool.delete(queue, *[key async for key in pool.scan_iter("arq:*")])
-        await pool.aclose()

@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +34,36 @@ def redis_available() -> str | None:
     except Exception as exc:
         return f"Redis not reachable at {REDIS_URL}: {exc}"
     return None
+
+
+@asynccontextmanager
+async def arq_queue(url: str) -> AsyncIterator[dict[str, Any]]:
+    """A queue of its own on `url`'s Redis; yields the ctx arq hands the cron jobs ({redis, queue_name}).
+    The queue and arq's keys are deleted afterwards."""
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    pool = await create_pool(RedisSettings.from_dsn(url))
+    queue = f"pipelet-test:{uuid.uuid4().hex}"
+    try:
+        yield {"redis": pool, "queue_name": queue}
+    finally:
+        await pool.delete(queue, *[key async for key in pool.scan_iter("arq:*")])
+        await pool.aclose()
+
+
+async def run_queued_jobs(ctx: dict[str, Any]) -> Any:
+    """The app's arq worker (no cron jobs) in burst mode over ctx's queue until it is empty; returns it."""
+    from arq.worker import Worker
+
+    worker = Worker(
+        **jobs.WorkerSettings.build(queue_name=ctx["queue_name"], burst=True, poll_delay=0.05, cron_jobs=[])
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker
 
 
 @pytest.fixture
@@ -77,10 +109,6 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
 ) -> None:
     if reason := redis_available():
         pytest.skip(reason)
-    from arq import create_pool
-    from arq.connections import RedisSettings
-    from arq.worker import Worker
-
     # a Redis database per backend: account ids and due seconds repeat across the two runs, and arq keeps
     # finished jobs' ids for a minute, which would dedupe the second run's enqueues
     url = REDIS_URL.rsplit("/", 1)[0] + ("/12" if database.startswith("sqlite") else "/13")
@@ -88,28 +116,18 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
     reset_engine()
     first = await couple(HARNESSES["solaredge"], live_fake, make_driver("one@example.test"))
     second = await couple(HARNESSES["solaredge"], live_fake, make_driver("two@example.test"))
-    queue = f"pipelet-test:{uuid.uuid4().hex}"
-    pool = await create_pool(RedisSettings.from_dsn(url))
-    try:
-        ctx = {"redis": pool, "queue_name": queue}
+    async with arq_queue(url) as ctx:
         assert await jobs.arq_schedule_due_pv(ctx) == 2
         assert await jobs.arq_schedule_due_pv(ctx) == 2, "still due: not yet polled"
-        assert await pool.zcard(queue) == 2, "the job id makes one job per account and due time"
-        worker = Worker(
-            **jobs.WorkerSettings.build(queue_name=queue, burst=True, poll_delay=0.05, cron_jobs=[])
+        assert await ctx["redis"].zcard(ctx["queue_name"]) == 2, (
+            "the job id makes one job per account and due time"
         )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+        worker = await run_queued_jobs(ctx)
         assert worker.jobs_complete == 2 and worker.jobs_failed == 0
         for account_id in (first, second):
             polled = account(account_id)
             assert polled.status == "connected" and polled.last_poll_utc is not None
         assert await jobs.arq_schedule_due_pv(ctx) == 0, "polled accounts are not due again yet"
-    finally:
-        await pool.delete(queue, *[key async for key in pool.scan_iter("arq:*")])
-        await pool.aclose()
 
 
 async def test_pipelet_worker_process_polls_and_logs_no_key(
