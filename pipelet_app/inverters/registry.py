@@ -6,8 +6,7 @@ to render a tile, and a brand module with a bug cannot break the others.
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from pipelet_app.integrations import registered_class
 from pipelet_app.inverters.base import InverterAdapter
 
 ADAPTERS: dict[str, str] = {
@@ -30,12 +29,7 @@ def brands() -> list[str]:
 
 def adapter_class(brand: str) -> type[InverterAdapter]:
     """The adapter class for ``brand``; KeyError naming the known brands when there is none."""
-    try:
-        target = ADAPTERS[brand]
-    except KeyError:
-        raise KeyError(f"unknown inverter brand {brand!r}; known: {', '.join(ADAPTERS)}") from None
-    module, _, name = target.partition(":")
-    return getattr(import_module(module), name)
+    return registered_class(ADAPTERS, brand, "inverter brand")
 
 
 def create_adapter(brand: str, credentials: dict, **kwargs: object) -> InverterAdapter:

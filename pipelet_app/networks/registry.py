@@ -6,8 +6,7 @@ others, and the web app loads none until one is used.
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from pipelet_app.integrations import registered_class
 from pipelet_app.networks.base import NetworkAdapter
 
 ADAPTERS: dict[str, str] = {
@@ -24,12 +23,7 @@ def networks() -> list[str]:
 
 def adapter_class(network: str) -> type[NetworkAdapter]:
     """The adapter class; KeyError naming the known networks when there is none."""
-    try:
-        target = ADAPTERS[network]
-    except KeyError:
-        raise KeyError(f"unknown network {network!r}; known: {', '.join(ADAPTERS)}") from None
-    module, _, name = target.partition(":")
-    return getattr(import_module(module), name)
+    return registered_class(ADAPTERS, network, "network")
 
 
 def create_adapter(network: str, credentials: dict, **kwargs: object) -> NetworkAdapter:
