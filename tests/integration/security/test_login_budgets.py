@@ -150,6 +150,8 @@ def test_a_login_flood_does_not_stall_another_user(live_api: str) -> None:
         f"other user's /api/v1/me during the flood: n={len(latencies)} "
         f"median={statistics.median(latencies) * 1000:.0f} ms p99={p99 * 1000:.0f} ms"
     )
-    # The benchmark (benchmarks/auth_flood) holds the 200 ms goal; on a shared CI box the test only
-    # proves the stall is gone (200 checks on the loop stalled it 9.7 s): a generous bound.
-    assert p99 < 1.5, f"p99 {p99:.3f} s"
+    # The benchmark (benchmarks/auth_flood) holds the 200 ms goal; here the test only proves the stall
+    # is gone: 200 checks on the event loop stalled the other user 9.7 s on a quiet box (longer on a
+    # busy one). A fresh-clone CI run at load 7 saw one 2.4 s answer (median 23 ms), so the bound is
+    # half the old stall rather than a latency goal.
+    assert p99 < 5.0, f"p99 {p99:.3f} s"
