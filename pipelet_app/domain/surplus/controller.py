@@ -395,6 +395,21 @@ def _hungry(
     return car.need_wh >= settings.hungry_factor * share * sun_wh
 
 
+def _finishing(car: _Car, settings: ControllerSettings, voltage: float) -> bool:
+    """Would the car be full within `handover_finish_s` at its minimum?
+
+    Then a handover pause keeps no room worth having for a later peak (a few hundred Wh), and the car
+    is restarted for its last minutes as soon as the sharing reaches it again: a restart for nothing.
+    Kept at its minimum it only stays while the surplus carries it (`_keep_or_pause`): no grid energy.
+    The other days' cars of `sweep.py` (benchmark README, session 7): a 3-phase car wanting 464 Wh
+    was handed over and paused at 12:47 and restarted at 13:02 for 3 min.
+    """
+    return (
+        settings.handover_finish_s > 0
+        and car.need_wh <= car.min_w(voltage) * settings.handover_finish_s / 3600.0
+    )
+
+
 def _fleet_hungry(
     car: _Car,
     cars: Sequence[_Car],
@@ -764,7 +779,11 @@ def decide(
             if hungry and car.memory.charging:
                 seen = available if recent is None else max(available, recent - settings.margin_w)
                 covered = _rides_shortfall(car, committed, seen, fc, now_s, settings, voltage)
-            stays = hungry or (car.memory.charging and _fleet_hungry(car, cars, fc, now_s, settings, voltage))
+            stays = (
+                hungry
+                or _finishing(car, settings, voltage)
+                or (car.memory.charging and _fleet_hungry(car, cars, fc, now_s, settings, voltage))
+            )
             before = car.memory
             _keep_or_pause(car, committed, others_on, now, settings, voltage, available, covered, stays, pool)
             if car.on and car.bridging and not car.covering:

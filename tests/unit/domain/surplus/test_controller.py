@@ -480,6 +480,15 @@ def test_a_hungry_car_keeps_its_minimum_past_the_handover_and_a_sated_one_pauses
     assert all(sated[:20]) and not any(sated[30:])
 
 
+def test_a_car_that_would_be_full_within_the_handover_at_its_minimum_is_not_paused() -> None:
+    # "b" wants 200 Wh: less than 10 min at its 1.38 kW minimum, so the handover pause keeps no room
+    # worth having and would only buy a restart for the last minutes
+    finishing = _handover(energy_wh=200)
+    assert all(finishing)
+    off = _handover(200, settings=ControllerSettings(handover_s=600, handover_finish_s=0.0))
+    assert all(off[:20]) and not any(off[30:])
+
+
 def test_a_sated_car_keeps_its_minimum_past_the_handover_where_the_sun_cannot_fill_the_cars_present() -> None:
     # "a" wants 30 kWh: the two cars want 34 kWh against ~12 kWh of forecast sun (2.8 times it), and
     # "a" alone (3.7 kW) takes the forecast 3 kW: no peak needs room on "b", so "b" is not paused
