@@ -147,6 +147,9 @@ class CsmsServer:
         self.bus: Any = None  # set by commands.attach_server (Redis subscriber in scale-out)
         self.writer = BatchWriter(writers=1 if settings.is_sqlite else 4)
         self._state_locks: dict[str, asyncio.Lock] = {}
+        # (charger id, firmware) whose California-pricing question is settled (declared or answered):
+        # a reconnecting charger's Boot then skips the lookup (v16.py).
+        self.california_settled: set[tuple[int, str]] = set()
         self.admission = Admission(
             self.auto_register,
             settings.csms_auto_register_per_minute
