@@ -17,7 +17,12 @@ from pipelet_app.portals.layout import (
     shell,
 )
 from pipelet_app.portals.operator.charger_screen import screen_cards
-from pipelet_app.portals.operator.charger_state import ChargerState, FaultsState
+from pipelet_app.portals.operator.charger_state import (
+    SHOWN_PASSWORD,
+    SHOWN_PASSWORD_DISPLAY,
+    ChargerState,
+    FaultsState,
+)
 from pipelet_app.portals.operator.onboarding_pages import charger_setup_card
 
 T = ChargerState.tr
@@ -282,11 +287,13 @@ def _security_card(s: rx.Var) -> rx.Component:
         # Filled by rotate_password's one-off script, never from state (see ChargerState).
         rx.box(
             rx.callout(
-                rx.vstack(rx.text(T["charger.password_shown_once"]), rx.el.code("", id="new-password")),
+                rx.vstack(
+                    rx.text(T["charger.password_shown_once"]), rx.el.code(SHOWN_PASSWORD, id="new-password")
+                ),
                 color_scheme="green",
             ),
             id="new-password-box",
-            display="none",
+            display=SHOWN_PASSWORD_DISPLAY,
         ),
     )
 

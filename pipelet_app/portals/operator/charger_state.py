@@ -189,28 +189,29 @@ class ChargerState(SessionState):
         return None
 
 
-def show_password_script(password: str) -> str:
-    """JS that puts the new password into #new-password and reveals its box (textContent: no markup).
+_SHOWN = "window.__pipeletPassword"
+_HERE = 'window.location.pathname.replace(/\\/+$/, "")'
+# What #new-password and its box render: the password a one-off script left for this path, else nothing.
+# A JS expression, never state (docs/security.md), so that every render of the page (and a remount after
+# Reflex re-runs the page's loaders) draws it again instead of the empty text React knew.
+_FOR_HERE = f'(typeof window !== "undefined" && {_SHOWN} && {_SHOWN}.path === {_HERE})'
+SHOWN_PASSWORD = rx.Var(_js_expr=f'({_FOR_HERE} ? {_SHOWN}.value : "")', _var_type=str)
+SHOWN_PASSWORD_DISPLAY = rx.Var(_js_expr=f'({_FOR_HERE} ? "block" : "none")', _var_type=str)
 
-    The password is never in state (docs/security.md), so React does not know the text and any later
-    render of that part of the page can wipe it: the same event changes state (the claim page's link),
-    and a re-run of the page's load (a reconnect re-hydrates) redraws the box hidden and empty. A
-    fresh-clone CI run caught exactly that (the box shown, the password empty). So the script keeps
-    the box filled while the page stays on this path: a MutationObserver writes it again whenever a
-    render empties it, and lets go when the user navigates away or after ten minutes."""
+
+def show_password_script(password: str) -> str:
+    """JS that leaves the new password for this path (read by `SHOWN_PASSWORD` on every render) and
+    writes it into #new-password at once (textContent: no markup).
+
+    Writing the element alone was not enough: fresh-clone CI runs showed the box shown with the password
+    empty, after Reflex re-ran the page's loaders and React drew the element again from what it knew.
+    The value is tied to the path, so another charger's page never shows it."""
     return (
-        "(() => { const path = window.location.pathname;"
-        "const show = () => {"
+        "(() => {"
+        f"{_SHOWN} = {{path: {_HERE}, value: {json.dumps(password)}}};"
         "const code = document.getElementById('new-password');"
-        f"if (code && code.textContent !== {json.dumps(password)}) code.textContent = {json.dumps(password)};"
-        "const box = document.getElementById('new-password-box');"
-        "if (box && box.style.display !== 'block') box.style.display = 'block'; };"
-        "if (window.__pipeletPasswordWatch) window.__pipeletPasswordWatch.disconnect();"
-        "const watch = new MutationObserver(() => {"
-        "if (window.location.pathname !== path) { watch.disconnect(); return; } show(); });"
-        "window.__pipeletPasswordWatch = watch;"
-        "watch.observe(document.body, {childList: true, subtree: true, characterData: true});"
-        "setTimeout(() => watch.disconnect(), 600000); show(); })();"
+        f"if (code) code.textContent = {json.dumps(password)};"
+        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; })();"
     )
 
 

@@ -15,6 +15,7 @@ from pipelet_app.portals.layout import (
     shell,
     when_empty,
 )
+from pipelet_app.portals.operator.charger_state import SHOWN_PASSWORD, SHOWN_PASSWORD_DISPLAY
 from pipelet_app.portals.operator.onboarding_state import (
     ChargerSetupState,
     ClaimState,
@@ -72,7 +73,7 @@ def claim_page() -> rx.Component:
             # Filled by the claim's one-off script, never from state (docs/security.md).
             rx.box(
                 rx.callout(
-                    rx.vstack(rx.text(T["claim.done"]), rx.el.code("", id="new-password")),
+                    rx.vstack(rx.text(T["claim.done"]), rx.el.code(SHOWN_PASSWORD, id="new-password")),
                     color_scheme="amber",
                 ),
                 rx.cond(
@@ -82,7 +83,7 @@ def claim_page() -> rx.Component:
                     ),
                 ),
                 id="new-password-box",
-                display="none",
+                display=SHOWN_PASSWORD_DISPLAY,
                 width="100%",
             ),
         ),
