@@ -12,6 +12,8 @@
   takes only 10 A (the car that draws less than offered). No phase switching at the workplace.
 - Home: 10 kWp, one 3-phase 16 A car that can switch phases, plugged in 07:00-20:00 local, wanting
   30 kWh; house load = BDEW 2025 household profile H25 (demandlib) scaled to 4,500 kWh/yr on the day.
+  `build(..., home=...)` takes another plug-in window and energy (the sweep's Trondheim sessions, see
+  `home_sessions`); the default is the 07:00-20:00 / 30 kWh car above.
 Every car follows a new limit 10 s after it is sent; a phase switch pauses charging for 30 s.
 """
 
@@ -32,6 +34,29 @@ DENVER = ZoneInfo("America/Denver")
 LAT, LON = 39.742, -105.18
 PERFORMANCE_RATIO = 0.85
 WORKPLACE_DAY = "2019-05-07"
+
+
+@dataclass(frozen=True)
+class HomeSession:
+    """The home car's plug-in window, in hours after local midnight of the PV day, and its energy wish.
+
+    `depart_h` may pass 24 (a car that stays plugged overnight); `build` clips it to the day's end.
+    """
+
+    arrive_h: float
+    depart_h: float
+    energy_wh: float
+    session_id: str = ""  # the source session (Trondheim `session_ID`), empty for the default car
+    plug_in: str = ""  # its local plug-in time, ISO
+
+
+DEFAULT_HOME = HomeSession(7.0, 20.0, 30000.0)  # run.py's home car: 07:00-20:00, 30 kWh
+# Trondheim sessions the home sweep takes: a private charger's, plugged in at least this long during the
+# PV day's sun hours (local clock, the October day at Golden is light about 07:15-18:25) and delivering
+# at least this much (a car that takes less has little to show a surplus controller)
+SUN_HOURS = (9.0, 16.0)
+MIN_SUN_H = 3.0
+MIN_HOME_KWH = 5.0
 
 
 @dataclass(frozen=True)
@@ -118,10 +143,45 @@ def acn_cars(path: Path, day_local: datetime, end_s: float, car_day: str = WORKP
     return cars
 
 
+def home_sessions(path: Path) -> list[HomeSession]:
+    """Real residential sessions (Trondheim, Sørensen et al. 2021, CC BY) fit for a daytime PV home.
+
+    Kept: `Private` chargers (one household's own charger, as the home site), plug-in and plug-out both
+    recorded, plugged at least `MIN_SUN_H` within `SUN_HOURS` of the plug-in day, at least
+    `MIN_HOME_KWH` delivered. Clock times are kept (they move to the PV day like the workplace cars),
+    energy wanted = delivered energy. Ordered by plug-in time, then session id.
+    """
+    chosen = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter=";"):
+            if row["User_type"] != "Private" or "NA" in (row["Start_plugin"], row["End_plugout"]):
+                continue
+            plug_in = datetime.strptime(row["Start_plugin"], "%d.%m.%Y %H:%M")
+            plug_out = datetime.strptime(row["End_plugout"], "%d.%m.%Y %H:%M")
+            midnight = plug_in.replace(hour=0, minute=0)
+            arrive_h = (plug_in - midnight).total_seconds() / 3600.0
+            depart_h = (plug_out - midnight).total_seconds() / 3600.0
+            sun_h = min(depart_h, SUN_HOURS[1]) - max(arrive_h, SUN_HOURS[0])
+            energy_kwh = float(row["El_kWh"].replace(",", "."))
+            if sun_h >= MIN_SUN_H and energy_kwh >= MIN_HOME_KWH:
+                chosen.append(
+                    HomeSession(
+                        arrive_h, depart_h, energy_kwh * 1000.0, row["session_ID"], plug_in.isoformat()
+                    )
+                )
+    return sorted(chosen, key=lambda s: (s.plug_in, int(s.session_id)))
+
+
 def build(
-    kind: str, ghi_path: Path, sessions_path: Path, day_name: str, car_day: str = WORKPLACE_DAY
+    kind: str,
+    ghi_path: Path,
+    sessions_path: Path,
+    day_name: str,
+    car_day: str = WORKPLACE_DAY,
+    home: HomeSession = DEFAULT_HOME,
 ) -> Scenario:
-    """One site on one PV day; the workplace's cars are those of `car_day` (benchmarks: 2019-05-07)."""
+    """One site on one PV day; the workplace's cars are those of `car_day` (benchmarks: 2019-05-07), the
+    home's car plugs in as `home` says (benchmarks: 07:00-20:00, 30 kWh)."""
     times, ghi = read_ghi(ghi_path)
     start_s, end_s = times[0], times[0] + 86400.0
     first = datetime.fromtimestamp(start_s, UTC).astimezone(DENVER)
@@ -134,15 +194,15 @@ def build(
     else:
         kwp = 10.0
         load = standard_load("h25", 4500.0, day_local.strftime("%Y-%m-%d"), day_local)
-        arrive = (day_local + timedelta(hours=7)).astimezone(UTC).timestamp()
-        depart = (day_local + timedelta(hours=20)).astimezone(UTC).timestamp()
+        arrive = max(start_s, (day_local + timedelta(hours=home.arrive_h)).astimezone(UTC).timestamp())
+        depart = min(end_s, (day_local + timedelta(hours=home.depart_h)).astimezone(UTC).timestamp())
         cars = [
             VirtualCar(
                 "home-car",
                 "home",
                 arrive,
                 depart,
-                30000.0,
+                home.energy_wh,
                 max_a=16.0,
                 phases=3,
                 switch_phases=True,

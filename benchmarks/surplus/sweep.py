@@ -1,19 +1,22 @@
-"""Sweep: does the workplace comparison of run.py hold on other days' cars?
+"""Sweep: does the comparison of run.py hold on other days' cars?
 
 run.py measures Pipelet, evcc-default and the LP optimum on ONE day of ACN cars (2019-05-07, the day the
-controller's settings were tuned on). This runs the same comparison -- run.py's `evaluate` and `goals`,
-scenarios.py's `build` -- with the cars of other ACN weekdays, each on the same two 1-minute PV days.
-Workplace only: the home site's car is fixed in scenarios.py (07:00-20:00, 30 kWh).
+controller's settings were tuned on) and one home car (07:00-20:00, 30 kWh). This runs the same
+comparison -- run.py's `evaluate` and `goals`, scenarios.py's `build` -- on the same two 1-minute PV
+days with the cars of other ACN weekdays (workplace) and with real residential sessions (home: one
+Trondheim session's plug-in window and delivered energy per run, see `scenarios.home_sessions`).
 
-    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --smoke     # 2 days, broken only
-    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --jobs 2 --out sweep.json  # 20 x 2
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --smoke     # 2 + 2, broken only
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --jobs 2 --out sweep.json  # 80 runs
     .venv/bin/python benchmarks/surplus/sweep.py --report benchmarks/surplus/sweep.json   # the recorded run
 
-Progress rows go to stderr; the per-day table and the aggregates per PV day to stdout.
+Progress rows go to stderr; the per-run table and the aggregates per scenario and PV day to stdout.
 
-Days: the weekdays in the sessions file with at least `--min-sessions` sessions, without the tuning day,
-then `--count` of them evenly spread over the four months (or `--car-days` a list). Deterministic: the
-same arguments give the same days and the same figures.
+Workplace days: the weekdays in the ACN file with at least `--min-sessions` sessions, without the tuning
+day, then `--count` of them evenly spread over the four months (or `--car-days` a list). Home sessions:
+the Trondheim sessions `home_sessions` keeps, `--count` of them evenly spread over the file in plug-in
+order (or `--home-sessions` a list of session ids). Deterministic: the same arguments give the same
+days, sessions and figures.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE)]
 
 from run import DAYS, SESSIONS, SHARED, evaluate, goals  # noqa: E402
-from scenarios import WORKPLACE_DAY, build  # noqa: E402
+from scenarios import WORKPLACE_DAY, HomeSession, build, home_sessions  # noqa: E402
+
+HOME_SESSIONS = "sessions/trondheim_residential_sessions.csv"
+SCENARIOS = ("workplace", "home")
 
 # (metric, True if higher is better); compared against evcc-default on the rounded figures of run.py
 COMPARED = (
@@ -57,7 +63,7 @@ def weekdays(sessions: Path, min_sessions: int) -> list[str]:
     ]
 
 
-def spread(days: list[str], count: int) -> list[str]:
+def spread(days: list[Any], count: int) -> list[Any]:
     """`count` of `days`, evenly spaced from the first to the last."""
     if count >= len(days):
         return days
@@ -66,14 +72,31 @@ def spread(days: list[str], count: int) -> list[str]:
     return [days[round(i * (len(days) - 1) / (count - 1))] for i in range(count)]
 
 
-def one(job: tuple[str, str, Path, Path, float]) -> dict[str, Any]:
-    car_day, pv_day, ghi, sessions, control_s = job
+def one(job: tuple[str, str | HomeSession, str, Path, Path, float]) -> dict[str, Any]:
+    kind, cars, pv_day, ghi, sessions, control_s = job
     began = time.perf_counter()
-    entry = evaluate(build("workplace", ghi, sessions, pv_day, car_day), control_s, None)
-    entry["car_day"] = car_day
+    if isinstance(cars, HomeSession):
+        entry = evaluate(build(kind, ghi, sessions, pv_day, home=cars), control_s, None)
+        entry["car_day"] = cars.plug_in[:10]
+        entry["session"] = cars.session_id
+        entry["plugged"] = _plugged(cars)
+    else:
+        entry = evaluate(build(kind, ghi, sessions, pv_day, cars), control_s, None)
+        entry["car_day"] = cars
     entry["goals"] = goals(entry)
     entry["seconds"] = round(time.perf_counter() - began, 1)
     return entry
+
+
+def _plugged(home: HomeSession) -> str:
+    """'HH:MM-HH:MM' on the plug-in day's clock, '+N' when it leaves N days later."""
+
+    def clock(hours: float) -> str:
+        minutes = round(hours * 60) % (24 * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    days = int(home.depart_h // 24)
+    return f"{clock(home.arrive_h)}-{clock(home.depart_h)}" + (f"+{days}" if days else "")
 
 
 def versus(ours: float, base: float, higher_better: bool) -> str:
@@ -85,8 +108,12 @@ def versus(ours: float, base: float, higher_better: bool) -> str:
 def row(entry: dict[str, Any]) -> str:
     ours, base = entry["runs"]["pipelet"], entry["runs"]["evcc-default"]
     missed = [k for k, ok in entry["goals"].items() if not ok and not k.startswith("reported")]
+    if entry["scenario"] == "home":  # the session id and its plug-in window instead of the car count
+        who = f"{entry['car_day']:<11} {entry['day']:<7} {'#' + entry['session']:>6} {entry['plugged']:<13}"
+    else:
+        who = f"{entry['car_day']:<11} {entry['day']:<7} {entry['cars']:>4}"
     return (
-        f"{entry['car_day']:<11} {entry['day']:<7} {entry['cars']:>4} {entry['wanted_wh'] / 1000:>7.1f} "
+        f"{who} {entry['wanted_wh'] / 1000:>7.1f} "
         f"{entry['optimum_solar_wh'] / 1000:>7.1f} {entry['min_current_bound']:>6.3f} "
         f"{ours['of_optimum']:>6.3f} {base['of_optimum']:>6.3f} "
         f"{ours['grid_share'] * 100:>6.2f} {base['grid_share'] * 100:>6.2f} "
@@ -97,11 +124,15 @@ def row(entry: dict[str, Any]) -> str:
     )
 
 
-HEAD = (
-    f"{'car day':<11} {'pv day':<7} {'cars':>4} {'wanted':>7} {'opt kWh':>7} {'6A bnd':>6} "
+_TAIL = (
+    f"{'wanted':>7} {'opt kWh':>7} {'6A bnd':>6} "
     f"{'of opt (ours/evcc)':>13} {'grid % (o/e)':>13} {'cycles':>9} {'ph sw':>7} {'profiles':>11}  "
     "goals missed (run.py's checks)"
 )
+HEAD = {
+    "workplace": f"{'car day':<11} {'pv day':<7} {'cars':>4} {_TAIL}",
+    "home": f"{'plug-in day':<11} {'pv day':<7} {'session':>6} {'plugged':<13} {_TAIL}",
+}
 
 
 _FORMAT = {"of_optimum": "{:.4f}", "grid_share": "{:.2%}"}
@@ -128,23 +159,36 @@ def aggregate(entries: list[dict[str, Any]]) -> list[str]:
 
 
 def report(entries: list[dict[str, Any]], pv_days: list[str]) -> None:
-    print(HEAD)
-    print("\n".join(row(e) for e in entries))
-    for pv_day in pv_days:
-        chosen = [e for e in entries if e["day"] == pv_day]
-        print(f"\n{pv_day} PV day, {len(chosen)} car days (ours vs evcc; worst: lowest of opt, else highest)")
-        print("\n".join(aggregate(chosen)))
+    kinds = [kind for kind in SCENARIOS if any(e["scenario"] == kind for e in entries)]
+    for number, kind in enumerate(kinds):
+        mine = [e for e in entries if e["scenario"] == kind]
+        if number:
+            print()
+        print(HEAD[kind])
+        print("\n".join(row(e) for e in mine))
+        what = "car days" if kind == "workplace" else "home sessions"
+        for pv_day in pv_days:
+            chosen = [e for e in mine if e["day"] == pv_day]
+            print(
+                f"\n{kind}, {pv_day} PV day, {len(chosen)} {what} "
+                "(ours vs evcc; worst: lowest of opt, else highest)"
+            )
+            print("\n".join(aggregate(chosen)))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--smoke", action="store_true", help="2 car days on the broken-cloud day only")
+    parser.add_argument("--smoke", action="store_true", help="2 car days / sessions, broken-cloud day only")
     parser.add_argument("--days", default="broken,clear", help="PV days: broken, clear or both")
-    parser.add_argument("--count", type=int, default=20, help="car days, spread evenly over the file")
+    parser.add_argument("--scenarios", default="workplace,home", help="workplace, home or both")
+    parser.add_argument(
+        "--count", type=int, default=20, help="car days and home sessions, each spread evenly over its file"
+    )
     parser.add_argument("--min-sessions", type=int, default=30, help="a weekday's sessions at least")
     parser.add_argument("--car-days", help="comma-separated car days (YYYY-MM-DD) instead of the spread")
+    parser.add_argument("--home-sessions", help="comma-separated Trondheim session ids instead of the spread")
     parser.add_argument("--control-s", type=float, default=10.0, help="Pipelet's control interval")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (figures do not depend on it)")
     parser.add_argument("--out", type=Path, help="write results JSON here")
@@ -155,17 +199,44 @@ def main() -> int:
         saved = json.loads(args.report.read_text())
         report(saved["results"], sorted({e["day"] for e in saved["results"]}, key=list(DAYS).index))
         return 0
-    sessions = args.data / SESSIONS
+    kinds = args.scenarios.split(",")
+    if not kinds or set(kinds) - set(SCENARIOS):
+        parser.error(f"--scenarios takes {' and/or '.join(SCENARIOS)}")
+    paths = {"workplace": args.data / SESSIONS, "home": args.data / HOME_SESSIONS}
     pv_days = ["broken"] if args.smoke else args.days.split(",")
-    for path in [sessions, *(args.data / DAYS[day] for day in pv_days)]:
+    for path in [*(paths[kind] for kind in kinds), *(args.data / DAYS[day] for day in pv_days)]:
         if not path.exists():
             parser.error(f"data file {path} not found (../shared/data beside the repo, or --data)")
-    if args.car_days:
-        car_days = args.car_days.split(",")
-    else:
-        car_days = spread(weekdays(sessions, args.min_sessions), 2 if args.smoke else args.count)
-    print(f"car days ({len(car_days)}): {', '.join(car_days)}", flush=True)
-    jobs = [(c, d, args.data / DAYS[d], sessions, args.control_s) for d in pv_days for c in car_days]
+    count = 2 if args.smoke else args.count
+    car_days: list[str] = []
+    homes: list[HomeSession] = []
+    if "workplace" in kinds:
+        if args.car_days:
+            car_days = args.car_days.split(",")
+        else:
+            car_days = spread(weekdays(paths["workplace"], args.min_sessions), count)
+        print(f"car days ({len(car_days)}): {', '.join(car_days)}", flush=True)
+    if "home" in kinds:
+        candidates = home_sessions(paths["home"])
+        if args.home_sessions:
+            by_id = {home.session_id: home for home in candidates}
+            wanted = args.home_sessions.split(",")
+            if missing := [s for s in wanted if s not in by_id]:
+                parser.error(f"home sessions not among the kept ones: {', '.join(missing)}")
+            homes = [by_id[s] for s in wanted]
+        else:
+            homes = spread(candidates, count)
+        print(
+            f"home sessions ({len(homes)} of {len(candidates)} kept): "
+            + ", ".join(f"#{h.session_id} {h.plug_in[:10]} {_plugged(h)}" for h in homes),
+            flush=True,
+        )
+    jobs: list[tuple[str, str | HomeSession, str, Path, Path, float]] = [
+        (kind, cars, d, args.data / DAYS[d], paths[kind], args.control_s)
+        for kind in kinds
+        for d in pv_days
+        for cars in (car_days if kind == "workplace" else homes)
+    ]
     began = time.perf_counter()
     entries = []
     with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
@@ -175,7 +246,8 @@ def main() -> int:
     print(f"{len(entries)} runs in {time.perf_counter() - began:.0f} s wall\n")
     report(entries, pv_days)
     if args.out:
-        args.out.write_text(json.dumps({"car_days": car_days, "results": entries}, indent=2) + "\n")
+        saved = {"car_days": car_days, "home_sessions": [h.session_id for h in homes], "results": entries}
+        args.out.write_text(json.dumps(saved, indent=2) + "\n")
     return 0
 
 
