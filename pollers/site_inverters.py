@@ -14,6 +14,8 @@ One link poll (`poll_link`), shaped like the drivers' account poll (`pollers.pv`
    poll rewrites the same rows and never duplicates; minutes older than 2 minutes are marked dirty, and
    `settle_session_solar` recomputes the sessions over them (the solar share follows late cloud data).
    Then the re-encrypted credentials (a refreshed token), adapter state, ledger, status and next poll.
+   The ledger holds the poll's own call and every call the adapter budgeted beyond it (a history read
+   asked again after a refusal, Huawei's hourly plant data); it is saved whatever the poll's outcome.
 
 A failed poll stores nothing and moves nothing forward: `stored_until_utc` stays, so the next poll asks
 for the same span again (lost: nothing). Throttling and outages back off by the brand's quota policy
@@ -173,6 +175,7 @@ async def poll_link(
     intervals: list[ProductionInterval] = []
     error: InverterError | None = None
     adapter = create_adapter(job.brand, job.credentials, state=job.state, base_url=base_url, clock=clock)
+    adapter.ledger = q.spend(job.ledger, quota, now)  # this poll's call; the adapter adds those beyond it
     try:
         async with adapter:
             intervals = await adapter.fetch_production(System(job.system_id, "", job.tz), since)
@@ -181,14 +184,13 @@ async def poll_link(
     except Exception:  # our bug: logged (scrubbed of the credentials), shown as such, backed off
         log.error("site inverter %s (%s): poll crashed", link_id, job.brand, exc_info=True)
         error = IntegrationError(job.brand, "Pipelet could not read the cloud's answer; logged for its team")
-    ledger = q.spend(job.ledger, quota, now)
     return await asyncio.to_thread(
         _store,
         job,
         adapter.credentials,
         adapter.credentials_changed,
         adapter.state,
-        ledger,
+        adapter.ledger,
         intervals,
         error,
         now_fn(),

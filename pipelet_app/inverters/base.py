@@ -290,6 +290,12 @@ class InverterAdapter(HttpAdapter, ABC):
         self.clock: Clock = clock or utc_now
         #: (items read so far, total or None) while a history import spans several calls; None otherwise
         self.sync_progress: tuple[int, int | None] | None = None
+        #: the account's quota ledger (``domain.quota``) as the poll job stored it, this poll's own call
+        #: already in it (the site-inverter poll job sets it; empty elsewhere). An adapter that makes calls
+        #: beyond a poll's cost (a history read asked again after a refusal) checks and records them here,
+        #: and the poll job saves it back whatever the poll's outcome: a refusing cloud costs calls all the
+        #: same, and a restarted poller must know them
+        self.ledger: dict[str, list[float]] = {}
 
     @property
     def _owner(self) -> str:

@@ -31,9 +31,12 @@ PV production (a site's source, ``fetch_production``), two reads:
   stationCode, dataItemMap{inverter_power (kWh in that hour), ...}}`` for the plant's day. Every complete
   hour it lists is a production interval, so a missed poll is filled with the hour's real energy. Huawei
   allows ceil(plants/100) + 24 calls a day and one a minute: the adapter asks only when a complete hour it
-  has not read exists, and keeps a per-account ledger (``HISTORY_QUOTA``, 24 a day, 1 a minute); a 407, a
-  refusal or an exhausted ledger skips the history for this poll (nothing raised: the counter below still
-  answers);
+  has not read exists, and spends every call in the link's quota ledger (``HISTORY_QUOTA``, 24 a day, 1 a
+  minute; ``self.ledger``, stored by the poll job, so a restarted poller keeps the day's count), joined
+  with the calls this process made for the same account through other links; a 407, a refusal or an
+  exhausted ledger skips the history for this poll (nothing raised: the counter below still answers). The
+  hours read are the state's cursor (``pvh:<plant>``, stored with the link), so a restarted poller asks
+  from there;
 * the **live counter**: the plant's inverters (``devTypeId`` 38 residential, 1 string inverter; recorded and
   documented in the client's device-type table) from ``getDevList``, then one ``getDevRealKpi {devIds:
   "<id>,<id>", devTypeId}`` per inverter type: ``dataItemMap.total_cap`` is the inverter's lifetime yield in
@@ -92,10 +95,9 @@ REALTIME_RETRY_S = 300.0
 LOGIN_RETRY_S = 600.0
 HOUR = timedelta(hours=1)
 HOURLY_YIELD_KEY = "inverter_power"  # kWh in the hour (assumed unit, see SOURCE.md)
-#: the hourly plant data's documented limits (ceil(plants/100) + 24 a day, one a minute), one call to spare
-HISTORY_QUOTA = quota.BrandQuota(
-    "huawei-history", (quota.Window(24, quota.DAY_S, quota.HISTORY), quota.Window(1, 60, quota.HISTORY))
-)
+#: the hourly plant data's documented limits (ceil(plants/100) + 24 a day, one a minute), one call to spare:
+#: the HISTORY windows of the brand's quota
+HISTORY_QUOTA = quota.quota_for("huawei")
 
 
 @dataclass
@@ -309,9 +311,14 @@ class HuaweiAdapter(InverterAdapter):
         if first + HOUR > now:
             return []  # no complete hour left to read
         account = self._account
-        if not quota.can_spend(account.history, HISTORY_QUOTA, now, quota.HISTORY):
+        # the link's stored ledger (a restarted poller still knows today's calls) joined with what this
+        # process spent on the account through other links (one account's limit, however many sites)
+        spent = sorted(set(account.history.get(quota.HISTORY, [])) | set(self.ledger.get(quota.HISTORY, [])))
+        ledger = {**self.ledger, quota.HISTORY: spent}
+        if not quota.can_spend(ledger, HISTORY_QUOTA, now, quota.HISTORY):
             return []
-        account.history = quota.spend(account.history, HISTORY_QUOTA, now, quota.HISTORY)
+        self.ledger = quota.spend(ledger, HISTORY_QUOTA, now, quota.HISTORY)
+        account.history = {quota.HISTORY: self.ledger[quota.HISTORY]}
         payload = {"stationCodes": system.system_id, "collectTime": int(first.timestamp() * 1000)}
         try:
             answer = await self._call_body("getKpiStationHour", payload)

@@ -40,7 +40,9 @@ PV production (a site's source, ``fetch_production``), two reads:
   minutes apart of one local day is that interval's energy, summed over the inverters. These intervals
   replace what the counter stored for those minutes (the poll job's UPSERT), so a missed poll is filled the
   next day. A refused, throttled or failed history call raises nothing: the counter's values stand and the
-  window is asked again at a later poll.
+  window is asked again at a later poll. Every history call is spent in the account's quota ledger before
+  it is sent (``self.ledger``, saved by the poll job), and none is sent when the ledger has no call left:
+  a cloud refusing the history at every poll cannot push the account over its 60 calls an hour.
 
 The well-used client ``pysolarcloud`` uses the newer ``/openapi/platform/...`` paths; this adapter uses the
 ``/openapi/...`` generation whose examples are recorded.
@@ -52,6 +54,7 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from pipelet_app.domain import quota
 from pipelet_app.domain.site_energy import MAX_LATE
 from pipelet_app.inverters.base import (
     MAX_LIST_PAGES,
@@ -306,7 +309,9 @@ class SungrowAdapter(InverterAdapter):
     async def _history_window(
         self, system: System, start: datetime, end: datetime
     ) -> list[ProductionInterval]:
-        data = await self._call("getDeviceList", {"ps_id": system.system_id, "curPage": 1, "size": PAGE})
+        data = await self._history_call(
+            "getDeviceList", {"ps_id": system.system_id, "curPage": 1, "size": PAGE}
+        )
         by_type: dict[int, list[str]] = {}
         for device in self._require(data, "pageList"):
             kind = optional_float(device.get("device_type"))
@@ -316,7 +321,7 @@ class SungrowAdapter(InverterAdapter):
         energy: dict[datetime, float] = {}
         for kind, keys in sorted(by_type.items()):
             point = f"p{HISTORY_YIELD_POINTS[kind]}"
-            data = await self._call(
+            data = await self._history_call(
                 "getDevicePointMinuteDataList",
                 {
                     "ps_key_list": keys[:HISTORY_DEVICES],
@@ -353,6 +358,16 @@ class SungrowAdapter(InverterAdapter):
                         energy[t0] = energy.get(t0, 0.0) + wh1 - wh0
         hours = HISTORY_STEP.total_seconds() / 3600
         return [ProductionInterval(t, t + HISTORY_STEP, wh / hours) for t, wh in sorted(energy.items())]
+
+    async def _history_call(self, path: str, payload: dict[str, Any]) -> Any:
+        """A history call, spent in the account's ledger before it is sent (a refused one costs all the
+        same, and a refused window is asked again every poll); Throttled when the ledger has no call left,
+        so a refusing cloud can never push the account over its quota."""
+        account_quota, now = quota.quota_for(self.brand), self.clock()
+        if not quota.can_spend(self.ledger, account_quota, now):
+            raise Throttled(self.brand, "iSolarCloud's request quota has no call left for the history", 60.0)
+        self.ledger = quota.spend(self.ledger, account_quota, now)
+        return await self._call(path, payload)
 
     async def _counter_production(self, system: System, since: datetime) -> list[ProductionInterval]:
         """The plant's yield since the previous poll (the rise of its daily yield), as one interval."""

@@ -123,3 +123,105 @@ async def test_sungrow_minute_history_replaces_a_missed_polls_smear_the_next_day
         assert sum(v or 0.0 for v in filled.values()) / 60 == pytest.approx(4000.0, abs=2)
         rows = _rows_per_minute(site_id)
         assert rows and set(rows.values()) == {1}, "one row a minute: replaced, never doubled"
+
+
+async def _force_poll(link_id: int, fake: object) -> LinkReport | None:
+    """One poll now, whatever the schedule says (the test drives the clock); the quota gate still applies."""
+    with session_scope() as db:
+        row = db.get(SiteInverter, link_id)
+        assert row is not None
+        row.next_poll_utc = fake.clock.now()  # type: ignore[attr-defined]
+        db.add(row)
+    return await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)  # type: ignore[attr-defined]
+
+
+async def test_sungrow_refused_history_calls_count_in_the_hourly_quota(database: str) -> None:
+    """A cloud refusing the minute history at every poll: each poll asks the owed window again, and those
+    calls are spent in the link's ledger, so in no hour do the cloud's requests exceed Sungrow's 60."""
+    day = datetime(2026, 6, 1, tzinfo=UTC)
+    principal, site_id, _ = _operator_site()
+    with sungrow_fake.SungrowFake(start=day + timedelta(hours=6)) as fake:
+        fake.history_code = "E900"  # an app plan without the minute history
+        system = System(str(sungrow_fake.PS_ID), "", sungrow_fake.TZ)
+        with session_scope() as db:
+            link_id = service.link(
+                db, principal, site_id, "sungrow", sungrow_fake.HARNESS.good_credentials(fake), [system]
+            )["id"]
+        sent: list[tuple[datetime, int]] = []  # (poll time, requests other than logins)
+        statuses = Counter()
+        for _ in range(150):  # a poll every 30 s for 75 minutes
+            before = sum(1 for r in fake.requests if not r.path.endswith("/login"))
+            report = await _force_poll(link_id, fake)
+            assert report is not None
+            statuses[report.status] += 1
+            after = sum(1 for r in fake.requests if not r.path.endswith("/login"))
+            sent.append((fake.clock.now(), after - before))
+            fake.clock.advance(30)
+        refused = [b for p, s, b in fake.answers if p.endswith("/getDevicePointMinuteDataList")]
+        assert len(refused) > 10 and all(b["result_code"] == "E900" for b in refused), "refused, again"
+        busiest = max(sum(n for t, n in sent if start <= t < start + timedelta(hours=1)) for start, _ in sent)
+        assert busiest <= 60, f"{busiest} requests in one hour"
+        assert statuses["throttled"] > 0, "the quota, not the test's pace, stopped the polls"
+        with session_scope() as db:
+            row = db.get(SiteInverter, link_id)
+            assert row is not None
+            assert len(row.ledger["request"]) == sum(
+                n for t, n in sent if t > fake.clock.now() - timedelta(hours=1)
+            )
+
+
+def _huawei_link(fake: huawei_fake.HuaweiFake) -> int:
+    principal, site_id, _ = _operator_site()
+    credentials = {"userName": huawei_fake.USER, "systemCode": huawei_fake.SYSTEM_CODE}
+    with session_scope() as db:
+        return service.link(db, principal, site_id, "huawei", credentials, [System(huawei_fake.PLANT, "")])[
+            "id"
+        ]
+
+
+async def test_huawei_history_quota_outlives_poller_restarts(database: str) -> None:
+    """Every poll in a new poller process (the in-memory sessions and ledgers forgotten) while the cloud
+    refuses the hourly history: each poll owes the hours again, yet Huawei's 24 calls a day hold, because
+    the calls are spent in the link's stored ledger."""
+    huawei_fake.reset_sessions()
+    with huawei_fake.HuaweiFake(start=datetime(2026, 6, 1, 9, 0, tzinfo=UTC)) as fake:
+        fake.production = lambda moment: 2000.0  # type: ignore[method-assign]
+        fake.history_refused = True
+        link_id = _huawei_link(fake)
+        for _ in range(36):  # a poll every 5 minutes for 3 hours, each one by a fresh process
+            huawei_fake.reset_sessions()
+            report = await _force_poll(link_id, fake)
+            assert report is not None and report.status == "connected", report
+            fake.clock.advance(300)
+        assert len(fake.history_calls) == 24, "the day's 24 calls, not one a poll"
+        with session_scope() as db:
+            row = db.get(SiteInverter, link_id)
+            assert row is not None and len(row.ledger["history"]) == 24
+    huawei_fake.reset_sessions()
+
+
+async def test_huawei_history_cursor_outlives_poller_restarts(database: str) -> None:
+    """A restarted poller asks the hourly history from where the old one stopped: never again for the hours
+    it read, and for the hour it owes as soon as that hour is complete."""
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    huawei_fake.reset_sessions()
+    with huawei_fake.HuaweiFake(start=start) as fake:
+        fake.production = lambda moment: 2000.0  # type: ignore[method-assign]
+        link_id = _huawei_link(fake)
+        await _force_poll(link_id, fake)  # the day before (all its hours)
+        fake.clock.advance(300)
+        await _force_poll(link_id, fake)  # today's complete hours, up to 09:00
+        assert len(fake.history_calls) == 2
+        for _ in range(6):  # restarts inside the running hour: nothing owed, nothing asked
+            huawei_fake.reset_sessions()
+            fake.clock.advance(300)
+            await _force_poll(link_id, fake)
+        assert len(fake.history_calls) == 2, "a restarted poller does not re-read the hours it has"
+        fake.clock.advance(30 * 60)  # 10:05: the 09:00 hour is complete and owed
+        huawei_fake.reset_sessions()
+        await _force_poll(link_id, fake)
+        assert len(fake.history_calls) == 3, "it asks for the hour it owes"
+        with session_scope() as db:
+            site_id = db.get(SiteInverter, link_id).site_id  # type: ignore[union-attr]
+        assert set(_pv(site_id, start, start + timedelta(hours=1)).values()) == {2000.0}
+    huawei_fake.reset_sessions()
