@@ -4,12 +4,9 @@ Online = a socket was held (`charger_connection_history`); degraded = online whi
 (connector 0) or any connector was Faulted / Unavailable or reported an error code
 (`connector_status_history`); offline = the rest of the month (up to now for the running month).
 
-The arithmetic is `domain.availability.month_health`, the same function the stored monthly health
-(`operations.health`) uses; this module only loads the histories (`histories`, shared by both).
-`monthly_uptime` is the figure as recorded (every gap between two connections offline, an open
-connection lasting until now: `grace_s=0`, no `last_seen`); the charger page and `GET /chargers/{id}/uptime`
-read the stored health instead (`operations.health.month_of`), which closes reconnect gaps of up to
-120 s and ends a connection a crashed node left open at the charger's last sign of life.
+The arithmetic is `domain.availability.month_health`; this module only loads the histories
+(`histories`) for the stored monthly health (`operations.health`), which the charger page and
+`GET /chargers/{id}/uptime` read.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from sqlmodel import Session, col, or_, select
 
 from pipelet_app.clock import utcnow
 from pipelet_app.db.models import ChargerConnectionPeriod, ConnectorStatusPeriod
-from pipelet_app.domain.availability import Interval, StatusPeriod, connection_intervals, month_health
+from pipelet_app.domain.availability import Interval, StatusPeriod
 
 Connection = tuple[datetime, datetime | None]  # (connected, disconnected or None while open)
 
@@ -78,18 +75,3 @@ def histories(
     ).all():
         statuses[p.charger_id].append(status_period(p))
     return connections, statuses
-
-
-def split(window: Interval, online: list[Interval], statuses: list[StatusPeriod], now: datetime) -> Uptime:
-    """The window's seconds as recorded: `domain.availability.month_health` without reconnect grace."""
-    health = month_health(window, online, statuses, now, grace_s=0.0)
-    return Uptime(online_s=health.online_s, degraded_s=health.degraded_s, offline_s=health.offline_s)
-
-
-def monthly_uptime(
-    db: Session, charger_id: int, year: int, month: int, now: datetime | None = None
-) -> Uptime:
-    now = now or utcnow()
-    window = month_window(year, month, now)
-    connections, statuses = histories(db, [charger_id], window)
-    return split(window, connection_intervals(connections[charger_id], now), statuses[charger_id], now)

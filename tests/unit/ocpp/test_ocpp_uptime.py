@@ -1,5 +1,5 @@
-"""Monthly online / degraded / offline seconds from connection and status histories: `ocpp.uptime` loads
-them and `domain.availability.month_health` (the stored health's function) does the arithmetic."""
+"""Monthly online / degraded / offline seconds: `ocpp.uptime`'s month window and
+`domain.availability.month_health` (the stored health's arithmetic) without reconnect grace."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, ChargerConnectionPeriod, ConnectorStatusPeriod
 from pipelet_app.domain.availability import StatusPeriod, intersect, measure, month_health, union
-from pipelet_app.ocpp.uptime import Uptime, month_window, monthly_uptime, split
+from pipelet_app.ocpp.uptime import month_window
 
 D = datetime(2026, 2, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -38,7 +36,7 @@ def test_month_window_stops_at_now() -> None:
     st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), max_size=6),
     st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), max_size=6),
 )
-def test_split_partitions_the_window(online_raw, fault_raw) -> None:
+def test_the_month_is_partitioned(online_raw, fault_raw) -> None:
     window = (D, D + timedelta(seconds=1000))
     as_intervals = [
         (D + timedelta(seconds=min(a, b)), D + timedelta(seconds=max(a, b))) for a, b in online_raw
@@ -49,7 +47,7 @@ def test_split_partitions_the_window(online_raw, fault_raw) -> None:
         )
         for a, b in fault_raw
     ]
-    result = split(window, as_intervals, statuses, window[1])
+    result = month_health(window, as_intervals, statuses, window[1], grace_s=0.0)
     assert min(result.online_s, result.degraded_s, result.offline_s) >= 0
     assert result.online_s + result.degraded_s + result.offline_s == 1000
 
@@ -64,10 +62,9 @@ ERRORS = st.sampled_from(["NoError", "GroundFailure", "OverCurrentFailure"])
         st.tuples(st.integers(-200, 1200), st.integers(0, 400), STATUSES, ERRORS, st.booleans()), max_size=8
     ),
 )
-def test_on_read_uptime_is_the_stored_healths_arithmetic_without_grace(online_raw, status_raw) -> None:
-    """One computation: the on-read figure equals `month_health` with no reconnect grace, and equals the
-    rule `/uptime` documented before the two were merged (degraded = online and Faulted / Unavailable /
-    an error code; offline = the rest), written out here independently."""
+def test_without_grace_the_month_is_the_documented_rule(online_raw, status_raw) -> None:
+    """`month_health` with no reconnect grace equals the rule `/uptime` documented (degraded = online and
+    Faulted / Unavailable / an error code; offline = the rest), written out here independently."""
     window = (D, D + timedelta(seconds=1000))
     now = window[1]
     online = [(D + timedelta(seconds=s), D + timedelta(seconds=s + n)) for s, n in online_raw]
@@ -77,13 +74,7 @@ def test_on_read_uptime_is_the_stored_healths_arithmetic_without_grace(online_ra
         )
         for s, n, status, error, still in status_raw
     ]
-    result = split(window, online, statuses, now)
-    health = month_health(window, online, statuses, now, grace_s=0.0)
-    assert (result.online_s, result.degraded_s, result.offline_s) == (
-        health.online_s,
-        health.degraded_s,
-        health.offline_s,
-    )
+    result = month_health(window, online, statuses, now, grace_s=0.0)
     online_in = intersect(online, [window])
     bad = [
         (p.start, p.end or now)
@@ -94,49 +85,3 @@ def test_on_read_uptime_is_the_stored_healths_arithmetic_without_grace(online_ra
     assert result.degraded_s == degraded
     assert result.online_s == measure(online_in) - degraded
     assert result.offline_s == 1000 - measure(online_in)
-
-
-def test_monthly_uptime_from_histories(db: str) -> None:
-    with session_scope() as s:
-        charger = Charger(charge_point_id="CP-UP")
-        s.add(charger)
-        s.flush()
-        s.add_all(
-            [
-                # Connected from the previous month until Feb 10, then again Feb 20 onwards (still open).
-                ChargerConnectionPeriod(
-                    charger_id=charger.id, connected_at=D - 24 * H, disconnected_at=D + 9 * 24 * H
-                ),
-                ChargerConnectionPeriod(charger_id=charger.id, connected_at=D + 19 * 24 * H),
-                # Connector 1 faulted for 5 hours while online, and for a while when offline (does not count).
-                ConnectorStatusPeriod(
-                    charger_id=charger.id,
-                    connector_id=1,
-                    status="Faulted",
-                    error_code="GroundFailure",
-                    started_at=D + 2 * H,
-                    ended_at=D + 7 * H,
-                ),
-                ConnectorStatusPeriod(
-                    charger_id=charger.id,
-                    connector_id=1,
-                    status="Unavailable",
-                    started_at=D + 12 * 24 * H,
-                    ended_at=D + 13 * 24 * H,
-                ),
-                ConnectorStatusPeriod(
-                    charger_id=charger.id,
-                    connector_id=1,
-                    status="Charging",
-                    started_at=D + 20 * 24 * H,
-                    ended_at=D + 21 * 24 * H,
-                ),
-            ]
-        )
-        s.flush()
-        result = monthly_uptime(s, charger.id, 2026, 2, now=datetime(2026, 3, 5, tzinfo=UTC))
-    month = 28 * 24 * 3600
-    online_total = (9 + 9) * 24 * 3600
-    assert result == Uptime(
-        online_s=online_total - 5 * 3600, degraded_s=5 * 3600, offline_s=month - online_total
-    )
