@@ -130,6 +130,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "field.type": "the type",
         "field.requestedMessage": "the requested message",
         "error.missing_fields": "Please give {fields}.",
+        "error.open_steps": "The phase {phase} still has open steps: {steps}.",
+        "error.last_phase": "The partnership is already in its last phase.",
         "error.role_tenant": (
             "Organisation: the role {role} can only be invited into a {kind} organisation; "
             "choose one of those."
@@ -571,6 +573,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spv.actor": "By",
         "spv.at": "When",
         "spv.advanced": "The partnership is now in the phase: {phase}",
+        "spv.books_changed": "the books changed since release: pull back to draft and release again",
+        # the alerts' sentences (`domain.tax.compliance.SENTENCES`, same codes and placeholders)
+        "spv_alert.late": "{days} day(s) late",
+        "spv_alert.due_in": "due in {days} day(s)",
+        "spv_alert.form_1065": "Form 1065 and K-1s for {year}",
+        "spv_alert.deadline_30c": "§30C placed-in-service deadline for port {port}",
+        "spv_alert.after_deadline": "planned {planned}, after the {deadline} deadline: no credit unless in "
+        "service by then",
+        "spv_alert.in_service_by": "must be in service by {deadline}",
         "spv_phase.sourcing": "Sourcing",
         "spv_phase.structuring": "Structuring",
         "spv_phase.construction": "Construction",
@@ -817,6 +828,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "field.type": "den Typ",
         "field.requestedMessage": "die angeforderte Nachricht",
         "error.missing_fields": "Bitte angeben: {fields}.",
+        "error.open_steps": "In der Phase {phase} sind noch Schritte offen: {steps}.",
+        "error.last_phase": "Die Gesellschaft ist schon in ihrer letzten Phase.",
         "error.role_tenant": (
             "Organisation: Die Rolle {role} kann nur in eine Organisation der Art „{kind}“ eingeladen "
             "werden; bitte eine solche wählen."
@@ -1280,6 +1293,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spv.actor": "Durch",
         "spv.at": "Wann",
         "spv.advanced": "Die Gesellschaft ist jetzt in der Phase: {phase}",
+        "spv.books_changed": "Die Bücher haben sich seit der Freigabe geändert: zurück zum Entwurf und neu "
+        "freigeben",
+        "spv_alert.late": "{days} Tag(e) überfällig",
+        "spv_alert.due_in": "fällig in {days} Tag(en)",
+        "spv_alert.form_1065": "Form 1065 und K-1 für {year}",
+        "spv_alert.deadline_30c": "§30C-Frist zur Inbetriebnahme von Ladepunkt {port}",
+        "spv_alert.after_deadline": "geplant für {planned}, nach der Frist am {deadline}: keine "
+        "Steuergutschrift, wenn nicht bis dahin in Betrieb",
+        "spv_alert.in_service_by": "muss bis {deadline} in Betrieb sein",
         "spv_phase.sourcing": "Akquise",
         "spv_phase.structuring": "Strukturierung",
         "spv_phase.construction": "Bau",

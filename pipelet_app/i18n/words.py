@@ -23,6 +23,9 @@ def label(group: str, code: str, locale: str) -> str:
 
 _MISSING = re.compile(r"[\w.\[\]]+: data must contain \[(?P<fields>[^\]]*)\](?: properties)?$")
 _ROLE_TENANT = re.compile(r"^tenant: an? (?P<role>\w+) needs an? (?P<kind>\w+) tenant$")
+#: the SPV lifecycle's refusals (`domain.tax.compliance.next_phase`, `tax.console.advance_phase`)
+_OPEN_STEPS = re.compile(r"^(?:phase: )?(?P<phase>[A-Z]+) still has open steps: (?P<steps>.+)$")
+_LAST_PHASE = "phase: the SPV is already in its last phase"
 
 
 def error_text(message: str, locale: str) -> str:
@@ -35,6 +38,12 @@ def error_text(message: str, locale: str) -> str:
         return (_lookup("error.role_tenant", locale) or "").format(
             role=label("role", found["role"], locale), kind=label("tenant_kind", found["kind"], locale)
         )
+    if found := _OPEN_STEPS.match(message):
+        return (_lookup("error.open_steps", locale) or "").format(
+            phase=label("spv_phase", found["phase"].lower(), locale), steps=found["steps"]
+        )
+    if message == _LAST_PHASE:
+        return _lookup("error.last_phase", locale) or message
     return message
 
 

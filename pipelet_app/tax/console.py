@@ -37,7 +37,9 @@ from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, s
 class YearStatus:
     tax_year: int
     status: str
-    violations: list[str]  # empty: the year's return may move on
+    violations: list[str]  # empty (and the books unchanged): the year's return may move on
+    #: released or filed, and the books no longer give the released figures: pull back and release again
+    books_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,8 @@ def spv_console(db: Session, principal: Principal, today: date | None = None) ->
         for row in years:
             check = check_year(loaded, row.tax_year)  # one computation per year and load
             violations = [str(v) for v in check.violations]
-            if not violations and str(row.status) != "draft" and not check.released_matches:
-                violations.append("the books changed since release: pull back to draft and release again")
-            statuses.append(YearStatus(row.tax_year, str(row.status), violations))
+            changed = not violations and str(row.status) != "draft" and not check.released_matches
+            statuses.append(YearStatus(row.tax_year, str(row.status), violations, changed))
         events = db.exec(
             select(SpvReturnEvent).where(SpvReturnEvent.spv_id == spv.id).order_by(SpvReturnEvent.at.desc())
         ).all()

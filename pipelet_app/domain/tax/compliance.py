@@ -53,9 +53,36 @@ class Step:
     done_on: date | None = None
 
 
+#: the sentences an alert is made of, in English (mail, API); pages word the same codes through the
+#: catalogue (`spv_alert.<code>`, same placeholders) in the reader's language
+SENTENCES = {
+    "late": "{days} day(s) late",
+    "due_in": "due in {days} day(s)",
+    "form_1065": "Form 1065 and K-1s for {year}",
+    "deadline_30c": "§30C placed-in-service deadline for port {port}",
+    "after_deadline": "planned {planned}, after the {deadline} deadline: no credit unless in service by then",
+    "in_service_by": "must be in service by {deadline}",
+}
+
+Words = tuple[str, tuple[tuple[str, object], ...]]
+
+
+def _words(code: str, **args: object) -> Words:
+    return code, tuple(args.items())
+
+
+def english(words: Words) -> str:
+    code, args = words
+    return SENTENCES[code].format(**dict(args))
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Something to show and email: what, whose, by when, how urgent."""
+    """Something to show and email: what, whose, by when, how urgent.
+
+    `title` and `message` are English; `title_words` (None: the title is data, a step's own) and
+    `message_words` are the same sentences as (code, arguments), so a page can say them in its language.
+    """
 
     key: str
     severity: Severity
@@ -63,6 +90,14 @@ class Alert:
     owner: str
     due: date
     message: str
+    message_words: Words
+    title_words: Words | None = None
+
+
+def _alert(key: str, severity: Severity, title: str | Words, owner: str, due: date, words: Words) -> Alert:
+    if isinstance(title, str):
+        return Alert(key, severity, title, owner, due, english(words), words)
+    return Alert(key, severity, english(title), owner, due, english(words), words, title)
 
 
 def next_phase(current: Phase, target: Phase, steps: Sequence[Step]) -> Phase:
@@ -104,17 +139,12 @@ def step_alerts(steps: Sequence[Step], today: date, warn_days: int = 14) -> list
             continue
         days = (step.due - today).days
         if days < 0:
-            out.append(
-                Alert(
-                    step.step_id, Severity.OVERDUE, step.title, step.owner, step.due, f"{-days} day(s) late"
-                )
-            )
+            severity, words = Severity.OVERDUE, _words("late", days=-days)
         elif days <= warn_days:
-            out.append(
-                Alert(
-                    step.step_id, Severity.WARNING, step.title, step.owner, step.due, f"due in {days} day(s)"
-                )
-            )
+            severity, words = Severity.WARNING, _words("due_in", days=days)
+        else:
+            continue
+        out.append(_alert(step.step_id, severity, step.title, step.owner, step.due, words))
     return sorted(out, key=lambda a: (a.severity != Severity.OVERDUE, a.due, a.key))
 
 
@@ -127,11 +157,11 @@ def filing_alerts(
     original, extended_due = form_1065_due_dates(tax_year)
     due = extended_due if extended else original
     days = (due - today).days
-    title = f"Form 1065 and K-1s for {tax_year.year}"
+    title, key = _words("form_1065", year=tax_year.year), f"1065-{tax_year.year}"
     if days < 0:
-        return [Alert(f"1065-{tax_year.year}", Severity.OVERDUE, title, owner, due, f"{-days} day(s) late")]
+        return [_alert(key, Severity.OVERDUE, title, owner, due, _words("late", days=-days))]
     if days <= warn_days:
-        return [Alert(f"1065-{tax_year.year}", Severity.WARNING, title, owner, due, f"due in {days} day(s)")]
+        return [_alert(key, Severity.WARNING, title, owner, due, _words("due_in", days=days))]
     return []
 
 
@@ -142,27 +172,12 @@ def section_30c_alerts(
     deadline = SECTION_30C_LAST_PLACED_IN_SERVICE
     out = []
     for port_id, planned in planned_in_service:
-        title = f"§30C placed-in-service deadline for port {port_id}"
+        title = _words("deadline_30c", port=port_id)
         if planned > deadline:
-            out.append(
-                Alert(
-                    f"30C-{port_id}",
-                    Severity.OVERDUE if today > deadline else Severity.WARNING,
-                    title,
-                    owner,
-                    deadline,
-                    f"planned {planned}, after the {deadline} deadline: no credit unless in service by then",
-                )
-            )
+            severity = Severity.OVERDUE if today > deadline else Severity.WARNING
+            words = _words("after_deadline", planned=planned, deadline=deadline)
+            out.append(_alert(f"30C-{port_id}", severity, title, owner, deadline, words))
         elif (deadline - today).days <= warn_days and today <= deadline:
-            out.append(
-                Alert(
-                    f"30C-{port_id}",
-                    Severity.INFO,
-                    title,
-                    owner,
-                    deadline,
-                    f"must be in service by {deadline}",
-                )
-            )
+            words = _words("in_service_by", deadline=deadline)
+            out.append(_alert(f"30C-{port_id}", Severity.INFO, title, owner, deadline, words))
     return out

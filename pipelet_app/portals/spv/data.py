@@ -2,14 +2,16 @@
 
 A phase (`operations`) and a return status (`released`) stay codes in the rows: the page words them
 through the catalogue (`spv_phase.*`, `return_status.*`) and the year's actions match on the status code.
-What is already text (an audit change, an action's outcome) is worded here in the page's language."""
+What is already text (an audit change, an action's outcome) is worded here in the page's language, and so
+are the compliance alerts, from the (code, arguments) the rules give next to their English sentences
+(`spv_alert.*`). A rule violation's own text stays as the tax rules write it (English, with its rule id)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from pipelet_app.auth import Principal
-from pipelet_app.domain.tax.compliance import Phase
+from pipelet_app.domain.tax.compliance import Phase, Words
 from pipelet_app.i18n.catalogue import translate
 from pipelet_app.i18n.formatting import current_locale, day, when
 from pipelet_app.i18n.words import label
@@ -21,6 +23,13 @@ def _change(before: str, after: str) -> str:
     """`released` → `draft` as the reader's words: "Released → Draft" / "Freigegeben → Entwurf"."""
     locale = current_locale()
     return f"{label('return_status', before, locale)} → {label('return_status', after, locale)}"
+
+
+def _say(words: Words, locale: str) -> str:
+    """An alert's sentence (code and arguments) in the page's language, its dates as the page writes them."""
+    code, args = words
+    shown = {name: day(value) if isinstance(value, date) else str(value) for name, value in args}
+    return translate(f"spv_alert.{code}", locale).format(**shown)
 
 
 def change_status(db: Session, principal: Principal, spv_id: int, year: int, target: str) -> str:
@@ -40,6 +49,7 @@ def spv_console(
 ) -> dict[str, list[dict[str, str]]]:
     """Everything on /operator/spvs, as display rows."""
     out: dict[str, list[dict[str, str]]] = {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
+    locale = current_locale()
     for state in console.spv_console(db, principal, today):
         spv, phase = state.spv, state.phase
         out["spvs"].append(
@@ -68,17 +78,21 @@ def spv_console(
                     "spv": spv.name,
                     "year": str(year.tax_year),
                     "status": year.status,  # a code the page words (`return_status.*`) and acts on
-                    "violations": "; ".join(year.violations) or "—",
+                    "violations": "; ".join(
+                        year.violations
+                        + ([translate("spv.books_changed", locale)] if year.books_changed else [])
+                    )
+                    or "—",
                 }
             )
         out["alerts"].extend(
             {
                 "spv": spv.name,
                 "severity": a.severity.value,
-                "title": a.title,
+                "title": a.title if a.title_words is None else _say(a.title_words, locale),
                 "owner": a.owner,
                 "due": day(a.due),
-                "message": a.message,
+                "message": _say(a.message_words, locale),
             }
             for a in state.alerts
         )

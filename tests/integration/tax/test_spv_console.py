@@ -41,6 +41,11 @@ def test_console_shows_the_sponsors_spv_with_alerts_and_audit(demo: dict) -> Non
     assert ("warning", "Form 1065 and K-1s for 2025") in alerts
     assert ("warning", "2025 Form 1065 filed (extended)") in alerts
     assert mine["audit"][0]["actor"] == "demo seed"
+    with in_locale("de"), session_scope() as db:  # the alerts' sentences in the page's language
+        german = spv_console(db, _principal("operator@sonnenstrom.demo"), TODAY)["alerts"]
+    words = {(a["title"], a["message"]) for a in german}
+    assert ("Form 1065 und K-1 für 2025", "fällig in 13 Tag(en)") in words
+    assert ("2025 Form 1065 filed (extended)", "fällig in 13 Tag(en)") in words  # a step's title is data
     assert other == {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
     with session_scope() as db, pytest.raises(Forbidden):
         spv_console(db, _principal("investor@pipelet.demo"), TODAY)
