@@ -1,0 +1,313 @@
+"""How much the surplus loop's memory writes load the database at 10,000 sites (see README.md).
+
+Every site's owner saves the site's loop memory once per control cycle (`actuation.memory.save`, one row
+per site in `surplus_loop_memory`, about 6 KB of JSON with a full half hour of PV history). One cycle
+here writes one memory per site for every site, split over `--workers` processes (each one lease
+holder, writing its sites one after another, one transaction per write as the loop does), and the
+cycle time is set against the loop's 10 s period. Four forms side by side in one run, on one database:
+
+- `fenced`:  the store as it is — one statement: INSERT ... SELECT from the lease row while the owner
+             holds it (FOR SHARE on PostgreSQL), ON CONFLICT DO UPDATE;
+- `two_step`: the form before it — SELECT the lease holder, then an upsert (baseline);
+- `plain`:   an unconditional upsert, no lease check at all (the floor a fence can cost against);
+- `fenced_async`: `fenced` in transactions with `SET LOCAL synchronous_commit = off` (PostgreSQL; the
+             same as `fenced` on SQLite): what the commit's WAL flush costs — an option, not the store.
+
+The first cycle of each form inserts (the table is emptied before it); the update cycles after it, the
+steady state, run the forms in turn, each cycle starting with the next form, so that drift in the
+machine's load (and whatever the first writes after a pause pay) spreads over all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+FORMS = ("fenced", "two_step", "plain", "fenced_async")
+PERIOD_S = 10.0  # site_surplus.interval_s default: the loop's period
+
+
+def create_postgres_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def owner_of(site_id: int, workers: int) -> str:
+    return f"bench-worker-{site_id % workers}"
+
+
+def prepare_database(url: str, sites: int, workers: int) -> None:
+    """A fresh migrated database with `sites` sites, each leased to one of the workers (not measured)."""
+    if url.startswith("postgresql"):
+        create_postgres_database(url)
+    os.environ["DATABASE_URL"] = url
+    from sqlalchemy import insert
+
+    from pipelet_app.cli.db import upgrade_database
+    from pipelet_app.db import reset_engine, session_scope
+    from pipelet_app.db.models import Site, SiteSurplus, Tenant, TenantKind
+
+    reset_engine()
+    upgrade_database()
+    lease = datetime.now(UTC) + timedelta(days=1)
+    with session_scope() as db:
+        tenant = Tenant(name="Bench", slug="bench", kind=TenantKind.OPERATOR)
+        db.add(tenant)
+        db.flush()
+        db.execute(
+            insert(Site), [{"id": i, "tenant_id": tenant.id, "name": f"S{i}"} for i in range(1, sites + 1)]
+        )
+        db.execute(
+            insert(SiteSurplus),
+            [
+                {"site_id": i, "enabled": True, "owner": owner_of(i, workers), "lease_until_utc": lease}
+                for i in range(1, sites + 1)
+            ],
+        )
+    reset_engine()
+
+
+def full_memory(now: datetime) -> Any:
+    """A site's memory as the loop carries it at its largest: two chargers, half an hour of PV."""
+    from pipelet_app.domain.surplus.actuation import Sent
+    from pipelet_app.domain.surplus.model import ChargerMemory, ControllerMemory
+    from pipelet_app.domain.surplus.saved import LoopMemory
+
+    charger = ChargerMemory(
+        charging=True, limit_a=12.5, phases=3, limit_since=now, above_since=now, last_phase_switch=now
+    )
+    pv = tuple((now.timestamp() - 10.0 * i, 4200.0 + i, 850.0 - i) for i in range(180))
+    sent = {
+        (cp, 1, kind): Sent(16.0, "A", "tx-1", "Accepted")
+        for cp in ("CP-1", "CP-2")
+        for kind in ("tx", "max")
+    }
+    return LoopMemory(ControllerMemory(now, {"CP-1#1": charger, "CP-2#1": charger}, pv), sent)
+
+
+def _two_step(site_id: int, owner: str, data: dict, now: datetime) -> bool:
+    """The store before the single statement: read the lease holder, then upsert."""
+    from sqlalchemy import exists
+    from sqlmodel import col, select
+
+    from pipelet_app.actuation.memory import TABLE, postgresql_insert, sqlite_insert
+    from pipelet_app.db import session_scope
+    from pipelet_app.db.models import SiteSurplus
+
+    with session_scope() as db:
+        holder = db.exec(select(SiteSurplus.owner).where(SiteSurplus.site_id == site_id)).first()
+        if holder != owner:
+            return False
+        insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(TABLE).values(site_id=site_id, owner=owner, saved_utc=now, memory=data)
+        still_ours = exists().where(col(SiteSurplus.site_id) == site_id, col(SiteSurplus.owner) == owner)
+        db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["site_id"],
+                set_={"owner": owner, "saved_utc": now, "memory": data},
+                where=still_ours,
+            )
+        )
+        return True
+
+
+def _plain(site_id: int, owner: str, data: dict, now: datetime) -> bool:
+    """No fence: what writing the row costs by itself."""
+    from pipelet_app.actuation.memory import TABLE, postgresql_insert, sqlite_insert
+    from pipelet_app.db import session_scope
+
+    with session_scope() as db:
+        insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(TABLE).values(site_id=site_id, owner=owner, saved_utc=now, memory=data)
+        db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["site_id"], set_={"owner": owner, "saved_utc": now, "memory": data}
+            )
+        )
+        return True
+
+
+def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: int, barrier: Any) -> dict:
+    """One lease holder's share of a cycle: its sites, one write each. Runs in its own process."""
+    os.environ["DATABASE_URL"] = url
+    from pipelet_app.actuation.memory import save
+    from pipelet_app.db import reset_engine
+    from pipelet_app.domain.surplus.saved import encode
+
+    reset_engine()
+    if form == "fenced_async" and url.startswith("postgresql"):
+        from sqlalchemy import event
+
+        from pipelet_app.db import get_engine
+
+        @event.listens_for(get_engine(), "begin")
+        def _no_flush_wait(connection: Any) -> None:
+            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    owner = f"bench-worker-{worker}"
+    mine = [i for i in range(1, sites + 1) if owner_of(i, workers) == owner]
+    now = datetime(2026, 6, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=PERIOD_S * cycle)
+    loop = full_memory(now)
+    data = encode(loop, now)
+    if form in ("fenced", "fenced_async"):
+        write = lambda site_id: save(site_id, owner, loop, now)  # noqa: E731  (encodes, as the loop does)
+    elif form == "two_step":
+        write = lambda site_id: _two_step(site_id, owner, encode(loop, now), now)  # noqa: E731
+    else:
+        write = lambda site_id: _plain(site_id, owner, encode(loop, now), now)  # noqa: E731
+    write(mine[0])  # connect outside the clock: a worker's pool is warm in a running loop
+    barrier.wait()
+    began = time.time()
+    latencies, refused = [], 0
+    for site_id in mine:
+        t = time.perf_counter()
+        refused += not write(site_id)
+        latencies.append(time.perf_counter() - t)
+    return {
+        "began": began,
+        "ended": time.time(),
+        "latencies": latencies,
+        "refused": refused,
+        "bytes": len(json.dumps(data)),
+    }
+
+
+def run_cycle(pool: Any, barrier: Any, url: str, form: str, workers: int, sites: int, cycle: int) -> dict:
+    parts = pool.starmap(_worker, [(url, form, w, workers, sites, cycle, barrier) for w in range(workers)])
+    seconds = max(p["ended"] for p in parts) - min(p["began"] for p in parts)
+    latencies = sorted(x for p in parts for x in p["latencies"])
+    return {
+        "cycle_s": seconds,
+        "writes_per_s": sites / seconds,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "refused": sum(p["refused"] for p in parts),
+        "bytes": parts[0]["bytes"],
+    }
+
+
+def empty_table(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    from sqlalchemy import text
+
+    from pipelet_app.db import reset_engine, session_scope
+
+    reset_engine()
+    with session_scope() as db:
+        db.execute(text("DELETE FROM surplus_loop_memory"))
+    reset_engine()
+
+
+def check(url: str, sites: int, workers: int) -> list[str]:
+    """The table after the run: every site's row, written by its owner; a non-owner's write refused."""
+    os.environ["DATABASE_URL"] = url
+    from sqlalchemy import text
+
+    from pipelet_app.actuation.memory import save
+    from pipelet_app.db import reset_engine, session_scope
+    from pipelet_app.domain.surplus.saved import LoopMemory
+
+    reset_engine()
+    problems = []
+    with session_scope() as db:
+        rows = db.execute(text("SELECT site_id, owner FROM surplus_loop_memory")).all()
+    if len(rows) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in rows):
+        problems.append(f"{len(rows)} rows for {sites} sites, or a row of the wrong owner")
+    if save(1, "bench-intruder", LoopMemory(), datetime.now(UTC)):
+        problems.append("a non-owner's write was not refused")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4, help="lease-holding processes writing at once")
+    parser.add_argument("--cycles", type=int, default=4, help="update cycles per form after the insert one")
+    parser.add_argument(
+        "--database-url", default="postgresql://postgres@127.0.0.1:5432/pipelet_bench_loop_memory"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle, SQLite in a temp dir"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
+    workdir = Path(tempfile.mkdtemp(prefix="loop-memory-bench-"))
+    if args.smoke:
+        args.sites, args.workers, args.cycles = 200, 2, 1
+        args.database_url = f"sqlite:///{workdir / 'bench.db'}"
+    try:
+        prepare_database(args.database_url, args.sites, args.workers)
+        context = multiprocessing.get_context("spawn")
+        results: dict[str, Any] = {
+            "sites": args.sites,
+            "workers": args.workers,
+            "database": args.database_url.split(":")[0],
+            "period_s": PERIOD_S,
+        }
+        cycles: dict[str, list[dict]] = {form: [] for form in FORMS}
+        with context.Manager() as manager, context.Pool(args.workers) as pool:
+            barrier = manager.Barrier(args.workers)
+            inserts = {}
+            for form in FORMS:
+                empty_table(args.database_url)
+                inserts[form] = run_cycle(pool, barrier, args.database_url, form, args.workers, args.sites, 0)
+            for cycle in range(1, args.cycles + 1):
+                for form in FORMS[cycle % len(FORMS) :] + FORMS[: cycle % len(FORMS)]:
+                    got = run_cycle(pool, barrier, args.database_url, form, args.workers, args.sites, cycle)
+                    cycles[form].append(got)
+        results["memory_bytes"] = inserts["fenced"]["bytes"]
+        for form in FORMS:
+            steady = cycles[form]
+            cycle_s = statistics.median(c["cycle_s"] for c in steady)
+            results[form] = {
+                "insert_cycle_s": round(inserts[form]["cycle_s"], 2),
+                "cycle_s": round(cycle_s, 2),
+                "writes_per_s": round(args.sites / cycle_s),
+                "share_of_period": round(cycle_s / PERIOD_S, 3),
+                "p50_ms": round(statistics.median(c["p50_ms"] for c in steady), 2),
+                "p99_ms": round(statistics.median(c["p99_ms"] for c in steady), 2),
+                "refused": sum(c["refused"] for c in steady) + inserts[form]["refused"],
+            }
+        results["fenced_vs_two_step"] = round(
+            results["two_step"]["cycle_s"] / results["fenced"]["cycle_s"], 2
+        )
+        results["fenced_vs_plain"] = round(results["plain"]["cycle_s"] / results["fenced"]["cycle_s"], 2)
+        results["async_vs_fenced"] = round(
+            results["fenced"]["cycle_s"] / results["fenced_async"]["cycle_s"], 2
+        )
+        print(json.dumps(results, indent=2))
+        problems = check(args.database_url, args.sites, args.workers)
+        problems += [
+            f"{form}: {results[form]['refused']} owner writes refused"
+            for form in FORMS
+            if results[form]["refused"]
+        ]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1 if problems else 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
