@@ -17,9 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipelet_app.api.deps import DB, Caller
 from pipelet_app.api.errors import KEYED, ErrorBody, documented
-from pipelet_app.auth import InvalidInput, Role, require
-from pipelet_app.errors import AppError
-from pipelet_app.networks.base import InvalidCredentials, InverterError, ReauthRequired
+from pipelet_app.auth import Role, require
 from pipelet_app.runtime import jobs
 from pipelet_app.services import networks as service
 
@@ -28,12 +26,6 @@ NOT_FOUND = {**KEYED, **documented(404, not_found="No such network account in yo
 #: a database id (int4 on PostgreSQL): a larger number is a 422, not a database error
 AccountId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The network account's id")]
 UNREACHABLE = {502: {"model": ErrorBody, "description": "The network did not accept the test call now"}}
-
-
-class NetworkUnreachable(AppError):
-    """The live test could not reach the network or was throttled: nothing stored, try again."""
-
-    status = 502
 
 
 class FieldOut(BaseModel):
@@ -125,16 +117,6 @@ class LocationSiteIn(BaseModel):
     site_id: int | None = Field(ge=1, le=2**31 - 1, description="One of your sites; null removes the mapping")
 
 
-async def _tested(network: str, label: str, credentials: dict[str, str]) -> dict[str, str]:
-    clean = service.check_connect(network, label, credentials)
-    try:
-        return await service.live_test(network, clean)
-    except (InvalidCredentials, ReauthRequired) as error:
-        raise InvalidInput(f"credentials: {error}") from None
-    except InverterError as error:
-        raise NetworkUnreachable(str(error)) from None
-
-
 @router.get("/types", response_model=list[NetworkTypeOut], responses=KEYED)
 def network_types(principal: Caller) -> list[dict]:
     """The networks an operator can connect and the credential fields each needs."""
@@ -155,7 +137,7 @@ async def connect(body: ConnectIn, principal: Caller, db: DB, response: Response
     """Connect an account: the credentials are tested against the network, then stored encrypted; the
     first sync runs at once. Refused credentials answer 422 and store nothing."""
     require(principal, Role.OPERATOR)
-    credentials = await _tested(body.network, body.label, body.credentials)
+    credentials = await service.tested_credentials(body.network, body.label, body.credentials)
     out = await run_in_threadpool(service.save_account, db, principal, body.network, body.label, credentials)
     db.commit()
     response.headers["Location"] = f"/api/v1/networks/{out['id']}"
@@ -176,7 +158,7 @@ def get_account(account_id: AccountId, principal: Caller, db: DB) -> dict:
 async def replace_credentials(account_id: AccountId, body: CredentialsIn, principal: Caller, db: DB) -> dict:
     """New credentials (after `reauth-needed`), tested first; the account syncs at once."""
     network = await run_in_threadpool(service.account_network, db, principal, account_id)
-    credentials = await _tested(network, "", body.credentials)
+    credentials = await service.tested_credentials(network, "", body.credentials)
     out = await run_in_threadpool(service.replace_credentials, db, principal, account_id, credentials)
     db.commit()
     await jobs.request_network_poll(account_id)

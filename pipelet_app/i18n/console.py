@@ -23,11 +23,31 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.location": "Location (network)",
         "networks.location_site": "Counts for site",
         "networks.no_site": "no site",
-        "networks.none": "No network connected yet. Connect one with POST /api/v1/networks (see below).",
+        "networks.none": "No network connected yet. Connect one with the form below.",
         "networks.available": "Networks you can connect",
-        "networks.connect_hint": "Connect an account through the API (POST /api/v1/networks with "
-        "your API key): its credentials are tested against the network, stored encrypted and never shown "
-        "again.",
+        "networks.connect_hint": "Connect an account with the form above or through the API (POST "
+        "/api/v1/networks with your API key): its credentials are tested against the network, stored "
+        "encrypted and never shown again.",
+        "networks.connect": "Connect a network account",
+        "networks.connect_form_hint": "Fill in the fields of the network you choose (the others stay "
+        "empty). The credentials are tested against the network first, then stored encrypted and never "
+        "shown again.",
+        "networks.choose": "Network",
+        "networks.account_name": "Your name for the account",
+        "networks.connect_button": "Connect",
+        "networks.connected": "Connected: {name}. The first sync runs now.",
+        "network_field.client_id": "Client id",
+        "network_field.client_secret": "Client secret",
+        "network_field.token": "API token",
+        "network_field.api_key": "API key",
+        "network_field.api_password": "API password",
+        "error.network_field_required": "{field}: required for this network.",
+        "error.network_refused": "Credentials: the network refused them ({detail})",
+        "error.network_unreachable": "Network: the test call did not go through ({detail}); nothing was "
+        "stored, try again.",
+        "error.network_choose": "Network: choose one of the list.",
+        "error.network_label_taken": "Your name for the account: your organisation has this network's "
+        "account “{label}” already.",
         "networks.auth": "Sign-in",
         "networks.fields": "Credential fields",
         "networks.configured": "Available here",
@@ -207,11 +227,31 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.location": "Standort (Netzwerk)",
         "networks.location_site": "Zählt für Standort",
         "networks.no_site": "kein Standort",
-        "networks.none": "Noch kein Netzwerk verbunden. Verbinden mit POST /api/v1/networks (siehe unten).",
+        "networks.none": "Noch kein Netzwerk verbunden. Verbinden mit dem Formular unten.",
         "networks.available": "Verbindbare Netzwerke",
-        "networks.connect_hint": "Ein Konto wird über die API verbunden (POST /api/v1/networks mit "
-        "Ihrem API-Schlüssel): die Zugangsdaten werden beim Netzwerk geprüft, verschlüsselt gespeichert "
-        "und nie wieder angezeigt.",
+        "networks.connect_hint": "Ein Konto wird mit dem Formular oben oder über die API verbunden (POST "
+        "/api/v1/networks mit Ihrem API-Schlüssel): die Zugangsdaten werden beim Netzwerk geprüft, "
+        "verschlüsselt gespeichert und nie wieder angezeigt.",
+        "networks.connect": "Netzwerk-Konto verbinden",
+        "networks.connect_form_hint": "Füllen Sie die Felder des gewählten Netzwerks aus (die anderen "
+        "bleiben leer). Die Zugangsdaten werden zuerst beim Netzwerk geprüft, dann verschlüsselt "
+        "gespeichert und nie wieder angezeigt.",
+        "networks.choose": "Netzwerk",
+        "networks.account_name": "Ihr Name für das Konto",
+        "networks.connect_button": "Verbinden",
+        "networks.connected": "Verbunden: {name}. Der erste Abgleich läuft jetzt.",
+        "network_field.client_id": "Client-ID",
+        "network_field.client_secret": "Client-Secret",
+        "network_field.token": "API-Token",
+        "network_field.api_key": "API-Schlüssel",
+        "network_field.api_password": "API-Passwort",
+        "error.network_field_required": "{field}: für dieses Netzwerk erforderlich.",
+        "error.network_refused": "Zugangsdaten: vom Netzwerk abgelehnt ({detail})",
+        "error.network_unreachable": "Netzwerk: der Testaufruf kam nicht durch ({detail}); nichts wurde "
+        "gespeichert, bitte erneut versuchen.",
+        "error.network_choose": "Netzwerk: bitte eines aus der Liste wählen.",
+        "error.network_label_taken": "Ihr Name für das Konto: Ihre Organisation hat bei diesem Netzwerk "
+        "schon ein Konto „{label}“.",
         "networks.auth": "Anmeldung",
         "networks.fields": "Felder der Zugangsdaten",
         "networks.configured": "Hier verfügbar",

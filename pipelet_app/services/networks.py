@@ -28,9 +28,15 @@ from pipelet_app.db.models import (
     Role,
     Site,
 )
-from pipelet_app.errors import Conflict
+from pipelet_app.errors import AppError, Conflict
 from pipelet_app.inverters.credentials import encrypt_credentials
-from pipelet_app.networks.base import NetworkAdapter, transaction_prefix
+from pipelet_app.networks.base import (
+    InvalidCredentials,
+    InverterError,
+    NetworkAdapter,
+    ReauthRequired,
+    transaction_prefix,
+)
 from pipelet_app.networks.registry import ADAPTERS, adapter_class
 from pipelet_app.services.sites import own_site
 from pipelet_app.settings import get_settings
@@ -149,6 +155,25 @@ async def live_test(
     async with adapter:
         await adapter.test_credentials()
         return dict(adapter.credentials)
+
+
+class NetworkUnreachable(AppError):
+    """The live test could not reach the network or was throttled: nothing stored, try again."""
+
+    status = 502
+
+
+async def tested_credentials(network: str, label: str, credentials: Mapping[str, Any]) -> dict[str, str]:
+    """What connecting (the API's POST and PUT, the page's form) stores: the input checked
+    (``check_connect``), then tested live. Refused credentials are ``InvalidInput`` naming ``credentials``;
+    an unreachable or throttling network is ``NetworkUnreachable``. The adapters' texts carry no secret."""
+    clean = check_connect(network, label, credentials)
+    try:
+        return await live_test(network, clean)
+    except (InvalidCredentials, ReauthRequired) as error:
+        raise InvalidInput(f"credentials: {error}") from None
+    except InverterError as error:
+        raise NetworkUnreachable(str(error)) from None
 
 
 def save_account(

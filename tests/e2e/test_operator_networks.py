@@ -5,11 +5,13 @@ network fails, Sync now, and the page names the cause while the last success sta
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import screenshot, sign_in, tap_event_socket
+from tests.e2e.test_solar_charging import _choose_locale
 
 
 def _until(page: Page, selector: str, text: str, seconds: float = 90.0) -> None:
@@ -71,3 +73,50 @@ def test_operator_sees_each_integrations_state_and_cause(
     page.click(f"#sync-{answer['body']['id']}")
     _until(page, row, "server error (500)")
     expect(page.locator(row)).to_contain_text("network unavailable")
+
+
+def test_operator_connects_a_network_with_the_form_on_a_phone_in_german(
+    page: Page, server: dict, fake_networks: dict
+) -> None:
+    """390 px, German: the connect form refuses a missing key naming the field, then connects Helios with
+    the key; the account is listed, the key input is empty again, and the key is in no frame the server
+    sent and not on the page."""
+    key = fake_networks["helios"].credentials()["api_key"]
+    page.set_viewport_size({"width": 390, "height": 844})
+    frames, _ = tap_event_socket(page)
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    page.wait_for_url(re.compile("/operator"), timeout=20_000)
+    page.goto(f"{server['base']}/operator/networks")
+    _choose_locale(page, "Deutsch", "de")
+    try:
+        form = page.locator("#network-connect-form")
+        expect(page.locator("body")).to_contain_text("Netzwerk-Konto verbinden", timeout=30_000)
+
+        def submit(with_key: bool) -> None:
+            page.click("#network-choice")
+            page.get_by_role("option", name="Helios").click()
+            page.fill("#network-label", "Hofladen")
+            if with_key:
+                page.fill("#network-api-key", key)
+            page.click("#network-connect")
+
+        submit(with_key=False)
+        expect(page.locator("#networks-error")).to_contain_text(
+            "API-Schlüssel: für dieses Netzwerk erforderlich", timeout=20_000
+        )
+        submit(with_key=True)
+        expect(page.locator("#network-connected")).to_contain_text("Verbunden: Hofladen", timeout=30_000)
+        expect(page.locator("#networks-error")).to_have_count(0)
+        expect(page.locator("#networks-table")).to_contain_text("Hofladen")
+        expect(page.locator("#network-api-key")).to_have_value("")
+        assert key not in page.content()
+        assert frames and not any(key in frame for frame in frames)
+        box = form.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        listed = page.evaluate(
+            "async () => (await fetch('/api/v1/networks', {credentials: 'same-origin'})).json()"
+        )
+        assert [(a["network"], a["label"]) for a in listed] == [("helios", "Hofladen")]
+        screenshot(page, "operator-networks-connect-de-390")
+    finally:
+        _choose_locale(page, "English", "en")

@@ -1,14 +1,18 @@
 """Data of `/operator/networks`: each charging-network integration of the tenant with its state, last
-successful sync and the cause of its last failure, and each network location with the site its sessions
-count for (services.networks checks role and tenant)."""
+successful sync and the cause of its last failure, each network location with the site its sessions
+count for, and the connect form (services.networks checks role and tenant)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from pipelet_app.auth import InvalidInput, NotFound, Principal
+from pipelet_app.auth import InvalidInput, NotFound, Principal, Role, require
+from pipelet_app.errors import Conflict
 from pipelet_app.i18n import formatting as fmt
+from pipelet_app.i18n.catalogue import translate
 from pipelet_app.i18n.words import label
+from pipelet_app.networks.registry import ADAPTERS, adapter_class
 from pipelet_app.services import networks as service
 from pipelet_app.services import sites as site_service
 from pipelet_app.services.session import Session
@@ -65,7 +69,17 @@ def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
         for loc in service.account_locations(db, principal, a["id"])
     ]
     sites = [{"id": str(s["id"]), "name": s["name"]} for s in site_service.list_sites(db, principal)]
-    return {"accounts": rows, "available": available, "locations": locations, "sites": sites}
+    # the connect form offers the networks this installation can reach (the others are refused anyway)
+    choices = [
+        {"id": t["network"], "name": t["display_name"]} for t in service.catalogue() if t["configured"]
+    ]
+    return {
+        "accounts": rows,
+        "available": available,
+        "locations": locations,
+        "sites": sites,
+        "choices": choices,
+    }
 
 
 NO_SITE = "none"  # the select's value for "counts for no site" (a select item cannot be empty)
@@ -88,3 +102,59 @@ def sync_now(db: Session, principal: Principal, account_id: str) -> int:
         raise NotFound("Not found.")
     service.request_sync(db, principal, int(account_id))
     return int(account_id)
+
+
+def connect_inputs() -> list[tuple[str, list[str], bool]]:
+    """The connect form's credential inputs: (field name, the networks that ask for it, secret), one per
+    distinct field name; the form posts them all and `connect` keeps the chosen network's."""
+    inputs: dict[str, tuple[list[str], bool]] = {}
+    for network in ADAPTERS:
+        cls = adapter_class(network)
+        for f in cls.credential_fields:
+            names, secret = inputs.setdefault(f.name, ([], f.secret))
+            names.append(cls.display_name)
+            inputs[f.name] = (names, secret or f.secret)
+    return [(name, names, secret) for name, (names, secret) in inputs.items()]
+
+
+def connect(db: Session, principal: Principal, form: dict[str, Any]) -> int:
+    """The connect form: the operator's role first, then what POST /api/v1/networks does — the same
+    checks and live test (`services.networks.tested_credentials`), then `save_account` in the caller's
+    tenant. The new account's id (for the scheduler's wake-up). The credentials go to the service only:
+    never returned, kept in state or logged; a failure is a form error naming the field.
+
+    Runs on a worker thread (`_guarded_off_loop`), so the test call gets its own event loop there."""
+    require(principal, Role.OPERATOR)
+    if principal.tenant_id is None:
+        raise NotFound("Not found.")
+    network = str(form.get("network", "") or "").strip()
+    account = str(form.get("label", "") or "").strip()
+    fields = adapter_class(network).credential_fields if network in ADAPTERS else ()
+    credentials = {f.name: str(form.get(f.name, "") or "") for f in fields}
+    try:
+        tested = asyncio.run(service.tested_credentials(network, account, credentials))
+        return int(service.save_account(db, principal, network, account, tested)["id"])
+    except InvalidInput as error:
+        raise InvalidInput(_worded(error.message)) from None
+    except service.NetworkUnreachable as error:  # a form error here, not a refusal of the whole page
+        raise InvalidInput(_say("error.network_unreachable", detail=error.message)) from None
+    except Conflict:  # the only conflict of save_account: the label is taken for this network
+        raise InvalidInput(_say("error.network_label_taken", label=account)) from None
+
+
+def _say(key: str, **args: str) -> str:
+    return translate(key, fmt.current_locale()).format(**args)
+
+
+def _worded(message: str) -> str:
+    """The service's refusals of the form (`services.networks.check_connect`, the live test) in the page's
+    language, each naming the field; one the form cannot send (a forged field) stays as it is."""
+    where, _, detail = message.partition(": ")
+    if where == "credentials":
+        return _say("error.network_refused", detail=detail)
+    if where.startswith("credentials.") and detail == "required":
+        field = where.removeprefix("credentials.")
+        return _say("error.network_field_required", field=label("network_field", field, fmt.current_locale()))
+    if where == "network" and detail.startswith("one of"):
+        return _say("error.network_choose")
+    return message

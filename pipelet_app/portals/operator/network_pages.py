@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, shell
-from pipelet_app.portals.operator.network_data import NO_SITE
+from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, field, shell
+from pipelet_app.portals.operator.network_data import NO_SITE, connect_inputs
 from pipelet_app.portals.operator.network_state import NetworksState
 from pipelet_app.portals.session_state import SessionState
 
@@ -72,6 +72,63 @@ def _location_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _connect_form() -> rx.Component:
+    """Connect an account: the network, a name for it, and one input per credential field any network asks
+    for (secret ones masked); `NetworksState.connect` keeps the chosen network's. Emptied on submit, so a
+    secret never stays on the page."""
+    s = NetworksState
+    return card(
+        T["networks.connect"],
+        rx.text(T["networks.connect_form_hint"], size="2"),
+        rx.cond(
+            s.connected != "",
+            rx.callout(
+                s.connected,
+                color_scheme="green",
+                role="status",
+                id="network-connected",
+            ),
+        ),
+        rx.form(
+            rx.flex(
+                field(
+                    T["networks.choose"],
+                    rx.select.root(
+                        rx.select.trigger(id="network-choice", aria_label=T["networks.choose"]),
+                        rx.select.content(
+                            rx.foreach(s.choices, lambda c: rx.select.item(c["name"], value=c["id"]))
+                        ),
+                        name="network",
+                    ),
+                ),
+                field(T["networks.account_name"], rx.input(name="label", max_length=200, id="network-label")),
+                *[
+                    field(
+                        T[f"network_field.{name}"] + f" ({', '.join(networks)})",
+                        rx.input(
+                            name=name,
+                            type="password" if secret else "text",
+                            auto_complete="off",
+                            id="network-" + name.replace("_", "-"),
+                        ),
+                    )
+                    for name, networks, secret in connect_inputs()
+                ],
+                rx.button(T["networks.connect_button"], type="submit", id="network-connect"),
+                direction="row",
+                wrap="wrap",
+                align="end",
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=s.connect,
+            reset_on_submit=True,
+            width="100%",
+            id="network-connect-form",
+        ),
+    )
+
+
 def networks_page() -> rx.Component:
     s = NetworksState
     return shell(
@@ -108,6 +165,7 @@ def networks_page() -> rx.Component:
                 empty_state(T["networks.none"]),
             ),
         ),
+        _connect_form(),
         rx.cond(
             s.locations.length() > 0,
             card(

@@ -1,10 +1,12 @@
 """State of `/operator/networks`. Every event goes through `_guarded_off_loop`, so role and tenant are
-checked by the service on each one; no credential ever enters this state (connecting is the API's)."""
+checked on each one; no credential ever enters this state: the connect form's values go to `connect` as
+the event's argument, to the service, and the form is emptied on submit."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from pipelet_app.i18n import translate
 from pipelet_app.portals.operator import network_data as data
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.runtime import jobs
@@ -15,18 +17,37 @@ class NetworksState(SessionState):
     available: list[dict[str, str]] = []
     locations: list[dict[str, str]] = []
     sites: list[dict[str, str]] = []
+    choices: list[dict[str, str]] = []  # the networks the connect form offers: id, display name
     error: str = ""
+    connected: str = ""  # the sentence naming the account the form just connected ("": none)
 
     async def _reload(self):
         result = await self._guarded_off_loop(data.networks_view)
         value = result.value or {}
         self.accounts, self.available = value.get("accounts", []), value.get("available", [])
         self.locations, self.sites = value.get("locations", []), value.get("sites", [])
+        self.choices = value.get("choices", [])
         return result
 
     @rx.event
     async def load(self):
-        self.error = ""
+        self.error = self.connected = ""
+        return (await self._reload()).redirect
+
+    @rx.event
+    async def connect(self, form: dict):
+        """Connect a network account from the page's form (tested live first, like the API)."""
+        self.error = self.connected = ""
+        values = {str(k): str(v) for k, v in (form or {}).items()}
+        result = await self._guarded_off_loop(lambda db, p: data.connect(db, p, values))
+        if result.value is None:
+            if not result.redirect:
+                self.error = result.error or result.denied
+                self.denied = ""
+            return result.redirect
+        await jobs.request_network_poll(result.value)
+        name = values.get("label", "").strip() or values.get("network", "")
+        self.connected = translate("networks.connected", self.locale).format(name=name)
         return (await self._reload()).redirect
 
     @rx.event

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from pipelet_app.auth import Forbidden, NotFound, Principal
+from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import NetworkAccount, User
 from pipelet_app.i18n.catalogue import MESSAGES
@@ -140,3 +140,44 @@ async def test_the_page_maps_a_network_location_to_a_site(
     for locale in ("en", "de"):
         for key in ("networks.locations", "networks.location", "networks.location_site", "networks.no_site"):
             assert MESSAGES[locale][key]
+
+
+def test_the_connect_form_checks_tests_and_stores_like_the_api(
+    demo: dict, fakes: tuple[FakeLoop, FakeHelios], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page's connect form (`network_data.connect`): the operator role first; the API's checks and live
+    test, their refusals in the page's language naming the field; stored in the caller's tenant only; the
+    secret in no answer, error, view or log line."""
+    caplog.set_level("DEBUG")
+    loop, _ = fakes
+    son, north = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    good = loop.credentials()
+    secret = good["client_secret"]
+    with session_scope() as db, pytest.raises(Forbidden):
+        data.connect(db, _principal("driver@acme.demo"), {"network": "loop", "label": "Depot", **good})
+
+    def refusal(form: dict[str, str]) -> str:
+        with in_locale("de"), session_scope() as db, pytest.raises(InvalidInput) as refused:
+            data.connect(db, son, form)
+        return refused.value.message
+
+    assert refusal({"network": "loop", "client_id": good["client_id"]}) == (
+        "Client-Secret: für dieses Netzwerk erforderlich."
+    )
+    assert refusal({"network": "nope", **good}) == "Netzwerk: bitte eines aus der Liste wählen."
+    wrong = refusal({"network": "loop", **good, "client_secret": "wrong-secret-123"})
+    assert wrong.startswith("Zugangsdaten: vom Netzwerk abgelehnt") and "wrong-secret-123" not in wrong
+
+    with session_scope() as db:  # the other networks' inputs the form posts too are not the chosen one's
+        account_id = data.connect(db, son, {"network": "loop", "label": "Depot", **good, "api_key": "x"})
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account_id)
+        assert row is not None and row.tenant_id == son.tenant_id and secret not in row.credentials_enc
+        assert secret not in repr(data.networks_view(db, son))
+        assert [a["label"] for a in data.networks_view(db, son)["accounts"]] == ["Depot"]
+        assert data.networks_view(db, north)["accounts"] == []
+    taken = refusal({"network": "loop", "label": "Depot", **good})
+    assert (
+        taken == "Ihr Name für das Konto: Ihre Organisation hat bei diesem Netzwerk schon ein Konto „Depot“."
+    )
+    assert secret not in caplog.text and "wrong-secret-123" not in caplog.text
