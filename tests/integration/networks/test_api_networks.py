@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuditEvent, NetworkAccount, Role, User
 from pipelet_app.inverters.credentials import decrypt_credentials
@@ -25,20 +24,14 @@ from tests.integration.api.onboarding_helpers import NORTH, SONNEN, key_of
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLoop]:
-    with FakeLoop() as fake, FakeHelios() as helios:
-        monkeypatch.setenv("LOOP_API_BASE", fake.url)
-        monkeypatch.setenv("HELIOS_API_BASE", helios.url)
+@pytest.fixture(autouse=True)
+def helios(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHelios]:
+    """Helios configured too (the `loop` and `client` fixtures are the folder's, conftest.py)."""
+    with FakeHelios() as fake:
+        monkeypatch.setenv("HELIOS_API_BASE", fake.url)
         get_settings.cache_clear()
         yield fake
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def client(demo: dict, loop: FakeLoop) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def test_connect_list_sync_and_isolate(

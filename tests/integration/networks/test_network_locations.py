@@ -7,38 +7,20 @@ field; another tenant's account or site is 404."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipelet_app.api import build_api
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuditEvent, ChargingSession, NetworkAccount
-from pipelet_app.settings import get_settings
 from pollers import networks as poller
 from tests.fakes.networks import FakeLoop
 from tests.integration.api.onboarding_helpers import NORTH, SONNEN, key_of, site_of
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # the fixture's session ended on 1 December
 DECEMBER = {"from": "2026-12-01", "to": "2027-01-01", "step": "month"}
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLoop]:
-    with FakeLoop() as fake:
-        monkeypatch.setenv("LOOP_API_BASE", fake.url)
-        get_settings.cache_clear()
-        yield fake
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def client(demo: dict, loop: FakeLoop) -> Iterator[TestClient]:
-    with TestClient(build_api(), raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def _poll(account_id: int, now: datetime) -> None:

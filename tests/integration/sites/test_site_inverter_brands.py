@@ -6,7 +6,7 @@ in getting its solar share when the data arrives (and again when the cloud revis
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import SiteInverter
 from pipelet_app.db.types import utcnow
 from pipelet_app.inverters.base import System
 from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.services import site_inverters as service
 from pollers.site_energy import settle_session_solar
-from pollers.site_inverters import poll_link
+from pollers.site_inverters import LinkReport, poll_link
 from tests.fakes.inverters import fronius as fronius_fake
 from tests.fakes.inverters import huawei as huawei_fake
 from tests.fakes.inverters import sma as sma_fake
@@ -28,7 +27,14 @@ from tests.fakes.inverters import sungrow as sungrow_fake
 from tests.fakes.inverters import victron as victron_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
 from tests.fakes.inverters._server import FakeCloud
-from tests.integration.sites.test_site_inverters import _operator_site, _pv, _samples, _session, _solar
+from tests.integration.sites.test_site_inverters import (
+    _operator_site,
+    _poll_connected,
+    _pv,
+    _samples,
+    _session,
+    _solar,
+)
 
 
 @dataclass(frozen=True)
@@ -214,15 +220,8 @@ async def test_cloud_pv_gives_an_ocpp_session_its_solar_share(case: Case, databa
         assert failed is not None and failed.status == "error" and failed.samples == 0
         assert _samples(site_id) == 0
 
-        async def poll() -> Any:
-            with session_scope() as db:  # due now: the test drives the clock, not the schedule
-                row = db.get(SiteInverter, link_id)
-                assert row is not None
-                row.next_poll_utc = fake.clock.now()
-                db.add(row)
-            report = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
-            assert report is not None and report.status == "connected", report
-            return report
+        def poll() -> Awaitable[LinkReport]:
+            return _poll_connected(link_id, fake)
 
         if not case.history:  # live counters: a baseline read, then one read every few minutes
             await poll()

@@ -6,6 +6,7 @@ never adds to them."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,10 +17,10 @@ from pipelet_app.db.models import SiteInverter, SiteSample
 from pipelet_app.db.types import utcnow
 from pipelet_app.inverters.base import System
 from pipelet_app.services import site_inverters as service
-from pollers.site_inverters import LinkReport, poll_link
+from pollers.site_inverters import LinkReport
 from tests.fakes.inverters import huawei as huawei_fake
 from tests.fakes.inverters import sungrow as sungrow_fake
-from tests.integration.sites.test_site_inverters import _operator_site, _pv
+from tests.integration.sites.test_site_inverters import _force_poll, _operator_site, _poll_connected, _pv
 
 
 def _rows_per_minute(site_id: int) -> Counter[datetime]:
@@ -46,15 +47,8 @@ async def test_history_replaces_the_counter_rows_it_overlaps(database: str) -> N
                 db, principal, site_id, "huawei", credentials, [System(huawei_fake.PLANT, "")]
             )["id"]
 
-        async def poll() -> LinkReport:
-            with session_scope() as db:  # due now: the test drives the clock, not the schedule
-                row = db.get(SiteInverter, link_id)
-                assert row is not None
-                row.next_poll_utc = fake.clock.now()
-                db.add(row)
-            report = await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
-            assert report is not None and report.status == "connected", report
-            return report
+        def poll() -> Awaitable[LinkReport]:
+            return _poll_connected(link_id, fake)
 
         await poll()  # the counter's baseline
         fake.clock.advance(70 * 60)  # the first hour complete, but its history throttled (407)
@@ -96,15 +90,8 @@ async def test_sungrow_minute_history_replaces_a_missed_polls_smear_the_next_day
                 db, principal, site_id, "sungrow", sungrow_fake.HARNESS.good_credentials(fake), [system]
             )
 
-        async def poll() -> LinkReport:
-            with session_scope() as db:
-                row = db.get(SiteInverter, link["id"])
-                assert row is not None
-                row.next_poll_utc = fake.clock.now()
-                db.add(row)
-            report = await poll_link(link["id"], clock=fake.clock.now, base_url=fake.base_url)
-            assert report is not None and report.status == "connected", report
-            return report
+        def poll() -> Awaitable[LinkReport]:
+            return _poll_connected(link["id"], fake)
 
         await poll()  # 09:55: the day yield's baseline
         fake.clock.advance(130 * 60)  # 12:05: the 10:25 poll was missed, one span smears 09:55-12:05
@@ -123,16 +110,6 @@ async def test_sungrow_minute_history_replaces_a_missed_polls_smear_the_next_day
         assert sum(v or 0.0 for v in filled.values()) / 60 == pytest.approx(4000.0, abs=2)
         rows = _rows_per_minute(site_id)
         assert rows and set(rows.values()) == {1}, "one row a minute: replaced, never doubled"
-
-
-async def _force_poll(link_id: int, fake: object) -> LinkReport | None:
-    """One poll now, whatever the schedule says (the test drives the clock); the quota gate still applies."""
-    with session_scope() as db:
-        row = db.get(SiteInverter, link_id)
-        assert row is not None
-        row.next_poll_utc = fake.clock.now()  # type: ignore[attr-defined]
-        db.add(row)
-    return await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)  # type: ignore[attr-defined]
 
 
 async def test_sungrow_refused_history_calls_count_in_the_hourly_quota(database: str) -> None:

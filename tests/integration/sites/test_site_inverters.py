@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,7 +37,7 @@ from pipelet_app.inverters.enphase import EnphaseAdapter
 from pipelet_app.inverters.solaredge import SolarEdgeAdapter
 from pipelet_app.services import site_inverters as service
 from pollers.site_energy import settle_session_solar
-from pollers.site_inverters import poll_link, spread
+from pollers.site_inverters import LinkReport, poll_link, spread
 from tests.fakes.inverters import enphase as enphase_fake
 from tests.fakes.inverters import solaredge as solaredge_fake
 from tests.fakes.inverters._recorded import assert_same_shape, recorded
@@ -190,6 +191,23 @@ def _pv(site_id: int, start: datetime, end: datetime) -> dict[datetime, float | 
 def _samples(site_id: int) -> int:
     with session_scope() as db:
         return len(db.exec(select(SiteSample.ts).where(SiteSample.site_id == site_id)).all())
+
+
+async def _force_poll(link_id: int, fake: Any) -> LinkReport | None:
+    """One poll now, whatever the schedule says (the test drives the clock); the quota gate still applies."""
+    with session_scope() as db:
+        row = db.get(SiteInverter, link_id)
+        assert row is not None
+        row.next_poll_utc = fake.clock.now()
+        db.add(row)
+    return await poll_link(link_id, clock=fake.clock.now, base_url=fake.base_url)
+
+
+async def _poll_connected(link_id: int, fake: Any) -> LinkReport:
+    """`_force_poll`, which must find the cloud connected."""
+    report = await _force_poll(link_id, fake)
+    assert report is not None and report.status == "connected", report
+    return report
 
 
 async def test_cloud_pv_fills_the_series_and_gives_an_ocpp_session_its_solar_share(database: str) -> None:

@@ -169,6 +169,28 @@ async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> R
     return cp
 
 
+@contextlib.asynccontextmanager
+async def short_sun(csms: CsmsServer) -> AsyncIterator[tuple[SunSite, Profiles, RawChargePoint, datetime]]:
+    """The lease and takeover cases' start: a PV-priority site with a car charging at its charger, and at
+    t0 2 kW of PV exporting 1 kW, short of the car's minimum (PV-priority holds it at 6 A from the grid).
+    Yields the site, its charger's profiles, the charger and t0."""
+    site = make_site(mode="pv-priority")
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        yield site, profiles, cp, t0
+    finally:
+        await cp.close()
+
+
+def switch_controller(site: SunSite, on: bool) -> None:
+    """The operator turns the site's surplus controller on or off."""
+    with session_scope() as db:
+        db.get(SiteSurplus, site.id).enabled = on  # type: ignore[union-attr]
+
+
 def decisions(site: SunSite) -> list[SurplusDecision]:
     with session_scope() as db:
         return list(
@@ -323,12 +345,7 @@ async def test_one_owner_per_site(database: str) -> None:
 
 
 async def test_the_runner_runs_due_sites_it_owns(csms: CsmsServer) -> None:
-    site = make_site(mode="pv-priority")
-    profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+    async with short_sun(csms) as (site, profiles, cp, t0):
         a, b = Runner("worker-a"), Runner("worker-b")
         assert await a.tick(t0 + timedelta(seconds=1)) == 1
         assert await b.tick(t0 + timedelta(seconds=2)) == 0  # a holds the lease
@@ -343,14 +360,11 @@ async def test_the_runner_runs_due_sites_it_owns(csms: CsmsServer) -> None:
         cp.responders["ClearChargingProfile"] = lambda payload: (
             cleared.append(payload) or {"status": "Accepted"}
         )
-        with session_scope() as db:
-            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        switch_controller(site, on=False)
         assert await a.tick(t0 + timedelta(seconds=25)) == 0
         assert sorted(p["id"] for p in cleared) == [1000, 2001, 3001]  # site cap, default, session profile
         assert await a.tick(t0 + timedelta(seconds=40)) == 0
         assert len(cleared) == 3  # once
-    finally:
-        await cp.close()
 
 
 async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile(csms: CsmsServer) -> None:
@@ -419,8 +433,7 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
             {"startPeriod": 0, "limit": limit, "numberPhases": 1}
         ]
 
-        with session_scope() as db:
-            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        switch_controller(site, on=False)
         # Off: no controller plans any more, so the CSMS offers the car's levelled schedule at once.
         before = len(profiles.received)
         assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Accepted"}
@@ -533,12 +546,7 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
     """Worker a runs the site and dies (stops renewing its lease); worker b takes the site over once the
     lease runs out and continues from a's saved memory: the same controller memory (timers, the car's
     not-drawing mark), and no profile the charger already carries is sent again."""
-    site = make_site(mode="pv-priority")
-    profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+    async with short_sun(csms) as (site, profiles, _cp, t0):
         a = Runner("worker-a")
         for seconds in (1, 12, 23, 34, 45, 56):
             assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
@@ -573,8 +581,6 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
 
         assert not save(site.id, "worker-a", LoopMemory(), t0 + timedelta(seconds=91))
         assert saved_memory(site).owner == "worker-b"  # type: ignore[union-attr]
-    finally:
-        await cp.close()
 
 
 async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_send(
@@ -585,12 +591,7 @@ async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_sen
     a record that says the charger still has the old one."""
     from pipelet_app.actuation import loop
 
-    site = make_site(mode="pv-priority")
-    profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+    async with short_sun(csms) as (site, profiles, _cp, t0):
         a = Runner("worker-a")
         assert await a.tick(t0 + timedelta(seconds=1)) == 1
         assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)
@@ -613,30 +614,19 @@ async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_sen
         assert await b.tick(t0 + timedelta(seconds=43)) == 1
         assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)  # the car is not left at a's last limit
         assert len(profiles.purposes()) == 4  # the site cap was not sent again
-    finally:
-        await cp.close()
 
 
 async def test_turning_the_controller_off_forgets_what_was_sent(csms: CsmsServer) -> None:
     """The owner clears its profiles when the controller is turned off; what it saves then lists none,
     so an owner after the controller is turned on again sends the site cap and the limit again."""
-    site = make_site(mode="pv-priority")
-    profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+    async with short_sun(csms) as (site, profiles, cp, t0):
         a = Runner("worker-a")
         assert await a.tick(t0 + timedelta(seconds=1)) == 1
         assert saved_memory(site).memory["sent"]  # type: ignore[union-attr]
         cp.responders["ClearChargingProfile"] = lambda payload: {"status": "Accepted"}
-        with session_scope() as db:
-            db.get(SiteSurplus, site.id).enabled = False  # type: ignore[union-attr]
+        switch_controller(site, on=False)
         assert await a.tick(t0 + timedelta(seconds=12)) == 0
         assert saved_memory(site).memory["sent"] == []  # type: ignore[union-attr]
-        with session_scope() as db:
-            db.get(SiteSurplus, site.id).enabled = True  # type: ignore[union-attr]
+        switch_controller(site, on=True)
         assert await Runner("worker-b").tick(t0 + timedelta(seconds=50)) == 1
         assert [p for p, _, _ in profiles.purposes()] == ["ChargePointMaxProfile", "TxProfile"] * 2
-    finally:
-        await cp.close()
