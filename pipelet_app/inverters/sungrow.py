@@ -123,6 +123,8 @@ class SungrowAdapter(InverterAdapter):
     )
     secret_keys: ClassVar[frozenset[str]] = frozenset({"user_password", "access_key", "appkey", "token"})
     supports_production = True
+    #: requests sent by this adapter (``_post``): a history call counts the ones it made in the ledger
+    _requests = 0
 
     def _app(self, name: str) -> str:
         return str(self.credentials.get(name) or _settings_value(f"sungrow_{name}"))
@@ -131,6 +133,7 @@ class SungrowAdapter(InverterAdapter):
         body = {"appkey": self._app("appkey"), "lang": "_en_US", **payload}
         if with_token:
             body["token"] = self.credentials.get("token", "")
+        self._requests += 1
         response = await self._send(
             "POST",
             f"/openapi/{path}",
@@ -367,7 +370,12 @@ class SungrowAdapter(InverterAdapter):
         if not quota.can_spend(self.ledger, account_quota, now):
             raise Throttled(self.brand, "iSolarCloud's request quota has no call left for the history", 60.0)
         self.ledger = quota.spend(self.ledger, account_quota, now)
-        return await self._call(path, payload)
+        sent = self._requests
+        try:
+            return await self._call(path, payload)
+        finally:  # a renewed token costs a login and the call again: those count too
+            if self._requests - sent > 1:
+                self.ledger = quota.spend(self.ledger, account_quota, now, n=self._requests - sent - 1)
 
     async def _counter_production(self, system: System, since: datetime) -> list[ProductionInterval]:
         """The plant's yield since the previous poll (the rise of its daily yield), as one interval."""

@@ -136,3 +136,27 @@ async def test_served_minute_history_has_the_recorded_shape(fake: SungrowFake) -
                 assert points and all(re.fullmatch(r"p\d+", key) for key in points)
                 assert all(isinstance(value, str) for value in sample.values())
                 assert re.fullmatch(r"\d{14}", sample["time_stamp"])
+
+
+async def test_every_request_of_a_history_call_is_in_the_ledger(fake: SungrowFake) -> None:
+    """The history's calls are spent in the adapter's ledger (saved by the poll job), a token renewed
+    during one too: its login and the repeated call. Only the counter's read is left to the poll job."""
+    link = Link(fake)
+    await link.poll(START - timedelta(hours=1))
+    fake.clock.advance(20 * 3600)
+    token_invalid = {
+        "req_serial_num": "x",
+        "result_code": "E00003",
+        "result_msg": "token",
+        "result_data": None,
+    }
+    fake.inject("body", match="getDevicePointMinuteDataList", body=token_invalid)
+    before = len(fake.requests)
+    adapter = SungrowAdapter(
+        link.credentials, base_url=fake.base_url, clock=fake.clock.now, state=copy.deepcopy(link.state)
+    )
+    async with adapter:
+        filled = before_today(await adapter.fetch_production(SYSTEM, fake.clock.now() - timedelta(hours=1)))
+    sent = [r.path.rsplit("/", 1)[1] for r in fake.requests[before:]]
+    assert sent.count("login") == 1 and sent.count("getDevicePointMinuteDataList") == 2 and filled
+    assert len(adapter.ledger["request"]) == len(sent) - sent.count("getDeviceRealTimeData")
