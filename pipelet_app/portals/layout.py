@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import reflex as rx
 from reflex.utils.imports import ImportVar
 from reflex.vars import VarData
@@ -299,6 +301,22 @@ def data_table(
             id=table_id,
         ),
         empty_state(SessionState.tr["common.no_data"]),
+    )
+
+
+def row_table(
+    headers: Sequence[str], rows: rx.Var, row: Callable[[rx.Var], rx.Component], table_id: str
+) -> rx.Component:
+    """A table whose rows are components of their own (`row` draws one: buttons, badges, selects) under
+    header cells named by catalogue keys; where plain cells do, `data_table` is shorter."""
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(*[rx.table.column_header_cell(SessionState.tr[key]) for key in headers])
+        ),
+        rx.table.body(rx.foreach(rows, row)),
+        width="100%",
+        variant="surface",
+        id=table_id,
     )
 
 

@@ -7,7 +7,7 @@ import reflex as rx
 from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
 from pipelet_app.portals.driver.pv_pages import data_source_tiles
 from pipelet_app.portals.driver.state import DriverSessionState, DriverState
-from pipelet_app.portals.layout import card, data_table, shell, source_badge, when_empty
+from pipelet_app.portals.layout import card, data_table, row_table, shell, source_badge, when_empty
 
 T = DriverState.tr
 
@@ -212,25 +212,11 @@ def driver_page() -> rx.Component:
         card(
             T["driver.recent"],
             rx.text(T["driver.sessions_hint"], size="1", color_scheme="gray"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(T[k])
-                            for k in (
-                                "col.when",
-                                "col.station",
-                                "col.source",
-                                "col.energy",
-                                "col.solar_share",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(DriverState.sessions, _session_row)),
-                width="100%",
-                variant="surface",
-                id="driver-sessions",
+            row_table(
+                ("col.when", "col.station", "col.source", "col.energy", "col.solar_share"),
+                DriverState.sessions,
+                _session_row,
+                "driver-sessions",
             ),
             when_empty(DriverState.sessions, T["driver.no_sessions"]),
         ),

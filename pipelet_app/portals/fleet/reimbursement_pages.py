@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.fleet.reimbursement_state import ImportState, ReimbursementState
-from pipelet_app.portals.layout import card, confirm_button, data_table, shell, when_empty
+from pipelet_app.portals.layout import card, confirm_button, data_table, row_table, shell, when_empty
 
 T = ReimbursementState.tr
 SOURCES = (
@@ -127,26 +127,11 @@ def reimbursement_page() -> rx.Component:
                 ),
                 width="100%",
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(T[k])
-                            for k in (
-                                "col.driver",
-                                "reimb.sessions",
-                                "col.energy",
-                                "reimb.amount",
-                                "col.status",
-                                "reimb.actions",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(ReimbursementState.statements, _statement_row)),
-                width="100%",
-                variant="surface",
-                id="statements",
+            row_table(
+                ("col.driver", "reimb.sessions", "col.energy", "reimb.amount", "col.status", "reimb.actions"),
+                ReimbursementState.statements,
+                _statement_row,
+                "statements",
             ),
             when_empty(ReimbursementState.statements, T["reimb.none"]),
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, field, shell
+from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, field, row_table, shell
 from pipelet_app.portals.operator.network_data import NO_SITE, connect_inputs
 from pipelet_app.portals.operator.network_state import NetworksState
 from pipelet_app.portals.session_state import SessionState
@@ -138,29 +138,21 @@ def networks_page() -> rx.Component:
             T["networks.title"],
             rx.cond(
                 s.accounts.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(T[key])
-                                for key in (
-                                    "networks.network",
-                                    "networks.label",
-                                    "networks.status",
-                                    "networks.last_success",
-                                    "networks.last_error",
-                                    "networks.skipped",
-                                    "networks.chargers",
-                                    "networks.sessions",
-                                    "networks.action",
-                                )
-                            ]
-                        )
+                row_table(
+                    (
+                        "networks.network",
+                        "networks.label",
+                        "networks.status",
+                        "networks.last_success",
+                        "networks.last_error",
+                        "networks.skipped",
+                        "networks.chargers",
+                        "networks.sessions",
+                        "networks.action",
                     ),
-                    rx.table.body(rx.foreach(s.accounts, _account_row)),
-                    width="100%",
-                    variant="surface",
-                    id="networks-table",
+                    s.accounts,
+                    _account_row,
+                    "networks-table",
                 ),
                 empty_state(T["networks.none"]),
             ),
@@ -171,24 +163,11 @@ def networks_page() -> rx.Component:
             card(
                 T["networks.locations"],
                 rx.text(T["networks.locations_hint"], size="2"),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(T[key])
-                                for key in (
-                                    "networks.label",
-                                    "networks.location",
-                                    "networks.chargers",
-                                    "networks.location_site",
-                                )
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(s.locations, _location_row)),
-                    width="100%",
-                    variant="surface",
-                    id="network-locations",
+                row_table(
+                    ("networks.label", "networks.location", "networks.chargers", "networks.location_site"),
+                    s.locations,
+                    _location_row,
+                    "network-locations",
                 ),
             ),
         ),
