@@ -62,6 +62,13 @@ KEEP_DECISIONS = timedelta(days=7)
 #: every cycle would be 86 M rows a day
 STORE_QUIET_EVERY = timedelta(minutes=1)
 SEND_TIMEOUT_S = 10.0
+#: a charger that never told its rate unit is asked (GetConfiguration / GetVariables) before its first
+#: profile; it has this long to answer, and is asked again by this process at most once an hour
+UNIT_ASK_TIMEOUT_S = 3.0
+UNIT_ASK_AGAIN = timedelta(hours=1)
+RATE_UNIT_16 = "ChargingScheduleAllowedChargingRateUnit"
+RATE_UNIT_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}}
+_units_asked: dict[str, datetime] = {}  # charge point id -> when this process last asked
 
 
 def default_owner() -> str:
@@ -279,6 +286,45 @@ def _persist(
             )
 
 
+async def _ask_rate_unit(charge_point_id: str) -> bool:
+    """Ask a charger which rate units it takes; the CSMS stores the answer in its configuration / device
+    model (`after_command`), where the next `load_site` reads it. False when it did not answer."""
+    version = await asyncio.to_thread(_version_of, charge_point_id)
+    if version == "1.6":
+        action, payload = "GetConfiguration", {"key": [RATE_UNIT_16]}
+    else:
+        action, payload = "GetVariables", {"getVariableData": [RATE_UNIT_201]}
+    try:
+        await send_command(charge_point_id, action, payload, UNIT_ASK_TIMEOUT_S)
+    except CommandError as exc:
+        log.info("%s did not say its charging rate unit (%s): A it is", charge_point_id, type(exc).__name__)
+        return False
+    return True
+
+
+async def _learn_units(view: SiteView, now: datetime) -> bool:
+    """Ask the online chargers whose rate unit is unknown (once an hour per process); True when one
+    answered, so the cycle reads the site again before sending. Without it a charger that takes only W
+    got A profiles until an operator ran get-configuration by hand."""
+    due = sorted(
+        {
+            t.charge_point_id
+            for t in view.targets.values()
+            if t.online
+            and not t.unit_known
+            and (
+                t.charge_point_id not in _units_asked
+                or now - _units_asked[t.charge_point_id] >= UNIT_ASK_AGAIN
+            )
+        }
+    )
+    for charge_point_id in due:
+        _units_asked[charge_point_id] = now
+    if not due:
+        return False
+    return any(await asyncio.gather(*(_ask_rate_unit(cp) for cp in due)))
+
+
 def _load(site_id: int, now: datetime) -> SiteView | None:
     with session_scope() as db:
         return load_site(db, site_id, now)
@@ -288,6 +334,8 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     """One control cycle of one site (the caller holds its lease). None when the site is not enabled."""
     now = now or utcnow()
     view = await asyncio.to_thread(_load, site_id, now)
+    if view is not None and await _learn_units(view, now):
+        view = await asyncio.to_thread(_load, site_id, now)
     if view is None:
         return None
     if view.stale:

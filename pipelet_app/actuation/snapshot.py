@@ -10,7 +10,7 @@ charger device, then the site's defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -49,6 +49,8 @@ class Target:
     transaction_id: str | None
     unit: str
     online: bool
+    #: False when the charger never told us its rate unit (`unit` is then the A default): the loop asks it
+    unit_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,31 @@ def _latest_samples(db: Session, site_id: int, now: datetime) -> dict[int, SiteS
     return latest
 
 
-def _rate_unit(db: Session, charger_id: int) -> str:
+def _newest_grid_sample(
+    db: Session, site_id: int, devices: list[SiteDevice], now: datetime
+) -> datetime | None:
+    """When the site went stale: its last grid measurement of the past day, so the operator reads since
+    when (not "never" for a meter that stopped a few minutes ago)."""
+    grid_ids = [d.id for d in devices if d.kind == DeviceKind.GRID]
+    if not grid_ids:
+        return None
+    since = now - timedelta(days=1)
+    return db.exec(
+        select(SiteSample.ts)
+        .where(
+            SiteSample.site_id == site_id,
+            SiteSample.minute >= floor_minute(since),
+            SiteSample.minute <= now,
+            col(SiteSample.device_id).in_(grid_ids),
+            SiteSample.ts <= now,
+        )
+        .order_by(col(SiteSample.minute).desc(), col(SiteSample.ts).desc())
+        .limit(1)
+    ).first()
+
+
+def _rate_unit(db: Session, charger_id: int) -> str | None:
+    """`A` or `W` from the charger's stored configuration / device model; None when it has none."""
     rows = db.exec(
         select(DeviceVariable.component, DeviceVariable.variable, DeviceVariable.value).where(
             DeviceVariable.charger_id == charger_id,
@@ -118,7 +144,7 @@ def _rate_unit(db: Session, charger_id: int) -> str:
     for component, variable, value in rows:
         if (component, variable) in RATE_UNIT_VARIABLES:
             return rate_unit(value)
-    return "A"
+    return None
 
 
 def _prefs(
@@ -169,8 +195,10 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
     grid = by_kind.get(DeviceKind.GRID.value, [])
     pv = by_kind.get(DeviceKind.PV.value, [])
     battery = by_kind.get(DeviceKind.BATTERY.value, [])
-    newest = max((s.ts for s in grid), default=None)
     stale = not grid
+    newest = (
+        max((s.ts for s in grid), default=None) if grid else _newest_grid_sample(db, site_id, devices, now)
+    )
     config = SiteConfig(
         grid_limit_a=float(site.grid_limit_a),
         phases=site.phases,
@@ -230,13 +258,15 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
                 prefs=prefs,
             )
         )
+        unit = _rate_unit(db, charger.id)  # type: ignore[arg-type]
         targets[key] = Target(
             key,
             device.charge_point_id,
             device.connector_id,
             session.transaction_id if session else None,
-            _rate_unit(db, charger.id),  # type: ignore[arg-type]
+            unit or "A",
             charger.is_online,
+            unit_known=unit is not None,
         )
     prices, why = site_prices(settings, now)
     note = None

@@ -65,7 +65,9 @@ class SunSite:
         self.password = ""
 
 
-def make_site(mode: str = "pv-only", unit: str | None = None) -> SunSite:
+def make_site(mode: str = "pv-only", unit: str | None = "Current") -> SunSite:
+    """`unit`: the charger's stored ChargingScheduleAllowedChargingRateUnit; None = never reported (the
+    loop then asks the charger before its first profile)."""
     s = SunSite()
     with session_scope() as db:
         tenant = Tenant(name="Sun", slug=f"sun-{s.id}", kind=TenantKind.OPERATOR)
@@ -263,6 +265,36 @@ async def test_watts_where_the_charger_only_takes_power(csms: CsmsServer) -> Non
         await cp.close()
 
 
+async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: CsmsServer) -> None:
+    """No stored rate unit: the loop asks the charger (GetConfiguration) before the first profile, once,
+    and a charger that takes only power gets every profile in W."""
+    site = make_site(unit=None)
+    profiles = Profiles()
+    asked: list[dict[str, Any]] = []
+
+    def configuration(payload: dict[str, Any]) -> dict[str, Any] | None:
+        if payload != {"key": ["ChargingScheduleAllowedChargingRateUnit"]}:
+            return None
+        asked.append(payload)
+        key = {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True, "value": "Power"}
+        return {"configurationKey": [key], "unknownKey": []}
+
+    cp = await charging_car(csms, site, profiles)
+    cp.responders["GetConfiguration"] = configuration
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
+        schedules = [p["csChargingProfiles"]["chargingSchedule"] for p in profiles.received]
+        assert schedules and {s["chargingRateUnit"] for s in schedules} == {"W"}
+        assert schedules[0]["chargingSchedulePeriod"][0]["limit"] == 32 * 3 * 230
+        assert len(asked) == 1
+    finally:
+        await cp.close()
+
+
 async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
     site = make_site()
     profiles = Profiles(lambda payload: "Rejected")
@@ -327,6 +359,8 @@ async def test_stale_site_data_falls_back_to_a_safe_limit(csms: CsmsServer, mode
         row = decisions(site)[-1]
         assert row.stale
         assert "stale site data" in row.chargers[0]["reason"]
+        # since when: the last grid measurement, not "never" (it was three minutes ago)
+        assert f"last grid measurement: {t0.isoformat()[:19]}" in row.chargers[0]["reason"]
         assert row.chargers[0]["limit_a"] == safe
     finally:
         await cp.close()
