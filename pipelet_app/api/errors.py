@@ -72,6 +72,10 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        unreadable = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if unreadable is not None:  # 400 as documented, not a 422 naming the byte offset as a field
+            why = (unreadable.get("ctx") or {}).get("error") or unreadable.get("msg")
+            return JSONResponse(error_body(400, f"body: not JSON ({why})"), status_code=400)
         fields = [
             {
                 "field": field_path(p for p in err["loc"] if p not in ("query", "body", "path")),
