@@ -308,11 +308,11 @@ def row_table(
     headers: Sequence[str], rows: rx.Var, row: Callable[[rx.Var], rx.Component], table_id: str
 ) -> rx.Component:
     """A table whose rows are components of their own (`row` draws one: buttons, badges, selects) under
-    header cells named by catalogue keys; where plain cells do, `data_table` is shorter."""
+    header cells named by catalogue keys ("" for a column without a label, such as the actions); where
+    plain cells do, `data_table` is shorter."""
+    cells = [rx.table.column_header_cell(SessionState.tr[key] if key else "") for key in headers]
     return rx.table.root(
-        rx.table.header(
-            rx.table.row(*[rx.table.column_header_cell(SessionState.tr[key]) for key in headers])
-        ),
+        rx.table.header(rx.table.row(*cells)),
         rx.table.body(rx.foreach(rows, row)),
         width="100%",
         variant="surface",

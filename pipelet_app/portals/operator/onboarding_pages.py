@@ -12,6 +12,7 @@ from pipelet_app.portals.layout import (
     error_callout,
     field,
     form_row,
+    row_table,
     shell,
     when_empty,
 )
@@ -264,26 +265,11 @@ def tokens_page() -> rx.Component:
         ),
         card(
             T["tokens.title"],
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(T[k])
-                            for k in (
-                                "tokens.token",
-                                "tokens.type",
-                                "tokens.driver",
-                                "tokens.expires",
-                                "tokens.status",
-                            )
-                        ],
-                        rx.table.column_header_cell(""),
-                    )
-                ),
-                rx.table.body(rx.foreach(s.tokens, _token_row)),
-                width="100%",
-                variant="surface",
-                id="tokens-table",
+            row_table(
+                ("tokens.token", "tokens.type", "tokens.driver", "tokens.expires", "tokens.status", ""),
+                s.tokens,
+                _token_row,
+                "tokens-table",
             ),
             when_empty(s.tokens, T["empty.tokens"]),
         ),

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, confirm_button, data_table, field, shell, when_empty
+from pipelet_app.portals.layout import (
+    card,
+    coded_text,
+    confirm_button,
+    data_table,
+    field,
+    row_table,
+    shell,
+    when_empty,
+)
 from pipelet_app.portals.operator.payments_state import PaymentsState
 
 T = PaymentsState.tr
@@ -84,13 +93,7 @@ def _payments() -> rx.Component:
         T["payments.list"],
         _filters(),
         rx.box(
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
-                rx.table.body(rx.foreach(S.rows, _payment_row)),
-                width="100%",
-                variant="surface",
-                id="payments-table",
-            ),
+            row_table(headers, S.rows, _payment_row, "payments-table"),
             overflow_x="auto",
             width="100%",
         ),
@@ -133,13 +136,7 @@ def _revenue() -> rx.Component:
         T["payments.revenue"],
         rx.link(T["payments.csv"], href="/api/v1/revenue.csv?by=site", id="revenue-csv", is_external=True),
         rx.box(
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(T[h]) for h in headers])),
-                rx.table.body(rx.foreach(S.revenue, _revenue_row)),
-                width="100%",
-                variant="surface",
-                id="revenue-table",
-            ),
+            row_table(headers, S.revenue, _revenue_row, "revenue-table"),
             overflow_x="auto",
             width="100%",
         ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.charts import locale_tooltip, locale_y_axis
-from pipelet_app.portals.layout import card, field, shell
+from pipelet_app.portals.layout import card, field, row_table, shell
 from pipelet_app.portals.operator.reports_state import ReportsState
 
 T = ReportsState.tr
@@ -140,42 +140,27 @@ def _drill() -> rx.Component:
             T["reports.sessions_of"] + " " + S.drill_title,
             rx.cond(
                 S.drill.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(T[key])
-                                for key in (
-                                    "reports.transaction",
-                                    "reports.site",
-                                    "reports.charger",
-                                    "reports.local_day",
-                                    "reports.end_utc",
-                                    "reports.energy",
-                                    "reports.price",
-                                )
-                            ]
-                        )
+                row_table(
+                    (
+                        "reports.transaction",
+                        "reports.site",
+                        "reports.charger",
+                        "reports.local_day",
+                        "reports.end_utc",
+                        "reports.energy",
+                        "reports.price",
                     ),
-                    rx.table.body(
-                        rx.foreach(
-                            S.drill,
-                            lambda r: rx.table.row(
-                                rx.table.cell(r["transaction_id"]),
-                                rx.table.cell(r["site"]),
-                                rx.table.cell(
-                                    rx.link(r["charger"], href="/operator/chargers/" + r["charger"])
-                                ),
-                                rx.table.cell(r["local_day"]),
-                                rx.table.cell(r["end"]),
-                                rx.table.cell(r["energy"]),
-                                rx.table.cell(r["cost"]),
-                            ),
-                        )
+                    S.drill,
+                    lambda r: rx.table.row(
+                        rx.table.cell(r["transaction_id"]),
+                        rx.table.cell(r["site"]),
+                        rx.table.cell(rx.link(r["charger"], href="/operator/chargers/" + r["charger"])),
+                        rx.table.cell(r["local_day"]),
+                        rx.table.cell(r["end"]),
+                        rx.table.cell(r["energy"]),
+                        rx.table.cell(r["cost"]),
                     ),
-                    width="100%",
-                    variant="surface",
-                    id="report-session-rows",
+                    "report-session-rows",
                 ),
                 rx.text(T["common.no_data"]),
             ),

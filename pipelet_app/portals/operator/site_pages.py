@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, confirm_button, field, shell, when_empty
+from pipelet_app.portals.layout import card, coded_text, confirm_button, field, row_table, shell, when_empty
 from pipelet_app.portals.operator import site_data
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
@@ -101,20 +101,11 @@ def _device_row(device: rx.Var) -> rx.Component:
 def _devices() -> rx.Component:
     return card(
         T["site.devices"],
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(T[key])
-                        for key in ("site.asset_id", "site.kind", "site.charge_point", "site.connector")
-                    ],
-                    rx.table.column_header_cell(""),
-                )
-            ),
-            rx.table.body(rx.foreach(SiteState.devices, _device_row)),
-            width="100%",
-            variant="surface",
-            id="site-devices",
+        row_table(
+            ("site.asset_id", "site.kind", "site.charge_point", "site.connector", ""),
+            SiteState.devices,
+            _device_row,
+            "site-devices",
         ),
         when_empty(SiteState.devices, T["empty.devices"]),
         rx.form(
@@ -165,26 +156,18 @@ def _inverters() -> rx.Component:
     """Inverter clouds as the site's PV source: the linked accounts and the form to link one."""
     return card(
         T["site.inverters"],
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(T[key])
-                        for key in (
-                            "site.inverter_brand",
-                            "site.inverter_system",
-                            "site.asset_id",
-                            "site.inverter_status",
-                            "site.inverter_until",
-                        )
-                    ],
-                    rx.table.column_header_cell(""),
-                )
+        row_table(
+            (
+                "site.inverter_brand",
+                "site.inverter_system",
+                "site.asset_id",
+                "site.inverter_status",
+                "site.inverter_until",
+                "",
             ),
-            rx.table.body(rx.foreach(SiteState.inverters, _inverter_row)),
-            width="100%",
-            variant="surface",
-            id="site-inverters",
+            SiteState.inverters,
+            _inverter_row,
+            "site-inverters",
         ),
         rx.form(
             rx.hstack(
