@@ -87,6 +87,8 @@ class SiteLoop:
     cycles: int = 0
     last_stored: datetime | None = None
     last_stale: bool | None = None
+    #: each charger's last BootNotification as this loop saw it (not saved: a new owner starts afresh)
+    boots: dict[str, datetime | None] = field(default_factory=dict)
 
 
 def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
@@ -325,6 +327,20 @@ async def _learn_units(view: SiteView, now: datetime) -> bool:
     return any(await asyncio.gather(*(_ask_rate_unit(cp) for cp in due)))
 
 
+def _forget_rebooted(view: SiteView, state: SiteLoop) -> None:
+    """A charger that booted since the last cycle may have lost every profile it carried (the site cap
+    first): forget what was sent to it, so this cycle sends all its slots again."""
+    for target in view.targets.values():
+        charge_point_id, booted = target.charge_point_id, target.booted_utc
+        if charge_point_id in state.boots and state.boots[charge_point_id] != booted:
+            forgotten = [slot for slot in state.sent if slot[0] == charge_point_id]
+            for slot in forgotten:
+                del state.sent[slot]
+            if forgotten:
+                log.info("%s booted again: its %d profiles are sent anew", charge_point_id, len(forgotten))
+        state.boots[charge_point_id] = booted
+
+
 def _load(site_id: int, now: datetime) -> SiteView | None:
     with session_scope() as db:
         return load_site(db, site_id, now)
@@ -338,6 +354,7 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         view = await asyncio.to_thread(_load, site_id, now)
     if view is None:
         return None
+    _forget_rebooted(view, state)
     if view.stale:
         decisions = _stale_decisions(view)
         available = 0.0

@@ -51,6 +51,8 @@ class Target:
     online: bool
     #: False when the charger never told us its rate unit (`unit` is then the A default): the loop asks it
     unit_known: bool = True
+    #: the charger's last BootNotification: a reboot may have dropped the profiles it carried
+    booted_utc: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,7 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
             unit or "A",
             charger.is_online,
             unit_known=unit is not None,
+            booted_utc=charger.last_boot_at,
         )
     prices, why = site_prices(settings, now)
     note = None

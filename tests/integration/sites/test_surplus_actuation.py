@@ -295,6 +295,35 @@ async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: 
         await cp.close()
 
 
+async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServer) -> None:
+    """A reboot may drop the profiles a charger carried: the site cap and the idle default go out again
+    although their values did not change."""
+    site = make_site()
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
+        caps = [p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]
+        assert len(caps) == 1
+        await cp.close()
+        await asyncio.sleep(0.01)  # the boot time moves on
+        cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
+        await cp.connect()
+        cp.responders["SetChargingProfile"] = profiles
+        await cp.boot16()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=21))
+        caps = [p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]
+        assert len(caps) == 2
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=31))  # and not again without a boot
+        assert len([p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]) == 2
+    finally:
+        await cp.close()
+
+
 async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
     site = make_site()
     profiles = Profiles(lambda payload: "Rejected")
