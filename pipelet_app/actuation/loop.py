@@ -359,6 +359,11 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         decisions = _stale_decisions(view)
         available = 0.0
         reason = "stale: no grid measurement for 2 minutes; safe limit per mode"
+        if view.frozen_grid_w is not None:
+            reason = (
+                f"stale: the grid meter has read {view.frozen_grid_w:.0f} W unchanged for 2 minutes while "
+                "the site moved; safe limit per mode"
+            )
     else:
         result = decide(view.snapshot, view.config, state.memory)
         state.memory = result.memory

@@ -67,6 +67,8 @@ class SiteView:
     charge_points: tuple[str, ...]
     #: what the cycle did about prices (Eco-plus without current prices plans like PV-priority), or None
     price_note: str | None = None
+    #: the grid meter's value when it is frozen (see `frozen_grid_w`); the site then counts as stale
+    frozen_grid_w: float | None = None
 
 
 def site_prices(settings: SiteSurplus, now: datetime) -> tuple[PriceSeries | None, str | None]:
@@ -95,21 +97,67 @@ def _without_eco_plus(inputs: list[ChargerInput]) -> list[ChargerInput]:
     ]
 
 
-def _latest_samples(db: Session, site_id: int, now: datetime) -> dict[int, SiteSample]:
+def _recent_samples(db: Session, site_id: int, now: datetime) -> list[SiteSample]:
     since = now - STALE_AFTER
-    rows = db.exec(
-        select(SiteSample).where(
-            SiteSample.site_id == site_id,
-            SiteSample.minute >= floor_minute(since),
-            SiteSample.ts >= since,
-            SiteSample.ts <= now,
-        )
-    ).all()
+    return list(
+        db.exec(
+            select(SiteSample).where(
+                SiteSample.site_id == site_id,
+                SiteSample.minute >= floor_minute(since),
+                SiteSample.ts >= since,
+                SiteSample.ts <= now,
+            )
+        ).all()
+    )
+
+
+def _latest(rows: list[SiteSample]) -> dict[int, SiteSample]:
     latest: dict[int, SiteSample] = {}
     for row in rows:
         if row.device_id not in latest or row.ts > latest[row.device_id].ts:
             latest[row.device_id] = row
     return latest
+
+
+#: a grid meter is frozen when it repeats one value over the stale window while PV, a load or a car
+#: moved by this much (a real meter would have seen it) and no home battery moved (one regulating the
+#: grid to a set point explains a steady reading)
+FROZEN_MOVED_W = 500.0
+FROZEN_BATTERY_W = 50.0
+FROZEN_MIN_SAMPLES = 3
+FROZEN_MIN_SPAN = STALE_AFTER * 3 / 4
+
+
+def frozen_grid_w(rows: list[SiteSample], kinds: dict[int, str]) -> float | None:
+    """The value a frozen grid meter repeats, or None. Why: a meter whose value sticks while its
+    timestamps go on passes the 2-minute stale rule, and the controller reads the cars' growing draw
+    as growing surplus (a grid frozen at 8 kW export with two cars at 4 kW each gave them 16 kW, nearly
+    twice the PV production, all from the grid)."""
+    by_device: dict[int, list[SiteSample]] = {}
+    for row in rows:
+        by_device.setdefault(row.device_id, []).append(row)
+
+    def spread(samples: list[SiteSample]) -> float:
+        values = [s.power_w for s in samples]
+        return max(values) - min(values)
+
+    grid = [samples for device, samples in by_device.items() if kinds.get(device) == DeviceKind.GRID.value]
+    if not grid:
+        return None
+    for samples in grid:
+        span = max(s.ts for s in samples) - min(s.ts for s in samples)
+        if len(samples) < FROZEN_MIN_SAMPLES or span < FROZEN_MIN_SPAN or spread(samples) >= 0.5:
+            return None
+    others = {kind: 0.0 for kind in ("pv", "load", "charger", "battery")}
+    for device, samples in by_device.items():
+        kind = kinds.get(device)
+        if kind in others:
+            others[kind] = max(others[kind], spread(samples))
+    if others["battery"] > FROZEN_BATTERY_W:
+        return None
+    if max(others["pv"], others["load"], others["charger"]) < FROZEN_MOVED_W:
+        return None
+    return sum(samples[0].power_w for samples in grid)
 
 
 def _newest_grid_sample(
@@ -188,7 +236,8 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
     if site is None or settings is None or not settings.enabled or site.grid_limit_a is None:
         return None
     devices = list(db.exec(select(SiteDevice).where(SiteDevice.site_id == site_id)).all())
-    latest = _latest_samples(db, site_id, now)
+    rows = _recent_samples(db, site_id, now)
+    latest = _latest(rows)
     by_kind: dict[str, list[SiteSample]] = {}
     for device in devices:
         sample = latest.get(device.id)  # type: ignore[arg-type]
@@ -197,7 +246,8 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
     grid = by_kind.get(DeviceKind.GRID.value, [])
     pv = by_kind.get(DeviceKind.PV.value, [])
     battery = by_kind.get(DeviceKind.BATTERY.value, [])
-    stale = not grid
+    frozen = frozen_grid_w(rows, {d.id: str(d.kind) for d in devices if d.id is not None})
+    stale = not grid or frozen is not None
     newest = (
         max((s.ts for s in grid), default=None) if grid else _newest_grid_sample(db, site_id, devices, now)
     )
@@ -288,4 +338,6 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
         battery_soc=next((s.soc for s in battery if s.soc is not None), None),
         prices=prices,
     )
-    return SiteView(site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points), note)
+    return SiteView(
+        site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points), note, frozen
+    )

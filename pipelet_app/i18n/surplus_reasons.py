@@ -110,6 +110,11 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
         (_moment, _mode),
     ),
     ("sr.stale_site", r"stale: no grid measurement for 2 minutes", ()),
+    (
+        "sr.frozen_site",
+        rf"stale: the grid meter has read {_N} W unchanged for 2 minutes while the site moved",
+        (_num(0),),
+    ),
     ("sr.safe_per_mode", r"safe limit per mode", ()),
     ("sr.available", rf"{_N} W available for the cars", (_num(0),)),
     ("sr.no_prices", r"eco-plus without prices \((.+)\): planned like pv-priority", (_raw,)),

@@ -324,6 +324,31 @@ async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServ
         await cp.close()
 
 
+@pytest.mark.parametrize("frozen", [True, False])
+async def test_a_frozen_grid_meter_counts_as_stale(csms: CsmsServer, frozen: bool) -> None:
+    """The grid meter repeats -8000 W for 100 s while PV falls from 9 to 3 kW: in PV-only the car pauses
+    and the operator reads why; a meter whose value moves is believed."""
+    site = make_site()
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        for ago, pv in ((100, 9000.0), (50, 6000.0), (0, 3000.0)):
+            grid = -8000.0 if frozen else -8000.0 + (9000.0 - pv) / 10
+            await sunshine(site, t0 - timedelta(seconds=ago), pv_w=pv, grid_w=grid)
+        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
+        row = decisions(site)[-1]
+        assert row.stale is frozen
+        tx = [c for c in row.chargers if c["purpose"] == "TxProfile"]
+        if frozen:
+            assert "grid meter has read -8000 W unchanged" in row.reason
+            assert tx[0]["limit_a"] == 0.0 and profiles.purposes()[-1] == ("TxProfile", 0, 0.0)
+        else:
+            assert tx[0]["limit_a"] >= 6.0
+    finally:
+        await cp.close()
+
+
 async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
     site = make_site()
     profiles = Profiles(lambda payload: "Rejected")
