@@ -4,14 +4,16 @@ Every site's owner saves the site's loop memory once per control cycle (`actuati
 per site in `surplus_loop_memory`, about 6 KB of JSON with a full half hour of PV history). One cycle
 here writes one memory per site for every site, split over `--workers` processes (each one lease
 holder, writing its sites one after another, one transaction per write as the loop does), and the
-cycle time is set against the loop's 10 s period. Four forms side by side in one run, on one database:
+cycle time is set against the loop's 10 s period. Five forms side by side in one run, on one database:
 
 - `fenced`:  the store as it is — one statement: INSERT ... SELECT from the lease row while the owner
              holds it (FOR SHARE on PostgreSQL), ON CONFLICT DO UPDATE;
 - `two_step`: the form before it — SELECT the lease holder, then an upsert (baseline);
 - `plain`:   an unconditional upsert, no lease check at all (the floor a fence can cost against);
 - `fenced_async`: `fenced` in transactions with `SET LOCAL synchronous_commit = off` (PostgreSQL; the
-             same as `fenced` on SQLite): what the commit's WAL flush costs — an option, not the store.
+             same as `fenced` on SQLite): what the commit's WAL flush costs — an option, not the store;
+- `fenced_batched`: `fenced` (`memory.save_in`), all of a worker's sites in one transaction a cycle:
+             one commit per worker and cycle instead of one per site — an option, not what the loop does.
 
 The first cycle of each form inserts (the table is emptied before it); the update cycles after it, the
 steady state, run the forms in turn, each cycle starting with the next form, so that drift in the
@@ -36,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-FORMS = ("fenced", "two_step", "plain", "fenced_async")
+FORMS = ("fenced", "two_step", "plain", "fenced_async", "fenced_batched")
 PERIOD_S = 10.0  # site_surplus.interval_s default: the loop's period
 
 
@@ -150,8 +152,8 @@ def _plain(site_id: int, owner: str, data: dict, now: datetime) -> bool:
 def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: int, barrier: Any) -> dict:
     """One lease holder's share of a cycle: its sites, one write each. Runs in its own process."""
     os.environ["DATABASE_URL"] = url
-    from pipelet_app.actuation.memory import save
-    from pipelet_app.db import reset_engine
+    from pipelet_app.actuation.memory import save, save_in
+    from pipelet_app.db import reset_engine, session_scope
     from pipelet_app.domain.surplus.saved import encode
 
     reset_engine()
@@ -169,7 +171,7 @@ def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: i
     now = datetime(2026, 6, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=PERIOD_S * cycle)
     loop = full_memory(now)
     data = encode(loop, now)
-    if form in ("fenced", "fenced_async"):
+    if form in ("fenced", "fenced_async", "fenced_batched"):
         write = lambda site_id: save(site_id, owner, loop, now)  # noqa: E731  (encodes, as the loop does)
     elif form == "two_step":
         write = lambda site_id: _two_step(site_id, owner, encode(loop, now), now)  # noqa: E731
@@ -179,10 +181,13 @@ def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: i
     barrier.wait()
     began = time.time()
     latencies, refused = [], 0
-    for site_id in mine:
-        t = time.perf_counter()
-        refused += not write(site_id)
-        latencies.append(time.perf_counter() - t)
+    with session_scope() as db:  # used by the batched form only; the others open their own
+        if form == "fenced_batched":
+            write = lambda site_id: save_in(db, site_id, owner, loop, now)  # noqa: E731
+        for site_id in mine:
+            t = time.perf_counter()
+            refused += not write(site_id)
+            latencies.append(time.perf_counter() - t)
     return {
         "began": began,
         "ended": time.time(),
@@ -292,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
             results["two_step"]["cycle_s"] / results["fenced"]["cycle_s"], 2
         )
         results["fenced_vs_plain"] = round(results["plain"]["cycle_s"] / results["fenced"]["cycle_s"], 2)
+        results["batched_vs_fenced"] = round(
+            results["fenced"]["cycle_s"] / results["fenced_batched"]["cycle_s"], 2
+        )
         results["async_vs_fenced"] = round(
             results["fenced"]["cycle_s"] / results["fenced_async"]["cycle_s"], 2
         )

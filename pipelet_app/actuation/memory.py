@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import literal
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import SiteSurplus, SurplusLoopMemory
@@ -37,33 +37,39 @@ def save(site_id: int, owner: str, loop: LoopMemory, now: datetime) -> bool:
     lease row is read `FOR SHARE`, so a claim committing meanwhile either waits for this write (and its
     successor reads it) or is seen (and this write is refused); SQLite has one writer at a time anyway.
     """
-    data = encode(loop, now)
     with session_scope() as db:
-        insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-        held = (
-            select(
-                col(SiteSurplus.site_id),
-                literal(owner, TABLE.c.owner.type),
-                literal(now, TABLE.c.saved_utc.type),
-                literal(data, TABLE.c.memory.type),
-            )
-            .where(col(SiteSurplus.site_id) == site_id, col(SiteSurplus.owner) == owner)
-            .with_for_update(read=True)
+        return save_in(db, site_id, owner, loop, now)
+
+
+def save_in(db: Session, site_id: int, owner: str, loop: LoopMemory, now: datetime) -> bool:
+    """`save` in the caller's transaction: several sites' memories under one commit (the commit's WAL
+    flush, not the statement, is most of a lone write's time: benchmarks/loop_memory)."""
+    data = encode(loop, now)
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    held = (
+        select(
+            col(SiteSurplus.site_id),
+            literal(owner, TABLE.c.owner.type),
+            literal(now, TABLE.c.saved_utc.type),
+            literal(data, TABLE.c.memory.type),
         )
-        stmt = insert(TABLE).from_select(["site_id", "owner", "saved_utc", "memory"], held)
-        written = db.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["site_id"],
-                set_={
-                    "owner": stmt.excluded.owner,
-                    "saved_utc": stmt.excluded.saved_utc,
-                    "memory": stmt.excluded.memory,
-                },
-            ).returning(TABLE.c.site_id)
-        ).first()
-        # RETURNING, not rowcount: SQLAlchemy reports -1 for an INSERT's rowcount on psycopg (it keeps
-        # rowcount only for UPDATE/DELETE), which read as "written" for a refused write
-        return written is not None
+        .where(col(SiteSurplus.site_id) == site_id, col(SiteSurplus.owner) == owner)
+        .with_for_update(read=True)
+    )
+    stmt = insert(TABLE).from_select(["site_id", "owner", "saved_utc", "memory"], held)
+    written = db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["site_id"],
+            set_={
+                "owner": stmt.excluded.owner,
+                "saved_utc": stmt.excluded.saved_utc,
+                "memory": stmt.excluded.memory,
+            },
+        ).returning(TABLE.c.site_id)
+    ).first()
+    # RETURNING, not rowcount: SQLAlchemy reports -1 for an INSERT's rowcount on psycopg (it keeps
+    # rowcount only for UPDATE/DELETE), which read as "written" for a refused write
+    return written is not None
 
 
 def load(site_id: int) -> Any:
@@ -72,4 +78,4 @@ def load(site_id: int) -> Any:
         return db.exec(select(SurplusLoopMemory.memory).where(SurplusLoopMemory.site_id == site_id)).first()
 
 
-__all__ = ["load", "save"]
+__all__ = ["load", "save", "save_in"]
