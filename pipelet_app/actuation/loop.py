@@ -48,7 +48,7 @@ from pipelet_app.domain.surplus.actuation import (
     profile_value,
     safe_limit_a,
 )
-from pipelet_app.domain.surplus.saved import LoopMemory, lockouts_only, restore
+from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
 from pipelet_app.ocpp.smart_charging import profile_id
@@ -89,6 +89,8 @@ class SiteLoop:
     last_stale: bool | None = None
     #: each charger's last BootNotification as this loop saw it (not saved: a new owner starts afresh)
     boots: dict[str, datetime | None] = field(default_factory=dict)
+    #: when the memory this owner took over was saved: a charger booted since lost what it records
+    restored_from: datetime | None = None
 
 
 def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
@@ -332,7 +334,11 @@ def _forget_rebooted(view: SiteView, state: SiteLoop) -> None:
     first): forget what was sent to it, so this cycle sends all its slots again."""
     for target in view.targets.values():
         charge_point_id, booted = target.charge_point_id, target.booted_utc
-        if charge_point_id in state.boots and state.boots[charge_point_id] != booted:
+        if charge_point_id in state.boots:
+            rebooted = state.boots[charge_point_id] != booted
+        else:  # first sight since this owner took the site: booted after the memory it restored?
+            rebooted = None not in (booted, state.restored_from) and booted > state.restored_from  # type: ignore[operator]
+        if rebooted:
             forgotten = [slot for slot in state.sent if slot[0] == charge_point_id]
             for slot in forgotten:
                 del state.sent[slot]
@@ -411,12 +417,16 @@ async def _save(site_id: int, state: SiteLoop, now: datetime, unknown: Collectio
 
 def take_over(site_id: int, owner: str, now: datetime) -> SiteLoop:
     """The loop state of a site this worker just leased: the last owner's saved memory, if usable."""
-    restored = restore(saved_memory.load(site_id), now)
+    data = saved_memory.load(site_id)
+    restored = restore(data, now)
     if restored.how != "none":
         log.info(
             "surplus site %s taken over by %s: memory %s %s", site_id, owner, restored.how, restored.detail
         )
-    return SiteLoop(memory=restored.loop.memory, sent=dict(restored.loop.sent), owner=owner)
+    saved_utc = decode(data)[1] if restored.how == "restored" else None
+    return SiteLoop(
+        memory=restored.loop.memory, sent=dict(restored.loop.sent), owner=owner, restored_from=saved_utc
+    )
 
 
 def _version_of(charge_point_id: str) -> str:

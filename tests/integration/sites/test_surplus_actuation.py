@@ -671,6 +671,24 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
         assert saved_memory(site).owner == "worker-b"  # type: ignore[union-attr]
 
 
+async def test_a_charger_that_booted_before_a_takeover_gets_its_profiles_again(csms: CsmsServer) -> None:
+    """a runs the site and dies; the charger boots (dropping its profiles) before b takes over: b's
+    restored record predates the boot, so b sends the site cap and the car's limit again."""
+    async with short_sun(csms) as (site, profiles, _cp, t0):
+        a = Runner("worker-a")
+        for seconds in (1, 12):
+            assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
+        sent = len(profiles.received)
+        assert [p for p, _, _ in profiles.purposes()] == ["ChargePointMaxProfile", "TxProfile"]
+        with session_scope() as db:
+            charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
+            charger.last_boot_at = t0 + timedelta(seconds=30)  # after a's last save (t0 + 12 s)
+            db.add(charger)
+        b = Runner("worker-b")
+        assert await b.tick(t0 + timedelta(seconds=60)) == 1  # a's lease ran out at t0 + 42 s
+        assert [p for p, _, _ in profiles.purposes()[sent:]] == ["ChargePointMaxProfile", "TxProfile"]
+
+
 async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_send(
     csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
