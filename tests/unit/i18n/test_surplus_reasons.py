@@ -40,6 +40,8 @@ WRITTEN = [
     "energy wanted reached",
     "site cap (grid connection limit)",
     "stale site data (last grid measurement: never): safe limit for pv-only",
+    "stale site data (last grid measurement: never): safe limit for pv-priority; paused: site limit on L1 "
+    "reached",
     "stale: no grid measurement for 2 minutes; safe limit per mode",
     "stale: the grid meter has read -800 W unchanged for 2 minutes while the site moved; safe limit per mode",
     "1234 W available for the cars; eco-plus without prices (no prices fetched yet; last fetch: 503): "
@@ -86,6 +88,7 @@ NAMED = [
     ("planned like pv-priority", "planned like “Solar first, grid tops up”"),
     ("Eco-plus plans like PV-priority", "“Solar and cheapest hours” plans like “Solar first, grid tops up”"),
     ("safe limit for pv-only", "safe limit for “Solar only”"),
+    ("safe limit for pv-priority", "safe limit for “Solar first, grid tops up”"),
     ("pv-only:", "Solar only:"),
     ("pv-priority:", "Solar first, grid tops up:"),
     ("eco-plus:", "Solar and cheapest hours:"),
