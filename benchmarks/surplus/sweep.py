@@ -9,6 +9,12 @@ Trondheim session's plug-in window and delivered energy per run, see `scenarios.
     .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --smoke     # 2 + 2, broken only
     .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --jobs 2 --out sweep.json  # 80 runs
     .venv/bin/python benchmarks/surplus/sweep.py --report benchmarks/surplus/sweep.json   # the recorded run
+    .venv/bin/python benchmarks/surplus/sweep.py --data /work/shared/data --jobs 2 --cache /tmp/base.json
+
+`--cache FILE` keeps what does not depend on Pipelet's controller (the LP optimum, the 6 A bound and
+evcc-default's run: 20-50 % of a run's time) between runs, keyed by the scenario, the cars, the PV day,
+the data files and the sources those results come from (evcc.py, optimum.py, scenarios.py, run.py,
+the simulator and the model classes evcc-default reads); a changed source starts afresh.
 
 Progress rows go to stderr; the per-run table and the aggregates per scenario and PV day to stdout.
 
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import inspect
 import json
 import statistics
 import sys
@@ -36,8 +44,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE)]
 
-from run import DAYS, SESSIONS, SHARED, evaluate, goals  # noqa: E402
+import evcc  # noqa: E402
+import optimum  # noqa: E402
+import run  # noqa: E402
+import scenarios  # noqa: E402
+from run import DAYS, SESSIONS, SHARED, baseline, evaluate, goals  # noqa: E402
 from scenarios import WORKPLACE_DAY, HomeSession, build, home_sessions  # noqa: E402
+
+from pipelet_app.domain.surplus import model, simulation  # noqa: E402
 
 HOME_SESSIONS = "sessions/trondheim_residential_sessions.csv"
 SCENARIOS = ("workplace", "home")
@@ -72,20 +86,42 @@ def spread(days: list[Any], count: int) -> list[Any]:
     return [days[round(i * (len(days) - 1) / (count - 1))] for i in range(count)]
 
 
-def one(job: tuple[str, str | HomeSession, str, Path, Path, float]) -> dict[str, Any]:
-    kind, cars, pv_day, ghi, sessions, control_s = job
+Job = tuple[str, str | HomeSession, str, Path, Path, float, dict[str, Any] | None]
+
+
+def one(job: Job) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One run: the entry, and the baseline (optimum, bound, evcc-default) it used (cached or computed)."""
+    kind, cars, pv_day, ghi, sessions, control_s, base = job
     began = time.perf_counter()
     if isinstance(cars, HomeSession):
-        entry = evaluate(build(kind, ghi, sessions, pv_day, home=cars), control_s, None)
+        scenario = build(kind, ghi, sessions, pv_day, home=cars)
+    else:
+        scenario = build(kind, ghi, sessions, pv_day, cars)
+    base = base or baseline(scenario)
+    entry = evaluate(scenario, control_s, None, base)
+    if isinstance(cars, HomeSession):
         entry["car_day"] = cars.plug_in[:10]
         entry["session"] = cars.session_id
         entry["plugged"] = _plugged(cars)
     else:
-        entry = evaluate(build(kind, ghi, sessions, pv_day, cars), control_s, None)
         entry["car_day"] = cars
     entry["goals"] = goals(entry)
     entry["seconds"] = round(time.perf_counter() - began, 1)
-    return entry
+    return entry, base
+
+
+def source_digest(paths: list[Path]) -> str:
+    """What the baseline results depend on: their sources and the data files (not Pipelet's controller)."""
+    digest = hashlib.sha256()
+    for module in (evcc, optimum, run, scenarios, simulation):
+        digest.update(inspect.getsource(module).encode())
+    for cls in (model.Mode, model.PriceSeries, model.SessionPrefs, model.ChargerInput, model.Circuit):
+        digest.update(inspect.getsource(cls).encode())
+    for cls in (model.SiteConfig, model.SiteSnapshot, model.ChargerDecision):
+        digest.update(inspect.getsource(cls).encode())
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _plugged(home: HomeSession) -> str:
@@ -194,6 +230,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
     parser.add_argument("--report", type=Path, help="print the tables of a saved --out JSON; run nothing")
+    parser.add_argument("--cache", type=Path, help="keep optimum, bound and evcc-default's runs in this file")
     args = parser.parse_args()
     if args.report:
         saved = json.loads(args.report.read_text())
@@ -231,18 +268,33 @@ def main() -> int:
             + ", ".join(f"#{h.session_id} {h.plug_in[:10]} {_plugged(h)}" for h in homes),
             flush=True,
         )
-    jobs: list[tuple[str, str | HomeSession, str, Path, Path, float]] = [
-        (kind, cars, d, args.data / DAYS[d], paths[kind], args.control_s)
+    cached: dict[str, Any] = {}
+    digest = ""
+    if args.cache:
+        digest = source_digest(
+            [*(paths[kind] for kind in kinds), *(args.data / DAYS[day] for day in pv_days)]
+        )
+        cached = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    runs = [
+        (kind, cars, d, f"{digest}:{kind}:{d}:{cars.session_id if isinstance(cars, HomeSession) else cars}")
         for kind in kinds
         for d in pv_days
         for cars in (car_days if kind == "workplace" else homes)
     ]
+    jobs: list[Job] = [
+        (kind, cars, d, args.data / DAYS[d], paths[kind], args.control_s, cached.get(key))
+        for kind, cars, d, key in runs
+    ]
     began = time.perf_counter()
     entries = []
     with Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
-        for entry in pool.imap(one, jobs):  # in job order whatever finishes first
+        for (*_, key), (entry, base) in zip(runs, pool.imap(one, jobs), strict=True):  # in job order
             entries.append(entry)
+            cached[key] = base
             print(f"{len(entries)}/{len(jobs)} {row(entry)}", file=sys.stderr, flush=True)  # progress
+    if args.cache:
+        fresh = {key: cached[key] for key in cached if key.startswith(f"{digest}:")}
+        args.cache.write_text(json.dumps(fresh) + "\n")
     print(f"{len(entries)} runs in {time.perf_counter() - began:.0f} s wall\n")
     report(entries, pv_days)
     if args.out:
