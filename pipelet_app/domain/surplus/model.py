@@ -147,6 +147,8 @@ class ControllerSettings:
     hungry_cover_share: float = 0.04  # a hungry car rides a shortfall at its minimum (others on) while its
     hungry_return_s: float = 3600.0  # ... grid use stays within this share of its expected energy and the
     # forecast sees the surplus carry all running minimums again within `hungry_return_s` (0 = off)
+    swap_gain_w: float = 100.0  # a car that is off starts in a running car's place (pushing it out of the
+    # sharing) only where that takes this much more of the surplus, or it is hungry (<0: off)
     phase_up_delay_s: float = 120.0
     phase_down_delay_s: float = 90.0
     phase_lockout_s: float = 600.0  # minimum time between two phase switches of one charger

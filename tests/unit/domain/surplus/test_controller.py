@@ -601,3 +601,53 @@ def test_a_held_raise_up_to_the_cars_maximum_is_sent_below_the_smallest_step() -
     ]
     assert sent[0] == 15.7 and sent[-1] == 16.0
     assert held[-1] == 15.7
+
+
+def _arrival(
+    c_energy_wh: float, settings: ControllerSettings, pv_w: float = 3000.0
+) -> tuple[list[bool], list[bool]]:
+    """ "b" charges alone on `pv_w` (500 W house); after 5 min "c", ranked higher (priority 1), plugs in.
+
+    The surplus carries either single-phase car's minimum (1.38 kW), not both. "c" leaves in 2 h
+    wanting `c_energy_wh`. Returns "b"'s and "c"'s charging from "c"'s arrival on.
+    """
+    b = one_phase("b", prefs=SessionPrefs(priority=2), delivered_wh=5000)
+    c_prefs = SessionPrefs(priority=1, departure_utc=at(2 * 3600), energy_wh=c_energy_wh)
+    c = replace(one_phase("c", prefs=c_prefs), connected=False)
+    chargers, memory, b_on, c_on = (b, c), ControllerMemory(), [], []
+    for step in range(50):
+        if step == 10:
+            chargers = (chargers[0], replace(chargers[1], connected=True))
+        ev_w = sum(x.measured_w for x in chargers)
+        snap = snapshot(step * 30, ev_w + 500.0 - pv_w, *chargers, pv_w=pv_w)
+        result = decide(snap, SITE, memory, settings)
+        memory = result.memory
+        on = {d.charger_id: d.charging for d in result.chargers}
+        b_on.append(on["b"])
+        c_on.append(on["c"])
+        chargers = follow(chargers, result)
+    return b_on[10:], c_on[10:]
+
+
+def test_a_car_ranked_higher_does_not_push_a_running_car_out_for_no_more_sun() -> None:
+    # 2.5 kW: "b" takes all of it alone; starting "c" instead would pause "b" (a restart later) for
+    # no sun, so "b" keeps charging and "c" waits until both minimums fit
+    b_on, c_on = _arrival(c_energy_wh=2000, settings=ControllerSettings())
+    assert all(b_on) and not any(c_on)
+    # without the rule "c" takes its place and "b" pauses once its bridge ends
+    b_off, c_off = _arrival(2000, ControllerSettings(swap_gain_w=-1.0))
+    assert all(c_off[1:]) and not any(b_off[-10:])
+
+
+def test_a_hungry_car_ranked_higher_still_takes_the_place_of_a_running_one() -> None:
+    # "c" wants 20 kWh within 2 h: far more than its share of the forecast 2.5 kW, every minute counts
+    b_on, c_on = _arrival(c_energy_wh=20000, settings=ControllerSettings())
+    assert all(c_on[1:]) and not any(b_on[-10:])
+
+
+def test_a_newcomer_starts_beside_a_running_car_where_that_one_cannot_take_all_the_sun() -> None:
+    # 3.5 kW: "b" (3.68 kW at most) takes it all, "c" waits; 6 kW: "c" starts and "b" keeps charging
+    b_on, c_on = _arrival(c_energy_wh=2000, settings=ControllerSettings(), pv_w=4000.0)
+    assert all(b_on) and not any(c_on)
+    b_on, c_on = _arrival(c_energy_wh=2000, settings=ControllerSettings(), pv_w=6500.0)
+    assert all(b_on) and all(c_on[1:])
