@@ -21,7 +21,16 @@ from sqlmodel import Session, col, select
 
 from pipelet_app import audit
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require, require_tenant
-from pipelet_app.db.models import Charger, DeviceKind, Role, Site, SiteDevice, SiteLifecycle, Spv
+from pipelet_app.db.models import (
+    Charger,
+    DeviceKind,
+    Role,
+    Site,
+    SiteDevice,
+    SiteLifecycle,
+    SiteSurplus,
+    Spv,
+)
 from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import queries
 
@@ -275,6 +284,12 @@ def update_site(
         if required in values and values[required] is None:
             raise InvalidInput(f"{required}: cannot be empty")
     _check_site_fields(db, principal, values)
+    if "grid_limit_a" in values and values["grid_limit_a"] is None:
+        surplus = db.get(SiteSurplus, site_id)
+        if surplus is not None and surplus.enabled:  # the loop would stop without a word, profiles left
+            raise InvalidInput(
+                "grid_limit_a: required while the PV-surplus controller is on; turn it off first"
+            )
     if devices is not None:
         _check_devices(db, principal, site_id, devices)
     for name, value in values.items():

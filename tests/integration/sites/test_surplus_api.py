@@ -94,6 +94,13 @@ def test_operator_reads_and_sets_the_surplus_settings(client: TestClient) -> Non
     }
     assert client.put(url, json={"battery_priority": False}, headers=son).json()["mode"] == "pv-priority"
     assert client.get(url, headers=son).json()["battery_priority"] is False
+    # the grid limit cannot go while the controller is on: the loop would stop without a word
+    cleared = client.patch(f"/api/v1/sites/{site}", json={"grid_limit_a": None}, headers=son)
+    assert cleared.status_code == 422 and cleared.json()["error"]["message"].startswith("grid_limit_a:")
+    assert client.get(f"/api/v1/sites/{site}", headers=son).json()["grid_limit_a"] == 63
+    assert client.put(url, json={"enabled": False}, headers=son).status_code == 200
+    cleared = client.patch(f"/api/v1/sites/{site}", json={"grid_limit_a": None}, headers=son)
+    assert cleared.status_code == 200 and cleared.json()["grid_limit_a"] is None
 
 
 @pytest.mark.parametrize(
