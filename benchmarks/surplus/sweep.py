@@ -110,8 +110,8 @@ def one(job: Job) -> tuple[dict[str, Any], dict[str, Any]]:
     return entry, base
 
 
-def source_digest(paths: list[Path]) -> str:
-    """What the baseline results depend on: their sources and the data files (not Pipelet's controller)."""
+def source_digest() -> str:
+    """The sources the baseline results come from besides the data files (not Pipelet's controller)."""
     digest = hashlib.sha256()
     for module in (evcc, optimum, run, scenarios, simulation):
         digest.update(inspect.getsource(module).encode())
@@ -119,9 +119,11 @@ def source_digest(paths: list[Path]) -> str:
         digest.update(inspect.getsource(cls).encode())
     for cls in (model.SiteConfig, model.SiteSnapshot, model.ChargerDecision):
         digest.update(inspect.getsource(cls).encode())
-    for path in paths:
-        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def _plugged(home: HomeSession) -> str:
@@ -270,13 +272,25 @@ def main() -> int:
         )
     cached: dict[str, Any] = {}
     digest = ""
+    files: dict[Path, str] = {}
     if args.cache:
-        digest = source_digest(
-            [*(paths[kind] for kind in kinds), *(args.data / DAYS[day] for day in pv_days)]
-        )
+        digest = source_digest()
+        files = {
+            path: file_digest(path)
+            for path in [*paths.values(), *(args.data / d for d in DAYS.values())]
+            if path.exists()
+        }
         cached = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+
+    def key(kind: str, cars: str | HomeSession, day: str) -> str:
+        """The sources, the two data files the run reads, and which run it is."""
+        who = cars.session_id if isinstance(cars, HomeSession) else cars
+        return (
+            f"{digest}:{files.get(paths[kind], '')}:{files.get(args.data / DAYS[day], '')}:{kind}:{day}:{who}"
+        )
+
     runs = [
-        (kind, cars, d, f"{digest}:{kind}:{d}:{cars.session_id if isinstance(cars, HomeSession) else cars}")
+        (kind, cars, d, key(kind, cars, d))
         for kind in kinds
         for d in pv_days
         for cars in (car_days if kind == "workplace" else homes)
