@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, func, select, text
+from sqlalchemy import Table, case, func, select, text, tuple_
 from sqlmodel import Session
 
 from pipelet_app.db.models import (
@@ -263,43 +263,118 @@ def _mark_late(db: Session, touched: dict[datetime, set[int]], now: datetime) ->
     return len(spans)
 
 
-def write_transactions(db: Session, items: Sequence[tuple[int, int, Transaction]]) -> int:
-    """UPSERT Pleevi transactions (site, device, message); a message older than the stored one loses.
+#: the message fields a transaction row keeps from earlier messages when a later message leaves them out
+_KEPT = ("stop_utc", "current_type", "phases", "used_pins", "max_power_w", "requested_min_wh", "profile_id")
+_TX_COLUMNS = (
+    "site_id",
+    "device_id",
+    "transaction_id",
+    "state",
+    "message_ts",
+    "start_utc",
+    *_KEPT,
+    "requested_max_wh",
+    "departure_utc",
+    "priority",
+    "departure_defaulted",
+    "energy_defaulted",
+)
 
-    Missing departure and energy are filled from the default profile of the charger's current type
-    (`domain.site_energy`), and the row says which values are defaults.
+
+def merge_transaction(
+    stored: dict[str, Any] | None, site_id: int, device_id: int, tx: Transaction
+) -> dict[str, Any]:
+    """The row after `tx`: fields the message carries replace the stored ones, fields it leaves out keep
+    what is stored (an `Updated` without a priority does not reset the driver's priority to 5). Defaults
+    (departure, energy by current type; priority 5) fill only what no message has given yet, and a
+    defaulted value is recomputed from what is known now (a later `type: dc` moves a defaulted departure).
     """
-    rows: dict[tuple[int, str], dict[str, Any]] = {}
-    for site_id, device_id, tx in items:
-        energy = tx.requested_max_wh if tx.requested_max_wh is not None else tx.requested_min_wh
-        row = {
-            "site_id": site_id,
-            "device_id": device_id,
-            "transaction_id": tx.transaction_id,
-            "state": tx.state,
-            "message_ts": tx.ts,
-            "start_utc": tx.start,
-            "stop_utc": tx.stop,
-            "current_type": tx.current_type,
-            "phases": tx.phases,
-            "used_pins": tx.used_pins,
-            "max_power_w": tx.max_power_w,
-            "requested_min_wh": tx.requested_min_wh,
-            "requested_max_wh": energy if energy is not None else default_energy_wh(tx.current_type),
-            "departure_utc": tx.departure or default_departure(tx.start, tx.current_type),
-            "priority": 5 if tx.priority is None else tx.priority,
-            "profile_id": tx.profile_id,
-            "departure_defaulted": tx.departure is None,
-            "energy_defaulted": energy is None,
-        }
-        key = (site_id, tx.transaction_id)
-        if key not in rows or rows[key]["message_ts"] <= tx.ts:
-            rows[key] = row
+    old = stored or {}
+    given = {
+        "stop_utc": tx.stop,
+        "current_type": tx.current_type,
+        "phases": tx.phases,
+        "used_pins": tx.used_pins,
+        "max_power_w": tx.max_power_w,
+        "requested_min_wh": tx.requested_min_wh,
+        "profile_id": tx.profile_id,
+    }
+    row: dict[str, Any] = {
+        "site_id": site_id,
+        "device_id": device_id,
+        "transaction_id": tx.transaction_id,
+        "state": tx.state,
+        "message_ts": tx.ts,
+        "start_utc": tx.start,
+    }
+    for name in _KEPT:
+        row[name] = given[name] if given[name] is not None else old.get(name)
+    # A stored maximum that was only the fallback from a minimum is not the sender's maximum.
+    stored_max = (
+        old.get("requested_max_wh")
+        if stored
+        and not old.get("energy_defaulted")
+        and old.get("requested_max_wh") != old.get("requested_min_wh")
+        else None
+    )
+    energy = next(
+        (e for e in (tx.requested_max_wh, stored_max, row["requested_min_wh"]) if e is not None), None
+    )
+    row["requested_max_wh"] = energy if energy is not None else default_energy_wh(row["current_type"])
+    row["energy_defaulted"] = energy is None
+    departure = tx.departure or (
+        old.get("departure_utc") if stored and not old.get("departure_defaulted") else None
+    )
+    row["departure_utc"] = departure or default_departure(tx.start, row["current_type"])
+    row["departure_defaulted"] = departure is None
+    row["priority"] = tx.priority if tx.priority is not None else old.get("priority", 5)
+    return row
+
+
+def _stored_transactions(
+    db: Session, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    columns = [TRANSACTIONS.c[c] for c in _TX_COLUMNS]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found = db.execute(
+            select(*columns).where(
+                tuple_(TRANSACTIONS.c.site_id, TRANSACTIONS.c.transaction_id).in_(list(chunk))
+            )
+        ).mappings()
+        for row in found:
+            out[(row["site_id"], row["transaction_id"])] = dict(row)
+    return out
+
+
+def write_transactions(db: Session, items: Sequence[tuple[int, int, Transaction]]) -> int:
+    """UPSERT Pleevi transactions (site, device, message), merged into what is stored (`merge_transaction`).
+
+    Messages apply in timestamp order; one older than the stored row is dropped, so a late message never
+    overwrites newer values. Missing departure and energy are filled from the default profile of the
+    charger's current type (`domain.site_energy`), and the row says which values are defaults.
+    """
+    by_key: dict[tuple[int, str], list[tuple[int, int, Transaction]]] = defaultdict(list)
+    for item in items:
+        by_key[(item[0], item[2].transaction_id)].append(item)
+    if not by_key:
+        return 0
+    stored = _stored_transactions(db, list(by_key))
+    rows: list[dict[str, Any]] = []
+    for key, messages in by_key.items():
+        row = stored.get(key)
+        changed = False
+        for site_id, device_id, tx in sorted(messages, key=lambda m: m[2].ts):
+            if row is not None and row["message_ts"] > tx.ts:
+                continue
+            row, changed = merge_transaction(row, site_id, device_id, tx), True
+        if changed and row is not None:
+            rows.append(row)
     if not rows:
         return 0
-    values = list(rows.values())
-    columns = [c for c in values[0] if c not in ("site_id", "transaction_id")]
-    for chunk in _chunks(values):
+    columns = [c for c in _TX_COLUMNS if c not in ("site_id", "transaction_id")]
+    for chunk in _chunks(rows):
         stmt = _insert(db, TRANSACTIONS).values(list(chunk))
         stmt = stmt.on_conflict_do_update(
             index_elements=["site_id", "transaction_id"],

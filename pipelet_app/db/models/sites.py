@@ -91,7 +91,8 @@ class SiteEnergyMinute(SQLModel, table=True):
 class SiteEvTransaction(SQLModel, table=True):
     """A charging transaction an MQTT charger reported (Pleevi transaction), with defaults filled in.
 
-    Rows are keyed by (site, transactionId); an older message never overwrites a newer one.
+    Rows are keyed by (site, transactionId); an older message never overwrites a newer one, and a message
+    changes only the fields it carries (site_energy.store.merge_transaction).
     """
 
     __tablename__ = "site_ev_transactions"
