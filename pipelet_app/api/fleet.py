@@ -47,7 +47,10 @@ class SessionOut(BaseModel):
     start_utc: datetime
     end_utc: datetime | None
     energy_wh: float = Field(description="Energy charged, Wh")
-    solar_wh: float = Field(description="Part of energy_wh counted as solar, Wh (see solar_estimated)")
+    solar_wh: float | None = Field(
+        description="Part of energy_wh counted as solar, Wh (see solar_estimated); null while the session"
+        " is running (end_utc null): its solar part is not known until it has ended"
+    )
     solar_estimated: bool = Field(
         description="True when a PV session had no PV/grid split, or an OCPP session's site data had gaps"
     )
@@ -174,7 +177,7 @@ def _csv_row(row: dict) -> dict:
         "end_utc": row["end_utc"].isoformat() if row["end_utc"] else "",
         "energy_wh": f"{row['energy_wh']:.0f}",
         "flags": ";".join(row["flags"]),
-        "solar_wh": f"{row['solar_wh']:.0f}",
+        "solar_wh": "" if row["solar_wh"] is None else f"{row['solar_wh']:.0f}",
     }
 
 

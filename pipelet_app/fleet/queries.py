@@ -142,6 +142,9 @@ def iter_sessions(db: Session, principal: Principal, flt: SessionFilter, batch: 
 
 
 def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimated: int) -> dict:
+    """A session as the API lists it. A running session's solar part is not known yet (None): its share is
+    computed once it has ended (docs/solar-share.md, "When"), and a 0 would read as "no sun"."""
+    running = s.end_utc is None
     return {
         "id": s.id,
         "transaction_id": s.transaction_id,
@@ -154,8 +157,8 @@ def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimate
         "start_utc": s.start_utc,
         "end_utc": s.end_utc,
         "energy_wh": s.energy_wh,
-        "solar_wh": float(solar_wh),
-        "solar_estimated": bool(estimated),
+        "solar_wh": None if running else float(solar_wh),
+        "solar_estimated": False if running else bool(estimated),
         "cost": float(s.cost) if s.cost is not None else None,  # the API's number (exact in the DB)
         "currency": s.currency,
         "flags": sorted(parse_flags(s.flags)),

@@ -113,7 +113,10 @@ def driver_sessions(
                 "source": s["source"],
                 "brand": brand_of(s["id_tag"]),
                 "energy_kwh": kwh(s["energy_wh"]),
-                "solar_kwh": kwh(s["solar_wh"]) + (" *" if s["solar_estimated"] else ""),
+                # A running session's solar part is not known yet: a dash, as every unknown on the pages.
+                "solar_kwh": "—"
+                if s["solar_wh"] is None
+                else kwh(s["solar_wh"]) + (" *" if s["solar_estimated"] else ""),
                 "reason": s["reason"],
                 "transaction_id": s["transaction_id"],
             }

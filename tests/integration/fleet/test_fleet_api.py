@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from pipelet_app.auth import Principal
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import ChargingSession, Driver, SessionSource, Tenant
+from pipelet_app.db.models import ChargingSession, Driver, SessionSource, Tenant, User
 from pipelet_app.domain.solar import session_solar
+from pipelet_app.portals.fleet.data import driver_sessions
 from tests.integration.api_keys import key_of
 
 
@@ -172,3 +174,36 @@ def test_rate_limit_answers_429_with_retry_after(client: TestClient, monkeypatch
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     other = key_of("fleet@globex.demo")  # another key has its own budget
     assert client.get("/api/v1/fleet/solar-share", headers=other).status_code == 200
+
+
+def test_a_running_sessions_solar_part_is_not_known_yet(client: TestClient, demo: dict) -> None:
+    """Not 0.0: a running session's solar share is computed once it has ended (docs/solar-share.md)."""
+    headers = key_of("fleet@acme.demo")
+    with session_scope() as db:
+        running = db.exec(
+            select(ChargingSession).where(
+                ChargingSession.driver_id.in_(fleet_driver_ids("acme")),
+                ChargingSession.source == SessionSource.OCPP_WALLBOX,
+            )
+        ).first()
+        assert running is not None
+        running.end_utc, running.solar_wh, running.energy_wh = None, None, 4200.0
+        db.add(running)
+        db.flush()
+        session_id, driver_id, start, tx = (
+            running.id,
+            running.driver_id,
+            running.start_utc,
+            running.transaction_id,
+        )
+    [row] = [r for r in all_pages(client, headers, 1000) if r["id"] == session_id]
+    assert row["end_utc"] is None and row["solar_wh"] is None and row["solar_estimated"] is False
+    cells = csv.DictReader(io.StringIO(client.get("/api/v1/fleet/sessions.csv", headers=headers).text))
+    assert [r["solar_wh"] for r in cells if int(r["id"]) == session_id] == [""]
+    with session_scope() as db:
+        manager = Principal.of(db.exec(select(User).where(User.email == "fleet@acme.demo")).one())
+        assert driver_id is not None
+        day = start.date().isoformat()
+        page = driver_sessions(db, manager, driver_id, day, day)
+    [shown] = [s for s in page["sessions"] if s["transaction_id"] == tx]
+    assert shown["solar_kwh"] == "—"
