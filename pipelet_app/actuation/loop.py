@@ -44,6 +44,7 @@ from pipelet_app.domain.surplus.actuation import (
     Sent,
     attempts_for,
     needs_sending,
+    number_phases,
     outcome,
     profile_value,
     safe_limit_a,
@@ -123,9 +124,16 @@ def enabled_sites() -> list[tuple[int, int]]:
 
 
 async def _send(
-    target: Target, kind: str, connector_id: int, value: float, unit: str, transaction_id: str | None
+    target: Target,
+    kind: str,
+    connector_id: int,
+    value: float,
+    unit: str,
+    transaction_id: str | None,
+    phases: int | None = None,
 ) -> str:
-    """Send one limit, falling back through the purposes of `kind`; the operator-facing outcome."""
+    """Send one limit (with `numberPhases` when `phases` is set), falling back through the purposes of
+    `kind`; the operator-facing outcome."""
     last = "Rejected"
     for attempt, (purpose, level) in enumerate(attempts_for(kind)):
         request: dict[str, Any] = {
@@ -137,6 +145,8 @@ async def _send(
         }
         if purpose == "TxProfile":
             request["transactionId"] = transaction_id
+        if phases is not None:
+            request["numberPhases"] = phases
         try:
             answer = await send_command(target.charge_point_id, "set-charging-limit", request, SEND_TIMEOUT_S)
         except ChargerOffline:
@@ -158,15 +168,17 @@ async def _send(
 Slot = tuple[str, int, str]
 
 
-def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, str, float, float, Slot]:
-    """Where a decision goes: target, kind (`tx`/`idle`), limit, the value the profile carries, slot."""
+def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, str, float, float, int | None, Slot]:
+    """Where a decision goes: target, kind (`tx`/`idle`), limit, the value and `numberPhases` the
+    profile carries, slot."""
     target = view.targets[decision.charger_id]
     kind = "tx" if target.transaction_id else "idle"
     # An idle charger's default is the minimum: a car that locks its current at the start begins
     # there, and the first TxProfile of its session moves it.
     limit_a = decision.limit_a if kind == "tx" else MIN_CURRENT_A
     value = profile_value(limit_a, decision.phases, target.unit, view.config.voltage_v)
-    return target, kind, limit_a, value, (target.charge_point_id, target.connector_id, "tx/idle")
+    phases = number_phases(target.switch_phases, decision.phases)
+    return target, kind, limit_a, value, phases, (target.charge_point_id, target.connector_id, "tx/idle")
 
 
 def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot]:
@@ -183,8 +195,9 @@ def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) 
         if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
             out.add(slot)
     for decision in decisions:
-        target, _, _, value, slot = _tx_plan(view, decision)
-        if target.online and needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
+        target, _, _, value, phases, slot = _tx_plan(view, decision)
+        last = state.sent.get(slot)
+        if target.online and needs_sending(last, value, target.unit, target.transaction_id, phases):
             out.add(slot)
     return out
 
@@ -192,7 +205,7 @@ def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) 
 async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for decision in decisions:
-        target, kind, limit_a, value, slot = _tx_plan(view, decision)
+        target, kind, limit_a, value, phases, slot = _tx_plan(view, decision)
         row = {
             "charger": decision.charger_id,
             "limit_a": limit_a,
@@ -205,11 +218,13 @@ async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecis
         }
         if not target.online:
             row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
-        elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id):
-            status = await _send(target, kind, target.connector_id, value, target.unit, target.transaction_id)
+        elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id, phases):
+            status = await _send(
+                target, kind, target.connector_id, value, target.unit, target.transaction_id, phases
+            )
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
-                state.sent[slot] = Sent(value, target.unit, target.transaction_id, status)
+                state.sent[slot] = Sent(value, target.unit, target.transaction_id, status, phases)
             if status.startswith("fallback:"):
                 row["purpose"] = status.split(":", 1)[1].split("@")[0]
         else:

@@ -37,6 +37,14 @@ RATE_UNIT_VARIABLES = (
     ("OCPP16", "ChargingScheduleAllowedChargingRateUnit"),
     ("SmartChargingCtrlr", "RateUnit"),
 )
+#: the charger's own word on switching from 3 to 1 phase during a transaction (1.6 configuration key,
+#: 2.0.1 device model); only a stored "false" overrides the operator's `switch_phases`. Not
+#: `ACPhaseSwitchingSupported`: in 2.0.1 that says the EVSE can choose *which* phase a single-phase car
+#: gets (`phaseToUse`), not that it can switch between 1 and 3 phases.
+PHASE_SWITCH_VARIABLES = (
+    ("OCPP16", "ConnectorSwitch3to1PhaseSupported"),
+    ("SmartChargingCtrlr", "Phases3to1"),
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class Target:
     unit_known: bool = True
     #: the charger's last BootNotification: a reboot may have dropped the profiles it carried
     booted_utc: datetime | None = None
+    #: charger and car can switch between 1 and 3 phases: its profiles carry `numberPhases`
+    switch_phases: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,18 +193,23 @@ def _newest_grid_sample(
     ).first()
 
 
-def _rate_unit(db: Session, charger_id: int) -> str | None:
-    """`A` or `W` from the charger's stored configuration / device model; None when it has none."""
+def _charger_facts(db: Session, charger_id: int) -> tuple[str | None, bool]:
+    """From the charger's stored configuration / device model: `A` or `W` (None when it has none), and
+    False when it said it cannot switch from 3 to 1 phase (True when it said nothing or yes)."""
+    wanted = RATE_UNIT_VARIABLES + PHASE_SWITCH_VARIABLES
     rows = db.exec(
         select(DeviceVariable.component, DeviceVariable.variable, DeviceVariable.value).where(
             DeviceVariable.charger_id == charger_id,
-            col(DeviceVariable.variable).in_([v for _, v in RATE_UNIT_VARIABLES]),
+            col(DeviceVariable.variable).in_([v for _, v in wanted]),
         )
     ).all()
+    unit, can_switch = None, True
     for component, variable, value in rows:
-        if (component, variable) in RATE_UNIT_VARIABLES:
-            return rate_unit(value)
-    return None
+        if (component, variable) in RATE_UNIT_VARIABLES and unit is None:
+            unit = rate_unit(value)
+        elif (component, variable) in PHASE_SWITCH_VARIABLES and str(value).strip().lower() == "false":
+            can_switch = False
+    return unit, can_switch
 
 
 def _prefs(
@@ -297,6 +312,9 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
         prefs, car_max_a, phases = (SessionPrefs(), None, None)
         if session is not None:
             prefs, car_max_a, phases = _prefs(db, session, tx)
+        unit, charger_switches = _charger_facts(db, charger.id)  # type: ignore[arg-type]
+        # a car that told us it charges on one phase gains nothing from a switch; nor does a 1-phase site
+        switchable = device.switch_phases and charger_switches and site.phases == 3 and phases != 1
         phases = phases or site.phases
         max_a = min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a))
         inputs.append(
@@ -305,12 +323,12 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
                 connected=session is not None,
                 max_a=max(max_a, 6.0),
                 phases=phases,
+                can_switch_phases=switchable,
                 measured_w=max(sample.power_w, 0.0) if sample else 0.0,
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )
         )
-        unit = _rate_unit(db, charger.id)  # type: ignore[arg-type]
         targets[key] = Target(
             key,
             device.charge_point_id,
@@ -320,6 +338,7 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
             charger.is_online,
             unit_known=unit is not None,
             booted_utc=charger.last_boot_at,
+            switch_phases=switchable,
         )
     prices, why = site_prices(settings, now)
     note = None

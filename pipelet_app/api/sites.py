@@ -38,6 +38,11 @@ class Device(BaseModel):
     pin_to_phase_mapping: dict[str, Literal["L1", "L2", "L3"]] | None = Field(
         default=None, description='Charger pin to site phase, e.g. {"1": "L2", "2": "L3", "3": "L1"}'
     )
+    switch_phases: bool = Field(
+        default=False,
+        description="Chargers only: charger and car can switch between 1 and 3 phases; the PV-surplus "
+        "loop then sends profiles with numberPhases",
+    )
 
 
 class Mqtt(BaseModel):

@@ -70,6 +70,7 @@ class DeviceIn:
     charge_point_id: str | None = None
     connector_id: int | None = None
     pin_to_phase_mapping: Mapping[str, str] | None = None
+    switch_phases: bool = False
 
 
 def own_site(db: Session, principal: Principal, site_id: int) -> Site:
@@ -111,6 +112,7 @@ def _out(site: Site, devices: list[SiteDevice]) -> dict[str, Any]:
                 "charge_point_id": d.charge_point_id,
                 "connector_id": d.connector_id,
                 "pin_to_phase_mapping": d.pin_to_phase_mapping,
+                "switch_phases": d.switch_phases,
             }
             for d in devices
         ],
@@ -192,6 +194,8 @@ def _check_devices(db: Session, principal: Principal, site_id: int | None, devic
         seen.add(d.asset_id)
         if d.kind not in {k.value for k in DeviceKind}:
             raise InvalidInput(f"{field}.kind: must be one of pv, grid, battery, charger, load")
+        if d.switch_phases and d.kind != DeviceKind.CHARGER:
+            raise InvalidInput(f"{field}.switch_phases: only a charger switches between 1 and 3 phases")
         if d.pin_to_phase_mapping is not None:
             for pin, phase in d.pin_to_phase_mapping.items():
                 if not str(pin) or phase not in PHASE_NAMES:
@@ -230,6 +234,7 @@ def _apply_devices(db: Session, site: Site, devices: list[DeviceIn]) -> None:
         row.charge_point_id = d.charge_point_id
         row.connector_id = d.connector_id
         row.pin_to_phase_mapping = dict(d.pin_to_phase_mapping) if d.pin_to_phase_mapping else None
+        row.switch_phases = bool(d.switch_phases)
         db.add(row)
     site.has_pv_meter = any(d.kind == DeviceKind.PV for d in devices)
     db.add(site)

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from pipelet_app.db.types import UTCDateTime, str_enum, utcnow
@@ -47,6 +47,9 @@ class SiteDevice(SQLModel, table=True):
     connector_id: int | None = None
     #: charger pin → grid phase ("1" → "L2"): which site phase each of its phases loads
     pin_to_phase_mapping: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: charger and car can switch between 1 and 3 phases (as `switch_phases` in simulate-surplus's EV.json):
+    #: the surplus loop may then send profiles with `numberPhases` 1 or 3
+    switch_phases: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class SiteSample(SQLModel, table=True):

@@ -10,8 +10,11 @@ Rules (docs/surplus-actuation.md):
   most likely carries, never at full power. The site cap goes out once as a ChargePointMaxProfile.
 - Stale data (no grid measurement for `STALE_AFTER`): PV-only pauses (no measurement = no proof of
   surplus); PV-priority and Eco-plus keep the minimum current (the grid tops up anyway). Never more.
-- A profile goes out only when the value, unit or purpose differs from what the charger last answered
-  for that slot (a rejected one too: it is not retried until the limit changes).
+- Phases: a charger (and car) that can switch between 1 and 3 phases gets `numberPhases` in every
+  profile of its tx/idle slot (the controller's phase count); others never carry it (3 assumed).
+- A profile goes out only when the value, unit, phases or purpose differs from what the charger last
+  answered for that slot (a rejected one too: it is not retried until the limit changes). A switch of
+  phases at the same current is a change.
 """
 
 from __future__ import annotations
@@ -63,15 +66,28 @@ class Sent:
     unit: str
     transaction_id: str | None
     status: str
+    #: the `numberPhases` the profile carried; None = none (the charger assumes 3)
+    phases: int | None = None
 
 
-def needs_sending(last: Sent | None, value: float, unit: str, transaction_id: str | None) -> bool:
-    """True unless the slot already carries this value (accepted or rejected) for this transaction."""
+def needs_sending(
+    last: Sent | None, value: float, unit: str, transaction_id: str | None, phases: int | None = None
+) -> bool:
+    """True unless the slot already carries this value and phase count (accepted or rejected) for this
+    transaction. Why phases: 6 A on 3 phases and 6 A on 1 phase carry the same value."""
     if last is None:
         return True
     return not (
-        last.unit == unit and last.transaction_id == transaction_id and abs(last.value - value) < 0.05
+        last.unit == unit
+        and last.transaction_id == transaction_id
+        and last.phases == phases
+        and abs(last.value - value) < 0.05
     )
+
+
+def number_phases(switchable: bool, phases: int) -> int | None:
+    """The `numberPhases` a profile carries: the decision's phases for a switchable charger, else none."""
+    return (1 if phases == 1 else 3) if switchable else None
 
 
 def attempts_for(kind: str) -> tuple[tuple[str, int], ...]:

@@ -155,7 +155,7 @@ def encode(loop: LoopMemory, saved_utc: datetime) -> dict[str, Any]:
         },
         "pv_history": [[_number(value) for value in sample] for sample in memory.pv_history],
         "sent": [
-            [cp, connector, kind, _number(s.value), s.unit, s.transaction_id, s.status]
+            [cp, connector, kind, _number(s.value), s.unit, s.transaction_id, s.status, s.phases]
             for (cp, connector, kind), s in loop.sent.items()
         ],
     }
@@ -181,9 +181,10 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
         pv_history.append((_float(sample[0]), _float(sample[1]), _float(sample[2])))
     slots: dict[SlotKey, Sent] = {}
     for row in sent:
-        if not isinstance(row, list) or len(row) != 7:
+        # 7 fields: saved before profiles carried numberPhases (none was sent then)
+        if not isinstance(row, list) or len(row) not in (7, 8):
             raise ValueError("a sent profile of another shape")
-        cp, connector, kind, value, unit, transaction_id, status = row
+        cp, connector, kind, value, unit, transaction_id, status, phases = (*row, None)[:8]
         if not (
             isinstance(cp, str)
             and isinstance(connector, int)
@@ -192,9 +193,11 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
             and isinstance(unit, str)
             and isinstance(status, str)
             and (transaction_id is None or isinstance(transaction_id, str))
+            and phases in (None, 1, 3)
+            and not isinstance(phases, bool)
         ):
             raise ValueError("a sent profile of another shape")
-        slots[(cp, connector, kind)] = Sent(_float(value), unit, transaction_id, status)
+        slots[(cp, connector, kind)] = Sent(_float(value), unit, transaction_id, status, phases)
     memory = ControllerMemory(
         time_utc=None if data["time_utc"] is None else _time(data["time_utc"]),
         chargers={str(charger_id): _charger(value) for charger_id, value in chargers.items()},

@@ -156,6 +156,7 @@ def _device_in(d: dict[str, Any]) -> service.DeviceIn:
         charge_point_id=d.get("charge_point_id") or None,
         connector_id=int(d["connector_id"]) if d.get("connector_id") not in (None, "") else None,
         pin_to_phase_mapping=d.get("pin_to_phase_mapping"),
+        switch_phases=bool(d.get("switch_phases")),
     )
 
 

@@ -57,6 +57,7 @@ def test_create_read_list_and_patch_a_site(client: TestClient, son: dict[str, st
     assert site["name"] == "Hof Sonnenberg" and site["grid_limit_a"] == 63 and site["phases"] == 3
     assert [d["asset_id"] for d in site["devices"]] == ["pv-roof", "grid-1", "bat-1", "wb-mqtt"]
     assert site["devices"][3]["pin_to_phase_mapping"] == {"1": "L2", "2": "L3", "3": "L1"}
+    assert [d["switch_phases"] for d in site["devices"]] == [False, False, False, False]  # the default
     assert site["mqtt"] == {
         "measurements_topic": f"pipelet/sites/{site['id']}/measurements",
         "transactions_topic": f"pipelet/sites/{site['id']}/transactions",
@@ -95,13 +96,22 @@ def test_an_ocpp_charger_device_needs_its_charger_at_the_site(
         f"/api/v1/sites/{site_id}",
         json={
             "devices": [
-                {"asset_id": "cp1-1", "kind": "charger", "charge_point_id": "SON-CP-001", "connector_id": 1}
+                {
+                    "asset_id": "cp1-1",
+                    "kind": "charger",
+                    "charge_point_id": "SON-CP-001",
+                    "connector_id": 1,
+                    "switch_phases": True,
+                }
             ]
         },
         headers=son,
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["devices"][0]["charge_point_id"] == "SON-CP-001"
+    assert ok.json()["devices"][0]["switch_phases"] is True
+    with session_scope() as db:
+        assert db.exec(select(SiteDevice).where(SiteDevice.asset_id == "cp1-1")).one().switch_phases
     elsewhere = client.patch(
         f"/api/v1/sites/{site_id}",
         json={
@@ -151,6 +161,7 @@ def test_an_ocpp_charger_device_needs_its_charger_at_the_site(
             {"devices": [{"asset_id": "a", "kind": "charger", "pin_to_phase_mapping": {"1": "L4"}}]},
             "devices[0].pin_to_phase_mapping.1:",
         ),
+        ({"devices": [{"asset_id": "a", "kind": "pv", "switch_phases": True}]}, "devices[0].switch_phases:"),
     ],
 )
 def test_bad_input_names_the_field(client: TestClient, son: dict[str, str], change: dict, field: str) -> None:

@@ -65,9 +65,10 @@ class SunSite:
         self.password = ""
 
 
-def make_site(mode: str = "pv-only", unit: str | None = "Current") -> SunSite:
+def make_site(mode: str = "pv-only", unit: str | None = "Current", switch_phases: bool = False) -> SunSite:
     """`unit`: the charger's stored ChargingScheduleAllowedChargingRateUnit; None = never reported (the
-    loop then asks the charger before its first profile)."""
+    loop then asks the charger before its first profile). `switch_phases`: the operator said charger and
+    car can switch between 1 and 3 phases."""
     s = SunSite()
     with session_scope() as db:
         tenant = Tenant(name="Sun", slug=f"sun-{s.id}", kind=TenantKind.OPERATOR)
@@ -85,7 +86,12 @@ def make_site(mode: str = "pv-only", unit: str | None = "Current") -> SunSite:
         db.add(SiteDevice(site_id=s.id, asset_id=s.grid, kind="grid"))
         db.add(
             SiteDevice(
-                site_id=s.id, asset_id=f"ocpp-{s.cp}", kind="charger", charge_point_id=s.cp, connector_id=1
+                site_id=s.id,
+                asset_id=f"ocpp-{s.cp}",
+                kind="charger",
+                charge_point_id=s.cp,
+                connector_id=1,
+                switch_phases=switch_phases,
             )
         )
         db.add(SiteSurplus(site_id=s.id, enabled=True, mode=mode, interval_s=10))
@@ -243,6 +249,52 @@ async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_t
         ]
         assert sent_rows[-1]["limit_a"] == limit
         assert rows[0].reason.endswith("W available for the cars")
+    finally:
+        await cp.close()
+
+
+def periods(profiles: Profiles) -> list[tuple[str, dict[str, Any]]]:
+    """(purpose, schedule period) of every profile the charger got."""
+    out = []
+    for p in profiles.received:
+        profile = p["csChargingProfiles"]
+        out.append(
+            (profile["chargingProfilePurpose"], profile["chargingSchedule"]["chargingSchedulePeriod"][0])
+        )
+    return out
+
+
+@pytest.mark.parametrize("switchable", [True, False])
+async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_that(
+    csms: CsmsServer, switchable: bool
+) -> None:
+    """2.5 kW exported: above one phase's minimum (6 A x 230 V = 1.4 kW), below three phases' (4.1 kW).
+    A charger the operator marked switchable gets a TxProfile with numberPhases 1 and a current that uses
+    the surplus; one not marked never carries numberPhases (the charger keeps 3) and pauses in PV-only."""
+    site = make_site(switch_phases=switchable)
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=3000.0, grid_w=-2500.0)
+        state = SiteLoop()
+        # the controller switches down after `phase_down_delay_s` (90 s); the data stays fresh for 2 min
+        for seconds in (1, 31, 61, 91, 101, 111):
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+        tx = [period for purpose, period in periods(profiles) if purpose == "TxProfile"]
+        assert tx
+        if switchable:
+            assert tx[-1]["numberPhases"] == 1
+            assert 6.0 <= tx[-1]["limit"] <= 2500 / 230
+            row = decisions(site)[-1].chargers[-1]
+            assert row["phases"] == 1
+        else:
+            assert all("numberPhases" not in period for _, period in periods(profiles))
+            assert tx[-1]["limit"] == 0.0
+        # the site cap never carries numberPhases
+        assert all(
+            "numberPhases" not in period for purpose, period in periods(profiles) if purpose != "TxProfile"
+        )
     finally:
         await cp.close()
 

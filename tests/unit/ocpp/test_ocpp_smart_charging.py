@@ -21,6 +21,13 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
         {"connectorId": 1, "limit": 4140.55, "unit": "W", "numberPhases": 3},
         {"connectorId": 0, "limit": 32, "purpose": "ChargePointMaxProfile"},
         {"connectorId": 2, "limit": 6, "purpose": "TxProfile", "transactionId": "ocpp16:CP:17"},
+        {
+            "connectorId": 1,
+            "limit": 8,
+            "purpose": "TxProfile",
+            "transactionId": "ocpp16:CP:17",
+            "numberPhases": 1,
+        },
     ],
 )
 def test_payloads_pass_the_official_schema(version: str, request_: dict) -> None:
@@ -51,6 +58,24 @@ def test_shapes() -> None:
         "1.6", {"connectorId": 1, "limit": 8, "purpose": "TxProfile", "transactionId": "ocpp16:CP:17"}, NOW
     )
     assert tx["csChargingProfiles"]["transactionId"] == 17
+
+
+def test_a_phase_switch_goes_into_the_schedule_period_of_both_versions() -> None:
+    """The surplus loop's 1p/3p switch: `numberPhases` in the period, `phaseToUse` never (2.0.1 allows
+    it only where ACPhaseSwitchingSupported; the charger then picks the phase itself)."""
+    request = {"connectorId": 1, "limit": 8, "unit": "A", "purpose": "TxProfile", "numberPhases": 1}
+    v16 = set_limit_request("1.6", {**request, "transactionId": "ocpp16:CP:17"}, NOW)
+    assert v16["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 8.0, "numberPhases": 1}
+    ]
+    validate("1.6", "SetChargingProfile", v16)
+    v201 = set_limit_request("2.0.1", {**request, "transactionId": "ocpp201:CP:tx-9"}, NOW)
+    assert v201["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 8.0, "numberPhases": 1}
+    ]
+    validate("2.0.1", "SetChargingProfile", v201)
+    three = set_limit_request("2.0.1", {**request, "numberPhases": 3, "transactionId": "tx-9"}, NOW)
+    assert three["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]["numberPhases"] == 3
 
 
 @pytest.mark.parametrize(

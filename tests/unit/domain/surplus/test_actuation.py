@@ -10,6 +10,7 @@ from pipelet_app.domain.surplus.actuation import (
     Sent,
     attempts_for,
     needs_sending,
+    number_phases,
     outcome,
     profile_value,
     rate_unit,
@@ -55,6 +56,21 @@ def test_sending_only_when_something_changed() -> None:
     assert needs_sending(last, 10.0, "W", "tx-1")
     assert needs_sending(last, 10.0, "A", "tx-2")
     assert not needs_sending(Sent(10.0, "A", "tx-1", "Rejected"), 10.0, "A", "tx-1")
+
+
+def test_a_switch_of_phases_at_the_same_current_is_a_change() -> None:
+    three = Sent(6.0, "A", "tx-1", "Accepted", 3)
+    assert needs_sending(three, 6.0, "A", "tx-1", 1)
+    assert not needs_sending(three, 6.0, "A", "tx-1", 3)
+    assert needs_sending(Sent(6.0, "A", "tx-1", "Accepted"), 6.0, "A", "tx-1", 3)  # none sent before
+    assert not needs_sending(Sent(6.0, "A", "tx-1", "Accepted"), 6.0, "A", "tx-1")
+
+
+def test_only_a_switchable_charger_gets_number_phases() -> None:
+    assert number_phases(True, 1) == 1
+    assert number_phases(True, 3) == 3
+    assert number_phases(False, 1) is None
+    assert number_phases(False, 3) is None
 
 
 @given(st.floats(0, 100, allow_nan=False), st.floats(0, 100, allow_nan=False))

@@ -86,7 +86,12 @@ loop_memories = st.builds(
     sent=st.dictionaries(
         st.tuples(st.text(max_size=8), st.integers(0, 8), st.sampled_from(["tx/idle", "max"])),
         st.builds(
-            Sent, numbers, st.sampled_from(["A", "W"]), st.none() | st.text(max_size=8), st.text(max_size=20)
+            Sent,
+            numbers,
+            st.sampled_from(["A", "W"]),
+            st.none() | st.text(max_size=8),
+            st.text(max_size=20),
+            st.sampled_from([None, 1, 3]),
         ),
         max_size=4,
     ),
@@ -122,6 +127,7 @@ def test_another_version_or_shape_is_discarded_not_half_read() -> None:
         {**data, "chargers": {"cp1": {**data["chargers"]["cp1"], "limit_since": "2024-06-01T10:00:00"}}},
         {**data, "pv_history": [[1.0, 2.0]]},
         {**data, "sent": [["CP", "1", "max", 1.0, "A", None, "Accepted"]]},
+        {**data, "sent": [["CP", 1, "tx/idle", 1.0, "A", None, "Accepted", 2]]},  # no such phase count
         [],
         "garbage",
     ):
@@ -129,6 +135,14 @@ def test_another_version_or_shape_is_discarded_not_half_read() -> None:
         assert restored.how == "unreadable", broken
         assert restored.loop == LoopMemory()
     assert restore(None, T0).how == "none"
+
+
+def test_a_sent_profile_saved_before_number_phases_reads_as_none() -> None:
+    """Memories saved before profiles carried numberPhases (7 fields) stay readable: none was sent."""
+    data = through_json(encode(LoopMemory(), T0))
+    data["sent"] = [["CP", 1, "tx/idle", 7.0, "A", "42", "Accepted"]]
+    loop, _ = decode(data)
+    assert loop.sent == {("CP", 1, "tx/idle"): Sent(7.0, "A", "42", "Accepted", None)}
 
 
 def test_a_stale_memory_keeps_only_the_phase_lockout() -> None:
