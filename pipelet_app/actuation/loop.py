@@ -406,6 +406,11 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
                 f"stale: the grid meter has read {view.frozen_grid_w:.0f} W unchanged for 2 minutes while "
                 "the site moved; safe limit per mode"
             )
+        elif view.implausible_house_w is not None:
+            reason = (
+                f"stale: the readings give a house load of {view.implausible_house_w:.0f} W "
+                "(PV + grid + battery - cars) for 2 minutes; safe limit per mode"
+            )
     else:
         result = decide(view.snapshot, view.config, state.memory)
         state.memory = result.memory

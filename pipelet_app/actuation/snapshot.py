@@ -27,6 +27,7 @@ from pipelet_app.db.models import (
     SiteSample,
     SiteSurplus,
 )
+from pipelet_app.domain.site_balance import Reading, implausible_house_w
 from pipelet_app.domain.site_energy import floor_minute
 from pipelet_app.domain.surplus import ChargerInput, Mode, PriceSeries, SessionPrefs, SiteConfig, SiteSnapshot
 from pipelet_app.domain.surplus.actuation import STALE_AFTER, rate_unit
@@ -79,6 +80,8 @@ class SiteView:
     price_note: str | None = None
     #: the grid meter's value when it is frozen (see `frozen_grid_w`); the site then counts as stale
     frozen_grid_w: float | None = None
+    #: the house load the readings imply when it is implausibly negative (domain.site_balance); stale too
+    implausible_house_w: float | None = None
 
 
 def site_prices(settings: SiteSurplus, now: datetime) -> tuple[PriceSeries | None, str | None]:
@@ -261,8 +264,14 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
     grid = by_kind.get(DeviceKind.GRID.value, [])
     pv = by_kind.get(DeviceKind.PV.value, [])
     battery = by_kind.get(DeviceKind.BATTERY.value, [])
-    frozen = frozen_grid_w(rows, {d.id: str(d.kind) for d in devices if d.id is not None})
-    stale = not grid or frozen is not None
+    kinds = {d.id: str(d.kind) for d in devices if d.id is not None}
+    frozen = frozen_grid_w(rows, kinds)
+    # Readings that contradict the site's balance (a negative house load) are no surplus either.
+    readings = [
+        Reading(r.device_id, kinds[r.device_id], r.ts, r.power_w) for r in rows if r.device_id in kinds
+    ]
+    implausible = None if frozen is not None else implausible_house_w(readings, FROZEN_MIN_SPAN)
+    stale = not grid or frozen is not None or implausible is not None
     newest = (
         max((s.ts for s in grid), default=None) if grid else _newest_grid_sample(db, site_id, devices, now)
     )
@@ -358,5 +367,15 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
         prices=prices,
     )
     return SiteView(
-        site_id, config, settings, snapshot, stale, newest, targets, tuple(charge_points), note, frozen
+        site_id,
+        config,
+        settings,
+        snapshot,
+        stale,
+        newest,
+        targets,
+        tuple(charge_points),
+        note,
+        frozen,
+        implausible,
     )

@@ -115,6 +115,11 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
         rf"stale: the grid meter has read {_N} W unchanged for 2 minutes while the site moved",
         (_num(0),),
     ),
+    (
+        "sr.implausible_site",
+        rf"stale: the readings give a house load of {_N} W \(PV \+ grid \+ battery - cars\) for 2 minutes",
+        (_num(0),),
+    ),
     ("sr.safe_per_mode", r"safe limit per mode", ()),
     ("sr.available", rf"{_N} W available for the cars", (_num(0),)),
     ("sr.no_prices", r"eco-plus without prices \((.+)\): planned like pv-priority", (_raw,)),

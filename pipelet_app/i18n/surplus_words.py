@@ -42,6 +42,8 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.stale_car": "stale site data (last grid measurement: {0}): safe limit for “{1}”",
         "sr.stale_site": "stale: no grid measurement for 2 minutes",
         "sr.frozen_site": "stale: the grid meter has read {0} W unchanged for 2 minutes while the site moved",
+        "sr.implausible_site": "stale: the readings give a house load of {0} W (PV + grid + battery - cars) "
+        "for 2 minutes",
         "sr.safe_per_mode": "safe limit per mode",
         "sr.available": "{0} W available for the cars",
         "sr.no_prices": "“{eco_plus}” without prices ({0}): planned like “{pv_priority}”",
@@ -101,6 +103,8 @@ SURPLUS_WORDS: dict[str, dict[str, str]] = {
         "sr.stale_site": "veraltet: seit 2 Minuten keine Netzmessung",
         "sr.frozen_site": "veraltet: der Netzzähler zeigt seit 2 Minuten unverändert {0} W, obwohl sich "
         "am Standort etwas bewegt hat",
+        "sr.implausible_site": "veraltet: die Messwerte ergeben seit 2 Minuten einen Hausverbrauch von {0} W "
+        "(PV + Netz + Batterie - Autos), das kann nicht stimmen",
         "sr.safe_per_mode": "sicherer Grenzwert je Modus",
         "sr.available": "{0} W verfügbar für die Autos",
         "sr.no_prices": "„{eco_plus}“ ohne Preise ({0}): geplant wie „{pv_priority}“",

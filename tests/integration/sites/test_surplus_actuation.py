@@ -401,6 +401,34 @@ async def test_a_frozen_grid_meter_counts_as_stale(csms: CsmsServer, frozen: boo
         await cp.close()
 
 
+@pytest.mark.parametrize("implausible", [True, False])
+async def test_readings_that_contradict_the_balance_count_as_stale(
+    csms: CsmsServer, implausible: bool
+) -> None:
+    """PV 3 kW while the grid meter says 8 kW export (moving, so not frozen): a house load of -5 kW that
+    no site can have. In PV-only the car pauses and the operator reads why; with PV at 9 kW the same grid
+    is believed."""
+    site = make_site()
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+    try:
+        t0 = utcnow()
+        pv = 3000.0 if implausible else 9000.0
+        for ago, grid in ((100, -8000.0), (50, -7950.0), (0, -7900.0)):
+            await sunshine(site, t0 - timedelta(seconds=ago), pv_w=pv, grid_w=grid)
+        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
+        row = decisions(site)[-1]
+        assert row.stale is implausible
+        tx = [c for c in row.chargers if c["purpose"] == "TxProfile"]
+        if implausible:
+            assert "house load of -4900 W (PV + grid + battery - cars)" in row.reason
+            assert tx[0]["limit_a"] == 0.0 and profiles.purposes()[-1] == ("TxProfile", 0, 0.0)
+        else:
+            assert tx[0]["limit_a"] >= 6.0
+    finally:
+        await cp.close()
+
+
 async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
     site = make_site()
     profiles = Profiles(lambda payload: "Rejected")

@@ -44,6 +44,8 @@ WRITTEN = [
     "reached",
     "stale: no grid measurement for 2 minutes; safe limit per mode",
     "stale: the grid meter has read -800 W unchanged for 2 minutes while the site moved; safe limit per mode",
+    "stale: the readings give a house load of -800 W (PV + grid + battery - cars) for 2 minutes; "
+    "safe limit per mode",
     "1234 W available for the cars; eco-plus without prices (no prices fetched yet; last fetch: 503): "
     "planned like pv-priority",
 ]
