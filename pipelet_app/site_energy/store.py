@@ -331,6 +331,37 @@ def merge_transaction(
     return row
 
 
+def backfill_transaction(stored: dict[str, Any], tx: Transaction) -> dict[str, Any] | None:
+    """A late message (older than the stored row) changes no value a newer message set; it only fills
+    what no message has given yet: empty fields, and a departure or energy that is still the default (a
+    delayed `Started` with the driver's departure after an `Updated` without one). None: nothing to fill.
+    The priority has no such mark (5 may be the sender's), so a late priority is not taken."""
+    given = {
+        "current_type": tx.current_type,
+        "phases": tx.phases,
+        "used_pins": tx.used_pins,
+        "max_power_w": tx.max_power_w,
+        "requested_min_wh": tx.requested_min_wh,
+        "profile_id": tx.profile_id,
+    }
+    row = dict(stored)
+    for name, value in given.items():
+        if row[name] is None and value is not None:
+            row[name] = value
+    if row["departure_defaulted"]:
+        if tx.departure is not None:
+            row["departure_utc"], row["departure_defaulted"] = tx.departure, False
+        else:
+            row["departure_utc"] = default_departure(row["start_utc"], row["current_type"])
+    if row["energy_defaulted"]:
+        energy = tx.requested_max_wh if tx.requested_max_wh is not None else row["requested_min_wh"]
+        if energy is not None:
+            row["requested_max_wh"], row["energy_defaulted"] = energy, False
+        else:
+            row["requested_max_wh"] = default_energy_wh(row["current_type"])
+    return row if row != stored else None
+
+
 def _stored_transactions(
     db: Session, keys: Sequence[tuple[int, str]]
 ) -> dict[tuple[int, str], dict[str, Any]]:
@@ -351,9 +382,10 @@ def _stored_transactions(
 def write_transactions(db: Session, items: Sequence[tuple[int, int, Transaction]]) -> int:
     """UPSERT Pleevi transactions (site, device, message), merged into what is stored (`merge_transaction`).
 
-    Messages apply in timestamp order; one older than the stored row is dropped, so a late message never
-    overwrites newer values. Missing departure and energy are filled from the default profile of the
-    charger's current type (`domain.site_energy`), and the row says which values are defaults.
+    Messages apply in timestamp order; one older than the stored row only fills what no message gave yet
+    (`backfill_transaction`), so a late message never overwrites newer values. Missing departure and
+    energy are filled from the default profile of the charger's current type (`domain.site_energy`), and
+    the row says which values are defaults.
     """
     by_key: dict[tuple[int, str], list[tuple[int, int, Transaction]]] = defaultdict(list)
     for item in items:
@@ -367,6 +399,8 @@ def write_transactions(db: Session, items: Sequence[tuple[int, int, Transaction]
         changed = False
         for site_id, device_id, tx in sorted(messages, key=lambda m: m[2].ts):
             if row is not None and row["message_ts"] > tx.ts:
+                if (filled := backfill_transaction(row, tx)) is not None:
+                    row, changed = filled, True
                 continue
             row, changed = merge_transaction(row, site_id, device_id, tx), True
         if changed and row is not None:

@@ -133,3 +133,20 @@ def test_defaults_fill_only_what_no_message_gave(site_id: int) -> None:
     write(site_id, message("Updated", 8, requested_max_wh=8000.0))
     write(site_id, message("Updated", 9, requested_min_wh=1000.0))
     assert stored(site_id).requested_max_wh == 8000.0
+
+
+def test_a_late_message_fills_only_what_no_message_gave(site_id: int) -> None:
+    """A delayed Started after an Updated without the driver's values: departure, energy and phases come
+    from it; the state, time and the newer priority stay."""
+    write(site_id, message("Updated", 10, priority=2))
+    assert stored(site_id).departure_defaulted
+    write(site_id, replace(STARTED, priority=7))
+    row = stored(site_id)
+    assert row.state == "Updated" and row.message_ts == START + timedelta(minutes=10) and row.priority == 2
+    assert row.departure_utc == DEPARTURE and not row.departure_defaulted
+    assert (row.requested_max_wh, row.energy_defaulted, row.phases, row.max_power_w) == (
+        9000.0,
+        False,
+        1,
+        7400.0,
+    )
