@@ -483,11 +483,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.kind": "Kind",
         "site.charge_point": "Charge point id",
         "site.connector": "Connector",
+        "site.switch_phases": "1p/3p switching",
+        "site.switch_phases_on": "yes",
         "site.add_device": "Add device",
         "site.remove": "Remove",
         "site.devices_hint": (
             "Kinds: pv, grid, battery, charger, load. An OCPP charger needs its charge point id and "
-            "connector and must be claimed into this site; without them a charger reports over MQTT."
+            "connector and must be claimed into this site; without them a charger reports over MQTT. "
+            "Tick 1p/3p switching only where the charger and its cars can switch between 1 and 3 phases."
         ),
         "site.energy_today": "Last 24 hours (kWh)",
         "site.pv_kwh": "PV",
@@ -1203,11 +1206,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.kind": "Art",
         "site.charge_point": "Ladepunkt-ID",
         "site.connector": "Anschluss",
+        "site.switch_phases": "1p/3p-Umschaltung",
+        "site.switch_phases_on": "ja",
         "site.add_device": "Gerät hinzufügen",
         "site.remove": "Entfernen",
         "site.devices_hint": (
             "Arten: pv, grid, battery, charger, load. Ein OCPP-Ladepunkt braucht Ladepunkt-ID und Anschluss "
-            "und muss diesem Standort zugeordnet sein; ohne sie meldet ein Ladepunkt über MQTT."
+            "und muss diesem Standort zugeordnet sein; ohne sie meldet ein Ladepunkt über MQTT. "
+            "1p/3p-Umschaltung nur ankreuzen, wo Ladepunkt und Autos zwischen 1 und 3 Phasen "
+            "umschalten können."
         ),
         "site.energy_today": "Letzte 24 Stunden (kWh)",
         "site.pv_kwh": "PV",

@@ -119,6 +119,8 @@ def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, 
             page.fill("#device-asset", asset)
             page.click("#device-kind")
             page.get_by_role("option", name=kind, exact=True).click()
+            if kind == "Ladepunkt":  # charger and car can switch between 1 and 3 phases
+                page.get_by_role("checkbox", name="1p/3p-Umschaltung").click()
             page.click("#device-add")
             expect(page.locator("#site-devices")).to_contain_text(asset, timeout=20_000)
         page.reload()
@@ -128,6 +130,7 @@ def test_operator_edits_a_site_and_its_devices_on_a_phone_in_german(page: Page, 
         expect(devices).to_contain_text(f"sub-{site_id}")
         kinds = devices.locator("tbody tr td:nth-child(2)")
         expect(kinds).to_have_text(["Ladepunkt", "Anderer Verbraucher"])
+        expect(devices.locator("tbody tr td:nth-child(5)")).to_have_text(["ja", ""])
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "operator-site-de-390")
     finally:

@@ -69,6 +69,7 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
                 "kind": d["kind"],
                 "charge_point_id": d["charge_point_id"] or "",
                 "connector_id": _text(d["connector_id"]),
+                "switch_phases": "yes" if d.get("switch_phases") else "",
             }
             for d in site["devices"]
         ],
@@ -167,6 +168,7 @@ def add_device(db: Session, principal: Principal, site_id: int, form: dict[str, 
         "kind": str(form.get("kind", "")).strip(),
         "charge_point_id": str(form.get("charge_point_id", "")).strip() or None,
         "connector_id": _number(form, "connector_id", integer=True),
+        "switch_phases": form.get("switch_phases") in ("on", "true", True),
     }
     devices = [_device_in(d) for d in site["devices"]] + [_device_in(new)]
     service.update_site(db, principal, site_id, {}, devices)

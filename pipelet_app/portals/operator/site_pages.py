@@ -81,6 +81,7 @@ def _device_row(device: rx.Var) -> rx.Component:
         rx.table.cell(coded_text("device_kind", device["kind"])),
         rx.table.cell(device["charge_point_id"]),
         rx.table.cell(device["connector_id"]),
+        rx.table.cell(rx.cond(device["switch_phases"] == "yes", T["site.switch_phases_on"], "")),
         rx.table.cell(
             confirm_button(
                 rx.button(
@@ -102,7 +103,7 @@ def _devices() -> rx.Component:
     return card(
         T["site.devices"],
         row_table(
-            ("site.asset_id", "site.kind", "site.charge_point", "site.connector", ""),
+            ("site.asset_id", "site.kind", "site.charge_point", "site.connector", "site.switch_phases", ""),
             SiteState.devices,
             _device_row,
             "site-devices",
@@ -122,6 +123,19 @@ def _devices() -> rx.Component:
                 ),
                 field(T["site.charge_point"], rx.input(name="charge_point_id", id="device-cp")),
                 field(T["site.connector"], rx.input(name="connector_id", width="7em", id="device-connector")),
+                rx.el.label(
+                    rx.hstack(
+                        # Radix renders a <button role="checkbox">: it needs its own name for axe
+                        rx.checkbox(
+                            name="switch_phases",
+                            id="device-switch-phases",
+                            aria_label=T["site.switch_phases"],
+                        ),
+                        rx.text(T["site.switch_phases"]),
+                        align="center",
+                        min_height="44px",
+                    )
+                ),
                 rx.button(T["site.add_device"], type="submit", id="device-add"),
                 width="100%",
             ),
