@@ -299,6 +299,61 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
         await cp.close()
 
 
+@pytest.mark.parametrize("phases3to1", [None, "false"])
+async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
+    csms: CsmsServer, phases3to1: str | None
+) -> None:
+    """The same short surplus at a 2.0.1 charger marked switchable: numberPhases 1 in the TxProfile's
+    ChargingSchedulePeriodType, never phaseToUse; a charger whose stored SmartChargingCtrlr.Phases3to1
+    is false is not switched whatever the operator said."""
+    site = make_site(switch_phases=True)
+    if phases3to1 is not None:
+        with session_scope() as db:
+            charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
+            db.add(
+                DeviceVariable(
+                    charger_id=charger.id,
+                    component="SmartChargingCtrlr",
+                    variable="Phases3to1",
+                    value=phases3to1,
+                )
+            )
+    profiles = Profiles()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    try:
+        await cp.boot201()
+        t0 = utcnow()
+        event = {
+            "eventType": "Started",
+            "timestamp": iso(t0),
+            "triggerReason": "Authorized",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "tx-phase"},
+            "idToken": {"idToken": "TAG-SUN", "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1},
+        }
+        await cp.ok("TransactionEvent", event)
+        await sunshine(site, t0, pv_w=3000.0, grid_w=-2500.0)
+        state = SiteLoop()
+        for seconds in (1, 31, 61, 91, 101, 111):
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+        tx = [
+            p["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
+            for p in profiles.received
+            if p["chargingProfile"]["chargingProfilePurpose"] == "TxProfile"
+        ]
+        assert tx
+        assert all("phaseToUse" not in period for period in tx)
+        if phases3to1 is None:
+            assert tx[-1]["numberPhases"] == 1 and tx[-1]["limit"] >= 6.0
+        else:
+            assert all("numberPhases" not in period for period in tx)
+    finally:
+        await cp.close()
+
+
 async def test_watts_where_the_charger_only_takes_power(csms: CsmsServer) -> None:
     site = make_site(unit="Power")
     profiles = Profiles()
