@@ -35,6 +35,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.site_energy import (
+    LONGEST_SESSION,
     MAX_LATE,
     MINUTE,
     SiteMinute,
@@ -50,8 +51,6 @@ FEED = "ocpp-meter-values"
 REGISTER = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 MV: Table = MeterValue.__table__  # type: ignore[assignment]
-#: sessions longer than this are not looked for among the recently ended (a week-long plug-in is rare)
-LONGEST_SESSION = timedelta(days=7)
 
 
 def _charger_devices(db: Session) -> dict[tuple[int, int], tuple[int, int]]:

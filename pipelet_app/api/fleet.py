@@ -48,8 +48,9 @@ class SessionOut(BaseModel):
     end_utc: datetime | None
     energy_wh: float = Field(description="Energy charged, Wh")
     solar_wh: float | None = Field(
-        description="Part of energy_wh counted as solar, Wh (see solar_estimated); null while the session"
-        " is running (end_utc null): its solar part is not known until it has ended"
+        description="Part of energy_wh counted as solar, Wh (see solar_estimated); null while it is not known"
+        " yet: the session is running (end_utc null), or it ended at a site with PV metering and its solar"
+        " part is still being computed (a few minutes; docs/solar-share.md)"
     )
     solar_estimated: bool = Field(
         description="True when a PV session had no PV/grid split, or an OCPP session's site data had gaps"

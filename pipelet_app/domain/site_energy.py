@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 MINUTE = timedelta(minutes=1)
 MAX_LATE = timedelta(hours=24)  # older data is refused: its minutes' sessions are settled
+#: sessions longer than this are not looked for among the recently ended (a week-long plug-in is rare)
+LONGEST_SESSION = timedelta(days=7)
 MAX_EARLY = timedelta(minutes=5)  # a clock this far ahead is wrong, not early
 
 # Default profiles for transactions that leave out departure or energy (Pleevi fields are optional).

@@ -14,8 +14,10 @@ from sqlalchemy import and_, case, func, literal, tuple_
 from sqlmodel import Session, select
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, require
-from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource
+from pipelet_app.db.models import Charger, ChargingSession, Driver, Role, SessionSource, SiteDevice
+from pipelet_app.db.types import utcnow
 from pipelet_app.domain.meter_energy import parse_flags
+from pipelet_app.domain.site_energy import LONGEST_SESSION, MAX_LATE
 from pipelet_app.domain.solar import solar_share
 from pipelet_app.fleet.cursor import decode_cursor, encode_cursor
 
@@ -65,6 +67,25 @@ def _solar_wh_sql():
     )
 
 
+def _solar_pending_sql(now: datetime):
+    """1 where a session's solar part is not known yet: it is running, or it is an ended OCPP session at a
+    charger of a site with PV metering that pollers.site_energy.settle_session_solar has still to compute
+    (its choice, without the 2-minute settling: solar_wh empty, started within MAX_LATE +
+    LONGEST_SESSION). A 0 there would read as "no sun"."""
+    pv_chargers = (
+        select(Charger.id)
+        .join(SiteDevice, SiteDevice.site_id == Charger.site_id)  # type: ignore[arg-type]
+        .where(SiteDevice.kind == "pv")
+    )
+    awaited = and_(
+        ChargingSession.source == SessionSource.OCPP_WALLBOX.value,
+        ChargingSession.solar_wh.is_(None),
+        ChargingSession.start_utc >= now - MAX_LATE - LONGEST_SESSION,
+        ChargingSession.charger_id.in_(pv_chargers),  # type: ignore[union-attr]
+    )
+    return case((ChargingSession.end_utc.is_(None), 1), (awaited, 1), else_=0)
+
+
 def _estimated_sql():
     return case(
         (
@@ -109,7 +130,7 @@ def list_sessions(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit: must be between 1 and {MAX_PAGE}")
     query = (
-        select(ChargingSession, Driver.name, _solar_wh_sql(), _estimated_sql())
+        select(ChargingSession, Driver.name, _solar_wh_sql(), _estimated_sql(), _solar_pending_sql(utcnow()))
         .join(Driver, Driver.id == ChargingSession.driver_id)
         .where(Driver.fleet_id == principal.tenant_id, *_period(flt))
     )
@@ -126,7 +147,10 @@ def list_sessions(
     rows = db.exec(
         query.order_by(ChargingSession.start_utc.desc(), ChargingSession.id.desc()).limit(limit + 1)
     ).all()
-    page = [_session_out(s, name, solar, estimated) for s, name, solar, estimated in rows[:limit]]
+    page = [
+        _session_out(s, name, solar, estimated, bool(pending))
+        for s, name, solar, estimated, pending in rows[:limit]
+    ]
     last = rows[limit - 1][0] if len(rows) > limit else None
     return page, encode_cursor(last.start_utc, last.id) if last else None
 
@@ -141,10 +165,11 @@ def iter_sessions(db: Session, principal: Principal, flt: SessionFilter, batch: 
             return
 
 
-def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimated: int) -> dict:
-    """A session as the API lists it. A running session's solar part is not known yet (None): its share is
-    computed once it has ended (docs/solar-share.md, "When"), and a 0 would read as "no sun"."""
-    running = s.end_utc is None
+def _session_out(
+    s: ChargingSession, driver_name: str, solar_wh: float, estimated: int, pending: bool
+) -> dict:
+    """A session as the API lists it. While its solar part is not known yet (`_solar_pending_sql`: running,
+    or ended and not yet computed) solar_wh is None: a 0 would read as "no sun"."""
     return {
         "id": s.id,
         "transaction_id": s.transaction_id,
@@ -157,8 +182,8 @@ def _session_out(s: ChargingSession, driver_name: str, solar_wh: float, estimate
         "start_utc": s.start_utc,
         "end_utc": s.end_utc,
         "energy_wh": s.energy_wh,
-        "solar_wh": None if running else float(solar_wh),
-        "solar_estimated": False if running else bool(estimated),
+        "solar_wh": None if pending else float(solar_wh),
+        "solar_estimated": False if pending else bool(estimated),
         "cost": float(s.cost) if s.cost is not None else None,  # the API's number (exact in the DB)
         "currency": s.currency,
         "flags": sorted(parse_flags(s.flags)),

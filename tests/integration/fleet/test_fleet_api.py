@@ -13,7 +13,18 @@ from sqlmodel import select
 
 from pipelet_app.auth import Principal
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import ChargingSession, Driver, SessionSource, Tenant, User
+from pipelet_app.db.models import (
+    Charger,
+    ChargingSession,
+    Driver,
+    SessionSource,
+    Site,
+    SiteDevice,
+    Tenant,
+    TenantKind,
+    User,
+)
+from pipelet_app.db.types import utcnow
 from pipelet_app.domain.solar import session_solar
 from pipelet_app.portals.fleet.data import driver_sessions
 from tests.integration.api_keys import key_of
@@ -207,3 +218,36 @@ def test_a_running_sessions_solar_part_is_not_known_yet(client: TestClient, demo
         page = driver_sessions(db, manager, driver_id, day, day)
     [shown] = [s for s in page["sessions"] if s["transaction_id"] == tx]
     assert shown["solar_kwh"] == "—"
+
+
+@pytest.mark.parametrize("site_has_pv", [True, False])
+def test_an_ended_session_awaiting_its_site_solar_is_not_known_yet(
+    client: TestClient, demo: dict, site_has_pv: bool
+) -> None:
+    """An ended OCPP session at a site with PV metering whose solar part the worker has not computed yet:
+    null, not 0.0. At a site without PV the 0 is a fact."""
+    headers = key_of("fleet@acme.demo")
+    with session_scope() as db:
+        operator = Tenant(name="Roof Co", slug="roof-co", kind=TenantKind.OPERATOR)
+        db.add(operator)
+        db.flush()
+        site = Site(tenant_id=operator.id, name="Roof")
+        db.add(site)
+        db.flush()
+        db.add(SiteDevice(site_id=site.id, asset_id="meter-1", kind="pv" if site_has_pv else "grid"))
+        charger = Charger(charge_point_id="CP-ROOF", tenant_id=operator.id, site_id=site.id)
+        db.add(charger)
+        db.flush()
+        ended = db.exec(
+            select(ChargingSession).where(ChargingSession.driver_id.in_(fleet_driver_ids("acme")))
+        ).first()
+        assert ended is not None
+        ended.source, ended.charger_id, ended.solar_wh = SessionSource.OCPP_WALLBOX, charger.id, None
+        ended.start_utc = utcnow() - timedelta(hours=2)
+        ended.end_utc = utcnow() - timedelta(minutes=1)
+        db.add(ended)
+        db.flush()
+        session_id = ended.id
+    [row] = [r for r in all_pages(client, headers, 1000) if r["id"] == session_id]
+    assert row["end_utc"] is not None
+    assert row["solar_wh"] == (None if site_has_pv else 0.0)
