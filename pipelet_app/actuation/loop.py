@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,16 +258,24 @@ async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
     return out
 
 
-def _stale_decisions(view: SiteView) -> list[ChargerDecision]:
+def _stale_decisions(view: SiteView, memory: ControllerMemory | None = None) -> list[ChargerDecision]:
     """The safe limit per mode for every charger, within the site cap: each car's minimum counts on the
     phases it loads, and a car whose minimum would take a phase above the grid limit pauses (higher
-    priority first, then by charger). Without it ten PV-priority cars kept 6 A each on a 32 A site."""
+    priority first, then by charger). Without it ten PV-priority cars kept 6 A each on a 32 A site.
+
+    A charger that can switch phases stays on the phases the controller last chose (`memory`): stale
+    data is no reason to move the contactors, and a switch back to 3 would break the lockout."""
+    chosen = {cid: m.phases for cid, m in (memory.chargers.items() if memory else ()) if m.phases}
+    chargers = tuple(
+        replace(c, phases=chosen.get(c.charger_id, c.phases)) if c.can_switch_phases else c
+        for c in view.snapshot.chargers
+    )
     mode = view.config.mode
     since = view.newest_utc.isoformat() if view.newest_utc else "never"
     load = [0.0, 0.0, 0.0]  # amperes per grid phase taken by the cars kept at their safe limit
     limits: dict[str, float] = {}
     full: dict[str, int] = {}  # charger -> the grid phase (1-3) its minimum would take above the cap
-    for charger in sorted(view.snapshot.chargers, key=lambda c: (c.prefs.priority, c.charger_id)):
+    for charger in sorted(chargers, key=lambda c: (c.prefs.priority, c.charger_id)):
         car_mode = charger.prefs.mode or mode
         limit = safe_limit_a(Mode(car_mode), charger.min_a) if charger.connected else charger.min_a
         if charger.connected and limit > 0:
@@ -280,7 +288,7 @@ def _stale_decisions(view: SiteView) -> list[ChargerDecision]:
                 load[p] += limit
         limits[charger.charger_id] = limit
     out = []
-    for charger in view.snapshot.chargers:
+    for charger in chargers:
         car_mode = charger.prefs.mode or mode
         limit = limits[charger.charger_id]
         reason = f"stale site data (last grid measurement: {since}): safe limit for {car_mode}"
@@ -398,7 +406,7 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         return None
     _forget_rebooted(view, state)
     if view.stale:
-        decisions = _stale_decisions(view)
+        decisions = _stale_decisions(view, state.memory)
         available = 0.0
         reason = "stale: no grid measurement for 2 minutes; safe limit per mode"
         if view.frozen_grid_w is not None:

@@ -288,6 +288,11 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
             assert 6.0 <= tx[-1]["limit"] <= 2500 / 230
             row = decisions(site)[-1].chargers[-1]
             assert row["phases"] == 1
+            # the data goes stale: PV-only pauses the car, on the phase it has (no switch within the lockout)
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=200))
+            purpose, period = periods(profiles)[-1]
+            assert purpose == "TxProfile" and period["limit"] == 0.0 and period["numberPhases"] == 1
+            assert decisions(site)[-1].stale
         else:
             assert all("numberPhases" not in period for _, period in periods(profiles))
             assert tx[-1]["limit"] == 0.0
