@@ -63,12 +63,15 @@ KEEP_DECISIONS = timedelta(days=7)
 #: every cycle would be 86 M rows a day
 STORE_QUIET_EVERY = timedelta(minutes=1)
 SEND_TIMEOUT_S = 10.0
-#: a charger that never told its rate unit is asked (GetConfiguration / GetVariables) before its first
-#: profile; it has this long to answer, and is asked again by this process at most once an hour
+#: a charger that never told its rate unit (or, marked switch_phases, whether it can switch from 3 to 1
+#: phase) is asked (GetConfiguration / GetVariables, both in one request) before its first profile; it
+#: has this long to answer, and is asked again by this process at most once an hour
 UNIT_ASK_TIMEOUT_S = 3.0
 UNIT_ASK_AGAIN = timedelta(hours=1)
 RATE_UNIT_16 = "ChargingScheduleAllowedChargingRateUnit"
 RATE_UNIT_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}}
+PHASES_16 = "ConnectorSwitch3to1PhaseSupported"
+PHASES_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Phases3to1"}}
 _units_asked: dict[str, datetime] = {}  # charge point id -> when this process last asked
 
 
@@ -334,43 +337,42 @@ def _persist(
             )
 
 
-async def _ask_rate_unit(charge_point_id: str) -> bool:
-    """Ask a charger which rate units it takes; the CSMS stores the answer in its configuration / device
-    model (`after_command`), where the next `load_site` reads it. False when it did not answer."""
+async def _ask_rate_unit(charge_point_id: str, unit: bool = True, phases: bool = False) -> bool:
+    """Ask a charger which rate units it takes (`unit`) and whether it can switch from 3 to 1 phase
+    (`phases`), in one request; the CSMS stores what it answered in its configuration / device model
+    (`after_command`), where the next `load_site` reads it. A key it does not know stays unknown. False
+    when it did not answer."""
     version = await asyncio.to_thread(_version_of, charge_point_id)
     if version == "1.6":
-        action, payload = "GetConfiguration", {"key": [RATE_UNIT_16]}
+        keys = [k for k, wanted in ((RATE_UNIT_16, unit), (PHASES_16, phases)) if wanted]
+        action, payload = "GetConfiguration", {"key": keys}
     else:
-        action, payload = "GetVariables", {"getVariableData": [RATE_UNIT_201]}
+        data = [v for v, wanted in ((RATE_UNIT_201, unit), (PHASES_201, phases)) if wanted]
+        action, payload = "GetVariables", {"getVariableData": data}
     try:
         await send_command(charge_point_id, action, payload, UNIT_ASK_TIMEOUT_S)
     except CommandError as exc:
-        log.info("%s did not say its charging rate unit (%s): A it is", charge_point_id, type(exc).__name__)
+        log.info("%s did not say %s (%s)", charge_point_id, payload, type(exc).__name__)
         return False
     return True
 
 
 async def _learn_units(view: SiteView, now: datetime) -> bool:
-    """Ask the online chargers whose rate unit is unknown (once an hour per process); True when one
-    answered, so the cycle reads the site again before sending. Without it a charger that takes only W
-    got A profiles until an operator ran get-configuration by hand."""
-    due = sorted(
-        {
-            t.charge_point_id
-            for t in view.targets.values()
-            if t.online
-            and not t.unit_known
-            and (
-                t.charge_point_id not in _units_asked
-                or now - _units_asked[t.charge_point_id] >= UNIT_ASK_AGAIN
-            )
-        }
-    )
+    """Ask the online chargers whose rate unit is unknown, or that are marked switch_phases and never said
+    whether they can switch from 3 to 1 phase (once an hour per process); True when one answered, so the
+    cycle reads the site again before sending. Without it a charger that takes only W got A profiles
+    until an operator ran get-configuration by hand, and one that cannot switch got numberPhases 1."""
+    asks: dict[str, tuple[bool, bool]] = {}  # charge point id -> (ask the unit, ask the phases)
+    for t in view.targets.values():
+        if t.online and (not t.unit_known or t.phases_unknown):
+            unit, phases = asks.get(t.charge_point_id, (False, False))
+            asks[t.charge_point_id] = (unit or not t.unit_known, phases or t.phases_unknown)
+    due = sorted(cp for cp in asks if cp not in _units_asked or now - _units_asked[cp] >= UNIT_ASK_AGAIN)
     for charge_point_id in due:
         _units_asked[charge_point_id] = now
     if not due:
         return False
-    return any(await asyncio.gather(*(_ask_rate_unit(cp) for cp in due)))
+    return any(await asyncio.gather(*(_ask_rate_unit(cp, *asks[cp]) for cp in due)))
 
 
 def _forget_rebooted(view: SiteView, state: SiteLoop) -> None:

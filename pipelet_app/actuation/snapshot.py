@@ -64,6 +64,9 @@ class Target:
     booted_utc: datetime | None = None
     #: charger and car can switch between 1 and 3 phases: its profiles carry `numberPhases`
     switch_phases: bool = False
+    #: the operator marked it switchable but the charger never said whether it can switch from 3 to 1
+    #: phase (`PHASE_SWITCH_VARIABLES`): the loop asks it, in the same request as the rate unit
+    phases_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,10 @@ def _newest_grid_sample(
     ).first()
 
 
-def _charger_facts(db: Session, charger_id: int) -> tuple[str | None, bool]:
-    """From the charger's stored configuration / device model: `A` or `W` (None when it has none), and
-    False when it said it cannot switch from 3 to 1 phase (True when it said nothing or yes)."""
+def _charger_facts(db: Session, charger_id: int) -> tuple[str | None, bool, bool]:
+    """From the charger's stored configuration / device model: `A` or `W` (None when it has none),
+    False when it said it cannot switch from 3 to 1 phase (True when it said nothing or yes), and
+    whether it said anything about that."""
     wanted = RATE_UNIT_VARIABLES + PHASE_SWITCH_VARIABLES
     rows = db.exec(
         select(DeviceVariable.component, DeviceVariable.variable, DeviceVariable.value).where(
@@ -206,13 +210,15 @@ def _charger_facts(db: Session, charger_id: int) -> tuple[str | None, bool]:
             col(DeviceVariable.variable).in_([v for _, v in wanted]),
         )
     ).all()
-    unit, can_switch = None, True
+    unit, can_switch, phases_known = None, True, False
     for component, variable, value in rows:
         if (component, variable) in RATE_UNIT_VARIABLES and unit is None:
             unit = rate_unit(value)
-        elif (component, variable) in PHASE_SWITCH_VARIABLES and str(value).strip().lower() == "false":
-            can_switch = False
-    return unit, can_switch
+        elif (component, variable) in PHASE_SWITCH_VARIABLES and value is not None:
+            phases_known = True
+            if str(value).strip().lower() == "false":
+                can_switch = False
+    return unit, can_switch, phases_known
 
 
 def _prefs(
@@ -321,7 +327,7 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
         prefs, car_max_a, phases = (SessionPrefs(), None, None)
         if session is not None:
             prefs, car_max_a, phases = _prefs(db, session, tx)
-        unit, charger_switches = _charger_facts(db, charger.id)  # type: ignore[arg-type]
+        unit, charger_switches, phases_known = _charger_facts(db, charger.id)  # type: ignore[arg-type]
         # a car that told us it charges on one phase gains nothing from a switch; nor does a 1-phase site
         switchable = device.switch_phases and charger_switches and site.phases == 3 and phases != 1
         phases = phases or site.phases
@@ -348,6 +354,7 @@ def load_site(db: Session, site_id: int, now: datetime) -> SiteView | None:
             unit_known=unit is not None,
             booted_utc=charger.last_boot_at,
             switch_phases=switchable,
+            phases_unknown=device.switch_phases and not phases_known,
         )
     prices, why = site_prices(settings, now)
     note = None

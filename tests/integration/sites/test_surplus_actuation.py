@@ -264,16 +264,44 @@ def periods(profiles: Profiles) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-@pytest.mark.parametrize("switchable", [True, False])
+PHASES_16 = "ConnectorSwitch3to1PhaseSupported"
+
+
+def answers_phases_16(value: str | None, asked: list[dict[str, Any]]):
+    """A 1.6 charger's GetConfiguration responder for the loop's question about 3-to-1 switching: it
+    answers `value`, or the key as unknown when None; `asked` records the questions."""
+
+    def configuration(payload: dict[str, Any]) -> dict[str, Any] | None:
+        if PHASES_16 not in payload.get("key", []):
+            return None
+        asked.append(payload)
+        if value is None:
+            return {"configurationKey": [], "unknownKey": payload["key"]}
+        key = {"key": PHASES_16, "readonly": True, "value": value}
+        return {"configurationKey": [key], "unknownKey": [k for k in payload["key"] if k != PHASES_16]}
+
+    return configuration
+
+
+@pytest.mark.parametrize("case", ["switchable", "not marked", "says it cannot", "unit unknown too"])
 async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_that(
-    csms: CsmsServer, switchable: bool
+    csms: CsmsServer, case: str
 ) -> None:
     """2.5 kW exported: above one phase's minimum (6 A x 230 V = 1.4 kW), below three phases' (4.1 kW).
     A charger the operator marked switchable gets a TxProfile with numberPhases 1 and a current that uses
-    the surplus; one not marked never carries numberPhases (the charger keeps 3) and pauses in PV-only."""
-    site = make_site(switch_phases=switchable)
+    the surplus; one not marked never carries numberPhases (the charger keeps 3) and pauses in PV-only.
+    A marked charger that never said whether it can switch is asked (ConnectorSwitch3to1PhaseSupported)
+    before its first profile: one that answers the key as unknown is switched as marked, one that answers
+    false is treated like one not marked; a charger not marked is never asked. One whose rate unit is
+    unknown too is asked both in one GetConfiguration (it answers both keys unknown: A, switched)."""
+    switchable = case != "not marked"
+    site = make_site(switch_phases=switchable, unit=None if case == "unit unknown too" else "Current")
     profiles = Profiles()
+    asked: list[dict[str, Any]] = []
     cp = await charging_car(csms, site, profiles)
+    cp.responders["GetConfiguration"] = answers_phases_16(
+        "false" if case == "says it cannot" else None, asked
+    )
     try:
         t0 = utcnow()
         await sunshine(site, t0, pv_w=3000.0, grid_w=-2500.0)
@@ -281,9 +309,16 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
         # the controller switches down after `phase_down_delay_s` (90 s); the data stays fresh for 2 min
         for seconds in (1, 31, 61, 91, 101, 111):
             await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+        # one question (with the unit's key where that is unknown too); none for a charger not marked
+        keys = (
+            ["ChargingScheduleAllowedChargingRateUnit", PHASES_16]
+            if case == "unit unknown too"
+            else [PHASES_16]
+        )
+        assert asked == ([{"key": keys}] if switchable else [])
         tx = [period for purpose, period in periods(profiles) if purpose == "TxProfile"]
         assert tx
-        if switchable:
+        if case in ("switchable", "unit unknown too"):
             assert tx[-1]["numberPhases"] == 1
             assert 6.0 <= tx[-1]["limit"] <= 2500 / 230
             row = decisions(site)[-1].chargers[-1]
@@ -304,15 +339,30 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
         await cp.close()
 
 
-@pytest.mark.parametrize("phases3to1", [None, "false"])
+@pytest.mark.parametrize("phases3to1", [None, "false", "answers false"])
 async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
     csms: CsmsServer, phases3to1: str | None
 ) -> None:
     """The same short surplus at a 2.0.1 charger marked switchable: numberPhases 1 in the TxProfile's
-    ChargingSchedulePeriodType, never phaseToUse; a charger whose stored SmartChargingCtrlr.Phases3to1
-    is false is not switched whatever the operator said."""
+    ChargingSchedulePeriodType, never phaseToUse; a charger whose SmartChargingCtrlr.Phases3to1 is false
+    is not switched whatever the operator said, stored before or answered when the loop asks it
+    (GetVariables, before the first profile). One that answers UnknownVariable is switched as marked."""
     site = make_site(switch_phases=True)
-    if phases3to1 is not None:
+    asked: list[dict[str, Any]] = []
+
+    def variables(payload: dict[str, Any]) -> dict[str, Any]:
+        asked.append(payload)
+        results = []
+        for item in payload["getVariableData"]:
+            known = phases3to1 == "answers false" and item["variable"]["name"] == "Phases3to1"
+            result = {k: item[k] for k in ("component", "variable")}
+            result["attributeStatus"] = "Accepted" if known else "UnknownVariable"
+            if known:
+                result["attributeValue"] = "false"
+            results.append(result)
+        return {"getVariableResult": results}
+
+    if phases3to1 == "false":
         with session_scope() as db:
             charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
             db.add(
@@ -327,6 +377,7 @@ async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
     cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=site.password)
     await cp.connect()
     cp.responders["SetChargingProfile"] = profiles
+    cp.responders["GetVariables"] = variables
     try:
         await cp.boot201()
         t0 = utcnow()
@@ -351,6 +402,9 @@ async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
         ]
         assert tx
         assert all("phaseToUse" not in period for period in tx)
+        phases_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Phases3to1"}}
+        # asked once (its unit is stored), and not when its answer was stored before
+        assert asked == ([] if phases3to1 == "false" else [{"getVariableData": [phases_201]}])
         if phases3to1 is None:
             assert tx[-1]["numberPhases"] == 1 and tx[-1]["limit"] >= 6.0
         else:
