@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     site_energy_tick_s: float = 15.0
     #: how many sites' surplus loops one process owns at most; the rest are left for other workers
     surplus_max_sites: int = 500
+    #: a surplus loop saves a site's memory before each send and on a material change, otherwise at most
+    #: this often (s): what a takeover may lose of the PV history. At most 180 s, so with a lease (up to
+    #: 90 s) it stays below the 5 min after which a saved memory is stale (docs/surplus-actuation.md)
+    surplus_memory_save_s: float = Field(default=60.0, ge=0.0, le=180.0)
     #: origins (scheme://host[:port], comma-separated) whose pages may call the API with an API key
     #: (CORS); none by default. Cookie-authenticated writes are same-origin only, whatever this says.
     cors_allow_origins: str = ""

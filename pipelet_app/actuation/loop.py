@@ -7,14 +7,15 @@ Prices for Eco-plus come from the site's tariff cache (`site_surplus.tariff_pric
 `pollers.tariffs` or an uploaded CSV): the cycle never calls out. Without prices in force, Eco-plus plans
 like PV-priority and the stored reason says so (`snapshot.site_prices`).
 
-One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE
-(like the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves
-a lease that runs out, and another worker takes the site over. The controller's memory and what each
-charger last answered live in the owning process and are saved after each cycle (`actuation.memory`,
-`domain.surplus.saved`); the worker that takes a site over restores them and continues where the last
-owner stopped (phase lockout, timers, draw caps, no re-send of unchanged profiles). Before a cycle sends
-anything it saves the memory without the slots it is about to send, so an owner killed mid-send leaves
-those slots unknown and its successor sends them again rather than trusting a stale record.
+One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE (like
+the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves a lease
+that runs out, and another worker takes the site over. The controller's memory and what each charger last
+answered live in the owning process and are saved when a successor would need them
+(`domain.surplus.saved.save_due`: a send, a material change, else once a minute; `actuation.memory`); the
+worker that takes a site over restores them and continues where the last owner stopped (phase lockout,
+timers, draw caps, no re-send of unchanged profiles). Before a cycle sends anything it saves the memory
+without the slots it is about to send, so an owner killed mid-send leaves those slots unknown and its
+successor sends them again rather than trusting a stale record.
 
 Runs embedded as a lifespan task of the web app (`runtime.jobs.surplus_loop`), or in every `pipelet
 worker` with REDIS_URL set; the leases split the sites between the workers.
@@ -49,7 +50,7 @@ from pipelet_app.domain.surplus.actuation import (
     profile_value,
     safe_limit_a,
 )
-from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore
+from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore, save_due
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
 from pipelet_app.ocpp.smart_charging import profile_id
@@ -82,7 +83,7 @@ def default_owner() -> str:
 @dataclass
 class SiteLoop:
     """What one site's loop carries between cycles; `memory` and `sent` are saved for the next owner
-    after each cycle when `owner` is set (the lease holder's name, which fences the write)."""
+    when `owner` is set (the lease holder's name, which fences the write) and `save_due` says so."""
 
     memory: ControllerMemory = field(default_factory=ControllerMemory)
     sent: dict[tuple[str, int, str], Sent] = field(default_factory=dict)
@@ -95,6 +96,9 @@ class SiteLoop:
     boots: dict[str, datetime | None] = field(default_factory=dict)
     #: when the memory this owner took over was saved: a charger booted since lost what it records
     restored_from: datetime | None = None
+    #: what this owner last saved and when (None: nothing yet), for `save_due`
+    saved: LoopMemory | None = None
+    saved_utc: datetime | None = None
 
 
 def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
@@ -446,21 +450,28 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     return {"site_id": site_id, "stale": view.stale, "chargers": rows}
 
 
-async def _save(site_id: int, state: SiteLoop, now: datetime, unknown: Collection[Slot] = ()) -> None:
-    """Save the loop's memory for a successor (leaving out `unknown` slots); a failure only logs."""
+async def _save(
+    site_id: int, state: SiteLoop, now: datetime, unknown: Collection[Slot] = (), force: bool = False
+) -> None:
+    """Save the loop's memory for a successor (leaving out `unknown` slots) when `save_due` says so: always
+    before a send (`unknown` given) or when `force`d; a failure only logs (and the next cycle tries again)."""
     if state.owner is None:
         return
     sent = {slot: s for slot, s in state.sent.items() if slot not in unknown}
+    loop = LoopMemory(state.memory, sent)
+    every = timedelta(seconds=get_settings().surplus_memory_save_s)
+    if save_due(state.saved, state.saved_utc, loop, now, bool(unknown) or force, every) is None:
+        return
     try:
-        kept = await asyncio.to_thread(
-            saved_memory.save, site_id, state.owner, LoopMemory(state.memory, sent), now
-        )
+        kept = await asyncio.to_thread(saved_memory.save, site_id, state.owner, loop, now)
     except asyncio.CancelledError:
         raise
     except Exception:  # the database was busy or gone: the loop goes on, a successor may start older
         log.exception("saving the surplus loop memory of site %s failed", site_id)
         return
-    if not kept:
+    if kept:
+        state.saved, state.saved_utc = loop, now
+    else:
         log.info(
             "surplus loop memory of site %s not saved: %s no longer holds the site", site_id, state.owner
         )
@@ -514,7 +525,7 @@ async def release(site_id: int, state: SiteLoop, now: datetime | None = None) ->
     state.sent.clear()
     # the next owner (the controller turned on again) must send every slot again; the lockout stays
     state.memory = lockouts_only(state.memory)
-    await _save(site_id, state, now or utcnow())
+    await _save(site_id, state, now or utcnow(), force=True)
     return cleared
 
 

@@ -1,10 +1,11 @@
 """Where a site's loop memory lives between owners: one row per site in `surplus_loop_memory`.
 
-The owner writes it after each cycle (and, before a cycle sends anything, without the slots about to be
-sent: see `loop.run_cycle`); a worker that wins the site's lease reads it once and continues from it
-(`domain.surplus.saved.restore`: stale or foreign-shaped memory is discarded there). The table is in the
-database both deployments share, beside the lease it follows (`site_surplus.owner`), so the embedded
-default (SQLite) and scale-out (PostgreSQL, Redis only for the command bus) use the same store.
+The owner writes it when `domain.surplus.saved.save_due` says (before a cycle sends anything, without the
+slots about to be sent: see `loop.run_cycle`; on a material change; else once a minute); a worker that wins
+the site's lease reads it once and continues from it (`domain.surplus.saved.restore`: stale or foreign-
+shaped memory is discarded there). The table is in the database both deployments share, beside the lease it
+follows (`site_surplus.owner`), so the embedded default (SQLite) and scale-out (PostgreSQL, Redis only for
+the command bus) use the same store.
 
 A write is fenced by the lease: only the worker that `site_surplus.owner` names may write, so a slow
 former owner that lost the lease mid-cycle cannot overwrite its successor's memory. Check and write are

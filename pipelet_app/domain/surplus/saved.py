@@ -1,10 +1,11 @@
 """The actuation loop's memory as JSON, so that a site's loop survives a crash or a change of owner.
 
-What one site's loop carries from cycle to cycle: the controller's `ControllerMemory` (enable, handover
-and bridging timers, the phase lockout, each car's draw cap, the recent PV) and what each profile slot
-last carried (`actuation.Sent`, so unchanged limits are not sent again). The loop stores it after each
-cycle (`actuation.memory`); a worker that takes a site over (the owner died or the lease moved) restores
-it with `restore` and continues where the last owner stopped. Pure: dicts of JSON types in and out.
+What one site's loop carries from cycle to cycle: the controller's `ControllerMemory` (enable, handover and
+bridging timers, the phase lockout, each car's draw cap, the recent PV) and what each profile slot last
+carried (`actuation.Sent`, so unchanged limits are not sent again). The loop stores it when `save_due` says
+(before a send, on a material change, else once a minute; `actuation.memory`); a worker that takes a site
+over (the owner died or the lease moved) restores it with `restore` and continues where the last owner
+stopped. Pure: dicts of JSON types in and out.
 
 The shape is versioned (`FORMAT_VERSION`) and checked field by field against the dataclasses: a saved
 memory of another version or another shape (a field added to `ChargerMemory` since) is discarded, never
@@ -15,7 +16,7 @@ PostgreSQL's JSON accepts no NaN/Infinity.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,14 @@ FORMAT_VERSION = 1
 
 #: A saved memory older than this is stale: only the phase lockout is kept (see `restore` for why).
 MAX_AGE = timedelta(minutes=5)
+
+#: A cycle that changed nothing material saves at most this often (`save_due`): a takeover loses at most
+#: this much of the PV history and of the small-move (deadband) sum. Far below `MAX_AGE` minus a lease
+#: (90 s), so what a successor finds is never stale.
+SAVE_EVERY = timedelta(seconds=60)
+#: bridged grid energy that grew by this much since the last save is material: a successor bridges at
+#: most this much beyond the budget
+BRIDGED_WH_STEP = 10.0
 
 SlotKey = tuple[str, int, str]  # (charge point id, connector id, "tx/idle" | "max")
 
@@ -206,6 +215,50 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
     return LoopMemory(memory, slots), _time(data["saved_utc"])
 
 
+def _material(charger: ChargerMemory) -> ChargerMemory:
+    """A charger's memory without what accumulates every cycle (bridged energy, the deadband sum)."""
+    return replace(charger, bridged_wh=0.0, deadband_as=0.0)
+
+
+def save_due(
+    last: LoopMemory | None,
+    last_utc: datetime | None,
+    loop: LoopMemory,
+    now: datetime,
+    sending: bool = False,
+    every: timedelta = SAVE_EVERY,
+) -> str | None:
+    """Why the loop must save `loop` now, or None to skip this write (`last`: what it last saved, at
+    `last_utc`; None: nothing yet, e.g. just after a takeover).
+
+    One write per site per cycle (10 s) does not fit 10,000 sites (benchmarks/loop_memory), and most
+    cycles change nothing a successor needs. Saved always: before a cycle that sends ("sending": the
+    write-ahead that leaves the slots about to be sent unknown), when what a successor acts on changed
+    ("changed": any slot's record, since a slot recorded but not on the charger is never sent again; a
+    charger's limits, phases, the phase lockout, timers and draw cap, i.e. every field but the two sums;
+    bridged energy by `BRIDGED_WH_STEP`), and at least every `every` ("due"), so the PV history, the
+    controller's clock and the deadband sum a successor starts from are at most that old. Pure.
+    """
+    if sending:
+        return "sending"
+    if last is None or last_utc is None:
+        return "first"
+    if loop.sent != last.sent:
+        return "changed"
+    before, after = last.memory.chargers, loop.memory.chargers
+    if set(before) != set(after):
+        return "changed"
+    for charger_id, charger in after.items():
+        previous = before[charger_id]
+        if _material(charger) != _material(previous):
+            return "changed"
+        if abs(charger.bridged_wh - previous.bridged_wh) >= BRIDGED_WH_STEP:
+            return "changed"
+    if now - last_utc >= every or now < last_utc:
+        return "due"
+    return None
+
+
 def lockouts_only(memory: ControllerMemory) -> ControllerMemory:
     """Of each charger, only its last phase switch (and the phases it switched to); nothing else."""
     return ControllerMemory(
@@ -245,10 +298,12 @@ def restore(data: Any, now: datetime, max_age: timedelta = MAX_AGE) -> Restored:
 
 
 __all__ = [
+    "BRIDGED_WH_STEP",
     "CHARGER_FIELDS",
     "CONTROLLER_FIELDS",
     "FORMAT_VERSION",
     "MAX_AGE",
+    "SAVE_EVERY",
     "SCALARS",
     "LoopMemory",
     "Restored",
@@ -256,4 +311,5 @@ __all__ = [
     "encode",
     "lockouts_only",
     "restore",
+    "save_due",
 ]

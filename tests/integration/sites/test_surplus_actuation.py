@@ -838,7 +838,8 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
         assert car.not_drawing_since is not None  # the car draws nothing: a is tracking it
         stored = saved_memory(site)
         assert stored is not None and stored.owner == "worker-a"
-        assert stored.saved_utc == t0 + timedelta(seconds=56)
+        # written when the car was first seen not drawing; the quiet cycles since (< 1 min) were not
+        assert stored.saved_utc == car.not_drawing_since
 
         b = Runner("worker-b")
         assert await b.tick(t0 + timedelta(seconds=60)) == 0  # a's lease still runs
@@ -863,6 +864,78 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
 
         assert not save(site.id, "worker-a", LoopMemory(), t0 + timedelta(seconds=91))
         assert saved_memory(site).owner == "worker-b"  # type: ignore[union-attr]
+
+
+async def test_a_takeover_after_skipped_writes_neither_resends_nor_breaks_the_phase_lockout(
+    csms: CsmsServer,
+) -> None:
+    """a switches a car to one phase (a send: written), runs quiet cycles whose writes are skipped
+    (`save_due`) and dies. b restores the older memory: it sends nothing the charger already carries, and
+    when the sun comes back for three phases it keeps the car on one for the lockout (600 s from a's
+    switch), though the controller wants three."""
+    from pollers.site_energy import feed_ocpp_meter_values
+
+    site = make_site(switch_phases=True)
+    profiles = Profiles()
+    cp = await charging_car(csms, site, profiles)
+
+    async def measured(at: datetime, pv_w: float, car_w: float) -> None:
+        """The sun, the car's draw (MeterValues) and the grid meter (a 500 W house) at `at`."""
+        await sunshine(site, at, pv_w=pv_w, grid_w=500.0 + car_w - pv_w)
+        sampled = [{"measurand": "Power.Active.Import", "unit": "W", "value": str(car_w)}]
+        await cp.ok(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": cp.transaction_id,  # type: ignore[attr-defined]
+                "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}],
+            },
+        )
+        feed_ocpp_meter_values(now=at)
+
+    try:
+        t0 = utcnow()
+        await measured(t0, pv_w=3000.0, car_w=0.0)  # 2.5 kW: enough for one phase only
+        a = Runner("worker-a")
+        for seconds in range(1, 52, 10):
+            assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
+        left = a.sites[site.id]
+        cid = next(iter(left.memory.chargers))
+        switched = left.memory.chargers[cid].last_phase_switch
+        assert switched is not None and left.memory.chargers[cid].phases == 1
+        limit = periods(profiles)[-1][1]
+        assert limit["numberPhases"] == 1
+        sent = len(profiles.received)
+        # it draws its limit; as the loop estimates a car's current over the site's 3 phases (a 1-phase
+        # draw would read as a third and cap the car), the meter says 3 x 230 V x the limit
+        draw_w = limit["limit"] * 230 * 3
+        await measured(t0 + timedelta(seconds=55), pv_w=3000.0, car_w=draw_w)
+        for seconds in (61, 71, 81):  # quiet: nothing sent
+            assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
+        assert len(profiles.received) == sent
+        stored = saved_memory(site)
+        assert stored is not None and stored.saved_utc < t0 + timedelta(seconds=81)  # a skipped write
+
+        # a dies; its lease ran out at t0 + 111 s. Same sun: b has nothing to send
+        b = Runner("worker-b")
+        await measured(t0 + timedelta(seconds=112), pv_w=3000.0, car_w=draw_w)
+        assert await b.tick(t0 + timedelta(seconds=115)) == 1
+        assert len(profiles.received) == sent
+        assert b.sites[site.id].memory.chargers[cid].last_phase_switch == switched
+        # the sun comes back for three phases; the up-delay (120 s) passes, the lockout does not (the
+        # consumer takes measurements up to 5 min ahead, so the test ends at t0 + 275 s)
+        for seconds in range(125, 276, 10):
+            if seconds % 30 == 5:
+                await measured(t0 + timedelta(seconds=seconds - 1), pv_w=9000.0, car_w=draw_w)
+            assert await b.tick(t0 + timedelta(seconds=seconds)) == 1
+        now = b.sites[site.id].memory.chargers[cid]
+        assert now.phase_want == 3 and now.phase_want_since is not None
+        assert now.last_phase_switch == switched and now.phases == 1
+        assert all(
+            p["numberPhases"] == 1 for purpose, p in periods(profiles)[sent:] if purpose == "TxProfile"
+        )
+    finally:
+        await cp.close()
 
 
 async def test_a_charger_that_booted_before_a_takeover_gets_its_profiles_again(csms: CsmsServer) -> None:
