@@ -775,8 +775,11 @@ def decide(
         cid = charger.charger_id
         previous = memory.chargers.get(cid)
         mem = _session_memory(previous, charger)
-        mem = track_draw(mem, charger, now, voltage, settings) if charger.connected else mem
         phases = (mem.phases or charger.phases) if charger.can_switch_phases else charger.phases
+        # a switched car's draw is read on the phases it was switched to: a real site reports the site's
+        # phases for it, and 1-phase power spread over three looks like a third of the current
+        if charger.connected:
+            mem = track_draw(mem, replace(charger, phases=phases), now, voltage, settings)
         need = _need_wh(charger)
         if not charger.connected or need <= 0:
             reason = "no car connected" if not charger.connected else "energy wanted reached"

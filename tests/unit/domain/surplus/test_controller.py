@@ -651,3 +651,22 @@ def test_a_newcomer_starts_beside_a_running_car_where_that_one_cannot_take_all_t
     assert all(b_on) and not any(c_on)
     b_on, c_on = _arrival(c_energy_wh=2000, settings=ControllerSettings(), pv_w=6500.0)
     assert all(b_on) and all(c_on[1:])
+
+
+def test_a_switched_down_car_is_read_on_the_phase_it_was_switched_to() -> None:
+    """A real site reports a switchable charger on the site's three phases (the loop knows no better);
+    the car then draws on the one phase the controller chose. Its draw must be read on that phase: read
+    on three, 2.3 kW looks like 3.3 A against a 10 A limit and the car is capped at 6 A."""
+    memory = ControllerMemory()
+    charger = ChargerInput("cp", connected=True, phases=3, can_switch_phases=True)
+    decision = None
+    for step in range(60):  # 30 min of 2.4 kW surplus: one phase, about 10 A
+        ev_w = charger.measured_w
+        decision = decide(snapshot(step * 30.0, ev_w - 2400.0, charger), SITE, memory)
+        memory = decision.memory
+        d = decision.chargers[0]
+        amps = d.limit_a if d.charging else 0.0
+        charger = replace(charger, measured_w=amps * 230.0 * d.phases)  # phases stays the site's 3
+    d = decision.chargers[0]
+    assert d.charging and d.phases == 1 and d.limit_a >= 9.0, d
+    assert memory.chargers["cp"].draw_cap_a is None
