@@ -45,9 +45,11 @@ def track_draw(
         return replace(memory, not_drawing_since=memory.not_drawing_since or now)
     memory = replace(memory, not_drawing_since=None)
     if current < memory.limit_a - settings.draw_tolerance_a:
-        cap = math.ceil((current + settings.draw_tolerance_a) * 10) / 10
+        # never below the minimum: a car drawing less than that stays capped at it, and its probe
+        # clock is not restarted every cycle (it was, so such a car was never offered more again)
+        cap = max(math.ceil((current + settings.draw_tolerance_a) * 10) / 10, charger.min_a)
         if memory.draw_cap_a is None or cap < memory.draw_cap_a:
-            return replace(memory, draw_cap_a=max(cap, charger.min_a), draw_cap_since=now)
+            return replace(memory, draw_cap_a=cap, draw_cap_since=now)
         return memory
     if memory.draw_cap_a is not None:
         since = memory.draw_cap_since or now
