@@ -74,7 +74,14 @@ def test_ocpp_charger_device_from_the_form(demo: dict) -> None:
         "kind": "charger",
         "charge_point_id": "SON-CP-001",
         "connector_id": "2",
+        "switch_phases": "",
     }
+    with session_scope() as db:  # the 1p/3p box ticked: the device keeps it
+        site_data.add_device(
+            db, son, site_id, {**form, "asset_id": "cp2", "connector_id": "1", "switch_phases": "on"}
+        )
+        devices = {d["asset_id"]: d for d in site_data.site_view(db, son, site_id)["devices"]}
+    assert devices["cp2"]["switch_phases"] == "yes" and devices["cp1"]["switch_phases"] == ""
 
 
 @pytest.mark.parametrize(
