@@ -41,6 +41,7 @@ from sqlmodel import Session, select
 from pipelet_app.auth import Principal
 from pipelet_app.db import get_engine, reset_engine, session_scope
 from pipelet_app.db.models import ChargingSession, Driver, Role, SessionSource, Tenant, TenantKind, User
+from pipelet_app.db.types import utcnow
 from pipelet_app.fleet import queries
 from pipelet_app.fleet.cursor import encode_cursor
 from pipelet_app.fleet.queries import SessionFilter, list_sessions, solar_share_by_driver
@@ -447,7 +448,13 @@ def explain(fn: Callable[[Session], Any], marker: str, variant: Variant) -> str:
 def offset_page(db: Session, principal: Principal, flt: SessionFilter, offset: int, limit: int) -> list[dict]:
     """The baseline: the very query of `list_sessions`, but positioned with OFFSET instead of a cursor."""
     query = (
-        select(ChargingSession, Driver.name, queries._solar_wh_sql(), queries._estimated_sql())
+        select(
+            ChargingSession,
+            Driver.name,
+            queries._solar_wh_sql(),
+            queries._estimated_sql(),
+            queries._solar_pending_sql(utcnow()),
+        )
         .join(Driver, Driver.id == ChargingSession.driver_id)
         .where(Driver.fleet_id == principal.tenant_id, *queries._period(flt))
     )
@@ -457,7 +464,10 @@ def offset_page(db: Session, principal: Principal, flt: SessionFilter, offset: i
         query = query.where(ChargingSession.source == flt.source.value)
     query = query.order_by(ChargingSession.start_utc.desc(), ChargingSession.id.desc())
     rows = db.exec(query.offset(offset).limit(limit + 1)).all()
-    return [queries._session_out(s, name, solar, est) for s, name, solar, est in rows[:limit]]
+    return [
+        queries._session_out(s, name, solar, est, bool(pending))
+        for s, name, solar, est, pending in rows[:limit]
+    ]
 
 
 def cursor_at(db: Session, principal: Principal, flt: SessionFilter, offset: int) -> str | None:
