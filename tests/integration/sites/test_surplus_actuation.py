@@ -52,6 +52,20 @@ from csms_helpers import add_charger_with_password
 from rawcp import RawChargePoint
 
 
+async def _start_201(cp: RawChargePoint, transaction_id: str, at: datetime) -> None:
+    """A 2.0.1 charger starts a transaction on EVSE 1 for the site's sun tag."""
+    event = {
+        "eventType": "Started",
+        "timestamp": iso(at),
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": transaction_id},
+        "idToken": {"idToken": "TAG-SUN", "type": "ISO14443"},
+        "evse": {"id": 1, "connectorId": 1},
+    }
+    await cp.ok("TransactionEvent", event)
+
+
 def iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
@@ -381,16 +395,7 @@ async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
     try:
         await cp.boot201()
         t0 = utcnow()
-        event = {
-            "eventType": "Started",
-            "timestamp": iso(t0),
-            "triggerReason": "Authorized",
-            "seqNo": 0,
-            "transactionInfo": {"transactionId": "tx-phase"},
-            "idToken": {"idToken": "TAG-SUN", "type": "ISO14443"},
-            "evse": {"id": 1, "connectorId": 1},
-        }
-        await cp.ok("TransactionEvent", event)
+        await _start_201(cp, "tx-phase", t0)
         await sunshine(site, t0, pv_w=3000.0, grid_w=-2500.0)
         state = SiteLoop()
         for seconds in (1, 31, 61, 91, 101, 111):
@@ -660,16 +665,7 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
     try:
         await cp.boot201()
         now = utcnow()
-        event = {
-            "eventType": "Started",
-            "timestamp": iso(now),
-            "triggerReason": "Authorized",
-            "seqNo": 0,
-            "transactionInfo": {"transactionId": "tx-sun"},
-            "idToken": {"idToken": "TAG-SUN", "type": "ISO14443"},
-            "evse": {"id": 1, "connectorId": 1},
-        }
-        await cp.ok("TransactionEvent", event)
+        await _start_201(cp, "tx-sun", now)
         departure = now + timedelta(hours=2)
         needs = {
             "evseId": 1,
