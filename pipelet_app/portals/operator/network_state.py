@@ -8,7 +8,7 @@ import reflex as rx
 
 from pipelet_app.i18n import translate
 from pipelet_app.portals.operator import network_data as data
-from pipelet_app.portals.session_state import SessionState
+from pipelet_app.portals.session_state import GuardResult, SessionState
 from pipelet_app.runtime import jobs
 
 
@@ -29,6 +29,18 @@ class NetworksState(SessionState):
         self.choices = value.get("choices", [])
         return result
 
+    async def _poll_and_reload(self, result: GuardResult):
+        """After `connect` or `sync`: ask the worker to poll the account (`result.value`, its id) now and
+        show the page again; a refusal or an invalid form shows in `error` instead (shared so both events
+        answer a failure the same way)."""
+        if result.value is None:
+            if not result.redirect:
+                self.error = result.error or result.denied
+                self.denied = ""
+            return result.redirect
+        await jobs.request_network_poll(result.value)
+        return (await self._reload()).redirect
+
     @rx.event
     async def load(self):
         self.error = self.connected = ""
@@ -40,27 +52,16 @@ class NetworksState(SessionState):
         self.error = self.connected = ""
         values = {str(k): str(v) for k, v in (form or {}).items()}
         result = await self._guarded_off_loop(lambda db, p: data.connect(db, p, values))
-        if result.value is None:
-            if not result.redirect:
-                self.error = result.error or result.denied
-                self.denied = ""
-            return result.redirect
-        await jobs.request_network_poll(result.value)
-        name = values.get("label", "").strip() or values.get("network", "")
-        self.connected = translate("networks.connected", self.locale).format(name=name)
-        return (await self._reload()).redirect
+        if result.value is not None:
+            name = values.get("label", "").strip() or values.get("network", "")
+            self.connected = translate("networks.connected", self.locale).format(name=name)
+        return await self._poll_and_reload(result)
 
     @rx.event
     async def sync(self, account_id: str):
         self.error = ""
         result = await self._guarded_off_loop(lambda db, p: data.sync_now(db, p, account_id))
-        if result.value is None:
-            if not result.redirect:
-                self.error = result.error or result.denied
-                self.denied = ""
-            return result.redirect
-        await jobs.request_network_poll(result.value)
-        return (await self._reload()).redirect
+        return await self._poll_and_reload(result)
 
     @rx.event
     async def map_location(self, account_id: str, location_id: str, site: str):
