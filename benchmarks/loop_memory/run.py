@@ -37,21 +37,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from benchmarks._bench_sites import prepare_sites  # noqa: E402
 
 FORMS = ("fenced", "two_step", "plain", "fenced_async", "fenced_batched")
 PERIOD_S = 10.0  # site_surplus.interval_s default: the loop's period
-
-
-def create_postgres_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def owner_of(site_id: int, workers: int) -> str:
@@ -60,33 +49,20 @@ def owner_of(site_id: int, workers: int) -> str:
 
 def prepare_database(url: str, sites: int, workers: int) -> None:
     """A fresh migrated database with `sites` sites, each leased to one of the workers (not measured)."""
-    if url.startswith("postgresql"):
-        create_postgres_database(url)
-    os.environ["DATABASE_URL"] = url
-    from sqlalchemy import insert
-
-    from pipelet_app.cli.db import upgrade_database
-    from pipelet_app.db import reset_engine, session_scope
-    from pipelet_app.db.models import Site, SiteSurplus, Tenant, TenantKind
-
-    reset_engine()
-    upgrade_database()
     lease = datetime.now(UTC) + timedelta(days=1)
-    with session_scope() as db:
-        tenant = Tenant(name="Bench", slug="bench", kind=TenantKind.OPERATOR)
-        db.add(tenant)
-        db.flush()
-        db.execute(
-            insert(Site), [{"id": i, "tenant_id": tenant.id, "name": f"S{i}"} for i in range(1, sites + 1)]
-        )
-        db.execute(
-            insert(SiteSurplus),
-            [
-                {"site_id": i, "enabled": True, "owner": owner_of(i, workers), "lease_until_utc": lease}
-                for i in range(1, sites + 1)
-            ],
-        )
-    reset_engine()
+
+    def leases(db: Any, site_ids: range) -> None:
+        from sqlalchemy import insert
+
+        from pipelet_app.db.models import SiteSurplus
+
+        rows = [
+            {"site_id": i, "enabled": True, "owner": owner_of(i, workers), "lease_until_utc": lease}
+            for i in site_ids
+        ]
+        db.execute(insert(SiteSurplus), rows)
+
+    prepare_sites(url, sites, leases)
 
 
 def full_memory(now: datetime) -> Any:

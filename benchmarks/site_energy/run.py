@@ -28,9 +28,11 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from benchmarks._bench_sites import prepare_sites  # noqa: E402
 from tests.pipelet_process import free_port  # noqa: E402
 
 KINDS = ("pv", "grid", "battery", "charger", "load")
@@ -58,47 +60,19 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen, int]:
     sys.exit("mosquitto did not start")
 
 
-def create_postgres_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
 def prepare_database(url: str, sites: int) -> dict[int, list[str]]:
     """A fresh migrated database with `sites` sites of 5 devices (bulk insert: setup is not measured)."""
-    if url.startswith("postgresql"):
-        create_postgres_database(url)
-    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
-    from sqlalchemy import insert
 
-    from pipelet_app.cli.db import upgrade_database
-    from pipelet_app.db import reset_engine, session_scope
-    from pipelet_app.db.models import Site, SiteDevice, Tenant, TenantKind
+    def devices(db: Any, site_ids: range) -> None:
+        from sqlalchemy import insert
 
-    reset_engine()
-    upgrade_database()
-    with session_scope() as db:
-        tenant = Tenant(name="Bench", slug="bench", kind=TenantKind.OPERATOR)
-        db.add(tenant)
-        db.flush()
-        db.execute(
-            insert(Site), [{"id": i, "tenant_id": tenant.id, "name": f"S{i}"} for i in range(1, sites + 1)]
-        )
-        db.execute(
-            insert(SiteDevice),
-            [
-                {"site_id": i, "asset_id": f"{kind}-{i}", "kind": kind}
-                for i in range(1, sites + 1)
-                for kind in KINDS
-            ],
-        )
+        from pipelet_app.db.models import SiteDevice
+
+        rows = [{"site_id": i, "asset_id": f"{kind}-{i}", "kind": kind} for i in site_ids for kind in KINDS]
+        db.execute(insert(SiteDevice), rows)
+
+    prepare_sites(url, sites, devices)
     return {i: [f"{kind}-{i}" for kind in KINDS] for i in range(1, sites + 1)}
 
 
