@@ -32,7 +32,7 @@ from scenarios import build  # noqa: E402
 from pipelet_app.domain.surplus import Mode  # noqa: E402
 from pipelet_app.domain.surplus.actuation import Sent  # noqa: E402
 from pipelet_app.domain.surplus.saved import LoopMemory, save_due  # noqa: E402
-from pipelet_app.domain.surplus.simulation import SimulationSettings, simulate, surplus_controller  # noqa: E402
+from pipelet_app.domain.surplus.simulation import surplus_controller  # noqa: E402
 
 DAYS = {
     "broken": "pv/ghi_1min_golden_co_2018-10-14_broken_clouds.csv",
@@ -48,7 +48,7 @@ def _record(command: tuple[bool, float, int]) -> Sent:
 
 def count_writes(scenario: Any) -> Counter:
     """Cycles, sends and writes (by `save_due`'s reason) of one scenario's day."""
-    site = scenario.site.__class__(**{**scenario.site.__dict__, "mode": Mode.PV_ONLY})
+    site = scenario.site_in(Mode.PV_ONLY)
     inner = surplus_controller(site)
     counts: Counter = Counter()
     hours: Counter = Counter()
@@ -86,16 +86,7 @@ def count_writes(scenario: Any) -> Counter:
         hours[hour] += counts["writes"] - before
         return decisions, new
 
-    simulate(
-        scenario.pv,
-        scenario.load,
-        scenario.cars,
-        site,
-        scenario.start_s,
-        scenario.end_s,
-        controller=controller,
-        sim=SimulationSettings(step_s=10.0, control_s=PERIOD_S),
-    )
+    scenario.run(site, controller, PERIOD_S)
     counts["busiest_hour"] = max(hours.values())
     return counts
 

@@ -24,7 +24,7 @@ from optimum import solar_optimum_wh  # noqa: E402
 from scenarios import Scenario, build  # noqa: E402
 
 from pipelet_app.domain.surplus import Mode  # noqa: E402
-from pipelet_app.domain.surplus.simulation import SimulationSettings, simulate, surplus_controller  # noqa: E402
+from pipelet_app.domain.surplus.simulation import surplus_controller  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DAYS = {
@@ -43,19 +43,10 @@ GRID_SHARE_GOAL = 0.02
 def run_controller(
     scenario: Scenario, name: str, control_s: float, mode: Mode = Mode.PV_ONLY
 ) -> dict[str, Any]:
-    site = scenario.site.__class__(**{**scenario.site.__dict__, "mode": mode})
+    site = scenario.site_in(mode)
     controller = surplus_controller(site) if name == "pipelet" else evcc_default
     began = time.perf_counter()
-    result = simulate(
-        scenario.pv,
-        scenario.load,
-        scenario.cars,
-        site,
-        scenario.start_s,
-        scenario.end_s,
-        controller=controller,
-        sim=SimulationSettings(step_s=10.0, control_s=control_s),
-    )
+    result = scenario.run(site, controller, control_s)
     summary = result.summary()
     summary.pop("cars")
     summary["seconds"] = round(time.perf_counter() - began, 1)

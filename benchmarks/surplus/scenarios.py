@@ -27,8 +27,15 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipelet_app.domain.surplus import SiteConfig
-from pipelet_app.domain.surplus.simulation import Series, VirtualCar
+from pipelet_app.domain.surplus import Mode, SiteConfig
+from pipelet_app.domain.surplus.simulation import (
+    Controller,
+    Series,
+    SimulationResult,
+    SimulationSettings,
+    VirtualCar,
+    simulate,
+)
 
 DENVER = ZoneInfo("America/Denver")
 LAT, LON = 39.742, -105.18
@@ -69,6 +76,24 @@ class Scenario:
     site: SiteConfig
     start_s: float
     end_s: float
+
+    def site_in(self, mode: Mode) -> SiteConfig:
+        """The scenario's site charging in `mode` (the benchmarks measure PV-only unless they say so)."""
+        return self.site.__class__(**{**self.site.__dict__, "mode": mode})
+
+    def run(self, site: SiteConfig, controller: Controller, control_s: float) -> SimulationResult:
+        """The scenario's day through the simulator, 10 s steps, `controller` deciding every `control_s`:
+        one way to run a day, so that run.py's figures and loop_memory/policy.py's counts see the same one."""
+        return simulate(
+            self.pv,
+            self.load,
+            self.cars,
+            site,
+            self.start_s,
+            self.end_s,
+            controller=controller,
+            sim=SimulationSettings(step_s=10.0, control_s=control_s),
+        )
 
 
 def read_ghi(path: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
