@@ -1,6 +1,6 @@
-"""The surplus loop memory's fenced write (`actuation.memory.save`) on SQLite and PostgreSQL: only the
-worker that holds the site's lease writes, in one statement, so a lease that changes hands during the
-write cannot let the former owner overwrite its successor's memory."""
+"""The surplus loop memory's fenced write (`actuation.memory.save`, and `save_many` for a batch of sites)
+on SQLite and PostgreSQL: only the worker that holds the site's lease writes, in one statement, so a lease
+that changes hands during the write cannot let the former owner overwrite its successor's memory."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from pipelet_app.actuation.loop import claim
-from pipelet_app.actuation.memory import save
+from pipelet_app.actuation.memory import save, save_many
 from pipelet_app.db import get_engine, session_scope
 from pipelet_app.db.models import Site, SiteSurplus, SurplusLoopMemory, Tenant, TenantKind
 from pipelet_app.db.types import utcnow
@@ -102,3 +102,74 @@ async def test_a_lease_changing_hands_during_the_write_refuses_it(database: str)
     writer.join(15)
     assert result == [False]
     assert stored(site_id) is None
+
+
+async def test_a_batch_inserts_then_updates_every_owned_site(database: str) -> None:
+    """One call for many sites (one statement on PostgreSQL): each row its own memory and time; the same
+    batch again is an update of the same rows, not a second row."""
+    sites = [leased_site("worker-a") for _ in range(3)]
+    t0 = utcnow()
+    batch = [(site_id, memory(n), t0 + timedelta(seconds=n)) for n, site_id in enumerate(sites)]
+    assert save_many("worker-a", batch) == set(sites)
+    assert save_many("worker-a", batch) == set(sites)  # idempotent: the same rows again
+    for n, site_id in enumerate(sites):
+        row = stored(site_id)
+        assert row is not None and row.owner == "worker-a" and mark(row) == n
+        assert row.saved_utc == t0 + timedelta(seconds=n)
+    with session_scope() as db:
+        assert len(db.exec(select(SurplusLoopMemory.site_id)).all()) == 3
+    assert save_many("worker-a", [(sites[1], memory(7), t0 + timedelta(seconds=20))]) == {sites[1]}
+    assert mark(stored(sites[1])) == 7 and mark(stored(sites[0])) == 0
+
+
+async def test_a_batch_with_mixed_owners_writes_only_the_sites_it_holds(database: str) -> None:
+    """A site another worker holds (its row untouched), one nobody leases, and one this worker lost since
+    its last write: none is written, and the answer leaves them out, so the loop sees the refusal."""
+    t0 = utcnow()
+    mine, theirs, nobodys, lost = (leased_site(o) for o in ("worker-a", "worker-b", None, "worker-a"))
+    assert save(theirs, "worker-b", memory(20), t0)
+    assert save(lost, "worker-a", memory(30), t0)
+    assert claim(lost, "worker-b", t0 + timedelta(seconds=60), 30)  # a's lease ran out, b took it
+    assert save(lost, "worker-b", memory(31), t0 + timedelta(seconds=61))
+    batch = [
+        (site_id, memory(40 + n), t0 + timedelta(seconds=62))
+        for n, site_id in enumerate((mine, theirs, nobodys, lost))
+    ]
+    assert save_many("worker-a", batch) == {mine}
+    assert mark(stored(mine)) == 40
+    theirs_row, lost_row = stored(theirs), stored(lost)
+    assert theirs_row is not None and theirs_row.owner == "worker-b" and mark(theirs_row) == 20
+    assert lost_row is not None and lost_row.owner == "worker-b" and mark(lost_row) == 31
+    assert stored(nobodys) is None
+
+
+async def test_a_batch_names_a_site_twice_and_the_last_memory_wins(database: str) -> None:
+    """PostgreSQL's upsert may touch a row once per statement; the batch keeps a site's last entry."""
+    site_id = leased_site("worker-a")
+    t0 = utcnow()
+    later = t0 + timedelta(seconds=10)
+    assert save_many("worker-a", [(site_id, memory(1), t0), (site_id, memory(2), later)]) == {site_id}
+    row = stored(site_id)
+    assert row is not None and mark(row) == 2 and row.saved_utc == later
+    assert save_many("worker-a", []) == set()
+
+
+async def test_a_lease_changing_hands_during_a_batch_refuses_that_site_only(database: str) -> None:
+    """As for one site: b's claim of one site is written but not committed when a saves its batch; a's
+    statement waits for it, writes a's other site and refuses the claimed one."""
+    claimed, kept = leased_site("worker-a"), leased_site("worker-a")
+    t0 = utcnow()
+    with Session(get_engine()) as claiming:
+        claiming.execute(
+            update(SiteSurplus).where(col(SiteSurplus.site_id) == claimed).values(owner="worker-b")
+        )
+        result: list[set[int]] = []
+        batch = [(claimed, memory(1), t0), (kept, memory(2), t0)]
+        writer = threading.Thread(target=lambda: result.append(save_many("worker-a", batch)))
+        writer.start()
+        writer.join(1.0)
+        assert writer.is_alive()  # the batch waits for the claim's transaction
+        claiming.commit()
+    writer.join(15)
+    assert result == [{kept}]
+    assert stored(claimed) is None and mark(stored(kept)) == 2
