@@ -164,6 +164,29 @@ def field(label: rx.Var | str, control: rx.Component, **props) -> rx.Component:
     )
 
 
+def credential_inputs(
+    inputs: Sequence[tuple[str, list[str], bool]],
+    label: Callable[[str], rx.Var | str],
+    id_prefix: str,
+    **props,
+) -> list[rx.Component]:
+    """One labelled input per credential field of a connect form (`credential_fields.merged_fields`): the
+    label is `label(name)` and the adapters that ask for it, a secret one is masked; `id_prefix`-name as id
+    (dashed, lower case) for the tests; `props` go to every input."""
+    return [
+        field(
+            label(name) + f" ({', '.join(adapters)})",
+            rx.input(
+                name=name,
+                type="password" if secret else "text",
+                id=f"{id_prefix}-{name.replace('_', '-').lower()}",
+                **props,
+            ),
+        )
+        for name, adapters, secret in inputs
+    ]
+
+
 def error_callout(message: rx.Var, element_id: str) -> rx.Component:
     """A form's error in red, shown only while there is one (the message names the field)."""
     return rx.cond(

@@ -13,6 +13,7 @@ from pipelet_app.i18n import formatting as fmt
 from pipelet_app.i18n.catalogue import translate
 from pipelet_app.i18n.words import label
 from pipelet_app.networks.registry import ADAPTERS, adapter_class
+from pipelet_app.portals.operator.credential_fields import merged_fields
 from pipelet_app.services import networks as service
 from pipelet_app.services import sites as site_service
 from pipelet_app.services.session import Session
@@ -107,14 +108,8 @@ def sync_now(db: Session, principal: Principal, account_id: str) -> int:
 def connect_inputs() -> list[tuple[str, list[str], bool]]:
     """The connect form's credential inputs: (field name, the networks that ask for it, secret), one per
     distinct field name; the form posts them all and `connect` keeps the chosen network's."""
-    inputs: dict[str, tuple[list[str], bool]] = {}
-    for network in ADAPTERS:
-        cls = adapter_class(network)
-        for f in cls.credential_fields:
-            names, secret = inputs.setdefault(f.name, ([], f.secret))
-            names.append(cls.display_name)
-            inputs[f.name] = (names, secret or f.secret)
-    return [(name, names, secret) for name, (names, secret) in inputs.items()]
+    classes = [adapter_class(network) for network in ADAPTERS]
+    return merged_fields((cls.display_name, cls.credential_fields) for cls in classes)
 
 
 def connect(db: Session, principal: Principal, form: dict[str, Any]) -> int:

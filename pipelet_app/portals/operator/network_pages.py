@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, data_table, empty_state, field, row_table, shell
+from pipelet_app.portals.layout import (
+    card,
+    coded_text,
+    credential_inputs,
+    data_table,
+    empty_state,
+    field,
+    row_table,
+    shell,
+)
 from pipelet_app.portals.operator.network_data import NO_SITE, connect_inputs
 from pipelet_app.portals.operator.network_state import NetworksState
 from pipelet_app.portals.session_state import SessionState
@@ -102,18 +111,9 @@ def _connect_form() -> rx.Component:
                     ),
                 ),
                 field(T["networks.account_name"], rx.input(name="label", max_length=200, id="network-label")),
-                *[
-                    field(
-                        T[f"network_field.{name}"] + f" ({', '.join(networks)})",
-                        rx.input(
-                            name=name,
-                            type="password" if secret else "text",
-                            auto_complete="off",
-                            id="network-" + name.replace("_", "-"),
-                        ),
-                    )
-                    for name, networks, secret in connect_inputs()
-                ],
+                *credential_inputs(
+                    connect_inputs(), lambda name: T[f"network_field.{name}"], "network", auto_complete="off"
+                ),
                 rx.button(T["networks.connect_button"], type="submit", id="network-connect"),
                 direction="row",
                 wrap="wrap",

@@ -12,6 +12,7 @@ from pipelet_app.clock import utcnow
 from pipelet_app.i18n.formatting import current_locale, editable, number, when
 from pipelet_app.i18n.words import label
 from pipelet_app.inverters.registry import adapter_class
+from pipelet_app.portals.operator.credential_fields import merged_fields
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
 from pipelet_app.services import site_inverters
 from pipelet_app.services import sites as service
@@ -96,17 +97,14 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
     }
 
 
-def credential_inputs() -> list[tuple[str, str, bool]]:
-    """The link form's credential inputs: (field name, label naming the brands that ask for it, secret), one
-    per distinct field name over the brands whose production can be linked; the form posts them all and
+def credential_inputs() -> list[tuple[str, list[str], bool]]:
+    """The link form's credential inputs: (field name, the brands that ask for it, secret), one per distinct
+    field name over the brands whose production can be linked; the form posts them all and
     `link_inverter` keeps the chosen brand's."""
-    inputs: dict[str, tuple[list[str], bool]] = {}
-    for brand in site_inverters.production_brands():
-        for f in site_inverters.credential_fields(brand):
-            names, secret = inputs.setdefault(f.name, ([], f.secret))
-            names.append(adapter_class(brand).display_name)
-            inputs[f.name] = (names, secret or f.secret)
-    return [(name, f"{name} ({', '.join(names)})", secret) for name, (names, secret) in inputs.items()]
+    return merged_fields(
+        (adapter_class(brand).display_name, site_inverters.credential_fields(brand))
+        for brand in site_inverters.production_brands()
+    )
 
 
 def site_view(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:

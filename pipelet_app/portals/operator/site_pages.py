@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from pipelet_app.portals.layout import card, coded_text, confirm_button, field, row_table, shell, when_empty
+from pipelet_app.portals.layout import (
+    card,
+    coded_text,
+    confirm_button,
+    credential_inputs,
+    field,
+    row_table,
+    shell,
+    when_empty,
+)
 from pipelet_app.portals.operator import site_data
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
@@ -199,17 +208,7 @@ def _inverters() -> rx.Component:
                         default_value="solaredge",
                     ),
                 ),
-                *[
-                    field(
-                        label,
-                        rx.input(
-                            name=name,
-                            type="password" if secret else "text",
-                            id=f"inverter-{name.replace('_', '-').lower()}",
-                        ),
-                    )
-                    for name, label, secret in site_data.credential_inputs()
-                ],
+                *credential_inputs(site_data.credential_inputs(), str, "inverter"),
                 field(
                     T["site.inverter_system"], rx.input(name="system_id", width="9em", id="inverter-system")
                 ),
