@@ -192,19 +192,36 @@ async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> R
 
 
 @contextlib.asynccontextmanager
+async def sunny_car(
+    csms: CsmsServer,
+    site: SunSite,
+    profiles: Profiles,
+    pv_w: float = 9000.0,
+    grid_w: float = -8000.0,
+    **responders: Any,
+) -> AsyncIterator[tuple[RawChargePoint, datetime]]:
+    """Most cases' start: a car charging at the site's charger (answering as `responders` say besides
+    `profiles`), and at t0 the sun measured (by default 9 kW of PV exporting 8 kW, the car drawing
+    nothing yet). Yields the charger and t0; closes the charger after."""
+    cp = await charging_car(csms, site, profiles)
+    cp.responders.update(responders)
+    try:
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=pv_w, grid_w=grid_w)
+        yield cp, t0
+    finally:
+        await cp.close()
+
+
+@contextlib.asynccontextmanager
 async def short_sun(csms: CsmsServer) -> AsyncIterator[tuple[SunSite, Profiles, RawChargePoint, datetime]]:
     """The lease and takeover cases' start: a PV-priority site with a car charging at its charger, and at
     t0 2 kW of PV exporting 1 kW, short of the car's minimum (PV-priority holds it at 6 A from the grid).
     Yields the site, its charger's profiles, the charger and t0."""
     site = make_site(mode="pv-priority")
     profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+    async with sunny_car(csms, site, profiles, pv_w=2000.0, grid_w=-1000.0) as (cp, t0):
         yield site, profiles, cp, t0
-    finally:
-        await cp.close()
 
 
 def switch_controller(site: SunSite, on: bool) -> None:
@@ -227,10 +244,7 @@ async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_t
 ) -> None:
     site = make_site()
     profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)  # 8 kW exported, the car draws nothing yet
+    async with sunny_car(csms, site, profiles) as (_cp, t0):  # 8 kW exported, the car draws nothing yet
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         # The site cap on connector 0, then the session's TxProfile (held at 0 A while the controller
@@ -263,8 +277,6 @@ async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_t
         ]
         assert sent_rows[-1]["limit_a"] == limit
         assert rows[0].reason.endswith("W available for the cars")
-    finally:
-        await cp.close()
 
 
 def periods(profiles: Profiles) -> list[tuple[str, dict[str, Any]]]:
@@ -312,13 +324,14 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
     site = make_site(switch_phases=switchable, unit=None if case == "unit unknown too" else "Current")
     profiles = Profiles()
     asked: list[dict[str, Any]] = []
-    cp = await charging_car(csms, site, profiles)
-    cp.responders["GetConfiguration"] = answers_phases_16(
-        "false" if case == "says it cannot" else None, asked
-    )
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=3000.0, grid_w=-2500.0)
+    async with sunny_car(
+        csms,
+        site,
+        profiles,
+        pv_w=3000.0,
+        grid_w=-2500.0,
+        GetConfiguration=answers_phases_16("false" if case == "says it cannot" else None, asked),
+    ) as (_cp, t0):
         state = SiteLoop()
         # the controller switches down after `phase_down_delay_s` (90 s); the data stays fresh for 2 min
         for seconds in (1, 31, 61, 91, 101, 111):
@@ -349,8 +362,6 @@ async def test_a_switchable_charger_gets_one_phase_when_the_surplus_covers_only_
         assert all(
             "numberPhases" not in period for purpose, period in periods(profiles) if purpose != "TxProfile"
         )
-    finally:
-        await cp.close()
 
 
 @pytest.mark.parametrize("phases3to1", [None, "false", "answers false"])
@@ -421,10 +432,7 @@ async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
 async def test_watts_where_the_charger_only_takes_power(csms: CsmsServer) -> None:
     site = make_site(unit="Power")
     profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    async with sunny_car(csms, site, profiles) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
@@ -432,8 +440,6 @@ async def test_watts_where_the_charger_only_takes_power(csms: CsmsServer) -> Non
         assert {s["chargingRateUnit"] for s in schedules} == {"W"}
         assert schedules[0]["chargingSchedulePeriod"][0]["limit"] == 32 * 3 * 230  # the site cap in W
         assert 6 * 3 * 230 <= schedules[-1]["chargingSchedulePeriod"][0]["limit"] <= 8000
-    finally:
-        await cp.close()
 
 
 async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: CsmsServer) -> None:
@@ -450,11 +456,7 @@ async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: 
         key = {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True, "value": "Power"}
         return {"configurationKey": [key], "unknownKey": []}
 
-    cp = await charging_car(csms, site, profiles)
-    cp.responders["GetConfiguration"] = configuration
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    async with sunny_car(csms, site, profiles, GetConfiguration=configuration) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
@@ -462,8 +464,6 @@ async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: 
         assert schedules and {s["chargingRateUnit"] for s in schedules} == {"W"}
         assert schedules[0]["chargingSchedulePeriod"][0]["limit"] == 32 * 3 * 230
         assert len(asked) == 1
-    finally:
-        await cp.close()
 
 
 async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServer) -> None:
@@ -551,10 +551,7 @@ async def test_readings_that_contradict_the_balance_count_as_stale(
 async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(csms: CsmsServer) -> None:
     site = make_site()
     profiles = Profiles(lambda payload: "Rejected")
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    async with sunny_car(csms, site, profiles) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         # Cap once; the session's limit as TxProfile, then TxDefaultProfile on stack levels 0 and 1.
@@ -571,8 +568,6 @@ async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(cs
         assert rows[0].chargers[0]["sent"] == "Rejected"
         assert rows[0].chargers[1]["sent"] == "Rejected"
         assert rows[1].chargers[0]["sent"] == "unchanged (Rejected)"
-    finally:
-        await cp.close()
 
 
 async def test_a_rejected_tx_profile_falls_back_to_the_default_profile(csms: CsmsServer) -> None:
@@ -582,26 +577,18 @@ async def test_a_rejected_tx_profile_falls_back_to_the_default_profile(csms: Csm
             "Rejected" if p["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile" else "Accepted"
         )
     )
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    async with sunny_car(csms, site, profiles) as (_cp, t0):
         await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
         row = decisions(site)[0].chargers[1]
         assert row["sent"] == "fallback:TxDefaultProfile@0"
         assert row["purpose"] == "TxDefaultProfile"
-    finally:
-        await cp.close()
 
 
 @pytest.mark.parametrize(("mode", "safe"), [("pv-only", 0.0), ("pv-priority", 6.0)])
 async def test_stale_site_data_falls_back_to_a_safe_limit(csms: CsmsServer, mode: str, safe: float) -> None:
     site = make_site(mode=mode)
     profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+    async with sunny_car(csms, site, profiles) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
@@ -615,8 +602,6 @@ async def test_stale_site_data_falls_back_to_a_safe_limit(csms: CsmsServer, mode
         # since when: the last grid measurement, not "never" (it was three minutes ago)
         assert f"last grid measurement: {t0.isoformat()[:19]}" in row.chargers[0]["reason"]
         assert row.chargers[0]["limit_a"] == safe
-    finally:
-        await cp.close()
 
 
 async def test_one_owner_per_site(database: str) -> None:
