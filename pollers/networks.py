@@ -104,6 +104,9 @@ class _Job:
     credentials: dict[str, Any]
     state: dict[str, Any]
     failures: int
+    #: the ciphertext the poll started from: another one at store time means the operator replaced the
+    #: credentials meanwhile, and this poll (old credentials) must neither overwrite them nor mark them bad
+    loaded_enc: str = ""
 
 
 # ------------------------------------------------------------------------------------------ scheduling
@@ -145,6 +148,7 @@ def _claim_and_load(account_id: int, now: datetime, lease_s: float) -> _Job | No
             credentials=credentials,
             state=copy.deepcopy(account.state or {}),
             failures=account.failures,
+            loaded_enc=account.credentials_enc,
         )
 
 
@@ -243,6 +247,12 @@ def _fail_row(
     account.last_poll_utc = account.updated_at = now
 
 
+def _replaced(account: NetworkAccount, job: _Job) -> bool:
+    """Disconnected, or new credentials stored since the poll loaded its own: its result is stale (the
+    replacement asked for a poll of its own), so it keeps nothing, least of all the old credentials."""
+    return account.credentials_enc is None or account.credentials_enc != job.loaded_enc
+
+
 def _store_failure(job: _Job, error: InverterError, now: datetime) -> NetworkPollReport:
     """The poll failed as a whole: store nothing it read, show the cause, wait before the next try."""
     failures = job.failures + 1
@@ -257,7 +267,7 @@ def _store_failure(job: _Job, error: InverterError, now: datetime) -> NetworkPol
     message = scrub(str(error), job.credentials)
     with session_scope() as db:
         account = db.get(NetworkAccount, job.account_id, with_for_update=True)
-        if account is None or account.credentials_enc is None:
+        if account is None or _replaced(account, job):
             return NetworkPollReport(job.account_id, job.network, status.value, message, discarded=True)
         _fail_row(account, status, message, now, next_poll=next_poll)
         account.failures = failures
@@ -272,8 +282,8 @@ def _store(
     )
     with session_scope() as db:
         account = db.get(NetworkAccount, job.account_id, with_for_update=True)
-        if account is None or account.credentials_enc is None:
-            report.discarded = True  # disconnected while the poll was in flight: keep nothing
+        if account is None or _replaced(account, job):
+            report.discarded = True  # disconnected or new credentials while the poll was in flight
             return report
         links = sync_chargers(db, job, chargers, now)
         report.chargers = len(links)

@@ -36,6 +36,14 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.account_name": "Your name for the account",
         "networks.connect_button": "Connect",
         "networks.connected": "Connected: {name}. The first sync runs now.",
+        "networks.replace": "Replace an account's credentials",
+        "networks.replace_hint": "After rotating a key or password at the network: choose the account and "
+        "fill in its network's fields. The new credentials are tested first; when the network refuses "
+        "them the old ones stay in force. The account keeps its sessions, chargers and site mappings.",
+        "networks.replace_account": "Account",
+        "networks.replace_button": "Replace credentials",
+        "networks.replaced": "Credentials replaced: {name}. A sync runs now.",
+        "error.network_account_choose": "Account: choose one of the list.",
         "network_field.client_id": "Client id",
         "network_field.client_secret": "Client secret",
         "network_field.token": "API token",
@@ -240,6 +248,15 @@ CONSOLE: dict[str, dict[str, str]] = {
         "networks.account_name": "Ihr Name für das Konto",
         "networks.connect_button": "Verbinden",
         "networks.connected": "Verbunden: {name}. Der erste Abgleich läuft jetzt.",
+        "networks.replace": "Zugangsdaten eines Kontos ersetzen",
+        "networks.replace_hint": "Nach dem Wechsel eines Schlüssels oder Passworts beim Netzwerk: Konto "
+        "wählen und die Felder seines Netzwerks ausfüllen. Die neuen Zugangsdaten werden zuerst geprüft; "
+        "lehnt das Netzwerk sie ab, bleiben die alten gültig. Das Konto behält seine Ladevorgänge, "
+        "Ladepunkte und Standort-Zuordnungen.",
+        "networks.replace_account": "Konto",
+        "networks.replace_button": "Zugangsdaten ersetzen",
+        "networks.replaced": "Zugangsdaten ersetzt: {name}. Ein Abgleich läuft jetzt.",
+        "error.network_account_choose": "Konto: bitte eines aus der Liste wählen.",
         "network_field.client_id": "Client-ID",
         "network_field.client_secret": "Client-Secret",
         "network_field.token": "API-Token",

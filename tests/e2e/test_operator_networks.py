@@ -120,3 +120,56 @@ def test_operator_connects_a_network_with_the_form_on_a_phone_in_german(
         screenshot(page, "operator-networks-connect-de-390")
     finally:
         _choose_locale(page, "English", "en")
+
+
+def test_operator_replaces_a_rotated_key_with_the_form(page: Page, server: dict, fake_networks: dict) -> None:
+    """The key is rotated at Helios: the replace form refuses a wrong key naming the credentials, then takes
+    the new one; the account keeps its id (listed once), the key input is empty again, and the key is in no
+    frame the server sent and not on the page."""
+    helios = fake_networks["helios"]
+    old_key, new_key = helios.credentials()["api_key"], "helios-key-rotated-e2e-5150"
+    frames, _ = tap_event_socket(page)
+    sign_in(page, server, "operator@northwind.demo")
+    expect(page.locator("#operator-sites")).to_be_visible(timeout=30_000)
+    answer = page.evaluate(
+        """async (credentials) => {
+            const r = await fetch('/api/v1/networks', {method: 'POST', credentials: 'same-origin',
+                headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({network: 'helios', label: 'Lager', credentials})});
+            return {status: r.status, body: await r.json()};
+        }""",
+        helios.credentials(),
+    )
+    assert answer["status"] == 201, answer
+    account_id = answer["body"]["id"]
+    helios.rotate(new_key)
+    try:
+        page.goto(f"{server['base']}/operator/networks")
+        expect(page.locator("#network-replace-form")).to_be_visible(timeout=30_000)
+
+        def submit(key: str) -> None:
+            page.click("#replace-account")
+            page.get_by_role("option", name="Helios Lager").click()
+            page.fill("#replace-api-key", key)
+            page.click("#network-replace")
+
+        submit("not-the-rotated-key")
+        expect(page.locator("#networks-error")).to_contain_text(
+            "Credentials: the network refused them", timeout=20_000
+        )
+        submit(new_key)
+        expect(page.locator("#network-replaced")).to_contain_text(
+            "Credentials replaced: Helios Lager", timeout=30_000
+        )
+        expect(page.locator("#networks-error")).to_have_count(0)
+        expect(page.locator("#replace-api-key")).to_have_value("")
+        assert new_key not in page.content()
+        assert frames and not any(new_key in frame for frame in frames)
+        listed = page.evaluate(
+            "async () => (await fetch('/api/v1/networks', {credentials: 'same-origin'})).json()"
+        )
+        lager = [a for a in listed if a["label"] == "Lager"]
+        assert [a["id"] for a in lager] == [account_id] and lager[0]["status"] != "reauth-needed"
+        screenshot(page, "operator-networks-replace-credentials")
+    finally:
+        helios.rotate(old_key)

@@ -26,6 +26,7 @@ def networks_view(db: Session, principal: Principal) -> dict[str, Any]:
     rows = [
         {
             "id": str(a["id"]),
+            "name": f"{a['display_name']} {a['label']}".strip(),  # the replace form's choice
             "network": a["display_name"],
             "label": a["label"] or "—",
             "status": a["status"],
@@ -135,6 +136,28 @@ def connect(db: Session, principal: Principal, form: dict[str, Any]) -> int:
         raise InvalidInput(_say("error.network_unreachable", detail=error.message)) from None
     except Conflict:  # the only conflict of save_account: the label is taken for this network
         raise InvalidInput(_say("error.network_label_taken", label=account)) from None
+
+
+def replace_credentials(db: Session, principal: Principal, form: dict[str, Any]) -> int:
+    """The replace form (rotated key or password): what PUT /api/v1/networks/{id}/credentials does — the
+    account found in the caller's tenant first (another tenant's reads as missing), then the connect
+    checks and live test, then the new credentials stored encrypted in place, so the account keeps its
+    id, sessions, chargers and location mappings. Refused credentials store nothing and leave the old ones
+    in force. Answers the account's id (for the scheduler's wake-up). Runs on a worker thread."""
+    require(principal, Role.OPERATOR)
+    account = str(form.get("account", "") or "").strip()
+    if not account.isdigit():
+        raise InvalidInput(_say("error.network_account_choose"))
+    network = service.account_network(db, principal, int(account))
+    credentials = {f.name: str(form.get(f.name, "") or "") for f in adapter_class(network).credential_fields}
+    try:
+        tested = asyncio.run(service.tested_credentials(network, "", credentials))
+    except InvalidInput as error:
+        raise InvalidInput(_worded(error.message)) from None
+    except service.NetworkUnreachable as error:
+        raise InvalidInput(_say("error.network_unreachable", detail=error.message)) from None
+    service.replace_credentials(db, principal, int(account), tested)
+    return int(account)
 
 
 def _say(key: str, **args: str) -> str:

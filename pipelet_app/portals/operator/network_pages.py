@@ -129,6 +129,57 @@ def _connect_form() -> rx.Component:
     )
 
 
+def _replace_form() -> rx.Component:
+    """Replace a connected account's credentials (a rotated key or password) without disconnecting it:
+    the account, then the same inputs as the connect form; `NetworksState.replace_credentials` keeps the
+    account's network's. Emptied on submit, so a secret never stays on the page."""
+    s = NetworksState
+    return card(
+        T["networks.replace"],
+        rx.text(T["networks.replace_hint"], size="2"),
+        rx.cond(
+            s.replaced != "",
+            rx.callout(s.replaced, color_scheme="green", role="status", id="network-replaced"),
+        ),
+        rx.form(
+            rx.flex(
+                field(
+                    T["networks.replace_account"],
+                    rx.select.root(
+                        rx.select.trigger(id="replace-account", aria_label=T["networks.replace_account"]),
+                        rx.select.content(
+                            rx.foreach(s.accounts, lambda a: rx.select.item(a["name"], value=a["id"]))
+                        ),
+                        name="account",
+                    ),
+                ),
+                *[
+                    field(
+                        T[f"network_field.{name}"] + f" ({', '.join(networks)})",
+                        rx.input(
+                            name=name,
+                            type="password" if secret else "text",
+                            auto_complete="off",
+                            id="replace-" + name.replace("_", "-"),
+                        ),
+                    )
+                    for name, networks, secret in connect_inputs()
+                ],
+                rx.button(T["networks.replace_button"], type="submit", id="network-replace"),
+                direction="row",
+                wrap="wrap",
+                align="end",
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=s.replace_credentials,
+            reset_on_submit=True,
+            width="100%",
+            id="network-replace-form",
+        ),
+    )
+
+
 def networks_page() -> rx.Component:
     s = NetworksState
     return shell(
@@ -158,6 +209,7 @@ def networks_page() -> rx.Component:
             ),
         ),
         _connect_form(),
+        rx.cond(s.accounts.length() > 0, _replace_form()),
         rx.cond(
             s.locations.length() > 0,
             card(

@@ -20,6 +20,7 @@ class NetworksState(SessionState):
     choices: list[dict[str, str]] = []  # the networks the connect form offers: id, display name
     error: str = ""
     connected: str = ""  # the sentence naming the account the form just connected ("": none)
+    replaced: str = ""  # the sentence naming the account whose credentials were just replaced ("": none)
 
     async def _reload(self):
         result = await self._guarded_off_loop(data.networks_view)
@@ -43,7 +44,7 @@ class NetworksState(SessionState):
 
     @rx.event
     async def load(self):
-        self.error = self.connected = ""
+        self.error = self.connected = self.replaced = ""
         return (await self._reload()).redirect
 
     @rx.event
@@ -56,6 +57,23 @@ class NetworksState(SessionState):
             name = values.get("label", "").strip() or values.get("network", "")
             self.connected = translate("networks.connected", self.locale).format(name=name)
         return await self._poll_and_reload(result)
+
+    @rx.event
+    async def replace_credentials(self, form: dict):
+        """New credentials for a connected account (tested live first, like the API's PUT); the account
+        keeps its id, sessions and site mappings and syncs at once. The values go to the service only."""
+        self.error = self.connected = self.replaced = ""
+        values = {str(k): str(v) for k, v in (form or {}).items()}
+        result = await self._guarded_off_loop(lambda db, p: data.replace_credentials(db, p, values))
+        if result.value is None:
+            if not result.redirect:
+                self.error = result.error or result.denied
+                self.denied = ""
+            return result.redirect
+        await jobs.request_network_poll(result.value)
+        name = next((a["name"] for a in self.accounts if a["id"] == str(result.value)), "")
+        self.replaced = translate("networks.replaced", self.locale).format(name=name)
+        return (await self._reload()).redirect
 
     @rx.event
     async def sync(self, account_id: str):

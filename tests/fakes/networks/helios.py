@@ -17,11 +17,16 @@ class FakeHelios(FakeNetwork):
 
     def __init__(self) -> None:
         super().__init__()
+        self.api_key = API_KEY  # `rotate` replaces it, as an operator rotating the key at Helios would
         self.chargers: list[dict[str, Any]] = fixture("helios", "chargers.json")["items"]
         self.transactions: list[dict[str, Any]] = fixture("helios", "transactions.json")["items"]
 
     def credentials(self) -> dict[str, str]:
-        return {"api_key": API_KEY}
+        return {"api_key": self.api_key}
+
+    def rotate(self, new_key: str) -> None:
+        """The key was rotated at Helios: the old one is refused from now on."""
+        self.api_key = new_key
 
     def add_transaction(
         self,
@@ -47,7 +52,7 @@ class FakeHelios(FakeNetwork):
     def route(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
     ) -> Reply:
-        if headers.get("x-api-key") != API_KEY:
+        if headers.get("x-api-key") != self.api_key:
             return Reply(401, {"error": "invalid api key"})
         page = int(query.get("page", ["1"])[0])
         if path == "/api/v1/chargers":

@@ -16,6 +16,7 @@ from sqlmodel import select
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import AuditEvent, NetworkAccount, Role, User
 from pipelet_app.inverters.credentials import decrypt_credentials
+from pipelet_app.networks.base import ReauthRequired, SessionBatch
 from pipelet_app.settings import get_settings
 from pollers import networks as poller
 from tests.fakes.networks import FakeHelios, FakeLoop
@@ -128,26 +129,118 @@ def test_connect_list_sync_and_isolate(
     assert len(client.get("/api/v1/networks/types", headers=op).json()) == 4
 
 
-def test_reauth_with_new_credentials(client: TestClient, loop: FakeLoop) -> None:
+def _poll(account_id: int, now: datetime = NOW) -> None:
+    with session_scope() as db:
+        db.get(NetworkAccount, account_id).next_poll_utc = now  # type: ignore[union-attr]
+    asyncio.run(poller.poll_network_account(account_id, clock=lambda: now))
+
+
+def test_replace_rotated_credentials_keeps_the_account(
+    client: TestClient, helios: FakeHelios, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The key is rotated at Helios: the account needs new credentials. Refused ones name the field and
+    leave the stored ones as they were; accepted ones are stored encrypted in place: same id, its sessions,
+    chargers and location mapping kept, due at once. Role and tenant are checked; no key in any log."""
+    caplog.set_level(logging.DEBUG)
+    op, other = key_of(SONNEN), key_of(NORTH)
+    account = client.post(
+        "/api/v1/networks",
+        json={"network": "helios", "label": "Werkhof", "credentials": helios.credentials()},
+        headers=op,
+    ).json()
+    url = f"/api/v1/networks/{account['id']}/credentials"
+    _poll(account["id"])
+    site = client.post(
+        "/api/v1/sites", json={"name": "Werkhof", "timezone": "Europe/Berlin"}, headers=op
+    ).json()
+    mapped = client.put(
+        f"/api/v1/networks/{account['id']}/locations",
+        json={"location_id": "S1", "site_id": site["id"]},
+        headers=op,
+    )
+    assert mapped.status_code == 200, mapped.text
+
+    helios.rotate("helios-key-rotated-98765")
+    _poll(account["id"])
+    before = client.get(f"/api/v1/networks/{account['id']}", headers=op).json()
+    assert (before["status"], before["sessions"], before["chargers"]) == ("reauth-needed", 1, 1)
+    with session_scope() as db:
+        stored = db.get(NetworkAccount, account["id"]).credentials_enc  # type: ignore[union-attr]
+
+    wrong = client.put(url, json={"credentials": {"api_key": "not-the-new-key"}}, headers=op)
+    assert wrong.status_code == 422 and wrong.json()["error"]["message"].startswith("credentials:")
+    missing = client.put(url, json={"credentials": {}}, headers=op)
+    assert (
+        missing.status_code == 422 and missing.json()["error"]["message"] == "credentials.api_key: required"
+    )
+    foreign = client.put(url, json={"credentials": helios.credentials()}, headers=other)
+    assert foreign.status_code == 404
+    with session_scope() as db:
+        user = db.exec(select(User).where(User.role == Role.DRIVER)).first()
+        assert user is not None
+    assert (
+        client.put(url, json={"credentials": helios.credentials()}, headers=key_of(user.email)).status_code
+        == 403
+    )
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account["id"])
+        assert row is not None and row.credentials_enc == stored and row.status == "reauth-needed"
+
+    good = client.put(url, json={"credentials": helios.credentials()}, headers=op)
+    assert good.status_code == 200, good.text
+    out = good.json()
+    assert (out["id"], out["status"], out["sessions"], out["chargers"]) == (account["id"], "pending", 1, 1)
+    assert "helios-key-rotated-98765" not in good.text
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account["id"])
+        assert row is not None and row.next_poll_utc is not None and row.credentials_enc != stored
+        assert "helios-key-rotated-98765" not in (row.credentials_enc or "")
+        assert decrypt_credentials(row.credentials_enc or "") == {"api_key": "helios-key-rotated-98765"}
+        trail = db.exec(select(AuditEvent).where(AuditEvent.action == "network.credentials_replaced")).all()
+        assert len(trail) == 1 and "rotated" not in str(trail[0].changes)
+    _poll(account["id"], NOW.replace(hour=13))
+    after = client.get(f"/api/v1/networks/{account['id']}", headers=op).json()
+    assert (after["status"], after["sessions"], after["chargers"]) == ("connected", 1, 1)
+    locations = client.get(f"/api/v1/networks/{account['id']}/locations", headers=op).json()
+    assert [(loc["location_id"], loc["site_id"]) for loc in locations] == [("S1", site["id"])]
+    everything = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert "helios-key-rotated-98765" not in everything and "not-the-new-key" not in everything
+
+
+def test_a_poll_with_the_old_credentials_cannot_undo_a_replacement(
+    client: TestClient, helios: FakeHelios
+) -> None:
+    """A poll loads the credentials, the operator replaces them, then the poll finishes: with the old key's
+    refusal it must not mark the new credentials bad, and with success it must not store the old ones back."""
     op = key_of(SONNEN)
-    helios = FakeHelios()  # credentials only; the fixture's Helios server answers
     account = client.post(
         "/api/v1/networks",
         json={"network": "helios", "label": "", "credentials": helios.credentials()},
         headers=op,
     ).json()
-    bad = client.put(
-        f"/api/v1/networks/{account['id']}/credentials",
-        json={"credentials": {"api_key": "wrong-key"}},
-        headers=op,
-    )
-    assert bad.status_code == 422
-    good = client.put(
-        f"/api/v1/networks/{account['id']}/credentials",
-        json={"credentials": helios.credentials()},
-        headers=op,
-    )
-    assert good.status_code == 200 and good.json()["status"] == "pending"
+    url = f"/api/v1/networks/{account['id']}/credentials"
+    job = poller._claim_and_load(account["id"], NOW, 60)
+    assert job is not None
+    helios.rotate("helios-key-new-1")
+    assert client.put(url, json={"credentials": helios.credentials()}, headers=op).status_code == 200
+    refused = poller._store_failure(job, ReauthRequired("helios", "the key was refused"), NOW)
+    assert refused.discarded
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account["id"])
+        assert row is not None and row.status == "pending" and row.next_poll_utc is not None
+        assert decrypt_credentials(row.credentials_enc or "") == {"api_key": "helios-key-new-1"}
+
+    job = poller._claim_and_load(account["id"], NOW, 60)
+    assert job is not None
+    helios.rotate("helios-key-new-2")
+    assert client.put(url, json={"credentials": helios.credentials()}, headers=op).status_code == 200
+    stale = poller._store(job, [], SessionBatch(sessions=[], state={}, skipped=[]), job.credentials, NOW)
+    assert stale.discarded
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account["id"])
+        assert row is not None and decrypt_credentials(row.credentials_enc or "") == {
+            "api_key": "helios-key-new-2"
+        }
 
 
 def test_drivers_may_not_use_networks(client: TestClient) -> None:

@@ -181,3 +181,55 @@ def test_the_connect_form_checks_tests_and_stores_like_the_api(
         taken == "Ihr Name für das Konto: Ihre Organisation hat bei diesem Netzwerk schon ein Konto „Depot“."
     )
     assert secret not in caplog.text and "wrong-secret-123" not in caplog.text
+
+
+def test_the_replace_form_tests_and_keeps_the_account(
+    demo: dict, fakes: tuple[FakeLoop, FakeHelios], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page's replace form (`network_data.replace_credentials`): the operator role and the tenant
+    first; refused credentials worded in the page's language and the stored ones kept; accepted ones
+    stored in place (same account, still listed once); no secret in any error, view or log line."""
+    caplog.set_level("DEBUG")
+    _, helios = fakes
+    son, north = _principal("operator@sonnenstrom.demo"), _principal("operator@northwind.demo")
+    with session_scope() as db:
+        account_id = service.save_account(db, son, "helios", "Werkhof", helios.credentials())["id"]
+    with session_scope() as db:
+        stored = db.get(NetworkAccount, account_id).credentials_enc  # type: ignore[union-attr]
+        assert [a["name"] for a in data.networks_view(db, son)["accounts"]] == ["Helios Werkhof"]
+    helios.rotate("helios-rotated-key-42")
+    form = {"account": str(account_id), "api_key": "helios-rotated-key-42", "client_id": "ignored"}
+    with session_scope() as db, pytest.raises(Forbidden):
+        data.replace_credentials(db, _principal("driver@acme.demo"), form)
+    with session_scope() as db, pytest.raises(NotFound):
+        data.replace_credentials(db, north, form)
+
+    def refusal(values: dict[str, str]) -> str:
+        with in_locale("de"), session_scope() as db, pytest.raises(InvalidInput) as refused:
+            data.replace_credentials(db, son, values)
+        return refused.value.message
+
+    assert refusal({"api_key": "x"}) == "Konto: bitte eines aus der Liste wählen."
+    assert refusal({"account": str(account_id)}) == "API-Schlüssel: für dieses Netzwerk erforderlich."
+    wrong = refusal({"account": str(account_id), "api_key": "wrong-key-777"})
+    assert wrong.startswith("Zugangsdaten: vom Netzwerk abgelehnt") and "wrong-key-777" not in wrong
+    with session_scope() as db:
+        assert db.get(NetworkAccount, account_id).credentials_enc == stored  # type: ignore[union-attr]
+
+    with session_scope() as db:
+        assert data.replace_credentials(db, son, form) == account_id
+    with session_scope() as db:
+        row = db.get(NetworkAccount, account_id)
+        assert row is not None and row.credentials_enc != stored and row.status == "pending"
+        assert "helios-rotated-key-42" not in (row.credentials_enc or "")
+        assert "helios-rotated-key-42" not in repr(data.networks_view(db, son))
+        assert [a["id"] for a in data.networks_view(db, son)["accounts"]] == [str(account_id)]
+    assert "helios-rotated-key-42" not in caplog.text and "wrong-key-777" not in caplog.text
+    for locale in ("en", "de"):
+        for key in (
+            "networks.replace",
+            "networks.replace_hint",
+            "networks.replace_button",
+            "networks.replaced",
+        ):
+            assert MESSAGES[locale][key]
