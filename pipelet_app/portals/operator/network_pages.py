@@ -153,18 +153,9 @@ def _replace_form() -> rx.Component:
                         name="account",
                     ),
                 ),
-                *[
-                    field(
-                        T[f"network_field.{name}"] + f" ({', '.join(networks)})",
-                        rx.input(
-                            name=name,
-                            type="password" if secret else "text",
-                            auto_complete="off",
-                            id="replace-" + name.replace("_", "-"),
-                        ),
-                    )
-                    for name, networks, secret in connect_inputs()
-                ],
+                *credential_inputs(
+                    connect_inputs(), lambda name: T[f"network_field.{name}"], "replace", auto_complete="off"
+                ),
                 rx.button(T["networks.replace_button"], type="submit", id="network-replace"),
                 direction="row",
                 wrap="wrap",
