@@ -1,7 +1,9 @@
 """The surplus loop: per enabled site, every `interval_s` (10-30 s), read the site (`snapshot`), ask the
 controller (`domain.surplus.decide`), send the changed limits as SetChargingProfile through the CSMS
-command bus, and store the cycle (`surplus_decisions`) for the operator: every cycle that sent
-something or whose data went stale or fresh again, and a quiet cycle at most once a minute.
+command bus (the site cap per charger, each connector's baseline TxDefaultProfile so the chargers
+together fit the cap with the loop dead, each transaction's TxProfile), and store the cycle
+(`surplus_decisions`) for the operator: every cycle that sent something or whose data went stale or fresh
+again, and a quiet cycle at most once a minute.
 
 Prices for Eco-plus come from the site's tariff cache (`site_surplus.tariff_prices`, filled by the worker's
 `pollers.tariffs` or an uploaded CSV): the cycle never calls out. Without prices in force, Eco-plus plans
@@ -40,7 +42,7 @@ from pipelet_app.actuation.snapshot import SiteView, Target, load_site
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, SiteSurplus, SurplusDecision
-from pipelet_app.domain.surplus import MIN_CURRENT_A, ChargerDecision, ControllerMemory, Mode, decide
+from pipelet_app.domain.surplus import ChargerDecision, ControllerMemory, Mode, decide
 from pipelet_app.domain.surplus.actuation import (
     Sent,
     attempts_for,
@@ -50,6 +52,7 @@ from pipelet_app.domain.surplus.actuation import (
     profile_value,
     safe_limit_a,
 )
+from pipelet_app.domain.surplus.baseline import baseline_shares
 from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore, save_due
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
@@ -175,17 +178,15 @@ async def _send(
 Slot = tuple[str, int, str]
 
 
-def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, str, float, float, int | None, Slot]:
-    """Where a decision goes: target, kind (`tx`/`idle`), limit, the value and `numberPhases` the
-    profile carries, slot."""
+def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, float, int | None, Slot]:
+    """Where a transaction's decision goes: target, the value and `numberPhases` its TxProfile carries,
+    slot."""
     target = view.targets[decision.charger_id]
-    kind = "tx" if target.transaction_id else "idle"
-    # An idle charger's default is the minimum: a car that locks its current at the start begins
-    # there, and the first TxProfile of its session moves it.
-    limit_a = decision.limit_a if kind == "tx" else MIN_CURRENT_A
-    value = profile_value(limit_a, decision.phases, target.unit, view.config.voltage_v)
+    value = profile_value(decision.limit_a, decision.phases, target.unit, view.config.voltage_v)
     phases = number_phases(target.switch_phases, decision.phases)
-    return target, kind, limit_a, value, phases, (target.charge_point_id, target.connector_id, "tx/idle")
+    # "tx/idle": the name saved memories know (idle connectors once had their own default here; the
+    # baseline, slot "base", took that over)
+    return target, value, phases, (target.charge_point_id, target.connector_id, "tx/idle")
 
 
 def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot]:
@@ -194,46 +195,116 @@ def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot
     return target, value, (charge_point_id, 0, "max")
 
 
+def _shares(view: SiteView) -> dict[str, float]:
+    """Each connector's baseline (`domain.surplus.baseline`): its share of the cap with the loop away."""
+    minimum = {c.charger_id: c.min_a for c in view.snapshot.chargers if c.charger_id in view.targets}
+    return baseline_shares(minimum, view.config.mode, view.config.grid_limit_a)
+
+
+def _base_plan(view: SiteView, shares: dict[str, float], key: str) -> tuple[Target, float, Slot]:
+    """A connector's baseline TxDefaultProfile: target, value (no `numberPhases`: 3 assumed), slot."""
+    target = view.targets[key]
+    value = profile_value(shares[key], view.config.phases, target.unit, view.config.voltage_v)
+    return target, value, (target.charge_point_id, target.connector_id, "base")
+
+
+def _base_held(state: SiteLoop, target: Target) -> bool:
+    """True while the connector's TxDefaultProfile carries its running transaction's limit (a charger
+    that rejects TxProfiles): the baseline, the same profile id, would overwrite it. It is sent again
+    when the transaction ends (the fallback forgot it)."""
+    last = state.sent.get((target.charge_point_id, target.connector_id, "tx/idle"))
+    return (
+        target.transaction_id is not None
+        and last is not None
+        and last.transaction_id == target.transaction_id
+        and last.status.startswith("fallback:")
+    )
+
+
 def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> set[Slot]:
-    """The slots this cycle will send a profile to (as `_site_cap` and `_actuate` decide)."""
+    """The slots this cycle will send a profile to (as `_site_cap`, `_baseline` and `_actuate` decide)."""
     out: set[Slot] = set()
     for charge_point_id in view.charge_points:
         target, value, slot = _cap_plan(view, charge_point_id)
         if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
             out.add(slot)
+    shares = _shares(view)
+    for key in shares:
+        target, value, slot = _base_plan(view, shares, key)
+        fresh = needs_sending(state.sent.get(slot), value, target.unit, None)
+        if target.online and fresh and not _base_held(state, target):
+            out.add(slot)
     for decision in decisions:
-        target, _, _, value, phases, slot = _tx_plan(view, decision)
+        if not view.targets[decision.charger_id].transaction_id:
+            continue
+        target, value, phases, slot = _tx_plan(view, decision)
         last = state.sent.get(slot)
         if target.online and needs_sending(last, value, target.unit, target.transaction_id, phases):
             out.add(slot)
     return out
 
 
-async def _actuate(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> list[dict[str, Any]]:
+async def _baseline(view: SiteView, state: SiteLoop) -> dict[str, tuple[float, str]]:
+    """Each connector's baseline TxDefaultProfile, sent when it changed (the site's connectors, cap or
+    mode) or the charger lost it (a reboot, a fallback that borrowed it); per connector its share and
+    what happened: the send's outcome, `unchanged (...)`, `held: ...` or `skipped: charger offline`."""
+    out: dict[str, tuple[float, str]] = {}
+    shares = _shares(view)
+    for key, share in shares.items():
+        target, value, slot = _base_plan(view, shares, key)
+        last = state.sent.get(slot)
+        if not target.online:
+            status = "skipped: charger offline"
+        elif _base_held(state, target):
+            status = "held: the transaction's limit is the TxDefaultProfile"
+        elif needs_sending(last, value, target.unit, None):
+            status = await _send(target, "base", target.connector_id, value, target.unit, None)
+            if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
+                state.sent[slot] = Sent(value, target.unit, None, status)
+        else:
+            status = f"unchanged ({last.status})"  # type: ignore[union-attr]
+        out[key] = (share, status)
+    return out
+
+
+async def _actuate(
+    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], base: dict[str, tuple[float, str]]
+) -> list[dict[str, Any]]:
+    """A TxProfile for each transaction's decision; an idle connector's row shows its baseline."""
     out: list[dict[str, Any]] = []
     for decision in decisions:
-        target, kind, limit_a, value, phases, slot = _tx_plan(view, decision)
+        target = view.targets[decision.charger_id]
+        share, base_status = base[decision.charger_id]
         row = {
             "charger": decision.charger_id,
-            "limit_a": limit_a,
+            "limit_a": decision.limit_a,
             "phases": decision.phases,
             "charging": decision.charging,
             "reason": decision.reason,
-            "purpose": "TxProfile" if kind == "tx" else "TxDefaultProfile",
+            "purpose": "TxProfile",
             "unit": target.unit,
             "sent": "unchanged",
         }
+        if not target.transaction_id:  # idle: the baseline is what a new transaction starts at
+            row.update(limit_a=share, purpose="TxDefaultProfile", sent=base_status)
+            out.append(row)
+            continue
+        if not base_status.startswith(("unchanged", "skipped", "held")):
+            row["baseline"] = {"limit_a": share, "sent": base_status}
+        target, value, phases, slot = _tx_plan(view, decision)
         if not target.online:
             row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
         elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id, phases):
             status = await _send(
-                target, kind, target.connector_id, value, target.unit, target.transaction_id, phases
+                target, "tx", target.connector_id, value, target.unit, target.transaction_id, phases
             )
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
                 state.sent[slot] = Sent(value, target.unit, target.transaction_id, status, phases)
             if status.startswith("fallback:"):
                 row["purpose"] = status.split(":", 1)[1].split("@")[0]
+                # the TxDefaultProfile now carries this transaction's limit, not the baseline
+                state.sent.pop((target.charge_point_id, target.connector_id, "base"), None)
         else:
             row["sent"] = f"unchanged ({state.sent[slot].status})"
         out.append(row)
@@ -437,7 +508,8 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
     if sending:  # write ahead: a successor of an owner killed mid-send sends these slots again
         await _save(site_id, state, now, unknown=sending)
     rows = await _site_cap(view, state)
-    rows += await _actuate(view, state, decisions)
+    base = await _baseline(view, state)
+    rows += await _actuate(view, state, decisions, base)
     await _save(site_id, state, now)
     state.last_cycle = now
     state.cycles += 1
@@ -502,26 +574,27 @@ def _version_of(charge_point_id: str) -> str:
 async def release(site_id: int, state: SiteLoop, now: datetime | None = None) -> int:
     """The controller was turned off: clear the profiles this loop set, so no car stays paused or capped.
 
-    Every purpose a slot may have used (fallbacks included) is cleared by its stable id; a charger that
-    never had one answers Unknown. Returns the profiles the chargers reported cleared.
+    Every purpose a slot may have used (fallbacks included) is cleared by its stable id, once (a
+    connector's baseline and its transaction's fallback share one); a charger that never had one answers
+    Unknown. Returns the profiles the chargers reported cleared.
     """
-    cleared = 0
+    ids: dict[tuple[str, int], None] = {}  # (charge point, profile id), each cleared once
     for charge_point_id, connector_id, kind in sorted(state.sent):
-        purposes = ("ChargePointMaxProfile",) if kind == "max" else ("TxProfile", "TxDefaultProfile")
+        purposes = {"max": ("ChargePointMaxProfile",), "base": ("TxDefaultProfile",)}.get(
+            kind,
+            ("TxProfile", "TxDefaultProfile"),  # a tx slot's fallback used the TxDefaultProfile
+        )
+        ids.update(dict.fromkeys((charge_point_id, profile_id(p, connector_id)) for p in purposes))
+    cleared = 0
+    for charge_point_id, number in ids:
         version = await asyncio.to_thread(_version_of, charge_point_id)
-        for purpose in purposes:
-            number = profile_id(purpose, connector_id)
-            payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
-            try:
-                answer = await send_command(
-                    charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S
-                )
-            except CommandError as exc:
-                log.warning(
-                    "clearing profile %s on %s failed: %s", number, charge_point_id, type(exc).__name__
-                )
-                continue
-            cleared += answer.get("status") == "Accepted"
+        payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
+        try:
+            answer = await send_command(charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S)
+        except CommandError as exc:
+            log.warning("clearing profile %s on %s failed: %s", number, charge_point_id, type(exc).__name__)
+            continue
+        cleared += answer.get("status") == "Accepted"
     state.sent.clear()
     # the next owner (the controller turned on again) must send every slot again; the lockout stays
     state.memory = lockouts_only(state.memory)

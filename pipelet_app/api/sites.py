@@ -228,6 +228,11 @@ class SurplusOut(BaseModel):
     tariff_status: str = Field(description="What the loop does with the prices now")
 
 
+class BaselineOut(BaseModel):
+    limit_a: float = Field(description="The connector's share of the site cap (its TxDefaultProfile)")
+    sent: str
+
+
 class ChargerDecisionOut(BaseModel):
     charger: str = Field(description="charge point id and connector, e.g. CP-1/1")
     limit_a: float
@@ -237,6 +242,9 @@ class ChargerDecisionOut(BaseModel):
     sent: str = Field(description="Accepted, Rejected, fallback:<purpose>, offline, unchanged, ...")
     purpose: str | None = None
     unit: str | None = None
+    baseline: BaselineOut | None = Field(
+        default=None, description="The connector's baseline, when this cycle sent it during a transaction"
+    )
 
 
 class DecisionOut(BaseModel):

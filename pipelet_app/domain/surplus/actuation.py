@@ -5,9 +5,11 @@ Rules (docs/surplus-actuation.md):
 - Unit: amperes where the charger allows A (1.6 `ChargingScheduleAllowedChargingRateUnit` "Current",
   2.0.1 `SmartChargingCtrlr.RateUnit` "A"), watts where it allows only W; A when unknown.
 - Purpose: a TxProfile during a transaction; a charger that rejects it gets the same limit as a
-  TxDefaultProfile, first on stack level 0 and then 1. Idle chargers get a TxDefaultProfile at the
-  minimum current, so a car that locks its current when the session starts begins at what the surplus
-  most likely carries, never at full power. The site cap goes out once as a ChargePointMaxProfile.
+  TxDefaultProfile, first on stack level 0 and then 1. Every connector keeps a TxDefaultProfile at its
+  baseline (`baseline.baseline_shares`: the safe limit per mode below, within the cap summed over the
+  site's connectors), so a new transaction, and a car that locks its current when the session starts,
+  begins there, never at full power, and the site holds its cap with the loop dead. The site cap goes
+  out once per charger as a ChargePointMaxProfile (the hardware backstop: one car may take all of it).
 - Stale data (no grid measurement for `STALE_AFTER`): PV-only pauses (no measurement = no proof of
   surplus); PV-priority and Eco-plus keep the minimum current (the grid tops up anyway). Never more.
 - Phases: a charger (and car) that can switch between 1 and 3 phases gets `numberPhases` in every
@@ -30,7 +32,7 @@ TX_ATTEMPTS: tuple[tuple[str, int], ...] = (
     ("TxDefaultProfile", 0),
     ("TxDefaultProfile", 1),
 )
-IDLE_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
+BASE_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
 MAX_ATTEMPTS: tuple[tuple[str, int], ...] = (("ChargePointMaxProfile", 0),)
 
 
@@ -91,8 +93,8 @@ def number_phases(switchable: bool, phases: int) -> int | None:
 
 
 def attempts_for(kind: str) -> tuple[tuple[str, int], ...]:
-    """Purpose and stack level to try in order for a `tx`, `idle` or `max` slot."""
-    return {"tx": TX_ATTEMPTS, "idle": IDLE_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
+    """Purpose and stack level to try in order for a `tx`, `base` (baseline) or `max` slot."""
+    return {"tx": TX_ATTEMPTS, "base": BASE_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
 
 
 def outcome(kind: str, attempt: int, status: str) -> str:

@@ -38,7 +38,7 @@ SAVE_EVERY = timedelta(seconds=60)
 #: most this much beyond the budget
 BRIDGED_WH_STEP = 10.0
 
-SlotKey = tuple[str, int, str]  # (charge point id, connector id, "tx/idle" | "max")
+SlotKey = tuple[str, int, str]  # (charge point id, connector id, "tx/idle" (a transaction) | "base" | "max")
 
 
 @dataclass(frozen=True)

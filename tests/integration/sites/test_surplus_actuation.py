@@ -247,12 +247,15 @@ async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_t
     async with sunny_car(csms, site, profiles) as (_cp, t0):  # 8 kW exported, the car draws nothing yet
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
-        # The site cap on connector 0, then the session's TxProfile (held at 0 A while the controller
+        # The site cap on connector 0, the connector's baseline (PV-only: a new transaction starts
+        # paused with the loop away), then the session's TxProfile (held at 0 A while the controller
         # waits for the surplus to last, or already the surplus: the controller's enable rule decides).
         assert profiles.purposes()[0] == ("ChargePointMaxProfile", 0, 32.0)
         assert profiles.received[0]["connectorId"] == 0
-        assert [p for p, _, _ in profiles.purposes()[1:]] == ["TxProfile"]
-        tx = profiles.received[1]["csChargingProfiles"]
+        assert profiles.purposes()[1] == ("TxDefaultProfile", 0, 0.0)
+        assert profiles.received[1]["connectorId"] == 1
+        assert [p for p, _, _ in profiles.purposes()[2:]] == ["TxProfile"]
+        tx = profiles.received[2]["csChargingProfiles"]
         assert isinstance(tx["transactionId"], int)
         assert tx["chargingSchedule"]["chargingRateUnit"] == "A"
 
@@ -277,6 +280,8 @@ async def test_sunshine_on_the_broker_becomes_a_tx_profile_and_nothing_is_sent_t
         ]
         assert sent_rows[-1]["limit_a"] == limit
         assert rows[0].reason.endswith("W available for the cars")
+        assert rows[0].chargers[-1]["baseline"] == {"limit_a": 0.0, "sent": "Accepted"}
+        assert "baseline" not in rows[-1].chargers[-1]  # not sent again
 
 
 def periods(profiles: Profiles) -> list[tuple[str, dict[str, Any]]]:
@@ -467,8 +472,8 @@ async def test_a_charger_that_never_said_its_unit_is_asked_and_gets_watts(csms: 
 
 
 async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServer) -> None:
-    """A reboot may drop the profiles a charger carried: the site cap and the idle default go out again
-    although their values did not change."""
+    """A reboot may drop the profiles a charger carried: the site cap and the connector's baseline go out
+    again although their values did not change."""
     site = make_site()
     profiles = Profiles()
     cp = await charging_car(csms, site, profiles)
@@ -489,8 +494,12 @@ async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServ
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=21))
         caps = [p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]
         assert len(caps) == 2
+        assert [p for p in profiles.purposes() if p[0] == "TxDefaultProfile"] == [
+            ("TxDefaultProfile", 0, 0.0)
+        ] * 2
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=31))  # and not again without a boot
         assert len([p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]) == 2
+        assert len([p for p in profiles.purposes() if p[0] == "TxDefaultProfile"]) == 2
     finally:
         await cp.close()
 
@@ -554,34 +563,60 @@ async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(cs
     async with sunny_car(csms, site, profiles) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
-        # Cap once; the session's limit as TxProfile, then TxDefaultProfile on stack levels 0 and 1.
+        # Cap once; the baseline on stack levels 0 and 1; the session's limit as TxProfile, then
+        # TxDefaultProfile on stack levels 0 and 1.
         assert [(p, lvl) for p, lvl, _ in profiles.purposes()] == [
             ("ChargePointMaxProfile", 0),
+            ("TxDefaultProfile", 0),
+            ("TxDefaultProfile", 1),
             ("TxProfile", 0),
             ("TxDefaultProfile", 0),
             ("TxDefaultProfile", 1),
         ]
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))  # same limit: not retried
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=61))  # ... nor a minute later
-        assert len(profiles.received) == 4
+        assert len(profiles.received) == 6
         rows = decisions(site)
         assert rows[0].chargers[0]["sent"] == "Rejected"
         assert rows[0].chargers[1]["sent"] == "Rejected"
+        assert rows[0].chargers[1]["baseline"] == {"limit_a": 0.0, "sent": "Rejected"}
         assert rows[1].chargers[0]["sent"] == "unchanged (Rejected)"
 
 
 async def test_a_rejected_tx_profile_falls_back_to_the_default_profile(csms: CsmsServer) -> None:
-    site = make_site()
+    """The charger takes no TxProfile: the session's limit goes into the connector's TxDefaultProfile (the
+    baseline's profile id). The loop does not put the baseline back over it while the transaction runs,
+    and does once it has ended, so the next car starts at the baseline again."""
+    site = make_site(mode="pv-priority")
     profiles = Profiles(
         lambda p: (
             "Rejected" if p["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile" else "Accepted"
         )
     )
-    async with sunny_car(csms, site, profiles) as (_cp, t0):
-        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
+    async with sunny_car(csms, site, profiles) as (cp, t0):
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
         row = decisions(site)[0].chargers[1]
         assert row["sent"] == "fallback:TxDefaultProfile@0"
         assert row["purpose"] == "TxDefaultProfile"
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
+        defaults = [(level, limit) for purpose, level, limit in profiles.purposes() if purpose != "TxProfile"]
+        assert defaults[1] == (0, 6.0)  # the baseline, before the session's limit took its place
+        assert defaults[-1][0] == 0 and defaults[-1][1] > 6.0  # the surplus, as the TxDefaultProfile
+        sent = len(profiles.received)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=45))
+        assert len(profiles.received) == sent  # the baseline is held back while the session runs
+        await cp.ok(
+            "StopTransaction",
+            {
+                "transactionId": cp.transaction_id,  # type: ignore[attr-defined]
+                "meterStop": 100,
+                "timestamp": iso(utcnow()),
+            },
+        )
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=55))
+        assert profiles.purposes()[sent:] == [("TxDefaultProfile", 0, 6.0)]  # the baseline is back
+        assert decisions(site)[-1].chargers[-1]["sent"] == "Accepted"
 
 
 @pytest.mark.parametrize(("mode", "safe"), [("pv-only", 0.0), ("pv-priority", 6.0)])
@@ -623,8 +658,9 @@ async def test_the_runner_runs_due_sites_it_owns(csms: CsmsServer) -> None:
         assert await b.tick(t0 + timedelta(seconds=2)) == 0  # a holds the lease
         assert await a.tick(t0 + timedelta(seconds=5)) == 0  # not due before interval_s
         assert await a.tick(t0 + timedelta(seconds=12)) == 1
-        # PV-priority keeps the car at its minimum from the grid when the surplus is short.
-        assert profiles.purposes()[1] == ("TxProfile", 0, 6.0)
+        # PV-priority keeps the car at its minimum from the grid when the surplus is short (and the
+        # connector's baseline is the minimum too: one connector's 6 A fits the 32 A cap).
+        assert profiles.purposes()[1:] == [("TxDefaultProfile", 0, 6.0), ("TxProfile", 0, 6.0)]
         assert len(decisions(site)) == 1  # the second cycle sent nothing, a minute had not passed
 
         # The operator turns the controller off: the owner clears what it set, so the car is not left capped.
@@ -813,7 +849,11 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
         a = Runner("worker-a")
         for seconds in (1, 12, 23, 34, 45, 56):
             assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
-        assert profiles.purposes() == [("ChargePointMaxProfile", 0, 32.0), ("TxProfile", 0, 6.0)]
+        assert profiles.purposes() == [
+            ("ChargePointMaxProfile", 0, 32.0),
+            ("TxDefaultProfile", 0, 6.0),
+            ("TxProfile", 0, 6.0),
+        ]
         left = a.sites[site.id]
         car = next(iter(left.memory.chargers.values()))
         assert car.not_drawing_since is not None  # the car draws nothing: a is tracking it
@@ -826,7 +866,11 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
         assert await b.tick(t0 + timedelta(seconds=60)) == 0  # a's lease still runs
         # a is gone; its lease (3 intervals from its last cycle) runs out at t0 + 86 s
         assert await b.tick(t0 + timedelta(seconds=87)) == 1
-        assert profiles.purposes() == [("ChargePointMaxProfile", 0, 32.0), ("TxProfile", 0, 6.0)]
+        assert profiles.purposes() == [
+            ("ChargePointMaxProfile", 0, 32.0),
+            ("TxDefaultProfile", 0, 6.0),
+            ("TxProfile", 0, 6.0),
+        ]
         taken = b.sites[site.id]
         assert taken.sent == left.sent
         # b's first cycle started from a's memory: the not-drawing mark kept its time (a blank start
@@ -927,14 +971,22 @@ async def test_a_charger_that_booted_before_a_takeover_gets_its_profiles_again(c
         for seconds in (1, 12):
             assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
         sent = len(profiles.received)
-        assert [p for p, _, _ in profiles.purposes()] == ["ChargePointMaxProfile", "TxProfile"]
+        assert [p for p, _, _ in profiles.purposes()] == [
+            "ChargePointMaxProfile",
+            "TxDefaultProfile",
+            "TxProfile",
+        ]
         with session_scope() as db:
             charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
             charger.last_boot_at = t0 + timedelta(seconds=30)  # after a's last save (t0 + 12 s)
             db.add(charger)
         b = Runner("worker-b")
         assert await b.tick(t0 + timedelta(seconds=60)) == 1  # a's lease ran out at t0 + 42 s
-        assert [p for p, _, _ in profiles.purposes()[sent:]] == ["ChargePointMaxProfile", "TxProfile"]
+        assert [p for p, _, _ in profiles.purposes()[sent:]] == [
+            "ChargePointMaxProfile",
+            "TxDefaultProfile",
+            "TxProfile",
+        ]
 
 
 async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_send(
@@ -967,7 +1019,7 @@ async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_sen
         b = Runner("worker-b")
         assert await b.tick(t0 + timedelta(seconds=43)) == 1
         assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)  # the car is not left at a's last limit
-        assert len(profiles.purposes()) == 4  # the site cap was not sent again
+        assert len(profiles.purposes()) == 5  # the site cap and the baseline were not sent again
 
 
 async def test_turning_the_controller_off_forgets_what_was_sent(csms: CsmsServer) -> None:
@@ -983,4 +1035,118 @@ async def test_turning_the_controller_off_forgets_what_was_sent(csms: CsmsServer
         assert saved_memory(site).memory["sent"] == []  # type: ignore[union-attr]
         switch_controller(site, on=True)
         assert await Runner("worker-b").tick(t0 + timedelta(seconds=50)) == 1
-        assert [p for p, _, _ in profiles.purposes()] == ["ChargePointMaxProfile", "TxProfile"] * 2
+        assert [p for p, _, _ in profiles.purposes()] == [
+            "ChargePointMaxProfile",
+            "TxDefaultProfile",
+            "TxProfile",
+        ] * 2
+
+
+def add_site_charger(site: SunSite, charge_point_id: str, version: str) -> str:
+    """Another charger of `site` (connector / EVSE 1) that takes amperes; returns its password."""
+    with session_scope() as db:
+        tenant_id = db.get(Site, site.id).tenant_id  # type: ignore[union-attr]
+    charger_id, password = add_charger_with_password(charge_point_id, tenant_id)
+    with session_scope() as db:
+        db.get(Charger, charger_id).site_id = site.id  # type: ignore[union-attr]
+        db.add(
+            SiteDevice(
+                site_id=site.id,
+                asset_id=f"ocpp-{charge_point_id}",
+                kind="charger",
+                charge_point_id=charge_point_id,
+                connector_id=1,
+            )
+        )
+        component, variable = (
+            ("OCPP16", "ChargingScheduleAllowedChargingRateUnit")
+            if version == "1.6"
+            else ("SmartChargingCtrlr", "RateUnit")
+        )
+        unit = "Current" if version == "1.6" else "A"
+        db.add(DeviceVariable(charger_id=charger_id, component=component, variable=variable, value=unit))
+    return password
+
+
+def limits(profiles: Profiles) -> list[tuple[str, int, float]]:
+    """(purpose, connector / EVSE id, limit) of every profile a 1.6 or 2.0.1 charger got."""
+    out = []
+    for payload, (purpose, _, limit) in zip(profiles.received, profiles.purposes(), strict=True):
+        out.append((purpose, payload.get("connectorId", payload.get("evseId")), limit))
+    return out
+
+
+async def test_every_charger_keeps_a_baseline_that_together_fits_the_site_cap(csms: CsmsServer) -> None:
+    """Three idle chargers (two 1.6, one 2.0.1) on a 16 A PV-priority site. Each gets the whole cap as its
+    ChargePointMaxProfile / ChargingStationMaxProfile (one car may take it all while the loop steers), and
+    a TxDefaultProfile on its connector / EVSE at its baseline: 6 A for the first two by id, 0 A for the
+    third (3 x 6 A would be 18 A). With the loop dead a new transaction starts there, so together they
+    stay within 16 A. Nothing is sent again while nothing changed; a raised cap or another mode sends only
+    the profiles whose value changed; a car is still raised above its baseline by the running loop."""
+    site = make_site(mode="pv-priority")
+    with session_scope() as db:
+        db.get(Site, site.id).grid_limit_a = 16  # type: ignore[union-attr]
+    # connector ids sort as: "CP-<tag>/1" < "CP-<tag>b/1" < "CP-<tag>c/1" (the 2.0.1 one)
+    ids = {"a": site.cp, "b": f"{site.cp}b", "c": f"{site.cp}c"}
+    passwords = {"a": site.password, "b": add_site_charger(site, ids["b"], "1.6")}
+    passwords["c"] = add_site_charger(site, ids["c"], "2.0.1")
+    profiles = {name: Profiles() for name in ids}
+    cps: dict[str, RawChargePoint] = {}
+    try:
+        for name in ids:
+            protocols = ("ocpp2.0.1",) if name == "c" else ("ocpp1.6",)
+            cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", ids[name], protocols, password=passwords[name])
+            await cp.connect()
+            cp.responders["SetChargingProfile"] = profiles[name]
+            await (cp.boot201() if name == "c" else cp.boot16())
+            cps[name] = cp
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=2000.0, grid_w=-1000.0)
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        max_201 = ("ChargingStationMaxProfile", 0, 16.0)
+        assert limits(profiles["a"]) == [("ChargePointMaxProfile", 0, 16.0), ("TxDefaultProfile", 1, 6.0)]
+        assert limits(profiles["b"]) == [("ChargePointMaxProfile", 0, 16.0), ("TxDefaultProfile", 1, 6.0)]
+        assert limits(profiles["c"]) == [max_201, ("TxDefaultProfile", 1, 0.0)]
+        baseline = {c["charger"]: (c["limit_a"], c["sent"]) for c in decisions(site)[-1].chargers}
+        assert baseline[f"{ids['c']}/1"] == (0.0, "Accepted")
+
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=21))
+        assert [len(p.received) for p in profiles.values()] == [2, 2, 2]  # nothing changed: nothing sent
+
+        with session_scope() as db:  # the grid connection grows to 24 A: 3 x 6 A fit
+            db.get(Site, site.id).grid_limit_a = 24  # type: ignore[union-attr]
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=31))
+        assert limits(profiles["a"])[2:] == [("ChargePointMaxProfile", 0, 24.0)]
+        assert limits(profiles["b"])[2:] == [("ChargePointMaxProfile", 0, 24.0)]
+        assert limits(profiles["c"])[2:] == [
+            ("ChargingStationMaxProfile", 0, 24.0),
+            ("TxDefaultProfile", 1, 6.0),
+        ]
+
+        with session_scope() as db:  # PV-only: with the loop away, a new car waits for proof of surplus
+            db.get(SiteSurplus, site.id).mode = "pv-only"  # type: ignore[union-attr]
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=41))
+        for name, before in (("a", 3), ("b", 3), ("c", 4)):
+            assert limits(profiles[name])[before:] == [("TxDefaultProfile", 1, 0.0)]
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=51))
+        assert [len(p.received) for p in profiles.values()] == [4, 4, 5]
+
+        # a car at the first charger and 12 kW of sun: the running loop gives it more than its baseline
+        started = await cps["a"].ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
+        )
+        assert started["transactionId"]
+        t1 = t0 + timedelta(seconds=60)
+        await sunshine(site, t1, pv_w=13000.0, grid_w=-12000.0)
+        for seconds in (61, 71):
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+        tx = limits(profiles["a"])[4:]
+        assert tx and all(purpose == "TxProfile" and connector == 1 for purpose, connector, _ in tx)
+        assert max(limit for _, _, limit in tx) > 12.0  # twice its baseline share, within the 24 A cap
+        assert [len(profiles[name].received) for name in ("b", "c")] == [4, 5]  # the others keep theirs
+    finally:
+        for cp in cps.values():
+            await cp.close()

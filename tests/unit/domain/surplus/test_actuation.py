@@ -83,6 +83,8 @@ def test_the_same_value_is_never_sent_twice(first: float, second: float) -> None
 def test_fallback_order_and_outcomes() -> None:
     assert attempts_for("tx") == (("TxProfile", 0), ("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
     assert attempts_for("max") == (("ChargePointMaxProfile", 0),)
+    assert attempts_for("base") == (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
+    assert outcome("base", 1, "Accepted") == "fallback:TxDefaultProfile@1"
     assert outcome("tx", 0, "Accepted") == "Accepted"
     assert outcome("tx", 1, "Accepted") == "fallback:TxDefaultProfile@0"
     assert outcome("tx", 2, "Accepted") == "fallback:TxDefaultProfile@1"

@@ -84,7 +84,7 @@ loop_memories = st.builds(
         pv_history=st.lists(st.tuples(numbers, numbers, numbers), max_size=30).map(tuple),
     ),
     sent=st.dictionaries(
-        st.tuples(st.text(max_size=8), st.integers(0, 8), st.sampled_from(["tx/idle", "max"])),
+        st.tuples(st.text(max_size=8), st.integers(0, 8), st.sampled_from(["tx/idle", "base", "max"])),
         st.builds(
             Sent,
             numbers,
