@@ -585,6 +585,53 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spv_alert.after_deadline": "planned {planned}, after the {deadline} deadline: no credit unless in "
         "service by then",
         "spv_alert.in_service_by": "must be in service by {deadline}",
+        # tax rule violations' explanations (`domain.tax.errors.SENTENCES`, same codes and placeholders)
+        "tax_rule.no_investor": "no INVESTOR partner: nothing decides the flip",
+        "tax_rule.developer_share": "developer keeps {share} %, less than 1 % of the item",
+        "tax_rule.investor_post_flip": "investor keeps {share} % after the flip, less than 5 % of its "
+        "largest share",
+        "tax_rule.unknown_partners": "unknown partners {partners}",
+        "tax_rule.no_partner_details": "no partner details for {partners}",
+        "tax_rule.share_range": "share {share} % is outside 0-100 %",
+        "tax_rule.shares_sum": "shares sum to {total} %, not 100 % (partners: {partners})",
+        "tax_rule.capital_deficit": "§704(b) capital account ends {year} at {ending}; {remedy}",
+        "tax_rule.remedy_qio": "the partner has a QIO only: reallocate the loss creating the deficit",
+        "tax_rule.remedy_none": "the partner has neither a DRO nor a QIO",
+        "tax_rule.year_not_supported": "not supported for {year}: {reason}",
+        "tax_rule.partner_ids_unique": "partner ids must be unique",
+        "tax_rule.reallocations_sum": "reallocations sum to {total}, not zero",
+        "tax_rule.recourse_all_or_none": "give every partner a recourse share, or none",
+        "tax_rule.negative": "cannot be negative",
+        "tax_rule.partner_tin": "{name}: a K-1 needs a 9-digit TIN (item E), got {tin!r}",
+        "tax_rule.ein": "{ein!r} is not a 9-digit EIN",
+        "tax_rule.outside_year": "{day} is outside tax year {year}",
+        "tax_rule.no_k1_code": "credits are claimed but no Schedule K-1 box 15 code is configured for them",
+        "tax_rule.balance_sheet": "total assets {assets} differ from liabilities and capital {liabilities}",
+        "tax_rule.capital_vs_m2": "Schedule L partners' capital {capital} differs from M-2 {m2}",
+        "tax_rule.years_consecutive": "years must be consecutive and oldest first, got {years}",
+        "tax_rule.placed_before_years": "placed in service before {year}: {assets}",
+        "tax_rule.recovery_class_held": "{recovery_class} is not a recovery class held {held}",
+        "tax_rule.before_acquired": "{day} is before the acquisition date {acquired}",
+        "tax_rule.port_bases": "port bases total {ports}, more than the asset's cost basis {basis}",
+        "tax_rule.port_year": "{day}: not in its asset's tax year {year}",
+        "tax_rule.one_election": "one election per class and year, got {elections}",
+        "tax_rule.outside_year_span": "{day} is outside tax year {start}..{end}",
+        "tax_rule.convention": "{convention!r} is not one of HY, MQ1-MQ4",
+        "tax_rule.class_not_in_tables": "{recovery_class}-year property is not in the tables held {held}",
+        "tax_rule.macrs_after_1986": "MACRS applies to property placed in service after 1986",
+        "tax_rule.election_40_first_year": "the 40 % election is only for the first tax year ending after "
+        "2025-01-19",
+        "tax_rule.election_40_acquired": "the 40 % election applies to property acquired after 19 January "
+        "2025",
+        "tax_rule.no_rule": "{key}: no rule in force on {day}",
+        "tax_rule.rules_overlap": "{key}: {count} rules overlap on {day}",
+        "tax_rule.basis_negative": "basis cannot be negative",
+        "tax_rule.after_30c_deadline": "placed in service {day}, after the §30C deadline {deadline}",
+        "tax_rule.before_30c_effective": "the per-port rules held here apply from {day}",
+        "tax_rule.geoid": "{geoid!r} is not an 11-digit 2020 GEOID",
+        "tax_rule.tract_ineligible": "tract {geoid} is neither low-income nor non-urban: no §30C credit",
+        "tax_rule.credit_cap": "claims {claimed}, more than the {allowed} allowed (rate x basis, capped at "
+        "{cap} per port)",
         "spv_phase.sourcing": "Sourcing",
         "spv_phase.structuring": "Structuring",
         "spv_phase.construction": "Construction",
@@ -1309,6 +1356,63 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spv_alert.after_deadline": "geplant für {planned}, nach der Frist am {deadline}: keine "
         "Steuergutschrift, wenn nicht bis dahin in Betrieb",
         "spv_alert.in_service_by": "muss bis {deadline} in Betrieb sein",
+        # tax rule violations' explanations (`domain.tax.errors.SENTENCES`, same codes and placeholders)
+        "tax_rule.no_investor": "kein Partner mit der Rolle INVESTOR: nichts entscheidet über den Flip",
+        "tax_rule.developer_share": "der Entwickler behält {share} %, weniger als 1 % des Postens",
+        "tax_rule.investor_post_flip": "der Investor behält nach dem Flip {share} %, weniger als 5 % "
+        "seines größten Anteils",
+        "tax_rule.unknown_partners": "unbekannte Partner {partners}",
+        "tax_rule.no_partner_details": "keine Partnerangaben für {partners}",
+        "tax_rule.share_range": "Anteil {share} % liegt außerhalb von 0-100 %",
+        "tax_rule.shares_sum": "die Anteile ergeben {total} %, nicht 100 % (Partner: {partners})",
+        "tax_rule.capital_deficit": "das §704(b)-Kapitalkonto endet {year} bei {ending}; {remedy}",
+        "tax_rule.remedy_qio": "der Partner hat nur ein QIO: den Verlust umverteilen, der das Defizit "
+        "verursacht",
+        "tax_rule.remedy_none": "der Partner hat weder eine DRO noch ein QIO",
+        "tax_rule.year_not_supported": "für {year} nicht unterstützt: {reason}",
+        "tax_rule.partner_ids_unique": "die Partner-IDs müssen eindeutig sein",
+        "tax_rule.reallocations_sum": "die Umverteilungen ergeben {total}, nicht null",
+        "tax_rule.recourse_all_or_none": "jedem Partner einen Recourse-Anteil geben oder keinem",
+        "tax_rule.negative": "darf nicht negativ sein",
+        "tax_rule.partner_tin": "{name}: eine K-1 braucht eine 9-stellige TIN (Feld E), angegeben ist "
+        "{tin!r}",
+        "tax_rule.ein": "{ein!r} ist keine 9-stellige EIN",
+        "tax_rule.outside_year": "{day} liegt außerhalb des Steuerjahres {year}",
+        "tax_rule.no_k1_code": "Steuergutschriften werden geltend gemacht, aber für sie ist kein Code für "
+        "Feld 15 der Schedule K-1 eingerichtet",
+        "tax_rule.balance_sheet": "die Summe der Aktiva {assets} weicht von Passiva und Kapital "
+        "{liabilities} ab",
+        "tax_rule.capital_vs_m2": "das Partnerkapital laut Schedule L {capital} weicht von M-2 {m2} ab",
+        "tax_rule.years_consecutive": "die Jahre müssen lückenlos und das älteste zuerst sein, angegeben "
+        "sind {years}",
+        "tax_rule.placed_before_years": "vor {year} in Betrieb genommen: {assets}",
+        "tax_rule.recovery_class_held": "{recovery_class} ist keine der hinterlegten Abschreibungsklassen "
+        "{held}",
+        "tax_rule.before_acquired": "{day} liegt vor dem Anschaffungsdatum {acquired}",
+        "tax_rule.port_bases": "die Bemessungsgrundlagen der Ladepunkte ergeben {ports}, mehr als die "
+        "Anschaffungskosten des Wirtschaftsguts {basis}",
+        "tax_rule.port_year": "{day}: nicht im Steuerjahr seines Wirtschaftsguts {year}",
+        "tax_rule.one_election": "ein Wahlrecht je Klasse und Jahr, angegeben sind {elections}",
+        "tax_rule.outside_year_span": "{day} liegt außerhalb des Steuerjahres {start} bis {end}",
+        "tax_rule.convention": "{convention!r} ist keine der Konventionen HY, MQ1-MQ4",
+        "tax_rule.class_not_in_tables": "Wirtschaftsgüter mit {recovery_class} Jahren Nutzungsdauer stehen "
+        "nicht in den hinterlegten Tabellen {held}",
+        "tax_rule.macrs_after_1986": "MACRS gilt für Wirtschaftsgüter, die nach 1986 in Betrieb genommen "
+        "wurden",
+        "tax_rule.election_40_first_year": "die 40-%-Wahl gilt nur für das erste Steuerjahr, das nach dem "
+        "19.01.2025 endet",
+        "tax_rule.election_40_acquired": "die 40-%-Wahl gilt für Wirtschaftsgüter, die nach dem 19. Januar "
+        "2025 angeschafft wurden",
+        "tax_rule.no_rule": "{key}: am {day} gilt keine Regel",
+        "tax_rule.rules_overlap": "{key}: am {day} überschneiden sich {count} Regeln",
+        "tax_rule.basis_negative": "die Bemessungsgrundlage darf nicht negativ sein",
+        "tax_rule.after_30c_deadline": "in Betrieb genommen am {day}, nach der §30C-Frist am {deadline}",
+        "tax_rule.before_30c_effective": "die hier hinterlegten Regeln je Ladepunkt gelten ab {day}",
+        "tax_rule.geoid": "{geoid!r} ist keine 11-stellige GEOID von 2020",
+        "tax_rule.tract_ineligible": "der Census Tract {geoid} ist weder einkommensschwach noch ländlich: "
+        "keine §30C-Steuergutschrift",
+        "tax_rule.credit_cap": "macht {claimed} geltend, mehr als die zulässigen {allowed} (Satz x "
+        "Bemessungsgrundlage, höchstens {cap} je Ladepunkt)",
         "spv_phase.sourcing": "Akquise",
         "spv_phase.structuring": "Strukturierung",
         "spv_phase.construction": "Bau",

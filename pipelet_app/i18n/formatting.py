@@ -153,3 +153,19 @@ def usd(value: Decimal) -> str:
     else:
         text = format_currency(abs(value), "USD", format="#,##0.00 ¤", locale=current_locale())
     return f"({text})" if value < 0 else text
+
+
+def shown(value: object) -> str:
+    """A value inside a sentence (a rule's explanation, an alert) as the page writes it: a date as a day,
+    a decimal with grouping and its own places (`12.000,50` / `12,000.50`), anything else (a year, a count,
+    an id, a list of them) as it is: years are not grouped."""
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    if isinstance(value, Decimal) and value.is_finite():
+        exponent = value.as_tuple().exponent
+        return number(value, max(0, -exponent) if isinstance(exponent, int) else 0)
+    return str(value)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
+from pipelet_app.domain.tax.errors import RuleViolation, Sentence
 from pipelet_app.i18n.catalogue import MESSAGES
+from pipelet_app.i18n.formatting import shown
 
 
 def _lookup(key: str, locale: str) -> str | None:
@@ -54,3 +56,23 @@ def command_error_text(command: str, kind: str, detail: str, locale: str) -> str
     if kind == "InvalidCommandPayload":
         reason = f"{reason} {error_text(detail, locale)}"
     return f"{label('command', command, locale)}: {reason}"
+
+
+def rule_sentence(words: Sentence, locale: str) -> str:
+    """A tax rule's explanation (`domain.tax.errors.Sentence`) from the catalogue (`tax_rule.<code>`), its
+    numbers and dates as the page writes them (call inside `in_locale`), a reason within it worded too."""
+    args = {
+        name: rule_sentence(value, locale) if isinstance(value, Sentence) else shown(value)
+        for name, value in words.args
+    }
+    template = _lookup(f"tax_rule.{words.code}", locale)
+    return template.format(**args) if template else str(words)
+
+
+def violation_text(violation: RuleViolation, locale: str) -> str:
+    """`[RULE] field: explanation` for a page: the rule id and the field stay as they are (ids the sponsor
+    searches and the rules name), the explanation in the page's language. English keeps the rules' own text
+    (what the CLI, the API and mail say); so does a violation the rules gave no `Sentence` for."""
+    if locale == "en" or violation.words is None:
+        return str(violation)
+    return f"[{violation.rule}] {violation.field}: {rule_sentence(violation.words, locale)}"

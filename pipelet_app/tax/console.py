@@ -27,7 +27,7 @@ from pipelet_app.domain.tax.compliance import (
     Step,
     next_phase,
 )
-from pipelet_app.domain.tax.errors import TaxValidationError
+from pipelet_app.domain.tax.errors import RuleViolation, TaxValidationError
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
 from pipelet_app.tax.books import load_books
 from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, set_status
@@ -37,7 +37,8 @@ from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, s
 class YearStatus:
     tax_year: int
     status: str
-    violations: list[str]  # empty (and the books unchanged): the year's return may move on
+    #: empty (and the books unchanged): the year's return may move on; the page words them (`tax_rule.*`)
+    violations: list[RuleViolation]
     #: released or filed, and the books no longer give the released figures: pull back and release again
     books_changed: bool = False
 
@@ -79,7 +80,7 @@ def spv_console(db: Session, principal: Principal, today: date | None = None) ->
         statuses = []
         for row in years:
             check = check_year(loaded, row.tax_year)  # one computation per year and load
-            violations = [str(v) for v in check.violations]
+            violations = list(check.violations)
             changed = not violations and str(row.status) != "draft" and not check.released_matches
             statuses.append(YearStatus(row.tax_year, str(row.status), violations, changed))
         events = db.exec(

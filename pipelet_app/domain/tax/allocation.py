@@ -23,15 +23,11 @@ def check_shares(shares: Mapping[str, Decimal], what: str) -> list[RuleViolation
     out: list[RuleViolation] = []
     for pid, share in shares.items():
         if share < 0 or share > ONE:
-            out.append(
-                RuleViolation(errors.ALLOC_100, f"{what}[{pid}]", f"share {share * 100} % is outside 0-100 %")
-            )
+            out.append(errors.violation(errors.ALLOC_100, f"{what}[{pid}]", "share_range", share=share * 100))
     total = sum(shares.values(), Decimal(0))
     if total != ONE:
         out.append(
-            RuleViolation(
-                errors.ALLOC_100, what, f"shares sum to {total * 100} %, not 100 % (partners: {len(shares)})"
-            )
+            errors.violation(errors.ALLOC_100, what, "shares_sum", total=total * 100, partners=len(shares))
         )
     return out
 

@@ -123,27 +123,29 @@ def validate_assets(assets: Sequence[Asset], first_month: int = 1) -> list[RuleV
         name = f"asset {asset.asset_id}"
         if asset.recovery_class not in MACRS_CLASSES:
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.MACRS_CLASS,
                     f"{name}.recovery_class",
-                    f"{asset.recovery_class} is not a recovery class held {MACRS_CLASSES}",
+                    "recovery_class_held",
+                    recovery_class=asset.recovery_class,
+                    held=MACRS_CLASSES,
                 )
             )
         if asset.placed_in_service < asset.acquired:
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.PIS_AFTER_ACQUIRED,
                     f"{name}.placed_in_service",
-                    f"{asset.placed_in_service} is before the acquisition date {asset.acquired}",
+                    "before_acquired",
+                    day=asset.placed_in_service,
+                    acquired=asset.acquired,
                 )
             )
         port_basis = sum((p.basis for p in asset.ports), Decimal(0))
         if port_basis > asset.cost_basis:
             out.append(
-                RuleViolation(
-                    errors.C30_BASIS,
-                    f"{name}.ports",
-                    f"port bases total {port_basis}, more than the asset's cost basis {asset.cost_basis}",
+                errors.violation(
+                    errors.C30_BASIS, f"{name}.ports", "port_bases", ports=port_basis, basis=asset.cost_basis
                 )
             )
         year = TaxYear.containing(asset.placed_in_service, first_month).year
@@ -152,10 +154,12 @@ def validate_assets(assets: Sequence[Asset], first_month: int = 1) -> list[RuleV
             # must go into service in that same tax year (a later port is a separate asset).
             if TaxYear.containing(port.placed_in_service, first_month).year != year:
                 out.append(
-                    RuleViolation(
+                    errors.violation(
                         errors.PIS_IN_YEAR,
                         f"port {port.port_id}.placed_in_service",
-                        f"{port.placed_in_service}: not in its asset's tax year {year}",
+                        "port_year",
+                        day=port.placed_in_service,
+                        year=year,
                     )
                 )
     # Bonus elections (out, or 40 % instead of 100 %) are made per class of property per tax year
@@ -167,10 +171,11 @@ def validate_assets(assets: Sequence[Asset], first_month: int = 1) -> list[RuleV
     for (year, recovery_class), chosen in sorted(elections.items()):
         if len(chosen) > 1:
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.BONUS_ELECTION,
                     f"assets[{year}, {recovery_class}-year].bonus_election",
-                    f"one election per class and year, got {sorted(e.value for e in chosen)}",
+                    "one_election",
+                    elections=sorted(e.value for e in chosen),
                 )
             )
     return out

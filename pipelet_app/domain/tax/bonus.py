@@ -58,10 +58,12 @@ def bonus_rate(
     if placed_in_service < acquired:
         raise TaxValidationError(
             [
-                RuleViolation(
+                errors.violation(
                     errors.PIS_AFTER_ACQUIRED,
                     "placed_in_service",
-                    f"{placed_in_service} is before the acquisition date {acquired}",
+                    "before_acquired",
+                    day=placed_in_service,
+                    acquired=acquired,
                 )
             ]
         )
@@ -73,13 +75,7 @@ def bonus_rate(
                 year_end = tax_year_end or date(placed_in_service.year, 12, 31)
                 if not _first_year_ending_after_cutoff(year_end):
                     raise TaxValidationError(
-                        [
-                            RuleViolation(
-                                errors.BONUS_ELECTION,
-                                "bonus_election",
-                                "the 40 % election is only for the first tax year ending after 2025-01-19",
-                            )
-                        ]
+                        [errors.violation(errors.BONUS_ELECTION, "bonus_election", "election_40_first_year")]
                     )
                 rule = rule_on(BONUS_REDUCED_ELECTION, placed_in_service)
             else:
@@ -87,18 +83,16 @@ def bonus_rate(
         else:
             if election is BonusElection.REDUCED_40:
                 raise TaxValidationError(
-                    [
-                        RuleViolation(
-                            errors.BONUS_ELECTION,
-                            "bonus_election",
-                            "the 40 % election applies to property acquired after 19 January 2025",
-                        )
-                    ]
+                    [errors.violation(errors.BONUS_ELECTION, "bonus_election", "election_40_acquired")]
                 )
             rule = rule_on(BONUS_PHASE_DOWN, placed_in_service)
     except RuleNotFound as exc:
         raise TaxValidationError(
-            [RuleViolation(errors.BONUS_DATE, "placed_in_service", exc.violations[0].message)]
+            [
+                RuleViolation(
+                    errors.BONUS_DATE, "placed_in_service", exc.violations[0].message, exc.violations[0].words
+                )
+            ]
         ) from None
     return BonusDecision(rule.value, rule.source)
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from pipelet_app.domain.tax import errors
-from pipelet_app.domain.tax.errors import RuleViolation
 from pipelet_app.domain.tax.flip import FlipResult, YearProjection, irr
 from pipelet_app.domain.tax.inputs import PartnerInfo, PartnerYear, YearFigures
 from pipelet_app.domain.tax.macrs import to_cent
@@ -98,7 +97,7 @@ def partner_years(
     year = flip.year(tax_year)
     missing = sorted(set(year.tax_shares) - set(partners))
     errors.raise_if(
-        [RuleViolation(errors.PARTNER_UNKNOWN, "partners", f"no partner details for {missing}")]
+        [errors.violation(errors.PARTNER_UNKNOWN, "partners", "no_partner_details", partners=missing)]
         if missing
         else []
     )

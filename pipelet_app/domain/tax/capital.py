@@ -116,16 +116,15 @@ def deficit_violations(
     for s in statements:
         if s.ending >= 0 or has_dro.get(s.partner_id, False):
             continue
-        remedy = (
-            "the partner has a QIO only: reallocate the loss creating the deficit"
-            if has_qio.get(s.partner_id, False)
-            else "the partner has neither a DRO nor a QIO"
-        )
+        remedy = errors.Sentence("remedy_qio" if has_qio.get(s.partner_id, False) else "remedy_none")
         out.append(
-            RuleViolation(
+            errors.violation(
                 errors.CAPITAL_DEFICIT,
                 f"partner {s.partner_id}.capital_account",
-                f"§704(b) capital account ends {s.tax_year} at {s.ending}; {remedy}",
+                "capital_deficit",
+                year=s.tax_year,
+                ending=s.ending,
+                remedy=remedy,
             )
         )
     return out

@@ -63,49 +63,45 @@ def validate_port(claim: PortClaim) -> list[RuleViolation]:
     field = f"port {claim.port_id}"
     out: list[RuleViolation] = []
     if claim.basis < 0:
-        out.append(RuleViolation(errors.C30_BASIS, f"{field}.basis", "basis cannot be negative"))
+        out.append(errors.violation(errors.C30_BASIS, f"{field}.basis", "basis_negative"))
     if claim.placed_in_service > SECTION_30C_LAST_PLACED_IN_SERVICE:
         out.append(
-            RuleViolation(
+            errors.violation(
                 errors.C30_DEADLINE,
                 f"{field}.placed_in_service",
-                f"placed in service {claim.placed_in_service}, after the §30C deadline "
-                f"{SECTION_30C_LAST_PLACED_IN_SERVICE}",
+                "after_30c_deadline",
+                day=claim.placed_in_service,
+                deadline=SECTION_30C_LAST_PLACED_IN_SERVICE,
             )
         )
     elif claim.placed_in_service < SECTION_30C_EFFECTIVE_FROM:
         out.append(
-            RuleViolation(
+            errors.violation(
                 errors.C30_BEFORE_EFFECTIVE,
                 f"{field}.placed_in_service",
-                f"the per-port rules held here apply from {SECTION_30C_EFFECTIVE_FROM}",
+                "before_30c_effective",
+                day=SECTION_30C_EFFECTIVE_FROM,
             )
         )
     geoid = claim.census_tract_geoid
     if not (len(geoid) == CENSUS_TRACT_GEOID_DIGITS and geoid.isdigit()):
-        out.append(
-            RuleViolation(
-                errors.C30_TRACT, f"{field}.census_tract_geoid", f"{geoid!r} is not an 11-digit 2020 GEOID"
-            )
-        )
+        out.append(errors.violation(errors.C30_TRACT, f"{field}.census_tract_geoid", "geoid", geoid=geoid))
     elif not claim.tract_eligible:
         out.append(
-            RuleViolation(
-                errors.C30_TRACT,
-                f"{field}.tract_eligible",
-                f"tract {geoid} is neither low-income nor non-urban: no §30C credit",
-            )
+            errors.violation(errors.C30_TRACT, f"{field}.tract_eligible", "tract_ineligible", geoid=geoid)
         )
     if not out and claim.claimed_credit is not None:
         allowed = _allowed(claim)
         if claim.claimed_credit > allowed:
             cap = rule_on(SECTION_30C_CAP_PER_ITEM, claim.placed_in_service).value
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.C30_CAP,
                     f"{field}.claimed_credit",
-                    f"claims {claim.claimed_credit}, more than the {allowed} allowed "
-                    f"(rate x basis, capped at {cap} per port)",
+                    "credit_cap",
+                    claimed=claim.claimed_credit,
+                    allowed=allowed,
+                    cap=cap,
                 )
             )
     return out

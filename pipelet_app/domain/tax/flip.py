@@ -171,9 +171,7 @@ def validate_terms(terms: FlipTerms) -> list[RuleViolation]:
     for name in ("pre_flip_tax", "post_flip_tax", "pre_flip_cash", "post_flip_cash"):
         out.extend(check_shares({p.partner_id: getattr(p, name) for p in terms.partners}, name))
     if not any(p.role is Role.INVESTOR for p in terms.partners):
-        out.append(
-            RuleViolation(errors.ALLOC_100, "partners", "no INVESTOR partner: nothing decides the flip")
-        )
+        out.append(errors.violation(errors.ALLOC_100, "partners", "no_investor"))
     return out
 
 
@@ -192,11 +190,7 @@ def safe_harbour_warnings(
     for name in ("pre_flip_tax", "post_flip_tax", "pre_flip_cash", "post_flip_cash"):
         sponsor = sum((getattr(p, name) for p in terms.partners if p.role is Role.SPONSOR), Decimal(0))
         if sponsor < developer_min:
-            out.append(
-                RuleViolation(
-                    errors.SAFE_HARBOUR, name, f"developer keeps {sponsor * 100} %, less than 1 % of the item"
-                )
-            )
+            out.append(errors.violation(errors.SAFE_HARBOUR, name, "developer_share", share=sponsor * 100))
     for kind in ("tax", "cash"):
         pre = sum(
             (getattr(p, f"pre_flip_{kind}") for p in terms.partners if p.role is Role.INVESTOR), Decimal(0)
@@ -206,10 +200,8 @@ def safe_harbour_warnings(
         )
         if post < investor_min * max(pre, post):
             out.append(
-                RuleViolation(
-                    errors.SAFE_HARBOUR,
-                    f"post_flip_{kind}",
-                    f"investor keeps {post * 100} % after the flip, less than 5 % of its largest share",
+                errors.violation(
+                    errors.SAFE_HARBOUR, f"post_flip_{kind}", "investor_post_flip", share=post * 100
                 )
             )
     return out
@@ -288,7 +280,9 @@ def run_flip(
         unknown = set(projection.contributions) - set(tax_shares)
         if unknown:
             violations.append(
-                RuleViolation(errors.PARTNER_UNKNOWN, "contributions", f"unknown partners {sorted(unknown)}")
+                errors.violation(
+                    errors.PARTNER_UNKNOWN, "contributions", "unknown_partners", partners=sorted(unknown)
+                )
             )
         # The investor's tax effect is money: rounded to the cent like any payment.
         flow = sum(

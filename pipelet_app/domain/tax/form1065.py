@@ -457,10 +457,8 @@ def _check_reconciles(data: Form1065Input, m1: ScheduleM1, m2: ScheduleM2, net_i
     ):
         if sheet.partners_capital != m2_value:
             violations.append(
-                RuleViolation(
-                    errors.BALANCE_SHEET,
-                    label,
-                    f"Schedule L partners' capital {sheet.partners_capital} differs from M-2 {m2_value}",
+                errors.violation(
+                    errors.BALANCE_SHEET, label, "capital_vs_m2", capital=sheet.partners_capital, m2=m2_value
                 )
             )
     errors.raise_if(violations)

@@ -214,15 +214,17 @@ def validate_input(data: Form1065Input) -> list[RuleViolation]:
         rule_on(SMALL_PARTNERSHIP_ASSETS_LIMIT, day)
     except RuleNotFound as exc:
         out.append(
-            RuleViolation(
+            errors.violation(
                 errors.TAX_YEAR,
                 "tax_year",
-                f"not supported for {data.tax_year.year}: {exc.violations[0].message}",
+                "year_not_supported",
+                year=data.tax_year.year,
+                reason=exc.violations[0].words or exc.violations[0].message,
             )
         )
     ids = [p.partner.partner_id for p in data.partners]
     if len(set(ids)) != len(ids):
-        out.append(RuleViolation(errors.PARTNER_UNKNOWN, "partners", "partner ids must be unique"))
+        out.append(errors.violation(errors.PARTNER_UNKNOWN, "partners", "partner_ids_unique"))
     out.extend(check_shares({p.partner.partner_id: p.tax_share for p in data.partners}, "tax_share"))
     for attr in ("tax_share_beginning", "tax_share_ending"):
         given = {p.partner.partner_id: getattr(p, attr) for p in data.partners}
@@ -238,17 +240,11 @@ def validate_input(data: Form1065Input) -> list[RuleViolation]:
             )
     moved = sum((p.line1_reallocation for p in data.partners), ZERO)
     if moved != 0:
-        out.append(
-            RuleViolation(errors.ALLOC_100, "line1_reallocation", f"reallocations sum to {moved}, not zero")
-        )
+        out.append(errors.violation(errors.ALLOC_100, "line1_reallocation", "reallocations_sum", total=moved))
     recourse = {p.partner.partner_id: p.recourse_share for p in data.partners}
     if any(v is not None for v in recourse.values()):
         if any(v is None for v in recourse.values()):
-            out.append(
-                RuleViolation(
-                    errors.ALLOC_100, "recourse_share", "give every partner a recourse share, or none"
-                )
-            )
+            out.append(errors.violation(errors.ALLOC_100, "recourse_share", "recourse_all_or_none"))
         else:
             out.extend(check_shares({k: v for k, v in recourse.items() if v is not None}, "recourse_share"))
     for p in data.partners:
@@ -262,55 +258,48 @@ def validate_input(data: Form1065Input) -> list[RuleViolation]:
         ):
             if getattr(p, attr) < 0:
                 out.append(
-                    RuleViolation(
-                        errors.NEGATIVE, f"partner {p.partner.partner_id}.{attr}", "cannot be negative"
-                    )
+                    errors.violation(errors.NEGATIVE, f"partner {p.partner.partner_id}.{attr}", "negative")
                 )
     for p in data.partners:
         tin = p.partner.tin.replace("-", "").strip()
         if not (len(tin) == TIN_DIGITS and tin.isdigit()):
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.PARTNER_TIN,
                     f"partner {p.partner.partner_id}.tin",
-                    f"{p.partner.name}: a K-1 needs a 9-digit TIN (item E), got {p.partner.tin!r}",
+                    "partner_tin",
+                    name=p.partner.name,
+                    tin=p.partner.tin,
                 )
             )
     ein = data.partnership.ein.replace("-", "")
     if not (len(ein) == TIN_DIGITS and ein.isdigit()):
-        out.append(
-            RuleViolation(
-                errors.PARTNER_TIN, "partnership.ein", f"{data.partnership.ein!r} is not a 9-digit EIN"
-            )
-        )
+        out.append(errors.violation(errors.PARTNER_TIN, "partnership.ein", "ein", ein=data.partnership.ein))
     for placed in data.figures.placed_in_service:
         if not data.tax_year.contains(placed.placed_in_service):
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.PIS_IN_YEAR,
                     f"asset {placed.asset_id}.placed_in_service",
-                    f"{placed.placed_in_service} is outside tax year {data.tax_year.year}",
+                    "outside_year",
+                    day=placed.placed_in_service,
+                    year=data.tax_year.year,
                 )
             )
     if data.figures.credits and not data.figures.credit_k1_code:
-        out.append(
-            RuleViolation(
-                errors.C30_K1_CODE,
-                "figures.credit_k1_code",
-                "credits are claimed but no Schedule K-1 box 15 code is configured for them",
-            )
-        )
+        out.append(errors.violation(errors.C30_K1_CODE, "figures.credit_k1_code", "no_k1_code"))
     for name, sheet in (
         ("balance_beginning", data.balance_beginning),
         ("balance_ending", data.balance_ending),
     ):
         if sheet.total_assets != sheet.total_liabilities_and_capital:
             out.append(
-                RuleViolation(
+                errors.violation(
                     errors.BALANCE_SHEET,
                     name,
-                    f"total assets {sheet.total_assets} differ from liabilities and capital "
-                    f"{sheet.total_liabilities_and_capital}",
+                    "balance_sheet",
+                    assets=sheet.total_assets,
+                    liabilities=sheet.total_liabilities_and_capital,
                 )
             )
     return out

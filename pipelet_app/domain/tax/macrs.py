@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from pipelet_app.domain.tax import errors
-from pipelet_app.domain.tax.errors import RuleViolation, TaxValidationError
+from pipelet_app.domain.tax.errors import TaxValidationError
 from pipelet_app.domain.tax.rules import (
     MACRS_CLASSES,
     MACRS_EFFECTIVE_FROM,
@@ -72,10 +72,13 @@ class TaxYear:
         if not self.contains(day):
             raise TaxValidationError(
                 [
-                    RuleViolation(
+                    errors.violation(
                         errors.PIS_IN_YEAR,
                         "placed_in_service",
-                        f"{day} is outside tax year {self.start}..{self.end}",
+                        "outside_year_span",
+                        day=day,
+                        start=self.start,
+                        end=self.end,
                     )
                 ]
             )
@@ -95,19 +98,17 @@ def macrs_percentages(recovery_class: int, convention: Convention | str) -> tupl
         conv = Convention(convention)
     except ValueError:
         raise TaxValidationError(
-            [
-                RuleViolation(
-                    errors.MACRS_CONVENTION, "convention", f"{convention!r} is not one of HY, MQ1-MQ4"
-                )
-            ]
+            [errors.violation(errors.MACRS_CONVENTION, "convention", "convention", convention=convention)]
         ) from None
     if (recovery_class, conv) not in MACRS_TABLES:
         raise TaxValidationError(
             [
-                RuleViolation(
+                errors.violation(
                     errors.MACRS_CLASS,
                     "recovery_class",
-                    f"{recovery_class}-year property is not in the tables held {MACRS_CLASSES}",
+                    "class_not_in_tables",
+                    recovery_class=recovery_class,
+                    held=MACRS_CLASSES,
                 )
             ]
         )
@@ -148,10 +149,13 @@ def choose_convention(tax_year: TaxYear, placed: Sequence[PlacedBasis]) -> Conve
     mid-quarter applies, each asset takes the table of its own quarter.
     """
     violations = [
-        RuleViolation(
+        errors.violation(
             errors.PIS_IN_YEAR,
             f"asset {p.asset_id}.placed_in_service",
-            f"{p.placed_in_service.isoformat()} is outside tax year {tax_year.start}..{tax_year.end}",
+            "outside_year_span",
+            day=p.placed_in_service,
+            start=tax_year.start,
+            end=tax_year.end,
         )
         for p in placed
         if not tax_year.contains(p.placed_in_service)
@@ -195,13 +199,7 @@ def macrs_schedule(
     """
     if placed_in_service is not None and placed_in_service < MACRS_EFFECTIVE_FROM:
         raise TaxValidationError(
-            [
-                RuleViolation(
-                    errors.MACRS_CLASS,
-                    "placed_in_service",
-                    "MACRS applies to property placed in service after 1986",
-                )
-            ]
+            [errors.violation(errors.MACRS_CLASS, "placed_in_service", "macrs_after_1986")]
         )
     table = macrs_percentages(recovery_class, convention)
     rows: list[DepreciationYear] = []

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from pipelet_app.domain.tax.errors import RULE_NOT_IN_FORCE, RuleViolation, TaxValidationError
+from pipelet_app.domain.tax.errors import RULE_NOT_IN_FORCE, RuleViolation, Sentence, TaxValidationError
 
 T = TypeVar("T")
 
@@ -49,8 +49,8 @@ class RuleNotFound(TaxValidationError, LookupError):
     table holds reaches the user as a named refusal, never as a crash.
     """
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__([RuleViolation(RULE_NOT_IN_FORCE, key, message)])
+    def __init__(self, key: str, words: Sentence) -> None:
+        super().__init__([RuleViolation(RULE_NOT_IN_FORCE, key, str(words), words)])
 
 
 def rule_on(rules: tuple[Rule[T], ...], day: date) -> Rule[T]:
@@ -58,10 +58,11 @@ def rule_on(rules: tuple[Rule[T], ...], day: date) -> Rule[T]:
     matches = [rule for rule in rules if rule.applies_on(day)]
     if not matches:
         key = rules[0].key if rules else "?"
-        raise RuleNotFound(key, f"{key}: no rule in force on {day.isoformat()}")
+        raise RuleNotFound(key, Sentence("no_rule", (("key", key), ("day", day))))
     if len(matches) > 1:
         raise RuleNotFound(
-            matches[0].key, f"{matches[0].key}: {len(matches)} rules overlap on {day.isoformat()}"
+            matches[0].key,
+            Sentence("rules_overlap", (("key", matches[0].key), ("count", len(matches)), ("day", day))),
         )
     return matches[0]
 

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pipelet_app.domain.tax import errors
 from pipelet_app.domain.tax.assets import Asset, AssetRegister, build_register
 from pipelet_app.domain.tax.books import partner_years, projection_for
-from pipelet_app.domain.tax.errors import RuleViolation
 from pipelet_app.domain.tax.flip import FlipResult, FlipTerms, run_flip
 from pipelet_app.domain.tax.form1065 import Form1065, compute_return
 from pipelet_app.domain.tax.inputs import (
@@ -81,7 +80,7 @@ def prepare(books: SpvBooks) -> SpvResult:
     """Compute every year's return; refuses (naming each broken rule) on the first year that cannot be."""
     years = [y.tax_year for y in books.years]
     if not years or years != list(range(years[0], years[0] + len(years))):
-        errors.refuse(errors.TAX_YEAR, "years", f"years must be consecutive and oldest first, got {years}")
+        errors.raise_if([errors.violation(errors.TAX_YEAR, "years", "years_consecutive", years=years)])
     register = build_register(books.assets, books.first_month)
     figures: dict[int, YearFigures] = {}
     for year in books.years:
@@ -111,7 +110,11 @@ def prepare(books: SpvBooks) -> SpvResult:
     ]
     if early:
         errors.raise_if(
-            [RuleViolation(errors.PIS_IN_YEAR, "assets", f"placed in service before {years[0]}: {early}")]
+            [
+                errors.violation(
+                    errors.PIS_IN_YEAR, "assets", "placed_before_years", year=years[0], assets=early
+                )
+            ]
         )
     flip = run_flip(
         books.terms,

@@ -4,7 +4,7 @@ A phase (`operations`) and a return status (`released`) stay codes in the rows: 
 through the catalogue (`spv_phase.*`, `return_status.*`) and the year's actions match on the status code.
 What is already text (an audit change, an action's outcome) is worded here in the page's language, and so
 are the compliance alerts, from the (code, arguments) the rules give next to their English sentences
-(`spv_alert.*`). A rule violation's own text stays as the tax rules write it (English, with its rule id)."""
+(`spv_alert.*`), and so are the open rule violations' explanations (`tax_rule.*`, rule id and field kept)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import date
 from pipelet_app.auth import Principal
 from pipelet_app.domain.tax.compliance import Phase, Words
 from pipelet_app.i18n.catalogue import translate
-from pipelet_app.i18n.formatting import current_locale, day, when
-from pipelet_app.i18n.words import label
+from pipelet_app.i18n.formatting import current_locale, day, shown, when
+from pipelet_app.i18n.words import label, violation_text
 from pipelet_app.services.session import Session
 from pipelet_app.tax import console
 
@@ -28,8 +28,7 @@ def _change(before: str, after: str) -> str:
 def _say(words: Words, locale: str) -> str:
     """An alert's sentence (code and arguments) in the page's language, its dates as the page writes them."""
     code, args = words
-    shown = {name: day(value) if isinstance(value, date) else str(value) for name, value in args}
-    return translate(f"spv_alert.{code}", locale).format(**shown)
+    return translate(f"spv_alert.{code}", locale).format(**{name: shown(value) for name, value in args})
 
 
 def change_status(db: Session, principal: Principal, spv_id: int, year: int, target: str) -> str:
@@ -79,7 +78,7 @@ def spv_console(
                     "year": str(year.tax_year),
                     "status": year.status,  # a code the page words (`return_status.*`) and acts on
                     "violations": "; ".join(
-                        year.violations
+                        [violation_text(v, locale) for v in year.violations]
                         + ([translate("spv.books_changed", locale)] if year.books_changed else [])
                     )
                     or "—",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
@@ -49,6 +50,24 @@ def test_console_shows_the_sponsors_spv_with_alerts_and_audit(demo: dict) -> Non
     assert other == {"spvs": [], "steps": [], "alerts": [], "years": [], "audit": []}
     with session_scope() as db, pytest.raises(Forbidden):
         spv_console(db, _principal("investor@pipelet.demo"), TODAY)
+
+
+def test_open_violations_read_in_the_pages_language(demo: dict) -> None:
+    """An investor's pre-flip tax share raised to 61 %: the year's open violation keeps its rule id and
+    field, its explanation in German with German numbers on the German page, the rules' English on the
+    English one (as the CLI and the API say it)."""
+    with session_scope() as db:
+        evergreen = db.exec(select(SpvPartner).where(SpvPartner.name == "Evergreen Tax Equity LLC")).one()
+        evergreen.pre_flip_tax = Decimal("0.61")
+        db.add(evergreen)
+    otto = _principal("operator@sonnenstrom.demo")
+    with in_locale("de"), session_scope() as db:
+        german = spv_console(db, otto, TODAY)["years"][0]["violations"]
+    with session_scope() as db:
+        english = spv_console(db, otto, TODAY)["years"][0]["violations"]
+    assert "[ALLOC-100] pre_flip_tax: die Anteile ergeben 101,000000 %, nicht 100 % (Partner: 3)" in german
+    assert "shares sum" not in german and "not 100" not in german
+    assert "[ALLOC-100] pre_flip_tax: shares sum to 101.000000 %, not 100 % (partners: 3)" in english
 
 
 def test_actions_follow_the_release_rules_and_tenancy(demo: dict) -> None:
