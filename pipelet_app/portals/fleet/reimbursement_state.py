@@ -71,30 +71,27 @@ class ReimbursementState(SessionState):
         self.month = value
         return ReimbursementState.compute
 
-    @rx.event
-    async def compute(self):
+    async def _statements(self, action):
+        """Run `action(db, principal, month)`, which answers the month's statements, and show them (compute,
+        approve and reopen all end on the month's list; shared so they show it alike)."""
         month = self.month
-        result = await self._run(lambda db, p: data.statements_view(db, p, month))
+        result = await self._run(lambda db, p: action(db, p, month))
         if result.value is not None:
             self.statements = result.value
         return result.redirect
 
     @rx.event
+    async def compute(self):
+        return await self._statements(data.statements_view)
+
+    @rx.event
     async def approve(self, statement_id: str):
-        month = self.month
-        result = await self._run(lambda db, p: data.approve(db, p, statement_id, month))
-        if result.value is not None:
-            self.statements = result.value
-        return result.redirect
+        return await self._statements(lambda db, p, month: data.approve(db, p, statement_id, month))
 
     @rx.event
     async def reopen(self, statement_id: str):
         """Undo an approval (until the export): the statement is a draft again."""
-        month = self.month
-        result = await self._run(lambda db, p: data.reopen(db, p, statement_id, month))
-        if result.value is not None:
-            self.statements = result.value
-        return result.redirect
+        return await self._statements(lambda db, p, month: data.reopen(db, p, statement_id, month))
 
     @rx.event
     async def export(self):
