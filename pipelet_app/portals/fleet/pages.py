@@ -70,27 +70,16 @@ def _chart() -> rx.Component:
         locale_y_axis(unit=" kWh", width=95),
         locale_tooltip(),
         rx.recharts.legend(),
-        rx.recharts.bar(
-            data_key="ocpp",
-            name=T["source.ocpp-wallbox"],
-            stack_id="kwh",
-            fill=SOURCE_COLORS["ocpp"],
-            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
-        ),
-        rx.recharts.bar(
-            data_key="pv",
-            name=T["source.pv-inverter"],
-            stack_id="kwh",
-            fill=SOURCE_COLORS["pv"],
-            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
-        ),
-        rx.recharts.bar(
-            data_key="public",
-            name=T["source.public"],
-            stack_id="kwh",
-            fill=SOURCE_COLORS["public"],
-            is_animation_active=False,  # a live page: no re-animation on every push, less work on load
-        ),
+        *[
+            rx.recharts.bar(
+                data_key=key,
+                name=T[f"source.{source}"],
+                stack_id="kwh",
+                fill=SOURCE_COLORS[key],
+                is_animation_active=False,  # a live page: no re-animation on every push, less work on load
+            )
+            for key, source in (("ocpp", "ocpp-wallbox"), ("pv", "pv-inverter"), ("public", "public"))
+        ],
         data=FleetState.months,
         width="100%",
         height=280,
