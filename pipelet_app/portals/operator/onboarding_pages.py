@@ -174,6 +174,20 @@ def charger_setup_card() -> rx.Component:
 # ------------------------------------------------------------------------------------ id tokens
 
 
+def _token_action(token: rx.Var, action: str, color_scheme: str | None = None) -> rx.Component:
+    """A token row's button for `TokensState.act(token, action)`: the label `tokens.<action>`, the id
+    `token-<action>-<token>` (one shape for block, unblock, expire and delete)."""
+    colour = {} if color_scheme is None else {"color_scheme": color_scheme}
+    return rx.button(
+        T[f"tokens.{action}"],
+        size="1",
+        variant="soft",
+        **colour,
+        on_click=TokensState.act(token, action),
+        id=f"token-{action}-" + token,
+    )
+
+
 def _token_row(row: rx.Var) -> rx.Component:
     token = row["token"]
     return rx.table.row(
@@ -186,21 +200,8 @@ def _token_row(row: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.cond(
                     row["blocked"] != "",
-                    rx.button(
-                        T["tokens.unblock"],
-                        size="1",
-                        variant="soft",
-                        on_click=TokensState.act(token, "unblock"),
-                        id="token-unblock-" + token,
-                    ),
-                    rx.button(
-                        T["tokens.block"],
-                        size="1",
-                        variant="soft",
-                        color_scheme="orange",
-                        on_click=TokensState.act(token, "block"),
-                        id="token-block-" + token,
-                    ),
+                    _token_action(token, "unblock"),
+                    _token_action(token, "block", color_scheme="orange"),
                 ),
                 rx.button(
                     T["onb.history"],
@@ -209,21 +210,8 @@ def _token_row(row: rx.Var) -> rx.Component:
                     on_click=TokensState.show_history(token),
                     id="token-history-" + token,
                 ),
-                rx.button(
-                    T["tokens.expire"],
-                    size="1",
-                    variant="soft",
-                    on_click=TokensState.act(token, "expire"),
-                    id="token-expire-" + token,
-                ),
-                rx.button(
-                    T["tokens.delete"],
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=TokensState.act(token, "delete"),
-                    id="token-delete-" + token,
-                ),
+                _token_action(token, "expire"),
+                _token_action(token, "delete", color_scheme="red"),
                 spacing="2",
             )
         ),
