@@ -17,7 +17,9 @@ answered live in the owning process and are saved when a successor would need th
 worker that takes a site over restores them and continues where the last owner stopped (phase lockout,
 timers, draw caps, no re-send of unchanged profiles). Before a cycle sends anything it saves the memory
 without the slots it is about to send, so an owner killed mid-send leaves those slots unknown and its
-successor sends them again rather than trusting a stale record.
+successor sends them again rather than trusting a stale record. A worker (`Runner`) writes the memories of
+a batch of sites as one statement (`writer.MemoryWriter`): the batch's write-aheads before any of it sends,
+its other saves with the next batch's write-aheads.
 
 Runs embedded as a lifespan task of the web app (`runtime.jobs.surplus_loop`), or in every `pipelet
 worker` with REDIS_URL set; the leases split the sites between the workers.
@@ -39,6 +41,7 @@ from sqlmodel import col, select
 
 from pipelet_app.actuation import memory as saved_memory
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site
+from pipelet_app.actuation.writer import MemoryWriter
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Charger, SiteSurplus, SurplusDecision
@@ -76,6 +79,10 @@ RATE_UNIT_16 = "ChargingScheduleAllowedChargingRateUnit"
 RATE_UNIT_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}}
 PHASES_16 = "ConnectorSwitch3to1PhaseSupported"
 PHASES_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Phases3to1"}}
+#: `Runner.tick` runs its due sites in batches of this many (read and decide each, write their memories
+#: in one statement, then send): one statement per batch instead of one per site (benchmarks/loop_memory),
+#: while a site's reading is at most one batch's reads and decisions old when its profile is sent
+BATCH_SITES = 100
 _units_asked: dict[str, datetime] = {}  # charge point id -> when this process last asked
 
 
@@ -473,9 +480,20 @@ def _load(site_id: int, now: datetime) -> SiteView | None:
         return load_site(db, site_id, now)
 
 
-async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) -> dict[str, Any] | None:
-    """One control cycle of one site (the caller holds its lease). None when the site is not enabled."""
-    now = now or utcnow()
+@dataclass
+class Planned:
+    """A cycle read and decided, not yet sent (`plan_cycle`); `sending`: the slots it will send."""
+
+    site_id: int
+    view: SiteView
+    decisions: list[ChargerDecision]
+    available_w: float
+    reason: str
+    sending: set[Slot]
+
+
+async def plan_cycle(site_id: int, state: SiteLoop, now: datetime) -> Planned | None:
+    """Read the site and decide (the caller holds its lease); None when the site is not enabled."""
     view = await asyncio.to_thread(_load, site_id, now)
     if view is not None and await _learn_units(view, now):
         view = await asyncio.to_thread(_load, site_id, now)
@@ -504,35 +522,68 @@ async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) 
         reason = f"{available:.0f} W available for the cars"
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
-    sending = _to_send(view, state, decisions)
-    if sending:  # write ahead: a successor of an owner killed mid-send sends these slots again
-        await _save(site_id, state, now, unknown=sending)
+    return Planned(site_id, view, decisions, available, reason, _to_send(view, state, decisions))
+
+
+async def finish_cycle(
+    planned: Planned, state: SiteLoop, now: datetime, writer: MemoryWriter | None = None
+) -> dict[str, Any]:
+    """Send what `planned` decided, save the memory (queued in `writer` when given) and store the cycle.
+    The write-ahead (`planned.sending`) must be written before this is called."""
+    view = planned.view
     rows = await _site_cap(view, state)
     base = await _baseline(view, state)
-    rows += await _actuate(view, state, decisions, base)
-    await _save(site_id, state, now)
+    rows += await _actuate(view, state, planned.decisions, base)
+    await _save(planned.site_id, state, now, writer=writer)
     state.last_cycle = now
     state.cycles += 1
     acted = any(not str(row["sent"]).startswith(("unchanged", "skipped")) for row in rows)
     quiet_due = state.last_stored is None or now - state.last_stored >= STORE_QUIET_EVERY
     if acted or quiet_due or state.last_stale != view.stale:
-        await asyncio.to_thread(_persist, view, now, available, reason, rows, state.cycles % 360 == 1)
+        await asyncio.to_thread(
+            _persist, view, now, planned.available_w, planned.reason, rows, state.cycles % 360 == 1
+        )
         state.last_stored = now
     state.last_stale = view.stale
-    return {"site_id": site_id, "stale": view.stale, "chargers": rows}
+    return {"site_id": planned.site_id, "stale": view.stale, "chargers": rows}
+
+
+async def run_cycle(site_id: int, state: SiteLoop, now: datetime | None = None) -> dict[str, Any] | None:
+    """One control cycle of one site (the caller holds its lease), its memory written site by site.
+    None when the site is not enabled. `Runner.tick` runs the same steps for a batch of sites."""
+    now = now or utcnow()
+    planned = await plan_cycle(site_id, state, now)
+    if planned is None:
+        return None
+    if planned.sending:  # write ahead: a successor of an owner killed mid-send sends these slots again
+        await _save(site_id, state, now, unknown=planned.sending)
+    return await finish_cycle(planned, state, now)
 
 
 async def _save(
-    site_id: int, state: SiteLoop, now: datetime, unknown: Collection[Slot] = (), force: bool = False
+    site_id: int,
+    state: SiteLoop,
+    now: datetime,
+    unknown: Collection[Slot] = (),
+    force: bool = False,
+    writer: MemoryWriter | None = None,
 ) -> None:
     """Save the loop's memory for a successor (leaving out `unknown` slots) when `save_due` says so: always
-    before a send (`unknown` given) or when `force`d; a failure only logs (and the next cycle tries again)."""
+    before a send (`unknown` given) or when `force`d; a failure only logs (and the next cycle tries again).
+    With `writer` the memory is queued, and written (and recorded as saved) when the writer flushes."""
     if state.owner is None:
         return
     sent = {slot: s for slot, s in state.sent.items() if slot not in unknown}
     loop = LoopMemory(state.memory, sent)
     every = timedelta(seconds=get_settings().surplus_memory_save_s)
     if save_due(state.saved, state.saved_utc, loop, now, bool(unknown) or force, every) is None:
+        return
+
+    def written() -> None:
+        state.saved, state.saved_utc = loop, now
+
+    if writer is not None:
+        writer.add(site_id, loop, now, written)
         return
     try:
         kept = await asyncio.to_thread(saved_memory.save, site_id, state.owner, loop, now)
@@ -542,7 +593,7 @@ async def _save(
         log.exception("saving the surplus loop memory of site %s failed", site_id)
         return
     if kept:
-        state.saved, state.saved_utc = loop, now
+        written()
     else:
         log.info(
             "surplus loop memory of site %s not saved: %s no longer holds the site", site_id, state.owner
@@ -609,18 +660,38 @@ class Runner:
         self.owner = owner or default_owner()
         self.max_sites = max_sites if max_sites is not None else get_settings().surplus_max_sites
         self.sites: dict[int, SiteLoop] = {}
+        self.writer = MemoryWriter(self.owner)
 
     async def tick(self, now: datetime | None = None) -> int:
-        """Run every site whose interval has passed and whose lease this runner holds; returns cycles run."""
+        """Run every site whose interval has passed and whose lease this runner holds; returns cycles run.
+
+        The due sites run in batches of `BATCH_SITES`: each batch is read and decided site by site, then
+        the batch's write-aheads (with the previous batch's post-cycle saves) go to the database as ONE
+        statement (`MemoryWriter`), and only then does any site of the batch send; its post-cycle saves
+        wait for the next flush (at the latest the end of the tick)."""
         now = now or utcnow()
         ran = 0
         sites = await asyncio.to_thread(enabled_sites)
         for site_id in set(self.sites) - {s for s, _ in sites}:  # turned off (or gone) while we owned it
             await release(site_id, self.sites.pop(site_id), now)
+        due = []
         for site_id, interval in sites:
             state = self.sites.get(site_id)
             if state and state.last_cycle and (now - state.last_cycle).total_seconds() < interval - 0.5:
                 continue
+            due.append((site_id, interval))
+        try:
+            for start in range(0, len(due), BATCH_SITES):
+                ran += await self._batch(due[start : start + BATCH_SITES], now)
+        finally:
+            await self.writer.flush()
+        return ran
+
+    async def _batch(self, sites: list[tuple[int, int]], now: datetime) -> int:
+        planned: list[tuple[Planned, SiteLoop]] = []
+        ran = 0
+        for site_id, interval in sites:
+            state = self.sites.get(site_id)
             if state is None and len(self.sites) >= self.max_sites:
                 continue  # full: another worker takes this site
             if not await asyncio.to_thread(claim, site_id, self.owner, now, interval * LEASE_INTERVALS):
@@ -630,12 +701,28 @@ class Runner:
                 if state is None:  # ours now: continue from what the last owner saved
                     state = await asyncio.to_thread(take_over, site_id, self.owner, now)
                     self.sites[site_id] = state
-                await run_cycle(site_id, state, now)
-                ran += 1
+                cycle = await plan_cycle(site_id, state, now)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("surplus cycle of site %s failed", site_id)
+                continue
+            if cycle is None:
+                ran += 1  # not enabled any more: nothing to send (released next tick)
+            else:
+                planned.append((cycle, state))
+        for cycle, state in planned:
+            if cycle.sending:  # write ahead: a successor of an owner killed mid-send sends these again
+                await _save(cycle.site_id, state, now, unknown=cycle.sending, writer=self.writer)
+        await self.writer.flush()  # before anything of this batch is sent
+        for cycle, state in planned:
+            try:
+                await finish_cycle(cycle, state, now, self.writer)
+                ran += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("surplus cycle of site %s failed", cycle.site_id)
         return ran
 
     async def run_forever(self, tick_s: float = 2.0) -> None:
