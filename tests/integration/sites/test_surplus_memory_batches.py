@@ -69,10 +69,10 @@ async def test_a_batchs_write_aheads_are_written_in_one_statement_before_it_send
     actuate = loop._actuate
     at_send: dict[int, datetime | None] = {}
 
-    async def recording(view: Any, state: Any, decisions: Any) -> list[dict]:
+    async def recording(view: Any, *args: Any) -> list[dict]:
         row = stored(view.site_id)
         at_send[view.site_id] = row.saved_utc if row else None
-        return await actuate(view, state, decisions)
+        return await actuate(view, *args)
 
     monkeypatch.setattr(loop, "_actuate", recording)
     ids = sites(5)
