@@ -160,6 +160,18 @@ def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
 
 
 @pytest.fixture
+def logins_in_memory() -> Iterator[object]:
+    """Vendor logins counted in a fresh in-memory ledger (`inverters.login_ledger`) for a test without a
+    migrated database (every unit test; an adapter test that needs no `database`)."""
+    from pipelet_app.inverters import login_ledger
+
+    ledger = login_ledger.MemoryLoginLedger()
+    previous = login_ledger.install(ledger)
+    yield ledger
+    login_ledger.install(previous)
+
+
+@pytest.fixture
 def demo(database: str) -> dict:
     """The demo data set, seeded into `database`."""
     from pipelet_app.db import session_scope

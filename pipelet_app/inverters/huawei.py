@@ -8,8 +8,9 @@ allows one session per account (a second login kills the first) and 5 logins per
 * serializes every call per account with a lock, so two polls of one account never race two logins;
 * renews the token five minutes before its 30 minutes are up, and re-logs in once on ``failCode 305``
   (session killed elsewhere);
-* never logs in a sixth time in 10 minutes: it raises Throttled instead (the quota ledger of
-  ``pipelet_app.domain.quota`` is kept per account in memory).
+* never logs in a sixth time in 10 minutes: it raises Throttled instead. The logins are counted in
+  ``inverters.login_ledger`` (the database, keyed by a hash of address and user name), spent before each
+  login, so the limit holds for a restarted worker, a second worker and the connect form's test call alike.
 
 Every answer is HTTP 200 with ``{"success", "failCode", "message", "data"}``: 305 = log in again, 407 = too
 frequent (real-time KPIs are allowed once per device type per 5 minutes).
@@ -61,6 +62,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from pipelet_app.domain import quota
+from pipelet_app.inverters import login_ledger
 from pipelet_app.inverters.base import (
     MAX_LIST_PAGES,
     BrandUnavailable,
@@ -104,7 +106,6 @@ HISTORY_QUOTA = quota.quota_for("huawei")
 class _Account:
     token: str | None = None
     token_at: float = 0.0
-    logins: quota.Ledger = field(default_factory=dict)
     history: quota.Ledger = field(default_factory=dict)
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
@@ -122,7 +123,8 @@ _LOGIN_QUOTA = quota.quota_for("huawei")
 
 
 def reset_sessions() -> None:
-    """Forget every cached session and login ledger (tests; a process restart does the same)."""
+    """Forget every cached session (tests; a process restart does the same). The logins stay counted: they
+    are in ``login_ledger``, which outlives the process."""
     _ACCOUNTS.clear()
 
 
@@ -158,12 +160,10 @@ class HuaweiAdapter(InverterAdapter):
 
     async def _login(self, account: _Account) -> None:
         now = self.clock()
-        if not quota.can_spend(account.logins, _LOGIN_QUOTA, now, quota.LOGIN):
-            wait = (
-                quota.next_allowed(account.logins, _LOGIN_QUOTA, now, {quota.LOGIN: 1}) - now
-            ).total_seconds()
+        key = login_ledger.account_key(self.brand, self.base_url, str(self.credentials.get("userName", "")))
+        wait = await asyncio.to_thread(login_ledger.current().reserve, key, self.brand, _LOGIN_QUOTA, now)
+        if wait is not None:  # spent by this or another worker, before or since a restart
             raise Throttled(self.brand, "FusionSolar allows 5 logins per 10 minutes; polling pauses", wait)
-        account.logins = quota.spend(account.logins, _LOGIN_QUOTA, now, quota.LOGIN)
         response = await self._send(
             "POST",
             f"{PREFIX}/login",

@@ -40,7 +40,7 @@ from pipelet_app.db.models.ocpp import (
 )
 from pipelet_app.db.models.payments import EntryKind, Payment, PaymentEntry, PaymentEvent, PaymentState
 from pipelet_app.db.models.pricing import PricingPlan
-from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox
+from pipelet_app.db.models.pv import PvAccount, PvSnapshot, PvStatus, PvWallbox, VendorLoginLedger
 from pipelet_app.db.models.sites import (
     DeviceKind,
     SiteDevice,
@@ -150,5 +150,6 @@ __all__ = [
     "TenantKind",
     "TransactionSeqNos",
     "User",
+    "VendorLoginLedger",
     "VoidedSession",
 ]

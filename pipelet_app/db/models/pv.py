@@ -104,3 +104,23 @@ class PvSnapshot(SQLModel, table=True):
     lifetime_wh: float
     power_w: float | None = None
     status: str | None = None
+
+
+class VendorLoginLedger(SQLModel, table=True):
+    """A vendor account's login count, shared by every process (``inverters.login_ledger``).
+
+    Huawei locks an account that logs in more than 5 times in 10 minutes, counted per account, not per
+    Pipelet row: one Huawei user may back several drivers' accounts and site links, the connect form's test
+    call logs in too, and a restarted or second worker must see the logins the others made. So the count
+    lives here, keyed by a hash of the vendor's address and user name (never a credential: no password,
+    code or token), as the same pruned ``{kind: [unix seconds]}`` ledger the rows' ``ledger`` columns keep.
+    ``version`` makes a spend a compare-and-set: two workers never both take the fifth login.
+    """
+
+    __tablename__ = "c4_vendor_login_ledgers"
+
+    account_key: str = Field(primary_key=True, max_length=64)
+    brand: str = Field(max_length=32)
+    ledger: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
