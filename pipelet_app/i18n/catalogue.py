@@ -630,6 +630,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tax_rule.before_30c_effective": "the per-port rules held here apply from {day}",
         "tax_rule.geoid": "{geoid!r} is not an 11-digit 2020 GEOID",
         "tax_rule.tract_ineligible": "tract {geoid} is neither low-income nor non-urban: no §30C credit",
+        "tax_rule.status_actor": "a status change needs the user who made it",
+        "tax_rule.release_blocked": "{count} validation error(s) open: {listed}",
         "tax_rule.credit_cap": "claims {claimed}, more than the {allowed} allowed (rate x basis, capped at "
         "{cap} per port)",
         "spv_phase.sourcing": "Sourcing",
@@ -1411,6 +1413,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tax_rule.geoid": "{geoid!r} ist keine 11-stellige GEOID von 2020",
         "tax_rule.tract_ineligible": "der Census Tract {geoid} ist weder einkommensschwach noch ländlich: "
         "keine §30C-Steuergutschrift",
+        "tax_rule.status_actor": "eine Statusänderung braucht den Benutzer, der sie vornimmt",
+        "tax_rule.release_blocked": "{count} Prüffehler offen: {listed}",
         "tax_rule.credit_cap": "macht {claimed} geltend, mehr als die zulässigen {allowed} (Satz x "
         "Bemessungsgrundlage, höchstens {cap} je Ladepunkt)",
         "spv_phase.sourcing": "Akquise",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipelet_app.domain.tax.errors import RuleViolation, Sentence
+from pipelet_app.domain.tax.errors import RuleViolation, Sentence, TaxValidationError, Violations
 from pipelet_app.i18n.catalogue import MESSAGES
 from pipelet_app.i18n.formatting import shown
 
@@ -61,10 +61,7 @@ def command_error_text(command: str, kind: str, detail: str, locale: str) -> str
 def rule_sentence(words: Sentence, locale: str) -> str:
     """A tax rule's explanation (`domain.tax.errors.Sentence`) from the catalogue (`tax_rule.<code>`), its
     numbers and dates as the page writes them (call inside `in_locale`), a reason within it worded too."""
-    args = {
-        name: rule_sentence(value, locale) if isinstance(value, Sentence) else shown(value)
-        for name, value in words.args
-    }
+    args = {name: _worded(value, locale) for name, value in words.args}
     template = _lookup(f"tax_rule.{words.code}", locale)
     return template.format(**args) if template else str(words)
 
@@ -76,3 +73,19 @@ def violation_text(violation: RuleViolation, locale: str) -> str:
     if locale == "en" or violation.words is None:
         return str(violation)
     return f"[{violation.rule}] {violation.field}: {rule_sentence(violation.words, locale)}"
+
+
+def _worded(value: object, locale: str) -> object:
+    if isinstance(value, Sentence):
+        return rule_sentence(value, locale)
+    if isinstance(value, Violations):
+        return "; ".join(violation_text(v, locale) for v in value)
+    if value is None or isinstance(value, str):
+        return value  # as given: a `!r` in the sentence quotes it as the English does
+    return shown(value)
+
+
+def refusal_text(refused: TaxValidationError, locale: str) -> str:
+    """A refused tax action (a release with violations open, say) for the page's error: each violation as
+    `violation_text` words it, joined as the exception's own text joins them (the same text in English)."""
+    return "; ".join(violation_text(v, locale) for v in refused.violations)

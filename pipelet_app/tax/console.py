@@ -28,6 +28,8 @@ from pipelet_app.domain.tax.compliance import (
     next_phase,
 )
 from pipelet_app.domain.tax.errors import RuleViolation, TaxValidationError
+from pipelet_app.i18n.formatting import current_locale
+from pipelet_app.i18n.words import refusal_text
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
 from pipelet_app.tax.books import load_books
 from pipelet_app.tax.returns import BooksChanged, check_year, require_sponsor, set_status
@@ -104,7 +106,9 @@ def change_status(db: Session, principal: Principal, spv_id: int, year: int, tar
     status codes it moved from and to (`released`, `draft`): the page words them."""
     try:
         event = set_status(db, principal, spv_id, year, target)
-    except (TaxValidationError, BooksChanged) as exc:
+    except TaxValidationError as exc:  # in the page's language (English: the rules' own text)
+        raise InvalidInput(refusal_text(exc, current_locale())) from None
+    except BooksChanged as exc:
         raise InvalidInput(str(exc)) from None
     return str(event.from_status), str(event.to_status)
 

@@ -60,10 +60,23 @@ SENTENCES = {
     "before_30c_effective": "the per-port rules held here apply from {day}",
     "geoid": "{geoid!r} is not an 11-digit 2020 GEOID",
     "tract_ineligible": "tract {geoid} is neither low-income nor non-urban: no §30C credit",
+    # the return's status (`domain.tax.release`)
+    "status_actor": "a status change needs the user who made it",
+    "release_blocked": "{count} validation error(s) open: {listed}",
     "credit_cap": (
         "claims {claimed}, more than the {allowed} allowed (rate x basis, capped at {cap} per port)"
     ),
 }
+
+
+class Violations(tuple):
+    """Violations inside a sentence (a refused release names the open ones): `str()` joins their English
+    texts with "; "; a page words each in its language."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "; ".join(str(v) for v in self)
 
 
 @dataclass(frozen=True, slots=True)

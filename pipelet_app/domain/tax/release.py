@@ -70,10 +70,12 @@ def transition(
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     if not actor.strip():
-        errors.refuse(STATUS_TRANSITION, "actor", "a status change needs the user who made it")
+        errors.raise_if([errors.violation(STATUS_TRANSITION, "actor", "status_actor")])
     if target not in ALLOWED[current]:
         errors.refuse(STATUS_TRANSITION, "status", f"cannot go from {current.value} to {target.value}")
     if target in (ReturnStatus.RELEASED, ReturnStatus.FILED) and open_violations:
-        listed = "; ".join(str(v) for v in open_violations)
-        errors.refuse(RELEASE_BLOCKED, "status", f"{len(open_violations)} validation error(s) open: {listed}")
+        listed = errors.Violations(open_violations)
+        errors.raise_if(
+            [errors.violation(RELEASE_BLOCKED, "status", "release_blocked", count=len(listed), listed=listed)]
+        )
     return StatusChange(current, target, actor, at, note)

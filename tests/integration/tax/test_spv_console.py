@@ -82,6 +82,20 @@ def test_actions_follow_the_release_rules_and_tenancy(demo: dict) -> None:
     with session_scope() as db, pytest.raises(InvalidInput) as refused:
         change_status(db, otto, spv_id, 2025, "released")
     assert "RELEASE-BLOCKED" in refused.value.message and "K1-TIN" in refused.value.message
+    assert (
+        "validation error(s) open" in refused.value.message
+        and "a K-1 needs a 9-digit TIN" in refused.value.message
+    )
+    with (
+        in_locale("de"),
+        session_scope() as db,
+        pytest.raises(InvalidInput) as refused,
+    ):  # the page's language
+        change_status(db, otto, spv_id, 2025, "released")
+    assert refused.value.message.startswith("[RELEASE-BLOCKED] status: 1 Prüffehler offen: [K1-TIN] partner ")
+    assert "Evergreen Tax Equity LLC: eine K-1 braucht eine 9-stellige TIN (Feld E), angegeben ist ''" in (
+        refused.value.message
+    )
     with session_scope() as db:
         audit = spv_console(db, otto, TODAY)["audit"]
     assert [(a["change"], a["actor"]) for a in audit] == [

@@ -6,7 +6,7 @@ numbers and dates, a reason inside a reason included, while English stays the ru
 from __future__ import annotations
 
 import string
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -17,9 +17,10 @@ from pipelet_app.domain.tax.capital import CapitalStatement, deficit_violations
 from pipelet_app.domain.tax.credits import PortClaim, validate_port
 from pipelet_app.domain.tax.errors import SENTENCES, RuleViolation, TaxValidationError
 from pipelet_app.domain.tax.flip import FlipTerms, validate_terms
+from pipelet_app.domain.tax.release import ReturnStatus, transition
 from pipelet_app.i18n import MESSAGES
 from pipelet_app.i18n.formatting import in_locale
-from pipelet_app.i18n.words import violation_text
+from pipelet_app.i18n.words import refusal_text, violation_text
 
 ENGLISH_WORDS = ("shares sum", "not 100", "claims", "allowed", "capped", "deadline", "partner has", "no rule")
 
@@ -86,3 +87,25 @@ def test_a_flip_without_investor_reads_in_german() -> None:
     assert said[0] == "[ALLOC-100] pre_flip_tax: die Anteile ergeben 0 %, nicht 100 % (Partner: 0)"
     no_investor = "kein Partner mit der Rolle INVESTOR: nichts entscheidet über den Flip"
     assert said[-1] == f"[ALLOC-100] partners: {no_investor}"
+
+
+def test_a_refused_release_lists_the_open_violations_in_german() -> None:
+    """The release refusal names the open violations: each worded in German inside the German sentence,
+    the English refusal unchanged (the exception's own text)."""
+    with pytest.raises(TaxValidationError) as refused:
+        transition(
+            ReturnStatus.DRAFT,
+            ReturnStatus.RELEASED,
+            actor="otto",
+            at=datetime(2026, 9, 2, tzinfo=UTC),
+            open_violations=_violations()[:2],
+        )
+    with in_locale("de"):
+        said = refusal_text(refused.value, "de")
+    assert said == (
+        "[RELEASE-BLOCKED] status: 2 Prüffehler offen: [ALLOC-100] pre_flip_tax: die Anteile ergeben "
+        "101,00 %, nicht 100 % (Partner: 2); [30C-DEADLINE] port P-7.placed_in_service: "
+        "in Betrieb genommen am 01.07.2026, nach der §30C-Frist am 30.06.2026"
+    )
+    assert refusal_text(refused.value, "en") == str(refused.value)
+    assert str(refused.value).startswith("[RELEASE-BLOCKED] status: 2 validation error(s) open: [ALLOC-100]")
