@@ -31,9 +31,9 @@ class NetworksState(SessionState):
         return result
 
     async def _poll_and_reload(self, result: GuardResult):
-        """After `connect` or `sync`: ask the worker to poll the account (`result.value`, its id) now and
-        show the page again; a refusal or an invalid form shows in `error` instead (shared so both events
-        answer a failure the same way)."""
+        """After `connect`, `replace_credentials` or `sync`: ask the worker to poll the account
+        (`result.value`, its id) now and show the page again; a refusal or an invalid form shows in `error`
+        instead (shared so the three events answer a failure the same way)."""
         if result.value is None:
             if not result.redirect:
                 self.error = result.error or result.denied
@@ -65,15 +65,10 @@ class NetworksState(SessionState):
         self.error = self.connected = self.replaced = ""
         values = {str(k): str(v) for k, v in (form or {}).items()}
         result = await self._guarded_off_loop(lambda db, p: data.replace_credentials(db, p, values))
-        if result.value is None:
-            if not result.redirect:
-                self.error = result.error or result.denied
-                self.denied = ""
-            return result.redirect
-        await jobs.request_network_poll(result.value)
-        name = next((a["name"] for a in self.accounts if a["id"] == str(result.value)), "")
-        self.replaced = translate("networks.replaced", self.locale).format(name=name)
-        return (await self._reload()).redirect
+        if result.value is not None:
+            name = next((a["name"] for a in self.accounts if a["id"] == str(result.value)), "")
+            self.replaced = translate("networks.replaced", self.locale).format(name=name)
+        return await self._poll_and_reload(result)
 
     @rx.event
     async def sync(self, account_id: str):
