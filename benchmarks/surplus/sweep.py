@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE)]
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # this checkout's pipelet_app before an installed one
 
 import evcc  # noqa: E402
 import optimum  # noqa: E402

@@ -670,3 +670,35 @@ def test_a_switched_down_car_is_read_on_the_phase_it_was_switched_to() -> None:
     d = decision.chargers[0]
     assert d.charging and d.phases == 1 and d.limit_a >= 9.0, d
     assert memory.chargers["cp"].draw_cap_a is None
+
+
+def _newcomer_beside_a_bridge(settings: ControllerSettings) -> tuple[list[bool], list[bool]]:
+    """A 3-phase car "a" charges alone on 6 kW; then the surplus sinks to 4.0 kW, below its 4.14 kW
+    minimum, and a single-phase car "b" plugs in. Returns "a"'s and "b"'s charging from then on."""
+    a = ChargerInput("a", connected=True, phases=3, max_a=16, delivered_wh=5000)
+    b = replace(one_phase("b"), connected=False)
+    chargers, memory, a_on, b_on = (a, b), ControllerMemory(), [], []
+    for step in range(30):
+        pv_w = 6500.0 if step < 10 else 4500.0
+        if step == 10:
+            chargers = (chargers[0], replace(chargers[1], connected=True))
+        ev_w = sum(x.measured_w for x in chargers)
+        result = decide(
+            snapshot(step * 10, ev_w + 500.0 - pv_w, *chargers, pv_w=pv_w), SITE, memory, settings
+        )
+        memory = result.memory
+        on = {d.charger_id: d.charging for d in result.chargers}
+        a_on.append(on["a"])
+        b_on.append(on["b"])
+        chargers = follow(chargers, result)
+    return a_on[10:], b_on[10:]
+
+
+def test_a_newcomer_does_not_start_on_top_of_a_car_bridging_at_its_minimum() -> None:
+    # "a" rides the 97 %-covered dip at its minimum; "b" starting on the remaining 4.0 kW would only turn
+    # "a" into the car that bridges from the grid and then pauses (to be restarted when the sun returns)
+    a_on, b_on = _newcomer_beside_a_bridge(ControllerSettings())
+    assert all(a_on) and not any(b_on)
+    # without the no-swap rules "b" starts at once and "a" pauses once its shared bridge ends
+    a_off, b_started = _newcomer_beside_a_bridge(ControllerSettings(swap_gain_w=-1.0))
+    assert all(b_started[1:]) and not any(a_off[-2:])
