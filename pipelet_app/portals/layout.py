@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import reflex as rx
@@ -164,6 +165,12 @@ def field(label: rx.Var | str, control: rx.Component, **props) -> rx.Component:
     )
 
 
+def _dashed(name: str) -> str:
+    """`api_key` -> `api-key`, `userName` -> `user-name`: an id per field name, where lower-casing alone
+    gave Huawei's `userName` and Victron's `username` the same id on one form."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).replace("_", "-").lower()
+
+
 def credential_inputs(
     inputs: Sequence[tuple[str, list[str], bool]],
     label: Callable[[str], rx.Var | str],
@@ -179,7 +186,7 @@ def credential_inputs(
             rx.input(
                 name=name,
                 type="password" if secret else "text",
-                id=f"{id_prefix}-{name.replace('_', '-').lower()}",
+                id=f"{id_prefix}-{_dashed(name)}",
                 **props,
             ),
         )
