@@ -28,6 +28,7 @@ from pipelet_app.domain.tax.compliance import (
     next_phase,
 )
 from pipelet_app.domain.tax.errors import RuleViolation, TaxValidationError
+from pipelet_app.i18n.catalogue import translate
 from pipelet_app.i18n.formatting import current_locale
 from pipelet_app.i18n.words import refusal_text
 from pipelet_app.tax.alerts import lifecycle_steps, spv_alerts
@@ -108,8 +109,14 @@ def change_status(db: Session, principal: Principal, spv_id: int, year: int, tar
         event = set_status(db, principal, spv_id, year, target)
     except TaxValidationError as exc:  # in the page's language (English: the rules' own text)
         raise InvalidInput(refusal_text(exc, current_locale())) from None
-    except BooksChanged as exc:
-        raise InvalidInput(str(exc)) from None
+    except BooksChanged as exc:  # in the page's language too
+        locale = current_locale()
+        words = (
+            str(exc)
+            if locale == "en"
+            else f"{exc.spv_name} {exc.year}: {translate('spv.books_changed', locale)}"
+        )
+        raise InvalidInput(words) from None
     return str(event.from_status), str(event.to_status)
 
 

@@ -49,7 +49,13 @@ from pipelet_app.tax.books import LoadedBooks, load_books, partner_key
 
 
 class BooksChanged(Exception):
-    """The books no longer produce the return that was released: pull it back to draft first."""
+    """The books no longer produce the return that was released: pull it back to draft first.
+
+    Carries the SPV's name and the year, so a page can word the refusal in its own language."""
+
+    def __init__(self, spv_name: str, year: int, detail: str = "the books changed since release") -> None:
+        super().__init__(f"{spv_name} {year}: {detail}")
+        self.spv_name, self.year = spv_name, year
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ def transition_return(
     if target is ReturnStatus.RELEASED and data is not None:
         row.released_input_sha256 = fingerprint(data)
     if target is ReturnStatus.FILED and data is not None and row.released_input_sha256 != fingerprint(data):
-        raise BooksChanged(f"{loaded.spv.name} {year}: the books changed since release; release again first")
+        raise BooksChanged(loaded.spv.name, year, "the books changed since release; release again first")
     if target is ReturnStatus.DRAFT:
         row.released_input_sha256 = None
         for doc in db.exec(
@@ -277,7 +283,7 @@ def _pdf(
     computed = compute_year(db, spv_id, year)
     status = computed.status
     if status is not ReturnStatus.DRAFT and computed.row.released_input_sha256 != fingerprint(computed.data):
-        raise BooksChanged(f"{computed.loaded.spv.name} {year}: the books changed since release")
+        raise BooksChanged(computed.loaded.spv.name, year)
     report = ReportStatus(status.value)
     if partner is not None:
         k1 = computed.form.k1_for(partner_key(partner.id))

@@ -214,3 +214,20 @@ def test_a_console_load_computes_each_year_once_and_unchanged_books_not_again(
     assert len(calls) == 2
     # The released return no longer matches the books: the console says so, from the fresh computation.
     assert "books changed since release" in changed["years"][0]["violations"]
+
+
+def test_filing_a_return_whose_books_changed_is_refused_in_the_pages_language(demo: dict) -> None:
+    spv_id, otto = _spv_id(), _principal("operator@sonnenstrom.demo")
+    with session_scope() as db:  # a partner moved after the 2025 return was released
+        partner = db.exec(select(SpvPartner).where(SpvPartner.name == "Harbor Renewables Fund LP")).one()
+        partner.address = "1 Pier Road\nSan Diego, CA 92101"
+        db.add(partner)
+    with session_scope() as db, pytest.raises(InvalidInput) as refused:
+        change_status(db, otto, spv_id, 2025, "filed")
+    assert refused.value.message.endswith(" 2025: the books changed since release; release again first")
+    with in_locale("de"), session_scope() as db, pytest.raises(InvalidInput) as refused:
+        change_status(db, otto, spv_id, 2025, "filed")
+    assert refused.value.message.endswith(
+        " 2025: Die Bücher haben sich seit der Freigabe geändert: zurück zum Entwurf und neu freigeben"
+    ), refused.value.message
+    assert "books changed" not in refused.value.message
