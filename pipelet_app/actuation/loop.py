@@ -59,7 +59,7 @@ from pipelet_app.domain.surplus.baseline import baseline_shares
 from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore, save_due
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
-from pipelet_app.ocpp.smart_charging import profile_id
+from pipelet_app.ocpp.smart_charging import MAX_PURPOSE, profile_id
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.surplus")
@@ -328,6 +328,8 @@ async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
         status = await _send(target, "max", 0, value, target.unit, None)
         if status not in ("offline", "timeout"):
             state.sent[slot] = Sent(value, target.unit, None, status)
+        # the row names the purpose the charger got: 2.0.1 has no ChargePointMaxProfile
+        version = await asyncio.to_thread(_version_of, charge_point_id)
         out.append(
             {
                 "charger": f"{charge_point_id}/0",
@@ -335,7 +337,7 @@ async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
                 "phases": view.config.phases,
                 "charging": False,
                 "reason": "site cap (grid connection limit)",
-                "purpose": "ChargePointMaxProfile",
+                "purpose": MAX_PURPOSE.get(version, "ChargePointMaxProfile"),
                 "unit": target.unit,
                 "sent": status,
             }

@@ -27,7 +27,7 @@ _PURPOSE_INDEX = {
     "TxDefaultProfile": 2,
     "TxProfile": 3,
 }
-_MAX_PURPOSE = {"1.6": "ChargePointMaxProfile", "2.0.1": "ChargingStationMaxProfile"}
+MAX_PURPOSE = {"1.6": "ChargePointMaxProfile", "2.0.1": "ChargingStationMaxProfile"}
 
 
 def profile_id(purpose: str, connector_id: int) -> int:
@@ -47,7 +47,7 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
         raise InvalidCommandPayload("`unit` must be A or W and `limit` must not be negative")
     purpose = str(request.get("purpose", "TxDefaultProfile"))
     if purpose in ("ChargePointMaxProfile", "ChargingStationMaxProfile"):
-        purpose = _MAX_PURPOSE[version]
+        purpose = MAX_PURPOSE[version]
     if purpose not in _PURPOSE_INDEX:
         raise InvalidCommandPayload(f"unknown purpose {purpose!r}")
     if purpose == "TxProfile" and "transactionId" not in request:

@@ -1110,6 +1110,10 @@ async def test_every_charger_keeps_a_baseline_that_together_fits_the_site_cap(cs
         assert limits(profiles["c"]) == [max_201, ("TxDefaultProfile", 1, 0.0)]
         baseline = {c["charger"]: (c["limit_a"], c["sent"]) for c in decisions(site)[-1].chargers}
         assert baseline[f"{ids['c']}/1"] == (0.0, "Accepted")
+        # the stored rows name the purpose each charger got (2.0.1 has no ChargePointMaxProfile)
+        purpose = {c["charger"]: c["purpose"] for c in decisions(site)[-1].chargers}
+        assert purpose[f"{ids['a']}/0"] == "ChargePointMaxProfile"
+        assert purpose[f"{ids['c']}/0"] == "ChargingStationMaxProfile"
 
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=21))
