@@ -132,6 +132,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.missing_fields": "Please give {fields}.",
         "error.open_steps": "The phase {phase} still has open steps: {steps}.",
         "error.last_phase": "The partnership is already in its last phase.",
+        "error.not_found": "Not found.",
         "error.role_tenant": (
             "Organisation: the role {role} can only be invited into a {kind} organisation; "
             "choose one of those."
@@ -882,6 +883,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.missing_fields": "Bitte angeben: {fields}.",
         "error.open_steps": "In der Phase {phase} sind noch Schritte offen: {steps}.",
         "error.last_phase": "Die Gesellschaft ist schon in ihrer letzten Phase.",
+        "error.not_found": "Nicht gefunden.",
         "error.role_tenant": (
             "Organisation: Die Rolle {role} kann nur in eine Organisation der Art „{kind}“ eingeladen "
             "werden; bitte eine solche wählen."

@@ -28,6 +28,8 @@ _ROLE_TENANT = re.compile(r"^tenant: an? (?P<role>\w+) needs an? (?P<kind>\w+) t
 #: the SPV lifecycle's refusals (`domain.tax.compliance.next_phase`, `tax.console.advance_phase`)
 _OPEN_STEPS = re.compile(r"^(?:phase: )?(?P<phase>[A-Z]+) still has open steps: (?P<steps>.+)$")
 _LAST_PHASE = "phase: the SPV is already in its last phase"
+#: what services answer for a missing id and for another tenant's alike (`errors.NotFound`)
+_NOT_FOUND = "Not found."
 
 
 def error_text(message: str, locale: str) -> str:
@@ -46,6 +48,8 @@ def error_text(message: str, locale: str) -> str:
         )
     if message == _LAST_PHASE:
         return _lookup("error.last_phase", locale) or message
+    if message == _NOT_FOUND:
+        return _lookup("error.not_found", locale) or message
     return message
 
 

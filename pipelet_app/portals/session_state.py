@@ -160,8 +160,8 @@ class SessionState(rx.State):
             return GuardResult(denied=self.denied)
         if outcome.kind == "invalid":
             return GuardResult(error=error_text(outcome.message, self.locale))
-        self.denied = outcome.message
-        return GuardResult(denied=outcome.message)
+        self.denied = error_text(outcome.message, self.locale)  # "Not found." in the page's language
+        return GuardResult(denied=self.denied)
 
     # The fingerprint of what a live page shows (read by its loader right before the view): its follower
     # reloads only when the data moved past it, not once more right after the page loaded.

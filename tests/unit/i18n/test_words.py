@@ -96,3 +96,17 @@ def test_every_command_error_class_has_words() -> None:
     for kind in kinds:
         if kind != "CommandError":
             assert f"command_error.{kind}" in MESSAGES["en"], kind
+
+
+def test_a_missing_or_other_tenants_record_reads_in_the_pages_language() -> None:
+    """Services answer "Not found." for a missing id and for another tenant's (a forged id): a German
+    page showed it in English (found on /operator/networks with a forged account id)."""
+    from types import SimpleNamespace
+
+    from pipelet_app.portals.session_state import SessionState, _Outcome
+
+    assert error_text("Not found.", "en") == "Not found."
+    assert error_text("Not found.", "de") == "Nicht gefunden."
+    page = SimpleNamespace(locale="de", denied="", user_name="", user_email="", user_role="")
+    settled = SessionState.__dict__["_settle"](page, _Outcome("denied", message="Not found."))
+    assert settled.denied == page.denied == "Nicht gefunden."
