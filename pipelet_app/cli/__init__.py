@@ -10,7 +10,7 @@ from typer import rich_utils
 from typer._click import exceptions as click_errors  # typer 0.29 vendors click
 from typer.core import TyperGroup
 
-from pipelet_app.cli import api_key, db, reconstruct, run, seed, simulate, tax, worker
+from pipelet_app.cli import api_key, db, mqtt_acl, reconstruct, run, seed, simulate, tax, worker
 
 
 class _OneLineUsageErrors(TyperGroup):
@@ -46,6 +46,7 @@ app.command("seed-demo")(seed.seed_demo)
 app.command("worker")(worker.worker)
 app.command("reconstruct")(reconstruct.reconstruct)
 app.command("simulate-surplus")(simulate.simulate_surplus)
+app.command("mqtt-acl")(mqtt_acl.mqtt_acl)
 app.add_typer(db.app, name="db")
 app.add_typer(api_key.app, name="api-key")
 app.add_typer(tax.app, name="tax")

@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 
 from pipelet_app.runtime.supervisor import Program
-from pipelet_app.site_energy.consumer import broker_address
+from pipelet_app.site_energy.consumer import broker_address, redacted_url
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -37,6 +37,7 @@ def mosquitto_binary() -> str | None:
 def broker_program(url: str, env: dict[str, str]) -> tuple[Program | None, str]:
     """(a supervised Mosquitto, or None when one is not needed or not possible; a line saying which)."""
     host, port = broker_address(url)
+    url = redacted_url(url)  # the line goes to the terminal
     if listening(host, port):
         return None, f"MQTT:     {url} (already running)"
     if host not in LOOPBACK:

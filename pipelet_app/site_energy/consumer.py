@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlmodel import Session
 
@@ -47,9 +47,32 @@ _LOST = metrics.MQTT_MESSAGES.labels("lost")
 
 def broker_address(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"MQTT_URL: {url!r} is not mqtt://host[:port]")
-    return parts.hostname, parts.port or 1883
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname or port == -1:
+        raise ValueError(f"MQTT_URL: {redacted_url(url)!r} is not mqtt://[user:password@]host[:port]")
+    return parts.hostname, port or 1883
+
+
+def broker_login(url: str) -> tuple[str | None, str | None]:
+    """(username, password) from `mqtt://user:password@host`, percent-decoded; (None, None) without.
+
+    The broker user per site (`pipelet mqtt-acl`) gives the consumer one of its own."""
+    parts = urlsplit(url)
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None and username else None
+    return username, password
+
+
+def redacted_url(url: str) -> str:
+    """MQTT_URL fit for a log line or the terminal: the password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{netloc}").geturl()
 
 
 class Consumer:
@@ -67,6 +90,7 @@ class Consumer:
         persistent: bool = False,
     ) -> None:
         self.host, self.port = broker_address(url)
+        self._username, self._password = broker_login(url)  # never logged: lines name host:port only
         self.shared_group = shared_group
         self.topics = tuple(topics)
         # A fixed identifier with a persistent session lets the broker keep QoS 1 messages while the
@@ -183,6 +207,8 @@ class Consumer:
                 async with aiomqtt.Client(
                     self.host,
                     self.port,
+                    username=self._username,
+                    password=self._password,
                     identifier=self.identifier,
                     clean_session=not self.persistent,
                     queue_type=self._direct_queue(),

@@ -36,6 +36,7 @@ def test_help_lists_every_interface_command() -> None:
         "reconstruct",
         "simulate-surplus",
         "tax",
+        "mqtt-acl",
     ):
         assert f" {command} " in out, command
     assert "create" in pipelet("api-key", "--help").stdout
