@@ -10,16 +10,17 @@ Prices for Eco-plus come from the site's tariff cache (`site_surplus.tariff_pric
 like PV-priority and the stored reason says so (`snapshot.site_prices`).
 
 One owner per site at a time: a worker leases the site's `site_surplus` row with a conditional UPDATE (like
-the PV poll job's lease) for three intervals and renews it every cycle; a worker that dies leaves a lease
-that runs out, and another worker takes the site over. The controller's memory and what each charger last
-answered live in the owning process and are saved when a successor would need them
-(`domain.surplus.saved.save_due`: a send, a material change, else once a minute; `actuation.memory`); the
-worker that takes a site over restores them and continues where the last owner stopped (phase lockout,
-timers, draw caps, no re-send of unchanged profiles). Before a cycle sends anything it saves the memory
-without the slots it is about to send, so an owner killed mid-send leaves those slots unknown and its
-successor sends them again rather than trusting a stale record. A worker (`Runner`) writes the memories of
-a batch of sites as one statement (`writer.MemoryWriter`): the batch's write-aheads before any of it sends,
-its other saves with the next batch's write-aheads.
+the PV poll job's lease) for three intervals and renews it every cycle, one statement per batch of sites
+(`lease.claim_many`); a worker that dies leaves a lease that runs out, and another worker takes the site
+over. The controller's memory and what each charger last answered live in the owning process and are
+saved when a successor would need them (`domain.surplus.saved.save_due`: a send, a material change, else
+once a minute; `actuation.memory`); the worker that takes a site over restores them and continues where
+the last owner stopped (phase lockout, timers, draw caps, no re-send of unchanged profiles). Before a
+cycle sends anything it saves the memory without the slots it is about to send, so an owner killed
+mid-send leaves those slots unknown and its successor sends them again rather than trusting a stale
+record. A worker (`Runner`) writes the memories of a batch of sites as one statement
+(`writer.MemoryWriter`): the batch's write-aheads before any of it sends, its other saves with the next
+batch's write-aheads.
 
 Runs embedded as a lifespan task of the web app (`runtime.jobs.surplus_loop`), or in every `pipelet
 worker` with REDIS_URL set; the leases split the sites between the workers.
@@ -36,10 +37,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from pipelet_app.actuation import memory as saved_memory
+from pipelet_app.actuation.lease import claim_many
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site
 from pipelet_app.actuation.writer import MemoryWriter
 from pipelet_app.clock import utcnow
@@ -109,26 +111,6 @@ class SiteLoop:
     #: what this owner last saved and when (None: nothing yet), for `save_due`
     saved: LoopMemory | None = None
     saved_utc: datetime | None = None
-
-
-def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:
-    """Lease the site's loop to `owner` unless another owner holds a live lease. Atomic on both backends."""
-    with session_scope() as db:
-        result = db.execute(
-            update(SiteSurplus)
-            .where(
-                col(SiteSurplus.site_id) == site_id,
-                col(SiteSurplus.enabled).is_(True),
-                or_(
-                    col(SiteSurplus.owner).is_(None),
-                    col(SiteSurplus.owner) == owner,
-                    col(SiteSurplus.lease_until_utc).is_(None),
-                    col(SiteSurplus.lease_until_utc) < now,
-                ),
-            )
-            .values(owner=owner, lease_until_utc=now + timedelta(seconds=lease_s))
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def enabled_sites() -> list[tuple[int, int]]:
@@ -689,16 +671,37 @@ class Runner:
             await self.writer.flush()
         return ran
 
+    async def _lease(self, sites: list[tuple[int, int]], now: datetime) -> list[int]:
+        """The sites of a batch this runner holds now, in batch order: the batch's sites leased in ONE
+        statement (`lease.claim_many`), new ones only as many as `max_sites` leaves room for. A site not
+        leased is dropped from `sites` (another owner: our memory would be stale when we get it back);
+        the room it or a new site another worker holds leaves goes to the batch's next new sites (one
+        more statement each time)."""
+        held = [(site_id, interval * LEASE_INTERVALS) for site_id, interval in sites if site_id in self.sites]
+        new = [
+            (site_id, interval * LEASE_INTERVALS) for site_id, interval in sites if site_id not in self.sites
+        ]
+        room = max(self.max_sites - len(self.sites), 0)
+        wanted, new = held + new[:room], new[room:]
+        leased = await asyncio.to_thread(claim_many, wanted, self.owner, now) if wanted else set()
+        for site_id, _ in held:
+            if site_id not in leased:
+                self.sites.pop(site_id, None)
+        room = self.max_sites - len(self.sites) - len(leased - self.sites.keys())
+        while new and room > 0:  # full otherwise: another worker takes the rest
+            wanted, new = new[:room], new[room:]
+            got = await asyncio.to_thread(claim_many, wanted, self.owner, now)
+            leased |= got
+            room -= len(got)
+        return [site_id for site_id, _ in sites if site_id in leased]
+
     async def _batch(self, sites: list[tuple[int, int]], now: datetime) -> int:
+        """Run one batch of due sites: lease them (`_lease`), read and decide each leased one, write their
+        write-aheads in one statement, then send."""
         planned: list[tuple[Planned, SiteLoop]] = []
         ran = 0
-        for site_id, interval in sites:
+        for site_id in await self._lease(sites, now):
             state = self.sites.get(site_id)
-            if state is None and len(self.sites) >= self.max_sites:
-                continue  # full: another worker takes this site
-            if not await asyncio.to_thread(claim, site_id, self.owner, now, interval * LEASE_INTERVALS):
-                self.sites.pop(site_id, None)  # another owner: our memory would be stale when we get it back
-                continue
             try:
                 if state is None:  # ours now: continue from what the last owner saved
                     state = await asyncio.to_thread(take_over, site_id, self.owner, now)

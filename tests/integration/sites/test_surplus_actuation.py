@@ -26,7 +26,8 @@ import aiomqtt
 import pytest
 from sqlmodel import select
 
-from pipelet_app.actuation.loop import Runner, SiteLoop, claim, run_cycle
+from pipelet_app.actuation.lease import claim
+from pipelet_app.actuation.loop import Runner, SiteLoop, run_cycle
 from pipelet_app.actuation.snapshot import load_site
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from pipelet_app.actuation.loop import claim
+from pipelet_app.actuation.lease import claim
 from pipelet_app.actuation.memory import save, save_many
 from pipelet_app.db import get_engine, session_scope
 from pipelet_app.db.models import Site, SiteSurplus, SurplusLoopMemory, Tenant, TenantKind
