@@ -50,7 +50,8 @@ CONSOLE: dict[str, dict[str, str]] = {
         "network_field.api_key": "API key",
         "network_field.api_password": "API password",
         "error.network_field_required": "{field}: required for this network.",
-        "error.network_refused": "Credentials: the network refused them ({detail})",
+        "error.network_refused": "Credentials: the network refused them.",
+        "error.network_refused_status": "Credentials: the network refused them (HTTP {status}).",
         "error.network_unreachable": "Network: the test call did not go through ({detail}); nothing was "
         "stored, try again.",
         "error.network_choose": "Network: choose one of the list.",
@@ -263,7 +264,8 @@ CONSOLE: dict[str, dict[str, str]] = {
         "network_field.api_key": "API-Schlüssel",
         "network_field.api_password": "API-Passwort",
         "error.network_field_required": "{field}: für dieses Netzwerk erforderlich.",
-        "error.network_refused": "Zugangsdaten: vom Netzwerk abgelehnt ({detail})",
+        "error.network_refused": "Zugangsdaten: vom Netzwerk abgelehnt.",
+        "error.network_refused_status": "Zugangsdaten: vom Netzwerk abgelehnt (HTTP {status}).",
         "error.network_unreachable": "Netzwerk: der Testaufruf kam nicht durch ({detail}); nichts wurde "
         "gespeichert, bitte erneut versuchen.",
         "error.network_choose": "Netzwerk: bitte eines aus der Liste wählen.",

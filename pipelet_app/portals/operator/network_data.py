@@ -5,6 +5,7 @@ count for, and the connect form (services.networks checks role and tenant)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from pipelet_app.auth import InvalidInput, NotFound, Principal, Role, require
@@ -164,12 +165,20 @@ def _say(key: str, **args: str) -> str:
     return translate(key, fmt.current_locale()).format(**args)
 
 
+_REFUSED_STATUS = re.compile(r"\((\d{3})\)")
+
+
 def _worded(message: str) -> str:
     """The service's refusals of the form (`services.networks.check_connect`, the live test) in the page's
     language, each naming the field; one the form cannot send (a forged field) stays as it is."""
     where, _, detail = message.partition(": ")
     if where == "credentials":
-        return _say("error.network_refused", detail=detail)
+        # the adapters' English ("the network refused the credentials (401); connect the account
+        # again") adds only the HTTP status; its advice misleads on the replace form (the stored
+        # credentials stay in force)
+        if status := _REFUSED_STATUS.search(detail):
+            return _say("error.network_refused_status", status=status[1])
+        return _say("error.network_refused")
     if where.startswith("credentials.") and detail == "required":
         field = where.removeprefix("credentials.")
         return _say("error.network_field_required", field=label("network_field", field, fmt.current_locale()))
