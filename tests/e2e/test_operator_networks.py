@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from pipelet_app.portals.operator.network_state import NetworksState
 from tests.e2e.conftest import screenshot, sign_in, tap_event_socket
 from tests.e2e.test_solar_charging import _choose_locale
 
@@ -173,3 +174,78 @@ def test_operator_replaces_a_rotated_key_with_the_form(page: Page, server: dict,
         screenshot(page, "operator-networks-replace-credentials")
     finally:
         helios.rotate(old_key)
+
+
+def test_the_replace_form_on_a_phone_in_german_refuses_another_tenants_account(
+    page: Page, browser: Browser, server: dict, fake_networks: dict
+) -> None:
+    """390 px, German: the replace form's labels are German and it fits the width; a missing key and a
+    refused one are named in German (no adapter English); another tenant's account id forged into the
+    page's own event answers "Nicht gefunden." and that account's key stays; the API answers 404."""
+    key = fake_networks["helios"].credentials()["api_key"]
+    create = """async ([label, api_key]) => {
+        const r = await fetch('/api/v1/networks', {method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({network: 'helios', label, credentials: {api_key}})});
+        return {status: r.status, body: await r.json()};
+    }"""
+    context = browser.new_context()
+    try:
+        north = context.new_page()
+        sign_in(north, server, "operator@northwind.demo")
+        expect(north.locator("#operator-sites")).to_be_visible(timeout=30_000)
+        theirs = north.evaluate(create, ["Fremdlager", key])
+        assert theirs["status"] == 201, theirs
+    finally:
+        context.close()
+    page.set_viewport_size({"width": 390, "height": 844})
+    frames, send = tap_event_socket(page)
+    sign_in(page, server, "operator@sonnenstrom.demo")
+    page.wait_for_url(re.compile("/operator"), timeout=20_000)
+    mine = page.evaluate(create, ["Ersatzhof", key])
+    assert mine["status"] == 201, mine
+    page.goto(f"{server['base']}/operator/networks")
+    _choose_locale(page, "Deutsch", "de")
+    try:
+        form = page.locator("#network-replace-form")
+        expect(form).to_contain_text("Zugangsdaten ersetzen", timeout=30_000)
+        expect(form).to_contain_text("Konto")
+        expect(form).to_contain_text("API-Schlüssel (ChargePoint, Helios)")
+
+        def submit(value: str | None) -> None:
+            page.click("#replace-account")
+            page.get_by_role("option", name="Helios Ersatzhof").click()
+            if value is not None:
+                page.fill("#replace-api-key", value)
+            page.click("#network-replace")
+
+        error = page.locator("#networks-error")
+        submit(None)
+        expect(error).to_contain_text("API-Schlüssel: für dieses Netzwerk erforderlich.", timeout=20_000)
+        submit("not-the-key")
+        expect(error).to_have_text("Zugangsdaten: vom Netzwerk abgelehnt (HTTP 401).", timeout=20_000)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths == [390, 390], widths  # no horizontal scrolling
+        box = form.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        screenshot(page, "operator-networks-replace-de-390")
+
+        forged = {"form": {"account": str(theirs["body"]["id"]), "api_key": key}}
+        send(f"{NetworksState.get_full_name()}.replace_credentials", forged, "/operator/networks")
+        expect(error).to_have_text("Nicht gefunden.", timeout=20_000)
+        expect(page.locator("#network-replaced")).to_have_count(0)
+        put = page.evaluate(
+            """async ([id, api_key]) => (await fetch(`/api/v1/networks/${id}/credentials`, {method: 'PUT',
+                credentials: 'same-origin', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({credentials: {api_key}})})).status""",
+            [theirs["body"]["id"], key],
+        )
+        assert put == 404
+        assert frames
+    finally:
+        _choose_locale(page, "English", "en")
+        # the connect test lists Sonnenstrom's accounts exactly
+        page.evaluate(
+            "async (id) => fetch(`/api/v1/networks/${id}`, {method: 'DELETE', credentials: 'same-origin'})",
+            mine["body"]["id"],
+        )
