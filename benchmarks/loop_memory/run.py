@@ -5,7 +5,7 @@ per site in `surplus_loop_memory`, about 6 KB of JSON with a full half hour of P
 here writes one memory per site for every site, split over `--workers` processes (each one lease
 holder, writing its sites one after another, one transaction per write as the loop does), and the
 cycle time is set against the loop's 10 s period. Seven forms side by side in one run, on one database
-(`--forms` picks some):
+(`--forms` picks some; `fenced` always runs with any of them):
 
 - `fenced`:  the store as it is — one statement: INSERT ... SELECT from the lease row while the owner
              holds it (FOR SHARE on PostgreSQL), ON CONFLICT DO UPDATE;
@@ -20,6 +20,12 @@ cycle time is set against the loop's 10 s period. Seven forms side by side in on
              per-site statement in one transaction);
 - `multirow_chunked`: `save_many` per `loop.BATCH_SITES` sites, as the loop writes (one statement per
              batch of sites that run together).
+
+Two forms of the lease renewal every cycle also makes (`actuation.lease`; `claim` always runs with either):
+
+- `claim`:   one conditional UPDATE (and transaction) per site, as the `Runner` renewed until session 9;
+- `claim_many`: `lease.claim_many` per `loop.BATCH_SITES` sites, ONE UPDATE per batch, as the `Runner`
+             renews since.
 
 The first cycle of each form inserts (the table is emptied before it); the update cycles after it, the
 steady state, run the forms in turn, each cycle starting with the next form, so that drift in the
@@ -45,7 +51,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from benchmarks._bench_sites import prepare_sites  # noqa: E402
 
-FORMS = ("fenced", "two_step", "plain", "fenced_async", "fenced_batched", "multirow", "multirow_chunked")
+MEMORY_FORMS = (
+    "fenced",
+    "two_step",
+    "plain",
+    "fenced_async",
+    "fenced_batched",
+    "multirow",
+    "multirow_chunked",
+)
+LEASE_FORMS = ("claim", "claim_many")
+FORMS = MEMORY_FORMS + LEASE_FORMS
+#: the form each one's speedup is measured against (and that runs whenever one of its kind does)
+BASELINE = {**dict.fromkeys(MEMORY_FORMS, "fenced"), **dict.fromkeys(LEASE_FORMS, "claim")}
 PERIOD_S = 10.0  # site_surplus.interval_s default: the loop's period
 
 
@@ -131,8 +149,45 @@ def _plain(site_id: int, owner: str, data: dict, now: datetime) -> bool:
         return True
 
 
+def cycle_time(cycle: int) -> datetime:
+    """The loop's clock in cycle `cycle` (a lease renewed then runs `LEASE_INTERVALS` periods on)."""
+    return datetime(2026, 6, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=PERIOD_S * cycle)
+
+
+def _renew(url: str, form: str, owner: str, mine: list[int], cycle: int, barrier: Any) -> dict:
+    """One lease holder's renewals of a cycle: a statement per site (`claim`) or per batch (`claim_many`)."""
+    from pipelet_app.actuation.lease import claim, claim_many
+    from pipelet_app.actuation.loop import BATCH_SITES, LEASE_INTERVALS
+
+    now, lease_s = cycle_time(cycle), LEASE_INTERVALS * PERIOD_S
+    claim(
+        mine[0], owner, now, lease_s
+    )  # connect outside the clock: a worker's pool is warm in a running loop
+    barrier.wait()
+    began = time.time()
+    latencies, refused = [], 0
+    size = 1 if form == "claim" else BATCH_SITES
+    for start in range(0, len(mine), size):
+        batch = mine[start : start + size]
+        t = time.perf_counter()
+        if form == "claim":
+            refused += not claim(batch[0], owner, now, lease_s)
+        else:
+            refused += len(batch) - len(claim_many([(site_id, lease_s) for site_id in batch], owner, now))
+        latencies.append(time.perf_counter() - t)
+    return {
+        "began": began,
+        "ended": time.time(),
+        "latencies": latencies,
+        "refused": refused,
+        "statements": len(latencies),
+        "bytes": 0,
+    }
+
+
 def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: int, barrier: Any) -> dict:
-    """One lease holder's share of a cycle: its sites, one write each. Runs in its own process."""
+    """One lease holder's share of a cycle: its sites, one write (or lease renewal) each. Runs in its own
+    process."""
     os.environ["DATABASE_URL"] = url
     from pipelet_app.actuation.loop import BATCH_SITES
     from pipelet_app.actuation.memory import save, save_in, save_many
@@ -151,7 +206,9 @@ def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: i
 
     owner = f"bench-worker-{worker}"
     mine = [i for i in range(1, sites + 1) if owner_of(i, workers) == owner]
-    now = datetime(2026, 6, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=PERIOD_S * cycle)
+    if form in LEASE_FORMS:
+        return _renew(url, form, owner, mine, cycle, barrier)
+    now = cycle_time(cycle)
     loop = full_memory(now)
     data = encode(loop, now)
     if form in ("fenced", "fenced_async", "fenced_batched"):
@@ -210,15 +267,16 @@ def run_cycle(pool: Any, barrier: Any, url: str, form: str, workers: int, sites:
 def table(results: dict, forms: tuple[str, ...]) -> str:
     """The forms side by side, as README.md's tables."""
     lines = [
-        "| form | statements a cycle | cycle (insert) | cycle (update, median) | writes/s | share of 10 s |"
-        " p50 / p99 per statement |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| form | statements a cycle | cycle (first) | cycle (update, median) | sites/s | statements/s |"
+        " share of 10 s | p50 / p99 per statement |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for form in forms:
         r = results[form]
         lines.append(
             f"| `{form}` | {r['statements_per_cycle']} | {r['insert_cycle_s']} s | {r['cycle_s']} s | "
-            f"{r['writes_per_s']} | {r['share_of_period']} | {r['p50_ms']} / {r['p99_ms']} ms |"
+            f"{r['writes_per_s']} | {r['statements_per_s']} | {r['share_of_period']} | "
+            f"{r['p50_ms']} / {r['p99_ms']} ms |"
         )
     return "\n".join(lines)
 
@@ -235,11 +293,13 @@ def empty_table(url: str) -> None:
     reset_engine()
 
 
-def check(url: str, sites: int, workers: int) -> list[str]:
-    """The table after the run: every site's row, written by its owner; a non-owner's write refused."""
+def check(url: str, sites: int, workers: int, cycles: int, memory: bool) -> list[str]:
+    """The tables after the run: every site's memory row (when `memory` forms ran), written by its owner;
+    every lease still its owner's; a non-owner's write and claim refused."""
     os.environ["DATABASE_URL"] = url
     from sqlalchemy import text
 
+    from pipelet_app.actuation.lease import claim_many
     from pipelet_app.actuation.memory import save, save_many
     from pipelet_app.db import reset_engine, session_scope
     from pipelet_app.domain.surplus.saved import LoopMemory
@@ -248,8 +308,13 @@ def check(url: str, sites: int, workers: int) -> list[str]:
     problems = []
     with session_scope() as db:
         rows = db.execute(text("SELECT site_id, owner FROM surplus_loop_memory")).all()
-    if len(rows) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in rows):
+        leases = db.execute(text("SELECT site_id, owner FROM site_surplus")).all()
+    if memory and (len(rows) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in rows)):
         problems.append(f"{len(rows)} rows for {sites} sites, or a row of the wrong owner")
+    if len(leases) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in leases):
+        problems.append(f"{len(leases)} leases for {sites} sites, or a lease of the wrong owner")
+    if claim_many([(1, 30.0), (2, 30.0)], "bench-intruder", cycle_time(cycles) + timedelta(seconds=1)):
+        problems.append("a non-owner's claim of live leases was not refused")
     if save(1, "bench-intruder", LoopMemory(), datetime.now(UTC)):
         problems.append("a non-owner's write was not refused")
     if save_many(
@@ -268,15 +333,18 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/pipelet_bench_loop_memory"
     )
     parser.add_argument(
-        "--forms", default=",".join(FORMS), help=f"comma-separated, of {', '.join(FORMS)} (fenced always)"
+        "--forms",
+        default=",".join(FORMS),
+        help=f"comma-separated, of {', '.join(FORMS)} (fenced joins a memory form, claim a lease form)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle, SQLite in a temp dir"
     )
     args = parser.parse_args(argv)
-    forms = tuple(f for f in FORMS if f == "fenced" or f in args.forms.split(","))
     if unknown := set(args.forms.split(",")) - set(FORMS):
         parser.error(f"unknown forms: {', '.join(sorted(unknown))}")
+    chosen = {f for given in args.forms.split(",") for f in (given, BASELINE[given])}
+    forms = tuple(f for f in FORMS if f in chosen)
     os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
     workdir = Path(tempfile.mkdtemp(prefix="loop-memory-bench-"))
     if args.smoke:
@@ -296,16 +364,18 @@ def main(argv: list[str] | None = None) -> int:
             barrier = manager.Barrier(args.workers)
             inserts = {}
             for form in forms:
-                empty_table(args.database_url)
+                if form in MEMORY_FORMS:  # a lease form's first cycle renews, like its others
+                    empty_table(args.database_url)
                 inserts[form] = run_cycle(pool, barrier, args.database_url, form, args.workers, args.sites, 0)
             for cycle in range(1, args.cycles + 1):
                 for form in forms[cycle % len(forms) :] + forms[: cycle % len(forms)]:
                     got = run_cycle(pool, barrier, args.database_url, form, args.workers, args.sites, cycle)
                     cycles[form].append(got)
-        results["memory_bytes"] = inserts["fenced"]["bytes"]
+        if "fenced" in forms:
+            results["memory_bytes"] = inserts["fenced"]["bytes"]
+        median_s = {form: statistics.median(c["cycle_s"] for c in cycles[form]) for form in forms}
         for form in forms:
-            steady = cycles[form]
-            cycle_s = statistics.median(c["cycle_s"] for c in steady)
+            steady, cycle_s = cycles[form], median_s[form]
             results[form] = {
                 "insert_cycle_s": round(inserts[form]["cycle_s"], 2),
                 "cycle_s": round(cycle_s, 2),
@@ -315,14 +385,16 @@ def main(argv: list[str] | None = None) -> int:
                 "p99_ms": round(statistics.median(c["p99_ms"] for c in steady), 2),
                 "refused": sum(c["refused"] for c in steady) + inserts[form]["refused"],
                 "statements_per_cycle": steady[0]["statements"],
+                "statements_per_s": round(steady[0]["statements"] / cycle_s),
             }
-        # how many times faster than `fenced` (per-site statements, one commit each) each form ran
-        results["speedup_vs_fenced"] = {
-            form: round(results["fenced"]["cycle_s"] / results[form]["cycle_s"], 2) for form in forms
+        # how many times faster than its baseline (per-site statements, one commit each) each form ran
+        results["speedup_vs_baseline"] = {
+            form: round(median_s[BASELINE[form]] / median_s[form], 2) for form in forms
         }
         print(json.dumps(results, indent=2))
         print(table(results, forms), file=sys.stderr)
-        problems = check(args.database_url, args.sites, args.workers)
+        memory = any(form in MEMORY_FORMS for form in forms)
+        problems = check(args.database_url, args.sites, args.workers, args.cycles, memory)
         problems += [
             f"{form}: {results[form]['refused']} owner writes refused"
             for form in forms
