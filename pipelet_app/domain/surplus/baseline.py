@@ -18,10 +18,19 @@ the last reading would be sent again with every kettle.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pipelet_app.domain.surplus.actuation import safe_limit_a
 from pipelet_app.domain.surplus.model import Mode
+
+
+def id_order(charger_id: str) -> tuple[list[tuple[int, int | str]], str]:
+    """Sort key that reads ids as an operator does: `CP-2/1` before `CP-10/1`, connector 2 before 10
+    (digit runs compare as numbers; string order gave CP-10 the second share of ten). The id itself
+    breaks ties (`CP-01` / `CP-1`), so the shares never depend on the order the connectors came in."""
+    parts = [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", charger_id)]
+    return parts, charger_id
 
 
 def baseline_shares(min_a: Mapping[str, float], mode: Mode, grid_limit_a: float) -> dict[str, float]:
@@ -32,7 +41,7 @@ def baseline_shares(min_a: Mapping[str, float], mode: Mode, grid_limit_a: float)
     sends them once and again only when one of those changes."""
     shares: dict[str, float] = {}
     used = 0.0
-    for charger_id in sorted(min_a):
+    for charger_id in sorted(min_a, key=id_order):
         minimum = min_a[charger_id]
         share = safe_limit_a(mode, minimum)
         if share < minimum or used + share > grid_limit_a + 1e-9:

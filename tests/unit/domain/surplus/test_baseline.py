@@ -77,3 +77,17 @@ def test_any_cars_on_any_phases_fit_the_cap_and_no_share_is_below_a_minimum(
             if shares[charger_id] == 0.0 and min_a[charger_id] > 0:
                 assert used + min_a[charger_id] > cap
             used += shares[charger_id]
+
+
+def test_connectors_go_in_the_order_an_operator_reads_their_ids() -> None:
+    """docs/surplus-actuation.md: `CP-1/1`, `CP-1/2`, `CP-2/1`, ...: on a site of chargers CP-1 .. CP-10 the
+    first five get the minimum, not CP-1, CP-10, CP-2, CP-3, CP-4 (the ids' string order); likewise a
+    charger's connector 10 comes after its connector 2."""
+    shares = baseline_shares({f"CP-{n}/1": 6.0 for n in range(1, 11)}, Mode.PV_PRIORITY, 32.0)
+    assert [cid for cid, share in shares.items() if share] == [f"CP-{n}/1" for n in range(1, 6)]
+    ports = baseline_shares({f"CP-1/{n}": 6.0 for n in (1, 2, 10)}, Mode.PV_PRIORITY, 12.0)
+    assert ports == {"CP-1/1": 6.0, "CP-1/2": 6.0, "CP-1/10": 0.0}
+    twins = {"CP-01/1": 6.0, "CP-1/1": 6.0}  # equal as numbers: the id decides, whatever came first
+    assert baseline_shares(twins, Mode.PV_PRIORITY, 6.0) == baseline_shares(
+        dict(reversed(twins.items())), Mode.PV_PRIORITY, 6.0
+    )
