@@ -72,6 +72,7 @@ KEEP_DECISIONS = timedelta(days=7)
 #: every cycle would be 86 M rows a day
 STORE_QUIET_EVERY = timedelta(minutes=1)
 SEND_TIMEOUT_S = 10.0
+SILENT_RETRY_S = 60.0  # a charger that let a profile time out is tried again after this long
 #: a charger that never told its rate unit (or, marked switch_phases, whether it can switch from 3 to 1
 #: phase) is asked (GetConfiguration / GetVariables, both in one request) before its first profile; it
 #: has this long to answer, and is asked again by this process at most once an hour
@@ -106,6 +107,8 @@ class SiteLoop:
     last_stale: bool | None = None
     #: each charger's last BootNotification as this loop saw it (not saved: a new owner starts afresh)
     boots: dict[str, datetime | None] = field(default_factory=dict)
+    #: chargers that let a profile time out, and until when nothing more is sent to them (`_send`)
+    silent_until: dict[str, datetime] = field(default_factory=dict)
     #: when the memory this owner took over was saved: a charger booted since lost what it records
     restored_from: datetime | None = None
     #: what this owner last saved and when (None: nothing yet), for `save_due`
@@ -123,6 +126,8 @@ def enabled_sites() -> list[tuple[int, int]]:
 
 
 async def _send(
+    state: SiteLoop,
+    now: datetime,
     target: Target,
     kind: str,
     connector_id: int,
@@ -132,7 +137,19 @@ async def _send(
     phases: int | None = None,
 ) -> str:
     """Send one limit (with `numberPhases` when `phases` is set), falling back through the purposes of
-    `kind`; the operator-facing outcome."""
+    `kind`; the operator-facing outcome.
+
+    A charger that lets a profile time out (connected, but no answer within `SEND_TIMEOUT_S`) gets nothing
+    more for `SILENT_RETRY_S`: each send would wait the whole timeout again, every cycle, and hold up the
+    site's other chargers and the sites after it. Its slots stay unrecorded, so they go out once it is
+    tried again."""
+    cp = target.charge_point_id
+    until = state.silent_until.get(cp)
+    if until is not None and now < until:
+        return (
+            f"skipped: charger silent (no answer in {SEND_TIMEOUT_S:g} s; tried again {until:%H:%M:%S} UTC)"
+        )
+    state.silent_until.pop(cp, None)
     last = "Rejected"
     for attempt, (purpose, level) in enumerate(attempts_for(kind)):
         request: dict[str, Any] = {
@@ -151,6 +168,7 @@ async def _send(
         except ChargerOffline:
             return "offline"
         except CommandTimeout:
+            state.silent_until[cp] = now + timedelta(seconds=SILENT_RETRY_S)
             return "timeout"
         except CommandCallError as exc:
             last = f"CallError:{exc.code}"
@@ -233,7 +251,7 @@ def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) 
     return out
 
 
-async def _baseline(view: SiteView, state: SiteLoop) -> dict[str, tuple[float, str]]:
+async def _baseline(view: SiteView, state: SiteLoop, now: datetime) -> dict[str, tuple[float, str]]:
     """Each connector's baseline TxDefaultProfile, sent when it changed (the site's connectors, cap or
     mode) or the charger lost it (a reboot, a fallback that borrowed it); per connector its share and
     what happened: the send's outcome, `unchanged (...)`, `held: ...` or `skipped: charger offline`."""
@@ -247,7 +265,7 @@ async def _baseline(view: SiteView, state: SiteLoop) -> dict[str, tuple[float, s
         elif _base_held(state, target):
             status = "held: the transaction's limit is the TxDefaultProfile"
         elif needs_sending(last, value, target.unit, None):
-            status = await _send(target, "base", target.connector_id, value, target.unit, None)
+            status = await _send(state, now, target, "base", target.connector_id, value, target.unit, None)
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
                 state.sent[slot] = Sent(value, target.unit, None, status)
         else:
@@ -257,7 +275,11 @@ async def _baseline(view: SiteView, state: SiteLoop) -> dict[str, tuple[float, s
 
 
 async def _actuate(
-    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], base: dict[str, tuple[float, str]]
+    view: SiteView,
+    state: SiteLoop,
+    decisions: list[ChargerDecision],
+    base: dict[str, tuple[float, str]],
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """A TxProfile for each transaction's decision; an idle connector's row shows its baseline."""
     out: list[dict[str, Any]] = []
@@ -285,7 +307,15 @@ async def _actuate(
             row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
         elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id, phases):
             status = await _send(
-                target, "tx", target.connector_id, value, target.unit, target.transaction_id, phases
+                state,
+                now,
+                target,
+                "tx",
+                target.connector_id,
+                value,
+                target.unit,
+                target.transaction_id,
+                phases,
             )
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
@@ -300,15 +330,15 @@ async def _actuate(
     return out
 
 
-async def _site_cap(view: SiteView, state: SiteLoop) -> list[dict[str, Any]]:
+async def _site_cap(view: SiteView, state: SiteLoop, now: datetime) -> list[dict[str, Any]]:
     """The site's grid limit as each charger's ChargePointMaxProfile: the cap holds even if the loop dies."""
     out = []
     for charge_point_id in view.charge_points:
         target, value, slot = _cap_plan(view, charge_point_id)
         if not target.online or not needs_sending(state.sent.get(slot), value, target.unit, None):
             continue
-        status = await _send(target, "max", 0, value, target.unit, None)
-        if status not in ("offline", "timeout"):
+        status = await _send(state, now, target, "max", 0, value, target.unit, None)
+        if status not in ("offline", "timeout") and not status.startswith("skipped"):
             state.sent[slot] = Sent(value, target.unit, None, status)
         # the row names the purpose the charger got: 2.0.1 has no ChargePointMaxProfile
         version = await asyncio.to_thread(_version_of, charge_point_id)
@@ -515,9 +545,9 @@ async def finish_cycle(
     """Send what `planned` decided, save the memory (queued in `writer` when given) and store the cycle.
     The write-ahead (`planned.sending`) must be written before this is called."""
     view = planned.view
-    rows = await _site_cap(view, state)
-    base = await _baseline(view, state)
-    rows += await _actuate(view, state, planned.decisions, base)
+    rows = await _site_cap(view, state, now)
+    base = await _baseline(view, state, now)
+    rows += await _actuate(view, state, planned.decisions, base, now)
     await _save(planned.site_id, state, now, writer=writer)
     state.last_cycle = now
     state.cycles += 1
@@ -720,15 +750,19 @@ class Runner:
             if cycle.sending:  # write ahead: a successor of an owner killed mid-send sends these again
                 await _save(cycle.site_id, state, now, unknown=cycle.sending, writer=self.writer)
         await self.writer.flush()  # before anything of this batch is sent
-        for cycle, state in planned:
-            try:
-                await finish_cycle(cycle, state, now, self.writer)
-                ran += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("surplus cycle of site %s failed", cycle.site_id)
-        return ran
+        # the sites send side by side: one whose charger is slow to answer holds up no other site
+        finished = await asyncio.gather(*(self._finish(cycle, state, now) for cycle, state in planned))
+        return ran + sum(finished)
+
+    async def _finish(self, cycle: Planned, state: SiteLoop, now: datetime) -> bool:
+        try:
+            await finish_cycle(cycle, state, now, self.writer)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("surplus cycle of site %s failed", cycle.site_id)
+            return False
+        return True
 
     async def run_forever(self, tick_s: float = 2.0) -> None:
         while True:

@@ -26,6 +26,7 @@ import aiomqtt
 import pytest
 from sqlmodel import select
 
+from pipelet_app.actuation import loop as loop_module
 from pipelet_app.actuation.lease import claim
 from pipelet_app.actuation.loop import Runner, SiteLoop, run_cycle
 from pipelet_app.actuation.snapshot import load_site
@@ -1155,3 +1156,60 @@ async def test_every_charger_keeps_a_baseline_that_together_fits_the_site_cap(cs
     finally:
         for cp in cps.values():
             await cp.close()
+
+
+def _silent(received: list[dict[str, Any]]):
+    """A charger that takes SetChargingProfile and never answers it."""
+
+    def responder(payload: dict[str, Any]) -> None:
+        received.append(payload)
+
+    return responder
+
+
+async def test_a_charger_that_never_answers_is_left_alone_for_a_minute(
+    csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each send to a charger that never answers waits the whole timeout; before, every cycle waited it for
+    the cap, the baseline and the session's profile in turn (30 s a cycle at the 10 s timeout)."""
+    monkeypatch.setattr(loop_module, "SEND_TIMEOUT_S", 0.3)
+    site, received = make_site(), []
+    async with sunny_car(csms, site, Profiles(), SetChargingProfile=_silent(received)) as (_cp, t0):
+        state = SiteLoop()
+        began = asyncio.get_running_loop().time()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        assert asyncio.get_running_loop().time() - began < 2 * 0.3  # one timeout, not three
+        assert len(received) == 1  # the cap; the baseline and the session's limit are not tried
+        rows = decisions(site)[0].chargers
+        assert rows[0]["sent"] == "timeout"
+        assert all(str(row["sent"]).startswith("skipped: charger silent") for row in rows[1:]), rows
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=51))
+        assert len(received) == 1  # left alone for a minute
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=62))
+        assert len(received) == 2  # then tried again: still silent, another minute
+
+
+async def test_a_slow_charger_holds_up_no_other_site(
+    csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loop_module, "SEND_TIMEOUT_S", 1.0)
+    quiet, busy = make_site(), make_site()
+    # the silent site first in the batch (the old code sent site after site)
+    monkeypatch.setattr(loop_module, "enabled_sites", lambda: [(quiet.id, 10), (busy.id, 10)])
+    silent_received: list[dict[str, Any]] = []
+    profiles = Profiles()
+    async with (
+        sunny_car(csms, quiet, Profiles(), SetChargingProfile=_silent(silent_received)) as (_q, t0),
+        sunny_car(csms, busy, profiles) as (_b, _t),
+    ):
+        arrived: list[float] = []
+        answer = profiles.answer
+        loop = asyncio.get_running_loop()
+        profiles.answer = lambda payload: (arrived.append(loop.time()), answer(payload))[1]
+        runner = Runner("worker-solo")
+        began = loop.time()
+        assert await runner.tick(t0 + timedelta(seconds=1)) == 2
+        assert silent_received and arrived
+        # the other site's profiles went out while the silent charger's first send was still waiting
+        assert max(arrived) - began < 1.0, max(arrived) - began
