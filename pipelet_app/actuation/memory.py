@@ -66,20 +66,25 @@ def save_in(db: Session, site_id: int, owner: str, loop: LoopMemory, now: dateti
         .where(col(SiteSurplus.site_id) == site_id, col(SiteSurplus.owner) == owner)
         .with_for_update(read=True)
     )
-    stmt = insert(TABLE).from_select(["site_id", "owner", "saved_utc", "memory"], held)
-    written = db.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["site_id"],
-            set_={
-                "owner": stmt.excluded.owner,
-                "saved_utc": stmt.excluded.saved_utc,
-                "memory": stmt.excluded.memory,
-            },
-        ).returning(TABLE.c.site_id)
-    ).first()
+    written = db.execute(_upsert(insert, held)).first()
     # RETURNING, not rowcount: SQLAlchemy reports -1 for an INSERT's rowcount on psycopg (it keeps
     # rowcount only for UPDATE/DELETE), which read as "written" for a refused write
     return written is not None
+
+
+def _upsert(insert: Any, held: Any) -> Any:
+    """The fenced write both `save_in` and `save_many_in` run: insert the (site, owner, time, memory)
+    rows `held` selects from the leases this owner holds, replace what is there, and return the site ids
+    written."""
+    stmt = insert(TABLE).from_select(["site_id", "owner", "saved_utc", "memory"], held)
+    return stmt.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={
+            "owner": stmt.excluded.owner,
+            "saved_utc": stmt.excluded.saved_utc,
+            "memory": stmt.excluded.memory,
+        },
+    ).returning(TABLE.c.site_id)
 
 
 def save_many(owner: str, memories: Sequence[tuple[int, LoopMemory, datetime]]) -> set[int]:
@@ -130,17 +135,7 @@ def save_many_in(db: Session, owner: str, memories: Sequence[tuple[int, LoopMemo
         .where(col(SiteSurplus.owner) == owner)
         .with_for_update(read=True, of=LEASES)
     )
-    stmt = postgresql_insert(TABLE).from_select(["site_id", "owner", "saved_utc", "memory"], held)
-    written = db.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["site_id"],
-            set_={
-                "owner": stmt.excluded.owner,
-                "saved_utc": stmt.excluded.saved_utc,
-                "memory": stmt.excluded.memory,
-            },
-        ).returning(TABLE.c.site_id)
-    ).scalars()
+    written = db.execute(_upsert(postgresql_insert, held)).scalars()
     return {int(site_id) for site_id in written}
 
 
