@@ -10,35 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from pipelet_app.actuation import loop
 from pipelet_app.actuation.lease import claim, claim_many
 from pipelet_app.actuation.loop import Runner
-from pipelet_app.db import get_engine, session_scope
-from pipelet_app.db.models import Site, SiteSurplus, Tenant, TenantKind
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteSurplus
 from pipelet_app.db.types import utcnow
-
-
-def sites(count: int, **lease: Any) -> list[int]:
-    """`count` sites whose controller is on (unless `enabled=False` is given), with `lease` set."""
-    with session_scope() as db:
-        tenant = Tenant(name="Sun", slug=f"sun-{uuid.uuid4().hex[:8]}", kind=TenantKind.OPERATOR)
-        db.add(tenant)
-        db.flush()
-        made = [Site(tenant_id=tenant.id, name=f"Roof {n}", grid_limit_a=32, phases=3) for n in range(count)]
-        db.add_all(made)
-        db.flush()
-        for site in made:
-            db.add(SiteSurplus(site_id=site.id, **{"enabled": True, "interval_s": 10, **lease}))
-        return [site.id for site in made if site.id is not None]
+from tests.integration.sites.surplus_sites import sites, statements
 
 
 def leases() -> dict[int, tuple[str | None, datetime | None]]:
@@ -51,16 +35,8 @@ def leases() -> dict[int, tuple[str | None, datetime | None]]:
 @pytest.fixture
 def lease_updates(database: str) -> Iterator[list[str]]:
     """Every UPDATE of `site_surplus`, as sent to the database."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE SITE_SURPLUS"):
-            seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with statements("UPDATE site_surplus") as seen:
+        yield seen
 
 
 @pytest.mark.parametrize("mixed", [False, True], ids=["one-interval", "mixed-intervals"])

@@ -11,34 +11,20 @@ database holds when it is called.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlmodel import col
 
 from pipelet_app.actuation import loop
 from pipelet_app.actuation.loop import Runner
-from pipelet_app.db import get_engine, session_scope
-from pipelet_app.db.models import Site, SiteSurplus, SurplusLoopMemory, Tenant, TenantKind
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteSurplus, SurplusLoopMemory
 from pipelet_app.db.types import utcnow
-
-
-def sites(count: int) -> list[int]:
-    """`count` sites whose controller is on and whose lease nobody holds."""
-    with session_scope() as db:
-        tenant = Tenant(name="Sun", slug=f"sun-{uuid.uuid4().hex[:8]}", kind=TenantKind.OPERATOR)
-        db.add(tenant)
-        db.flush()
-        made = [Site(tenant_id=tenant.id, name=f"Roof {n}", grid_limit_a=32, phases=3) for n in range(count)]
-        db.add_all(made)
-        db.flush()
-        for site in made:
-            db.add(SiteSurplus(site_id=site.id, enabled=True, interval_s=10))
-        return [site.id for site in made if site.id is not None]
+from tests.integration.sites.surplus_sites import sites, statements
 
 
 def stored(site_id: int) -> SurplusLoopMemory | None:
@@ -49,16 +35,8 @@ def stored(site_id: int) -> SurplusLoopMemory | None:
 @pytest.fixture
 def memory_writes(database: str) -> Iterator[list[str]]:
     """Every statement that writes `surplus_loop_memory`, as sent to the database."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO SURPLUS_LOOP_MEMORY"):
-            seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with statements("INSERT INTO surplus_loop_memory") as seen:
+        yield seen
 
 
 async def test_a_batchs_write_aheads_are_written_in_one_statement_before_it_sends(
