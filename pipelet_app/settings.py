@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     #: this often (s): what a takeover may lose of the PV history. At most 180 s, so with a lease (up to
     #: 90 s) it stays below the 5 min after which a saved memory is stale (docs/surplus-actuation.md)
     surplus_memory_save_s: float = Field(default=60.0, ge=0.0, le=180.0)
+    #: a surplus loop's TxProfile lasts this long (s; its schedule's `duration`) and the live loop renews it
+    #: when less than a lease is left: a dead loop's TxProfiles lapse and the chargers fall back to their
+    #: baseline, so a new car at its baseline elsewhere no longer adds to them. 0 = no duration (they last
+    #: until their transaction ends; docs/surplus-actuation.md)
+    surplus_tx_validity_s: float = Field(default=300.0, ge=0.0, le=3600.0)
     #: origins (scheme://host[:port], comma-separated) whose pages may call the API with an API key
     #: (CORS); none by default. Cookie-authenticated writes are same-origin only, whatever this says.
     cors_allow_origins: str = ""

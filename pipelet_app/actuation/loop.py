@@ -55,6 +55,7 @@ from pipelet_app.domain.surplus.actuation import (
     number_phases,
     outcome,
     profile_value,
+    renewal_due,
     safe_limit_a,
 )
 from pipelet_app.domain.surplus.baseline import baseline_shares
@@ -135,9 +136,11 @@ async def _send(
     unit: str,
     transaction_id: str | None,
     phases: int | None = None,
+    duration_s: int | None = None,
 ) -> str:
     """Send one limit (with `numberPhases` when `phases` is set), falling back through the purposes of
-    `kind`; the operator-facing outcome.
+    `kind`; the operator-facing outcome. `duration_s` bounds a TxProfile's schedule (its fallback
+    TxDefaultProfile never: a lapsed default would leave the connector the whole site cap).
 
     A charger that lets a profile time out (connected, but no answer within `SEND_TIMEOUT_S`) gets nothing
     more for `SILENT_RETRY_S`: each send would wait the whole timeout again, every cycle, and hold up the
@@ -161,6 +164,8 @@ async def _send(
         }
         if purpose == "TxProfile":
             request["transactionId"] = transaction_id
+            if duration_s:
+                request["duration"] = duration_s
         if phases is not None:
             request["numberPhases"] = phases
         try:
@@ -196,6 +201,12 @@ def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, float, 
     return target, value, phases, (target.charge_point_id, target.connector_id, "tx/idle")
 
 
+def _tx_validity(view: SiteView) -> tuple[int, float]:
+    """How long a TxProfile of this site lasts (s, 0 = until its transaction ends) and the site's lease
+    (s), which says when the live loop renews it (`renewal_due`)."""
+    return int(get_settings().surplus_tx_validity_s), float(view.settings.interval_s * LEASE_INTERVALS)
+
+
 def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot]:
     target = next(t for t in view.targets.values() if t.charge_point_id == charge_point_id)
     value = profile_value(view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v)
@@ -228,9 +239,10 @@ def _base_held(state: SiteLoop, target: Target) -> bool:
     )
 
 
-def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) -> set[Slot]:
+def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime) -> set[Slot]:
     """The slots this cycle will send a profile to (as `_site_cap`, `_baseline` and `_actuate` decide)."""
     out: set[Slot] = set()
+    validity, lease = _tx_validity(view)
     for charge_point_id in view.charge_points:
         target, value, slot = _cap_plan(view, charge_point_id)
         if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
@@ -246,7 +258,8 @@ def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision]) 
             continue
         target, value, phases, slot = _tx_plan(view, decision)
         last = state.sent.get(slot)
-        if target.online and needs_sending(last, value, target.unit, target.transaction_id, phases):
+        changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
+        if target.online and (changed or renewal_due(last, now, validity, lease)):
             out.add(slot)
     return out
 
@@ -283,6 +296,7 @@ async def _actuate(
 ) -> list[dict[str, Any]]:
     """A TxProfile for each transaction's decision; an idle connector's row shows its baseline."""
     out: list[dict[str, Any]] = []
+    validity, lease = _tx_validity(view)
     for decision in decisions:
         target = view.targets[decision.charger_id]
         share, base_status = base[decision.charger_id]
@@ -303,9 +317,13 @@ async def _actuate(
         if not base_status.startswith(("unchanged", "skipped", "held")):
             row["baseline"] = {"limit_a": share, "sent": base_status}
         target, value, phases, slot = _tx_plan(view, decision)
+        last = state.sent.get(slot)
+        changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
         if not target.online:
             row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
-        elif needs_sending(state.sent.get(slot), value, target.unit, target.transaction_id, phases):
+        elif changed or renewal_due(last, now, validity, lease):
+            if not changed:  # the same limit again before its schedule runs out (`renewal_due`)
+                row["renewal"] = True
             status = await _send(
                 state,
                 now,
@@ -316,10 +334,11 @@ async def _actuate(
                 target.unit,
                 target.transaction_id,
                 phases,
+                validity or None,
             )
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
-                state.sent[slot] = Sent(value, target.unit, target.transaction_id, status, phases)
+                state.sent[slot] = Sent(value, target.unit, target.transaction_id, status, phases, now)
             if status.startswith("fallback:"):
                 row["purpose"] = status.split(":", 1)[1].split("@")[0]
                 # the TxDefaultProfile now carries this transaction's limit, not the baseline
@@ -536,7 +555,7 @@ async def plan_cycle(site_id: int, state: SiteLoop, now: datetime) -> Planned | 
         reason = f"{available:.0f} W available for the cars"
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
-    return Planned(site_id, view, decisions, available, reason, _to_send(view, state, decisions))
+    return Planned(site_id, view, decisions, available, reason, _to_send(view, state, decisions, now))
 
 
 async def finish_cycle(

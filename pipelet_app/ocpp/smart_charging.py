@@ -9,7 +9,10 @@ piling up profiles on the charger.
     await send_command("CP-1", "set-charging-limit", {"connectorId": 1, "limit": 10, "unit": "A"})
 
 Optional: `purpose` (TxDefaultProfile default, TxProfile needs `transactionId`, ChargePointMaxProfile /
-ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberPhases`.
+ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberPhases`, `duration`
+(whole seconds the schedule lasts from now, 1.6 `ChargingSchedule.duration` / 2.0.1
+`ChargingScheduleType.duration`; without it the last period continues indefinitely, or until the end
+of the transaction for a TxProfile).
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
         raise InvalidCommandPayload(f"unknown purpose {purpose!r}")
     if purpose == "TxProfile" and "transactionId" not in request:
         raise InvalidCommandPayload("a TxProfile needs the `transactionId` it applies to")
+    duration: int | None = None
+    if request.get("duration") is not None:
+        try:
+            duration = int(request["duration"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidCommandPayload("`duration` must be whole seconds") from exc
+        if duration <= 0:
+            raise InvalidCommandPayload("`duration` must be positive")
     period: dict[str, Any] = {"startPeriod": 0, "limit": limit}
     if "numberPhases" in request:
         period["numberPhases"] = int(request["numberPhases"])
@@ -69,6 +80,8 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
                 "chargingSchedulePeriod": [period],
             },
         }
+        if duration is not None:
+            profile["chargingSchedule"]["duration"] = duration
         if purpose == "TxProfile":
             tx = str(request["transactionId"]).rsplit(":", 1)[-1]
             profile["transactionId"] = int(tx)
@@ -82,6 +95,8 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
             {"id": 1, "startSchedule": start, "chargingRateUnit": unit, "chargingSchedulePeriod": [period]}
         ],
     }
+    if duration is not None:
+        profile["chargingSchedule"][0]["duration"] = duration
     if purpose == "TxProfile":
         tx = str(request["transactionId"])
         profile["transactionId"] = tx.split(":", 2)[2] if tx.startswith("ocpp201:") else tx

@@ -17,12 +17,16 @@ Rules (docs/surplus-actuation.md):
 - A profile goes out only when the value, unit, phases or purpose differs from what the charger last
   answered for that slot (a rejected one too: it is not retried until the limit changes). A switch of
   phases at the same current is a change.
+- Bounded TxProfiles: a TxProfile's schedule lasts `validity_s` (its `duration`), so one sent by a loop
+  that died lapses and the charger falls back to the connector's baseline TxDefaultProfile; the live
+  loop sends an accepted TxProfile again, unchanged, once less than a lease is left (`renewal_due`: the
+  one exception to "no duplicates").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pipelet_app.domain.surplus.model import MIN_CURRENT_A, Mode
 
@@ -70,6 +74,9 @@ class Sent:
     status: str
     #: the `numberPhases` the profile carried; None = none (the charger assumes 3)
     phases: int | None = None
+    #: when it was sent (its schedule starts then): a TxProfile with a `duration` is renewed from this;
+    #: None for other slots and for records saved before profiles had one
+    sent_utc: datetime | None = None
 
 
 def needs_sending(
@@ -85,6 +92,34 @@ def needs_sending(
         and last.phases == phases
         and abs(last.value - value) < 0.05
     )
+
+
+def renew_before_s(validity_s: float, lease_s: float) -> float:
+    """How long before its schedule runs out a TxProfile is sent again: a lease (a successor that takes
+    the site over within it still finds the profile in force), at most half the validity (a validity
+    shorter than two leases is then renewed at its half, not every cycle)."""
+    return min(lease_s, validity_s / 2)
+
+
+def renewal_due(last: Sent | None, now: datetime, validity_s: float, lease_s: float) -> bool:
+    """True when the slot's accepted TxProfile runs out within `renew_before_s` (or carries no known
+    start: sent before profiles had a duration, so it lasts until its transaction ends). Only an
+    accepted TxProfile is renewed: a rejected one is not retried, and a fallback TxDefaultProfile has no
+    duration (without it the charger would fall back to no default at all, the whole site cap)."""
+    if validity_s <= 0 or last is None or last.status != "Accepted":
+        return False
+    if last.sent_utc is None:
+        return True
+    remaining = validity_s - (now - last.sent_utc).total_seconds()
+    return remaining <= renew_before_s(validity_s, lease_s)
+
+
+def renewals_per_hour(validity_s: float, lease_s: float) -> float:
+    """TxProfiles per car and hour that renewal alone sends for a limit that never changes (an upper
+    bound: every change of the limit restarts the schedule and needs no renewal)."""
+    if validity_s <= 0:
+        return 0.0
+    return 3600.0 / (validity_s - renew_before_s(validity_s, lease_s))
 
 
 def number_phases(switchable: bool, phases: int) -> int | None:

@@ -164,7 +164,17 @@ def encode(loop: LoopMemory, saved_utc: datetime) -> dict[str, Any]:
         },
         "pv_history": [[_number(value) for value in sample] for sample in memory.pv_history],
         "sent": [
-            [cp, connector, kind, _number(s.value), s.unit, s.transaction_id, s.status, s.phases]
+            [
+                cp,
+                connector,
+                kind,
+                _number(s.value),
+                s.unit,
+                s.transaction_id,
+                s.status,
+                s.phases,
+                _encode_value("datetime", s.sent_utc),
+            ]
             for (cp, connector, kind), s in loop.sent.items()
         ],
     }
@@ -190,10 +200,11 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
         pv_history.append((_float(sample[0]), _float(sample[1]), _float(sample[2])))
     slots: dict[SlotKey, Sent] = {}
     for row in sent:
-        # 7 fields: saved before profiles carried numberPhases (none was sent then)
-        if not isinstance(row, list) or len(row) not in (7, 8):
+        # 7 fields: saved before profiles carried numberPhases (none was sent then); 8: before they
+        # carried the time they were sent (a TxProfile of then has no duration: renewed at once)
+        if not isinstance(row, list) or len(row) not in (7, 8, 9):
             raise ValueError("a sent profile of another shape")
-        cp, connector, kind, value, unit, transaction_id, status, phases = (*row, None)[:8]
+        cp, connector, kind, value, unit, transaction_id, status, phases, sent_utc = (*row, None, None)[:9]
         if not (
             isinstance(cp, str)
             and isinstance(connector, int)
@@ -206,7 +217,8 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
             and not isinstance(phases, bool)
         ):
             raise ValueError("a sent profile of another shape")
-        slots[(cp, connector, kind)] = Sent(_float(value), unit, transaction_id, status, phases)
+        sent_at = None if sent_utc is None else _time(sent_utc)
+        slots[(cp, connector, kind)] = Sent(_float(value), unit, transaction_id, status, phases, sent_at)
     memory = ControllerMemory(
         time_utc=None if data["time_utc"] is None else _time(data["time_utc"]),
         chargers={str(charger_id): _charger(value) for charger_id, value in chargers.items()},

@@ -1213,3 +1213,81 @@ async def test_a_slow_charger_holds_up_no_other_site(
         assert silent_received and arrived
         # the other site's profiles went out while the silent charger's first send was still waiting
         assert max(arrived) - began < 1.0, max(arrived) - began
+
+
+def schedule_of(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(purpose, chargingSchedule) of a 1.6 or 2.0.1 SetChargingProfile."""
+    profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+    schedule = profile["chargingSchedule"]
+    return profile["chargingProfilePurpose"], schedule[0] if isinstance(schedule, list) else schedule
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_tx_profiles_last_a_bounded_time_and_the_live_loop_renews_them(
+    csms: CsmsServer, version: str
+) -> None:
+    """A TxProfile the loop sends lasts SURPLUS_TX_VALIDITY_S (300 s) as its schedule's `duration`, so
+    one a dead loop left behind lapses and the charger falls back to the connector's baseline (which, with
+    every other baseline, fits the site cap). The live loop sends the same limit again once less than a
+    lease (3 x 10 s) is left, and not before; the baseline and the site cap carry no duration (a lapsed
+    default would leave the whole cap). Before, the TxProfile carried none and lasted until the
+    transaction ended."""
+    site = make_site(mode="pv-only")
+    profiles = Profiles()
+    protocols = ("ocpp2.0.1",) if version == "2.0.1" else ("ocpp1.6",)
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, protocols, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    try:
+        t0 = utcnow()
+        if version == "2.0.1":
+            with session_scope() as db:
+                charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
+                db.add(
+                    DeviceVariable(
+                        charger_id=charger.id, component="SmartChargingCtrlr", variable="RateUnit", value="A"
+                    )
+                )
+            await cp.boot201()
+            await _start_201(cp, "tx-bounded", t0)
+        else:
+            await cp.boot16()
+            await cp.ok(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(t0)},
+            )
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        state = SiteLoop()
+        last_sent = t0
+        # the car draws nothing: after a minute it is held at its minimum (6 A); then the limit stays
+        for seconds in (1, 35, 100, 110):
+            count = len(profiles.received)
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+            if any(schedule_of(p)[0] == "TxProfile" for p in profiles.received[count:]):
+                last_sent = t0 + timedelta(seconds=seconds)
+        sent = [schedule_of(p) for p in profiles.received]
+        tx = [schedule for purpose, schedule in sent if purpose == "TxProfile"]
+        assert tx and all(schedule["duration"] == 300 for schedule in tx)
+        assert all("duration" not in schedule for purpose, schedule in sent if purpose != "TxProfile")
+        limit = tx[-1]["chargingSchedulePeriod"][0]["limit"]
+        assert limit >= 6.0 and last_sent < t0 + timedelta(seconds=110)
+
+        # the same sun later on: the same limit, nothing sent while more than a lease is left ...
+        count = len(profiles.received)
+        renew_at = last_sent + timedelta(seconds=270)
+        # fresh data (not the stale path); the consumer takes samples up to 5 minutes ahead
+        await sunshine(site, renew_at - timedelta(seconds=100), pv_w=9000.0, grid_w=-8000.0)
+        for at in (renew_at - timedelta(seconds=90), renew_at - timedelta(seconds=5)):
+            await run_cycle(site.id, state, now=at)
+        assert len(profiles.received) == count
+        # ... then the same TxProfile again, bounded again, shown as a renewal
+        await run_cycle(site.id, state, now=renew_at)
+        assert [schedule_of(p)[0] for p in profiles.received[count:]] == ["TxProfile"]
+        renewed = schedule_of(profiles.received[-1])[1]
+        assert renewed["chargingSchedulePeriod"][0]["limit"] == limit and renewed["duration"] == 300
+        row = next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
+        assert row["renewal"] is True and row["sent"] == "Accepted"
+        await run_cycle(site.id, state, now=renew_at + timedelta(seconds=10))
+        assert len(profiles.received) == count + 1
+    finally:
+        await cp.close()

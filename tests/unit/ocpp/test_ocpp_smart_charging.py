@@ -28,6 +28,13 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
             "transactionId": "ocpp16:CP:17",
             "numberPhases": 1,
         },
+        {
+            "connectorId": 1,
+            "limit": 9,
+            "purpose": "TxProfile",
+            "transactionId": "ocpp16:CP:17",
+            "duration": 300,
+        },
     ],
 )
 def test_payloads_pass_the_official_schema(version: str, request_: dict) -> None:
@@ -78,10 +85,24 @@ def test_a_phase_switch_goes_into_the_schedule_period_of_both_versions() -> None
     assert three["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]["numberPhases"] == 3
 
 
+def test_a_duration_bounds_the_schedule_of_both_versions() -> None:
+    """The surplus loop's TxProfiles last `duration` seconds from their start (1.6 ChargingSchedule.duration,
+    2.0.1 ChargingScheduleType.duration); without it the schedule carries none (the last period goes on)."""
+    request = {"connectorId": 1, "limit": 9, "purpose": "TxProfile", "transactionId": "17", "duration": 300}
+    v16 = set_limit_request("1.6", request, NOW)["csChargingProfiles"]["chargingSchedule"]
+    assert v16["duration"] == 300 and v16["startSchedule"] == "2026-06-01T12:00:00.000Z"
+    v201 = set_limit_request("2.0.1", request, NOW)["chargingProfile"]["chargingSchedule"][0]
+    assert v201["duration"] == 300
+    plain = set_limit_request("2.0.1", {**request, "duration": None}, NOW)
+    assert "duration" not in plain["chargingProfile"]["chargingSchedule"][0]
+
+
 @pytest.mark.parametrize(
     "bad",
     [
         {},
+        {"limit": 5, "duration": 0},
+        {"limit": 5, "duration": "soon"},
         {"limit": "lots"},
         {"limit": -1},
         {"limit": 5, "unit": "kW"},

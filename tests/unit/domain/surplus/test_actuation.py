@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +17,9 @@ from pipelet_app.domain.surplus.actuation import (
     outcome,
     profile_value,
     rate_unit,
+    renew_before_s,
+    renewal_due,
+    renewals_per_hour,
     safe_limit_a,
 )
 
@@ -89,3 +95,46 @@ def test_fallback_order_and_outcomes() -> None:
     assert outcome("tx", 1, "Accepted") == "fallback:TxDefaultProfile@0"
     assert outcome("tx", 2, "Accepted") == "fallback:TxDefaultProfile@1"
     assert outcome("tx", 2, "Rejected") == "Rejected"
+
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_an_accepted_tx_profile_is_renewed_when_less_than_a_lease_is_left() -> None:
+    """300 s of validity, a 30 s lease (10 s cycles): the same limit goes out again 270 s after it was
+    sent, not before; a rejected one and a fallback never (no hammering; a fallback default has no
+    duration); no validity, no renewal; a record without a send time (saved before durations) at once."""
+    last = Sent(10.0, "A", "tx-1", "Accepted", None, T0)
+    assert not renewal_due(last, T0 + timedelta(seconds=260), 300, 30)
+    assert renewal_due(last, T0 + timedelta(seconds=270), 300, 30)
+    assert renewal_due(last, T0 + timedelta(seconds=400), 300, 30)  # a late cycle still renews
+    assert not renewal_due(Sent(10.0, "A", "tx-1", "Rejected", None, T0), T0 + timedelta(hours=1), 300, 30)
+    fallback = Sent(10.0, "A", "tx-1", "fallback:TxDefaultProfile@0", None, T0)
+    assert not renewal_due(fallback, T0 + timedelta(hours=1), 300, 30)
+    assert not renewal_due(last, T0 + timedelta(hours=1), 0, 30)
+    assert renewal_due(Sent(10.0, "A", "tx-1", "Accepted"), T0, 300, 30)
+    assert not renewal_due(None, T0, 300, 30)
+
+
+def test_a_short_validity_is_renewed_at_its_half_not_every_cycle() -> None:
+    assert renew_before_s(300, 90) == 90
+    assert renew_before_s(120, 90) == 60
+    last = Sent(10.0, "A", "tx-1", "Accepted", None, T0)
+    assert not renewal_due(last, T0 + timedelta(seconds=50), 120, 90)
+    assert renewal_due(last, T0 + timedelta(seconds=60), 120, 90)
+
+
+def test_what_renewal_costs_per_car_and_hour() -> None:
+    """The extra TxProfiles a car whose limit never changes gets (docs/surplus-actuation.md quotes these):
+    300 s validity at 10 s cycles (30 s lease) 13.3 an hour, at 30 s cycles (90 s lease) 17.1."""
+    assert renewals_per_hour(300, 30) == pytest.approx(13.33, abs=0.01)
+    assert renewals_per_hour(300, 90) == pytest.approx(17.14, abs=0.01)
+    assert renewals_per_hour(600, 30) == pytest.approx(6.32, abs=0.01)
+    assert renewals_per_hour(0, 30) == 0.0
+    # counted cycle by cycle: an hour of 10 s cycles with one unchanged limit
+    last, sends = Sent(10.0, "A", "tx-1", "Accepted", None, T0), 0
+    for k in range(1, 361):
+        now = T0 + timedelta(seconds=10 * k)
+        if renewal_due(last, now, 300, 30):
+            last, sends = Sent(10.0, "A", "tx-1", "Accepted", None, now), sends + 1
+    assert sends == 13

@@ -145,6 +145,19 @@ def test_a_sent_profile_saved_before_number_phases_reads_as_none() -> None:
     assert loop.sent == {("CP", 1, "tx/idle"): Sent(7.0, "A", "42", "Accepted", None)}
 
 
+def test_the_time_a_profile_was_sent_survives_the_json_and_older_rows_read_as_unknown() -> None:
+    """A successor renews a TxProfile when its schedule runs out, so it needs the time it was sent; a row
+    saved before (8 fields) reads as unknown, and such a TxProfile (sent without a duration) is renewed."""
+    sent = {("CP", 1, "tx/idle"): Sent(7.0, "A", "42", "Accepted", 3, T0 - timedelta(seconds=40))}
+    loop, _ = decode(through_json(encode(LoopMemory(ControllerMemory(), sent), T0)))
+    assert loop.sent == sent
+    data = through_json(encode(LoopMemory(), T0))
+    data["sent"] = [["CP", 1, "tx/idle", 7.0, "A", "42", "Accepted", 3]]
+    assert decode(data)[0].sent == {("CP", 1, "tx/idle"): Sent(7.0, "A", "42", "Accepted", 3, None)}
+    data["sent"] = [["CP", 1, "tx/idle", 7.0, "A", "42", "Accepted", 3, "yesterday"]]
+    assert restore(data, T0).how == "unreadable"
+
+
 def test_a_stale_memory_keeps_only_the_phase_lockout() -> None:
     switched = ChargerMemory(charging=True, limit_a=7.0, phases=1, last_phase_switch=T0, bridged_wh=40.0)
     plain = ChargerMemory(charging=True, limit_a=9.0, above_since=T0)
