@@ -84,8 +84,8 @@ async def test_a_site_whose_lease_moved_before_the_flush_is_not_recorded_as_save
     mine, lost = sites(2)
     plan = loop.plan_cycle
 
-    async def lease_moves(site_id: int, state: Any, now: datetime) -> Any:
-        planned = await plan(site_id, state, now)
+    async def lease_moves(site_id: int, state: Any, now: datetime, *views: Any) -> Any:
+        planned = await plan(site_id, state, now, *views)
         if site_id == lost:
             with session_scope() as db:
                 db.execute(
