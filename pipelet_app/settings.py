@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="Base URL used in invitation links")
     #: the broker site energy comes from (Pleevi-shaped messages, docs/site-energy.md)
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    #: a login on a Mosquitto with the dynamic security plugin that may manage it; with it, a site MQTT
+    #: credential issued in the portal or API is live at once. `pipelet run` sets it for its own broker.
+    mqtt_admin_url: str | None = None
     #: scale-out: consumers in several workers share the topics as this MQTT shared-subscription group
     mqtt_shared_group: str | None = None
     #: how often the embedded worker feeds OCPP meter values into site series and settles solar shares

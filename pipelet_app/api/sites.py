@@ -16,6 +16,7 @@ from pipelet_app.api.errors import KEYED, documented
 from pipelet_app.clock import utcnow
 from pipelet_app.operations import health
 from pipelet_app.services import site_inverters as inverter_service
+from pipelet_app.services import site_mqtt as mqtt_service
 from pipelet_app.services import sites as service
 from pipelet_app.services import surplus as surplus_service
 
@@ -185,6 +186,34 @@ def site_energy(
 ) -> dict:
     """Mean powers per step and energy totals from the site's 1-minute series (default: the last 24 h)."""
     return service.energy(db, principal, site_id, from_, to, step)
+
+
+# ------------------------------------------------------------------------------------ MQTT credential
+
+
+class MqttCredentialOut(BaseModel):
+    site_id: int
+    username: str = Field(description="The gateway's broker user, site-{id}")
+    password: str = Field(description="Shown in this answer only; Pipelet keeps a hash of it")
+    measurements_topic: str
+    transactions_topic: str
+    issued_at: datetime
+    live: bool = Field(
+        description="True: the broker took it and the previous password no longer works (its sessions "
+        "were closed). False: stored; the broker learns it at its next `pipelet mqtt-acl` run and reload"
+    )
+
+
+@router.post(
+    "/{site_id}/mqtt-credentials",
+    response_model=MqttCredentialOut,
+    status_code=201,
+    responses={**NOT_FOUND, **documented(502)},
+)
+async def issue_mqtt_credential(site_id: ObjectId, principal: Caller, db: DB) -> dict:
+    """A new broker password for the site's gateway (user site-{id}, which may publish to the site's two
+    topics only), replacing the previous one. 502 when the broker did not confirm: nothing changed."""
+    return await mqtt_service.issue_credential(db, principal, site_id)
 
 
 # ------------------------------------------------------------------------------------ surplus

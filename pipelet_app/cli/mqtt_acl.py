@@ -2,6 +2,12 @@
 
 New passwords go to stdout once (`user password` per line) and nowhere else: not to the log, not to
 stderr; the files hold only hashes. See docs/deployment.md "MQTT: one broker user per site".
+
+The sites' hashes live in the database (`site_mqtt_credentials`), where operators issue and rotate them
+in the portal and API too: a run writes what the database holds, stores the hashes of sites it gives a
+new password, and takes over the hash a password file written before that table existed has for a site
+the database does not know yet (so an upgrade keeps every gateway's password). The consumer's hash stays
+in the file only: it is the installation's, not a site's.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from sqlmodel import select
 
 from pipelet_app.cli._errors import BadInput, friendly_errors
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Site, Tenant
+from pipelet_app.db.models import Site, SiteMqttCredential, Tenant
+from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import broker_acl
 
 
@@ -32,20 +39,34 @@ def mqtt_acl(
         raise BadInput(f"--consumer-user: {consumer_user!r} is not a broker user name")
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out: {out} is not a directory")
+    existing = broker_acl.read_password_file(out / broker_acl.PASSWORD_FILE)
     with session_scope() as db:
         rows = db.exec(select(Site.id, Tenant.slug).join(Tenant, Tenant.id == Site.tenant_id)).all()
-    sites = [broker_acl.SiteEntry(int(site_id), slug) for site_id, slug in rows]
-    unknown = sorted(set(rotate_site) - {s.site_id for s in sites})
-    if unknown:
-        raise BadInput(f"--rotate-site: no site {unknown[0]}")
-    existing = broker_acl.read_password_file(out / broker_acl.PASSWORD_FILE)
-    try:
-        files = broker_acl.build(
-            sites, existing, consumer_user=consumer_user, rotate=rotate, rotate_sites=rotate_site
-        )
-    except ValueError as exc:
-        raise BadInput(str(exc)) from exc
-    broker_acl.write(out, files)
+        sites = [broker_acl.SiteEntry(int(site_id), slug) for site_id, slug in rows]
+        unknown = sorted(set(rotate_site) - {s.site_id for s in sites})
+        if unknown:
+            raise BadInput(f"--rotate-site: no site {unknown[0]}")
+        stored = {row.site_id: row for row in db.exec(select(SiteMqttCredential)).all()}
+        try:
+            files = broker_acl.build(
+                sites,
+                existing,
+                stored={site_id: row.password_hash for site_id, row in stored.items()},
+                consumer_user=consumer_user,
+                rotate=rotate,
+                rotate_sites=rotate_site,
+            )
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+        for site_id, entry in files.site_hashes.items():
+            row = stored.get(site_id)
+            if row is None:
+                db.add(SiteMqttCredential(site_id=site_id, password_hash=entry))
+            elif row.password_hash != entry:
+                row.password_hash, row.issued_at, row.issued_by = entry, utcnow(), None
+                db.add(row)
+        # the files first: a failed write leaves the database (and so the portal) as it was
+        broker_acl.write(out, files)
     for user, password in files.issued:
         typer.echo(f"{user} {password}")
     typer.echo(

@@ -123,10 +123,12 @@ def run(
         print_logins(seed_and_report())
 
     supervisor = Supervisor()
-    broker, broker_line = broker_program(settings.mqtt_url, _child_env())
+    broker, broker_line, broker_env = broker_program(settings.mqtt_url, _child_env(), ROOT / ".mqtt")
     typer.echo(broker_line)
     if broker is not None:
         supervisor.add(broker)
+        # the web app's consumer and credential issuing log in to it; _child_env copies os.environ
+        os.environ.update(broker_env)
     if csms:
         supervisor.add(csms_program(auto_register))
     if web:

@@ -14,50 +14,37 @@ password again. It keeps them instead, unless asked to rotate.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
-import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelet_app.domain.mqtt_access import (
+    CONSUMER_USER,
+    ITERATIONS,
+    SALT_BYTES,
+    TOPIC_KINDS,
+    check_password,
+    hash_password,
+    new_password,
+    site_topics,
+    site_user,
+)
+
+__all__ = [
+    "CONSUMER_USER",
+    "ITERATIONS",
+    "SALT_BYTES",
+    "TOPIC_KINDS",
+    "check_password",
+    "hash_password",
+    "site_topics",
+    "site_user",
+]
 
 ACL_FILE = "acl"
 PASSWORD_FILE = "passwords"
 CONF_FILE = "pipelet-acl.conf"
-CONSUMER_USER = "pipelet-consumer"
-TOPIC_KINDS = ("measurements", "transactions")
-ITERATIONS = 101  # mosquitto_passwd 2.x's default; every connect pays for the hashing
-SALT_BYTES = 12
-
-
-def site_user(site_id: int) -> str:
-    return f"site-{site_id}"
-
-
-def site_topics(site_id: int) -> tuple[str, ...]:
-    """The topics docs/interfaces.md fixes for a site (the site API returns the same)."""
-    return tuple(f"pipelet/sites/{site_id}/{kind}" for kind in TOPIC_KINDS)
-
-
-def hash_password(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
-    """Mosquitto's `$7$` entry for `password` (PBKDF2-HMAC-SHA512, 64-byte digest)."""
-    salt = salt if salt is not None else os.urandom(SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def check_password(password: str, entry: str) -> bool:
-    """Whether `password` matches a `$7$` entry, as Mosquitto would decide."""
-    try:
-        _empty, kind, iterations, salt, digest = entry.split("$")
-        if kind != "7":
-            return False
-        expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(iterations))
-        return hmac.compare_digest(expected, base64.b64decode(digest))
-    except ValueError:
-        return False
 
 
 def read_password_file(path: Path) -> dict[str, str]:
@@ -84,30 +71,40 @@ class BrokerFiles:
     passwords: dict[str, str]  # user -> hash entry
     issued: list[tuple[str, str]] = field(default_factory=list)  # (user, new password), shown once
     kept: list[str] = field(default_factory=list)
+    #: site id -> the hash its user ends with: what the database must hold afterwards
+    site_hashes: dict[int, str] = field(default_factory=dict)
 
 
 def build(
     sites: Iterable[SiteEntry],
     existing: dict[str, str],
     *,
+    stored: Mapping[int, str] | None = None,
     consumer_user: str = CONSUMER_USER,
     rotate: bool = False,
     rotate_sites: Iterable[int] = (),
 ) -> BrokerFiles:
-    """The two files' content for these sites. A user already in `existing` keeps its hash unless
-    `rotate` (every user) or its site is in `rotate_sites`; users of sites that are gone are dropped."""
+    """The two files' content for these sites. A site's user keeps the hash the database holds for it
+    (`stored`: what the operator portal and API issued), else the one in `existing` (a file written
+    before credentials were stored); the consumer keeps its `existing` one. `rotate` (every user) or a
+    site in `rotate_sites` gets a new password instead; users of sites that are gone are dropped."""
     sites = sorted(set(sites), key=lambda s: s.site_id)
+    stored = stored or {}
     rotate_users = {site_user(site_id) for site_id in rotate_sites}
     files = BrokerFiles(acl="", passwords={})
 
-    def credential(user: str) -> None:
-        if user in existing and not rotate and user not in rotate_users:
-            files.passwords[user] = existing[user]
+    def credential(user: str, site_id: int | None = None) -> None:
+        kept = stored.get(site_id) if site_id is not None else None
+        kept = kept or existing.get(user)
+        if kept and not rotate and user not in rotate_users:
+            files.passwords[user] = kept
             files.kept.append(user)
-            return
-        password = secrets.token_urlsafe(24)  # URL-safe: fits MQTT_URL's user:pass@ as it is
-        files.passwords[user] = hash_password(password)
-        files.issued.append((user, password))
+        else:
+            password = new_password()
+            files.passwords[user] = hash_password(password)
+            files.issued.append((user, password))
+        if site_id is not None:
+            files.site_hashes[site_id] = files.passwords[user]
 
     lines = [
         "# Written by `pipelet mqtt-acl`; re-run it after adding or removing sites (it keeps passwords).",
@@ -123,7 +120,7 @@ def build(
             raise ValueError(f"--consumer-user: {consumer_user!r} is a site's user name")
         lines += ["", f"# tenant {site.tenant}", f"user {user}"]
         lines += [f"topic write {topic}" for topic in site_topics(site.site_id)]
-        credential(user)
+        credential(user, site.site_id)
     files.acl = "\n".join(lines) + "\n"
     return files
 

@@ -70,7 +70,7 @@ def test_written_files_hold_hashes_only_and_the_password_file_is_private(tmp_pat
     assert "allow_anonymous false" in conf and f"acl_file {tmp_path / 'out' / 'acl'}" in conf
 
 
-def test_mqtt_url_carries_a_login_that_is_never_shown() -> None:
+def test_mqtt_url_carries_a_login_that_is_never_shown(tmp_path: Path) -> None:
     url = "mqtt://pipelet-consumer:p%40ss-w0rd@broker.internal:8883"
     assert broker_address(url) == ("broker.internal", 8883)
     assert broker_login(url) == ("pipelet-consumer", "p@ss-w0rd")
@@ -81,5 +81,5 @@ def test_mqtt_url_carries_a_login_that_is_never_shown() -> None:
     assert "hunter2" not in str(bad.value) and "***" in str(bad.value)
     consumer = Consumer(url)
     assert (consumer.host, consumer.port) == ("broker.internal", 8883)
-    _program, line = broker_program("mqtt://u:hunter2@192.0.2.1:1883", dict(os.environ))
+    _program, line, _env = broker_program("mqtt://u:hunter2@192.0.2.1:1883", dict(os.environ), tmp_path)
     assert "hunter2" not in line and "u:***@192.0.2.1" in line

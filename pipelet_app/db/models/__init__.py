@@ -49,6 +49,7 @@ from pipelet_app.db.models.sites import (
     SiteEvTransaction,
     SiteFeedCursor,
     SiteInverter,
+    SiteMqttCredential,
     SiteSample,
 )
 from pipelet_app.db.models.surplus import SessionPreference, SiteSurplus, SurplusDecision, SurplusLoopMemory
@@ -130,6 +131,7 @@ __all__ = [
     "SiteFeedCursor",
     "SiteInverter",
     "SiteLifecycle",
+    "SiteMqttCredential",
     "SiteSample",
     "SiteSurplus",
     "Spv",

@@ -179,6 +179,21 @@ class SiteInverter(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SiteMqttCredential(SQLModel, table=True):
+    """The broker password of a site's gateway (user `site-{id}`), as Mosquitto's PBKDF2-SHA512 `$7$`
+    hash only: the password itself is shown once to whoever issued it and kept nowhere. The same hash
+    feeds a dynamic-security config (`pipelet run`'s broker) and a `password_file` (`pipelet mqtt-acl`),
+    so the database is the one place a site's broker credential lives (`domain.mqtt_access`)."""
+
+    __tablename__ = "site_mqtt_credentials"
+
+    site_id: int = Field(primary_key=True, foreign_key="sites.id")
+    password_hash: str = Field(max_length=200)
+    issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: the user who issued it (None: `pipelet mqtt-acl` or the demo seed)
+    issued_by: int | None = Field(default=None, foreign_key="users.id")
+
+
 __all__ = [
     "DeviceKind",
     "SiteDevice",
@@ -187,5 +202,6 @@ __all__ = [
     "SiteEvTransaction",
     "SiteFeedCursor",
     "SiteInverter",
+    "SiteMqttCredential",
     "SiteSample",
 ]

@@ -27,7 +27,7 @@ import pytest
 from sqlmodel import select
 
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Site, SiteDevice, SiteEnergyMinute, Tenant, TenantKind
+from pipelet_app.db.models import Site, SiteDevice, SiteEnergyMinute, SiteMqttCredential, Tenant, TenantKind
 from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import broker_acl
 from pipelet_app.site_energy.consumer import Consumer
@@ -228,3 +228,35 @@ def test_a_rerun_keeps_passwords_and_rotates_only_when_asked(
 
     everything = issued(pipelet("mqtt-acl", "--out", str(out), "--rotate").stdout)
     assert set(everything) == {user_a, user_b, broker_acl.CONSUMER_USER}
+
+
+def test_the_password_file_carries_the_database_s_credentials_both_ways(
+    tenants: Tenants, tmp_path: Path
+) -> None:
+    """One record for both kinds of broker: a hash the portal or API stored reaches the password file,
+    and what the command issues or takes over from an older file is stored for the portal's broker."""
+    out = tmp_path / "mqtt"
+    user_a, user_b = broker_acl.site_user(tenants.a), broker_acl.site_user(tenants.b)
+    from_portal = "issued-in-the-portal"
+    older_file = "from-a-file-of-session-9"
+    out.mkdir()
+    (out / broker_acl.PASSWORD_FILE).write_text(f"{user_b}:{broker_acl.hash_password(older_file)}\n")
+    with session_scope() as db:
+        db.add(SiteMqttCredential(site_id=tenants.a, password_hash=broker_acl.hash_password(from_portal)))
+    run = pipelet("mqtt-acl", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert set(issued(run.stdout)) == {broker_acl.CONSUMER_USER}  # both sites kept their passwords
+    hashes = broker_acl.read_password_file(out / broker_acl.PASSWORD_FILE)
+    assert broker_acl.check_password(from_portal, hashes[user_a])
+    assert broker_acl.check_password(older_file, hashes[user_b])
+
+    def stored(site_id: int) -> str:
+        with session_scope() as db:
+            row = db.get(SiteMqttCredential, site_id)
+            assert row is not None
+            return row.password_hash
+
+    assert broker_acl.check_password(older_file, stored(tenants.b))  # taken over from the file
+    rotated = issued(pipelet("mqtt-acl", "--out", str(out), "--rotate-site", str(tenants.a)).stdout)
+    assert broker_acl.check_password(rotated[user_a], stored(tenants.a))
+    assert not broker_acl.check_password(from_portal, stored(tenants.a))

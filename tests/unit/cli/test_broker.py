@@ -1,4 +1,5 @@
-"""`pipelet run`'s embedded broker: started only where nothing listens on a loopback MQTT_URL."""
+"""`pipelet run`'s embedded broker: started only where nothing listens on a loopback MQTT_URL, and then
+with logins only (the site credentials themselves: tests/integration/sites/test_mqtt_credentials.py)."""
 
 from __future__ import annotations
 
@@ -6,49 +7,72 @@ import asyncio
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from pipelet_app.cli.broker import broker_program, listening, mosquitto_binary
+from pipelet_app.site_energy.consumer import broker_login
+from pipelet_app.site_energy.embedded_broker import dynsec_plugin
 from tests.pipelet_process import free_port
 
 
-def test_an_answering_broker_is_left_alone() -> None:
+def test_an_answering_broker_is_left_alone(tmp_path: Path) -> None:
     if not listening("127.0.0.1", 1883):
         pytest.skip("no broker on 127.0.0.1:1883")
-    program, line = broker_program("mqtt://127.0.0.1:1883", dict(os.environ))
-    assert program is None and "already running" in line
+    program, line, env = broker_program("mqtt://127.0.0.1:1883", dict(os.environ), tmp_path)
+    assert program is None and "already running" in line and env == {}
 
 
-def test_a_remote_broker_is_not_started() -> None:
-    program, line = broker_program("mqtt://192.0.2.1:1883", dict(os.environ))
-    assert program is None and "does not answer" in line
+def test_a_remote_broker_is_not_started(tmp_path: Path) -> None:
+    program, line, env = broker_program("mqtt://192.0.2.1:1883", dict(os.environ), tmp_path)
+    assert program is None and "does not answer" in line and env == {}
 
 
-def test_nothing_listening_starts_mosquitto_that_carries_messages() -> None:
-    if mosquitto_binary() is None:
-        pytest.skip("mosquitto is not installed (scripts/bootstrap.sh installs it)")
+def test_no_anonymous_broker_without_the_dynamic_security_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOSQUITTO_DYNSEC_PLUGIN", str(tmp_path / "missing.so"))
+    program, line, env = broker_program(f"mqtt://127.0.0.1:{free_port()}", dict(os.environ), tmp_path)
+    assert program is None and "dynamic security plugin is missing" in line and env == {}
+
+
+def test_nothing_listening_starts_mosquitto_that_takes_only_logins(database: str, tmp_path: Path) -> None:
+    """`database`: the broker reads the site credentials at its start (`pipelet run` migrates first)."""
+    if mosquitto_binary() is None or dynsec_plugin() is None:
+        pytest.skip("mosquitto or its dynamic security plugin is not installed (scripts/bootstrap.sh)")
     port = free_port()
-    program, line = broker_program(f"mqtt://127.0.0.1:{port}", dict(os.environ))
+    program, line, env = broker_program(f"mqtt://127.0.0.1:{port}", dict(os.environ), tmp_path / "mqtt")
     assert program is not None and "embedded" in line and program.ready is not None
+    assert set(env) == {"MQTT_URL", "MQTT_ADMIN_URL"} and "***" not in line
+    assert all(broker_login(url)[1] not in line for url in env.values())
     assert not program.ready()
     child = subprocess.Popen(list(program.argv), start_new_session=True)
     try:
 
         async def roundtrip() -> bytes:
-            for _ in range(50):
+            for _ in range(100):
                 if program.ready():
                     break
                 await asyncio.sleep(0.1)
-            async with aiomqtt.Client("127.0.0.1", port) as sub:
+            with pytest.raises(aiomqtt.MqttError):  # anonymous: refused at connect
+                async with aiomqtt.Client("127.0.0.1", port):
+                    pass
+            user, password = broker_login(env["MQTT_URL"])
+            async with aiomqtt.Client("127.0.0.1", port, username=user, password=password) as sub:
                 await sub.subscribe("pipelet/sites/1/measurements", qos=1)
-                async with aiomqtt.Client("127.0.0.1", port) as pub:
-                    await pub.publish("pipelet/sites/1/measurements", b"{}", qos=1)
-                message = await asyncio.wait_for(anext(aiter(sub.messages)), 5)
-                return bytes(message.payload)
+                # the consumer reads; it may not write (no site has a credential here)
+                async with aiomqtt.Client("127.0.0.1", port, username=user, password=password) as pub:
+                    await pub.publish("pipelet/sites/1/measurements", b"forged", qos=1)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(anext(aiter(sub.messages)), 0.7)
+            return b"ok"
 
-        assert asyncio.run(roundtrip()) == b"{}"
+        assert asyncio.run(roundtrip()) == b"ok"
+        conf = (tmp_path / "mqtt" / "mosquitto.conf").read_text()
+        assert "allow_anonymous false" in conf and f"listener {port} 127.0.0.1" in conf
+        assert (tmp_path / "mqtt").stat().st_mode & 0o777 == 0o700
     finally:
         os.killpg(child.pid, signal.SIGTERM)
         child.wait(10)

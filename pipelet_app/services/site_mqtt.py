@@ -1,0 +1,77 @@
+"""A site's MQTT broker credential: issued (or rotated) by an operator of the site's tenant, shown once.
+
+Why here and not only in `pipelet mqtt-acl`: the credential is the operator's to hand to their gateway
+installer, and to replace when a gateway is lost or an installer leaves, without asking whoever runs the
+server. The database keeps Mosquitto's hash of it (`site_mqtt_credentials`), never the password.
+
+Where the broker can be told at once (MQTT_ADMIN_URL: `pipelet run`'s embedded broker, or an operator's
+own Mosquitto with the dynamic security plugin) the new password is pushed before the row is committed:
+the answer shows a password only once the broker took it, and a broker that does not confirm leaves
+everything as it was (502; the old password still works). Without MQTT_ADMIN_URL the hash is stored and
+`pipelet mqtt-acl` carries it into Mosquitto's password file on its next run (the answer says so).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from pipelet_app import audit
+from pipelet_app.auth import Principal
+from pipelet_app.db.models import SiteMqttCredential
+from pipelet_app.db.types import utcnow
+from pipelet_app.domain.mqtt_access import hash_password, new_password, site_topics, site_user
+from pipelet_app.errors import AppError
+from pipelet_app.services.sites import own_site
+from pipelet_app.settings import get_settings
+from pipelet_app.site_energy import broker_admin
+
+
+class BrokerUnavailable(AppError):
+    """The broker did not confirm the new credential; nothing changed."""
+
+    status = 502
+
+
+def credential_status(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
+    """The site's broker user and when its current password was issued (None: never), no secret."""
+    own_site(db, principal, site_id)
+    row = db.get(SiteMqttCredential, site_id)
+    return {"username": site_user(site_id), "issued_at": row.issued_at if row else None}
+
+
+async def issue_credential(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
+    """A new password for the site's gateway user, replacing any earlier one; the answer is the only
+    place the password appears. Another tenant's site is NotFound like a missing one."""
+    own_site(db, principal, site_id)
+    password = new_password()
+    entry = hash_password(password)
+    issued_at: datetime = utcnow()
+    row = db.get(SiteMqttCredential, site_id)
+    action = "site.mqtt_credential_rotated" if row is not None else "site.mqtt_credential_issued"
+    if row is None:
+        row = SiteMqttCredential(site_id=site_id, password_hash=entry)
+    row.password_hash, row.issued_at, row.issued_by = entry, issued_at, principal.user_id
+    db.add(row)
+    audit.record(db, principal, action, "site", site_id, {"mqtt_username": [None, site_user(site_id)]})
+    db.flush()
+    admin_url = get_settings().mqtt_admin_url
+    if admin_url:
+        try:
+            await broker_admin.set_site_password(admin_url, site_id, password)
+        except broker_admin.BrokerRefused as exc:
+            db.rollback()
+            raise BrokerUnavailable(f"{exc}; nothing changed, the previous password still works") from None
+    db.commit()
+    measurements, transactions = site_topics(site_id)
+    return {
+        "site_id": site_id,
+        "username": site_user(site_id),
+        "password": password,
+        "measurements_topic": measurements,
+        "transactions_topic": transactions,
+        "issued_at": issued_at,
+        "live": bool(admin_url),
+    }

@@ -1,0 +1,246 @@
+"""Site MQTT credentials from the API, live on the embedded broker of `pipelet run` (a real Mosquitto with
+the dynamic security plugin, on a free port, started exactly as `pipelet run` starts it).
+
+What must hold: nobody publishes without a login; a site's user reaches the consumer on its own site's
+topics only (tenant A cannot write into tenant B's site); the consumer reads, directly and as a worker's
+shared subscription; a rotated password stops the old one at once, open sessions included, with no
+broker restart; and a broker restarted from the database knows the current password and not the old one.
+
+Mosquitto drops a publish its ACL forbids without telling the sender (MQTT 3.1.1 has no refusal for it),
+so "does not arrive" is checked against a control message sent after it on the same connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from fastapi.testclient import TestClient
+
+from pipelet_app.cli.broker import broker_program, mosquitto_binary
+from pipelet_app.db import session_scope
+from pipelet_app.db.models import SiteMqttCredential
+from pipelet_app.domain.mqtt_access import check_password
+from pipelet_app.settings import get_settings
+from pipelet_app.site_energy.consumer import broker_login
+from pipelet_app.site_energy.embedded_broker import dynsec_plugin
+from tests.integration.api_keys import key_of, site_of
+from tests.pipelet_process import free_port
+
+pytestmark = pytest.mark.skipif(
+    mosquitto_binary() is None or dynsec_plugin() is None,
+    reason="needs mosquitto and its dynamic security plugin (scripts/bootstrap.sh installs both)",
+)
+SON, NW = "operator@sonnenstrom.demo", "operator@northwind.demo"
+
+
+class Broker:
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.dir = tmp_path / "mqtt"
+        program, line, self.urls = broker_program(f"mqtt://127.0.0.1:{self.port}", dict(os.environ), self.dir)
+        assert program is not None and "embedded" in line, line
+        self.program = program
+        self.log = tmp_path / "mosquitto.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                list(self.program.argv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        for _ in range(200):
+            assert self.proc.poll() is None, self.log.read_text()
+            if self.program.ready and self.program.ready():
+                return
+            asyncio.run(asyncio.sleep(0.05))
+        raise AssertionError(self.log.read_text())
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(10)
+
+    def login(self, which: str) -> tuple[str, str]:
+        user, password = broker_login(self.urls[which])
+        assert user and password
+        return user, password
+
+
+@pytest.fixture
+def broker(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Broker]:
+    running = Broker(tmp_path)
+    running.start()
+    monkeypatch.setenv("MQTT_ADMIN_URL", running.urls["MQTT_ADMIN_URL"])
+    get_settings.cache_clear()
+    yield running
+    running.stop()
+    get_settings.cache_clear()
+
+
+@contextlib.asynccontextmanager
+async def mqtt(port: int, login: tuple[str, str] | None = None) -> AsyncIterator[aiomqtt.Client]:
+    user, password = login or (None, None)
+    async with aiomqtt.Client(
+        "127.0.0.1", port, username=user, password=password, identifier=f"t-{uuid.uuid4().hex[:8]}"
+    ) as c:
+        yield c
+
+
+async def received(sub: aiomqtt.Client, seconds: float = 1.0) -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
+
+    async def collect() -> None:
+        async for message in sub.messages:
+            got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
+
+    reader = asyncio.create_task(collect())
+    await asyncio.sleep(seconds)  # control messages come within milliseconds; forbidden ones never
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    return got
+
+
+def issue(client: TestClient, email: str, site_id: int) -> dict:
+    answer = client.post(f"/api/v1/sites/{site_id}/mqtt-credentials", headers=key_of(email))
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_tenants_sites_and_anonymous_are_kept_apart_on_the_embedded_broker(
+    client: TestClient, broker: Broker
+) -> None:
+    site_a, site_b = site_of(SON), site_of(NW)
+    a, b = issue(client, SON, site_a), issue(client, NW, site_b)
+    assert a["username"] == f"site-{site_a}" and a["live"] is True
+    assert a["measurements_topic"] == f"pipelet/sites/{site_a}/measurements"
+    # Only a hash is kept, and it is the password's.
+    with session_scope() as db:
+        row = db.get(SiteMqttCredential, site_a)
+        assert row is not None and a["password"] not in row.password_hash
+        assert check_password(a["password"], row.password_hash)
+    # Another tenant's operator cannot issue (or learn that the site exists).
+    other = client.post(f"/api/v1/sites/{site_b}/mqtt-credentials", headers=key_of(SON))
+    assert other.status_code == 404 and "password" not in other.text
+
+    async def scenario() -> None:
+        consumer = broker.login("MQTT_URL")
+        async with mqtt(broker.port, consumer) as sub:
+            await sub.subscribe("pipelet/sites/+/+", qos=1)
+            async with mqtt(broker.port, (a["username"], a["password"])) as pub:
+                await pub.publish(f"pipelet/sites/{site_b}/measurements", b"into B", qos=1)
+                await pub.publish(f"pipelet/sites/{site_b}/transactions", b"into B too", qos=1)
+                await pub.publish(f"pipelet/sites/{site_a}/measurements", b"own", qos=1)
+            async with mqtt(broker.port, (b["username"], b["password"])) as pub:
+                await pub.publish(f"pipelet/sites/{site_b}/transactions", b"B's own", qos=1)
+            assert await received(sub) == [
+                (f"pipelet/sites/{site_a}/measurements", b"own"),
+                (f"pipelet/sites/{site_b}/transactions", b"B's own"),
+            ]
+        # The workers' shared subscription passes too.
+        async with mqtt(broker.port, consumer) as shared:
+            await shared.subscribe("$share/pipelet/pipelet/sites/+/measurements", qos=1)
+            async with mqtt(broker.port, (a["username"], a["password"])) as pub:
+                await pub.publish(f"pipelet/sites/{site_a}/measurements", b"shared", qos=1)
+            assert await received(shared, 0.7) == [(f"pipelet/sites/{site_a}/measurements", b"shared")]
+        # A site cannot listen to anyone's data, its own included.
+        async with mqtt(broker.port, (b["username"], b["password"])) as spy:
+            await spy.subscribe("pipelet/sites/+/+", qos=1)
+            async with mqtt(broker.port, (a["username"], a["password"])) as pub:
+                await pub.publish(f"pipelet/sites/{site_a}/measurements", b"private", qos=1)
+            assert await received(spy, 0.7) == []
+        # No login, a wrong password, another site's password: refused at connect.
+        for login in (None, (a["username"], "wrong"), (a["username"], b["password"])):
+            with pytest.raises(aiomqtt.MqttError):
+                async with mqtt(broker.port, login):
+                    pass
+
+    asyncio.run(scenario())
+
+
+def test_a_rotated_password_stops_the_old_one_at_once_and_after_a_restart(
+    client: TestClient, broker: Broker
+) -> None:
+    site_a = site_of(SON)
+    first = issue(client, SON, site_a)
+    old = (first["username"], first["password"])
+
+    async def rotate_while_connected() -> dict:
+        consumer = broker.login("MQTT_URL")
+        async with mqtt(broker.port, consumer) as sub:
+            await sub.subscribe("pipelet/sites/+/+", qos=1)
+            async with mqtt(broker.port, old) as gateway:
+                await gateway.publish(f"pipelet/sites/{site_a}/measurements", b"before", qos=1)
+                second = await asyncio.to_thread(issue, client, SON, site_a)
+                # The broker closed the old session: what it sends now never arrives.
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await gateway.publish(f"pipelet/sites/{site_a}/measurements", b"after", qos=0)
+            assert await received(sub) == [(f"pipelet/sites/{site_a}/measurements", b"before")]
+        with pytest.raises(aiomqtt.MqttError):
+            async with mqtt(broker.port, old):
+                pass
+        async with mqtt(broker.port, (second["username"], second["password"])):
+            pass
+        return second
+
+    second = asyncio.run(rotate_while_connected())
+    assert second["password"] != first["password"]
+
+    # A restart rebuilds the broker's config from the database: the current password, not the old one.
+    broker.stop()
+    broker.start()
+
+    async def after_restart() -> None:
+        with pytest.raises(aiomqtt.MqttError):
+            async with mqtt(broker.port, old):
+                pass
+        async with mqtt(broker.port, broker.login("MQTT_URL")) as sub:
+            await sub.subscribe("pipelet/sites/+/+", qos=1)
+            async with mqtt(broker.port, (second["username"], second["password"])) as pub:
+                await pub.publish(f"pipelet/sites/{site_a}/measurements", b"restarted", qos=1)
+            assert await received(sub, 0.7) == [(f"pipelet/sites/{site_a}/measurements", b"restarted")]
+
+    asyncio.run(after_restart())
+
+
+def test_a_broker_that_does_not_confirm_changes_nothing(
+    client: TestClient, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_a = site_of(SON)
+    first = issue(client, SON, site_a)
+    with session_scope() as db:
+        before = db.get(SiteMqttCredential, site_a).password_hash  # type: ignore[union-attr]
+    broker.stop()
+    answer = client.post(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON))
+    assert answer.status_code == 502 and "nothing changed" in answer.text and 'password"' not in answer.text
+    with session_scope() as db:
+        assert db.get(SiteMqttCredential, site_a).password_hash == before  # type: ignore[union-attr]
+    broker.start()
+
+    async def still_the_first() -> None:
+        async with mqtt(broker.port, (first["username"], first["password"])):
+            pass
+
+    asyncio.run(still_the_first())
+
+
+def test_without_an_admin_url_the_credential_is_stored_for_mqtt_acl(
+    client: TestClient, demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MQTT_ADMIN_URL", raising=False)
+    get_settings.cache_clear()
+    site_a = site_of(SON)
+    issued = issue(client, SON, site_a)
+    assert issued["live"] is False
+    with session_scope() as db:
+        row = db.get(SiteMqttCredential, site_a)
+        assert row is not None and check_password(issued["password"], row.password_hash)
