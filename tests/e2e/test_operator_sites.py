@@ -1,6 +1,6 @@
-"""An operator creates a site in the browser, adds its devices, and sees the energy a PV meter reports
-over MQTT (real Mosquitto on 127.0.0.1:1883 → the consumer inside `pipelet run` → the page); another
-operator is refused the page."""
+"""An operator creates a site in the browser, adds its devices, issues its gateway's MQTT password (shown
+once), and sees the energy a PV meter reports over MQTT (real Mosquitto on 127.0.0.1:1883 → the consumer
+inside `pipelet run` → the page); another operator is refused the page."""
 
 from __future__ import annotations
 
@@ -46,6 +46,23 @@ def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, se
     site_id = int(page.url.rsplit("/", 1)[1])
     expect(page.locator("#page-title")).to_have_text("Hof Sonnenberg", timeout=20_000)
     expect(page.locator("#site-topic-measurements")).to_have_text(f"pipelet/sites/{site_id}/measurements")
+
+    # The gateway's broker login: a password issued here, after a confirmation, shown once. This
+    # server's broker is the shared one on 1883 (no MQTT_ADMIN_URL): stored, applied by mqtt-acl.
+    expect(page.locator("#site-mqtt-user")).to_have_text(f"site-{site_id}")
+    expect(page.locator("#site-mqtt-issued")).to_have_text("no password issued yet")
+    expect(page.locator("#new-password-box")).to_be_hidden()
+    page.click("#site-mqtt-issue")
+    page.click("#confirm-action")  # the old password would stop working: asked once more
+    expect(page.locator("#new-password-box")).to_be_visible(timeout=20_000)
+    expect(page.locator("#new-password")).to_have_text(re.compile(r"^[A-Za-z0-9_-]{32}$"), timeout=20_000)
+    expect(page.locator("#site-mqtt-pending")).to_contain_text("pipelet mqtt-acl")
+    expect(page.locator("#site-mqtt-issued")).to_contain_text("password issued")
+    first = page.locator("#new-password").inner_text()
+    page.reload()
+    expect(page.locator("#site-mqtt-issued")).to_contain_text("password issued", timeout=20_000)
+    expect(page.locator("#new-password-box")).to_be_hidden()  # shown once: gone on reload
+    expect(page.locator("body")).not_to_contain_text(first)
 
     pv = f"pv-{uuid.uuid4().hex[:8]}"
     page.fill("#device-asset", pv)

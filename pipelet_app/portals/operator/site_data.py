@@ -14,7 +14,7 @@ from pipelet_app.i18n.words import label
 from pipelet_app.inverters.registry import adapter_class
 from pipelet_app.portals.operator.credential_fields import merged_fields
 from pipelet_app.portals.operator.onboarding_data import spv_choices, trail
-from pipelet_app.services import site_inverters
+from pipelet_app.services import site_inverters, site_mqtt
 from pipelet_app.services import sites as service
 from pipelet_app.services.session import Session
 
@@ -75,6 +75,7 @@ def _view(site: dict[str, Any], db: Session, principal: Principal) -> dict[str, 
             for d in site["devices"]
         ],
         "topics": site["mqtt"],
+        "mqtt_login": _mqtt_login(db, principal, site["id"], site["timezone"]),
         "history": trail(service.site_history(db, principal, site["id"]), site["timezone"]),
         "totals": {name: number(value / 1000, 2) for name, value in totals.items()},
         "inverters": [
@@ -194,6 +195,23 @@ def link_inverter(db: Session, principal: Principal, site_id: int, form: dict[st
         raise InvalidInput(f"credentials: {exc.message}") from None
     system_id = str(form.get("system_id", "") or "").strip() or None
     site_inverters.link(db, principal, site_id, brand, stored, systems, system_id, asset_id)
+
+
+def _mqtt_login(db: Session, principal: Principal, site_id: int, timezone: str) -> dict[str, str]:
+    status = site_mqtt.credential_status(db, principal, site_id)
+    issued = when(status["issued_at"], timezone) if status["issued_at"] else ""
+    return {"username": status["username"], "issued": issued}
+
+
+def issue_mqtt_credential(db: Session, principal: Principal, site_id: int) -> tuple[str, bool]:
+    """(the new password, whether the broker already took it). Runs on a worker thread
+    (`_guarded_off_loop`), so the broker push gets its own event loop there; a broker that did not
+    confirm is an error naming the field, and nothing changed."""
+    try:
+        issued = asyncio.run(site_mqtt.issue_credential(db, principal, site_id))
+    except site_mqtt.BrokerUnavailable as exc:
+        raise InvalidInput(f"mqtt: {exc.message}") from None
+    return issued["password"], bool(issued["live"])
 
 
 def unlink_inverter(db: Session, principal: Principal, site_id: int, link_id: int) -> None:

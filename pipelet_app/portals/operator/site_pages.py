@@ -16,6 +16,7 @@ from pipelet_app.portals.layout import (
     when_empty,
 )
 from pipelet_app.portals.operator import site_data
+from pipelet_app.portals.operator.charger_state import SHOWN_PASSWORD, SHOWN_PASSWORD_DISPLAY
 from pipelet_app.portals.operator.onboarding_pages import history_table
 from pipelet_app.portals.operator.site_state import SiteState
 
@@ -247,6 +248,52 @@ def _energy() -> rx.Component:
         rx.text(T["site.mqtt"], size="2", weight="medium"),
         rx.code(SiteState.topics["measurements_topic"], id="site-topic-measurements"),
         rx.code(SiteState.topics["transactions_topic"], id="site-topic-transactions"),
+        _mqtt_login(),
+    )
+
+
+def _mqtt_login() -> rx.Component:
+    """The gateway's broker user, whether it has a password, and a new one shown once (the old one
+    stops working at once where the broker can be told: hence the confirmation)."""
+    return rx.vstack(
+        rx.text(T["site.mqtt_login"], size="2", weight="medium"),
+        rx.hstack(
+            rx.code(SiteState.mqtt_login["username"], id="site-mqtt-user"),
+            rx.text(
+                rx.cond(
+                    SiteState.mqtt_login["issued"] != "",
+                    T["site.mqtt_issued"] + " " + SiteState.mqtt_login["issued"],
+                    T["site.mqtt_never"],
+                ),
+                size="2",
+                color_scheme="gray",
+                id="site-mqtt-issued",
+            ),
+            confirm_button(
+                rx.button(T["site.mqtt_issue"], size="2", variant="soft", id="site-mqtt-issue"),
+                SiteState.issue_mqtt_password,
+                T["site.mqtt_confirm"],
+                T["site.mqtt_issue"],
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        # Filled by issue_mqtt_password's one-off script, never from state (see ChargerState).
+        rx.box(
+            rx.callout(
+                rx.vstack(
+                    rx.text(T["site.mqtt_shown_once"]),
+                    rx.el.code(SHOWN_PASSWORD, id="new-password"),
+                    rx.cond(SiteState.mqtt_pending, rx.text(T["site.mqtt_pending"], id="site-mqtt-pending")),
+                ),
+                color_scheme="green",
+            ),
+            id="new-password-box",
+            display=SHOWN_PASSWORD_DISPLAY,
+        ),
+        spacing="2",
+        width="100%",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from pipelet_app.portals.operator import site_data
+from pipelet_app.portals.operator.charger_state import show_password_script
 from pipelet_app.portals.session_state import SessionState
 
 EMPTY_FORM = {
@@ -26,6 +27,9 @@ class SiteState(SessionState):
     form: dict[str, str] = dict(EMPTY_FORM)
     devices: list[dict[str, str]] = []
     topics: dict[str, str] = {}
+    mqtt_login: dict[str, str] = {}
+    #: the last password issued here is stored but not yet on the broker (no MQTT_ADMIN_URL)
+    mqtt_pending: bool = False
     totals: dict[str, str] = {}
     history: list[dict[str, str]] = []
     spvs: list[dict[str, str]] = []
@@ -43,6 +47,7 @@ class SiteState(SessionState):
         self.form = data.get("form", dict(EMPTY_FORM))
         self.devices = data.get("devices", [])
         self.topics = data.get("topics", {})
+        self.mqtt_login = data.get("mqtt_login", {})
         self.totals = data.get("totals", {})
         self.history = data.get("history", [])
         self.spvs = data.get("spvs", [])
@@ -56,7 +61,7 @@ class SiteState(SessionState):
 
     @rx.event
     async def load(self):
-        self.error, self.saved = "", False
+        self.error, self.saved, self.mqtt_pending = "", False, False
         site_id = self._param()
         if site_id is None:  # /operator/sites/new: only the role is checked (nothing to read yet)
             result = await self._guarded_off_loop(site_data.new_site_view)
@@ -112,6 +117,23 @@ class SiteState(SessionState):
             self.error = result.error
             return result.redirect
         return (await self._reload(site_id)).redirect
+
+    @rx.event
+    async def issue_mqtt_password(self):
+        """A new broker password for the site's gateway, shown once: handed to the page in a one-off
+        script, never kept in a state var (state may be serialised), gone on reload."""
+        self.error, self.saved, self.mqtt_pending = "", False, False
+        site_id = self._param()
+        if site_id is None:
+            return None
+        result = await self._guarded_off_loop(lambda db, p: site_data.issue_mqtt_credential(db, p, site_id))
+        if result.value is None:
+            self.error = result.error or result.denied
+            return result.redirect
+        password, live = result.value
+        self.mqtt_pending = not live
+        reloaded = await self._reload(site_id)
+        return reloaded.redirect or rx.call_script(show_password_script(password))
 
     @rx.event
     async def unlink_inverter(self, link_id: str):

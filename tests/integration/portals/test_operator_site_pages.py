@@ -8,8 +8,10 @@ from sqlmodel import select
 
 from pipelet_app.auth import Forbidden, InvalidInput, NotFound, Principal
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, User
+from pipelet_app.db.models import Charger, SiteMqttCredential, User
 from pipelet_app.portals.operator import site_data
+from pipelet_app.settings import get_settings
+from tests.pipelet_process import free_port
 
 
 def _principal(email: str) -> Principal:
@@ -108,6 +110,7 @@ def test_other_tenants_and_roles(demo: dict) -> None:
         lambda db, p: site_data.save_site(db, p, site_id, {"name": "taken"}),
         lambda db, p: site_data.add_device(db, p, site_id, {"asset_id": "x", "kind": "pv"}),
         lambda db, p: site_data.remove_device(db, p, site_id, "x"),
+        lambda db, p: site_data.issue_mqtt_credential(db, p, site_id),
     ]
     for call in calls:
         with session_scope() as db, pytest.raises(NotFound):
@@ -116,3 +119,34 @@ def test_other_tenants_and_roles(demo: dict) -> None:
             call(db, _principal("driver@acme.demo"))
     with session_scope() as db:
         assert site_data.site_view(db, son, site_id)["form"]["name"] != "taken"
+
+
+def test_the_gateway_password_is_issued_once_and_a_silent_broker_names_the_field(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's button: the view says whether a password exists (never which), issuing returns it once;
+    a broker behind MQTT_ADMIN_URL that does not answer is an `mqtt:` error and nothing is stored."""
+    son = _principal("operator@sonnenstrom.demo")
+    with session_scope() as db:
+        site_id = db.exec(select(Charger.site_id).where(Charger.charge_point_id == "SON-CP-001")).one()
+        assert site_data.site_view(db, son, site_id)["mqtt_login"] == {
+            "username": f"site-{site_id}",
+            "issued": "",
+        }
+    with session_scope() as db:
+        password, live = site_data.issue_mqtt_credential(db, son, site_id)
+    assert len(password) == 32 and live is False  # no MQTT_ADMIN_URL: stored for `pipelet mqtt-acl`
+    with session_scope() as db:
+        view = site_data.site_view(db, son, site_id)
+        assert view["mqtt_login"]["issued"] != "" and password not in str(view)
+        before = db.get(SiteMqttCredential, site_id).password_hash  # type: ignore[union-attr]
+
+    monkeypatch.setenv("MQTT_ADMIN_URL", f"mqtt://pipelet-admin:x@127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    try:
+        with session_scope() as db, pytest.raises(InvalidInput, match=r"^mqtt: .*nothing changed"):
+            site_data.issue_mqtt_credential(db, son, site_id)
+    finally:
+        get_settings.cache_clear()
+    with session_scope() as db:
+        assert db.get(SiteMqttCredential, site_id).password_hash == before  # type: ignore[union-attr]
