@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     #: baseline, so a new car at its baseline elsewhere no longer adds to them. 0 = no duration (they last
     #: until their transaction ends; docs/surplus-actuation.md)
     surplus_tx_validity_s: float = Field(default=300.0, ge=0.0, le=3600.0)
+    #: an idle connector's lift (its TxDefaultProfile raised to the minimum on stack level 1 while the
+    #: surplus would start a new car, so a car that locks its current at session start does not lock 0 A)
+    #: is dropped once the surplus has not carried a newcomer for this long (s): no pair of profiles per
+    #: passing cloud (docs/surplus-actuation.md)
+    surplus_newcomer_hold_s: float = Field(default=180.0, ge=0.0, le=1800.0)
     #: origins (scheme://host[:port], comma-separated) whose pages may call the API with an API key
     #: (CORS); none by default. Cookie-authenticated writes are same-origin only, whatever this says.
     cors_allow_origins: str = ""

@@ -1,7 +1,8 @@
 """The surplus loop: per enabled site, every `interval_s` (10-30 s), read the site (`snapshot`), ask the
 controller (`domain.surplus.decide`), send the changed limits as SetChargingProfile through the CSMS
 command bus (the site cap per charger, each connector's baseline TxDefaultProfile so the chargers
-together fit the cap with the loop dead, each transaction's TxProfile), and store the cycle
+together fit the cap with the loop dead, an idle connector's lift to the minimum while a new car would
+start, each transaction's TxProfile, the last two bounded in time and renewed), and store the cycle
 (`surplus_decisions`) for the operator: every cycle that sent something or whose data went stale or fresh
 again, and a quiet cycle at most once a minute.
 
@@ -58,11 +59,12 @@ from pipelet_app.domain.surplus.actuation import (
     renewal_due,
     safe_limit_a,
 )
-from pipelet_app.domain.surplus.baseline import baseline_shares
+from pipelet_app.domain.surplus.baseline import baseline_shares, hold_lift, lift_shares, newcomer_starts
+from pipelet_app.domain.surplus.controller import house_currents
 from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore, save_due
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
-from pipelet_app.ocpp.smart_charging import MAX_PURPOSE, profile_id
+from pipelet_app.ocpp.smart_charging import MAX_PURPOSE, lift_profile_id, profile_id
 from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.surplus")
@@ -115,6 +117,10 @@ class SiteLoop:
     #: what this owner last saved and when (None: nothing yet), for `save_due`
     saved: LoopMemory | None = None
     saved_utc: datetime | None = None
+    #: the idle connectors are lifted (a newcomer would start), and since when it would not (the hold);
+    #: not saved: a new owner starts unlifted and lifts at its first cycle where a newcomer would start
+    lifted: bool = False
+    lift_low_since: datetime | None = None
 
 
 def enabled_sites() -> list[tuple[int, int]]:
@@ -164,8 +170,12 @@ async def _send(
         }
         if purpose == "TxProfile":
             request["transactionId"] = transaction_id
-            if duration_s:
-                request["duration"] = duration_s
+        if kind == "lift":
+            request["layer"] = "lift"
+        # bounded: a TxProfile and a lift; never a TxDefaultProfile on the baseline's id (a fallback: a
+        # lapsed default would leave the connector the whole site cap)
+        if duration_s and (purpose == "TxProfile" or kind == "lift"):
+            request["duration"] = duration_s
         if phases is not None:
             request["numberPhases"] = phases
         try:
@@ -239,7 +249,90 @@ def _base_held(state: SiteLoop, target: Target) -> bool:
     )
 
 
-def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime) -> set[Slot]:
+def _lifts(
+    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], available_w: float, now: datetime
+) -> dict[str, float]:
+    """The idle connectors lifted this cycle (`domain.surplus.baseline`: while the controller would start
+    a new car, with a hold before dropping), and the loop's lift state updated. Fresh data only: the
+    stale path drops every lift."""
+    voltage, phases = view.config.voltage_v, view.config.phases
+    inputs = {c.charger_id: c for c in view.snapshot.chargers if c.charger_id in view.targets}
+    idle = [key for key in inputs if not view.targets[key].transaction_id]
+    if not idle:
+        state.lifted, state.lift_low_since = False, None
+        return {}
+    cars = []
+    for decision in decisions:
+        charger = inputs.get(decision.charger_id)
+        if charger is None or not charger.connected:
+            continue
+        wanted = charger.prefs.energy_wh
+        if wanted is not None and wanted - charger.delivered_wh <= 0:
+            continue  # full: it takes no share of the surplus
+        memory = state.memory.chargers.get(decision.charger_id)
+        cap = memory.draw_cap_a if memory else None
+        max_a = charger.max_a if cap is None else min(charger.max_a, max(charger.min_a, cap))
+        cars.append(
+            (charger.min_a * decision.phases * voltage, max_a * decision.phases * voltage, decision.charging)
+        )
+    # a new car may be a three-phase one: the surplus must carry its minimum on the site's phases
+    newcomer_w = min(inputs[key].min_a for key in idle) * phases * voltage
+    starts = newcomer_starts(available_w, cars, newcomer_w)
+    hold = get_settings().surplus_newcomer_hold_s
+    state.lifted, state.lift_low_since = hold_lift(state.lifted, starts, state.lift_low_since, now, hold)
+    if not state.lifted:
+        return {}
+    shares = _shares(view)
+    running = {
+        d.charger_id: d.limit_a for d in decisions if d.charger_id in inputs and d.charger_id not in idle
+    }
+    barred = [
+        key
+        for key in idle
+        if (last := state.sent.get(_base_plan(view, shares, key)[2])) is not None
+        and last.status == "fallback:TxDefaultProfile@1"
+    ]
+    house = max(house_currents(view.snapshot, view.config))
+    minimum = {key: inputs[key].min_a for key in inputs}
+    return lift_shares(shares, idle, minimum, running, house, view.config.grid_limit_a, barred)
+
+
+def _lift_plan(
+    view: SiteView,
+    state: SiteLoop,
+    shares: dict[str, float],
+    lifts: dict[str, float],
+    key: str,
+    now: datetime,
+) -> tuple[Target, float, Slot, bool]:
+    """An idle connector's lift slot: target, the value it should carry (the lift, or the baseline's to
+    drop one), slot and whether to send it: a new or changed lift, one due for renewal, or a lift still in
+    force that is no longer wanted (sent again at the baseline's value; it lapses like any lift). A lift
+    record whose schedule ran out is forgotten. Never for a connector in a transaction: a car that just
+    started on its lift keeps it until the TxProfile takes over (it lapses by itself)."""
+    target = view.targets[key]
+    slot = (target.charge_point_id, target.connector_id, "lift")
+    value = profile_value(lifts.get(key, shares[key]), view.config.phases, target.unit, view.config.voltage_v)
+    validity, lease = _tx_validity(view)
+    last = state.sent.get(slot)
+    lapsed = (
+        last is not None and last.sent_utc is not None and (now - last.sent_utc).total_seconds() >= validity
+    )
+    if lapsed and validity > 0:
+        del state.sent[slot]  # lapsed on the charger: the baseline leads again
+        last = None
+    if target.transaction_id or not target.online:
+        return target, value, slot, False
+    if key in lifts:
+        due = needs_sending(last, value, target.unit, None) or renewal_due(last, now, validity, lease)
+    else:
+        due = last is not None and last.status == "Accepted" and needs_sending(last, value, target.unit, None)
+    return target, value, slot, due
+
+
+def _to_send(
+    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime, lifts: dict[str, float]
+) -> set[Slot]:
     """The slots this cycle will send a profile to (as `_site_cap`, `_baseline` and `_actuate` decide)."""
     out: set[Slot] = set()
     validity, lease = _tx_validity(view)
@@ -253,6 +346,9 @@ def _to_send(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], 
         fresh = needs_sending(state.sent.get(slot), value, target.unit, None)
         if target.online and fresh and not _base_held(state, target):
             out.add(slot)
+        _, _, lift_slot, lift_due = _lift_plan(view, state, shares, lifts, key, now)
+        if lift_due:
+            out.add(lift_slot)
     for decision in decisions:
         if not view.targets[decision.charger_id].transaction_id:
             continue
@@ -287,14 +383,66 @@ async def _baseline(view: SiteView, state: SiteLoop, now: datetime) -> dict[str,
     return out
 
 
+async def _lift(
+    view: SiteView, state: SiteLoop, lifts: dict[str, float], now: datetime
+) -> dict[str, tuple[float, str]]:
+    """Each idle connector's lift (`_lift_plan`), sent when due: per lifted connector, or one whose lift
+    was sent or dropped this cycle, its limit and what happened (the send's outcome or `unchanged (...)`)."""
+    out: dict[str, tuple[float, str]] = {}
+    shares = _shares(view)
+    validity = _tx_validity(view)[0]
+    for key in shares:
+        target, value, slot, due = _lift_plan(view, state, shares, lifts, key, now)
+        limit = lifts.get(key, shares[key])
+        if due:
+            status = await _send(
+                state,
+                now,
+                target,
+                "lift",
+                target.connector_id,
+                value,
+                target.unit,
+                None,
+                None,
+                validity or None,
+            )
+            if status == "Accepted" or status.startswith(("Rejected", "CallError")):
+                state.sent[slot] = Sent(value, target.unit, None, status, None, now)
+            out[key] = (limit, status)
+        elif key in lifts and slot in state.sent:
+            out[key] = (limit, f"unchanged ({state.sent[slot].status})")
+    return out
+
+
+async def _clear_lift(state: SiteLoop, target: Target) -> None:
+    """Take a connector's lift off (ClearChargingProfile by its id) when its transaction's limit went into
+    the TxDefaultProfile (a charger that rejects TxProfiles): on stack level 1 the lift would lead over
+    that limit. A failed clear is left to the lift's own duration."""
+    slot = (target.charge_point_id, target.connector_id, "lift")
+    last = state.sent.pop(slot, None)
+    if last is None or last.status != "Accepted":
+        return
+    number = lift_profile_id(target.connector_id)
+    version = await asyncio.to_thread(_version_of, target.charge_point_id)
+    payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
+    try:
+        await send_command(target.charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S)
+    except CommandError as exc:
+        log.info("clearing the lift %s on %s failed: %s", number, target.charge_point_id, type(exc).__name__)
+
+
 async def _actuate(
     view: SiteView,
     state: SiteLoop,
     decisions: list[ChargerDecision],
     base: dict[str, tuple[float, str]],
     now: datetime,
+    lift: dict[str, tuple[float, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """A TxProfile for each transaction's decision; an idle connector's row shows its baseline."""
+    """A TxProfile for each transaction's decision; an idle connector's row shows its baseline (and its
+    lift, `lift`, when it has one or it changed)."""
+    lift = lift or {}
     out: list[dict[str, Any]] = []
     validity, lease = _tx_validity(view)
     for decision in decisions:
@@ -310,8 +458,13 @@ async def _actuate(
             "unit": target.unit,
             "sent": "unchanged",
         }
-        if not target.transaction_id:  # idle: the baseline is what a new transaction starts at
+        if not target.transaction_id:  # idle: the baseline (or its lift) is what a new transaction starts at
             row.update(limit_a=share, purpose="TxDefaultProfile", sent=base_status)
+            if decision.charger_id in lift:
+                limit, lift_status = lift[decision.charger_id]
+                row["lift"] = {"limit_a": limit, "sent": lift_status}
+                if lift_status == "Accepted" or lift_status.startswith("unchanged (Accepted"):
+                    row["limit_a"] = max(share, limit)
             out.append(row)
             continue
         if not base_status.startswith(("unchanged", "skipped", "held")):
@@ -343,6 +496,7 @@ async def _actuate(
                 row["purpose"] = status.split(":", 1)[1].split("@")[0]
                 # the TxDefaultProfile now carries this transaction's limit, not the baseline
                 state.sent.pop((target.charge_point_id, target.connector_id, "base"), None)
+                await _clear_lift(state, target)  # a lift on stack level 1 would lead over it
         else:
             row["sent"] = f"unchanged ({state.sent[slot].status})"
         out.append(row)
@@ -530,6 +684,8 @@ class Planned:
     available_w: float
     reason: str
     sending: set[Slot]
+    #: the idle connectors lifted this cycle and their lift (A), `_lifts`
+    lifts: dict[str, float] = field(default_factory=dict)
 
 
 async def plan_cycle(
@@ -547,9 +703,11 @@ async def plan_cycle(
     if view is None:
         return None
     _forget_rebooted(view, state)
+    lifts: dict[str, float] = {}
     if view.stale:
         decisions = _stale_decisions(view, state.memory)
         available = 0.0
+        state.lifted, state.lift_low_since = False, None  # no proof of surplus: every lift drops
         reason = "stale: no grid measurement for 2 minutes; safe limit per mode"
         if view.frozen_grid_w is not None:
             reason = (
@@ -567,9 +725,11 @@ async def plan_cycle(
         decisions = list(result.chargers)
         available = result.available_w
         reason = f"{available:.0f} W available for the cars"
+        lifts = _lifts(view, state, decisions, available, now)
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
-    return Planned(site_id, view, decisions, available, reason, _to_send(view, state, decisions, now))
+    sending = _to_send(view, state, decisions, now, lifts)
+    return Planned(site_id, view, decisions, available, reason, sending, lifts)
 
 
 async def finish_cycle(
@@ -580,11 +740,14 @@ async def finish_cycle(
     view = planned.view
     rows = await _site_cap(view, state, now)
     base = await _baseline(view, state, now)
-    rows += await _actuate(view, state, planned.decisions, base, now)
+    lift = await _lift(view, state, planned.lifts, now)
+    rows += await _actuate(view, state, planned.decisions, base, now, lift)
     await _save(planned.site_id, state, now, writer=writer)
     state.last_cycle = now
     state.cycles += 1
-    acted = any(not str(row["sent"]).startswith(("unchanged", "skipped")) for row in rows)
+    acted = any(not str(row["sent"]).startswith(("unchanged", "skipped")) for row in rows) or any(
+        not status.startswith("unchanged") for _, status in lift.values()
+    )
     quiet_due = state.last_stored is None or now - state.last_stored >= STORE_QUIET_EVERY
     if acted or quiet_due or state.last_stale != view.stale:
         await asyncio.to_thread(
@@ -678,6 +841,9 @@ async def release(site_id: int, state: SiteLoop, now: datetime | None = None) ->
     """
     ids: dict[tuple[str, int], None] = {}  # (charge point, profile id), each cleared once
     for charge_point_id, connector_id, kind in sorted(state.sent):
+        if kind == "lift":
+            ids[(charge_point_id, lift_profile_id(connector_id))] = None
+            continue
         purposes = {"max": ("ChargePointMaxProfile",), "base": ("TxDefaultProfile",)}.get(
             kind,
             ("TxProfile", "TxDefaultProfile"),  # a tx slot's fallback used the TxDefaultProfile
@@ -694,6 +860,7 @@ async def release(site_id: int, state: SiteLoop, now: datetime | None = None) ->
             continue
         cleared += answer.get("status") == "Accepted"
     state.sent.clear()
+    state.lifted, state.lift_low_since = False, None
     # the next owner (the controller turned on again) must send every slot again; the lockout stays
     state.memory = lockouts_only(state.memory)
     await _save(site_id, state, now or utcnow(), force=True)

@@ -9,7 +9,8 @@ piling up profiles on the charger.
     await send_command("CP-1", "set-charging-limit", {"connectorId": 1, "limit": 10, "unit": "A"})
 
 Optional: `purpose` (TxDefaultProfile default, TxProfile needs `transactionId`, ChargePointMaxProfile /
-ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberPhases`, `duration`
+ChargingStationMaxProfile for a site cap on connector 0), `stackLevel`, `numberPhases`, `layer`
+("lift": a TxDefaultProfile under its own id, `lift_profile_id`, beside the connector's default), `duration`
 (whole seconds the schedule lasts from now, 1.6 `ChargingSchedule.duration` / 2.0.1
 `ChargingScheduleType.duration`; without it the last period continues indefinitely, or until the end
 of the transaction for a TxProfile).
@@ -38,6 +39,12 @@ def profile_id(purpose: str, connector_id: int) -> int:
     return 1000 * _PURPOSE_INDEX[purpose] + connector_id
 
 
+def lift_profile_id(connector_id: int) -> int:
+    """The id of a connector's second TxDefaultProfile (`layer` "lift", stack level 1 over the surplus
+    loop's baseline): its own id, so sending or clearing it leaves the baseline in place."""
+    return 4000 + connector_id
+
+
 def set_limit_request(version: str, request: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """The SetChargingProfile payload for `request` in OCPP `version`."""
     try:
@@ -55,6 +62,10 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
         raise InvalidCommandPayload(f"unknown purpose {purpose!r}")
     if purpose == "TxProfile" and "transactionId" not in request:
         raise InvalidCommandPayload("a TxProfile needs the `transactionId` it applies to")
+    lift = request.get("layer") == "lift"
+    if lift and purpose != "TxDefaultProfile":
+        raise InvalidCommandPayload("only a TxDefaultProfile has a `lift` layer")
+    number = lift_profile_id(connector_id) if lift else profile_id(purpose, connector_id)
     duration: int | None = None
     if request.get("duration") is not None:
         try:
@@ -70,7 +81,7 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
     stack_level = int(request.get("stackLevel", 0))
     if version == "1.6":
         profile: dict[str, Any] = {
-            "chargingProfileId": profile_id(purpose, connector_id),
+            "chargingProfileId": number,
             "stackLevel": stack_level,
             "chargingProfilePurpose": purpose,
             "chargingProfileKind": "Absolute",
@@ -87,7 +98,7 @@ def set_limit_request(version: str, request: dict[str, Any], now: datetime | Non
             profile["transactionId"] = int(tx)
         return {"connectorId": connector_id, "csChargingProfiles": profile}
     profile = {
-        "id": profile_id(purpose, connector_id),
+        "id": number,
         "stackLevel": stack_level,
         "chargingProfilePurpose": purpose,
         "chargingProfileKind": "Absolute",

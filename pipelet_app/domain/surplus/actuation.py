@@ -10,6 +10,8 @@ Rules (docs/surplus-actuation.md):
   site's connectors), so a new transaction, and a car that locks its current when the session starts,
   begins there, never at full power, and the site holds its cap with the loop dead. The site cap goes
   out once per charger as a ChargePointMaxProfile (the hardware backstop: one car may take all of it).
+  While a new car would start, an idle connector below the minimum also gets a lift (a second
+  TxDefaultProfile on stack level 1, `baseline.lift_shares`), bounded and renewed like a TxProfile.
 - Stale data (no grid measurement for `STALE_AFTER`): PV-only pauses (no measurement = no proof of
   surplus); PV-priority and Eco-plus keep the minimum current (the grid tops up anyway). Never more.
 - Phases: a charger (and car) that can switch between 1 and 3 phases gets `numberPhases` in every
@@ -38,6 +40,8 @@ TX_ATTEMPTS: tuple[tuple[str, int], ...] = (
 )
 BASE_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
 MAX_ATTEMPTS: tuple[tuple[str, int], ...] = (("ChargePointMaxProfile", 0),)
+#: an idle connector's lift (`baseline.lift_shares`): over the baseline, so on stack level 1 only
+LIFT_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 1),)
 
 
 def rate_unit(allowed: str | None) -> str:
@@ -128,8 +132,8 @@ def number_phases(switchable: bool, phases: int) -> int | None:
 
 
 def attempts_for(kind: str) -> tuple[tuple[str, int], ...]:
-    """Purpose and stack level to try in order for a `tx`, `base` (baseline) or `max` slot."""
-    return {"tx": TX_ATTEMPTS, "base": BASE_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
+    """Purpose and stack level to try in order for a `tx`, `base` (baseline), `lift` or `max` slot."""
+    return {"tx": TX_ATTEMPTS, "base": BASE_ATTEMPTS, "lift": LIFT_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
 
 
 def outcome(kind: str, attempt: int, status: str) -> str:

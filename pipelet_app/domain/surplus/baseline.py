@@ -19,7 +19,8 @@ the last reading would be sent again with every kettle.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 from pipelet_app.domain.surplus.actuation import safe_limit_a
 from pipelet_app.domain.surplus.model import Mode
@@ -49,3 +50,80 @@ def baseline_shares(min_a: Mapping[str, float], mode: Mode, grid_limit_a: float)
         shares[charger_id] = share
         used += share
     return shares
+
+
+# --- The newcomer lift: an idle connector's default raised while the surplus would start a new car ---
+#
+# Why: in PV-only every baseline is 0 A (no measurement is no proof of surplus), so a car that locks its
+# current when its session starts (older Renault Zoe) locks 0 A and may never charge that session, even in
+# full sun. While the loop is alive with fresh data and the controller would start a newcomer now, each
+# idle connector whose baseline is below its minimum gets a second TxDefaultProfile on stack level 1 at
+# that minimum: the lift. A new car starts there (the highest stack level leads), the loop's TxProfile
+# takes over at its next cycle. The lift carries the bounded `duration` of the loop's TxProfiles and is
+# renewed like them, so with the loop dead it lapses and the stack-level-0 baseline leads again: PV-only
+# starts paused again, and the sum of all defaults per phase is back at the baseline's.
+# The minimum, not more: a car that locks its current keeps it for the session, and the minimum is the
+# least it imports when the sun goes; a car that follows gets more from the TxProfile within a cycle.
+
+
+def newcomer_starts(
+    available_w: float, cars: Sequence[tuple[float, float, bool]], newcomer_min_w: float
+) -> bool:
+    """Would the controller start a new car now? As `share.pick` decides for a car ranked after the
+    present ones: only while the cars it runs (`on`) could not take the whole surplus at their maximum,
+    and the surplus carries every present car's minimum (running or waiting for sun) plus the
+    newcomer's. `cars`: (minimum W, maximum W, on) of each car present that still wants energy."""
+    min_sum = sum(min_w for min_w, _, _ in cars)
+    max_sum = sum(max_w for _, max_w, on in cars if on)
+    return max_sum < available_w and min_sum + newcomer_min_w <= available_w + 1e-9
+
+
+def hold_lift(
+    lifted: bool, starts: bool, low_since: datetime | None, now: datetime, hold_s: float
+) -> tuple[bool, datetime | None]:
+    """Hysteresis for the lift: on as soon as a newcomer would start; off once it would not for
+    `hold_s` on end, so a passing cloud does not send two profiles per idle connector. Returns (lifted,
+    since when a newcomer would not start while lifted)."""
+    if starts:
+        return True, None
+    if not lifted:
+        return False, None
+    since = low_since or now
+    if (now - since).total_seconds() >= hold_s:
+        return False, None
+    return True, since
+
+
+def lift_shares(
+    base: Mapping[str, float],
+    idle: Collection[str],
+    min_a: Mapping[str, float],
+    running_a: Mapping[str, float],
+    house_a: float,
+    grid_limit_a: float,
+    barred: Collection[str] = (),
+) -> dict[str, float]:
+    """The idle connectors lifted to their minimum (A per phase), in id order, each only while two sums
+    stay within the cap on every phase (every connector counting on every phase, as the baseline does):
+
+    - with the loop away: every connector's default, the baseline or its lift (the running cars'
+      TxProfiles lapse to their baseline too);
+    - now: the house, the running cars' decided limits and every idle connector's default, so a car
+      that starts on a lift before the loop's next cycle does not take the site over its limit.
+
+    `barred`: connectors not to lift (their baseline itself went on stack level 1, which a lift would
+    replace)."""
+    loop_away = sum(base.values())
+    now = house_a + sum(running_a.values()) + sum(base[key] for key in idle)
+    lifts: dict[str, float] = {}
+    for key in sorted(idle, key=id_order):
+        minimum = min_a[key]
+        extra = minimum - base[key]
+        if extra <= 0 or key in barred:
+            continue
+        if loop_away + extra > grid_limit_a + 1e-9 or now + extra > grid_limit_a + 1e-9:
+            continue
+        lifts[key] = minimum
+        loop_away += extra
+        now += extra
+    return lifts

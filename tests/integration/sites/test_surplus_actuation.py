@@ -46,6 +46,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.db.types import utcnow
 from pipelet_app.ocpp.server import CsmsServer
+from pipelet_app.settings import get_settings
 from pipelet_app.site_energy.consumer import Consumer
 from tests.waiting import wait_for
 
@@ -496,12 +497,11 @@ async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServ
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=21))
         caps = [p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]
         assert len(caps) == 2
-        assert [p for p in profiles.purposes() if p[0] == "TxDefaultProfile"] == [
-            ("TxDefaultProfile", 0, 0.0)
-        ] * 2
+        baselines = [p for p in profiles.purposes() if p[:2] == ("TxDefaultProfile", 0)]
+        assert baselines == [("TxDefaultProfile", 0, 0.0)] * 2
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=31))  # and not again without a boot
         assert len([p for p in profiles.purposes() if p[0] == "ChargePointMaxProfile"]) == 2
-        assert len([p for p in profiles.purposes() if p[0] == "TxDefaultProfile"]) == 2
+        assert len([p for p in profiles.purposes() if p[:2] == ("TxDefaultProfile", 0)]) == 2
     finally:
         await cp.close()
 
@@ -1152,7 +1152,12 @@ async def test_every_charger_keeps_a_baseline_that_together_fits_the_site_cap(cs
         tx = limits(profiles["a"])[4:]
         assert tx and all(purpose == "TxProfile" and connector == 1 for purpose, connector, _ in tx)
         assert max(limit for _, _, limit in tx) > 12.0  # twice its baseline share, within the 24 A cap
-        assert [len(profiles[name].received) for name in ("b", "c")] == [4, 5]  # the others keep theirs
+        # the others keep their baselines; 12 kW is more than the car takes (16 A, 11 kW) and carries a
+        # second minimum, so the first idle one by id is lifted to 6 A (stack level 1), within the cap
+        # with the car's limit (16 + 6 <= 24); a second lift would not fit (docs: "The newcomer lift")
+        assert limits(profiles["b"])[4:] == [("TxDefaultProfile", 1, 6.0)]
+        assert lift_limits(profiles["b"]) == [(4001, 1, 6.0, 300)]
+        assert len(profiles["c"].received) == 5
     finally:
         for cp in cps.values():
             await cp.close()
@@ -1291,3 +1296,84 @@ async def test_tx_profiles_last_a_bounded_time_and_the_live_loop_renews_them(
         assert len(profiles.received) == count + 1
     finally:
         await cp.close()
+
+
+def lift_limits(profiles: Profiles) -> list[tuple[int, int, float, int | None]]:
+    """(profile id, stack level, limit, duration) of every lift (TxDefaultProfile on stack level 1) a 1.6
+    or 2.0.1 charger got."""
+    out = []
+    for payload in profiles.received:
+        profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+        purpose, schedule = schedule_of(payload)
+        if purpose == "TxDefaultProfile" and profile["stackLevel"] == 1:
+            number = profile.get("chargingProfileId", profile.get("id"))
+            out.append((number, 1, schedule["chargingSchedulePeriod"][0]["limit"], schedule.get("duration")))
+    return out
+
+
+async def test_pv_only_lifts_idle_connectors_to_the_minimum_while_a_new_car_would_start(
+    csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PV-only site with a 1.6 and a 2.0.1 charger, both idle. Every baseline is 0 A (no measurement is
+    no proof of surplus), so a car that locks its current at session start locked 0 A even in full sun.
+    Now, while the surplus would start a new car, each idle connector also carries a lift: a second
+    TxDefaultProfile (its own id, 4001) on stack level 1 at the minimum, 6 A, bounded like a TxProfile
+    (300 s) so a dead loop's lift lapses to the 0 A baseline. No data (stale) drops it at once; the
+    sun back lifts again; a car that starts keeps its connector's lift until its TxProfile takes over
+    (no 0 A flash between the two); a surplus the running car takes whole drops the other connector's
+    lift after the hold (60 s here), not at the first cloud."""
+    monkeypatch.setattr(get_settings(), "surplus_newcomer_hold_s", 60.0)
+    site = make_site(mode="pv-only")
+    other = f"{site.cp}b"
+    passwords = {site.cp: site.password, other: add_site_charger(site, other, "2.0.1")}
+    profiles = {site.cp: Profiles(), other: Profiles()}
+    cps: dict[str, RawChargePoint] = {}
+    try:
+        for cp_id, protocols in ((site.cp, ("ocpp1.6",)), (other, ("ocpp2.0.1",))):
+            cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", cp_id, protocols, password=passwords[cp_id])
+            await cp.connect()
+            cp.responders["SetChargingProfile"] = profiles[cp_id]
+            await (cp.boot201() if cp_id == other else cp.boot16())
+            cps[cp_id] = cp
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)  # 8 kW exported, nobody charging
+        state = SiteLoop()
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        for cp_id in cps:
+            assert limits(profiles[cp_id])[1] == ("TxDefaultProfile", 1, 0.0)  # the baseline, level 0
+            assert lift_limits(profiles[cp_id]) == [(4001, 1, 6.0, 300)]
+        row = {c["charger"]: c for c in decisions(site)[-1].chargers}[f"{other}/1"]
+        assert row["limit_a"] == 6.0 and row["lift"] == {"limit_a": 6.0, "sent": "Accepted"}
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))
+        assert [len(p.received) for p in profiles.values()] == [3, 3]  # nothing changed: nothing sent
+
+        # no measurement for 2 minutes: stale, no proof of surplus: every lift drops at once
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=130))
+        for cp_id in cps:
+            assert lift_limits(profiles[cp_id])[-1] == (4001, 1, 0.0, 300)
+        # the sun measured again: lifted again
+        await sunshine(site, t0 + timedelta(seconds=140), pv_w=9000.0, grid_w=-8000.0)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=141))
+        for cp_id in cps:
+            assert lift_limits(profiles[cp_id])[-1] == (4001, 1, 6.0, 300)
+
+        # a car starts at the 1.6 charger (on its lift): its TxProfile, no lift traffic to that connector;
+        # it can take the whole 8 kW, so no second car would start: the other lift is held for now
+        counts = {cp_id: len(lift_limits(p)) for cp_id, p in profiles.items()}
+        await cps[site.cp].ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
+        )
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=151))
+        tx = [limit for purpose, _, limit in limits(profiles[site.cp]) if purpose == "TxProfile"]
+        assert tx and tx[-1] >= 6.0
+        assert {cp_id: len(lift_limits(p)) for cp_id, p in profiles.items()} == counts
+        await sunshine(site, t0 + timedelta(seconds=200), pv_w=9000.0, grid_w=-8000.0)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=201))
+        assert len(lift_limits(profiles[other])) == counts[other]  # 50 s of 60: held
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=212))
+        assert lift_limits(profiles[other])[-1] == (4001, 1, 0.0, 300)  # the hold ran out: dropped
+        assert len(lift_limits(profiles[site.cp])) == counts[site.cp]  # the busy connector: untouched
+    finally:
+        for cp in cps.values():
+            await cp.close()

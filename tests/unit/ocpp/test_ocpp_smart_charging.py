@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelet_app.ocpp.errors import InvalidCommandPayload
-from pipelet_app.ocpp.smart_charging import profile_id, set_limit_request
+from pipelet_app.ocpp.smart_charging import lift_profile_id, profile_id, set_limit_request
 from pipelet_app.ocpp.validation import validate
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -95,6 +95,23 @@ def test_a_duration_bounds_the_schedule_of_both_versions() -> None:
     assert v201["duration"] == 300
     plain = set_limit_request("2.0.1", {**request, "duration": None}, NOW)
     assert "duration" not in plain["chargingProfile"]["chargingSchedule"][0]
+
+
+def test_a_lift_is_a_second_tx_default_profile_under_its_own_id() -> None:
+    """The surplus loop's lift goes beside the connector's baseline (id 2001), never over its id."""
+    request = {"connectorId": 1, "limit": 6, "stackLevel": 1, "layer": "lift", "duration": 300}
+    v16 = set_limit_request("1.6", request, NOW)["csChargingProfiles"]
+    assert (v16["chargingProfileId"], v16["chargingProfilePurpose"], v16["stackLevel"]) == (
+        lift_profile_id(1),
+        "TxDefaultProfile",
+        1,
+    )
+    assert lift_profile_id(1) == 4001 != profile_id("TxDefaultProfile", 1)
+    v201 = set_limit_request("2.0.1", request, NOW)
+    validate("2.0.1", "SetChargingProfile", v201)
+    assert v201["chargingProfile"]["id"] == 4001
+    with pytest.raises(InvalidCommandPayload):
+        set_limit_request("1.6", {**request, "purpose": "TxProfile", "transactionId": "1"}, NOW)
 
 
 @pytest.mark.parametrize(
