@@ -44,6 +44,7 @@ from pipelet_app.ocpp import transactions
 from pipelet_app.ocpp.smart_charging import profile_id
 from pipelet_app.ocpp.surplus_link import surplus_steers
 from pipelet_app.ocpp.timefmt import format_utc, parse_utc
+from pipelet_app.settings import get_settings
 
 DECISION_FRESH = timedelta(minutes=2)  # older than the loop's stale limit: the controller is not running
 
@@ -88,15 +89,26 @@ def offer_for(db: Session, charger_id: int, evse_id: int, needs: EvNeeds) -> Off
     return plan_offer(needs, evse_max_w, site_max_a)
 
 
-def profile_request(offer: Offer, evse_id: int, transaction_id: str, now: datetime) -> dict[str, Any]:
+def profile_request(
+    offer: Offer, evse_id: int, transaction_id: str, now: datetime, duration_s: int | None = None
+) -> dict[str, Any]:
     """The 2.0.1 SetChargingProfile for an offer: the EVSE's TxProfile slot (same id as the surplus
-    loop's, so a new offer replaces the last one), Absolute from now."""
+    loop's, so a new offer replaces the last one), Absolute from now; `duration_s` bounds it (the
+    surplus controller's limit, like the loop's own TxProfiles: a dead loop's lapses to the baseline)."""
     periods = []
     for period in offer.periods:
         item: dict[str, Any] = {"startPeriod": period.start_s, "limit": period.limit}
         if period.phases is not None:
             item["numberPhases"] = period.phases
         periods.append(item)
+    schedule: dict[str, Any] = {
+        "id": 1,
+        "startSchedule": format_utc(now),
+        "chargingRateUnit": offer.unit,
+        "chargingSchedulePeriod": periods,
+    }
+    if duration_s:
+        schedule["duration"] = duration_s
     return {
         "evseId": evse_id,
         "chargingProfile": {
@@ -105,14 +117,7 @@ def profile_request(offer: Offer, evse_id: int, transaction_id: str, now: dateti
             "chargingProfilePurpose": "TxProfile",
             "chargingProfileKind": "Absolute",
             "transactionId": transaction_id,
-            "chargingSchedule": [
-                {
-                    "id": 1,
-                    "startSchedule": format_utc(now),
-                    "chargingRateUnit": offer.unit,
-                    "chargingSchedulePeriod": periods,
-                }
-            ],
+            "chargingSchedule": [schedule],
         },
     }
 
@@ -159,7 +164,8 @@ def answer_needs(
         offer = Offer(
             "A", (Period(0, round(min(limit_a, cap), 1), phases),), "the surplus controller's limit"
         )
-        request = profile_request(offer, row.evse_id, _station_tx_id(session.transaction_id), now)
+        validity = int(get_settings().surplus_tx_validity_s) or None
+        request = profile_request(offer, row.evse_id, _station_tx_id(session.transaction_id), now, validity)
         return Answer("Accepted", offer.reason, request)
     if session is None:
         return Answer("Rejected", "no open transaction on this EVSE for a TxProfile")

@@ -733,6 +733,7 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
         assert offer["chargingSchedule"][0]["chargingSchedulePeriod"] == [
             {"startPeriod": 0, "limit": limit, "numberPhases": 1}
         ]
+        assert offer["chargingSchedule"][0]["duration"] == 300  # bounded like the loop's TxProfiles
 
         switch_controller(site, on=False)
         # Off: no controller plans any more, so the CSMS offers the car's levelled schedule at once.
@@ -740,6 +741,7 @@ async def test_ev_charging_needs_answered_processing_and_fed_into_the_tx_profile
         assert await cp.ok("NotifyEVChargingNeeds", needs) == {"status": "Accepted"}
         await wait_for(lambda: len(profiles.received) > before, what="an ISO 15118 offer")
         assert profiles.purposes()[-1][0] == "TxProfile"
+        assert "duration" not in profiles.received[-1]["chargingProfile"]["chargingSchedule"][0]
     finally:
         await cp.close()
 
