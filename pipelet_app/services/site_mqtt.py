@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from pipelet_app import audit
 from pipelet_app.auth import Principal
-from pipelet_app.db.models import SiteMqttCredential
+from pipelet_app.db.models import Site, SiteMqttCredential
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.mqtt_access import hash_password, new_password, site_topics, site_user
 from pipelet_app.errors import AppError
@@ -46,6 +47,11 @@ async def issue_credential(db: Session, principal: Principal, site_id: int) -> d
     """A new password for the site's gateway user, replacing any earlier one; the answer is the only
     place the password appears. Another tenant's site is NotFound like a missing one."""
     own_site(db, principal, site_id)
+    # One issue per site at a time: a second request waits here until the first has committed, then
+    # replaces its password, instead of failing on the primary key while the first waits for the broker.
+    # A write that changes nothing, because it locks on both databases: the site's row on PostgreSQL,
+    # the file on SQLite (where SELECT ... FOR UPDATE is no lock at all).
+    db.exec(update(Site).where(col(Site.id) == site_id).values(tenant_id=Site.tenant_id))
     password = new_password()
     entry = hash_password(password)
     issued_at: datetime = utcnow()

@@ -17,9 +17,13 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import screenshot, sign_in
 
 
-def _publish(topic: str, bodies: list[dict]) -> None:
+def _publish(topic: str, bodies: list[dict], login: tuple[str, str]) -> None:
+    """As the site's gateway, with the login its page issued: the embedded broker of `pipelet run` takes
+    nothing else (a shared broker on 1883 without a password file ignores it)."""
+
     async def main() -> None:
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
+        user, password = login
+        async with aiomqtt.Client("127.0.0.1", 1883, username=user, password=password) as client:
             for body in bodies:
                 await client.publish(topic, json.dumps(body).encode(), qos=1)
 
@@ -85,7 +89,7 @@ def test_operator_creates_a_site_with_devices_and_sees_its_energy(page: Page, se
         }
         for m in range(10)
     ]
-    _publish(f"pipelet/sites/{site_id}/measurements", bodies)
+    _publish(f"pipelet/sites/{site_id}/measurements", bodies, (f"site-{site_id}", first))
     for _ in range(20):
         page.reload()
         energy = page.locator("#site-energy")

@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,12 +25,16 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from pipelet_app.auth import Principal
 from pipelet_app.cli.broker import broker_program, mosquitto_binary
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import SiteMqttCredential
+from pipelet_app.db.models import SiteMqttCredential, User
 from pipelet_app.domain.mqtt_access import check_password
+from pipelet_app.services import site_mqtt
 from pipelet_app.settings import get_settings
+from pipelet_app.site_energy import broker_admin
 from pipelet_app.site_energy.consumer import broker_login
 from pipelet_app.site_energy.embedded_broker import dynsec_plugin
 from tests.integration.api_keys import key_of, site_of
@@ -244,3 +249,40 @@ def test_without_an_admin_url_the_credential_is_stored_for_mqtt_acl(
     with session_scope() as db:
         row = db.get(SiteMqttCredential, site_a)
         assert row is not None and check_password(issued["password"], row.password_hash)
+
+
+def test_two_operators_issuing_at_once_both_get_an_answer_and_the_later_password_holds(
+    demo: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one issue waits for the broker (0.5 s here), a second for the same site waits for it instead
+    of failing on the primary key; the stored hash is the password the second answer showed."""
+
+    pushed: list[str] = []
+
+    async def slow_broker(_url: str, _site_id: int, password: str) -> None:
+        await asyncio.sleep(0.5)
+        pushed.append(password)
+
+    monkeypatch.setattr(broker_admin, "set_site_password", slow_broker)
+    monkeypatch.setenv("MQTT_ADMIN_URL", "mqtt://pipelet-admin:x@127.0.0.1:1")
+    get_settings.cache_clear()
+    site_a = site_of(SON)
+    with session_scope() as db:
+        son = Principal.of(db.exec(select(User).where(User.email == SON)).one())
+
+    answers: list[dict] = []
+
+    def issue_one() -> None:
+        with session_scope() as db:
+            answers.append(asyncio.run(site_mqtt.issue_credential(db, son, site_a)))
+
+    threads = [threading.Thread(target=issue_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    get_settings.cache_clear()
+    assert len(answers) == 2 and len({a["password"] for a in answers}) == 2
+    with session_scope() as db:
+        row = db.get(SiteMqttCredential, site_a)
+        assert row is not None and check_password(pushed[-1], row.password_hash)
