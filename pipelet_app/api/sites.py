@@ -204,6 +204,17 @@ class MqttCredentialOut(BaseModel):
     )
 
 
+class MqttLoginOut(BaseModel):
+    username: str = Field(description="The gateway's broker user, site-{id}")
+    issued_at: datetime | None = Field(description="When its current password was issued; null: never")
+
+
+@router.get("/{site_id}/mqtt-credentials", response_model=MqttLoginOut, responses=NOT_FOUND)
+def mqtt_login(site_id: ObjectId, principal: Caller, db: DB) -> dict:
+    """Whether the site's gateway has a broker password, and since when; never the password itself."""
+    return mqtt_service.credential_status(db, principal, site_id)
+
+
 @router.post(
     "/{site_id}/mqtt-credentials",
     response_model=MqttCredentialOut,

@@ -125,7 +125,12 @@ def test_tenants_sites_and_anonymous_are_kept_apart_on_the_embedded_broker(
     client: TestClient, broker: Broker
 ) -> None:
     site_a, site_b = site_of(SON), site_of(NW)
+    status = client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON))
+    assert status.json() == {"username": f"site-{site_a}", "issued_at": None}
     a, b = issue(client, SON, site_a), issue(client, NW, site_b)
+    status = client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON)).json()
+    assert status["issued_at"] == a["issued_at"] and a["password"] not in str(status)
+    assert client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(NW)).status_code == 404
     assert a["username"] == f"site-{site_a}" and a["live"] is True
     assert a["measurements_topic"] == f"pipelet/sites/{site_a}/measurements"
     # Only a hash is kept, and it is the password's.
