@@ -137,6 +137,8 @@ class ControllerSettings:
     cover_window_s: float = 180.0  # ... judged on the mean surplus of this many recent seconds ...
     cover_grid_share: float = 0.02  # ... while its grid use stays within this share of its expected energy
     cover_run_s: float = 1200.0  # ... and starts only if that budget lasts this long at the present shortfall
+    cover_unfilled: float = 1.0  # ... and only where the car wants more than this times its share of the
+    # forecast sun until it leaves (the forecast over the site's chargers; 0 = off)
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing,
     hungry_factor: float = 1.7  # ... unless it wants this many times its share of the forecast sun (0 = off)
     handover_finish_s: float = 600.0  # ... or it would be full within this long at its minimum (0 = off)
