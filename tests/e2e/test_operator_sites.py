@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import threading
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,20 @@ import aiomqtt
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot, sign_in
+from tests.integration.api_keys import key_for
+
+
+def gateway_login(base: str, site_id: int, operator: str = "operator@sonnenstrom.demo") -> tuple[str, str]:
+    """A site's broker login as its operator gets one over the API (the database must be the server's:
+    the key is made there)."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/sites/{site_id}/mqtt-credentials",
+        method="POST",
+        headers={"Authorization": f"Bearer {key_for(operator)}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        issued = json.loads(response.read())
+    return issued["username"], issued["password"]
 
 
 def _publish(topic: str, bodies: list[dict], login: tuple[str, str]) -> None:

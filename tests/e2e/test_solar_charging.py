@@ -34,7 +34,7 @@ from pipelet_app.db.models import (
 from pipelet_app.portals.driver.surplus_data import form_key
 from pipelet_app.services.zones import session_zones
 from tests.e2e.conftest import screenshot, sign_in
-from tests.e2e.test_operator_sites import _publish
+from tests.e2e.test_operator_sites import _publish, gateway_login
 
 
 @pytest.fixture
@@ -324,6 +324,7 @@ def test_energy_flows_follow_a_new_mqtt_measurement_without_reload(
                 "powerValue": 7300.0,
             }
         ],
+        gateway_login(server["base"], site_id),
     )
     expect(page.locator("#flow-pv")).to_have_text("7.3 kW", timeout=20_000)  # pushed every 5 s
     assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
