@@ -105,6 +105,7 @@ def test_operator_connects_a_network_with_the_form_on_a_phone_in_german(
         expect(page.locator("#networks-error")).to_contain_text(
             "API-Schlüssel: für dieses Netzwerk erforderlich", timeout=20_000
         )
+        expect(page.locator("#network-choice")).to_contain_text("Helios")  # kept across the refusal
         submit(with_key=True)
         expect(page.locator("#network-connected")).to_contain_text("Verbunden: Hofladen", timeout=30_000)
         expect(page.locator("#networks-error")).to_have_count(0)
@@ -148,17 +149,18 @@ def test_operator_replaces_a_rotated_key_with_the_form(page: Page, server: dict,
         page.goto(f"{server['base']}/operator/networks")
         expect(page.locator("#network-replace-form")).to_be_visible(timeout=30_000)
 
-        def submit(key: str) -> None:
-            page.click("#replace-account")
-            page.get_by_role("option", name="Helios Lager").click()
-            page.fill("#replace-api-key", key)
-            page.click("#network-replace")
-
-        submit("not-the-rotated-key")
+        page.click("#replace-account")
+        page.get_by_role("option", name="Helios Lager").click()
+        page.fill("#replace-api-key", "not-the-rotated-key")
+        page.click("#network-replace")
         expect(page.locator("#networks-error")).to_contain_text(
             "Credentials: the network refused them", timeout=20_000
         )
-        submit(new_key)
+        # The refusal empties the key but keeps the account: only the key is typed again.
+        expect(page.locator("#replace-api-key")).to_have_value("")
+        expect(page.locator("#replace-account")).to_contain_text("Helios Lager")
+        page.fill("#replace-api-key", new_key)
+        page.click("#network-replace")
         expect(page.locator("#network-replaced")).to_contain_text(
             "Credentials replaced: Helios Lager", timeout=30_000
         )

@@ -81,93 +81,94 @@ def _location_row(row: rx.Var) -> rx.Component:
     )
 
 
-def _connect_form() -> rx.Component:
-    """Connect an account: the network, a name for it, and one input per credential field any network asks
-    for (secret ones masked); `NetworksState.connect` keeps the chosen network's. Emptied on submit, so a
-    secret never stays on the page."""
-    s = NetworksState
+def _credentials_form(
+    kind: str,
+    chooser: rx.Component,
+    *named: rx.Component,
+    hint: str,
+    done: rx.Var,
+    done_id: str,
+    on_submit: rx.EventHandler,
+) -> rx.Component:
+    """A card with one form that sends a network's credentials: `chooser` (the network, or the account
+    whose credentials change), any `named` inputs, then one input per credential field any network asks
+    for (secret ones masked); the state keeps the chosen network's. Emptied on submit, so a secret never
+    stays on the page; `done` is the green sentence after a success."""
     return card(
-        T["networks.connect"],
-        rx.text(T["networks.connect_form_hint"], size="2"),
-        rx.cond(
-            s.connected != "",
-            rx.callout(
-                s.connected,
-                color_scheme="green",
-                role="status",
-                id="network-connected",
-            ),
-        ),
+        T[f"networks.{kind}"],
+        rx.text(T[hint], size="2"),
+        rx.cond(done != "", rx.callout(done, color_scheme="green", role="status", id=done_id)),
         rx.form(
             rx.flex(
-                field(
-                    T["networks.choose"],
-                    rx.select.root(
-                        rx.select.trigger(id="network-choice", aria_label=T["networks.choose"]),
-                        rx.select.content(
-                            rx.foreach(s.choices, lambda c: rx.select.item(c["name"], value=c["id"]))
-                        ),
-                        name="network",
-                    ),
-                ),
-                field(T["networks.account_name"], rx.input(name="label", max_length=200, id="network-label")),
+                chooser,
+                *named,
                 *credential_inputs(
-                    connect_inputs(), lambda name: T[f"network_field.{name}"], "network", auto_complete="off"
+                    connect_inputs(),
+                    lambda name: T[f"network_field.{name}"],
+                    "network" if kind == "connect" else kind,
+                    auto_complete="off",
                 ),
-                rx.button(T["networks.connect_button"], type="submit", id="network-connect"),
+                rx.button(T[f"networks.{kind}_button"], type="submit", id=f"network-{kind}"),
                 direction="row",
                 wrap="wrap",
                 align="end",
                 spacing="3",
                 width="100%",
             ),
-            on_submit=s.connect,
+            on_submit=on_submit,
             reset_on_submit=True,
             width="100%",
-            id="network-connect-form",
+            id=f"network-{kind}-form",
         ),
     )
 
 
-def _replace_form() -> rx.Component:
-    """Replace a connected account's credentials (a rotated key or password) without disconnecting it:
-    the account, then the same inputs as the connect form; `NetworksState.replace_credentials` keeps the
-    account's network's. Emptied on submit, so a secret never stays on the page."""
+def _choice(label: str, trigger_id: str, items: rx.Var, value: rx.Var, on_change) -> rx.Component:
+    """A labelled select over `items` (each `{id, name}`) held in the state, not sent with the form (see
+    `NetworksState.choose_network`): the form's reset on submit leaves it, so after a refusal only the
+    credentials need typing again."""
+    return field(
+        T[label],
+        rx.select.root(
+            rx.select.trigger(id=trigger_id, aria_label=T[label]),
+            rx.select.content(rx.foreach(items, lambda c: rx.select.item(c["name"], value=c["id"]))),
+            value=value,
+            on_change=on_change,
+        ),
+    )
+
+
+def _connect_form() -> rx.Component:
+    """Connect an account: the network, a name for it and its credentials (`NetworksState.connect`)."""
     s = NetworksState
-    return card(
-        T["networks.replace"],
-        rx.text(T["networks.replace_hint"], size="2"),
-        rx.cond(
-            s.replaced != "",
-            rx.callout(s.replaced, color_scheme="green", role="status", id="network-replaced"),
+    return _credentials_form(
+        "connect",
+        _choice("networks.choose", "network-choice", s.choices, s.network_choice, s.choose_network),
+        field(T["networks.account_name"], rx.input(name="label", max_length=200, id="network-label")),
+        hint="networks.connect_form_hint",
+        done=s.connected,
+        done_id="network-connected",
+        on_submit=s.connect,
+    )
+
+
+def _replace_form() -> rx.Component:
+    """Replace a connected account's credentials (a rotated key or password) without disconnecting it
+    (`NetworksState.replace_credentials` keeps the account's network's fields)."""
+    s = NetworksState
+    return _credentials_form(
+        "replace",
+        _choice(
+            "networks.replace_account",
+            "replace-account",
+            s.accounts,
+            s.replace_choice,
+            s.choose_account,
         ),
-        rx.form(
-            rx.flex(
-                field(
-                    T["networks.replace_account"],
-                    rx.select.root(
-                        rx.select.trigger(id="replace-account", aria_label=T["networks.replace_account"]),
-                        rx.select.content(
-                            rx.foreach(s.accounts, lambda a: rx.select.item(a["name"], value=a["id"]))
-                        ),
-                        name="account",
-                    ),
-                ),
-                *credential_inputs(
-                    connect_inputs(), lambda name: T[f"network_field.{name}"], "replace", auto_complete="off"
-                ),
-                rx.button(T["networks.replace_button"], type="submit", id="network-replace"),
-                direction="row",
-                wrap="wrap",
-                align="end",
-                spacing="3",
-                width="100%",
-            ),
-            on_submit=s.replace_credentials,
-            reset_on_submit=True,
-            width="100%",
-            id="network-replace-form",
-        ),
+        hint="networks.replace_hint",
+        done=s.replaced,
+        done_id="network-replaced",
+        on_submit=s.replace_credentials,
     )
 
 

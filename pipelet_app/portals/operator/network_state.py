@@ -21,6 +21,8 @@ class NetworksState(SessionState):
     error: str = ""
     connected: str = ""  # the sentence naming the account the form just connected ("": none)
     replaced: str = ""  # the sentence naming the account whose credentials were just replaced ("": none)
+    network_choice: str = ""  # the connect form's network, kept across a refused submit
+    replace_choice: str = ""  # the replace form's account id, kept across a refused submit
 
     async def _reload(self):
         result = await self._guarded_off_loop(data.networks_view)
@@ -44,7 +46,7 @@ class NetworksState(SessionState):
 
     @rx.event
     async def load(self):
-        self.error = self.connected = self.replaced = ""
+        self.error = self.connected = self.replaced = self.network_choice = self.replace_choice = ""
         return (await self._reload()).redirect
 
     @rx.event
@@ -52,10 +54,12 @@ class NetworksState(SessionState):
         """Connect a network account from the page's form (tested live first, like the API)."""
         self.error = self.connected = ""
         values = {str(k): str(v) for k, v in (form or {}).items()}
+        values["network"] = values.get("network") or self.network_choice
         result = await self._guarded_off_loop(lambda db, p: data.connect(db, p, values))
         if result.value is not None:
             name = values.get("label", "").strip() or values.get("network", "")
             self.connected = translate("networks.connected", self.locale).format(name=name)
+            self.network_choice = ""
         return await self._poll_and_reload(result)
 
     @rx.event
@@ -64,11 +68,26 @@ class NetworksState(SessionState):
         keeps its id, sessions and site mappings and syncs at once. The values go to the service only."""
         self.error = self.connected = self.replaced = ""
         values = {str(k): str(v) for k, v in (form or {}).items()}
+        values["account"] = values.get("account") or self.replace_choice
         result = await self._guarded_off_loop(lambda db, p: data.replace_credentials(db, p, values))
         if result.value is not None:
             name = next((a["name"] for a in self.accounts if a["id"] == str(result.value)), "")
             self.replaced = translate("networks.replaced", self.locale).format(name=name)
+            self.replace_choice = ""
         return await self._poll_and_reload(result)
+
+    # The two selects are the state's, not the form's. The form's reset on submit (which empties the
+    # secrets) also resets each select: Radix reports its default, "", as a change, which is no choice
+    # (the lists offer no empty item), so the state keeps the last one and the select goes on showing
+    # it. An event that names one in its form (the API-like path) is taken as it is.
+
+    @rx.event
+    def choose_network(self, network: str):
+        self.network_choice = network or self.network_choice
+
+    @rx.event
+    def choose_account(self, account_id: str):
+        self.replace_choice = account_id or self.replace_choice
 
     @rx.event
     async def sync(self, account_id: str):
