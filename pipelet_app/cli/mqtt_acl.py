@@ -21,6 +21,7 @@ from pipelet_app.cli._errors import BadInput, friendly_errors
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import Site, SiteMqttCredential, Tenant
 from pipelet_app.db.types import utcnow
+from pipelet_app.settings import get_settings
 from pipelet_app.site_energy import broker_acl
 
 
@@ -69,6 +70,14 @@ def mqtt_acl(
         broker_acl.write(out, files)
     for user, password in files.issued:
         typer.echo(f"{user} {password}")
+    if get_settings().mqtt_admin_url and any(user != consumer_user for user, _ in files.issued):
+        # a broker with the dynamic security plugin learns a password only when it is issued to it
+        typer.echo(
+            "note: MQTT_ADMIN_URL is set, but the site passwords above went to these files and the "
+            "database only, not to that broker; issue them on the site page or with "
+            "POST /api/v1/sites/{id}/mqtt-credentials to make them live there",
+            err=True,
+        )
     typer.echo(
         f"{len(sites)} sites; {len(files.issued)} new passwords (above, not shown again), "
         f"{len(files.kept)} kept; include {out / broker_acl.CONF_FILE} in mosquitto.conf and reload it; "

@@ -21,6 +21,7 @@ from pipelet_app.cli._errors import friendly_errors
 from pipelet_app.cli.broker import broker_program
 from pipelet_app.runtime.supervisor import Program, Supervisor
 from pipelet_app.settings import Settings, ensure_secret_key, get_settings
+from pipelet_app.site_energy.embedded_broker import embedded_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,7 +124,7 @@ def run(
         print_logins(seed_and_report())
 
     supervisor = Supervisor()
-    broker, broker_line, broker_env = broker_program(settings.mqtt_url, _child_env(), ROOT / ".mqtt")
+    broker, broker_line, broker_env = broker_program(settings.mqtt_url, _child_env(), embedded_dir())
     typer.echo(broker_line)
     if broker is not None:
         supervisor.add(broker)

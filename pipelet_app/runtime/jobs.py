@@ -165,10 +165,11 @@ async def arq_mail_compliance_alerts(ctx: dict[str, Any]) -> int:
 
 def _consumer() -> Any:
     from pipelet_app.site_energy.consumer import Consumer
+    from pipelet_app.site_energy.embedded_broker import consumer_url
 
     settings = get_settings()
     group = settings.mqtt_shared_group or ("pipelet" if uses_redis() else None)
-    return Consumer(settings.mqtt_url, shared_group=group)
+    return Consumer(consumer_url(settings.mqtt_url), shared_group=group)
 
 
 async def site_energy_consumer() -> None:

@@ -35,6 +35,31 @@ CONFIG_FILE = "dynamic-security.json"
 CONF_FILE = "mosquitto.conf"
 
 
+def embedded_dir() -> Path:
+    """Where `pipelet run` keeps its broker's generated config (the project directory's `.mqtt/`)."""
+    from pipelet_app.settings import PROJECT_DIR
+
+    return PROJECT_DIR / ".mqtt"
+
+
+def consumer_url(url: str, directory: Path | None = None) -> str:
+    """MQTT_URL for a consumer: as given when it carries a login; with the embedded broker's consumer
+    login when it has none and names the address `pipelet run`'s broker listens on (its generated
+    config says so). Why: `pipelet run` hands its own children the login, but a `pipelet worker`
+    started beside it reads MQTT_URL from `.env` and would be refused, retrying forever."""
+    from pipelet_app.site_energy.consumer import broker_address, broker_login
+
+    if broker_login(url)[0] is not None:
+        return url
+    host, port = broker_address(url)
+    conf = (directory or embedded_dir()) / CONF_FILE
+    try:
+        ours = f"listener {port} {host}" in conf.read_text().splitlines()
+    except OSError:
+        ours = False
+    return embedded_urls(host, port)["MQTT_URL"] if ours else url
+
+
 def dynsec_plugin() -> str | None:
     """Where the dynamic security plugin is (Debian's `mosquitto` package ships it), or None."""
     found = os.environ.get("MOSQUITTO_DYNSEC_PLUGIN")

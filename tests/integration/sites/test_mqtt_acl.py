@@ -231,7 +231,7 @@ def test_a_rerun_keeps_passwords_and_rotates_only_when_asked(
 
 
 def test_the_password_file_carries_the_database_s_credentials_both_ways(
-    tenants: Tenants, tmp_path: Path
+    tenants: Tenants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One record for both kinds of broker: a hash the portal or API stored reaches the password file,
     and what the command issues or takes over from an older file is stored for the portal's broker."""
@@ -257,6 +257,11 @@ def test_the_password_file_carries_the_database_s_credentials_both_ways(
             return row.password_hash
 
     assert broker_acl.check_password(older_file, stored(tenants.b))  # taken over from the file
-    rotated = issued(pipelet("mqtt-acl", "--out", str(out), "--rotate-site", str(tenants.a)).stdout)
+    assert "MQTT_ADMIN_URL" not in run.stderr
+    # A dynsec broker behind MQTT_ADMIN_URL is not told by this command: it says so.
+    monkeypatch.setenv("MQTT_ADMIN_URL", "mqtt://pipelet-admin:x@127.0.0.1:1")
+    run = pipelet("mqtt-acl", "--out", str(out), "--rotate-site", str(tenants.a))
+    assert "MQTT_ADMIN_URL is set" in run.stderr and "x@" not in run.stderr
+    rotated = issued(run.stdout)
     assert broker_acl.check_password(rotated[user_a], stored(tenants.a))
     assert not broker_acl.check_password(from_portal, stored(tenants.a))

@@ -14,7 +14,7 @@ import pytest
 
 from pipelet_app.cli.broker import broker_program, listening, mosquitto_binary
 from pipelet_app.site_energy.consumer import broker_login
-from pipelet_app.site_energy.embedded_broker import dynsec_plugin
+from pipelet_app.site_energy.embedded_broker import consumer_url, dynsec_plugin, embedded_urls
 from tests.pipelet_process import free_port
 
 
@@ -76,3 +76,19 @@ def test_nothing_listening_starts_mosquitto_that_takes_only_logins(database: str
     finally:
         os.killpg(child.pid, signal.SIGTERM)
         child.wait(10)
+
+
+def test_a_worker_beside_pipelet_run_logs_in_to_its_broker_by_itself(tmp_path: Path) -> None:
+    """`pipelet worker` reads MQTT_URL from .env, without the login `pipelet run` handed its children:
+    where the embedded broker's config says it listens there, the consumer takes the embedded login."""
+    (tmp_path / "mosquitto.conf").write_text("listener 18830 127.0.0.1\nallow_anonymous false\n")
+    ours = consumer_url("mqtt://127.0.0.1:18830", tmp_path)
+    assert ours == embedded_urls("127.0.0.1", 18830)["MQTT_URL"]
+    assert broker_login(ours)[0] == "pipelet-consumer"
+    for url in (
+        "mqtt://me:secret@127.0.0.1:18830",  # a login given is kept
+        "mqtt://127.0.0.1:1883",  # another broker
+        "mqtt://broker.internal:18830",
+    ):
+        assert consumer_url(url, tmp_path) == url
+    assert consumer_url("mqtt://127.0.0.1:18830", tmp_path / "none") == "mqtt://127.0.0.1:18830"
