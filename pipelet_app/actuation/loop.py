@@ -330,12 +330,45 @@ def _lift_plan(
     return target, value, slot, due
 
 
+def _fallback(view: SiteView, state: SiteLoop, shares: dict[str, float], key: str) -> float | None:
+    """The value a connector's TxProfile lapses to, when it is sure: its baseline TxDefaultProfile as
+    the charger accepted it and as this cycle leaves it (`renewal_due` renews no TxProfile at that value).
+    None while the baseline is about to change or the charger does not carry it."""
+    target, value, slot = _base_plan(view, shares, key)
+    last = state.sent.get(slot)
+    if last is None or last.status not in ("Accepted", "fallback:TxDefaultProfile@1"):
+        return None
+    return None if needs_sending(last, value, target.unit, None) else value
+
+
+def _renewals(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime) -> set[Slot]:
+    """The transactions' TxProfiles to send again unchanged this cycle (`renewal_due`), decided once
+    at planning so the write-ahead and the sends agree."""
+    validity, lease = _tx_validity(view)
+    shares = _shares(view)
+    out: set[Slot] = set()
+    for decision in decisions:
+        if not view.targets[decision.charger_id].transaction_id:
+            continue
+        target, value, phases, slot = _tx_plan(view, decision)
+        last = state.sent.get(slot)
+        if needs_sending(last, value, target.unit, target.transaction_id, phases):
+            continue  # a change, not a renewal
+        if renewal_due(last, now, validity, lease, _fallback(view, state, shares, decision.charger_id)):
+            out.add(slot)
+    return out
+
+
 def _to_send(
-    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime, lifts: dict[str, float]
+    view: SiteView,
+    state: SiteLoop,
+    decisions: list[ChargerDecision],
+    now: datetime,
+    lifts: dict[str, float],
+    renew: Collection[Slot] = (),
 ) -> set[Slot]:
     """The slots this cycle will send a profile to (as `_site_cap`, `_baseline` and `_actuate` decide)."""
     out: set[Slot] = set()
-    validity, lease = _tx_validity(view)
     for charge_point_id in view.charge_points:
         target, value, slot = _cap_plan(view, charge_point_id)
         if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
@@ -355,7 +388,7 @@ def _to_send(
         target, value, phases, slot = _tx_plan(view, decision)
         last = state.sent.get(slot)
         changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
-        if target.online and (changed or renewal_due(last, now, validity, lease)):
+        if target.online and (changed or slot in renew):
             out.add(slot)
     return out
 
@@ -439,12 +472,14 @@ async def _actuate(
     base: dict[str, tuple[float, str]],
     now: datetime,
     lift: dict[str, tuple[float, str]] | None = None,
+    renew: set[Slot] | None = None,
 ) -> list[dict[str, Any]]:
     """A TxProfile for each transaction's decision; an idle connector's row shows its baseline (and its
     lift, `lift`, when it has one or it changed)."""
     lift = lift or {}
+    renew = _renewals(view, state, decisions, now) if renew is None else renew
     out: list[dict[str, Any]] = []
-    validity, lease = _tx_validity(view)
+    validity = _tx_validity(view)[0]
     for decision in decisions:
         target = view.targets[decision.charger_id]
         share, base_status = base[decision.charger_id]
@@ -474,7 +509,7 @@ async def _actuate(
         changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
         if not target.online:
             row["sent"] = "skipped: charger offline"  # retried once it is back (nothing was recorded)
-        elif changed or renewal_due(last, now, validity, lease):
+        elif changed or slot in renew:
             if not changed:  # the same limit again before its schedule runs out (`renewal_due`)
                 row["renewal"] = True
             status = await _send(
@@ -686,6 +721,8 @@ class Planned:
     sending: set[Slot]
     #: the idle connectors lifted this cycle and their lift (A), `_lifts`
     lifts: dict[str, float] = field(default_factory=dict)
+    #: the TxProfiles sent again unchanged this cycle (`_renewals`)
+    renew: set[Slot] = field(default_factory=set)
 
 
 async def plan_cycle(
@@ -728,8 +765,9 @@ async def plan_cycle(
         lifts = _lifts(view, state, decisions, available, now)
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
-    sending = _to_send(view, state, decisions, now, lifts)
-    return Planned(site_id, view, decisions, available, reason, sending, lifts)
+    renew = _renewals(view, state, decisions, now)
+    sending = _to_send(view, state, decisions, now, lifts, renew)
+    return Planned(site_id, view, decisions, available, reason, sending, lifts, renew)
 
 
 async def finish_cycle(
@@ -741,7 +779,7 @@ async def finish_cycle(
     rows = await _site_cap(view, state, now)
     base = await _baseline(view, state, now)
     lift = await _lift(view, state, planned.lifts, now)
-    rows += await _actuate(view, state, planned.decisions, base, now, lift)
+    rows += await _actuate(view, state, planned.decisions, base, now, lift, planned.renew)
     await _save(planned.site_id, state, now, writer=writer)
     state.last_cycle = now
     state.cycles += 1

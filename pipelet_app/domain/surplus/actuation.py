@@ -105,12 +105,21 @@ def renew_before_s(validity_s: float, lease_s: float) -> float:
     return min(lease_s, validity_s / 2)
 
 
-def renewal_due(last: Sent | None, now: datetime, validity_s: float, lease_s: float) -> bool:
+def renewal_due(
+    last: Sent | None, now: datetime, validity_s: float, lease_s: float, fallback: float | None = None
+) -> bool:
     """True when the slot's accepted TxProfile runs out within `renew_before_s` (or carries no known
     start: sent before profiles had a duration, so it lasts until its transaction ends). Only an
     accepted TxProfile is renewed: a rejected one is not retried, and a fallback TxDefaultProfile has no
-    duration (without it the charger would fall back to no default at all, the whole site cap)."""
+    duration (without it the charger would fall back to no default at all, the whole site cap).
+
+    `fallback`: the value the connector's baseline TxDefaultProfile carries (in the same unit), when the
+    charger has it and it stays: a TxProfile at that value lapses to the same limit, so it is not renewed
+    (PV-only's paused and full cars at 0 A: most renewals, benchmarks/surplus/renewals.py). Should the
+    baseline change, the lapsed TxProfile is due at once and goes out in the same cycle."""
     if validity_s <= 0 or last is None or last.status != "Accepted":
+        return False
+    if fallback is not None and abs(last.value - fallback) < 0.05:
         return False
     if last.sent_utc is None:
         return True

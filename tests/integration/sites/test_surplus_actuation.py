@@ -1296,6 +1296,18 @@ async def test_tx_profiles_last_a_bounded_time_and_the_live_loop_renews_them(
         assert row["renewal"] is True and row["sent"] == "Accepted"
         await run_cycle(site.id, state, now=renew_at + timedelta(seconds=10))
         assert len(profiles.received) == count + 1
+
+        # stale data: PV-only's safe limit, 0 A, which is also the connector's baseline: such a TxProfile
+        # lapses to the same limit, so it is bounded but not renewed (most renewals were of 0 A)
+        stale_at = renew_at + timedelta(seconds=130)  # the last sample is 230 s old
+        await run_cycle(site.id, state, now=stale_at)
+        purpose, schedule = schedule_of(profiles.received[-1])
+        assert purpose == "TxProfile" and schedule["chargingSchedulePeriod"][0]["limit"] == 0.0
+        assert schedule["duration"] == 300
+        count = len(profiles.received)
+        for seconds in (270, 300, 600):
+            await run_cycle(site.id, state, now=stale_at + timedelta(seconds=seconds))
+        assert len(profiles.received) == count
     finally:
         await cp.close()
 

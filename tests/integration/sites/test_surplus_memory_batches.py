@@ -43,7 +43,7 @@ async def test_a_batchs_write_aheads_are_written_in_one_statement_before_it_send
     database: str, memory_writes: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(loop, "BATCH_SITES", 3)
-    monkeypatch.setattr(loop, "_to_send", lambda view, state, decisions, now, lifts: {("CP-X", 1, "tx/idle")})
+    monkeypatch.setattr(loop, "_to_send", lambda *_: {("CP-X", 1, "tx/idle")})
     actuate = loop._actuate
     at_send: dict[int, datetime | None] = {}
 
@@ -68,7 +68,7 @@ async def test_a_batchs_write_aheads_are_written_in_one_statement_before_it_send
 
     # a minute on, nothing sent: every site is due its periodic save; the first batch's ride with the
     # second batch's flush, the second batch's with the flush that ends the tick
-    monkeypatch.setattr(loop, "_to_send", lambda view, state, decisions, now, lifts: set())
+    monkeypatch.setattr(loop, "_to_send", lambda *_: set())
     memory_writes.clear()
     t1 = t0 + timedelta(seconds=60)
     assert await runner.tick(t1) == 5

@@ -116,6 +116,19 @@ def test_an_accepted_tx_profile_is_renewed_when_less_than_a_lease_is_left() -> N
     assert not renewal_due(None, T0, 300, 30)
 
 
+def test_a_tx_profile_at_the_baseline_s_value_lapses_to_the_same_limit_and_is_not_renewed() -> None:
+    """PV-only pauses at 0 A over a 0 A baseline: lapsing changes nothing, so no renewal; at another
+    value (or once the baseline changed) it is renewed as before, a lapsed one at once."""
+    paused = Sent(0.0, "A", "tx-1", "Accepted", None, T0)
+    assert not renewal_due(paused, T0 + timedelta(seconds=270), 300, 30, fallback=0.0)
+    assert not renewal_due(paused, T0 + timedelta(hours=2), 300, 30, fallback=0.0)
+    assert renewal_due(paused, T0 + timedelta(seconds=270), 300, 30, fallback=6.0)
+    assert renewal_due(paused, T0 + timedelta(hours=2), 300, 30, fallback=6.0)  # lapsed: at once
+    held = Sent(6.0, "A", "tx-1", "Accepted", None, T0)
+    assert not renewal_due(held, T0 + timedelta(seconds=270), 300, 30, fallback=6.0)  # PV-priority's 6 A
+    assert renewal_due(held, T0 + timedelta(seconds=270), 300, 30, fallback=0.0)
+
+
 def test_a_short_validity_is_renewed_at_its_half_not_every_cycle() -> None:
     assert renew_before_s(300, 90) == 90
     assert renew_before_s(120, 90) == 60
