@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from pipelet_app.actuation import memory as saved_memory
@@ -616,28 +616,40 @@ def _stale_decisions(view: SiteView, memory: ControllerMemory | None = None) -> 
     return out
 
 
-def _persist(
-    view: SiteView, now: datetime, available_w: float, reason: str, rows: list[dict], prune: bool
-) -> None:
+def _decision(
+    view: SiteView, now: datetime, available_w: float, reason: str, rows: list[dict]
+) -> dict[str, Any]:
+    """The cycle's `surplus_decisions` row."""
+    return {
+        "site_id": view.site_id,
+        "time_utc": now,
+        "mode": str(view.settings.mode),
+        "stale": view.stale,
+        "available_w": round(available_w, 1),
+        "grid_w": None if view.stale else view.snapshot.grid_w,
+        "pv_w": view.snapshot.pv_w,
+        "reason": reason,
+        "chargers": rows,
+    }
+
+
+def _persist_many(decisions: list[tuple[dict[str, Any], bool]]) -> None:
+    """Store the cycles of a batch of sites (row, prune the site's rows older than `KEEP_DECISIONS`) in
+    one transaction: ONE insert for all rows (a multi-row statement on PostgreSQL), one delete per prune
+    cutoff. One transaction per site took 11 ms of a worker's time a row at 10,000 sites, 2 workers on
+    PostgreSQL, 50 s of a 263 s cycle in which every site stored its row (benchmarks/surplus_loop)."""
+    if not decisions:
+        return
+    prune: dict[datetime, list[int]] = {}
+    for row, due in decisions:
+        if due:
+            prune.setdefault(row["time_utc"] - KEEP_DECISIONS, []).append(row["site_id"])
     with session_scope() as db:
-        db.add(
-            SurplusDecision(
-                site_id=view.site_id,
-                time_utc=now,
-                mode=str(view.settings.mode),
-                stale=view.stale,
-                available_w=round(available_w, 1),
-                grid_w=None if view.stale else view.snapshot.grid_w,
-                pv_w=view.snapshot.pv_w,
-                reason=reason,
-                chargers=rows,
-            )
-        )
-        if prune:
+        db.execute(insert(SurplusDecision), [row for row, _ in decisions])
+        for cutoff, site_ids in prune.items():
             db.execute(
                 delete(SurplusDecision).where(
-                    col(SurplusDecision.site_id) == view.site_id,
-                    col(SurplusDecision.time_utc) < now - KEEP_DECISIONS,
+                    col(SurplusDecision.site_id).in_(site_ids), col(SurplusDecision.time_utc) < cutoff
                 )
             )
 
@@ -771,9 +783,14 @@ async def plan_cycle(
 
 
 async def finish_cycle(
-    planned: Planned, state: SiteLoop, now: datetime, writer: MemoryWriter | None = None
+    planned: Planned,
+    state: SiteLoop,
+    now: datetime,
+    writer: MemoryWriter | None = None,
+    stored: list[tuple[dict[str, Any], bool]] | None = None,
 ) -> dict[str, Any]:
-    """Send what `planned` decided, save the memory (queued in `writer` when given) and store the cycle.
+    """Send what `planned` decided, save the memory (queued in `writer` when given) and store the cycle
+    (its row added to `stored` when given, for the caller to write with its batch's: `_persist_many`).
     The write-ahead (`planned.sending`) must be written before this is called."""
     view = planned.view
     rows = await _site_cap(view, state, now)
@@ -788,9 +805,11 @@ async def finish_cycle(
     )
     quiet_due = state.last_stored is None or now - state.last_stored >= STORE_QUIET_EVERY
     if acted or quiet_due or state.last_stale != view.stale:
-        await asyncio.to_thread(
-            _persist, view, now, planned.available_w, planned.reason, rows, state.cycles % 360 == 1
-        )
+        row = _decision(view, now, planned.available_w, planned.reason, rows)
+        if stored is not None:
+            stored.append((row, state.cycles % 360 == 1))
+        else:
+            await asyncio.to_thread(_persist_many, [(row, state.cycles % 360 == 1)])
         state.last_stored = now
     state.last_stale = view.stale
     return {"site_id": planned.site_id, "stale": view.stale, "chargers": rows}
@@ -965,7 +984,8 @@ class Runner:
 
     async def _batch(self, sites: list[tuple[int, int]], now: datetime) -> int:
         """Run one batch of due sites: lease them (`_lease`), read them together (`_load_many`), decide each
-        leased one, write their write-aheads in one statement, then send."""
+        leased one, write their write-aheads in one statement, then send, and store the batch's cycles in
+        one insert (`_persist_many`)."""
         planned: list[tuple[Planned, SiteLoop]] = []
         ran = 0
         leased = await self._lease(sites, now)
@@ -997,12 +1017,23 @@ class Runner:
                 await _save(cycle.site_id, state, now, unknown=cycle.sending, writer=self.writer)
         await self.writer.flush()  # before anything of this batch is sent
         # the sites send side by side: one whose charger is slow to answer holds up no other site
-        finished = await asyncio.gather(*(self._finish(cycle, state, now) for cycle, state in planned))
+        stored: list[tuple[dict[str, Any], bool]] = []
+        finished = await asyncio.gather(
+            *(self._finish(cycle, state, now, stored) for cycle, state in planned)
+        )
+        try:  # the batch's cycles as one insert
+            await asyncio.to_thread(_persist_many, stored)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database was busy or gone: the operator misses these rows, the loop goes on
+            log.exception("storing the surplus cycles of %d sites failed", len(stored))
         return ran + sum(finished)
 
-    async def _finish(self, cycle: Planned, state: SiteLoop, now: datetime) -> bool:
+    async def _finish(
+        self, cycle: Planned, state: SiteLoop, now: datetime, stored: list[tuple[dict[str, Any], bool]]
+    ) -> bool:
         try:
-            await finish_cycle(cycle, state, now, self.writer)
+            await finish_cycle(cycle, state, now, self.writer, stored)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,7 +1,8 @@
 """The surplus loop reads the sites of a batch together (`snapshot.load_sites`): each site's view is the
 one it gets read alone, nothing of one site leaks into another's, and a tick's reads no longer grow with
-the number of sites (benchmarks/surplus_loop: read site by site, 2,000 sites took 11.5 s of the 10 s
-period on two workers). SQLite and PostgreSQL."""
+the number of sites; it stores the batch's cycles with one insert (`loop._persist_many`).
+benchmarks/surplus_loop: read site by site, 2,000 sites took 11.5 s of the 10 s period on two workers.
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, update
-from sqlmodel import col
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from pipelet_app.actuation.loop import Runner
 from pipelet_app.actuation.snapshot import SiteView, load_site, load_sites
-from pipelet_app.db import get_engine, session_scope
+from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
@@ -27,11 +28,13 @@ from pipelet_app.db.models import (
     SiteEvTransaction,
     SiteSample,
     SiteSurplus,
+    SurplusDecision,
     Tenant,
     TenantKind,
 )
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.site_energy import floor_minute
+from tests.integration.sites.surplus_sites import statements
 
 
 def make_sites(now: datetime, count: int, online: bool = True, stale: bool = True) -> list[int]:
@@ -201,31 +204,43 @@ async def test_each_site_of_a_batch_reads_as_it_reads_alone(database: str) -> No
     assert zero.snapshot.pv_w == 5000.0 and one.snapshot.pv_w == 5010.0
 
 
-def _selects(statements: list[str]) -> int:
-    return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
-
-
 async def test_a_ticks_reads_do_not_grow_with_its_sites(database: str) -> None:
     """A steady tick (nothing to send: the chargers are offline) of 12 sites reads no more than one of 3:
-    one statement per table and batch, not ~15 per site."""
+    one statement per table and batch, not ~9 per site."""
     now = utcnow()
-    counted: dict[str, int] = {}
+    counted: dict[int, int] = {}
     for count in (3, 12):
         ids = make_sites(now, count, online=False, stale=False)
         runner = Runner(f"batch-{count}", max_sites=100)
         with session_scope() as db:  # only these sites are on, and run by this runner
             db.execute(update(SiteSurplus).values(enabled=col(SiteSurplus.site_id).in_(ids)))
         assert await runner.tick(now) == count  # takes the sites over (one memory read each)
-        statements: list[str] = []
-
-        def record(conn: Any, cursor: Any, statement: str, *args: Any, into: list[str] = statements) -> None:
-            into.append(statement)
-
-        event.listen(get_engine(), "before_cursor_execute", record)
-        try:
+        with statements("SELECT") as selects:
             assert await runner.tick(now + timedelta(seconds=10)) == count
-        finally:
-            event.remove(get_engine(), "before_cursor_execute", record)
-        counted[f"{count}"] = _selects(statements)
-    assert counted["12"] == counted["3"], counted
-    assert counted["12"] < 12, counted
+        counted[count] = len(selects)
+    assert counted[12] == counted[3], counted
+    assert counted[12] < 12, counted
+
+
+async def test_a_batch_stores_its_cycles_in_one_insert_and_prunes_only_its_sites(database: str) -> None:
+    """Every site's first cycle is stored (and prunes its rows older than 7 days): 12 sites, one
+    INSERT into surplus_decisions, not one transaction each; another site's old row stays."""
+    now = utcnow()
+    ids = make_sites(now, 12, online=False, stale=False)
+    old = now - timedelta(days=8)
+    with session_scope() as db:
+        db.execute(update(SiteSurplus).values(enabled=col(SiteSurplus.site_id).in_(ids[:11])))
+        for site_id in (ids[0], ids[11]):
+            db.add(SurplusDecision(site_id=site_id, time_utc=old, mode="pv-priority", reason="old"))
+    runner = Runner("batch-store", max_sites=100)
+    with statements("INSERT INTO surplus_decisions") as inserts:
+        assert await runner.tick(now) == 11
+    assert len(inserts) == 1
+    with session_scope() as db:
+        rows = db.exec(select(SurplusDecision).where(col(SurplusDecision.site_id).in_(ids))).all()
+    assert sorted((r.site_id, r.time_utc == now) for r in rows) == sorted(
+        [(site_id, True) for site_id in ids[:11]] + [(ids[11], False)]
+    )
+    assert all(
+        r.chargers and r.reason.endswith("W available for the cars") for r in rows if r.time_utc == now
+    )
