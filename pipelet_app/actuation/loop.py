@@ -118,7 +118,7 @@ class SiteLoop:
     saved: LoopMemory | None = None
     saved_utc: datetime | None = None
     #: the idle connectors are lifted (a newcomer would start), and since when it would not (the hold);
-    #: not saved: a new owner starts unlifted and lifts at its first cycle where a newcomer would start
+    #: saved with the memory, so a successor keeps a lift the hold still holds instead of dropping it
     lifted: bool = False
     lift_low_since: datetime | None = None
 
@@ -841,7 +841,7 @@ async def _save(
     if state.owner is None:
         return
     sent = {slot: s for slot, s in state.sent.items() if slot not in unknown}
-    loop = LoopMemory(state.memory, sent)
+    loop = LoopMemory(state.memory, sent, state.lifted, state.lift_low_since)
     every = timedelta(seconds=get_settings().surplus_memory_save_s)
     if save_due(state.saved, state.saved_utc, loop, now, bool(unknown) or force, every) is None:
         return
@@ -877,7 +877,12 @@ def take_over(site_id: int, owner: str, now: datetime) -> SiteLoop:
         )
     saved_utc = decode(data)[1] if restored.how == "restored" else None
     return SiteLoop(
-        memory=restored.loop.memory, sent=dict(restored.loop.sent), owner=owner, restored_from=saved_utc
+        memory=restored.loop.memory,
+        sent=dict(restored.loop.sent),
+        owner=owner,
+        restored_from=saved_utc,
+        lifted=restored.loop.lifted,
+        lift_low_since=restored.loop.lift_low_since,
     )
 
 

@@ -1,8 +1,10 @@
 """The actuation loop's memory as JSON, so that a site's loop survives a crash or a change of owner.
 
 What one site's loop carries from cycle to cycle: the controller's `ControllerMemory` (enable, handover and
-bridging timers, the phase lockout, each car's draw cap, the recent PV) and what each profile slot last
-carried (`actuation.Sent`, so unchanged limits are not sent again). The loop stores it when `save_due` says
+bridging timers, the phase lockout, each car's draw cap, the recent PV), what each profile slot last
+carried (`actuation.Sent`, so unchanged limits are not sent again) and whether the idle connectors are
+lifted (`baseline.hold_lift`: on, and since when a newcomer would not start), so a successor neither
+drops a lift the hold still keeps nor sends it again. The loop stores it when `save_due` says
 (before a send, on a material change, else once a minute; `actuation.memory`); a worker that takes a site
 over (the owner died or the lease moved) restores it with `restore` and continues where the last owner
 stopped. Pure: dicts of JSON types in and out.
@@ -47,6 +49,9 @@ class LoopMemory:
 
     memory: ControllerMemory = field(default_factory=ControllerMemory)
     sent: dict[SlotKey, Sent] = field(default_factory=dict)
+    #: the idle connectors are lifted, and since when a newcomer would not start (the hold's clock)
+    lifted: bool = False
+    lift_low_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ def encode(loop: LoopMemory, saved_utc: datetime) -> dict[str, Any]:
             ]
             for (cp, connector, kind), s in loop.sent.items()
         ],
+        "lift": [loop.lifted, _encode_value("datetime", loop.lift_low_since)],
     }
 
 
@@ -186,8 +192,13 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
         raise ValueError("not a saved loop memory")
     if data.get("v") != FORMAT_VERSION:
         raise ValueError(f"saved as version {data.get('v')!r}, this is version {FORMAT_VERSION}")
-    if set(data) != {"v", "saved_utc", "time_utc", "chargers", "pv_history", "sent"}:
+    # "lift" may be missing: saved before the lift was (the successor then starts unlifted, as it did)
+    if set(data) - {"lift"} != {"v", "saved_utc", "time_utc", "chargers", "pv_history", "sent"}:
         raise ValueError("a loop memory of another shape")
+    lift = data.get("lift", [False, None])
+    if not isinstance(lift, list) or len(lift) != 2 or not isinstance(lift[0], bool):
+        raise ValueError("a lift state of another shape")
+    lifted, low_since = lift[0], None if lift[1] is None else _time(lift[1])
     chargers = data["chargers"]
     history = data["pv_history"]
     sent = data["sent"]
@@ -224,7 +235,7 @@ def decode(data: Any) -> tuple[LoopMemory, datetime]:
         chargers={str(charger_id): _charger(value) for charger_id, value in chargers.items()},
         pv_history=tuple(pv_history),
     )
-    return LoopMemory(memory, slots), _time(data["saved_utc"])
+    return LoopMemory(memory, slots, lifted, low_since), _time(data["saved_utc"])
 
 
 def _material(charger: ChargerMemory) -> ChargerMemory:
@@ -246,7 +257,8 @@ def save_due(
     One write per site per cycle (10 s) does not fit 10,000 sites (benchmarks/loop_memory), and most
     cycles change nothing a successor needs. Saved always: before a cycle that sends ("sending": the
     write-ahead that leaves the slots about to be sent unknown), when what a successor acts on changed
-    ("changed": any slot's record, since a slot recorded but not on the charger is never sent again; a
+    ("changed": any slot's record, since a slot recorded but not on the charger is never sent again; the
+    lift state, else a successor drops a lift the hold keeps and lifts again at the next sun; a
     charger's limits, phases, the phase lockout, timers and draw cap, i.e. every field but the two sums;
     bridged energy by `BRIDGED_WH_STEP`), and at least every `every` ("due"), so the PV history, the
     controller's clock and the deadband sum a successor starts from are at most that old. Pure.
@@ -255,7 +267,7 @@ def save_due(
         return "sending"
     if last is None or last_utc is None:
         return "first"
-    if loop.sent != last.sent:
+    if loop.sent != last.sent or (loop.lifted, loop.lift_low_since) != (last.lifted, last.lift_low_since):
         return "changed"
     before, after = last.memory.chargers, loop.memory.chargers
     if set(before) != set(after):

@@ -1395,3 +1395,58 @@ async def test_pv_only_lifts_idle_connectors_to_the_minimum_while_a_new_car_woul
     finally:
         for cp in cps.values():
             await cp.close()
+
+
+@contextlib.asynccontextmanager
+async def idle_pair(
+    csms: CsmsServer, site: SunSite, answer=lambda payload: "Accepted"
+) -> AsyncIterator[tuple[dict[str, RawChargePoint], dict[str, Profiles]]]:
+    """The site's 1.6 charger and a 2.0.1 one beside it, both booted and idle, answering every
+    SetChargingProfile as `answer` says. Yields the chargers and their profiles by charge point id."""
+    other = f"{site.cp}b"
+    passwords = {site.cp: site.password, other: add_site_charger(site, other, "2.0.1")}
+    profiles = {site.cp: Profiles(answer), other: Profiles(answer)}
+    cps: dict[str, RawChargePoint] = {}
+    try:
+        for cp_id, protocols in ((site.cp, ("ocpp1.6",)), (other, ("ocpp2.0.1",))):
+            cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", cp_id, protocols, password=passwords[cp_id])
+            await cp.connect()
+            cp.responders["SetChargingProfile"] = profiles[cp_id]
+            await (cp.boot201() if cp_id == other else cp.boot16())
+            cps[cp_id] = cp
+        yield cps, profiles
+    finally:
+        for cp in cps.values():
+            await cp.close()
+
+
+async def test_a_new_owner_keeps_the_lift_the_hold_still_holds(
+    csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker a lifts both idle connectors in full sun; a cloud comes (no newcomer would start) and a keeps
+    the lifts for the hold (60 s here), then dies. Worker b takes the site over within the hold: it keeps
+    the lifts too (the lift state and the hold's clock are saved with the memory) instead of dropping them
+    at once and lifting again at the next sun, and drops them when a's hold runs out, not 60 s later."""
+    monkeypatch.setattr(get_settings(), "surplus_newcomer_hold_s", 60.0)
+    site = make_site(mode="pv-only")
+    async with idle_pair(csms, site) as (cps, profiles):
+        t0 = utcnow()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
+        a = Runner("worker-a")
+        assert await a.tick(t0 + timedelta(seconds=1)) == 1
+        for cp_id in cps:
+            assert lift_limits(profiles[cp_id]) == [(4001, 1, 6.0, 300)]
+        await sunshine(site, t0 + timedelta(seconds=10), pv_w=1000.0, grid_w=-500.0)  # a cloud
+        assert await a.tick(t0 + timedelta(seconds=12)) == 1
+        assert a.sites[site.id].lift_low_since == t0 + timedelta(seconds=12)  # the hold runs
+        sent = {cp_id: len(p.received) for cp_id, p in profiles.items()}
+
+        b = Runner("worker-b")  # a is gone; its lease (3 intervals from t0 + 12 s) runs out at t0 + 42 s
+        assert await b.tick(t0 + timedelta(seconds=43)) == 1
+        assert b.sites[site.id].lifted
+        assert {cp_id: len(p.received) for cp_id, p in profiles.items()} == sent  # nothing dropped
+        assert await b.tick(t0 + timedelta(seconds=54)) == 1
+        assert {cp_id: len(p.received) for cp_id, p in profiles.items()} == sent  # 42 s of 60: held
+        assert await b.tick(t0 + timedelta(seconds=73)) == 1  # 61 s since a's cloud: dropped
+        for cp_id in cps:
+            assert lift_limits(profiles[cp_id]) == [(4001, 1, 6.0, 300), (4001, 1, 0.0, 300)]

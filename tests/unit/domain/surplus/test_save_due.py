@@ -77,3 +77,13 @@ def test_a_slot_record_changed_or_forgotten_writes() -> None:
     assert save_due(last, T0, forgotten, later(10)) == "changed"
     gone = LoopMemory(ControllerMemory(time_utc=T0), last.sent)  # a charger left the site
     assert save_due(last, T0, gone, later(10)) == "changed"
+
+
+def test_the_lift_going_on_off_or_its_hold_starting_writes() -> None:
+    """A successor that found an older lift state would drop a lift the hold still keeps (and lift again
+    at the next sun), or hold one longer than `SURPLUS_NEWCOMER_HOLD_S`."""
+    last = loop()
+    lifted = replace(last, lifted=True)
+    assert save_due(last, T0, lifted, later(10)) == "changed"
+    assert save_due(lifted, T0, replace(lifted, lift_low_since=later(10)), later(10)) == "changed"
+    assert save_due(lifted, T0, replace(last, lifted=True), later(10)) is None

@@ -95,6 +95,8 @@ loop_memories = st.builds(
         ),
         max_size=4,
     ),
+    lifted=st.booleans(),
+    lift_low_since=st.none() | times,
 )
 
 
@@ -128,6 +130,9 @@ def test_another_version_or_shape_is_discarded_not_half_read() -> None:
         {**data, "pv_history": [[1.0, 2.0]]},
         {**data, "sent": [["CP", "1", "max", 1.0, "A", None, "Accepted"]]},
         {**data, "sent": [["CP", 1, "tx/idle", 1.0, "A", None, "Accepted", 2]]},  # no such phase count
+        {**data, "lift": True},
+        {**data, "lift": [1, None]},
+        {**data, "lift": [True, "yesterday"]},
         [],
         "garbage",
     ):
@@ -156,6 +161,20 @@ def test_the_time_a_profile_was_sent_survives_the_json_and_older_rows_read_as_un
     assert decode(data)[0].sent == {("CP", 1, "tx/idle"): Sent(7.0, "A", "42", "Accepted", 3, None)}
     data["sent"] = [["CP", 1, "tx/idle", 7.0, "A", "42", "Accepted", 3, "yesterday"]]
     assert restore(data, T0).how == "unreadable"
+
+
+def test_the_lift_state_survives_the_json_and_older_memories_read_unlifted() -> None:
+    """A successor keeps a lift the hold still holds (and its hold clock) instead of dropping it and
+    lifting again at the next sun; a memory saved before the lift state was reads as unlifted."""
+    loop = LoopMemory(lifted=True, lift_low_since=T0 - timedelta(seconds=50))
+    restored = restore(through_json(encode(loop, T0)), T0 + timedelta(seconds=30))
+    assert restored.how == "restored"
+    assert (restored.loop.lifted, restored.loop.lift_low_since) == (True, T0 - timedelta(seconds=50))
+    data = through_json(encode(LoopMemory(), T0))
+    del data["lift"]
+    assert restore(data, T0).how == "restored" and not restore(data, T0).loop.lifted
+    # a stale memory keeps no lift: nobody saw the sun in between
+    assert not restore(through_json(encode(loop, T0)), T0 + MAX_AGE + timedelta(seconds=1)).loop.lifted
 
 
 def test_a_stale_memory_keeps_only_the_phase_lockout() -> None:
