@@ -14,9 +14,10 @@ then the site's MQTT transaction for that charger device, then the site's defaul
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -121,6 +122,17 @@ def _without_eco_plus(inputs: list[ChargerInput]) -> list[ChargerInput]:
     ]
 
 
+class Sample(NamedTuple):
+    """One raw sample (`site_samples`) as the loop reads it: the columns it needs as a plain tuple. A
+    batch reads ~16 samples a site; as ORM objects they were a third of the read's CPU at 10,000 sites
+    (benchmarks/surplus_loop)."""
+
+    device_id: int
+    ts: datetime
+    power_w: float
+    soc: float | None
+
+
 #: sites read together by one statement per table (`load_sites`); the loop's batches are 100
 #: (`loop.BATCH_SITES`), and bound parameters stay far below SQLite's and PostgreSQL's limits
 READ_CHUNK = 200
@@ -134,7 +146,7 @@ class _Rows:
     settings: dict[int, SiteSurplus]
     devices: dict[int, list[SiteDevice]]
     #: the raw samples of the last `STALE_AFTER` per site
-    samples: dict[int, list[SiteSample]]
+    samples: dict[int, list[Sample]]
     chargers: dict[str, Charger]
     #: the newest open session per (charger id, connector id)
     sessions: dict[tuple[int, int], ChargingSession]
@@ -159,16 +171,18 @@ class _Rows:
             select(SiteDevice).where(col(SiteDevice.site_id).in_(site_ids)).order_by(col(SiteDevice.id))
         ):
             devices.setdefault(device.site_id, []).append(device)
-        samples: dict[int, list[SiteSample]] = {}
-        for sample in db.exec(
-            select(SiteSample).where(
+        samples: dict[int, list[Sample]] = {}
+        for site_id, device_id, ts, power_w, soc in db.exec(
+            select(
+                SiteSample.site_id, SiteSample.device_id, SiteSample.ts, SiteSample.power_w, SiteSample.soc
+            ).where(
                 col(SiteSample.site_id).in_(site_ids),
                 SiteSample.minute >= floor_minute(since),
                 SiteSample.ts >= since,
                 SiteSample.ts <= now,
             )
         ):
-            samples.setdefault(sample.site_id, []).append(sample)
+            samples.setdefault(site_id, []).append(Sample(device_id, ts, power_w, soc))
         charge_points = sorted(
             {d.charge_point_id for ds in devices.values() for d in ds if d.charge_point_id is not None}
         )
@@ -245,8 +259,8 @@ class _Rows:
         )
 
 
-def _latest(rows: list[SiteSample]) -> dict[int, SiteSample]:
-    latest: dict[int, SiteSample] = {}
+def _latest(rows: Sequence[Sample]) -> dict[int, Sample]:
+    latest: dict[int, Sample] = {}
     for row in rows:
         if row.device_id not in latest or row.ts > latest[row.device_id].ts:
             latest[row.device_id] = row
@@ -262,16 +276,16 @@ FROZEN_MIN_SAMPLES = 3
 FROZEN_MIN_SPAN = STALE_AFTER * 3 / 4
 
 
-def frozen_grid_w(rows: list[SiteSample], kinds: dict[int, str]) -> float | None:
+def frozen_grid_w(rows: Sequence[Sample | SiteSample], kinds: dict[int, str]) -> float | None:
     """The value a frozen grid meter repeats, or None. Why: a meter whose value sticks while its
     timestamps go on passes the 2-minute stale rule, and the controller reads the cars' growing draw
     as growing surplus (a grid frozen at 8 kW export with two cars at 4 kW each gave them 16 kW, nearly
     twice the PV production, all from the grid)."""
-    by_device: dict[int, list[SiteSample]] = {}
+    by_device: dict[int, list[Sample | SiteSample]] = {}
     for row in rows:
         by_device.setdefault(row.device_id, []).append(row)
 
-    def spread(samples: list[SiteSample]) -> float:
+    def spread(samples: list[Sample | SiteSample]) -> float:
         values = [s.power_w for s in samples]
         return max(values) - min(values)
 
@@ -383,7 +397,7 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
     devices = batch.devices.get(site_id, [])
     rows = batch.samples.get(site_id, [])
     latest = _latest(rows)
-    by_kind: dict[str, list[SiteSample]] = {}
+    by_kind: dict[str, list[Sample]] = {}
     for device in devices:
         sample = latest.get(device.id)  # type: ignore[arg-type]
         if sample is not None:
