@@ -78,7 +78,8 @@ def install_error_handlers(api: FastAPI) -> None:
             return JSONResponse(error_body(400, f"body: not JSON ({why})"), status_code=400)
         fields = [
             {
-                "field": field_path(p for p in err["loc"] if p not in ("query", "body", "path")),
+                # a body of the wrong shape (a list for an object) has no field path: it is the body
+                "field": field_path(p for p in err["loc"] if p not in ("query", "body", "path")) or "body",
                 "problem": err["msg"],
             }
             for err in exc.errors()

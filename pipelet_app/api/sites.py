@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipelet_app.api.audit_out import AuditOut
 from pipelet_app.api.chargers import MONTH_PATTERN, HealthOut
@@ -191,6 +191,14 @@ def site_energy(
 # ------------------------------------------------------------------------------------ MQTT credential
 
 
+class MqttCredentialIn(BaseModel):
+    """Nothing to choose: Pipelet generates the password. Any field sent is refused (422 naming it) before
+    anything happens, because issuing cuts the gateway's current password: a client that believes it sets
+    its own (`{"password": ...}`) must not rotate the live one and lock its gateway out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class MqttCredentialOut(BaseModel):
     site_id: int
     username: str = Field(description="The gateway's broker user, site-{id}")
@@ -219,11 +227,14 @@ def mqtt_login(site_id: ObjectId, principal: Caller, db: DB) -> dict:
     "/{site_id}/mqtt-credentials",
     response_model=MqttCredentialOut,
     status_code=201,
-    responses={**NOT_FOUND, **documented(502)},
+    responses={**WITH_BODY, **documented(502)},
 )
-async def issue_mqtt_credential(site_id: ObjectId, principal: Caller, db: DB) -> dict:
+async def issue_mqtt_credential(
+    site_id: ObjectId, principal: Caller, db: DB, body: MqttCredentialIn | None = None
+) -> dict:
     """A new broker password for the site's gateway (user site-{id}, which may publish to the site's two
-    topics only), replacing the previous one. 502 when the broker did not confirm: nothing changed."""
+    topics only), replacing the previous one. No body (or `{}`); any field is a 422 naming it, and nothing
+    changes. 502 when the broker did not confirm: nothing changed."""
     return await mqtt_service.issue_credential(db, principal, site_id)
 
 

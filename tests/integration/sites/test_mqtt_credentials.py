@@ -291,3 +291,26 @@ def test_two_operators_issuing_at_once_both_get_an_answer_and_the_later_password
     with session_scope() as db:
         row = db.get(SiteMqttCredential, site_a)
         assert row is not None and check_password(pushed[-1], row.password_hash)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"password": "my-own-secret"}, "password:"), ({"username": "site-1"}, "username:"), ([1], "body:")],
+)
+def test_a_body_with_a_field_is_refused_naming_it_and_the_password_stays(
+    client: TestClient, demo: dict, monkeypatch: pytest.MonkeyPatch, body: object, field: str
+) -> None:
+    """Issuing cuts the live password: a client that believes it sets its own must get a 422, not a
+    rotation that locks its gateway out. No body, or `{}`, issues as before."""
+    monkeypatch.delenv("MQTT_ADMIN_URL", raising=False)
+    get_settings.cache_clear()
+    site_a = site_of(SON)
+    first = issue(client, SON, site_a)
+    answer = client.post(f"/api/v1/sites/{site_a}/mqtt-credentials", json=body, headers=key_of(SON))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["message"].startswith(field), answer.text
+    with session_scope() as db:
+        row = db.get(SiteMqttCredential, site_a)
+        assert row is not None and check_password(first["password"], row.password_hash)
+    empty = client.post(f"/api/v1/sites/{site_a}/mqtt-credentials", json={}, headers=key_of(SON))
+    assert empty.status_code == 201, empty.text

@@ -170,6 +170,17 @@ def test_bad_input_names_the_field(client: TestClient, son: dict[str, str], chan
     assert response.json()["error"]["message"].startswith(field), response.text
 
 
+@pytest.mark.parametrize("body", [[1], "a site", 3])
+def test_a_body_of_the_wrong_shape_is_named_as_the_body(
+    client: TestClient, son: dict[str, str], body: object
+) -> None:
+    """JSON that is not an object has no field path; the message names the body, not an empty field."""
+    response = client.post("/api/v1/sites", json=body, headers=son)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith("body: ") and error["fields"][0]["field"] == "body", response.text
+
+
 @pytest.mark.parametrize("body", [b"{nope", b'{"name": "x",', b"\xff\xfe{}"])
 def test_a_body_that_is_not_json_is_400_naming_the_body(
     client: TestClient, son: dict[str, str], body: bytes
