@@ -52,6 +52,7 @@ from pipelet_app.domain.surplus import ChargerDecision, ControllerMemory, Mode, 
 from pipelet_app.domain.surplus.actuation import (
     Sent,
     attempts_for,
+    base_level,
     needs_sending,
     number_phases,
     outcome,
@@ -143,10 +144,14 @@ async def _send(
     transaction_id: str | None,
     phases: int | None = None,
     duration_s: int | None = None,
+    base: int = 0,
+    first: int = 0,
 ) -> str:
     """Send one limit (with `numberPhases` when `phases` is set), falling back through the purposes of
-    `kind`; the operator-facing outcome. `duration_s` bounds a TxProfile's schedule (its fallback
-    TxDefaultProfile never: a lapsed default would leave the connector the whole site cap).
+    `kind` from try `first` on; the operator-facing outcome. `duration_s` bounds a transaction's limit,
+    its TxProfile and its fallback alike (a TxDefaultProfile under the lift's id one level above the
+    baseline on level `base`, `tx_attempts`), and a lift; never a baseline: a lapsed baseline would
+    leave the connector the whole site cap.
 
     A charger that lets a profile time out (connected, but no answer within `SEND_TIMEOUT_S`) gets nothing
     more for `SILENT_RETRY_S`: each send would wait the whole timeout again, every cycle, and hold up the
@@ -160,7 +165,9 @@ async def _send(
         )
     state.silent_until.pop(cp, None)
     last = "Rejected"
-    for attempt, (purpose, level) in enumerate(attempts_for(kind)):
+    for attempt, (purpose, level) in enumerate(attempts_for(kind, base)):
+        if attempt < first:
+            continue
         request: dict[str, Any] = {
             "connectorId": connector_id,
             "limit": value,
@@ -170,11 +177,10 @@ async def _send(
         }
         if purpose == "TxProfile":
             request["transactionId"] = transaction_id
-        if kind == "lift":
+        # a lift, and a transaction's fallback, go under the lift's id: the baseline stays under them
+        if kind == "lift" or (kind == "tx" and purpose == "TxDefaultProfile"):
             request["layer"] = "lift"
-        # bounded: a TxProfile and a lift; never a TxDefaultProfile on the baseline's id (a fallback: a
-        # lapsed default would leave the connector the whole site cap)
-        if duration_s and (purpose == "TxProfile" or kind == "lift"):
+        if duration_s and kind in ("tx", "lift"):  # never the baseline (its id): see above
             request["duration"] = duration_s
         if phases is not None:
             request["numberPhases"] = phases
@@ -192,7 +198,7 @@ async def _send(
             return f"error:{type(exc).__name__}"
         status = str(answer.get("status", ""))
         if status == "Accepted":
-            return outcome(kind, attempt, status)
+            return outcome(kind, attempt, status, base)
         last = status or "Rejected"
     return last
 
@@ -237,15 +243,17 @@ def _base_plan(view: SiteView, shares: dict[str, float], key: str) -> tuple[Targ
 
 
 def _base_held(state: SiteLoop, target: Target) -> bool:
-    """True while the connector's TxDefaultProfile carries its running transaction's limit (a charger
-    that rejects TxProfiles): the baseline, the same profile id, would overwrite it. It is sent again
-    when the transaction ends (the fallback forgot it)."""
+    """True while the connector's baseline TxDefaultProfile itself carries its running transaction's
+    limit: a fallback sent before fallbacks went above the baseline under the lift's id (restored from
+    such a memory; it dropped the baseline's record). The baseline would overwrite that limit; it is sent
+    again when the transaction ends."""
     last = state.sent.get((target.charge_point_id, target.connector_id, "tx/idle"))
     return (
         target.transaction_id is not None
         and last is not None
         and last.transaction_id == target.transaction_id
         and last.status.startswith("fallback:")
+        and (target.charge_point_id, target.connector_id, "base") not in state.sent
     )
 
 
@@ -427,6 +435,11 @@ async def _lift(
     for key in shares:
         target, value, slot, due = _lift_plan(view, state, shares, lifts, key, now)
         limit = lifts.get(key, shares[key])
+        base = state.sent.get((target.charge_point_id, target.connector_id, "base"))
+        if due and base_level(base.status if base else None) == 1:
+            # the baseline went on level 1 this cycle (planned before its answer): the lift would replace
+            # it (1.6: same level and purpose) and, lapsed, leave the connector no default at all
+            due = False
         if due:
             status = await _send(
                 state,
@@ -448,21 +461,35 @@ async def _lift(
     return out
 
 
-async def _clear_lift(state: SiteLoop, target: Target) -> None:
-    """Take a connector's lift off (ClearChargingProfile by its id) when its transaction's limit went into
-    the TxDefaultProfile (a charger that rejects TxProfiles): on stack level 1 the lift would lead over
-    that limit. A failed clear is left to the lift's own duration."""
-    slot = (target.charge_point_id, target.connector_id, "lift")
-    last = state.sent.pop(slot, None)
-    if last is None or last.status != "Accepted":
-        return
-    number = lift_profile_id(target.connector_id)
+async def _clear(target: Target, number: int) -> None:
+    """ClearChargingProfile by id; a failure only logs (the profile is bounded: it lapses by itself)."""
     version = await asyncio.to_thread(_version_of, target.charge_point_id)
     payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
     try:
         await send_command(target.charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S)
     except CommandError as exc:
-        log.info("clearing the lift %s on %s failed: %s", number, target.charge_point_id, type(exc).__name__)
+        log.info("clearing profile %s on %s failed: %s", number, target.charge_point_id, type(exc).__name__)
+
+
+async def _end_fallbacks(view: SiteView, state: SiteLoop) -> None:
+    """Clear the fallback of a transaction that ended (a charger that rejects TxProfiles got its limit as
+    a TxDefaultProfile above the baseline, under the lift's id, `tx_attempts`): it would lead a new
+    transaction until it lapses, so the next car would start at the last session's limit. Cleared, the
+    baseline leads again; the lift, forgotten when the fallback took its id, goes out again this cycle
+    where it is wanted. A connector where a new transaction already runs gets that one's limit instead."""
+    for target in view.targets.values():
+        slot = (target.charge_point_id, target.connector_id, "tx/idle")
+        last = state.sent.get(slot)
+        if (
+            last is None
+            or not last.status.startswith("fallback:")
+            or target.transaction_id is not None
+            or not target.online
+            or (target.charge_point_id, target.connector_id, "base") not in state.sent  # the old kind
+        ):
+            continue
+        del state.sent[slot]
+        await _clear(target, lift_profile_id(target.connector_id))
 
 
 async def _actuate(
@@ -512,6 +539,11 @@ async def _actuate(
         elif changed or slot in renew:
             if not changed:  # the same limit again before its schedule runs out (`renewal_due`)
                 row["renewal"] = True
+            base_slot = (target.charge_point_id, target.connector_id, "base")
+            base_sent = state.sent.get(base_slot)
+            level = base_level(base_sent.status if base_sent else None)
+            # a fallback's renewal goes straight to the fallback: the TxProfile was rejected already
+            first = 1 if not changed and last is not None and last.status.startswith("fallback:") else 0
             status = await _send(
                 state,
                 now,
@@ -523,15 +555,17 @@ async def _actuate(
                 target.transaction_id,
                 phases,
                 validity or None,
+                level,
+                first,
             )
             row["sent"] = status
             if status == "Accepted" or status.startswith(("fallback:", "Rejected", "CallError")):
                 state.sent[slot] = Sent(value, target.unit, target.transaction_id, status, phases, now)
             if status.startswith("fallback:"):
                 row["purpose"] = status.split(":", 1)[1].split("@")[0]
-                # the TxDefaultProfile now carries this transaction's limit, not the baseline
-                state.sent.pop((target.charge_point_id, target.connector_id, "base"), None)
-                await _clear_lift(state, target)  # a lift on stack level 1 would lead over it
+                # the limit went under the lift's id (replacing a lift the car started on), above the
+                # baseline: cleared when the transaction ends (`_end_fallbacks`), else it lapses
+                state.sent.pop((target.charge_point_id, target.connector_id, "lift"), None)
         else:
             row["sent"] = f"unchanged ({state.sent[slot].status})"
         out.append(row)
@@ -795,6 +829,7 @@ async def finish_cycle(
     view = planned.view
     rows = await _site_cap(view, state, now)
     base = await _baseline(view, state, now)
+    await _end_fallbacks(view, state)
     lift = await _lift(view, state, planned.lifts, now)
     rows += await _actuate(view, state, planned.decisions, base, now, lift, planned.renew)
     await _save(planned.site_id, state, now, writer=writer)
@@ -898,17 +933,19 @@ async def release(site_id: int, state: SiteLoop, now: datetime | None = None) ->
     """The controller was turned off: clear the profiles this loop set, so no car stays paused or capped.
 
     Every purpose a slot may have used (fallbacks included) is cleared by its stable id, once (a
-    connector's baseline and its transaction's fallback share one); a charger that never had one answers
+    connector's lift and its transaction's fallback share one); a charger that never had one answers
     Unknown. Returns the profiles the chargers reported cleared.
     """
     ids: dict[tuple[str, int], None] = {}  # (charge point, profile id), each cleared once
-    for charge_point_id, connector_id, kind in sorted(state.sent):
-        if kind == "lift":
+    for (charge_point_id, connector_id, kind), sent in sorted(state.sent.items()):
+        if kind == "lift" or (kind == "tx/idle" and sent.status.startswith("fallback:")):  # the lift's id
             ids[(charge_point_id, lift_profile_id(connector_id))] = None
+        if kind == "lift":
             continue
         purposes = {"max": ("ChargePointMaxProfile",), "base": ("TxDefaultProfile",)}.get(
             kind,
-            ("TxProfile", "TxDefaultProfile"),  # a tx slot's fallback used the TxDefaultProfile
+            # a tx slot's fallback, as sent before fallbacks went above the baseline: its TxDefaultProfile
+            ("TxProfile", "TxDefaultProfile"),
         )
         ids.update(dict.fromkeys((charge_point_id, profile_id(p, connector_id)) for p in purposes))
     cleared = 0

@@ -5,7 +5,9 @@ Rules (docs/surplus-actuation.md):
 - Unit: amperes where the charger allows A (1.6 `ChargingScheduleAllowedChargingRateUnit` "Current",
   2.0.1 `SmartChargingCtrlr.RateUnit` "A"), watts where it allows only W; A when unknown.
 - Purpose: a TxProfile during a transaction; a charger that rejects it gets the same limit as a
-  TxDefaultProfile, first on stack level 0 and then 1. Every connector keeps a TxDefaultProfile at its
+  TxDefaultProfile one stack level above the connector's baseline (`tx_attempts`), under the lift's id
+  and bounded like the TxProfile, so the baseline stays in place under it and leads again when it lapses
+  (a dead loop) or is cleared (the transaction ended). Every connector keeps a TxDefaultProfile at its
   baseline (`baseline.baseline_shares`: the safe limit per mode below, within the cap summed over the
   site's connectors), so a new transaction, and a car that locks its current when the session starts,
   begins there, never at full power, and the site holds its cap with the loop dead. The site cap goes
@@ -33,11 +35,9 @@ from datetime import datetime, timedelta
 from pipelet_app.domain.surplus.model import MIN_CURRENT_A, Mode
 
 STALE_AFTER = timedelta(minutes=2)
-TX_ATTEMPTS: tuple[tuple[str, int], ...] = (
-    ("TxProfile", 0),
-    ("TxDefaultProfile", 0),
-    ("TxDefaultProfile", 1),
-)
+#: a transaction's limit: its TxProfile, else (a charger that rejects it) a bounded TxDefaultProfile
+#: under the lift's id, one stack level above the baseline (`tx_attempts`; this: a baseline on level 0)
+TX_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxProfile", 0), ("TxDefaultProfile", 1))
 BASE_ATTEMPTS: tuple[tuple[str, int], ...] = (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
 MAX_ATTEMPTS: tuple[tuple[str, int], ...] = (("ChargePointMaxProfile", 0),)
 #: an idle connector's lift (`baseline.lift_shares`): over the baseline, so on stack level 1 only
@@ -108,16 +108,15 @@ def renew_before_s(validity_s: float, lease_s: float) -> float:
 def renewal_due(
     last: Sent | None, now: datetime, validity_s: float, lease_s: float, fallback: float | None = None
 ) -> bool:
-    """True when the slot's accepted TxProfile runs out within `renew_before_s` (or carries no known
-    start: sent before profiles had a duration, so it lasts until its transaction ends). Only an
-    accepted TxProfile is renewed: a rejected one is not retried, and a fallback TxDefaultProfile has no
-    duration (without it the charger would fall back to no default at all, the whole site cap).
+    """True when the slot's accepted TxProfile (or its bounded fallback, `tx_attempts`) runs out within
+    `renew_before_s` (or carries no known start: sent before profiles had a duration, so it lasts until
+    its transaction ends). A rejected one is not renewed: it is not retried until the limit changes.
 
     `fallback`: the value the connector's baseline TxDefaultProfile carries (in the same unit), when the
     charger has it and it stays: a TxProfile at that value lapses to the same limit, so it is not renewed
     (PV-only's paused and full cars at 0 A: most renewals, benchmarks/surplus/renewals.py). Should the
     baseline change, the lapsed TxProfile is due at once and goes out in the same cycle."""
-    if validity_s <= 0 or last is None or last.status != "Accepted":
+    if validity_s <= 0 or last is None or not bounded(last.status):
         return False
     if fallback is not None and abs(last.value - fallback) < 0.05:
         return False
@@ -140,16 +139,42 @@ def number_phases(switchable: bool, phases: int) -> int | None:
     return (1 if phases == 1 else 3) if switchable else None
 
 
-def attempts_for(kind: str) -> tuple[tuple[str, int], ...]:
-    """Purpose and stack level to try in order for a `tx`, `base` (baseline), `lift` or `max` slot."""
-    return {"tx": TX_ATTEMPTS, "base": BASE_ATTEMPTS, "lift": LIFT_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
+def base_level(status: str | None) -> int:
+    """The stack level a connector's baseline went on, from its slot's answer: 1 where the charger
+    rejected level 0 (`fallback:TxDefaultProfile@1`), else 0 (also when it is unknown or rejected)."""
+    return 1 if status == "fallback:TxDefaultProfile@1" else 0
 
 
-def outcome(kind: str, attempt: int, status: str) -> str:
+def tx_attempts(base: int = 0) -> tuple[tuple[str, int], ...]:
+    """A transaction's tries: its TxProfile, then the same limit as a TxDefaultProfile one stack level
+    above the connector's baseline (on `base`). Above, never on the baseline's level: OCPP takes the
+    highest stack level with a period for the instant within a purpose, so the fallback leads while it
+    lasts and the baseline leads again when it lapses. On the baseline's level it would replace it (1.6:
+    same stack level and purpose) or be rejected (2.0.1), and once it lapsed the connector would have no
+    default at all, the whole site cap. A charger that rejects it too keeps the baseline for the session
+    (`Rejected`, tried again when the limit changes)."""
+    return (("TxProfile", 0), ("TxDefaultProfile", base + 1))
+
+
+def attempts_for(kind: str, base: int = 0) -> tuple[tuple[str, int], ...]:
+    """Purpose and stack level to try in order for a `tx`, `base` (baseline), `lift` or `max` slot;
+    `base`: the level of the connector's baseline (`base_level`), for a `tx` slot's fallback."""
+    if kind == "tx":
+        return tx_attempts(base)
+    return {"base": BASE_ATTEMPTS, "lift": LIFT_ATTEMPTS, "max": MAX_ATTEMPTS}[kind]
+
+
+def outcome(kind: str, attempt: int, status: str, base: int = 0) -> str:
     """How the operator sees a send: Accepted, Rejected, or `fallback:Purpose@level` when a later try took."""
     if status != "Accepted":
         return status
     if attempt == 0:
         return "Accepted"
-    purpose, level = attempts_for(kind)[attempt]
+    purpose, level = attempts_for(kind, base)[attempt]
     return f"fallback:{purpose}@{level}"
+
+
+def bounded(status: str) -> bool:
+    """True for a slot whose answer says the charger carries a bounded profile the live loop renews: an
+    accepted TxProfile (or lift), or a transaction's fallback above the baseline (`tx_attempts`)."""
+    return status in ("Accepted", "fallback:TxDefaultProfile@1", "fallback:TxDefaultProfile@2")

@@ -565,19 +565,18 @@ async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(cs
     async with sunny_car(csms, site, profiles) as (_cp, t0):
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
-        # Cap once; the baseline on stack levels 0 and 1; the session's limit as TxProfile, then
-        # TxDefaultProfile on stack levels 0 and 1.
+        # Cap once; the baseline on stack levels 0 and 1; the session's limit as TxProfile, then as a
+        # TxDefaultProfile above the baseline (level 1: the baseline is on none).
         assert [(p, lvl) for p, lvl, _ in profiles.purposes()] == [
             ("ChargePointMaxProfile", 0),
             ("TxDefaultProfile", 0),
             ("TxDefaultProfile", 1),
             ("TxProfile", 0),
-            ("TxDefaultProfile", 0),
             ("TxDefaultProfile", 1),
         ]
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=11))  # same limit: not retried
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=61))  # ... nor a minute later
-        assert len(profiles.received) == 6
+        assert len(profiles.received) == 5
         rows = decisions(site)
         assert rows[0].chargers[0]["sent"] == "Rejected"
         assert rows[0].chargers[1]["sent"] == "Rejected"
@@ -585,40 +584,129 @@ async def test_a_charger_that_rejects_every_profile_is_shown_and_not_hammered(cs
         assert rows[1].chargers[0]["sent"] == "unchanged (Rejected)"
 
 
-async def test_a_rejected_tx_profile_falls_back_to_the_default_profile(csms: CsmsServer) -> None:
-    """The charger takes no TxProfile: the session's limit goes into the connector's TxDefaultProfile (the
-    baseline's profile id). The loop does not put the baseline back over it while the transaction runs,
-    and does once it has ended, so the next car starts at the baseline again."""
-    site = make_site(mode="pv-priority")
-    profiles = Profiles(
-        lambda p: (
-            "Rejected" if p["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile" else "Accepted"
-        )
-    )
-    async with sunny_car(csms, site, profiles) as (cp, t0):
+def defaults_of(profiles: Profiles) -> list[tuple[int, int, float, int | None]]:
+    """(profile id, stack level, limit, duration) of every TxDefaultProfile a 1.6 or 2.0.1 charger got."""
+    out = []
+    for payload in profiles.received:
+        profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+        purpose, schedule = schedule_of(payload)
+        if purpose == "TxDefaultProfile":
+            number = profile.get("chargingProfileId", profile.get("id"))
+            limit = schedule["chargingSchedulePeriod"][0]["limit"]
+            out.append((number, profile["stackLevel"], limit, schedule.get("duration")))
+    return out
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("base", [0, 1])
+async def test_a_rejected_tx_profile_falls_back_to_a_bounded_default_above_the_baseline(
+    csms: CsmsServer, version: str, base: int
+) -> None:
+    """The charger takes no TxProfile: the session's limit goes out as a TxDefaultProfile one stack level
+    above the connector's baseline (`base`: 1 where the charger rejects level 0), under the lift's id
+    (4001, replacing the lift the car started on), bounded like a TxProfile (300 s) and renewed the same
+    way, without trying the TxProfile again. The baseline stays in place under it, never re-sent: with
+    the loop dead the fallback lapses and the connector is back at its baseline, so the next car does not
+    start at the last session's limit. When the transaction ends, the fallback is cleared by its id and
+    the lift goes out again where it is wanted. Before, the limit replaced the baseline (its id, no
+    duration) and outlived a dead loop."""
+    site = make_site(mode="pv-only")
+
+    def answer(payload: dict[str, Any]) -> str:
+        profile = payload.get("csChargingProfiles") or payload["chargingProfile"]
+        purpose = profile["chargingProfilePurpose"]
+        below = purpose == "TxDefaultProfile" and profile["stackLevel"] < base
+        return "Rejected" if purpose == "TxProfile" or below else "Accepted"
+
+    profiles = Profiles(answer)
+    cleared: list[dict[str, Any]] = []
+    protocols = ("ocpp2.0.1",) if version == "2.0.1" else ("ocpp1.6",)
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, protocols, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    cp.responders["ClearChargingProfile"] = lambda payload: cleared.append(payload) or {"status": "Accepted"}
+    lift = [] if base else [(4001, 1, 6.0, 300)]  # a baseline on level 1 is never lifted (replaced)
+    try:
+        t0 = utcnow()
+        if version == "2.0.1":
+            with session_scope() as db:
+                charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
+                db.add(
+                    DeviceVariable(
+                        charger_id=charger.id, component="SmartChargingCtrlr", variable="RateUnit", value="A"
+                    )
+                )
+            await cp.boot201()
+        else:
+            await cp.boot16()
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
         state = SiteLoop()
-        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
-        row = decisions(site)[0].chargers[1]
-        assert row["sent"] == "fallback:TxDefaultProfile@0"
-        assert row["purpose"] == "TxDefaultProfile"
-        await run_cycle(site.id, state, now=t0 + timedelta(seconds=35))
-        defaults = [(level, limit) for purpose, level, limit in profiles.purposes() if purpose != "TxProfile"]
-        assert defaults[1] == (0, 6.0)  # the baseline, before the session's limit took its place
-        assert defaults[-1][0] == 0 and defaults[-1][1] > 6.0  # the surplus, as the TxDefaultProfile
-        sent = len(profiles.received)
-        await run_cycle(site.id, state, now=t0 + timedelta(seconds=45))
-        assert len(profiles.received) == sent  # the baseline is held back while the session runs
-        await cp.ok(
-            "StopTransaction",
-            {
-                "transactionId": cp.transaction_id,  # type: ignore[attr-defined]
-                "meterStop": 100,
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))  # idle: baseline (and lift)
+        baseline = [(2001, level, 0.0, None) for level in range(base + 1)]
+        assert defaults_of(profiles) == baseline + lift
+        if version == "2.0.1":
+            await _start_201(cp, "tx-fallback", t0)
+        else:
+            started = await cp.ok(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(t0)},
+            )
+        last_sent = t0
+        # the car draws nothing: after a minute it is held at its minimum (6 A); then the limit stays
+        for seconds in (11, 45, 100, 110):
+            count = len(profiles.received)
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
+            if profiles.received[count:]:
+                last_sent = t0 + timedelta(seconds=seconds)
+        fallbacks = defaults_of(profiles)[len(baseline + lift) :]
+        assert fallbacks and all(f[:2] == (4001, base + 1) and f[3] == 300 for f in fallbacks)
+        limit = fallbacks[-1][2]
+        assert limit == 6.0  # held at the minimum
+        rows = [c for c in decisions(site)[1].chargers if c["purpose"] != "ChargePointMaxProfile"]
+        assert rows[-1]["sent"] == f"fallback:TxDefaultProfile@{base + 1}"
+        assert rows[-1]["purpose"] == "TxDefaultProfile" and "baseline" not in rows[-1]
+
+        # renewed like a TxProfile once less than a lease is left, straight as the fallback
+        count = len(profiles.received)
+        renew_at = last_sent + timedelta(seconds=270)
+        await sunshine(site, renew_at - timedelta(seconds=100), pv_w=9000.0, grid_w=-8000.0)
+        await run_cycle(site.id, state, now=renew_at - timedelta(seconds=5))
+        assert len(profiles.received) == count
+        await run_cycle(site.id, state, now=renew_at)
+        assert defaults_of(profiles)[-1] == (4001, base + 1, limit, 300)
+        assert len(profiles.received) == count + 1  # no TxProfile tried again
+        row = [c for c in decisions(site)[-1].chargers if c["purpose"] != "ChargePointMaxProfile"][-1]
+        assert row["renewal"] is True and row["sent"] == f"fallback:TxDefaultProfile@{base + 1}"
+        assert [d for d in defaults_of(profiles) if d[0] == 2001] == baseline  # never borrowed
+
+        # the session ends: the fallback is cleared by its id, the baseline stays, the lift is back
+        if version == "2.0.1":
+            ended = {
+                "eventType": "Ended",
                 "timestamp": iso(utcnow()),
-            },
-        )
-        await run_cycle(site.id, state, now=t0 + timedelta(seconds=55))
-        assert profiles.purposes()[sent:] == [("TxDefaultProfile", 0, 6.0)]  # the baseline is back
-        assert decisions(site)[-1].chargers[-1]["sent"] == "Accepted"
+                "triggerReason": "EVCommunicationLost",
+                "seqNo": 1,
+                "transactionInfo": {"transactionId": "tx-fallback", "stoppedReason": "EVDisconnected"},
+            }
+            await cp.ok("TransactionEvent", ended)
+        else:
+            await cp.ok(
+                "StopTransaction",
+                {
+                    "transactionId": started["transactionId"],
+                    "meterStop": 100,
+                    "timestamp": iso(utcnow()),
+                },
+            )
+        count = len(profiles.received)
+        await run_cycle(site.id, state, now=renew_at + timedelta(seconds=10))
+        assert cleared == [{"id": 4001} if version == "1.6" else {"chargingProfileId": 4001}]
+        assert len(profiles.received) == count + len(lift)  # no baseline: it never left
+        assert not lift or defaults_of(profiles)[-1] == lift[-1]
+        await run_cycle(site.id, state, now=renew_at + timedelta(seconds=20))
+        assert len(cleared) == 1 and len(profiles.received) == count + len(lift)
+    finally:
+        await cp.close()
 
 
 @pytest.mark.parametrize(("mode", "safe"), [("pv-only", 0.0), ("pv-priority", 6.0)])

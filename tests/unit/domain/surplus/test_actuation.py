@@ -12,6 +12,7 @@ from pipelet_app.domain.surplus import Mode
 from pipelet_app.domain.surplus.actuation import (
     Sent,
     attempts_for,
+    base_level,
     needs_sending,
     number_phases,
     outcome,
@@ -87,14 +88,24 @@ def test_the_same_value_is_never_sent_twice(first: float, second: float) -> None
 
 
 def test_fallback_order_and_outcomes() -> None:
-    assert attempts_for("tx") == (("TxProfile", 0), ("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
+    """A rejected TxProfile falls back to a TxDefaultProfile one stack level above the connector's
+    baseline, never on the baseline's own level (it would replace the baseline, and once it lapsed the
+    connector would have no default at all): level 1 over a level-0 baseline, level 2 over a baseline the
+    charger took only on level 1."""
+    assert attempts_for("tx") == (("TxProfile", 0), ("TxDefaultProfile", 1))
+    assert base_level("Accepted") == 0 and base_level(None) == 0 and base_level("Rejected") == 0
+    assert base_level("fallback:TxDefaultProfile@1") == 1
+    assert attempts_for("tx", base_level("fallback:TxDefaultProfile@1")) == (
+        ("TxProfile", 0),
+        ("TxDefaultProfile", 2),
+    )
     assert attempts_for("max") == (("ChargePointMaxProfile", 0),)
     assert attempts_for("base") == (("TxDefaultProfile", 0), ("TxDefaultProfile", 1))
     assert outcome("base", 1, "Accepted") == "fallback:TxDefaultProfile@1"
     assert outcome("tx", 0, "Accepted") == "Accepted"
-    assert outcome("tx", 1, "Accepted") == "fallback:TxDefaultProfile@0"
-    assert outcome("tx", 2, "Accepted") == "fallback:TxDefaultProfile@1"
-    assert outcome("tx", 2, "Rejected") == "Rejected"
+    assert outcome("tx", 1, "Accepted") == "fallback:TxDefaultProfile@1"
+    assert outcome("tx", 1, "Accepted", base=1) == "fallback:TxDefaultProfile@2"
+    assert outcome("tx", 1, "Rejected") == "Rejected"
 
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -102,7 +113,8 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 def test_an_accepted_tx_profile_is_renewed_when_less_than_a_lease_is_left() -> None:
     """300 s of validity, a 30 s lease (10 s cycles): the same limit goes out again 270 s after it was
-    sent, not before; a rejected one and a fallback never (no hammering; a fallback default has no
+    sent, not before, and so does a fallback above the baseline (bounded too); a rejected one never (no
+    hammering), nor a fallback on the baseline's own level (saved before fallbacks went above it: no
     duration); no validity, no renewal; a record without a send time (saved before durations) at once."""
     last = Sent(10.0, "A", "tx-1", "Accepted", None, T0)
     assert not renewal_due(last, T0 + timedelta(seconds=260), 300, 30)
@@ -111,6 +123,10 @@ def test_an_accepted_tx_profile_is_renewed_when_less_than_a_lease_is_left() -> N
     assert not renewal_due(Sent(10.0, "A", "tx-1", "Rejected", None, T0), T0 + timedelta(hours=1), 300, 30)
     fallback = Sent(10.0, "A", "tx-1", "fallback:TxDefaultProfile@0", None, T0)
     assert not renewal_due(fallback, T0 + timedelta(hours=1), 300, 30)
+    for level in (1, 2):
+        above = Sent(10.0, "A", "tx-1", f"fallback:TxDefaultProfile@{level}", None, T0)
+        assert not renewal_due(above, T0 + timedelta(seconds=260), 300, 30)
+        assert renewal_due(above, T0 + timedelta(seconds=270), 300, 30)
     assert not renewal_due(last, T0 + timedelta(hours=1), 0, 30)
     assert renewal_due(Sent(10.0, "A", "tx-1", "Accepted"), T0, 300, 30)
     assert not renewal_due(None, T0, 300, 30)
