@@ -202,6 +202,10 @@ class MqttCredentialIn(BaseModel):
 class MqttCredentialOut(BaseModel):
     site_id: int
     username: str = Field(description="The gateway's broker user, site-{id}")
+    client_id: str = Field(
+        description="The MQTT client id the gateway must connect with (the embedded broker refuses any "
+        "other for this login, so no other site's login can take over this gateway's session)"
+    )
     password: str = Field(description="Shown in this answer only; Pipelet keeps a hash of it")
     measurements_topic: str
     transactions_topic: str
@@ -214,6 +218,10 @@ class MqttCredentialOut(BaseModel):
 
 class MqttLoginOut(BaseModel):
     username: str = Field(description="The gateway's broker user, site-{id}")
+    client_id: str = Field(
+        description="The MQTT client id the gateway must connect with (the embedded broker refuses any "
+        "other for this login, so no other site's login can take over this gateway's session)"
+    )
     issued_at: datetime | None = Field(description="When its current password was issued; null: never")
 
 
@@ -234,7 +242,8 @@ async def issue_mqtt_credential(
 ) -> dict:
     """A new broker password for the site's gateway (user site-{id}, which may publish to the site's two
     topics only), replacing the previous one. No body (or `{}`); any field is a 422 naming it, and nothing
-    changes. 502 when the broker did not confirm: nothing changed."""
+    changes. 502 when the broker did not confirm: nothing changed in the database; the message says whether
+    the broker kept the previous password or the outcome is unknown (then issue again)."""
     return await mqtt_service.issue_credential(db, principal, site_id)
 
 

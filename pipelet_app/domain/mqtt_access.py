@@ -41,6 +41,16 @@ def site_user(site_id: int) -> str:
     return f"site-{site_id}"
 
 
+def site_client_id(site_id: int) -> str:
+    """The only MQTT client id a site's login may connect with (the dynsec client's `clientid`).
+
+    Why bound: MQTT lets a new connection with a client id already in use take over that session, and the
+    broker does not otherwise tie a client id to a login, so any site's login could disconnect another
+    site's gateway by connecting with its client id. Bound to the user name, each login has exactly one
+    client id, its own."""
+    return site_user(site_id)
+
+
 def site_topics(site_id: int) -> tuple[str, ...]:
     """The topics docs/interfaces.md fixes for a site (the site API returns the same)."""
     return tuple(f"pipelet/sites/{site_id}/{kind}" for kind in TOPIC_KINDS)
@@ -135,8 +145,9 @@ def dynsec_config(
     may receive only what a subscription it was allowed brought), no anonymous group, one client and role
     per site with an issued credential, the consumer and the admin."""
 
-    def client(user: str, entry: str, role: str) -> dict[str, Any]:
-        return {"username": user, **dynsec_password(entry), "roles": [{"rolename": role}]}
+    def client(user: str, entry: str, role: str, clientid: str | None = None) -> dict[str, Any]:
+        bound = {"clientid": clientid} if clientid else {}
+        return {"username": user, **bound, **dynsec_password(entry), "roles": [{"rolename": role}]}
 
     clients = [
         client(admin_user, admin_hash, ADMIN_ROLE),
@@ -144,7 +155,8 @@ def dynsec_config(
     ]
     roles = [admin_role(), consumer_role()]
     for site_id in sorted(site_hashes):
-        clients.append(client(site_user(site_id), site_hashes[site_id], site_user(site_id)))
+        user = site_user(site_id)
+        clients.append(client(user, site_hashes[site_id], user, site_client_id(site_id)))
         roles.append(site_role(site_id))
     return {
         "defaultACLAccess": {
@@ -162,12 +174,19 @@ def dynsec_config(
 def issue_commands(site_id: int, password: str) -> list[dict[str, Any]]:
     """Dynsec commands that give site `site_id` exactly `password` and its role, whatever the broker had:
     the old client goes first (which also disconnects whoever is logged in with the old password), the
-    role is created if missing. The broker runs them in order within one control message."""
+    role is created if missing, the client is bound to the site's client id (`site_client_id`). The broker
+    runs them in order within one control message."""
     user = site_user(site_id)
     return [
         {"command": "deleteClient", "username": user},
         {"command": "createRole", **site_role(site_id)},
-        {"command": "createClient", "username": user, "password": password, "roles": [{"rolename": user}]},
+        {
+            "command": "createClient",
+            "username": user,
+            "clientid": site_client_id(site_id),
+            "password": password,
+            "roles": [{"rolename": user}],
+        },
     ]
 
 

@@ -501,13 +501,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.ev_solar_kwh": "Cars from solar",
         "site.mqtt": "MQTT topics (Pleevi measurements and transactions)",
         "site.mqtt_login": "Gateway login",
+        "site.mqtt_client_id": "client id",
         "site.mqtt_never": "no password issued yet",
         "site.mqtt_issued": "password issued",
         "site.mqtt_issue": "New MQTT password",
         "site.mqtt_confirm": "A new password replaces the site's current one at once: a gateway still using "
         "the old one is disconnected and refused until it has the new one.",
-        "site.mqtt_shown_once": "The gateway's new MQTT password (user name above). Shown once: "
-        "Pipelet keeps only a hash of it.",
+        "site.mqtt_shown_once": "The gateway's new MQTT password (user name and client id above). "
+        "Shown once: Pipelet keeps only a hash of it.",
         "site.mqtt_pending": "Stored. Your broker's administrator applies it with `pipelet mqtt-acl` and a "
         "reload; until then the previous password still works.",
         "investor.title": "My investments",
@@ -1285,13 +1286,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "site.ev_solar_kwh": "Fahrzeuge aus Solar",
         "site.mqtt": "MQTT-Topics (Pleevi-Messwerte und -Transaktionen)",
         "site.mqtt_login": "Gateway-Anmeldung",
+        "site.mqtt_client_id": "Client-ID",
         "site.mqtt_never": "noch kein Passwort vergeben",
         "site.mqtt_issued": "Passwort vergeben",
         "site.mqtt_issue": "Neues MQTT-Passwort",
         "site.mqtt_confirm": "Ein neues Passwort ersetzt das bisherige des Standorts sofort: Ein Gateway mit "
         "dem alten wird getrennt und abgewiesen, bis es das neue hat.",
-        "site.mqtt_shown_once": "Das neue MQTT-Passwort des Gateways (Benutzername oben). Nur jetzt "
-        "sichtbar: Pipelet speichert nur einen Hash davon.",
+        "site.mqtt_shown_once": "Das neue MQTT-Passwort des Gateways (Benutzername und Client-ID oben). "
+        "Nur jetzt sichtbar: Pipelet speichert nur einen Hash davon.",
         "site.mqtt_pending": "Gespeichert. Die Administration Ihres Brokers übernimmt es mit "
         "`pipelet mqtt-acl` und einem Reload; bis dahin gilt das bisherige Passwort.",
         "investor.title": "Meine Beteiligungen",

@@ -7,8 +7,14 @@ server. The database keeps Mosquitto's hash of it (`site_mqtt_credentials`), nev
 Where the broker can be told at once (MQTT_ADMIN_URL: `pipelet run`'s embedded broker, or an operator's
 own Mosquitto with the dynamic security plugin) the new password is pushed before the row is committed:
 the answer shows a password only once the broker took it, and a broker that does not confirm leaves
-everything as it was (502; the old password still works). Without MQTT_ADMIN_URL the hash is stored and
-`pipelet mqtt-acl` carries it into Mosquitto's password file on its next run (the answer says so).
+everything as it was (502; the old password still works). A broker that took the command and then did
+not answer in time may or may not have applied it: still 502 with the database unchanged, but the answer
+says the outcome is unknown and to issue again (a new issue replaces whatever the broker holds). Without
+MQTT_ADMIN_URL the hash is stored and `pipelet mqtt-acl` carries it into Mosquitto's password file on its
+next run (the answer says so).
+
+The login is bound to one MQTT client id (`site_client_id`, returned as `client_id`) on a dynamic-security
+broker, so one site's login cannot take over another site's gateway session by reusing its client id.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pipelet_app import audit
 from pipelet_app.auth import Principal
 from pipelet_app.db.models import Site, SiteMqttCredential
 from pipelet_app.db.types import utcnow
-from pipelet_app.domain.mqtt_access import hash_password, new_password, site_topics, site_user
+from pipelet_app.domain.mqtt_access import hash_password, new_password, site_client_id, site_topics, site_user
 from pipelet_app.errors import AppError
 from pipelet_app.services.sites import own_site
 from pipelet_app.settings import get_settings
@@ -37,10 +43,15 @@ class BrokerUnavailable(AppError):
 
 
 def credential_status(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
-    """The site's broker user and when its current password was issued (None: never), no secret."""
+    """The site's broker user, the client id it must connect with, and when its current password was
+    issued (None: never), no secret."""
     own_site(db, principal, site_id)
     row = db.get(SiteMqttCredential, site_id)
-    return {"username": site_user(site_id), "issued_at": row.issued_at if row else None}
+    return {
+        "username": site_user(site_id),
+        "client_id": site_client_id(site_id),
+        "issued_at": row.issued_at if row else None,
+    }
 
 
 async def issue_credential(db: Session, principal: Principal, site_id: int) -> dict[str, Any]:
@@ -67,6 +78,12 @@ async def issue_credential(db: Session, principal: Principal, site_id: int) -> d
     if admin_url:
         try:
             await broker_admin.set_site_password(admin_url, site_id, password)
+        except broker_admin.OutcomeUnknown as exc:
+            db.rollback()
+            raise BrokerUnavailable(
+                f"{exc}; the outcome is unknown: the broker may have applied the new password (whose answer"
+                " is lost) or kept the previous one. Issue again to get a password that works"
+            ) from None
         except broker_admin.BrokerRefused as exc:
             db.rollback()
             raise BrokerUnavailable(f"{exc}; nothing changed, the previous password still works") from None
@@ -75,6 +92,7 @@ async def issue_credential(db: Session, principal: Principal, site_id: int) -> d
     return {
         "site_id": site_id,
         "username": site_user(site_id),
+        "client_id": site_client_id(site_id),
         "password": password,
         "measurements_topic": measurements,
         "transactions_topic": transactions,

@@ -27,18 +27,25 @@ class BrokerRefused(RuntimeError):
     names host and port and the plugin's own error, never a password."""
 
 
+class OutcomeUnknown(BrokerRefused):
+    """The commands were published but no answer came in time: the broker may have applied them or not.
+    A caller must not claim that nothing changed (the old password may already be gone)."""
+
+
 async def send(admin_url: str, commands: list[dict[str, Any]], timeout: float = TIMEOUT_S) -> list[dict]:
     """Run `commands` on the broker; its responses, or BrokerRefused."""
     host, port = broker_address(admin_url)
     user, password = broker_login(admin_url)
     correlation = uuid.uuid4().hex
     body = json.dumps({"commands": [{**c, "correlationData": correlation} for c in commands]})
+    sent = False
     try:
         async with asyncio.timeout(timeout):
             async with aiomqtt.Client(
                 host, port, username=user, password=password, identifier=f"pipelet-admin-{correlation[:8]}"
             ) as client:
                 await client.subscribe(RESPONSE_TOPIC, qos=1)
+                sent = True  # from here on, the broker may apply the commands whether or not it answers
                 await client.publish(CONTROL_TOPIC, body.encode(), qos=1)
                 async for message in client.messages:
                     answer = json.loads(bytes(message.payload))  # type: ignore[arg-type]
@@ -46,10 +53,20 @@ async def send(admin_url: str, commands: list[dict[str, Any]], timeout: float = 
                     if any(r.get("correlationData") == correlation for r in responses):
                         return [r for r in responses if r.get("correlationData") == correlation]
     except TimeoutError:
-        raise BrokerRefused(f"the MQTT broker at {host}:{port} did not answer the admin command") from None
+        if sent:
+            raise OutcomeUnknown(
+                f"the MQTT broker at {host}:{port} did not answer the admin command"
+            ) from None
+        raise BrokerRefused(
+            f"the MQTT broker at {host}:{port} did not accept the admin client in time"
+        ) from None
     except aiomqtt.MqttError as exc:
+        if sent:
+            raise OutcomeUnknown(
+                f"the MQTT broker at {host}:{port} dropped the admin client ({exc})"
+            ) from None
         raise BrokerRefused(f"the MQTT broker at {host}:{port} refused the admin client ({exc})") from None
-    raise BrokerRefused(f"the MQTT broker at {host}:{port} closed the admin connection")
+    raise OutcomeUnknown(f"the MQTT broker at {host}:{port} closed the admin connection before answering")
 
 
 async def set_site_password(admin_url: str, site_id: int, password: str) -> None:

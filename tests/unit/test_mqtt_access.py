@@ -54,6 +54,15 @@ def test_the_config_denies_by_default_and_gives_each_site_its_own_two_topics() -
         "site-7": ["site-7"],
         "site-12": ["site-12"],
     }
+    # Each site's login is bound to its own client id (no session takeover across sites); the consumer's
+    # workers share one login, so it is not bound.
+    bound = {c["username"]: c.get("clientid") for c in config["clients"]}
+    assert bound == {
+        "pipelet-admin": None,
+        "pipelet-consumer": None,
+        "site-7": "site-7",
+        "site-12": "site-12",
+    }
     roles = {r["rolename"]: {(a["acltype"], a["topic"]) for a in r["acls"]} for r in config["roles"]}
     assert roles["site-7"] == {
         ("publishClientSend", "pipelet/sites/7/measurements"),
@@ -69,6 +78,7 @@ def test_issuing_replaces_the_client_and_ignores_only_harmless_answers() -> None
     assert commands[2] == {
         "command": "createClient",
         "username": "site-7",
+        "clientid": "site-7",
         "password": "pw",
         "roles": [{"rolename": "site-7"}],
     }

@@ -200,7 +200,7 @@ def link_inverter(db: Session, principal: Principal, site_id: int, form: dict[st
 def _mqtt_login(db: Session, principal: Principal, site_id: int, timezone: str) -> dict[str, str]:
     status = site_mqtt.credential_status(db, principal, site_id)
     issued = when(status["issued_at"], timezone) if status["issued_at"] else ""
-    return {"username": status["username"], "issued": issued}
+    return {"username": status["username"], "client_id": status["client_id"], "issued": issued}
 
 
 def issue_mqtt_credential(db: Session, principal: Principal, site_id: int) -> tuple[str, bool]:

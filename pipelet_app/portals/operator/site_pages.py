@@ -253,12 +253,15 @@ def _energy() -> rx.Component:
 
 
 def _mqtt_login() -> rx.Component:
-    """The gateway's broker user, whether it has a password, and a new one shown once (the old one
-    stops working at once where the broker can be told: hence the confirmation)."""
+    """The gateway's broker user and client id, whether it has a password, and a new one shown once (the
+    old one stops working at once where the broker can be told: hence the confirmation)."""
     return rx.vstack(
         rx.text(T["site.mqtt_login"], size="2", weight="medium"),
         rx.hstack(
             rx.code(SiteState.mqtt_login["username"], id="site-mqtt-user"),
+            # The gateway must connect with this client id: the broker refuses any other for this login.
+            rx.text(T["site.mqtt_client_id"], size="2", color_scheme="gray"),
+            rx.code(SiteState.mqtt_login["client_id"], id="site-mqtt-client-id"),
             rx.text(
                 rx.cond(
                     SiteState.mqtt_login["issued"] != "",

@@ -131,6 +131,7 @@ def test_the_gateway_password_is_issued_once_and_a_silent_broker_names_the_field
         site_id = db.exec(select(Charger.site_id).where(Charger.charge_point_id == "SON-CP-001")).one()
         assert site_data.site_view(db, son, site_id)["mqtt_login"] == {
             "username": f"site-{site_id}",
+            "client_id": f"site-{site_id}",
             "issued": "",
         }
     with session_scope() as db:

@@ -92,11 +92,15 @@ def broker(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 @contextlib.asynccontextmanager
-async def mqtt(port: int, login: tuple[str, str] | None = None) -> AsyncIterator[aiomqtt.Client]:
+async def mqtt(
+    port: int, login: tuple[str, str] | None = None, client_id: str | None = None
+) -> AsyncIterator[aiomqtt.Client]:
+    """A client; a site login (`site-{id}`) connects with its bound client id, the user name, unless
+    `client_id` says otherwise."""
     user, password = login or (None, None)
-    async with aiomqtt.Client(
-        "127.0.0.1", port, username=user, password=password, identifier=f"t-{uuid.uuid4().hex[:8]}"
-    ) as c:
+    if client_id is None:
+        client_id = user if user and user.startswith("site-") else f"t-{uuid.uuid4().hex[:8]}"
+    async with aiomqtt.Client("127.0.0.1", port, username=user, password=password, identifier=client_id) as c:
         yield c
 
 
@@ -126,12 +130,12 @@ def test_tenants_sites_and_anonymous_are_kept_apart_on_the_embedded_broker(
 ) -> None:
     site_a, site_b = site_of(SON), site_of(NW)
     status = client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON))
-    assert status.json() == {"username": f"site-{site_a}", "issued_at": None}
+    assert status.json() == {"username": f"site-{site_a}", "client_id": f"site-{site_a}", "issued_at": None}
     a, b = issue(client, SON, site_a), issue(client, NW, site_b)
     status = client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON)).json()
     assert status["issued_at"] == a["issued_at"] and a["password"] not in str(status)
     assert client.get(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(NW)).status_code == 404
-    assert a["username"] == f"site-{site_a}" and a["live"] is True
+    assert a["username"] == f"site-{site_a}" and a["client_id"] == f"site-{site_a}" and a["live"] is True
     assert a["measurements_topic"] == f"pipelet/sites/{site_a}/measurements"
     # Only a hash is kept, and it is the password's.
     with session_scope() as db:
@@ -232,6 +236,7 @@ def test_a_broker_that_does_not_confirm_changes_nothing(
     broker.stop()
     answer = client.post(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON))
     assert answer.status_code == 502 and "nothing changed" in answer.text and 'password"' not in answer.text
+    assert "outcome is unknown" not in answer.text  # the broker was not reached: it surely kept the old one
     with session_scope() as db:
         assert db.get(SiteMqttCredential, site_a).password_hash == before  # type: ignore[union-attr]
     broker.start()
@@ -241,6 +246,81 @@ def test_a_broker_that_does_not_confirm_changes_nothing(
             pass
 
     asyncio.run(still_the_first())
+
+
+def test_a_site_login_cannot_use_another_client_id_nor_kick_another_sites_gateway(
+    client: TestClient, broker: Broker
+) -> None:
+    """MQTT lets a connection with a client id in use take over that session: without a bound client id,
+    site B's login connecting as `site-A` (A's gateway's id) disconnected A's gateway. Each site's login
+    may connect with its own client id only, so B is refused and A's session carries on."""
+    site_a, site_b = site_of(SON), site_of(NW)
+    a, b = issue(client, SON, site_a), issue(client, NW, site_b)
+    login_a, login_b = (a["username"], a["password"]), (b["username"], b["password"])
+
+    async def scenario() -> None:
+        async with mqtt(broker.port, broker.login("MQTT_URL")) as sub:
+            await sub.subscribe("pipelet/sites/+/+", qos=1)
+            async with mqtt(broker.port, login_a, client_id=a["client_id"]) as gateway_a:
+                for foreign in (a["client_id"], f"t-{uuid.uuid4().hex[:8]}"):
+                    with pytest.raises(aiomqtt.MqttError):
+                        async with mqtt(broker.port, login_b, client_id=foreign):
+                            pass
+                await asyncio.sleep(0.3)  # a takeover would have closed A's session by now
+                await gateway_a.publish(f"pipelet/sites/{site_a}/measurements", b"still connected", qos=1)
+            async with mqtt(broker.port, login_b, client_id=b["client_id"]) as gateway_b:
+                await gateway_b.publish(f"pipelet/sites/{site_b}/measurements", b"B with its own id", qos=1)
+            assert await received(sub) == [
+                (f"pipelet/sites/{site_a}/measurements", b"still connected"),
+                (f"pipelet/sites/{site_b}/measurements", b"B with its own id"),
+            ]
+
+    asyncio.run(scenario())
+    # The restarted broker (config rebuilt from the database) binds the client ids too.
+    broker.stop()
+    broker.start()
+
+    async def after_restart() -> None:
+        with pytest.raises(aiomqtt.MqttError):
+            async with mqtt(broker.port, login_b, client_id=a["client_id"]):
+                pass
+        async with mqtt(broker.port, login_b):
+            pass
+
+    asyncio.run(after_restart())
+
+
+def test_a_broker_that_takes_the_command_but_does_not_answer_says_the_outcome_is_unknown(
+    client: TestClient, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command went out, the answer did not come: the broker may have applied the new password, so
+    the 502 must not promise that the old one still works; the database stays as it was."""
+    site_a = site_of(SON)
+    issue(client, SON, site_a)
+    with session_scope() as db:
+        before = db.get(SiteMqttCredential, site_a).password_hash  # type: ignore[union-attr]
+    real_send = broker_admin.send
+
+    async def answer_lost(
+        url: str, commands: list[dict], timeout: float = broker_admin.TIMEOUT_S
+    ) -> list[dict]:
+        await real_send(url, commands, timeout)  # the broker applies it...
+        raise broker_admin.OutcomeUnknown("the MQTT broker did not answer the admin command")  # ...unheard
+
+    monkeypatch.setattr(broker_admin, "send", answer_lost)
+    answer = client.post(f"/api/v1/sites/{site_a}/mqtt-credentials", headers=key_of(SON))
+    assert answer.status_code == 502 and "outcome is unknown" in answer.text and "Issue again" in answer.text
+    assert "still works" not in answer.text and "nothing changed" not in answer.text
+    with session_scope() as db:
+        assert db.get(SiteMqttCredential, site_a).password_hash == before  # type: ignore[union-attr]
+    monkeypatch.setattr(broker_admin, "send", real_send)
+    again = issue(client, SON, site_a)
+
+    async def works() -> None:
+        async with mqtt(broker.port, (again["username"], again["password"])):
+            pass
+
+    asyncio.run(works())
 
 
 def test_without_an_admin_url_the_credential_is_stored_for_mqtt_acl(
