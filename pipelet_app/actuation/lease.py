@@ -24,6 +24,8 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import SiteSurplus
 
 LEASES = SiteSurplus.__table__  # type: ignore[attr-defined]
+#: a lease lasts this many of the site's intervals, so one missed cycle does not hand the site over
+LEASE_INTERVALS = 3
 
 
 def claim(site_id: int, owner: str, now: datetime, lease_s: float) -> bool:

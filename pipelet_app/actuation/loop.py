@@ -42,7 +42,21 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from pipelet_app.actuation import memory as saved_memory
-from pipelet_app.actuation.lease import claim_many
+from pipelet_app.actuation.lease import LEASE_INTERVALS, claim_many
+from pipelet_app.actuation.site_loop import SiteLoop
+from pipelet_app.actuation.slots import (
+    Slot,
+    base_held,
+    base_plan,
+    cap_plan,
+    connector_shares,
+    lift_plan,
+    plan_lifts,
+    renewals,
+    tx_plan,
+    tx_validity,
+)
+from pipelet_app.actuation.slots import to_send as _to_send  # looked up here, so tests can swap it
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site, load_sites
 from pipelet_app.actuation.writer import MemoryWriter
 from pipelet_app.clock import utcnow
@@ -54,14 +68,9 @@ from pipelet_app.domain.surplus.actuation import (
     attempts_for,
     base_level,
     needs_sending,
-    number_phases,
     outcome,
-    profile_value,
-    renewal_due,
     safe_limit_a,
 )
-from pipelet_app.domain.surplus.baseline import baseline_shares, hold_lift, lift_shares, newcomer_starts
-from pipelet_app.domain.surplus.controller import house_currents
 from pipelet_app.domain.surplus.saved import LoopMemory, decode, lockouts_only, restore, save_due
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.errors import ChargerOffline, CommandCallError, CommandError, CommandTimeout
@@ -70,7 +79,6 @@ from pipelet_app.settings import get_settings
 
 log = logging.getLogger("pipelet.surplus")
 
-LEASE_INTERVALS = 3
 KEEP_DECISIONS = timedelta(days=7)
 #: a quiet cycle (nothing sent, same data state) is stored at most this often: at 10 s and 10,000 sites
 #: every cycle would be 86 M rows a day
@@ -95,33 +103,6 @@ _units_asked: dict[str, datetime] = {}  # charge point id -> when this process l
 
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class SiteLoop:
-    """What one site's loop carries between cycles; `memory` and `sent` are saved for the next owner
-    when `owner` is set (the lease holder's name, which fences the write) and `save_due` says so."""
-
-    memory: ControllerMemory = field(default_factory=ControllerMemory)
-    sent: dict[tuple[str, int, str], Sent] = field(default_factory=dict)
-    owner: str | None = None
-    last_cycle: datetime | None = None
-    cycles: int = 0
-    last_stored: datetime | None = None
-    last_stale: bool | None = None
-    #: each charger's last BootNotification as this loop saw it (not saved: a new owner starts afresh)
-    boots: dict[str, datetime | None] = field(default_factory=dict)
-    #: chargers that let a profile time out, and until when nothing more is sent to them (`_send`)
-    silent_until: dict[str, datetime] = field(default_factory=dict)
-    #: when the memory this owner took over was saved: a charger booted since lost what it records
-    restored_from: datetime | None = None
-    #: what this owner last saved and when (None: nothing yet), for `save_due`
-    saved: LoopMemory | None = None
-    saved_utc: datetime | None = None
-    #: the idle connectors are lifted (a newcomer would start), and since when it would not (the hold);
-    #: saved with the memory, so a successor keeps a lift the hold still holds instead of dropping it
-    lifted: bool = False
-    lift_low_since: datetime | None = None
 
 
 def enabled_sites() -> list[tuple[int, int]]:
@@ -203,216 +184,18 @@ async def _send(
     return last
 
 
-Slot = tuple[str, int, str]
-
-
-def _tx_plan(view: SiteView, decision: ChargerDecision) -> tuple[Target, float, int | None, Slot]:
-    """Where a transaction's decision goes: target, the value and `numberPhases` its TxProfile carries,
-    slot."""
-    target = view.targets[decision.charger_id]
-    value = profile_value(decision.limit_a, decision.phases, target.unit, view.config.voltage_v)
-    phases = number_phases(target.switch_phases, decision.phases)
-    # "tx/idle": the name saved memories know (idle connectors once had their own default here; the
-    # baseline, slot "base", took that over)
-    return target, value, phases, (target.charge_point_id, target.connector_id, "tx/idle")
-
-
-def _tx_validity(view: SiteView) -> tuple[int, float]:
-    """How long a TxProfile of this site lasts (s, 0 = until its transaction ends) and the site's lease
-    (s), which says when the live loop renews it (`renewal_due`)."""
-    return int(get_settings().surplus_tx_validity_s), float(view.settings.interval_s * LEASE_INTERVALS)
-
-
-def _cap_plan(view: SiteView, charge_point_id: str) -> tuple[Target, float, Slot]:
-    target = next(t for t in view.targets.values() if t.charge_point_id == charge_point_id)
-    value = profile_value(view.config.grid_limit_a, view.config.phases, target.unit, view.config.voltage_v)
-    return target, value, (charge_point_id, 0, "max")
-
-
-def _shares(view: SiteView) -> dict[str, float]:
-    """Each connector's baseline (`domain.surplus.baseline`): its share of the cap with the loop away."""
-    minimum = {c.charger_id: c.min_a for c in view.snapshot.chargers if c.charger_id in view.targets}
-    return baseline_shares(minimum, view.config.mode, view.config.grid_limit_a)
-
-
-def _base_plan(view: SiteView, shares: dict[str, float], key: str) -> tuple[Target, float, Slot]:
-    """A connector's baseline TxDefaultProfile: target, value (no `numberPhases`: 3 assumed), slot."""
-    target = view.targets[key]
-    value = profile_value(shares[key], view.config.phases, target.unit, view.config.voltage_v)
-    return target, value, (target.charge_point_id, target.connector_id, "base")
-
-
-def _base_held(state: SiteLoop, target: Target) -> bool:
-    """True while the connector's baseline TxDefaultProfile itself carries its running transaction's
-    limit: a fallback sent before fallbacks went above the baseline under the lift's id (restored from
-    such a memory; it dropped the baseline's record). The baseline would overwrite that limit; it is sent
-    again when the transaction ends."""
-    last = state.sent.get((target.charge_point_id, target.connector_id, "tx/idle"))
-    return (
-        target.transaction_id is not None
-        and last is not None
-        and last.transaction_id == target.transaction_id
-        and last.status.startswith("fallback:")
-        and (target.charge_point_id, target.connector_id, "base") not in state.sent
-    )
-
-
-def _lifts(
-    view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], available_w: float, now: datetime
-) -> dict[str, float]:
-    """The idle connectors lifted this cycle (`domain.surplus.baseline`: while the controller would start
-    a new car, with a hold before dropping), and the loop's lift state updated. Fresh data only: the
-    stale path drops every lift."""
-    voltage, phases = view.config.voltage_v, view.config.phases
-    inputs = {c.charger_id: c for c in view.snapshot.chargers if c.charger_id in view.targets}
-    idle = [key for key in inputs if not view.targets[key].transaction_id]
-    if not idle:
-        state.lifted, state.lift_low_since = False, None
-        return {}
-    cars = []
-    for decision in decisions:
-        charger = inputs.get(decision.charger_id)
-        if charger is None or not charger.connected:
-            continue
-        wanted = charger.prefs.energy_wh
-        if wanted is not None and wanted - charger.delivered_wh <= 0:
-            continue  # full: it takes no share of the surplus
-        memory = state.memory.chargers.get(decision.charger_id)
-        cap = memory.draw_cap_a if memory else None
-        max_a = charger.max_a if cap is None else min(charger.max_a, max(charger.min_a, cap))
-        cars.append(
-            (charger.min_a * decision.phases * voltage, max_a * decision.phases * voltage, decision.charging)
-        )
-    # a new car may be a three-phase one: the surplus must carry its minimum on the site's phases
-    newcomer_w = min(inputs[key].min_a for key in idle) * phases * voltage
-    starts = newcomer_starts(available_w, cars, newcomer_w)
-    hold = get_settings().surplus_newcomer_hold_s
-    state.lifted, state.lift_low_since = hold_lift(state.lifted, starts, state.lift_low_since, now, hold)
-    if not state.lifted:
-        return {}
-    shares = _shares(view)
-    running = {
-        d.charger_id: d.limit_a for d in decisions if d.charger_id in inputs and d.charger_id not in idle
-    }
-    barred = [
-        key
-        for key in idle
-        if (last := state.sent.get(_base_plan(view, shares, key)[2])) is not None
-        and last.status == "fallback:TxDefaultProfile@1"
-    ]
-    house = max(house_currents(view.snapshot, view.config))
-    minimum = {key: inputs[key].min_a for key in inputs}
-    return lift_shares(shares, idle, minimum, running, house, view.config.grid_limit_a, barred)
-
-
-def _lift_plan(
-    view: SiteView,
-    state: SiteLoop,
-    shares: dict[str, float],
-    lifts: dict[str, float],
-    key: str,
-    now: datetime,
-) -> tuple[Target, float, Slot, bool]:
-    """An idle connector's lift slot: target, the value it should carry (the lift, or the baseline's to
-    drop one), slot and whether to send it: a new or changed lift, one due for renewal, or a lift still in
-    force that is no longer wanted (sent again at the baseline's value; it lapses like any lift). A lift
-    record whose schedule ran out is forgotten. Never for a connector in a transaction: a car that just
-    started on its lift keeps it until the TxProfile takes over (it lapses by itself)."""
-    target = view.targets[key]
-    slot = (target.charge_point_id, target.connector_id, "lift")
-    value = profile_value(lifts.get(key, shares[key]), view.config.phases, target.unit, view.config.voltage_v)
-    validity, lease = _tx_validity(view)
-    last = state.sent.get(slot)
-    lapsed = (
-        last is not None and last.sent_utc is not None and (now - last.sent_utc).total_seconds() >= validity
-    )
-    if lapsed and validity > 0:
-        del state.sent[slot]  # lapsed on the charger: the baseline leads again
-        last = None
-    if target.transaction_id or not target.online:
-        return target, value, slot, False
-    if key in lifts:
-        due = needs_sending(last, value, target.unit, None) or renewal_due(last, now, validity, lease)
-    else:
-        due = last is not None and last.status == "Accepted" and needs_sending(last, value, target.unit, None)
-    return target, value, slot, due
-
-
-def _fallback(view: SiteView, state: SiteLoop, shares: dict[str, float], key: str) -> float | None:
-    """The value a connector's TxProfile lapses to, when it is sure: its baseline TxDefaultProfile as
-    the charger accepted it and as this cycle leaves it (`renewal_due` renews no TxProfile at that value).
-    None while the baseline is about to change or the charger does not carry it."""
-    target, value, slot = _base_plan(view, shares, key)
-    last = state.sent.get(slot)
-    if last is None or last.status not in ("Accepted", "fallback:TxDefaultProfile@1"):
-        return None
-    return None if needs_sending(last, value, target.unit, None) else value
-
-
-def _renewals(view: SiteView, state: SiteLoop, decisions: list[ChargerDecision], now: datetime) -> set[Slot]:
-    """The transactions' TxProfiles to send again unchanged this cycle (`renewal_due`), decided once
-    at planning so the write-ahead and the sends agree."""
-    validity, lease = _tx_validity(view)
-    shares = _shares(view)
-    out: set[Slot] = set()
-    for decision in decisions:
-        if not view.targets[decision.charger_id].transaction_id:
-            continue
-        target, value, phases, slot = _tx_plan(view, decision)
-        last = state.sent.get(slot)
-        if needs_sending(last, value, target.unit, target.transaction_id, phases):
-            continue  # a change, not a renewal
-        if renewal_due(last, now, validity, lease, _fallback(view, state, shares, decision.charger_id)):
-            out.add(slot)
-    return out
-
-
-def _to_send(
-    view: SiteView,
-    state: SiteLoop,
-    decisions: list[ChargerDecision],
-    now: datetime,
-    lifts: dict[str, float],
-    renew: Collection[Slot] = (),
-) -> set[Slot]:
-    """The slots this cycle will send a profile to (as `_site_cap`, `_baseline` and `_actuate` decide)."""
-    out: set[Slot] = set()
-    for charge_point_id in view.charge_points:
-        target, value, slot = _cap_plan(view, charge_point_id)
-        if target.online and needs_sending(state.sent.get(slot), value, target.unit, None):
-            out.add(slot)
-    shares = _shares(view)
-    for key in shares:
-        target, value, slot = _base_plan(view, shares, key)
-        fresh = needs_sending(state.sent.get(slot), value, target.unit, None)
-        if target.online and fresh and not _base_held(state, target):
-            out.add(slot)
-        _, _, lift_slot, lift_due = _lift_plan(view, state, shares, lifts, key, now)
-        if lift_due:
-            out.add(lift_slot)
-    for decision in decisions:
-        if not view.targets[decision.charger_id].transaction_id:
-            continue
-        target, value, phases, slot = _tx_plan(view, decision)
-        last = state.sent.get(slot)
-        changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
-        if target.online and (changed or slot in renew):
-            out.add(slot)
-    return out
-
-
 async def _baseline(view: SiteView, state: SiteLoop, now: datetime) -> dict[str, tuple[float, str]]:
     """Each connector's baseline TxDefaultProfile, sent when it changed (the site's connectors, cap or
     mode) or the charger lost it (a reboot, a fallback that borrowed it); per connector its share and
     what happened: the send's outcome, `unchanged (...)`, `held: ...` or `skipped: charger offline`."""
     out: dict[str, tuple[float, str]] = {}
-    shares = _shares(view)
+    shares = connector_shares(view)
     for key, share in shares.items():
-        target, value, slot = _base_plan(view, shares, key)
+        target, value, slot = base_plan(view, shares, key)
         last = state.sent.get(slot)
         if not target.online:
             status = "skipped: charger offline"
-        elif _base_held(state, target):
+        elif base_held(state, target):
             status = "held: the transaction's limit is the TxDefaultProfile"
         elif needs_sending(last, value, target.unit, None):
             status = await _send(state, now, target, "base", target.connector_id, value, target.unit, None)
@@ -427,13 +210,13 @@ async def _baseline(view: SiteView, state: SiteLoop, now: datetime) -> dict[str,
 async def _lift(
     view: SiteView, state: SiteLoop, lifts: dict[str, float], now: datetime
 ) -> dict[str, tuple[float, str]]:
-    """Each idle connector's lift (`_lift_plan`), sent when due: per lifted connector, or one whose lift
+    """Each idle connector's lift (`lift_plan`), sent when due: per lifted connector, or one whose lift
     was sent or dropped this cycle, its limit and what happened (the send's outcome or `unchanged (...)`)."""
     out: dict[str, tuple[float, str]] = {}
-    shares = _shares(view)
-    validity = _tx_validity(view)[0]
+    shares = connector_shares(view)
+    validity = tx_validity(view)[0]
     for key in shares:
-        target, value, slot, due = _lift_plan(view, state, shares, lifts, key, now)
+        target, value, slot, due = lift_plan(view, state, shares, lifts, key, now)
         limit = lifts.get(key, shares[key])
         base = state.sent.get((target.charge_point_id, target.connector_id, "base"))
         if due and base_level(base.status if base else None) == 1:
@@ -504,9 +287,9 @@ async def _actuate(
     """A TxProfile for each transaction's decision; an idle connector's row shows its baseline (and its
     lift, `lift`, when it has one or it changed)."""
     lift = lift or {}
-    renew = _renewals(view, state, decisions, now) if renew is None else renew
+    renew = renewals(view, state, decisions, now) if renew is None else renew
     out: list[dict[str, Any]] = []
-    validity = _tx_validity(view)[0]
+    validity = tx_validity(view)[0]
     for decision in decisions:
         target = view.targets[decision.charger_id]
         share, base_status = base[decision.charger_id]
@@ -531,7 +314,7 @@ async def _actuate(
             continue
         if not base_status.startswith(("unchanged", "skipped", "held")):
             row["baseline"] = {"limit_a": share, "sent": base_status}
-        target, value, phases, slot = _tx_plan(view, decision)
+        target, value, phases, slot = tx_plan(view, decision)
         last = state.sent.get(slot)
         changed = needs_sending(last, value, target.unit, target.transaction_id, phases)
         if not target.online:
@@ -576,7 +359,7 @@ async def _site_cap(view: SiteView, state: SiteLoop, now: datetime) -> list[dict
     """The site's grid limit as each charger's ChargePointMaxProfile: the cap holds even if the loop dies."""
     out = []
     for charge_point_id in view.charge_points:
-        target, value, slot = _cap_plan(view, charge_point_id)
+        target, value, slot = cap_plan(view, charge_point_id)
         if not target.online or not needs_sending(state.sent.get(slot), value, target.unit, None):
             continue
         status = await _send(state, now, target, "max", 0, value, target.unit, None)
@@ -765,9 +548,9 @@ class Planned:
     available_w: float
     reason: str
     sending: set[Slot]
-    #: the idle connectors lifted this cycle and their lift (A), `_lifts`
+    #: the idle connectors lifted this cycle and their lift (A), `plan_lifts`
     lifts: dict[str, float] = field(default_factory=dict)
-    #: the TxProfiles sent again unchanged this cycle (`_renewals`)
+    #: the TxProfiles sent again unchanged this cycle (`renewals`)
     renew: set[Slot] = field(default_factory=set)
 
 
@@ -808,10 +591,10 @@ async def plan_cycle(
         decisions = list(result.chargers)
         available = result.available_w
         reason = f"{available:.0f} W available for the cars"
-        lifts = _lifts(view, state, decisions, available, now)
+        lifts = plan_lifts(view, state, decisions, available, now)
     if view.price_note:
         reason = f"{reason}; {view.price_note}"
-    renew = _renewals(view, state, decisions, now)
+    renew = renewals(view, state, decisions, now)
     sending = _to_send(view, state, decisions, now, lifts, renew)
     return Planned(site_id, view, decisions, available, reason, sending, lifts, renew)
 
