@@ -43,6 +43,7 @@ from sqlmodel import col, select
 
 from pipelet_app.actuation import memory as saved_memory
 from pipelet_app.actuation.lease import LEASE_INTERVALS, claim_many
+from pipelet_app.actuation.rate_units import learn_units, version_of
 from pipelet_app.actuation.site_loop import SiteLoop
 from pipelet_app.actuation.slots import (
     Slot,
@@ -61,7 +62,7 @@ from pipelet_app.actuation.snapshot import SiteView, Target, load_site, load_sit
 from pipelet_app.actuation.writer import MemoryWriter
 from pipelet_app.clock import utcnow
 from pipelet_app.db import session_scope
-from pipelet_app.db.models import Charger, SiteSurplus, SurplusDecision
+from pipelet_app.db.models import SiteSurplus, SurplusDecision
 from pipelet_app.domain.surplus import ChargerDecision, ControllerMemory, Mode, decide
 from pipelet_app.domain.surplus.actuation import (
     Sent,
@@ -85,20 +86,10 @@ KEEP_DECISIONS = timedelta(days=7)
 STORE_QUIET_EVERY = timedelta(minutes=1)
 SEND_TIMEOUT_S = 10.0
 SILENT_RETRY_S = 60.0  # a charger that let a profile time out is tried again after this long
-#: a charger that never told its rate unit (or, marked switch_phases, whether it can switch from 3 to 1
-#: phase) is asked (GetConfiguration / GetVariables, both in one request) before its first profile; it
-#: has this long to answer, and is asked again by this process at most once an hour
-UNIT_ASK_TIMEOUT_S = 3.0
-UNIT_ASK_AGAIN = timedelta(hours=1)
-RATE_UNIT_16 = "ChargingScheduleAllowedChargingRateUnit"
-RATE_UNIT_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}}
-PHASES_16 = "ConnectorSwitch3to1PhaseSupported"
-PHASES_201 = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Phases3to1"}}
 #: `Runner.tick` runs its due sites in batches of this many (read and decide each, write their memories
 #: in one statement, then send): one statement per batch instead of one per site (benchmarks/loop_memory),
 #: while a site's reading is at most one batch's reads and decisions old when its profile is sent
 BATCH_SITES = 100
-_units_asked: dict[str, datetime] = {}  # charge point id -> when this process last asked
 
 
 def default_owner() -> str:
@@ -246,7 +237,7 @@ async def _lift(
 
 async def _clear(target: Target, number: int) -> None:
     """ClearChargingProfile by id; a failure only logs (the profile is bounded: it lapses by itself)."""
-    version = await asyncio.to_thread(_version_of, target.charge_point_id)
+    version = await asyncio.to_thread(version_of, target.charge_point_id)
     payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
     try:
         await send_command(target.charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S)
@@ -471,44 +462,6 @@ def _persist_many(decisions: list[tuple[dict[str, Any], bool]]) -> None:
             )
 
 
-async def _ask_rate_unit(charge_point_id: str, unit: bool = True, phases: bool = False) -> bool:
-    """Ask a charger which rate units it takes (`unit`) and whether it can switch from 3 to 1 phase
-    (`phases`), in one request; the CSMS stores what it answered in its configuration / device model
-    (`after_command`), where the next `load_site` reads it. A key it does not know stays unknown. False
-    when it did not answer."""
-    version = await asyncio.to_thread(_version_of, charge_point_id)
-    if version == "1.6":
-        keys = [k for k, wanted in ((RATE_UNIT_16, unit), (PHASES_16, phases)) if wanted]
-        action, payload = "GetConfiguration", {"key": keys}
-    else:
-        data = [v for v, wanted in ((RATE_UNIT_201, unit), (PHASES_201, phases)) if wanted]
-        action, payload = "GetVariables", {"getVariableData": data}
-    try:
-        await send_command(charge_point_id, action, payload, UNIT_ASK_TIMEOUT_S)
-    except CommandError as exc:
-        log.info("%s did not say %s (%s)", charge_point_id, payload, type(exc).__name__)
-        return False
-    return True
-
-
-async def _learn_units(view: SiteView, now: datetime) -> bool:
-    """Ask the online chargers whose rate unit is unknown, or that are marked switch_phases and never said
-    whether they can switch from 3 to 1 phase (once an hour per process); True when one answered, so the
-    cycle reads the site again before sending. Without it a charger that takes only W got A profiles
-    until an operator ran get-configuration by hand, and one that cannot switch got numberPhases 1."""
-    asks: dict[str, tuple[bool, bool]] = {}  # charge point id -> (ask the unit, ask the phases)
-    for t in view.targets.values():
-        if t.online and (not t.unit_known or t.phases_unknown):
-            unit, phases = asks.get(t.charge_point_id, (False, False))
-            asks[t.charge_point_id] = (unit or not t.unit_known, phases or t.phases_unknown)
-    due = sorted(cp for cp in asks if cp not in _units_asked or now - _units_asked[cp] >= UNIT_ASK_AGAIN)
-    for charge_point_id in due:
-        _units_asked[charge_point_id] = now
-    if not due:
-        return False
-    return any(await asyncio.gather(*(_ask_rate_unit(cp, *asks[cp]) for cp in due)))
-
-
 def _forget_rebooted(view: SiteView, state: SiteLoop) -> None:
     """A charger that booted since the last cycle may have lost every profile it carried (the site cap
     first): forget what was sent to it, so this cycle sends all its slots again."""
@@ -564,7 +517,7 @@ async def plan_cycle(
         if views is not None and site_id in views
         else await asyncio.to_thread(_load, site_id, now)
     )
-    if view is not None and await _learn_units(view, now):
+    if view is not None and await learn_units(view, now):
         view = await asyncio.to_thread(_load, site_id, now)
     if view is None:
         return None
@@ -704,14 +657,6 @@ def take_over(site_id: int, owner: str, now: datetime) -> SiteLoop:
     )
 
 
-def _version_of(charge_point_id: str) -> str:
-    with session_scope() as db:
-        version = db.exec(
-            select(Charger.ocpp_version).where(Charger.charge_point_id == charge_point_id)
-        ).first()
-        return version or "1.6"
-
-
 async def release(site_id: int, state: SiteLoop, now: datetime | None = None) -> int:
     """The controller was turned off: clear the profiles this loop set, so no car stays paused or capped.
 
@@ -733,7 +678,7 @@ async def release(site_id: int, state: SiteLoop, now: datetime | None = None) ->
         ids.update(dict.fromkeys((charge_point_id, profile_id(p, connector_id)) for p in purposes))
     cleared = 0
     for charge_point_id, number in ids:
-        version = await asyncio.to_thread(_version_of, charge_point_id)
+        version = await asyncio.to_thread(version_of, charge_point_id)
         payload = {"id": number} if version == "1.6" else {"chargingProfileId": number}
         try:
             answer = await send_command(charge_point_id, "clear-charging-profile", payload, SEND_TIMEOUT_S)
