@@ -20,7 +20,7 @@ batch does (benchmarks/loop_memory).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,8 +148,28 @@ def _naive_utc(at: datetime) -> datetime:
 
 def load(site_id: int) -> Any:
     """The site's saved loop memory as stored (JSON types), or None."""
+    return load_many([site_id]).get(site_id)
+
+
+def load_many(site_ids: Collection[int]) -> dict[int, Any]:
+    """The saved loop memory of each of `site_ids` that has one, as stored (JSON types), by site; a site
+    without a row is missing.
+
+    ONE statement for all of them (`WHERE site_id IN (...)`): a worker taking over a batch of sites
+    (its first start, or another worker died) reads their memories together, not one query per site
+    (9.6 s per 10,000 sites that way: benchmarks/surplus_loop). Like `load`, the read is by site only,
+    not fenced by the lease: the caller has just won these leases (`lease.claim_many`), and what it
+    writes back is fenced (`save`, `save_many`)."""
+    wanted = sorted(set(site_ids))
+    if not wanted:
+        return {}
     with session_scope() as db:
-        return db.exec(select(SurplusLoopMemory.memory).where(SurplusLoopMemory.site_id == site_id)).first()
+        rows = db.exec(
+            select(SurplusLoopMemory.site_id, SurplusLoopMemory.memory).where(
+                col(SurplusLoopMemory.site_id).in_(wanted)
+            )
+        ).all()
+        return {int(site_id): data for site_id, data in rows}
 
 
-__all__ = ["load", "save", "save_in", "save_many", "save_many_in"]
+__all__ = ["load", "load_many", "save", "save_in", "save_many", "save_many_in"]
