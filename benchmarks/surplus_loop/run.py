@@ -36,7 +36,15 @@ each with two forms of the snapshot read, side by side in one run (`--forms`), t
   baseline: the benchmark hands the `Runner` no batch read, so `plan_cycle` reads each site alone).
 
 The first cycle (`takeover`) is every site's first under its worker: it restores the (absent) memory
-and sends everything. Per-stage figures are summed over the workers' calls (seconds of wall time inside
+and sends everything. At the end (`--retakeovers`) each worker restarts in place (its `Runner` forgets
+its sites; the leases stay its own) and takes them all over again from the memories saved meanwhile,
+once per form of the memory restore:
+
+- `batched`: `take_over_many`, one read of `surplus_loop_memory` per batch of 100 new sites (the loop
+  since session 10);
+- `per-site`: `take_over_many` called for one site at a time, one read per site, as the loop restored
+  until then (the baseline).
+ Per-stage figures are summed over the workers' calls (seconds of wall time inside
 each stage; a stage's calls run one after another within a worker, except the sends, whose sites run
 side by side within a batch: `asyncio.gather`, measured as the wall time the batches' `_finish` calls
 cover); the cycle time runs from the first worker's start to the last worker's end. `other` is worker
@@ -73,7 +81,7 @@ CHARGERS_PER_SITE = 2
 STAGES = (
     ("enabled", "enabled sites read (`enabled_sites`)"),
     ("lease", "lease renewals (`claim_many`, one per 100 sites)"),
-    ("takeover", "memory restore of a new site (`take_over`)"),
+    ("takeover", "memory restore of new sites (`take_over_many`)"),
     ("read", "snapshot read (`load_sites` per batch, or `load_site` per site)"),
     ("decide", "`decide()`"),
     ("memory", "memory writes (`save_many`, one per 100 sites)"),
@@ -259,10 +267,19 @@ def _worker(url: str, worker: int, workers: int, sites: int, plan: list[str], ba
 
     loop._load_many = _timed(stages, counts, "read", read_form)  # type: ignore[assignment]
     form = "batched"
+    restore_form = "batched"
+    batched_takeover = _timed(stages, counts, "takeover", loop.take_over_many)
+
+    def takeover_form(site_ids: list[int], owner: str, now: datetime) -> dict:
+        """`per-site` retakeovers restore each site alone: one memory read per site, the loop before."""
+        if restore_form == "per-site":
+            return {site_id: batched_takeover([site_id], owner, now)[site_id] for site_id in site_ids}
+        return batched_takeover(site_ids, owner, now)
+
+    loop.take_over_many = takeover_form  # type: ignore[assignment]
     for name, attr in (
         ("enabled", "enabled_sites"),
         ("lease", "claim_many"),
-        ("takeover", "take_over"),
         ("read", "_load"),
         ("decide", "decide"),
         ("store", "_persist_many"),
@@ -284,9 +301,13 @@ def _worker(url: str, worker: int, workers: int, sites: int, plan: list[str], ba
     runner._finish = timed_finish  # type: ignore[method-assign]
 
     async def cycles() -> None:
-        nonlocal form
+        nonlocal form, restore_form
         for k, name in enumerate(plan):
             kind, form = name.split("/") if "/" in name else (name, "batched")
+            restore_form = "batched"
+            if kind == "retakeover":  # the worker restarts: it takes all its sites over again
+                runner.sites.clear()
+                restore_form, form = form, "batched"
             if kind == "busy":  # every site forgets what it sent: all its profiles go out, its row is stored
                 for state in runner.sites.values():
                     state.sent.clear()
@@ -436,6 +457,13 @@ def main(argv: list[str] | None = None) -> int:
         help="snapshot reads: `batched` (load_sites per batch of 100, the loop since session 10) and/or "
         "`per-site` (load_site per site, the loop before: the baseline)",
     )
+    parser.add_argument(
+        "--retakeovers",
+        default="per-site,batched",
+        help="at the end, the workers restart and take their sites over again, once per memory restore "
+        "form: `batched` (take_over_many per batch of 100, the loop since session 10) and/or `per-site` "
+        "(one read per site, the loop before); empty: none",
+    )
     parser.add_argument("--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle each, SQLite")
     args = parser.parse_args(argv)
     os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
@@ -450,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         # the kinds take turns (steady, busy, steady, ...) so drift in the box's load spreads over all
         forms = [f"{kind}/{form}" for form in args.forms.split(",") for kind in ("steady", "busy")]
         plan = ["takeover/batched"] + [kind for _ in range(args.cycles) for kind in forms]
+        plan += [f"retakeover/{form}" for form in args.retakeovers.split(",") if form]
         context = multiprocessing.get_context("spawn")
         barrier, out = context.Barrier(args.workers + 1), context.Queue()  # + 1: this process
         procs = [
