@@ -27,6 +27,7 @@ from pipelet_app.db.models import (
     DeviceKind,
     DeviceVariable,
     EvChargingNeeds,
+    MeterValue,
     SessionPreference,
     Site,
     SiteDevice,
@@ -157,6 +158,9 @@ class _Rows:
     needs: dict[int, EvChargingNeeds]
     #: (component, variable, value) of the stored rate unit and 3-to-1 answer per charger id
     variables: dict[int, list[tuple[str, str, str | None]]]
+    #: the newest whole-charger `Power.Active.Import` (W) of the last `STALE_AFTER` per open session id,
+    #: straight from `meter_values` (see `_charger_draw`)
+    ocpp_power: dict[int, Sample]
 
     @classmethod
     def read(cls, db: Session, site_ids: list[int], now: datetime) -> _Rows:
@@ -197,15 +201,34 @@ class _Rows:
         charger_ids = sorted(c.id for c in chargers.values() if c.id is not None)
         sessions: dict[tuple[int, int], ChargingSession] = {}
         variables: dict[int, list[tuple[str, str, str | None]]] = {}
+        ocpp_power: dict[int, Sample] = {}
         if charger_ids:
-            for session in db.exec(
-                select(ChargingSession)
+            # the newest whole-charger power reading of each open session, in the same statement
+            # (correlated, on the (session_id, timestamp, ...) index of meter_values)
+            newest = (
+                select(MeterValue.timestamp)
+                .where(
+                    MeterValue.session_id == ChargingSession.id,
+                    MeterValue.measurand == OCPP_POWER,
+                    col(MeterValue.phase).is_(None),
+                    MeterValue.timestamp >= since,
+                    MeterValue.timestamp <= now,
+                )
+                .order_by(col(MeterValue.timestamp).desc(), col(MeterValue.id).desc())
+                .limit(1)
+            )
+            power_ts = newest.scalar_subquery()
+            power_w = newest.with_only_columns(col(MeterValue.value)).scalar_subquery()
+            for session, ts, watts in db.exec(
+                select(ChargingSession, power_ts, power_w)
                 .where(
                     col(ChargingSession.charger_id).in_(charger_ids), col(ChargingSession.end_utc).is_(None)
                 )
                 .order_by(col(ChargingSession.start_utc).desc())
             ):
                 sessions.setdefault((session.charger_id, session.connector_id), session)  # type: ignore[arg-type]
+                if ts is not None and watts is not None and session.id is not None:
+                    ocpp_power[session.id] = Sample(0, ts, max(float(watts), 0.0), None)
             wanted = [v for _, v in RATE_UNIT_VARIABLES + PHASE_SWITCH_VARIABLES]
             for charger_id, component, variable, value in db.exec(
                 select(
@@ -256,7 +279,23 @@ class _Rows:
             preferences,
             needs,
             variables,
+            ocpp_power,
         )
+
+
+#: the measurand a charger's own power reading comes in (the whole charger when it has no phase)
+OCPP_POWER = "Power.Active.Import"
+
+
+def _charger_draw(sample: Sample | None, reading: Sample | None) -> float:
+    """A charger device's draw (W): its newest site sample or its session's newest OCPP power reading,
+    whichever is newer. Why: OCPP meter values reach `site_samples` only through the site-energy feed
+    (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just started (or been
+    raised) showed in the grid's reading but not yet in its own, so its draw counted as 0 W and the
+    surplus shrank by exactly that draw (an outside walk: a 2.0.1 car reporting 4 kW dipped 8.6 -> 6.0 ->
+    8.6 A until the feed caught up)."""
+    newest = sample if reading is None or (sample is not None and sample.ts >= reading.ts) else reading
+    return max(newest.power_w, 0.0) if newest is not None else 0.0
 
 
 def _latest(rows: Sequence[Sample]) -> dict[int, Sample]:
@@ -459,7 +498,10 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
                 max_a=max(max_a, 6.0),
                 phases=phases,
                 can_switch_phases=switchable,
-                measured_w=max(sample.power_w, 0.0) if sample else 0.0,
+                measured_w=_charger_draw(
+                    sample,
+                    batch.ocpp_power.get(session.id) if session is not None else None,  # type: ignore[arg-type]
+                ),
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )

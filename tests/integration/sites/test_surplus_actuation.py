@@ -928,6 +928,47 @@ async def test_a_car_that_never_draws_is_held_at_the_minimum_and_shown(csms: Csm
         await cp.close()
 
 
+async def test_a_201_car_reporting_power_only_counts_before_the_feed_catches_up(csms: CsmsServer) -> None:
+    """A 2.0.1 car reports 4 kW (power only, in its TransactionEvents) and the live grid meter already
+    shows it, but the site-energy feed has not yet copied the reading into the site's samples: the
+    loop still counts the car's 4 kW (it counted 0 W, and the car dipped 8.6 -> 6.0 A until the feed ran,
+    as an outside walk saw)."""
+    site = make_site()
+    profiles = Profiles()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    try:
+        await cp.boot201()
+        t0 = utcnow()
+        await _start_201(cp, "tx-dip", t0)
+        sampled = [
+            {"measurand": "Energy.Active.Import.Register", "value": 10.0},
+            {"measurand": "Power.Active.Import", "value": 4000.0},
+        ]
+        event = {
+            "eventType": "Updated",
+            "timestamp": iso(t0 + timedelta(seconds=8)),
+            "triggerReason": "MeterValuePeriodic",
+            "seqNo": 1,
+            "transactionInfo": {"transactionId": "tx-dip", "chargingState": "Charging"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [{"timestamp": iso(t0 + timedelta(seconds=8)), "sampledValue": sampled}],
+        }
+        await cp.ok("TransactionEvent", event)
+        # 9 kW of sun, 6 kW export before the car: with the car's 4 kW the grid shows 2 kW export
+        await sunshine(site, t0 + timedelta(seconds=9), pv_w=9000.0, grid_w=-2000.0)
+        with session_scope() as db:
+            view = load_site(db, site.id, t0 + timedelta(seconds=10))
+        assert view is not None
+        assert view.snapshot.chargers[0].measured_w == 4000.0
+        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=10))
+        car = next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
+        assert car["limit_a"] == 8.6, car  # 6 kW of surplus on 3 phases, not the 2 kW export alone
+    finally:
+        await cp.close()
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)
