@@ -7,8 +7,11 @@ CI has it, so there they run.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -76,6 +79,24 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     reset_engine()
     yield
     reset_engine()
+
+
+_budget_windows = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _budget_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate-limit and sign-in budgets are cut in fixed windows of the wall clock (a minute; the lock-out's
+    minutes), so hits that straddle a window's end start afresh part-way: a budget test would pass only
+    at some instants (CI once saw five sign-ins from one address at 05:09:59.956-05:10:00.524 all
+    admitted against a budget of three). Each test's budgets start 1 s into windows of their own (an
+    hour's start, which every window length dividing an hour shares), the clock ticking on in real time.
+    tests/unit/api/test_ratelimit_windows.py tests the boundary itself."""
+    from pipelet_app.api import ratelimit
+
+    start = (math.floor(time.time() / 3600) + next(_budget_windows)) * 3600 + 1.0
+    began = time.monotonic()
+    monkeypatch.setattr(ratelimit, "_now", lambda: start + (time.monotonic() - began))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,6 +22,12 @@ WINDOW_S = 60
 log = logging.getLogger("pipelet.ratelimit")
 
 
+def _now() -> float:
+    """The wall clock the windows are cut from (one place, so a test can start a budget at a known
+    point of its window: a burst that straddles a window's end starts afresh by design)."""
+    return time.time()
+
+
 class RateLimited(TooBusy):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(f"Rate limit exceeded; retry after {retry_after_s} s.", retry_after_s)
@@ -44,7 +50,7 @@ class MemoryLimiter:
         self._windows: dict[str, tuple[int, int]] = {}
 
     def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> int | None:
-        now = time.time()
+        now = _now()
         window = int(now // window_s)
         name = f"{key}:{window_s}"
         with self._lock:
@@ -60,7 +66,7 @@ class MemoryLimiter:
         return None
 
     def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         window = int(now // window_s)
         with self._lock:
             current, count = self._windows.get(f"{key}:{window_s}", (window, 0))
@@ -92,7 +98,7 @@ class RedisLimiter:
         return f"pipelet:ratelimit:{key}{suffix}:{window}", window
 
     def hit(self, key: str, limit: int, window_s: int = WINDOW_S) -> int | None:
-        now = time.time()
+        now = _now()
         name, window = self._name(key, window_s, now)
         pipe = self._redis.pipeline()
         pipe.incr(name)
@@ -106,7 +112,7 @@ class RedisLimiter:
         return None
 
     def count(self, key: str, window_s: int = WINDOW_S) -> tuple[int, int]:
-        now = time.time()
+        now = _now()
         name, window = self._name(key, window_s, now)
         try:
             return int(self._redis.get(name) or 0), max(1, math.ceil((window + 1) * window_s - now))
@@ -115,7 +121,7 @@ class RedisLimiter:
 
     def clear(self, key: str, window_s: int = WINDOW_S) -> None:
         try:
-            self._redis.delete(self._name(key, window_s, time.time())[0])
+            self._redis.delete(self._name(key, window_s, _now())[0])
         except self._errors as exc:
             self._degraded(exc).clear(key, window_s)
 

@@ -45,23 +45,33 @@ def running_localstripe() -> Iterator[str]:
         import localstripe  # noqa: F401
     except ImportError:
         pytest.skip("localstripe is not installed (pip install localstripe)")
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, str(_SERVER), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90  # an import under a loaded box's CPU can take long
-    while True:
-        try:
-            httpx.get(f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=2)
+    # The port is free when chosen, but the server binds it only after its imports (seconds on a loaded
+    # box), and on every address: another process may take it meanwhile. Then it is tried on another.
+    for attempt in range(5):
+        port = _free_port()
+        log = tempfile.NamedTemporaryFile("w+", prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, str(_SERVER), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90  # an import under a loaded box's CPU can take long
+        while True:
+            try:
+                httpx.get(f"{url}/v1/customers", auth=("sk_test_x", ""), timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    log.seek(0)
+                    output = log.read()[-2000:]
+                    log.close()
+                    Path(log.name).unlink(missing_ok=True)
+                    if "Address already in use" in output and attempt < 4:
+                        break
+                    raise RuntimeError(f"localstripe did not start: {output}") from None
+                time.sleep(0.2)
+        if process.poll() is None:
             break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                log.seek(0)
-                raise RuntimeError(f"localstripe did not start: {log.read()[-2000:]}") from None
-            time.sleep(0.2)
     try:
         yield url
     finally:
