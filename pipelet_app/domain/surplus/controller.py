@@ -375,11 +375,9 @@ def _no_swap(
     is on again or paused, or at once if it is hungry.
     """
     for car in sorted(cars, key=lambda c: ranks[c.charger.charger_id]):
+        if not _held_start(car, cars, picked, settings, voltage, fc, now_s):
+            continue
         cid = car.charger.charger_id
-        if cid not in picked or car.memory.charging or car.idle or car.floor_w > 0:
-            continue
-        if _hungry(car, cars, fc, now_s, settings, voltage):
-            continue
         by_id = {slot.charger_id: slot for slot in slots}
         without = pick([slot for slot in slots if slot.charger_id != cid], available)
         displaced = [
@@ -392,6 +390,22 @@ def _no_swap(
         if take_with - take_without < settings.swap_gain_w:
             picked = without
     return _no_start_over_bridge(cars, picked, available, settings, voltage, fc, now_s)
+
+
+def _held_start(
+    car: _Car,
+    cars: Sequence[_Car],
+    picked: set[str],
+    settings: ControllerSettings,
+    voltage: float,
+    fc: PvForecast | None,
+    now_s: float,
+) -> bool:
+    """A start the no-swap rules may hold back: `car` is picked but not charging (nor idle), has no
+    floor of its own and is not hungry (a hungry car always starts)."""
+    if car.charger.charger_id not in picked or car.memory.charging or car.idle or car.floor_w > 0:
+        return False
+    return not _hungry(car, cars, fc, now_s, settings, voltage)
 
 
 def _no_start_over_bridge(
@@ -407,7 +421,7 @@ def _no_start_over_bridge(
     starting = [c for c in cars if c.charger.charger_id in picked and not c.memory.charging and not c.idle]
     running_w = sum(car.min_w(voltage) for car in cars if car.memory.charging and not car.idle)
     for car in starting:
-        if car.floor_w > 0 or _hungry(car, cars, fc, now_s, settings, voltage):
+        if not _held_start(car, cars, picked, settings, voltage, fc, now_s):
             continue
         others_w = sum(
             other.min_w(voltage)
