@@ -1,4 +1,5 @@
-"""`pipelet mqtt-acl --out DIR`: Mosquitto users and topic rights for every site (ops, reads the database).
+"""`pipelet mqtt-acl --out DIR`: Mosquitto users and topic rights for every site (ops, reads the database);
+`pipelet mqtt-dynsec --out DIR`: the same for a Mosquitto with the dynamic security plugin (compose).
 
 New passwords go to stdout once (`user password` per line) and nowhere else: not to the log, not to
 stderr; the files hold only hashes. See docs/deployment.md "MQTT: one broker user per site".
@@ -8,6 +9,16 @@ in the portal and API too: a run writes what the database holds, stores the hash
 new password, and takes over the hash a password file written before that table existed has for a site
 the database does not know yet (so an upgrade keeps every gateway's password). The consumer's hash stays
 in the file only: it is the installation's, not a site's.
+
+The config fragment owns two listeners (`broker_acl.conf_snippet`): the gateways' one, where a client's
+id is its user name (no site can take another site's session over), and the consumers' one, where
+Pipelet's processes keep their own ids under their one shared login.
+
+`pipelet mqtt-dynsec` writes the plugin's `dynamic-security.json` instead (what `pipelet run`'s embedded
+broker starts from): the consumer's and admin's logins are those of MQTT_URL and MQTT_ADMIN_URL, sites are
+those with an issued credential. It issues nothing and prints no secret (compose runs it before every
+Mosquitto start and keeps its output in `docker compose logs`); later issues reach the broker over
+MQTT_ADMIN_URL at once, and the plugin saves them into the same file.
 """
 
 from __future__ import annotations
@@ -22,7 +33,8 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import Site, SiteMqttCredential, Tenant
 from pipelet_app.db.types import utcnow
 from pipelet_app.settings import get_settings
-from pipelet_app.site_energy import broker_acl
+from pipelet_app.site_energy import broker_acl, embedded_broker
+from pipelet_app.site_energy.consumer import broker_login
 
 
 @friendly_errors
@@ -33,11 +45,25 @@ def mqtt_acl(
     rotate_site: list[int] = typer.Option(
         [], "--rotate-site", help="A new password for this site's user only (repeatable)"
     ),
+    site_listener: str = typer.Option(
+        broker_acl.SITE_LISTENER, help="The gateways' listener: `PORT` or `PORT ADDRESS` (client id = user)"
+    ),
+    consumer_listener: str = typer.Option(
+        broker_acl.CONSUMER_LISTENER, help="The consumers' listener, `PORT ADDRESS` (keep it private)"
+    ),
 ) -> None:
     """Write Mosquitto's password_file and acl_file: user site-{id} may write only its site's two topics,
     the consumer user may read them all. Prints new passwords once; re-running keeps the others."""
     if not consumer_user or any(c in consumer_user for c in ": \t\n#"):
         raise BadInput(f"--consumer-user: {consumer_user!r} is not a broker user name")
+    listeners = {}
+    for option, value in (("--site-listener", site_listener), ("--consumer-listener", consumer_listener)):
+        try:
+            listeners[option] = broker_acl.listener(value)
+        except ValueError as exc:
+            raise BadInput(f"{option}: {exc}") from None
+    if listeners["--site-listener"][0] == listeners["--consumer-listener"][0]:
+        raise BadInput("--consumer-listener: the gateways' port; the consumers need a listener of their own")
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out: {out} is not a directory")
     existing = broker_acl.read_password_file(out / broker_acl.PASSWORD_FILE)
@@ -67,7 +93,7 @@ def mqtt_acl(
                 row.password_hash, row.issued_at, row.issued_by = entry, utcnow(), None
                 db.add(row)
         # the files first: a failed write leaves the database (and so the portal) as it was
-        broker_acl.write(out, files)
+        broker_acl.write(out, files, listeners["--site-listener"], listeners["--consumer-listener"])
     for user, password in files.issued:
         typer.echo(f"{user} {password}")
     if get_settings().mqtt_admin_url and any(user != consumer_user for user, _ in files.issued):
@@ -80,7 +106,43 @@ def mqtt_acl(
         )
     typer.echo(
         f"{len(sites)} sites; {len(files.issued)} new passwords (above, not shown again), "
-        f"{len(files.kept)} kept; include {out / broker_acl.CONF_FILE} in mosquitto.conf and reload it; "
-        f"the consumer logs in with MQTT_URL=mqtt://{consumer_user}:PASSWORD@HOST:PORT",
+        f"{len(files.kept)} kept; include {out / broker_acl.CONF_FILE} in mosquitto.conf and reload it "
+        "(restart it the first time: it opens listeners); "
+        f"gateways connect on port {listeners['--site-listener'][0]}, the consumer with "
+        f"MQTT_URL=mqtt://{consumer_user}:PASSWORD@HOST:{listeners['--consumer-listener'][0]}",
+        err=True,
+    )
+
+
+MIN_PASSWORD = 16
+
+
+@friendly_errors
+def mqtt_dynsec(
+    out: Path = typer.Option(..., "--out", help="Directory for `dynamic-security.json`"),
+) -> None:
+    """Write the dynamic security plugin's config from the database: every site with an issued credential
+    (write its two topics, its own client id only), the consumer of MQTT_URL (read them all) and the admin
+    of MQTT_ADMIN_URL (manage the plugin). Issues and prints no password."""
+    settings = get_settings()
+    logins = {}
+    for name, url in (("MQTT_URL", settings.mqtt_url), ("MQTT_ADMIN_URL", settings.mqtt_admin_url)):
+        user, password = broker_login(url or "")
+        if not user or not password:
+            raise BadInput(f"{name}: needs a login, mqtt://USER:PASSWORD@HOST:PORT (no anonymous client)")
+        if len(password) < MIN_PASSWORD:  # the example env file's `change-me` included
+            raise BadInput(f"{name}: the password is shorter than {MIN_PASSWORD} characters")
+        if user.startswith("site-"):
+            raise BadInput(f"{name}: {user!r} is a site's user name")
+        logins[name] = (user, password)
+    if logins["MQTT_URL"][0] == logins["MQTT_ADMIN_URL"][0]:
+        raise BadInput("MQTT_ADMIN_URL: the consumer's user; the admin needs a user of its own")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out: {out} is not a directory")
+    site_hashes = embedded_broker.stored_hashes()
+    path = embedded_broker.write_dynsec(out, site_hashes, logins["MQTT_URL"], logins["MQTT_ADMIN_URL"])
+    typer.echo(
+        f"{path}: {len(site_hashes)} sites with a credential, consumer {logins['MQTT_URL'][0]}, "
+        f"admin {logins['MQTT_ADMIN_URL'][0]}",
         err=True,
     )

@@ -10,6 +10,13 @@ Passwords are generated here and leave this module only in the `issued` list the
 password file holds Mosquitto's PBKDF2-SHA512 hashes (`user:$7$iterations$salt$hash`, base64, a 12-byte
 salt: what `mosquitto_passwd` 2.x writes and `src/password_mosq.c` reads), so a re-run cannot show an old
 password again. It keeps them instead, unless asked to rotate.
+
+A password file cannot tie a client id to a user, and MQTT lets a connection with a client id in use take
+that session over: any site's login could disconnect another site's gateway by claiming its id. So the
+config fragment puts the gateways on a listener with `use_username_as_clientid true` (a client's id is its
+user name, `site-{id}`, whatever it asked for) and Pipelet's consumers on a second listener without it:
+the web process and every worker share one login and would otherwise take each other's session over.
+Only Pipelet must reach the second one (a site login works there too, with any client id).
 """
 
 from __future__ import annotations
@@ -45,6 +52,16 @@ __all__ = [
 ACL_FILE = "acl"
 PASSWORD_FILE = "passwords"
 CONF_FILE = "pipelet-acl.conf"
+SITE_LISTENER = "1883"  # every address: the gateways'
+CONSUMER_LISTENER = "1884 127.0.0.1"  # Pipelet's processes only
+
+
+def listener(value: str) -> tuple[int, str | None]:
+    """(port, address or None: every address) from Mosquitto's `PORT [ADDRESS]`; ValueError otherwise."""
+    words = value.split()
+    if not 1 <= len(words) <= 2 or not words[0].isdigit() or not 1 <= int(words[0]) <= 65535:
+        raise ValueError(f"{value!r} is not `PORT` or `PORT ADDRESS`")
+    return int(words[0]), words[1] if len(words) == 2 else None
 
 
 def read_password_file(path: Path) -> dict[str, str]:
@@ -125,23 +142,48 @@ def build(
     return files
 
 
-def conf_snippet(out: Path) -> str:
-    """A Mosquitto config fragment pointing at the files (include it, or copy its lines)."""
+def conf_snippet(
+    out: Path,
+    site: tuple[int, str | None] = listener(SITE_LISTENER),
+    consumer: tuple[int, str | None] = listener(CONSUMER_LISTENER),
+) -> str:
+    """A Mosquitto config fragment: the files and both listeners (`include_dir` it, or copy its lines
+    into mosquitto.conf to add TLS under the gateways' listener). A listener option belongs to the
+    `listener` line above it in the same file: outside one, Mosquitto gives it to a default listener
+    on port 1883 of its own."""
+
+    def line(port: int, address: str | None) -> str:
+        return f"listener {port} {address}" if address else f"listener {port}"
+
     return (
         "# Site users and their topics, from `pipelet mqtt-acl`.\n"
         "allow_anonymous false\n"
         f"password_file {out.resolve() / PASSWORD_FILE}\n"
         f"acl_file {out.resolve() / ACL_FILE}\n"
+        "\n"
+        "# Site gateways. A client's id is its user name (site-{id}), whatever it asked for: no site's\n"
+        "# login can take another site's session over.\n"
+        f"{line(*site)}\n"
+        "use_username_as_clientid true\n"
+        "\n"
+        "# Pipelet's consumers (MQTT_URL): one login, each process its own client id. Private: a site\n"
+        "# login works here too, with any client id.\n"
+        f"{line(*consumer)}\n"
     )
 
 
-def write(out: Path, files: BrokerFiles) -> None:
+def write(
+    out: Path,
+    files: BrokerFiles,
+    site: tuple[int, str | None] = listener(SITE_LISTENER),
+    consumer: tuple[int, str | None] = listener(CONSUMER_LISTENER),
+) -> None:
     """Both files (and the config fragment) into `out`, each replaced whole; the password file 0600."""
     out.mkdir(parents=True, exist_ok=True)
     passwords = "".join(f"{user}:{entry}\n" for user, entry in files.passwords.items())
     _replace(out / PASSWORD_FILE, passwords, 0o600)
     _replace(out / ACL_FILE, files.acl, 0o644)
-    _replace(out / CONF_FILE, conf_snippet(out), 0o644)
+    _replace(out / CONF_FILE, conf_snippet(out, site, consumer), 0o644)
 
 
 def _replace(path: Path, text: str, mode: int) -> None:

@@ -103,16 +103,35 @@ def stored_hashes() -> dict[int, str]:
     return {int(site_id): entry for site_id, entry in rows}
 
 
-def write_config(directory: Path, host: str, port: int, plugin: str, site_hashes: dict[int, str]) -> Path:
-    """Both files into `directory` (0700; the JSON holds hashes only but stays private); the conf's path."""
+def write_dynsec(
+    directory: Path,
+    site_hashes: dict[int, str],
+    consumer: tuple[str, str],
+    admin: tuple[str, str],
+) -> Path:
+    """The plugin's JSON into `directory` (0700; it holds hashes only but stays private): a client per
+    site with an issued credential, the consumer's and the admin's (user, password) logins; its path.
+
+    Also the compose deployment's one-shot `pipelet mqtt-dynsec`, with the logins of MQTT_URL and
+    MQTT_ADMIN_URL (`cli/mqtt_acl.py`)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.chmod(0o700)
-    consumer, admin = embedded_logins()
     config = dynsec_config(
-        site_hashes, consumer_hash=hash_password(consumer), admin_hash=hash_password(admin)
+        site_hashes,
+        consumer_hash=hash_password(consumer[1]),
+        admin_hash=hash_password(admin[1]),
+        consumer_user=consumer[0],
+        admin_user=admin[0],
     )
     dynsec_file = directory / CONFIG_FILE
     _write(dynsec_file, json.dumps(config, indent=1))
+    return dynsec_file
+
+
+def write_config(directory: Path, host: str, port: int, plugin: str, site_hashes: dict[int, str]) -> Path:
+    """Both files into `directory` (0700; the JSON holds hashes only but stays private); the conf's path."""
+    consumer, admin = embedded_logins()
+    dynsec_file = write_dynsec(directory, site_hashes, (CONSUMER_USER, consumer), (ADMIN_USER, admin))
     conf = directory / CONF_FILE
     _write(
         conf,

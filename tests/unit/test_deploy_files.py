@@ -1,5 +1,7 @@
 """deploy/: the compose file and the systemd units name commands that exist, restart what they run, and
-keep the web app and the CSMS independent of each other (neither waits for, nor stops with, the other)."""
+keep the web app and the CSMS independent of each other (neither waits for, nor stops with, the other);
+compose's Mosquitto takes logins only, from the one-shot that writes its users before it starts (the
+real broker on that config: tests/integration/sites/test_mqtt_compose.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def _pipelet_command_exists(argv: list[str]) -> bool:
 def test_compose_runs_every_service_with_restart_and_health_checks() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == LONG_RUNNING | {"migrate"}
+    assert set(services) == LONG_RUNNING | {"migrate", "mqtt-config"}
     for name in LONG_RUNNING:
         assert services[name]["restart"] == "always", name
         assert services[name]["healthcheck"]["test"], name
@@ -42,6 +44,35 @@ def test_compose_runs_every_service_with_restart_and_health_checks() -> None:
     assert _pipelet_command_exists(services["worker"]["command"])
     assert services["csms"]["command"][1:] == ["/app/csms_server.py", "--no-migrate"]
     assert (DEPLOY / "mosquitto" / "mosquitto.conf").is_file()
+
+
+def test_compose_mosquitto_takes_logins_only_from_the_users_the_one_shot_wrote() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    assert "allow_anonymous false" in conf and not any(line.startswith("allow_anonymous t") for line in conf)
+    assert "plugin /usr/lib/mosquitto_dynamic_security.so" in conf  # eclipse-mosquitto:2's path
+    (users_file,) = [line.split(" ", 1)[1] for line in conf if line.startswith("plugin_opt_config_file ")]
+    one_shot, broker = services["mqtt-config"], services["mosquitto"]
+    # The one-shot writes into the volume Mosquitto reads the plugin's file from, and runs first.
+    assert _pipelet_command_exists(one_shot["command"]) and one_shot["command"][-2] == "--out"
+    out = one_shot["command"][-1]
+    assert str(Path(out) / "dynamic-security.json") == users_file
+    (volume,) = [v.split(":")[0] for v in one_shot["volumes"] if v.endswith(f":{out}")]
+    assert f"{volume}:{Path(users_file).parent}" in broker["volumes"]
+    assert one_shot["restart"] == "no"
+    assert broker["depends_on"]["mqtt-config"]["condition"] == "service_completed_successfully"
+    assert one_shot["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # Every Pipelet process logs in; the web app (issuing site passwords) and the one-shot are the admin.
+    for name in ("web", "csms", "worker", "mqtt-config"):
+        assert services[name]["environment"]["MQTT_URL"].startswith(
+            "mqtt://pipelet-consumer:${MQTT_CONSUMER_PASSWORD:?"
+        ), name
+        admin = services[name]["environment"].get("MQTT_ADMIN_URL", "")
+        assert admin.startswith("mqtt://pipelet-admin:${MQTT_ADMIN_PASSWORD:?") == (
+            name in ("web", "mqtt-config")
+        )
+    # The health probe has no login: healthy means answering and refusing an anonymous client.
+    assert "not authorised" in broker["healthcheck"]["test"][1]
 
 
 def _unit(name: str) -> configparser.ConfigParser:
@@ -77,8 +108,15 @@ def _compose_binary() -> Path:
     return Path(compose.__file__).parent / "docker-compose"
 
 
+SECRETS = {
+    "POSTGRES_PASSWORD": "example",
+    "MQTT_CONSUMER_PASSWORD": "c" * 24,
+    "MQTT_ADMIN_PASSWORD": "a" * 24,
+}
+
+
 def _compose_config(
-    tmp_path: Path, edit: Callable[[str], str] = lambda text: text
+    tmp_path: Path, edit: Callable[[str], str] = lambda text: text, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """`docker compose config --quiet` on a copy of deploy/ with the example env file in place."""
     work = tmp_path / "deploy"
@@ -90,7 +128,7 @@ def _compose_config(
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": os.environ.get("PATH", ""), "POSTGRES_PASSWORD": "example", "HOME": str(tmp_path)},
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **(env or SECRETS)},
         cwd=work,
     )
 
@@ -104,3 +142,8 @@ def test_compose_file_passes_compose_own_schema_and_loader(tmp_path: Path) -> No
         tmp_path / "broken", lambda t: re.sub(r"(?m)^(\s+)restart: always", r"\1restrat: always", t, count=1)
     )
     assert broken.returncode != 0 and "additional properties 'restrat' not allowed" in broken.stderr
+    # No MQTT password, no stack: nothing falls back to an anonymous broker.
+    for missing in ("MQTT_CONSUMER_PASSWORD", "MQTT_ADMIN_PASSWORD"):
+        env = {k: v for k, v in SECRETS.items() if k != missing}
+        unset = _compose_config(tmp_path / missing, env=env)
+        assert unset.returncode != 0 and f"set {missing}" in unset.stderr, unset.stderr

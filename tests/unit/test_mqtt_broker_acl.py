@@ -83,3 +83,34 @@ def test_mqtt_url_carries_a_login_that_is_never_shown(tmp_path: Path) -> None:
     assert (consumer.host, consumer.port) == ("broker.internal", 8883)
     _program, line, _env = broker_program("mqtt://u:hunter2@192.0.2.1:1883", dict(os.environ), tmp_path)
     assert "hunter2" not in line and "u:***@192.0.2.1" in line
+
+
+def test_the_fragment_binds_client_ids_on_the_gateways_listener_only(tmp_path: Path) -> None:
+    """A listener option belongs to the `listener` line above it in the same file (outside one,
+    Mosquitto opens a default listener on 1883 for it): the gateways' listener carries
+    `use_username_as_clientid`, the consumers' one (one login, several processes) does not."""
+    conf = broker_acl.conf_snippet(
+        tmp_path, broker_acl.listener("8883"), broker_acl.listener("1884 10.0.0.5")
+    )
+    lines = [line for line in conf.splitlines() if line and not line.startswith("#")]
+    assert lines[3:] == ["listener 8883", "use_username_as_clientid true", "listener 1884 10.0.0.5"]
+    default = broker_acl.conf_snippet(tmp_path)
+    assert "\nlistener 1883\nuse_username_as_clientid true\n" in default
+    assert default.endswith("\nlistener 1884 127.0.0.1\n")
+    for bad in ("", "x", "0", "70000", "1883 a b", "1883\nallow_anonymous true"):
+        with pytest.raises(ValueError):
+            broker_acl.listener(bad)
+
+
+def test_mqtt_acl_refuses_a_bad_or_shared_listener_before_touching_anything(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelet_app.cli import app
+
+    for args, said in (
+        (["--site-listener", "1883 0.0.0.0 x"], "--site-listener: '1883 0.0.0.0 x' is not"),
+        (["--consumer-listener", "1883 127.0.0.1"], "--consumer-listener: the gateways' port"),
+    ):
+        result = CliRunner().invoke(app, ["mqtt-acl", "--out", str(tmp_path / "out"), *args])
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert not (tmp_path / "out").exists()

@@ -37,6 +37,7 @@ def test_help_lists_every_interface_command() -> None:
         "simulate-surplus",
         "tax",
         "mqtt-acl",
+        "mqtt-dynsec",
     ):
         assert f" {command} " in out, command
     assert "create" in pipelet("api-key", "--help").stdout

@@ -1,6 +1,7 @@
-"""`pipelet mqtt-acl` against a real Mosquitto of our own (free port, `allow_anonymous false`, the files the
-command wrote): a site's user reaches the consumer on its own topics only, anonymous and wrong passwords
-are refused, and Pipelet's consumer logs in with `mqtt://user:password@host:port`.
+"""`pipelet mqtt-acl` against a real Mosquitto of our own (free ports, nothing but the config fragment and
+the files the command wrote): a site's user reaches the consumer on its own topics only, anonymous and
+wrong passwords are refused, no site's login can take another site's session over on the gateways'
+listener, and Pipelet's consumers log in with `mqtt://user:password@host:port` on their own listener.
 
 Mosquitto drops a publish the ACL forbids without telling the sender (MQTT 3.1.1 has no refusal for it),
 so "does not arrive" is checked against a control message sent after it on the same connection.
@@ -75,31 +76,56 @@ def tenants(database: str) -> Tenants:
 
 
 @pytest.fixture
-def acl_dir(tenants: Tenants, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+def ports() -> tuple[int, int]:
+    """(the gateways' listener, the consumers' listener)"""
+    site = free_port()
+    consumer = free_port()
+    while consumer == site:
+        consumer = free_port()
+    return site, consumer
+
+
+@pytest.fixture
+def acl_dir(
+    tenants: Tenants, tmp_path: Path, ports: tuple[int, int]
+) -> Iterator[tuple[Path, dict[str, str]]]:
     out = tmp_path / "mqtt"
-    run = pipelet("mqtt-acl", "--out", str(out))
+    site, consumer = ports
+    run = pipelet(
+        "mqtt-acl",
+        "--out",
+        str(out),
+        "--site-listener",
+        f"{site} 127.0.0.1",
+        "--consumer-listener",
+        f"{consumer} 127.0.0.1",
+    )
     assert run.returncode == 0, run.stderr
     yield out, issued(run.stdout)
 
 
 @contextlib.contextmanager
-def mosquitto(out: Path, tmp_path: Path) -> Iterator[int]:
-    port = free_port()
+def mosquitto(out: Path, tmp_path: Path, ports: tuple[int, int], without: str = "") -> Iterator[None]:
+    """Mosquitto on the command's fragment alone (its listeners included); `without`: a line taken out."""
     conf = tmp_path / "mosquitto.conf"
     snippet = (out / broker_acl.CONF_FILE).read_text()
+    if without:
+        assert f"\n{without}\n" in snippet
+        snippet = snippet.replace(f"\n{without}\n", "\n")
     # Started as root, mosquitto becomes user `mosquitto`, which may not read a 0600 file of root's in
     # pytest's 0700 directory; a deployment chowns the file instead (docs/deployment.md).
     stay = "user root\n" if os.geteuid() == 0 else ""
-    conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{stay}{snippet}")
+    conf.write_text(f"persistence false\n{stay}{snippet}")
     log = (tmp_path / "mosquitto.log").open("w")
     broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            assert broker.poll() is None, (tmp_path / "mosquitto.log").read_text()
-            time.sleep(0.05)
-        yield port
+        for port in ports:
+            for _ in range(100):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+                assert broker.poll() is None, (tmp_path / "mosquitto.log").read_text()
+                time.sleep(0.05)
+        yield
     finally:
         broker.terminate()
         broker.wait(10)
@@ -107,11 +133,29 @@ def mosquitto(out: Path, tmp_path: Path) -> Iterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def client(port: int, user: str | None = None, password: str | None = None) -> AsyncIterator:
+async def client(
+    port: int, user: str | None = None, password: str | None = None, identifier: str | None = None
+) -> AsyncIterator:
+    identifier = identifier or f"t-{uuid.uuid4().hex[:8]}"
     async with aiomqtt.Client(
-        "127.0.0.1", port, username=user, password=password, identifier=f"t-{uuid.uuid4().hex[:8]}"
+        "127.0.0.1", port, username=user, password=password, identifier=identifier
     ) as c:
         yield c
+
+
+async def received(sub: aiomqtt.Client, seconds: float = 1.0) -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
+
+    async def collect() -> None:
+        async for message in sub.messages:
+            got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
+
+    reader = asyncio.create_task(collect())
+    await asyncio.sleep(seconds)  # the control messages come within milliseconds; forbidden ones never
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    return got
 
 
 def measurement(asset: str, power: float) -> bytes:
@@ -120,66 +164,103 @@ def measurement(asset: str, power: float) -> bytes:
 
 
 async def test_a_site_user_reaches_only_its_own_topics(
-    tenants: Tenants, acl_dir: tuple[Path, dict[str, str]], tmp_path: Path
+    tenants: Tenants, acl_dir: tuple[Path, dict[str, str]], tmp_path: Path, ports: tuple[int, int]
 ) -> None:
     out, passwords = acl_dir
+    site_port, consumer_port = ports
     user_a, user_b = broker_acl.site_user(tenants.a), broker_acl.site_user(tenants.b)
+    consumer = (broker_acl.CONSUMER_USER, passwords[broker_acl.CONSUMER_USER])
     assert {user_a, user_b, broker_acl.CONSUMER_USER} <= set(passwords)
     assert (out / broker_acl.PASSWORD_FILE).stat().st_mode & 0o777 == 0o600
     assert all(p not in (out / broker_acl.PASSWORD_FILE).read_text() for p in passwords.values())
-    with mosquitto(out, tmp_path) as port:
-        async with client(port, broker_acl.CONSUMER_USER, passwords[broker_acl.CONSUMER_USER]) as sub:
+    with mosquitto(out, tmp_path, ports):
+        # Two consumer processes, one login, on their listener: neither takes the other's session over.
+        async with client(consumer_port, *consumer) as sub, client(consumer_port, *consumer) as other:
             await sub.subscribe("pipelet/sites/+/+", qos=1)
-            async with client(port, user_a, passwords[user_a]) as pub:
+            await other.subscribe("pipelet/sites/+/+", qos=1)
+            async with client(site_port, user_a, passwords[user_a]) as pub:
                 await pub.publish(f"pipelet/sites/{tenants.b}/measurements", b"into B", qos=1)
                 await pub.publish(f"pipelet/sites/{tenants.b}/transactions", b"into B too", qos=1)
                 await pub.publish(f"pipelet/sites/{tenants.a}/measurements", b"own", qos=1)
                 await pub.publish(f"pipelet/sites/{tenants.a}/transactions", b"own tx", qos=1)
-            got: list[tuple[str, bytes]] = []
-
-            async def collect() -> None:
-                async for message in sub.messages:
-                    got.append((str(message.topic), bytes(message.payload)))
-
-            reader = asyncio.create_task(collect())
-            await asyncio.sleep(1.0)  # the control messages come within milliseconds; B's never
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-        assert got == [
-            (f"pipelet/sites/{tenants.a}/measurements", b"own"),
-            (f"pipelet/sites/{tenants.a}/transactions", b"own tx"),
-        ]
+            own = [
+                (f"pipelet/sites/{tenants.a}/measurements", b"own"),
+                (f"pipelet/sites/{tenants.a}/transactions", b"own tx"),
+            ]
+            assert await received(sub) == own
+            assert await received(other, 0.3) == own
 
         # A site user cannot listen to anyone's data either (subscribing is not in its rights).
-        async with client(port, user_b, passwords[user_b]) as spy:
+        async with client(site_port, user_b, passwords[user_b]) as spy:
             await spy.subscribe(f"pipelet/sites/{tenants.a}/measurements", qos=1)
-            async with client(port, user_a, passwords[user_a]) as pub:
+            async with client(site_port, user_a, passwords[user_a]) as pub:
                 await pub.publish(f"pipelet/sites/{tenants.a}/measurements", b"private", qos=1)
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(anext(aiter(spy.messages)), 0.7)
 
-        for user, password in ((None, None), (user_a, "wrong"), (user_a, passwords[user_b])):
-            with pytest.raises(aiomqtt.MqttError):
-                async with client(port, user, password):
-                    pass
+        for port in ports:
+            for user, password in ((None, None), (user_a, "wrong"), (user_a, passwords[user_b])):
+                with pytest.raises(aiomqtt.MqttError):
+                    async with client(port, user, password):
+                        pass
+
+
+@pytest.mark.parametrize("bound", [True, False], ids=["use_username_as_clientid", "line-removed"])
+async def test_a_site_login_cannot_take_another_sites_session_over(
+    tenants: Tenants,
+    acl_dir: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    ports: tuple[int, int],
+    bound: bool,
+) -> None:
+    """MQTT lets a connection with a client id in use take that session over, and a password file does
+    not tie ids to users: A's login connecting as `site-B` disconnected B's gateway. On the gateways'
+    listener (`use_username_as_clientid true`) A's connection gets id `site-A` whatever it asks for, so
+    B's session carries on. `line-removed`: the fragment without that line, where B is kicked off."""
+    out, passwords = acl_dir
+    site_port, consumer_port = ports
+    user_a, user_b = broker_acl.site_user(tenants.a), broker_acl.site_user(tenants.b)
+    consumer = (broker_acl.CONSUMER_USER, passwords[broker_acl.CONSUMER_USER])
+    topic_b = f"pipelet/sites/{tenants.b}/measurements"
+    with mosquitto(out, tmp_path, ports, without="" if bound else "use_username_as_clientid true"):
+        async with client(consumer_port, *consumer) as sub:
+            await sub.subscribe("pipelet/sites/+/+", qos=1)
+            with contextlib.suppress(aiomqtt.MqttError):  # B's client, once kicked off, fails on leaving
+                async with client(site_port, user_b, passwords[user_b], identifier=user_b) as gateway_b:
+                    await gateway_b.publish(topic_b, b"B before", qos=1)
+                    async with client(site_port, user_a, passwords[user_a], identifier=user_b) as intruder:
+                        await intruder.publish(topic_b, b"A as B", qos=1)  # dropped: not A's topic
+                        await asyncio.sleep(0.3)  # a takeover has closed B's session by now
+                        with contextlib.suppress(aiomqtt.MqttError):
+                            await asyncio.wait_for(gateway_b.publish(topic_b, b"B after", qos=1), 2)
+            got = await received(sub)
+    log = (tmp_path / "mosquitto.log").read_text()
+    if bound:
+        assert got == [(topic_b, b"B before"), (topic_b, b"B after")], log
+    else:
+        assert got == [(topic_b, b"B before")], log
 
 
 @pytest.mark.parametrize("group", [None, "pipelet"], ids=["embedded", "workers"])
 async def test_the_consumer_logs_in_with_the_url_and_stores_only_what_the_acl_lets_through(
-    tenants: Tenants, acl_dir: tuple[Path, dict[str, str]], tmp_path: Path, group: str | None
+    tenants: Tenants,
+    acl_dir: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    ports: tuple[int, int],
+    group: str | None,
 ) -> None:
     """`group`: the workers' shared subscription ($share/pipelet/...) must pass the same ACL."""
     out, passwords = acl_dir
+    site_port, consumer_port = ports
     user_a = broker_acl.site_user(tenants.a)
     consumer_pw = passwords[broker_acl.CONSUMER_USER]
-    with mosquitto(out, tmp_path) as port:
-        url = f"mqtt://{broker_acl.CONSUMER_USER}:{consumer_pw}@127.0.0.1:{port}"
+    with mosquitto(out, tmp_path, ports):
+        url = f"mqtt://{broker_acl.CONSUMER_USER}:{consumer_pw}@127.0.0.1:{consumer_port}"
         consumer = Consumer(url, flush_s=0.1, shared_group=group)
         task = asyncio.create_task(consumer.run())
         try:
             await asyncio.wait_for(consumer.connected.wait(), 10)
-            async with client(port, user_a, passwords[user_a]) as pub:
+            async with client(site_port, user_a, passwords[user_a]) as pub:
                 # A's gateway sends B's asset on B's topic (dropped by the broker), then its own.
                 for site_id, asset, power in ((tenants.b, tenants.pv_b, 9), (tenants.a, tenants.pv_a, 1500)):
                     await pub.publish(
