@@ -19,11 +19,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from sqlalchemy import ScalarSelect
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
+    Connector,
     DeviceKind,
     DeviceVariable,
     EvChargingNeeds,
@@ -35,6 +38,8 @@ from pipelet_app.db.models import (
     SiteSample,
     SiteSurplus,
 )
+from pipelet_app.domain import live_power
+from pipelet_app.domain.meter_energy import DEFAULT_MAX_POWER_W
 from pipelet_app.domain.site_balance import Reading, implausible_house_w
 from pipelet_app.domain.site_energy import floor_minute
 from pipelet_app.domain.surplus import ChargerInput, Mode, PriceSeries, SessionPrefs, SiteConfig, SiteSnapshot
@@ -161,6 +166,11 @@ class _Rows:
     #: the newest whole-charger `Power.Active.Import` (W) of the last `STALE_AFTER` per open session id,
     #: straight from `meter_values` (see `_charger_draw`)
     ocpp_power: dict[int, Sample]
+    #: per open session id, its newest whole-charger energy register of the last `STALE_AFTER` and the one
+    #: before it (any age), from `meter_values` (see `_charger_draw`)
+    ocpp_registers: dict[int, list[live_power.Reading]]
+    #: the connector's `max_power_w` per open session id, where an operator or the charger set it
+    max_power_w: dict[int, float]
 
     @classmethod
     def read(cls, db: Session, site_ids: list[int], now: datetime) -> _Rows:
@@ -202,33 +212,53 @@ class _Rows:
         sessions: dict[tuple[int, int], ChargingSession] = {}
         variables: dict[int, list[tuple[str, str, str | None]]] = {}
         ocpp_power: dict[int, Sample] = {}
+        ocpp_registers: dict[int, list[live_power.Reading]] = {}
+        max_power_w: dict[int, float] = {}
         if charger_ids:
-            # the newest whole-charger power reading of each open session, in the same statement
-            # (correlated, on the (session_id, timestamp, ...) index of meter_values)
-            newest = (
-                select(MeterValue.timestamp)
+            # each open session's newest whole-charger power reading, newest register reading and the
+            # register reading before that, in the same statement (correlated, on the
+            # (session_id, timestamp, ...) index of meter_values)
+            power_ts, power_w = _newest_reading(OCPP_POWER, since, now)
+            register_ts, register_wh = _newest_reading(live_power.REGISTER, since, now)
+            before_ts, before_wh = _newest_reading(live_power.REGISTER, None, now, before=register_ts)
+            connector_w = (
+                select(Connector.max_power_w)
                 .where(
-                    MeterValue.session_id == ChargingSession.id,
-                    MeterValue.measurand == OCPP_POWER,
-                    col(MeterValue.phase).is_(None),
-                    MeterValue.timestamp >= since,
-                    MeterValue.timestamp <= now,
+                    Connector.charger_id == ChargingSession.charger_id,
+                    Connector.connector_id == ChargingSession.connector_id,
                 )
-                .order_by(col(MeterValue.timestamp).desc(), col(MeterValue.id).desc())
                 .limit(1)
+                .scalar_subquery()
             )
-            power_ts = newest.scalar_subquery()
-            power_w = newest.with_only_columns(col(MeterValue.value)).scalar_subquery()
-            for session, ts, watts in db.exec(
-                select(ChargingSession, power_ts, power_w)
+            for session, ts, watts, newest_at, newest_wh, prior_at, prior_wh, connector_max in db.exec(
+                select(
+                    ChargingSession,
+                    power_ts,
+                    power_w,
+                    register_ts,
+                    register_wh,
+                    before_ts,
+                    before_wh,
+                    connector_w,
+                )
                 .where(
                     col(ChargingSession.charger_id).in_(charger_ids), col(ChargingSession.end_utc).is_(None)
                 )
                 .order_by(col(ChargingSession.start_utc).desc())
             ):
                 sessions.setdefault((session.charger_id, session.connector_id), session)  # type: ignore[arg-type]
-                if ts is not None and watts is not None and session.id is not None:
+                if session.id is None:
+                    continue
+                if connector_max:
+                    max_power_w[session.id] = float(connector_max)
+                if ts is not None and watts is not None:
                     ocpp_power[session.id] = Sample(0, ts, max(float(watts), 0.0), None)
+                # stored in Wh whatever the charger sent (ocpp.transactions.Sample.normalised)
+                ocpp_registers[session.id] = [
+                    live_power.Reading(at, live_power.REGISTER, float(wh), "Wh")
+                    for at, wh in ((newest_at, newest_wh), (prior_at, prior_wh))
+                    if at is not None and wh is not None
+                ]
             wanted = [v for _, v in RATE_UNIT_VARIABLES + PHASE_SWITCH_VARIABLES]
             for charger_id, component, variable, value in db.exec(
                 select(
@@ -280,6 +310,8 @@ class _Rows:
             needs,
             variables,
             ocpp_power,
+            ocpp_registers,
+            max_power_w,
         )
 
 
@@ -287,15 +319,64 @@ class _Rows:
 OCPP_POWER = "Power.Active.Import"
 
 
-def _charger_draw(sample: Sample | None, reading: Sample | None) -> float:
-    """A charger device's draw (W): its newest site sample or its session's newest OCPP power reading,
-    whichever is newer. Why: OCPP meter values reach `site_samples` only through the site-energy feed
-    (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just started (or been
-    raised) showed in the grid's reading but not yet in its own, so its draw counted as 0 W and the
-    surplus shrank by exactly that draw (an outside walk: a 2.0.1 car reporting 4 kW dipped 8.6 -> 6.0 ->
-    8.6 A until the feed caught up)."""
+def _newest_reading(
+    measurand: str, since: datetime | None, now: datetime, before: ScalarSelect | None = None
+) -> tuple[ScalarSelect, ScalarSelect]:
+    """(timestamp, value) of an open session's newest whole-charger reading of `measurand` up to `now`,
+    from `since` on, or before the instant `before`: correlated scalar subqueries of the sessions read."""
+    mv = aliased(MeterValue)
+    newest = select(mv.timestamp).where(
+        mv.session_id == ChargingSession.id,
+        mv.measurand == measurand,
+        col(mv.phase).is_(None),
+        mv.timestamp <= now,
+    )
+    if since is not None:
+        newest = newest.where(mv.timestamp >= since)
+    if before is not None:
+        newest = newest.where(mv.timestamp < before)
+    newest = newest.order_by(col(mv.timestamp).desc(), col(mv.id).desc()).limit(1).correlate(ChargingSession)
+    return newest.scalar_subquery(), newest.with_only_columns(mv.value).scalar_subquery()
+
+
+def _charger_draw(
+    sample: Sample | None, batch: _Rows, session: ChargingSession | None, now: datetime
+) -> float:
+    """A charger device's draw (W): whichever is newer of its newest site sample and its open session's
+    newest OCPP draw (`_ocpp_draw`). Why: OCPP meter values reach `site_samples` only through the
+    site-energy feed (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just
+    started (or been raised) showed in the grid's reading but not yet in its own, so its draw counted as
+    0 W and the surplus shrank by exactly that draw (an outside walk: a 2.0.1 car reporting 4 kW dipped
+    8.6 -> 6.0 -> 8.6 A until the feed caught up)."""
+    reading = _ocpp_draw(batch, session, now) if session is not None and session.id is not None else None
     newest = sample if reading is None or (sample is not None and sample.ts >= reading.ts) else reading
     return max(newest.power_w, 0.0) if newest is not None else 0.0
+
+
+def _ocpp_draw(batch: _Rows, session: ChargingSession, now: datetime) -> Sample | None:
+    """An open session's newest OCPP draw: its reported `Power.Active.Import`, unless the rise of its
+    energy register is newer (a charger that reports only its register): `live_power.register_draw` over
+    its two newest register readings, the start register counting as one, judged against the connector's
+    maximum power as the session's energy is."""
+    sid: int = session.id  # type: ignore[assignment]
+    power = batch.ocpp_power.get(sid)
+    draw = live_power.register_draw(
+        batch.ocpp_registers.get(sid, []),
+        now,
+        start=_start_register(session),
+        max_power_w=batch.max_power_w.get(sid, DEFAULT_MAX_POWER_W),
+    )
+    if draw is not None and (power is None or draw.at > power.ts):
+        return Sample(0, draw.at, draw.watts, None)
+    return power
+
+
+def _start_register(session: ChargingSession) -> live_power.Reading | None:
+    """The session's start register as a reading (1.6 stores `meterStart` only on the session), unless
+    it is a late 0 that only the evidence can decide (`meter_energy.decide_start`)."""
+    if session.meter_start_wh is None or (session.meter_start_wh == 0 and session.started_offline):
+        return None
+    return live_power.Reading(session.start_utc, live_power.REGISTER, session.meter_start_wh, "Wh")
 
 
 def _latest(rows: Sequence[Sample]) -> dict[int, Sample]:
@@ -498,10 +579,7 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
                 max_a=max(max_a, 6.0),
                 phases=phases,
                 can_switch_phases=switchable,
-                measured_w=_charger_draw(
-                    sample,
-                    batch.ocpp_power.get(session.id) if session is not None else None,  # type: ignore[arg-type]
-                ),
+                measured_w=_charger_draw(sample, batch, session, now),
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )

@@ -4,17 +4,26 @@ Why: the operator's charger page shows each running session's power next to its 
 report `Power.Active.Import` are taken at their word (W or kW); the others only send the energy register,
 so power is the register's rise over the last two readings. Nothing to go on (one register reading, two at
 the same instant, a register that went backwards): None, shown as "—" rather than a made-up 0 W.
+
+The surplus loop asks the same of a charger that reports only its register (`register_draw`), with the
+rules of docs/ocpp-energy-rules.md (`meter_energy`) and only while the readings still mean "now".
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pipelet_app.domain import meter_energy
+
 POWER = "Power.Active.Import"
 REGISTER = "Energy.Active.Import.Register"
+#: a register draw is the draw "now" while its newer reading is at most this many of its own meter
+#: intervals old: a charger whose next reading is overdue may have stopped or been lowered since
+NOW_INTERVALS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +51,61 @@ def power_w(readings: list[Reading]) -> float | None:
     registers = [r for r in newest_first if r.measurand == REGISTER and math.isfinite(r.value)]
     if len(registers) < 2:
         return None
-    last, before = registers[0], registers[1]
-    hours = (last.at - before.at).total_seconds() / 3600
-    rise = _wh(last) - _wh(before)
+    return _rise_w(registers[1], registers[0])
+
+
+def _rise_w(before: Reading, after: Reading) -> float | None:
+    """The register's average power from `before` to `after` (W); None for no time or a fall."""
+    hours = (after.at - before.at).total_seconds() / 3600
+    rise = _wh(after) - _wh(before)
     if hours <= 0 or rise < 0:
         return None
     return rise / hours
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """A charger's draw (W) as of a moment."""
+
+    at: datetime
+    watts: float
+
+
+def register_draw(
+    registers: Iterable[Reading],
+    now: datetime,
+    *,
+    start: Reading | None = None,
+    max_power_w: float = meter_energy.DEFAULT_MAX_POWER_W,
+) -> Draw | None:
+    """An open session's draw now from the rise between its two newest energy registers (Wh or kWh), as
+    of the newer one; None when they do not tell. `start`: the session's start register, where the
+    charger's figure stands (a 1.6 `meterStart` is stored on the session, not among the readings).
+
+    Why: a charger that sends only `Energy.Active.Import.Register` (many 1.6 wallboxes) otherwise counts
+    0 W in the surplus loop until the site-energy feed copies its readings (every `SITE_ENERGY_TICK_S`).
+    The rules are those of the session's energy (docs/ocpp-energy-rules.md, `meter_energy`): a register
+    of 0 among the readings is no reading (an unread meter, as in `decide_start`); a register that fell
+    (a reset or replaced meter) or rose faster than `max_power_w` allows (`step_flag`) gives no draw.
+    Readings at one instant count once (the highest: a register only rises). The draw is an average over
+    the interval, so it speaks for now only while the newer reading is at most `NOW_INTERVALS` intervals
+    old.
+    """
+    usable = [r for r in registers if r.measurand == REGISTER and math.isfinite(r.value) and r.value > 0]
+    if start is not None and math.isfinite(start.value):
+        usable.append(start)
+    at_instant = {r.at: r for r in sorted(usable, key=_wh)}  # the highest wins
+    if len(at_instant) < 2:
+        return None
+    after, before = (at_instant[at] for at in sorted(at_instant, reverse=True)[:2])
+    interval_s = (after.at - before.at).total_seconds()
+    if (now - after.at).total_seconds() > NOW_INTERVALS * interval_s:
+        return None
+    step = meter_energy.step_flag(
+        meter_energy.Reading(before.at, _wh(before)), meter_energy.Reading(after.at, _wh(after)), max_power_w
+    )
+    watts = _rise_w(before, after)
+    return Draw(after.at, watts) if step is None and watts is not None else None
 
 
 def power_curve(registers: list[Reading]) -> list[tuple[datetime, float]]:
@@ -59,8 +117,7 @@ def power_curve(registers: list[Reading]) -> list[tuple[datetime, float]]:
     )
     curve = []
     for before, after in itertools.pairwise(ordered):
-        hours = (after.at - before.at).total_seconds() / 3600
-        rise = _wh(after) - _wh(before)
-        if hours > 0 and rise >= 0:
-            curve.append((after.at, rise / hours))
+        watts = _rise_w(before, after)
+        if watts is not None:
+            curve.append((after.at, watts))
     return curve

@@ -124,6 +124,18 @@ def decide_start(
     return StartDecision(0.0, frozenset({START_ZERO_AMBIGUOUS}))
 
 
+def step_flag(before: Reading, after: Reading, max_power_w: float = DEFAULT_MAX_POWER_W) -> str | None:
+    """What is wrong with a register's step from `before` to the later `after`: `REGISTER_BACKWARDS`
+    (it fell: a reset or replaced meter), `REGISTER_JUMP` (it rose faster than the maximum power allows,
+    `allowance_wh`), or None."""
+    gained = after.wh - before.wh
+    if gained < 0:
+        return REGISTER_BACKWARDS
+    if gained > allowance_wh((after.at - before.at).total_seconds(), max_power_w):
+        return REGISTER_JUMP
+    return None
+
+
 def check(
     *,
     started_at: datetime,
@@ -147,11 +159,9 @@ def check(
     if any(r.wh < 0 for r in ordered) or energy_wh < 0:
         flags.add(NEGATIVE_REGISTER)
     for before, after in pairwise(ordered):
-        gained = after.wh - before.wh
-        if gained < 0:
-            flags.add(REGISTER_BACKWARDS)
-        elif gained > allowance_wh((after.at - before.at).total_seconds(), max_power_w):
-            flags.add(REGISTER_JUMP)
+        flag = step_flag(before, after, max_power_w)
+        if flag is not None:
+            flags.add(flag)
     if energy_wh > allowance_wh((ended_at - started_at).total_seconds(), max_power_w):
         flags.add(EXCEEDS_MAX_POWER)
     return frozenset(flags)

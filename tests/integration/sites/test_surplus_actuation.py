@@ -969,6 +969,55 @@ async def test_a_201_car_reporting_power_only_counts_before_the_feed_catches_up(
         await cp.close()
 
 
+async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catches_up(
+    csms: CsmsServer,
+) -> None:
+    """A 1.6 wallbox that sends only its energy register (in kWh): 9 s after the start its first reading
+    and `meterStart` already say 4 kW, then 10 s on its next two readings say 5.4 kW; the live grid meter
+    shows the car but the site-energy feed has not run. The loop counts the car's draw from the register
+    (it counted 0 W: only a reported power was read straight from the meter values)."""
+    site = make_site()
+    profiles = Profiles()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    try:
+        await cp.boot16()
+        t0 = utcnow()
+        started = await cp.ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
+        )
+
+        async def register(at: datetime, kwh: str) -> None:
+            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
+            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
+            await cp.ok(
+                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
+            )
+
+        def measured_w(at: datetime) -> float:
+            with session_scope() as db:
+                view = load_site(db, site.id, at)
+            assert view is not None
+            return view.snapshot.chargers[0].measured_w
+
+        await register(t0 + timedelta(seconds=9), "12.010")  # 10 Wh in 9 s since meterStart
+        # 9 kW of sun, 6 kW export before the car: with the car's 4 kW the grid shows 2 kW export
+        await sunshine(site, t0 + timedelta(seconds=9), pv_w=9000.0, grid_w=-2000.0)
+        assert measured_w(t0 + timedelta(seconds=10)) == pytest.approx(4000.0)
+        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=10))
+        car = next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
+        assert car["limit_a"] == 8.6, car  # 6 kW of surplus on 3 phases, not the 2 kW export alone
+        await register(t0 + timedelta(seconds=19), "12.025")
+        await register(t0 + timedelta(seconds=29), "12.040")  # 15 Wh in 10 s
+        assert measured_w(t0 + timedelta(seconds=30)) == pytest.approx(5400.0)
+        assert measured_w(t0 + timedelta(seconds=49)) == pytest.approx(5400.0)  # two intervals old
+        assert measured_w(t0 + timedelta(seconds=50)) == 0.0  # older: the car may have stopped
+    finally:
+        await cp.close()
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)

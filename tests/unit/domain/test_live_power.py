@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelet_app.domain.live_power import POWER, REGISTER, Reading, power_w
+from pipelet_app.domain import meter_energy
+from pipelet_app.domain.live_power import POWER, REGISTER, Reading, power_w, register_draw
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -69,3 +70,89 @@ def test_power_curve_averages_each_interval_and_skips_impossible_ones() -> None:
         Reading(T0 + timedelta(minutes=30), POWER, 7, "kW"),  # not a register
     ]
     assert power_curve(readings) == [(T0 + timedelta(minutes=10), 6_000), (T0 + timedelta(minutes=30), 6_000)]
+
+
+# --- register_draw: the surplus loop's draw of a charger that reports only its register ---------------
+
+
+def test_register_draw_is_the_rise_of_the_two_newest_readings_as_of_the_newer() -> None:
+    readings = [
+        Reading(T0, REGISTER, 12.000, "kWh"),
+        Reading(T0 + timedelta(seconds=10), REGISTER, 12_010, "Wh"),
+        Reading(T0 + timedelta(seconds=20), REGISTER, 12.030, "kWh"),
+        Reading(T0 + timedelta(seconds=20), POWER, 9.9, "kW"),  # not a register
+    ]
+    draw = register_draw(readings, T0 + timedelta(seconds=25))
+    assert draw is not None and draw.at == T0 + timedelta(seconds=20)
+    assert abs(draw.watts - 7200) < 1e-6  # 20 Wh in 10 s, not the 10 Wh of the first 10 s
+
+
+def test_the_start_register_counts_as_a_reading_a_zero_reading_does_not() -> None:
+    first = Reading(T0 + timedelta(seconds=9), REGISTER, 12_010, "Wh")
+    start = Reading(T0, REGISTER, 12_000, "Wh")
+    assert register_draw([first], T0 + timedelta(seconds=10)) is None
+    draw = register_draw([first], T0 + timedelta(seconds=10), start=start)
+    assert draw is not None and abs(draw.watts - 4000) < 1e-6
+    # a 0 among the readings is an unread meter (decide_start), a 0 start the charger stands by
+    unread = Reading(T0, REGISTER, 0, "Wh")
+    assert register_draw([unread, Reading(first.at, REGISTER, 10, "Wh")], first.at) is None
+    draw = register_draw([Reading(first.at, REGISTER, 10, "Wh")], first.at, start=unread)
+    assert draw is not None and abs(draw.watts - 4000) < 1e-6
+
+
+def test_a_draw_older_than_two_intervals_is_not_now() -> None:
+    readings = [Reading(T0, REGISTER, 1000, "Wh"), Reading(T0 + timedelta(seconds=30), REGISTER, 1050, "Wh")]
+    assert register_draw(readings, T0 + timedelta(seconds=90)) is not None  # 60 s = two intervals
+    assert register_draw(readings, T0 + timedelta(seconds=91)) is None
+
+
+def test_a_reset_or_a_jump_gives_no_draw() -> None:
+    at = T0 + timedelta(seconds=10)
+    reset = [Reading(T0, REGISTER, 5000, "Wh"), Reading(at, REGISTER, 12, "Wh")]
+    assert register_draw(reset, at) is None
+    # 11 kW connector: 10 s (+ a minute of slack, 10 % tolerance) allow 235 Wh
+    assert meter_energy.allowance_wh(10, 11_000) < 300 < meter_energy.allowance_wh(10, 350_000)
+    jump = [Reading(T0, REGISTER, 5000, "Wh"), Reading(at, REGISTER, 5300, "Wh")]
+    assert register_draw(jump, at, max_power_w=11_000) is None
+    assert register_draw(jump, at) is not None  # the 350 kW of an unknown connector allow it
+
+
+def test_readings_at_one_instant_count_once() -> None:
+    at = T0 + timedelta(seconds=10)
+    readings = [
+        Reading(T0, REGISTER, 1000, "Wh"),
+        Reading(at, REGISTER, 1010, "Wh"),
+        Reading(at, REGISTER, 1010, "Wh"),
+    ]
+    draw = register_draw(readings, at)
+    assert draw is not None and abs(draw.watts - 3600) < 1e-6
+    assert register_draw([Reading(at, REGISTER, 1000, "Wh"), Reading(at, REGISTER, 1010, "Wh")], at) is None
+
+
+@given(
+    st.floats(min_value=1, max_value=1e8, allow_nan=False),
+    st.floats(min_value=0, max_value=50_000, allow_nan=False),
+    st.integers(min_value=1, max_value=900),
+    st.floats(min_value=0, max_value=2),
+    st.booleans(),
+    st.permutations(range(3)),
+)
+def test_a_steady_draw_is_found_again_in_any_unit_and_order(
+    start_wh: float, watts: float, interval_s: int, age: float, kwh: bool, order: list[int]
+) -> None:
+    """Three readings of a steady draw, in Wh or kWh, in any order, the newest at most two intervals old:
+    the draw is found again as of the newest reading."""
+    unit, scale = ("kWh", 1000.0) if kwh else ("Wh", 1.0)
+    readings = [
+        Reading(
+            T0 + timedelta(seconds=i * interval_s),
+            REGISTER,
+            (start_wh + watts * i * interval_s / 3600) / scale,
+            unit,
+        )
+        for i in range(3)
+    ]
+    now = T0 + timedelta(seconds=2 * interval_s + age * interval_s)
+    draw = register_draw([readings[i] for i in order], now)
+    assert draw is not None and draw.at == readings[2].at
+    assert abs(draw.watts - watts) <= 1e-6 * max(1.0, watts) + start_wh * 1e-9 * 3600 / interval_s
