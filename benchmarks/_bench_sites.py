@@ -1,10 +1,18 @@
-"""What the database benchmarks share (site_energy, loop_memory): a fresh migrated database with one
-operator tenant and N sites, so their setups cannot drift apart and each run adds only its own rows."""
+"""What the database benchmarks share (site_energy, loop_memory, surplus_loop): a fresh migrated database
+with one operator tenant and N sites, so their setups cannot drift apart and each run adds only its own
+rows; and for the two whose workers hold the sites' leases (loop_memory, surplus_loop) their common
+options, the --smoke run, the leases and the check that every site stayed its worker's."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -44,3 +52,74 @@ def prepare_sites(url: str, sites: int, more: Callable[[Any, range], None]) -> N
         db.execute(insert(Site), [{"id": i, "tenant_id": tenant.id, "name": f"S{i}"} for i in site_ids])
         more(db, site_ids)
     reset_engine()
+
+
+def owner_of(site_id: int, workers: int) -> str:
+    """The lease holder of a site: the sites are dealt out to `workers` workers in turn."""
+    return f"bench-worker-{site_id % workers}"
+
+
+def lease_parser(
+    doc: str, database: str, workers: tuple[int, str], cycles: tuple[int, str]
+) -> argparse.ArgumentParser:
+    """A parser described by the first line of `doc`, with --sites, --workers and --cycles (default and
+    help of each given), --database-url (PostgreSQL on loopback, database `database`) and --smoke (see
+    `lease_run`)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=workers[0], help=workers[1])
+    parser.add_argument("--cycles", type=int, default=cycles[0], help=cycles[1])
+    parser.add_argument("--database-url", default=f"postgresql://postgres@127.0.0.1:5432/{database}")
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle, SQLite in a temp dir"
+    )
+    return parser
+
+
+@contextlib.contextmanager
+def lease_run(args: argparse.Namespace, prefix: str) -> Iterator[Path]:
+    """A run's temporary folder (removed after it); with --smoke 200 sites, 2 workers and 1 cycle on SQLite
+    in that folder. Sets a secret key for this process and the ones it starts."""
+    os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    if args.smoke:
+        args.sites, args.workers, args.cycles = 200, 2, 1
+        args.database_url = f"sqlite:///{workdir / 'bench.db'}"
+    try:
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def lease_rows(
+    site_ids: Iterable[int], workers: int, until: datetime, **columns: Any
+) -> list[dict[str, Any]]:
+    """`site_surplus` rows: each site's controller on and leased to its worker (`owner_of`) until `until`."""
+    return [
+        {"site_id": i, "enabled": True, "owner": owner_of(i, workers), "lease_until_utc": until, **columns}
+        for i in site_ids
+    ]
+
+
+def wrong_owners(what: str, rows: Iterable[tuple[int, str]], sites: int, workers: int) -> list[str]:
+    """A problem unless `rows` ((site id, owner) each) are one per site, each its worker's."""
+    rows = list(rows)
+    if len(rows) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in rows):
+        return [f"{len(rows)} {what} for {sites} sites, or one of the wrong owner"]
+    return []
+
+
+def lease_problems(url: str, sites: int, workers: int, memory: bool = True) -> list[str]:
+    """After a run, at `url` (this process's database from now on): every site's lease, and with `memory`
+    its loop memory row, one per site and its worker's."""
+    os.environ["DATABASE_URL"] = url
+    from sqlalchemy import text
+
+    from pipelet_app.db import reset_engine, session_scope
+
+    reset_engine()
+    with session_scope() as db:
+        leases = db.execute(text("SELECT site_id, owner FROM site_surplus")).all()
+        memories = db.execute(text("SELECT site_id, owner FROM surplus_loop_memory")).all()
+    problems = wrong_owners("leases", leases, sites, workers)
+    return problems + (wrong_owners("memory rows", memories, sites, workers) if memory else [])

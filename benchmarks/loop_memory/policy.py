@@ -27,6 +27,7 @@ ROOT = HERE.parents[1]
 SURPLUS = ROOT / "benchmarks" / "surplus"
 sys.path[:0] = [str(ROOT), str(SURPLUS)]
 
+from bench_data import DAYS, SHARED, data_files  # noqa: E402
 from scenarios import build  # noqa: E402
 
 from pipelet_app.domain.surplus import Mode  # noqa: E402
@@ -34,11 +35,6 @@ from pipelet_app.domain.surplus.actuation import Sent  # noqa: E402
 from pipelet_app.domain.surplus.saved import LoopMemory, save_due  # noqa: E402
 from pipelet_app.domain.surplus.simulation import surplus_controller  # noqa: E402
 
-DAYS = {
-    "broken": "pv/ghi_1min_golden_co_2018-10-14_broken_clouds.csv",
-    "clear": "pv/ghi_1min_golden_co_2018-10-18_clear.csv",
-}
-SESSIONS = "sessions/acn_caltech_2019-05_2019-08.csv"
 SITES, PERIOD_S = 10_000, 10.0
 
 
@@ -108,15 +104,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true", help="the committed broken-cloud day and sessions")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--scenarios", default="workplace,home")
     args = parser.parse_args()
-    if args.smoke:
-        days = {"broken": SURPLUS / "smoke" / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"}
-        sessions = SURPLUS / "smoke" / "acn_caltech_2019-05-07.csv"
-    else:
-        days = {day: args.data / path for day, path in DAYS.items()}
-        sessions = args.data / SESSIONS
+    days, sessions = data_files(parser, args.smoke, args.data, DAYS)
     total: Counter = Counter()
     for day, ghi in days.items():
         for kind in args.scenarios.split(","):

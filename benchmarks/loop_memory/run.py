@@ -34,14 +34,11 @@ machine's load (and whatever the first writes after a pause pay) spreads over al
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,7 +46,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from benchmarks._bench_sites import prepare_sites  # noqa: E402
+from benchmarks import _bench_sites as bench  # noqa: E402
 
 MEMORY_FORMS = (
     "fenced",
@@ -67,10 +64,6 @@ BASELINE = {**dict.fromkeys(MEMORY_FORMS, "fenced"), **dict.fromkeys(LEASE_FORMS
 PERIOD_S = 10.0  # site_surplus.interval_s default: the loop's period
 
 
-def owner_of(site_id: int, workers: int) -> str:
-    return f"bench-worker-{site_id % workers}"
-
-
 def prepare_database(url: str, sites: int, workers: int) -> None:
     """A fresh migrated database with `sites` sites, each leased to one of the workers (not measured)."""
     lease = datetime.now(UTC) + timedelta(days=1)
@@ -80,13 +73,9 @@ def prepare_database(url: str, sites: int, workers: int) -> None:
 
         from pipelet_app.db.models import SiteSurplus
 
-        rows = [
-            {"site_id": i, "enabled": True, "owner": owner_of(i, workers), "lease_until_utc": lease}
-            for i in site_ids
-        ]
-        db.execute(insert(SiteSurplus), rows)
+        db.execute(insert(SiteSurplus), bench.lease_rows(site_ids, workers, lease))
 
-    prepare_sites(url, sites, leases)
+    bench.prepare_sites(url, sites, leases)
 
 
 def full_memory(now: datetime) -> Any:
@@ -205,7 +194,7 @@ def _worker(url: str, form: str, worker: int, workers: int, sites: int, cycle: i
             connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
     owner = f"bench-worker-{worker}"
-    mine = [i for i in range(1, sites + 1) if owner_of(i, workers) == owner]
+    mine = [i for i in range(1, sites + 1) if bench.owner_of(i, workers) == owner]
     if form in LEASE_FORMS:
         return _renew(url, form, owner, mine, cycle, barrier)
     now = cycle_time(cycle)
@@ -296,23 +285,11 @@ def empty_table(url: str) -> None:
 def check(url: str, sites: int, workers: int, cycles: int, memory: bool) -> list[str]:
     """The tables after the run: every site's memory row (when `memory` forms ran), written by its owner;
     every lease still its owner's; a non-owner's write and claim refused."""
-    os.environ["DATABASE_URL"] = url
-    from sqlalchemy import text
-
+    problems = bench.lease_problems(url, sites, workers, memory)
     from pipelet_app.actuation.lease import claim_many
     from pipelet_app.actuation.memory import save, save_many
-    from pipelet_app.db import reset_engine, session_scope
     from pipelet_app.domain.surplus.saved import LoopMemory
 
-    reset_engine()
-    problems = []
-    with session_scope() as db:
-        rows = db.execute(text("SELECT site_id, owner FROM surplus_loop_memory")).all()
-        leases = db.execute(text("SELECT site_id, owner FROM site_surplus")).all()
-    if memory and (len(rows) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in rows)):
-        problems.append(f"{len(rows)} rows for {sites} sites, or a row of the wrong owner")
-    if len(leases) != sites or any(owner != owner_of(site_id, workers) for site_id, owner in leases):
-        problems.append(f"{len(leases)} leases for {sites} sites, or a lease of the wrong owner")
     if claim_many([(1, 30.0), (2, 30.0)], "bench-intruder", cycle_time(cycles) + timedelta(seconds=1)):
         problems.append("a non-owner's claim of live leases was not refused")
     if save(1, "bench-intruder", LoopMemory(), datetime.now(UTC)):
@@ -325,32 +302,20 @@ def check(url: str, sites: int, workers: int, cycles: int, memory: bool) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sites", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=4, help="lease-holding processes writing at once")
-    parser.add_argument("--cycles", type=int, default=4, help="update cycles per form after the insert one")
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/pipelet_bench_loop_memory"
-    )
+    workers = (4, "lease-holding processes writing at once")
+    cycles = (4, "update cycles per form after the insert one")
+    parser = bench.lease_parser(__doc__, "pipelet_bench_loop_memory", workers, cycles)
     parser.add_argument(
         "--forms",
         default=",".join(FORMS),
         help=f"comma-separated, of {', '.join(FORMS)} (fenced joins a memory form, claim a lease form)",
-    )
-    parser.add_argument(
-        "--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle, SQLite in a temp dir"
     )
     args = parser.parse_args(argv)
     if unknown := set(args.forms.split(",")) - set(FORMS):
         parser.error(f"unknown forms: {', '.join(sorted(unknown))}")
     chosen = {f for given in args.forms.split(",") for f in (given, BASELINE[given])}
     forms = tuple(f for f in FORMS if f in chosen)
-    os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
-    workdir = Path(tempfile.mkdtemp(prefix="loop-memory-bench-"))
-    if args.smoke:
-        args.sites, args.workers, args.cycles = 200, 2, 1
-        args.database_url = f"sqlite:///{workdir / 'bench.db'}"
-    try:
+    with bench.lease_run(args, "loop-memory-bench-"):
         prepare_database(args.database_url, args.sites, args.workers)
         context = multiprocessing.get_context("spawn")
         results: dict[str, Any] = {
@@ -403,8 +368,6 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # this checkout's pipelet_app before an installed one
 
-from run import DAYS, SESSIONS, SHARED  # noqa: E402
+from bench_data import DAYS, SESSIONS, SHARED  # noqa: E402
 from scenarios import DENVER, WORKPLACE_DAY, HomeSession, build, home_sessions  # noqa: E402
 from sweep import HOME_SESSIONS, spread, weekdays  # noqa: E402
 

@@ -29,8 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
+from bench_data import DAYS, SESSIONS, SHARED  # noqa: E402
 from optimum import car_max_w, solar_optimum_wh  # noqa: E402
-from run import DAYS, SESSIONS, SHARED  # noqa: E402
 from scenarios import build  # noqa: E402
 
 STEP_S = 10.0

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from run import DAYS, SESSIONS, SHARED, SMOKE  # noqa: E402
+from bench_data import SHARED, data_files  # noqa: E402
 from scenarios import build  # noqa: E402
 
 from pipelet_app.domain.surplus import Mode  # noqa: E402
@@ -101,12 +101,7 @@ def main() -> int:
     parser.add_argument("--validity-s", type=float, default=300.0)
     parser.add_argument("--data", type=Path, default=SHARED)
     args = parser.parse_args()
-    if args.smoke:
-        days = {"broken": SMOKE / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"}
-        sessions = SMOKE / "acn_caltech_2019-05-07.csv"
-    else:
-        days = {day: args.data / DAYS[day] for day in args.days.split(",")}
-        sessions = args.data / SESSIONS
+    days, sessions = data_files(parser, args.smoke, args.data, args.days.split(","))
     print(
         f"{'scenario':<10} {'day':<7} {'ctrl s':>6} {'car h':>6} {'changes/car-h':>13} "
         f"{'renewals/car-h':>14} {'(renewing 0 A too)':>18}"

@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
+from bench_data import SHARED, data_files  # noqa: E402
 from evcc import evcc_default  # noqa: E402
 from optimum import solar_optimum_wh  # noqa: E402
 from scenarios import Scenario, build  # noqa: E402
@@ -26,13 +27,6 @@ from scenarios import Scenario, build  # noqa: E402
 from pipelet_app.domain.surplus import Mode  # noqa: E402
 from pipelet_app.domain.surplus.simulation import surplus_controller  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-DAYS = {
-    "broken": "pv/ghi_1min_golden_co_2018-10-14_broken_clouds.csv",
-    "clear": "pv/ghi_1min_golden_co_2018-10-18_clear.csv",
-}
-SESSIONS = "sessions/acn_caltech_2019-05_2019-08.csv"
-SMOKE = HERE / "smoke"  # the broken-cloud day and the workplace day's ACN sessions, so CI needs no ../shared
 GOALS = {
     "workplace": {"of_optimum": 0.97},
     "home": {"of_optimum": 0.85, "phase_switches": 20, "start_stop_cycles": 15},
@@ -148,15 +142,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
     args = parser.parse_args()
-    if args.smoke:
-        days = {"broken": SMOKE / "ghi_1min_golden_co_2018-10-14_broken_clouds.csv"}
-        sessions = SMOKE / "acn_caltech_2019-05-07.csv"
-    else:
-        days = {day: args.data / DAYS[day] for day in args.days.split(",")}
-        sessions = args.data / SESSIONS
-    for path in [*days.values(), sessions]:
-        if not path.exists():
-            parser.error(f"data file {path} not found (../shared/data beside the repo, or use --smoke)")
+    days, sessions = data_files(parser, args.smoke, args.data, args.days.split(","))
     results = []
     for day, ghi in days.items():
         for kind in args.scenarios.split(","):

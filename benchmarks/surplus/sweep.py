@@ -48,7 +48,8 @@ import evcc  # noqa: E402
 import optimum  # noqa: E402
 import run  # noqa: E402
 import scenarios  # noqa: E402
-from run import DAYS, SESSIONS, SHARED, baseline, evaluate, goals  # noqa: E402
+from bench_data import DAYS, SESSIONS, SHARED  # noqa: E402
+from run import baseline, evaluate, goals  # noqa: E402
 from scenarios import WORKPLACE_DAY, HomeSession, build, home_sessions  # noqa: E402
 
 from pipelet_app.domain.surplus import model, simulation  # noqa: E402

@@ -53,15 +53,12 @@ time outside the stages (the loop's own code, thread hops, waiting for the GIL).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import math
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -71,7 +68,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from benchmarks._bench_sites import prepare_sites  # noqa: E402
+from benchmarks import _bench_sites as bench  # noqa: E402
 
 PERIOD_S = 10
 T0 = datetime(2026, 6, 21, 11, 0, tzinfo=UTC)
@@ -93,10 +90,6 @@ STAGES = (
 FINISH = ("finish", "the batches' sends, wall (`Runner._finish`, a batch's sites side by side)")
 
 
-def owner_of(site_id: int, workers: int) -> str:
-    return f"bench-worker-{site_id % workers}"
-
-
 def seed(db: Any, site_ids: range, workers: int) -> None:
     """Devices, chargers, sessions, rate units, settings (leased to their worker) and fresh samples."""
     from sqlalchemy import insert, update
@@ -115,7 +108,9 @@ def seed(db: Any, site_ids: range, workers: int) -> None:
     db.execute(
         update(Site).values(grid_limit_a=32.0, phases=3, latitude=52.5, longitude=13.4, has_pv_meter=True)
     )
-    devices, chargers, sessions, variables, samples, surplus = [], [], [], [], [], []
+    devices, chargers, sessions, variables, samples = [], [], [], [], []
+    lease = T0 + timedelta(seconds=3 * PERIOD_S)
+    surplus = bench.lease_rows(site_ids, workers, lease, mode="pv-priority", interval_s=PERIOD_S)
     per_site = 2 + CHARGERS_PER_SITE
     for site_id in site_ids:
         base = (site_id - 1) * per_site
@@ -165,16 +160,6 @@ def seed(db: Any, site_ids: range, workers: int) -> None:
                         "energy_wh": 2000.0,
                     }
                 )
-        surplus.append(
-            {
-                "site_id": site_id,
-                "enabled": True,
-                "mode": "pv-priority",
-                "interval_s": PERIOD_S,
-                "owner": owner_of(site_id, workers),
-                "lease_until_utc": T0 + timedelta(seconds=3 * PERIOD_S),
-            }
-        )
         for k, age in enumerate(SAMPLE_AGES_S):
             ts = T0 - timedelta(seconds=age)
             car = 3000.0 + k if charging else 0.0
@@ -422,21 +407,13 @@ def table(results: dict[str, Any], kinds: list[str]) -> str:
 def check(url: str, sites: int, workers: int) -> list[str]:
     """After the run: every site still leased to its worker, a memory row and decision rows per site,
     each written by its owner."""
-    os.environ["DATABASE_URL"] = url
+    problems = bench.lease_problems(url, sites, workers)
     from sqlalchemy import text
 
     from pipelet_app.db import reset_engine, session_scope
 
-    reset_engine()
-    problems = []
     with session_scope() as db:
-        leases = db.execute(text("SELECT site_id, owner FROM site_surplus")).all()
-        memories = db.execute(text("SELECT site_id, owner FROM surplus_loop_memory")).all()
         decided = db.execute(text("SELECT count(DISTINCT site_id) FROM surplus_decisions")).scalar_one()
-    if len(leases) != sites or any(owner != owner_of(s, workers) for s, owner in leases):
-        problems.append(f"{len(leases)} leases for {sites} sites, or one of the wrong owner")
-    if len(memories) != sites or any(owner != owner_of(s, workers) for s, owner in memories):
-        problems.append(f"{len(memories)} memory rows for {sites} sites, or one of the wrong owner")
     if decided != sites:
         problems.append(f"decision rows for {decided} of {sites} sites")
     reset_engine()
@@ -444,13 +421,8 @@ def check(url: str, sites: int, workers: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sites", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2, help="lease-holding worker processes")
-    parser.add_argument("--cycles", type=int, default=3, help="cycles of each kind after the takeover")
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/pipelet_bench_surplus_loop"
-    )
+    workers, cycles = (2, "lease-holding worker processes"), (3, "cycles of each kind after the takeover")
+    parser = bench.lease_parser(__doc__, "pipelet_bench_surplus_loop", workers, cycles)
     parser.add_argument(
         "--forms",
         default="batched,per-site",
@@ -464,16 +436,10 @@ def main(argv: list[str] | None = None) -> int:
         "form: `batched` (take_over_many per batch of 100, the loop since session 10) and/or `per-site` "
         "(one read per site, the loop before); empty: none",
     )
-    parser.add_argument("--smoke", action="store_true", help="200 sites, 2 workers, 1 cycle each, SQLite")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PIPELET_SECRET_KEY", "bench")
-    workdir = Path(tempfile.mkdtemp(prefix="surplus-loop-bench-"))
-    if args.smoke:
-        args.sites, args.workers, args.cycles = 200, 2, 1
-        args.database_url = f"sqlite:///{workdir / 'bench.db'}"
-    try:
+    with bench.lease_run(args, "surplus-loop-bench-"):
         t = time.perf_counter()
-        prepare_sites(args.database_url, args.sites, lambda db, ids: seed(db, ids, args.workers))
+        bench.prepare_sites(args.database_url, args.sites, lambda db, ids: seed(db, ids, args.workers))
         setup_s = time.perf_counter() - t
         # the kinds take turns (steady, busy, steady, ...) so drift in the box's load spreads over all
         forms = [f"{kind}/{form}" for form in args.forms.split(",") for kind in ("steady", "busy")]
@@ -534,8 +500,6 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
