@@ -1,5 +1,6 @@
-"""What the surplus loop's batch tests share: sites with the controller on and a recorder of the
-statements a worker sends, so each test can count its statements by what they start with."""
+"""What the surplus loop's tests share: sites with the controller on, a charger's stored configuration,
+and a recorder of the statements a worker sends, so each test can count its statements by what they
+start with."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import event
 
 from pipelet_app.db import get_engine, session_scope
-from pipelet_app.db.models import Site, SiteSurplus, Tenant, TenantKind
+from pipelet_app.db.models import DeviceVariable, Site, SiteSurplus, Tenant, TenantKind
 
 
 def sites(count: int, **surplus: Any) -> list[int]:
@@ -28,6 +29,14 @@ def sites(count: int, **surplus: Any) -> list[int]:
         for site in made:
             db.add(SiteSurplus(site_id=site.id, **{"enabled": True, "interval_s": 10, **surplus}))
         return [site.id for site in made if site.id is not None]
+
+
+def charger_variable(
+    charger_id: int | None, variable: str, value: str, component: str = "OCPP16"
+) -> DeviceVariable:
+    """A value of a charger's configuration (1.6 key) or device model (2.0.1 `component`) as stored from
+    its answer."""
+    return DeviceVariable(charger_id=charger_id, component=component, variable=variable, value=value)
 
 
 @contextmanager

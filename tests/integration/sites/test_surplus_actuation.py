@@ -54,6 +54,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
 from csms_helpers import add_charger_with_password
 from rawcp import RawChargePoint
 
+from tests.integration.sites.surplus_sites import charger_variable
+
 
 async def _start_201(cp: RawChargePoint, transaction_id: str, at: datetime) -> None:
     """A 2.0.1 charger starts a transaction on EVSE 1 for the site's sun tag."""
@@ -113,15 +115,15 @@ def make_site(mode: str = "pv-only", unit: str | None = "Current", switch_phases
         )
         db.add(SiteSurplus(site_id=s.id, enabled=True, mode=mode, interval_s=10))
         if unit is not None:
-            db.add(
-                DeviceVariable(
-                    charger_id=charger_id,
-                    component="OCPP16",
-                    variable="ChargingScheduleAllowedChargingRateUnit",
-                    value=unit,
-                )
-            )
+            db.add(charger_variable(charger_id, "ChargingScheduleAllowedChargingRateUnit", unit))
     return s
+
+
+def store_variable(site: SunSite, component: str, variable: str, value: str) -> None:
+    """A value of the site charger's device model, as stored from its answer."""
+    with session_scope() as db:
+        charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
+        db.add(charger_variable(charger.id, variable, value, component))
 
 
 @contextlib.asynccontextmanager
@@ -186,12 +188,61 @@ async def charging_car(csms: CsmsServer, site: SunSite, profiles: Profiles) -> R
     await cp.connect()
     cp.responders["SetChargingProfile"] = profiles
     await cp.boot16()
-    started = await cp.ok(
-        "StartTransaction",
-        {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
-    )
-    cp.transaction_id = started["transactionId"]  # type: ignore[attr-defined]
+    cp.transaction_id = await start_car(cp, "1.6", "", utcnow())  # type: ignore[attr-defined]
     return cp
+
+
+@contextlib.asynccontextmanager
+async def booted(
+    csms: CsmsServer, site: SunSite, profiles: Profiles, version: str, **responders: Any
+) -> AsyncIterator[RawChargePoint]:
+    """The site's charger connected in OCPP `version` and booted, answering SetChargingProfile with
+    `profiles` and as `responders` say; a 2.0.1 one with its rate unit (A) stored. Closed after."""
+    protocols = ("ocpp2.0.1",) if version == "2.0.1" else ("ocpp1.6",)
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, protocols, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = profiles
+    cp.responders.update(responders)
+    try:
+        if version == "2.0.1":
+            store_variable(site, "SmartChargingCtrlr", "RateUnit", "A")
+            await cp.boot201()
+        else:
+            await cp.boot16()
+        yield cp
+    finally:
+        await cp.close()
+
+
+async def cycles_sending(
+    site: SunSite,
+    state: SiteLoop,
+    profiles: Profiles,
+    t0: datetime,
+    seconds: tuple[int, ...],
+    purpose: str | None = None,
+) -> datetime:
+    """Cycles at each of `seconds` after `t0`; the last one that sent a profile (of `purpose`, if
+    given), else `t0`."""
+    last_sent = t0
+    for at in (t0 + timedelta(seconds=s) for s in seconds):
+        count = len(profiles.received)
+        await run_cycle(site.id, state, now=at)
+        if any(purpose in (None, kind) for kind, *_ in profiles.purposes()[count:]):
+            last_sent = at
+    return last_sent
+
+
+async def start_car(
+    cp: RawChargePoint, version: str, transaction_id: str, at: datetime, meter_start: int = 0
+) -> str | int:
+    """A car starts a transaction at `at`; returns its id as the charger gives it (2.0.1:
+    `transaction_id`; 1.6: the CSMS's, the start register `meter_start` Wh)."""
+    if version == "2.0.1":
+        await _start_201(cp, transaction_id, at)
+        return transaction_id
+    payload = {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": meter_start, "timestamp": iso(at)}
+    return (await cp.ok("StartTransaction", payload))["transactionId"]
 
 
 @contextlib.asynccontextmanager
@@ -396,16 +447,7 @@ async def test_a_201_charger_switches_unless_its_device_model_says_it_cannot(
         return {"getVariableResult": results}
 
     if phases3to1 == "false":
-        with session_scope() as db:
-            charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
-            db.add(
-                DeviceVariable(
-                    charger_id=charger.id,
-                    component="SmartChargingCtrlr",
-                    variable="Phases3to1",
-                    value=phases3to1,
-                )
-            )
+        store_variable(site, "SmartChargingCtrlr", "Phases3to1", phases3to1)
     profiles = Profiles()
     cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, ("ocpp2.0.1",), password=site.password)
     await cp.connect()
@@ -620,44 +662,22 @@ async def test_a_rejected_tx_profile_falls_back_to_a_bounded_default_above_the_b
 
     profiles = Profiles(answer)
     cleared: list[dict[str, Any]] = []
-    protocols = ("ocpp2.0.1",) if version == "2.0.1" else ("ocpp1.6",)
-    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, protocols, password=site.password)
-    await cp.connect()
-    cp.responders["SetChargingProfile"] = profiles
-    cp.responders["ClearChargingProfile"] = lambda payload: cleared.append(payload) or {"status": "Accepted"}
+
+    def clear(payload: dict[str, Any]) -> dict[str, Any]:
+        cleared.append(payload)
+        return {"status": "Accepted"}
+
     lift = [] if base else [(4001, 1, 6.0, 300)]  # a baseline on level 1 is never lifted (replaced)
-    try:
+    async with booted(csms, site, profiles, version, ClearChargingProfile=clear) as cp:
         t0 = utcnow()
-        if version == "2.0.1":
-            with session_scope() as db:
-                charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
-                db.add(
-                    DeviceVariable(
-                        charger_id=charger.id, component="SmartChargingCtrlr", variable="RateUnit", value="A"
-                    )
-                )
-            await cp.boot201()
-        else:
-            await cp.boot16()
         await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
         state = SiteLoop()
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))  # idle: baseline (and lift)
         baseline = [(2001, level, 0.0, None) for level in range(base + 1)]
         assert defaults_of(profiles) == baseline + lift
-        if version == "2.0.1":
-            await _start_201(cp, "tx-fallback", t0)
-        else:
-            started = await cp.ok(
-                "StartTransaction",
-                {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(t0)},
-            )
-        last_sent = t0
+        transaction_id = await start_car(cp, version, "tx-fallback", t0)
         # the car draws nothing: after a minute it is held at its minimum (6 A); then the limit stays
-        for seconds in (11, 45, 100, 110):
-            count = len(profiles.received)
-            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
-            if profiles.received[count:]:
-                last_sent = t0 + timedelta(seconds=seconds)
+        last_sent = await cycles_sending(site, state, profiles, t0, (11, 45, 100, 110))
         fallbacks = defaults_of(profiles)[len(baseline + lift) :]
         assert fallbacks and all(f[:2] == (4001, base + 1) and f[3] == 300 for f in fallbacks)
         limit = fallbacks[-1][2]
@@ -686,14 +706,14 @@ async def test_a_rejected_tx_profile_falls_back_to_a_bounded_default_above_the_b
                 "timestamp": iso(utcnow()),
                 "triggerReason": "EVCommunicationLost",
                 "seqNo": 1,
-                "transactionInfo": {"transactionId": "tx-fallback", "stoppedReason": "EVDisconnected"},
+                "transactionInfo": {"transactionId": transaction_id, "stoppedReason": "EVDisconnected"},
             }
             await cp.ok("TransactionEvent", ended)
         else:
             await cp.ok(
                 "StopTransaction",
                 {
-                    "transactionId": started["transactionId"],
+                    "transactionId": transaction_id,
                     "meterStop": 100,
                     "timestamp": iso(utcnow()),
                 },
@@ -705,8 +725,6 @@ async def test_a_rejected_tx_profile_falls_back_to_a_bounded_default_above_the_b
         assert not lift or defaults_of(profiles)[-1] == lift[-1]
         await run_cycle(site.id, state, now=renew_at + timedelta(seconds=20))
         assert len(cleared) == 1 and len(profiles.received) == count + len(lift)
-    finally:
-        await cp.close()
 
 
 @pytest.mark.parametrize(("mode", "safe"), [("pv-only", 0.0), ("pv-priority", 6.0)])
@@ -977,21 +995,13 @@ async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catch
     shows the car but the site-energy feed has not run. The loop counts the car's draw from the register
     (it counted 0 W: only a reported power was read straight from the meter values)."""
     site = make_site()
-    profiles = Profiles()
-    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
-    await cp.connect()
-    cp.responders["SetChargingProfile"] = profiles
-    try:
-        await cp.boot16()
+    async with booted(csms, site, Profiles(), "1.6") as cp:
         t0 = utcnow()
-        started = await cp.ok(
-            "StartTransaction",
-            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
-        )
+        transaction_id = await start_car(cp, "1.6", "", t0, meter_start=12_000)
 
         async def register(at: datetime, kwh: str) -> None:
             sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
-            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
+            payload = {"connectorId": 1, "transactionId": transaction_id}
             await cp.ok(
                 "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
             )
@@ -1014,8 +1024,6 @@ async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catch
         assert measured_w(t0 + timedelta(seconds=30)) == pytest.approx(5400.0)
         assert measured_w(t0 + timedelta(seconds=49)) == pytest.approx(5400.0)  # two intervals old
         assert measured_w(t0 + timedelta(seconds=50)) == 0.0  # older: the car may have stopped
-    finally:
-        await cp.close()
 
 
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
@@ -1423,37 +1431,13 @@ async def test_tx_profiles_last_a_bounded_time_and_the_live_loop_renews_them(
     transaction ended."""
     site = make_site(mode="pv-only")
     profiles = Profiles()
-    protocols = ("ocpp2.0.1",) if version == "2.0.1" else ("ocpp1.6",)
-    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, protocols, password=site.password)
-    await cp.connect()
-    cp.responders["SetChargingProfile"] = profiles
-    try:
+    async with booted(csms, site, profiles, version) as cp:
         t0 = utcnow()
-        if version == "2.0.1":
-            with session_scope() as db:
-                charger = db.exec(select(Charger).where(Charger.charge_point_id == site.cp)).one()
-                db.add(
-                    DeviceVariable(
-                        charger_id=charger.id, component="SmartChargingCtrlr", variable="RateUnit", value="A"
-                    )
-                )
-            await cp.boot201()
-            await _start_201(cp, "tx-bounded", t0)
-        else:
-            await cp.boot16()
-            await cp.ok(
-                "StartTransaction",
-                {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(t0)},
-            )
+        await start_car(cp, version, "tx-bounded", t0)
         await sunshine(site, t0, pv_w=9000.0, grid_w=-8000.0)
         state = SiteLoop()
-        last_sent = t0
         # the car draws nothing: after a minute it is held at its minimum (6 A); then the limit stays
-        for seconds in (1, 35, 100, 110):
-            count = len(profiles.received)
-            await run_cycle(site.id, state, now=t0 + timedelta(seconds=seconds))
-            if any(schedule_of(p)[0] == "TxProfile" for p in profiles.received[count:]):
-                last_sent = t0 + timedelta(seconds=seconds)
+        last_sent = await cycles_sending(site, state, profiles, t0, (1, 35, 100, 110), purpose="TxProfile")
         sent = [schedule_of(p) for p in profiles.received]
         tx = [schedule for purpose, schedule in sent if purpose == "TxProfile"]
         assert tx and all(schedule["duration"] == 300 for schedule in tx)
@@ -1490,8 +1474,6 @@ async def test_tx_profiles_last_a_bounded_time_and_the_live_loop_renews_them(
         for seconds in (270, 300, 600):
             await run_cycle(site.id, state, now=stale_at + timedelta(seconds=seconds))
         assert len(profiles.received) == count
-    finally:
-        await cp.close()
 
 
 def lift_limits(profiles: Profiles) -> list[tuple[int, int, float, int | None]]:

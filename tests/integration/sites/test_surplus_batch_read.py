@@ -20,7 +20,6 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
-    DeviceVariable,
     EvChargingNeeds,
     SessionPreference,
     Site,
@@ -34,7 +33,7 @@ from pipelet_app.db.models import (
 )
 from pipelet_app.db.types import utcnow
 from pipelet_app.domain.site_energy import floor_minute
-from tests.integration.sites.surplus_sites import statements
+from tests.integration.sites.surplus_sites import charger_variable, statements
 
 
 def make_sites(now: datetime, count: int, online: bool = True, stale: bool = True) -> list[int]:
@@ -72,41 +71,23 @@ def make_sites(now: datetime, count: int, online: bool = True, stale: bool = Tru
                 db.flush()
                 chargers.append((charger, device))
             second = chargers[1][0]
-            db.add(
-                DeviceVariable(
-                    charger_id=second.id,
-                    component="OCPP16",
-                    variable="ChargingScheduleAllowedChargingRateUnit",
-                    value="Power",
-                )
-            )
-            db.add(
-                DeviceVariable(
-                    charger_id=second.id,
-                    component="OCPP16",
-                    variable="ConnectorSwitch3to1PhaseSupported",
-                    value="false",
-                )
-            )
+            db.add(charger_variable(second.id, "ChargingScheduleAllowedChargingRateUnit", "Power"))
+            db.add(charger_variable(second.id, "ConnectorSwitch3to1PhaseSupported", "false"))
             first, first_device = chargers[0]
             if n % 2 == 0:
-                old = ChargingSession(
-                    transaction_id=f"old-{site_id}",
-                    station_id=first.charge_point_id,
-                    source="ocpp-wallbox",
-                    charger_id=first.id,
-                    connector_id=1,
-                    start_utc=now - timedelta(hours=3),
-                    end_utc=now - timedelta(hours=2),
-                )
-                session = ChargingSession(
-                    transaction_id=f"tx-{site_id}",
-                    station_id=first.charge_point_id,
-                    source="ocpp-wallbox",
-                    charger_id=first.id,
-                    connector_id=1,
-                    start_utc=now - timedelta(minutes=20 + n),
-                    energy_wh=1000.0 * n,
+                old, session = (
+                    ChargingSession(
+                        transaction_id=f"{prefix}-{site_id}",
+                        station_id=first.charge_point_id,
+                        source="ocpp-wallbox",
+                        charger_id=first.id,
+                        connector_id=1,
+                        **fields,
+                    )
+                    for prefix, fields in (
+                        ("old", {"start_utc": now - timedelta(hours=3), "end_utc": now - timedelta(hours=2)}),
+                        ("tx", {"start_utc": now - timedelta(minutes=20 + n), "energy_wh": 1000.0 * n}),
+                    )
                 )
                 db.add_all([old, session])
                 db.flush()
@@ -144,7 +125,11 @@ def make_sites(now: datetime, count: int, online: bool = True, stale: bool = Tru
             for age in (90, 60, 30, 0):
                 ts = now - timedelta(seconds=age)
                 car = 2000.0 + 100 * n if n % 2 == 0 else 0.0
-                for device, power in ((grid, -1000.0 - 10 * n + age + car), (pv, 5000.0 + 10 * n - age)):
+                for device, power in (
+                    (grid, -1000.0 - 10 * n + age + car),
+                    (pv, 5000.0 + 10 * n - age),
+                    (first_device, car),
+                ):
                     if stale and n == 3 and device is grid:
                         continue  # no grid meter reading: stale
                     db.add(
@@ -157,16 +142,6 @@ def make_sites(now: datetime, count: int, online: bool = True, stale: bool = Tru
                             power_w=power,
                         )
                     )
-                db.add(
-                    SiteSample(
-                        site_id=site_id,
-                        minute=floor_minute(ts),
-                        device_id=first_device.id,
-                        ts=ts,
-                        kind="charger",
-                        power_w=car,
-                    )
-                )
     return ids
 
 
