@@ -23,6 +23,7 @@ from sqlalchemy import ScalarSelect
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from pipelet_app.db.filters import one_of
 from pipelet_app.db.models import (
     Charger,
     ChargingSession,
@@ -139,6 +140,40 @@ class Sample(NamedTuple):
     soc: float | None
 
 
+class SiteRow(NamedTuple):
+    """A site (`sites`) as the loop reads it (see `Device`)."""
+
+    id: int
+    grid_limit_a: float | None
+    phases: int
+    latitude: float | None
+    longitude: float | None
+
+
+class Device(NamedTuple):
+    """A site device (`site_devices`) as the loop reads it. Devices and chargers are most of a batch's
+    rows (six a site in the benchmark); as ORM objects they were half of the read's client CPU at
+    10,000 sites (benchmarks/surplus_loop, session 11)."""
+
+    id: int
+    site_id: int
+    kind: DeviceKind
+    charge_point_id: str | None
+    connector_id: int | None
+    switch_phases: bool
+
+
+class ChargerRow(NamedTuple):
+    """A charger (`chargers`) as the loop reads it (see `Device`)."""
+
+    id: int
+    charge_point_id: str
+    site_id: int | None
+    is_online: bool
+    last_boot_at: datetime | None
+    ocpp_version: str | None
+
+
 #: sites read together by one statement per table (`load_sites`); the loop's batches are 100
 #: (`loop.BATCH_SITES`), and bound parameters stay far below SQLite's and PostgreSQL's limits
 READ_CHUNK = 200
@@ -148,12 +183,12 @@ READ_CHUNK = 200
 class _Rows:
     """What the views of a batch of sites need, read with one statement per table (`read`)."""
 
-    sites: dict[int, Site]
+    sites: dict[int, SiteRow]
     settings: dict[int, SiteSurplus]
-    devices: dict[int, list[SiteDevice]]
+    devices: dict[int, list[Device]]
     #: the raw samples of the last `STALE_AFTER` per site
     samples: dict[int, list[Sample]]
-    chargers: dict[str, Charger]
+    chargers: dict[str, ChargerRow]
     #: the newest open session per (charger id, connector id)
     sessions: dict[tuple[int, int], ChargingSession]
     #: the newest open MQTT transaction per (site id, device id)
@@ -176,21 +211,32 @@ class _Rows:
     def read(cls, db: Session, site_ids: list[int], now: datetime) -> _Rows:
         """The rows of `site_ids`; the same filters and "newest" orders as a per-site read, per key."""
         since = now - STALE_AFTER
-        sites = {s.id: s for s in db.exec(select(Site).where(col(Site.id).in_(site_ids)))}
-        settings = {
-            s.site_id: s for s in db.exec(select(SiteSurplus).where(col(SiteSurplus.site_id).in_(site_ids)))
+        sites = {
+            row.id: SiteRow(*row)
+            for row in db.exec(
+                select(*(getattr(Site, name) for name in SiteRow._fields)).where(
+                    one_of(db, col(Site.id), site_ids)
+                )
+            )
         }
-        devices: dict[int, list[SiteDevice]] = {}
-        for device in db.exec(
-            select(SiteDevice).where(col(SiteDevice.site_id).in_(site_ids)).order_by(col(SiteDevice.id))
+        settings = {
+            s.site_id: s
+            for s in db.exec(select(SiteSurplus).where(one_of(db, col(SiteSurplus.site_id), site_ids)))
+        }
+        devices: dict[int, list[Device]] = {}
+        for row in db.exec(
+            select(*(getattr(SiteDevice, name) for name in Device._fields))
+            .where(one_of(db, col(SiteDevice.site_id), site_ids))
+            .order_by(col(SiteDevice.id))
         ):
+            device = Device(*row)
             devices.setdefault(device.site_id, []).append(device)
         samples: dict[int, list[Sample]] = {}
         for site_id, device_id, ts, power_w, soc in db.exec(
             select(
                 SiteSample.site_id, SiteSample.device_id, SiteSample.ts, SiteSample.power_w, SiteSample.soc
             ).where(
-                col(SiteSample.site_id).in_(site_ids),
+                one_of(db, col(SiteSample.site_id), site_ids),
                 SiteSample.minute >= floor_minute(since),
                 SiteSample.ts >= since,
                 SiteSample.ts <= now,
@@ -202,8 +248,12 @@ class _Rows:
         )
         chargers = (
             {
-                c.charge_point_id: c
-                for c in db.exec(select(Charger).where(col(Charger.charge_point_id).in_(charge_points)))
+                row.charge_point_id: ChargerRow(*row)
+                for row in db.exec(
+                    select(*(getattr(Charger, name) for name in ChargerRow._fields)).where(
+                        one_of(db, col(Charger.charge_point_id), charge_points)
+                    )
+                )
             }
             if charge_points
             else {}
@@ -242,7 +292,8 @@ class _Rows:
                     connector_w,
                 )
                 .where(
-                    col(ChargingSession.charger_id).in_(charger_ids), col(ChargingSession.end_utc).is_(None)
+                    one_of(db, col(ChargingSession.charger_id), charger_ids),
+                    col(ChargingSession.end_utc).is_(None),
                 )
                 .order_by(col(ChargingSession.start_utc).desc())
             ):
@@ -267,7 +318,8 @@ class _Rows:
                     DeviceVariable.variable,
                     DeviceVariable.value,
                 ).where(
-                    col(DeviceVariable.charger_id).in_(charger_ids), col(DeviceVariable.variable).in_(wanted)
+                    one_of(db, col(DeviceVariable.charger_id), charger_ids),
+                    one_of(db, col(DeviceVariable.variable), wanted),
                 )
             ):
                 variables.setdefault(charger_id, []).append((component, variable, value))
@@ -275,7 +327,7 @@ class _Rows:
         for tx in db.exec(
             select(SiteEvTransaction)
             .where(
-                col(SiteEvTransaction.site_id).in_(site_ids),
+                one_of(db, col(SiteEvTransaction.site_id), site_ids),
                 col(SiteEvTransaction.stop_utc).is_(None),
                 SiteEvTransaction.state != "Ended",
             )
@@ -289,12 +341,14 @@ class _Rows:
             preferences = {
                 p.session_id: p
                 for p in db.exec(
-                    select(SessionPreference).where(col(SessionPreference.session_id).in_(session_ids))
+                    select(SessionPreference).where(
+                        one_of(db, col(SessionPreference.session_id), session_ids)
+                    )
                 )
             }
             for need in db.exec(
                 select(EvChargingNeeds)
-                .where(col(EvChargingNeeds.session_id).in_(session_ids))
+                .where(one_of(db, col(EvChargingNeeds.session_id), session_ids))
                 .order_by(col(EvChargingNeeds.id).desc())
             ):
                 needs.setdefault(need.session_id, need)  # type: ignore[arg-type]
@@ -428,9 +482,7 @@ def frozen_grid_w(rows: Sequence[Sample | SiteSample], kinds: dict[int, str]) ->
     return sum(samples[0].power_w for samples in grid)
 
 
-def _newest_grid_sample(
-    db: Session, site_id: int, devices: list[SiteDevice], now: datetime
-) -> datetime | None:
+def _newest_grid_sample(db: Session, site_id: int, devices: list[Device], now: datetime) -> datetime | None:
     """When the site went stale: its last grid measurement of the past day, so the operator reads since
     when (not "never" for a meter that stopped a few minutes ago)."""
     grid_ids = [d.id for d in devices if d.kind == DeviceKind.GRID]
@@ -443,7 +495,7 @@ def _newest_grid_sample(
             SiteSample.site_id == site_id,
             SiteSample.minute >= floor_minute(since),
             SiteSample.minute <= now,
-            col(SiteSample.device_id).in_(grid_ids),
+            one_of(db, col(SiteSample.device_id), grid_ids),
             SiteSample.ts <= now,
         )
         .order_by(col(SiteSample.minute).desc(), col(SiteSample.ts).desc())
