@@ -141,7 +141,7 @@ class ControllerSettings:
     # forecast sun until it leaves (the forecast over the site's chargers; 0 = off)
     handover_s: float = 600.0  # a car others can replace stays at its minimum this long before pausing,
     hungry_factor: float = 1.7  # ... unless it wants this many times its share of the forecast sun (0 = off)
-    handover_finish_s: float = 600.0  # ... or it would be full within this long at its minimum (0 = off)
+    handover_finish_s: float = 3600.0  # ... or it would be full within this long at its minimum (0 = off)
     fleet_hungry_factor: float = 2.0  # ... or the present cars together want this many times the forecast
     # sun until they leave and the others' maximum power takes the forecast surplus (0 = off)
     shed_larger_minimum: bool = True  # a car whose bridge ends stays on where pausing a larger bridging car

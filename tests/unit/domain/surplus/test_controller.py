@@ -518,6 +518,16 @@ def test_a_car_that_would_be_full_within_the_handover_at_its_minimum_is_not_paus
     assert all(off[:20]) and not any(off[30:])
 
 
+def test_a_car_the_minimum_fills_within_an_hour_is_not_paused_at_the_end_of_its_handover() -> None:
+    # "b" wants 1 kWh: 43 min at its 1.38 kW minimum. Paused at the end of its 10 min handover it keeps
+    # 1 kWh of room for a peak and is restarted for it later (session 11: the sweep's other days' cars)
+    kept = _handover(energy_wh=1000)
+    assert all(kept)
+    # with the horizon of session 7 (10 min) it pauses after its handover
+    off = _handover(1000, settings=ControllerSettings(handover_s=600, handover_finish_s=600.0))
+    assert all(off[:20]) and not any(off[30:])
+
+
 def test_a_sated_car_keeps_its_minimum_past_the_handover_where_the_sun_cannot_fill_the_cars_present() -> None:
     # "a" wants 30 kWh: the two cars want 34 kWh against ~12 kWh of forecast sun (2.8 times it), and
     # "a" alone (3.7 kW) takes the forecast 3 kW: no peak needs room on "b", so "b" is not paused
