@@ -24,9 +24,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
+from bench_data import DAYS, SESSIONS, SHARED  # noqa: E402
 from evcc import evcc_default  # noqa: E402
 from probe import clock  # noqa: E402
-from run import DAYS, SESSIONS, SHARED  # noqa: E402
 from scenarios import build  # noqa: E402
 from sweep import spread, weekdays  # noqa: E402
 
