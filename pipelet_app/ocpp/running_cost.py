@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlmodel import Session, and_, col, or_, select
 
 from pipelet_app.clock import utcnow
-from pipelet_app.db.models import Charger, ChargingSession, DeviceVariable, MeterValue, PricingPlan, Site
+from pipelet_app.db.models import Charger, ChargingSession, DeviceVariable, MeterValue
 from pipelet_app.domain.pricing import Plan, Rate, display
 from pipelet_app.ocpp.device_model import V16_COMPONENT, store_configuration, upsert_variable
 from pipelet_app.services import pricing
@@ -110,13 +110,9 @@ class Snapshot:
 
 
 def snapshot(db: Session, charger: Charger, session: ChargingSession, now: datetime) -> Snapshot | None:
-    if charger.pricing_plan_id is None:
+    tariff = pricing.charger_tariff(db, charger)
+    if tariff is None:
         return None
-    plan_row = db.get(PricingPlan, charger.pricing_plan_id)
-    if plan_row is None:
-        return None
-    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
-    tariff = pricing.tariff_of(plan_row, site)
     total = pricing.cost_of(db, charger, session).get("total")
     if total is None:
         return None
@@ -140,12 +136,8 @@ def snapshot(db: Session, charger: Charger, session: ChargingSession, now: datet
 
 def user_price_text(db: Session, charger: Charger) -> str | None:
     """The tariff for SetUserPrice: the rate in force now and the fees."""
-    if charger.pricing_plan_id is None:
+    tariff = pricing.charger_tariff(db, charger)
+    if tariff is None:
         return None
-    plan_row = db.get(PricingPlan, charger.pricing_plan_id)
-    if plan_row is None:
-        return None
-    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
-    tariff = pricing.tariff_of(plan_row, site)
     rate = display.rate_at(tariff.schedule, utcnow().timestamp())
     return display.rate_text(rate, tariff.plan, Decimal(charger.price_multiplier), tariff.currency)

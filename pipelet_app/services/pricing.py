@@ -262,6 +262,20 @@ def tariff_of(plan_row: PricingPlan, site: Site | None) -> Tariff:
     return tariff
 
 
+def charger_tariff(db: Session, charger: Charger) -> Tariff | None:
+    """The tariff a charger prices by (its plan in its site's zone and currency), None without a plan.
+
+    One lookup for the settled price and the charger's screen (running_cost), so the two cannot drift
+    apart on which plan, zone or currency a session is priced in."""
+    if charger.pricing_plan_id is None:
+        return None
+    plan_row = db.get(PricingPlan, charger.pricing_plan_id)
+    if plan_row is None:
+        return None
+    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
+    return tariff_of(plan_row, site)
+
+
 def price_of(
     db: Session,
     charger: Charger,
@@ -274,10 +288,8 @@ def price_of(
     """The session's price from its start register, register readings and stop (None: no plan, or no
     register at all to count energy from). Without a start register energy counts from the first
     reading."""
-    if charger.pricing_plan_id is None:
-        return None
-    plan_row = db.get(PricingPlan, charger.pricing_plan_id)
-    if plan_row is None:
+    tariff = charger_tariff(db, charger)
+    if tariff is None:
         return None
     start = session.start_utc.timestamp()
     points = [] if start_wh is None else [(start, start_wh)]
@@ -287,8 +299,7 @@ def price_of(
     finish = max(end.timestamp(), points[-1][0])
     if stop_wh is not None:
         points.append((finish, stop_wh))
-    site = db.get(Site, charger.site_id) if charger.site_id is not None else None
-    return tariff_of(plan_row, site).price(points, end=finish, multiplier=charger.price_multiplier)
+    return tariff.price(points, end=finish, multiplier=charger.price_multiplier)
 
 
 def record_cost(
