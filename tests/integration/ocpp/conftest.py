@@ -19,6 +19,7 @@ from csms_helpers import CsmsProcess
 
 from pipelet_app.db import reset_engine
 from pipelet_app.ocpp.server import CsmsServer
+from tests.integration.running_csms import running_csms
 from tests.pipelet_process import free_port
 
 
@@ -35,19 +36,15 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_template: Path) -
 
 @pytest.fixture
 async def csms(db: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms() as server:
+        yield server
 
 
 @pytest.fixture
 async def csms_any(database: str) -> AsyncIterator[CsmsServer]:
     """A CSMS on SQLite and on PostgreSQL (the `database` fixture is parametrized)."""
-    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms() as server:
+        yield server
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import DeviceVariable
 from pipelet_app.ocpp import running_cost
 from pipelet_app.ocpp.server import CsmsServer
+from tests.integration.running_csms import running_csms
 from tests.waiting import wait_for
 
 KEY = "CustomDisplayCostAndPrice"
@@ -26,17 +27,8 @@ COMMAND_TIMEOUT_S = 1.0
 
 @pytest.fixture
 async def csms(database: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer(
-        "127.0.0.1",
-        0,
-        node_id="test-node",
-        auto_register=False,
-        ping_interval_s=30,
-        command_timeout_s=COMMAND_TIMEOUT_S,
-    )
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms(command_timeout_s=COMMAND_TIMEOUT_S) as server:
+        yield server
 
 
 def _records(charger_id: int) -> dict[tuple[str, str], str | None]:

@@ -30,6 +30,7 @@ from pipelet_app.db.models import (
 from pipelet_app.ocpp.base import MAX_MESSAGE_BYTES
 from pipelet_app.ocpp.commands import send_command
 from pipelet_app.ocpp.server import CsmsServer
+from tests.integration.running_csms import running_csms
 
 V16 = ("ocpp1.6",)
 V201 = ("ocpp2.0.1",)
@@ -155,10 +156,8 @@ def claim_unauthenticated(charge_point_id: str) -> None:
 
 @pytest.fixture
 async def csms_auto(db: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="auto-node", auto_register=True, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms("auto-node", auto_register=True) as server:
+        yield server
 
 
 async def test_auto_registered_1_6_charger_takes_its_connectors_status(csms_auto: CsmsServer) -> None:

@@ -21,6 +21,7 @@ from pipelet_app.db import session_scope
 from pipelet_app.db.models import Site
 from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.operations.identity import claim_charger_row
+from tests.integration.running_csms import running_csms
 from tests.waiting import wait_for
 
 V201 = ("ocpp2.0.1",)
@@ -28,10 +29,8 @@ V201 = ("ocpp2.0.1",)
 
 @pytest.fixture
 async def csms_auto(db: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="octt-b", auto_register=True, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms("octt-b", auto_register=True) as server:
+        yield server
 
 
 def status_notification() -> dict:

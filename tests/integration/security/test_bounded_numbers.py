@@ -5,7 +5,7 @@ of 1e306 get a CallError and the socket lives on."""
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,14 +127,6 @@ def test_fleet_manager_voids_a_wrong_import_on_the_record(client: TestClient) ->
     assert again["imported"] == 0 and again["errors"] == [
         "line 2, row: this session was voided by a fleet manager"
     ]
-
-
-@pytest.fixture
-async def csms(database: str) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _meter(value: object, unit: str = "kWh") -> dict:

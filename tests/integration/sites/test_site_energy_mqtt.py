@@ -41,6 +41,7 @@ from pipelet_app.domain.site_energy import floor_minute
 from pipelet_app.ocpp.server import CsmsServer
 from pipelet_app.site_energy.consumer import Consumer
 from pollers.site_energy import feed_ocpp_meter_values, settle_session_solar
+from tests.integration.running_csms import running_csms
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ocpp"))
 from rawcp import RawChargePoint
@@ -121,10 +122,8 @@ def measurement(asset: str, at: datetime, power: float, energy: float = 0.0, **e
 
 @pytest.fixture
 async def csms(site: Site_) -> AsyncIterator[CsmsServer]:
-    server = CsmsServer("127.0.0.1", 0, node_id="test-node", auto_register=False, ping_interval_s=30)
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_csms() as server:
+        yield server
 
 
 @pytest.mark.parametrize(
