@@ -32,6 +32,7 @@ from pipelet_app.db.models import Site, SiteDevice, SiteEnergyMinute, SiteMqttCr
 from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import broker_acl
 from pipelet_app.site_energy.consumer import Consumer
+from tests.integration.sites.mqtt_clients import received
 from tests.pipelet_process import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -141,21 +142,6 @@ async def client(
         "127.0.0.1", port, username=user, password=password, identifier=identifier
     ) as c:
         yield c
-
-
-async def received(sub: aiomqtt.Client, seconds: float = 1.0) -> list[tuple[str, bytes]]:
-    got: list[tuple[str, bytes]] = []
-
-    async def collect() -> None:
-        async for message in sub.messages:
-            got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
-
-    reader = asyncio.create_task(collect())
-    await asyncio.sleep(seconds)  # the control messages come within milliseconds; forbidden ones never
-    reader.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
-    return got
 
 
 def measurement(asset: str, power: float) -> bytes:

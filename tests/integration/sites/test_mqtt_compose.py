@@ -29,7 +29,7 @@ from pipelet_app.cli.broker import listening, mosquitto_binary
 from pipelet_app.settings import get_settings
 from pipelet_app.site_energy.embedded_broker import CONFIG_FILE, dynsec_plugin
 from tests.integration.api_keys import key_of, site_of
-from tests.integration.sites.test_mqtt_credentials import mqtt, received
+from tests.integration.sites.mqtt_clients import mqtt, received
 from tests.pipelet_process import free_port
 
 ROOT = Path(__file__).resolve().parents[3]

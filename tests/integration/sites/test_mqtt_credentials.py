@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -38,6 +38,7 @@ from pipelet_app.site_energy import broker_admin
 from pipelet_app.site_energy.consumer import broker_login
 from pipelet_app.site_energy.embedded_broker import dynsec_plugin
 from tests.integration.api_keys import key_of, site_of
+from tests.integration.sites.mqtt_clients import mqtt, received
 from tests.pipelet_process import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -89,34 +90,6 @@ def broker(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield running
     running.stop()
     get_settings.cache_clear()
-
-
-@contextlib.asynccontextmanager
-async def mqtt(
-    port: int, login: tuple[str, str] | None = None, client_id: str | None = None
-) -> AsyncIterator[aiomqtt.Client]:
-    """A client; a site login (`site-{id}`) connects with its bound client id, the user name, unless
-    `client_id` says otherwise."""
-    user, password = login or (None, None)
-    if client_id is None:
-        client_id = user if user and user.startswith("site-") else f"t-{uuid.uuid4().hex[:8]}"
-    async with aiomqtt.Client("127.0.0.1", port, username=user, password=password, identifier=client_id) as c:
-        yield c
-
-
-async def received(sub: aiomqtt.Client, seconds: float = 1.0) -> list[tuple[str, bytes]]:
-    got: list[tuple[str, bytes]] = []
-
-    async def collect() -> None:
-        async for message in sub.messages:
-            got.append((str(message.topic), bytes(message.payload)))  # type: ignore[arg-type]
-
-    reader = asyncio.create_task(collect())
-    await asyncio.sleep(seconds)  # control messages come within milliseconds; forbidden ones never
-    reader.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
-    return got
 
 
 def issue(client: TestClient, email: str, site_id: int) -> dict:
