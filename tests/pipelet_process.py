@@ -1,5 +1,6 @@
 """`pipelet run` as a user starts it, for the browser suite, the resilience tests and the benchmarks
-that measure the embedded deployment: one launcher, so all of them start, wait for and stop it alike."""
+that measure the embedded deployment: one launcher, so all of them start, wait for and stop it alike;
+and `pipelet` as a user runs a command of it, for the tests that read its exit code and output."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def pipelet(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """One `pipelet` command in a process of its own, from the repository root, with this environment
+    plus `env`; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelet_app.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def wait_for(url: str, timeout: float, proc: subprocess.Popen) -> None:

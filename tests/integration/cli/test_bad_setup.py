@@ -11,18 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.pipelet_process import pipelet
+
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def pipelet(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelet_app.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess, message: str) -> None:

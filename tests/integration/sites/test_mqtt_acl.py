@@ -17,7 +17,6 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,21 +32,9 @@ from pipelet_app.db.types import utcnow
 from pipelet_app.site_energy import broker_acl
 from pipelet_app.site_energy.consumer import Consumer
 from tests.integration.sites.mqtt_clients import received
-from tests.pipelet_process import free_port
+from tests.pipelet_process import free_port, pipelet
 
-ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
-
-
-def pipelet(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelet_app.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-        cwd=ROOT,
-    )
 
 
 def issued(stdout: str) -> dict[str, str]:
