@@ -18,18 +18,9 @@ from pipelet_app.services import site_inverters, site_mqtt
 from pipelet_app.services import sites as service
 from pipelet_app.services.session import Session
 
-FORM_FIELDS = (
-    "name",
-    "timezone",
-    "latitude",
-    "longitude",
-    "grid_limit_a",
-    "phases",
-    "address",
-    "commissioning_date",
-    "lifecycle_state",
-    "spv_id",
-)
+#: the site fields the form edits: the service's but the currency (not on the page; the API sets it), derived
+#: so that a field the service gains reaches the form instead of a second list forgetting it
+FORM_FIELDS = tuple(name for name in service.SITE_FIELDS if name != "currency")
 
 
 def _text(value: Any) -> str:
