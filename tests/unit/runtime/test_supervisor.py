@@ -38,6 +38,28 @@ def _until(condition, timeout: float = 10.0, supervisor: Supervisor | None = Non
         time.sleep(0.02)
 
 
+def _pid_in(pidfile: Path) -> int:
+    """The pid a program wrote to `pidfile`, once it has."""
+    _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    return int(pidfile.read_text())
+
+
+def _sleeper_writing_its_pid(pidfile: Path) -> str:
+    """Python code for a child that writes its own pid to `pidfile`, then sleeps."""
+    return f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+
+
+def _parent_writing_its_childs_pid(pidfile: Path) -> str:
+    """Python code for a program that starts a sleeper, writes the sleeper's pid to `pidfile`, then sleeps:
+    the sleeper is what a process-group kill must reach."""
+    return (
+        "import subprocess, time\n"
+        f"child = subprocess.Popen({SLEEPER!r})\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n"
+    )
+
+
 @pytest.fixture
 def supervisor() -> Supervisor:
     sup = Supervisor(backoff_initial_s=0.2, backoff_max_s=0.8, stable_after_s=1.5, stop_grace_s=3)
@@ -98,16 +120,10 @@ def test_stop_ends_every_process_group_including_grandchildren(
     supervisor: Supervisor, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "grandchild.pid"
-    parent = (
-        "import subprocess, sys, time\n"
-        f"child = subprocess.Popen({SLEEPER!r})\n"
-        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
-        "time.sleep(600)\n"
-    )
+    parent = _parent_writing_its_childs_pid(pidfile)
     supervisor.add(Program("tree", [sys.executable, "-c", parent]))
     supervisor.start()
-    _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
-    grandchild, leader = int(pidfile.read_text()), supervisor.pid("tree")
+    grandchild, leader = _pid_in(pidfile), supervisor.pid("tree")
     assert leader is not None
     started = time.monotonic()
     supervisor.stop()
@@ -122,16 +138,10 @@ def test_a_dead_leaders_leftovers_are_killed_before_the_restart(
 ) -> None:
     """Granian's worker outliving a killed `reflex run` would hold the port: the group goes with it."""
     pidfile = tmp_path / "worker.pid"
-    parent = (
-        "import subprocess, time\n"
-        f"child = subprocess.Popen({SLEEPER!r})\n"
-        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
-        "time.sleep(600)\n"
-    )
+    parent = _parent_writing_its_childs_pid(pidfile)
     supervisor.add(Program("web", [sys.executable, "-c", parent]))
     supervisor.start()
-    _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
-    worker = int(pidfile.read_text())
+    worker = _pid_in(pidfile)
     pidfile.unlink()
     os.kill(supervisor.pid("web") or 0, signal.SIGKILL)
     _until(lambda: not _alive(worker), supervisor=supervisor)
@@ -141,7 +151,7 @@ def test_a_dead_leaders_leftovers_are_killed_before_the_restart(
 def test_the_run_loop_stops_everything_on_sigint(tmp_path: Path) -> None:
     """`Supervisor.run` as `pipelet run` uses it: SIGINT to its process stops the children (no orphans)."""
     pidfile = tmp_path / "child.pid"
-    child_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    child_code = _sleeper_writing_its_pid(pidfile)
     script = (
         "import signal, sys\n"
         "from pipelet_app.runtime.supervisor import Program, Supervisor\n"
@@ -152,8 +162,7 @@ def test_the_run_loop_stops_everything_on_sigint(tmp_path: Path) -> None:
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ})
     try:
-        _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
-        child = int(pidfile.read_text())
+        child = _pid_in(pidfile)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
         _until(lambda: not _alive(child))
@@ -171,7 +180,7 @@ def test_exit_descriptions() -> None:
 def test_children_go_when_the_supervisor_itself_is_killed(tmp_path: Path) -> None:
     """kill -9 of `pipelet run` cannot stop its children politely; PR_SET_PDEATHSIG does (Linux)."""
     pidfile = tmp_path / "child.pid"
-    child_code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
+    child_code = _sleeper_writing_its_pid(pidfile)
     script = (
         "import sys, time\n"
         "from pipelet_app.runtime.supervisor import Program, Supervisor\n"
@@ -180,8 +189,7 @@ def test_children_go_when_the_supervisor_itself_is_killed(tmp_path: Path) -> Non
     )
     proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ})
     try:
-        _until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
-        child = int(pidfile.read_text())
+        child = _pid_in(pidfile)
         proc.kill()
         proc.wait(10)
         _until(lambda: not _alive(child))
