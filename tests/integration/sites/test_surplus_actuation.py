@@ -548,52 +548,43 @@ async def test_a_charger_that_boots_again_gets_its_profiles_again(csms: CsmsServ
         await cp.close()
 
 
-@pytest.mark.parametrize("frozen", [True, False])
-async def test_a_frozen_grid_meter_counts_as_stale(csms: CsmsServer, frozen: bool) -> None:
-    """The grid meter repeats -8000 W for 100 s while PV falls from 9 to 3 kW: in PV-only the car pauses
-    and the operator reads why; a meter whose value moves is believed."""
-    site = make_site()
-    profiles = Profiles()
-    cp = await charging_car(csms, site, profiles)
-    try:
-        t0 = utcnow()
-        for ago, pv in ((100, 9000.0), (50, 6000.0), (0, 3000.0)):
-            grid = -8000.0 if frozen else -8000.0 + (9000.0 - pv) / 10
-            await sunshine(site, t0 - timedelta(seconds=ago), pv_w=pv, grid_w=grid)
-        await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
-        row = decisions(site)[-1]
-        assert row.stale is frozen
-        tx = [c for c in row.chargers if c["purpose"] == "TxProfile"]
-        if frozen:
-            assert "grid meter has read -8000 W unchanged" in row.reason
-            assert tx[0]["limit_a"] == 0.0 and profiles.purposes()[-1] == ("TxProfile", 0, 0.0)
-        else:
-            assert tx[0]["limit_a"] >= 6.0
-    finally:
-        await cp.close()
+#: (seconds ago, PV W, grid W) readings, and the reason a stale cycle gives (None: believed)
+STALE_CASES = {
+    # the grid meter repeats -8000 W for 100 s while PV falls from 9 to 3 kW; a meter whose value moves
+    "frozen-grid-meter": (
+        ((100, 9000.0, -8000.0), (50, 6000.0, -8000.0), (0, 3000.0, -8000.0)),
+        "grid meter has read -8000 W unchanged",
+    ),
+    "moving-grid-meter": (((100, 9000.0, -8000.0), (50, 6000.0, -7700.0), (0, 3000.0, -7400.0)), None),
+    # PV 3 kW while the grid meter says 8 kW export (moving, so not frozen): a house load of -5 kW that no
+    # site can have; with PV at 9 kW the same grid
+    "implausible-balance": (
+        ((100, 3000.0, -8000.0), (50, 3000.0, -7950.0), (0, 3000.0, -7900.0)),
+        "house load of -4900 W (PV + grid + battery - cars)",
+    ),
+    "plausible-balance": (((100, 9000.0, -8000.0), (50, 9000.0, -7950.0), (0, 9000.0, -7900.0)), None),
+}
 
 
-@pytest.mark.parametrize("implausible", [True, False])
-async def test_readings_that_contradict_the_balance_count_as_stale(
-    csms: CsmsServer, implausible: bool
+@pytest.mark.parametrize(("readings", "reason"), STALE_CASES.values(), ids=STALE_CASES.keys())
+async def test_readings_the_balance_cannot_believe_count_as_stale(
+    csms: CsmsServer, readings: tuple[tuple[int, float, float], ...], reason: str | None
 ) -> None:
-    """PV 3 kW while the grid meter says 8 kW export (moving, so not frozen): a house load of -5 kW that
-    no site can have. In PV-only the car pauses and the operator reads why; with PV at 9 kW the same grid
-    is believed."""
+    """A frozen grid meter, or readings that contradict the balance: in PV-only the car pauses and the
+    operator reads why; the same site with readings that move and add up is believed."""
     site = make_site()
     profiles = Profiles()
     cp = await charging_car(csms, site, profiles)
     try:
         t0 = utcnow()
-        pv = 3000.0 if implausible else 9000.0
-        for ago, grid in ((100, -8000.0), (50, -7950.0), (0, -7900.0)):
+        for ago, pv, grid in readings:
             await sunshine(site, t0 - timedelta(seconds=ago), pv_w=pv, grid_w=grid)
         await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=1))
         row = decisions(site)[-1]
-        assert row.stale is implausible
+        assert row.stale is (reason is not None)
         tx = [c for c in row.chargers if c["purpose"] == "TxProfile"]
-        if implausible:
-            assert "house load of -4900 W (PV + grid + battery - cars)" in row.reason
+        if reason is not None:
+            assert reason in row.reason
             assert tx[0]["limit_a"] == 0.0 and profiles.purposes()[-1] == ("TxProfile", 0, 0.0)
         else:
             assert tx[0]["limit_a"] >= 6.0
