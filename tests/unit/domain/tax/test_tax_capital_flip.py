@@ -22,6 +22,7 @@ from pipelet_app.domain.tax.flip import (
     npv,
     run_flip,
 )
+from tests.unit.domain.tax.flip_partners import INVESTOR, SPONSOR
 
 cents = st.integers(min_value=-(10**9), max_value=10**9).map(lambda c: Decimal(c) / 100)
 positive_cents = st.integers(min_value=0, max_value=10**9).map(lambda c: Decimal(c) / 100)
@@ -72,12 +73,6 @@ def test_capital_account_worked_example() -> None:
 # taxable income is -1,000 in 2026 (bonus depreciation; credit 50) and +200 each later year; the investor
 # pays tax at 25 % and targets 10 % after tax. Pre-flip the investor has 99 % of tax items, 90 % of cash;
 # post-flip 5 % of both.
-INVESTOR = PartnerTerms(
-    "INV", Role.INVESTOR, Decimal("0.99"), Decimal("0.05"), Decimal("0.90"), Decimal("0.05"), has_dro=True
-)
-SPONSOR = PartnerTerms(
-    "DEV", Role.SPONSOR, Decimal("0.01"), Decimal("0.95"), Decimal("0.10"), Decimal("0.95"), has_dro=True
-)
 TERMS = FlipTerms((INVESTOR, SPONSOR), target_irr=Decimal("0.10"), investor_tax_rate=Decimal("0.25"))
 YEARS = [
     YearProjection(2025, contributions={"INV": Decimal("1000.00"), "DEV": Decimal("100.00")}),
@@ -147,24 +142,8 @@ def test_flip_capital_accounts_follow_allocations() -> None:
 def qio_terms(sponsor_dro: bool) -> FlipTerms:
     return FlipTerms(
         (
-            PartnerTerms(
-                "INV",
-                Role.INVESTOR,
-                Decimal("0.99"),
-                Decimal("0.05"),
-                Decimal("0.90"),
-                Decimal("0.05"),
-                has_qio=True,
-            ),
-            PartnerTerms(
-                "DEV",
-                Role.SPONSOR,
-                Decimal("0.01"),
-                Decimal("0.95"),
-                Decimal("0.10"),
-                Decimal("0.95"),
-                has_dro=sponsor_dro,
-            ),
+            dataclasses.replace(INVESTOR, has_dro=False, has_qio=True),
+            dataclasses.replace(SPONSOR, has_dro=sponsor_dro),
         ),
         Decimal("0.10"),
         Decimal("0.25"),
@@ -318,26 +297,7 @@ def test_irr_and_combined_rate() -> None:
 def deals(draw: st.DrawFn) -> tuple[FlipTerms, list[YearProjection]]:
     target = Decimal(draw(st.integers(min_value=1, max_value=20))) / 100
     terms = FlipTerms(
-        (
-            PartnerTerms(
-                "INV",
-                Role.INVESTOR,
-                Decimal("0.99"),
-                Decimal("0.05"),
-                Decimal("0.90"),
-                Decimal("0.05"),
-                has_dro=True,
-            ),
-            PartnerTerms(
-                "DEV",
-                Role.SPONSOR,
-                Decimal("0.01"),
-                Decimal("0.95"),
-                Decimal("0.10"),
-                Decimal("0.95"),
-                has_dro=True,
-            ),
-        ),
+        (INVESTOR, SPONSOR),
         target,
         Decimal(draw(st.integers(min_value=0, max_value=40))) / 100,
     )

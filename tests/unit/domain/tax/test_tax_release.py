@@ -13,6 +13,7 @@ from pipelet_app.domain.tax.errors import TaxValidationError
 from pipelet_app.domain.tax.flip import FlipTerms, PartnerTerms, Role, YearProjection, run_flip
 from pipelet_app.domain.tax.release import ReturnStatus, check_return, transition
 from pipelet_app.domain.tax.sample import sample_return
+from tests.unit.domain.tax.flip_partners import SPONSOR
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -91,15 +92,7 @@ def test_investor_history_cash_yield_and_irr() -> None:
                 Decimal("0.025"),
                 has_dro=True,
             ),
-            PartnerTerms(
-                "DEV",
-                Role.SPONSOR,
-                Decimal("0.01"),
-                Decimal("0.95"),
-                Decimal("0.10"),
-                Decimal("0.95"),
-                has_dro=True,
-            ),
+            SPONSOR,
         ),
         Decimal("0.10"),
         Decimal("0"),
@@ -139,15 +132,7 @@ def test_investor_history_matches_the_flip_with_taxes() -> None:
                 Decimal("0.03"),
                 has_dro=True,
             ),
-            PartnerTerms(
-                "DEV",
-                Role.SPONSOR,
-                Decimal("0.01"),
-                Decimal("0.95"),
-                Decimal("0.10"),
-                Decimal("0.95"),
-                has_dro=True,
-            ),
+            SPONSOR,
         ),
         Decimal("0.07"),
         Decimal("0.2653"),
