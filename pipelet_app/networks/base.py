@@ -199,10 +199,13 @@ def parse_rows(
     skipped: list[SkippedRow],
 ) -> list[T]:
     """Each row parsed; a row ``parse`` refuses (RowError) goes to ``skipped`` with its id and reason, the
-    others go on."""
+    others go on. A row that is not an object is refused here, once for every adapter: a parser reading
+    it with ``.get`` would raise AttributeError and end the whole account's poll."""
     parsed: list[T] = []
     for row in rows:
         try:
+            if not isinstance(row, dict):
+                raise RowError("not an object")
             parsed.append(parse(row))
         except RowError as error:
             ref = str(row.get(id_field, "?")) if isinstance(row, dict) else "?"

@@ -32,7 +32,6 @@ from pipelet_app.networks.base import (
     NetworkCharger,
     NetworkSession,
     ReauthRequired,
-    RowError,
     SessionBatch,
     SkippedRow,
     checked_session,
@@ -192,8 +191,6 @@ class ChargePointAdapter(NetworkAdapter):
 
 
 def _charger(row: Any) -> NetworkCharger:
-    if not isinstance(row, dict):
-        raise RowError("not an element")
     ports = [p for p in _many(row.get("Port")) if isinstance(p, dict)]
     count = row_number(row, "numPorts", required=False)
     numbers = tuple(row_text(p, "portNumber") for p in ports) or tuple(
@@ -215,8 +212,6 @@ def _charger(row: Any) -> NetworkCharger:
 
 
 def _session(row: Any) -> NetworkSession:
-    if not isinstance(row, dict):
-        raise RowError("not an element")
     energy = row_number(row, "Energy")
     assert energy is not None
     return checked_session(

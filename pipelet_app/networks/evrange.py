@@ -154,8 +154,6 @@ def _int_header(response: Any, name: str) -> int | None:
 
 
 def _session(row: Any, evse_uid: str, connector: str) -> NetworkSession:
-    if not isinstance(row, dict):
-        raise RowError("not an object")
     token = row.get("cdr_token") if isinstance(row.get("cdr_token"), dict) else {}
     cost = row.get("total_cost") if isinstance(row.get("total_cost"), dict) else {}
     kwh = row_number(row, "kwh")

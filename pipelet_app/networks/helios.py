@@ -90,8 +90,6 @@ class HeliosAdapter(NetworkAdapter):
 
 
 def _charger(row: Any) -> NetworkCharger:
-    if not isinstance(row, dict):
-        raise RowError("not an object")
     boot = row.get("ocpp")
     if not isinstance(boot, dict):
         raise RowError("no 'ocpp' identity")
@@ -111,8 +109,6 @@ def _charger(row: Any) -> NetworkCharger:
 
 
 def _session(row: Any) -> NetworkSession:
-    if not isinstance(row, dict):
-        raise RowError("not an object")
     meter_start = row_number(row, "meterStart")
     meter_stop = row_number(row, "meterStop", required=False)
     assert meter_start is not None

@@ -150,8 +150,6 @@ def _charger(row: Any, site_id: str, site_name: str, tz: str | None) -> NetworkC
 
 
 def _session(row: Any) -> NetworkSession:
-    if not isinstance(row, dict):
-        raise RowError("not an object")
     cost = row.get("cost") if isinstance(row.get("cost"), dict) else {}
     energy_kwh = row_number(row, "energy_kwh")
     assert energy_kwh is not None

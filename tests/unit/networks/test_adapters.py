@@ -187,6 +187,21 @@ async def test_a_changed_field_skips_that_row_only(network: str, fake: FakeNetwo
     assert field in skipped[0].reason
 
 
+@pytest.mark.parametrize("network", ["loop", "evrange", "helios"])  # chargepoint answers XML elements
+async def test_a_charger_row_that_is_not_an_object_is_skipped(network: str, fake: FakeNetwork) -> None:
+    """Before, Loop's and EVRange's charger parsers read such a row with `.get`: AttributeError, and the
+    whole account's poll ended."""
+    rows = {
+        "loop": lambda: fake.chargers[fake.sites[0]["id"]],  # type: ignore[attr-defined]
+        "evrange": lambda: fake.locations[0]["evses"],  # type: ignore[attr-defined]
+        "helios": lambda: fake.chargers,  # type: ignore[attr-defined]
+    }[network]()
+    rows.append("not a charger")
+    chargers, skipped, batch = await _sync(_adapter(network, fake))
+    assert len(chargers) == 1 and len(batch.sessions) == 1, "the good charger and its session are kept"
+    assert [(s.kind, s.reason) for s in skipped] == [("charger", "not an object")]
+
+
 async def test_a_changed_envelope_is_an_integration_error(network: str, fake: FakeNetwork) -> None:
     fake.inject(CASES[network].sessions_match, "changed")
     with pytest.raises(IntegrationError):
