@@ -144,6 +144,8 @@ class ControllerSettings:
     handover_finish_s: float = 3600.0  # ... or it would be full within this long at its minimum (0 = off)
     fleet_hungry_factor: float = 2.0  # ... or the present cars together want this many times the forecast
     # sun until they leave and the others' maximum power takes the forecast surplus (0 = off)
+    handover_spare_s: float = 3600.0  # the handover lasts this long where the forecast sun until the
+    # present cars leave exceeds what they still want (there will be sun nobody takes; 0 = off)
     shed_larger_minimum: bool = True  # a car whose bridge ends stays on where pausing a larger bridging car
     # instead ends the shortfall and the cars left on can take the whole surplus
     hungry_cover_share: float = 0.04  # a hungry car rides a shortfall at its minimum (others on) while its

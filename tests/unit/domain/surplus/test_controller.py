@@ -484,7 +484,8 @@ def _handover(
 ) -> list[bool]:
     """Two single-phase cars on 5 kW of sun, then 3 kW for 40 min: "a" could take it all, "b" hands over.
 
-    "b" leaves in 4 h; "a" wants `a_energy_wh` and leaves after `a_departure_s`.
+    "b" leaves in 4 h; "a" wants `a_energy_wh` and leaves after `a_departure_s`. The longer handover
+    where there is sun to spare (`handover_spare_s`) is off unless `settings` are given.
     """
     a_prefs = SessionPrefs(priority=1, departure_utc=at(a_departure_s), energy_wh=a_energy_wh)
     a = one_phase("a", prefs=a_prefs)
@@ -494,7 +495,9 @@ def _handover(
         ev_w = sum(c.measured_w for c in chargers)
         pv_w = 5500.0 if step < 3 else 3500.0
         snap = snapshot(step * 30, ev_w + 500.0 - pv_w, *chargers, pv_w=pv_w)
-        result = decide(snap, SITE, memory, settings or ControllerSettings(handover_s=600))
+        result = decide(
+            snap, SITE, memory, settings or ControllerSettings(handover_s=600, handover_spare_s=0)
+        )
         memory = result.memory
         b_on.append({d.charger_id: d for d in result.chargers}["b"].charging)
         chargers = follow(chargers, result)
@@ -514,7 +517,9 @@ def test_a_car_that_would_be_full_within_the_handover_at_its_minimum_is_not_paus
     # worth having and would only buy a restart for the last minutes
     finishing = _handover(energy_wh=200)
     assert all(finishing)
-    off = _handover(200, settings=ControllerSettings(handover_s=600, handover_finish_s=0.0))
+    off = _handover(
+        200, settings=ControllerSettings(handover_s=600, handover_finish_s=0.0, handover_spare_s=0)
+    )
     assert all(off[:20]) and not any(off[30:])
 
 
@@ -524,7 +529,9 @@ def test_a_car_the_minimum_fills_within_an_hour_is_not_paused_at_the_end_of_its_
     kept = _handover(energy_wh=1000)
     assert all(kept)
     # with the horizon of session 7 (10 min) it pauses after its handover
-    off = _handover(1000, settings=ControllerSettings(handover_s=600, handover_finish_s=600.0))
+    off = _handover(
+        1000, settings=ControllerSettings(handover_s=600, handover_finish_s=600.0, handover_spare_s=0)
+    )
     assert all(off[:20]) and not any(off[30:])
 
 
@@ -534,7 +541,9 @@ def test_a_sated_car_keeps_its_minimum_past_the_handover_where_the_sun_cannot_fi
     kept = _handover(energy_wh=4000, a_energy_wh=30000)
     assert all(kept)
     # the same with the fleet rule off: "b" pauses after its 10 min handover
-    off = _handover(4000, 30000, settings=ControllerSettings(handover_s=600, fleet_hungry_factor=0.0))
+    off = _handover(
+        4000, 30000, settings=ControllerSettings(handover_s=600, fleet_hungry_factor=0.0, handover_spare_s=0)
+    )
     assert all(off[:20]) and not any(off[30:])
 
 
@@ -543,6 +552,19 @@ def test_a_sated_car_pauses_after_the_handover_where_the_others_leave_before_the
     # so "b" is paused after its handover to keep room for it
     paused = _handover(energy_wh=4000, a_energy_wh=30000, a_departure_s=3600)
     assert all(paused[:20]) and not any(paused[30:])
+
+
+def test_a_handed_over_car_keeps_its_minimum_longer_where_the_forecast_sun_exceeds_the_cars_wants() -> None:
+    # "a" wants 3 kWh and "b" 4 kWh against ~12 kWh of forecast sun until they leave: there will be sun
+    # nobody takes, so room kept on "b" buys no peak anything; it keeps its minimum for up to an hour
+    kept = _handover(energy_wh=4000, a_energy_wh=3000, settings=ControllerSettings())
+    assert all(kept)
+    # without the longer handover it pauses after 10 min
+    off = _handover(4000, 3000, settings=ControllerSettings(handover_s=600, handover_spare_s=0.0))
+    assert all(off[:20]) and not any(off[30:])
+    # where the cars want more than the forecast sun (the same "b", "a" 30 kWh) the room counts: 10 min
+    short = _handover(energy_wh=4000, a_energy_wh=30000, settings=ControllerSettings(fleet_hungry_factor=0.0))
+    assert all(short[:20]) and not any(short[30:])
 
 
 def _shed(settings: ControllerSettings) -> tuple[list[bool], list[bool]]:
