@@ -394,35 +394,61 @@ def _newest_reading(
 
 
 def _charger_draw(
-    sample: Sample | None, batch: _Rows, session: ChargingSession | None, now: datetime
+    sample: Sample | None,
+    batch: _Rows,
+    session: ChargingSession | None,
+    now: datetime,
+    carry_w: float | None = None,
 ) -> float:
     """A charger device's draw (W): whichever is newer of its newest site sample and its open session's
     newest OCPP draw (`_ocpp_draw`). Why: OCPP meter values reach `site_samples` only through the
     site-energy feed (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just
     started (or been raised) showed in the grid's reading but not yet in its own, so its draw counted as
     0 W and the surplus shrank by exactly that draw (an outside walk: a 2.0.1 car reporting 4 kW dipped
-    8.6 -> 6.0 -> 8.6 A until the feed caught up)."""
-    reading = _ocpp_draw(batch, session, now) if session is not None and session.id is not None else None
+    8.6 -> 6.0 -> 8.6 A until the feed caught up).
+
+    `carry_w`: the most the connector can carry (`_carry_w`); a reading above it is none (see
+    `live_power.register_draw`), the site sample too: the feed derives it from the same register without
+    any bound, so a register jump it let through came back as the fallback of the draw refused here."""
+    reading = (
+        _ocpp_draw(batch, session, now, carry_w) if session is not None and session.id is not None else None
+    )
+    if sample is not None and not live_power.carries(sample.power_w, 0.0, carry_w):
+        sample = None
     newest = sample if reading is None or (sample is not None and sample.ts >= reading.ts) else reading
     return max(newest.power_w, 0.0) if newest is not None else 0.0
 
 
-def _ocpp_draw(batch: _Rows, session: ChargingSession, now: datetime) -> Sample | None:
+def _ocpp_draw(
+    batch: _Rows, session: ChargingSession, now: datetime, carry_w: float | None = None
+) -> Sample | None:
     """An open session's newest OCPP draw: its reported `Power.Active.Import`, unless the rise of its
     energy register is newer (a charger that reports only its register): `live_power.register_draw` over
     its two newest register readings, the start register counting as one, judged against the connector's
-    maximum power as the session's energy is."""
+    maximum power as the session's energy is, and no more than the connector carries (`carry_w`)."""
     sid: int = session.id  # type: ignore[assignment]
     power = batch.ocpp_power.get(sid)
+    if power is not None and not live_power.carries(power.power_w, 0.0, carry_w):
+        power = None
     draw = live_power.register_draw(
         batch.ocpp_registers.get(sid, []),
         now,
         start=_start_register(session),
         max_power_w=batch.max_power_w.get(sid, DEFAULT_MAX_POWER_W),
+        carry_w=carry_w,
     )
     if draw is not None and (power is None or draw.at > power.ts):
         return Sample(0, draw.at, draw.watts, None)
     return power
+
+
+def _carry_w(max_a: float, phases: int, voltage_v: float, connector_w: float | None) -> float:
+    """The most a connector can carry now: the current the controller may give its car (`max_a`) on its
+    phases at the site's voltage, or the connector's `max_power_w` where an operator or the charger set a
+    lower one. The profiles the loop sends never allow more; a car that draws more before its first
+    profile counts as no reading, i.e. less surplus for a cycle, never more."""
+    bound = max_a * phases * voltage_v
+    return min(bound, connector_w) if connector_w else bound
 
 
 def _start_register(session: ChargingSession) -> live_power.Reading | None:
@@ -623,15 +649,17 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
         # a car that told us it charges on one phase gains nothing from a switch; nor does a 1-phase site
         switchable = device.switch_phases and charger_switches and site.phases == 3 and phases != 1
         phases = phases or site.phases
-        max_a = min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a))
+        max_a = max(min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a)), 6.0)
+        connector_w = batch.max_power_w.get(session.id) if session and session.id else None  # type: ignore[arg-type]
+        carry_w = _carry_w(max_a, max(phases, 3 if switchable else 1), config.voltage_v, connector_w)
         inputs.append(
             ChargerInput(
                 charger_id=key,
                 connected=session is not None,
-                max_a=max(max_a, 6.0),
+                max_a=max_a,
                 phases=phases,
                 can_switch_phases=switchable,
-                measured_w=_charger_draw(sample, batch, session, now),
+                measured_w=_charger_draw(sample, batch, session, now, carry_w),
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )

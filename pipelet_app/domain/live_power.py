@@ -24,6 +24,9 @@ REGISTER = "Energy.Active.Import.Register"
 #: a register draw is the draw "now" while its newer reading is at most this many of its own meter
 #: intervals old: a charger whose next reading is overdue may have stopped or been lowered since
 NOW_INTERVALS = 2.0
+#: charger timestamps have a resolution of a second: an interval may be up to this much longer than its
+#: stamps say, so a draw at the connector's limit may look this much above it over a short interval
+STAMP_RESOLUTION_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ def register_draw(
     *,
     start: Reading | None = None,
     max_power_w: float = meter_energy.DEFAULT_MAX_POWER_W,
+    carry_w: float | None = None,
 ) -> Draw | None:
     """An open session's draw now from the rise between its two newest energy registers (Wh or kWh), as
     of the newer one; None when they do not tell. `start`: the session's start register, where the
@@ -90,6 +94,16 @@ def register_draw(
     Readings at one instant count once (the highest: a register only rises). The draw is an average over
     the interval, so it speaks for now only while the newer reading is at most `NOW_INTERVALS` intervals
     old.
+
+    `carry_w`: the most the connector can carry now (the surplus loop: the current it may give the car
+    times its phases and the voltage, or the connector's `max_power_w` when lower). A draw above it
+    (with `meter_energy.POWER_TOLERANCE` and a second of stamp resolution) is no reading, not clamped:
+    `max_power_w` is 350 kW where the connector's is unknown (always for 1.6 unless an operator set it),
+    so a step that passes it can still be impossible for an 11 kW wallbox (a 1.6 `meterStart` stamped
+    late, a register of another meter). Such readings say nothing about the draw; clamped, an inflated
+    rise would count as the connector's full power and the loop would offer that as surplus (grid import
+    for a cycle). As no reading the loop falls back to the site sample, or 0 W: less surplus for a cycle,
+    never more.
     """
     usable = [r for r in registers if r.measurand == REGISTER and math.isfinite(r.value) and r.value > 0]
     if start is not None and math.isfinite(start.value):
@@ -105,7 +119,18 @@ def register_draw(
         meter_energy.Reading(before.at, _wh(before)), meter_energy.Reading(after.at, _wh(after)), max_power_w
     )
     watts = _rise_w(before, after)
-    return Draw(after.at, watts) if step is None and watts is not None else None
+    if step is not None or watts is None or not carries(watts, interval_s, carry_w):
+        return None
+    return Draw(after.at, watts)
+
+
+def carries(watts: float, interval_s: float, carry_w: float | None) -> bool:
+    """Whether a connector that carries at most `carry_w` (None: unknown) can draw `watts` on average over
+    `interval_s` as its meter stamps it (`register_draw`)."""
+    if carry_w is None:
+        return True
+    slack = (interval_s + STAMP_RESOLUTION_S) / interval_s if interval_s > 0 else 1.0
+    return watts <= carry_w * meter_energy.POWER_TOLERANCE * slack
 
 
 def power_curve(registers: list[Reading]) -> list[tuple[datetime, float]]:

@@ -1017,6 +1017,51 @@ async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catch
         assert measured_w(t0 + timedelta(seconds=50)) == 0.0  # older: the car may have stopped
 
 
+async def test_a_register_draw_the_connector_cannot_carry_is_no_reading(csms: CsmsServer) -> None:
+    """A 1.6 wallbox (unknown max power, so 350 kW for the energy rules) whose loop may give its car at
+    most 16 A x 3 x 230 V = 11 kW: `meterStart` and a register 10 s later 50 Wh up say 18 kW, later a
+    register sent in Wh under a kWh unit jumps by 12 MWh. Neither counts as the car's draw: the first
+    counted 18 kW (the loop offered it as surplus), the second came back through the site-energy feed's
+    sample (it derives power from the same register without any bound) as gigawatts."""
+    from pollers.site_energy import feed_ocpp_meter_values
+
+    site = make_site()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = Profiles()
+    try:
+        await cp.boot16()
+        t0 = utcnow()
+        started = await cp.ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
+        )
+
+        async def register(at: datetime, kwh: str) -> None:
+            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
+            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
+            await cp.ok(
+                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
+            )
+
+        def measured_w(at: datetime) -> float:
+            with session_scope() as db:
+                view = load_site(db, site.id, at)
+            assert view is not None
+            return view.snapshot.chargers[0].measured_w
+
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-6000.0)
+        await register(t0 + timedelta(seconds=10), "12.050")  # 50 Wh in 10 s: 18 kW
+        assert measured_w(t0 + timedelta(seconds=10)) == 0.0
+        await register(t0 + timedelta(seconds=20), "12.065")  # 15 Wh in 10 s: 5.4 kW
+        assert measured_w(t0 + timedelta(seconds=20)) == pytest.approx(5400.0)
+        await register(t0 + timedelta(seconds=30), "12065")  # Wh under a kWh unit
+        feed_ocpp_meter_values(now=t0 + timedelta(seconds=31))
+        assert measured_w(t0 + timedelta(seconds=31)) == 0.0
+    finally:
+        await cp.close()
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)

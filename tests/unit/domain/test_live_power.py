@@ -156,3 +156,46 @@ def test_a_steady_draw_is_found_again_in_any_unit_and_order(
     draw = register_draw([readings[i] for i in order], now)
     assert draw is not None and draw.at == readings[2].at
     assert abs(draw.watts - watts) <= 1e-6 * max(1.0, watts) + start_wh * 1e-9 * 3600 / interval_s
+
+
+def test_a_draw_the_connector_cannot_carry_is_no_reading() -> None:
+    """A 1.6 `meterStart` and a register 10 s later rising 50 Wh say 18 kW: within the 350 kW of an
+    unknown connector, but an 11 kW wallbox (16 A x 3 x 230 V) cannot draw it. No reading, not 11 kW."""
+    start = Reading(T0, REGISTER, 12_000, "Wh")
+    first = Reading(T0 + timedelta(seconds=10), REGISTER, 12.050, "kWh")
+    now = first.at
+    assert register_draw([first], now, start=start) is not None  # the 350 kW rule alone lets it pass
+    assert register_draw([first], now, start=start, carry_w=16 * 3 * 230) is None
+    # a car at the connector's limit, a 240 V grid and a stamp a second short still count
+    at_limit = Reading(T0 + timedelta(seconds=9), REGISTER, 12_000 + 11_040 * 1.04 * 10 / 3600, "Wh")
+    draw = register_draw([at_limit], at_limit.at, start=start, carry_w=11_040)
+    assert draw is not None and abs(draw.watts - 11_040 * 1.04 * 10 / 9) < 1e-6
+
+
+@given(
+    st.floats(min_value=100, max_value=50_000),
+    st.floats(min_value=0, max_value=3),
+    st.integers(min_value=1, max_value=900),
+)
+def test_a_draw_counts_exactly_while_the_connector_can_carry_it(
+    carry_w: float, ratio: float, interval_s: int
+) -> None:
+    """Two readings of a steady draw `ratio` times what the connector carries: found again while within
+    the tolerance (10 % and a second of stamp resolution), no reading above it, never a clamped figure."""
+    watts = carry_w * ratio
+    readings = [
+        Reading(T0, REGISTER, 5000, "Wh"),
+        Reading(T0 + timedelta(seconds=interval_s), REGISTER, 5000 + watts * interval_s / 3600, "Wh"),
+    ]
+    draw = register_draw(readings, readings[1].at, carry_w=carry_w)
+    bound = carry_w * meter_energy.POWER_TOLERANCE * (interval_s + 1) / interval_s
+    step_ok = (
+        meter_energy.step_flag(
+            meter_energy.Reading(T0, 5000), meter_energy.Reading(readings[1].at, readings[1].value)
+        )
+        is None
+    )
+    if watts <= bound * (1 - 1e-9) and step_ok:
+        assert draw is not None and abs(draw.watts - watts) <= 1e-6 * max(1.0, watts)
+    elif watts > bound * (1 + 1e-9):
+        assert draw is None
