@@ -399,7 +399,7 @@ def _charger_draw(
     session: ChargingSession | None,
     now: datetime,
     carry_w: float | None = None,
-) -> float:
+) -> tuple[float, datetime | None]:
     """A charger device's draw (W): whichever is newer of its newest site sample and its open session's
     newest OCPP draw (`_ocpp_draw`). Why: OCPP meter values reach `site_samples` only through the
     site-energy feed (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just
@@ -409,19 +409,30 @@ def _charger_draw(
 
     `carry_w`: the most the connector can carry (`_carry_w`); a reading above it is none (see
     `live_power.register_draw`), the site sample too: the feed derives it from the same register without
-    any bound, so a register jump it let through came back as the fallback of the draw refused here."""
-    reading = (
-        _ocpp_draw(batch, session, now, carry_w) if session is not None and session.id is not None else None
+    any bound, so a register jump it let through came back as the fallback of the draw refused here.
+
+    A sample from before the open session started is another car's draw (or none), not this one's.
+
+    With the draw, where it is a register's average, the start of its interval (`ChargerInput.measured_since`:
+    the controller bounds such a draw by the limit it has set since, `controller.draws_now`)."""
+    reading, since = (
+        _ocpp_draw(batch, session, now, carry_w)
+        if session is not None and session.id is not None
+        else (None, None)
     )
     if sample is not None and not live_power.carries(sample.power_w, 0.0, carry_w):
         sample = None
-    newest = sample if reading is None or (sample is not None and sample.ts >= reading.ts) else reading
-    return max(newest.power_w, 0.0) if newest is not None else 0.0
+    if sample is not None and session is not None and sample.ts < session.start_utc:
+        sample = None  # the draw of the car before (an outside walk: a new car started at 16 A on it)
+    # the feed's sample of the same instant is the same register's rise, without its interval
+    if reading is None or (sample is not None and sample.ts > reading.ts):
+        return (max(sample.power_w, 0.0), None) if sample is not None else (0.0, None)
+    return max(reading.power_w, 0.0), since
 
 
 def _ocpp_draw(
     batch: _Rows, session: ChargingSession, now: datetime, carry_w: float | None = None
-) -> Sample | None:
+) -> tuple[Sample | None, datetime | None]:
     """An open session's newest OCPP draw: its reported `Power.Active.Import`, unless the rise of its
     energy register is newer (a charger that reports only its register): `live_power.register_draw` over
     its two newest register readings, the start register counting as one, judged against the connector's
@@ -438,8 +449,8 @@ def _ocpp_draw(
         carry_w=carry_w,
     )
     if draw is not None and (power is None or draw.at > power.ts):
-        return Sample(0, draw.at, draw.watts, None)
-    return power
+        return Sample(0, draw.at, draw.watts, None), draw.since
+    return power, None
 
 
 def _carry_w(max_a: float, phases: int, voltage_v: float, connector_w: float | None) -> float:
@@ -652,6 +663,7 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
         max_a = max(min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a)), 6.0)
         connector_w = batch.max_power_w.get(session.id) if session and session.id else None  # type: ignore[arg-type]
         carry_w = _carry_w(max_a, max(phases, 3 if switchable else 1), config.voltage_v, connector_w)
+        measured_w, measured_since = _charger_draw(sample, batch, session, now, carry_w)
         inputs.append(
             ChargerInput(
                 charger_id=key,
@@ -659,7 +671,8 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
                 max_a=max_a,
                 phases=phases,
                 can_switch_phases=switchable,
-                measured_w=_charger_draw(sample, batch, session, now, carry_w),
+                measured_w=measured_w,
+                measured_since=measured_since,
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )

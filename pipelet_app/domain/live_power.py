@@ -68,10 +68,11 @@ def _rise_w(before: Reading, after: Reading) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Draw:
-    """A charger's draw (W) as of a moment."""
+    """A charger's draw (W) as of a moment: the average since `since` (the interval's older reading)."""
 
     at: datetime
     watts: float
+    since: datetime | None = None
 
 
 def register_draw(
@@ -121,7 +122,7 @@ def register_draw(
     watts = _rise_w(before, after)
     if step is not None or watts is None or not carries(watts, interval_s, carry_w):
         return None
-    return Draw(after.at, watts)
+    return Draw(after.at, watts, before.at)
 
 
 def carries(watts: float, interval_s: float, carry_w: float | None) -> bool:

@@ -847,6 +847,33 @@ def _session_memory(previous: ChargerMemory | None, charger: ChargerInput) -> Ch
     return previous
 
 
+def draws_now(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float) -> SiteSnapshot:
+    """The snapshot with each averaged draw (`ChargerInput.measured_since`: a register's rise) bounded by
+    the limit this controller has had in force since before its interval began: the limit it set at its
+    previous call (`memory`; 0 A for a car it did not charge). Clamped, not dropped: the reading is true
+    but speaks of the interval, and the car cannot draw more now than its limit allows.
+
+    Why: the grid meter is live, a register rise is the average of the last interval. When the loop had
+    lowered the car's limit within that interval the average still showed the earlier draw, counted as
+    surplus while the grid no longer held it: an outside walk (1.6 wallbox, register only, every 10 s;
+    6 kW of surplus) oscillated 0 -> 12.3 -> 6.0 -> 12.5 -> 6.0 -> 13.1 A with up to 3 kW of grid import
+    every other cycle, instead of settling at 8.6 A. A raise within the interval undercounts the draw
+    for a cycle (less surplus, never more)."""
+    if memory.time_utc is None:
+        return snapshot
+    chargers = []
+    for charger in snapshot.chargers:
+        mem = memory.chargers.get(charger.charger_id)
+        since = charger.measured_since
+        if mem is not None and since is not None and since < memory.time_utc:
+            amps = mem.limit_a if mem.charging else 0.0
+            in_force_w = amps * voltage_v * (mem.phases or charger.phases)
+            if charger.measured_w > in_force_w:
+                charger = replace(charger, measured_w=in_force_w)
+        chargers.append(charger)
+    return replace(snapshot, chargers=tuple(chargers))
+
+
 def decide(
     snapshot: SiteSnapshot,
     site: SiteConfig,
@@ -858,6 +885,7 @@ def decide(
     now = snapshot.time_utc
     now_s = now.timestamp()
     voltage = site.voltage_v
+    snapshot = draws_now(snapshot, memory, voltage)
     dt_s = (
         0.0 if memory.time_utc is None else min(MAX_DT_S, max(0.0, (now - memory.time_utc).total_seconds()))
     )

@@ -71,6 +71,9 @@ class ChargerInput:
     can_switch_phases: bool = False
     measured_w: float = 0.0
     measured_a: float | None = None
+    #: where `measured_w` is an average over an interval (a register's rise), the interval's start; None:
+    #: a reading of the instant (see `controller.draws_now`)
+    measured_since: datetime | None = None
     delivered_wh: float = 0.0
     circuit_id: str | None = None
     phase: int = 1

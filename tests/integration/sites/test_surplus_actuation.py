@@ -1062,6 +1062,60 @@ async def test_a_register_draw_the_connector_cannot_carry_is_no_reading(csms: Cs
         await cp.close()
 
 
+async def test_a_new_cars_draw_is_its_register_not_the_last_cars_nor_the_feeds_copy(
+    csms: CsmsServer,
+) -> None:
+    """Two ways an averaged or foreign figure took the place of a 1.6 register-only car's draw, both seen
+    in an outside walk: the charger's site sample from 30 s before the session (the last car's 10 kW)
+    counted for the new car before its first reading (the loop offered it 16 A), and the feed's copy of
+    the register's rise, stamped at the same instant, won over the register draw and lost its interval
+    (`measured_since`), so the controller could not bound it by the limit it had set since."""
+    from pipelet_app.site_energy.store import SampleIn, write_batch
+    from pollers.site_energy import feed_ocpp_meter_values
+
+    site = make_site()
+    cp = RawChargePoint(f"ws://127.0.0.1:{csms.port}", site.cp, password=site.password)
+    await cp.connect()
+    cp.responders["SetChargingProfile"] = Profiles()
+    try:
+        await cp.boot16()
+        t0 = utcnow()
+        with session_scope() as db:
+            device = db.exec(select(SiteDevice).where(SiteDevice.charge_point_id == site.cp)).one()
+            sample = SampleIn(
+                site.id, device.id, "charger", t0 - timedelta(seconds=30), 10_000.0, source="ocpp"
+            )
+            write_batch(db, [sample], t0)
+        started = await cp.ok(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
+        )
+
+        async def register(at: datetime, kwh: str) -> None:
+            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
+            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
+            await cp.ok(
+                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
+            )
+
+        def measured(at: datetime) -> tuple[float, datetime | None]:
+            with session_scope() as db:
+                view = load_site(db, site.id, at)
+            assert view is not None
+            return view.snapshot.chargers[0].measured_w, view.snapshot.chargers[0].measured_since
+
+        await sunshine(site, t0, pv_w=9000.0, grid_w=-6000.0)
+        assert measured(t0 + timedelta(seconds=5)) == (0.0, None)
+        await register(t0 + timedelta(seconds=10), "12.025")
+        await register(t0 + timedelta(seconds=20), "12.040")  # 15 Wh in 10 s
+        feed_ocpp_meter_values(now=t0 + timedelta(seconds=21))
+        watts, since = measured(t0 + timedelta(seconds=21))
+        assert watts == pytest.approx(5400.0)
+        assert since is not None and abs((since - (t0 + timedelta(seconds=10))).total_seconds()) < 1
+    finally:
+        await cp.close()
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)
