@@ -413,8 +413,11 @@ def _charger_draw(
 
     A sample from before the open session started is another car's draw (or none), not this one's.
 
-    With the draw, where it is a register's average, the start of its interval (`ChargerInput.measured_since`:
-    the controller bounds such a draw by the limit it has set since, `controller.draws_now`)."""
+    With the draw, when it began (`ChargerInput.measured_since`): a register's average at the start of its
+    interval, a reading of an instant (a reported power, a site sample) at its time. The controller bounds
+    a draw that began before its previous call by the limit it set then (`controller.draws_now`): the
+    feed's sample of an older interval, the fallback when the newest register step went backwards,
+    offered a car on 8.3 kW its 10.4 kW of the interval before (16 A, 2 kW of import; outside walk)."""
     reading, since = (
         _ocpp_draw(batch, session, now, carry_w)
         if session is not None and session.id is not None
@@ -426,8 +429,8 @@ def _charger_draw(
         sample = None  # the draw of the car before (an outside walk: a new car started at 16 A on it)
     # the feed's sample of the same instant is the same register's rise, without its interval
     if reading is None or (sample is not None and sample.ts > reading.ts):
-        return (max(sample.power_w, 0.0), None) if sample is not None else (0.0, None)
-    return max(reading.power_w, 0.0), since
+        return (max(sample.power_w, 0.0), sample.ts) if sample is not None else (0.0, None)
+    return max(reading.power_w, 0.0), since or reading.ts
 
 
 def _ocpp_draw(

@@ -848,10 +848,10 @@ def _session_memory(previous: ChargerMemory | None, charger: ChargerInput) -> Ch
 
 
 def draws_now(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float) -> SiteSnapshot:
-    """The snapshot with each averaged draw (`ChargerInput.measured_since`: a register's rise) bounded by
-    the limit this controller has had in force since before its interval began: the limit it set at its
-    previous call (`memory`; 0 A for a car it did not charge). Clamped, not dropped: the reading is true
-    but speaks of the interval, and the car cannot draw more now than its limit allows.
+    """The snapshot with each draw that began before this controller's previous call
+    (`ChargerInput.measured_since`: an average's interval start, an older reading's time) bounded by the
+    limit it set at that call (`memory`; 0 A for a car it did not charge). Clamped, not dropped: the
+    reading is true but speaks of a time before that limit, and the car cannot draw more now.
 
     Why: the grid meter is live, a register rise is the average of the last interval. When the loop had
     lowered the car's limit within that interval the average still showed the earlier draw, counted as

@@ -71,8 +71,8 @@ class ChargerInput:
     can_switch_phases: bool = False
     measured_w: float = 0.0
     measured_a: float | None = None
-    #: where `measured_w` is an average over an interval (a register's rise), the interval's start; None:
-    #: a reading of the instant (see `controller.draws_now`)
+    #: when `measured_w` began: the start of its interval where it is an average (a register's rise), the
+    #: reading's time where it is of an instant; None: now (see `controller.draws_now`)
     measured_since: datetime | None = None
     delivered_wh: float = 0.0
     circuit_id: str | None = None

@@ -1069,7 +1069,8 @@ async def test_a_new_cars_draw_is_its_register_not_the_last_cars_nor_the_feeds_c
     in an outside walk: the charger's site sample from 30 s before the session (the last car's 10 kW)
     counted for the new car before its first reading (the loop offered it 16 A), and the feed's copy of
     the register's rise, stamped at the same instant, won over the register draw and lost its interval
-    (`measured_since`), so the controller could not bound it by the limit it had set since."""
+    (`measured_since`), so the controller could not bound it by the limit it had set since; the same
+    for the feed's older sample standing in after a register step backwards."""
     from pipelet_app.site_energy.store import SampleIn, write_batch
     from pollers.site_energy import feed_ocpp_meter_values
 
@@ -1112,6 +1113,11 @@ async def test_a_new_cars_draw_is_its_register_not_the_last_cars_nor_the_feeds_c
         watts, since = measured(t0 + timedelta(seconds=21))
         assert watts == pytest.approx(5400.0)
         assert since is not None and abs((since - (t0 + timedelta(seconds=10))).total_seconds()) < 1
+        # a step backwards gives no register draw: the feed's older sample stands in, as of its own time
+        await register(t0 + timedelta(seconds=30), "11.000")
+        watts, since = measured(t0 + timedelta(seconds=31))
+        assert watts == pytest.approx(5400.0)
+        assert since is not None and abs((since - (t0 + timedelta(seconds=20))).total_seconds()) < 1
     finally:
         await cp.close()
 

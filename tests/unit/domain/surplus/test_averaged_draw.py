@@ -67,7 +67,7 @@ def test_an_averaged_draw_is_bounded_by_the_limit_in_force_since_its_interval_be
     assert draws_now(snap, memory, 230.0).chargers[0].measured_w == 6 * 3 * 230
     paused = replace(memory, chargers={"CP/1": ChargerMemory(charging=False)})
     assert draws_now(snap, paused, 230.0).chargers[0].measured_w == 0.0
-    # an interval that began after the limit was set, or a reading of the instant, stays as it is
+    # a draw that began after the limit was set, or one of now (None), stays as it is
     later = replace(car, measured_since=T0 + timedelta(seconds=1))
     instant = replace(car, measured_since=None)
     for c in (later, instant):
