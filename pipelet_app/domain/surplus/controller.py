@@ -867,7 +867,8 @@ def draws_now(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float
         since = charger.measured_since
         if mem is not None and since is not None and since < memory.time_utc:
             amps = mem.limit_a if mem.charging else 0.0
-            in_force_w = amps * voltage_v * (mem.phases or charger.phases)
+            # on the more phases of the two: a switched car's draw may be reported over the site's phases
+            in_force_w = amps * voltage_v * max(mem.phases or 1, charger.phases)
             if charger.measured_w > in_force_w:
                 charger = replace(charger, measured_w=in_force_w)
         chargers.append(charger)
