@@ -205,13 +205,22 @@ def show_password_script(password: str) -> str:
 
     Writing the element alone was not enough: fresh-clone CI runs showed the box shown with the password
     empty, after Reflex re-ran the page's loaders and React drew the element again from what it knew.
-    The value is tied to the path, so another charger's page never shows it."""
+    The value is tied to the path, so another charger's page never shows it. And it is written again
+    every half second for two minutes where the element does not show it (the newest password left for
+    this path, so a second rotation's loop and the first's agree): a fresh-clone CI run (session 11)
+    still saw the box shown (so the script had run) with the text empty for a whole minute; what emptied
+    it after the script wrote it (a redraw from the empty text React knew, as before) is not pinned down."""
+    value = json.dumps(password)
     return (
         "(() => {"
-        f"{_SHOWN} = {{path: {_HERE}, value: {json.dumps(password)}}};"
+        f"{_SHOWN} = {{path: {_HERE}, value: {value}}};"
+        "const show = () => {"
+        f"if (!({_FOR_HERE})) return;"
         "const code = document.getElementById('new-password');"
-        f"if (code) code.textContent = {json.dumps(password)};"
-        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; })();"
+        f"if (code && code.textContent !== {_SHOWN}.value) code.textContent = {_SHOWN}.value;"
+        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; };"
+        "show(); let n = 0; const t = setInterval(() => { show(); if (++n >= 240) clearInterval(t); }, 500);"
+        "})();"
     )
 
 
