@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ class SunSite:
         self.pv, self.grid, self.cp = f"pv-{tag}", f"grid-{tag}", f"CP-{tag}"
         self.topic = f"pipelet/sites/{self.id}"
         self.password = ""
+
+
+async def send_register(cp: RawChargePoint, transaction_id: int | str, at: datetime, kwh: str) -> None:
+    """A 1.6 MeterValues carrying only the energy register, in kWh (a register-only charger)."""
+    sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
+    payload = {"connectorId": 1, "transactionId": transaction_id}
+    await cp.ok("MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]})
 
 
 def make_site(mode: str = "pv-only", unit: str | None = "Current", switch_phases: bool = False) -> SunSite:
@@ -990,12 +998,7 @@ async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catch
         t0 = utcnow()
         transaction_id = await start_car(cp, "1.6", "", t0, meter_start=12_000)
 
-        async def register(at: datetime, kwh: str) -> None:
-            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
-            payload = {"connectorId": 1, "transactionId": transaction_id}
-            await cp.ok(
-                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
-            )
+        register = partial(send_register, cp, transaction_id)
 
         def measured_w(at: datetime) -> float:
             with session_scope() as db:
@@ -1037,12 +1040,7 @@ async def test_a_register_draw_the_connector_cannot_carry_is_no_reading(csms: Cs
             {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
         )
 
-        async def register(at: datetime, kwh: str) -> None:
-            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
-            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
-            await cp.ok(
-                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
-            )
+        register = partial(send_register, cp, started["transactionId"])
 
         def measured_w(at: datetime) -> float:
             with session_scope() as db:
@@ -1092,12 +1090,7 @@ async def test_a_new_cars_draw_is_its_register_not_the_last_cars_nor_the_feeds_c
             {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 12_000, "timestamp": iso(t0)},
         )
 
-        async def register(at: datetime, kwh: str) -> None:
-            sampled = [{"measurand": "Energy.Active.Import.Register", "unit": "kWh", "value": kwh}]
-            payload = {"connectorId": 1, "transactionId": started["transactionId"]}
-            await cp.ok(
-                "MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]}
-            )
+        register = partial(send_register, cp, started["transactionId"])
 
         def measured(at: datetime) -> tuple[float, datetime | None]:
             with session_scope() as db:
