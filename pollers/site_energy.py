@@ -5,7 +5,8 @@ them every `SITE_ENERGY_TICK_S`, the arq worker from a cron job. Both are idempo
 
 - `feed_ocpp_meter_values` reads `meter_values` past a stored cursor and turns the samples of chargers that
   are devices of a site (by charge point id and connector) into site samples: `Power.Active.Import` where
-  the charger sends it, else the register's rise since its previous sample.
+  the charger sends it, else the register's rise since its previous sample (none for a register that
+  went backwards or an unread 0: `live_power.register_rises`).
 - `settle_session_solar` writes `solar_wh` / `solar_estimated` for OCPP sessions at sites with a PV device:
   once a session has ended and its last minute has settled (`SETTLE`), and again whenever late data marks
   minutes of its site dirty.
@@ -34,6 +35,7 @@ from pipelet_app.db.models import (
     SiteSample,
 )
 from pipelet_app.db.types import utcnow
+from pipelet_app.domain.live_power import register_rises
 from pipelet_app.domain.site_energy import (
     LONGEST_SESSION,
     MAX_LATE,
@@ -122,13 +124,10 @@ def feed_ocpp_meter_values(limit: int = 5000, now: datetime | None = None) -> in
                 registers[(charger_id, connector_id)].append((row_id, ts, float(value)))
         for (charger_id, connector_id), points in registers.items():
             previous = _previous_register(db, charger_id, connector_id, points[0][0])
-            points.sort(key=lambda point: point[1])  # a late (buffered) sample still follows its time
             last = (previous[0], float(previous[1])) if previous is not None else None
-            for _row_id, ts, value in points:
-                if last is not None and ts > last[0] and (charger_id, connector_id, ts) not in power:
-                    hours = (ts - last[0]).total_seconds() / 3600
-                    power[(charger_id, connector_id, ts)] = max(value - last[1], 0.0) / hours
-                last = (ts, value)
+            # a late (buffered) sample still follows its time; a fall or an unread 0 gives no sample
+            for ts, watts in register_rises(last, [(ts, value) for _row_id, ts, value in points]):
+                power.setdefault((charger_id, connector_id, ts), watts)
         samples = []
         for (charger_id, connector_id, ts), watts in power.items():
             if ts < now - MAX_LATE or ts > now + timedelta(minutes=5):

@@ -147,3 +147,31 @@ def power_curve(registers: list[Reading]) -> list[tuple[datetime, float]]:
         if watts is not None:
             curve.append((after.at, watts))
     return curve
+
+
+def register_rises(
+    previous: tuple[datetime, float] | None, registers: Iterable[tuple[datetime, float]]
+) -> list[tuple[datetime, float]]:
+    """The site-energy feed's power of a charger that reports only its register: for each reading (time,
+    Wh) in time order, the average power since the reading before it (`previous`: the one before the
+    first, already fed), at the reading's time. A reading of 0 is an unread meter: no power, and the next
+    rise is taken from the reading before it. A register that went backwards (a reset or replaced meter)
+    or a reading of no time gives no power either (the next rise is taken from it).
+
+    Why: the feed wrote 0 W for a register that went backwards (its rise, floored at 0); the surplus loop
+    took that sample as the car's draw now (the register draw gives none for a fall), the surplus looked
+    short by the car's whole draw, and a car at 8.6 A was cut to its minimum for a cycle (an outside
+    walk, 1.6 register-only wallbox). No sample leaves the newest one before it standing, as of its own
+    time (the controller bounds it by the limit it has set since, `controller.draws_now`). A 0 from an
+    unread meter followed by the real register wrote 0 W and then the whole register as one rise."""
+    out: list[tuple[datetime, float]] = []
+    last = previous if previous is not None and previous[1] > 0 else None
+    for at, wh in sorted(registers, key=lambda r: r[0]):
+        if not math.isfinite(wh) or wh <= 0:
+            continue
+        if last is not None and at > last[0]:
+            watts = _rise_w(Reading(last[0], REGISTER, last[1], "Wh"), Reading(at, REGISTER, wh, "Wh"))
+            if watts is not None:
+                out.append((at, watts))
+        last = (at, wh)
+    return out

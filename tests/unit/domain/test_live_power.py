@@ -199,3 +199,20 @@ def test_a_draw_counts_exactly_while_the_connector_can_carry_it(
         assert draw is not None and abs(draw.watts - watts) <= 1e-6 * max(1.0, watts)
     elif watts > bound * (1 + 1e-9):
         assert draw is None
+
+
+# --- register_rises: the site-energy feed's power of a charger that reports only its register --------
+
+
+def test_a_register_that_went_backwards_or_reads_0_gives_no_feed_power() -> None:
+    """The feed wrote 0 W for a fall (the loop took it as the car's draw now) and, after an unread 0,
+    the whole register as one rise."""
+    from pipelet_app.domain.live_power import register_rises
+
+    s = [T0 + timedelta(seconds=10 * k) for k in range(6)]
+    rises = register_rises((s[0], 12_000.0), [(s[1], 12_015.0), (s[2], 11_000.0), (s[3], 11_015.0)])
+    assert rises == [(s[1], 5400.0), (s[3], 5400.0)]  # the fall: no sample; the next rise from it
+    rises = register_rises((s[0], 12_000.0), [(s[2], 12_030.0), (s[1], 0.0), (s[3], 12_045.0)])
+    assert rises == [(s[2], 5400.0), (s[3], 5400.0)]  # order by time; the 0 is no reading
+    assert register_rises((s[0], 0.0), [(s[1], 12_015.0), (s[1], 12_016.0)]) == []  # no base; no time
+    assert register_rises(None, []) == []
