@@ -56,6 +56,7 @@ from pipelet_app.actuation.slots import (
     renewals,
     tx_plan,
     tx_validity,
+    with_offers,
 )
 from pipelet_app.actuation.slots import to_send as _to_send  # looked up here, so tests can swap it
 from pipelet_app.actuation.snapshot import SiteView, Target, load_site, load_sites
@@ -539,7 +540,7 @@ async def plan_cycle(
                 "(PV + grid + battery - cars) for 2 minutes; safe limit per mode"
             )
     else:
-        result = decide(view.snapshot, view.config, state.memory)
+        result = decide(with_offers(view, state, now), view.config, state.memory)
         state.memory = result.memory
         decisions = list(result.chargers)
         available = result.available_w

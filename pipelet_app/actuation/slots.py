@@ -8,13 +8,21 @@ exactly the slots `to_send` named.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
 from pipelet_app.actuation.lease import LEASE_INTERVALS
 from pipelet_app.actuation.site_loop import SiteLoop
 from pipelet_app.actuation.snapshot import SiteView, Target
-from pipelet_app.domain.surplus import ChargerDecision
-from pipelet_app.domain.surplus.actuation import needs_sending, number_phases, profile_value, renewal_due
+from pipelet_app.domain.surplus import ChargerDecision, SiteSnapshot
+from pipelet_app.domain.surplus.actuation import (
+    Sent,
+    bounded,
+    needs_sending,
+    number_phases,
+    profile_value,
+    renewal_due,
+)
 from pipelet_app.domain.surplus.baseline import baseline_shares, hold_lift, lift_shares, newcomer_starts
 from pipelet_app.domain.surplus.controller import house_currents
 from pipelet_app.settings import get_settings
@@ -215,3 +223,45 @@ def to_send(
         if target.online and (changed or slot in renew):
             out.add(slot)
     return out
+
+
+def with_offers(view: SiteView, state: SiteLoop, now: datetime) -> SiteSnapshot:
+    """The view's snapshot with each car carrying the current its charger holds for it (`offered_a`,
+    `offered_a_now`): the controller counts a car whose draw is not known yet as drawing that
+    (`controller.unmeasured_draws`), and reads a register average across its start with it."""
+    chargers = tuple(
+        replace(charger, offered_a=offered_a_now(view, state, charger.charger_id, charger.phases, now))
+        for charger in view.snapshot.chargers
+    )
+    return replace(view.snapshot, chargers=chargers)
+
+
+def offered_a_now(view: SiteView, state: SiteLoop, key: str, phases: int, now: datetime) -> float | None:
+    """The per-phase current connector `key`'s charger holds for its transaction now, as it last
+    accepted it: the transaction's limit (its TxProfile, or the bounded fallback), else the connector's
+    lift while it lasts (the car started on it), else its baseline; None when the transaction has no
+    limit the loop knows of (nothing accepted, or no record: a fresh loop). `phases`: the car's, for a
+    TxProfile in W without `numberPhases`."""
+    target = view.targets.get(key)
+    if target is None or not target.transaction_id:
+        return None
+    validity, _ = tx_validity(view)
+    voltage = view.config.voltage_v
+
+    def live(sent: Sent) -> bool:
+        return validity <= 0 or sent.sent_utc is None or (now - sent.sent_utc).total_seconds() < validity
+
+    def amps(sent: Sent, on: int) -> float:
+        return sent.value if sent.unit != "W" else sent.value / (on * voltage)
+
+    cp, connector = target.charge_point_id, target.connector_id
+    tx = state.sent.get((cp, connector, "tx/idle"))
+    if tx is not None and tx.transaction_id == target.transaction_id and bounded(tx.status) and live(tx):
+        return amps(tx, tx.phases or phases)
+    lift = state.sent.get((cp, connector, "lift"))
+    if lift is not None and lift.status == "Accepted" and live(lift):
+        return amps(lift, lift.phases or view.config.phases)
+    base = state.sent.get((cp, connector, "base"))
+    if base is not None and base.status in ("Accepted", "fallback:TxDefaultProfile@1"):
+        return amps(base, view.config.phases)
+    return None

@@ -48,6 +48,10 @@ from pipelet_app.domain.surplus.actuation import STALE_AFTER, rate_unit
 from pipelet_app.domain.surplus.inputs import InputError, prices_cover, prices_from_rows
 
 DEFAULT_MAX_A = 16.0
+#: a session this young with no draw known yet is unmeasured, not at 0 W (`controller.unmeasured_draws`):
+#: the window the loop reads readings in; a charger that sent none by then may never send one, and its car
+#: counts 0 W (or its site sample) as before, not its offer for ever
+UNMEASURED_FOR = STALE_AFTER
 RATE_UNIT_VARIABLES = (
     ("OCPP16", "ChargingScheduleAllowedChargingRateUnit"),
     ("SmartChargingCtrlr", "RateUnit"),
@@ -399,7 +403,7 @@ def _charger_draw(
     session: ChargingSession | None,
     now: datetime,
     carry_w: float | None = None,
-) -> tuple[float, datetime | None]:
+) -> tuple[float, datetime | None, datetime | None]:
     """A charger device's draw (W): whichever is newer of its newest site sample and its open session's
     newest OCPP draw (`_ocpp_draw`). Why: OCPP meter values reach `site_samples` only through the
     site-energy feed (`SITE_ENERGY_TICK_S`, 15 s), while the MQTT grid meter is live; a car that had just
@@ -414,7 +418,8 @@ def _charger_draw(
     A sample from before the open session started is another car's draw (or none), not this one's.
 
     With the draw, when it began (`ChargerInput.measured_since`): a register's average at the start of its
-    interval, a reading of an instant (a reported power, a site sample) at its time. The controller bounds
+    interval, a reading of an instant (a reported power, a site sample) at its time; and when it ends
+    (`ChargerInput.measured_at`: the reading's time). None and None: no draw known. The controller bounds
     a draw that began before its previous call by the limit it set then (`controller.draws_now`): the
     feed's sample of an older interval, the fallback when the newest register step went backwards,
     offered a car on 8.3 kW its 10.4 kW of the interval before (16 A, 2 kW of import; outside walk)."""
@@ -429,8 +434,8 @@ def _charger_draw(
         sample = None  # the draw of the car before (an outside walk: a new car started at 16 A on it)
     # the feed's sample of the same instant is the same register's rise, without its interval
     if reading is None or (sample is not None and sample.ts > reading.ts):
-        return (max(sample.power_w, 0.0), sample.ts) if sample is not None else (0.0, None)
-    return max(reading.power_w, 0.0), since or reading.ts
+        return (max(sample.power_w, 0.0), sample.ts, sample.ts) if sample is not None else (0.0, None, None)
+    return max(reading.power_w, 0.0), since or reading.ts, reading.ts
 
 
 def _ocpp_draw(
@@ -666,7 +671,10 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
         max_a = max(min(car_max_a or DEFAULT_MAX_A, float(site.grid_limit_a)), 6.0)
         connector_w = batch.max_power_w.get(session.id) if session and session.id else None  # type: ignore[arg-type]
         carry_w = _carry_w(max_a, max(phases, 3 if switchable else 1), config.voltage_v, connector_w)
-        measured_w, measured_since = _charger_draw(sample, batch, session, now, carry_w)
+        measured_w, measured_since, measured_at = _charger_draw(sample, batch, session, now, carry_w)
+        # a session of moments ago with no reading since its start register: its draw is not known yet
+        # (`controller.unmeasured_draws`), not 0 W
+        unmeasured = session is not None and measured_at is None and now - session.start_utc <= UNMEASURED_FOR
         inputs.append(
             ChargerInput(
                 charger_id=key,
@@ -676,6 +684,8 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
                 can_switch_phases=switchable,
                 measured_w=measured_w,
                 measured_since=measured_since,
+                measured_at=measured_at,
+                unmeasured=unmeasured,
                 delivered_wh=session.energy_wh if session else 0.0,
                 prefs=prefs,
             )

@@ -857,8 +857,16 @@ def draws_now(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float
     lowered the car's limit within that interval the average still showed the earlier draw, counted as
     surplus while the grid no longer held it: an outside walk (1.6 wallbox, register only, every 10 s;
     6 kW of surplus) oscillated 0 -> 12.3 -> 6.0 -> 12.5 -> 6.0 -> 13.1 A with up to 3 kW of grid import
-    every other cycle, instead of settling at 8.6 A. A raise within the interval undercounts the draw
-    for a cycle (less surplus, never more)."""
+    every other cycle, instead of settling at 8.6 A.
+
+    An average whose interval spans the controller's last raise (`measured_since` < `limit_since` <
+    `measured_at`) is read as the draw since the raise: the interval's energy less what the car drew
+    before it at most (the limit before, `previous_limit_a`), over the time since, no less than the
+    average and no more than the raised limit. Why: the average mixes the old and the new limit and
+    undercounts the draw now; the controller cut the car by that much and raised it again a cycle later
+    (the walk above after its first raise: 8.6 -> 7.1 -> 9.5 -> 7.2 A, about 2 A of swing; now 8.6 A
+    from the raise on). Counting the car's draw before the raise at its old limit errs low (a car below
+    its limit left more for after), so the estimate is never above what the car could draw."""
     if memory.time_utc is None:
         return snapshot
     chargers = []
@@ -868,9 +876,63 @@ def draws_now(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float
         if mem is not None and since is not None and since < memory.time_utc:
             amps = mem.limit_a if mem.charging else 0.0
             # on the more phases of the two: a switched car's draw may be reported over the site's phases
-            in_force_w = amps * voltage_v * max(mem.phases or 1, charger.phases)
+            phases = max(mem.phases or 1, charger.phases)
+            in_force_w = amps * voltage_v * phases
             if charger.measured_w > in_force_w:
                 charger = replace(charger, measured_w=in_force_w)
+            raised = mem.limit_since
+            until = charger.measured_at
+            if (
+                mem.charging
+                and 0 < mem.previous_limit_a < mem.limit_a
+                and raised is not None
+                and until is not None
+                and since < raised < until
+                and mem.last_phase_switch != raised
+            ):
+                before_wh = mem.previous_limit_a * voltage_v * phases * (raised - since).total_seconds()
+                total_wh = charger.measured_w * (until - since).total_seconds()
+                after_w = (total_wh - before_wh) / (until - raised).total_seconds()
+                charger = replace(charger, measured_w=min(max(after_w, charger.measured_w), in_force_w))
+        chargers.append(charger)
+    return replace(snapshot, chargers=tuple(chargers))
+
+
+def _held_a(charger: ChargerInput) -> float:
+    """What a car the controller did not charge could draw: its charger's offer (a lift it started on),
+    0 when that is below the minimum or unknown."""
+    offered = charger.offered_a
+    return offered if offered is not None and offered >= charger.min_a else 0.0
+
+
+def unmeasured_draws(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float) -> SiteSnapshot:
+    """The snapshot with each connected car whose draw is not known yet (`ChargerInput.unmeasured`: a
+    session that started moments ago, no reading since its start register) counted as drawing what the
+    charger carries for it (`offered_a`, on its phases), and offered no more than that this cycle.
+
+    Why: a 1.6 wallbox that sends only its register every 10 s has none but `meterStart` for the first
+    cycle; its car, started on the connector's lift (6 A), showed in the live grid meter but counted 0 W,
+    the surplus looked short of its minimum by exactly its draw, and it was paused (0 A) for a cycle and
+    started again on the next: a start/stop cycle for nothing (issue 10: never below 6 A while charging).
+    As evcc does for a charger without a meter: a car counts as drawing what it was offered until
+    measured. The cap keeps that from offering surplus that is not there: a car that has not begun to
+    draw yet (its offer not in the grid's reading) makes the surplus look larger by its offer, so it may
+    keep that offer but is raised only once measured; the other cars see the surplus less its offer, as
+    they would with the car drawing. An offer below the minimum (a 0 A baseline: the car cannot draw)
+    is the 0 W the car draws, and no offer known (the charger rejected every profile) leaves the car at
+    0 W as before. Whether the car draws at all is still judged by its meter (`track_draw` sees no
+    reading as 0 W): a car that never draws is found out and marked as before."""
+    chargers = []
+    for charger in snapshot.chargers:
+        offered = charger.offered_a
+        if charger.connected and charger.unmeasured and offered is not None and offered >= charger.min_a:
+            mem = memory.chargers.get(charger.charger_id)
+            phases = (mem.phases or charger.phases) if charger.can_switch_phases and mem else charger.phases
+            charger = replace(
+                charger,
+                measured_w=max(charger.measured_w, offered * voltage_v * phases),
+                max_a=min(charger.max_a, offered),
+            )
         chargers.append(charger)
     return replace(snapshot, chargers=tuple(chargers))
 
@@ -887,6 +949,10 @@ def decide(
     now_s = now.timestamp()
     voltage = site.voltage_v
     snapshot = draws_now(snapshot, memory, voltage)
+    # what the meters say, for judging what a car really draws: an unmeasured car's assumed draw is not
+    # evidence that it draws (a car that never does is still found out, `track_draw`)
+    metered = {charger.charger_id: charger for charger in snapshot.chargers}
+    snapshot = unmeasured_draws(snapshot, memory, voltage)
     dt_s = (
         0.0 if memory.time_utc is None else min(MAX_DT_S, max(0.0, (now - memory.time_utc).total_seconds()))
     )
@@ -921,7 +987,7 @@ def decide(
         # a switched car's draw is read on the phases it was switched to: a real site reports the site's
         # phases for it, and 1-phase power spread over three looks like a third of the current
         if charger.connected:
-            mem = track_draw(mem, replace(charger, phases=phases), now, voltage, settings)
+            mem = track_draw(mem, replace(metered[cid], phases=phases), now, voltage, settings)
         need = _need_wh(charger)
         if not charger.connected or need <= 0:
             reason = "no car connected" if not charger.connected else "energy wanted reached"
@@ -1075,6 +1141,9 @@ def decide(
             limit_a=amps,
             phases=car.phases if (charging or car.charger.can_switch_phases) else previous.phases,
             limit_since=now if changed else previous.limit_since,
+            previous_limit_a=(previous.limit_a if previous.charging else _held_a(car.charger))
+            if changed
+            else previous.previous_limit_a,
         )
         if not charging:
             new_memory = replace(new_memory, not_drawing_since=None, draw_cap_a=previous.draw_cap_a)

@@ -74,6 +74,16 @@ class ChargerInput:
     #: when `measured_w` began: the start of its interval where it is an average (a register's rise), the
     #: reading's time where it is of an instant; None: now (see `controller.draws_now`)
     measured_since: datetime | None = None
+    #: when `measured_w` ends: the end of its interval (the newer register reading) where it is an
+    #: average; None: unknown (see `controller.draws_now`: a raise within the interval)
+    measured_at: datetime | None = None
+    #: no draw known for this session yet (it started moments ago and no reading came since its start
+    #: register): `measured_w` is no measurement, and the car counts as drawing `offered_a` (see
+    #: `controller.unmeasured_draws`)
+    unmeasured: bool = False
+    #: the per-phase current the charger carries for this car now, as the loop last had it accepted (its
+    #: TxProfile, else the connector's lift or baseline); None: unknown
+    offered_a: float | None = None
     delivered_wh: float = 0.0
     circuit_id: str | None = None
     phase: int = 1
@@ -193,6 +203,10 @@ class ChargerMemory:
     limit_a: float = 0.0
     phases: int | None = None
     limit_since: datetime | None = None
+    #: the limit in force before `limit_since` (for a car the controller did not charge, its charger's
+    #: offer: the lift it started on, or 0 when below the minimum or unknown): a register average
+    #: over an interval that spans a raise is read with it (`controller.draws_now`)
+    previous_limit_a: float = 0.0
     above_since: datetime | None = None
     below_since: datetime | None = None  # not picked since (handing over, then bridging)
     dip_since: datetime | None = None  # the surplus stopped covering this car's minimum at (bridging)

@@ -140,15 +140,20 @@ def _kind(annotation: str) -> tuple[str, bool]:
 
 
 CHARGER_FIELDS: dict[str, tuple[str, bool]] = {f.name: _kind(str(f.type)) for f in fields(ChargerMemory)}
+#: fields a memory saved before they existed may lack: it is read with their defaults (`previous_limit_a`:
+#: 0, no raise to read a register average by, as before it was kept)
+LATER_FIELDS = frozenset({"previous_limit_a"})
 
 
 def _charger(data: Any) -> ChargerMemory:
-    if not isinstance(data, dict) or set(data) != set(CHARGER_FIELDS):
+    names = set(CHARGER_FIELDS)
+    if not isinstance(data, dict) or not names - LATER_FIELDS <= set(data) <= names:
         raise ValueError("a charger's memory of another shape")
     return ChargerMemory(
         **{
             name: _decode_value(kind, optional, data[name])
             for name, (kind, optional) in CHARGER_FIELDS.items()
+            if name in data
         }
     )
 

@@ -1115,6 +1115,68 @@ async def test_a_new_cars_draw_is_its_register_not_the_last_cars_nor_the_feeds_c
         await cp.close()
 
 
+async def test_a_16_register_only_car_from_its_start_to_a_steady_limit(csms: CsmsServer) -> None:
+    """The outside walk of a 1.6 wallbox that sends only its register (every 10 s, in kWh), 6 kW of
+    surplus (9 kW PV, a 3 kW house), the loop every 10 s, 4 s after each reading; the car follows its
+    limit at once. Three ways its draw was misread, each a swing of the car's limit:
+    - first cycle, only `meterStart`: the car on its 6 A lift counted 0 W, 1.9 kW of export looked
+      short of its minimum, and it got a 0 A TxProfile (now: it counts its 6 A, keeps them);
+    - the reading after the raise to 8.6 A averages 6 A and 8.6 A: it was cut to 7.6 A (now: read as
+      the draw since the raise, it stays at 8.6 A and nothing is sent);
+    - a register that went backwards: the site-energy feed wrote 0 W for it, the loop took that as the
+      car's draw and cut it to its 6 A minimum (now: no sample, the feed's last one stands in)."""
+    from pollers.site_energy import feed_ocpp_meter_values
+
+    site = make_site()
+    profiles = Profiles()
+    async with booted(csms, site, profiles, "1.6") as cp:
+        t0 = utcnow()
+        state = SiteLoop()
+        house_w, pv_w = 3000.0, 9000.0
+
+        async def grid(at: datetime, car_w: float) -> None:
+            await sunshine(site, at, pv_w=pv_w, grid_w=house_w + car_w - pv_w)
+
+        def tx_limits() -> list[float]:
+            return [limit for purpose, _, limit in profiles.purposes() if purpose == "TxProfile"]
+
+        def decided() -> dict[str, Any]:
+            return next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
+
+        await grid(t0, 0.0)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        assert lift_limits(profiles) == [(4001, 1, 6.0, 300)]  # idle: lifted to the minimum
+        transaction_id = await start_car(cp, "1.6", "", t0 + timedelta(seconds=2), meter_start=12_000)
+        register = partial(send_register, cp, transaction_id)
+        at_6, at_86 = 6 * 3 * 230.0, 8.6 * 3 * 230.0
+        kwh = 12.0
+
+        async def reading(second: int, watts_by_second: list[float]) -> None:
+            nonlocal kwh
+            kwh += sum(watts_by_second) / 3600 / 1000
+            await register(t0 + timedelta(seconds=second), f"{kwh:.6f}")
+            feed_ocpp_meter_values(now=t0 + timedelta(seconds=second))
+
+        await grid(t0 + timedelta(seconds=5), at_6)  # the car on its lift, in the grid's reading
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=6))
+        assert tx_limits() == [6.0], decided()  # was [0.0]: paused for want of a reading
+        await reading(12, [at_6] * 10)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=16))
+        assert tx_limits() == [6.0, 8.6]  # 6 kW of surplus on 3 phases
+        await reading(22, [at_6] * 4 + [at_86] * 6)  # raised at :16
+        await grid(t0 + timedelta(seconds=25), at_86)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=26))
+        assert tx_limits() == [6.0, 8.6] and decided()["limit_a"] == 8.6  # was cut to 7.6 A
+        await reading(32, [at_86] * 10)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=36))
+        assert tx_limits() == [6.0, 8.6]
+        await register(t0 + timedelta(seconds=42), "11.000000")  # a register that went backwards
+        feed_ocpp_meter_values(now=t0 + timedelta(seconds=42))
+        await grid(t0 + timedelta(seconds=45), at_86)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=46))
+        assert tx_limits() == [6.0, 8.6] and decided()["limit_a"] == 8.6  # was cut to 6 A
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)
@@ -1273,15 +1335,26 @@ async def test_an_owner_killed_mid_send_leaves_the_slot_for_its_successor_to_sen
 ) -> None:
     """a sends a new limit and dies before it can save what the charger answered. Its memory was saved
     before sending, without that slot, so b (deciding the old limit again) sends it rather than trusting
-    a record that says the charger still has the old one."""
+    a record that says the charger still has the old one. (The charger reports the car's power, 0 W:
+    a car with no reading yet moments after its start counts as drawing its limit and is not raised
+    until measured, `controller.unmeasured_draws`.)"""
     from pipelet_app.actuation import loop
 
-    async with short_sun(csms) as (site, profiles, _cp, t0):
+    async with short_sun(csms) as (site, profiles, cp, t0):
         a = Runner("worker-a")
         assert await a.tick(t0 + timedelta(seconds=1)) == 1
         assert profiles.purposes()[-1] == ("TxProfile", 0, 6.0)
 
         await sunshine(site, t0 + timedelta(seconds=5), pv_w=9000.0, grid_w=-8000.0)
+        sampled = [{"measurand": "Power.Active.Import", "unit": "W", "value": "0"}]
+        await cp.ok(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": cp.transaction_id,  # type: ignore[attr-defined]
+                "meterValue": [{"timestamp": iso(t0 + timedelta(seconds=5)), "sampledValue": sampled}],
+            },
+        )
         actuate = loop._actuate
 
         async def sends_then_dies(*args, **kwargs):

@@ -115,6 +115,18 @@ def test_memory_restored_equals_memory_saved(loop: LoopMemory, saved_at) -> None
     assert again.how == "restored" and again.loop == loop
 
 
+def test_a_memory_saved_before_previous_limit_was_kept_is_read_with_its_default() -> None:
+    """`previous_limit_a` came later: a memory without it is restored (0: no raise to read a register
+    average by), not discarded with its timers and lockout."""
+    memory = ControllerMemory(T0, {"cp1": ChargerMemory(charging=True, limit_a=8.0, previous_limit_a=6.0)})
+    data = through_json(encode(LoopMemory(memory), T0))
+    saved = {k: v for k, v in data["chargers"]["cp1"].items() if k != "previous_limit_a"}
+    older = {**data, "chargers": {"cp1": saved}}
+    restored = restore(older, T0)
+    assert restored.how == "restored"
+    assert restored.loop.memory.chargers["cp1"] == ChargerMemory(charging=True, limit_a=8.0)
+
+
 def test_another_version_or_shape_is_discarded_not_half_read() -> None:
     memory = ControllerMemory(T0, {"cp1": ChargerMemory(charging=True, limit_a=8.0)})
     data = through_json(encode(LoopMemory(memory), T0))
