@@ -206,7 +206,8 @@ class _Rows:
     #: straight from `meter_values` (see `_charger_draw`)
     ocpp_power: dict[int, Sample]
     #: per open session id, its newest whole-charger energy register of the last `STALE_AFTER` and the one
-    #: before it (any age), from `meter_values` (see `_charger_draw`)
+    #: before it (any age), from `meter_values` (see `_charger_draw`); where both sit on a register step,
+    #: also its readings of the last `live_power.COARSE_WINDOW_S` (`_read_coarse_registers`)
     ocpp_registers: dict[int, list[live_power.Reading]]
     #: the connector's `max_power_w` per open session id, where an operator or the charger set it
     max_power_w: dict[int, float]
@@ -314,6 +315,7 @@ class _Rows:
                     for at, wh in ((newest_at, newest_wh), (prior_at, prior_wh))
                     if at is not None and wh is not None
                 ]
+            _read_coarse_registers(db, ocpp_registers, now)
             wanted = [v for _, v in RATE_UNIT_VARIABLES + PHASE_SWITCH_VARIABLES]
             for charger_id, component, variable, value in db.exec(
                 select(
@@ -395,6 +397,34 @@ def _newest_reading(
         newest = newest.where(mv.timestamp < before)
     newest = newest.order_by(col(mv.timestamp).desc(), col(mv.id).desc()).limit(1).correlate(ChargingSession)
     return newest.scalar_subquery(), newest.with_only_columns(mv.value).scalar_subquery()
+
+
+def _read_coarse_registers(
+    db: Session, registers: dict[int, list[live_power.Reading]], now: datetime
+) -> None:
+    """Add `live_power.COARSE_WINDOW_S` of whole-charger register readings to the sessions whose two
+    newest sit on a register step (`live_power.register_step_wh`: 0.1 kWh read every 10 s rises by 0 or
+    100 Wh at 11 kW; `register_draw` averages such a register back over two of its steps). One statement
+    for the batch, for those sessions only: a finer register (nearly all) needs no more than its pair."""
+    coarse = [
+        sid
+        for sid, pair in registers.items()
+        if len(pair) == 2 and all(live_power.register_step_wh([r.value] * 3) for r in pair)
+    ]
+    if not coarse:
+        return
+    since = now - timedelta(seconds=live_power.COARSE_WINDOW_S)
+    for sid, at, wh in db.exec(
+        select(MeterValue.session_id, MeterValue.timestamp, MeterValue.value).where(
+            one_of(db, col(MeterValue.session_id), coarse),
+            MeterValue.measurand == live_power.REGISTER,
+            col(MeterValue.phase).is_(None),
+            MeterValue.timestamp >= since,
+            MeterValue.timestamp <= now,
+        )
+    ):
+        if sid is not None and wh is not None:
+            registers[sid].append(live_power.Reading(at, live_power.REGISTER, float(wh), "Wh"))
 
 
 def _charger_draw(

@@ -27,6 +27,14 @@ NOW_INTERVALS = 2.0
 #: charger timestamps have a resolution of a second: an interval may be up to this much longer than its
 #: stamps say, so a draw at the connector's limit may look this much above it over a short interval
 STAMP_RESOLUTION_S = 1.0
+#: the steps (Wh) a coarse register sits on: 1 kWh, 0.1 kWh, 0.01 kWh (`register_step_wh`)
+REGISTER_STEPS_WH = (1000.0, 100.0, 10.0)
+#: the two newest readings of a coarse register tell the draw only when they rose by this many steps;
+#: otherwise it is averaged back to where the register stood this many steps lower (`register_draw`)
+MIN_STEPS = 2
+#: how far back the surplus loop reads a register that sits on a step (`register_draw`): two 0.1 kWh
+#: steps at a car's 4.1 kW minimum take about 3 minutes
+COARSE_WINDOW_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +113,21 @@ def register_draw(
     rise would count as the connector's full power and the loop would offer that as surplus (grid import
     for a cycle). As no reading the loop falls back to the site sample, or 0 W: less surplus for a cycle,
     never more.
+
+    A coarse register (all of at least three readings on a step of `REGISTER_STEPS_WH`) whose two newest
+    readings rose by less than `MIN_STEPS` steps is read over its steps (`_stepped_draw`): the average
+    from the first reading at a value at least `MIN_STEPS` steps lower to the first reading at its newest
+    value, no more than a step over the time since that one, as of the newest reading (the loop passes
+    `COARSE_WINDOW_S` of readings). Why: a 0.1 kWh register read every 10 s rises by 0 or 100 Wh at
+    11 kW; the pair said 0 W (no step) or no reading (a step in 10 s looks like 36 kW, more than the
+    connector carries), so such a car counted nothing and its draw looked like missing surplus. Both
+    ends are read within an interval of a step, so the average is off by at most a reading interval
+    over its span (at 10 kW two steps span about 70 s: a seventh); the cap makes a car that slowed or
+    stopped count less and less as no step comes (a coarse register cannot tell which sooner). Without
+    two such steps among the readings the pair decides as before.
     """
     usable = [r for r in registers if r.measurand == REGISTER and math.isfinite(r.value) and r.value > 0]
+    metered = {r.at: r for r in sorted(usable, key=_wh)}  # the highest wins
     if start is not None and math.isfinite(start.value):
         usable.append(start)
     at_instant = {r.at: r for r in sorted(usable, key=_wh)}  # the highest wins
@@ -116,6 +137,21 @@ def register_draw(
     interval_s = (after.at - before.at).total_seconds()
     if (now - after.at).total_seconds() > NOW_INTERVALS * interval_s:
         return None
+    step_wh = register_step_wh([_wh(r) for r in metered.values()])
+    if step_wh is not None and after.at in metered and _wh(after) - _wh(before) < MIN_STEPS * step_wh:
+        stepped = _stepped_draw(sorted(metered.values(), key=lambda r: r.at), step_wh, max_power_w)
+        if stepped is None:
+            return _pair_draw(before, after, max_power_w, carry_w)
+        watts, since = stepped
+        if not carries(watts, (after.at - since).total_seconds(), carry_w):
+            return None
+        return Draw(after.at, watts, since)
+    return _pair_draw(before, after, max_power_w, carry_w)
+
+
+def _pair_draw(before: Reading, after: Reading, max_power_w: float, carry_w: float | None) -> Draw | None:
+    """The average from `before` to `after`, by the rules of `register_draw`."""
+    interval_s = (after.at - before.at).total_seconds()
     step = meter_energy.step_flag(
         meter_energy.Reading(before.at, _wh(before)), meter_energy.Reading(after.at, _wh(after)), max_power_w
     )
@@ -123,6 +159,49 @@ def register_draw(
     if step is not None or watts is None or not carries(watts, interval_s, carry_w):
         return None
     return Draw(after.at, watts, before.at)
+
+
+def register_step_wh(values: list[float]) -> float | None:
+    """The coarsest step of `REGISTER_STEPS_WH` that all of at least three register values (Wh) sit on;
+    None for fewer values or a finer register."""
+    if len(values) < 3:
+        return None
+    for step in REGISTER_STEPS_WH:
+        if all(abs(v / step - round(v / step)) < 1e-6 for v in values):
+            return step
+    return None
+
+
+def _stepped_draw(
+    readings: list[Reading], step_wh: float, max_power_w: float
+) -> tuple[float, datetime] | None:
+    """A coarse register's draw (W) and since when (`register_draw`), from its readings in time order:
+    the average between the first reading at its newest value and the first reading at a value at least
+    `MIN_STEPS` steps lower (both read within an interval of the register's step, so their delays
+    cancel), no more than a step over the time since the newest step (the register has not stepped
+    again: a car that slowed or stopped counts less and less). None when the readings since the last
+    fall hold no such two steps or the rise is faster than `max_power_w` allows."""
+    firsts: list[Reading] = []  # the readings the register had just stepped to, newest first
+    for i in range(len(readings) - 1, 0, -1):
+        value, previous = _wh(readings[i]), _wh(readings[i - 1])
+        if value < previous:
+            break  # a reset or replaced meter: nothing before it counts
+        if value > previous:
+            firsts.append(readings[i])
+    newest, top = readings[-1], firsts[0] if firsts else None
+    if top is None or _wh(top) != _wh(newest):
+        return None  # the newest value's first reading is not among them: when it stepped is unknown
+    low = next((r for r in firsts if _wh(top) - _wh(r) >= MIN_STEPS * step_wh - 1e-6), None)
+    if low is None:
+        return None
+    span = meter_energy.Reading(low.at, _wh(low)), meter_energy.Reading(top.at, _wh(top))
+    watts = _rise_w(low, top)
+    if watts is None or meter_energy.step_flag(*span, max_power_w) is not None:
+        return None
+    since_step_s = (newest.at - top.at).total_seconds()
+    if since_step_s > 0:
+        watts = min(watts, step_wh * 3600 / since_step_s)
+    return watts, low.at
 
 
 def carries(watts: float, interval_s: float, carry_w: float | None) -> bool:

@@ -1177,6 +1177,34 @@ async def test_a_16_register_only_car_from_its_start_to_a_steady_limit(csms: Csm
         assert tx_limits() == [6.0, 8.6] and decided()["limit_a"] == 8.6  # was cut to 6 A
 
 
+async def test_a_coarse_register_is_read_over_two_of_its_steps(csms: CsmsServer) -> None:
+    """A 1.6 wallbox whose register counts in 0.1 kWh, read every 10 s, its car drawing 10 kW: the two
+    newest readings rise by 0 or 100 Wh (0 W, or 36 kW: more than the connector carries, no reading), so
+    the car counted 0 W and 10 kW of its draw looked like missing surplus. The loop reads such a
+    register's last 5 minutes and averages it back over two of its steps."""
+    site = make_site()
+    async with booted(csms, site, Profiles(), "1.6") as cp:
+        t0 = utcnow()
+        transaction_id = await start_car(cp, "1.6", "", t0, meter_start=12_000)
+        register = partial(send_register, cp, transaction_id)
+
+        def measured_w(at: datetime) -> float:
+            with session_scope() as db:
+                view = load_site(db, site.id, at)
+            assert view is not None
+            return view.snapshot.chargers[0].measured_w
+
+        seen = []
+        for second in range(10, 151, 10):
+            wh = 12_000 + 10_000.0 * second / 3600
+            await register(t0 + timedelta(seconds=second), f"{int(wh // 100) / 10:.1f}")
+            seen.append(measured_w(t0 + timedelta(seconds=second + 4)))
+        # from the first reading two steps above a first reading (12.1 kWh at 40 s, 12.3 at 110 s) on:
+        # 10 kW, within a reading interval over the average's span (70 s); was 0 W throughout
+        assert all(9_000 <= w <= 11_500 for w in seen[10:]), seen
+        assert seen[:10] == [0.0] * 10, seen  # before it, the pair alone: 0 W or no reading, as before
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -216,3 +217,68 @@ def test_a_register_that_went_backwards_or_reads_0_gives_no_feed_power() -> None
     assert rises == [(s[2], 5400.0), (s[3], 5400.0)]  # order by time; the 0 is no reading
     assert register_rises((s[0], 0.0), [(s[1], 12_015.0), (s[1], 12_016.0)]) == []  # no base; no time
     assert register_rises(None, []) == []
+
+
+# --- a coarse register: 0.1 kWh read every 10 s -----------------------------------------------------
+
+
+def coarse(watts: float, seconds: int, start_wh: float = 12_000.0, every: int = 10) -> list[Reading]:
+    """The readings of a 0.1 kWh register (floored) of a car drawing `watts` for `seconds`."""
+    return [
+        Reading(
+            T0 + timedelta(seconds=s),
+            REGISTER,
+            math.floor((start_wh + watts * s / 3600) / 100) * 100 / 1000,
+            "kWh",
+        )
+        for s in range(0, seconds + 1, every)
+    ]
+
+
+def test_a_coarse_register_is_averaged_back_over_two_of_its_steps() -> None:
+    """11 kW on a 0.1 kWh register read every 10 s: the two newest readings rise by 0 or 100 Wh, i.e.
+    0 W or 36 kW (more than the connector carries: no reading). Read between the first readings of two
+    values two steps apart, the draw is within a reading interval of 11 kW over its span."""
+    from pipelet_app.domain.live_power import register_step_wh
+
+    carry_w = 16 * 3 * 230
+    for seconds in range(100, 241, 10):  # from the first reading two steps up
+        readings = coarse(11_000.0, seconds)
+        now = readings[-1].at + timedelta(seconds=4)
+        pair = register_draw(readings[-2:], now, carry_w=carry_w)
+        assert pair is None or pair.watts in (0.0, 36_000.0)  # what the two newest say
+        draw = register_draw(readings, now, carry_w=carry_w)
+        assert draw is not None, seconds
+        assert 11_000 * 0.8 <= draw.watts <= 11_000 * 1.2, (seconds, draw)
+        assert draw.at == readings[-1].at and draw.since is not None
+    assert register_step_wh([12_300.0, 12_400.0, 12_400.0]) == 100.0
+    assert register_step_wh([12_300.0, 12_410.0, 12_420.0]) == 10.0
+    assert register_step_wh([12_301.0, 12_400.0, 12_500.0]) is None
+    assert register_step_wh([12_300.0, 12_400.0]) is None  # too few to tell
+
+
+def test_a_coarse_register_that_stops_stepping_counts_less_and_less() -> None:
+    """The car stops after 120 s at 11 kW: the register stays; the draw falls as the time since its last
+    step grows (a step over that time at most: a coarse register cannot tell a stop from a slow car)."""
+    readings = coarse(11_000.0, 120)
+    stopped = [
+        Reading(readings[-1].at + timedelta(seconds=10 * k), REGISTER, readings[-1].value, "kWh")
+        for k in (1, 2, 3, 4, 5, 6)
+    ]
+    watts = []
+    for n in range(1, len(stopped) + 1):
+        seen = readings + stopped[:n]
+        draw = register_draw(seen, seen[-1].at + timedelta(seconds=4), carry_w=11_040)
+        watts.append(draw.watts if draw is not None else 0.0)
+    assert watts == sorted(watts, reverse=True) and watts[-1] < 11_000 * 0.6, watts
+
+
+def test_a_fine_register_and_a_fall_are_read_as_before() -> None:
+    """A 1 Wh register: the two newest readings decide (no step found). A coarse register that went
+    backwards among the readings: nothing before the fall counts."""
+    fine = [Reading(T0 + timedelta(seconds=10 * k), REGISTER, 12_000 + 15.3 * k, "Wh") for k in range(10)]
+    draw = register_draw(fine, fine[-1].at)
+    assert draw is not None and draw.since == fine[-2].at
+    readings = coarse(11_000.0, 120)
+    reset = [*readings, Reading(readings[-1].at + timedelta(seconds=10), REGISTER, 0.1, "kWh")]
+    assert register_draw(reset, reset[-1].at) is None
