@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pipelet_app.api import build_api
 from pipelet_app.metrics import SNAPSHOT_KEY
 from pipelet_app.settings import get_settings
+from tests import local_redis
 from tests.integration.api.onboarding_helpers import SONNEN, key_of
 
 SECRETS = {
@@ -22,7 +23,7 @@ SECRETS = {
     "SMTP_URL": "smtp://mailer:diag-mail-password@127.0.0.1:2525",
     "ENPHASE_CLIENT_SECRET": "diag-enphase-client-secret",
 }
-LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+LOCAL_REDIS = local_redis.url(13)
 
 
 @pytest.fixture

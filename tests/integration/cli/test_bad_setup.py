@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import local_redis
 from tests.pipelet_process import pipelet
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -107,7 +108,7 @@ def test_a_relative_sqlite_path_does_not_follow_the_working_directory(tmp_path: 
 
 
 def test_worker_without_secret_key_refuses_to_start() -> None:
-    result = pipelet("worker", env={"REDIS_URL": "redis://127.0.0.1:6379/0", "PIPELET_SECRET_KEY": ""})
+    result = pipelet("worker", env={"REDIS_URL": local_redis.url(0), "PIPELET_SECRET_KEY": ""})
     assert_one_line(result, "error: PIPELET_SECRET_KEY: not set")
 
 

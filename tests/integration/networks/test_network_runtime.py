@@ -16,8 +16,9 @@ from pipelet_app.db import reset_engine, session_scope
 from pipelet_app.db.models import NetworkAccount, User
 from pipelet_app.runtime import jobs
 from pipelet_app.services import networks as service
+from tests import local_redis
 from tests.fakes.networks import FakeHelios
-from tests.integration.pv.test_runtime import REDIS_URL, arq_queue, redis_available, run_queued_jobs
+from tests.integration.pv.test_runtime import arq_queue, redis_available, run_queued_jobs
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
 ) -> None:
     if reason := redis_available():
         pytest.skip(reason)
-    url = REDIS_URL.rsplit("/", 1)[0] + ("/8" if database.startswith("sqlite") else "/9")
+    url = local_redis.url(8 if database.startswith("sqlite") else 9)
     monkeypatch.setenv("REDIS_URL", url)
     reset_engine()
     await asyncio.wait_for(jobs.network_scheduler(), timeout=5)  # stands aside: the workers poll

@@ -17,13 +17,14 @@ import pytest
 
 from pipelet_app.db import reset_engine
 from pipelet_app.runtime import jobs
+from tests import local_redis
 from tests.at_test_now import travel_env
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._server import FakeCloud
 from tests.fakes.inverters.solaredge import API_KEY
 from tests.integration.pv.helpers import account, couple, make_driver
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = local_redis.url(0)
 
 
 def redis_available() -> str | None:
@@ -111,7 +112,7 @@ async def test_arq_worker_runs_the_cron_and_the_poll_job(
         pytest.skip(reason)
     # a Redis database per backend: account ids and due seconds repeat across the two runs, and arq keeps
     # finished jobs' ids for a minute, which would dedupe the second run's enqueues
-    url = REDIS_URL.rsplit("/", 1)[0] + ("/12" if database.startswith("sqlite") else "/13")
+    url = local_redis.url(12 if database.startswith("sqlite") else 13)
     monkeypatch.setenv("REDIS_URL", url)
     reset_engine()
     first = await couple(HARNESSES["solaredge"], live_fake, make_driver("one@example.test"))
@@ -139,7 +140,7 @@ async def test_pipelet_worker_process_polls_and_logs_no_key(
     import redis.asyncio as aioredis
 
     account_id = await couple(HARNESSES["solaredge"], live_fake, make_driver())
-    url = REDIS_URL.rsplit("/", 1)[0] + "/11"  # a database of its own: leftover jobs reach no other test
+    url = local_redis.url(11)  # a database of its own: leftover jobs reach no other test
     env = {
         **os.environ,
         "DATABASE_URL": database,

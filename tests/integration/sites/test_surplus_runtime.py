@@ -12,8 +12,9 @@ from sqlmodel import select
 from pipelet_app.db import reset_engine, session_scope
 from pipelet_app.db.models import Site, SiteSurplus, SurplusDecision, Tenant, TenantKind
 from pipelet_app.runtime import jobs
+from tests import local_redis
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = local_redis.url(14)
 
 
 def _enabled_site() -> int:

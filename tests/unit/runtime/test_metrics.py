@@ -13,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipelet_app import metrics
 from pipelet_app.runtime.web_metrics import web_metrics
+from tests import local_redis
 
-REDIS = "redis://127.0.0.1:6379/13"
+REDIS = local_redis.url(13)
 
 
 def text_of(value: float) -> str:
