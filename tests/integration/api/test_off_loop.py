@@ -72,6 +72,7 @@ def _big_csv(target_bytes: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@pytest.mark.timing
 def test_health_answers_fast_while_a_20_mb_import_runs(api_server: str) -> None:
     with session_scope() as db:
         fleet = db.exec(select(User).where(User.email == "fleet@acme.demo")).one()

@@ -300,6 +300,7 @@ async def _bad_login(url: str, cp_id: str, password: str) -> int:
         return exc.response.status_code
 
 
+@pytest.mark.timing
 async def test_a_flood_of_bad_passwords_does_not_stall_another_chargers_heartbeat(
     csms: CsmsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

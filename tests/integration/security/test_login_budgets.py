@@ -129,6 +129,7 @@ async def _probe(base: str, headers: dict, stop: asyncio.Event) -> list[float]:
     return latencies
 
 
+@pytest.mark.timing
 def test_a_login_flood_does_not_stall_another_user(live_api: str) -> None:
     """200 bad sign-ins from 50 addresses; another user's API calls meanwhile. Before: 9.7 s stalls."""
     key = bearer("fleet@acme.demo")
