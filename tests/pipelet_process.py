@@ -73,10 +73,13 @@ def running_pipelet(workdir: Path, env: dict[str, str] | None = None) -> Iterato
     Yields `base` (web + API), `csms` (ws:// URL), `csms_port`, `demo` (`seed-demo --json`: logins,
     charge points with passwords), `env`, `proc` and `log` (its combined output). `env` adds to or
     overrides the defaults (e.g. `REFLEX_WEB_WORKDIR` for a front end of its own, `WEB_PORT` to start
-    twice on the same port).
+    twice on the same port). Without `WEB_PORT` there, the port is PIPELET_RUN_WEB_PORT when set, else a
+    free one: the build bakes the port in, so starts that share one port (scripts/test.sh's benchmark
+    smoke runs) share one front-end build instead of building one each.
     """
     env = env or {}
-    web_port, csms_port = int(env.get("WEB_PORT") or free_port()), int(env.get("CSMS_PORT") or free_port())
+    web_port = int(env.get("WEB_PORT") or os.environ.get("PIPELET_RUN_WEB_PORT") or free_port())
+    csms_port = int(env.get("CSMS_PORT") or free_port())
     full_env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
