@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from pipelet_app.db import session_scope
@@ -108,14 +109,19 @@ class CsmsProcess:
             env=self.env,
             cwd=ROOT,
         )
-        for _ in range(200):
+        # until it listens: a few seconds on a quiet machine, longer while other tests (parallel workers)
+        # load it; a process that exits fails at once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"CSMS process exited with {self.proc.returncode} before listening")
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
                 writer.close()
                 return
             except OSError:
                 await asyncio.sleep(0.05)
-        raise AssertionError("CSMS process did not start listening")
+        raise AssertionError("CSMS process did not start listening within 60 s")
 
     def signal(self, sig: int) -> int:
         assert self.proc is not None
