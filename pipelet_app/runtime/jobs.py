@@ -86,13 +86,13 @@ async def network_scheduler() -> None:
     _network_wake = asyncio.Event()
     logs.job_id.set("network-scheduler")
     while True:
+        _network_wake.clear()  # before the tick: a "sync now" that comes during it runs the next at once
         try:
             await poll_due()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("network scheduler tick failed")
-        _network_wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_network_wake.wait(), timeout=NETWORK_TICK_S)
 
