@@ -61,7 +61,7 @@ from pipelet_app.portals.public.state import InviteState, LoginState, ResetState
 from pipelet_app.portals.session_state import SessionState
 from pipelet_app.portals.spv.pages import spv_console_page
 from pipelet_app.portals.spv.state import SpvConsoleState
-from pipelet_app.runtime import log_redaction, state_pickles
+from pipelet_app.runtime import log_redaction, socket_tokens, state_pickles
 from pipelet_app.runtime.files import harden
 from pipelet_app.runtime.jobs import (
     alert_mailer,
@@ -83,6 +83,7 @@ harden()  # also when started as plain `reflex run`: files for this user only
 logs.configure(replace=False)  # JSON lines with request ids (LOG_FORMAT), beside Reflex's own output
 log_redaction.install()  # no event payloads (a password) in the logs
 state_pickles.install()  # no cookie in state pickled into Redis
+socket_tokens.install()  # a tab keeps its state when its socket reconnects (before rx.App builds its manager)
 
 
 def index() -> rx.Component:

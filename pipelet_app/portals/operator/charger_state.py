@@ -201,25 +201,19 @@ SHOWN_PASSWORD_DISPLAY = rx.Var(_js_expr=f'({_FOR_HERE} ? "block" : "none")', _v
 
 def show_password_script(password: str) -> str:
     """JS that leaves the new password for this path (read by `SHOWN_PASSWORD` on every render) and
-    writes it into #new-password at once (textContent: no markup).
+    writes it into #new-password at once (textContent: no markup). The value is tied to the path, so
+    another charger's page never shows it.
 
-    Writing the element alone was not enough: fresh-clone CI runs showed the box shown with the password
-    empty, after Reflex re-ran the page's loaders and React drew the element again from what it knew.
-    The value is tied to the path, so another charger's page never shows it. And it is written again
-    every half second for two minutes where the element does not show it (the newest password left for
-    this path, so a second rotation's loop and the first's agree): a fresh-clone CI run (session 11)
-    still saw the box shown (so the script had run) with the text empty for a whole minute; what emptied
-    it after the script wrote it (a redraw from the empty text React knew, as before) is not pinned down."""
+    Fresh-clone CI runs showed the box with the password empty and the claimed charger's link missing:
+    the tab had been handed a fresh Reflex token and state on its page load, so the claim's update went
+    to the old one (`runtime.socket_tokens`)."""
     value = json.dumps(password)
     return (
         "(() => {"
         f"{_SHOWN} = {{path: {_HERE}, value: {value}}};"
-        "const show = () => {"
-        f"if (!({_FOR_HERE})) return;"
-        "const code = document.getElementById('new-password');"
-        f"if (code && code.textContent !== {_SHOWN}.value) code.textContent = {_SHOWN}.value;"
-        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block'; };"
-        "show(); let n = 0; const t = setInterval(() => { show(); if (++n >= 240) clearInterval(t); }, 500);"
+        "const code = document.getElementById('new-password'); if (code) code.textContent = "
+        f"{_SHOWN}.value;"
+        "const box = document.getElementById('new-password-box'); if (box) box.style.display = 'block';"
         "})();"
     )
 
