@@ -162,6 +162,16 @@ def sign_in(page, server: dict, email: str) -> None:
     page.click("#login-submit")
 
 
+def open_signed_in(page, url: str) -> None:
+    """Open a signed-in page and wait until its state has arrived (the header names the user only then).
+
+    Why: what a test types into a form before the page has hydrated is lost when React takes the page
+    over (a claim's charger id, a chosen CSV file): on a busy machine that took longer than the test's
+    next step, and the form then submitted nothing (fresh-clone CI, sessions 11 and 12)."""
+    page.goto(url)
+    page.locator("#signed-in-user").wait_for(state="attached", timeout=30_000)
+
+
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

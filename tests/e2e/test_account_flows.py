@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import open_signed_in, screenshot, sign_in
 
 
 def _api_status(base: str, path: str, key: str) -> int:
@@ -70,7 +70,7 @@ def test_bogus_invitation_link_is_explained(page: Page, server: dict) -> None:
 def test_api_key_page_creates_a_working_key_and_revokes_it(page: Page, server: dict) -> None:
     sign_in(page, server, "operator@sonnenstrom.demo")
     expect(page).to_have_url(re.compile("/operator$"), timeout=20_000)
-    page.goto(f"{server['base']}/account/api-keys")
+    open_signed_in(page, f"{server['base']}/account/api-keys")
     page.fill("#key-name", "e2e partner")
     page.click("#key-create")
     new_key = page.locator("#new-key")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import open_signed_in, screenshot, sign_in
 
 MONTH = (datetime.now(UTC) - timedelta(days=14)).strftime("%Y-%m")
 
@@ -85,7 +85,7 @@ def test_public_csv_upload_preview_and_import(page: Page, server: dict, tmp_path
     )
     sign_in(page, server, "fleet@globex.demo")
     expect(page).to_have_url(re.compile("/fleet$"), timeout=20_000)
-    page.goto(f"{server['base']}/fleet/import")
+    open_signed_in(page, f"{server['base']}/fleet/import")
     page.locator("#public-csv input[type=file]").set_input_files(str(csv_file))
     expect(page.locator("#import-new")).to_have_text("1 new sessions", timeout=20_000)
     expect(page.locator("#import-errors")).to_have_text("2 rows with errors")

@@ -11,7 +11,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, screenshot, sign_in
+from tests.e2e.conftest import ROOT, open_signed_in, screenshot, sign_in
 
 REGISTER = (
     "import sys\nfrom pipelet_app.db import session_scope\n"
@@ -25,7 +25,7 @@ def test_operator_onboards_a_site_charger_and_cards(page: Page, server: dict) ->
     sign_in(page, server, "operator@sonnenstrom.demo")
     expect(page.locator("#operator-sites")).to_be_visible(timeout=30_000)
 
-    page.goto(f"{server['base']}/operator/sites/new")
+    open_signed_in(page, f"{server['base']}/operator/sites/new")
     page.fill("#site-name", f"Hafen {suffix}")
     page.fill("#site-timezone", "Europe/Berlin")
     page.fill("#site-address", "Am Kai 1, 20457 Hamburg")
@@ -38,7 +38,7 @@ def test_operator_onboards_a_site_charger_and_cards(page: Page, server: dict) ->
 
     cp_id = f"E2E-AUTO-{suffix}"
     subprocess.run([sys.executable, "-c", REGISTER, cp_id], cwd=ROOT, env=server["env"], check=True)
-    page.goto(f"{server['base']}/operator/claim")
+    open_signed_in(page, f"{server['base']}/operator/claim")
     page.fill("#claim-cp", cp_id)
     page.select_option("#claim-site", label=f"Hafen {suffix}")
     page.click("#claim-submit")
@@ -55,7 +55,7 @@ def test_operator_onboards_a_site_charger_and_cards(page: Page, server: dict) ->
     expect(page.locator("#setup-history")).to_contain_text("display_name: — → Gate 4", timeout=30_000)
 
     card = f"E2E-CARD-{suffix}"
-    page.goto(f"{server['base']}/operator/tokens")
+    open_signed_in(page, f"{server['base']}/operator/tokens")
     page.fill("#token-new", card)
     page.click("#token-issue")
     expect(page.locator(f"#token-status-{card}")).to_have_text("Accepted", timeout=30_000)
@@ -70,7 +70,7 @@ def test_operator_onboards_a_site_charger_and_cards(page: Page, server: dict) ->
     expect(page.locator("#token-history")).to_contain_text("IdTokenUpdated", timeout=30_000)
     screenshot(page, "operator-tokens")
 
-    page.goto(f"{server['base']}/operator/customers")
+    open_signed_in(page, f"{server['base']}/operator/customers")
     page.fill("#customer-name", f"Bäckerei {suffix}")
     page.click("#customer-create")
     expect(page.locator("#customers-table")).to_contain_text(f"Bäckerei {suffix}", timeout=30_000)

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import open_signed_in, screenshot, sign_in
 from tests.e2e.threaded_charger import ThreadedCharger
 
 
 def _claim(page: Page, server: dict, cp_id: str, site_label: str | None) -> None:
-    page.goto(f"{server['base']}/operator/claim")
+    open_signed_in(page, f"{server['base']}/operator/claim")
     page.fill("#claim-cp", cp_id)
     if site_label:
         page.select_option("#claim-site", label=site_label)
@@ -33,7 +33,7 @@ def test_site_charger_card_session_report(page: Page, server: dict) -> None:
     site_name = f"Report Hof {suffix}"
     sign_in(page, server, "operator@sonnenstrom.demo")
     expect(page.locator("#operator-sites")).to_be_visible(timeout=30_000)
-    page.goto(f"{server['base']}/operator/sites/new")
+    open_signed_in(page, f"{server['base']}/operator/sites/new")
     page.fill("#site-name", site_name)
     page.fill("#site-timezone", "Europe/Berlin")
     page.click("#site-save")
@@ -52,7 +52,7 @@ def test_site_charger_card_session_report(page: Page, server: dict) -> None:
         shown = page.locator("#new-password").inner_text()
         assert charger.configuration.get("AuthorizationKey") == shown  # handed over the live socket
 
-        page.goto(f"{server['base']}/operator/tokens")
+        open_signed_in(page, f"{server['base']}/operator/tokens")
         page.fill("#token-new", card)
         page.click("#token-issue")
         expect(page.locator(f"#token-status-{card}")).to_have_text("Accepted", timeout=30_000)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, sign_in
+from tests.e2e.conftest import ROOT, open_signed_in, sign_in
 
 
 def _files_under(*roots: Path) -> Iterator[Path]:
@@ -44,7 +44,7 @@ def test_no_session_token_or_new_api_key_on_disk(page: Page, server: dict) -> No
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert "pipelet_session" not in page.evaluate("document.cookie"), "page scripts never see the token"
 
-    page.goto(f"{server['base']}/account/api-keys")
+    open_signed_in(page, f"{server['base']}/account/api-keys")
     page.fill("#key-name", "disk scan")
     page.click("#key-create")
     expect(page.locator("#new-key")).to_contain_text("pk_", timeout=20_000)
