@@ -19,6 +19,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 Responder = Callable[[dict[str, Any]], dict[str, Any] | list[Any] | None]
+# How long a test waits for the CSMS's answer to a call. Generous: a passing test never waits it out,
+# and on parallel test workers sharing two cores an Authorize that checks OCSP took over 5 s (CI,
+# session 12). Tests that expect no answer use `no_response` / explicit timeouts.
+ANSWER_WITHIN_S = 20.0
 CALIFORNIA_KEY = "CustomDisplayCostAndPrice"
 
 
@@ -131,7 +135,7 @@ class RawChargePoint:
         assert self.ws is not None
         await self.ws.send(text)
 
-    async def next_response(self, timeout: float = 5.0) -> list[Any]:
+    async def next_response(self, timeout: float = ANSWER_WITHIN_S) -> list[Any]:
         return await asyncio.wait_for(self.responses.get(), timeout)
 
     async def no_response(self, wait: float = 0.3) -> bool:
@@ -142,7 +146,11 @@ class RawChargePoint:
         return False
 
     async def call(
-        self, action: str, payload: dict[str, Any], unique_id: str | None = None, timeout: float = 5.0
+        self,
+        action: str,
+        payload: dict[str, Any],
+        unique_id: str | None = None,
+        timeout: float = ANSWER_WITHIN_S,
     ) -> list[Any]:
         """Send a Call; return the whole answer frame ([3, id, payload] or [4, id, code, desc, details])."""
         unique_id = unique_id or f"{self.charge_point_id}-{next(self._ids)}"
