@@ -986,6 +986,14 @@ async def test_a_201_car_reporting_power_only_counts_before_the_feed_catches_up(
         await cp.close()
 
 
+def measured_w(site_id: int, at: datetime) -> float:
+    """What the loop's snapshot of the site counts as its one charger's draw at `at`."""
+    with session_scope() as db:
+        view = load_site(db, site_id, at)
+    assert view is not None
+    return view.snapshot.chargers[0].measured_w
+
+
 async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catches_up(
     csms: CsmsServer,
 ) -> None:
@@ -1000,24 +1008,18 @@ async def test_a_16_car_reporting_its_register_only_counts_before_the_feed_catch
 
         register = partial(send_register, cp, transaction_id)
 
-        def measured_w(at: datetime) -> float:
-            with session_scope() as db:
-                view = load_site(db, site.id, at)
-            assert view is not None
-            return view.snapshot.chargers[0].measured_w
-
         await register(t0 + timedelta(seconds=9), "12.010")  # 10 Wh in 9 s since meterStart
         # 9 kW of sun, 6 kW export before the car: with the car's 4 kW the grid shows 2 kW export
         await sunshine(site, t0 + timedelta(seconds=9), pv_w=9000.0, grid_w=-2000.0)
-        assert measured_w(t0 + timedelta(seconds=10)) == pytest.approx(4000.0)
+        assert measured_w(site.id, t0 + timedelta(seconds=10)) == pytest.approx(4000.0)
         await run_cycle(site.id, SiteLoop(), now=t0 + timedelta(seconds=10))
         car = next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
         assert car["limit_a"] == 8.6, car  # 6 kW of surplus on 3 phases, not the 2 kW export alone
         await register(t0 + timedelta(seconds=19), "12.025")
         await register(t0 + timedelta(seconds=29), "12.040")  # 15 Wh in 10 s
-        assert measured_w(t0 + timedelta(seconds=30)) == pytest.approx(5400.0)
-        assert measured_w(t0 + timedelta(seconds=49)) == pytest.approx(5400.0)  # two intervals old
-        assert measured_w(t0 + timedelta(seconds=50)) == 0.0  # older: the car may have stopped
+        assert measured_w(site.id, t0 + timedelta(seconds=30)) == pytest.approx(5400.0)
+        assert measured_w(site.id, t0 + timedelta(seconds=49)) == pytest.approx(5400.0)  # two intervals old
+        assert measured_w(site.id, t0 + timedelta(seconds=50)) == 0.0  # older: the car may have stopped
 
 
 async def test_a_register_draw_the_connector_cannot_carry_is_no_reading(csms: CsmsServer) -> None:
@@ -1042,20 +1044,14 @@ async def test_a_register_draw_the_connector_cannot_carry_is_no_reading(csms: Cs
 
         register = partial(send_register, cp, started["transactionId"])
 
-        def measured_w(at: datetime) -> float:
-            with session_scope() as db:
-                view = load_site(db, site.id, at)
-            assert view is not None
-            return view.snapshot.chargers[0].measured_w
-
         await sunshine(site, t0, pv_w=9000.0, grid_w=-6000.0)
         await register(t0 + timedelta(seconds=10), "12.050")  # 50 Wh in 10 s: 18 kW
-        assert measured_w(t0 + timedelta(seconds=10)) == 0.0
+        assert measured_w(site.id, t0 + timedelta(seconds=10)) == 0.0
         await register(t0 + timedelta(seconds=20), "12.065")  # 15 Wh in 10 s: 5.4 kW
-        assert measured_w(t0 + timedelta(seconds=20)) == pytest.approx(5400.0)
+        assert measured_w(site.id, t0 + timedelta(seconds=20)) == pytest.approx(5400.0)
         await register(t0 + timedelta(seconds=30), "12065")  # Wh under a kWh unit
         feed_ocpp_meter_values(now=t0 + timedelta(seconds=31))
-        assert measured_w(t0 + timedelta(seconds=31)) == 0.0
+        assert measured_w(site.id, t0 + timedelta(seconds=31)) == 0.0
     finally:
         await cp.close()
 
@@ -1188,17 +1184,11 @@ async def test_a_coarse_register_is_read_over_two_of_its_steps(csms: CsmsServer)
         transaction_id = await start_car(cp, "1.6", "", t0, meter_start=12_000)
         register = partial(send_register, cp, transaction_id)
 
-        def measured_w(at: datetime) -> float:
-            with session_scope() as db:
-                view = load_site(db, site.id, at)
-            assert view is not None
-            return view.snapshot.chargers[0].measured_w
-
         seen = []
         for second in range(10, 151, 10):
             wh = 12_000 + 10_000.0 * second / 3600
             await register(t0 + timedelta(seconds=second), f"{int(wh // 100) / 10:.1f}")
-            seen.append(measured_w(t0 + timedelta(seconds=second + 4)))
+            seen.append(measured_w(site.id, t0 + timedelta(seconds=second + 4)))
         # from the first reading two steps above a first reading (12.1 kWh at 40 s, 12.3 at 110 s) on:
         # 10 kW, within a reading interval over the average's span (70 s); was 0 W throughout
         assert all(9_000 <= w <= 11_500 for w in seen[10:]), seen
