@@ -4,8 +4,10 @@ and `pipelet` as a user runs a command of it, for the tests that read its exit c
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +21,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Ports handed out below the kernel's ephemeral range (32768+), so no outgoing connection takes one
+# between our choice and the server's bind.
+_PORTS = range(20000, 32000)
+_PORT_LOCKS = Path(os.environ.get("TMPDIR", "/tmp")) / "pipelet-test-ports"
+_held: list[int] = []  # lock files' descriptors, held until this process exits
+
+
 def free_port() -> int:
-    """A port nothing listens on now (the kernel's choice)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, reserved for this process until it exits.
+
+    The kernel's `bind(0)` choice was not enough: parallel test workers (and other checkouts' test
+    runs on the same machine) were handed the same port, and a test then talked to another worker's
+    CSMS ("unknown charge point", CI of session 12). A lock file per port, taken with `flock`,
+    makes the choice exclusive across processes; the kernel drops the lock when the process dies."""
+    _PORT_LOCKS.mkdir(exist_ok=True)
+    start = random.randrange(len(_PORTS))
+    for i in range(len(_PORTS)):
+        port = _PORTS[(start + i) % len(_PORTS)]
+        fd = os.open(_PORT_LOCKS / str(port), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # something outside our tests listens there
+                os.close(fd)
+                continue
+        _held.append(fd)
+        return port
+    raise RuntimeError(f"no free port left in {_PORTS}")
 
 
 def pipelet(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -10,7 +10,6 @@ idempotency keys itself; that our requests carry them is checked through a recor
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,11 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.pipelet_process import free_port
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +43,7 @@ def running_localstripe() -> Iterator[str]:
     # The port is free when chosen, but the server binds it only after its imports (seconds on a loaded
     # box), and on every address: another process may take it meanwhile. Then it is tried on another.
     for attempt in range(5):
-        port = _free_port()
+        port = free_port()
         log = tempfile.NamedTemporaryFile("w+", prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, str(_SERVER), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import local_redis
-from tests.pipelet_process import pipelet
+from tests.pipelet_process import free_port, pipelet
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -22,13 +21,6 @@ def assert_one_line(result: subprocess.CompletedProcess, message: str) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
     assert result.stderr.startswith(message), result.stderr
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def test_a_refused_k1_leaves_no_empty_out_directory(tmp_path: Path) -> None:
 
 
 def test_worker_with_unreachable_redis_fails_at_once() -> None:
-    url = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
     started = time.monotonic()
     result = pipelet("worker", env={"REDIS_URL": url})
     assert_one_line(result, "error: REDIS_URL: cannot reach redis://:***@127.0.0.1:")

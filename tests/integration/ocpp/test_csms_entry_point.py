@@ -11,6 +11,8 @@ import pytest
 from csms_helpers import add_charger, charger_row
 from rawcp import RawChargePoint
 
+from tests.pipelet_process import free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -35,14 +37,10 @@ def test_main_ignores_the_callers_command_line(monkeypatch: pytest.MonkeyPatch, 
 async def test_run_in_a_thread_serves_until_stopped(db: str) -> None:
     """`pipelet run` may host the CSMS in a thread: no signal handlers there, a stop event instead."""
     sys.path.insert(0, str(ROOT))
-    import socket
-
     import csms_server
 
     add_charger("CP-THREAD")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     loop_holder: dict[str, object] = {}
     stop_holder: dict[str, asyncio.Event] = {}
 

@@ -4,7 +4,6 @@ overall budgets; and a flood of bad sign-ins does not slow down another user (re
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import sys
 import threading
@@ -23,6 +22,7 @@ from helpers import bearer, guarded_api
 
 from pipelet_app.api.ratelimit import limiter_for
 from pipelet_app.settings import get_settings
+from tests.pipelet_process import free_port
 
 
 @pytest.fixture
@@ -71,16 +71,10 @@ def test_per_address_budget(demo: dict, budgets: None, monkeypatch: pytest.Monke
     assert attempt(other, "fleet@acme.demo", "pipelet-fleet").status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_api(demo: dict, budgets: None) -> Iterator[str]:
     """The guarded API on a real uvicorn server on loopback (one event loop, like the web worker)."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(guarded_api(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

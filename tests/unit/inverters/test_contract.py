@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from pipelet_app.inverters.service import ConnectionStatus, connect, poll_accoun
 from tests.fakes.inverters import HARNESSES
 from tests.fakes.inverters._harness import BrandHarness
 from tests.fakes.inverters._server import FakeCloud
+from tests.pipelet_process import free_port
 
 
 @pytest.fixture(params=sorted(HARNESSES))
@@ -220,9 +220,7 @@ async def test_expired_session_is_renewed_without_the_driver(harness: BrandHarne
 
 
 async def test_unreachable_cloud_is_brand_unavailable(harness: BrandHarness, fake: FakeCloud) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     credentials = harness.good_credentials(fake)
     adapter = create_adapter(
         harness.brand, credentials, base_url=f"http://127.0.0.1:{port}", clock=fake.clock.now
