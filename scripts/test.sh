@@ -34,13 +34,16 @@ echo "== dates: the \`dates\` tests again at each awkward instant, on SQLite (do
 PIPELET_TEST_NOW=awkward .venv/bin/pytest -p no:playwright tests/unit tests/integration -m "dates and not postgres" -q \
   "${parallel[@]}" "$@" || status=1
 
+# One web port for the browser suite's server and every smoke that starts `pipelet run`
+# (tests/pipelet_process.py): the build bakes the port in, so the smokes serve the suite's front-end build
+# as it is instead of building the checkout's .web again.
+PIPELET_RUN_WEB_PORT=$(.venv/bin/python -c 'from tests.pipelet_process import free_port; print(free_port())')
+export PIPELET_RUN_WEB_PORT
+
 echo "== browser (Playwright on Debian's Chromium)"
 .venv/bin/pytest tests/e2e -q "$@" || status=1
 
 echo "== benchmark smoke runs (each benchmark's --smoke: a short run that proves it still works)"
-# one web port for the smokes that start `pipelet run` (tests/pipelet_process.py): one front-end build
-PIPELET_RUN_WEB_PORT=$(.venv/bin/python -c 'from tests.pipelet_process import free_port; print(free_port())')
-export PIPELET_RUN_WEB_PORT
 for bench in benchmarks/*/run.py; do
   echo "-- $bench --smoke"
   timeout 600 .venv/bin/python "$bench" --smoke > "out/smoke-$(basename "$(dirname "$bench")").log" 2>&1 \

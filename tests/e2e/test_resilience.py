@@ -29,7 +29,7 @@ from websockets.exceptions import InvalidHandshake
 
 from tests.e2e.conftest import sign_in
 from tests.integration.ocpp.rawcp import RawChargePoint
-from tests.pipelet_process import ROOT, running_pipelet
+from tests.pipelet_process import ROOT, free_port, running_pipelet
 
 HEALTH_BOUND_S = 1.0
 WEB_BACK_WITHIN_S = 60  # a supervised restart serves the existing front-end build (runtime/web_start.py)
@@ -85,8 +85,10 @@ def _run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("resilience")
     # its own front-end build: the suite's server serves the checkout's .web, and a build there bakes
-    # this instance's port into the pages the other tests load
-    with running_pipelet(workdir, {"REFLEX_WEB_WORKDIR": str(workdir / ".web")}) as instance:
+    # this instance's port into the pages the other tests load; a port of its own, as the suite's server
+    # may hold PIPELET_RUN_WEB_PORT (scripts/test.sh)
+    env = {"REFLEX_WEB_WORKDIR": str(workdir / ".web"), "WEB_PORT": str(free_port())}
+    with running_pipelet(workdir, env) as instance:
         yield instance
 
 
