@@ -130,7 +130,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--smoke", action="store_true", help="broken-cloud day from the committed sample")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="broken-cloud day from the committed sample, Pipelet at --control-s only (no second period)",
+    )
     parser.add_argument("--days", default="broken,clear", help="broken, clear or both")
     parser.add_argument("--scenarios", default="workplace,home")
     parser.add_argument(
@@ -142,6 +146,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write results JSON here")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (../shared/data)")
     args = parser.parse_args()
+    if args.smoke:  # the second period runs the same controller again: a smoke proves it once
+        args.also_control_s = 0.0
     days, sessions = data_files(parser, args.smoke, args.data, args.days.split(","))
     results = []
     for day, ghi in days.items():
