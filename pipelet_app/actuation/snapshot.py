@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import ScalarSelect
+from sqlalchemy import ScalarSelect, and_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -48,10 +48,13 @@ from pipelet_app.domain.surplus.actuation import STALE_AFTER, rate_unit
 from pipelet_app.domain.surplus.inputs import InputError, prices_cover, prices_from_rows
 
 DEFAULT_MAX_A = 16.0
-#: a session this young with no draw known yet is unmeasured, not at 0 W (`controller.unmeasured_draws`):
-#: the window the loop reads readings in; a charger that sent none by then may never send one, and its car
-#: counts 0 W (or its site sample) as before, not its offer for ever
+#: a session with no draw known now is unmeasured, not at 0 W (`controller.unmeasured_draws`), while it
+#: is this young, and after that as long as no reading of its own came since its start (see `_view`)
 UNMEASURED_FOR = STALE_AFTER
+#: connector statuses that say the car draws nothing now: 1.6 SuspendedEV (the car paused), SuspendedEVSE
+#: (the charger offers it nothing), Finishing (the transaction stopped), Faulted (no energy delivery);
+#: Available (1.6 and 2.0.1: the cable is out) — see `_stopped_at`
+NOT_DRAWING_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing", "Available", "Faulted"})
 RATE_UNIT_VARIABLES = (
     ("OCPP16", "ChargingScheduleAllowedChargingRateUnit"),
     ("SmartChargingCtrlr", "RateUnit"),
@@ -211,6 +214,12 @@ class _Rows:
     ocpp_registers: dict[int, list[live_power.Reading]]
     #: the connector's `max_power_w` per open session id, where an operator or the charger set it
     max_power_w: dict[int, float]
+    #: the connector's status and when the charger reported it, per open session id (`connectors`: 1.6
+    #: StatusNotification, 2.0.1 StatusNotification per EVSE); see `_stopped_at`
+    connector_status: dict[int, tuple[str, datetime]]
+    #: the open session ids with a whole-charger register or power reading after their start (up to
+    #: now), of any age: the ones that are not waiting for their first reading (see `_view`)
+    read_since_start: set[int]
 
     @classmethod
     def read(cls, db: Session, site_ids: list[int], now: datetime) -> _Rows:
@@ -269,23 +278,42 @@ class _Rows:
         ocpp_power: dict[int, Sample] = {}
         ocpp_registers: dict[int, list[live_power.Reading]] = {}
         max_power_w: dict[int, float] = {}
+        connector_status: dict[int, tuple[str, datetime]] = {}
+        read_since_start: set[int] = set()
         if charger_ids:
             # each open session's newest whole-charger power reading, newest register reading and the
-            # register reading before that, in the same statement (correlated, on the
-            # (session_id, timestamp, ...) index of meter_values)
+            # register reading before that, whether any such reading came since its start, in the same
+            # statement (correlated, on the (session_id, timestamp, ...) index of meter_values), and
+            # its connector's row (unique per charger and connector)
             power_ts, power_w = _newest_reading(OCPP_POWER, since, now)
             register_ts, register_wh = _newest_reading(live_power.REGISTER, since, now)
             before_ts, before_wh = _newest_reading(live_power.REGISTER, None, now, before=register_ts)
-            connector_w = (
-                select(Connector.max_power_w)
+            read = aliased(MeterValue)
+            any_reading = (
+                select(read.id)
                 .where(
-                    Connector.charger_id == ChargingSession.charger_id,
-                    Connector.connector_id == ChargingSession.connector_id,
+                    read.session_id == ChargingSession.id,
+                    col(read.measurand).in_((live_power.REGISTER, OCPP_POWER)),
+                    col(read.phase).is_(None),
+                    read.timestamp > ChargingSession.start_utc,
+                    read.timestamp <= now,
                 )
-                .limit(1)
-                .scalar_subquery()
+                .correlate(ChargingSession)
+                .exists()
             )
-            for session, ts, watts, newest_at, newest_wh, prior_at, prior_wh, connector_max in db.exec(
+            for (
+                session,
+                ts,
+                watts,
+                newest_at,
+                newest_wh,
+                prior_at,
+                prior_wh,
+                connector_max,
+                status,
+                status_at,
+                read_once,
+            ) in db.exec(
                 select(
                     ChargingSession,
                     power_ts,
@@ -294,7 +322,17 @@ class _Rows:
                     register_wh,
                     before_ts,
                     before_wh,
-                    connector_w,
+                    Connector.max_power_w,
+                    Connector.status,
+                    Connector.updated_at,
+                    any_reading,
+                )
+                .outerjoin(
+                    Connector,
+                    and_(
+                        Connector.charger_id == ChargingSession.charger_id,
+                        Connector.connector_id == ChargingSession.connector_id,
+                    ),
                 )
                 .where(
                     one_of(db, col(ChargingSession.charger_id), charger_ids),
@@ -307,6 +345,10 @@ class _Rows:
                     continue
                 if connector_max:
                     max_power_w[session.id] = float(connector_max)
+                if status is not None and status_at is not None:
+                    connector_status[session.id] = (status, status_at)
+                if read_once:
+                    read_since_start.add(session.id)
                 if ts is not None and watts is not None:
                     ocpp_power[session.id] = Sample(0, ts, max(float(watts), 0.0), None)
                 # stored in Wh whatever the charger sent (ocpp.transactions.Sample.normalised)
@@ -372,6 +414,8 @@ class _Rows:
             ocpp_power,
             ocpp_registers,
             max_power_w,
+            connector_status,
+            read_since_start,
         )
 
 
@@ -466,6 +510,26 @@ def _charger_draw(
     if reading is None or (sample is not None and sample.ts > reading.ts):
         return (max(sample.power_w, 0.0), sample.ts, sample.ts) if sample is not None else (0.0, None, None)
     return max(reading.power_w, 0.0), since or reading.ts, reading.ts
+
+
+def _stopped_at(batch: _Rows, session: ChargingSession | None, now: datetime) -> datetime | None:
+    """When the charger said the open session's car stopped drawing (its connector's newest status is one
+    of `NOT_DRAWING_STATUSES`, reported after the session started and not after `now`), else None.
+
+    Why: a register tells a stop late or not at all. A coarse one (0.1 kWh) averaged over its steps
+    still counted a stopped 10 kW car at about 2.4 kW two minutes on, and a charger that had sent no
+    reading yet counted its car at the offer (`controller.unmeasured_draws`) though it said the car was
+    suspended. The status is the charger's own word, sent when it changes (1.6 StatusNotification, also
+    SuspendedEV/SuspendedEVSE during a transaction); one from before the session is the last car's. A
+    reading whose interval began after the status (the car drew again without a new status) wins over
+    it (`_view`)."""
+    if session is None or session.id is None:
+        return None
+    status = batch.connector_status.get(session.id)
+    if status is None or status[0] not in NOT_DRAWING_STATUSES:
+        return None
+    at = status[1]
+    return at if session.start_utc < at <= now else None
 
 
 def _ocpp_draw(
@@ -702,9 +766,18 @@ def _view(db: Session, batch: _Rows, site_id: int, now: datetime) -> SiteView | 
         connector_w = batch.max_power_w.get(session.id) if session and session.id else None  # type: ignore[arg-type]
         carry_w = _carry_w(max_a, max(phases, 3 if switchable else 1), config.voltage_v, connector_w)
         measured_w, measured_since, measured_at = _charger_draw(sample, batch, session, now, carry_w)
-        # a session of moments ago with no reading since its start register: its draw is not known yet
-        # (`controller.unmeasured_draws`), not 0 W
-        unmeasured = session is not None and measured_at is None and now - session.start_utc <= UNMEASURED_FOR
+        stopped = _stopped_at(batch, session, now)
+        if stopped is not None and (measured_since is None or measured_since < stopped):
+            # the charger said the car stopped drawing after the draw known began: 0 W since then
+            measured_w, measured_since, measured_at = 0.0, stopped, stopped
+        # no draw known and nothing to say the car does not draw: its draw is not known yet
+        # (`controller.unmeasured_draws`), not 0 W: a session of moments ago, or one still waiting for
+        # its first reading
+        unmeasured = (
+            session is not None
+            and measured_at is None
+            and (now - session.start_utc <= UNMEASURED_FOR or session.id not in batch.read_since_start)
+        )
         inputs.append(
             ChargerInput(
                 charger_id=key,

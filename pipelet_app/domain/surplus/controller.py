@@ -907,8 +907,9 @@ def _held_a(charger: ChargerInput) -> float:
 
 def unmeasured_draws(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v: float) -> SiteSnapshot:
     """The snapshot with each connected car whose draw is not known yet (`ChargerInput.unmeasured`: a
-    session that started moments ago, no reading since its start register) counted as drawing what the
-    charger carries for it (`offered_a`, on its phases), and offered no more than that this cycle.
+    session that started moments ago, or one whose charger has sent no reading since its start register
+    and has not said the car draws nothing; `actuation.snapshot`) counted as drawing what the charger
+    carries for it (`offered_a`, on its phases), and offered no more than that this cycle.
 
     Why: a 1.6 wallbox that sends only its register every 10 s has none but `meterStart` for the first
     cycle; its car, started on the connector's lift (6 A), showed in the live grid meter but counted 0 W,
@@ -920,8 +921,11 @@ def unmeasured_draws(snapshot: SiteSnapshot, memory: ControllerMemory, voltage_v
     keep that offer but is raised only once measured; the other cars see the surplus less its offer, as
     they would with the car drawing. An offer below the minimum (a 0 A baseline: the car cannot draw)
     is the 0 W the car draws, and no offer known (the charger rejected every profile) leaves the car at
-    0 W as before. Whether the car draws at all is still judged by its meter (`track_draw` sees no
-    reading as 0 W): a car that never draws is found out and marked as before."""
+    0 W as before. Such a car is not judged by `track_draw` (`decide`): no reading is no evidence that
+    it does not draw, and a car marked not drawing gives its share to the others while its charger still
+    holds its offer (a register-only car on its 6 A lift, no reading for 80 s, beside a metered car: the
+    other went 9.9 -> 15.9 A and the site imported 4.1 kW). A car that does not draw is found out by its
+    first reading, or at once by its charger's status (SuspendedEV ...)."""
     chargers = []
     for charger in snapshot.chargers:
         offered = charger.offered_a
@@ -986,7 +990,9 @@ def decide(
         phases = (mem.phases or charger.phases) if charger.can_switch_phases else charger.phases
         # a switched car's draw is read on the phases it was switched to: a real site reports the site's
         # phases for it, and 1-phase power spread over three looks like a third of the current
-        if charger.connected:
+        # a car without a reading is not judged: no reading is no evidence that it does not draw (marked
+        # idle, its share went to the others while it drew its offer: grid import; `unmeasured_draws`)
+        if charger.connected and not metered[cid].unmeasured:
             mem = track_draw(mem, replace(metered[cid], phases=phases), now, voltage, settings)
         need = _need_wh(charger)
         if not charger.connected or need <= 0:

@@ -92,6 +92,31 @@ async def send_register(cp: RawChargePoint, transaction_id: int | str, at: datet
     await cp.ok("MeterValues", {**payload, "meterValue": [{"timestamp": iso(at), "sampledValue": sampled}]})
 
 
+async def reports_0_w(cp: RawChargePoint, version: str, transaction_id: int | str, at: datetime) -> None:
+    """The charger reports its car drawing 0 W (`Power.Active.Import`): a car that draws nothing is
+    measured, not counted at its offer as a car without any reading is (`controller.unmeasured_draws`)."""
+    # 1.6: a string with its unit; 2.0.1: a number (W by default, `unitOfMeasure` not `unit`)
+    sampled: list[dict[str, Any]] = [{"measurand": "Power.Active.Import", "unit": "W", "value": "0"}]
+    if version != "1.6":
+        sampled = [{"measurand": "Power.Active.Import", "value": 0.0}]
+    meter_value = [{"timestamp": iso(at), "sampledValue": sampled}]
+    if version == "1.6":
+        await cp.ok(
+            "MeterValues", {"connectorId": 1, "transactionId": transaction_id, "meterValue": meter_value}
+        )
+        return
+    event = {
+        "eventType": "Updated",
+        "timestamp": iso(at),
+        "triggerReason": "MeterValuePeriodic",
+        "seqNo": 1,
+        "transactionInfo": {"transactionId": transaction_id},
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": meter_value,
+    }
+    await cp.ok("TransactionEvent", event)
+
+
 def make_site(mode: str = "pv-only", unit: str | None = "Current", switch_phases: bool = False) -> SunSite:
     """`unit`: the charger's stored ChargingScheduleAllowedChargingRateUnit; None = never reported (the
     loop then asks the charger before its first profile). `switch_phases`: the operator said charger and
@@ -675,6 +700,7 @@ async def test_a_rejected_tx_profile_falls_back_to_a_bounded_default_above_the_b
         baseline = [(2001, level, 0.0, None) for level in range(base + 1)]
         assert defaults_of(profiles) == baseline + lift
         transaction_id = await start_car(cp, version, "tx-fallback", t0)
+        await reports_0_w(cp, version, transaction_id, t0 + timedelta(seconds=5))
         # the car draws nothing: after a minute it is held at its minimum (6 A); then the limit stays
         last_sent = await cycles_sending(site, state, profiles, t0, (11, 45, 100, 110))
         fallbacks = defaults_of(profiles)[len(baseline + lift) :]
@@ -1195,6 +1221,94 @@ async def test_a_coarse_register_is_read_over_two_of_its_steps(csms: CsmsServer)
         assert seen[:10] == [0.0] * 10, seen  # before it, the pair alone: 0 W or no reading, as before
 
 
+async def send_status(cp: RawChargePoint, at: datetime, status: str) -> None:
+    """A 1.6 StatusNotification for connector 1."""
+    payload = {"connectorId": 1, "errorCode": "NoError", "status": status, "timestamp": iso(at)}
+    await cp.ok("StatusNotification", payload)
+
+
+def snapshot_car(site_id: int, at: datetime) -> Any:
+    """The loop's snapshot of the site's one charger at `at` (`ChargerInput`)."""
+    with session_scope() as db:
+        view = load_site(db, site_id, at)
+    assert view is not None
+    return view.snapshot.chargers[0]
+
+
+async def test_a_register_only_car_whose_first_reading_is_late_counts_its_offer_until_then(
+    csms: CsmsServer,
+) -> None:
+    """A 1.6 wallbox that sends its register only every few minutes (its first MeterValues 4 minutes
+    after the start), 6 kW of surplus, the car on its 6 A lift and in the live grid meter. It counted its
+    offer for 2 minutes, then 0 W, and was marked not drawing from 80 s on (its share to other cars while
+    it drew: grid import). Now it counts its offer until its first reading, unless the charger says the
+    car draws nothing: at SuspendedEV it counts 0 W and is offered the surplus (it was held at its offer),
+    at Charging it counts its offer again."""
+    site = make_site()
+    profiles = Profiles()
+    async with booted(csms, site, profiles, "1.6") as cp:
+        t0 = utcnow()
+        state = SiteLoop()
+        house_w, pv_w, at_6 = 3000.0, 9000.0, 6 * 3 * 230.0
+
+        def decided() -> dict[str, Any]:
+            return next(c for c in decisions(site)[-1].chargers if c["purpose"] == "TxProfile")
+
+        await sunshine(site, t0, pv_w=pv_w, grid_w=house_w - pv_w)
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=1))
+        assert lift_limits(profiles) == [(4001, 1, 6.0, 300)]  # idle: lifted to the minimum
+        transaction_id = await start_car(cp, "1.6", "", t0 + timedelta(seconds=2), meter_start=12_000)
+        for second in range(6, 237, 10):
+            if second % 60 == 6:  # the car on its lift, in the grid's reading
+                await sunshine(
+                    site, t0 + timedelta(seconds=second - 1), pv_w=pv_w, grid_w=house_w + at_6 - pv_w
+                )
+            await run_cycle(site.id, state, now=t0 + timedelta(seconds=second))
+            car = decided()
+            assert car["limit_a"] == 6.0 and "not drawing" not in car["reason"], (second, car)
+        car = snapshot_car(site.id, t0 + timedelta(seconds=236))
+        assert car.unmeasured and car.measured_w == 0.0  # was not unmeasured after 2 minutes
+
+        await send_status(cp, t0 + timedelta(seconds=238), "SuspendedEV")
+        await sunshine(site, t0 + timedelta(seconds=240), pv_w=pv_w, grid_w=house_w - pv_w)
+        car = snapshot_car(site.id, t0 + timedelta(seconds=246))
+        assert not car.unmeasured and car.measured_w == 0.0
+        await run_cycle(site.id, state, now=t0 + timedelta(seconds=246))
+        assert decided()["limit_a"] == 8.6  # offered the 6 kW of surplus; was held at its 6 A offer
+
+        await send_status(cp, t0 + timedelta(seconds=248), "Charging")
+        assert snapshot_car(site.id, t0 + timedelta(seconds=250)).unmeasured  # its offer again
+        wh = 12_000 + (at_6 * 236 + 8.6 * 3 * 230 * 10) / 3600
+        await send_register(cp, transaction_id, t0 + timedelta(seconds=258), f"{wh / 1000:.6f}")
+        car = snapshot_car(site.id, t0 + timedelta(seconds=260))
+        assert not car.unmeasured and car.measured_w == pytest.approx((wh - 12_000) * 3600 / 256, rel=0.01)
+
+
+async def test_a_coarse_register_counts_0_w_once_the_charger_says_the_car_stopped(csms: CsmsServer) -> None:
+    """A 1.6 wallbox whose register counts in 0.1 kWh, read every 10 s, its car at 10 kW, then the car
+    stops and the charger reports SuspendedEV: the register, averaged over two of its steps, still
+    counted the car at 10, 9 and 7.2 kW over the next cycles (2.4 kW two minutes on), its draw taken for
+    surplus by the other cars; the charger's word makes it 0 W at once."""
+    site = make_site()
+    async with booted(csms, site, Profiles(), "1.6") as cp:
+        t0 = utcnow()
+        transaction_id = await start_car(cp, "1.6", "", t0, meter_start=12_000)
+        register = partial(send_register, cp, transaction_id)
+        kwh = ""
+        for second in range(10, 151, 10):
+            kwh = f"{int((12_000 + 10_000.0 * second / 3600) // 100) / 10:.1f}"
+            await register(t0 + timedelta(seconds=second), kwh)
+        assert 9_000 <= measured_w(site.id, t0 + timedelta(seconds=154)) <= 11_500
+        await send_status(cp, t0 + timedelta(seconds=155), "SuspendedEV")
+        seen = []
+        for second in range(160, 201, 10):
+            await register(t0 + timedelta(seconds=second), kwh)  # the car stopped: no step
+            seen.append(measured_w(site.id, t0 + timedelta(seconds=second + 4)))
+        assert seen == [0.0] * 5, seen
+        await send_status(cp, t0 + timedelta(seconds=205), "Charging")  # the register decides again
+        assert measured_w(site.id, t0 + timedelta(seconds=206)) > 0
+
+
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:
     with session_scope() as db:
         return db.get(SurplusLoopMemory, site.id)
@@ -1204,7 +1318,8 @@ async def test_a_new_owner_continues_from_the_saved_memory(csms: CsmsServer) -> 
     """Worker a runs the site and dies (stops renewing its lease); worker b takes the site over once the
     lease runs out and continues from a's saved memory: the same controller memory (timers, the car's
     not-drawing mark), and no profile the charger already carries is sent again."""
-    async with short_sun(csms) as (site, profiles, _cp, t0):
+    async with short_sun(csms) as (site, profiles, cp, t0):
+        await reports_0_w(cp, "1.6", cp.transaction_id, t0)  # type: ignore[attr-defined]
         a = Runner("worker-a")
         for seconds in (1, 12, 23, 34, 45, 56):
             assert await a.tick(t0 + timedelta(seconds=seconds)) == 1
@@ -1718,10 +1833,12 @@ async def test_pv_only_lifts_idle_connectors_to_the_minimum_while_a_new_car_woul
         # a car starts at the 1.6 charger (on its lift): its TxProfile, no lift traffic to that connector;
         # it can take the whole 8 kW, so no second car would start: the other lift is held for now
         counts = {cp_id: len(lift_limits(p)) for cp_id, p in profiles.items()}
-        await cps[site.cp].ok(
+        started = await cps[site.cp].ok(
             "StartTransaction",
             {"connectorId": 1, "idTag": "TAG-SUN", "meterStart": 0, "timestamp": iso(utcnow())},
         )
+        # measured (0 W so far), not counted at its 6 A lift until its first reading
+        await reports_0_w(cps[site.cp], "1.6", started["transactionId"], t0 + timedelta(seconds=150))
         await run_cycle(site.id, state, now=t0 + timedelta(seconds=151))
         tx = [limit for purpose, _, limit in limits(profiles[site.cp]) if purpose == "TxProfile"]
         assert tx and tx[-1] >= 6.0

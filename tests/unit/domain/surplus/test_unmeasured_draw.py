@@ -55,3 +55,22 @@ def test_an_offer_below_the_minimum_or_unknown_is_no_draw() -> None:
     assert limit(0.0, fresh(0.0)) == [8.6]
     assert limit(0.0, fresh(None)) == [8.6]
     assert limit(0.0, ChargerInput("CP/1", True, offered_a=6.0)) == [8.6]  # measured: the offer is not used
+
+
+def test_an_unmeasured_car_is_not_marked_idle_and_its_share_kept() -> None:
+    """A register-only car drawing its 6 A lift, no reading for 3 minutes, beside a car reporting what
+    it draws; 11 kW of surplus before the cars. No reading is no evidence that it does not draw: it was
+    marked not drawing after the grace minute (80 s), its share went to the other car (9.9 -> 15.9 A)
+    while it still drew its 6 A, and the site imported 4.1 kW."""
+    pv_w, memory, other_a = 14_000.0, None, 0.0
+    for step in range(19):
+        at = T0 + timedelta(seconds=10 * step)
+        other = ChargerInput("CP/2", True, measured_w=other_a * 3 * 230, measured_since=at, measured_at=at)
+        grid = HOUSE_W + AT_6_A + other.measured_w - pv_w
+        snap = SiteSnapshot(at, grid_w=grid, chargers=(fresh(6.0), other), pv_w=pv_w)
+        result = decide(snap, SITE, memory)
+        memory, (fresh_car, other_car) = result.memory, result.chargers
+        assert fresh_car.limit_a == 6.0 and "not drawing" not in fresh_car.reason, (step, fresh_car)
+        assert other_car.limit_a <= 10.0, (step, other_car)  # 11 kW less the fresh car's 4.1 kW
+        other_a = other_car.limit_a
+    assert memory.chargers["CP/1"].not_drawing_since is None
