@@ -55,6 +55,9 @@ UNMEASURED_FOR = STALE_AFTER
 #: (the charger offers it nothing), Finishing (the transaction stopped), Faulted (no energy delivery);
 #: Available (1.6 and 2.0.1: the cable is out) — see `_stopped_at`
 NOT_DRAWING_STATUSES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing", "Available", "Faulted"})
+#: 2.0.1 `chargingState`s of a transaction that say the car draws nothing: all but Charging (EVConnected:
+#: plugged in, no energy flow yet; Idle: no car connected)
+NOT_DRAWING_CHARGING_STATES = frozenset({"EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"})
 RATE_UNIT_VARIABLES = (
     ("OCPP16", "ChargingScheduleAllowedChargingRateUnit"),
     ("SmartChargingCtrlr", "RateUnit"),
@@ -513,23 +516,31 @@ def _charger_draw(
 
 
 def _stopped_at(batch: _Rows, session: ChargingSession | None, now: datetime) -> datetime | None:
-    """When the charger said the open session's car stopped drawing (its connector's newest status is one
-    of `NOT_DRAWING_STATUSES`, reported after the session started and not after `now`), else None.
+    """When the charger said the open session's car stopped drawing, else None: the newer of its
+    connector's status and (2.0.1) its transaction's `chargingState`, each reported after the session
+    started and not after `now`, is one of `NOT_DRAWING_STATUSES` / `NOT_DRAWING_CHARGING_STATES`.
 
     Why: a register tells a stop late or not at all. A coarse one (0.1 kWh) averaged over its steps
     still counted a stopped 10 kW car at about 2.4 kW two minutes on, and a charger that had sent no
     reading yet counted its car at the offer (`controller.unmeasured_draws`) though it said the car was
     suspended. The status is the charger's own word, sent when it changes (1.6 StatusNotification, also
-    SuspendedEV/SuspendedEVSE during a transaction); one from before the session is the last car's. A
-    reading whose interval began after the status (the car drew again without a new status) wins over
-    it (`_view`)."""
+    SuspendedEV/SuspendedEVSE during a transaction; 2.0.1 only in TransactionEvent, its connector stays
+    Occupied); one from before the session is the last car's. The newer word wins (a 2.0.1 car back to
+    Charging after SuspendedEV draws again), and so does a reading whose interval began after it (the car
+    drew again without a new status; `_view`)."""
     if session is None or session.id is None:
         return None
+    words: list[tuple[datetime, bool]] = []
     status = batch.connector_status.get(session.id)
-    if status is None or status[0] not in NOT_DRAWING_STATUSES:
+    if status is not None:
+        words.append((status[1], status[0] in NOT_DRAWING_STATUSES))
+    if session.charging_state is not None and session.charging_state_at is not None:
+        words.append((session.charging_state_at, session.charging_state in NOT_DRAWING_CHARGING_STATES))
+    words = [(at, stopped) for at, stopped in words if session.start_utc < at <= now]
+    if not words:
         return None
-    at = status[1]
-    return at if session.start_utc < at <= now else None
+    at, stopped = max(words)
+    return at if stopped else None
 
 
 def _ocpp_draw(

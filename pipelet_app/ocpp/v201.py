@@ -265,6 +265,11 @@ class ChargePoint201(CsmsConnection, LibraryChargePoint201):
                     session.meter_start_wh = begin
                 session.started_offline = session.started_offline or offline
             db.add(session)
+        charging_state = transaction_info.get("charging_state")
+        if charging_state and (session.charging_state_at is None or at >= session.charging_state_at):
+            # the newest event's word on whether the car draws (events may come in any order)
+            session.charging_state, session.charging_state_at = charging_state, at
+            db.add(session)
         # Events are applied whatever their order; the seqNo only tells us whether some are missing.
         update = transactions.record_seq_no(db, session, seq_no)
         if event_type == "Ended" and update is not None and update.state.missing:

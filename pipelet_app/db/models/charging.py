@@ -197,6 +197,11 @@ class ChargingSession(SQLModel, table=True):
     # operator's figure, and later messages update this one, not energy_wh).
     energy_reported_wh: float | None = None
     solar_wh: float | None = None
+    #: OCPP 2.0.1: the newest `chargingState` of the transaction's events (Charging, EVConnected,
+    #: SuspendedEV, SuspendedEVSE, Idle) and the event's time. 2.0.1 says whether the car draws here, not
+    #: in the connector's status (Available / Occupied / ...): the surplus loop reads it (actuation.snapshot)
+    charging_state: str | None = None
+    charging_state_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: solar_wh was computed with minutes of site data missing (OCPP sessions at PV sites)
     solar_estimated: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     # The final price in `currency` (exact: NUMERIC, read back as Decimal; docs/pricing.md).

@@ -34,6 +34,7 @@ from pipelet_app.actuation.snapshot import load_site
 from pipelet_app.db import session_scope
 from pipelet_app.db.models import (
     Charger,
+    ChargingSession,
     DeviceVariable,
     IdToken,
     Site,
@@ -1307,6 +1308,52 @@ async def test_a_coarse_register_counts_0_w_once_the_charger_says_the_car_stoppe
         assert seen == [0.0] * 5, seen
         await send_status(cp, t0 + timedelta(seconds=205), "Charging")  # the register decides again
         assert measured_w(site.id, t0 + timedelta(seconds=206)) > 0
+
+
+async def test_a_201_car_counts_0_w_once_its_transaction_says_suspended(csms: CsmsServer) -> None:
+    """A 2.0.1 charger that sends its register in kWh steps of 0.1 (a 10 kW car), then a TransactionEvent
+    with chargingState SuspendedEV (its connector stays Occupied: 2.0.1 says it only there): the car
+    counts 0 W at once (the state was not stored, and the register's average still counted ~9 kW), an
+    older event delivered late does not undo that, and Charging hands the word back to the register."""
+    site = make_site()
+    async with booted(csms, site, Profiles(), "2.0.1") as cp:
+        t0 = utcnow()
+        await _start_201(cp, "tx-pause", t0)
+        seq = iter(range(1, 100))
+
+        async def event(second: int, state: str, kwh: float | None = None) -> None:
+            info = {"transactionId": "tx-pause", "chargingState": state}
+            payload: dict[str, Any] = {
+                "eventType": "Updated",
+                "timestamp": iso(t0 + timedelta(seconds=second)),
+                "triggerReason": "ChargingStateChanged" if kwh is None else "MeterValuePeriodic",
+                "seqNo": next(seq),
+                "transactionInfo": info,
+                "evse": {"id": 1, "connectorId": 1},
+            }
+            if kwh is not None:
+                sampled = [{"measurand": "Energy.Active.Import.Register", "value": kwh * 1000}]
+                payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue": sampled}]
+            await cp.ok("TransactionEvent", payload)
+
+        kwh = 0.0
+        for second in range(10, 151, 10):
+            kwh = int(10_000.0 * second / 3600 / 100) / 10
+            await event(second, "Charging", kwh)
+        assert 9_000 <= measured_w(site.id, t0 + timedelta(seconds=154)) <= 11_500
+        await event(155, "SuspendedEV")
+        await event(150, "Charging")  # an older event, delivered late: the newest word stands
+        seen = []
+        for second in range(160, 201, 10):
+            await event(second, "SuspendedEV", kwh)  # the car stopped: no step
+            seen.append(measured_w(site.id, t0 + timedelta(seconds=second + 4)))
+        assert seen == [0.0] * 5, seen
+        await event(205, "Charging")  # the register decides again
+        assert measured_w(site.id, t0 + timedelta(seconds=206)) > 0
+        with session_scope() as db:
+            key = ChargingSession.transaction_id == f"ocpp201:{site.cp}:tx-pause"
+            stored = db.exec(select(ChargingSession).where(key)).one()
+        assert stored.charging_state == "Charging" and stored.charging_state_at == t0 + timedelta(seconds=205)
 
 
 def saved_memory(site: SunSite) -> SurplusLoopMemory | None:

@@ -20,10 +20,12 @@ def rows(
     registers: list[tuple[float, float]] = (),  # type: ignore[assignment]
     status: tuple[str, float] | None = None,
     read_once: bool = False,
+    charging_state: tuple[str, float] | None = None,
 ) -> _Rows:
     """A site with a grid meter and one 1.6 charger whose session started at T0 with `meterStart`
     12 kWh: `registers` (seconds after T0, Wh) read in the loop's window, the connector's `status`
-    (name, seconds after T0), `read_once`: a reading of the session came since its start (any age)."""
+    (name, seconds after T0), `read_once`: a reading of the session came since its start (any age),
+    `charging_state`: a 2.0.1 TransactionEvent's chargingState (name, seconds after T0)."""
     session = ChargingSession(
         id=SESSION,
         transaction_id="tx-1",
@@ -31,6 +33,8 @@ def rows(
         connector_id=1,
         start_utc=T0,
         meter_start_wh=12_000.0,
+        charging_state=charging_state[0] if charging_state else None,
+        charging_state_at=T0 + timedelta(seconds=charging_state[1]) if charging_state else None,
     )
     return _Rows(
         sites={SITE: SiteRow(SITE, 32.0, 3, None, None)},
@@ -116,3 +120,21 @@ def test_a_reading_begun_after_the_status_wins_over_it() -> None:
     registers = [(190, 12_500.0), (200, 12_515.0)]
     assert car(rows(now, registers, status=("SuspendedEV", 180)), now).measured_w == 5400.0
     assert car(rows(now, registers, status=("SuspendedEV", 195)), now).measured_w == 0.0
+
+
+def test_a_201_charging_state_says_what_its_connector_status_does_not() -> None:
+    """A 2.0.1 connector stays Occupied through a transaction; SuspendedEV, SuspendedEVSE, EVConnected
+    or Idle in a TransactionEvent says the car draws nothing, Charging that it draws again. The newer of
+    the connector's status and the transaction's state decides."""
+    now = T0 + timedelta(seconds=200)
+    for name in ("SuspendedEV", "SuspendedEVSE", "EVConnected", "Idle"):
+        charger = car(rows(now, status=("Occupied", 5), charging_state=(name, 150)), now)
+        assert not charger.unmeasured and charger.measured_w == 0.0, name
+        assert charger.measured_since == T0 + timedelta(seconds=150)
+    assert car(rows(now, status=("Occupied", 5), charging_state=("Charging", 150)), now).unmeasured
+    # back to Charging after a suspension: the newer word wins, in either column
+    assert car(rows(now, status=("SuspendedEV", 100), charging_state=("Charging", 150)), now).unmeasured
+    unplugged = car(rows(now, status=("Available", 180), charging_state=("Charging", 150)), now)
+    assert unplugged.measured_w == 0.0 and unplugged.measured_since == T0 + timedelta(seconds=180)
+    # the state of an event from before the start (a late Started moved it earlier) says nothing
+    assert car(rows(now, charging_state=("SuspendedEV", 0)), now).unmeasured
