@@ -89,6 +89,7 @@ PATTERNS: list[tuple[str, str, tuple[Callable[[str], str], ...]]] = [
     ("sr.handing_over", r"at the minimum, handing the surplus over to cars ranked higher", ()),
     ("sr.surplus", rf"surplus {_N} kW", (_num(1),)),
     ("sr.draw_cap", rf"car takes only ~{_N} A, the rest goes to others", (_num(1),)),
+    ("sr.unmeasured", r"no reading from the charger yet: held at its offer until measured", ()),
     ("sr.lowered_by", r"lowered by the (.+)", (_limit,)),
     ("sr.site_limit", r"site limit on L(\d)", (_raw,)),
     ("sr.circuit_limit", r"circuit (.+) limit on L(\d)", (_raw, _raw)),

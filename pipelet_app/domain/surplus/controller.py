@@ -829,6 +829,9 @@ def _reason(car: _Car, amps: float, capped_by: str | None, available: float, vol
         parts.append(f"surplus {available / 1000:.1f} kW")
     if car.memory.draw_cap_a is not None and car.memory.draw_cap_a < car.charger.max_a:
         parts.append(f"car takes only ~{car.memory.draw_cap_a:.1f} A, the rest goes to others")
+    if car.charger.unmeasured:
+        # the operator's answer to "why is this car not raised?" (`unmeasured_draws`)
+        parts.append("no reading from the charger yet: held at its offer until measured")
     if capped_by:
         parts.append(f"lowered by the {capped_by}")
     return "; ".join(parts)

@@ -25,6 +25,8 @@ WRITTEN = [
     "surplus 1.4 kW; car takes only ~10.0 A, the rest goes to others; lowered by the circuit 7 limit on L2",
     "eco-plus: 16.0 A on 3 phases; switching to 3 phases: 12.3 kW available for 300 s; "
     "grid top-up in this slot at 0.215/kWh to meet the departure",
+    "pv-only: 6.0 A on 3 phases; surplus 1.9 kW; no reading from the charger yet: held at its offer until "
+    "measured",
     "pv-priority: 6.0 A on 3 phases; bridging a dip at the minimum (limited grid use)",
     "pv-priority: 6.0 A on 3 phases; at the minimum on a surplus covering most of it (limited grid use)",
     "pv-priority: 6.0 A on 3 phases; at the minimum, handing the surplus over to cars ranked higher",

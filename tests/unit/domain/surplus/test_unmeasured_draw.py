@@ -4,6 +4,7 @@ until measured (`controller.unmeasured_draws`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipelet_app.domain.surplus import ChargerInput, Mode, SiteConfig, SiteSnapshot
@@ -74,3 +75,14 @@ def test_an_unmeasured_car_is_not_marked_idle_and_its_share_kept() -> None:
         assert other_car.limit_a <= 10.0, (step, other_car)  # 11 kW less the fresh car's 4.1 kW
         other_a = other_car.limit_a
     assert memory.chargers["CP/1"].not_drawing_since is None
+
+
+def test_the_reason_says_why_an_unmeasured_car_is_not_raised() -> None:
+    """The operator sees why a car sits at its offer on a sunny site (a charger that sends no reading
+    keeps its car there for the whole session); a measured car's reason does not say it."""
+    snap = SiteSnapshot(T0, grid_w=HOUSE_W + AT_6_A - PV_W, chargers=(fresh(6.0),), pv_w=PV_W)
+    held = decide(snap, SITE).chargers[0]
+    assert held.limit_a == 6.0 and "no reading from the charger yet" in held.reason, held
+    measured = ChargerInput("CP/1", True, measured_w=AT_6_A, measured_since=T0, measured_at=T0)
+    raised = decide(replace(snap, chargers=(measured,)), SITE).chargers[0]
+    assert "no reading" not in raised.reason, raised
