@@ -3,7 +3,8 @@
 Runs the same scenario as run.py / sweep.py (Pipelet only, no LP, no evcc-default) with a decision log
 around the controller, then
 - pairs every restart (a charger told to charge again after a pause, the car still plugged in) with the
-  pause before it and classifies the pause by the state the car was in just before (`CAUSES`),
+  pause before it and classifies the pause by the state the car was in just before (`CAUSES`), and
+  counts the restarts by their number in the session (first, second, third or later),
 - attributes the grid energy into the cars to the state each car's decision in force was in
   (`STATES`: the reason text of `controller._reason`), from the meter readings the controller sees,
 - and with `--log CAR` prints every on/off decision of that car (or `all`) with its reason.
@@ -70,6 +71,7 @@ class Restart:
     cause: str
     pause_reason: str
     restart_reason: str
+    ordinal: int = 1  # the session's first restart, second, ...
 
     @property
     def gap_min(self) -> float:
@@ -143,11 +145,14 @@ def restarts(log: Log, closed: dict[str, list[list[Decision]]]) -> list[Restart]
             last_on: Decision | None = None
             pause: tuple[Decision | None, Decision] | None = None
             previous = False
+            count = 0
             for d in history:
                 if d.charging and not previous:
                     if started and pause is not None:
+                        count += 1
+                        cause = cause_of(*pause)
                         found.append(
-                            Restart(car, pause[1].at_s, d.at_s, cause_of(*pause), pause[1].reason, d.reason)
+                            Restart(car, pause[1].at_s, d.at_s, cause, pause[1].reason, d.reason, count)
                         )
                     started = True
                 elif previous and not d.charging and "energy wanted reached" not in d.reason:
@@ -241,7 +246,7 @@ def print_run(out: dict[str, Any], detail: bool) -> None:
         for r in out["restarts"]:
             print(
                 f"  restart {r.car:<8} paused {clock(r.paused_s)} restarted {clock(r.restarted_s)} "
-                f"({r.gap_min:5.1f} min) {r.cause}"
+                f"({r.gap_min:5.1f} min) {r.cause}{'' if r.ordinal == 1 else f' (restart {r.ordinal})'}"
             )
         split = ", ".join(f"{k} {v:.0f}" for k, v in sorted(out["grid_wh"].items(), key=lambda kv: -kv[1]))
         print(f"  grid Wh into cars by state (estimate {sum(out['grid_wh'].values()):.0f}): {split}")
@@ -261,6 +266,17 @@ def summary(outs: list[dict[str, Any]]) -> None:
     print(f"  {'cause':<34} {'count':>5} {'within 5 min':>12}")
     for cause, count in causes.most_common():
         print(f"  {cause:<34} {count:>5} {quick[cause]:>12}")
+    # a session's first restart, its second, its third or later (session 13: what a per-session
+    # anti-flap rule could reach), with how many came within 15 min of their pause
+    nth: Counter = Counter()
+    soon: Counter = Counter()
+    for out in outs:
+        for r in out["restarts"]:
+            nth[min(r.ordinal, 3)] += 1
+            soon[min(r.ordinal, 3)] += r.gap_min < 15.0
+    names = {1: "1st", 2: "2nd", 3: "3rd+"}
+    counts = ", ".join(f"{names[k]} {nth[k]} ({soon[k]} within 15 min)" for k in names)
+    print(f"restarts by their number in the session: {counts}")
     exact = sum(out["grid_exact_wh"] for out in outs)
     print(f"grid Wh into cars by state (estimate {sum(grid.values()):.0f}, simulator {exact:.0f}):")
     for state, wh in grid.most_common():
