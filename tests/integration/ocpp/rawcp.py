@@ -94,7 +94,7 @@ class RawChargePoint:
             self.url,
             subprotocols=list(self.subprotocols),  # type: ignore[arg-type]
             additional_headers=headers,
-            open_timeout=5,
+            open_timeout=ANSWER_WITHIN_S,  # a TLS handshake on a loaded box (parallel workers) took over 5 s
             ping_interval=None,
             max_size=None,
             ssl=self.ssl_context,
