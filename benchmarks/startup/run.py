@@ -136,24 +136,31 @@ def baseline_app(workdir: Path, env: dict[str, str]) -> Path:
     return app
 
 
-def smoke_warm_start(workdir: Path, base_env: dict[str, str]) -> float:
-    """Seconds to the first page of a warm start of this checkout (its own .web): the first start when
-    the build there matches, else the one after it."""
-    port = int(os.environ.get("PIPELET_RUN_WEB_PORT") or free_port())
-    env = {
+PIPELET_RUN = [PYTHON, "-m", "pipelet_app.cli.main", "run"]
+
+
+def pipelet_env(base_env: dict[str, str], checkout: Path, workdir: Path, web_port: int) -> dict[str, str]:
+    """`pipelet run` of `checkout` on `web_port`, a CSMS port of its own and a database in `workdir`."""
+    return {
         **base_env,
-        "PYTHONPATH": str(ROOT),
-        "WEB_PORT": str(port),
+        "PYTHONPATH": str(checkout),
+        "WEB_PORT": str(web_port),
         "CSMS_PORT": str(free_port()),
         "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
         "PIPELET_SECRET_KEY": "bench",
     }
-    cmd = [PYTHON, "-m", "pipelet_app.cli.main", "run"]
+
+
+def smoke_warm_start(workdir: Path, base_env: dict[str, str]) -> float:
+    """Seconds to the first page of a warm start of this checkout (its own .web): the first start when
+    the build there matches, else the one after it."""
+    port = int(os.environ.get("PIPELET_RUN_WEB_PORT") or free_port())
+    env = pipelet_env(base_env, ROOT, workdir, port)
     log = workdir / "first-start.log"
-    took, _ = timed_start(cmd, ROOT, env, "/login", port, log=log)
+    took, _ = timed_start(PIPELET_RUN, ROOT, env, "/login", port, log=log)
     if "front end: reusing the build" in log.read_text():
         return took
-    took, _ = timed_start(cmd, ROOT, env, "/login", port, log=workdir / "warm-start.log")
+    took, _ = timed_start(PIPELET_RUN, ROOT, env, "/login", port, log=workdir / "warm-start.log")
     if "front end: reusing the build" not in (workdir / "warm-start.log").read_text():
         raise RuntimeError("the second start built the front end again: the warm start is broken")
     return took
@@ -168,18 +175,10 @@ def measure(smoke: bool, baseline: bool = True) -> dict:
             return {"pipelet_warm_s": round(smoke_warm_start(workdir, base_env), 2)}
         clone = pipelet_checkout(workdir)
         port = free_port()
-        env = {
-            **base_env,
-            "PYTHONPATH": str(clone),
-            "WEB_PORT": str(port),
-            "CSMS_PORT": str(free_port()),
-            "DATABASE_URL": f"sqlite:///{workdir / 'pipelet.db'}",
-            "PIPELET_SECRET_KEY": "bench",
-        }
-        cmd = [PYTHON, "-m", "pipelet_app.cli.main", "run"]
+        env = pipelet_env(base_env, clone, workdir, port)
         runs = ["cold", "warm"]
         for label in runs:
-            took, restart = timed_start(cmd, clone, env, "/login", port, restart=True)
+            took, restart = timed_start(PIPELET_RUN, clone, env, "/login", port, restart=True)
             results[f"pipelet_{label}_s"] = took
             if restart is not None:
                 results[f"pipelet_{label}_web_restart_s"] = restart
